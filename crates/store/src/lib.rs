@@ -1,0 +1,27 @@
+//! The event log of Styrkedja: every decision an immutable event on NATS
+//! JetStream, one stream per kommun, one hash chain per stream.
+//!
+//! This crate owns everything that touches JetStream: stream configuration,
+//! the event envelope and its stored encoding, atomic batch appends guarded by
+//! the expected last sequence, idempotency beyond the server's dedupe window,
+//! and reading (history, one aggregate, live follow). It knows nothing of the
+//! styrmodell: payloads are opaque JSON to it. It never edits or deletes.
+
+mod envelope;
+mod error;
+mod ids;
+mod store;
+
+pub use envelope::{
+    AggregateRef, ChainHash, DecidedBy, Decision, Envelope, NewEvent, Provenance, StoredEvent,
+    MAX_EVENTS_PER_DECISION,
+};
+pub use error::StoreError;
+pub use ids::KommunId;
+pub use store::{
+    AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH, HEADER_EVENT_ID,
+    HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
+};
+
+/// First token of every event subject: `styr.<kommun>.<aggregate kind>.<aggregate id>`.
+pub const SUBJECT_ROOT: &str = "styr";

@@ -1,0 +1,731 @@
+//! The event store: one JetStream stream per kommun, appends as atomic
+//! batches guarded by the expected last sequence, reads through ordered
+//! consumers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::header::{
+    NATS_BATCH_COMMIT, NATS_BATCH_ID, NATS_BATCH_SEQUENCE, NATS_EXPECTED_LAST_SEQUENCE,
+    NATS_MESSAGE_ID,
+};
+use async_nats::jetstream::{self, consumer, stream};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use chrono::Utc;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::{ChainHash, Decision, Envelope, KommunId, StoreError, StoredEvent, SUBJECT_ROOT};
+
+/// Header carrying the event type, so subscribers can filter without parsing.
+pub const HEADER_EVENT_TYPE: &str = "Styr-Event-Type";
+/// Header carrying the event's schema version.
+pub const HEADER_SCHEMA_VERSION: &str = "Styr-Schema-Version";
+/// Header carrying the event id (also in `Nats-Msg-Id`).
+pub const HEADER_EVENT_ID: &str = "Styr-Event-Id";
+/// Header carrying the event's chain hash (a convenience; verifiers recompute it).
+pub const HEADER_EVENT_HASH: &str = "Styr-Event-Hash";
+
+/// JetStream's error code for a failed expected-last-sequence check.
+const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
+/// Room left in a message for headers when checking payload size.
+const HEADER_ALLOWANCE: usize = 1024;
+
+/// How the store talks to JetStream.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Replicas per kommun stream: 1 on a single server, 3 in a cluster.
+    pub replicas: usize,
+    /// How long to wait for a publish acknowledgement before treating it as
+    /// lost and resolving the outcome from what was stored.
+    pub ack_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            replicas: 1,
+            ack_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where a decision landed: the sequences of its events in the kommun's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub idempotency_key: String,
+    pub first_sequence: u64,
+    pub last_sequence: u64,
+    pub event_ids: Vec<Uuid>,
+}
+
+impl Commit {
+    pub fn sequences(&self) -> std::ops::RangeInclusive<u64> {
+        self.first_sequence..=self.last_sequence
+    }
+}
+
+/// The outcome of an append. Only a failure to reach or trust the store is an
+/// error; these three are answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The decision's events are recorded, in order, at these sequences.
+    Appended(Commit),
+    /// The kommun's history moved on: it ends at `actual`, not at `expected`.
+    /// Nothing was recorded. Re-read, re-decide, try again.
+    Conflict { expected: u64, actual: u64 },
+    /// The idempotency key was recorded before: this is that original commit,
+    /// and nothing new was recorded.
+    Duplicate(Commit),
+}
+
+/// What the store knows of one kommun's log: its head and every idempotency
+/// key in it. Loaded from the stream on first use and kept current by appends.
+struct KommunLog {
+    kommun: KommunId,
+    stream: Option<stream::Stream>,
+    head: u64,
+    head_hash: ChainHash,
+    commits: HashMap<String, Commit>,
+}
+
+impl KommunLog {
+    /// Takes the next event of the stream into the index, checking that it
+    /// continues the chain.
+    fn absorb(&mut self, event: &StoredEvent) -> Result<(), StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            sequence: event.sequence,
+            reason,
+        };
+        if event.sequence != self.head + 1 {
+            return Err(corrupt(format!(
+                "expected sequence {} next, the stream gave {}",
+                self.head + 1,
+                event.sequence
+            )));
+        }
+        if event.envelope.kommun != self.kommun {
+            return Err(corrupt(format!(
+                "event belongs to kommun {}, not {}",
+                event.envelope.kommun, self.kommun
+            )));
+        }
+        if event.envelope.prev_hash != self.head_hash {
+            return Err(corrupt(format!(
+                "prev_hash {} does not match the previous event's hash {}",
+                event.envelope.prev_hash, self.head_hash
+            )));
+        }
+        let key = &event.envelope.idempotency_key;
+        match self.commits.get_mut(key) {
+            Some(c) if c.last_sequence + 1 == event.sequence => {
+                c.last_sequence = event.sequence;
+                c.event_ids.push(event.envelope.event_id);
+            }
+            Some(_) => {
+                return Err(corrupt(format!(
+                    "idempotency key {key:?} appears in two separate commits"
+                )))
+            }
+            None => {
+                self.commits.insert(
+                    key.clone(),
+                    Commit {
+                        idempotency_key: key.clone(),
+                        first_sequence: event.sequence,
+                        last_sequence: event.sequence,
+                        event_ids: vec![event.envelope.event_id],
+                    },
+                );
+            }
+        }
+        self.head = event.sequence;
+        self.head_hash = event.hash;
+        Ok(())
+    }
+}
+
+/// An event encoded and hashed, ready to publish.
+struct Prepared {
+    subject: String,
+    event_id: Uuid,
+    event_type: String,
+    schema_version: u32,
+    hash: ChainHash,
+    bytes: Bytes,
+}
+
+enum BatchError {
+    /// The expected last sequence did not hold; nothing was stored.
+    WrongLastSequence,
+    /// No answer: the batch may or may not have been stored.
+    Lost(String),
+    /// The server refused the batch for another reason; nothing was stored.
+    Rejected(String),
+}
+
+/// The JetStream event log of Styrkedja.
+pub struct EventStore {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    config: StoreConfig,
+    max_payload: usize,
+    logs: std::sync::Mutex<HashMap<KommunId, Arc<tokio::sync::Mutex<KommunLog>>>>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStore {
+    /// Connects to the NATS server or cluster at `url`.
+    pub async fn connect(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("styrkedja")
+            .request_timeout(Some(config.ack_timeout))
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Connect {
+                url: url.to_owned(),
+                detail: e.to_string(),
+            })?;
+        Ok(Self::with_client(client, config))
+    }
+
+    /// Uses an existing connection.
+    pub fn with_client(client: async_nats::Client, config: StoreConfig) -> Self {
+        let max_payload = client.server_info().max_payload.max(64 * 1024);
+        let js = jetstream::new(client.clone());
+        EventStore {
+            client,
+            js,
+            config,
+            max_payload,
+            logs: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The kommun's stream configuration, as the project creates it.
+    pub fn stream_config(&self, kommun: &KommunId) -> stream::Config {
+        stream::Config {
+            name: kommun.stream_name(),
+            description: Some(format!("Styrkedja: the decisions of kommun {kommun}")),
+            subjects: vec![kommun.subjects()],
+            storage: stream::StorageType::File,
+            num_replicas: self.config.replicas,
+            deny_delete: true,
+            deny_purge: true,
+            allow_rollup: false,
+            allow_atomic_publish: true,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the kommun's stream if it does not exist yet (idempotent).
+    #[tracing::instrument(skip(self), fields(kommun = %kommun))]
+    pub async fn ensure_stream(&self, kommun: &KommunId) -> Result<stream::Stream, StoreError> {
+        self.js
+            .get_or_create_stream(self.stream_config(kommun))
+            .await
+            .map_err(|e| StoreError::nats("creating the kommun stream", e))
+    }
+
+    /// The kommun's stream, if it exists.
+    async fn existing_stream(
+        &self,
+        kommun: &KommunId,
+    ) -> Result<Option<stream::Stream>, StoreError> {
+        match self.js.get_stream(kommun.stream_name()).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    jetstream::context::GetStreamErrorKind::JetStream(ref js)
+                        if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(StoreError::nats("looking up the kommun stream", e)),
+        }
+    }
+
+    /// The sequence of the kommun's last event; 0 when it has none.
+    pub async fn last_sequence(&self, kommun: &KommunId) -> Result<u64, StoreError> {
+        match self.existing_stream(kommun).await? {
+            Some(mut s) => last_seq(&mut s).await,
+            None => Ok(0),
+        }
+    }
+
+    fn log(&self, kommun: &KommunId) -> Arc<tokio::sync::Mutex<KommunLog>> {
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        logs.entry(kommun.clone())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(KommunLog {
+                    kommun: kommun.clone(),
+                    stream: None,
+                    head: 0,
+                    head_hash: ChainHash::genesis(kommun),
+                    commits: HashMap::new(),
+                }))
+            })
+            .clone()
+    }
+
+    /// Reads the stream from the log's head up to `until` (or its end) into
+    /// the log's index.
+    async fn catch_up(&self, log: &mut KommunLog, until: Option<u64>) -> Result<(), StoreError> {
+        let stream = match &mut log.stream {
+            Some(s) => s,
+            None => log.stream.insert(self.ensure_stream(&log.kommun).await?),
+        };
+        let last = last_seq(stream).await?;
+        let target = until.map_or(last, |u| u.min(last));
+        if target <= log.head {
+            return Ok(());
+        }
+        let stream = stream.clone();
+        let events = ordered(&stream, log.head + 1, Some(target)).await?;
+        futures::pin_mut!(events);
+        while let Some(event) = events.next().await {
+            log.absorb(&event?)?;
+        }
+        if log.head < target {
+            return Err(StoreError::Corrupt {
+                sequence: log.head + 1,
+                reason: format!(
+                    "the stream reported last sequence {target} but ended at {}",
+                    log.head
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a decision's events as one atomic batch at the end of the
+    /// kommun's history, provided that history ends at `expected` (0: empty).
+    ///
+    /// - [`AppendOutcome::Appended`]: recorded, with their sequences;
+    /// - [`AppendOutcome::Conflict`]: the history ends elsewhere, nothing recorded;
+    /// - [`AppendOutcome::Duplicate`]: the idempotency key was recorded before
+    ///   (at any time, not only within the server's dedupe window).
+    ///
+    /// A lost acknowledgement is resolved by reading what was stored; the
+    /// expected-sequence guard makes a resend unable to record twice.
+    pub async fn append(
+        &self,
+        kommun: &KommunId,
+        expected: u64,
+        decision: Decision,
+    ) -> Result<AppendOutcome, StoreError> {
+        let span = tracing::info_span!(
+            "append",
+            kommun = %kommun,
+            expected,
+            events = decision.events.len(),
+            key = %decision.idempotency_key,
+        );
+        self.append_inner(kommun, expected, decision)
+            .instrument(span)
+            .await
+    }
+
+    async fn append_inner(
+        &self,
+        kommun: &KommunId,
+        expected: u64,
+        decision: Decision,
+    ) -> Result<AppendOutcome, StoreError> {
+        decision.check()?;
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        if log.stream.is_none() || expected > log.head {
+            self.catch_up(&mut log, Some(expected)).await?;
+        }
+        let key = decision.idempotency_key.clone();
+        if let Some(c) = log.commits.get(&key) {
+            return Ok(AppendOutcome::Duplicate(c.clone()));
+        }
+        if expected != log.head {
+            self.catch_up(&mut log, None).await?;
+            if let Some(c) = log.commits.get(&key) {
+                return Ok(AppendOutcome::Duplicate(c.clone()));
+            }
+            return Ok(AppendOutcome::Conflict {
+                expected,
+                actual: log.head,
+            });
+        }
+
+        let prepared = self.prepare(kommun, log.head_hash, &decision)?;
+        let ids: Vec<Uuid> = prepared.iter().map(|p| p.event_id).collect();
+        const MAX_ATTEMPTS: u32 = 3;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let lost = match self.publish_batch(expected, &prepared).await {
+                Ok(last) => {
+                    let n = prepared.len() as u64;
+                    if last != expected + n {
+                        return Err(StoreError::Corrupt {
+                            sequence: last,
+                            reason: format!(
+                                "a batch of {n} after sequence {expected} was acknowledged at {last}"
+                            ),
+                        });
+                    }
+                    let commit = Commit {
+                        idempotency_key: key.clone(),
+                        first_sequence: expected + 1,
+                        last_sequence: last,
+                        event_ids: ids,
+                    };
+                    log.head = last;
+                    log.head_hash = prepared.last().map_or(log.head_hash, |p| p.hash);
+                    log.commits.insert(key, commit.clone());
+                    tracing::debug!(first = commit.first_sequence, last, "appended");
+                    return Ok(AppendOutcome::Appended(commit));
+                }
+                Err(BatchError::Rejected(detail)) => {
+                    return Err(StoreError::Nats {
+                        operation: "atomic batch publish",
+                        detail,
+                    })
+                }
+                Err(BatchError::WrongLastSequence) => None,
+                Err(BatchError::Lost(detail)) => Some(detail),
+            };
+            // Find out what the stream holds now, then decide.
+            if let Err(e) = self.catch_up(&mut log, None).await {
+                return Err(StoreError::Unresolved {
+                    attempts: attempt,
+                    detail: format!(
+                        "{}; then reading back failed: {e}",
+                        lost.unwrap_or_default()
+                    ),
+                });
+            }
+            if let Some(c) = log.commits.get(&key) {
+                tracing::info!(
+                    attempt,
+                    "an earlier attempt was stored; not appending again"
+                );
+                return Ok(if c.event_ids == ids {
+                    AppendOutcome::Appended(c.clone())
+                } else {
+                    AppendOutcome::Duplicate(c.clone())
+                });
+            }
+            match lost {
+                Some(detail) if log.head == expected => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Unresolved {
+                            attempts: attempt,
+                            detail,
+                        });
+                    }
+                    tracing::warn!(attempt, %detail, "acknowledgement lost and nothing stored; sending again");
+                }
+                _ => {
+                    return Ok(AppendOutcome::Conflict {
+                        expected,
+                        actual: log.head,
+                    })
+                }
+            }
+        }
+    }
+
+    fn prepare(
+        &self,
+        kommun: &KommunId,
+        mut prev: ChainHash,
+        decision: &Decision,
+    ) -> Result<Vec<Prepared>, StoreError> {
+        let recorded_at = Utc::now();
+        let mut out = Vec::with_capacity(decision.events.len());
+        for (index, event) in decision.events.iter().enumerate() {
+            let envelope = Envelope {
+                event_id: Uuid::now_v7(),
+                kommun: kommun.clone(),
+                aggregate: event.aggregate.clone(),
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                provenance: decision.provenance.clone(),
+                recorded_at,
+                recorded_by: decision.recorded_by.clone(),
+                correlation_id: decision.correlation_id,
+                causation_id: decision.causation_id,
+                idempotency_key: decision.idempotency_key.clone(),
+                prev_hash: prev,
+                payload: event.payload.clone(),
+            };
+            let bytes = serde_json::to_vec(&envelope).map_err(|e| StoreError::InvalidField {
+                field: "payload",
+                value: e.to_string(),
+                rule: "must encode as JSON",
+            })?;
+            if bytes.len() + HEADER_ALLOWANCE > self.max_payload {
+                return Err(StoreError::TooLarge {
+                    index,
+                    size: bytes.len(),
+                    limit: self.max_payload - HEADER_ALLOWANCE,
+                });
+            }
+            let hash = ChainHash::of_event(&bytes);
+            prev = hash;
+            out.push(Prepared {
+                subject: format!(
+                    "{SUBJECT_ROOT}.{kommun}.{}.{}",
+                    event.aggregate.kind, event.aggregate.id
+                ),
+                event_id: envelope.event_id,
+                event_type: envelope.event_type,
+                schema_version: envelope.schema_version,
+                hash,
+                bytes: Bytes::from(bytes),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Publishes the events as one JetStream atomic batch (hand-rolled: the
+    /// client has no batch API). Returns the last stored sequence.
+    async fn publish_batch(&self, expected: u64, events: &[Prepared]) -> Result<u64, BatchError> {
+        let batch_id = Uuid::now_v7().simple().to_string();
+        let n = events.len();
+        for (i, event) in events.iter().enumerate() {
+            let mut headers = HeaderMap::new();
+            headers.insert(NATS_MESSAGE_ID, event.event_id.to_string());
+            headers.insert(HEADER_EVENT_ID, event.event_id.to_string());
+            headers.insert(HEADER_EVENT_TYPE, event.event_type.as_str());
+            headers.insert(HEADER_SCHEMA_VERSION, event.schema_version.to_string());
+            headers.insert(HEADER_EVENT_HASH, event.hash.to_hex());
+            headers.insert(NATS_BATCH_ID, batch_id.as_str());
+            headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string());
+            let first = i == 0;
+            let last = i + 1 == n;
+            if first {
+                headers.insert(NATS_EXPECTED_LAST_SEQUENCE, expected.to_string());
+            }
+            if last {
+                headers.insert(NATS_BATCH_COMMIT, "1");
+            }
+            let subject = event.subject.clone();
+            if first || last {
+                let reply = tokio::time::timeout(
+                    self.config.ack_timeout,
+                    self.client
+                        .request_with_headers(subject, headers, event.bytes.clone()),
+                )
+                .await
+                .map_err(|_| BatchError::Lost("no acknowledgement in time".to_owned()))?
+                .map_err(|e| BatchError::Lost(e.to_string()))?;
+                if last {
+                    return parse_ack(&reply.payload);
+                }
+                if !reply.payload.is_empty() {
+                    parse_ack(&reply.payload)?;
+                }
+            } else {
+                self.client
+                    .publish_with_headers(subject, headers, event.bytes.clone())
+                    .await
+                    .map_err(|e| BatchError::Lost(e.to_string()))?;
+            }
+        }
+        Err(BatchError::Rejected("empty batch".to_owned()))
+    }
+
+    /// The kommun's history from sequence `from` to the last event at the
+    /// time of the call, as a stream (ordered consumer: no round trip per event).
+    pub async fn history(
+        &self,
+        kommun: &KommunId,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError>
+    {
+        let stream = self.existing_stream(kommun).await?;
+        let (stream, last) = match stream {
+            Some(mut s) => {
+                let last = last_seq(&mut s).await?;
+                (Some(s), last)
+            }
+            None => (None, 0),
+        };
+        let from = from.max(1);
+        Ok(match stream {
+            Some(s) if last >= from => ordered(&s, from, Some(last)).await?.left_stream(),
+            _ => futures::stream::empty().right_stream(),
+        })
+    }
+
+    /// Collects [`history`](Self::history) into a vector.
+    pub async fn read(&self, kommun: &KommunId, from: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let events = self.history(kommun, from).await?;
+        futures::pin_mut!(events);
+        let mut out = Vec::new();
+        while let Some(e) = events.next().await {
+            out.push(e?);
+        }
+        Ok(out)
+    }
+
+    /// Every event of one aggregate, in order.
+    #[tracing::instrument(skip(self), fields(kommun = %kommun))]
+    pub async fn read_aggregate(
+        &self,
+        kommun: &KommunId,
+        kind: &str,
+        id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        crate::ids::check_token("aggregate.kind", kind)?;
+        crate::ids::check_token("aggregate.id", id)?;
+        let Some(stream) = self.existing_stream(kommun).await? else {
+            return Ok(Vec::new());
+        };
+        let filter = format!("{SUBJECT_ROOT}.{kommun}.{kind}.{id}");
+        let mut consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: filter,
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| StoreError::nats("creating an ordered consumer", e))?;
+        let pending = consumer
+            .info()
+            .await
+            .map_err(|e| StoreError::nats("reading consumer info", e))?
+            .num_pending;
+        let mut out = Vec::new();
+        if pending == 0 {
+            return Ok(out);
+        }
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| StoreError::nats("reading an aggregate", e))?;
+        while let Some(msg) = messages.next().await {
+            let msg = msg.map_err(|e| StoreError::nats("reading an aggregate", e))?;
+            let info = msg
+                .info()
+                .map_err(|e| StoreError::nats("reading message info", e))?;
+            let (seq, remaining) = (info.stream_sequence, info.pending);
+            out.push(StoredEvent::decode(seq, msg.message.payload.clone())?);
+            if remaining == 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Follows the kommun live: every event from sequence `from` on, first
+    /// those already recorded, then each new one as it is recorded. Never ends
+    /// by itself; drop the stream to stop.
+    pub async fn follow(
+        &self,
+        kommun: &KommunId,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError>
+    {
+        let stream = self.ensure_stream(kommun).await?;
+        ordered(&stream, from.max(1), None).await
+    }
+}
+
+async fn last_seq(stream: &mut stream::Stream) -> Result<u64, StoreError> {
+    Ok(stream
+        .info()
+        .await
+        .map_err(|e| StoreError::nats("reading stream info", e))?
+        .state
+        .last_sequence)
+}
+
+/// Events from `from` through an ordered consumer, ending after `until` if given.
+async fn ordered(
+    stream: &stream::Stream,
+    from: u64,
+    until: Option<u64>,
+) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError> {
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: from,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| StoreError::nats("creating an ordered consumer", e))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|e| StoreError::nats("reading the stream", e))?;
+    let events = messages.map(|msg| {
+        let msg = msg.map_err(|e| StoreError::nats("reading the stream", e))?;
+        let seq = msg
+            .info()
+            .map_err(|e| StoreError::nats("reading message info", e))?
+            .stream_sequence;
+        StoredEvent::decode(seq, msg.message.payload.clone())
+    });
+    // Stop right after the event at `until`, without waiting for another.
+    let count = until.map_or(usize::MAX, |u| (u + 1).saturating_sub(from) as usize);
+    let events = events.take(count);
+    Ok(events)
+}
+
+#[derive(Deserialize)]
+struct AckResponse {
+    #[serde(default)]
+    error: Option<ApiError>,
+    #[serde(default)]
+    seq: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    err_code: u64,
+    #[serde(default)]
+    description: String,
+}
+
+fn parse_ack(payload: &[u8]) -> Result<u64, BatchError> {
+    let ack: AckResponse = serde_json::from_slice(payload).map_err(|e| {
+        BatchError::Lost(format!(
+            "unreadable acknowledgement ({e}): {}",
+            String::from_utf8_lossy(payload)
+        ))
+    })?;
+    match (ack.error, ack.seq) {
+        (Some(err), _) if err.err_code == ERR_WRONG_LAST_SEQUENCE => {
+            Err(BatchError::WrongLastSequence)
+        }
+        (Some(err), _) => Err(BatchError::Rejected(format!(
+            "{} (JetStream error {})",
+            err.description, err.err_code
+        ))),
+        (None, Some(seq)) => Ok(seq),
+        (None, None) => Err(BatchError::Lost(format!(
+            "acknowledgement without sequence: {}",
+            String::from_utf8_lossy(payload)
+        ))),
+    }
+}

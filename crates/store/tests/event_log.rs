@@ -1,0 +1,429 @@
+//! The event log against a real nats-server.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{assert_chain, decision, kommun, TestNats};
+use futures::StreamExt;
+use styr_store::{AppendOutcome, EventStore, StoreError, HEADER_EVENT_TYPE};
+
+fn appended(outcome: AppendOutcome) -> styr_store::Commit {
+    match outcome {
+        AppendOutcome::Appended(c) => c,
+        other => panic!("expected Appended, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn appends_a_decision_and_reads_it_back() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+
+    let c1 = appended(
+        store
+            .append(&k, 0, decision("budget-2026", 3))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(c1.sequences(), 1..=3);
+    assert_eq!(c1.event_ids.len(), 3);
+    let c2 = appended(store.append(&k, 3, decision("uppdrag-1", 1)).await.unwrap());
+    assert_eq!(c2.sequences(), 4..=4);
+
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_chain(&k, &events);
+    let ids: Vec<_> = events.iter().map(|e| e.envelope.event_id).collect();
+    assert_eq!(&ids[..3], &c1.event_ids[..]);
+    assert_eq!(events[0].envelope.idempotency_key, "budget-2026");
+    assert_eq!(events[0].envelope.payload["index"], 0);
+    assert_eq!(events[3].envelope.event_type, "GoalAdopted");
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+    // Reading from the middle gives the tail only.
+    let tail = store.read(&k, 3).await.unwrap();
+    assert_eq!(
+        tail.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    assert!(store.read(&k, 5).await.unwrap().is_empty());
+
+    // Type, version, id and hash also travel as headers.
+    let stream = nats.js().await.get_stream(k.stream_name()).await.unwrap();
+    let raw = stream.get_raw_message(1).await.unwrap();
+    assert_eq!(
+        raw.headers.get(HEADER_EVENT_TYPE).unwrap().as_str(),
+        "GoalAdopted"
+    );
+    assert_eq!(
+        raw.headers.get("Nats-Msg-Id").unwrap().as_str(),
+        c1.event_ids[0].to_string()
+    );
+    assert_eq!(
+        raw.headers.get("Styr-Event-Hash").unwrap().as_str(),
+        events[0].hash.to_hex()
+    );
+}
+
+#[tokio::test]
+async fn stream_is_created_with_the_settled_configuration() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("gotene");
+    let mut stream = store.ensure_stream(&k).await.unwrap();
+    let config = &stream.info().await.unwrap().config;
+    assert_eq!(config.subjects, vec!["styr.gotene.>".to_owned()]);
+    assert!(config.deny_delete && config.deny_purge && !config.allow_rollup);
+    assert!(config.allow_atomic_publish);
+    assert_eq!(
+        config.storage,
+        async_nats::jetstream::stream::StorageType::File
+    );
+}
+
+#[tokio::test]
+async fn a_stale_expectation_is_a_conflict_and_stores_nothing() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("are");
+    appended(store.append(&k, 0, decision("a", 2)).await.unwrap());
+
+    // Behind the head, ahead of it, and on an empty-stream expectation.
+    for expected in [0, 1, 7] {
+        let outcome = store
+            .append(&k, expected, decision(&format!("b-{expected}"), 5))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            AppendOutcome::Conflict {
+                expected,
+                actual: 2
+            }
+        );
+    }
+    assert_eq!(store.read(&k, 1).await.unwrap().len(), 2);
+
+    // A second process that has not seen the stream fails the server's own
+    // check: its batch of five is refused whole.
+    let other = nats.store().await;
+    let outcome = other.append(&k, 1, decision("c", 5)).await.unwrap();
+    assert_eq!(
+        outcome,
+        AppendOutcome::Conflict {
+            expected: 1,
+            actual: 2
+        }
+    );
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_chain(&k, &events);
+}
+
+#[tokio::test]
+async fn server_refuses_a_batch_with_a_wrong_expectation_from_outside() {
+    // Bypass the store's own bookkeeping: a raw atomic batch whose first
+    // message expects the wrong sequence stores none of its messages.
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("gallivare");
+    appended(store.append(&k, 0, decision("a", 1)).await.unwrap());
+    let client = store.client();
+    let mut h1 = async_nats::HeaderMap::new();
+    h1.insert("Nats-Batch-Id", "raw1");
+    h1.insert("Nats-Batch-Sequence", "1");
+    h1.insert("Nats-Expected-Last-Sequence", "0");
+    let first = client
+        .request_with_headers("styr.gallivare.x.y", h1, "one".into())
+        .await
+        .unwrap();
+    let mut h2 = async_nats::HeaderMap::new();
+    h2.insert("Nats-Batch-Id", "raw1");
+    h2.insert("Nats-Batch-Sequence", "2");
+    h2.insert("Nats-Batch-Commit", "1");
+    let commit = client
+        .request_with_headers("styr.gallivare.x.y", h2, "two".into())
+        .await;
+    let answer = [first.payload, commit.map(|m| m.payload).unwrap_or_default()].concat();
+    assert!(
+        String::from_utf8_lossy(&answer).contains("10071"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_retried_command_is_recorded_once() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    let original = appended(
+        store
+            .append(&k, 0, decision("kf-2025-87", 3))
+            .await
+            .unwrap(),
+    );
+    appended(store.append(&k, 3, decision("other", 1)).await.unwrap());
+
+    // Same process, current expectation: duplicate.
+    let again = store
+        .append(&k, 4, decision("kf-2025-87", 3))
+        .await
+        .unwrap();
+    assert_eq!(again, AppendOutcome::Duplicate(original.clone()));
+    // A fresh process (new event ids, so the server's dedupe window cannot
+    // help) with the expectation it had before: still the original commit.
+    let fresh = nats.store().await;
+    let retry = fresh
+        .append(&k, 0, decision("kf-2025-87", 3))
+        .await
+        .unwrap();
+    assert_eq!(retry, AppendOutcome::Duplicate(original.clone()));
+    let retry = fresh
+        .append(&k, 4, decision("kf-2025-87", 3))
+        .await
+        .unwrap();
+    assert_eq!(retry, AppendOutcome::Duplicate(original));
+    assert_eq!(store.read(&k, 1).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn the_server_refuses_delete_and_purge() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    appended(store.append(&k, 0, decision("a", 3)).await.unwrap());
+    let stream = nats.js().await.get_stream(k.stream_name()).await.unwrap();
+    assert!(stream.delete_message(2).await.is_err());
+    assert!(stream.purge().await.is_err());
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert_chain(&k, &events);
+}
+
+#[tokio::test]
+async fn bad_input_is_rejected_before_anything_is_appended() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    fn check(mutate: impl FnOnce(&mut styr_store::Decision), field: &str) -> styr_store::Decision {
+        let mut d = decision("bad", 2);
+        mutate(&mut d);
+        let _ = field;
+        d
+    }
+    let cases: Vec<(styr_store::Decision, &str)> = vec![
+        (check(|d| d.idempotency_key.clear(), ""), "idempotency_key"),
+        (check(|d| d.recorded_by = " ".into(), ""), "recorded_by"),
+        (check(|d| d.events.clear(), ""), "events"),
+        (
+            check(|d| d.events[1].aggregate.id = "a.b".into(), ""),
+            "aggregate.id",
+        ),
+        (
+            check(|d| d.events[0].aggregate.kind = "*".into(), ""),
+            "aggregate.kind",
+        ),
+        (
+            check(|d| d.events[0].event_type = "".into(), ""),
+            "event_type",
+        ),
+        (
+            check(
+                |d| {
+                    d.provenance.decided_by = styr_store::DecidedBy::Body {
+                        body: "kf".into(),
+                        meeting_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+                        paragraph: "".into(),
+                    }
+                },
+                "",
+            ),
+            "provenance.decided_by.paragraph",
+        ),
+        (
+            check(
+                |d| d.events[1].payload = serde_json::json!("x".repeat(2_000_000)),
+                "",
+            ),
+            "event 1",
+        ),
+    ];
+    for (d, field) in cases {
+        let err = store.append(&k, 0, d).await.unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+    assert!(matches!(
+        styr_store::KommunId::new("Vimmerby"),
+        Err(StoreError::InvalidKommun { .. })
+    ));
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn reads_one_aggregate_and_kommuner_are_separate() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let (a, b) = (kommun("vimmerby"), kommun("gotene"));
+    appended(store.append(&a, 0, decision("a1", 3)).await.unwrap());
+    appended(store.append(&b, 0, decision("b1", 2)).await.unwrap());
+    appended(store.append(&a, 3, decision("a2", 2)).await.unwrap());
+
+    let goal1 = store.read_aggregate(&a, "goal", "goal-1").await.unwrap();
+    assert_eq!(
+        goal1.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        vec![2, 5]
+    );
+    assert!(store
+        .read_aggregate(&a, "goal", "none")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .read_aggregate(&kommun("nowhere"), "goal", "goal-1")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.read(&kommun("nowhere"), 1).await.unwrap().is_empty());
+    let eb = store.read(&b, 1).await.unwrap();
+    assert_eq!(eb.len(), 2);
+    assert_chain(&b, &eb);
+    assert_chain(&a, &store.read(&a, 1).await.unwrap());
+}
+
+#[tokio::test]
+async fn follow_catches_up_then_tails() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    appended(store.append(&k, 0, decision("a", 2)).await.unwrap());
+    let mut live = Box::pin(store.follow(&k, 1).await.unwrap());
+    assert_eq!(live.next().await.unwrap().unwrap().sequence, 1);
+    assert_eq!(live.next().await.unwrap().unwrap().sequence, 2);
+    appended(store.append(&k, 2, decision("b", 3)).await.unwrap());
+    let mut keys = Vec::new();
+    for want in 3..=5 {
+        let e = live.next().await.unwrap().unwrap();
+        assert_eq!(e.sequence, want);
+        keys.push(e.envelope.idempotency_key);
+    }
+    assert_eq!(keys, vec!["b", "b", "b"]);
+}
+
+#[tokio::test]
+async fn killing_the_server_loses_no_acknowledged_event() {
+    let mut nats = TestNats::start().await;
+    let k = kommun("vimmerby");
+    let mut acked = HashMap::new();
+    {
+        let store = nats.store().await;
+        let mut head = 0;
+        for i in 0..40 {
+            let c = appended(
+                store
+                    .append(&k, head, decision(&format!("d{i}"), 1 + i % 3))
+                    .await
+                    .unwrap(),
+            );
+            head = c.last_sequence;
+            acked.insert(c.idempotency_key.clone(), c);
+        }
+    }
+    nats.server.kill();
+    nats.server.restart().await.unwrap();
+    let store = nats.store().await;
+    let events = store.read(&k, 1).await.unwrap();
+    assert_chain(&k, &events);
+    for c in acked.values() {
+        for (seq, id) in c.sequences().zip(&c.event_ids) {
+            let e = &events[seq as usize - 1];
+            assert_eq!(&e.envelope.event_id, id);
+            assert_eq!(e.envelope.idempotency_key, c.idempotency_key);
+        }
+    }
+    let total: usize = acked.values().map(|c| c.event_ids.len()).sum();
+    assert_eq!(events.len(), total);
+    // And the log goes on from where it was.
+    let next = appended(
+        store
+            .append(&k, total as u64, decision("after", 1))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(next.first_sequence, total as u64 + 1);
+}
+
+/// A writer that keeps trying until its decision is recorded, re-reading the
+/// head on every conflict, as a command handler does.
+async fn record(
+    store: &EventStore,
+    k: &styr_store::KommunId,
+    key: String,
+    n: usize,
+) -> styr_store::Commit {
+    let mut expected = store.last_sequence(k).await.unwrap();
+    loop {
+        match store.append(k, expected, decision(&key, n)).await.unwrap() {
+            AppendOutcome::Appended(c) => return c,
+            AppendOutcome::Conflict { actual, .. } => expected = actual,
+            AppendOutcome::Duplicate(c) => panic!("{key} reported duplicate: {c:?}"),
+        }
+    }
+}
+
+mod concurrency {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+        /// Many writers in several processes (separate connections, separate
+        /// in-memory indexes) append to one kommun at once: the history is
+        /// gap-free, chained, and holds each decision exactly once, whole.
+        #[test]
+        fn concurrent_writers_give_one_unbroken_chain(
+            sizes in proptest::collection::vec(1usize..6, 4..16),
+            processes in 1usize..4,
+        ) {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let nats = TestNats::start().await;
+                let k = kommun("concurrent");
+                let mut stores = Vec::new();
+                for _ in 0..processes {
+                    stores.push(std::sync::Arc::new(nats.store().await));
+                }
+                let mut tasks = Vec::new();
+                for (i, n) in sizes.iter().copied().enumerate() {
+                    let store = stores[i % processes].clone();
+                    let k = k.clone();
+                    tasks.push(tokio::spawn(async move {
+                        record(&store, &k, format!("cmd-{i}"), n).await
+                    }));
+                }
+                let mut commits = Vec::new();
+                for t in tasks {
+                    commits.push(t.await.unwrap());
+                }
+                let events = stores[0].read(&k, 1).await.unwrap();
+                assert_chain(&k, &events);
+                assert_eq!(events.len(), sizes.iter().sum::<usize>());
+                for (i, n) in sizes.iter().enumerate() {
+                    let key = format!("cmd-{i}");
+                    let seqs: Vec<u64> = events
+                        .iter()
+                        .filter(|e| e.envelope.idempotency_key == key)
+                        .map(|e| e.sequence)
+                        .collect();
+                    prop_assert_eq!(seqs.len(), *n, "{} recorded {} times", key, seqs.len());
+                    // One contiguous batch, where its caller was told.
+                    let c = commits.iter().find(|c| c.idempotency_key == key).unwrap();
+                    prop_assert_eq!(seqs, c.sequences().collect::<Vec<_>>());
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
