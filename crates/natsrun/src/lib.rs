@@ -173,6 +173,35 @@ impl NatsServer {
         let _ = self.child.wait();
     }
 
+    /// Freezes the server (SIGSTOP): it holds its connections but answers
+    /// nothing, as a hung or partitioned server would. For fault tests.
+    pub fn pause(&self) -> Result<(), Error> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) -> Result<(), Error> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, which: &str) -> Result<(), Error> {
+        let kill = Path::new("/bin/kill");
+        let status = Command::new(kill)
+            .arg(which)
+            .arg(self.child.id().to_string())
+            .status()
+            .map_err(io("running", kill))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Error::Io {
+                what: "signalling nats-server with",
+                path: kill.to_path_buf(),
+                source: std::io::Error::other(format!("{which} exited with {status}")),
+            })
+        }
+    }
+
     /// Asks the server to shut down cleanly (SIGTERM through the server's own
     /// `--signal` flag) and waits for it to exit.
     pub fn stop(mut self) {

@@ -355,6 +355,48 @@ async fn killing_the_server_loses_no_acknowledged_event() {
     assert_eq!(next.first_sequence, total as u64 + 1);
 }
 
+#[tokio::test]
+async fn a_lost_acknowledgement_is_resolved_from_what_was_stored() {
+    let nats = TestNats::start().await;
+    let config = styr_store::StoreConfig {
+        ack_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let store = EventStore::connect(&nats.server.url(), config)
+        .await
+        .unwrap();
+    let k = kommun("vimmerby");
+    appended(store.append(&k, 0, decision("first", 1)).await.unwrap());
+
+    // The server hangs while the batch is in flight: no acknowledgement, and
+    // reading back fails too, so the outcome is honestly unknown.
+    nats.server.pause().unwrap();
+    let outcome = store.append(&k, 1, decision("in-flight", 2)).await;
+    assert!(
+        matches!(outcome, Err(StoreError::Unresolved { .. })),
+        "{outcome:?}"
+    );
+    // The server wakes up and stores the batch it had been sent. The caller
+    // retries the same command: it must not be recorded a second time.
+    nats.server.resume().unwrap();
+    let retry = store.append(&k, 1, decision("in-flight", 2)).await.unwrap();
+    let commit = match retry {
+        AppendOutcome::Appended(c) | AppendOutcome::Duplicate(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(commit.sequences(), 2..=3);
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert_chain(&k, &events);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.envelope.idempotency_key == "in-flight")
+            .count(),
+        2
+    );
+}
+
 /// A writer that keeps trying until its decision is recorded, re-reading the
 /// head on every conflict, as a command handler does.
 async fn record(
