@@ -20,10 +20,12 @@
 use std::fmt;
 
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use styr_domain::Provenance;
 
 use crate::{KommunId, StoreError};
 
@@ -87,117 +89,6 @@ impl<'de> Deserialize<'de> for ChainHash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Who took a decision (P1, P7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DecidedBy {
-    /// Politiskt beslut: taken by a body (KF, KS, a nämnd, a bolag's board,
-    /// the revisorer) at a meeting and recorded in its protocol under a §.
-    Body {
-        /// The body's id, e.g. `kf`, `bun`.
-        body: String,
-        meeting_date: NaiveDate,
-        /// The protocol paragraph, e.g. `118` for "§ 118".
-        paragraph: String,
-    },
-    /// Delegationsbeslut: taken by a delegat on a body's behalf under a point
-    /// of that body's delegationsordning.
-    Delegate {
-        /// Who decided (name or role), e.g. `ekonomichef`.
-        delegate: String,
-        /// The body whose power was delegated.
-        on_behalf_of: String,
-        /// The delegationsordning point, e.g. `3.2`.
-        delegation_point: String,
-        decision_date: NaiveDate,
-    },
-    /// Verkställighet: a decision inside the förvaltning that needs no
-    /// political mandate (a verksamhetsplan, a deviation report, an action
-    /// within a chef's own remit), taken by an official for a unit.
-    Official {
-        official: String,
-        /// The unit (förvaltning, område, ansvarsenhet) the official acts for.
-        unit: String,
-        decision_date: NaiveDate,
-    },
-    /// Recorded by Styrkedja itself (a signed checkpoint, a published key):
-    /// no human decision, named for what recorded it.
-    System { component: String },
-}
-
-impl DecidedBy {
-    /// The date the decision was taken, if a person or body took it.
-    pub fn decision_date(&self) -> Option<NaiveDate> {
-        match self {
-            DecidedBy::Body { meeting_date, .. } => Some(*meeting_date),
-            DecidedBy::Delegate { decision_date, .. }
-            | DecidedBy::Official { decision_date, .. } => Some(*decision_date),
-            DecidedBy::System { .. } => None,
-        }
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        let fields: &[(&'static str, &str)] = match self {
-            DecidedBy::Body {
-                body, paragraph, ..
-            } => &[
-                ("provenance.decided_by.body", body),
-                ("provenance.decided_by.paragraph", paragraph),
-            ],
-            DecidedBy::Delegate {
-                delegate,
-                on_behalf_of,
-                delegation_point,
-                ..
-            } => &[
-                ("provenance.decided_by.delegate", delegate),
-                ("provenance.decided_by.on_behalf_of", on_behalf_of),
-                ("provenance.decided_by.delegation_point", delegation_point),
-            ],
-            DecidedBy::Official { official, unit, .. } => &[
-                ("provenance.decided_by.official", official),
-                ("provenance.decided_by.unit", unit),
-            ],
-            DecidedBy::System { component } => &[("provenance.decided_by.component", component)],
-        };
-        for (field, value) in fields {
-            non_empty(field, value)?;
-        }
-        Ok(())
-    }
-}
-
-/// Beslutsunderlag: where a decision comes from (P7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Provenance {
-    pub decided_by: DecidedBy,
-    /// The date the decision takes effect (ikraftträdande).
-    pub effective_date: NaiveDate,
-    /// Diarienummer of the case, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub case_number: Option<String>,
-    /// The date the protocol was approved (justerat), when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol_approved: Option<NaiveDate>,
-    /// The date the approval was announced on the anslagstavla, when known;
-    /// the three weeks for laglighetsprövning run from it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub announced: Option<NaiveDate>,
-}
-
-impl Provenance {
-    pub fn new(decided_by: DecidedBy, effective_date: NaiveDate) -> Self {
-        Provenance {
-            decided_by,
-            effective_date,
-            case_number: None,
-            protocol_approved: None,
-            announced: None,
-        }
     }
 }
 
@@ -309,7 +200,13 @@ impl Decision {
             });
         }
         non_empty("recorded_by", &self.recorded_by)?;
-        self.provenance.decided_by.check()?;
+        if let Err((field, rule)) = self.provenance.check() {
+            return Err(StoreError::InvalidField {
+                field,
+                value: String::new(),
+                rule,
+            });
+        }
         if self.events.is_empty() || self.events.len() > MAX_EVENTS_PER_DECISION {
             return Err(StoreError::InvalidField {
                 field: "events",

@@ -13,9 +13,9 @@ mod ids;
 mod store;
 
 pub use envelope::{
-    AggregateRef, ChainHash, DecidedBy, Decision, Envelope, NewEvent, Provenance, StoredEvent,
-    MAX_EVENTS_PER_DECISION,
+    AggregateRef, ChainHash, Decision, Envelope, NewEvent, StoredEvent, MAX_EVENTS_PER_DECISION,
 };
+pub use styr_domain::{DecidedBy, Provenance};
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{

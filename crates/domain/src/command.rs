@@ -1,0 +1,240 @@
+//! Commands: what a body, delegat or official asks to have recorded.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::*;
+
+/// Ärende: one decision to record. Its provenance (who decided, when, where)
+/// travels beside it; [`crate::KommunState::decide`] checks both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Register the kommun and its kommunfullmäktige (the first decision).
+    RegisterKommun {
+        name: String,
+        /// The four-digit kommunkod, e.g. `0884`.
+        kommunkod: String,
+        /// The id the council (KF) gets, e.g. `kf`.
+        council: String,
+    },
+    /// KF establishes a body (KS, a nämnd, a bolag, the revisorer).
+    EstablishBody {
+        body: String,
+        kind: BodyKind,
+        name: String,
+        /// Its area of responsibility (ansvarsområde) from the reglemente or ägardirektiv.
+        area: String,
+        /// For a bolag: its parent company.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_company: Option<String>,
+    },
+    /// A nämnd (or its delegat) establishes a unit in its förvaltning.
+    EstablishUnit {
+        unit: String,
+        name: String,
+        namnd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<String>,
+        level: UnitLevel,
+    },
+    /// A body adopts a point of its delegationsordning.
+    GrantDelegation {
+        body: String,
+        /// The point's number, e.g. `3.2`.
+        point: String,
+        /// Who may decide under it (a role), e.g. `forvaltningschef`.
+        delegate: String,
+        matters: Vec<Matter>,
+    },
+    /// KF adopts the vision, the värdegrund or a strategisk plan.
+    AdoptDirection {
+        id: String,
+        kind: DirectionKind,
+        title: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period: Option<MandatePeriod>,
+    },
+    /// Adopt a styrdokument, or revise one (a new version replacing the named one).
+    AdoptStyrdokument {
+        doc: String,
+        kind: DocumentKind,
+        title: String,
+        owner: String,
+        valid_from: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until: Option<NaiveDate>,
+        /// The version this one replaces; absent for a first adoption.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces_version: Option<u32>,
+    },
+    /// Repeal (upphäva) a styrdokument.
+    RepealStyrdokument { doc: String, reason: String },
+    /// KF adopts budget med plan: the budget year and two plan years, ramar,
+    /// goals with indicators, and the uppdrag decisions, as one batch.
+    AdoptBudget {
+        year: i32,
+        ramar: Vec<Ram>,
+        #[serde(default)]
+        goals: Vec<GoalInput>,
+        #[serde(default)]
+        uppdrag_given: Vec<UppdragInput>,
+        #[serde(default)]
+        uppdrag_changed: Vec<UppdragChange>,
+        /// Uppdrag whose time frame is extended to a new due date.
+        #[serde(default)]
+        uppdrag_extended: BTreeMap<String, NaiveDate>,
+        /// Uppdrag closed, with what came of each.
+        #[serde(default)]
+        uppdrag_closed: BTreeMap<String, String>,
+    },
+    /// KF amends ramar of an adopted budget: the November complementary
+    /// decision of an election year, or a tilläggsbudget during the year.
+    AmendRamar {
+        year: i32,
+        change: RamChange,
+        ramar: Vec<Ram>,
+    },
+    /// A nämnd adopts its nämndplan: nämndmål linked to KF goals.
+    AdoptNamndplan {
+        body: String,
+        year: i32,
+        /// The nämnd's grunduppdrag as the plan states it.
+        grunduppdrag: String,
+        goals: Vec<NamndmalInput>,
+    },
+    /// A nämnd distributes its ram over its units.
+    AdoptDetaljbudget {
+        body: String,
+        year: i32,
+        lines: Vec<BudgetLine>,
+    },
+    /// A nämnd reports an uppdrag's status.
+    ReportUppdragStatus {
+        uppdrag: String,
+        body: String,
+        as_of: NaiveDate,
+        status: UppdragStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// The förvaltning adopts (or revises: same id, next version) a
+    /// verksamhetsplan or enhetsplan. No nämnd decision is needed (P1).
+    AdoptPlan {
+        plan: String,
+        kind: PlanKind,
+        body: String,
+        unit: String,
+        year: i32,
+        activities: Vec<Activity>,
+    },
+    /// Rättelse: corrects a recorded decision by naming it (P6).
+    CorrectDecision {
+        corrects: Uuid,
+        reason: String,
+        /// What is right, field by field.
+        corrections: BTreeMap<String, serde_json::Value>,
+    },
+}
+
+impl Command {
+    /// The command's name as in its `command` tag.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::RegisterKommun { .. } => "register_kommun",
+            Command::EstablishBody { .. } => "establish_body",
+            Command::EstablishUnit { .. } => "establish_unit",
+            Command::GrantDelegation { .. } => "grant_delegation",
+            Command::AdoptDirection { .. } => "adopt_direction",
+            Command::AdoptStyrdokument { .. } => "adopt_styrdokument",
+            Command::RepealStyrdokument { .. } => "repeal_styrdokument",
+            Command::AdoptBudget { .. } => "adopt_budget",
+            Command::AmendRamar { .. } => "amend_ramar",
+            Command::AdoptNamndplan { .. } => "adopt_namndplan",
+            Command::AdoptDetaljbudget { .. } => "adopt_detaljbudget",
+            Command::ReportUppdragStatus { .. } => "report_uppdrag_status",
+            Command::AdoptPlan { .. } => "adopt_plan",
+            Command::CorrectDecision { .. } => "correct_decision",
+        }
+    }
+}
+
+/// Ram: a body's budget frame for one year, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ram {
+    pub body: String,
+    pub year: i32,
+    pub amount: Tkr,
+}
+
+/// Övergripande mål as KF adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalInput {
+    pub id: String,
+    pub kind: GoalKind,
+    pub title: String,
+    pub from_year: i32,
+    pub to_year: i32,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+}
+
+/// Uppdrag as KF gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UppdragInput {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The nämnder (KS included) it is given to.
+    pub to: Vec<String>,
+    /// Resources set aside for it, in tkr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Tkr>,
+    pub due: NaiveDate,
+}
+
+/// A change KF makes to an uppdrag: the fields given replace the old ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UppdragChange {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Tkr>,
+}
+
+/// Nämndmål as the nämnd adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamndmalInput {
+    pub id: String,
+    pub title: String,
+    pub perspective: Perspective,
+    /// KF goals it breaks down (at least one, in force for the year: P3).
+    pub kf_goals: Vec<String>,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+}
+
+/// One line of a detaljbudget: a unit's share of the ram, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetLine {
+    pub unit: String,
+    pub amount: Tkr,
+}

@@ -1,0 +1,985 @@
+//! Deciding: a command and its provenance against the state give events or
+//! a rejection naming the rule (P1–P7) and the field.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::command::{Command, GoalInput, Ram, UppdragInput};
+use crate::event::Event;
+use crate::model::*;
+use crate::provenance::{DecidedBy, Provenance};
+use crate::rejection::{Rejection, Rule};
+use crate::state::KommunState;
+
+type Decided = Result<Vec<Event>, Rejection>;
+
+fn reject<T>(rule: Rule, field: impl Into<String>, message: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection::new(rule, field, message))
+}
+
+/// An id that becomes part of a NATS subject: 1–64 of ASCII letters, digits,
+/// `-` and `_`.
+fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        reject(
+            Rule::Input,
+            field,
+            format!("{id:?} is not an id: use 1-64 of a-z, A-Z, 0-9, '-' and '_'"),
+        )
+    }
+}
+
+fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
+    if text.trim().is_empty() {
+        reject(Rule::Input, field, "must not be empty")
+    } else {
+        Ok(())
+    }
+}
+
+/// Who must have decided a command (P1).
+enum Authority<'a> {
+    /// Kommunfullmäktige at a meeting; not delegable.
+    Council,
+    /// The body itself at a meeting; not delegable.
+    Body(&'a str),
+    /// The body, or a delegat under a point of its delegationsordning that
+    /// covers the matter.
+    BodyOrDelegate(&'a str, Matter),
+    /// As above, or an official acting for `unit` or a unit above it
+    /// (verkställighet inside the förvaltning).
+    Forvaltning(&'a str, &'a str, Matter),
+}
+
+impl KommunState {
+    /// Decides a command: the events to record, or why not.
+    pub fn decide(&self, provenance: &Provenance, command: &Command) -> Decided {
+        self.check_provenance(provenance)?;
+        if self.kommun.is_none() && !matches!(command, Command::RegisterKommun { .. }) {
+            return reject(
+                Rule::Reference,
+                "command",
+                "the kommun is not registered yet: its first decision is register_kommun",
+            );
+        }
+        match command {
+            Command::RegisterKommun {
+                name,
+                kommunkod,
+                council,
+            } => {
+                if self.kommun.is_some() {
+                    return reject(Rule::P6, "command", "the kommun is already registered");
+                }
+                check_text("name", name)?;
+                if kommunkod.len() != 4 || !kommunkod.bytes().all(|b| b.is_ascii_digit()) {
+                    return reject(Rule::Input, "kommunkod", "must be four digits, e.g. 0884");
+                }
+                check_id("council", council)?;
+                match &provenance.decided_by {
+                    DecidedBy::Body { body, .. } if body == council => {}
+                    _ => {
+                        return reject(
+                            Rule::P1,
+                            "provenance.decided_by",
+                            format!("the kommun is registered by its council {council:?} at a meeting"),
+                        )
+                    }
+                }
+                Ok(vec![
+                    Event::KommunRegistered {
+                        name: name.clone(),
+                        kommunkod: kommunkod.clone(),
+                        council: council.clone(),
+                    },
+                    Event::BodyEstablished {
+                        body: council.clone(),
+                        kind: BodyKind::Council,
+                        name: "Kommunfullmäktige".into(),
+                        area: "Kommunens högsta beslutande organ".into(),
+                        parent_company: None,
+                    },
+                ])
+            }
+            Command::EstablishBody {
+                body,
+                kind,
+                name,
+                area,
+                parent_company,
+            } => {
+                self.authorize(provenance, Authority::Council)?;
+                check_id("body", body)?;
+                check_text("name", name)?;
+                check_text("area", area)?;
+                if self.bodies.contains_key(body) {
+                    return reject(Rule::P6, "body", format!("body {body:?} already exists"));
+                }
+                if *kind == BodyKind::Council {
+                    return reject(Rule::Input, "kind", "the kommun has one council, registered with it");
+                }
+                match (kind, parent_company) {
+                    (BodyKind::Company, Some(parent)) => {
+                        match self.bodies.get(parent) {
+                            Some(b) if b.kind == BodyKind::ParentCompany => {}
+                            _ => {
+                                return reject(
+                                    Rule::Reference,
+                                    "parent_company",
+                                    format!("{parent:?} is not an established parent company"),
+                                )
+                            }
+                        }
+                    }
+                    (_, Some(_)) => {
+                        return reject(Rule::Input, "parent_company", "only a bolag has a parent company")
+                    }
+                    _ => {}
+                }
+                Ok(vec![Event::BodyEstablished {
+                    body: body.clone(),
+                    kind: *kind,
+                    name: name.clone(),
+                    area: area.clone(),
+                    parent_company: parent_company.clone(),
+                }])
+            }
+            Command::EstablishUnit {
+                unit,
+                name,
+                namnd,
+                parent,
+                level,
+            } => {
+                self.operating_body("namnd", namnd)?;
+                self.authorize(provenance, Authority::BodyOrDelegate(namnd, Matter::Organisation))?;
+                check_id("unit", unit)?;
+                check_text("name", name)?;
+                if self.units.contains_key(unit) {
+                    return reject(Rule::P6, "unit", format!("unit {unit:?} already exists"));
+                }
+                if let Some(p) = parent {
+                    let Some(pu) = self.units.get(p) else {
+                        return reject(Rule::Reference, "parent", format!("no unit {p:?}"));
+                    };
+                    if pu.namnd != *namnd {
+                        return reject(
+                            Rule::Reference,
+                            "parent",
+                            format!("unit {p:?} belongs to {:?}, not {namnd:?}", pu.namnd),
+                        );
+                    }
+                    if pu.depth >= MAX_UNIT_DEPTH {
+                        return reject(
+                            Rule::Consistency,
+                            "parent",
+                            format!("a unit tree has at most {MAX_UNIT_DEPTH} levels"),
+                        );
+                    }
+                }
+                Ok(vec![Event::UnitEstablished {
+                    unit: unit.clone(),
+                    name: name.clone(),
+                    namnd: namnd.clone(),
+                    parent: parent.clone(),
+                    level: *level,
+                }])
+            }
+            Command::GrantDelegation {
+                body,
+                point,
+                delegate,
+                matters,
+            } => {
+                if !self.bodies.contains_key(body) {
+                    return reject(Rule::Reference, "body", format!("no body {body:?}"));
+                }
+                self.authorize(provenance, Authority::Body(body))?;
+                check_text("point", point)?;
+                check_text("delegate", delegate)?;
+                if matters.is_empty() {
+                    return reject(Rule::Input, "matters", "a delegation covers at least one matter");
+                }
+                Ok(vec![Event::DelegationGranted {
+                    body: body.clone(),
+                    point: point.clone(),
+                    delegate: delegate.clone(),
+                    matters: matters.clone(),
+                }])
+            }
+            Command::AdoptDirection {
+                id,
+                kind,
+                title,
+                text,
+                period,
+            } => {
+                self.authorize(provenance, Authority::Council)?;
+                check_id("id", id)?;
+                check_text("title", title)?;
+                check_text("text", text)?;
+                if self.directions.contains_key(id) {
+                    return reject(Rule::P6, "id", format!("{id:?} is already adopted; adopt a new one"));
+                }
+                match (kind, period) {
+                    (DirectionKind::StrategiskPlan, None) => {
+                        return reject(Rule::Input, "period", "a strategisk plan covers a mandatperiod")
+                    }
+                    (_, Some(p)) if p.to_year - p.from_year != 3 => {
+                        return reject(Rule::Consistency, "period", "a mandatperiod is four years")
+                    }
+                    _ => {}
+                }
+                Ok(vec![Event::DirectionAdopted {
+                    id: id.clone(),
+                    kind: *kind,
+                    title: title.clone(),
+                    text: text.clone(),
+                    period: *period,
+                }])
+            }
+            Command::AdoptStyrdokument {
+                doc,
+                kind,
+                title,
+                owner,
+                valid_from,
+                valid_until,
+                replaces_version,
+            } => {
+                check_id("doc", doc)?;
+                check_text("title", title)?;
+                if !self.bodies.contains_key(owner) {
+                    return reject(Rule::Reference, "owner", format!("no body {owner:?}"));
+                }
+                if kind.council_only() && Some(owner) != self.council() {
+                    return reject(
+                        Rule::P1,
+                        "owner",
+                        format!("a {kind:?} is owned and adopted by kommunfullmäktige"),
+                    );
+                }
+                self.authorize(provenance, Authority::Body(owner))?;
+                if valid_until.is_some_and(|u| u < *valid_from) {
+                    return reject(Rule::Consistency, "valid_until", "ends before it starts");
+                }
+                let version = match (self.documents.get(doc), replaces_version) {
+                    (None, None) => 1,
+                    (None, Some(_)) => {
+                        return reject(Rule::Reference, "replaces_version", format!("no styrdokument {doc:?}"))
+                    }
+                    (Some(_), None) => {
+                        return reject(
+                            Rule::P6,
+                            "replaces_version",
+                            format!("{doc:?} exists: a revision names the version it replaces"),
+                        )
+                    }
+                    (Some(d), Some(v)) => {
+                        if d.repealed {
+                            return reject(Rule::P6, "doc", format!("{doc:?} is repealed"));
+                        }
+                        if *v != d.version {
+                            return reject(
+                                Rule::P6,
+                                "replaces_version",
+                                format!("the version in force is {}, not {v}", d.version),
+                            );
+                        }
+                        if d.kind != *kind {
+                            return reject(Rule::Input, "kind", "a revision keeps the document's kind");
+                        }
+                        v + 1
+                    }
+                };
+                Ok(vec![Event::StyrdokumentAdopted {
+                    doc: doc.clone(),
+                    version,
+                    kind: *kind,
+                    title: title.clone(),
+                    owner: owner.clone(),
+                    valid_from: *valid_from,
+                    valid_until: *valid_until,
+                    replaces_version: *replaces_version,
+                }])
+            }
+            Command::RepealStyrdokument { doc, reason } => {
+                let Some(d) = self.documents.get(doc) else {
+                    return reject(Rule::Reference, "doc", format!("no styrdokument {doc:?}"));
+                };
+                self.authorize(provenance, Authority::Body(&d.owner))?;
+                check_text("reason", reason)?;
+                if d.repealed {
+                    return reject(Rule::P6, "doc", format!("{doc:?} is already repealed"));
+                }
+                Ok(vec![Event::StyrdokumentRepealed {
+                    doc: doc.clone(),
+                    reason: reason.clone(),
+                }])
+            }
+            Command::AdoptBudget {
+                year,
+                ramar,
+                goals,
+                uppdrag_given,
+                uppdrag_changed,
+                uppdrag_extended,
+                uppdrag_closed,
+            } => self.decide_budget(
+                provenance,
+                *year,
+                ramar,
+                goals,
+                uppdrag_given,
+                uppdrag_changed,
+                uppdrag_extended,
+                uppdrag_closed,
+            ),
+            Command::AmendRamar {
+                year,
+                change,
+                ramar,
+            } => {
+                self.authorize(provenance, Authority::Council)?;
+                let Some(budget_year) = self.budget_covering(*year) else {
+                    return reject(Rule::Reference, "year", format!("no adopted budget covers {year}"));
+                };
+                let meeting = provenance.decided_by.decision_date().unwrap_or(provenance.effective_date);
+                match change {
+                    RamChange::Budget => {
+                        return reject(Rule::Input, "change", "ramar are set in adopt_budget")
+                    }
+                    RamChange::Complementary => {
+                        if meeting.month() != 11 || meeting.year() % 4 != 2 || *year != meeting.year() + 1 {
+                            return reject(
+                                Rule::Consistency,
+                                "change",
+                                "the complementary decision is taken in November of an election year, for the next year",
+                            );
+                        }
+                    }
+                    RamChange::Supplementary => {
+                        if meeting.year() != *year {
+                            return reject(
+                                Rule::Consistency,
+                                "year",
+                                "a tilläggsbudget amends the year it is decided in",
+                            );
+                        }
+                    }
+                }
+                if ramar.is_empty() {
+                    return reject(Rule::Input, "ramar", "amends at least one ram");
+                }
+                self.check_ramar(ramar, &[budget_year, budget_year + 1, budget_year + 2])?;
+                Ok(ramar
+                    .iter()
+                    .map(|r| Event::RamSet {
+                        body: r.body.clone(),
+                        year: r.year,
+                        amount: r.amount,
+                        change: *change,
+                        budget_year,
+                    })
+                    .collect())
+            }
+            Command::AdoptNamndplan {
+                body,
+                year,
+                grunduppdrag,
+                goals,
+            } => {
+                self.operating_body("body", body)?;
+                self.authorize(provenance, Authority::Body(body))?;
+                check_text("grunduppdrag", grunduppdrag)?;
+                if self.budget_covering(*year).is_none() {
+                    return reject(Rule::Reference, "year", format!("no adopted budget covers {year}"));
+                }
+                if self.namndplaner.contains_key(&(body.clone(), *year)) {
+                    return reject(Rule::P6, "year", format!("{body:?} already has a nämndplan for {year}"));
+                }
+                if goals.is_empty() {
+                    return reject(Rule::P3, "goals", "a nämndplan has at least one nämndmål");
+                }
+                let mut seen = BTreeSet::new();
+                for (i, g) in goals.iter().enumerate() {
+                    let f = |name: &str| format!("goals[{i}].{name}");
+                    check_id(&f("id"), &g.id)?;
+                    check_text(&f("title"), &g.title)?;
+                    if self.namndmal.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
+                        return reject(Rule::P6, f("id"), format!("nämndmål {:?} already exists", g.id));
+                    }
+                    if g.kf_goals.is_empty() {
+                        return reject(Rule::P3, f("kf_goals"), "a nämndmål links to at least one KF goal");
+                    }
+                    for (j, kg) in g.kf_goals.iter().enumerate() {
+                        match self.goals.get(kg) {
+                            None => {
+                                return reject(Rule::Reference, format!("goals[{i}].kf_goals[{j}]"), format!("no KF goal {kg:?}"))
+                            }
+                            Some(k) if !k.in_force(*year) => {
+                                return reject(
+                                    Rule::P3,
+                                    format!("goals[{i}].kf_goals[{j}]"),
+                                    format!("KF goal {kg:?} is in force {}–{}, not {year}", k.from_year, k.to_year),
+                                )
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    check_indicators(&f("indicators"), &g.indicators, *year, *year)?;
+                }
+                let mut events = vec![Event::NamndplanAdopted {
+                    body: body.clone(),
+                    year: *year,
+                    grunduppdrag: grunduppdrag.clone(),
+                    goals: goals.iter().map(|g| g.id.clone()).collect(),
+                }];
+                events.extend(goals.iter().map(|g| Event::NamndmalAdopted {
+                    body: body.clone(),
+                    year: *year,
+                    goal: g.clone(),
+                }));
+                Ok(events)
+            }
+            Command::AdoptDetaljbudget { body, year, lines } => {
+                self.operating_body("body", body)?;
+                self.authorize(provenance, Authority::BodyOrDelegate(body, Matter::Detaljbudget))?;
+                let Some(ram) = self.ramar.get(&(body.clone(), *year)) else {
+                    return reject(Rule::P4, "year", format!("{body:?} has no ram for {year}"));
+                };
+                let mut seen = BTreeSet::new();
+                let mut sum: Tkr = 0;
+                for (i, l) in lines.iter().enumerate() {
+                    match self.units.get(&l.unit) {
+                        Some(u) if u.namnd == *body => {}
+                        Some(u) => {
+                            return reject(
+                                Rule::Reference,
+                                format!("lines[{i}].unit"),
+                                format!("unit {:?} belongs to {:?}", l.unit, u.namnd),
+                            )
+                        }
+                        None => return reject(Rule::Reference, format!("lines[{i}].unit"), format!("no unit {:?}", l.unit)),
+                    }
+                    if !seen.insert(l.unit.as_str()) {
+                        return reject(Rule::Input, format!("lines[{i}].unit"), "each unit once");
+                    }
+                    if l.amount < 0 {
+                        return reject(Rule::Input, format!("lines[{i}].amount"), "must not be negative");
+                    }
+                    let committed = self.committed(&l.unit, *year, None);
+                    if l.amount < committed {
+                        return reject(
+                            Rule::P4,
+                            format!("lines[{i}].amount"),
+                            format!("{} tkr is less than the {committed} tkr its plans already commit", l.amount),
+                        );
+                    }
+                    sum += l.amount;
+                }
+                if sum != *ram {
+                    return reject(
+                        Rule::P4,
+                        "lines",
+                        format!("the lines sum to {sum} tkr; the ram for {year} is {ram} tkr"),
+                    );
+                }
+                Ok(vec![Event::DetaljbudgetAdopted {
+                    body: body.clone(),
+                    year: *year,
+                    lines: lines.clone(),
+                }])
+            }
+            Command::ReportUppdragStatus {
+                uppdrag,
+                body,
+                as_of,
+                status,
+                reason,
+                comment,
+            } => {
+                let Some(u) = self.uppdrag.get(uppdrag) else {
+                    return reject(Rule::Reference, "uppdrag", format!("no uppdrag {uppdrag:?}"));
+                };
+                if !u.to.contains(body) {
+                    return reject(
+                        Rule::P1,
+                        "body",
+                        format!("uppdrag {uppdrag:?} is given to {:?}, not {body:?}", u.to),
+                    );
+                }
+                self.authorize(provenance, Authority::BodyOrDelegate(body, Matter::UppdragReport))?;
+                if u.closed {
+                    return reject(Rule::P2, "uppdrag", format!("uppdrag {uppdrag:?} is closed"));
+                }
+                if *status == UppdragStatus::Delayed && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                    return reject(Rule::Input, "reason", "a delayed uppdrag needs a reason");
+                }
+                if as_of.year() < u.given - 1 {
+                    return reject(Rule::Consistency, "as_of", "before the uppdrag was given");
+                }
+                Ok(vec![Event::UppdragStatusReported {
+                    uppdrag: uppdrag.clone(),
+                    body: body.clone(),
+                    as_of: *as_of,
+                    status: *status,
+                    reason: reason.clone(),
+                    comment: comment.clone(),
+                }])
+            }
+            Command::AdoptPlan {
+                plan,
+                kind,
+                body,
+                unit,
+                year,
+                activities,
+            } => self.decide_plan(provenance, plan, *kind, body, unit, *year, activities),
+            Command::CorrectDecision {
+                corrects,
+                reason,
+                corrections,
+            } => {
+                let Some(original) = self.decisions.get(corrects) else {
+                    return reject(Rule::Reference, "corrects", format!("no recorded event {corrects}"));
+                };
+                if !same_decider(original, &provenance.decided_by) {
+                    return reject(
+                        Rule::P1,
+                        "provenance.decided_by",
+                        "a rättelse is made by whoever took the decision it corrects",
+                    );
+                }
+                check_text("reason", reason)?;
+                if corrections.is_empty() {
+                    return reject(Rule::Input, "corrections", "name at least one corrected field");
+                }
+                Ok(vec![Event::DecisionCorrected {
+                    corrects: *corrects,
+                    reason: reason.clone(),
+                    corrections: corrections.clone(),
+                }])
+            }
+        }
+    }
+
+    fn council(&self) -> Option<&String> {
+        self.kommun.as_ref().map(|k| &k.council)
+    }
+
+    /// The budget whose three years include `year`.
+    fn budget_covering(&self, year: i32) -> Option<i32> {
+        self.budgets
+            .keys()
+            .rev()
+            .copied()
+            .find(|b| (*b..=b + 2).contains(&year))
+    }
+
+    fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
+        match self.bodies.get(body) {
+            Some(b) if b.kind.is_operating() => Ok(()),
+            Some(b) => reject(
+                Rule::Reference,
+                field,
+                format!("{body:?} is a {:?}, not a nämnd, KS or bolag", b.kind),
+            ),
+            None => reject(Rule::Reference, field, format!("no body {body:?}")),
+        }
+    }
+
+    /// P7: provenance complete and its dates in order.
+    fn check_provenance(&self, p: &Provenance) -> Result<(), Rejection> {
+        if let Err((field, message)) = p.check() {
+            return reject(Rule::P7, field, message);
+        }
+        if let Some(d) = p.decided_by.decision_date() {
+            if p.effective_date < d {
+                return reject(
+                    Rule::P7,
+                    "provenance.effective_date",
+                    format!("takes effect {} before it was decided {d}", p.effective_date),
+                );
+            }
+            if let Some(a) = p.protocol_approved {
+                if a < d {
+                    return reject(Rule::P7, "provenance.protocol_approved", "approved before the meeting");
+                }
+            }
+            if let (Some(a), Some(n)) = (p.protocol_approved, p.announced) {
+                if n < a {
+                    return reject(Rule::P7, "provenance.announced", "announced before the protocol was approved");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// P1: the decision was taken by whoever owns it.
+    fn authorize(&self, p: &Provenance, needed: Authority<'_>) -> Result<(), Rejection> {
+        let field = "provenance.decided_by";
+        let by_body = |want: &str| matches!(&p.decided_by, DecidedBy::Body { body, .. } if body == want);
+        let by_delegate = |body: &str, matter: Matter| match &p.decided_by {
+            DecidedBy::Delegate {
+                delegate,
+                on_behalf_of,
+                delegation_point,
+                ..
+            } if on_behalf_of == body => self
+                .delegations
+                .get(&(body.to_owned(), delegation_point.clone()))
+                .is_some_and(|d| d.delegate == *delegate && d.matters.contains(&matter)),
+            _ => false,
+        };
+        let ok = match needed {
+            Authority::Council => self.council().is_some_and(|c| by_body(c)),
+            Authority::Body(b) => by_body(b),
+            Authority::BodyOrDelegate(b, m) => by_body(b) || by_delegate(b, m),
+            Authority::Forvaltning(b, unit, m) => {
+                by_body(b)
+                    || by_delegate(b, m)
+                    || matches!(&p.decided_by, DecidedBy::Official { unit: acting, .. }
+                        if self.units.get(acting).is_some_and(|u| u.namnd == b) && self.unit_within(unit, acting))
+            }
+        };
+        if ok {
+            return Ok(());
+        }
+        let who = match needed {
+            Authority::Council => "kommunfullmäktige at a meeting".to_owned(),
+            Authority::Body(b) => format!("{b:?} at a meeting"),
+            Authority::BodyOrDelegate(b, m) => {
+                format!("{b:?} at a meeting, or a delegat under a point of its delegationsordning covering {m:?}")
+            }
+            Authority::Forvaltning(b, u, m) => format!(
+                "{b:?}, a delegat of it covering {m:?}, or an official of unit {u:?} or a unit above it"
+            ),
+        };
+        reject(Rule::P1, field, format!("this decision belongs to {who}"))
+    }
+
+    fn check_ramar(&self, ramar: &[Ram], years: &[i32]) -> Result<(), Rejection> {
+        let mut seen = BTreeSet::new();
+        for (i, r) in ramar.iter().enumerate() {
+            self.operating_body(&format!("ramar[{i}].body"), &r.body)?;
+            if !years.contains(&r.year) {
+                return reject(
+                    Rule::Consistency,
+                    format!("ramar[{i}].year"),
+                    format!("{} is not one of the budget's years {years:?}", r.year),
+                );
+            }
+            if r.amount < 0 {
+                return reject(Rule::Input, format!("ramar[{i}].amount"), "must not be negative");
+            }
+            if !seen.insert((r.body.as_str(), r.year)) {
+                return reject(Rule::Input, format!("ramar[{i}]"), "one ram per body and year");
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_budget(
+        &self,
+        provenance: &Provenance,
+        year: i32,
+        ramar: &[Ram],
+        goals: &[GoalInput],
+        given: &[UppdragInput],
+        changed: &[crate::command::UppdragChange],
+        extended: &std::collections::BTreeMap<String, NaiveDate>,
+        closed: &std::collections::BTreeMap<String, String>,
+    ) -> Decided {
+        self.authorize(provenance, Authority::Council)?;
+        if self.budgets.contains_key(&year) {
+            return reject(
+                Rule::P6,
+                "year",
+                format!("the budget for {year} is adopted; amend it with amend_ramar"),
+            );
+        }
+        if let Some(d) = provenance.decided_by.decision_date() {
+            if d.year() >= year {
+                return reject(
+                    Rule::Consistency,
+                    "year",
+                    format!("the budget for {year} is adopted the year before, not on {d}"),
+                );
+            }
+        }
+        let plan_years = [year + 1, year + 2];
+        self.check_ramar(ramar, &[year, year + 1, year + 2])?;
+        if ramar.iter().all(|r| r.year != year) {
+            return reject(Rule::P4, "ramar", format!("the budget sets ramar for {year}"));
+        }
+        let mut events = vec![Event::BudgetAdopted { year, plan_years }];
+        events.extend(ramar.iter().map(|r| Event::RamSet {
+            body: r.body.clone(),
+            year: r.year,
+            amount: r.amount,
+            change: RamChange::Budget,
+            budget_year: year,
+        }));
+
+        let mut seen = BTreeSet::new();
+        for (i, g) in goals.iter().enumerate() {
+            let f = |n: &str| format!("goals[{i}].{n}");
+            check_id(&f("id"), &g.id)?;
+            check_text(&f("title"), &g.title)?;
+            if self.goals.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
+                return reject(Rule::P6, f("id"), format!("KF goal {:?} already exists", g.id));
+            }
+            if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
+                return reject(
+                    Rule::Consistency,
+                    f("to_year"),
+                    format!("a KF goal runs 1–4 years from the budget year {year} on"),
+                );
+            }
+            check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
+            events.push(Event::KfGoalAdopted {
+                budget_year: year,
+                goal: g.clone(),
+            });
+        }
+
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        for (i, u) in given.iter().enumerate() {
+            let f = |n: &str| format!("uppdrag_given[{i}].{n}");
+            check_id(&f("id"), &u.id)?;
+            check_text(&f("title"), &u.title)?;
+            check_text(&f("description"), &u.description)?;
+            if self.uppdrag.contains_key(&u.id) || !touched.insert(u.id.clone()) {
+                return reject(Rule::P6, f("id"), format!("uppdrag {:?} already exists", u.id));
+            }
+            self.check_recipients(&f("to"), &u.to)?;
+            if u.due.year() < year {
+                return reject(Rule::Consistency, f("due"), format!("due before the budget year {year}"));
+            }
+            if u.resources.is_some_and(|r| r < 0) {
+                return reject(Rule::Input, f("resources"), "must not be negative");
+            }
+            events.push(Event::UppdragGiven {
+                budget_year: year,
+                uppdrag: u.clone(),
+            });
+        }
+        let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
+            match self.uppdrag.get(id) {
+                None => reject(Rule::Reference, field, format!("no uppdrag {id:?}")),
+                Some(u) if u.closed => reject(Rule::P2, field, format!("uppdrag {id:?} is closed")),
+                Some(_) if !touched.insert(id.to_owned()) => {
+                    reject(Rule::Input, field, format!("uppdrag {id:?} appears twice in the decision"))
+                }
+                Some(_) => Ok(()),
+            }
+        };
+        for (i, c) in changed.iter().enumerate() {
+            existing_open(format!("uppdrag_changed[{i}].id"), &c.id)?;
+            if let Some(to) = &c.to {
+                self.check_recipients(&format!("uppdrag_changed[{i}].to"), to)?;
+            }
+            events.push(Event::UppdragChanged {
+                budget_year: year,
+                id: c.id.clone(),
+                title: c.title.clone(),
+                description: c.description.clone(),
+                to: c.to.clone(),
+                resources: c.resources,
+            });
+        }
+        for (id, due) in extended {
+            existing_open(format!("uppdrag_extended.{id}"), id)?;
+            if self.uppdrag.get(id).is_some_and(|u| *due <= u.due) {
+                return reject(Rule::Consistency, format!("uppdrag_extended.{id}"), "an extension moves the due date later");
+            }
+            events.push(Event::UppdragExtended {
+                budget_year: year,
+                id: id.clone(),
+                due: *due,
+            });
+        }
+        for (id, outcome) in closed {
+            existing_open(format!("uppdrag_closed.{id}"), id)?;
+            check_text(&format!("uppdrag_closed.{id}"), outcome)?;
+            events.push(Event::UppdragClosed {
+                budget_year: year,
+                id: id.clone(),
+                outcome: outcome.clone(),
+            });
+        }
+        Ok(events)
+    }
+
+    fn check_recipients(&self, field: &str, to: &[String]) -> Result<(), Rejection> {
+        if to.is_empty() {
+            return reject(Rule::Input, field, "an uppdrag goes to at least one nämnd");
+        }
+        for (j, b) in to.iter().enumerate() {
+            self.operating_body(&format!("{field}[{j}]"), b)?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_plan(
+        &self,
+        provenance: &Provenance,
+        plan: &str,
+        kind: PlanKind,
+        body: &str,
+        unit: &str,
+        year: i32,
+        activities: &[Activity],
+    ) -> Decided {
+        check_id("plan", plan)?;
+        self.operating_body("body", body)?;
+        match self.units.get(unit) {
+            Some(u) if u.namnd == body => {}
+            Some(u) => {
+                return reject(Rule::Reference, "unit", format!("unit {unit:?} belongs to {:?}", u.namnd))
+            }
+            None => return reject(Rule::Reference, "unit", format!("no unit {unit:?}")),
+        }
+        self.authorize(provenance, Authority::Forvaltning(body, unit, Matter::Plan))?;
+        let version = match self.plans.get(plan) {
+            None => 1,
+            Some(p) if p.body == body && p.unit == unit && p.year == year && p.kind == kind => p.version + 1,
+            Some(_) => {
+                return reject(Rule::P6, "plan", format!("plan {plan:?} is another unit's, year's or kind's"))
+            }
+        };
+        let mut ids = BTreeSet::new();
+        let mut costs: std::collections::BTreeMap<&str, Tkr> = Default::default();
+        for (i, a) in activities.iter().enumerate() {
+            let f = |n: &str| format!("activities[{i}].{n}");
+            check_id(&f("id"), &a.id)?;
+            check_text(&f("title"), &a.title)?;
+            if !ids.insert(a.id.as_str()) {
+                return reject(Rule::Input, f("id"), "each activity once");
+            }
+            if a.namndmal.is_empty() && a.uppdrag.is_empty() {
+                return reject(Rule::P3, f("namndmal"), "an activity works toward a nämndmål or an uppdrag");
+            }
+            for (j, m) in a.namndmal.iter().enumerate() {
+                match self.namndmal.get(m) {
+                    Some(g) if g.body == body && g.year == year => {}
+                    Some(g) => {
+                        return reject(
+                            Rule::P3,
+                            format!("activities[{i}].namndmal[{j}]"),
+                            format!("nämndmål {m:?} is {:?}'s for {}", g.body, g.year),
+                        )
+                    }
+                    None => return reject(Rule::Reference, format!("activities[{i}].namndmal[{j}]"), format!("no nämndmål {m:?}")),
+                }
+            }
+            for (j, id) in a.uppdrag.iter().enumerate() {
+                match self.uppdrag.get(id) {
+                    Some(u) if u.closed => {
+                        return reject(Rule::P2, format!("activities[{i}].uppdrag[{j}]"), format!("uppdrag {id:?} is closed"))
+                    }
+                    Some(u) if !u.to.iter().any(|b| b == body) => {
+                        return reject(Rule::P3, format!("activities[{i}].uppdrag[{j}]"), format!("uppdrag {id:?} is not given to {body:?}"))
+                    }
+                    Some(_) => {}
+                    None => return reject(Rule::Reference, format!("activities[{i}].uppdrag[{j}]"), format!("no uppdrag {id:?}")),
+                }
+            }
+            let au = a.unit.as_deref().unwrap_or(unit);
+            if !self.unit_within(au, unit) {
+                return reject(Rule::Reference, f("unit"), format!("unit {au:?} is not {unit:?} or below it"));
+            }
+            if let Some(c) = a.cost {
+                if c < 0 {
+                    return reject(Rule::Input, f("cost"), "must not be negative");
+                }
+                *costs.entry(au).or_default() += c;
+            }
+        }
+        // P4: what the plan commits fits what remains of each unit's line.
+        for (i, a) in activities.iter().enumerate() {
+            let au = a.unit.as_deref().unwrap_or(unit);
+            let Some(total) = costs.remove(au) else { continue };
+            let line = self
+                .detaljbudgetar
+                .get(&(body.to_owned(), year))
+                .and_then(|d| d.get(au))
+                .copied();
+            let Some(line) = line else {
+                return reject(Rule::P4, format!("activities[{i}].cost"), format!("unit {au:?} has no detaljbudget line for {year}"));
+            };
+            let remaining = line - self.committed(au, year, Some(plan));
+            if total > remaining {
+                return reject(
+                    Rule::P4,
+                    format!("activities[{i}].cost"),
+                    format!("the plan commits {total} tkr of unit {au:?}; {remaining} tkr remain of its {line} tkr"),
+                );
+            }
+        }
+        Ok(vec![Event::PlanAdopted {
+            plan: plan.to_owned(),
+            version,
+            kind,
+            body: body.to_owned(),
+            unit: unit.to_owned(),
+            year,
+            activities: activities.to_vec(),
+        }])
+    }
+}
+
+fn same_decider(a: &DecidedBy, b: &DecidedBy) -> bool {
+    match (a, b) {
+        (DecidedBy::Body { body: x, .. }, DecidedBy::Body { body: y, .. }) => x == y,
+        (
+            DecidedBy::Delegate {
+                on_behalf_of: x,
+                delegate: dx,
+                ..
+            },
+            DecidedBy::Delegate {
+                on_behalf_of: y,
+                delegate: dy,
+                ..
+            },
+        ) => x == y && dx == dy,
+        (DecidedBy::Official { unit: x, .. }, DecidedBy::Official { unit: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+fn check_indicators(field: &str, indicators: &[Indicator], from: i32, to: i32) -> Result<(), Rejection> {
+    let mut seen = BTreeSet::new();
+    for (i, ind) in indicators.iter().enumerate() {
+        let f = |n: &str| format!("{field}[{i}].{n}");
+        check_id(&f("id"), &ind.id)?;
+        check_text(&f("name"), &ind.name)?;
+        if !seen.insert(ind.id.as_str()) {
+            return reject(Rule::Input, f("id"), "each indicator once");
+        }
+        if let Some(k) = &ind.kolada_kpi {
+            let b = k.as_bytes();
+            if b.len() != 6 || !b[0].is_ascii_uppercase() || !b[1..].iter().all(u8::is_ascii_digit) {
+                return reject(Rule::Input, f("kolada_kpi"), format!("{k:?} is not a Kolada KPI id like N01951"));
+            }
+        }
+        if let Some(y) = ind.targets.keys().find(|y| !(from..=to).contains(*y)) {
+            return reject(
+                Rule::Consistency,
+                f("targets"),
+                format!("a target for {y} lies outside the goal's years {from}–{to}"),
+            );
+        }
+    }
+    Ok(())
+}

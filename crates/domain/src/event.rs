@@ -1,0 +1,271 @@
+//! Events: what was decided, as recorded. A published event shape never
+//! changes; a new shape is a new `schema_version` with an upcaster.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::command::{BudgetLine, GoalInput, NamndmalInput, UppdragInput};
+use crate::model::*;
+use crate::provenance::DecidedBy;
+
+/// The schema version every event type is at today.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// Händelse: one recorded fact of the styrmodell. Stored as
+/// `event_type` = the variant name and `payload` = its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "data", deny_unknown_fields)]
+pub enum Event {
+    KommunRegistered {
+        name: String,
+        kommunkod: String,
+        council: String,
+    },
+    BodyEstablished {
+        body: String,
+        kind: BodyKind,
+        name: String,
+        area: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_company: Option<String>,
+    },
+    UnitEstablished {
+        unit: String,
+        name: String,
+        namnd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<String>,
+        level: UnitLevel,
+    },
+    DelegationGranted {
+        body: String,
+        point: String,
+        delegate: String,
+        matters: Vec<Matter>,
+    },
+    DirectionAdopted {
+        id: String,
+        kind: DirectionKind,
+        title: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        period: Option<MandatePeriod>,
+    },
+    StyrdokumentAdopted {
+        doc: String,
+        version: u32,
+        kind: DocumentKind,
+        title: String,
+        owner: String,
+        valid_from: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        valid_until: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces_version: Option<u32>,
+    },
+    StyrdokumentRepealed {
+        doc: String,
+        reason: String,
+    },
+    BudgetAdopted {
+        year: i32,
+        plan_years: [i32; 2],
+    },
+    RamSet {
+        body: String,
+        year: i32,
+        amount: Tkr,
+        change: RamChange,
+        /// The budget (year) this ram belongs to.
+        budget_year: i32,
+    },
+    KfGoalAdopted {
+        budget_year: i32,
+        goal: GoalInput,
+    },
+    UppdragGiven {
+        budget_year: i32,
+        uppdrag: UppdragInput,
+    },
+    UppdragChanged {
+        budget_year: i32,
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resources: Option<Tkr>,
+    },
+    UppdragExtended {
+        budget_year: i32,
+        id: String,
+        due: NaiveDate,
+    },
+    UppdragClosed {
+        budget_year: i32,
+        id: String,
+        outcome: String,
+    },
+    NamndplanAdopted {
+        body: String,
+        year: i32,
+        grunduppdrag: String,
+        goals: Vec<String>,
+    },
+    NamndmalAdopted {
+        body: String,
+        year: i32,
+        goal: NamndmalInput,
+    },
+    DetaljbudgetAdopted {
+        body: String,
+        year: i32,
+        lines: Vec<BudgetLine>,
+    },
+    UppdragStatusReported {
+        uppdrag: String,
+        body: String,
+        as_of: NaiveDate,
+        status: UppdragStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    PlanAdopted {
+        plan: String,
+        version: u32,
+        kind: PlanKind,
+        body: String,
+        unit: String,
+        year: i32,
+        activities: Vec<Activity>,
+    },
+    DecisionCorrected {
+        corrects: Uuid,
+        reason: String,
+        corrections: BTreeMap<String, serde_json::Value>,
+    },
+}
+
+/// What the store records beside an event that the state needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMeta {
+    pub event_id: Uuid,
+    pub decided_by: DecidedBy,
+}
+
+/// A stored event whose type this version does not know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnknownEvent {
+    pub event_type: String,
+    pub schema_version: u32,
+    pub detail: String,
+}
+
+impl std::fmt::Display for UnknownEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot read event {} v{}: {}",
+            self.event_type, self.schema_version, self.detail
+        )
+    }
+}
+
+impl std::error::Error for UnknownEvent {}
+
+impl Event {
+    /// The stored `event_type`: the variant name.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Event::KommunRegistered { .. } => "KommunRegistered",
+            Event::BodyEstablished { .. } => "BodyEstablished",
+            Event::UnitEstablished { .. } => "UnitEstablished",
+            Event::DelegationGranted { .. } => "DelegationGranted",
+            Event::DirectionAdopted { .. } => "DirectionAdopted",
+            Event::StyrdokumentAdopted { .. } => "StyrdokumentAdopted",
+            Event::StyrdokumentRepealed { .. } => "StyrdokumentRepealed",
+            Event::BudgetAdopted { .. } => "BudgetAdopted",
+            Event::RamSet { .. } => "RamSet",
+            Event::KfGoalAdopted { .. } => "KfGoalAdopted",
+            Event::UppdragGiven { .. } => "UppdragGiven",
+            Event::UppdragChanged { .. } => "UppdragChanged",
+            Event::UppdragExtended { .. } => "UppdragExtended",
+            Event::UppdragClosed { .. } => "UppdragClosed",
+            Event::NamndplanAdopted { .. } => "NamndplanAdopted",
+            Event::NamndmalAdopted { .. } => "NamndmalAdopted",
+            Event::DetaljbudgetAdopted { .. } => "DetaljbudgetAdopted",
+            Event::UppdragStatusReported { .. } => "UppdragStatusReported",
+            Event::PlanAdopted { .. } => "PlanAdopted",
+            Event::DecisionCorrected { .. } => "DecisionCorrected",
+        }
+    }
+
+    /// The aggregate (kind, id) the event belongs to; it names the subject.
+    /// A correction belongs to the aggregate of the event it corrects, which
+    /// the state knows; here it is filed under `correction`.
+    pub fn aggregate(&self) -> (&'static str, String) {
+        match self {
+            Event::KommunRegistered { .. } => ("kommun", "kommun".into()),
+            Event::BodyEstablished { body, .. } | Event::DelegationGranted { body, .. } => {
+                ("body", body.clone())
+            }
+            Event::UnitEstablished { unit, .. } => ("unit", unit.clone()),
+            Event::DirectionAdopted { id, .. } => ("direction", id.clone()),
+            Event::StyrdokumentAdopted { doc, .. } | Event::StyrdokumentRepealed { doc, .. } => {
+                ("styrdokument", doc.clone())
+            }
+            Event::BudgetAdopted { year, .. } => ("budget", year.to_string()),
+            Event::RamSet { budget_year, .. } => ("budget", budget_year.to_string()),
+            Event::KfGoalAdopted { goal, .. } => ("goal", goal.id.clone()),
+            Event::UppdragGiven { uppdrag, .. } => ("uppdrag", uppdrag.id.clone()),
+            Event::UppdragChanged { id, .. }
+            | Event::UppdragExtended { id, .. }
+            | Event::UppdragClosed { id, .. } => ("uppdrag", id.clone()),
+            Event::UppdragStatusReported { uppdrag, .. } => ("uppdrag", uppdrag.clone()),
+            Event::NamndplanAdopted { body, year, .. } => ("namndplan", format!("{body}-{year}")),
+            Event::NamndmalAdopted { goal, .. } => ("namndmal", goal.id.clone()),
+            Event::DetaljbudgetAdopted { body, year, .. } => {
+                ("detaljbudget", format!("{body}-{year}"))
+            }
+            Event::PlanAdopted { plan, .. } => ("plan", plan.clone()),
+            Event::DecisionCorrected { corrects, .. } => ("correction", corrects.simple().to_string()),
+        }
+    }
+
+    /// Splits the event into its stored type and payload.
+    pub fn to_payload(&self) -> (&'static str, serde_json::Value) {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        let data = v
+            .get_mut("data")
+            .map(serde_json::Value::take)
+            .unwrap_or(serde_json::Value::Null);
+        (self.event_type(), data)
+    }
+
+    /// Reads a stored event back.
+    pub fn from_payload(
+        event_type: &str,
+        schema_version: u32,
+        payload: &serde_json::Value,
+    ) -> Result<Self, UnknownEvent> {
+        let unknown = |detail: String| UnknownEvent {
+            event_type: event_type.to_owned(),
+            schema_version,
+            detail,
+        };
+        if schema_version != EVENT_SCHEMA_VERSION {
+            return Err(unknown(format!("schema version {schema_version} is not known")));
+        }
+        serde_json::from_value(serde_json::json!({ "type": event_type, "data": payload }))
+            .map_err(|e| unknown(e.to_string()))
+    }
+}

@@ -1,0 +1,22 @@
+//! The styrmodell of a Swedish kommun as pure functions: commands, events,
+//! the state they build, and the rules P1–P7 of `DOMAIN.md`.
+//!
+//! [`KommunState::decide`] turns a command and its provenance into events or a
+//! [`Rejection`] naming the rule and the field; [`KommunState::evolve`] folds
+//! a recorded event into the state. This crate does no IO, knows no NATS and
+//! no storage, and never reads a clock: time comes in with the provenance.
+
+mod command;
+mod decide;
+mod event;
+mod model;
+mod provenance;
+mod rejection;
+mod state;
+
+pub use command::{BudgetLine, Command, GoalInput, NamndmalInput, Ram, UppdragChange, UppdragInput};
+pub use event::{Event, EventMeta, UnknownEvent, EVENT_SCHEMA_VERSION};
+pub use model::*;
+pub use provenance::{DecidedBy, Provenance};
+pub use rejection::{Rejection, Rule};
+pub use state::KommunState;

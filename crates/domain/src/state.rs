@@ -1,0 +1,377 @@
+//! The state a kommun's decisions build, as far as deciding needs it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::command::{BudgetLine, UppdragInput};
+use crate::event::{Event, EventMeta};
+use crate::model::*;
+use crate::provenance::DecidedBy;
+
+/// Kommunens beslutsläge: everything decided so far in one kommun, folded
+/// from its events. Deciding reads it; only [`KommunState::evolve`] writes it.
+#[derive(Debug, Clone, Default)]
+pub struct KommunState {
+    pub kommun: Option<KommunInfo>,
+    pub bodies: BTreeMap<String, Body>,
+    pub units: BTreeMap<String, Unit>,
+    /// (body, point) → delegation.
+    pub delegations: BTreeMap<(String, String), Delegation>,
+    pub directions: BTreeMap<String, DirectionKind>,
+    pub documents: BTreeMap<String, Styrdokument>,
+    /// Budget year → its two plan years.
+    pub budgets: BTreeMap<i32, [i32; 2]>,
+    /// (body, year) → ram in tkr, as last set.
+    pub ramar: BTreeMap<(String, i32), Tkr>,
+    pub goals: BTreeMap<String, KfGoal>,
+    pub uppdrag: BTreeMap<String, Uppdrag>,
+    /// (body, year) → the nämndmål of its nämndplan.
+    pub namndplaner: BTreeMap<(String, i32), Vec<String>>,
+    pub namndmal: BTreeMap<String, Namndmal>,
+    /// (body, year) → unit → amount.
+    pub detaljbudgetar: BTreeMap<(String, i32), BTreeMap<String, Tkr>>,
+    pub plans: BTreeMap<String, Plan>,
+    /// Every recorded event: who decided it (for rättelse).
+    pub decisions: HashMap<Uuid, DecidedBy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KommunInfo {
+    pub name: String,
+    pub kommunkod: String,
+    pub council: String,
+}
+
+/// Organ: a body as established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub kind: BodyKind,
+    pub name: String,
+    pub area: String,
+    pub parent_company: Option<String>,
+}
+
+/// Enhet: a unit in a nämnd's förvaltning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub name: String,
+    pub namnd: String,
+    pub parent: Option<String>,
+    pub level: UnitLevel,
+    /// 1 for a unit directly under the nämnd.
+    pub depth: usize,
+}
+
+/// Delegationspunkt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    pub delegate: String,
+    pub matters: Vec<Matter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Styrdokument {
+    pub kind: DocumentKind,
+    pub owner: String,
+    pub version: u32,
+    pub repealed: bool,
+}
+
+/// Övergripande mål (KF).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KfGoal {
+    pub kind: GoalKind,
+    pub title: String,
+    pub from_year: i32,
+    pub to_year: i32,
+}
+
+impl KfGoal {
+    pub fn in_force(&self, year: i32) -> bool {
+        (self.from_year..=self.to_year).contains(&year)
+    }
+}
+
+/// Uppdrag: an assignment from KF to one or more nämnder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uppdrag {
+    pub title: String,
+    pub to: Vec<String>,
+    pub resources: Option<Tkr>,
+    pub given: i32,
+    pub due: NaiveDate,
+    pub closed: bool,
+    pub last_status: Option<(NaiveDate, UppdragStatus)>,
+}
+
+/// Nämndmål.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Namndmal {
+    pub body: String,
+    pub year: i32,
+    pub title: String,
+    pub perspective: Perspective,
+    pub kf_goals: Vec<String>,
+}
+
+/// Verksamhetsplan or enhetsplan, current version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub kind: PlanKind,
+    pub body: String,
+    pub unit: String,
+    pub year: i32,
+    pub version: u32,
+    pub activities: Vec<Activity>,
+}
+
+impl KommunState {
+    /// Folds one recorded event into the state.
+    pub fn evolve(&mut self, meta: &EventMeta, event: &Event) {
+        self.decisions.insert(meta.event_id, meta.decided_by.clone());
+        match event.clone() {
+            Event::KommunRegistered {
+                name,
+                kommunkod,
+                council,
+            } => {
+                self.kommun = Some(KommunInfo {
+                    name,
+                    kommunkod,
+                    council,
+                })
+            }
+            Event::BodyEstablished {
+                body,
+                kind,
+                name,
+                area,
+                parent_company,
+            } => {
+                self.bodies.insert(
+                    body,
+                    Body {
+                        kind,
+                        name,
+                        area,
+                        parent_company,
+                    },
+                );
+            }
+            Event::UnitEstablished {
+                unit,
+                name,
+                namnd,
+                parent,
+                level,
+            } => {
+                let depth = parent
+                    .as_ref()
+                    .and_then(|p| self.units.get(p))
+                    .map_or(1, |p| p.depth + 1);
+                self.units.insert(
+                    unit,
+                    Unit {
+                        name,
+                        namnd,
+                        parent,
+                        level,
+                        depth,
+                    },
+                );
+            }
+            Event::DelegationGranted {
+                body,
+                point,
+                delegate,
+                matters,
+            } => {
+                self.delegations
+                    .insert((body, point), Delegation { delegate, matters });
+            }
+            Event::DirectionAdopted { id, kind, .. } => {
+                self.directions.insert(id, kind);
+            }
+            Event::StyrdokumentAdopted {
+                doc,
+                version,
+                kind,
+                owner,
+                ..
+            } => {
+                self.documents.insert(
+                    doc,
+                    Styrdokument {
+                        kind,
+                        owner,
+                        version,
+                        repealed: false,
+                    },
+                );
+            }
+            Event::StyrdokumentRepealed { doc, .. } => {
+                if let Some(d) = self.documents.get_mut(&doc) {
+                    d.repealed = true;
+                }
+            }
+            Event::BudgetAdopted { year, plan_years } => {
+                self.budgets.insert(year, plan_years);
+            }
+            Event::RamSet {
+                body, year, amount, ..
+            } => {
+                self.ramar.insert((body, year), amount);
+            }
+            Event::KfGoalAdopted { goal, .. } => {
+                self.goals.insert(
+                    goal.id,
+                    KfGoal {
+                        kind: goal.kind,
+                        title: goal.title,
+                        from_year: goal.from_year,
+                        to_year: goal.to_year,
+                    },
+                );
+            }
+            Event::UppdragGiven {
+                budget_year,
+                uppdrag:
+                    UppdragInput {
+                        id,
+                        title,
+                        to,
+                        resources,
+                        due,
+                        ..
+                    },
+            } => {
+                self.uppdrag.insert(
+                    id,
+                    Uppdrag {
+                        title,
+                        to,
+                        resources,
+                        given: budget_year,
+                        due,
+                        closed: false,
+                        last_status: None,
+                    },
+                );
+            }
+            Event::UppdragChanged {
+                id,
+                title,
+                to,
+                resources,
+                ..
+            } => {
+                if let Some(u) = self.uppdrag.get_mut(&id) {
+                    if let Some(t) = title {
+                        u.title = t;
+                    }
+                    if let Some(t) = to {
+                        u.to = t;
+                    }
+                    if resources.is_some() {
+                        u.resources = resources;
+                    }
+                }
+            }
+            Event::UppdragExtended { id, due, .. } => {
+                if let Some(u) = self.uppdrag.get_mut(&id) {
+                    u.due = due;
+                }
+            }
+            Event::UppdragClosed { id, .. } => {
+                if let Some(u) = self.uppdrag.get_mut(&id) {
+                    u.closed = true;
+                }
+            }
+            Event::NamndplanAdopted {
+                body, year, goals, ..
+            } => {
+                self.namndplaner.insert((body, year), goals);
+            }
+            Event::NamndmalAdopted { body, year, goal } => {
+                self.namndmal.insert(
+                    goal.id,
+                    Namndmal {
+                        body,
+                        year,
+                        title: goal.title,
+                        perspective: goal.perspective,
+                        kf_goals: goal.kf_goals,
+                    },
+                );
+            }
+            Event::DetaljbudgetAdopted { body, year, lines } => {
+                let lines = lines
+                    .into_iter()
+                    .map(|BudgetLine { unit, amount }| (unit, amount))
+                    .collect();
+                self.detaljbudgetar.insert((body, year), lines);
+            }
+            Event::UppdragStatusReported {
+                uppdrag,
+                as_of,
+                status,
+                ..
+            } => {
+                if let Some(u) = self.uppdrag.get_mut(&uppdrag) {
+                    u.last_status = Some((as_of, status));
+                }
+            }
+            Event::PlanAdopted {
+                plan,
+                version,
+                kind,
+                body,
+                unit,
+                year,
+                activities,
+            } => {
+                self.plans.insert(
+                    plan,
+                    Plan {
+                        kind,
+                        body,
+                        unit,
+                        year,
+                        version,
+                        activities,
+                    },
+                );
+            }
+            Event::DecisionCorrected { .. } => {}
+        }
+    }
+
+    /// Is `unit` the same as `ancestor` or below it?
+    pub fn unit_within(&self, unit: &str, ancestor: &str) -> bool {
+        let mut cur = Some(unit.to_owned());
+        while let Some(u) = cur {
+            if u == ancestor {
+                return true;
+            }
+            cur = self.units.get(&u).and_then(|x| x.parent.clone());
+        }
+        false
+    }
+
+    /// What the activities of all current plans of `year` commit from `unit`'s
+    /// detaljbudget line, leaving out the plan `except` (being replaced).
+    pub fn committed(&self, unit: &str, year: i32, except: Option<&str>) -> Tkr {
+        self.plans
+            .iter()
+            .filter(|(id, p)| p.year == year && Some(id.as_str()) != except)
+            .flat_map(|(_, p)| {
+                p.activities
+                    .iter()
+                    .filter(move |a| a.unit.as_deref().unwrap_or(&p.unit) == unit)
+            })
+            .filter_map(|a| a.cost)
+            .sum()
+    }
+}
