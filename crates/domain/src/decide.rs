@@ -14,7 +14,11 @@ use crate::state::KommunState;
 
 type Decided = Result<Vec<Event>, Rejection>;
 
-fn reject<T>(rule: Rule, field: impl Into<String>, message: impl Into<String>) -> Result<T, Rejection> {
+fn reject<T>(
+    rule: Rule,
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> Result<T, Rejection> {
     Err(Rejection::new(rule, field, message))
 }
 
@@ -23,7 +27,9 @@ fn reject<T>(rule: Rule, field: impl Into<String>, message: impl Into<String>) -
 fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -88,7 +94,9 @@ impl KommunState {
                         return reject(
                             Rule::P1,
                             "provenance.decided_by",
-                            format!("the kommun is registered by its council {council:?} at a meeting"),
+                            format!(
+                                "the kommun is registered by its council {council:?} at a meeting"
+                            ),
                         )
                     }
                 }
@@ -122,23 +130,29 @@ impl KommunState {
                     return reject(Rule::P6, "body", format!("body {body:?} already exists"));
                 }
                 if *kind == BodyKind::Council {
-                    return reject(Rule::Input, "kind", "the kommun has one council, registered with it");
+                    return reject(
+                        Rule::Input,
+                        "kind",
+                        "the kommun has one council, registered with it",
+                    );
                 }
                 match (kind, parent_company) {
-                    (BodyKind::Company, Some(parent)) => {
-                        match self.bodies.get(parent) {
-                            Some(b) if b.kind == BodyKind::ParentCompany => {}
-                            _ => {
-                                return reject(
-                                    Rule::Reference,
-                                    "parent_company",
-                                    format!("{parent:?} is not an established parent company"),
-                                )
-                            }
+                    (BodyKind::Company, Some(parent)) => match self.bodies.get(parent) {
+                        Some(b) if b.kind == BodyKind::ParentCompany => {}
+                        _ => {
+                            return reject(
+                                Rule::Reference,
+                                "parent_company",
+                                format!("{parent:?} is not an established parent company"),
+                            )
                         }
-                    }
+                    },
                     (_, Some(_)) => {
-                        return reject(Rule::Input, "parent_company", "only a bolag has a parent company")
+                        return reject(
+                            Rule::Input,
+                            "parent_company",
+                            "only a bolag has a parent company",
+                        )
                     }
                     _ => {}
                 }
@@ -158,7 +172,10 @@ impl KommunState {
                 level,
             } => {
                 self.operating_body("namnd", namnd)?;
-                self.authorize(provenance, Authority::BodyOrDelegate(namnd, Matter::Organisation))?;
+                self.authorize(
+                    provenance,
+                    Authority::BodyOrDelegate(namnd, Matter::Organisation),
+                )?;
                 check_id("unit", unit)?;
                 check_text("name", name)?;
                 if self.units.contains_key(unit) {
@@ -204,7 +221,11 @@ impl KommunState {
                 check_text("point", point)?;
                 check_text("delegate", delegate)?;
                 if matters.is_empty() {
-                    return reject(Rule::Input, "matters", "a delegation covers at least one matter");
+                    return reject(
+                        Rule::Input,
+                        "matters",
+                        "a delegation covers at least one matter",
+                    );
                 }
                 Ok(vec![Event::DelegationGranted {
                     body: body.clone(),
@@ -225,11 +246,19 @@ impl KommunState {
                 check_text("title", title)?;
                 check_text("text", text)?;
                 if self.directions.contains_key(id) {
-                    return reject(Rule::P6, "id", format!("{id:?} is already adopted; adopt a new one"));
+                    return reject(
+                        Rule::P6,
+                        "id",
+                        format!("{id:?} is already adopted; adopt a new one"),
+                    );
                 }
                 match (kind, period) {
                     (DirectionKind::StrategiskPlan, None) => {
-                        return reject(Rule::Input, "period", "a strategisk plan covers a mandatperiod")
+                        return reject(
+                            Rule::Input,
+                            "period",
+                            "a strategisk plan covers a mandatperiod",
+                        )
                     }
                     (_, Some(p)) if p.to_year - p.from_year != 3 => {
                         return reject(Rule::Consistency, "period", "a mandatperiod is four years")
@@ -272,7 +301,11 @@ impl KommunState {
                 let version = match (self.documents.get(doc), replaces_version) {
                     (None, None) => 1,
                     (None, Some(_)) => {
-                        return reject(Rule::Reference, "replaces_version", format!("no styrdokument {doc:?}"))
+                        return reject(
+                            Rule::Reference,
+                            "replaces_version",
+                            format!("no styrdokument {doc:?}"),
+                        )
                     }
                     (Some(_), None) => {
                         return reject(
@@ -293,7 +326,11 @@ impl KommunState {
                             );
                         }
                         if d.kind != *kind {
-                            return reject(Rule::Input, "kind", "a revision keeps the document's kind");
+                            return reject(
+                                Rule::Input,
+                                "kind",
+                                "a revision keeps the document's kind",
+                            );
                         }
                         v + 1
                     }
@@ -348,15 +385,25 @@ impl KommunState {
             } => {
                 self.authorize(provenance, Authority::Council)?;
                 let Some(budget_year) = self.budget_covering(*year) else {
-                    return reject(Rule::Reference, "year", format!("no adopted budget covers {year}"));
+                    return reject(
+                        Rule::Reference,
+                        "year",
+                        format!("no adopted budget covers {year}"),
+                    );
                 };
-                let meeting = provenance.decided_by.decision_date().unwrap_or(provenance.effective_date);
+                let meeting = provenance
+                    .decided_by
+                    .decision_date()
+                    .unwrap_or(provenance.effective_date);
                 match change {
                     RamChange::Budget => {
                         return reject(Rule::Input, "change", "ramar are set in adopt_budget")
                     }
                     RamChange::Complementary => {
-                        if meeting.month() != 11 || meeting.year() % 4 != 2 || *year != meeting.year() + 1 {
+                        if meeting.month() != 11
+                            || meeting.year() % 4 != 2
+                            || *year != meeting.year() + 1
+                        {
                             return reject(
                                 Rule::Consistency,
                                 "change",
@@ -399,10 +446,18 @@ impl KommunState {
                 self.authorize(provenance, Authority::Body(body))?;
                 check_text("grunduppdrag", grunduppdrag)?;
                 if self.budget_covering(*year).is_none() {
-                    return reject(Rule::Reference, "year", format!("no adopted budget covers {year}"));
+                    return reject(
+                        Rule::Reference,
+                        "year",
+                        format!("no adopted budget covers {year}"),
+                    );
                 }
                 if self.namndplaner.contains_key(&(body.clone(), *year)) {
-                    return reject(Rule::P6, "year", format!("{body:?} already has a nämndplan for {year}"));
+                    return reject(
+                        Rule::P6,
+                        "year",
+                        format!("{body:?} already has a nämndplan for {year}"),
+                    );
                 }
                 if goals.is_empty() {
                     return reject(Rule::P3, "goals", "a nämndplan has at least one nämndmål");
@@ -413,21 +468,36 @@ impl KommunState {
                     check_id(&f("id"), &g.id)?;
                     check_text(&f("title"), &g.title)?;
                     if self.namndmal.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
-                        return reject(Rule::P6, f("id"), format!("nämndmål {:?} already exists", g.id));
+                        return reject(
+                            Rule::P6,
+                            f("id"),
+                            format!("nämndmål {:?} already exists", g.id),
+                        );
                     }
                     if g.kf_goals.is_empty() {
-                        return reject(Rule::P3, f("kf_goals"), "a nämndmål links to at least one KF goal");
+                        return reject(
+                            Rule::P3,
+                            f("kf_goals"),
+                            "a nämndmål links to at least one KF goal",
+                        );
                     }
                     for (j, kg) in g.kf_goals.iter().enumerate() {
                         match self.goals.get(kg) {
                             None => {
-                                return reject(Rule::Reference, format!("goals[{i}].kf_goals[{j}]"), format!("no KF goal {kg:?}"))
+                                return reject(
+                                    Rule::Reference,
+                                    format!("goals[{i}].kf_goals[{j}]"),
+                                    format!("no KF goal {kg:?}"),
+                                )
                             }
                             Some(k) if !k.in_force(*year) => {
                                 return reject(
                                     Rule::P3,
                                     format!("goals[{i}].kf_goals[{j}]"),
-                                    format!("KF goal {kg:?} is in force {}–{}, not {year}", k.from_year, k.to_year),
+                                    format!(
+                                        "KF goal {kg:?} is in force {}–{}, not {year}",
+                                        k.from_year, k.to_year
+                                    ),
                                 )
                             }
                             Some(_) => {}
@@ -450,7 +520,10 @@ impl KommunState {
             }
             Command::AdoptDetaljbudget { body, year, lines } => {
                 self.operating_body("body", body)?;
-                self.authorize(provenance, Authority::BodyOrDelegate(body, Matter::Detaljbudget))?;
+                self.authorize(
+                    provenance,
+                    Authority::BodyOrDelegate(body, Matter::Detaljbudget),
+                )?;
                 let Some(ram) = self.ramar.get(&(body.clone(), *year)) else {
                     return reject(Rule::P4, "year", format!("{body:?} has no ram for {year}"));
                 };
@@ -466,20 +539,33 @@ impl KommunState {
                                 format!("unit {:?} belongs to {:?}", l.unit, u.namnd),
                             )
                         }
-                        None => return reject(Rule::Reference, format!("lines[{i}].unit"), format!("no unit {:?}", l.unit)),
+                        None => {
+                            return reject(
+                                Rule::Reference,
+                                format!("lines[{i}].unit"),
+                                format!("no unit {:?}", l.unit),
+                            )
+                        }
                     }
                     if !seen.insert(l.unit.as_str()) {
                         return reject(Rule::Input, format!("lines[{i}].unit"), "each unit once");
                     }
                     if l.amount < 0 {
-                        return reject(Rule::Input, format!("lines[{i}].amount"), "must not be negative");
+                        return reject(
+                            Rule::Input,
+                            format!("lines[{i}].amount"),
+                            "must not be negative",
+                        );
                     }
                     let committed = self.committed(&l.unit, *year, None);
                     if l.amount < committed {
                         return reject(
                             Rule::P4,
                             format!("lines[{i}].amount"),
-                            format!("{} tkr is less than the {committed} tkr its plans already commit", l.amount),
+                            format!(
+                                "{} tkr is less than the {committed} tkr its plans already commit",
+                                l.amount
+                            ),
                         );
                     }
                     sum += l.amount;
@@ -506,7 +592,11 @@ impl KommunState {
                 comment,
             } => {
                 let Some(u) = self.uppdrag.get(uppdrag) else {
-                    return reject(Rule::Reference, "uppdrag", format!("no uppdrag {uppdrag:?}"));
+                    return reject(
+                        Rule::Reference,
+                        "uppdrag",
+                        format!("no uppdrag {uppdrag:?}"),
+                    );
                 };
                 if !u.to.contains(body) {
                     return reject(
@@ -515,11 +605,20 @@ impl KommunState {
                         format!("uppdrag {uppdrag:?} is given to {:?}, not {body:?}", u.to),
                     );
                 }
-                self.authorize(provenance, Authority::BodyOrDelegate(body, Matter::UppdragReport))?;
+                self.authorize(
+                    provenance,
+                    Authority::BodyOrDelegate(body, Matter::UppdragReport),
+                )?;
                 if u.closed {
-                    return reject(Rule::P2, "uppdrag", format!("uppdrag {uppdrag:?} is closed"));
+                    return reject(
+                        Rule::P2,
+                        "uppdrag",
+                        format!("uppdrag {uppdrag:?} is closed"),
+                    );
                 }
-                if *status == UppdragStatus::Delayed && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                if *status == UppdragStatus::Delayed
+                    && reason.as_deref().is_none_or(|r| r.trim().is_empty())
+                {
                     return reject(Rule::Input, "reason", "a delayed uppdrag needs a reason");
                 }
                 if as_of.year() < u.given - 1 {
@@ -548,7 +647,11 @@ impl KommunState {
                 corrections,
             } => {
                 let Some(original) = self.decisions.get(corrects) else {
-                    return reject(Rule::Reference, "corrects", format!("no recorded event {corrects}"));
+                    return reject(
+                        Rule::Reference,
+                        "corrects",
+                        format!("no recorded event {corrects}"),
+                    );
                 };
                 if !same_decider(original, &provenance.decided_by) {
                     return reject(
@@ -559,7 +662,11 @@ impl KommunState {
                 }
                 check_text("reason", reason)?;
                 if corrections.is_empty() {
-                    return reject(Rule::Input, "corrections", "name at least one corrected field");
+                    return reject(
+                        Rule::Input,
+                        "corrections",
+                        "name at least one corrected field",
+                    );
                 }
                 Ok(vec![Event::DecisionCorrected {
                     corrects: *corrects,
@@ -605,17 +712,28 @@ impl KommunState {
                 return reject(
                     Rule::P7,
                     "provenance.effective_date",
-                    format!("takes effect {} before it was decided {d}", p.effective_date),
+                    format!(
+                        "takes effect {} before it was decided {d}",
+                        p.effective_date
+                    ),
                 );
             }
             if let Some(a) = p.protocol_approved {
                 if a < d {
-                    return reject(Rule::P7, "provenance.protocol_approved", "approved before the meeting");
+                    return reject(
+                        Rule::P7,
+                        "provenance.protocol_approved",
+                        "approved before the meeting",
+                    );
                 }
             }
             if let (Some(a), Some(n)) = (p.protocol_approved, p.announced) {
                 if n < a {
-                    return reject(Rule::P7, "provenance.announced", "announced before the protocol was approved");
+                    return reject(
+                        Rule::P7,
+                        "provenance.announced",
+                        "announced before the protocol was approved",
+                    );
                 }
             }
         }
@@ -625,7 +743,8 @@ impl KommunState {
     /// P1: the decision was taken by whoever owns it.
     fn authorize(&self, p: &Provenance, needed: Authority<'_>) -> Result<(), Rejection> {
         let field = "provenance.decided_by";
-        let by_body = |want: &str| matches!(&p.decided_by, DecidedBy::Body { body, .. } if body == want);
+        let by_body =
+            |want: &str| matches!(&p.decided_by, DecidedBy::Body { body, .. } if body == want);
         let by_delegate = |body: &str, matter: Matter| match &p.decided_by {
             DecidedBy::Delegate {
                 delegate,
@@ -677,10 +796,18 @@ impl KommunState {
                 );
             }
             if r.amount < 0 {
-                return reject(Rule::Input, format!("ramar[{i}].amount"), "must not be negative");
+                return reject(
+                    Rule::Input,
+                    format!("ramar[{i}].amount"),
+                    "must not be negative",
+                );
             }
             if !seen.insert((r.body.as_str(), r.year)) {
-                return reject(Rule::Input, format!("ramar[{i}]"), "one ram per body and year");
+                return reject(
+                    Rule::Input,
+                    format!("ramar[{i}]"),
+                    "one ram per body and year",
+                );
             }
         }
         Ok(())
@@ -718,7 +845,11 @@ impl KommunState {
         let plan_years = [year + 1, year + 2];
         self.check_ramar(ramar, &[year, year + 1, year + 2])?;
         if ramar.iter().all(|r| r.year != year) {
-            return reject(Rule::P4, "ramar", format!("the budget sets ramar for {year}"));
+            return reject(
+                Rule::P4,
+                "ramar",
+                format!("the budget sets ramar for {year}"),
+            );
         }
         let mut events = vec![Event::BudgetAdopted { year, plan_years }];
         events.extend(ramar.iter().map(|r| Event::RamSet {
@@ -735,7 +866,11 @@ impl KommunState {
             check_id(&f("id"), &g.id)?;
             check_text(&f("title"), &g.title)?;
             if self.goals.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
-                return reject(Rule::P6, f("id"), format!("KF goal {:?} already exists", g.id));
+                return reject(
+                    Rule::P6,
+                    f("id"),
+                    format!("KF goal {:?} already exists", g.id),
+                );
             }
             if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
                 return reject(
@@ -758,11 +893,19 @@ impl KommunState {
             check_text(&f("title"), &u.title)?;
             check_text(&f("description"), &u.description)?;
             if self.uppdrag.contains_key(&u.id) || !touched.insert(u.id.clone()) {
-                return reject(Rule::P6, f("id"), format!("uppdrag {:?} already exists", u.id));
+                return reject(
+                    Rule::P6,
+                    f("id"),
+                    format!("uppdrag {:?} already exists", u.id),
+                );
             }
             self.check_recipients(&f("to"), &u.to)?;
             if u.due.year() < year {
-                return reject(Rule::Consistency, f("due"), format!("due before the budget year {year}"));
+                return reject(
+                    Rule::Consistency,
+                    f("due"),
+                    format!("due before the budget year {year}"),
+                );
             }
             if u.resources.is_some_and(|r| r < 0) {
                 return reject(Rule::Input, f("resources"), "must not be negative");
@@ -776,9 +919,11 @@ impl KommunState {
             match self.uppdrag.get(id) {
                 None => reject(Rule::Reference, field, format!("no uppdrag {id:?}")),
                 Some(u) if u.closed => reject(Rule::P2, field, format!("uppdrag {id:?} is closed")),
-                Some(_) if !touched.insert(id.to_owned()) => {
-                    reject(Rule::Input, field, format!("uppdrag {id:?} appears twice in the decision"))
-                }
+                Some(_) if !touched.insert(id.to_owned()) => reject(
+                    Rule::Input,
+                    field,
+                    format!("uppdrag {id:?} appears twice in the decision"),
+                ),
                 Some(_) => Ok(()),
             }
         };
@@ -799,7 +944,11 @@ impl KommunState {
         for (id, due) in extended {
             existing_open(format!("uppdrag_extended.{id}"), id)?;
             if self.uppdrag.get(id).is_some_and(|u| *due <= u.due) {
-                return reject(Rule::Consistency, format!("uppdrag_extended.{id}"), "an extension moves the due date later");
+                return reject(
+                    Rule::Consistency,
+                    format!("uppdrag_extended.{id}"),
+                    "an extension moves the due date later",
+                );
             }
             events.push(Event::UppdragExtended {
                 budget_year: year,
@@ -845,16 +994,26 @@ impl KommunState {
         match self.units.get(unit) {
             Some(u) if u.namnd == body => {}
             Some(u) => {
-                return reject(Rule::Reference, "unit", format!("unit {unit:?} belongs to {:?}", u.namnd))
+                return reject(
+                    Rule::Reference,
+                    "unit",
+                    format!("unit {unit:?} belongs to {:?}", u.namnd),
+                )
             }
             None => return reject(Rule::Reference, "unit", format!("no unit {unit:?}")),
         }
         self.authorize(provenance, Authority::Forvaltning(body, unit, Matter::Plan))?;
         let version = match self.plans.get(plan) {
             None => 1,
-            Some(p) if p.body == body && p.unit == unit && p.year == year && p.kind == kind => p.version + 1,
+            Some(p) if p.body == body && p.unit == unit && p.year == year && p.kind == kind => {
+                p.version + 1
+            }
             Some(_) => {
-                return reject(Rule::P6, "plan", format!("plan {plan:?} is another unit's, year's or kind's"))
+                return reject(
+                    Rule::P6,
+                    "plan",
+                    format!("plan {plan:?} is another unit's, year's or kind's"),
+                )
             }
         };
         let mut ids = BTreeSet::new();
@@ -867,7 +1026,11 @@ impl KommunState {
                 return reject(Rule::Input, f("id"), "each activity once");
             }
             if a.namndmal.is_empty() && a.uppdrag.is_empty() {
-                return reject(Rule::P3, f("namndmal"), "an activity works toward a nämndmål or an uppdrag");
+                return reject(
+                    Rule::P3,
+                    f("namndmal"),
+                    "an activity works toward a nämndmål or an uppdrag",
+                );
             }
             for (j, m) in a.namndmal.iter().enumerate() {
                 match self.namndmal.get(m) {
@@ -879,24 +1042,48 @@ impl KommunState {
                             format!("nämndmål {m:?} is {:?}'s for {}", g.body, g.year),
                         )
                     }
-                    None => return reject(Rule::Reference, format!("activities[{i}].namndmal[{j}]"), format!("no nämndmål {m:?}")),
+                    None => {
+                        return reject(
+                            Rule::Reference,
+                            format!("activities[{i}].namndmal[{j}]"),
+                            format!("no nämndmål {m:?}"),
+                        )
+                    }
                 }
             }
             for (j, id) in a.uppdrag.iter().enumerate() {
                 match self.uppdrag.get(id) {
                     Some(u) if u.closed => {
-                        return reject(Rule::P2, format!("activities[{i}].uppdrag[{j}]"), format!("uppdrag {id:?} is closed"))
+                        return reject(
+                            Rule::P2,
+                            format!("activities[{i}].uppdrag[{j}]"),
+                            format!("uppdrag {id:?} is closed"),
+                        )
                     }
                     Some(u) if !u.to.iter().any(|b| b == body) => {
-                        return reject(Rule::P3, format!("activities[{i}].uppdrag[{j}]"), format!("uppdrag {id:?} is not given to {body:?}"))
+                        return reject(
+                            Rule::P3,
+                            format!("activities[{i}].uppdrag[{j}]"),
+                            format!("uppdrag {id:?} is not given to {body:?}"),
+                        )
                     }
                     Some(_) => {}
-                    None => return reject(Rule::Reference, format!("activities[{i}].uppdrag[{j}]"), format!("no uppdrag {id:?}")),
+                    None => {
+                        return reject(
+                            Rule::Reference,
+                            format!("activities[{i}].uppdrag[{j}]"),
+                            format!("no uppdrag {id:?}"),
+                        )
+                    }
                 }
             }
             let au = a.unit.as_deref().unwrap_or(unit);
             if !self.unit_within(au, unit) {
-                return reject(Rule::Reference, f("unit"), format!("unit {au:?} is not {unit:?} or below it"));
+                return reject(
+                    Rule::Reference,
+                    f("unit"),
+                    format!("unit {au:?} is not {unit:?} or below it"),
+                );
             }
             if let Some(c) = a.cost {
                 if c < 0 {
@@ -908,14 +1095,20 @@ impl KommunState {
         // P4: what the plan commits fits what remains of each unit's line.
         for (i, a) in activities.iter().enumerate() {
             let au = a.unit.as_deref().unwrap_or(unit);
-            let Some(total) = costs.remove(au) else { continue };
+            let Some(total) = costs.remove(au) else {
+                continue;
+            };
             let line = self
                 .detaljbudgetar
                 .get(&(body.to_owned(), year))
                 .and_then(|d| d.get(au))
                 .copied();
             let Some(line) = line else {
-                return reject(Rule::P4, format!("activities[{i}].cost"), format!("unit {au:?} has no detaljbudget line for {year}"));
+                return reject(
+                    Rule::P4,
+                    format!("activities[{i}].cost"),
+                    format!("unit {au:?} has no detaljbudget line for {year}"),
+                );
             };
             let remaining = line - self.committed(au, year, Some(plan));
             if total > remaining {
@@ -958,7 +1151,12 @@ fn same_decider(a: &DecidedBy, b: &DecidedBy) -> bool {
     }
 }
 
-fn check_indicators(field: &str, indicators: &[Indicator], from: i32, to: i32) -> Result<(), Rejection> {
+fn check_indicators(
+    field: &str,
+    indicators: &[Indicator],
+    from: i32,
+    to: i32,
+) -> Result<(), Rejection> {
     let mut seen = BTreeSet::new();
     for (i, ind) in indicators.iter().enumerate() {
         let f = |n: &str| format!("{field}[{i}].{n}");
@@ -969,11 +1167,21 @@ fn check_indicators(field: &str, indicators: &[Indicator], from: i32, to: i32) -
         }
         if let Some(k) = &ind.kolada_kpi {
             let b = k.as_bytes();
-            if b.len() != 6 || !b[0].is_ascii_uppercase() || !b[1..].iter().all(u8::is_ascii_digit) {
-                return reject(Rule::Input, f("kolada_kpi"), format!("{k:?} is not a Kolada KPI id like N01951"));
+            if b.len() != 6 || !b[0].is_ascii_uppercase() || !b[1..].iter().all(u8::is_ascii_digit)
+            {
+                return reject(
+                    Rule::Input,
+                    f("kolada_kpi"),
+                    format!("{k:?} is not a Kolada KPI id like N01951"),
+                );
             }
         }
-        if let Some(y) = ind.targets.keys().find(|y| !(from..=to).contains(*y)) {
+        if let Some(y) = ind
+            .targets
+            .iter()
+            .map(|t| t.year)
+            .find(|y| !(from..=to).contains(y))
+        {
             return reject(
                 Rule::Consistency,
                 f("targets"),

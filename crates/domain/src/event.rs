@@ -237,7 +237,9 @@ impl Event {
                 ("detaljbudget", format!("{body}-{year}"))
             }
             Event::PlanAdopted { plan, .. } => ("plan", plan.clone()),
-            Event::DecisionCorrected { corrects, .. } => ("correction", corrects.simple().to_string()),
+            Event::DecisionCorrected { corrects, .. } => {
+                ("correction", corrects.simple().to_string())
+            }
         }
     }
 
@@ -263,7 +265,9 @@ impl Event {
             detail,
         };
         if schema_version != EVENT_SCHEMA_VERSION {
-            return Err(unknown(format!("schema version {schema_version} is not known")));
+            return Err(unknown(format!(
+                "schema version {schema_version} is not known"
+            )));
         }
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": payload }))
             .map_err(|e| unknown(e.to_string()))

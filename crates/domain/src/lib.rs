@@ -14,7 +14,9 @@ mod provenance;
 mod rejection;
 mod state;
 
-pub use command::{BudgetLine, Command, GoalInput, NamndmalInput, Ram, UppdragChange, UppdragInput};
+pub use command::{
+    BudgetLine, Command, GoalInput, NamndmalInput, Ram, UppdragChange, UppdragInput,
+};
 pub use event::{Event, EventMeta, UnknownEvent, EVENT_SCHEMA_VERSION};
 pub use model::*;
 pub use provenance::{DecidedBy, Provenance};

@@ -1,7 +1,5 @@
 //! Value types of the styrmodell.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +30,10 @@ impl BodyKind {
     pub fn is_operating(self) -> bool {
         matches!(
             self,
-            BodyKind::ExecutiveBoard | BodyKind::Committee | BodyKind::Company | BodyKind::ParentCompany
+            BodyKind::ExecutiveBoard
+                | BodyKind::Committee
+                | BodyKind::Company
+                | BodyKind::ParentCompany
         )
     }
 }
@@ -53,7 +54,9 @@ pub enum UnitLevel {
 pub const MAX_UNIT_DEPTH: usize = 4;
 
 /// Ärendetyp: the kinds of decision a delegationsordning point can cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Matter {
     /// Establishing units in the förvaltning.
@@ -96,7 +99,10 @@ impl DocumentKind {
     /// Documents only KF may adopt (DOMAIN.md "Who decides"); riktlinjer and
     /// delegationsordningar may be a nämnd's or KS's own.
     pub fn council_only(self) -> bool {
-        !matches!(self, DocumentKind::Riktlinje | DocumentKind::Delegationsordning)
+        !matches!(
+            self,
+            DocumentKind::Riktlinje | DocumentKind::Delegationsordning
+        )
     }
 }
 
@@ -141,9 +147,17 @@ pub struct Indicator {
     pub direction: Trend,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,
-    /// Målvärde per year (keys are years).
+    /// Målvärde per year.
     #[serde(default)]
-    pub targets: BTreeMap<i32, f64>,
+    pub targets: Vec<Target>,
+}
+
+/// Målvärde: an indicator's target for one year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub year: i32,
+    pub value: f64,
 }
 
 /// Uppdragsstatus as a nämnd reports it.

@@ -130,7 +130,8 @@ pub struct Plan {
 impl KommunState {
     /// Folds one recorded event into the state.
     pub fn evolve(&mut self, meta: &EventMeta, event: &Event) {
-        self.decisions.insert(meta.event_id, meta.decided_by.clone());
+        self.decisions
+            .insert(meta.event_id, meta.decided_by.clone());
         match event.clone() {
             Event::KommunRegistered {
                 name,

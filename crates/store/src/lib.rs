@@ -15,13 +15,13 @@ mod store;
 pub use envelope::{
     AggregateRef, ChainHash, Decision, Envelope, NewEvent, StoredEvent, MAX_EVENTS_PER_DECISION,
 };
-pub use styr_domain::{DecidedBy, Provenance};
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{
     AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH, HEADER_EVENT_ID,
     HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
+pub use styr_domain::{DecidedBy, Provenance};
 
 /// First token of every event subject: `styr.<kommun>.<aggregate kind>.<aggregate id>`.
 pub const SUBJECT_ROOT: &str = "styr";
