@@ -317,6 +317,19 @@ impl EventStore {
         Ok(())
     }
 
+    /// The commit recorded under `idempotency_key`, if any (reads the stream
+    /// up to its end first).
+    pub async fn lookup(
+        &self,
+        kommun: &KommunId,
+        idempotency_key: &str,
+    ) -> Result<Option<Commit>, StoreError> {
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        self.catch_up(&mut log, None).await?;
+        Ok(log.commits.get(idempotency_key).cloned())
+    }
+
     /// Records a decision's events as one atomic batch at the end of the
     /// kommun's history, provided that history ends at `expected` (0: empty).
     ///

@@ -1,0 +1,12 @@
+//! The example kommun: a year of Vimmerby-shaped decisions, shipped with the
+//! binary and loaded through the real command path.
+
+use crate::Submission;
+
+/// The example's submissions, in order (`examples/vimmerby/kommun.json`).
+pub const VIMMERBY_JSON: &str = include_str!("../../../examples/vimmerby/kommun.json");
+
+/// Parses the example kommun's submissions.
+pub fn vimmerby() -> Result<Vec<Submission>, serde_json::Error> {
+    serde_json::from_str(VIMMERBY_JSON)
+}

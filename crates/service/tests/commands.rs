@@ -1,0 +1,187 @@
+//! Commands through the real path: decide, append to a real nats-server, read back.
+
+use std::sync::Arc;
+
+use styr_domain::{Event, Rule};
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::{example, Kommuner, Outcome, Submission};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+struct App {
+    _server: NatsServer,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    App {
+        url: server.url(),
+        _server: server,
+        _dir: dir,
+    }
+}
+
+async fn kommuner(app: &App) -> Kommuner {
+    Kommuner::new(Arc::new(
+        EventStore::connect(&app.url, StoreConfig::default())
+            .await
+            .unwrap(),
+    ))
+}
+
+async fn load_example(k: &Kommuner, kommun: &KommunId) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for s in example::vimmerby().unwrap() {
+        out.push(k.submit(kommun, s).await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_example_kommun_loads_and_holds_together() {
+    let app = spawn_app().await;
+    let k = kommuner(&app).await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    let outcomes = load_example(&k, &kommun).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        assert!(matches!(o, Outcome::Recorded(_)), "submission {i}: {o:?}");
+    }
+    let (state, seq) = k.state(&kommun).await.unwrap();
+    let operating: Vec<_> = state
+        .bodies
+        .values()
+        .filter(|b| b.kind == styr_domain::BodyKind::Committee)
+        .collect();
+    assert!((5..=7).contains(&operating.len()));
+    assert_eq!(state.goals.len(), 4);
+    assert!(state.uppdrag.len() >= 5);
+    assert!(state
+        .bodies
+        .values()
+        .any(|b| b.kind == styr_domain::BodyKind::ParentCompany));
+    // Ramar add up: each detaljbudget equals its nämnd's ram.
+    for ((body, year), lines) in &state.detaljbudgetar {
+        assert_eq!(
+            lines.values().sum::<i64>(),
+            state.ramar[&(body.clone(), *year)]
+        );
+    }
+    // Every nämndmål links to a KF goal in force for its year.
+    for m in state.namndmal.values() {
+        assert!(m.kf_goals.iter().all(|g| state.goals[g].in_force(m.year)));
+    }
+
+    // The budget decision is one commit, and its events read back as events.
+    let events = k.store().read(&kommun, 1).await.unwrap();
+    assert_eq!(events.len() as u64, seq);
+    let budget: Vec<_> = events
+        .iter()
+        .filter(|e| e.envelope.idempotency_key == "kf-2025-06-16-87")
+        .collect();
+    assert!(budget.len() > 20);
+    assert!(budget
+        .windows(2)
+        .all(|w| w[1].sequence == w[0].sequence + 1));
+    for e in &events {
+        Event::from_payload(
+            &e.envelope.event_type,
+            e.envelope.schema_version,
+            &e.envelope.payload,
+        )
+        .unwrap();
+    }
+
+    // Loading again (a fresh process) records nothing: every key is a duplicate.
+    let again = kommuner(&app).await;
+    for o in load_example(&again, &kommun).await {
+        assert!(matches!(o, Outcome::Duplicate(_)), "{o:?}");
+    }
+    assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), seq);
+}
+
+#[tokio::test]
+async fn a_rejected_command_appends_nothing() {
+    let app = spawn_app().await;
+    let k = kommuner(&app).await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let before = k.store().last_sequence(&kommun).await.unwrap();
+    let s: Submission = serde_json::from_value(serde_json::json!({
+        "idempotency_key": "bad-detaljbudget", "recorded_by": "test",
+        "provenance": {"decided_by": {"kind": "body", "body": "bun", "meeting_date": "2026-02-01", "paragraph": "9"}, "effective_date": "2026-02-01"},
+        "command": {"command": "adopt_detaljbudget", "body": "bun", "year": 2026, "lines": [{"unit": "bun-forv", "amount": 1}]}
+    })).unwrap();
+    match k.submit(&kommun, s).await.unwrap() {
+        Outcome::Rejected(r) => {
+            assert_eq!(r.rule, Rule::P4);
+            assert!(r.field.starts_with("lines"), "{r}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), before);
+}
+
+fn status_report(key: &str, body: &str, day: u32) -> Submission {
+    serde_json::from_value(serde_json::json!({
+        "idempotency_key": key, "recorded_by": "test",
+        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": format!("2026-06-{day:02}"), "paragraph": day.to_string()}, "effective_date": format!("2026-06-{day:02}")},
+        "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": body, "as_of": "2026-05-31", "status": "ongoing"}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn two_processes_deciding_at_once_both_land_once() {
+    let app = spawn_app().await;
+    let a = Arc::new(kommuner(&app).await);
+    let b = Arc::new(kommuner(&app).await);
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&a, &kommun).await;
+    let before = a.store().last_sequence(&kommun).await.unwrap();
+    // B has seen nothing; both submit at once. Each conflict makes the loser
+    // read what it missed and decide again.
+    let run = |k: Arc<Kommuner>, body: &'static str| {
+        let kommun = kommun.clone();
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            for day in 1..=10 {
+                out.push(
+                    k.submit(&kommun, status_report(&format!("{body}-{day}"), body, day))
+                        .await
+                        .unwrap(),
+                );
+            }
+            out
+        })
+    };
+    let (ta, tb) = (run(a.clone(), "bun"), run(b.clone(), "sn"));
+    let outcomes: Vec<_> = ta
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(tb.await.unwrap())
+        .collect();
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Recorded(_))),
+        "{outcomes:?}"
+    );
+    let events = a.store().read(&kommun, 1).await.unwrap();
+    assert_eq!(events.len() as u64, before + 20);
+    let keys: std::collections::BTreeSet<_> = events
+        .iter()
+        .map(|e| e.envelope.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), example::vimmerby().unwrap().len() + 20);
+    for w in events.windows(2) {
+        assert_eq!(w[1].envelope.prev_hash, w[0].hash);
+    }
+    // Both processes now agree on the state.
+    let (sa, qa) = a.state(&kommun).await.unwrap();
+    let (sb, qb) = b.state(&kommun).await.unwrap();
+    assert_eq!(qa, qb);
+    assert_eq!(sa.uppdrag, sb.uppdrag);
+}
