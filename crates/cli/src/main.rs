@@ -1,4 +1,4 @@
-//! `styr`: run Styrkedja and look into a kommun's history.
+//! `styr`: run Styrkedja, submit decisions, look into a kommun's history.
 //!
 //! With no NATS URL configured it runs its own nats-server with JetStream
 //! (the embedded default) in the data folder, and stops it on exit; with
@@ -6,14 +6,16 @@
 //! nothing.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::{Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig, StoredEvent};
 
-mod demo;
+mod example;
 
 #[derive(Parser)]
 #[command(
@@ -38,12 +40,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Records an example decision in a demo kommun and shows the chain.
-    Demo {
-        /// The kommun to record into.
-        #[arg(long, default_value = "demo")]
+    /// Loads the example kommun (Vimmerby-shaped) through the command path
+    /// and shows its styrkedja, gaps, uppdrag and one audit history.
+    Example {
+        /// The kommun id to load it as.
+        #[arg(long, default_value = "vimmerby")]
         kommun: String,
     },
+    /// Submits decisions from a JSON file: one submission or an array of
+    /// them. Exit code 2 when one is rejected (nothing of it is recorded).
+    Submit { kommun: String, file: PathBuf },
     /// Runs the embedded nats-server until interrupted (Ctrl-C).
     Serve,
     /// Prints a kommun's recorded events.
@@ -68,7 +74,7 @@ enum Command {
 
 /// The NATS connection and, in the embedded default, the server behind it.
 struct Backend {
-    store: EventStore,
+    store: Arc<EventStore>,
     _server: Option<NatsServer>,
 }
 
@@ -89,9 +95,13 @@ impl Backend {
             .await
             .with_context(|| format!("connecting to NATS at {url}"))?;
         Ok(Backend {
-            store,
+            store: Arc::new(store),
             _server: server,
         })
+    }
+
+    fn kommuner(&self) -> Kommuner {
+        Kommuner::new(self.store.clone())
     }
 }
 
@@ -121,7 +131,8 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(Exit::Ok) => std::process::ExitCode::SUCCESS,
+        Ok(Exit::Rejected) => std::process::ExitCode::from(2),
         Err(e) => {
             eprintln!("fel: {e:#}");
             std::process::ExitCode::from(1)
@@ -129,12 +140,67 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+/// Exit codes scripts can rely on: 0 done, 1 error, 2 a decision rejected.
+enum Exit {
+    Ok,
+    Rejected,
+}
+
+fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", file.display()))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_json::from_value(v).with_context(|| format!("{}: submission {i}", file.display()))
+        })
+        .collect()
+}
+
+async fn run(cli: Cli) -> Result<Exit> {
     match &cli.command {
-        Command::Demo { kommun: k } => {
+        Command::Example { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            demo::run(&backend.store, &k).await
+            example::run(&backend.kommuner(), &k).await?;
+            Ok(Exit::Ok)
+        }
+        Command::Submit { kommun: k, file } => {
+            let k = kommun(k)?;
+            let submissions = read_submissions(file)?;
+            let backend = Backend::open(&cli).await?;
+            let kommuner = backend.kommuner();
+            for (i, s) in submissions.into_iter().enumerate() {
+                let key = s.idempotency_key.clone();
+                match kommuner.submit(&k, s).await? {
+                    Outcome::Recorded(c) => println!(
+                        "{key}: registrerat, sekvens {}–{}",
+                        c.first_sequence, c.last_sequence
+                    ),
+                    Outcome::Duplicate(c) => println!(
+                        "{key}: fanns redan (sekvens {}–{}), inget nytt registrerat",
+                        c.first_sequence, c.last_sequence
+                    ),
+                    Outcome::Rejected(r) => {
+                        eprintln!(
+                            "{}: beslut {i} ({key}) avslogs: {}: {} [{}]",
+                            file.display(),
+                            r.field,
+                            r.message,
+                            r.rule
+                        );
+                        return Ok(Exit::Rejected);
+                    }
+                }
+            }
+            Ok(Exit::Ok)
         }
         Command::Serve => {
             if cli.nats_url.is_some() {
@@ -151,7 +217,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .context("waiting for Ctrl-C")?;
             server.stop();
-            Ok(())
+            Ok(Exit::Ok)
         }
         Command::History {
             kommun: k,
@@ -168,7 +234,7 @@ async fn run(cli: Cli) -> Result<()> {
             while let Some(e) = events.next().await {
                 print_event(&e?, *json)?;
             }
-            Ok(())
+            Ok(Exit::Ok)
         }
         Command::Follow {
             kommun: k,
@@ -186,9 +252,9 @@ async fn run(cli: Cli) -> Result<()> {
                 tokio::select! {
                     e = events.next() => match e {
                         Some(e) => print_event(&e?, *json)?,
-                        None => return Ok(()),
+                        None => return Ok(Exit::Ok),
                     },
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
                 }
             }
         }
