@@ -7,6 +7,7 @@
 //! domain does).
 
 pub mod example;
+pub mod schemas;
 
 use std::collections::HashMap;
 use std::sync::Arc;

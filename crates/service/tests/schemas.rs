@@ -1,0 +1,130 @@
+//! The committed schemas match the Rust types, and golden examples validate.
+
+use std::path::Path;
+
+use serde_json::Value;
+use styr_domain::{EventMeta, KommunState};
+use styr_service::{example, schemas};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn load(rel: &str) -> Value {
+    let text = std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn committed_schemas_match_the_types() {
+    let update = std::env::var_os("STYR_UPDATE_SCHEMAS").is_some();
+    let generated = schemas::generate();
+    let mut stale = Vec::new();
+    for (path, text) in &generated {
+        let full = root().join(path);
+        if std::fs::read_to_string(&full).ok().as_deref() != Some(text.as_str()) {
+            if update {
+                std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+                std::fs::write(&full, text).unwrap();
+            } else {
+                stale.push(path.clone());
+            }
+        }
+    }
+    // No schema file without a type behind it.
+    for dir in ["schemas/commands", "schemas/events"] {
+        for entry in std::fs::read_dir(root().join(dir)).into_iter().flatten() {
+            let name = format!("{dir}/{}", entry.unwrap().file_name().to_string_lossy());
+            if !generated.contains_key(&name) {
+                if update {
+                    std::fs::remove_file(root().join(&name)).unwrap();
+                } else {
+                    stale.push(name);
+                }
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "schemas drifted from the types: {stale:?}\nupdate with: STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test schemas"
+    );
+}
+
+#[test]
+fn there_is_a_schema_for_every_command_and_event() {
+    let files = schemas::generate();
+    assert_eq!(
+        files
+            .keys()
+            .filter(|k| k.starts_with("schemas/commands/"))
+            .count(),
+        14
+    );
+    assert_eq!(
+        files
+            .keys()
+            .filter(|k| k.starts_with("schemas/events/"))
+            .count(),
+        20
+    );
+}
+
+fn validator(rel: &str) -> jsonschema::Validator {
+    jsonschema::draft202012::new(&load(rel))
+        .unwrap_or_else(|e| panic!("{rel} is not a valid schema: {e}"))
+}
+
+fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}");
+}
+
+#[test]
+fn golden_examples_validate() {
+    let submission = validator("schemas/submission.json");
+    let raw: Vec<Value> = serde_json::from_str(example::VIMMERBY_JSON).unwrap();
+    for (i, s) in raw.iter().enumerate() {
+        assert_valid(&submission, s, &format!("example submission {i}"));
+        let name = s["command"]["command"].as_str().unwrap();
+        assert_valid(
+            &validator(&format!("schemas/commands/{name}.json")),
+            &s["command"],
+            name,
+        );
+    }
+    // Every event the example produces validates against its event schema.
+    let mut state = KommunState::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, s) in example::vimmerby().unwrap().into_iter().enumerate() {
+        let events = state.decide(&s.provenance, &s.command).unwrap();
+        for (j, e) in events.iter().enumerate() {
+            let (t, payload) = e.to_payload();
+            if seen.insert(t) {
+                assert_valid(
+                    &validator(&format!("schemas/events/{t}.v1.json")),
+                    &payload,
+                    t,
+                );
+            }
+            state.evolve(
+                &EventMeta {
+                    event_id: uuid::Uuid::from_u128((i * 1000 + j) as u128),
+                    decided_by: s.provenance.decided_by.clone(),
+                },
+                e,
+            );
+        }
+    }
+    assert!(
+        seen.len() >= 14,
+        "the example covers {} event types",
+        seen.len()
+    );
+    // And schemas reject what serde rejects: an unknown field.
+    let mut bad = raw[0].clone();
+    bad["command"]["extra"] = Value::Bool(true);
+    assert!(!validator("schemas/submission.json").is_valid(&bad));
+}
