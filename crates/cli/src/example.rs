@@ -94,8 +94,8 @@ fn print_chain(state: &KommunState) {
 fn print_uppdrag(state: &KommunState) {
     println!("\nUppdrag från KF:");
     println!(
-        "  {:<11} {:<40} {:<12} {:<10} {}",
-        "id", "titel", "till", "klart", "senaste status"
+        "  {:<11} {:<40} {:<12} {:<10} senaste status",
+        "id", "titel", "till", "klart"
     );
     for (id, u) in &state.uppdrag {
         let status = match (&u.closed, &u.last_status) {
