@@ -13,7 +13,9 @@ struct Cli {
 impl Cli {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = NatsServer::start(ServerOptions::new(dir.path().join("nats"))).await.unwrap();
+        let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+            .await
+            .unwrap();
         Cli { server, dir }
     }
 
@@ -33,7 +35,11 @@ impl Cli {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 const REPORT: &str = r#"{
@@ -49,31 +55,58 @@ async fn example_then_submit_with_exit_codes() {
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("43 beslut registrerade"), "{t}");
-    assert!(t.contains("nämnder utan nämndplan: Miljö- och byggnadsnämnden"), "{t}");
-    assert!(t.contains("UppdragGiven") && t.contains("KF 2025-06-16 § 87"), "{t}");
+    assert!(
+        t.contains("nämnder utan nämndplan: Miljö- och byggnadsnämnden"),
+        "{t}"
+    );
+    assert!(
+        t.contains("UppdragGiven") && t.contains("KF 2025-06-16 § 87"),
+        "{t}"
+    );
     // Loading again records nothing new.
     assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 43 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("registrerat, sekvens 82–82"), "{}", text(&out));
+    assert!(
+        text(&out).contains("registrerat, sekvens 82–82"),
+        "{}",
+        text(&out)
+    );
     let out = cli.run(&["submit", "vimmerby", &ok]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("fanns redan"));
 
     // Rejected by a rule: exit 2, names file, field and rule; nothing appended.
-    let rejected = cli.file("wrong-body.json", &REPORT.replace("sbn-2026-06-10-33", "k2").replace("\"body\": \"sbn\", \"as_of\"", "\"body\": \"kfn\", \"as_of\""));
+    let rejected = cli.file(
+        "wrong-body.json",
+        &REPORT.replace("sbn-2026-06-10-33", "k2").replace(
+            "\"body\": \"sbn\", \"as_of\"",
+            "\"body\": \"kfn\", \"as_of\"",
+        ),
+    );
     let out = cli.run(&["submit", "vimmerby", &rejected]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("wrong-body.json") && t.contains("body") && t.contains("P1"), "{t}");
+    assert!(
+        t.contains("wrong-body.json") && t.contains("body") && t.contains("P1"),
+        "{t}"
+    );
 
     // Malformed input: exit 1 with the file and the problem.
     for (name, body, expect) in [
         ("broken.json", "{ not json", "not valid JSON"),
-        ("unknown.json", &REPORT.replace("\"recorded_by\"", "\"recordedby\""), "unknown field"),
-        ("types.json", &REPORT.replace("\"33\"}", "33}"), "invalid type"),
+        (
+            "unknown.json",
+            &REPORT.replace("\"recorded_by\"", "\"recordedby\""),
+            "unknown field",
+        ),
+        (
+            "types.json",
+            &REPORT.replace("\"33\"}", "33}"),
+            "invalid type",
+        ),
     ] {
         let f = cli.file(name, body);
         let out = cli.run(&["submit", "vimmerby", &f]);
