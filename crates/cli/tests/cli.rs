@@ -54,7 +54,7 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("43 beslut registrerade"), "{t}");
+    assert!(t.contains("44 beslut registrerade"), "{t}");
     assert!(
         t.contains("nämnder utan nämndplan: Miljö- och byggnadsnämnden"),
         "{t}"
@@ -64,13 +64,13 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 43 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 44 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("registrerat, sekvens 82–82"),
+        text(&out).contains("registrerat, sekvens 83–83"),
         "{}",
         text(&out)
     );
@@ -119,7 +119,7 @@ async fn example_then_submit_with_exit_codes() {
     assert!(text(&out).contains("slug"));
 
     // Nothing of the rejected or malformed submissions was appended.
-    let out = cli.run(&["history", "vimmerby", "--from", "82", "--json"]);
+    let out = cli.run(&["history", "vimmerby", "--from", "83", "--json"]);
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }

@@ -135,6 +135,10 @@ pub enum Command {
         year: i32,
         activities: Vec<Activity>,
     },
+    /// Anmälan: the nämnd takes note of a verksamhetsplan or enhetsplan (by
+    /// January of its year, per the styrmodell). It does not approve it: the
+    /// plan is the förvaltning's.
+    NotePlanReported { plan: String, version: u32 },
     /// Rättelse: corrects a recorded decision by naming it (P6).
     CorrectDecision {
         corrects: Uuid,
@@ -161,6 +165,7 @@ impl Command {
             Command::AdoptDetaljbudget { .. } => "adopt_detaljbudget",
             Command::ReportUppdragStatus { .. } => "report_uppdrag_status",
             Command::AdoptPlan { .. } => "adopt_plan",
+            Command::NotePlanReported { .. } => "note_plan_reported",
             Command::CorrectDecision { .. } => "correct_decision",
         }
     }

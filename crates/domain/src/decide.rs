@@ -641,6 +641,31 @@ impl KommunState {
                 year,
                 activities,
             } => self.decide_plan(provenance, plan, *kind, body, unit, *year, activities),
+            Command::NotePlanReported { plan, version } => {
+                let Some(p) = self.plans.get(plan) else {
+                    return reject(Rule::Reference, "plan", format!("no plan {plan:?}"));
+                };
+                self.authorize(provenance, Authority::Body(&p.body))?;
+                if *version != p.version {
+                    return reject(
+                        Rule::Reference,
+                        "version",
+                        format!("plan {plan:?} is at version {}, not {version}", p.version),
+                    );
+                }
+                if p.reported_version == Some(*version) {
+                    return reject(
+                        Rule::P6,
+                        "version",
+                        format!("version {version} is already reported"),
+                    );
+                }
+                Ok(vec![Event::PlanReportedToNamnd {
+                    plan: plan.clone(),
+                    version: *version,
+                    body: p.body.clone(),
+                }])
+            }
             Command::CorrectDecision {
                 corrects,
                 reason,

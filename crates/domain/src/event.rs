@@ -148,6 +148,11 @@ pub enum Event {
         year: i32,
         activities: Vec<Activity>,
     },
+    PlanReportedToNamnd {
+        plan: String,
+        version: u32,
+        body: String,
+    },
     DecisionCorrected {
         corrects: Uuid,
         reason: String,
@@ -205,6 +210,7 @@ impl Event {
             Event::DetaljbudgetAdopted { .. } => "DetaljbudgetAdopted",
             Event::UppdragStatusReported { .. } => "UppdragStatusReported",
             Event::PlanAdopted { .. } => "PlanAdopted",
+            Event::PlanReportedToNamnd { .. } => "PlanReportedToNamnd",
             Event::DecisionCorrected { .. } => "DecisionCorrected",
         }
     }
@@ -236,7 +242,9 @@ impl Event {
             Event::DetaljbudgetAdopted { body, year, .. } => {
                 ("detaljbudget", format!("{body}-{year}"))
             }
-            Event::PlanAdopted { plan, .. } => ("plan", plan.clone()),
+            Event::PlanAdopted { plan, .. } | Event::PlanReportedToNamnd { plan, .. } => {
+                ("plan", plan.clone())
+            }
             Event::DecisionCorrected { corrects, .. } => {
                 ("correction", corrects.simple().to_string())
             }

@@ -125,6 +125,8 @@ pub struct Plan {
     pub year: i32,
     pub version: u32,
     pub activities: Vec<Activity>,
+    /// The latest version the nämnd has taken note of.
+    pub reported_version: Option<u32>,
 }
 
 impl KommunState {
@@ -342,8 +344,14 @@ impl KommunState {
                         year,
                         version,
                         activities,
+                        reported_version: None,
                     },
                 );
+            }
+            Event::PlanReportedToNamnd { plan, version, .. } => {
+                if let Some(p) = self.plans.get_mut(&plan) {
+                    p.reported_version = Some(version);
+                }
             }
             Event::DecisionCorrected { .. } => {}
         }

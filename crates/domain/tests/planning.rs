@@ -783,6 +783,19 @@ fn forvaltning_plans() {
         plan("bun-forv", json!([act("a1", "bun-sodra", 190000)])),
     );
     assert!(matches!(events[0], Event::PlanAdopted { version: 2, .. }));
+    // The nämnd takes note of the current version, once.
+    let note =
+        |v: u32| json!({"command": "note_plan_reported", "plan": "vp-bun-2026", "version": v});
+    w.then_rejected(
+        official("bun-forv", "2026-01-20"),
+        note(2),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(by("bun", "2026-01-20"), note(1), Rule::Reference, "version");
+    w.then_ok(by("bun", "2026-01-20"), note(2));
+    w.then_rejected(by("bun", "2026-01-21"), note(2), Rule::P6, "version");
+    assert_eq!(w.state.plans["vp-bun-2026"].reported_version, Some(2));
     // Another plan can only take what remains.
     let other = json!({"command": "adopt_plan", "plan": "ep-sodra", "kind": "enhetsplan", "body": "bun", "unit": "bun-sodra", "year": 2026, "activities": [act("b1", "bun-sodra", 20000)]});
     w.then_rejected(official("bun-sodra", "2026-03-02"), other, Rule::P4, "cost");
