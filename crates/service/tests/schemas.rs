@@ -58,14 +58,14 @@ fn there_is_a_schema_for_every_command_and_event() {
             .keys()
             .filter(|k| k.starts_with("schemas/commands/"))
             .count(),
-        14
+        15
     );
     assert_eq!(
         files
             .keys()
             .filter(|k| k.starts_with("schemas/events/"))
             .count(),
-        20
+        21
     );
 }
 
