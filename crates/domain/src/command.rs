@@ -74,7 +74,10 @@ pub enum Command {
         replaces_version: Option<u32>,
     },
     /// Repeal (upphäva) a styrdokument.
-    RepealStyrdokument { doc: String, reason: String },
+    RepealStyrdokument {
+        doc: String,
+        reason: String,
+    },
     /// KF adopts budget med plan: the budget year and two plan years, ramar,
     /// goals with indicators, and the uppdrag decisions, as one batch.
     AdoptBudget {
@@ -138,7 +141,126 @@ pub enum Command {
     /// Anmälan: the nämnd takes note of a verksamhetsplan or enhetsplan (by
     /// January of its year, per the styrmodell). It does not approve it: the
     /// plan is the förvaltning's.
-    NotePlanReported { plan: String, version: u32 },
+    NotePlanReported {
+        plan: String,
+        version: u32,
+    },
+    /// Utfall: one indicator value for one period.
+    RecordOutcome {
+        goal: String,
+        indicator: String,
+        /// `2025` (a year), `2025-T2` (a tertial) or `2025-06` (a month).
+        period: String,
+        value: f64,
+        /// Where the value comes from, e.g. `Kolada` or `Procapita`.
+        source: String,
+    },
+    /// A bulk import of indicator values (e.g. a year of Kolada values for
+    /// every indicator), recorded as one event.
+    ImportOutcomes {
+        source: String,
+        /// When the values were fetched from the source (caller's clock).
+        fetched_at: chrono::DateTime<chrono::Utc>,
+        rows: Vec<OutcomeRow>,
+    },
+    /// A unit's chef reports a deviation, without delay.
+    ReportDeviation {
+        deviation: String,
+        unit: String,
+        from: DeviationFrom,
+        sign: DeviationSign,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Tkr>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// Avvikelseanalys: the cause as understood.
+        analysis: String,
+        /// When it was noticed; the report date is the decision date.
+        noticed: NaiveDate,
+    },
+    /// An action taken on a deviation within the reporter's delegation.
+    RecordDeviationAction {
+        deviation: String,
+        action: String,
+        description: String,
+    },
+    /// The deviation cannot be handled within the förvaltning's delegation:
+    /// it goes to the nämnd.
+    EscalateDeviation {
+        deviation: String,
+        reason: String,
+    },
+    CloseDeviation {
+        deviation: String,
+        outcome: String,
+    },
+    /// A nämnd, KS or bolag adopts a follow-up report; an åtgärdsplan decided
+    /// in the same decision is committed with it (P5).
+    AdoptFollowUpReport {
+        body: String,
+        year: i32,
+        kind: ReportKind,
+        ramar: Vec<RamOutcome>,
+        #[serde(default)]
+        goals: Vec<GoalAssessment>,
+        #[serde(default)]
+        uppdrag: Vec<UppdragLine>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        atgardsplan: Option<Atgardsplan>,
+    },
+    /// KS (kommun-wide) or a nämnd or bolag (its own area) adopts its intern
+    /// kontrollplan for a year from a risk- och väsentlighetsanalys.
+    AdoptInternalControlPlan {
+        plan: String,
+        body: String,
+        year: i32,
+        risks: Vec<Risk>,
+        controls: Vec<ControlPoint>,
+    },
+    /// The result of one control point for one tertial.
+    ReportControlResult {
+        plan: String,
+        control: String,
+        tertial: u8,
+        result: ControlResult,
+    },
+    /// An action on a finding (brist).
+    RecordFindingAction {
+        finding: String,
+        action: String,
+        description: String,
+        responsible: String,
+        due: NaiveDate,
+    },
+    CloseFinding {
+        finding: String,
+        outcome: String,
+    },
+    /// A nämnd's or bolag's tertial report on intern kontroll, to KS.
+    ReportInternalControlTertial {
+        plan: String,
+        tertial: u8,
+        summary: String,
+    },
+    /// Granskning: the revisorer record a review.
+    RecordReview {
+        review: String,
+        title: String,
+        year: i32,
+        /// The boards reviewed; each is asked for a reply.
+        bodies: Vec<String>,
+        observations: Vec<String>,
+        recommendations: Vec<Recommendation>,
+        reply_due: NaiveDate,
+    },
+    /// Yttrande: a reviewed board replies.
+    ReplyToReview {
+        review: String,
+        body: String,
+        reply: String,
+        #[serde(default)]
+        responses: Vec<RecommendationResponse>,
+    },
     /// Rättelse: corrects a recorded decision by naming it (P6).
     CorrectDecision {
         corrects: Uuid,
@@ -166,6 +288,20 @@ impl Command {
             Command::ReportUppdragStatus { .. } => "report_uppdrag_status",
             Command::AdoptPlan { .. } => "adopt_plan",
             Command::NotePlanReported { .. } => "note_plan_reported",
+            Command::RecordOutcome { .. } => "record_outcome",
+            Command::ImportOutcomes { .. } => "import_outcomes",
+            Command::ReportDeviation { .. } => "report_deviation",
+            Command::RecordDeviationAction { .. } => "record_deviation_action",
+            Command::EscalateDeviation { .. } => "escalate_deviation",
+            Command::CloseDeviation { .. } => "close_deviation",
+            Command::AdoptFollowUpReport { .. } => "adopt_follow_up_report",
+            Command::AdoptInternalControlPlan { .. } => "adopt_internal_control_plan",
+            Command::ReportControlResult { .. } => "report_control_result",
+            Command::RecordFindingAction { .. } => "record_finding_action",
+            Command::CloseFinding { .. } => "close_finding",
+            Command::ReportInternalControlTertial { .. } => "report_internal_control_tertial",
+            Command::RecordReview { .. } => "record_review",
+            Command::ReplyToReview { .. } => "reply_to_review",
             Command::CorrectDecision { .. } => "correct_decision",
         }
     }

@@ -12,9 +12,9 @@ use crate::provenance::{DecidedBy, Provenance};
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
 
-type Decided = Result<Vec<Event>, Rejection>;
+pub(crate) type Decided = Result<Vec<Event>, Rejection>;
 
-fn reject<T>(
+pub(crate) fn reject<T>(
     rule: Rule,
     field: impl Into<String>,
     message: impl Into<String>,
@@ -24,7 +24,7 @@ fn reject<T>(
 
 /// An id that becomes part of a NATS subject: 1–64 of ASCII letters, digits,
 /// `-` and `_`.
-fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
+pub(crate) fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -41,7 +41,7 @@ fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
     }
 }
 
-fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
+pub(crate) fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
     if text.trim().is_empty() {
         reject(Rule::Input, field, "must not be empty")
     } else {
@@ -50,7 +50,7 @@ fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
 }
 
 /// Who must have decided a command (P1).
-enum Authority<'a> {
+pub(crate) enum Authority<'a> {
     /// Kommunfullmäktige at a meeting; not delegable.
     Council,
     /// The body itself at a meeting; not delegable.
@@ -61,6 +61,8 @@ enum Authority<'a> {
     /// As above, or an official acting for `unit` or a unit above it
     /// (verkställighet inside the förvaltning).
     Forvaltning(&'a str, &'a str, Matter),
+    /// As above, with an official of any unit of the body.
+    Organisation(&'a str, Matter),
 }
 
 impl KommunState {
@@ -641,6 +643,20 @@ impl KommunState {
                 year,
                 activities,
             } => self.decide_plan(provenance, plan, *kind, body, unit, *year, activities),
+            Command::RecordOutcome { .. }
+            | Command::ImportOutcomes { .. }
+            | Command::ReportDeviation { .. }
+            | Command::RecordDeviationAction { .. }
+            | Command::EscalateDeviation { .. }
+            | Command::CloseDeviation { .. }
+            | Command::AdoptFollowUpReport { .. }
+            | Command::AdoptInternalControlPlan { .. }
+            | Command::ReportControlResult { .. }
+            | Command::RecordFindingAction { .. }
+            | Command::CloseFinding { .. }
+            | Command::ReportInternalControlTertial { .. }
+            | Command::RecordReview { .. }
+            | Command::ReplyToReview { .. } => self.decide_follow_up(provenance, command),
             Command::NotePlanReported { plan, version } => {
                 let Some(p) = self.plans.get(plan) else {
                     return reject(Rule::Reference, "plan", format!("no plan {plan:?}"));
@@ -702,12 +718,12 @@ impl KommunState {
         }
     }
 
-    fn council(&self) -> Option<&String> {
+    pub(crate) fn council(&self) -> Option<&String> {
         self.kommun.as_ref().map(|k| &k.council)
     }
 
     /// The budget whose three years include `year`.
-    fn budget_covering(&self, year: i32) -> Option<i32> {
+    pub(crate) fn budget_covering(&self, year: i32) -> Option<i32> {
         self.budgets
             .keys()
             .rev()
@@ -715,7 +731,7 @@ impl KommunState {
             .find(|b| (*b..=b + 2).contains(&year))
     }
 
-    fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
+    pub(crate) fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
         match self.bodies.get(body) {
             Some(b) if b.kind.is_operating() => Ok(()),
             Some(b) => reject(
@@ -766,7 +782,7 @@ impl KommunState {
     }
 
     /// P1: the decision was taken by whoever owns it.
-    fn authorize(&self, p: &Provenance, needed: Authority<'_>) -> Result<(), Rejection> {
+    pub(crate) fn authorize(&self, p: &Provenance, needed: Authority<'_>) -> Result<(), Rejection> {
         let field = "provenance.decided_by";
         let by_body =
             |want: &str| matches!(&p.decided_by, DecidedBy::Body { body, .. } if body == want);
@@ -792,6 +808,12 @@ impl KommunState {
                     || matches!(&p.decided_by, DecidedBy::Official { unit: acting, .. }
                         if self.units.get(acting).is_some_and(|u| u.namnd == b) && self.unit_within(unit, acting))
             }
+            Authority::Organisation(b, m) => {
+                by_body(b)
+                    || by_delegate(b, m)
+                    || matches!(&p.decided_by, DecidedBy::Official { unit, .. }
+                        if self.units.get(unit).is_some_and(|u| u.namnd == b))
+            }
         };
         if ok {
             return Ok(());
@@ -804,6 +826,9 @@ impl KommunState {
             }
             Authority::Forvaltning(b, u, m) => format!(
                 "{b:?}, a delegat of it covering {m:?}, or an official of unit {u:?} or a unit above it"
+            ),
+            Authority::Organisation(b, m) => format!(
+                "{b:?}, a delegat of it covering {m:?}, or an official of one of its units"
             ),
         };
         reject(Rule::P1, field, format!("this decision belongs to {who}"))

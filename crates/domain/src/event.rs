@@ -153,6 +153,105 @@ pub enum Event {
         version: u32,
         body: String,
     },
+    /// Outcomes recorded one at a time or by an import: never overwritten;
+    /// a revised value is a new row with a later fetch.
+    OutcomesRecorded {
+        source: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+        rows: Vec<OutcomeRow>,
+    },
+    DeviationReported {
+        deviation: String,
+        unit: String,
+        body: String,
+        from: DeviationFrom,
+        sign: DeviationSign,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Tkr>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        analysis: String,
+        noticed: NaiveDate,
+        reported: NaiveDate,
+    },
+    DeviationActionRecorded {
+        deviation: String,
+        action: String,
+        description: String,
+    },
+    DeviationEscalated {
+        deviation: String,
+        to: String,
+        reason: String,
+    },
+    DeviationClosed {
+        deviation: String,
+        outcome: String,
+    },
+    FollowUpReportAdopted {
+        body: String,
+        year: i32,
+        kind: ReportKind,
+        through: NaiveDate,
+        ramar: Vec<RamOutcome>,
+        goals: Vec<GoalAssessment>,
+        uppdrag: Vec<UppdragLine>,
+    },
+    AtgardsplanAdopted {
+        body: String,
+        year: i32,
+        report: ReportKind,
+        plan: Atgardsplan,
+    },
+    InternalControlPlanAdopted {
+        plan: String,
+        body: String,
+        year: i32,
+        /// Each risk with its score (likelihood × consequence).
+        risks: Vec<ScoredRisk>,
+        controls: Vec<ControlPoint>,
+    },
+    ControlResultReported {
+        plan: String,
+        control: String,
+        tertial: u8,
+        result: ControlResult,
+    },
+    FindingActionRecorded {
+        finding: String,
+        action: String,
+        description: String,
+        responsible: String,
+        due: NaiveDate,
+    },
+    FindingClosed {
+        finding: String,
+        outcome: String,
+    },
+    InternalControlTertialReported {
+        plan: String,
+        body: String,
+        tertial: u8,
+        summary: String,
+    },
+    ReviewRecorded {
+        review: String,
+        title: String,
+        year: i32,
+        bodies: Vec<String>,
+        observations: Vec<String>,
+        recommendations: Vec<Recommendation>,
+        reply_due: NaiveDate,
+    },
+    ReviewReplied {
+        review: String,
+        body: String,
+        reply: String,
+        responses: Vec<RecommendationResponse>,
+        /// Whether the reply came after `reply_due`.
+        late: bool,
+    },
     DecisionCorrected {
         corrects: Uuid,
         reason: String,
@@ -211,6 +310,20 @@ impl Event {
             Event::UppdragStatusReported { .. } => "UppdragStatusReported",
             Event::PlanAdopted { .. } => "PlanAdopted",
             Event::PlanReportedToNamnd { .. } => "PlanReportedToNamnd",
+            Event::OutcomesRecorded { .. } => "OutcomesRecorded",
+            Event::DeviationReported { .. } => "DeviationReported",
+            Event::DeviationActionRecorded { .. } => "DeviationActionRecorded",
+            Event::DeviationEscalated { .. } => "DeviationEscalated",
+            Event::DeviationClosed { .. } => "DeviationClosed",
+            Event::FollowUpReportAdopted { .. } => "FollowUpReportAdopted",
+            Event::AtgardsplanAdopted { .. } => "AtgardsplanAdopted",
+            Event::InternalControlPlanAdopted { .. } => "InternalControlPlanAdopted",
+            Event::ControlResultReported { .. } => "ControlResultReported",
+            Event::FindingActionRecorded { .. } => "FindingActionRecorded",
+            Event::FindingClosed { .. } => "FindingClosed",
+            Event::InternalControlTertialReported { .. } => "InternalControlTertialReported",
+            Event::ReviewRecorded { .. } => "ReviewRecorded",
+            Event::ReviewReplied { .. } => "ReviewReplied",
             Event::DecisionCorrected { .. } => "DecisionCorrected",
         }
     }
@@ -244,6 +357,29 @@ impl Event {
             }
             Event::PlanAdopted { plan, .. } | Event::PlanReportedToNamnd { plan, .. } => {
                 ("plan", plan.clone())
+            }
+            Event::OutcomesRecorded { rows, .. } => match rows.as_slice() {
+                [one] => ("outcome", one.goal.clone()),
+                _ => ("outcome", "import".to_owned()),
+            },
+            Event::DeviationReported { deviation, .. }
+            | Event::DeviationActionRecorded { deviation, .. }
+            | Event::DeviationEscalated { deviation, .. }
+            | Event::DeviationClosed { deviation, .. } => ("deviation", deviation.clone()),
+            Event::FollowUpReportAdopted {
+                body, year, kind, ..
+            } => ("report", format!("{body}-{year}-{}", kind.slug())),
+            Event::AtgardsplanAdopted { plan, .. } => ("atgardsplan", plan.id.clone()),
+            Event::InternalControlPlanAdopted { plan, .. }
+            | Event::ControlResultReported { plan, .. }
+            | Event::InternalControlTertialReported { plan, .. } => {
+                ("internal-control", plan.clone())
+            }
+            Event::FindingActionRecorded { finding, .. } | Event::FindingClosed { finding, .. } => {
+                ("finding", finding.clone())
+            }
+            Event::ReviewRecorded { review, .. } | Event::ReviewReplied { review, .. } => {
+                ("review", review.clone())
             }
             Event::DecisionCorrected { corrects, .. } => {
                 ("correction", corrects.simple().to_string())

@@ -9,6 +9,7 @@
 mod command;
 mod decide;
 mod event;
+mod follow_up;
 mod model;
 mod provenance;
 mod rejection;

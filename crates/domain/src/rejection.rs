@@ -16,6 +16,9 @@ pub enum Rule {
     P3,
     /// Money: a detaljbudget distributes its ram, commitments fit what remains.
     P4,
+    /// A deviation beyond delegation still open at budgetuppföljning or
+    /// delårsrapport needs the nämnd's åtgärdsplan.
+    P5,
     /// Nothing recorded is changed: ids are never reused, decisions are
     /// amended by new decisions that name what they amend.
     P6,
@@ -39,6 +42,7 @@ impl fmt::Display for Rule {
             Rule::P2 => "P2 uppdrag lifecycle",
             Rule::P3 => "P3 red thread",
             Rule::P4 => "P4 within budget",
+            Rule::P5 => "P5 åtgärdsplan",
             Rule::P6 => "P6 immutability",
             Rule::P7 => "P7 provenance",
             Rule::Reference => "reference",

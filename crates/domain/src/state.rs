@@ -33,6 +33,15 @@ pub struct KommunState {
     /// (body, year) → unit → amount.
     pub detaljbudgetar: BTreeMap<(String, i32), BTreeMap<String, Tkr>>,
     pub plans: BTreeMap<String, Plan>,
+    /// (goal, indicator) of every KF goal and nämndmål.
+    pub indicators: std::collections::BTreeSet<(String, String)>,
+    pub deviations: BTreeMap<String, Deviation>,
+    /// (body, year, kind) of every adopted follow-up report.
+    pub reports: std::collections::BTreeSet<(String, i32, ReportKind)>,
+    pub atgardsplaner: BTreeMap<String, (String, Vec<String>)>,
+    pub control_plans: BTreeMap<String, ControlPlan>,
+    pub findings: BTreeMap<String, Finding>,
+    pub reviews: BTreeMap<String, Review>,
     /// Every recorded event: who decided it (for rättelse).
     pub decisions: HashMap<Uuid, DecidedBy>,
 }
@@ -127,6 +136,48 @@ pub struct Plan {
     pub activities: Vec<Activity>,
     /// The latest version the nämnd has taken note of.
     pub reported_version: Option<u32>,
+}
+
+/// Avvikelse as far as deciding needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deviation {
+    pub unit: String,
+    pub body: String,
+    pub reported: NaiveDate,
+    pub actions: Vec<String>,
+    pub escalated: bool,
+    /// The åtgärdsplan that answers it, once the nämnd has decided one.
+    pub atgardsplan: Option<String>,
+    pub closed: bool,
+}
+
+/// Intern kontrollplan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlPlan {
+    pub body: String,
+    pub year: i32,
+    pub controls: BTreeMap<String, ControlPoint>,
+    /// (control, tertial) with a reported result.
+    pub results: std::collections::BTreeSet<(String, u8)>,
+    pub tertials_reported: std::collections::BTreeSet<u8>,
+}
+
+/// Brist found by a control.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub plan: String,
+    pub control: String,
+    pub actions: Vec<String>,
+    pub closed: bool,
+}
+
+/// Granskning by the revisorer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub bodies: Vec<String>,
+    pub recommendations: Vec<String>,
+    pub reply_due: NaiveDate,
+    pub replied: std::collections::BTreeSet<String>,
 }
 
 impl KommunState {
@@ -228,6 +279,9 @@ impl KommunState {
                 self.ramar.insert((body, year), amount);
             }
             Event::KfGoalAdopted { goal, .. } => {
+                for i in &goal.indicators {
+                    self.indicators.insert((goal.id.clone(), i.id.clone()));
+                }
                 self.goals.insert(
                     goal.id,
                     KfGoal {
@@ -298,6 +352,9 @@ impl KommunState {
                 self.namndplaner.insert((body, year), goals);
             }
             Event::NamndmalAdopted { body, year, goal } => {
+                for i in &goal.indicators {
+                    self.indicators.insert((goal.id.clone(), i.id.clone()));
+                }
                 self.namndmal.insert(
                     goal.id,
                     Namndmal {
@@ -351,6 +408,135 @@ impl KommunState {
             Event::PlanReportedToNamnd { plan, version, .. } => {
                 if let Some(p) = self.plans.get_mut(&plan) {
                     p.reported_version = Some(version);
+                }
+            }
+            Event::OutcomesRecorded { .. } => {}
+            Event::DeviationReported {
+                deviation,
+                unit,
+                body,
+                reported,
+                ..
+            } => {
+                self.deviations.insert(
+                    deviation,
+                    Deviation {
+                        unit,
+                        body,
+                        reported,
+                        actions: Vec::new(),
+                        escalated: false,
+                        atgardsplan: None,
+                        closed: false,
+                    },
+                );
+            }
+            Event::DeviationActionRecorded {
+                deviation, action, ..
+            } => {
+                if let Some(d) = self.deviations.get_mut(&deviation) {
+                    d.actions.push(action);
+                }
+            }
+            Event::DeviationEscalated { deviation, .. } => {
+                if let Some(d) = self.deviations.get_mut(&deviation) {
+                    d.escalated = true;
+                }
+            }
+            Event::DeviationClosed { deviation, .. } => {
+                if let Some(d) = self.deviations.get_mut(&deviation) {
+                    d.closed = true;
+                }
+            }
+            Event::FollowUpReportAdopted {
+                body, year, kind, ..
+            } => {
+                self.reports.insert((body, year, kind));
+            }
+            Event::AtgardsplanAdopted { body, plan, .. } => {
+                for d in &plan.deviations {
+                    if let Some(dev) = self.deviations.get_mut(d) {
+                        dev.atgardsplan = Some(plan.id.clone());
+                    }
+                }
+                self.atgardsplaner.insert(plan.id, (body, plan.deviations));
+            }
+            Event::InternalControlPlanAdopted {
+                plan,
+                body,
+                year,
+                controls,
+                ..
+            } => {
+                self.control_plans.insert(
+                    plan,
+                    ControlPlan {
+                        body,
+                        year,
+                        controls: controls.into_iter().map(|c| (c.id.clone(), c)).collect(),
+                        results: Default::default(),
+                        tertials_reported: Default::default(),
+                    },
+                );
+            }
+            Event::ControlResultReported {
+                plan,
+                control,
+                tertial,
+                result,
+            } => {
+                if let ControlResult::Finding { finding, .. } = result {
+                    self.findings.insert(
+                        finding,
+                        Finding {
+                            plan: plan.clone(),
+                            control: control.clone(),
+                            actions: Vec::new(),
+                            closed: false,
+                        },
+                    );
+                }
+                if let Some(p) = self.control_plans.get_mut(&plan) {
+                    p.results.insert((control, tertial));
+                }
+            }
+            Event::FindingActionRecorded {
+                finding, action, ..
+            } => {
+                if let Some(f) = self.findings.get_mut(&finding) {
+                    f.actions.push(action);
+                }
+            }
+            Event::FindingClosed { finding, .. } => {
+                if let Some(f) = self.findings.get_mut(&finding) {
+                    f.closed = true;
+                }
+            }
+            Event::InternalControlTertialReported { plan, tertial, .. } => {
+                if let Some(p) = self.control_plans.get_mut(&plan) {
+                    p.tertials_reported.insert(tertial);
+                }
+            }
+            Event::ReviewRecorded {
+                review,
+                bodies,
+                recommendations,
+                reply_due,
+                ..
+            } => {
+                self.reviews.insert(
+                    review,
+                    Review {
+                        bodies,
+                        recommendations: recommendations.into_iter().map(|r| r.id).collect(),
+                        reply_due,
+                        replied: Default::default(),
+                    },
+                );
+            }
+            Event::ReviewReplied { review, body, .. } => {
+                if let Some(r) = self.reviews.get_mut(&review) {
+                    r.replied.insert(body);
                 }
             }
             Event::DecisionCorrected { .. } => {}

@@ -1,0 +1,900 @@
+//! Deciding the follow-up half: outcomes, deviations, reports with P5,
+//! intern kontroll and the revisorer's reviews.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::command::Command;
+use crate::decide::{check_id, check_text, reject, Authority, Decided};
+use crate::event::Event;
+use crate::model::*;
+use crate::provenance::Provenance;
+use crate::rejection::{Rejection, Rule};
+use crate::state::KommunState;
+
+/// `2025`, `2025-T1`..`2025-T3` or `2025-01`..`2025-12`.
+fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {
+    let bad = || {
+        reject(
+            Rule::Input,
+            field,
+            format!("{period:?} is not a period: use 2025, 2025-T2 or 2025-06"),
+        )
+    };
+    let (year, rest) = period.split_at(period.len().min(4));
+    let Ok(y) = year.parse::<i32>() else {
+        return bad();
+    };
+    if year.len() != 4 {
+        return bad();
+    }
+    let ok = match rest.strip_prefix('-') {
+        None => rest.is_empty(),
+        Some(t) if t.starts_with('T') => matches!(t, "T1" | "T2" | "T3"),
+        Some(m) => m.len() == 2 && m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)),
+    };
+    if ok {
+        Ok(y)
+    } else {
+        bad()
+    }
+}
+
+impl KommunState {
+    /// The date the decision was taken (the effective date for system records).
+    fn decided_on(p: &Provenance) -> NaiveDate {
+        p.decided_by.decision_date().unwrap_or(p.effective_date)
+    }
+
+    fn executive_board(&self) -> Option<&str> {
+        self.bodies
+            .iter()
+            .find(|(_, b)| b.kind == BodyKind::ExecutiveBoard)
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Who answers for a goal's follow-up: the nämnd for a nämndmål, KS for a KF goal.
+    fn goal_owner(&self, goal: &str) -> Option<&str> {
+        if let Some(m) = self.namndmal.get(goal) {
+            return Some(&m.body);
+        }
+        if self.goals.contains_key(goal) {
+            return self.executive_board();
+        }
+        None
+    }
+
+    fn check_rows(
+        &self,
+        p: &Provenance,
+        rows: &[OutcomeRow],
+        field: &str,
+    ) -> Result<(), Rejection> {
+        if rows.is_empty() {
+            return reject(Rule::Input, field, "at least one value");
+        }
+        let ks = self.executive_board().map(str::to_owned);
+        let by_ks = ks.as_deref().is_some_and(|ks| {
+            self.authorize(p, Authority::Organisation(ks, Matter::FollowUp))
+                .is_ok()
+        });
+        for (i, r) in rows.iter().enumerate() {
+            let f = |n: &str| format!("{field}[{i}].{n}");
+            if !self
+                .indicators
+                .contains(&(r.goal.clone(), r.indicator.clone()))
+            {
+                return reject(
+                    Rule::Reference,
+                    f("indicator"),
+                    format!("goal {:?} has no indicator {:?}", r.goal, r.indicator),
+                );
+            }
+            check_period(&f("period"), &r.period)?;
+            if !r.value.is_finite() {
+                return reject(Rule::Input, f("value"), "must be a number");
+            }
+            if !by_ks {
+                let owner = self.goal_owner(&r.goal).unwrap_or_default();
+                self.authorize(p, Authority::Organisation(owner, Matter::FollowUp))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn deviation_target_exists(&self, from: &DeviationFrom) -> Result<(), Rejection> {
+        let field = "from";
+        match from {
+            DeviationFrom::Goal { goal } if self.goal_owner(goal).is_none() => {
+                reject(Rule::Reference, field, format!("no goal {goal:?}"))
+            }
+            DeviationFrom::Indicator { goal, indicator }
+                if !self.indicators.contains(&(goal.clone(), indicator.clone())) =>
+            {
+                reject(
+                    Rule::Reference,
+                    field,
+                    format!("goal {goal:?} has no indicator {indicator:?}"),
+                )
+            }
+            DeviationFrom::Uppdrag { uppdrag } if !self.uppdrag.contains_key(uppdrag) => {
+                reject(Rule::Reference, field, format!("no uppdrag {uppdrag:?}"))
+            }
+            DeviationFrom::Ram { body, year }
+                if !self.ramar.contains_key(&(body.clone(), *year)) =>
+            {
+                reject(
+                    Rule::Reference,
+                    field,
+                    format!("{body:?} has no ram for {year}"),
+                )
+            }
+            DeviationFrom::Detaljbudget { body, year, unit }
+                if !self
+                    .detaljbudgetar
+                    .get(&(body.clone(), *year))
+                    .is_some_and(|d| d.contains_key(unit)) =>
+            {
+                reject(
+                    Rule::Reference,
+                    field,
+                    format!("no detaljbudget line for {unit:?} in {body:?} {year}"),
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The open deviation `id`, and the authority to act on it.
+    fn open_deviation(
+        &self,
+        p: &Provenance,
+        id: &str,
+    ) -> Result<&crate::state::Deviation, Rejection> {
+        let Some(d) = self.deviations.get(id) else {
+            return reject(Rule::Reference, "deviation", format!("no deviation {id:?}"));
+        };
+        if d.escalated {
+            // Beyond the förvaltning's delegation: the nämnd's now.
+            self.authorize(p, Authority::BodyOrDelegate(&d.body, Matter::FollowUp))?;
+        } else {
+            self.authorize(
+                p,
+                Authority::Forvaltning(&d.body, &d.unit, Matter::FollowUp),
+            )?;
+        }
+        if d.closed {
+            return reject(Rule::P6, "deviation", format!("deviation {id:?} is closed"));
+        }
+        Ok(d)
+    }
+
+    fn control_plan(
+        &self,
+        p: &Provenance,
+        id: &str,
+    ) -> Result<&crate::state::ControlPlan, Rejection> {
+        let Some(plan) = self.control_plans.get(id) else {
+            return reject(
+                Rule::Reference,
+                "plan",
+                format!("no intern kontrollplan {id:?}"),
+            );
+        };
+        self.authorize(
+            p,
+            Authority::Organisation(&plan.body, Matter::InternalControl),
+        )?;
+        Ok(plan)
+    }
+
+    fn open_finding(&self, p: &Provenance, id: &str) -> Result<&crate::state::Finding, Rejection> {
+        let Some(f) = self.findings.get(id) else {
+            return reject(Rule::Reference, "finding", format!("no finding {id:?}"));
+        };
+        self.control_plan(p, &f.plan)?;
+        if f.closed {
+            return reject(Rule::P6, "finding", format!("finding {id:?} is closed"));
+        }
+        Ok(f)
+    }
+
+    fn tertial_passed(p: &Provenance, year: i32, tertial: u8) -> Result<(), Rejection> {
+        let Some(end) = tertial_end(year, tertial) else {
+            return reject(Rule::Input, "tertial", "a tertial is 1, 2 or 3");
+        };
+        if Self::decided_on(p) <= end {
+            return reject(
+                Rule::Consistency,
+                "tertial",
+                format!("tertial {tertial} of {year} runs to {end}; report it after that"),
+            );
+        }
+        Ok(())
+    }
+
+    pub(crate) fn decide_follow_up(&self, p: &Provenance, command: &Command) -> Decided {
+        let today = Self::decided_on(p);
+        match command {
+            Command::RecordOutcome {
+                goal,
+                indicator,
+                period,
+                value,
+                source,
+            } => {
+                check_text("source", source)?;
+                let row = OutcomeRow {
+                    goal: goal.clone(),
+                    indicator: indicator.clone(),
+                    period: period.clone(),
+                    value: *value,
+                };
+                self.check_rows(p, std::slice::from_ref(&row), "row")
+                    .map_err(|r| {
+                        Rejection::new(r.rule, r.field.replace("row[0].", ""), r.message)
+                    })?;
+                Ok(vec![Event::OutcomesRecorded {
+                    source: source.clone(),
+                    fetched_at: None,
+                    rows: vec![row],
+                }])
+            }
+            Command::ImportOutcomes {
+                source,
+                fetched_at,
+                rows,
+            } => {
+                check_text("source", source)?;
+                self.check_rows(p, rows, "rows")?;
+                Ok(vec![Event::OutcomesRecorded {
+                    source: source.clone(),
+                    fetched_at: Some(*fetched_at),
+                    rows: rows.clone(),
+                }])
+            }
+            Command::ReportDeviation {
+                deviation,
+                unit,
+                from,
+                sign,
+                amount,
+                value,
+                analysis,
+                noticed,
+            } => {
+                check_id("deviation", deviation)?;
+                let Some(u) = self.units.get(unit) else {
+                    return reject(Rule::Reference, "unit", format!("no unit {unit:?}"));
+                };
+                self.authorize(p, Authority::Forvaltning(&u.namnd, unit, Matter::FollowUp))?;
+                if self.deviations.contains_key(deviation) {
+                    return reject(
+                        Rule::P6,
+                        "deviation",
+                        format!("deviation {deviation:?} exists"),
+                    );
+                }
+                self.deviation_target_exists(from)?;
+                if matches!(
+                    from,
+                    DeviationFrom::Ram { .. } | DeviationFrom::Detaljbudget { .. }
+                ) && amount.is_none()
+                {
+                    return reject(
+                        Rule::Input,
+                        "amount",
+                        "a budget deviation states its amount in tkr",
+                    );
+                }
+                check_text("analysis", analysis)?;
+                if *noticed > today {
+                    return reject(
+                        Rule::Consistency,
+                        "noticed",
+                        "noticed after it was reported",
+                    );
+                }
+                Ok(vec![Event::DeviationReported {
+                    deviation: deviation.clone(),
+                    unit: unit.clone(),
+                    body: u.namnd.clone(),
+                    from: from.clone(),
+                    sign: *sign,
+                    amount: *amount,
+                    value: *value,
+                    analysis: analysis.clone(),
+                    noticed: *noticed,
+                    reported: today,
+                }])
+            }
+            Command::RecordDeviationAction {
+                deviation,
+                action,
+                description,
+            } => {
+                let d = self.open_deviation(p, deviation)?;
+                check_id("action", action)?;
+                check_text("description", description)?;
+                if d.actions.contains(action) {
+                    return reject(Rule::P6, "action", format!("action {action:?} is recorded"));
+                }
+                Ok(vec![Event::DeviationActionRecorded {
+                    deviation: deviation.clone(),
+                    action: action.clone(),
+                    description: description.clone(),
+                }])
+            }
+            Command::EscalateDeviation { deviation, reason } => {
+                let d = self.open_deviation(p, deviation)?;
+                check_text("reason", reason)?;
+                if d.escalated {
+                    return reject(
+                        Rule::P6,
+                        "deviation",
+                        format!("deviation {deviation:?} is already with the nämnd"),
+                    );
+                }
+                Ok(vec![Event::DeviationEscalated {
+                    deviation: deviation.clone(),
+                    to: d.body.clone(),
+                    reason: reason.clone(),
+                }])
+            }
+            Command::CloseDeviation { deviation, outcome } => {
+                self.open_deviation(p, deviation)?;
+                check_text("outcome", outcome)?;
+                Ok(vec![Event::DeviationClosed {
+                    deviation: deviation.clone(),
+                    outcome: outcome.clone(),
+                }])
+            }
+            Command::AdoptFollowUpReport {
+                body,
+                year,
+                kind,
+                ramar,
+                goals,
+                uppdrag,
+                atgardsplan,
+            } => self.decide_report(
+                p,
+                body,
+                *year,
+                *kind,
+                ramar,
+                goals,
+                uppdrag,
+                atgardsplan.as_ref(),
+            ),
+            Command::AdoptInternalControlPlan {
+                plan,
+                body,
+                year,
+                risks,
+                controls,
+            } => {
+                check_id("plan", plan)?;
+                self.operating_body("body", body)?;
+                self.authorize(p, Authority::Body(body))?;
+                if self.control_plans.contains_key(plan) {
+                    return reject(Rule::P6, "plan", format!("plan {plan:?} exists"));
+                }
+                if self
+                    .control_plans
+                    .values()
+                    .any(|c| c.body == *body && c.year == *year)
+                {
+                    return reject(
+                        Rule::P6,
+                        "year",
+                        format!("{body:?} has an intern kontrollplan for {year}"),
+                    );
+                }
+                if today.year() > *year {
+                    return reject(
+                        Rule::Consistency,
+                        "year",
+                        "a plan is adopted before or during its year",
+                    );
+                }
+                let mut ids = BTreeSet::new();
+                for (i, r) in risks.iter().enumerate() {
+                    let f = |n: &str| format!("risks[{i}].{n}");
+                    check_id(&f("id"), &r.id)?;
+                    check_text(&f("description"), &r.description)?;
+                    check_text(&f("area"), &r.area)?;
+                    if !ids.insert(r.id.as_str()) {
+                        return reject(Rule::Input, f("id"), "each risk once");
+                    }
+                    for (name, v) in [("likelihood", r.likelihood), ("consequence", r.consequence)]
+                    {
+                        if !(1..=4).contains(&v) {
+                            return reject(Rule::Input, f(name), "is scored 1-4");
+                        }
+                    }
+                }
+                if controls.is_empty() {
+                    return reject(
+                        Rule::Input,
+                        "controls",
+                        "a plan has at least one control point",
+                    );
+                }
+                let mut cids = BTreeSet::new();
+                for (i, c) in controls.iter().enumerate() {
+                    let f = |n: &str| format!("controls[{i}].{n}");
+                    check_id(&f("id"), &c.id)?;
+                    check_text(&f("what"), &c.what)?;
+                    check_text(&f("how"), &c.how)?;
+                    check_text(&f("responsible_role"), &c.responsible_role)?;
+                    if !cids.insert(c.id.as_str()) {
+                        return reject(Rule::Input, f("id"), "each control point once");
+                    }
+                    if !ids.contains(c.risk.as_str()) {
+                        return reject(
+                            Rule::Reference,
+                            f("risk"),
+                            format!("no risk {:?} in the plan", c.risk),
+                        );
+                    }
+                }
+                Ok(vec![Event::InternalControlPlanAdopted {
+                    plan: plan.clone(),
+                    body: body.clone(),
+                    year: *year,
+                    risks: risks
+                        .iter()
+                        .map(|r| ScoredRisk {
+                            id: r.id.clone(),
+                            description: r.description.clone(),
+                            area: r.area.clone(),
+                            likelihood: r.likelihood,
+                            consequence: r.consequence,
+                            score: r.score(),
+                            response: r.response,
+                        })
+                        .collect(),
+                    controls: controls.clone(),
+                }])
+            }
+            Command::ReportControlResult {
+                plan,
+                control,
+                tertial,
+                result,
+            } => {
+                let cp = self.control_plan(p, plan)?;
+                if !cp.controls.contains_key(control) {
+                    return reject(
+                        Rule::Reference,
+                        "control",
+                        format!("plan {plan:?} has no control point {control:?}"),
+                    );
+                }
+                Self::tertial_passed(p, cp.year, *tertial)?;
+                if cp.results.contains(&(control.clone(), *tertial)) {
+                    return reject(
+                        Rule::P6,
+                        "tertial",
+                        format!("{control:?} has a result for tertial {tertial}"),
+                    );
+                }
+                if let ControlResult::Finding {
+                    finding,
+                    description,
+                } = result
+                {
+                    check_id("result.finding", finding)?;
+                    check_text("result.description", description)?;
+                    if self.findings.contains_key(finding) {
+                        return reject(
+                            Rule::P6,
+                            "result.finding",
+                            format!("finding {finding:?} exists"),
+                        );
+                    }
+                }
+                Ok(vec![Event::ControlResultReported {
+                    plan: plan.clone(),
+                    control: control.clone(),
+                    tertial: *tertial,
+                    result: result.clone(),
+                }])
+            }
+            Command::RecordFindingAction {
+                finding,
+                action,
+                description,
+                responsible,
+                due,
+            } => {
+                let f = self.open_finding(p, finding)?;
+                check_id("action", action)?;
+                check_text("description", description)?;
+                check_text("responsible", responsible)?;
+                if f.actions.contains(action) {
+                    return reject(Rule::P6, "action", format!("action {action:?} is recorded"));
+                }
+                if *due < today {
+                    return reject(Rule::Consistency, "due", "due before it is decided");
+                }
+                Ok(vec![Event::FindingActionRecorded {
+                    finding: finding.clone(),
+                    action: action.clone(),
+                    description: description.clone(),
+                    responsible: responsible.clone(),
+                    due: *due,
+                }])
+            }
+            Command::CloseFinding { finding, outcome } => {
+                self.open_finding(p, finding)?;
+                check_text("outcome", outcome)?;
+                Ok(vec![Event::FindingClosed {
+                    finding: finding.clone(),
+                    outcome: outcome.clone(),
+                }])
+            }
+            Command::ReportInternalControlTertial {
+                plan,
+                tertial,
+                summary,
+            } => {
+                let Some(cp) = self.control_plans.get(plan) else {
+                    return reject(
+                        Rule::Reference,
+                        "plan",
+                        format!("no intern kontrollplan {plan:?}"),
+                    );
+                };
+                self.authorize(p, Authority::Body(&cp.body))?;
+                Self::tertial_passed(p, cp.year, *tertial)?;
+                check_text("summary", summary)?;
+                if cp.tertials_reported.contains(tertial) {
+                    return reject(
+                        Rule::P6,
+                        "tertial",
+                        format!("tertial {tertial} is reported"),
+                    );
+                }
+                Ok(vec![Event::InternalControlTertialReported {
+                    plan: plan.clone(),
+                    body: cp.body.clone(),
+                    tertial: *tertial,
+                    summary: summary.clone(),
+                }])
+            }
+            Command::RecordReview {
+                review,
+                title,
+                year,
+                bodies,
+                observations,
+                recommendations,
+                reply_due,
+            } => {
+                let auditors = self
+                    .bodies
+                    .iter()
+                    .find(|(_, b)| b.kind == BodyKind::Auditors)
+                    .map(|(id, _)| id.as_str());
+                let Some(auditors) = auditors else {
+                    return reject(
+                        Rule::Reference,
+                        "provenance.decided_by",
+                        "the kommun has no revisorer",
+                    );
+                };
+                self.authorize(p, Authority::Body(auditors))?;
+                check_id("review", review)?;
+                check_text("title", title)?;
+                if self.reviews.contains_key(review) {
+                    return reject(Rule::P6, "review", format!("review {review:?} exists"));
+                }
+                if bodies.is_empty() {
+                    return reject(
+                        Rule::Input,
+                        "bodies",
+                        "a review concerns at least one board",
+                    );
+                }
+                for (i, b) in bodies.iter().enumerate() {
+                    self.operating_body(&format!("bodies[{i}]"), b)?;
+                }
+                if observations.iter().all(|o| o.trim().is_empty()) {
+                    return reject(
+                        Rule::Input,
+                        "observations",
+                        "a review states what it observed",
+                    );
+                }
+                let mut ids = BTreeSet::new();
+                for (i, r) in recommendations.iter().enumerate() {
+                    check_id(&format!("recommendations[{i}].id"), &r.id)?;
+                    check_text(&format!("recommendations[{i}].text"), &r.text)?;
+                    if !ids.insert(r.id.as_str()) {
+                        return reject(
+                            Rule::Input,
+                            format!("recommendations[{i}].id"),
+                            "each recommendation once",
+                        );
+                    }
+                }
+                if *reply_due <= today {
+                    return reject(
+                        Rule::Consistency,
+                        "reply_due",
+                        "the reply is due after the review",
+                    );
+                }
+                if *year > today.year() {
+                    return reject(
+                        Rule::Consistency,
+                        "year",
+                        "a review covers a year that has begun",
+                    );
+                }
+                Ok(vec![Event::ReviewRecorded {
+                    review: review.clone(),
+                    title: title.clone(),
+                    year: *year,
+                    bodies: bodies.clone(),
+                    observations: observations.clone(),
+                    recommendations: recommendations.clone(),
+                    reply_due: *reply_due,
+                }])
+            }
+            Command::ReplyToReview {
+                review,
+                body,
+                reply,
+                responses,
+            } => {
+                let Some(r) = self.reviews.get(review) else {
+                    return reject(Rule::Reference, "review", format!("no review {review:?}"));
+                };
+                if !r.bodies.contains(body) {
+                    return reject(
+                        Rule::P1,
+                        "body",
+                        format!("review {review:?} asks {:?}, not {body:?}", r.bodies),
+                    );
+                }
+                self.authorize(p, Authority::Body(body))?;
+                check_text("reply", reply)?;
+                if r.replied.contains(body) {
+                    return reject(Rule::P6, "body", format!("{body:?} has replied"));
+                }
+                for (i, resp) in responses.iter().enumerate() {
+                    if !r.recommendations.contains(&resp.recommendation) {
+                        return reject(
+                            Rule::Reference,
+                            format!("responses[{i}].recommendation"),
+                            format!("no recommendation {:?}", resp.recommendation),
+                        );
+                    }
+                }
+                Ok(vec![Event::ReviewReplied {
+                    review: review.clone(),
+                    body: body.clone(),
+                    reply: reply.clone(),
+                    responses: responses.clone(),
+                    late: today > r.reply_due,
+                }])
+            }
+            _ => reject(Rule::Input, "command", "not a follow-up command"),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_report(
+        &self,
+        p: &Provenance,
+        body: &str,
+        year: i32,
+        kind: ReportKind,
+        ramar: &[RamOutcome],
+        goals: &[GoalAssessment],
+        uppdrag: &[UppdragLine],
+        atgardsplan: Option<&Atgardsplan>,
+    ) -> Decided {
+        self.operating_body("body", body)?;
+        self.authorize(p, Authority::Body(body))?;
+        let Some(through) = kind.through(year) else {
+            return reject(Rule::Input, "year", "not a year");
+        };
+        if Self::decided_on(p) <= through {
+            return reject(
+                Rule::Consistency,
+                "kind",
+                format!(
+                    "a {} covers through {through}: it is adopted after that",
+                    kind.slug()
+                ),
+            );
+        }
+        if self.budget_covering(year).is_none() {
+            return reject(
+                Rule::Reference,
+                "year",
+                format!("no adopted budget covers {year}"),
+            );
+        }
+        if self.reports.contains(&(body.to_owned(), year, kind)) {
+            return reject(
+                Rule::P6,
+                "kind",
+                format!("{body:?} has adopted its {} for {year}", kind.slug()),
+            );
+        }
+        let is_ks = self.executive_board() == Some(body);
+        for (i, r) in ramar.iter().enumerate() {
+            let f = |n: &str| format!("ramar[{i}].{n}");
+            let own = r.body == body
+                || is_ks
+                || self
+                    .bodies
+                    .get(&r.body)
+                    .and_then(|b| b.parent_company.as_deref())
+                    == Some(body);
+            if !own {
+                return reject(
+                    Rule::P1,
+                    f("body"),
+                    format!("{body:?} reports its own ram, not {:?}'s", r.body),
+                );
+            }
+            if !self.ramar.contains_key(&(r.body.clone(), year)) {
+                return reject(
+                    Rule::Reference,
+                    f("body"),
+                    format!("{:?} has no ram for {year}", r.body),
+                );
+            }
+            match (kind.has_forecast(), r.forecast) {
+                (true, None) => {
+                    return reject(
+                        Rule::Input,
+                        f("forecast"),
+                        format!("a {} has a full-year forecast", kind.slug()),
+                    )
+                }
+                (false, Some(_)) => {
+                    return reject(
+                        Rule::Input,
+                        f("forecast"),
+                        "an årsredovisning has no forecast",
+                    )
+                }
+                _ => {}
+            }
+        }
+        for (i, g) in goals.iter().enumerate() {
+            let f = |n: &str| format!("goals[{i}].{n}");
+            let ok = match self.namndmal.get(&g.goal) {
+                Some(m) => m.body == body && m.year == year,
+                None => is_ks && self.goals.get(&g.goal).is_some_and(|k| k.in_force(year)),
+            };
+            if !ok {
+                return reject(
+                    Rule::Reference,
+                    f("goal"),
+                    format!("{:?} is not a goal {body:?} reports on for {year}", g.goal),
+                );
+            }
+            for (j, v) in g.indicators.iter().enumerate() {
+                if !self
+                    .indicators
+                    .contains(&(g.goal.clone(), v.indicator.clone()))
+                {
+                    return reject(
+                        Rule::Reference,
+                        format!("goals[{i}].indicators[{j}].indicator"),
+                        format!("goal {:?} has no indicator {:?}", g.goal, v.indicator),
+                    );
+                }
+            }
+        }
+        for (i, u) in uppdrag.iter().enumerate() {
+            match self.uppdrag.get(&u.uppdrag) {
+                Some(x) if is_ks || x.to.iter().any(|b| b == body) => {}
+                Some(_) => {
+                    return reject(
+                        Rule::Reference,
+                        format!("uppdrag[{i}].uppdrag"),
+                        format!("{:?} is not given to {body:?}", u.uppdrag),
+                    )
+                }
+                None => {
+                    return reject(
+                        Rule::Reference,
+                        format!("uppdrag[{i}].uppdrag"),
+                        format!("no uppdrag {:?}", u.uppdrag),
+                    )
+                }
+            }
+        }
+        // P5: deviations beyond delegation still open need the nämnd's åtgärdsplan now.
+        let pending: Vec<&String> = self
+            .deviations
+            .iter()
+            .filter(|(_, d)| d.body == body && d.escalated && !d.closed && d.atgardsplan.is_none())
+            .map(|(id, _)| id)
+            .collect();
+        let covered: Vec<&String> = atgardsplan
+            .map(|a| a.deviations.iter().collect())
+            .unwrap_or_default();
+        if kind != ReportKind::Arsredovisning {
+            if let Some(missing) = pending.iter().find(|d| !covered.contains(d)) {
+                return reject(
+                    Rule::P5,
+                    "atgardsplan",
+                    format!(
+                        "deviation {missing:?} is beyond the förvaltning's delegation and still open: the nämnd decides an åtgärdsplan with this {}",
+                        kind.slug()
+                    ),
+                );
+            }
+        }
+        let mut events = vec![Event::FollowUpReportAdopted {
+            body: body.to_owned(),
+            year,
+            kind,
+            through,
+            ramar: ramar.to_vec(),
+            goals: goals.to_vec(),
+            uppdrag: uppdrag.to_vec(),
+        }];
+        if let Some(a) = atgardsplan {
+            check_id("atgardsplan.id", &a.id)?;
+            if self.atgardsplaner.contains_key(&a.id) {
+                return reject(
+                    Rule::P6,
+                    "atgardsplan.id",
+                    format!("åtgärdsplan {:?} exists", a.id),
+                );
+            }
+            if a.deviations.is_empty() {
+                return reject(
+                    Rule::Input,
+                    "atgardsplan.deviations",
+                    "an åtgärdsplan answers at least one deviation",
+                );
+            }
+            for (i, d) in a.deviations.iter().enumerate() {
+                match self.deviations.get(d) {
+                    Some(dev) if dev.body == body && !dev.closed => {}
+                    Some(_) => {
+                        return reject(
+                            Rule::Reference,
+                            format!("atgardsplan.deviations[{i}]"),
+                            format!("{d:?} is not an open deviation of {body:?}"),
+                        )
+                    }
+                    None => {
+                        return reject(
+                            Rule::Reference,
+                            format!("atgardsplan.deviations[{i}]"),
+                            format!("no deviation {d:?}"),
+                        )
+                    }
+                }
+            }
+            if a.measures.iter().all(|m| m.trim().is_empty()) {
+                return reject(
+                    Rule::Input,
+                    "atgardsplan.measures",
+                    "an åtgärdsplan names its measures",
+                );
+            }
+            events.push(Event::AtgardsplanAdopted {
+                body: body.to_owned(),
+                year,
+                report: kind,
+                plan: a.clone(),
+            });
+        }
+        Ok(events)
+    }
+}

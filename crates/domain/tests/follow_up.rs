@@ -1,0 +1,519 @@
+//! given / when / then for the follow-up half: outcomes, deviations,
+//! reports (P5), intern kontroll and the revisorer.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use styr_domain::*;
+
+/// The common kommun plus a KS förvaltning and an indicator on a nämndmål.
+fn world() -> World {
+    let mut w = kommun();
+    w.then_ok(by("ks", "2023-01-10"), json!({"command": "establish_unit", "unit": "ks-forv", "name": "KLF", "namnd": "ks", "level": "forvaltning"}));
+    w
+}
+
+#[test]
+fn outcomes_one_at_a_time_and_as_an_import() {
+    let mut w = world();
+    let one = |goal: &str, ind: &str, period: &str| json!({"command": "record_outcome", "goal": goal, "indicator": ind, "period": period, "value": 84.2, "source": "Kolada"});
+    w.then_ok(by("ks", "2026-03-01"), one("kf-1", "i1", "2025"));
+    w.then_ok(
+        official("ks-forv", "2026-03-01"),
+        one("kf-1", "i1", "2026-T1"),
+    );
+    w.then_rejected(
+        official("bun-forv", "2026-03-01"),
+        one("kf-1", "i1", "2025"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-01"),
+        one("kf-1", "nope", "2025"),
+        Rule::Reference,
+        "indicator",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-01"),
+        one("kf-1", "i1", "2025-T4"),
+        Rule::Input,
+        "period",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-01"),
+        one("kf-1", "i1", "25"),
+        Rule::Input,
+        "period",
+    );
+    w.then_rejected(by("ks", "2026-03-01"), json!({"command": "record_outcome", "goal": "kf-1", "indicator": "i1", "period": "2025", "value": 1.0, "source": " "}), Rule::Input, "source");
+
+    let import = |rows: serde_json::Value| json!({"command": "import_outcomes", "source": "Kolada", "fetched_at": "2026-03-02T06:00:00Z", "rows": rows});
+    let rows = json!([
+        {"goal": "kf-1", "indicator": "i1", "period": "2024", "value": 81.0},
+        {"goal": "kf-1", "indicator": "i1", "period": "2025", "value": 84.0}]);
+    let events = w.then_ok(official("ks-forv", "2026-03-02"), import(rows.clone()));
+    assert_eq!(events.len(), 1, "one event for the whole import");
+    assert!(
+        matches!(&events[0], Event::OutcomesRecorded { rows, fetched_at: Some(_), .. } if rows.len() == 2)
+    );
+    // A re-fetch with a revised value is recorded beside the old one, never over it.
+    w.then_ok(official("ks-forv", "2026-04-02"), import(rows));
+    w.then_rejected(
+        by("bun", "2026-03-02"),
+        import(json!([{"goal": "kf-1", "indicator": "i1", "period": "2025", "value": 1.0}])),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-02"),
+        import(json!([])),
+        Rule::Input,
+        "rows",
+    );
+    w.then_rejected(by("ks", "2026-03-02"), import(json!([{"goal": "kf-1", "indicator": "i1", "period": "2025", "value": 1.0}, {"goal": "x", "indicator": "i1", "period": "2025", "value": 1.0}])), Rule::Reference, "rows[1].indicator");
+}
+
+fn deviation(
+    id: &str,
+    unit: &str,
+    from: serde_json::Value,
+    amount: Option<i64>,
+) -> serde_json::Value {
+    json!({"command": "report_deviation", "deviation": id, "unit": unit, "from": from, "sign": "negative",
+           "amount": amount, "analysis": "Fler elever än budgeterat", "noticed": "2026-03-15"})
+}
+
+#[test]
+fn deviations_from_report_to_closure() {
+    let mut w = world();
+    let line = json!({"kind": "detaljbudget", "body": "bun", "year": 2026, "unit": "bun-sodra"});
+    w.then_rejected(
+        official("sn-forv", "2026-03-16"),
+        deviation("d1", "bun-sodra", line.clone(), Some(-800)),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-16"),
+        deviation("d1", "bun-sodra", line.clone(), None),
+        Rule::Input,
+        "amount",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-16"),
+        deviation(
+            "d1",
+            "bun-sodra",
+            json!({"kind": "uppdrag", "uppdrag": "u-9"}),
+            None,
+        ),
+        Rule::Reference,
+        "from",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-16"),
+        deviation(
+            "d1",
+            "bun-sodra",
+            json!({"kind": "ram", "body": "bun", "year": 2030}),
+            Some(1),
+        ),
+        Rule::Reference,
+        "from",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-16"),
+        deviation(
+            "d1",
+            "bun-sodra",
+            json!({"kind": "indicator", "goal": "kf-1", "indicator": "x"}),
+            None,
+        ),
+        Rule::Reference,
+        "from",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-14"),
+        deviation("d1", "bun-sodra", line.clone(), Some(-800)),
+        Rule::Consistency,
+        "noticed",
+    );
+    let events = w.then_ok(
+        official("bun-sodra", "2026-03-16"),
+        deviation("d1", "bun-sodra", line.clone(), Some(-800)),
+    );
+    assert!(
+        matches!(&events[0], Event::DeviationReported { reported, noticed, body, .. }
+        if reported.to_string() == "2026-03-16" && noticed.to_string() == "2026-03-15" && body == "bun")
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-16"),
+        deviation("d1", "bun-sodra", line, Some(-1)),
+        Rule::P6,
+        "deviation",
+    );
+    w.then_ok(
+        official("bun-sodra", "2026-03-16"),
+        deviation(
+            "d2",
+            "bun-sodra",
+            json!({"kind": "goal", "goal": "bun-m1"}),
+            None,
+        ),
+    );
+
+    let action = |d: &str, a: &str| json!({"command": "record_deviation_action", "deviation": d, "action": a, "description": "Omfördela resurser"});
+    // Within the unit's own delegation, or from above it; not from a sibling.
+    w.then_ok(official("bun-sodra", "2026-03-20"), action("d1", "a1"));
+    w.then_ok(official("bun-skola", "2026-03-21"), action("d1", "a2"));
+    w.then_rejected(
+        official("bun-norra", "2026-03-21"),
+        action("d1", "a3"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-21"),
+        action("d1", "a1"),
+        Rule::P6,
+        "action",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-03-21"),
+        action("d9", "a1"),
+        Rule::Reference,
+        "deviation",
+    );
+    // Beyond delegation: escalated to the nämnd, whose matter it now is.
+    let escalate = json!({"command": "escalate_deviation", "deviation": "d1", "reason": "Kräver beslut om omprioritering"});
+    w.then_ok(official("bun-forv", "2026-04-02"), escalate.clone());
+    w.then_rejected(
+        official("bun-forv", "2026-04-03"),
+        escalate,
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-04-03"),
+        action("d1", "a4"),
+        Rule::P1,
+        "decided_by",
+    );
+    // The delegat's point does not cover follow-up; the nämnd itself acts.
+    w.then_rejected(
+        delegate("bun", "2.1", "forvaltningschef", "2026-04-03"),
+        action("d1", "a4"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(by("bun", "2026-04-03"), action("d1", "a4"));
+    // Closed deviations take nothing more.
+    w.then_ok(
+        official("bun-sodra", "2026-04-05"),
+        json!({"command": "close_deviation", "deviation": "d2", "outcome": "Åtgärdat"}),
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-04-06"),
+        action("d2", "a9"),
+        Rule::P6,
+        "deviation",
+    );
+    w.then_rejected(
+        official("bun-sodra", "2026-04-06"),
+        json!({"command": "close_deviation", "deviation": "d2", "outcome": "igen"}),
+        Rule::P6,
+        "deviation",
+    );
+}
+
+fn report(
+    kind: &str,
+    forecast: Option<i64>,
+    atgardsplan: Option<serde_json::Value>,
+) -> serde_json::Value {
+    json!({"command": "adopt_follow_up_report", "body": "bun", "year": 2026, "kind": kind,
+        "ramar": [{"body": "bun", "outcome": 160000, "forecast": forecast}],
+        "goals": [{"goal": "bun-m1", "assessment": "partly", "comment": "Förbättring i åk 6"}],
+        "uppdrag": [{"uppdrag": "u-1", "status": "ongoing"}],
+        "atgardsplan": atgardsplan})
+}
+
+#[test]
+fn reports_follow_the_calendar_and_p5() {
+    let mut w = world();
+    let line = json!({"kind": "ram", "body": "bun", "year": 2026});
+    w.then_ok(
+        official("bun-forv", "2026-04-10"),
+        deviation("d1", "bun-forv", line, Some(-4200)),
+    );
+    w.then_ok(
+        official("bun-forv", "2026-04-12"),
+        json!({"command": "escalate_deviation", "deviation": "d1", "reason": "Över delegation"}),
+    );
+    let plan = json!({"id": "ap-bun-2026-1", "deviations": ["d1"], "measures": ["Anställningsstopp", "Översyn av skolskjutsar"], "effect": 3000, "follow_up_by": "2026-09-30"});
+
+    w.then_rejected(
+        by("bun", "2026-04-29"),
+        report("budgetuppfoljning", Some(-3000), Some(plan.clone())),
+        Rule::Consistency,
+        "kind",
+    );
+    w.then_rejected(
+        by("sn", "2026-05-20"),
+        report("budgetuppfoljning", Some(-3000), Some(plan.clone())),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("bun", "2026-05-20"),
+        report("budgetuppfoljning", None, Some(plan.clone())),
+        Rule::Input,
+        "ramar[0].forecast",
+    );
+    // P5: the escalated deviation is still open and no åtgärdsplan comes with the report.
+    w.then_rejected(
+        by("bun", "2026-05-20"),
+        report("budgetuppfoljning", Some(-3000), None),
+        Rule::P5,
+        "atgardsplan",
+    );
+    let mut wrong = plan.clone();
+    wrong["deviations"] = json!(["d7"]);
+    w.then_rejected(
+        by("bun", "2026-05-20"),
+        report("budgetuppfoljning", Some(-3000), Some(wrong)),
+        Rule::P5,
+        "atgardsplan",
+    );
+    let events = w.then_ok(
+        by("bun", "2026-05-20"),
+        report("budgetuppfoljning", Some(-3000), Some(plan)),
+    );
+    assert_eq!(
+        events.iter().map(Event::event_type).collect::<Vec<_>>(),
+        vec!["FollowUpReportAdopted", "AtgardsplanAdopted"],
+        "report and åtgärdsplan in one decision"
+    );
+    w.then_rejected(
+        by("bun", "2026-05-21"),
+        report("budgetuppfoljning", Some(-3000), None),
+        Rule::P6,
+        "kind",
+    );
+    // The deviation is answered: the delårsrapport needs no new plan.
+    w.then_ok(
+        by("bun", "2026-09-22"),
+        report("delarsrapport", Some(-1200), None),
+    );
+    w.then_rejected(
+        by("bun", "2027-02-20"),
+        report("arsredovisning", Some(0), None),
+        Rule::Input,
+        "ramar[0].forecast",
+    );
+    w.then_ok(
+        by("bun", "2027-02-20"),
+        report("arsredovisning", None, None),
+    );
+
+    let mut other = report("budgetuppfoljning", Some(1), None);
+    other["body"] = json!("sn");
+    other["ramar"] = json!([{"body": "bun", "outcome": 1, "forecast": 1}]);
+    w.then_rejected(
+        by("sn", "2026-05-20"),
+        other.clone(),
+        Rule::P1,
+        "ramar[0].body",
+    );
+    other["ramar"] = json!([]);
+    w.then_rejected(
+        by("sn", "2026-05-20"),
+        other,
+        Rule::Reference,
+        "goals[0].goal",
+    );
+}
+
+fn control_plan(body: &str, year: i32, likelihood: u8, risk_ref: &str) -> serde_json::Value {
+    json!({"command": "adopt_internal_control_plan", "plan": format!("ik-{body}-{year}"), "body": body, "year": year,
+        "risks": [{"id": "r1", "description": "Felaktiga utbetalningar", "area": "ekonomi", "likelihood": likelihood, "consequence": 3, "response": "control"}],
+        "controls": [{"id": "k1", "what": "Attest av leverantörsfakturor", "how": "Stickprov 20 fakturor", "frequency": "per_tertial", "responsible_role": "ekonomichef", "risk": risk_ref}]})
+}
+
+#[test]
+fn intern_kontroll_plan_results_findings_and_tertial_reports() {
+    let mut w = world();
+    w.then_rejected(
+        by("bun", "2025-12-10"),
+        control_plan("ks", 2026, 2, "r1"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-10"),
+        control_plan("ks", 2026, 5, "r1"),
+        Rule::Input,
+        "risks[0].likelihood",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-10"),
+        control_plan("ks", 2026, 2, "r9"),
+        Rule::Reference,
+        "controls[0].risk",
+    );
+    w.then_rejected(
+        by("ks", "2027-01-10"),
+        control_plan("ks", 2026, 2, "r1"),
+        Rule::Consistency,
+        "year",
+    );
+    let events = w.then_ok(by("ks", "2025-12-10"), control_plan("ks", 2026, 2, "r1"));
+    assert!(
+        matches!(&events[0], Event::InternalControlPlanAdopted { risks, .. } if risks[0].score == 6)
+    );
+    w.then_rejected(
+        by("ks", "2025-12-11"),
+        control_plan("ks", 2026, 2, "r1"),
+        Rule::P6,
+        "plan",
+    );
+    w.then_ok(by("bun", "2025-12-12"), control_plan("bun", 2026, 1, "r1"));
+
+    let result = |control: &str, tertial: u8, finding: Option<&str>| {
+        let result = match finding {
+            Some(f) => {
+                json!({"kind": "finding", "finding": f, "description": "Två fakturor saknade attest"})
+            }
+            None => json!({"kind": "no_remark"}),
+        };
+        json!({"command": "report_control_result", "plan": "ik-ks-2026", "control": control, "tertial": tertial, "result": result})
+    };
+    w.then_rejected(
+        official("ks-forv", "2026-04-30"),
+        result("k1", 1, None),
+        Rule::Consistency,
+        "tertial",
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-05-05"),
+        result("k9", 1, None),
+        Rule::Reference,
+        "control",
+    );
+    w.then_rejected(
+        official("bun-forv", "2026-05-05"),
+        result("k1", 1, None),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-05-05"),
+        result("k1", 4, None),
+        Rule::Input,
+        "tertial",
+    );
+    w.then_ok(
+        official("ks-forv", "2026-05-05"),
+        result("k1", 1, Some("b1")),
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-05-06"),
+        result("k1", 1, None),
+        Rule::P6,
+        "tertial",
+    );
+
+    let action = |a: &str, due: &str| json!({"command": "record_finding_action", "finding": "b1", "action": a, "description": "Utbildning i attestrutiner", "responsible": "ekonomichef", "due": due});
+    w.then_rejected(
+        official("ks-forv", "2026-05-10"),
+        action("a1", "2026-05-01"),
+        Rule::Consistency,
+        "due",
+    );
+    w.then_ok(
+        official("ks-forv", "2026-05-10"),
+        action("a1", "2026-06-30"),
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-05-10"),
+        action("a1", "2026-06-30"),
+        Rule::P6,
+        "action",
+    );
+    w.then_ok(
+        by("ks", "2026-09-15"),
+        json!({"command": "close_finding", "finding": "b1", "outcome": "Rutinen följs"}),
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-09-16"),
+        action("a2", "2026-12-31"),
+        Rule::P6,
+        "finding",
+    );
+
+    let tertial = |t: u8| json!({"command": "report_internal_control_tertial", "plan": "ik-ks-2026", "tertial": t, "summary": "En brist, åtgärdad"});
+    w.then_rejected(
+        official("ks-forv", "2026-05-20"),
+        tertial(1),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2026-04-20"),
+        tertial(1),
+        Rule::Consistency,
+        "tertial",
+    );
+    w.then_ok(by("ks", "2026-05-20"), tertial(1));
+    w.then_rejected(by("ks", "2026-05-21"), tertial(1), Rule::P6, "tertial");
+}
+
+#[test]
+fn reviews_and_replies() {
+    let mut w = world();
+    let review = json!({"command": "record_review", "review": "g-2026-1", "title": "Granskning av intern kontroll", "year": 2026,
+        "bodies": ["ks", "bun"], "observations": ["Uppföljningen av brister är ofullständig"],
+        "recommendations": [{"id": "r1", "text": "Följ upp alla brister per tertial"}], "reply_due": "2026-11-30"});
+    w.then_rejected(
+        by("ks", "2026-10-01"),
+        review.clone(),
+        Rule::P1,
+        "decided_by",
+    );
+    let mut bad = review.clone();
+    bad["reply_due"] = json!("2026-09-01");
+    w.then_rejected(by("rev", "2026-10-01"), bad, Rule::Consistency, "reply_due");
+    w.then_ok(by("rev", "2026-10-01"), review);
+    let reply = |body: &str, rec: &str| {
+        json!({"command": "reply_to_review", "review": "g-2026-1", "body": body, "reply": "Nämnden instämmer",
+        "responses": [{"recommendation": rec, "response": "Införs från T3"}]})
+    };
+    w.then_rejected(by("sn", "2026-11-10"), reply("sn", "r1"), Rule::P1, "body");
+    w.then_rejected(
+        by("ks", "2026-11-10"),
+        reply("bun", "r1"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("bun", "2026-11-10"),
+        reply("bun", "r7"),
+        Rule::Reference,
+        "responses[0].recommendation",
+    );
+    let on_time = w.then_ok(by("bun", "2026-11-10"), reply("bun", "r1"));
+    assert!(matches!(
+        &on_time[0],
+        Event::ReviewReplied { late: false, .. }
+    ));
+    w.then_rejected(
+        by("bun", "2026-11-12"),
+        reply("bun", "r1"),
+        Rule::P6,
+        "body",
+    );
+    let late = w.then_ok(by("ks", "2026-12-07"), reply("ks", "r1"));
+    assert!(matches!(&late[0], Event::ReviewReplied { late: true, .. }));
+}
