@@ -26,6 +26,7 @@ pub async fn run(kommuner: &Kommuner, kommun: &KommunId) -> Result<()> {
     );
     print_chain(&state);
     print_uppdrag(&state);
+    print_follow_up(&state);
     println!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse, i ordning):");
     crate::print_header();
     for e in kommuner
@@ -108,6 +109,66 @@ fn print_uppdrag(state: &KommunState) {
             truncate(&u.title, 40),
             u.to.join(","),
             u.due
+        );
+    }
+}
+
+fn print_follow_up(state: &KommunState) {
+    println!("\nAvvikelser:");
+    for (id, d) in &state.deviations {
+        let status = if d.closed {
+            "avslutad".to_owned()
+        } else if let Some(plan) = &d.atgardsplan {
+            format!("öppen, åtgärdsplan {plan}")
+        } else if d.escalated {
+            "⚠ hos nämnden utan åtgärdsplan".to_owned()
+        } else if d.actions.is_empty() {
+            "⚠ ingen åtgärd".to_owned()
+        } else {
+            "öppen, åtgärdad inom delegation".to_owned()
+        };
+        println!(
+            "  {id:<12} {:<18} rapporterad {}  {status}",
+            d.unit, d.reported
+        );
+    }
+    let mut reports: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (body, _, kind) in &state.reports {
+        reports.entry(body).or_default().push(kind.slug());
+    }
+    println!("\nUppföljningsrapporter:");
+    for (body, kinds) in reports {
+        println!("  {body:<5} {}", kinds.join(", "));
+    }
+    println!("\nIntern kontroll:");
+    for (id, p) in &state.control_plans {
+        let findings: Vec<_> = state
+            .findings
+            .iter()
+            .filter(|(_, f)| &f.plan == id)
+            .collect();
+        let open = findings.iter().filter(|(_, f)| !f.closed).count();
+        println!(
+            "  {id:<12} {} {}: {} kontrollmoment, {} resultat, {} brister ({open} öppna), tertialrapporter: {}",
+            p.body.to_uppercase(),
+            p.year,
+            p.controls.len(),
+            p.results.len(),
+            findings.len(),
+            if p.tertials_reported.is_empty() {
+                "⚠ inga".to_owned()
+            } else {
+                p.tertials_reported.iter().map(|t| format!("T{t}")).collect::<Vec<_>>().join(", ")
+            }
+        );
+    }
+    for (id, r) in &state.reviews {
+        println!(
+            "  granskning {id}: yttranden från {} av {} ({}), svar senast {}",
+            r.replied.len(),
+            r.bodies.len(),
+            r.bodies.join(", "),
+            r.reply_due
         );
     }
 }

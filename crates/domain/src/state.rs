@@ -449,8 +449,21 @@ impl KommunState {
                 }
             }
             Event::FollowUpReportAdopted {
-                body, year, kind, ..
+                body,
+                year,
+                kind,
+                through,
+                uppdrag,
+                ..
             } => {
+                // A report's uppdrag lines are status reports as of its period end.
+                for line in uppdrag {
+                    if let Some(u) = self.uppdrag.get_mut(&line.uppdrag) {
+                        if u.last_status.is_none_or(|(d, _)| d <= through) {
+                            u.last_status = Some((through, line.status));
+                        }
+                    }
+                }
                 self.reports.insert((body, year, kind));
             }
             Event::AtgardsplanAdopted { body, plan, .. } => {
