@@ -1,0 +1,742 @@
+//! The fold: one recorded event into the read models, as key writes.
+
+use std::collections::BTreeSet;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use styr_domain::*;
+use styr_store::StoredEvent;
+
+use crate::docs::*;
+use crate::kv::{KvRead, Overlay};
+use crate::ProjectionError;
+
+/// `KF 2025-06-16 § 87` and the like.
+pub fn decided_text(d: &DecidedBy) -> String {
+    match d {
+        DecidedBy::Body {
+            body,
+            meeting_date,
+            paragraph,
+        } => format!("{} {meeting_date} § {paragraph}", body.to_uppercase()),
+        DecidedBy::Delegate {
+            delegate,
+            on_behalf_of,
+            delegation_point,
+            decision_date,
+        } => format!(
+            "delegat {delegate} ({} p. {delegation_point}) {decision_date}",
+            on_behalf_of.to_uppercase()
+        ),
+        DecidedBy::Official {
+            official,
+            unit,
+            decision_date,
+        } => format!("{official}, {unit}, {decision_date}"),
+        DecidedBy::System { component } => format!("system ({component})"),
+    }
+}
+
+pub(crate) fn view_key(kommun: &str, path: &str) -> String {
+    format!("v/{kommun}/{path}")
+}
+
+pub(crate) fn history_prefix(kommun: &str, path: &str) -> String {
+    format!("h/{kommun}/{path}/")
+}
+
+fn read<T: DeserializeOwned>(kv: &impl KvRead, key: &str) -> Result<Option<T>, ProjectionError> {
+    match kv.get(key)? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+struct Ctx<'o, 'a, R: KvRead + ?Sized> {
+    kv: &'o mut Overlay<'a, R>,
+    kommun: String,
+    source: Source,
+    touched: BTreeSet<String>,
+}
+
+impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ProjectionError> {
+        read(&*self.kv, &view_key(&self.kommun, path))
+    }
+
+    fn put<T: Serialize>(&mut self, path: &str, doc: &T) -> Result<(), ProjectionError> {
+        self.touched.insert(path.to_owned());
+        let bytes = serde_json::to_vec(doc)?;
+        self.kv.put(view_key(&self.kommun, path), bytes);
+        Ok(())
+    }
+
+    /// Read-modify-write of an existing document; a missing one is left alone
+    /// (the domain never lets an event name what does not exist).
+    fn update<T: DeserializeOwned + Serialize>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), ProjectionError> {
+        if let Some(mut doc) = self.get::<T>(path)? {
+            f(&mut doc);
+            self.put(path, &doc)?;
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self, path: String) {
+        self.touched.insert(path);
+    }
+}
+
+/// Applies one stored event: its documents, the history of every entity it
+/// touched, and the record of what it touched (for a later rättelse).
+pub fn apply<R: KvRead + ?Sized>(
+    kv: &mut Overlay<'_, R>,
+    stored: &StoredEvent,
+    event: &Event,
+) -> Result<(), ProjectionError> {
+    let env = &stored.envelope;
+    let kommun = env.kommun.to_string();
+    let source = Source {
+        sequence: stored.sequence,
+        event_id: env.event_id,
+        decided: decided_text(&env.provenance.decided_by),
+        effective_date: env.provenance.effective_date,
+    };
+    let mut cx = Ctx {
+        kv,
+        kommun: kommun.clone(),
+        source: source.clone(),
+        touched: BTreeSet::new(),
+    };
+    fold(&mut cx, event)?;
+    let mut corrects = None;
+    if let Event::DecisionCorrected { corrects: id, .. } = event {
+        corrects = Some(*id);
+        let earlier: Vec<String> = cx.get(&format!("event/{id}"))?.unwrap_or_default();
+        for path in earlier {
+            cx.touch(path);
+        }
+    }
+    let touched: Vec<String> = cx.touched.iter().cloned().collect();
+    let entry = HistoryEntry {
+        sequence: stored.sequence,
+        event_id: env.event_id,
+        event_type: env.event_type.clone(),
+        provenance: env.provenance.clone(),
+        recorded_at: env.recorded_at,
+        recorded_by: env.recorded_by.clone(),
+        idempotency_key: env.idempotency_key.clone(),
+        hash: stored.hash.to_hex(),
+        corrects,
+    };
+    let bytes = serde_json::to_vec(&entry)?;
+    for path in &touched {
+        kv.put(
+            format!("{}{:020}", history_prefix(&kommun, path), stored.sequence),
+            bytes.clone(),
+        );
+    }
+    kv.put(
+        view_key(&kommun, &format!("event/{}", env.event_id)),
+        serde_json::to_vec(&touched)?,
+    );
+    Ok(())
+}
+
+fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<(), ProjectionError> {
+    let src = cx.source.clone();
+    match event.clone() {
+        Event::KommunRegistered {
+            name,
+            kommunkod,
+            council,
+        } => cx.put(
+            "kommun",
+            &KommunDoc {
+                name,
+                kommunkod,
+                council,
+            },
+        )?,
+        Event::BodyEstablished {
+            body,
+            kind,
+            name,
+            area,
+            parent_company,
+        } => cx.put(
+            &format!("body/{body}"),
+            &BodyDoc {
+                id: body.clone(),
+                kind,
+                name,
+                area,
+                parent_company,
+                delegations: Default::default(),
+            },
+        )?,
+        Event::UnitEstablished {
+            unit,
+            name,
+            namnd,
+            parent,
+            level,
+        } => {
+            cx.touch(format!("body/{namnd}"));
+            cx.put(
+                &format!("unit/{unit}"),
+                &UnitDoc {
+                    id: unit.clone(),
+                    name,
+                    namnd,
+                    parent,
+                    level,
+                },
+            )?
+        }
+        Event::DelegationGranted {
+            body,
+            point,
+            delegate,
+            matters,
+        } => cx.update(&format!("body/{body}"), |b: &mut BodyDoc| {
+            b.delegations.insert(point, (delegate, matters));
+        })?,
+        Event::DirectionAdopted {
+            id,
+            kind,
+            title,
+            text,
+            period,
+        } => cx.put(
+            &format!("direction/{id}"),
+            &DirectionDoc {
+                id: id.clone(),
+                kind,
+                title,
+                text,
+                period,
+                source: src,
+            },
+        )?,
+        Event::StyrdokumentAdopted {
+            doc,
+            version,
+            kind,
+            title,
+            owner,
+            valid_from,
+            valid_until,
+            ..
+        } => {
+            let path = format!("document/{doc}");
+            let mut d: DocumentDoc = cx.get(&path)?.unwrap_or(DocumentDoc {
+                id: doc.clone(),
+                kind,
+                owner: owner.clone(),
+                versions: Vec::new(),
+                repealed: None,
+            });
+            d.versions.push(DocumentVersion {
+                version,
+                title,
+                valid_from,
+                valid_until,
+                source: src,
+            });
+            cx.put(&path, &d)?
+        }
+        Event::StyrdokumentRepealed { doc, reason } => cx
+            .update(&format!("document/{doc}"), |d: &mut DocumentDoc| {
+                d.repealed = Some((reason, src))
+            })?,
+        Event::BudgetAdopted { year, plan_years } => cx.put(
+            &format!("budget/{year}"),
+            &BudgetDoc {
+                year,
+                plan_years,
+                source: src,
+                ramar: Default::default(),
+                changes: Vec::new(),
+            },
+        )?,
+        Event::RamSet {
+            body,
+            year,
+            amount,
+            change,
+            budget_year,
+        } => {
+            cx.touch(format!("body/{body}"));
+            cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
+                b.ramar
+                    .entry(body.clone())
+                    .or_default()
+                    .insert(year, amount);
+                b.changes.push((
+                    body,
+                    year,
+                    RamEntry {
+                        amount,
+                        change,
+                        source: src,
+                    },
+                ));
+            })?
+        }
+        Event::KfGoalAdopted { budget_year, goal } => {
+            cx.touch(format!("budget/{budget_year}"));
+            cx.put(
+                &format!("goal/{}", goal.id),
+                &GoalDoc {
+                    id: goal.id.clone(),
+                    level: "kf".into(),
+                    title: goal.title,
+                    body: None,
+                    kind: Some(goal.kind),
+                    perspective: None,
+                    from_year: goal.from_year,
+                    to_year: goal.to_year,
+                    kf_goals: Vec::new(),
+                    indicators: goal.indicators,
+                    outcomes: Default::default(),
+                    source: src,
+                },
+            )?
+        }
+        Event::UppdragGiven {
+            budget_year,
+            uppdrag,
+        } => {
+            cx.touch(format!("budget/{budget_year}"));
+            cx.put(
+                &format!("uppdrag/{}", uppdrag.id),
+                &UppdragDoc {
+                    id: uppdrag.id.clone(),
+                    title: uppdrag.title.clone(),
+                    description: uppdrag.description,
+                    to: uppdrag.to.clone(),
+                    resources: uppdrag.resources,
+                    due: uppdrag.due,
+                    given_year: budget_year,
+                    closed: None,
+                    lifecycle: vec![LifecycleEntry {
+                        what: "given".into(),
+                        budget_year,
+                        detail: format!("till {}", uppdrag.to.join(", ")),
+                        source: src,
+                    }],
+                    status: Vec::new(),
+                },
+            )?
+        }
+        Event::UppdragChanged {
+            budget_year,
+            id,
+            title,
+            description,
+            to,
+            resources,
+        } => {
+            cx.touch(format!("budget/{budget_year}"));
+            cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+                let mut what = Vec::new();
+                if let Some(t) = title {
+                    what.push(format!("titel: {t}"));
+                    u.title = t;
+                }
+                if let Some(d) = description {
+                    what.push("beskrivning".to_owned());
+                    u.description = d;
+                }
+                if let Some(t) = to {
+                    what.push(format!("till: {}", t.join(", ")));
+                    u.to = t;
+                }
+                if let Some(r) = resources {
+                    what.push(format!("resurser: {r} tkr"));
+                    u.resources = Some(r);
+                }
+                u.lifecycle.push(LifecycleEntry {
+                    what: "changed".into(),
+                    budget_year,
+                    detail: what.join("; "),
+                    source: src,
+                });
+            })?
+        }
+        Event::UppdragExtended {
+            budget_year,
+            id,
+            due,
+        } => {
+            cx.touch(format!("budget/{budget_year}"));
+            cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+                u.lifecycle.push(LifecycleEntry {
+                    what: "extended".into(),
+                    budget_year,
+                    detail: format!("från {} till {due}", u.due),
+                    source: src,
+                });
+                u.due = due;
+            })?
+        }
+        Event::UppdragClosed {
+            budget_year,
+            id,
+            outcome,
+        } => {
+            cx.touch(format!("budget/{budget_year}"));
+            cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+                u.lifecycle.push(LifecycleEntry {
+                    what: "closed".into(),
+                    budget_year,
+                    detail: outcome.clone(),
+                    source: src,
+                });
+                u.closed = Some(outcome);
+            })?
+        }
+        Event::NamndplanAdopted {
+            body,
+            year,
+            grunduppdrag,
+            goals,
+        } => {
+            let path = format!("namndplan/{body}/{year}");
+            let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
+                body,
+                year,
+                ..Default::default()
+            });
+            d.grunduppdrag = Some(grunduppdrag);
+            d.goals = goals;
+            d.sources.push(src);
+            cx.put(&path, &d)?
+        }
+        Event::NamndmalAdopted { body, year, goal } => {
+            cx.touch(format!("namndplan/{body}/{year}"));
+            for kg in &goal.kf_goals {
+                cx.touch(format!("goal/{kg}"));
+            }
+            cx.put(
+                &format!("goal/{}", goal.id),
+                &GoalDoc {
+                    id: goal.id.clone(),
+                    level: "namnd".into(),
+                    title: goal.title,
+                    body: Some(body),
+                    kind: None,
+                    perspective: Some(goal.perspective),
+                    from_year: year,
+                    to_year: year,
+                    kf_goals: goal.kf_goals,
+                    indicators: goal.indicators,
+                    outcomes: Default::default(),
+                    source: src,
+                },
+            )?
+        }
+        Event::DetaljbudgetAdopted { body, year, lines } => {
+            let path = format!("namndplan/{body}/{year}");
+            let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
+                body,
+                year,
+                ..Default::default()
+            });
+            d.detaljbudget = lines.into_iter().map(|l| (l.unit, l.amount)).collect();
+            d.sources.push(src);
+            cx.put(&path, &d)?
+        }
+        Event::UppdragStatusReported {
+            uppdrag,
+            body,
+            as_of,
+            status,
+            reason,
+            ..
+        } => cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
+            u.status.push(StatusEntry {
+                as_of,
+                body,
+                status,
+                reason,
+                via: "status_report".into(),
+                source: src,
+            })
+        })?,
+        Event::PlanAdopted {
+            plan,
+            version,
+            kind,
+            body,
+            unit,
+            year,
+            activities,
+        } => cx.put(
+            &format!("plan/{plan}"),
+            &PlanDoc {
+                id: plan.clone(),
+                kind,
+                body,
+                unit,
+                year,
+                version,
+                activities,
+                reported_version: None,
+                source: src,
+            },
+        )?,
+        Event::PlanReportedToNamnd { plan, version, .. } => cx
+            .update(&format!("plan/{plan}"), |p: &mut PlanDoc| {
+                p.reported_version = Some(version)
+            })?,
+        Event::DecisionCorrected { .. } => {}
+        Event::OutcomesRecorded {
+            source,
+            fetched_at,
+            rows,
+        } => {
+            for row in rows {
+                let outcome = OutcomeDoc {
+                    period: row.period,
+                    value: row.value,
+                    source: source.clone(),
+                    fetched_at,
+                    sequence: src.sequence,
+                };
+                cx.update(&format!("goal/{}", row.goal), |g: &mut GoalDoc| {
+                    g.outcomes.entry(row.indicator).or_default().push(outcome)
+                })?;
+            }
+        }
+        Event::DeviationReported {
+            deviation,
+            unit,
+            body,
+            from,
+            sign,
+            amount,
+            value,
+            analysis,
+            noticed,
+            reported,
+        } => cx.put(
+            &format!("deviation/{deviation}"),
+            &DeviationDoc {
+                id: deviation.clone(),
+                unit,
+                body,
+                from,
+                sign,
+                amount,
+                value,
+                analysis,
+                noticed,
+                reported,
+                actions: Vec::new(),
+                escalated: None,
+                atgardsplan: None,
+                closed: None,
+            },
+        )?,
+        Event::DeviationActionRecorded {
+            deviation,
+            action,
+            description,
+        } => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+            d.actions.push(ActionEntry {
+                action,
+                description,
+                source: src,
+            })
+        })?,
+        Event::DeviationEscalated {
+            deviation, reason, ..
+        } => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+            d.escalated = Some((reason, src))
+        })?,
+        Event::DeviationClosed { deviation, outcome } => cx
+            .update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+                d.closed = Some((outcome, src))
+            })?,
+        Event::FollowUpReportAdopted {
+            body,
+            year,
+            kind,
+            through,
+            ramar,
+            goals,
+            uppdrag,
+        } => {
+            for g in &goals {
+                cx.touch(format!("goal/{}", g.goal));
+            }
+            for line in &uppdrag {
+                let entry = StatusEntry {
+                    as_of: through,
+                    body: body.clone(),
+                    status: line.status,
+                    reason: None,
+                    via: kind.slug().to_owned(),
+                    source: src.clone(),
+                };
+                cx.update(
+                    &format!("uppdrag/{}", line.uppdrag),
+                    |u: &mut UppdragDoc| u.status.push(entry),
+                )?;
+            }
+            cx.put(
+                &format!("report/{body}/{year}/{}", kind.slug()),
+                &ReportDoc {
+                    body: body.clone(),
+                    year,
+                    kind,
+                    through,
+                    ramar,
+                    goals,
+                    uppdrag,
+                    atgardsplan: None,
+                    source: src,
+                },
+            )?
+        }
+        Event::AtgardsplanAdopted {
+            body,
+            year,
+            report,
+            plan,
+        } => {
+            for d in &plan.deviations {
+                let id = plan.id.clone();
+                cx.update(&format!("deviation/{d}"), |dev: &mut DeviationDoc| {
+                    dev.atgardsplan = Some(id)
+                })?;
+            }
+            cx.update(
+                &format!("report/{body}/{year}/{}", report.slug()),
+                |r: &mut ReportDoc| r.atgardsplan = Some(plan),
+            )?
+        }
+        Event::InternalControlPlanAdopted {
+            plan,
+            body,
+            year,
+            risks,
+            controls,
+        } => cx.put(
+            &format!("ic/{plan}"),
+            &ControlPlanDoc {
+                plan: plan.clone(),
+                body,
+                year,
+                risks,
+                controls,
+                results: Default::default(),
+                tertial_reports: Default::default(),
+                source: src,
+            },
+        )?,
+        Event::ControlResultReported {
+            plan,
+            control,
+            tertial,
+            result,
+        } => {
+            if let ControlResult::Finding {
+                finding,
+                description,
+            } = &result
+            {
+                cx.put(
+                    &format!("finding/{finding}"),
+                    &FindingDoc {
+                        finding: finding.clone(),
+                        plan: plan.clone(),
+                        control: control.clone(),
+                        tertial,
+                        description: description.clone(),
+                        actions: Vec::new(),
+                        closed: None,
+                    },
+                )?;
+            }
+            cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
+                p.results
+                    .entry(control)
+                    .or_default()
+                    .insert(tertial, result);
+            })?
+        }
+        Event::FindingActionRecorded {
+            finding,
+            action,
+            description,
+            responsible,
+            due,
+        } => cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+            f.actions.push(FindingAction {
+                action,
+                description,
+                responsible,
+                due,
+                source: src,
+            })
+        })?,
+        Event::FindingClosed { finding, outcome } => cx
+            .update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+                f.closed = Some((outcome, src))
+            })?,
+        Event::InternalControlTertialReported {
+            plan,
+            tertial,
+            summary,
+            ..
+        } => cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
+            p.tertial_reports.insert(tertial, summary);
+        })?,
+        Event::ReviewRecorded {
+            review,
+            title,
+            year,
+            bodies,
+            observations,
+            recommendations,
+            reply_due,
+        } => cx.put(
+            &format!("review/{review}"),
+            &ReviewDoc {
+                review: review.clone(),
+                title,
+                year,
+                bodies,
+                observations,
+                recommendations,
+                reply_due,
+                replies: Default::default(),
+                source: src,
+            },
+        )?,
+        Event::ReviewReplied {
+            review,
+            body,
+            reply,
+            responses,
+            late,
+        } => cx.update(&format!("review/{review}"), |r: &mut ReviewDoc| {
+            r.replies.insert(
+                body,
+                ReplyDoc {
+                    reply,
+                    responses,
+                    late,
+                    source: src,
+                },
+            );
+        })?,
+    }
+    Ok(())
+}

@@ -1,0 +1,312 @@
+//! The documents the read models store, one per entity, as JSON.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use styr_domain::*;
+use uuid::Uuid;
+
+/// Where a fact in a view comes from: the event that recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub sequence: u64,
+    pub event_id: Uuid,
+    /// E.g. `KF 2025-06-16 § 87`, `delegat forvaltningschef (bun p. 1.4) 2026-02-05`.
+    pub decided: String,
+    pub effective_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KommunDoc {
+    pub name: String,
+    pub kommunkod: String,
+    pub council: String,
+}
+
+/// Organ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BodyDoc {
+    pub id: String,
+    pub kind: BodyKind,
+    pub name: String,
+    pub area: String,
+    pub parent_company: Option<String>,
+    /// Delegationsordning: point → (delegate, matters).
+    pub delegations: BTreeMap<String, (String, Vec<Matter>)>,
+}
+
+/// Enhet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitDoc {
+    pub id: String,
+    pub name: String,
+    pub namnd: String,
+    pub parent: Option<String>,
+    pub level: UnitLevel,
+}
+
+/// Vision, värdegrund or strategisk plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectionDoc {
+    pub id: String,
+    pub kind: DirectionKind,
+    pub title: String,
+    pub text: String,
+    pub period: Option<MandatePeriod>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentVersion {
+    pub version: u32,
+    pub title: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    pub source: Source,
+}
+
+/// Styrdokument with all its versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentDoc {
+    pub id: String,
+    pub kind: DocumentKind,
+    pub owner: String,
+    pub versions: Vec<DocumentVersion>,
+    pub repealed: Option<(String, Source)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RamEntry {
+    pub amount: Tkr,
+    pub change: RamChange,
+    pub source: Source,
+}
+
+/// Budget med plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetDoc {
+    pub year: i32,
+    pub plan_years: [i32; 2],
+    pub source: Source,
+    /// body → year → the ram as last set (history in `changes`).
+    pub ramar: BTreeMap<String, BTreeMap<i32, Tkr>>,
+    pub changes: Vec<(String, i32, RamEntry)>,
+}
+
+/// One indicator value as recorded (never overwritten).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeDoc {
+    pub period: String,
+    pub value: f64,
+    pub source: String,
+    pub fetched_at: Option<DateTime<Utc>>,
+    pub sequence: u64,
+}
+
+/// A KF goal (`level = kf`) or a nämndmål (`level = namnd`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoalDoc {
+    pub id: String,
+    pub level: String,
+    pub title: String,
+    /// For a nämndmål: its nämnd.
+    pub body: Option<String>,
+    pub kind: Option<GoalKind>,
+    pub perspective: Option<Perspective>,
+    pub from_year: i32,
+    pub to_year: i32,
+    /// For a nämndmål: the KF goals it breaks down.
+    pub kf_goals: Vec<String>,
+    pub indicators: Vec<Indicator>,
+    /// indicator → every recorded value, in recording order.
+    pub outcomes: BTreeMap<String, Vec<OutcomeDoc>>,
+    pub source: Source,
+}
+
+impl GoalDoc {
+    /// The latest recorded value of each indicator for its latest period.
+    pub fn latest(&self) -> BTreeMap<&str, &OutcomeDoc> {
+        self.outcomes
+            .iter()
+            .filter_map(|(k, v)| {
+                let best = v
+                    .iter()
+                    .max_by(|a, b| a.period.cmp(&b.period).then(a.sequence.cmp(&b.sequence)))?;
+                Some((k.as_str(), best))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleEntry {
+    /// given, changed, extended, closed
+    pub what: String,
+    pub budget_year: i32,
+    pub detail: String,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusEntry {
+    pub as_of: NaiveDate,
+    pub body: String,
+    pub status: UppdragStatus,
+    pub reason: Option<String>,
+    /// `status_report` or the report kind it came in.
+    pub via: String,
+    pub source: Source,
+}
+
+/// Uppdrag with its lifecycle and every status report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UppdragDoc {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub to: Vec<String>,
+    pub resources: Option<Tkr>,
+    pub due: NaiveDate,
+    pub given_year: i32,
+    pub closed: Option<String>,
+    pub lifecycle: Vec<LifecycleEntry>,
+    pub status: Vec<StatusEntry>,
+}
+
+/// A nämnd's plan for a year, with its detaljbudget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NamndplanDoc {
+    pub body: String,
+    pub year: i32,
+    pub grunduppdrag: Option<String>,
+    pub goals: Vec<String>,
+    pub detaljbudget: BTreeMap<String, Tkr>,
+    pub sources: Vec<Source>,
+}
+
+/// Verksamhetsplan or enhetsplan, current version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanDoc {
+    pub id: String,
+    pub kind: PlanKind,
+    pub body: String,
+    pub unit: String,
+    pub year: i32,
+    pub version: u32,
+    pub activities: Vec<Activity>,
+    pub reported_version: Option<u32>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionEntry {
+    pub action: String,
+    pub description: String,
+    pub source: Source,
+}
+
+/// Avvikelse with its actions, escalation and closure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviationDoc {
+    pub id: String,
+    pub unit: String,
+    pub body: String,
+    pub from: DeviationFrom,
+    pub sign: DeviationSign,
+    pub amount: Option<Tkr>,
+    pub value: Option<f64>,
+    pub analysis: String,
+    pub noticed: NaiveDate,
+    pub reported: NaiveDate,
+    pub actions: Vec<ActionEntry>,
+    pub escalated: Option<(String, Source)>,
+    pub atgardsplan: Option<String>,
+    pub closed: Option<(String, Source)>,
+}
+
+/// Budgetuppföljning, delårsrapport or årsredovisning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportDoc {
+    pub body: String,
+    pub year: i32,
+    pub kind: ReportKind,
+    pub through: NaiveDate,
+    pub ramar: Vec<RamOutcome>,
+    pub goals: Vec<GoalAssessment>,
+    pub uppdrag: Vec<UppdragLine>,
+    pub atgardsplan: Option<Atgardsplan>,
+    pub source: Source,
+}
+
+/// Intern kontrollplan with results per control and tertial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlPlanDoc {
+    pub plan: String,
+    pub body: String,
+    pub year: i32,
+    pub risks: Vec<ScoredRisk>,
+    pub controls: Vec<ControlPoint>,
+    /// control → tertial → result.
+    pub results: BTreeMap<String, BTreeMap<u8, ControlResult>>,
+    pub tertial_reports: BTreeMap<u8, String>,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingAction {
+    pub action: String,
+    pub description: String,
+    pub responsible: String,
+    pub due: NaiveDate,
+    pub source: Source,
+}
+
+/// Brist and what was done about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingDoc {
+    pub finding: String,
+    pub plan: String,
+    pub control: String,
+    pub tertial: u8,
+    pub description: String,
+    pub actions: Vec<FindingAction>,
+    pub closed: Option<(String, Source)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyDoc {
+    pub reply: String,
+    pub responses: Vec<RecommendationResponse>,
+    pub late: bool,
+    pub source: Source,
+}
+
+/// Granskning and the yttranden.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDoc {
+    pub review: String,
+    pub title: String,
+    pub year: i32,
+    pub bodies: Vec<String>,
+    pub observations: Vec<String>,
+    pub recommendations: Vec<Recommendation>,
+    pub reply_due: NaiveDate,
+    pub replies: BTreeMap<String, ReplyDoc>,
+    pub source: Source,
+}
+
+/// One line of an entity's audit history: the event with full provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub sequence: u64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub provenance: Provenance,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: String,
+    pub idempotency_key: String,
+    pub hash: String,
+    /// For a rättelse: the event it corrects.
+    pub corrects: Option<Uuid>,
+}

@@ -1,0 +1,55 @@
+//! Read models of Styrkedja, kept in sled as a disposable cache of
+//! JetStream: current plans, the styrkedja with its gaps, registers, and the
+//! audit history of every entity; and the same questions as of a past date.
+//!
+//! One fold ([`apply`]) writes per-entity JSON documents through a small
+//! key-value surface ([`KvRead`]); the live projection flushes its writes and
+//! its checkpoint in one sled batch, the as-of projection keeps them in
+//! memory ([`MemKv`]), and every query runs over either. Only this crate
+//! writes sled; it never writes JetStream.
+
+mod apply;
+mod asof;
+pub mod docs;
+mod kv;
+mod projector;
+mod query;
+
+pub use apply::{apply, decided_text};
+pub use asof::{as_of, fold, AsOf};
+pub use kv::{KvRead, MemKv, Overlay};
+pub use projector::{digest, Checkpoint, Projector};
+pub use query::*;
+
+/// Bumped whenever a document shape or the fold changes: a projector that
+/// finds another version in its sled rebuilds from JetStream.
+pub const PROJECTION_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("view document: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] styr_store::StoreError),
+    #[error("event at sequence {sequence} cannot be read: {detail}")]
+    Unreadable { sequence: u64, detail: String },
+    /// The stream no longer holds what the checkpoint says was projected:
+    /// the projector stops rather than serve a view of another history.
+    #[error("projection of {kommun} halted: {reason}")]
+    Halted { kommun: String, reason: String },
+}
+
+/// Decodes the domain event in a stored envelope.
+pub fn domain_event(
+    stored: &styr_store::StoredEvent,
+) -> Result<styr_domain::Event, ProjectionError> {
+    let env = &stored.envelope;
+    styr_domain::Event::from_payload(&env.event_type, env.schema_version, &env.payload).map_err(
+        |e| ProjectionError::Unreadable {
+            sequence: stored.sequence,
+            detail: e.to_string(),
+        },
+    )
+}

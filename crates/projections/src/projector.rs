@@ -1,0 +1,270 @@
+//! The live projection: sled, one batch per flush holding the view writes
+//! and the checkpoint together.
+
+use std::path::{Path, PathBuf};
+
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use styr_store::{EventStore, KommunId, StoredEvent};
+
+use crate::kv::{KvRead, Overlay};
+use crate::{apply, domain_event, ProjectionError, PROJECTION_VERSION};
+
+const VERSION_KEY: &str = "meta/version";
+
+/// How far a kommun's projection has got: the last applied event and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub sequence: u64,
+    pub hash: String,
+}
+
+fn checkpoint_key(kommun: &KommunId) -> String {
+    format!("c/{kommun}")
+}
+
+/// SHA-256 over a kommun's views and histories in key order (the checkpoint
+/// is left out, so an in-memory as-of fold of the same events compares equal).
+pub fn digest(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> Result<String, ProjectionError> {
+    let mut h = Sha256::new();
+    for prefix in [format!("v/{kommun}/"), format!("h/{kommun}/")] {
+        for (k, v) in kv.scan(&prefix)? {
+            h.update((k.len() as u64).to_be_bytes());
+            h.update(k.as_bytes());
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(&v);
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// One node's projection of any number of kommuner.
+pub struct Projector {
+    _db: sled::Db,
+    tree: sled::Tree,
+    path: PathBuf,
+    flush_every: usize,
+}
+
+impl Projector {
+    /// Opens (or creates) the projection folder. sled is a cache: if it does
+    /// not open, or holds another projection version, it is emptied and
+    /// rebuilt from JetStream on the next catch-up.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, ProjectionError> {
+        let path = path.as_ref().to_path_buf();
+        let config = || sled::Config::new().path(&path).cache_capacity(64 << 20);
+        let db = match config().open() {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "projection store unreadable; starting it afresh");
+                let _ = std::fs::remove_dir_all(&path);
+                config().open()?
+            }
+        };
+        let tree = db.open_tree("views")?;
+        let version = tree.get(VERSION_KEY)?.map(|v| v.to_vec());
+        if version.as_deref() != Some(PROJECTION_VERSION.to_string().as_bytes()) {
+            if version.is_some() {
+                tracing::info!(
+                    want = PROJECTION_VERSION,
+                    "projection version changed; rebuilding"
+                );
+            }
+            tree.clear()?;
+            tree.insert(VERSION_KEY, PROJECTION_VERSION.to_string().as_bytes())?;
+        }
+        Ok(Projector {
+            _db: db,
+            tree,
+            path,
+            flush_every: 512,
+        })
+    }
+
+    /// Applies at most this many events between two sled batches.
+    pub fn with_flush_every(mut self, n: usize) -> Self {
+        self.flush_every = n.max(1);
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The view the queries read.
+    pub fn view(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    pub fn checkpoint(&self, kommun: &KommunId) -> Result<Option<Checkpoint>, ProjectionError> {
+        match self.tree.get(checkpoint_key(kommun))? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn digest(&self, kommun: &KommunId) -> Result<String, ProjectionError> {
+        digest(&self.tree, kommun)
+    }
+
+    /// Checks the checkpoint against the stream: the event at its sequence
+    /// must still be there with the same hash.
+    async fn verify_checkpoint(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+    ) -> Result<u64, ProjectionError> {
+        let Some(cp) = self.checkpoint(kommun)? else {
+            return Ok(0);
+        };
+        let halted = |reason: String| ProjectionError::Halted {
+            kommun: kommun.to_string(),
+            reason,
+        };
+        let events = store.history(kommun, cp.sequence).await?;
+        futures::pin_mut!(events);
+        match events.next().await {
+            Some(Ok(e)) if e.sequence == cp.sequence && e.hash.to_hex() == cp.hash => {
+                Ok(cp.sequence)
+            }
+            Some(Ok(e)) => Err(halted(format!(
+                "the stream's event {} has hash {}, the projection saw {}",
+                e.sequence,
+                e.hash.to_hex(),
+                cp.hash
+            ))),
+            Some(Err(e)) => Err(e.into()),
+            None => Err(halted(format!(
+                "the stream ends before the checkpoint at sequence {}",
+                cp.sequence
+            ))),
+        }
+    }
+
+    /// Applies every event after the checkpoint; returns the new checkpoint sequence.
+    #[tracing::instrument(skip(self, store), fields(kommun = %kommun))]
+    pub async fn catch_up(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+    ) -> Result<u64, ProjectionError> {
+        let from = self.verify_checkpoint(store, kommun).await?;
+        let events = store.history(kommun, from + 1).await?;
+        self.apply_stream(kommun, events, |_| {}).await
+    }
+
+    /// Like [`catch_up`](Self::catch_up), calling `progress` with each applied sequence.
+    pub async fn catch_up_with(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
+        let from = self.verify_checkpoint(store, kommun).await?;
+        let events = store.history(kommun, from + 1).await?;
+        self.apply_stream(kommun, events, progress).await
+    }
+
+    /// Catches up, then applies each new event as it is recorded (one batch
+    /// per event) until the stream ends or the future is dropped.
+    pub async fn follow(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
+        let from = self.catch_up_with(store, kommun, &mut progress).await?;
+        let events = store.follow(kommun, from + 1).await?;
+        futures::pin_mut!(events);
+        let mut last = from;
+        while let Some(stored) = events.next().await {
+            let stored = stored?;
+            last = self.apply_batch(kommun, std::slice::from_ref(&stored))?;
+            progress(last);
+        }
+        Ok(last)
+    }
+
+    async fn apply_stream(
+        &self,
+        kommun: &KommunId,
+        events: impl Stream<Item = Result<StoredEvent, styr_store::StoreError>>,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
+        futures::pin_mut!(events);
+        let mut pending = Vec::with_capacity(self.flush_every);
+        let mut last = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
+        while let Some(stored) = events.next().await {
+            pending.push(stored?);
+            if pending.len() >= self.flush_every {
+                last = self.apply_batch(kommun, &pending)?;
+                pending.clear();
+                progress(last);
+            }
+        }
+        if !pending.is_empty() {
+            last = self.apply_batch(kommun, &pending)?;
+            progress(last);
+        }
+        Ok(last)
+    }
+
+    /// Folds `events` and writes their documents and the new checkpoint in
+    /// one sled batch: a crash leaves either all of it or none.
+    fn apply_batch(
+        &self,
+        kommun: &KommunId,
+        events: &[StoredEvent],
+    ) -> Result<u64, ProjectionError> {
+        let Some(last) = events.last() else {
+            return Ok(self.checkpoint(kommun)?.map_or(0, |c| c.sequence));
+        };
+        let _span = tracing::debug_span!("project", kommun = %kommun, first = events[0].sequence, last = last.sequence).entered();
+        let mut overlay = Overlay::new(&self.tree);
+        for stored in events {
+            let event = domain_event(stored)?;
+            apply(&mut overlay, stored, &event)?;
+        }
+        let mut batch = sled::Batch::default();
+        for (k, v) in overlay.take() {
+            batch.insert(k.as_bytes(), v);
+        }
+        let cp = Checkpoint {
+            sequence: last.sequence,
+            hash: last.hash.to_hex(),
+        };
+        batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
+        self.tree.apply_batch(batch)?;
+        Ok(last.sequence)
+    }
+
+    /// Removes everything projected for the kommun.
+    pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
+        let mut batch = sled::Batch::default();
+        for prefix in [format!("v/{kommun}/"), format!("h/{kommun}/")] {
+            for key in self.tree.scan_prefix(prefix.as_bytes()).keys() {
+                batch.remove(key?);
+            }
+        }
+        batch.remove(checkpoint_key(kommun).as_bytes());
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Projects the kommun from scratch.
+    pub async fn rebuild(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+    ) -> Result<u64, ProjectionError> {
+        self.clear(kommun)?;
+        self.catch_up(store, kommun).await
+    }
+
+    /// Flushes sled to disk (not a durability promise: sled is a cache).
+    pub fn flush(&self) -> Result<(), ProjectionError> {
+        self.tree.flush()?;
+        Ok(())
+    }
+}

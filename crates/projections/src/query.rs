@@ -1,0 +1,394 @@
+//! Questions the read models answer, over any [`KvRead`] (live sled or an
+//! as-of fold in memory).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use styr_domain::{BodyKind, DirectionKind, ReportKind};
+use styr_store::KommunId;
+
+use crate::apply::{history_prefix, view_key};
+use crate::docs::*;
+use crate::kv::KvRead;
+use crate::ProjectionError;
+
+type R<T> = Result<T, ProjectionError>;
+
+/// Every document of one kind (`uppdrag`, `deviation`, `goal`, …), in id order.
+pub fn docs<T: DeserializeOwned>(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    kind: &str,
+) -> R<Vec<T>> {
+    kv.scan(&view_key(kommun.as_str(), &format!("{kind}/")))?
+        .into_iter()
+        .filter(|(k, _)| !k.contains("/event/"))
+        .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
+        .collect()
+}
+
+/// One document by its path (`uppdrag/u-2026-01`, `namndplan/bun/2026`).
+pub fn doc<T: DeserializeOwned>(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    path: &str,
+) -> R<Option<T>> {
+    match kv.get(&view_key(kommun.as_str(), path))? {
+        Some(v) => Ok(Some(serde_json::from_slice(&v)?)),
+        None => Ok(None),
+    }
+}
+
+/// Revisionsspår: every event that touched the entity at `path`, in order,
+/// with full provenance.
+pub fn history(kv: &(impl KvRead + ?Sized), kommun: &KommunId, path: &str) -> R<Vec<HistoryEntry>> {
+    kv.scan(&history_prefix(kommun.as_str(), path))?
+        .into_iter()
+        .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
+        .collect()
+}
+
+/// A nämnd's (or KS's, or a bolag's) part of the plan for a year.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamndView {
+    pub body: BodyDoc,
+    pub ram: Option<i64>,
+    pub plan: Option<NamndplanDoc>,
+    pub goals: Vec<GoalDoc>,
+    pub plans: Vec<PlanDoc>,
+}
+
+/// Gällande planer: the budget and everything below it for one year.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub year: i32,
+    /// The budget whose years include `year` (the latest such).
+    pub budget: Option<BudgetDoc>,
+    /// KF goals in force for the year, with every recorded outcome.
+    pub kf_goals: Vec<GoalDoc>,
+    pub namnder: Vec<NamndView>,
+    /// Uppdrag open during the year (given by then, not closed before it).
+    pub uppdrag: Vec<UppdragDoc>,
+}
+
+pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
+    let budget = docs::<BudgetDoc>(kv, kommun, "budget")?
+        .into_iter()
+        .filter(|b| (b.year..=b.year + 2).contains(&year))
+        .max_by_key(|b| b.year);
+    let goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let plans: Vec<PlanDoc> = docs(kv, kommun, "plan")?;
+    let mut namnder = Vec::new();
+    for body in docs::<BodyDoc>(kv, kommun, "body")? {
+        if matches!(body.kind, BodyKind::Council | BodyKind::Auditors) {
+            continue;
+        }
+        let ram = budget
+            .as_ref()
+            .and_then(|b| b.ramar.get(&body.id))
+            .and_then(|r| r.get(&year))
+            .copied();
+        let plan: Option<NamndplanDoc> = doc(kv, kommun, &format!("namndplan/{}/{year}", body.id))?;
+        let goals = goals
+            .iter()
+            .filter(|g| g.body.as_deref() == Some(&body.id) && g.from_year == year)
+            .cloned()
+            .collect();
+        let plans = plans
+            .iter()
+            .filter(|p| p.body == body.id && p.year == year)
+            .cloned()
+            .collect();
+        namnder.push(NamndView {
+            body,
+            ram,
+            plan,
+            goals,
+            plans,
+        });
+    }
+    let uppdrag = docs::<UppdragDoc>(kv, kommun, "uppdrag")?
+        .into_iter()
+        .filter(|u| {
+            u.given_year <= year && u.due >= NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(u.due)
+        })
+        .collect();
+    Ok(PlanView {
+        year,
+        budget,
+        kf_goals: goals
+            .into_iter()
+            .filter(|g| g.level == "kf" && (g.from_year..=g.to_year).contains(&year))
+            .collect(),
+        namnder,
+        uppdrag,
+    })
+}
+
+/// A node of the styrkedja: `direction/<id>`, `goal/<id>`,
+/// `activity/<plan>/<id>`, `uppdrag/<id>`, `body/<id>`, `unit/<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Node {
+    pub path: String,
+    pub label: String,
+}
+
+/// A node's place in the chain: the way up to KF and vision, and everything below.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainPath {
+    pub node: Node,
+    pub up: Vec<Node>,
+    pub down: Vec<Node>,
+}
+
+struct Graph {
+    /// child path → parent paths
+    up: BTreeMap<String, Vec<String>>,
+    labels: BTreeMap<String, String>,
+}
+
+fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
+    let mut up: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut labels = BTreeMap::new();
+    let visions: Vec<String> = docs::<DirectionDoc>(kv, kommun, "direction")?
+        .into_iter()
+        .map(|d| {
+            let path = format!("direction/{}", d.id);
+            labels.insert(path.clone(), d.title);
+            (path, d.kind)
+        })
+        .filter(|(_, k)| *k != DirectionKind::Vardegrund)
+        .map(|(p, _)| p)
+        .collect();
+    for g in docs::<GoalDoc>(kv, kommun, "goal")? {
+        let path = format!("goal/{}", g.id);
+        labels.insert(path.clone(), g.title.clone());
+        let parents = if g.level == "kf" {
+            visions.clone()
+        } else {
+            g.kf_goals.iter().map(|k| format!("goal/{k}")).collect()
+        };
+        up.insert(path, parents);
+    }
+    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+        let path = format!("uppdrag/{}", u.id);
+        labels.insert(path.clone(), u.title);
+        for b in &u.to {
+            up.entry(format!("body/{b}")).or_default();
+        }
+        up.insert(path, visions.clone());
+    }
+    for b in docs::<BodyDoc>(kv, kommun, "body")? {
+        labels.insert(format!("body/{}", b.id), b.name);
+    }
+    // A nämnd sits below the uppdrag it was given.
+    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+        for b in &u.to {
+            up.entry(format!("body/{b}"))
+                .or_default()
+                .push(format!("uppdrag/{}", u.id));
+        }
+    }
+    for u in docs::<UnitDoc>(kv, kommun, "unit")? {
+        let path = format!("unit/{}", u.id);
+        labels.insert(path.clone(), u.name);
+        let parent = u
+            .parent
+            .map_or(format!("body/{}", u.namnd), |p| format!("unit/{p}"));
+        up.insert(path, vec![parent]);
+    }
+    for p in docs::<PlanDoc>(kv, kommun, "plan")? {
+        for a in &p.activities {
+            let path = format!("activity/{}/{}", p.id, a.id);
+            labels.insert(path.clone(), a.title.clone());
+            let mut parents: Vec<String> = a.namndmal.iter().map(|m| format!("goal/{m}")).collect();
+            parents.extend(a.uppdrag.iter().map(|u| format!("uppdrag/{u}")));
+            // Carried out by its unit: below it in the organisation.
+            parents.push(format!("unit/{}", a.unit.as_deref().unwrap_or(&p.unit)));
+            up.insert(path, parents);
+        }
+    }
+    Ok(Graph { up, labels })
+}
+
+impl Graph {
+    fn node(&self, path: &str) -> Node {
+        Node {
+            path: path.to_owned(),
+            label: self.labels.get(path).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn walk(&self, start: &str, next: impl Fn(&str) -> Vec<String>) -> Vec<Node> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut queue = std::collections::VecDeque::from([start.to_owned()]);
+        let mut out = Vec::new();
+        while let Some(p) = queue.pop_front() {
+            for n in next(&p) {
+                if seen.insert(n.clone()) {
+                    out.push(self.node(&n));
+                    queue.push_back(n);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The path from `node` up to KF (and vision), and everything below it.
+pub fn chain(kv: &(impl KvRead + ?Sized), kommun: &KommunId, node: &str) -> R<Option<ChainPath>> {
+    let g = graph(kv, kommun)?;
+    if !g.labels.contains_key(node) {
+        return Ok(None);
+    }
+    let up = g.walk(node, |p| g.up.get(p).cloned().unwrap_or_default());
+    let down = g.walk(node, |p| {
+        g.up.iter()
+            .filter(|(_, parents)| parents.iter().any(|x| x == p))
+            .map(|(c, _)| c.clone())
+            .collect()
+    });
+    Ok(Some(ChainPath {
+        node: g.node(node),
+        up,
+        down,
+    }))
+}
+
+/// Lucka: a visible gap in the red thread (P3).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Gap {
+    pub kind: &'static str,
+    pub entity: String,
+    pub reason: String,
+}
+
+/// Gaps for `year`, judged on `today` (for periods that have passed).
+pub fn gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    today: NaiveDate,
+) -> R<Vec<Gap>> {
+    let mut out = Vec::new();
+    let goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let kf: BTreeMap<&str, &GoalDoc> = goals
+        .iter()
+        .filter(|g| g.level == "kf")
+        .map(|g| (g.id.as_str(), g))
+        .collect();
+    for g in kf
+        .values()
+        .filter(|g| (g.from_year..=g.to_year).contains(&year))
+    {
+        if !goals
+            .iter()
+            .any(|m| m.level == "namnd" && m.from_year == year && m.kf_goals.contains(&g.id))
+        {
+            out.push(Gap {
+                kind: "kf_goal_not_broken_down",
+                entity: format!("goal/{}", g.id),
+                reason: format!("ingen nämnd har brutit ned KF-målet för {year}"),
+            });
+        }
+    }
+    for m in goals
+        .iter()
+        .filter(|m| m.level == "namnd" && m.from_year == year)
+    {
+        let valid = m.kf_goals.iter().any(|k| {
+            kf.get(k.as_str())
+                .is_some_and(|g| (g.from_year..=g.to_year).contains(&year))
+        });
+        if !valid {
+            out.push(Gap {
+                kind: "namndmal_without_valid_link",
+                entity: format!("goal/{}", m.id),
+                reason: "nämndmålet saknar koppling till ett gällande KF-mål".into(),
+            });
+        }
+    }
+    for b in docs::<BodyDoc>(kv, kommun, "body")? {
+        if b.kind == BodyKind::Committee
+            && doc::<NamndplanDoc>(kv, kommun, &format!("namndplan/{}/{year}", b.id))?
+                .is_none_or(|p| p.goals.is_empty())
+        {
+            out.push(Gap {
+                kind: "namnd_without_namndplan",
+                entity: format!("body/{}", b.id),
+                reason: format!("{} saknar nämndplan för {year}", b.name),
+            });
+        }
+    }
+    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+        if u.closed.is_some() || u.given_year > year {
+            continue;
+        }
+        let reported_by: std::collections::BTreeSet<&str> = u
+            .status
+            .iter()
+            .filter(|s| s.as_of.format("%Y").to_string() == year.to_string())
+            .map(|s| s.body.as_str())
+            .collect();
+        for b in u.to.iter().filter(|b| !reported_by.contains(b.as_str())) {
+            out.push(Gap {
+                kind: "uppdrag_without_status",
+                entity: format!("uppdrag/{}", u.id),
+                reason: format!("{b} har inte återrapporterat uppdraget under {year}"),
+            });
+        }
+    }
+    for d in docs::<DeviationDoc>(kv, kommun, "deviation")? {
+        if d.closed.is_none() && d.actions.is_empty() && d.atgardsplan.is_none() {
+            out.push(Gap {
+                kind: "deviation_without_action",
+                entity: format!("deviation/{}", d.id),
+                reason: format!("avvikelsen från {} saknar åtgärd", d.unit),
+            });
+        }
+    }
+    for p in docs::<ControlPlanDoc>(kv, kommun, "ic")?
+        .into_iter()
+        .filter(|p| p.year == year)
+    {
+        for t in 1..=3u8 {
+            if styr_domain::tertial_end(year, t).is_none_or(|end| end >= today) {
+                continue;
+            }
+            for c in &p.controls {
+                if !p.results.get(&c.id).is_some_and(|r| r.contains_key(&t)) {
+                    out.push(Gap {
+                        kind: "control_without_result",
+                        entity: format!("ic/{}", p.plan),
+                        reason: format!("kontrollmoment {} saknar resultat för tertial {t}", c.id),
+                    });
+                }
+            }
+        }
+    }
+    for f in docs::<FindingDoc>(kv, kommun, "finding")? {
+        if f.closed.is_none() && f.actions.is_empty() {
+            out.push(Gap {
+                kind: "finding_without_action",
+                entity: format!("finding/{}", f.finding),
+                reason: format!("bristen i {} saknar åtgärd", f.control),
+            });
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Follow-up reports, optionally of one kind.
+pub fn reports(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    kind: Option<ReportKind>,
+) -> R<Vec<ReportDoc>> {
+    Ok(docs::<ReportDoc>(kv, kommun, "report")?
+        .into_iter()
+        .filter(|r| kind.is_none_or(|k| r.kind == k))
+        .collect())
+}

@@ -1,0 +1,316 @@
+//! Read models against the example kommun on a real nats-server and a real sled.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::docs::*;
+use styr_projections::*;
+use styr_service::{example, Kommuner, Outcome};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+struct App {
+    server: NatsServer,
+    dir: tempfile::TempDir,
+    store: Arc<EventStore>,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let store = Arc::new(
+        EventStore::connect(&server.url(), StoreConfig::default())
+            .await
+            .unwrap(),
+    );
+    App { server, dir, store }
+}
+
+fn vimmerby() -> KommunId {
+    KommunId::new("vimmerby").unwrap()
+}
+
+/// Loads the first `n` example submissions (all when `None`).
+async fn load(app: &App, n: Option<usize>) {
+    let k = Kommuner::new(app.store.clone());
+    let subs = example::vimmerby().unwrap();
+    let n = n.unwrap_or(subs.len());
+    for s in subs.into_iter().take(n) {
+        let o = k.submit(&vimmerby(), s).await.unwrap();
+        assert!(
+            matches!(o, Outcome::Recorded(_) | Outcome::Duplicate(_)),
+            "{o:?}"
+        );
+    }
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn read_models_of_the_example_kommun() {
+    let app = spawn_app().await;
+    load(&app, None).await;
+    let p = Projector::open(app.dir.path().join("proj")).unwrap();
+    let last = p.catch_up(&app.store, &vimmerby()).await.unwrap();
+    assert_eq!(last, app.store.last_sequence(&vimmerby()).await.unwrap());
+    let kv = p.view();
+    let k = vimmerby();
+
+    // Current plans for 2026.
+    let plan = plan(kv, &k, 2026).unwrap();
+    assert_eq!(plan.budget.as_ref().unwrap().year, 2026);
+    let bun = plan.namnder.iter().find(|n| n.body.id == "bun").unwrap();
+    assert_eq!(bun.ram, Some(498_600));
+    assert_eq!(
+        bun.plan
+            .as_ref()
+            .unwrap()
+            .detaljbudget
+            .values()
+            .sum::<i64>(),
+        498_600
+    );
+    assert_eq!(bun.goals.len(), 3);
+    assert_eq!(
+        bun.plans.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec!["ep-sodra-2026", "vp-bun-2026"]
+    );
+    assert_eq!(plan.kf_goals.len(), 4);
+    // Latest outcome: the revised Kolada value for 2025 lost to the 2026 value; both kept.
+    let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
+    let values = &kf_m2.outcomes["behoriga-gy"];
+    assert_eq!(values.len(), 3, "every fetched value is kept");
+    assert_eq!(kf_m2.latest()["behoriga-gy"].period, "2026");
+    assert!(plan.uppdrag.iter().any(|u| u.id == "u-2026-01"));
+    // The 2027 plan comes from the 2027 budget, with the complementary ram.
+    let p27 = styr_projections::plan(kv, &k, 2027).unwrap();
+    assert_eq!(p27.budget.as_ref().unwrap().year, 2027);
+    let sn27 = p27.namnder.iter().find(|n| n.body.id == "sn").unwrap();
+    assert_eq!(sn27.ram, Some(530_000));
+
+    // The styrkedja: from an activity up to KF and the vision; from a KF goal down.
+    let up = chain(kv, &k, "activity/vp-bun-2026/lasframjande")
+        .unwrap()
+        .unwrap();
+    let paths: Vec<_> = up.up.iter().map(|n| n.path.as_str()).collect();
+    assert!(
+        paths.contains(&"goal/bun-m1")
+            && paths.contains(&"goal/kf-m2")
+            && paths.contains(&"direction/vision-2030"),
+        "{paths:?}"
+    );
+    let down = chain(kv, &k, "goal/kf-m2").unwrap().unwrap();
+    let paths: Vec<_> = down.down.iter().map(|n| n.path.as_str()).collect();
+    assert!(
+        paths.contains(&"goal/bun-m1") && paths.contains(&"activity/ep-sodra-2026/mattelyft"),
+        "{paths:?}"
+    );
+    let unit = chain(kv, &k, "unit/bun-sodra-skolan").unwrap().unwrap();
+    assert!(unit.up.iter().any(|n| n.path == "body/bun"));
+    assert!(unit
+        .down
+        .iter()
+        .any(|n| n.path == "activity/vp-bun-2026/lasframjande"));
+    assert!(chain(kv, &k, "goal/nowhere").unwrap().is_none());
+
+    // Gaps, with their reasons.
+    let gaps = gaps(kv, &k, 2026, date("2026-11-25")).unwrap();
+    let has = |kind: &str, entity: &str| gaps.iter().any(|g| g.kind == kind && g.entity == entity);
+    assert!(has("namnd_without_namndplan", "body/mbn"), "{gaps:?}");
+    assert!(
+        has("deviation_without_action", "deviation/dev-2026-03"),
+        "{gaps:?}"
+    );
+    assert!(!gaps.iter().any(|g| g.kind == "finding_without_action"));
+    assert!(!gaps.iter().any(|g| g.kind == "kf_goal_not_broken_down"));
+    // The BUN plan's third tertial had no result by the time T3 passed.
+    let later = styr_projections::gaps(kv, &k, 2026, date("2027-03-01")).unwrap();
+    assert!(
+        later
+            .iter()
+            .any(|g| g.kind == "control_without_result" && g.entity == "ic/ik-bun-2026"),
+        "{later:?}"
+    );
+    // In 2027 the new KF goal has no nämndmål yet.
+    let g27 = styr_projections::gaps(kv, &k, 2027, date("2027-03-01")).unwrap();
+    assert!(g27
+        .iter()
+        .any(|g| g.kind == "kf_goal_not_broken_down" && g.entity == "goal/kf-m4"));
+
+    // Registers.
+    let uppdrag: Vec<UppdragDoc> = docs(kv, &k, "uppdrag").unwrap();
+    let u5 = uppdrag.iter().find(|u| u.id == "u-2026-05").unwrap();
+    assert_eq!(
+        u5.lifecycle
+            .iter()
+            .map(|l| l.what.as_str())
+            .collect::<Vec<_>>(),
+        vec!["given", "closed"]
+    );
+    let u3 = uppdrag.iter().find(|u| u.id == "u-2026-03").unwrap();
+    assert_eq!(u3.due, date("2027-06-30"));
+    let devs: Vec<DeviationDoc> = docs(kv, &k, "deviation").unwrap();
+    assert_eq!(devs.len(), 3);
+    let d1 = devs.iter().find(|d| d.id == "dev-2026-01").unwrap();
+    assert_eq!(d1.atgardsplan.as_deref(), Some("ap-bun-2026-1"));
+    assert!(d1.escalated.is_some() && d1.closed.is_some());
+    assert_eq!(reports(kv, &k, None).unwrap().len(), 18);
+    assert_eq!(
+        reports(kv, &k, Some(styr_domain::ReportKind::Budgetuppfoljning))
+            .unwrap()
+            .len(),
+        6
+    );
+    let ic: Vec<ControlPlanDoc> = docs(kv, &k, "ic").unwrap();
+    assert_eq!(ic.len(), 2);
+    let findings: Vec<FindingDoc> = docs(kv, &k, "finding").unwrap();
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0].closed.is_some());
+    let reviews: Vec<ReviewDoc> = docs(kv, &k, "review").unwrap();
+    assert_eq!(reviews[0].replies.len(), 2);
+
+    // Audit history of one uppdrag: every event that touched it, in order, with provenance.
+    let h = history(kv, &k, "uppdrag/u-2026-01").unwrap();
+    let types: Vec<_> = h.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types[0], "UppdragGiven");
+    assert!(
+        types.contains(&"UppdragStatusReported") && types.contains(&"FollowUpReportAdopted"),
+        "{types:?}"
+    );
+    assert!(h.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    assert_eq!(h[0].idempotency_key, "kf-2025-06-16-87");
+    assert!(
+        matches!(&h[0].provenance.decided_by, styr_domain::DecidedBy::Body { body, paragraph, .. } if body == "kf" && paragraph == "87")
+    );
+    assert_eq!(h[0].hash.len(), 64);
+    let h = history(kv, &k, "goal/kf-m2").unwrap();
+    assert!(
+        h.iter().any(|e| e.event_type == "OutcomesRecorded")
+            && h.iter().any(|e| e.event_type == "NamndmalAdopted")
+    );
+}
+
+#[tokio::test]
+async fn incremental_rebuild_as_of_and_two_nodes_agree() {
+    let app = spawn_app().await;
+    let k = vimmerby();
+    load(&app, Some(40)).await;
+    // Node A follows in small batches as history grows.
+    let a = Projector::open(app.dir.path().join("a"))
+        .unwrap()
+        .with_flush_every(7);
+    a.catch_up(&app.store, &k).await.unwrap();
+    load(&app, None).await;
+    let last = a.catch_up(&app.store, &k).await.unwrap();
+    // Node B projects everything at once, in its own sled.
+    let b = Projector::open(app.dir.path().join("b")).unwrap();
+    b.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
+    // A rebuild from scratch gives byte-identical views.
+    let before = a.digest(&k).unwrap();
+    assert_eq!(a.rebuild(&app.store, &k).await.unwrap(), last);
+    assert_eq!(a.digest(&k).unwrap(), before);
+    // The in-memory fold of the whole history is the same view.
+    let mem = as_of(&app.store, &k, AsOf::Sequence(last)).await.unwrap();
+    assert_eq!(digest(&mem, &k).unwrap(), before);
+    // And catching up again changes nothing.
+    a.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(a.digest(&k).unwrap(), before);
+}
+
+#[tokio::test]
+async fn as_of_by_record_time_and_by_decision_date() {
+    let app = spawn_app().await;
+    let k = vimmerby();
+    load(&app, None).await;
+    let events = app.store.read(&k, 1).await.unwrap();
+    // By record time: equal to replaying exactly the events recorded by then.
+    for n in [1usize, 30, 60, events.len() - 1] {
+        let t = events[n - 1].envelope.recorded_at;
+        let upto: Vec<_> = events
+            .iter()
+            .filter(|e| e.envelope.recorded_at <= t)
+            .collect();
+        let expected = fold(upto.iter().copied()).unwrap();
+        let got = as_of(&app.store, &k, AsOf::Recorded(t)).await.unwrap();
+        assert_eq!(
+            digest(&got, &k).unwrap(),
+            digest(&expected, &k).unwrap(),
+            "recorded by event {n}"
+        );
+        let by_seq = as_of(
+            &app.store,
+            &k,
+            AsOf::Sequence(upto.last().unwrap().sequence),
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, by_seq);
+    }
+    // By decision date: what was in force.
+    let march = as_of(&app.store, &k, AsOf::InForce(date("2026-03-01")))
+        .await
+        .unwrap();
+    let u1: UppdragDoc = doc(&march, &k, "uppdrag/u-2026-01").unwrap().unwrap();
+    assert!(u1.status.is_empty(), "no status reported by March");
+    assert!(
+        plan(&march, &k, 2027).unwrap().budget.unwrap().year == 2026,
+        "the 2027 budget is not adopted yet"
+    );
+    let june = as_of(&app.store, &k, AsOf::InForce(date("2026-06-16")))
+        .await
+        .unwrap();
+    assert_eq!(plan(&june, &k, 2027).unwrap().budget.unwrap().year, 2027);
+    let u1: UppdragDoc = doc(&june, &k, "uppdrag/u-2026-01").unwrap().unwrap();
+    assert_eq!(
+        u1.status.len(),
+        4,
+        "BUN's and SN's status reports and budgetuppföljningar"
+    );
+    // The live projection is not disturbed by as-of questions.
+    let p = Projector::open(app.dir.path().join("p")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let live = p.digest(&k).unwrap();
+    as_of(&app.store, &k, AsOf::InForce(date("2026-01-01")))
+        .await
+        .unwrap();
+    assert_eq!(p.digest(&k).unwrap(), live);
+}
+
+#[tokio::test]
+async fn a_projection_of_another_history_halts_and_a_version_change_rebuilds() {
+    let app = spawn_app().await;
+    let k = vimmerby();
+    load(&app, Some(30)).await;
+    let dir = app.dir.path().join("p");
+    {
+        let p = Projector::open(&dir).unwrap();
+        p.catch_up(&app.store, &k).await.unwrap();
+    }
+    // The same sled pointed at another server whose "vimmerby" is different.
+    let other = spawn_app().await;
+    load(&other, Some(35)).await;
+    let p = Projector::open(&dir).unwrap();
+    let err = p.catch_up(&other.store, &k).await.unwrap_err();
+    assert!(matches!(err, ProjectionError::Halted { .. }), "{err}");
+    // A shorter stream than the checkpoint halts too.
+    let short = spawn_app().await;
+    load(&short, Some(10)).await;
+    assert!(matches!(
+        p.catch_up(&short.store, &k).await,
+        Err(ProjectionError::Halted { .. })
+    ));
+    // A changed projection version empties the cache; it rebuilds to the same view.
+    let digest_before = p.digest(&k).unwrap();
+    p.view().insert("meta/version", "0").unwrap();
+    drop(p);
+    let p = Projector::open(&dir).unwrap();
+    assert_eq!(p.checkpoint(&k).unwrap(), None);
+    p.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(p.digest(&k).unwrap(), digest_before);
+    drop(app.server);
+}
