@@ -101,7 +101,7 @@ fn print_uppdrag(state: &KommunState) {
     for (id, u) in &state.uppdrag {
         let status = match (&u.closed, &u.last_status) {
             (true, _) => "avslutat".to_owned(),
-            (false, Some((date, s))) => format!("{} per {date}", swedish(*s)),
+            (false, Some((date, s))) => format!("{} per {date}", crate::status_sv(*s)),
             (false, None) => "⚠ ingen återrapport".to_owned(),
         };
         println!(
@@ -170,15 +170,6 @@ fn print_follow_up(state: &KommunState) {
             r.bodies.join(", "),
             r.reply_due
         );
-    }
-}
-
-fn swedish(s: styr_domain::UppdragStatus) -> &'static str {
-    match s {
-        styr_domain::UppdragStatus::NotStarted => "ej påbörjat",
-        styr_domain::UppdragStatus::Ongoing => "pågår",
-        styr_domain::UppdragStatus::Done => "klart",
-        styr_domain::UppdragStatus::Delayed => "försenat",
     }
 }
 

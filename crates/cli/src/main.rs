@@ -16,6 +16,7 @@ use styr_service::{Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig, StoredEvent};
 
 mod example;
+mod views;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,14 @@ struct Cli {
     /// Folder for the embedded nats-server's data.
     #[arg(long, env = "STYR_DATA_DIR", default_value = ".styr", global = true)]
     data_dir: PathBuf,
+    /// This node's projection folder (sled; a cache of JetStream).
+    #[arg(
+        long,
+        env = "STYR_PROJECTIONS",
+        default_value = ".styr/projections",
+        global = true
+    )]
+    projections: PathBuf,
     /// Replicas per kommun stream (3 in a cluster).
     #[arg(long, env = "STYR_REPLICAS", default_value_t = 1, global = true)]
     replicas: usize,
@@ -52,6 +61,20 @@ enum Command {
     Submit { kommun: String, file: PathBuf },
     /// Runs the embedded nats-server until interrupted (Ctrl-C).
     Serve,
+    /// Brings this node's projection of a kommun up to date (and keeps it so
+    /// with --follow).
+    Project {
+        kommun: String,
+        #[arg(long)]
+        follow: bool,
+        /// Events applied per sled batch.
+        #[arg(long, default_value_t = 512)]
+        flush_every: usize,
+    },
+    /// Rebuilds a kommun's projection from JetStream and prints its digest.
+    Rebuild { kommun: String },
+    #[command(flatten)]
+    Query(views::Query),
     /// Prints a kommun's recorded events.
     History {
         kommun: String,
@@ -116,6 +139,16 @@ async fn start_embedded(cli: &Cli) -> Result<NatsServer> {
         .context("starting the embedded nats-server")
 }
 
+/// Uppdragsstatus in Swedish, for tables.
+fn status_sv(s: styr_domain::UppdragStatus) -> &'static str {
+    match s {
+        styr_domain::UppdragStatus::NotStarted => "ej påbörjat",
+        styr_domain::UppdragStatus::Ongoing => "pågår",
+        styr_domain::UppdragStatus::Done => "klart",
+        styr_domain::UppdragStatus::Delayed => "försenat",
+    }
+}
+
 fn kommun(id: &str) -> Result<KommunId> {
     KommunId::new(id).with_context(|| format!("kommun {id:?}"))
 }
@@ -170,6 +203,52 @@ async fn run(cli: Cli) -> Result<Exit> {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
             example::run(&backend.kommuner(), &k).await?;
+            Ok(Exit::Ok)
+        }
+        Command::Project {
+            kommun: k,
+            follow,
+            flush_every,
+        } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            let p = styr_projections::Projector::open(&cli.projections)
+                .with_context(|| format!("opening {}", cli.projections.display()))?
+                .with_flush_every(*flush_every);
+            // Fault-test hook: abort (as kill -9 would) after this many batches.
+            let crash_after: Option<u64> = std::env::var("STYR_CRASH_AFTER_BATCHES")
+                .ok()
+                .and_then(|v| v.parse().ok());
+            let mut batches = 0u64;
+            let progress = |seq: u64| {
+                println!("projicerat till sekvens {seq}");
+                batches += 1;
+                if crash_after.is_some_and(|n| batches >= n) {
+                    std::process::abort();
+                }
+            };
+            let last = if *follow {
+                p.follow(&backend.store, &k, progress).await?
+            } else {
+                p.catch_up_with(&backend.store, &k, progress).await?
+            };
+            println!(
+                "{k}: projektionen är vid sekvens {last}, digest {}",
+                p.digest(&k)?
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Rebuild { kommun: k } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            let p = styr_projections::Projector::open(&cli.projections)?;
+            let last = p.rebuild(&backend.store, &k).await?;
+            println!("{k}: ombyggd till sekvens {last}, digest {}", p.digest(&k)?);
+            Ok(Exit::Ok)
+        }
+        Command::Query(q) => {
+            let backend = Backend::open(&cli).await?;
+            views::run(&backend.store, &cli.projections, q).await?;
             Ok(Exit::Ok)
         }
         Command::Submit { kommun: k, file } => {

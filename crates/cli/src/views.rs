@@ -1,0 +1,473 @@
+//! `styr project | plan | chain | gaps | audit | register | rebuild`: the
+//! read models, live from the local projection or as of a past moment.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use styr_projections::docs::*;
+use styr_projections::{AsOf, KvRead, MemKv, Projector};
+use styr_store::{EventStore, KommunId};
+
+/// When to answer for: now (the live projection), or a past moment.
+#[derive(Args, Debug, Clone)]
+pub struct When {
+    /// What was in force on this date (decisions effective on or before it).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// What the system said at this moment (events recorded up to it), RFC 3339.
+    #[arg(long, value_name = "TIME", conflicts_with = "as_of")]
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Query {
+    /// Gällande planer for a year: budget, ramar, KF goals with outcomes,
+    /// each nämnd's plan, uppdrag.
+    Plan {
+        kommun: String,
+        year: i32,
+        #[command(flatten)]
+        when: When,
+    },
+    /// The styrkedja around a node (`goal/kf-m2`, `activity/<plan>/<id>`,
+    /// `unit/<id>`, `uppdrag/<id>`): the way up to KF and everything below.
+    Chain {
+        kommun: String,
+        node: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Gaps in the red thread for a year (P3), with reasons.
+    Gaps {
+        kommun: String,
+        year: i32,
+        /// The date periods are judged on (default: today).
+        #[arg(long)]
+        today: Option<NaiveDate>,
+        #[command(flatten)]
+        when: When,
+    },
+    /// The audit history of one entity (`uppdrag/u-2026-01`, `goal/kf-m1`,
+    /// `namndplan/bun/2026`, `deviation/<id>`, `report/bun/2026/delarsrapport`…).
+    Audit {
+        kommun: String,
+        entity: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// A register: uppdrag, deviations, reports, intern kontroll, findings, reviews.
+    Register {
+        kommun: String,
+        register: Register,
+        #[command(flatten)]
+        when: When,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum Register {
+    Uppdrag,
+    Avvikelser,
+    Rapporter,
+    InternKontroll,
+    Brister,
+    Granskningar,
+}
+
+impl Register {
+    fn kind(self) -> &'static str {
+        match self {
+            Register::Uppdrag => "uppdrag",
+            Register::Avvikelser => "deviation",
+            Register::Rapporter => "report",
+            Register::InternKontroll => "ic",
+            Register::Brister => "finding",
+            Register::Granskningar => "review",
+        }
+    }
+}
+
+/// Opens the node's projection and brings the kommun up to date.
+pub async fn projector(
+    store: &EventStore,
+    dir: &std::path::Path,
+    kommun: &KommunId,
+) -> Result<Projector> {
+    let p = Projector::open(dir)
+        .with_context(|| format!("opening the projection in {}", dir.display()))?;
+    p.catch_up(store, kommun).await.context("projecting")?;
+    Ok(p)
+}
+
+enum View {
+    Live(Projector),
+    Past(MemKv),
+}
+
+impl View {
+    fn kv(&self) -> &dyn KvRead {
+        match self {
+            View::Live(p) => p.view(),
+            View::Past(m) => m,
+        }
+    }
+}
+
+async fn view(
+    store: &EventStore,
+    dir: &std::path::Path,
+    kommun: &KommunId,
+    when: &When,
+) -> Result<View> {
+    let at = match (when.as_of, when.recorded_at) {
+        (Some(d), _) => AsOf::InForce(d),
+        (None, Some(t)) => AsOf::Recorded(t),
+        (None, None) => return Ok(View::Live(projector(store, dir, kommun).await?)),
+    };
+    Ok(View::Past(
+        styr_projections::as_of(store, kommun, at).await?,
+    ))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub async fn run(store: &EventStore, dir: &std::path::Path, query: &Query) -> Result<()> {
+    match query {
+        Query::Plan { kommun, year, when } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let plan = styr_projections::plan(v.kv(), &k, *year)?;
+            if when.json {
+                return json(&plan);
+            }
+            print_plan(&plan);
+        }
+        Query::Chain { kommun, node, when } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let Some(c) = styr_projections::chain(v.kv(), &k, node)? else {
+                anyhow::bail!("node {node:?}: no such node in {k}'s styrkedja (try goal/<id>, unit/<id>, uppdrag/<id>, activity/<plan>/<id>)");
+            };
+            if when.json {
+                return json(&c);
+            }
+            println!("{} — {}", c.node.path, c.node.label);
+            println!("Uppåt i kedjan:");
+            for n in &c.up {
+                println!("  ↑ {:<36} {}", n.path, n.label);
+            }
+            println!("Nedåt i kedjan:");
+            for n in &c.down {
+                println!("  ↓ {:<36} {}", n.path, n.label);
+            }
+        }
+        Query::Gaps {
+            kommun,
+            year,
+            today,
+            when,
+        } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let today = today
+                .or(when.as_of)
+                .unwrap_or_else(|| Utc::now().date_naive());
+            let gaps = styr_projections::gaps(v.kv(), &k, *year, today)?;
+            if when.json {
+                return json(&gaps);
+            }
+            println!(
+                "Luckor i styrkedjan {year} (bedömt {today}): {}",
+                gaps.len()
+            );
+            for g in gaps {
+                println!("  ⚠ {:<28} {:<26} {}", g.kind, g.entity, g.reason);
+            }
+        }
+        Query::Audit {
+            kommun,
+            entity,
+            when,
+        } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let h = styr_projections::history(v.kv(), &k, entity)?;
+            if when.json {
+                return json(&h);
+            }
+            if h.is_empty() {
+                anyhow::bail!("entity {entity:?}: no events in {k} (paths look like uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
+            }
+            println!("Revisionsspår för {entity} i {k}:");
+            println!(
+                "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} hash",
+                "sekv", "händelse", "beslut", "gäller från", "registrerad", "av"
+            );
+            for e in h {
+                println!(
+                    "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} {}…{}",
+                    e.sequence,
+                    e.event_type,
+                    styr_projections::decided_text(&e.provenance.decided_by),
+                    e.provenance.effective_date,
+                    e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+                    e.recorded_by,
+                    &e.hash[..12],
+                    e.corrects
+                        .map(|c| format!(" rättar {c}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Query::Register {
+            kommun,
+            register,
+            when,
+        } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let docs: Vec<serde_json::Value> = styr_projections::docs(v.kv(), &k, register.kind())?;
+            if when.json {
+                return json(&docs);
+            }
+            print_register(v.kv(), &k, *register)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &styr_projections::PlanView) {
+    match &plan.budget {
+        Some(b) => println!(
+            "Budget {} med plan {}–{} ({})",
+            b.year, b.plan_years[0], b.plan_years[1], b.source.decided
+        ),
+        None => println!("Ingen antagen budget omfattar {}", plan.year),
+    }
+    println!("\nKF-mål {}:", plan.year);
+    for g in &plan.kf_goals {
+        println!("  {} {} ({}–{})", g.id, g.title, g.from_year, g.to_year);
+        let latest = g.latest();
+        for i in &g.indicators {
+            let target = i
+                .targets
+                .iter()
+                .find(|t| t.year == plan.year)
+                .map(|t| t.value);
+            let outcome = latest.get(i.id.as_str());
+            println!(
+                "      {:<44} målvärde {:>8}  utfall {}",
+                format!(
+                    "{}{}",
+                    i.name,
+                    i.kolada_kpi
+                        .as_ref()
+                        .map(|k| format!(" ({k})"))
+                        .unwrap_or_default()
+                ),
+                target.map_or("–".to_owned(), |t| t.to_string()),
+                outcome.map_or("–".to_owned(), |o| format!(
+                    "{} ({}, {})",
+                    o.value, o.period, o.source
+                ))
+            );
+        }
+    }
+    println!("\nNämnder {}:", plan.year);
+    println!(
+        "  {:<40} {:>12}  {:>10}  nämndmål  planer",
+        "nämnd", "ram tkr", "fördelat"
+    );
+    for n in &plan.namnder {
+        let distributed: i64 = n.plan.as_ref().map_or(0, |p| p.detaljbudget.values().sum());
+        println!(
+            "  {:<40} {:>12}  {:>10}  {:>8}  {}",
+            n.body.name,
+            n.ram.map_or("–".to_owned(), |r| r.to_string()),
+            if distributed == 0 {
+                "–".to_owned()
+            } else {
+                distributed.to_string()
+            },
+            n.goals.len(),
+            n.plans
+                .iter()
+                .map(|p| format!("{} v{}", p.id, p.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("\nUppdrag:");
+    for u in &plan.uppdrag {
+        let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
+            format!("{} per {}", crate::status_sv(s.status), s.as_of)
+        });
+        println!(
+            "  {:<10} {:<44} {}",
+            u.id,
+            u.title,
+            if u.closed.is_some() {
+                "avslutat".to_owned()
+            } else {
+                status
+            }
+        );
+    }
+}
+
+fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
+    match r {
+        Register::Uppdrag => {
+            for u in styr_projections::docs::<UppdragDoc>(kv, k, "uppdrag")? {
+                println!(
+                    "{} {} (till {}, klart {})",
+                    u.id,
+                    u.title,
+                    u.to.join(", "),
+                    u.due
+                );
+                for l in &u.lifecycle {
+                    println!(
+                        "    {:<9} {} — {} [{}]",
+                        l.what, l.budget_year, l.detail, l.source.decided
+                    );
+                }
+                for s in &u.status {
+                    println!(
+                        "    status    {} {} {} via {} [{}]",
+                        s.as_of,
+                        s.body,
+                        crate::status_sv(s.status),
+                        s.via,
+                        s.source.decided
+                    );
+                }
+            }
+        }
+        Register::Avvikelser => {
+            for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
+                println!(
+                    "{} {} {:?} {:?} noterad {} rapporterad {}: {}",
+                    d.id, d.unit, d.sign, d.from, d.noticed, d.reported, d.analysis
+                );
+                for a in &d.actions {
+                    println!(
+                        "    åtgärd {}: {} [{}]",
+                        a.action, a.description, a.source.decided
+                    );
+                }
+                if let Some((reason, s)) = &d.escalated {
+                    println!("    till nämnden: {reason} [{}]", s.decided);
+                }
+                if let Some(p) = &d.atgardsplan {
+                    println!("    åtgärdsplan {p}");
+                }
+                if let Some((o, s)) = &d.closed {
+                    println!("    avslutad: {o} [{}]", s.decided);
+                }
+            }
+        }
+        Register::Rapporter => {
+            for r in styr_projections::docs::<ReportDoc>(kv, k, "report")? {
+                println!(
+                    "{:<5} {} {:<18} t.o.m. {} [{}]{}",
+                    r.body,
+                    r.year,
+                    r.kind.slug(),
+                    r.through,
+                    r.source.decided,
+                    r.atgardsplan
+                        .as_ref()
+                        .map(|a| format!(" med åtgärdsplan {}", a.id))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Register::InternKontroll => {
+            for p in styr_projections::docs::<ControlPlanDoc>(kv, k, "ic")? {
+                println!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided);
+                for r in &p.risks {
+                    println!(
+                        "    risk {:<14} S{} × K{} = {:>2}  {:?}  {}",
+                        r.id, r.likelihood, r.consequence, r.score, r.response, r.description
+                    );
+                }
+                for c in &p.controls {
+                    let results: Vec<String> = p
+                        .results
+                        .get(&c.id)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(t, r)| {
+                                    format!(
+                                        "T{t}: {}",
+                                        match r {
+                                            styr_domain::ControlResult::NoRemark =>
+                                                "utan anmärkning".to_owned(),
+                                            styr_domain::ControlResult::Finding {
+                                                finding, ..
+                                            } => format!("brist {finding}"),
+                                        }
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    println!(
+                        "    kontroll {:<14} {}  [{}]",
+                        c.id,
+                        c.what,
+                        results.join(", ")
+                    );
+                }
+            }
+        }
+        Register::Brister => {
+            for f in styr_projections::docs::<FindingDoc>(kv, k, "finding")? {
+                println!(
+                    "{} ({} T{}): {} — {}",
+                    f.finding,
+                    f.control,
+                    f.tertial,
+                    f.description,
+                    if f.closed.is_some() {
+                        "avslutad"
+                    } else {
+                        "öppen"
+                    }
+                );
+                for a in &f.actions {
+                    println!(
+                        "    åtgärd {}: {} ({}, senast {})",
+                        a.action, a.description, a.responsible, a.due
+                    );
+                }
+            }
+        }
+        Register::Granskningar => {
+            for r in styr_projections::docs::<ReviewDoc>(kv, k, "review")? {
+                println!(
+                    "{} {} ({}), svar senast {}",
+                    r.review,
+                    r.title,
+                    r.bodies.join(", "),
+                    r.reply_due
+                );
+                for (b, reply) in &r.replies {
+                    println!(
+                        "    yttrande från {b}{}: {}",
+                        if reply.late { " (sent)" } else { "" },
+                        reply.reply
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

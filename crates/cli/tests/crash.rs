@@ -1,0 +1,93 @@
+//! The projector killed between view writes: restarted, it gives exactly the
+//! view a clean rebuild gives.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::Projector;
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+fn styr(url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
+    c.env("NATS_URL", url).args(args);
+    c
+}
+
+#[tokio::test]
+async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let url = server.url();
+    assert!(styr(&url, &["example"]).output().unwrap().status.success());
+    let k = KommunId::new("vimmerby").unwrap();
+    let store = EventStore::connect(&url, StoreConfig::default())
+        .await
+        .unwrap();
+    let clean = Projector::open(dir.path().join("clean")).unwrap();
+    let last = clean.rebuild(&store, &k).await.unwrap();
+    let want = clean.digest(&k).unwrap();
+
+    // 1. Aborted (no unwinding, no flush) right after its seventh batch of five.
+    let proj = dir.path().join("crashed");
+    let proj_arg = proj.display().to_string();
+    let out = styr(
+        &url,
+        &[
+            "--projections",
+            &proj_arg,
+            "project",
+            "vimmerby",
+            "--flush-every",
+            "5",
+        ],
+    )
+    .env("STYR_CRASH_AFTER_BATCHES", "7")
+    .output()
+    .unwrap();
+    assert!(!out.status.success(), "the failpoint aborts the process");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("projicerat till sekvens 35"));
+    {
+        let p = Projector::open(&proj).unwrap();
+        let cp = p.checkpoint(&k).unwrap().map_or(0, |c| c.sequence);
+        assert!(
+            cp <= 35 && cp % 5 == 0,
+            "a checkpoint only ever lands with its whole batch: {cp}"
+        );
+        assert_eq!(p.catch_up(&store, &k).await.unwrap(), last);
+        assert_eq!(p.digest(&k).unwrap(), want);
+    }
+
+    // 2. SIGKILL from outside while it projects one event per batch.
+    let proj = dir.path().join("killed");
+    let proj_arg = proj.display().to_string();
+    let mut child = styr(
+        &url,
+        &[
+            "--projections",
+            &proj_arg,
+            "project",
+            "vimmerby",
+            "--follow",
+            "--flush-every",
+            "1",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap() == "projicerat till sekvens 60" {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let p = Projector::open(&proj).unwrap();
+    assert_eq!(p.catch_up(&store, &k).await.unwrap(), last);
+    assert_eq!(p.digest(&k).unwrap(), want);
+}
