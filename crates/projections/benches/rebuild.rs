@@ -1,0 +1,368 @@
+//! Rebuild throughput of the projections on a generated history (default
+//! 1,000,000 events across 100 kommuner), beside raw JetStream ordered replay
+//! of the same streams in the same run, and query latency p50/p99 at that size.
+//!
+//! Run: `cargo bench -p styr-projections --bench rebuild`
+//! (STYR_BENCH_EVENTS, STYR_BENCH_KOMMUNER to change the size).
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer};
+use chrono::NaiveDate;
+use futures::StreamExt;
+use styr_domain::*;
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::Projector;
+use styr_store::{
+    AggregateRef, AppendOutcome, Decision, EventStore, KommunId, NewEvent, StoreConfig,
+};
+
+const GOALS: usize = 10;
+const INDICATORS: usize = 5;
+const UPPDRAG: usize = 200;
+const BODIES: [&str; 6] = ["ks", "bun", "sn", "kfn", "sbn", "mbn"];
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+/// A kommun's organisation, budget, goals and uppdrag.
+fn base() -> Vec<Event> {
+    let mut out = vec![Event::KommunRegistered {
+        name: "Genererad kommun".into(),
+        kommunkod: "0000".into(),
+        council: "kf".into(),
+    }];
+    for b in BODIES {
+        out.push(Event::BodyEstablished {
+            body: b.into(),
+            kind: if b == "ks" {
+                BodyKind::ExecutiveBoard
+            } else {
+                BodyKind::Committee
+            },
+            name: b.to_uppercase(),
+            area: "ansvar".into(),
+            parent_company: None,
+        });
+        out.push(Event::UnitEstablished {
+            unit: format!("{b}-forv"),
+            name: format!("{b} förvaltning"),
+            namnd: b.into(),
+            parent: None,
+            level: UnitLevel::Forvaltning,
+        });
+    }
+    out.push(Event::BudgetAdopted {
+        year: 2026,
+        plan_years: [2027, 2028],
+    });
+    for b in BODIES {
+        out.push(Event::RamSet {
+            body: b.into(),
+            year: 2026,
+            amount: 100_000,
+            change: RamChange::Budget,
+            budget_year: 2026,
+        });
+    }
+    for g in 0..GOALS {
+        out.push(Event::KfGoalAdopted {
+            budget_year: 2026,
+            goal: GoalInput {
+                id: format!("g-{g}"),
+                kind: GoalKind::Inriktningsmal,
+                title: format!("Mål {g}"),
+                from_year: 2026,
+                to_year: 2029,
+                indicators: (0..INDICATORS)
+                    .map(|i| Indicator {
+                        id: format!("i-{i}"),
+                        name: format!("Indikator {i}"),
+                        kolada_kpi: Some(format!("N{:05}", g * 10 + i)),
+                        direction: Trend::Increase,
+                        baseline: Some(50.0),
+                        targets: vec![Target {
+                            year: 2026,
+                            value: 60.0,
+                        }],
+                    })
+                    .collect(),
+            },
+        });
+        let body = BODIES[1 + g % 5];
+        out.push(Event::NamndmalAdopted {
+            body: body.into(),
+            year: 2026,
+            goal: NamndmalInput {
+                id: format!("{body}-m{g}"),
+                title: format!("Nämndmål {g}"),
+                perspective: Perspective::VerksamhetOchMedarbetare,
+                kf_goals: vec![format!("g-{g}")],
+                indicators: Vec::new(),
+            },
+        });
+    }
+    for u in 0..UPPDRAG {
+        out.push(Event::UppdragGiven {
+            budget_year: 2026,
+            uppdrag: UppdragInput {
+                id: format!("u-{u}"),
+                title: format!("Uppdrag {u}"),
+                description: "Genererat".into(),
+                to: vec![BODIES[1 + u % 5].into()],
+                resources: Some(100),
+                due: d("2027-12-31"),
+            },
+        });
+    }
+    out
+}
+
+/// The i-th event after the base: outcomes, status reports, deviations and actions.
+fn filler(i: usize) -> Event {
+    let month = 1 + (i / 4) % 12;
+    let year = 2026 + (i / 48) % 4;
+    match i % 4 {
+        0 => Event::OutcomesRecorded {
+            source: "Kolada".into(),
+            fetched_at: None,
+            rows: vec![OutcomeRow {
+                goal: format!("g-{}", (i / 4) % GOALS),
+                indicator: format!("i-{}", (i / 40) % INDICATORS),
+                period: format!("{year}-{month:02}"),
+                value: (i % 1000) as f64 / 10.0,
+            }],
+        },
+        1 => {
+            let u = (i / 4) % UPPDRAG;
+            Event::UppdragStatusReported {
+                uppdrag: format!("u-{u}"),
+                body: BODIES[1 + u % 5].into(),
+                as_of: NaiveDate::from_ymd_opt(year as i32, month as u32, 1).unwrap(),
+                status: UppdragStatus::Ongoing,
+                reason: None,
+                comment: None,
+            }
+        }
+        2 => {
+            let body = BODIES[(i / 4) % 6];
+            Event::DeviationReported {
+                deviation: format!("d-{}", i / 4),
+                unit: format!("{body}-forv"),
+                body: body.into(),
+                from: DeviationFrom::Ram {
+                    body: body.into(),
+                    year: 2026,
+                },
+                sign: DeviationSign::Negative,
+                amount: Some(-((i % 500) as i64)),
+                value: None,
+                analysis: "Genererad avvikelse".into(),
+                noticed: d("2026-03-01"),
+                reported: d("2026-03-02"),
+            }
+        }
+        _ => Event::DeviationActionRecorded {
+            deviation: format!("d-{}", i / 4),
+            action: "a1".into(),
+            description: "Åtgärd".into(),
+        },
+    }
+}
+
+fn to_new(e: &Event) -> NewEvent {
+    let (event_type, payload) = e.to_payload();
+    let (kind, id) = e.aggregate();
+    NewEvent {
+        aggregate: AggregateRef::new(kind, id),
+        event_type: event_type.into(),
+        schema_version: EVENT_SCHEMA_VERSION,
+        payload,
+    }
+}
+
+async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
+    let mut events = base();
+    let mut i = 0;
+    while events.len() < total {
+        events.push(filler(i));
+        i += 1;
+    }
+    let mut head = 0;
+    for (n, chunk) in events.chunks(500).enumerate() {
+        let decision = Decision {
+            idempotency_key: format!("gen-{n}"),
+            recorded_by: "bench".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            provenance: Provenance::new(
+                DecidedBy::Body {
+                    body: "kf".into(),
+                    meeting_date: d("2025-06-16"),
+                    paragraph: "1".into(),
+                },
+                d("2026-01-01"),
+            ),
+            events: chunk.iter().map(to_new).collect(),
+        };
+        match store.append(kommun, head, decision).await.unwrap() {
+            AppendOutcome::Appended(c) => head = c.last_sequence,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn latency(name: &str, samples: Vec<Duration>) {
+    println!(
+        "  {name:<34} p50 {:>9.3} ms   p99 {:>9.3} ms",
+        pct(samples.clone(), 0.5).as_secs_f64() * 1e3,
+        pct(samples, 0.99).as_secs_f64() * 1e3
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let total = env("STYR_BENCH_EVENTS", 1_000_000);
+    let kommuner = env("STYR_BENCH_KOMMUNER", 100);
+    let per = total / kommuner;
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(
+        EventStore::connect(&server.url(), StoreConfig::default())
+            .await
+            .unwrap(),
+    );
+    let ks: Vec<KommunId> = (0..kommuner)
+        .map(|i| KommunId::new(format!("k{i:03}")).unwrap())
+        .collect();
+    println!(
+        "nats-server {}, sync_interval=always; {kommuner} kommuner × {per} events = {} events",
+        styr_natsrun::NATS_SERVER_VERSION,
+        per * kommuner
+    );
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in ks.chunks(kommuner.div_ceil(4)) {
+        let (store, chunk) = (store.clone(), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for k in chunk {
+                generate(&store, &k, per).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let n = (per * kommuner) as f64;
+    println!(
+        "generated (atomic batches of 500)        {:>10.0} events/s",
+        n / start.elapsed().as_secs_f64()
+    );
+
+    // Raw JetStream ordered replay of the same streams: messages only.
+    let js = jetstream::new(store.client().clone());
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for k in &ks {
+        let stream = js.get_stream(k.stream_name()).await.unwrap();
+        let consumer = stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut messages = consumer.messages().await.unwrap().take(per);
+        while let Some(m) = messages.next().await {
+            bytes += m.unwrap().payload.len();
+        }
+    }
+    let raw = n / start.elapsed().as_secs_f64();
+    println!(
+        "raw JetStream ordered replay             {raw:>10.0} events/s   1.00x   ({} MB)",
+        bytes / 1_000_000
+    );
+
+    // The store's replay: decode the envelope and hash the bytes.
+    let start = Instant::now();
+    for k in &ks {
+        let events = store.history(k, 1).await.unwrap();
+        futures::pin_mut!(events);
+        while let Some(e) = events.next().await {
+            e.unwrap();
+        }
+    }
+    let r = n / start.elapsed().as_secs_f64();
+    println!(
+        "store replay (decode + SHA-256)          {r:>10.0} events/s   {:.2}x",
+        r / raw
+    );
+
+    // Projection rebuild into a fresh sled.
+    let proj = Projector::open(dir.path().join("proj")).unwrap();
+    let start = Instant::now();
+    for k in &ks {
+        proj.rebuild(&store, k).await.unwrap();
+    }
+    let r = n / start.elapsed().as_secs_f64();
+    println!(
+        "projection rebuild (sled, 512/batch)     {r:>10.0} events/s   {:.2}x",
+        r / raw
+    );
+    let size: u64 = walk(&dir.path().join("proj"));
+    println!("  sled folder after rebuild: {} MB", size / 1_000_000);
+
+    println!("query latency at this size ({} samples each):", 300);
+    let kv = proj.view();
+    let mut plan = Vec::new();
+    let mut chain = Vec::new();
+    let mut hist = Vec::new();
+    for s in 0..300usize {
+        let k = &ks[(s * 7919) % ks.len()];
+        let t = Instant::now();
+        styr_projections::plan(kv, k, 2026).unwrap();
+        plan.push(t.elapsed());
+        let t = Instant::now();
+        styr_projections::chain(kv, k, &format!("goal/g-{}", s % GOALS))
+            .unwrap()
+            .unwrap();
+        chain.push(t.elapsed());
+        let t = Instant::now();
+        let h = styr_projections::history(kv, k, &format!("uppdrag/u-{}", s % UPPDRAG)).unwrap();
+        assert!(!h.is_empty());
+        hist.push(t.elapsed());
+    }
+    latency("plan (kommun, year)", plan);
+    latency("styrkedja path (KF goal up/down)", chain);
+    latency("entity history (one uppdrag)", hist);
+    drop(server);
+}
+
+fn walk(p: &std::path::Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
