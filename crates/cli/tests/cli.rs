@@ -126,3 +126,86 @@ async fn example_then_submit_with_exit_codes() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+#[tokio::test]
+async fn queries_live_and_as_of() {
+    let cli = Cli::start().await;
+    assert!(cli.run(&["example"]).status.success());
+    let proj = cli.dir.path().join("proj").display().to_string();
+    let q = |args: &[&str]| {
+        let mut all = vec!["--projections", proj.as_str()];
+        all.extend_from_slice(args);
+        cli.run(&all)
+    };
+
+    let out = q(&["plan", "vimmerby", "2026", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["budget"]["year"], 2026);
+    assert_eq!(plan["kf_goals"].as_array().unwrap().len(), 4);
+    let t = text(&q(&["plan", "vimmerby", "2026"]));
+    assert!(
+        t.contains("Barn- och utbildningsnämnden") && t.contains("498600"),
+        "{t}"
+    );
+
+    let t = text(&q(&["gaps", "vimmerby", "2026", "--today", "2026-11-25"]));
+    assert!(
+        t.contains("namnd_without_namndplan") && t.contains("body/mbn"),
+        "{t}"
+    );
+
+    let t = text(&q(&["audit", "vimmerby", "uppdrag/u-2026-05"]));
+    assert!(
+        t.contains("UppdragGiven")
+            && t.contains("UppdragClosed")
+            && t.contains("KF 2026-06-15 § 75"),
+        "{t}"
+    );
+    let out = q(&["audit", "vimmerby", "uppdrag/none"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let t = text(&q(&["chain", "vimmerby", "goal/kf-m2"]));
+    assert!(
+        t.contains("goal/bun-m1") && t.contains("direction/vision-2030"),
+        "{t}"
+    );
+
+    let t = text(&q(&["register", "vimmerby", "avvikelser"]));
+    assert!(
+        t.contains("dev-2026-01") && t.contains("åtgärdsplan ap-bun-2026-1"),
+        "{t}"
+    );
+
+    // As of March 2026 the uppdrag had no status and the 2027 budget did not exist.
+    let out = q(&[
+        "plan",
+        "vimmerby",
+        "2027",
+        "--as-of",
+        "2026-03-01",
+        "--json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["budget"]["year"], 2026);
+    let out = q(&["plan", "vimmerby", "2027", "--json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["budget"]["year"], 2027);
+    // Before anything was recorded, nothing.
+    let out = q(&[
+        "plan",
+        "vimmerby",
+        "2026",
+        "--recorded-at",
+        "2000-01-01T00:00:00Z",
+        "--json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(plan["budget"].is_null());
+
+    // Rebuild prints the same digest the projection had.
+    let t1 = text(&q(&["project", "vimmerby"]));
+    let t2 = text(&q(&["rebuild", "vimmerby"]));
+    let digest = |t: &str| t.rsplit("digest ").next().unwrap().trim().to_owned();
+    assert_eq!(digest(&t1), digest(&t2));
+}
