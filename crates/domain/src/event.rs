@@ -257,6 +257,29 @@ pub enum Event {
         reason: String,
         corrections: BTreeMap<String, serde_json::Value>,
     },
+    /// Recorded by Styrkedja: a kommun's public ed25519 signing key, so that
+    /// anyone can verify its checkpoints. A rotation names the key it replaces
+    /// and carries that key's signature over the new public key.
+    SigningKeyPublished {
+        key_id: String,
+        /// 32 bytes, hex.
+        public_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+        /// The replaced key's signature over `public_key`'s bytes, hex.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endorsement: Option<String>,
+    },
+    /// Recorded by Styrkedja: a signed statement that the kommun's event at
+    /// `sequence` has hash `head_hash` (see the audit crate for the signed text).
+    CheckpointSigned {
+        sequence: u64,
+        head_hash: String,
+        signed_at: chrono::DateTime<chrono::Utc>,
+        key_id: String,
+        /// ed25519 signature, hex.
+        signature: String,
+    },
 }
 
 /// What the store records beside an event that the state needs.
@@ -325,6 +348,8 @@ impl Event {
             Event::ReviewRecorded { .. } => "ReviewRecorded",
             Event::ReviewReplied { .. } => "ReviewReplied",
             Event::DecisionCorrected { .. } => "DecisionCorrected",
+            Event::SigningKeyPublished { .. } => "SigningKeyPublished",
+            Event::CheckpointSigned { .. } => "CheckpointSigned",
         }
     }
 
@@ -381,6 +406,8 @@ impl Event {
             Event::ReviewRecorded { review, .. } | Event::ReviewReplied { review, .. } => {
                 ("review", review.clone())
             }
+            Event::SigningKeyPublished { key_id, .. } => ("signing-key", key_id.clone()),
+            Event::CheckpointSigned { sequence, .. } => ("checkpoint", sequence.to_string()),
             Event::DecisionCorrected { corrects, .. } => {
                 ("correction", corrects.simple().to_string())
             }

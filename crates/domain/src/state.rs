@@ -552,7 +552,9 @@ impl KommunState {
                     r.replied.insert(body);
                 }
             }
-            Event::DecisionCorrected { .. } => {}
+            Event::DecisionCorrected { .. }
+            | Event::SigningKeyPublished { .. }
+            | Event::CheckpointSigned { .. } => {}
         }
     }
 

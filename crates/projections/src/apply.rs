@@ -495,6 +495,36 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 p.reported_version = Some(version)
             })?,
         Event::DecisionCorrected { .. } => {}
+        Event::SigningKeyPublished {
+            key_id,
+            public_key,
+            replaces,
+            ..
+        } => cx.put(
+            &format!("key/{key_id}"),
+            &SigningKeyDoc {
+                key_id: key_id.clone(),
+                public_key,
+                replaces,
+                source: src,
+            },
+        )?,
+        Event::CheckpointSigned {
+            sequence,
+            head_hash,
+            signed_at,
+            key_id,
+            ..
+        } => cx.put(
+            &format!("checkpoint/{sequence:020}"),
+            &CheckpointDoc {
+                sequence,
+                head_hash,
+                signed_at,
+                key_id,
+                recorded_at: src.sequence,
+            },
+        )?,
         Event::OutcomesRecorded {
             source,
             fetched_at,

@@ -310,3 +310,23 @@ pub struct HistoryEntry {
     /// For a rättelse: the event it corrects.
     pub corrects: Option<Uuid>,
 }
+
+/// A published signing key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningKeyDoc {
+    pub key_id: String,
+    pub public_key: String,
+    pub replaces: Option<String>,
+    pub source: Source,
+}
+
+/// A signed checkpoint (its signature is checked by `styr verify`, not here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointDoc {
+    pub sequence: u64,
+    pub head_hash: String,
+    pub signed_at: DateTime<Utc>,
+    pub key_id: String,
+    /// The sequence of the checkpoint event itself.
+    pub recorded_at: u64,
+}

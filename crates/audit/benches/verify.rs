@@ -1,0 +1,77 @@
+//! Verification throughput on a 1,000,000-event history (in memory, chained
+//! exactly as the store chains it) beside raw SHA-256 over the same bytes in
+//! the same run. Run: `cargo bench -p styr-audit --bench verify`
+//! (STYR_BENCH_EVENTS to change the size).
+
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use styr_audit::{Options, Verifier};
+use styr_domain::{DecidedBy, Event, OutcomeRow, Provenance};
+use styr_store::{AggregateRef, ChainHash, Envelope, KommunId};
+
+fn main() {
+    let n: usize = std::env::var("STYR_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let kommun = KommunId::new("bench").unwrap();
+    let provenance = Provenance::new(
+        DecidedBy::Body {
+            body: "kf".into(),
+            meeting_date: NaiveDate::from_ymd_opt(2025, 6, 16).unwrap(),
+            paragraph: "87".into(),
+        },
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    );
+    let mut prev = ChainHash::genesis(&kommun);
+    let mut history = Vec::with_capacity(n);
+    for i in 0..n {
+        let event = Event::OutcomesRecorded {
+            source: "Kolada".into(),
+            fetched_at: None,
+            rows: vec![OutcomeRow {
+                goal: format!("g-{}", i % 10),
+                indicator: "i-1".into(),
+                period: "2026".into(),
+                value: i as f64,
+            }],
+        };
+        let (event_type, payload) = event.to_payload();
+        let env = Envelope {
+            event_id: uuid::Uuid::now_v7(),
+            kommun: kommun.clone(),
+            aggregate: AggregateRef::new("outcome", format!("g-{}", i % 10)),
+            event_type: event_type.into(),
+            schema_version: 1,
+            provenance: provenance.clone(),
+            recorded_at: Utc::now(),
+            recorded_by: "bench".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            idempotency_key: format!("k-{i}"),
+            prev_hash: prev,
+            payload,
+        };
+        let raw = serde_json::to_vec(&env).unwrap();
+        prev = ChainHash::of_event(&raw);
+        history.push(raw);
+    }
+    let bytes: usize = history.iter().map(Vec::len).sum();
+    println!("{n} events, {} MB", bytes / 1_000_000);
+
+    let start = Instant::now();
+    let mut acc = 0u8;
+    for raw in &history {
+        acc ^= Sha256::digest(raw)[0];
+    }
+    let sha = n as f64 / start.elapsed().as_secs_f64();
+    println!("raw SHA-256 over the stored bytes      {sha:>10.0} events/s   1.00x   ({acc})");
+
+    let start = Instant::now();
+    let mut v = Verifier::new(kommun, Options::default());
+    for (i, raw) in history.iter().enumerate() {
+        v.push(i as u64 + 1, raw, None).unwrap();
+    }
+    let report = v.finish(Some(n as u64)).unwrap();
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    println!("styr verify (parse, hash, link, P7)    {rate:>10.0} events/s   {:.2}x   head {}", rate / sha, &report.head_hash[..12]);
+}

@@ -1,0 +1,112 @@
+//! The export file: a kommun's history, self-contained, as JSON lines.
+//!
+//! Line 1 is an [`ExportHeader`]; every further line an [`ExportEntry`] with
+//! the event's stored bytes as a JSON string (UTF-8, so the bytes survive
+//! exactly). Checkpoints and public keys are events of the history, so the
+//! file carries them too.
+
+use std::io::{BufRead, Write};
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use styr_store::{EventStore, KommunId};
+
+use crate::AuditError;
+
+pub const EXPORT_FORMAT: &str = "styrkedja-export/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportHeader {
+    pub format: String,
+    pub kommun: KommunId,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+    pub last_sequence: u64,
+    pub head_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportEntry {
+    pub sequence: u64,
+    pub hash: String,
+    /// The event's stored bytes.
+    pub event: String,
+}
+
+/// Writes the kommun's history up to `up_to` (default: all of it).
+pub async fn write_export(
+    store: &EventStore,
+    kommun: &KommunId,
+    up_to: Option<u64>,
+    out: &mut impl Write,
+) -> Result<ExportHeader, AuditError> {
+    let last = store.last_sequence(kommun).await?;
+    let last = up_to.map_or(last, |u| u.min(last));
+    let head_hash = match store.read(kommun, last).await?.first() {
+        Some(e) if last > 0 => e.hash.to_hex(),
+        _ => styr_store::ChainHash::genesis(kommun).to_hex(),
+    };
+    let header = ExportHeader {
+        format: EXPORT_FORMAT.into(),
+        kommun: kommun.clone(),
+        exported_at: chrono::Utc::now(),
+        last_sequence: last,
+        head_hash,
+    };
+    serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    let events = store.history(kommun, 1).await?;
+    futures::pin_mut!(events);
+    while let Some(e) = events.next().await {
+        let e = e?;
+        if e.sequence > last {
+            break;
+        }
+        let entry = ExportEntry {
+            sequence: e.sequence,
+            hash: e.hash.to_hex(),
+            event: String::from_utf8(e.raw.to_vec()).map_err(|_| AuditError::Export {
+                line: e.sequence as usize + 1,
+                detail: "stored bytes are not UTF-8".into(),
+            })?,
+        };
+        serde_json::to_writer(&mut *out, &entry).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(header)
+}
+
+/// Reads an export file; a line that does not parse is an error naming it.
+pub fn read_export(input: impl BufRead) -> Result<(ExportHeader, Vec<ExportEntry>), AuditError> {
+    let mut lines = input.lines().enumerate();
+    let header: ExportHeader = match lines.next() {
+        Some((_, line)) => serde_json::from_str(&line?).map_err(|e| AuditError::Export {
+            line: 1,
+            detail: format!("not an export header: {e}"),
+        })?,
+        None => {
+            return Err(AuditError::Export {
+                line: 1,
+                detail: "empty file".into(),
+            })
+        }
+    };
+    if header.format != EXPORT_FORMAT {
+        return Err(AuditError::Export {
+            line: 1,
+            detail: format!("format {:?}, expected {EXPORT_FORMAT}", header.format),
+        });
+    }
+    let mut entries = Vec::new();
+    for (i, line) in lines {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        entries.push(serde_json::from_str(&line).map_err(|e| AuditError::Export {
+            line: i + 1,
+            detail: e.to_string(),
+        })?);
+    }
+    Ok((header, entries))
+}

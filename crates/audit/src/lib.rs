@@ -1,0 +1,29 @@
+//! What auditors and revisorer need to trust Styrkedja without trusting its
+//! operators: verification of a kommun's hash chain (live from JetStream or
+//! offline from an export file), signed checkpoints with published keys, and
+//! the export format itself.
+//!
+//! Verification needs nothing but the stored bytes: it never consults the
+//! projections, and it re-hashes every event itself.
+
+mod checkpoint;
+mod export;
+mod verify;
+
+pub use checkpoint::{key_id, signed_text, Checkpointer, KeyStore};
+pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
+pub use verify::{verify_stream, Break, Options, Report, Verifier};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] styr_store::StoreError),
+    #[error("{path}: {detail}")]
+    Key { path: String, detail: String },
+    #[error("export line {line}: {detail}")]
+    Export { line: usize, detail: String },
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the kommun {0} kept moving while a checkpoint was signed; try again")]
+    Contended(String),
+}
