@@ -12,7 +12,10 @@ use styr_domain::{DecidedBy, Event, OutcomeRow, Provenance};
 use styr_store::{AggregateRef, ChainHash, Envelope, KommunId};
 
 fn main() {
-    let n: usize = std::env::var("STYR_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("STYR_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let kommun = KommunId::new("bench").unwrap();
     let provenance = Provenance::new(
         DecidedBy::Body {
@@ -73,5 +76,9 @@ fn main() {
     }
     let report = v.finish(Some(n as u64)).unwrap();
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    println!("styr verify (parse, hash, link, P7)    {rate:>10.0} events/s   {:.2}x   head {}", rate / sha, &report.head_hash[..12]);
+    println!(
+        "styr verify (parse, hash, link, P7)    {rate:>10.0} events/s   {:.2}x   head {}",
+        rate / sha,
+        &report.head_hash[..12]
+    );
 }

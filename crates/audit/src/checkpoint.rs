@@ -36,7 +36,12 @@ pub fn key_id(key: &VerifyingKey) -> String {
 }
 
 /// The exact bytes a checkpoint signature covers.
-pub fn signed_text(kommun: &KommunId, sequence: u64, head_hash: &str, signed_at: DateTime<Utc>) -> Vec<u8> {
+pub fn signed_text(
+    kommun: &KommunId,
+    sequence: u64,
+    head_hash: &str,
+    signed_at: DateTime<Utc>,
+) -> Vec<u8> {
     format!(
         "styrkedja/checkpoint/v1\n{kommun}\n{sequence}\n{head_hash}\n{}\n",
         signed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -98,7 +103,8 @@ impl KeyStore {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Self::err(path, e))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Self::err(path, e))?;
         }
         Ok(())
     }
@@ -107,7 +113,9 @@ impl KeyStore {
     pub fn rotate(&self, kommun: &KommunId) -> Result<(SigningKey, SigningKey), AuditError> {
         let old = self.load_or_create(kommun)?;
         let path = self.path(kommun);
-        let kept = self.dir.join(format!("{kommun}.ed25519.{}", key_id(&old.verifying_key())));
+        let kept = self
+            .dir
+            .join(format!("{kommun}.ed25519.{}", key_id(&old.verifying_key())));
         std::fs::rename(&path, &kept).map_err(|e| Self::err(&path, e))?;
         let new = Self::generate(&path)?;
         self.write(&path, &new)?;
@@ -151,9 +159,18 @@ fn system_decision(key: String, events: Vec<Event>) -> Decision {
 }
 
 impl Checkpointer<'_> {
-    async fn append(&self, kommun: &KommunId, key: String, events: Vec<Event>) -> Result<Option<u64>, AuditError> {
+    async fn append(
+        &self,
+        kommun: &KommunId,
+        key: String,
+        events: Vec<Event>,
+    ) -> Result<Option<u64>, AuditError> {
         let head = self.store.last_sequence(kommun).await?;
-        match self.store.append(kommun, head, system_decision(key, events)).await? {
+        match self
+            .store
+            .append(kommun, head, system_decision(key, events))
+            .await?
+        {
             AppendOutcome::Appended(c) | AppendOutcome::Duplicate(c) => Ok(Some(c.last_sequence)),
             AppendOutcome::Conflict { .. } => Ok(None),
         }
@@ -163,7 +180,12 @@ impl Checkpointer<'_> {
     pub async fn publish_key(&self, kommun: &KommunId) -> Result<String, AuditError> {
         let key = self.keys.load_or_create(kommun)?.verifying_key();
         let kid = key_id(&key);
-        if self.store.read_aggregate(kommun, "signing-key", &kid).await?.is_empty() {
+        if self
+            .store
+            .read_aggregate(kommun, "signing-key", &kid)
+            .await?
+            .is_empty()
+        {
             let event = Event::SigningKeyPublished {
                 key_id: kid.clone(),
                 public_key: hex::encode(key.as_bytes()),
@@ -171,7 +193,11 @@ impl Checkpointer<'_> {
                 endorsement: None,
             };
             for _ in 0..8 {
-                if self.append(kommun, format!("key-{kid}"), vec![event.clone()]).await?.is_some() {
+                if self
+                    .append(kommun, format!("key-{kid}"), vec![event.clone()])
+                    .await?
+                    .is_some()
+                {
                     return Ok(kid);
                 }
             }
@@ -193,7 +219,11 @@ impl Checkpointer<'_> {
             endorsement: Some(hex::encode(old.sign(new_pub.as_bytes()).to_bytes())),
         };
         for _ in 0..8 {
-            if self.append(kommun, format!("key-{kid}"), vec![event.clone()]).await?.is_some() {
+            if self
+                .append(kommun, format!("key-{kid}"), vec![event.clone()])
+                .await?
+                .is_some()
+            {
                 return Ok(kid);
             }
         }
@@ -225,7 +255,11 @@ impl Checkpointer<'_> {
             };
             if let AppendOutcome::Appended(c) = self
                 .store
-                .append(kommun, head, system_decision(format!("checkpoint-{head}"), vec![event]))
+                .append(
+                    kommun,
+                    head,
+                    system_decision(format!("checkpoint-{head}"), vec![event]),
+                )
                 .await?
             {
                 return Ok((head, c.last_sequence));

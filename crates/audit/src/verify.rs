@@ -87,7 +87,12 @@ impl Verifier {
 
     /// Checks the event stored at `sequence` with exactly these bytes.
     /// `claimed_hash` is what the export (or header) says its hash is.
-    pub fn push(&mut self, sequence: u64, raw: &[u8], claimed_hash: Option<&str>) -> Result<(), Break> {
+    pub fn push(
+        &mut self,
+        sequence: u64,
+        raw: &[u8],
+        claimed_hash: Option<&str>,
+    ) -> Result<(), Break> {
         let brk = |event_id: Option<Uuid>, problem: String| Break {
             sequence,
             event_id,
@@ -97,23 +102,39 @@ impl Verifier {
             return Err(brk(
                 None,
                 if sequence > self.next {
-                    format!("händelse {} saknas (nästa i följd var {}, nu kom {sequence})", self.next, self.next)
+                    format!(
+                        "händelse {} saknas (nästa i följd var {}, nu kom {sequence})",
+                        self.next, self.next
+                    )
                 } else {
                     format!("sekvensen går bakåt eller upprepas (väntade {})", self.next)
                 },
             ));
         }
         let hash = ChainHash::of_event(raw);
-        let env: Envelope = serde_json::from_slice(raw)
-            .map_err(|e| brk(None, format!("händelsens bytes är inte ett Styrkedja-kuvert: {e}")))?;
+        let env: Envelope = serde_json::from_slice(raw).map_err(|e| {
+            brk(
+                None,
+                format!("händelsens bytes är inte ett Styrkedja-kuvert: {e}"),
+            )
+        })?;
         let id = Some(env.event_id);
         if let Some(claimed) = claimed_hash {
             if claimed != hash.to_hex() {
-                return Err(brk(id, format!("hashen {claimed} stämmer inte med de lagrade bytesen ({})", hash.to_hex())));
+                return Err(brk(
+                    id,
+                    format!(
+                        "hashen {claimed} stämmer inte med de lagrade bytesen ({})",
+                        hash.to_hex()
+                    ),
+                ));
             }
         }
         if env.kommun != self.kommun {
-            return Err(brk(id, format!("händelsen tillhör {}, inte {}", env.kommun, self.kommun)));
+            return Err(brk(
+                id,
+                format!("händelsen tillhör {}, inte {}", env.kommun, self.kommun),
+            ));
         }
         if env.prev_hash != self.prev {
             return Err(brk(
@@ -128,11 +149,20 @@ impl Verifier {
             return Err(brk(id, format!("{field}: {rule}")));
         }
         if env.recorded_by.trim().is_empty() || env.idempotency_key.trim().is_empty() {
-            return Err(brk(id, "recorded_by och idempotency_key måste finnas (P7)".into()));
+            return Err(brk(
+                id,
+                "recorded_by och idempotency_key måste finnas (P7)".into(),
+            ));
         }
         for (pin_seq, pin_hash) in &self.options.pins {
             if *pin_seq == sequence && *pin_hash != hash.to_hex() {
-                return Err(brk(id, format!("den fästa kontrollpunkten säger hash {pin_hash}, historiken har {}", hash.to_hex())));
+                return Err(brk(
+                    id,
+                    format!(
+                        "den fästa kontrollpunkten säger hash {pin_hash}, historiken har {}",
+                        hash.to_hex()
+                    ),
+                ));
             }
         }
         match Event::from_payload(&env.event_type, env.schema_version, &env.payload) {
@@ -141,7 +171,14 @@ impl Verifier {
                 public_key,
                 replaces,
                 endorsement,
-            }) => self.key(&kid, &public_key, replaces.as_deref(), endorsement.as_deref()).map_err(|p| brk(id, p))?,
+            }) => self
+                .key(
+                    &kid,
+                    &public_key,
+                    replaces.as_deref(),
+                    endorsement.as_deref(),
+                )
+                .map_err(|p| brk(id, p))?,
             Ok(Event::CheckpointSigned {
                 sequence: covered,
                 head_hash,
@@ -149,8 +186,10 @@ impl Verifier {
                 key_id: kid,
                 signature,
             }) => {
-                self.checkpoint(covered, &head_hash, signed_at, &kid, &signature).map_err(|p| brk(id, p))?;
-                self.checkpoints.push((covered, sequence, kid, signed_at.to_rfc3339()));
+                self.checkpoint(covered, &head_hash, signed_at, &kid, &signature)
+                    .map_err(|p| brk(id, p))?;
+                self.checkpoints
+                    .push((covered, sequence, kid, signed_at.to_rfc3339()));
             }
             _ => {}
         }
@@ -160,7 +199,13 @@ impl Verifier {
         Ok(())
     }
 
-    fn key(&mut self, kid: &str, public_key: &str, replaces: Option<&str>, endorsement: Option<&str>) -> Result<(), String> {
+    fn key(
+        &mut self,
+        kid: &str,
+        public_key: &str,
+        replaces: Option<&str>,
+        endorsement: Option<&str>,
+    ) -> Result<(), String> {
         let bytes: [u8; 32] = hex::decode(public_key)
             .ok()
             .and_then(|b| b.try_into().ok())
@@ -202,7 +247,9 @@ impl Verifier {
         signature: &str,
     ) -> Result<(), String> {
         let Some(actual) = self.hashes.get(&covered) else {
-            return Err(format!("kontrollpunkten gäller sekvens {covered}, som inte finns före den"));
+            return Err(format!(
+                "kontrollpunkten gäller sekvens {covered}, som inte finns före den"
+            ));
         };
         if actual.to_hex() != head_hash {
             return Err(format!("kontrollpunkten säger att sekvens {covered} har hash {head_hash}, men den har {actual}"));
@@ -215,8 +262,13 @@ impl Verifier {
             .and_then(|b| Signature::from_slice(&b).ok())
             .ok_or("signaturen är inte 64 bytes hex")?;
         self.keys[kid]
-            .verify_strict(&signed_text(&self.kommun, covered, head_hash, signed_at), &sig)
-            .map_err(|_| "signaturen stämmer inte (förfalskad eller omsignerad kontrollpunkt)".to_owned())
+            .verify_strict(
+                &signed_text(&self.kommun, covered, head_hash, signed_at),
+                &sig,
+            )
+            .map_err(|_| {
+                "signaturen stämmer inte (förfalskad eller omsignerad kontrollpunkt)".to_owned()
+            })
     }
 
     /// Ends verification; `expected_last` is where the history should end.
@@ -227,7 +279,9 @@ impl Verifier {
                 return Err(Break {
                     sequence: head + 1,
                     event_id: None,
-                    problem: format!("historiken slutar vid {head}, men ska sluta vid {last} (avkortad)"),
+                    problem: format!(
+                        "historiken slutar vid {head}, men ska sluta vid {last} (avkortad)"
+                    ),
                 });
             }
         }

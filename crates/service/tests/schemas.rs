@@ -89,7 +89,14 @@ fn the_example_uses_every_command_and_event_but_rattelse() {
     assert_eq!(missing, vec!["correct_decision"]);
     let missing: Vec<_> = events.difference(&used_events).collect();
     // Keys and checkpoints are recorded by Styrkedja itself, not submitted.
-    assert_eq!(missing, vec!["CheckpointSigned", "DecisionCorrected", "SigningKeyPublished"]);
+    assert_eq!(
+        missing,
+        vec![
+            "CheckpointSigned",
+            "DecisionCorrected",
+            "SigningKeyPublished"
+        ]
+    );
 }
 
 fn validator(rel: &str) -> jsonschema::Validator {

@@ -1,0 +1,305 @@
+//! Verification live and offline, replay equivalence, and every tamper case
+//! detected and located.
+
+use std::sync::Arc;
+
+use ed25519_dalek::{Signer, SigningKey};
+use styr_audit::*;
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::{digest, fold, Projector};
+use styr_service::{example, Kommuner};
+use styr_store::{ChainHash, Envelope, EventStore, KommunId, StoreConfig, StoredEvent};
+
+struct World {
+    _server: NatsServer,
+    dir: tempfile::TempDir,
+    store: Arc<EventStore>,
+    header: ExportHeader,
+    entries: Vec<ExportEntry>,
+    first_key: String,
+}
+
+fn vimmerby() -> KommunId {
+    KommunId::new("vimmerby").unwrap()
+}
+
+/// The example kommun with a checkpoint, a key rotation and a second
+/// checkpoint, exported.
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let store = Arc::new(
+        EventStore::connect(&server.url(), StoreConfig::default())
+            .await
+            .unwrap(),
+    );
+    let k = vimmerby();
+    let kommuner = Kommuner::new(store.clone());
+    let subs = example::vimmerby().unwrap();
+    let cp = Checkpointer {
+        store: &store,
+        keys: KeyStore::new(dir.path().join("keys")),
+    };
+    for s in &subs[..50] {
+        kommuner.submit(&k, s.clone()).await.unwrap();
+    }
+    let (covered, at) = cp.checkpoint(&k).await.unwrap();
+    assert_eq!(at, covered + 1);
+    let first_key = hex::encode(
+        KeyStore::new(dir.path().join("keys"))
+            .load_or_create(&k)
+            .unwrap()
+            .verifying_key()
+            .as_bytes(),
+    );
+    for s in &subs[50..] {
+        kommuner.submit(&k, s.clone()).await.unwrap();
+    }
+    cp.rotate_key(&k).await.unwrap();
+    cp.checkpoint(&k).await.unwrap();
+    let mut buf = Vec::new();
+    let header = write_export(&store, &k, None, &mut buf).await.unwrap();
+    let (read_header, entries) = read_export(&buf[..]).unwrap();
+    assert_eq!(read_header, header);
+    World {
+        _server: server,
+        dir,
+        store,
+        header,
+        entries,
+        first_key,
+    }
+}
+
+fn verify(entries: &[ExportEntry], last: u64, options: Options) -> Result<Report, Break> {
+    let mut v = Verifier::new(vimmerby(), options);
+    for e in entries {
+        v.push(e.sequence, e.event.as_bytes(), Some(&e.hash))?;
+    }
+    v.finish(Some(last))
+}
+
+/// Rewrites entries from `from` on so that every link and hash is consistent
+/// again, as a careful forger would.
+fn rechain(entries: &mut [ExportEntry], from: usize) {
+    let mut prev = if from == 0 {
+        ChainHash::genesis(&vimmerby())
+    } else {
+        ChainHash::of_event(entries[from - 1].event.as_bytes())
+    };
+    for e in &mut entries[from..] {
+        let mut env: Envelope = serde_json::from_str(&e.event).unwrap();
+        env.prev_hash = prev;
+        e.event = serde_json::to_string(&env).unwrap();
+        prev = ChainHash::of_event(e.event.as_bytes());
+        e.hash = prev.to_hex();
+    }
+}
+
+fn payload_mut(e: &mut ExportEntry, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut env: Envelope = serde_json::from_str(&e.event).unwrap();
+    f(&mut env.payload);
+    e.event = serde_json::to_string(&env).unwrap();
+}
+
+fn index_of(entries: &[ExportEntry], event_type: &str, nth: usize) -> usize {
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.event
+                .contains(&format!("\"event_type\":\"{event_type}\""))
+        })
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn live_and_offline_verification_and_replay_agree() {
+    let w = world().await;
+    let k = vimmerby();
+    let live = verify_stream(&w.store, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.events, w.store.last_sequence(&k).await.unwrap());
+    assert_eq!(live.checkpoints.len(), 2);
+    assert_eq!(live.keys.len(), 2);
+    let offline = verify(
+        &w.entries,
+        w.header.last_sequence,
+        Options {
+            trusted_key: Some(w.first_key.clone()),
+            pins: vec![(
+                live.checkpoints[0].0,
+                w.entries[live.checkpoints[0].0 as usize - 1].hash.clone(),
+            )],
+        },
+    )
+    .unwrap();
+    assert_eq!(offline, live);
+    assert_eq!(offline.head_hash, w.header.head_hash);
+
+    // Replay from the file gives the live projection's digest.
+    let stored: Vec<StoredEvent> = w
+        .entries
+        .iter()
+        .map(|e| StoredEvent::decode(e.sequence, e.event.clone().into_bytes().into()).unwrap())
+        .collect();
+    let replayed = fold(stored.iter()).unwrap();
+    let p = Projector::open(w.dir.path().join("proj")).unwrap();
+    p.catch_up(&w.store, &k).await.unwrap();
+    assert_eq!(digest(&replayed, &k).unwrap(), p.digest(&k).unwrap());
+
+    // An export up to a checkpoint verifies on its own.
+    let mut buf = Vec::new();
+    let h = write_export(&w.store, &k, Some(live.checkpoints[0].1), &mut buf)
+        .await
+        .unwrap();
+    let (_, part) = read_export(&buf[..]).unwrap();
+    let r = verify(&part, h.last_sequence, Options::default()).unwrap();
+    assert_eq!(r.checkpoints.len(), 1);
+}
+
+#[tokio::test]
+async fn every_tamper_case_is_detected_and_located() {
+    let w = world().await;
+    let last = w.header.last_sequence;
+    let mid = w.entries.len() / 2;
+    let at = |b: Result<Report, Break>| b.unwrap_err();
+
+    // One byte changed in the middle: the stored hash no longer matches.
+    let mut t = w.entries.clone();
+    t[mid].event = t[mid]
+        .event
+        .replacen("\"kommun\":\"vimmerby\"", "\"kommun\":\"vimmerbY\"", 1);
+    let b = at(verify(&t, last, Options::default()));
+    assert_eq!(b.sequence, t[mid].sequence, "{b}");
+    // … and with its hash recomputed, the next link breaks.
+    let mut t = w.entries.clone();
+    payload_mut(&mut t[mid], |p| *p = serde_json::json!({"forged": true}));
+    t[mid].hash = ChainHash::of_event(t[mid].event.as_bytes()).to_hex();
+    let b = at(verify(&t, last, Options::default()));
+    assert!(
+        b.sequence == t[mid].sequence || b.sequence == t[mid].sequence + 1,
+        "{b}"
+    );
+    assert!(b.event_id.is_some());
+
+    // An event dropped.
+    let mut t = w.entries.clone();
+    let dropped = t.remove(mid).sequence;
+    let b = at(verify(&t, last, Options::default()));
+    assert_eq!(b.sequence, dropped + 1);
+    assert!(b.problem.contains("saknas"), "{b}");
+
+    // Two swapped, with their numbers, or renumbered to look in order.
+    let mut t = w.entries.clone();
+    t.swap(mid, mid + 1);
+    assert_eq!(
+        at(verify(&t, last, Options::default())).sequence,
+        w.entries[mid + 1].sequence
+    );
+    let (s1, s2) = (t[mid].sequence, t[mid + 1].sequence);
+    t[mid].sequence = s2;
+    t[mid + 1].sequence = s1;
+    let b = at(verify(&t, last, Options::default()));
+    assert_eq!(b.sequence, s2, "{b}");
+    assert!(b.problem.contains("länken"), "{b}");
+
+    // The end cut off.
+    let t = &w.entries[..w.entries.len() - 3];
+    let b = at(verify(t, last, Options::default()));
+    assert!(b.problem.contains("avkortad"), "{b}");
+
+    // A checkpoint whose head hash is forged (history rechained after it).
+    let mut t = w.entries.clone();
+    let cp = index_of(&t, "CheckpointSigned", 0);
+    payload_mut(&mut t[cp], |p| {
+        p["head_hash"] = serde_json::json!("00".repeat(32))
+    });
+    rechain(&mut t, cp);
+    let b = at(verify(&t, last, Options::default()));
+    assert_eq!(b.sequence, t[cp].sequence);
+    assert!(b.problem.contains("kontrollpunkten"), "{b}");
+
+    // A checkpoint re-signed with another key under the real key id.
+    let mut t = w.entries.clone();
+    let other = SigningKey::from_bytes(&[7u8; 32]);
+    payload_mut(&mut t[cp], |p| {
+        p["signature"] = serde_json::json!(hex::encode(other.sign(b"x").to_bytes()))
+    });
+    rechain(&mut t, cp);
+    let b = at(verify(&t, last, Options::default()));
+    assert_eq!(b.sequence, t[cp].sequence);
+    assert!(b.problem.contains("signaturen"), "{b}");
+
+    // A rewritten history re-signed end to end with the forger's own key:
+    // only an auditor with the trusted key or a pinned checkpoint sees it.
+    let mut t = w.entries.clone();
+    payload_mut(&mut t[mid], |p| *p = serde_json::json!({"rewritten": true}));
+    let forged_key = SigningKey::from_bytes(&[9u8; 32]);
+    let fk = forged_key.verifying_key();
+    let fid = key_id(&fk);
+    let k0 = index_of(&t, "SigningKeyPublished", 0);
+    payload_mut(&mut t[k0], |p| {
+        p["key_id"] = serde_json::json!(fid);
+        p["public_key"] = serde_json::json!(hex::encode(fk.as_bytes()));
+    });
+    // Drop the rotation and re-sign every checkpoint with the forged key.
+    let k1 = index_of(&t, "SigningKeyPublished", 1);
+    let pinned = (w.entries[mid + 5].sequence, w.entries[mid + 5].hash.clone());
+    let removed = t.remove(k1).sequence;
+    for (i, e) in t.iter_mut().enumerate() {
+        e.sequence = i as u64 + 1;
+    }
+    rechain(&mut t, 0);
+    for i in 0..t.len() {
+        if t[i].event.contains("\"event_type\":\"CheckpointSigned\"") {
+            let env: Envelope = serde_json::from_str(&t[i].event).unwrap();
+            let mut covered = env.payload["sequence"].as_u64().unwrap();
+            if covered >= removed {
+                covered -= 1;
+            }
+            let head = t[covered as usize - 1].hash.clone();
+            let at: chrono::DateTime<chrono::Utc> =
+                serde_json::from_value(env.payload["signed_at"].clone()).unwrap();
+            let sig = forged_key.sign(&signed_text(&vimmerby(), covered, &head, at));
+            payload_mut(&mut t[i], |p| {
+                p["sequence"] = serde_json::json!(covered);
+                p["head_hash"] = serde_json::json!(head);
+                p["key_id"] = serde_json::json!(fid);
+                p["signature"] = serde_json::json!(hex::encode(sig.to_bytes()));
+            });
+            rechain(&mut t, i);
+        }
+    }
+    let forged_last = t.len() as u64;
+    let tofu = verify(&t, forged_last, Options::default());
+    assert!(
+        tofu.is_ok(),
+        "a self-consistent forgery passes trust-on-first-use: {tofu:?}"
+    );
+    let b = at(verify(
+        &t,
+        forged_last,
+        Options {
+            trusted_key: Some(w.first_key.clone()),
+            pins: vec![],
+        },
+    ));
+    assert_eq!(b.sequence, t[k0].sequence);
+    assert!(b.problem.contains("betrodda"), "{b}");
+    let b = at(verify(
+        &t,
+        forged_last,
+        Options {
+            trusted_key: None,
+            pins: vec![pinned.clone()],
+        },
+    ));
+    assert!(b.sequence <= pinned.0, "{b}");
+}
