@@ -15,6 +15,7 @@ use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig, StoredEvent};
 
+mod audit;
 mod example;
 mod views;
 
@@ -59,8 +60,13 @@ enum Command {
     /// Submits decisions from a JSON file: one submission or an array of
     /// them. Exit code 2 when one is rejected (nothing of it is recorded).
     Submit { kommun: String, file: PathBuf },
-    /// Runs the embedded nats-server until interrupted (Ctrl-C).
-    Serve,
+    /// Runs the embedded nats-server until interrupted (Ctrl-C), signing a
+    /// checkpoint for every kommun whose history moved, every
+    /// --checkpoint-every seconds.
+    Serve {
+        #[arg(long, default_value_t = 3600)]
+        checkpoint_every: u64,
+    },
     /// Brings this node's projection of a kommun up to date (and keeps it so
     /// with --follow).
     Project {
@@ -73,6 +79,37 @@ enum Command {
     },
     /// Rebuilds a kommun's projection from JetStream and prints its digest.
     Rebuild { kommun: String },
+    /// Verifies a kommun's history: live from JetStream, or an export file
+    /// offline (--file). Exit code 3 when it does not hold.
+    Verify {
+        /// The kommun (not needed with --file).
+        kommun: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        trust: audit::Trust,
+    },
+    /// Writes a kommun's full history (or up to a sequence) to one
+    /// self-contained file, with its checkpoints and public keys.
+    Export {
+        kommun: String,
+        #[arg(long, short)]
+        out: PathBuf,
+        #[arg(long)]
+        up_to: Option<u64>,
+    },
+    /// Verifies an export file and rebuilds every read model from it, offline;
+    /// prints the digest (equal to a live projection's of the same history).
+    Replay {
+        file: PathBuf,
+        #[command(flatten)]
+        trust: audit::Trust,
+    },
+    /// Signs the kommun's current chain head and records the checkpoint
+    /// (publishing the kommun's key first if needed).
+    Checkpoint { kommun: String },
+    /// Rotates the kommun's signing key; the new key is published, endorsed by the old.
+    RotateKey { kommun: String },
     #[command(flatten)]
     Query(views::Query),
     /// Prints a kommun's recorded events.
@@ -166,6 +203,7 @@ async fn main() -> std::process::ExitCode {
     match run(cli).await {
         Ok(Exit::Ok) => std::process::ExitCode::SUCCESS,
         Ok(Exit::Rejected) => std::process::ExitCode::from(2),
+        Ok(Exit::Broken) => std::process::ExitCode::from(3),
         Err(e) => {
             eprintln!("fel: {e:#}");
             std::process::ExitCode::from(1)
@@ -173,10 +211,12 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Exit codes scripts can rely on: 0 done, 1 error, 2 a decision rejected.
+/// Exit codes scripts can rely on: 0 done, 1 error, 2 a decision rejected,
+/// 3 a history that does not verify.
 enum Exit {
     Ok,
     Rejected,
+    Broken,
 }
 
 fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
@@ -247,8 +287,12 @@ async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Query(q) => {
-            let backend = Backend::open(&cli).await?;
-            views::run(&backend.store, &cli.projections, q).await?;
+            if q.offline() {
+                views::run(None, &cli.projections, q).await?;
+            } else {
+                let backend = Backend::open(&cli).await?;
+                views::run(Some(&backend.store), &cli.projections, q).await?;
+            }
             Ok(Exit::Ok)
         }
         Command::Submit { kommun: k, file } => {
@@ -281,21 +325,102 @@ async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Ok)
         }
-        Command::Serve => {
-            if cli.nats_url.is_some() {
-                anyhow::bail!(
-                    "serve runs the embedded nats-server; unset NATS_URL/--nats-url to use it"
-                );
+        Command::Serve { checkpoint_every } => {
+            let backend = Backend::open(&cli).await?;
+            if let Some(s) = &backend._server {
+                println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
             }
-            let server = start_embedded(&cli).await?;
+            let cp = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"));
+            let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs((*checkpoint_every).max(1)));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        for k in backend.store.kommuner().await? {
+                            let head = backend.store.last_sequence(&k).await?;
+                            if head > 0 && signed.get(&k) != Some(&head) {
+                                let (covered, at) = cp.checkpoint(&k).await?;
+                                tracing::info!(kommun = %k, covered, at, "checkpoint signed");
+                                signed.insert(k, at);
+                            }
+                        }
+                    }
+                    _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
+                }
+            }
+        }
+        Command::Verify {
+            kommun: k,
+            file,
+            trust,
+        } => {
+            let options = trust.options()?;
+            let ok = match file {
+                Some(file) => {
+                    let (header, _, result) = audit::verify_file(file, options)?;
+                    audit::print_result(header.kommun.as_str(), &result)
+                }
+                None => {
+                    let k = kommun(k.as_deref().context("name the kommun, or give --file")?)?;
+                    let backend = Backend::open(&cli).await?;
+                    let result = styr_audit::verify_stream(&backend.store, &k, options).await?;
+                    audit::print_result(k.as_str(), &result)
+                }
+            };
+            Ok(if ok { Exit::Ok } else { Exit::Broken })
+        }
+        Command::Export {
+            kommun: k,
+            out,
+            up_to,
+        } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            let h = audit::export(&backend.store, &k, *up_to, out).await?;
             println!(
-                "nats-server lyssnar på {} (avsluta med Ctrl-C)",
-                server.url()
+                "{k}: {} händelser till {} (huvud {})",
+                h.last_sequence,
+                out.display(),
+                h.head_hash
             );
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
-            server.stop();
+            Ok(Exit::Ok)
+        }
+        Command::Replay { file, trust } => {
+            let (header, entries, result) = audit::verify_file(file, trust.options()?)?;
+            if !audit::print_result(header.kommun.as_str(), &result) {
+                return Ok(Exit::Broken);
+            }
+            let view = styr_projections::fold(audit::stored(&entries)?.iter())?;
+            println!(
+                "{}: alla läsmodeller återskapade från {}; digest {}",
+                header.kommun,
+                file.display(),
+                styr_projections::digest(&view, &header.kommun)?
+            );
+            println!(
+                "Ställ frågor offline med --file, t.ex. `styr plan {} 2026 --file {} --as-of 2026-06-30`",
+                header.kommun,
+                file.display()
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Checkpoint { kommun: k } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            let (covered, at) = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"))
+                .checkpoint(&k)
+                .await?;
+            println!("{k}: kontrollpunkt för sekvens {covered} signerad och registrerad som händelse {at}");
+            Ok(Exit::Ok)
+        }
+        Command::RotateKey { kommun: k } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            let kid = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"))
+                .rotate_key(&k)
+                .await?;
+            println!("{k}: ny signeringsnyckel {kid} publicerad, intygad av den förra");
             Ok(Exit::Ok)
         }
         Command::History {

@@ -17,6 +17,10 @@ pub struct When {
     /// What the system said at this moment (events recorded up to it), RFC 3339.
     #[arg(long, value_name = "TIME", conflicts_with = "as_of")]
     pub recorded_at: Option<DateTime<Utc>>,
+    /// Answer from an export file instead of the live history (offline:
+    /// no server, no projections); combines with --as-of / --recorded-at.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
     /// JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -116,20 +120,52 @@ impl View {
     }
 }
 
+impl Query {
+    fn when(&self) -> &When {
+        match self {
+            Query::Plan { when, .. }
+            | Query::Chain { when, .. }
+            | Query::Gaps { when, .. }
+            | Query::Audit { when, .. }
+            | Query::Register { when, .. } => when,
+        }
+    }
+
+    /// Answered from a file, without NATS.
+    pub fn offline(&self) -> bool {
+        self.when().file.is_some()
+    }
+}
+
 async fn view(
-    store: &EventStore,
+    store: Option<&EventStore>,
     dir: &std::path::Path,
     kommun: &KommunId,
     when: &When,
 ) -> Result<View> {
     let at = match (when.as_of, when.recorded_at) {
-        (Some(d), _) => AsOf::InForce(d),
-        (None, Some(t)) => AsOf::Recorded(t),
-        (None, None) => return Ok(View::Live(projector(store, dir, kommun).await?)),
+        (Some(d), _) => Some(AsOf::InForce(d)),
+        (None, Some(t)) => Some(AsOf::Recorded(t)),
+        (None, None) => None,
     };
-    Ok(View::Past(
-        styr_projections::as_of(store, kommun, at).await?,
-    ))
+    if let Some(file) = &when.file {
+        let (header, entries) = crate::audit::load_export(file)?;
+        if &header.kommun != kommun {
+            anyhow::bail!(
+                "{} holds kommun {}, not {kommun}",
+                file.display(),
+                header.kommun
+            );
+        }
+        let events = crate::audit::stored(&entries)?;
+        let kept = events.iter().filter(|e| at.is_none_or(|a| a.includes(e)));
+        return Ok(View::Past(styr_projections::fold(kept)?));
+    }
+    let store = store.context("a live query needs NATS")?;
+    Ok(match at {
+        Some(at) => View::Past(styr_projections::as_of(store, kommun, at).await?),
+        None => View::Live(projector(store, dir, kommun).await?),
+    })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -137,7 +173,7 @@ fn json<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(store: &EventStore, dir: &std::path::Path, query: &Query) -> Result<()> {
+pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Query) -> Result<()> {
     match query {
         Query::Plan { kommun, year, when } => {
             let k = crate::kommun(kommun)?;

@@ -264,6 +264,23 @@ impl EventStore {
         }
     }
 
+    /// Every kommun that has a stream on the server.
+    pub async fn kommuner(&self) -> Result<Vec<KommunId>, StoreError> {
+        let mut names = self.js.stream_names();
+        let mut out = Vec::new();
+        while let Some(name) = names.next().await {
+            let name = name.map_err(|e| StoreError::nats("listing streams", e))?;
+            if let Some(k) = name
+                .strip_prefix("styr-")
+                .and_then(|k| KommunId::new(k).ok())
+            {
+                out.push(k);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// The sequence of the kommun's last event; 0 when it has none.
     pub async fn last_sequence(&self, kommun: &KommunId) -> Result<u64, StoreError> {
         match self.existing_stream(kommun).await? {

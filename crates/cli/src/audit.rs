@@ -1,0 +1,118 @@
+//! `styr verify | export | replay | checkpoint | key rotate`: what a revisor
+//! needs to trust the history.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use styr_audit::{
+    read_export, write_export, Break, Checkpointer, ExportEntry, ExportHeader, KeyStore, Options,
+    Report, Verifier,
+};
+use styr_store::{EventStore, KommunId, StoredEvent};
+
+/// What the auditor trusts from outside the history.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Trust {
+    /// The kommun's first public signing key (hex), obtained out of band.
+    #[arg(long, value_name = "HEX")]
+    pub trusted_key: Option<String>,
+    /// A checkpoint pinned earlier, as SEQUENCE:HASH (repeatable).
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub pin: Vec<String>,
+}
+
+impl Trust {
+    pub fn options(&self) -> Result<Options> {
+        let pins = self
+            .pin
+            .iter()
+            .map(|p| {
+                let (s, h) = p
+                    .split_once(':')
+                    .with_context(|| format!("--pin {p:?}: expected SEQUENCE:HASH"))?;
+                Ok((
+                    s.parse()
+                        .with_context(|| format!("--pin {p:?}: sequence"))?,
+                    h.to_owned(),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Options {
+            trusted_key: self.trusted_key.clone(),
+            pins,
+        })
+    }
+}
+
+pub fn load_export(file: &Path) -> Result<(ExportHeader, Vec<ExportEntry>)> {
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    read_export(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))
+}
+
+/// Verifies an export file with no server and no projections.
+pub fn verify_file(
+    file: &Path,
+    options: Options,
+) -> Result<(ExportHeader, Vec<ExportEntry>, Result<Report, Break>)> {
+    let (header, entries) = load_export(file)?;
+    let mut v = Verifier::new(header.kommun.clone(), options);
+    for e in &entries {
+        if let Err(b) = v.push(e.sequence, e.event.as_bytes(), Some(&e.hash)) {
+            return Ok((header, entries, Err(b)));
+        }
+    }
+    let result = v.finish(Some(header.last_sequence));
+    Ok((header, entries, result))
+}
+
+pub fn stored(entries: &[ExportEntry]) -> Result<Vec<StoredEvent>> {
+    entries
+        .iter()
+        .map(|e| {
+            StoredEvent::decode(e.sequence, e.event.clone().into_bytes().into()).map_err(Into::into)
+        })
+        .collect()
+}
+
+pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> bool {
+    match result {
+        Ok(r) => {
+            println!(
+                "✓ {kommun}: {} händelser verifierade; kedjans huvud {} vid sekvens {}",
+                r.events, r.head_hash, r.head_sequence
+            );
+            match r.last_checkpoint() {
+                Some((covered, at, key, signed_at)) => println!(
+                    "  senaste signerade kontrollpunkt: sekvens {covered} (händelse {at}), nyckel {key}, {signed_at}; {} kontrollpunkter, nycklar {}",
+                    r.checkpoints.len(),
+                    r.keys.join(", ")
+                ),
+                None => println!("  ingen signerad kontrollpunkt ännu (`styr checkpoint {kommun}`)"),
+            }
+            true
+        }
+        Err(b) => {
+            println!("✗ {kommun}: historiken bryts vid {b}");
+            false
+        }
+    }
+}
+
+pub async fn export(
+    store: &EventStore,
+    kommun: &KommunId,
+    up_to: Option<u64>,
+    out: &PathBuf,
+) -> Result<ExportHeader> {
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+    );
+    Ok(write_export(store, kommun, up_to, &mut f).await?)
+}
+
+pub fn checkpointer<'a>(store: &'a EventStore, keys: &Path) -> Checkpointer<'a> {
+    Checkpointer {
+        store,
+        keys: KeyStore::new(keys),
+    }
+}
