@@ -8,10 +8,12 @@
 
 mod checkpoint;
 mod export;
+mod report;
 mod verify;
 
 pub use checkpoint::{key_id, signed_text, Checkpointer, KeyStore};
 pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
+pub use report::RevisorReport;
 pub use verify::{verify_stream, Break, Options, Report, Verifier};
 
 #[derive(Debug, thiserror::Error)]

@@ -303,3 +303,93 @@ async fn every_tamper_case_is_detected_and_located() {
     ));
     assert!(b.sequence <= pinned.0, "{b}");
 }
+
+/// Every opened tag is closed in order (void elements aside).
+fn assert_well_formed(html: &str) {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("unclosed <");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if ["meta", "br"].contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.as_str()),
+                "mismatched </{name}>"
+            );
+        } else {
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+}
+
+#[tokio::test]
+async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
+    let w = world().await;
+    let k = vimmerby();
+    let p = Projector::open(w.dir.path().join("proj")).unwrap();
+    p.catch_up(&w.store, &k).await.unwrap();
+    let verification = verify_stream(&w.store, &k, Options::default())
+        .await
+        .unwrap();
+    let head = verification.as_ref().unwrap().head_hash.clone();
+    let today: chrono::NaiveDate = "2027-03-01".parse().unwrap();
+    let r = RevisorReport::build(p.view(), &k, 2026, today, verification).unwrap();
+
+    let md = r.markdown();
+    for needle in [
+        "# Intern kontroll 2026 — Vimmerby kommun",
+        "ik-ks-2026",
+        "ik-bun-2026",
+        "brist-2026-01",
+        "avslutad",
+        "dev-2026-03",
+        "ap-bun-2026-1",
+        "Senaste signerade kontrollpunkt",
+        &head,
+        "namnd_without_namndplan",
+    ] {
+        assert!(md.contains(needle), "markdown lacks {needle:?}");
+    }
+    // BUN's control had no T3 result by March 2027.
+    assert!(md.contains("SAKNAS"));
+
+    let html = r.html();
+    assert_well_formed(&html);
+    // r-behorighet (likelihood 3, consequence 4, score 12) sits in a red cell.
+    assert!(
+        html.contains("<td class=\"high\">ik-ks-2026/r-behorighet</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td class=\"low\">ik-ks-2026/r-rykte</td>"));
+
+    let csv = r.csv();
+    assert_eq!(csv["risker.csv"].lines().count(), 1 + 5);
+    assert!(csv["kontrollmoment.csv"]
+        .starts_with("plan,kontroll,vad,hur,frekvens,ansvarig,risk,T1,T2,T3\n"));
+    assert!(csv["brister.csv"].contains("brist-2026-01"));
+    assert!(csv["luckor.csv"].lines().count() > 1);
+
+    // A broken history says so at the top.
+    let broken = Err(Break {
+        sequence: 7,
+        event_id: None,
+        problem: "test".into(),
+    });
+    let r = RevisorReport::build(p.view(), &k, 2026, today, broken).unwrap();
+    assert!(r.markdown().contains("HISTORIKEN HÅLLER INTE: sekvens 7"));
+}

@@ -110,6 +110,23 @@ enum Command {
     Checkpoint { kommun: String },
     /// Rotates the kommun's signing key; the new key is published, endorsed by the old.
     RotateKey { kommun: String },
+    /// The intern kontroll report for revisorer: Markdown, HTML (with the
+    /// risk matrix) and CSV tables, with the verification of the history.
+    Report {
+        kommun: String,
+        year: i32,
+        /// Folder to write rapport.md, rapport.html and the CSV files to.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// The date the report is made on (default: today).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// Report from an export file, offline.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        trust: audit::Trust,
+    },
     #[command(flatten)]
     Query(views::Query),
     /// Prints a kommun's recorded events.
@@ -422,6 +439,54 @@ async fn run(cli: Cli) -> Result<Exit> {
                 .await?;
             println!("{k}: ny signeringsnyckel {kid} publicerad, intygad av den förra");
             Ok(Exit::Ok)
+        }
+        Command::Report {
+            kommun: k,
+            year,
+            out,
+            today,
+            file,
+            trust,
+        } => {
+            let k = kommun(k)?;
+            let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let report = match file {
+                Some(file) => {
+                    let (header, entries, verification) =
+                        audit::verify_file(file, trust.options()?)?;
+                    if header.kommun != k {
+                        anyhow::bail!("{} holds kommun {}, not {k}", file.display(), header.kommun);
+                    }
+                    let view = styr_projections::fold(audit::stored(&entries)?.iter())?;
+                    styr_audit::RevisorReport::build(&view, &k, *year, today, verification)?
+                }
+                None => {
+                    let backend = Backend::open(&cli).await?;
+                    let verification =
+                        styr_audit::verify_stream(&backend.store, &k, trust.options()?).await?;
+                    let p = views::projector(&backend.store, &cli.projections, &k).await?;
+                    styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
+                }
+            };
+            std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+            let write = |name: &str, text: &str| {
+                let path = out.join(name);
+                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+            };
+            write("rapport.md", &report.markdown())?;
+            write("rapport.html", &report.html())?;
+            for (name, text) in report.csv() {
+                write(name, &text)?;
+            }
+            println!(
+                "Rapport för {k} {year} skriven till {} (rapport.md, rapport.html, CSV)",
+                out.display()
+            );
+            Ok(if report.verification.is_ok() {
+                Exit::Ok
+            } else {
+                Exit::Broken
+            })
         }
         Command::History {
             kommun: k,
