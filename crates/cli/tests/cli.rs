@@ -209,3 +209,99 @@ async fn queries_live_and_as_of() {
     let digest = |t: &str| t.rsplit("digest ").next().unwrap().trim().to_owned();
     assert_eq!(digest(&t1), digest(&t2));
 }
+
+#[tokio::test]
+async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
+    let cli = Cli::start().await;
+    let data = cli.dir.path().join("data").display().to_string();
+    let proj = cli.dir.path().join("proj").display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--data-dir", data.as_str(), "--projections", proj.as_str()];
+        all.extend_from_slice(args);
+        cli.run(&all)
+    };
+    assert!(run(&["example"]).status.success());
+    let out = run(&["checkpoint", "vimmerby"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(cli.dir.path().join("data/keys/vimmerby.ed25519").is_file());
+    let out = run(&["verify", "vimmerby"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("senaste signerade kontrollpunkt"));
+
+    let file = cli
+        .dir
+        .path()
+        .join("vimmerby.styrlog")
+        .display()
+        .to_string();
+    assert!(run(&["export", "vimmerby", "-o", &file]).status.success());
+    // Offline: no NATS needed for any of these.
+    let offline = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_styr"))
+            .env_remove("NATS_URL")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(offline(&["verify", "--file", &file]).status.code(), Some(0));
+    let replay = text(&offline(&["replay", &file]));
+    let rebuild = text(&run(&["rebuild", "vimmerby"]));
+    let digest = |t: &str| {
+        t.split("digest ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(digest(&replay), digest(&rebuild), "{replay}\n{rebuild}");
+    let out = offline(&[
+        "plan",
+        "vimmerby",
+        "2027",
+        "--file",
+        &file,
+        "--as-of",
+        "2026-03-01",
+        "--json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["budget"]["year"], 2026);
+
+    let report_dir = cli.dir.path().join("rapport");
+    let out = offline(&[
+        "report",
+        "vimmerby",
+        "2026",
+        "--file",
+        &file,
+        "--today",
+        "2027-03-01",
+        "-o",
+        &report_dir.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let html = std::fs::read_to_string(report_dir.join("rapport.html")).unwrap();
+    assert!(html.contains("class=\"matrix\"") && html.contains("r-behorighet"));
+    for f in [
+        "rapport.md",
+        "risker.csv",
+        "kontrollmoment.csv",
+        "brister.csv",
+        "avvikelser.csv",
+        "luckor.csv",
+    ] {
+        assert!(report_dir.join(f).is_file(), "{f}");
+    }
+
+    // One byte changed in the middle of the file: exit 3, located.
+    let original = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    lines[40] = lines[40].replacen("vimmerby", "vimmerbx", 1);
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = offline(&["verify", "--file", &file]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("sekvens 40"), "{}", text(&out));
+    assert_eq!(offline(&["replay", &file]).status.code(), Some(3));
+}
