@@ -165,8 +165,21 @@ impl Verifier {
                 ));
             }
         }
-        match Event::from_payload(&env.event_type, env.schema_version, &env.payload) {
-            Ok(Event::SigningKeyPublished {
+        // Only keys and checkpoints need their payload read.
+        let system = matches!(
+            env.event_type.as_str(),
+            "SigningKeyPublished" | "CheckpointSigned"
+        );
+        let event = if system {
+            Some(
+                Event::from_payload(&env.event_type, env.schema_version, &env.payload)
+                    .map_err(|e| brk(id, e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        match event {
+            Some(Event::SigningKeyPublished {
                 key_id: kid,
                 public_key,
                 replaces,
@@ -179,7 +192,7 @@ impl Verifier {
                     endorsement.as_deref(),
                 )
                 .map_err(|p| brk(id, p))?,
-            Ok(Event::CheckpointSigned {
+            Some(Event::CheckpointSigned {
                 sequence: covered,
                 head_hash,
                 signed_at,
