@@ -45,6 +45,9 @@ pub struct Projector {
     tree: sled::Tree,
     path: PathBuf,
     flush_every: usize,
+    /// Serialises batch application, so that concurrent catch-ups of one
+    /// kommun never apply an event twice.
+    apply_lock: std::sync::Mutex<()>,
 }
 
 impl Projector {
@@ -79,6 +82,7 @@ impl Projector {
             tree,
             path,
             flush_every: 512,
+            apply_lock: std::sync::Mutex::new(()),
         })
     }
 
@@ -217,12 +221,22 @@ impl Projector {
         kommun: &KommunId,
         events: &[StoredEvent],
     ) -> Result<u64, ProjectionError> {
-        let Some(last) = events.last() else {
-            return Ok(self.checkpoint(kommun)?.map_or(0, |c| c.sequence));
+        let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Another catch-up may have applied some of these already: skip them.
+        let done = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
+        let events: Vec<&StoredEvent> = events.iter().filter(|e| e.sequence > done).collect();
+        let Some(last) = events.last().copied() else {
+            return Ok(done);
         };
+        if events[0].sequence != done + 1 {
+            return Err(ProjectionError::Halted {
+                kommun: kommun.to_string(),
+                reason: format!("events after {done} start at {}", events[0].sequence),
+            });
+        }
         let _span = tracing::debug_span!("project", kommun = %kommun, first = events[0].sequence, last = last.sequence).entered();
         let mut overlay = Overlay::new(&self.tree);
-        for stored in events {
+        for stored in events.iter().copied() {
             let event = domain_event(stored)?;
             apply(&mut overlay, stored, &event)?;
         }

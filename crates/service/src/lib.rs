@@ -6,6 +6,7 @@
 //! It does not touch NATS itself (the store does) and holds no rules (the
 //! domain does).
 
+pub mod api;
 pub mod example;
 pub mod schemas;
 

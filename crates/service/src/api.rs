@@ -1,0 +1,343 @@
+//! The NATS micro service: commands and queries as request/reply, per kommun.
+//!
+//! Subjects (outside the kommun streams' `styr.>` so requests are never stored):
+//! - `styrkedja.api.<kommun>.submit` — a [`Submission`]; the reply is a
+//!   [`SubmitReply`] (recorded, duplicate, or rejected with rule and field);
+//! - `styrkedja.api.<kommun>.query` — a [`QueryRequest`]; the reply is the
+//!   read model as JSON.
+//!
+//! Malformed requests get a JSON `{"error": {code, kind, message}}` body and
+//! the standard `Nats-Service-Error` / `Nats-Service-Error-Code` headers;
+//! nothing is appended. Discovery (`$SRV.PING|INFO|STATS`) is the client
+//! library's.
+
+use std::sync::Arc;
+
+use async_nats::service::ServiceExt;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::StreamExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use styr_projections::{AsOf, KvRead, Projector};
+use styr_store::KommunId;
+
+use crate::{Kommuner, Outcome, Submission};
+
+pub const API_PREFIX: &str = "styrkedja.api";
+/// The largest request body accepted.
+pub const MAX_REQUEST: usize = 256 * 1024;
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SubmitReply {
+    /// Recorded now. Pass `last_sequence` as `min_sequence` to a query to
+    /// read your own write.
+    Recorded {
+        first_sequence: u64,
+        last_sequence: u64,
+        event_ids: Vec<uuid::Uuid>,
+    },
+    /// Recorded before under the same idempotency key; nothing new.
+    Duplicate {
+        first_sequence: u64,
+        last_sequence: u64,
+        event_ids: Vec<uuid::Uuid>,
+    },
+    /// Not recorded: the rule (P1–P7, reference, consistency, input) and field.
+    Rejected {
+        rule: styr_domain::Rule,
+        field: String,
+        message: String,
+    },
+}
+
+/// Which read model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Query {
+    Plan {
+        year: i32,
+    },
+    Chain {
+        node: String,
+    },
+    Gaps {
+        year: i32,
+        #[serde(default)]
+        today: Option<NaiveDate>,
+    },
+    History {
+        entity: String,
+    },
+    /// `uppdrag`, `deviation`, `report`, `ic`, `finding`, `review`, `goal`, `body`, `unit`, `plan`.
+    Register {
+        register: String,
+    },
+}
+
+/// A query, live or as of a past moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    pub query: Query,
+    /// What was in force on this date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<NaiveDate>,
+    /// What the system said at this moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// Read-your-writes: answer only once the projection has applied this sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sequence: Option<u64>,
+}
+
+const REGISTERS: [&str; 10] = [
+    "uppdrag",
+    "deviation",
+    "report",
+    "ic",
+    "finding",
+    "review",
+    "goal",
+    "body",
+    "unit",
+    "plan",
+];
+
+struct ApiError {
+    code: usize,
+    kind: &'static str,
+    message: String,
+}
+
+fn bad(kind: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: 400,
+        kind,
+        message: message.into(),
+    }
+}
+
+/// The service state shared by every request.
+pub struct Api {
+    pub kommuner: Arc<Kommuner>,
+    pub projector: Arc<Projector>,
+}
+
+impl Api {
+    fn kommun(subject: &str) -> Result<KommunId, ApiError> {
+        let token = subject.split('.').nth(2).unwrap_or_default();
+        KommunId::new(token).map_err(|e| bad("invalid_kommun", e.to_string()))
+    }
+
+    fn body<'a>(payload: &'a [u8]) -> Result<&'a [u8], ApiError> {
+        if payload.len() > MAX_REQUEST {
+            return Err(ApiError {
+                code: 413,
+                kind: "too_large",
+                message: format!("request of {} bytes; at most {MAX_REQUEST}", payload.len()),
+            });
+        }
+        Ok(payload)
+    }
+
+    #[tracing::instrument(skip(self, payload))]
+    async fn submit(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
+        let kommun = Self::kommun(subject)?;
+        let submission: Submission = serde_json::from_slice(Self::body(payload)?)
+            .map_err(|e| bad("invalid_submission", e.to_string()))?;
+        let outcome = self
+            .kommuner
+            .submit(&kommun, submission)
+            .await
+            .map_err(|e| ApiError {
+                code: 503,
+                kind: "unavailable",
+                message: e.to_string(),
+            })?;
+        let reply = match outcome {
+            Outcome::Recorded(c) => SubmitReply::Recorded {
+                first_sequence: c.first_sequence,
+                last_sequence: c.last_sequence,
+                event_ids: c.event_ids,
+            },
+            Outcome::Duplicate(c) => SubmitReply::Duplicate {
+                first_sequence: c.first_sequence,
+                last_sequence: c.last_sequence,
+                event_ids: c.event_ids,
+            },
+            Outcome::Rejected(r) => SubmitReply::Rejected {
+                rule: r.rule,
+                field: r.field,
+                message: r.message,
+            },
+        };
+        Ok(serde_json::to_value(reply).unwrap_or(Value::Null))
+    }
+
+    #[tracing::instrument(skip(self, payload))]
+    async fn query(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
+        let kommun = Self::kommun(subject)?;
+        let request: QueryRequest = serde_json::from_slice(Self::body(payload)?)
+            .map_err(|e| bad("invalid_query", e.to_string()))?;
+        let unavailable = |e: &dyn std::fmt::Display| ApiError {
+            code: 503,
+            kind: "unavailable",
+            message: e.to_string(),
+        };
+        let store = self.kommuner.store();
+        let last = store
+            .last_sequence(&kommun)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if last == 0 {
+            return Err(ApiError {
+                code: 404,
+                kind: "unknown_kommun",
+                message: format!("kommun {kommun} has no history"),
+            });
+        }
+        let at = match (request.as_of, request.recorded_at) {
+            (Some(d), _) => Some(AsOf::InForce(d)),
+            (None, Some(t)) => Some(AsOf::Recorded(t)),
+            _ => None,
+        };
+        let past;
+        let kv: &dyn KvRead = match at {
+            Some(at) => {
+                past = styr_projections::as_of(store, &kommun, at)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                &past
+            }
+            None => {
+                let reached = self
+                    .projector
+                    .catch_up(store, &kommun)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                if let Some(min) = request.min_sequence {
+                    if reached < min {
+                        return Err(ApiError {
+                            code: 409,
+                            kind: "not_yet",
+                            message: format!("the projection is at {reached}, not yet at {min}"),
+                        });
+                    }
+                }
+                self.projector.view()
+            }
+        };
+        let r = |e: styr_projections::ProjectionError| unavailable(&e);
+        let v = match request.query {
+            Query::Plan { year } => {
+                serde_json::to_value(styr_projections::plan(kv, &kommun, year).map_err(r)?)
+            }
+            Query::Chain { node } => {
+                match styr_projections::chain(kv, &kommun, &node).map_err(r)? {
+                    Some(c) => serde_json::to_value(c),
+                    None => {
+                        return Err(ApiError {
+                            code: 404,
+                            kind: "unknown_node",
+                            message: format!("no node {node:?}"),
+                        })
+                    }
+                }
+            }
+            Query::Gaps { year, today } => {
+                let today = today
+                    .or(request.as_of)
+                    .unwrap_or_else(|| Utc::now().date_naive());
+                serde_json::to_value(styr_projections::gaps(kv, &kommun, year, today).map_err(r)?)
+            }
+            Query::History { entity } => {
+                serde_json::to_value(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
+            }
+            Query::Register { register } => {
+                if !REGISTERS.contains(&register.as_str()) {
+                    return Err(bad(
+                        "invalid_query",
+                        format!("register {register:?}: one of {REGISTERS:?}"),
+                    ));
+                }
+                serde_json::to_value(
+                    styr_projections::docs::<Value>(kv, &kommun, &register).map_err(r)?,
+                )
+            }
+        };
+        Ok(json!({"kommun": kommun, "sequence": last, "result": v.unwrap_or(Value::Null)}))
+    }
+}
+
+async fn answer(request: async_nats::service::Request, result: Result<Value, ApiError>) {
+    let (body, headers) = match result {
+        Ok(v) => (v, async_nats::HeaderMap::new()),
+        Err(e) => {
+            let mut h = async_nats::HeaderMap::new();
+            h.insert(async_nats::service::NATS_SERVICE_ERROR, e.message.as_str());
+            h.insert(
+                async_nats::service::NATS_SERVICE_ERROR_CODE,
+                e.code.to_string().as_str(),
+            );
+            (
+                json!({"error": {"code": e.code, "kind": e.kind, "message": e.message}}),
+                h,
+            )
+        }
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    if let Err(e) = request
+        .respond_with_headers(Ok(bytes.into()), headers)
+        .await
+    {
+        tracing::warn!(error = %e, "could not reply");
+    }
+}
+
+/// Starts the service on `client`; runs until the client closes.
+pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), async_nats::Error> {
+    let service = client
+        .service_builder()
+        .description("Styrkedja: a kommun's decisions, recorded and queried")
+        .start("styrkedja", env!("CARGO_PKG_VERSION"))
+        .await?;
+    let submit = service
+        .endpoint_builder()
+        .name("submit")
+        .add(format!("{API_PREFIX}.*.submit"))
+        .await?;
+    let query = service
+        .endpoint_builder()
+        .name("query")
+        .add(format!("{API_PREFIX}.*.query"))
+        .await?;
+    let a = api.clone();
+    let submits = tokio::spawn(async move {
+        futures::pin_mut!(submit);
+        while let Some(req) = submit.next().await {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let subject = req.message.subject.to_string();
+                let result = a.submit(&subject, &req.message.payload).await;
+                answer(req, result).await;
+            });
+        }
+    });
+    let queries = tokio::spawn(async move {
+        futures::pin_mut!(query);
+        while let Some(req) = query.next().await {
+            let a = api.clone();
+            tokio::spawn(async move {
+                let subject = req.message.subject.to_string();
+                let result = a.query(&subject, &req.message.payload).await;
+                answer(req, result).await;
+            });
+        }
+    });
+    let _ = tokio::join!(submits, queries);
+    drop(service);
+    Ok(())
+}

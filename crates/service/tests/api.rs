@@ -1,0 +1,286 @@
+//! The NATS micro service, driven over real NATS.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::Projector;
+use styr_service::api::{self, Api};
+use styr_service::{example, Kommuner};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+struct App {
+    _server: NatsServer,
+    _dir: tempfile::TempDir,
+    client: async_nats::Client,
+    store: Arc<EventStore>,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let store = Arc::new(
+        EventStore::connect(&server.url(), StoreConfig::default())
+            .await
+            .unwrap(),
+    );
+    let api = Arc::new(Api {
+        kommuner: Arc::new(Kommuner::new(store.clone())),
+        projector: Arc::new(Projector::open(dir.path().join("proj")).unwrap()),
+    });
+    let service_client = async_nats::connect(server.url()).await.unwrap();
+    // The service endpoints are subscribed before serve() returns its first await.
+    let ready = service_client.clone();
+    tokio::spawn(api::serve(service_client, api));
+    let client = async_nats::connect(server.url()).await.unwrap();
+    // Wait until discovery answers: the service is up.
+    loop {
+        if let Ok(m) = client.request("$SRV.PING.styrkedja", "".into()).await {
+            if !m.payload.is_empty() {
+                break;
+            }
+        }
+        ready.flush().await.unwrap();
+    }
+    App {
+        _server: server,
+        _dir: dir,
+        client,
+        store,
+    }
+}
+
+async fn call(app: &App, subject: String, body: Vec<u8>) -> (Value, Option<String>) {
+    let reply = app.client.request(subject, body.into()).await.unwrap();
+    let code = reply
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Service-Error-Code"))
+        .map(|v| v.to_string());
+    (serde_json::from_slice(&reply.payload).unwrap(), code)
+}
+
+async fn submit(app: &App, kommun: &str, body: &Value) -> (Value, Option<String>) {
+    call(
+        app,
+        format!("styrkedja.api.{kommun}.submit"),
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
+}
+
+async fn query(app: &App, kommun: &str, body: Value) -> (Value, Option<String>) {
+    call(
+        app,
+        format!("styrkedja.api.{kommun}.query"),
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .await
+}
+
+fn report(key: &str, body: &str, uppdrag: &str) -> Value {
+    json!({"idempotency_key": key, "recorded_by": "test",
+        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-10", "paragraph": "33"}, "effective_date": "2026-06-10"},
+        "command": {"command": "report_uppdrag_status", "uppdrag": uppdrag, "body": body, "as_of": "2026-05-31", "status": "ongoing"}})
+}
+
+#[tokio::test]
+async fn commands_queries_and_malformed_input_over_nats() {
+    let app = spawn_app().await;
+    let k = KommunId::new("vimmerby").unwrap();
+
+    // Discovery.
+    let info = app
+        .client
+        .request("$SRV.INFO.styrkedja", "".into())
+        .await
+        .unwrap();
+    let info: Value = serde_json::from_slice(&info.payload).unwrap();
+    let names: Vec<&str> = info["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"submit") && names.contains(&"query"),
+        "{info}"
+    );
+
+    // Every command kind of the example, accepted over NATS.
+    let raw: Vec<Value> = serde_json::from_str(example::VIMMERBY_JSON).unwrap();
+    for s in &raw {
+        let (reply, code) = submit(&app, "vimmerby", s).await;
+        assert_eq!(code, None);
+        assert_eq!(reply["outcome"], "recorded", "{reply}");
+    }
+    let (reply, _) = submit(&app, "vimmerby", &raw[5]).await;
+    assert_eq!(reply["outcome"], "duplicate");
+    let head = app.store.last_sequence(&k).await.unwrap();
+
+    // Rejections are answers naming rule and field; nothing is appended.
+    let mut wrong_body = report("r1", "kfn", "u-2026-04");
+    wrong_body["provenance"]["decided_by"]["body"] = json!("kfn");
+    let mut closed = report("r2", "kfn", "u-2026-05");
+    closed["command"]["body"] = json!("kfn");
+    let mut p4 = raw
+        .iter()
+        .find(|s| s["command"]["command"] == "adopt_detaljbudget")
+        .unwrap()
+        .clone();
+    p4["idempotency_key"] = json!("p4");
+    p4["command"]["year"] = json!(2030);
+    let cases = [
+        (wrong_body, "P1", "body"),
+        (closed, "P2", "uppdrag"),
+        (p4, "P4", "year"),
+    ];
+    for (body, rule, field) in cases {
+        let (reply, code) = submit(&app, "vimmerby", &body).await;
+        assert_eq!(code, None);
+        assert_eq!(reply["outcome"], "rejected", "{reply}");
+        assert_eq!(reply["rule"], rule, "{reply}");
+        assert!(reply["field"].as_str().unwrap().contains(field), "{reply}");
+    }
+    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
+
+    // Malformed input: a clear error, nothing appended.
+    let ok = report("m", "sbn", "u-2026-04");
+    let mut unknown = ok.clone();
+    unknown["extra"] = json!(1);
+    let mut wrong_type = ok.clone();
+    wrong_type["command"]["as_of"] = json!(20260531);
+    let big = format!("{{\"idempotency_key\":\"{}\"}}", "x".repeat(300_000));
+    let malformed: Vec<(String, Vec<u8>, &str, &str)> = vec![
+        (
+            "styrkedja.api.vimmerby.submit".into(),
+            b"{ not json".to_vec(),
+            "400",
+            "invalid_submission",
+        ),
+        (
+            "styrkedja.api.vimmerby.submit".into(),
+            serde_json::to_vec(&unknown).unwrap(),
+            "400",
+            "unknown field",
+        ),
+        (
+            "styrkedja.api.vimmerby.submit".into(),
+            serde_json::to_vec(&wrong_type).unwrap(),
+            "400",
+            "invalid type",
+        ),
+        (
+            "styrkedja.api.vimmerby.submit".into(),
+            big.into_bytes(),
+            "413",
+            "too_large",
+        ),
+        (
+            "styrkedja.api.Vimmerby.submit".into(),
+            serde_json::to_vec(&ok).unwrap(),
+            "400",
+            "invalid_kommun",
+        ),
+        (
+            "styrkedja.api.nowhere.query".into(),
+            serde_json::to_vec(&json!({"query": {"kind": "plan", "year": 2026}})).unwrap(),
+            "404",
+            "unknown_kommun",
+        ),
+        (
+            "styrkedja.api.vimmerby.query".into(),
+            serde_json::to_vec(&json!({"query": {"kind": "plan"}})).unwrap(),
+            "400",
+            "invalid_query",
+        ),
+        (
+            "styrkedja.api.vimmerby.query".into(),
+            serde_json::to_vec(&json!({"query": {"kind": "register", "register": "secrets"}}))
+                .unwrap(),
+            "400",
+            "register",
+        ),
+    ];
+    for (subject, body, want_code, want_text) in malformed {
+        let (reply, code) = call(&app, subject.clone(), body).await;
+        assert_eq!(code.as_deref(), Some(want_code), "{subject}: {reply}");
+        assert!(
+            reply["error"].to_string().contains(want_text),
+            "{subject}: {reply}"
+        );
+    }
+    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
+    // Submitting to a kommun that does not exist yet is refused by the domain, nothing created.
+    let (reply, _) = submit(&app, "nowhere", &ok).await;
+    assert_eq!(reply["rule"], "reference");
+
+    // Queries.
+    let (plan, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "plan", "year": 2026}}),
+    )
+    .await;
+    assert_eq!(code, None, "{plan}");
+    assert_eq!(plan["result"]["budget"]["year"], 2026);
+    let (chain, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "chain", "node": "goal/kf-m2"}}),
+    )
+    .await;
+    assert!(chain["result"]["down"].to_string().contains("goal/bun-m1"));
+    let (gaps, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "gaps", "year": 2026, "today": "2026-11-25"}}),
+    )
+    .await;
+    assert!(gaps["result"].to_string().contains("body/mbn"));
+    let (history, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "history", "entity": "uppdrag/u-2026-05"}}),
+    )
+    .await;
+    assert_eq!(history["result"][0]["event_type"], "UppdragGiven");
+    let (reg, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "register", "register": "deviation"}}),
+    )
+    .await;
+    assert_eq!(reg["result"].as_array().unwrap().len(), 3);
+    let (past, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "plan", "year": 2027}, "as_of": "2026-03-01"}),
+    )
+    .await;
+    assert_eq!(past["result"]["budget"]["year"], 2026);
+    let (node, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "chain", "node": "goal/none"}}),
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("404"), "{node}");
+
+    // Read-your-writes: the reply's last_sequence as min_sequence.
+    let (reply, _) = submit(&app, "vimmerby", &report("ryw", "sbn", "u-2026-04")).await;
+    let seq = reply["last_sequence"].as_u64().unwrap();
+    let (h, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "history", "entity": "uppdrag/u-2026-04"}, "min_sequence": seq}),
+    )
+    .await;
+    assert_eq!(code, None, "{h}");
+    assert_eq!(
+        h["result"].as_array().unwrap().last().unwrap()["sequence"],
+        seq
+    );
+}
