@@ -347,6 +347,23 @@ async fn run(cli: Cli) -> Result<Exit> {
             if let Some(s) = &backend._server {
                 println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
             }
+            let api = Arc::new(styr_service::api::Api {
+                kommuner: Arc::new(backend.kommuner()),
+                projector: Arc::new(
+                    styr_projections::Projector::open(&cli.projections)
+                        .with_context(|| format!("opening {}", cli.projections.display()))?,
+                ),
+            });
+            let client = backend.store.client().clone();
+            tokio::spawn(async move {
+                if let Err(e) = styr_service::api::serve(client, api).await {
+                    tracing::error!(error = %e, "the NATS service stopped");
+                }
+            });
+            println!(
+                "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
+                styr_service::api::API_PREFIX
+            );
             let cp = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"));
             let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
             let mut tick =
