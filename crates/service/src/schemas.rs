@@ -4,7 +4,10 @@
 //! - `schemas/submission.json`: what `styr submit` and the service accept;
 //! - `schemas/commands/<command>.json`: one command each;
 //! - `schemas/events/<EventType>.v<N>.json`: the `payload` of each event type;
-//! - `schemas/rejection.json`: the structured rejection.
+//! - `schemas/rejection.json`: the structured rejection;
+//! - `schemas/envelope.json`: what every message on `styr.<kommun>.>` carries;
+//! - `schemas/api/submit-reply.json`, `schemas/api/query.json`: the service;
+//! - `schemas/asyncapi.yaml`: the channels, for subscribers in any language.
 //!
 //! A test regenerates them and fails on any difference; update with
 //! `STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test schemas`.
@@ -86,15 +89,170 @@ pub fn generate() -> BTreeMap<String, String> {
         files.insert(path, text);
     };
     put("schemas/submission.json".into(), &schema_of::<Submission>());
+    put(
+        "schemas/envelope.json".into(),
+        &schema_of::<styr_store::Envelope>(),
+    );
+    put(
+        "schemas/api/submit-reply.json".into(),
+        &schema_of::<crate::api::SubmitReply>(),
+    );
+    put(
+        "schemas/api/query.json".into(),
+        &schema_of::<crate::api::QueryRequest>(),
+    );
     put("schemas/rejection.json".into(), &schema_of::<Rejection>());
     for (name, s) in variants(&schema_of::<Command>(), "command", None) {
         put(format!("schemas/commands/{name}.json"), &s);
     }
-    for (name, s) in variants(&schema_of::<Event>(), "type", Some("data")) {
+    let events = variants(&schema_of::<Event>(), "type", Some("data"));
+    for (name, s) in &events {
         put(
             format!("schemas/events/{name}.v{EVENT_SCHEMA_VERSION}.json"),
-            &s,
+            s,
         );
     }
+    let mut yaml = String::from(
+        "# Generated from the Rust types by styr-service (schemas::generate); do not edit.\n",
+    );
+    emit_yaml(&asyncapi(events.keys()), 0, &mut yaml);
+    files.insert("schemas/asyncapi.yaml".into(), yaml);
     files
+}
+
+/// The AsyncAPI 3.0 document: the event channel and the two service channels.
+fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
+    let mut messages = serde_json::Map::new();
+    for t in event_types {
+        messages.insert(
+            t.clone(),
+            json!({
+                "name": t,
+                "title": t,
+                "summary": format!("{t}: the envelope's payload follows events/{t}.v{EVENT_SCHEMA_VERSION}.json"),
+                "headers": {"$ref": "#/components/schemas/EventHeaders"},
+                "payload": {"$ref": "./envelope.json"}
+            }),
+        );
+    }
+    let event_refs: Vec<Value> = messages
+        .keys()
+        .map(|k| json!({"$ref": format!("#/channels/kommunEvents/messages/{k}")}))
+        .collect();
+    json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Styrkedja",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A kommun's governance decisions as immutable events on NATS JetStream. One stream per kommun (styr-<kommun>); the stream sequence is the kommun's position in history; each message payload is an envelope (envelope.json) whose payload field is shaped by its event_type and schema_version (events/<type>.v<version>.json). A decision's events are committed as one atomic batch."
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "kommunEvents": {
+                "address": "styr.{kommun}.{aggregateKind}.{aggregateId}",
+                "title": "Decisions of a kommun",
+                "description": "Subscribe with a JetStream consumer on stream styr-<kommun>, filtered by subject (e.g. styr.vimmerby.uppdrag.>) and/or the Styr-Event-Type header; examples/subscriber does this with a durable consumer.",
+                "parameters": {
+                    "kommun": {"description": "Kommun id, a lowercase ASCII slug, e.g. vimmerby"},
+                    "aggregateKind": {"description": "kommun, body, unit, direction, styrdokument, budget, goal, namndmal, uppdrag, namndplan, detaljbudget, plan, outcome, deviation, report, atgardsplan, internal-control, finding, review, signing-key, checkpoint, correction"},
+                    "aggregateId": {"description": "The aggregate's id (a subject token)"}
+                },
+                "messages": Value::Object(messages)
+            },
+            "submit": {
+                "address": "styrkedja.api.{kommun}.submit",
+                "title": "Submit a decision (request/reply)",
+                "parameters": {"kommun": {"description": "Kommun id"}},
+                "messages": {
+                    "submission": {"payload": {"$ref": "./submission.json"}},
+                    "submitReply": {"payload": {"$ref": "./api/submit-reply.json"}}
+                }
+            },
+            "query": {
+                "address": "styrkedja.api.{kommun}.query",
+                "title": "Query a read model (request/reply)",
+                "parameters": {"kommun": {"description": "Kommun id"}},
+                "messages": {
+                    "query": {"payload": {"$ref": "./api/query.json"}},
+                    "queryReply": {"payload": {"type": "object", "properties": {"kommun": {"type": "string"}, "sequence": {"type": "integer"}, "result": {"description": "The read model"}}}}
+                }
+            }
+        },
+        "operations": {
+            "receiveDecisions": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/kommunEvents"},
+                "messages": Value::Array(event_refs)
+            },
+            "submitDecision": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/submit"},
+                "messages": [{"$ref": "#/channels/submit/messages/submission"}],
+                "reply": {"channel": {"$ref": "#/channels/submit"}, "messages": [{"$ref": "#/channels/submit/messages/submitReply"}]}
+            },
+            "queryReadModel": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/query"},
+                "messages": [{"$ref": "#/channels/query/messages/query"}],
+                "reply": {"channel": {"$ref": "#/channels/query"}, "messages": [{"$ref": "#/channels/query/messages/queryReply"}]}
+            }
+        },
+        "components": {
+            "schemas": {
+                "EventHeaders": {
+                    "type": "object",
+                    "properties": {
+                        "Nats-Msg-Id": {"type": "string", "description": "The event id (UUIDv7)"},
+                        "Styr-Event-Id": {"type": "string", "description": "The event id (UUIDv7)"},
+                        "Styr-Event-Type": {"type": "string", "description": "The event type, e.g. UppdragClosed"},
+                        "Styr-Schema-Version": {"type": "string", "description": "The payload's schema version"},
+                        "Styr-Event-Hash": {"type": "string", "description": "SHA-256 of the stored payload (verifiers recompute it)"}
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A small YAML writer for JSON values (keys and strings double-quoted with
+/// JSON escapes, which YAML reads the same).
+fn emit_yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = "  ".repeat(indent);
+    let nested = |v: &Value| {
+        matches!(v, Value::Object(m) if !m.is_empty())
+            || matches!(v, Value::Array(a) if !a.is_empty())
+    };
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map {
+                let key = serde_json::to_string(k).unwrap_or_default();
+                if nested(val) {
+                    out.push_str(&format!("{pad}{key}:\n"));
+                    emit_yaml(val, indent + 1, out);
+                } else {
+                    out.push_str(&format!("{pad}{key}: {}\n", scalar(val)));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if nested(item) {
+                    let mut inner = String::new();
+                    emit_yaml(item, indent + 1, &mut inner);
+                    out.push_str(&format!("{pad}- {}", inner.trim_start()));
+                } else {
+                    out.push_str(&format!("{pad}- {}\n", scalar(item)));
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        other => other.to_string(),
+    }
 }

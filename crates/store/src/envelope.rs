@@ -79,6 +79,20 @@ impl std::str::FromStr for ChainHash {
     }
 }
 
+impl schemars::JsonSchema for ChainHash {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ChainHash".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "SHA-256, lowercase hex",
+            "pattern": "^[0-9a-f]{64}$"
+        })
+    }
+}
+
 impl Serialize for ChainHash {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_hex())
@@ -94,7 +108,9 @@ impl<'de> Deserialize<'de> for ChainHash {
 
 /// Which aggregate an event belongs to: its kind and id become the subject
 /// `styr.<kommun>.<kind>.<id>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateRef {
     pub kind: String,
@@ -111,7 +127,7 @@ impl AggregateRef {
 }
 
 /// One event as recorded: the stored payload of one JetStream message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// UUIDv7, also the message's `Nats-Msg-Id`.

@@ -51,6 +51,20 @@ impl KommunId {
     }
 }
 
+impl schemars::JsonSchema for KommunId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KommunId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Kommun id: a lowercase ASCII slug",
+            "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+        })
+    }
+}
+
 impl TryFrom<String> for KommunId {
     type Error = StoreError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
