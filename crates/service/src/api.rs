@@ -132,7 +132,7 @@ impl Api {
         KommunId::new(token).map_err(|e| bad("invalid_kommun", e.to_string()))
     }
 
-    fn body<'a>(payload: &'a [u8]) -> Result<&'a [u8], ApiError> {
+    fn body(payload: &[u8]) -> Result<&[u8], ApiError> {
         if payload.len() > MAX_REQUEST {
             return Err(ApiError {
                 code: 413,
