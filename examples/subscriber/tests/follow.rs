@@ -29,10 +29,11 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
     }
 
     let client = async_nats::connect(server.url()).await.unwrap();
-    let notices = styr_subscriber_example::follow(client.clone(), "vimmerby", "test-sub")
-        .await
-        .unwrap();
-    futures::pin_mut!(notices);
+    let mut notices = Box::pin(
+        styr_subscriber_example::follow(client.clone(), "vimmerby", "test-sub")
+            .await
+            .unwrap(),
+    );
     let mut got = Vec::new();
     for _ in 0..4 {
         got.push(notices.next().await.unwrap().unwrap());
