@@ -10,7 +10,9 @@ use styr_store::KommunId;
 pub async fn run(kommuner: &Kommuner, kommun: &KommunId) -> Result<()> {
     let submissions = example::vimmerby().context("parsing the bundled example kommun")?;
     let (mut recorded, mut duplicate) = (0, 0);
+    let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
     for s in submissions {
+        bar.inc(1);
         let key = s.idempotency_key.clone();
         match kommuner.submit(kommun, s).await? {
             Outcome::Recorded(_) => recorded += 1,
@@ -18,6 +20,7 @@ pub async fn run(kommuner: &Kommuner, kommun: &KommunId) -> Result<()> {
             Outcome::Rejected(r) => anyhow::bail!("the example's decision {key} was rejected: {r}"),
         }
     }
+    bar.finish_and_clear();
     let (state, seq) = kommuner.state(kommun).await?;
     println!(
         "Exempelkommunen {} ({}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n",

@@ -193,6 +193,18 @@ async fn start_embedded(cli: &Cli) -> Result<NatsServer> {
         .context("starting the embedded nats-server")
 }
 
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
 /// Uppdragsstatus in Swedish, for tables.
 fn status_sv(s: styr_domain::UppdragStatus) -> &'static str {
     match s {
@@ -277,7 +289,9 @@ async fn run(cli: Cli) -> Result<Exit> {
                 .ok()
                 .and_then(|v| v.parse().ok());
             let mut batches = 0u64;
+            let bar = progress(backend.store.last_sequence(&k).await?, "projicerar");
             let progress = |seq: u64| {
+                bar.set_position(seq);
                 println!("projicerat till sekvens {seq}");
                 batches += 1;
                 if crash_after.is_some_and(|n| batches >= n) {
@@ -299,7 +313,12 @@ async fn run(cli: Cli) -> Result<Exit> {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
             let p = styr_projections::Projector::open(&cli.projections)?;
-            let last = p.rebuild(&backend.store, &k).await?;
+            let bar = progress(backend.store.last_sequence(&k).await?, "bygger om");
+            p.clear(&k)?;
+            let last = p
+                .catch_up_with(&backend.store, &k, |seq| bar.set_position(seq))
+                .await?;
+            bar.finish_and_clear();
             println!("{k}: ombyggd till sekvens {last}, digest {}", p.digest(&k)?);
             Ok(Exit::Ok)
         }
@@ -317,7 +336,9 @@ async fn run(cli: Cli) -> Result<Exit> {
             let submissions = read_submissions(file)?;
             let backend = Backend::open(&cli).await?;
             let kommuner = backend.kommuner();
+            let bar = progress(submissions.len() as u64, "registrerar");
             for (i, s) in submissions.into_iter().enumerate() {
+                bar.inc(1);
                 let key = s.idempotency_key.clone();
                 match kommuner.submit(&k, s).await? {
                     Outcome::Recorded(c) => println!(
@@ -425,7 +446,10 @@ async fn run(cli: Cli) -> Result<Exit> {
             if !audit::print_result(header.kommun.as_str(), &result) {
                 return Ok(Exit::Broken);
             }
-            let view = styr_projections::fold(audit::stored(&entries)?.iter())?;
+            let stored = audit::stored(&entries)?;
+            let bar = progress(stored.len() as u64, "återskapar");
+            let view = styr_projections::fold(stored.iter().inspect(|_| bar.inc(1)))?;
+            bar.finish_and_clear();
             println!(
                 "{}: alla läsmodeller återskapade från {}; digest {}",
                 header.kommun,
