@@ -283,4 +283,21 @@ async fn commands_queries_and_malformed_input_over_nats() {
         h["result"].as_array().unwrap().last().unwrap()["sequence"],
         seq
     );
+
+    // A rättelse names the event it corrects (its id from the reply); only
+    // the body that decided it may make it.
+    let id = reply["event_ids"][0].clone();
+    let fix = |key: &str, body: &str| {
+        json!({"idempotency_key": key, "recorded_by": "test",
+            "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-20", "paragraph": "40"}, "effective_date": "2026-06-20"},
+            "command": {"command": "correct_decision", "corrects": id, "reason": "Fel datum i protokollet", "corrections": {"as_of": "2026-05-30"}}})
+    };
+    let (r, _) = submit(&app, "vimmerby", &fix("fix-1", "kfn")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    let (r, _) = submit(&app, "vimmerby", &fix("fix-2", "sbn")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let (h, _) = query(&app, "vimmerby", json!({"query": {"kind": "history", "entity": "uppdrag/u-2026-04"}, "min_sequence": r["last_sequence"]})).await;
+    let last = h["result"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["event_type"], "DecisionCorrected");
+    assert_eq!(last["corrects"], id);
 }
