@@ -68,6 +68,13 @@ pub fn ensure_nats_server() -> Result<PathBuf, Error> {
     if binary.is_file() {
         return Ok(binary);
     }
+    // One installer per process at a time; other processes use their own
+    // scratch folder and the atomic rename below.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    if binary.is_file() {
+        return Ok(binary);
+    }
     std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     let scratch = dir.join(format!(".install-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
