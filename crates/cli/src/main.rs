@@ -221,6 +221,21 @@ fn kommun(id: &str) -> Result<KommunId> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `styr history vimmerby | head`: a closed stdout ends the program
+    // quietly, as it does for other command-line tools, not with a panic.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STYR_LOG")
