@@ -532,23 +532,7 @@ impl KommunState {
                 let mut seen = BTreeSet::new();
                 let mut sum: Tkr = 0;
                 for (i, l) in lines.iter().enumerate() {
-                    match self.units.get(&l.unit) {
-                        Some(u) if u.namnd == *body => {}
-                        Some(u) => {
-                            return reject(
-                                Rule::Reference,
-                                format!("lines[{i}].unit"),
-                                format!("unit {:?} belongs to {:?}", l.unit, u.namnd),
-                            )
-                        }
-                        None => {
-                            return reject(
-                                Rule::Reference,
-                                format!("lines[{i}].unit"),
-                                format!("no unit {:?}", l.unit),
-                            )
-                        }
-                    }
+                    self.unit_of(&format!("lines[{i}].unit"), &l.unit, body)?;
                     if !seen.insert(l.unit.as_str()) {
                         return reject(Rule::Input, format!("lines[{i}].unit"), "each unit once");
                     }
@@ -729,6 +713,19 @@ impl KommunState {
             .rev()
             .copied()
             .find(|b| (*b..=b + 2).contains(&year))
+    }
+
+    /// `unit` exists and belongs to the nämnd `body`.
+    fn unit_of(&self, field: &str, unit: &str, body: &str) -> Result<(), Rejection> {
+        match self.units.get(unit) {
+            Some(u) if u.namnd == body => Ok(()),
+            Some(u) => reject(
+                Rule::Reference,
+                field,
+                format!("unit {unit:?} belongs to {:?}", u.namnd),
+            ),
+            None => reject(Rule::Reference, field, format!("no unit {unit:?}")),
+        }
     }
 
     pub(crate) fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
@@ -1041,17 +1038,7 @@ impl KommunState {
     ) -> Decided {
         check_id("plan", plan)?;
         self.operating_body("body", body)?;
-        match self.units.get(unit) {
-            Some(u) if u.namnd == body => {}
-            Some(u) => {
-                return reject(
-                    Rule::Reference,
-                    "unit",
-                    format!("unit {unit:?} belongs to {:?}", u.namnd),
-                )
-            }
-            None => return reject(Rule::Reference, "unit", format!("no unit {unit:?}")),
-        }
+        self.unit_of("unit", unit, body)?;
         self.authorize(provenance, Authority::Forvaltning(body, unit, Matter::Plan))?;
         let version = match self.plans.get(plan) {
             None => 1,
