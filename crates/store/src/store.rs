@@ -19,7 +19,10 @@ use serde::Deserialize;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{ChainHash, Decision, Envelope, KommunId, StoreError, StoredEvent, SUBJECT_ROOT};
+use crate::{
+    ChainHash, Decision, Envelope, KommunId, StoreError, StoredEvent, MAX_EVENTS_PER_DECISION,
+    SUBJECT_ROOT,
+};
 
 /// Header carrying the event type, so subscribers can filter without parsing.
 pub const HEADER_EVENT_TYPE: &str = "Styr-Event-Type";
@@ -363,14 +366,32 @@ impl EventStore {
         expected: u64,
         decision: Decision,
     ) -> Result<AppendOutcome, StoreError> {
+        let mut outcomes = self.append_group(kommun, expected, vec![decision]).await?;
+        outcomes.pop().ok_or_else(|| StoreError::Unresolved {
+            attempts: 0,
+            detail: "no outcome for the decision".into(),
+        })
+    }
+
+    /// Group commit: records several decisions as **one** atomic batch (one
+    /// server commit, one fsync) at the end of the kommun's history, provided
+    /// it ends at `expected`. The outcome of each decision, in order:
+    /// duplicates are answered and left out of the batch; if the expectation
+    /// fails every other decision is a `Conflict`; otherwise all the others
+    /// are `Appended` together. At most [`MAX_EVENTS_PER_DECISION`] events in all.
+    pub async fn append_group(
+        &self,
+        kommun: &KommunId,
+        expected: u64,
+        decisions: Vec<Decision>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
         let span = tracing::info_span!(
             "append",
             kommun = %kommun,
             expected,
-            events = decision.events.len(),
-            key = %decision.idempotency_key,
+            decisions = decisions.len(),
         );
-        self.append_inner(kommun, expected, decision)
+        self.append_inner(kommun, expected, decisions)
             .instrument(span)
             .await
     }
@@ -379,31 +400,74 @@ impl EventStore {
         &self,
         kommun: &KommunId,
         expected: u64,
-        decision: Decision,
-    ) -> Result<AppendOutcome, StoreError> {
-        decision.check()?;
+        decisions: Vec<Decision>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        for d in &decisions {
+            d.check()?;
+        }
+        let total: usize = decisions.iter().map(|d| d.events.len()).sum();
+        if total > MAX_EVENTS_PER_DECISION {
+            return Err(StoreError::InvalidField {
+                field: "events",
+                value: total.to_string(),
+                rule: "a group commit records at most 1000 events (one atomic batch)",
+            });
+        }
         let log = self.log(kommun);
         let mut log = log.lock().await;
         if log.stream.is_none() || expected > log.head {
             self.catch_up(&mut log, Some(expected)).await?;
         }
-        let key = decision.idempotency_key.clone();
-        if let Some(c) = log.commits.get(&key) {
-            return Ok(AppendOutcome::Duplicate(c.clone()));
+        // Decisions whose key is recorded, or repeated in this group, are
+        // answered from the log after the batch; the rest go in it.
+        let fresh = |log: &KommunLog| -> Vec<usize> {
+            let mut seen = std::collections::HashSet::new();
+            (0..decisions.len())
+                .filter(|&i| {
+                    let key = decisions[i].idempotency_key.as_str();
+                    !log.commits.contains_key(key) && seen.insert(key)
+                })
+                .collect()
+        };
+        let answer =
+            |log: &KommunLog, batch: &[usize], ids: &[Vec<Uuid>], conflict: Option<u64>| {
+                decisions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let slot = batch.iter().position(|&b| b == i);
+                        match (log.commits.get(&d.idempotency_key), slot, conflict) {
+                            (Some(c), Some(s), _) if c.event_ids == ids[s] => {
+                                AppendOutcome::Appended(c.clone())
+                            }
+                            (Some(c), _, _) => AppendOutcome::Duplicate(c.clone()),
+                            (None, _, Some(actual)) => AppendOutcome::Conflict { expected, actual },
+                            (None, _, None) => AppendOutcome::Conflict {
+                                expected,
+                                actual: log.head,
+                            },
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            };
+        let mut batch = fresh(&log);
+        if batch.is_empty() {
+            return Ok(answer(&log, &[], &[], None));
         }
         if expected != log.head {
             self.catch_up(&mut log, None).await?;
-            if let Some(c) = log.commits.get(&key) {
-                return Ok(AppendOutcome::Duplicate(c.clone()));
-            }
-            return Ok(AppendOutcome::Conflict {
-                expected,
-                actual: log.head,
-            });
+            return Ok(answer(&log, &[], &[], Some(log.head)));
         }
 
-        let prepared = self.prepare(kommun, log.head_hash, &decision)?;
-        let ids: Vec<Uuid> = prepared.iter().map(|p| p.event_id).collect();
+        let mut prepared = Vec::with_capacity(total);
+        let mut ids: Vec<Vec<Uuid>> = Vec::with_capacity(batch.len());
+        let mut prev = log.head_hash;
+        for &i in &batch {
+            let p = self.prepare(kommun, prev, &decisions[i])?;
+            prev = p.last().map_or(prev, |e| e.hash);
+            ids.push(p.iter().map(|e| e.event_id).collect());
+            prepared.extend(p);
+        }
         const MAX_ATTEMPTS: u32 = 3;
         let mut attempt = 0;
         loop {
@@ -419,17 +483,22 @@ impl EventStore {
                             ),
                         });
                     }
-                    let commit = Commit {
-                        idempotency_key: key.clone(),
-                        first_sequence: expected + 1,
-                        last_sequence: last,
-                        event_ids: ids,
-                    };
+                    let mut next = expected + 1;
+                    for (slot, &i) in batch.iter().enumerate() {
+                        let len = ids[slot].len() as u64;
+                        let commit = Commit {
+                            idempotency_key: decisions[i].idempotency_key.clone(),
+                            first_sequence: next,
+                            last_sequence: next + len - 1,
+                            event_ids: ids[slot].clone(),
+                        };
+                        next += len;
+                        log.commits.insert(commit.idempotency_key.clone(), commit);
+                    }
                     log.head = last;
-                    log.head_hash = prepared.last().map_or(log.head_hash, |p| p.hash);
-                    log.commits.insert(key, commit.clone());
-                    tracing::debug!(first = commit.first_sequence, last, "appended");
-                    return Ok(AppendOutcome::Appended(commit));
+                    log.head_hash = prev;
+                    tracing::debug!(first = expected + 1, last, "appended");
+                    return Ok(answer(&log, &batch, &ids, None));
                 }
                 Err(BatchError::Rejected(detail)) => {
                     return Err(StoreError::Nats {
@@ -450,16 +519,15 @@ impl EventStore {
                     ),
                 });
             }
-            if let Some(c) = log.commits.get(&key) {
+            let stored = batch
+                .iter()
+                .any(|&i| log.commits.contains_key(&decisions[i].idempotency_key));
+            if stored {
                 tracing::info!(
                     attempt,
                     "an earlier attempt was stored; not appending again"
                 );
-                return Ok(if c.event_ids == ids {
-                    AppendOutcome::Appended(c.clone())
-                } else {
-                    AppendOutcome::Duplicate(c.clone())
-                });
+                return Ok(answer(&log, &batch, &ids, None));
             }
             match lost {
                 Some(detail) if log.head == expected => {
@@ -472,10 +540,8 @@ impl EventStore {
                     tracing::warn!(attempt, %detail, "acknowledgement lost and nothing stored; sending again");
                 }
                 _ => {
-                    return Ok(AppendOutcome::Conflict {
-                        expected,
-                        actual: log.head,
-                    })
+                    batch.clear();
+                    return Ok(answer(&log, &batch, &ids, Some(log.head)));
                 }
             }
         }

@@ -469,3 +469,52 @@ mod concurrency {
         }
     }
 }
+
+#[tokio::test]
+async fn a_group_commit_records_many_decisions_in_one_batch() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    let first = appended(store.append(&k, 0, decision("old", 1)).await.unwrap());
+    let group = vec![
+        decision("a", 2),
+        decision("old", 1),
+        decision("b", 1),
+        decision("a", 2),
+    ];
+    let outcomes = store.append_group(&k, 1, group.clone()).await.unwrap();
+    let a = match &outcomes[0] {
+        AppendOutcome::Appended(c) => c.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(a.sequences(), 2..=3);
+    assert_eq!(outcomes[1], AppendOutcome::Duplicate(first));
+    assert!(matches!(&outcomes[2], AppendOutcome::Appended(c) if c.sequences() == (4..=4)));
+    assert_eq!(
+        outcomes[3],
+        AppendOutcome::Duplicate(a),
+        "a key repeated in the group lands once"
+    );
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_chain(&k, &events);
+
+    // A stale group: nothing of it is stored; its duplicates are still duplicates.
+    let outcomes = store
+        .append_group(&k, 1, vec![decision("c", 1), decision("b", 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes[0],
+        AppendOutcome::Conflict {
+            expected: 1,
+            actual: 4
+        }
+    );
+    assert!(matches!(outcomes[1], AppendOutcome::Duplicate(_)));
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+    // More than one batch can hold is refused before anything is sent.
+    let big: Vec<_> = (0..3).map(|i| decision(&format!("big-{i}"), 400)).collect();
+    assert!(store.append_group(&k, 4, big).await.is_err());
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+}
