@@ -61,7 +61,25 @@ pub enum ServiceError {
     Unreadable { sequence: u64, detail: String },
     #[error("kommun {kommun} kept moving: gave up after {attempts} conflicting attempts")]
     Contended { kommun: String, attempts: u32 },
+    /// The group commit this submission was part of failed.
+    #[error("recording failed: {0}")]
+    Failed(String),
 }
+
+/// A submission waiting for the kommun's writer.
+struct Pending {
+    submission: Submission,
+    reply: tokio::sync::oneshot::Sender<Result<Outcome, ServiceError>>,
+}
+
+/// One kommun's writer: its state, and the submissions waiting for it.
+struct Slot {
+    loaded: tokio::sync::Mutex<Loaded>,
+    queue: std::sync::Mutex<std::collections::VecDeque<Pending>>,
+}
+
+/// At most this many submissions are decided and committed together.
+const MAX_GROUP: usize = 64;
 
 struct Loaded {
     state: KommunState,
@@ -71,7 +89,7 @@ struct Loaded {
 /// The command side for all kommuner this process serves.
 pub struct Kommuner {
     store: Arc<EventStore>,
-    loaded: std::sync::Mutex<HashMap<KommunId, Arc<tokio::sync::Mutex<Loaded>>>>,
+    loaded: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
 }
 
 impl Kommuner {
@@ -86,14 +104,17 @@ impl Kommuner {
         &self.store
     }
 
-    fn slot(&self, kommun: &KommunId) -> Arc<tokio::sync::Mutex<Loaded>> {
+    fn slot(&self, kommun: &KommunId) -> Arc<Slot> {
         let mut map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(kommun.clone())
             .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(Loaded {
-                    state: KommunState::default(),
-                    sequence: 0,
-                }))
+                Arc::new(Slot {
+                    loaded: tokio::sync::Mutex::new(Loaded {
+                        state: KommunState::default(),
+                        sequence: 0,
+                    }),
+                    queue: Default::default(),
+                })
             })
             .clone()
     }
@@ -126,92 +147,229 @@ impl Kommuner {
     /// The kommun's current state, as far as deciding knows it (a copy).
     pub async fn state(&self, kommun: &KommunId) -> Result<(KommunState, u64), ServiceError> {
         let slot = self.slot(kommun);
-        let mut loaded = slot.lock().await;
+        let mut loaded = slot.loaded.lock().await;
         self.catch_up(kommun, &mut loaded).await?;
         Ok((loaded.state.clone(), loaded.sequence))
     }
 
     /// Decides and records one submission.
+    ///
+    /// Group commit: submissions to one kommun queue for its writer; whoever
+    /// holds the writer decides every queued submission in order (each against
+    /// the state the ones before it leave) and records the accepted ones
+    /// together as one atomic batch, so concurrent callers share one fsync.
+    /// Each caller gets its own outcome.
     #[tracing::instrument(skip(self, submission), fields(kommun = %kommun, command = submission.command.name(), key = %submission.idempotency_key))]
     pub async fn submit(
         &self,
         kommun: &KommunId,
         submission: Submission,
     ) -> Result<Outcome, ServiceError> {
-        const MAX_ATTEMPTS: u32 = 8;
         let slot = self.slot(kommun);
-        let mut loaded = slot.lock().await;
-        if loaded.sequence == 0 {
-            self.catch_up(kommun, &mut loaded).await?;
-        }
-        let correlation_id = submission.correlation_id.unwrap_or_else(Uuid::now_v7);
-        for _ in 0..MAX_ATTEMPTS {
-            let events = match loaded
-                .state
-                .decide(&submission.provenance, &submission.command)
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        slot.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(Pending { submission, reply });
+        loop {
             {
-                Ok(events) => events,
-                Err(rejection) => {
-                    // A retry of something already recorded is a duplicate,
-                    // even if deciding it again would now be refused.
-                    if let Some(c) = self
-                        .store
-                        .lookup(kommun, &submission.idempotency_key)
-                        .await?
-                    {
-                        return Ok(Outcome::Duplicate(c));
-                    }
-                    tracing::info!(%rejection, "rejected");
-                    return Ok(Outcome::Rejected(rejection));
-                }
-            };
-            let decision = Decision {
-                idempotency_key: submission.idempotency_key.clone(),
-                recorded_by: submission.recorded_by.clone(),
-                correlation_id,
-                causation_id: submission.causation_id,
-                provenance: submission.provenance.clone(),
-                events: events
-                    .iter()
-                    .map(|e| {
-                        let (event_type, payload) = e.to_payload();
-                        let (kind, id) = e.aggregate();
-                        NewEvent {
-                            aggregate: AggregateRef::new(kind, id),
-                            event_type: event_type.to_owned(),
-                            schema_version: EVENT_SCHEMA_VERSION,
-                            payload,
-                        }
-                    })
-                    .collect(),
-            };
-            match self.store.append(kommun, loaded.sequence, decision).await? {
-                AppendOutcome::Appended(commit) => {
-                    for (event, id) in events.iter().zip(&commit.event_ids) {
-                        loaded.state.evolve(
-                            &EventMeta {
-                                event_id: *id,
-                                decided_by: submission.provenance.decided_by.clone(),
-                            },
-                            event,
-                        );
-                    }
-                    loaded.sequence = commit.last_sequence;
-                    return Ok(Outcome::Recorded(commit));
-                }
-                AppendOutcome::Duplicate(commit) => {
-                    self.catch_up(kommun, &mut loaded).await?;
-                    return Ok(Outcome::Duplicate(commit));
-                }
-                AppendOutcome::Conflict { actual, .. } => {
-                    tracing::debug!(actual, "conflict: reading what was missed, deciding again");
-                    self.catch_up(kommun, &mut loaded).await?;
+                let mut loaded = slot.loaded.lock().await;
+                let group: Vec<Pending> = {
+                    let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+                    let n = q.len().min(MAX_GROUP);
+                    q.drain(..n).collect()
+                };
+                if !group.is_empty() {
+                    self.commit_group(kommun, &slot, &mut loaded, group).await;
                 }
             }
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    return Err(ServiceError::Failed(
+                        "the writer dropped the submission".into(),
+                    ))
+                }
+                // Still queued behind a full group: take the writer again.
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
         }
-        Err(ServiceError::Contended {
-            kommun: kommun.to_string(),
-            attempts: MAX_ATTEMPTS,
-        })
+    }
+
+    /// Decides a group in order and records the accepted part as one batch;
+    /// answers every member.
+    async fn commit_group(
+        &self,
+        kommun: &KommunId,
+        slot: &Slot,
+        loaded: &mut Loaded,
+        mut todo: Vec<Pending>,
+    ) {
+        const MAX_ATTEMPTS: u32 = 8;
+        if loaded.sequence == 0 {
+            if let Err(e) = self.catch_up(kommun, loaded).await {
+                let msg = e.to_string();
+                for p in todo {
+                    let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+                }
+                return;
+            }
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            // A lone submission is decided against the state itself; a group
+            // against a copy that each accepted member advances.
+            let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
+            let mut accepted: Vec<(Pending, Vec<Event>)> = Vec::new();
+            let mut rest = Vec::new();
+            let mut total = 0;
+            for p in todo.drain(..) {
+                if !rest.is_empty() {
+                    rest.push(p);
+                    continue;
+                }
+                let state = scratch.as_ref().unwrap_or(&loaded.state);
+                match state.decide(&p.submission.provenance, &p.submission.command) {
+                    Err(rejection) => {
+                        // A retry of something recorded is a duplicate, even
+                        // if deciding it again would now be refused.
+                        let out = match self
+                            .store
+                            .lookup(kommun, &p.submission.idempotency_key)
+                            .await
+                        {
+                            Ok(Some(c)) => Ok(Outcome::Duplicate(c)),
+                            Ok(None) => {
+                                tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
+                                Ok(Outcome::Rejected(rejection))
+                            }
+                            Err(e) => Err(e.into()),
+                        };
+                        let _ = p.reply.send(out);
+                    }
+                    Ok(events)
+                        if total + events.len() > styr_store::MAX_EVENTS_PER_DECISION
+                            && !accepted.is_empty() =>
+                    {
+                        rest.push(p);
+                        let _ = events;
+                    }
+                    Ok(events) => {
+                        total += events.len();
+                        if let Some(st) = scratch.as_mut() {
+                            for e in &events {
+                                st.evolve(
+                                    &EventMeta {
+                                        event_id: Uuid::nil(),
+                                        decided_by: p.submission.provenance.decided_by.clone(),
+                                    },
+                                    e,
+                                );
+                            }
+                        }
+                        accepted.push((p, events));
+                    }
+                }
+            }
+            if !rest.is_empty() {
+                // What did not fit goes back to the head of the queue.
+                let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+                for p in rest.into_iter().rev() {
+                    q.push_front(p);
+                }
+            }
+            if accepted.is_empty() {
+                return;
+            }
+            let decisions: Vec<Decision> = accepted
+                .iter()
+                .map(|(p, events)| to_decision(&p.submission, events))
+                .collect();
+            let outcomes = match self
+                .store
+                .append_group(kommun, loaded.sequence, decisions)
+                .await
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    let msg = e.to_string();
+                    for (p, _) in accepted {
+                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+                    }
+                    return;
+                }
+            };
+            let mut retry = Vec::new();
+            let mut appended_any = false;
+            for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
+                match outcome {
+                    AppendOutcome::Appended(commit) => {
+                        appended_any = true;
+                        for (event, id) in events.iter().zip(&commit.event_ids) {
+                            loaded.state.evolve(
+                                &EventMeta {
+                                    event_id: *id,
+                                    decided_by: p.submission.provenance.decided_by.clone(),
+                                },
+                                event,
+                            );
+                        }
+                        loaded.sequence = loaded.sequence.max(commit.last_sequence);
+                        let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
+                    }
+                    AppendOutcome::Duplicate(commit) => {
+                        let _ = p.reply.send(Ok(Outcome::Duplicate(commit)));
+                    }
+                    AppendOutcome::Conflict { actual, .. } => {
+                        tracing::debug!(
+                            actual,
+                            "conflict: reading what was missed, deciding again"
+                        );
+                        retry.push(p);
+                    }
+                }
+            }
+            if !appended_any {
+                if let Err(e) = self.catch_up(kommun, loaded).await {
+                    let msg = e.to_string();
+                    for p in retry {
+                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+                    }
+                    return;
+                }
+            }
+            if retry.is_empty() {
+                return;
+            }
+            todo = retry;
+        }
+        for p in todo {
+            let _ = p.reply.send(Err(ServiceError::Contended {
+                kommun: kommun.to_string(),
+                attempts: MAX_ATTEMPTS,
+            }));
+        }
+    }
+}
+
+fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
+    Decision {
+        idempotency_key: submission.idempotency_key.clone(),
+        recorded_by: submission.recorded_by.clone(),
+        correlation_id: submission.correlation_id.unwrap_or_else(Uuid::now_v7),
+        causation_id: submission.causation_id,
+        provenance: submission.provenance.clone(),
+        events: events
+            .iter()
+            .map(|e| {
+                let (event_type, payload) = e.to_payload();
+                let (kind, id) = e.aggregate();
+                NewEvent {
+                    aggregate: AggregateRef::new(kind, id),
+                    event_type: event_type.to_owned(),
+                    schema_version: EVENT_SCHEMA_VERSION,
+                    payload,
+                }
+            })
+            .collect(),
     }
 }

@@ -188,3 +188,56 @@ async fn two_processes_deciding_at_once_both_land_once() {
     assert_eq!(qa, qb);
     assert_eq!(sa.uppdrag, sb.uppdrag);
 }
+
+#[tokio::test]
+async fn concurrent_submissions_share_commits_and_each_gets_its_own_answer() {
+    let app = spawn_app().await;
+    let k = Arc::new(kommuner(&app).await);
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let before = k.store().last_sequence(&kommun).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40u32 {
+        // 30 valid reports, 8 by a body the uppdrag is not given to (P1), and
+        // the same key twice.
+        let (key, body) = match i {
+            0..30 => (format!("ok-{i}"), if i % 2 == 0 { "sn" } else { "bun" }),
+            30..38 => (format!("bad-{i}"), "kfn"),
+            _ => ("same-key".to_owned(), "sn"),
+        };
+        let k = k.clone();
+        let kommun = kommun.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = status_report(&key, body, 1 + i % 28);
+            (key, k.submit(&kommun, s).await.unwrap())
+        }));
+    }
+    let mut recorded = 0;
+    let mut same_key = Vec::new();
+    for t in tasks {
+        let (key, outcome) = t.await.unwrap();
+        match (&outcome, key.as_str()) {
+            (Outcome::Recorded(_), k) if k.starts_with("ok-") => recorded += 1,
+            (Outcome::Rejected(r), k) if k.starts_with("bad-") => assert_eq!(r.rule, Rule::P1),
+            (_, "same-key") => same_key.push(outcome),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(recorded, 30);
+    let recorded_once = same_key
+        .iter()
+        .filter(|o| matches!(o, Outcome::Recorded(_)))
+        .count();
+    let duplicate = same_key
+        .iter()
+        .filter(|o| matches!(o, Outcome::Duplicate(_)))
+        .count();
+    assert_eq!((recorded_once, duplicate), (1, 1), "{same_key:?}");
+    let events = k.store().read(&kommun, before + 1).await.unwrap();
+    assert_eq!(events.len(), 31);
+    let keys: std::collections::BTreeSet<_> = events
+        .iter()
+        .map(|e| e.envelope.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 31);
+}
