@@ -1,0 +1,159 @@
+//! Throughput of decisions through `Kommuner::submit` (decide + group commit)
+//! beside raw JetStream on the same server in the same run (fsync always).
+//! Single-event decisions (uppdrag status reports), N callers in flight.
+//! Run: `cargo bench -p styr-service --bench submit` (STYR_BENCH_N per scenario).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::header::NATS_EXPECTED_LAST_SEQUENCE;
+use async_nats::jetstream;
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::{example, Kommuner, Outcome, Submission};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+fn report(i: usize) -> Submission {
+    let body = if i.is_multiple_of(2) { "sn" } else { "bun" };
+    serde_json::from_value(serde_json::json!({
+        "idempotency_key": format!("bench-{i}"), "recorded_by": "bench",
+        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-10", "paragraph": "33"}, "effective_date": "2026-06-10"},
+        "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": body, "as_of": "2026-05-31", "status": "ongoing"}
+    }))
+    .unwrap()
+}
+
+async fn raw(js: &jetstream::Context, store: &EventStore, kommun: &KommunId, n: usize) -> Duration {
+    store.ensure_stream(kommun).await.unwrap();
+    let mut head = store.last_sequence(kommun).await.unwrap();
+    let payload = bytes::Bytes::from(vec![b'x'; 900]);
+    let start = Instant::now();
+    for _ in 0..n {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert(NATS_EXPECTED_LAST_SEQUENCE, head.to_string());
+        js.publish_with_headers(format!("styr.{kommun}.raw.x"), h, payload.clone())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        head += 1;
+    }
+    start.elapsed()
+}
+
+/// `n` decisions to `kommun`, `in_flight` callers at a time.
+async fn submit(
+    k: Arc<Kommuner>,
+    kommun: KommunId,
+    n: usize,
+    in_flight: usize,
+    offset: usize,
+) -> Duration {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..in_flight {
+        let (k, kommun) = (k.clone(), kommun.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < n {
+                let o = k.submit(&kommun, report(offset + i)).await.unwrap();
+                assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
+                i += in_flight;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    start.elapsed()
+}
+
+async fn load(k: &Kommuner, kommun: &KommunId) {
+    for s in example::vimmerby().unwrap() {
+        k.submit(kommun, s).await.unwrap();
+    }
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("STYR_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
+        .await
+        .unwrap();
+    let store = Arc::new(
+        EventStore::connect(&server.url(), StoreConfig::default())
+            .await
+            .unwrap(),
+    );
+    let js = jetstream::new(store.client().clone());
+    let k = Arc::new(Kommuner::new(store.clone()));
+    println!(
+        "nats-server {} sync_interval=always; {n} single-event decisions per scenario",
+        styr_natsrun::NATS_SERVER_VERSION
+    );
+    println!("(the PostgreSQL bar from DESIGN.md: 5 000/s one writer, 14 000/s eight kommuner)");
+
+    let raw1 = rate(n, raw(&js, &store, &KommunId::new("raw").unwrap(), n).await);
+    println!(
+        "{:<58} {raw1:>8.0}/s   1.00x",
+        "raw JetStream, 1 writer awaiting each ack"
+    );
+    let mut offset = 0;
+    for in_flight in [1, 8, 64] {
+        let kommun = KommunId::new(format!("k{in_flight}")).unwrap();
+        load(&k, &kommun).await;
+        let r = rate(n, submit(k.clone(), kommun, n, in_flight, offset).await);
+        offset += n;
+        println!(
+            "{:<58} {r:>8.0}/s   {:.2}x",
+            format!("submit (decide + group commit), {in_flight} in flight, 1 kommun"),
+            r / raw1
+        );
+    }
+
+    // Eight kommuner at once.
+    let ks: Vec<KommunId> = (0..8)
+        .map(|i| KommunId::new(format!("p{i}")).unwrap())
+        .collect();
+    let start = Instant::now();
+    let tasks: Vec<_> = ks
+        .iter()
+        .map(|kommun| {
+            let (js, store, kommun) = (js.clone(), store.clone(), kommun.clone());
+            tokio::spawn(async move { raw(&js, &store, &kommun, n / 8).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let raw8 = rate(n, start.elapsed());
+    println!(
+        "{:<58} {raw8:>8.0}/s   1.00x",
+        "raw JetStream, 8 kommuner, 1 writer each"
+    );
+    for kommun in &ks {
+        load(&k, kommun).await;
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = ks
+        .iter()
+        .map(|kommun| tokio::spawn(submit(k.clone(), kommun.clone(), n / 8, 16, offset)))
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let r = rate(n, start.elapsed());
+    println!(
+        "{:<58} {r:>8.0}/s   {:.2}x",
+        "submit, 8 kommuner, 16 in flight each",
+        r / raw8
+    );
+    drop(server);
+}
