@@ -122,8 +122,11 @@ async fn main() {
     let ks: Vec<KommunId> = (0..8)
         .map(|i| KommunId::new(format!("p{i}")).unwrap())
         .collect();
+    let raw_ks: Vec<KommunId> = (0..8)
+        .map(|i| KommunId::new(format!("rawp{i}")).unwrap())
+        .collect();
     let start = Instant::now();
-    let tasks: Vec<_> = ks
+    let tasks: Vec<_> = raw_ks
         .iter()
         .map(|kommun| {
             let (js, store, kommun) = (js.clone(), store.clone(), kommun.clone());

@@ -172,26 +172,21 @@ impl Kommuner {
             .unwrap_or_else(|p| p.into_inner())
             .push_back(Pending { submission, reply });
         loop {
-            {
-                let mut loaded = slot.loaded.lock().await;
-                let group: Vec<Pending> = {
-                    let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-                    let n = q.len().min(MAX_GROUP);
-                    q.drain(..n).collect()
-                };
-                if !group.is_empty() {
-                    self.commit_group(kommun, &slot, &mut loaded, group).await;
+            tokio::select! {
+                biased;
+                result = &mut answer => {
+                    return result.unwrap_or_else(|_| Err(ServiceError::Failed("the writer dropped the submission".into())));
                 }
-            }
-            match answer.try_recv() {
-                Ok(result) => return result,
-                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
-                    return Err(ServiceError::Failed(
-                        "the writer dropped the submission".into(),
-                    ))
+                mut loaded = slot.loaded.lock() => {
+                    let group: Vec<Pending> = {
+                        let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+                        let n = q.len().min(MAX_GROUP);
+                        q.drain(..n).collect()
+                    };
+                    if !group.is_empty() {
+                        self.commit_group(kommun, &slot, &mut loaded, group).await;
+                    }
                 }
-                // Still queued behind a full group: take the writer again.
-                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
             }
         }
     }

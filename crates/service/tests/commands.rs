@@ -201,7 +201,10 @@ async fn concurrent_submissions_share_commits_and_each_gets_its_own_answer() {
         // 30 valid reports, 8 by a body the uppdrag is not given to (P1), and
         // the same key twice.
         let (key, body) = match i {
-            0..30 => (format!("ok-{i}"), if i.is_multiple_of(2) { "sn" } else { "bun" }),
+            0..30 => (
+                format!("ok-{i}"),
+                if i.is_multiple_of(2) { "sn" } else { "bun" },
+            ),
             30..38 => (format!("bad-{i}"), "kfn"),
             _ => ("same-key".to_owned(), "sn"),
         };
