@@ -57,8 +57,9 @@ enum Command {
         #[arg(long, default_value = "vimmerby")]
         kommun: String,
     },
-    /// Submits decisions from a JSON file: one submission or an array of
-    /// them. Exit code 2 when one is rejected (nothing of it is recorded).
+    /// Submits decisions from a JSON or YAML (`.yaml`/`.yml`) file: one
+    /// submission or a list of them. Exit code 2 when one is rejected
+    /// (nothing of it is recorded; earlier ones in the file stay recorded).
     Submit { kommun: String, file: PathBuf },
     /// Runs the embedded nats-server until interrupted (Ctrl-C), signing a
     /// checkpoint for every kommun whose history moved, every
@@ -266,8 +267,16 @@ enum Exit {
 fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not valid JSON", file.display()))?;
+    let yaml = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    let value: serde_json::Value = if yaml {
+        serde_yaml_ng::from_str(&text)
+            .with_context(|| format!("{}: not valid YAML", file.display()))?
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", file.display()))?
+    };
     let items = match value {
         serde_json::Value::Array(items) => items,
         one => vec![one],

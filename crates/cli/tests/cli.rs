@@ -81,6 +81,30 @@ async fn example_then_submit_with_exit_codes() {
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("fanns redan"));
 
+    // The same kind of decision as YAML.
+    let yaml = cli.file(
+        "report.yaml",
+        "idempotency_key: sbn-2026-09-15-41\n\
+         recorded_by: nämndsekreterare\n\
+         provenance:\n  decided_by: {kind: body, body: sbn, meeting_date: 2026-09-15, paragraph: '41'}\n  effective_date: 2026-09-15\n\
+         command:\n  command: report_uppdrag_status\n  uppdrag: u-2026-04\n  body: sbn\n  as_of: 2026-08-31\n  status: ongoing\n",
+    );
+    let out = cli.run(&["submit", "vimmerby", &yaml]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("sbn-2026-09-15-41: registrerat"),
+        "{}",
+        text(&out)
+    );
+    let bad_yaml = cli.file("bad.yaml", "idempotency_key: [unclosed\n");
+    let out = cli.run(&["submit", "vimmerby", &bad_yaml]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("bad.yaml") && text(&out).contains("YAML"),
+        "{}",
+        text(&out)
+    );
+
     // Rejected by a rule: exit 2, names file, field and rule; nothing appended.
     let rejected = cli.file(
         "wrong-body.json",
@@ -121,10 +145,11 @@ async fn example_then_submit_with_exit_codes() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("slug"));
 
-    // Nothing of the rejected or malformed submissions was appended.
+    // Nothing of the rejected or malformed submissions was appended: only
+    // the JSON and the YAML report follow the first one.
     let out = cli.run(&["history", "vimmerby", "--from", &seq, "--json"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
 }
 
 #[tokio::test]
