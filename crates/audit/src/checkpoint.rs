@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
-use styr_domain::{DecidedBy, Event, Provenance, EVENT_SCHEMA_VERSION};
-use styr_store::{AggregateRef, AppendOutcome, Decision, EventStore, KommunId, NewEvent};
+use styr_domain::{DecidedBy, Event, Provenance};
+use styr_store::{AppendOutcome, Decision, EventStore, KommunId, NewEvent};
 
 use crate::AuditError;
 
@@ -142,19 +142,7 @@ fn system_decision(key: String, events: Vec<Event>) -> Decision {
             },
             today,
         ),
-        events: events
-            .iter()
-            .map(|e| {
-                let (event_type, payload) = e.to_payload();
-                let (kind, id) = e.aggregate();
-                NewEvent {
-                    aggregate: AggregateRef::new(kind, id),
-                    event_type: event_type.into(),
-                    schema_version: EVENT_SCHEMA_VERSION,
-                    payload,
-                }
-            })
-            .collect(),
+        events: events.iter().map(NewEvent::from_domain).collect(),
     }
 }
 

@@ -13,9 +13,7 @@ use futures::StreamExt;
 use styr_domain::*;
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::Projector;
-use styr_store::{
-    AggregateRef, AppendOutcome, Decision, EventStore, KommunId, NewEvent, StoreConfig,
-};
+use styr_store::{AppendOutcome, Decision, EventStore, KommunId, NewEvent, StoreConfig};
 
 const GOALS: usize = 10;
 const INDICATORS: usize = 5;
@@ -171,17 +169,6 @@ fn filler(i: usize) -> Event {
     }
 }
 
-fn to_new(e: &Event) -> NewEvent {
-    let (event_type, payload) = e.to_payload();
-    let (kind, id) = e.aggregate();
-    NewEvent {
-        aggregate: AggregateRef::new(kind, id),
-        event_type: event_type.into(),
-        schema_version: EVENT_SCHEMA_VERSION,
-        payload,
-    }
-}
-
 async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
     let mut events = base();
     let mut i = 0;
@@ -204,7 +191,7 @@ async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
                 },
                 d("2026-01-01"),
             ),
-            events: chunk.iter().map(to_new).collect(),
+            events: chunk.iter().map(NewEvent::from_domain).collect(),
         };
         match store.append(kommun, head, decision).await.unwrap() {
             AppendOutcome::Appended(c) => head = c.last_sequence,

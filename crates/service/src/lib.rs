@@ -16,12 +16,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use styr_domain::{
-    Command, Event, EventMeta, KommunState, Provenance, Rejection, EVENT_SCHEMA_VERSION,
-};
-use styr_store::{
-    AggregateRef, AppendOutcome, Commit, Decision, EventStore, KommunId, NewEvent, StoreError,
-};
+use styr_domain::{Command, Event, EventMeta, KommunState, Provenance, Rejection};
+use styr_store::{AppendOutcome, Commit, Decision, EventStore, KommunId, NewEvent, StoreError};
 use uuid::Uuid;
 
 /// Ärende som lämnas in: a command with its provenance and the caller's
@@ -353,18 +349,6 @@ fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
         correlation_id: submission.correlation_id.unwrap_or_else(Uuid::now_v7),
         causation_id: submission.causation_id,
         provenance: submission.provenance.clone(),
-        events: events
-            .iter()
-            .map(|e| {
-                let (event_type, payload) = e.to_payload();
-                let (kind, id) = e.aggregate();
-                NewEvent {
-                    aggregate: AggregateRef::new(kind, id),
-                    event_type: event_type.to_owned(),
-                    schema_version: EVENT_SCHEMA_VERSION,
-                    payload,
-                }
-            })
-            .collect(),
+        events: events.iter().map(NewEvent::from_domain).collect(),
     }
 }

@@ -187,6 +187,21 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+impl NewEvent {
+    /// A styrmodell event, ready to record: its type, current schema version,
+    /// payload and aggregate as the domain defines them.
+    pub fn from_domain(event: &styr_domain::Event) -> Self {
+        let (event_type, payload) = event.to_payload();
+        let (kind, id) = event.aggregate();
+        NewEvent {
+            aggregate: AggregateRef::new(kind, id),
+            event_type: event_type.to_owned(),
+            schema_version: styr_domain::EVENT_SCHEMA_VERSION,
+            payload,
+        }
+    }
+}
+
 /// Beslut: what one command decided — 1..N events with one provenance and one
 /// idempotency key, committed as one atomic batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,11 +287,15 @@ mod tests {
     }
 
     #[test]
-    fn known_event_hash() {
-        // SHA-256("styrkedja/event/v1\n{}"), so the documented encoding is pinned.
-        let mut h = Sha256::new();
-        h.update(b"styrkedja/event/v1\n{}");
-        let expected: [u8; 32] = h.finalize().into();
-        assert_eq!(ChainHash::of_event(b"{}").0, expected);
+    fn documented_encoding_is_pinned() {
+        // Computed independently (Python hashlib) from the documented formulas.
+        assert_eq!(
+            ChainHash::of_event(b"{}").to_hex(),
+            "5d29a50e959c48c5dbc57a069217ffc1f132b0be4e410559258af31185054cac"
+        );
+        assert_eq!(
+            ChainHash::genesis(&KommunId::new("vimmerby").unwrap()).to_hex(),
+            "4b950178d09e17b5747d95b6736ddb15fcbbf6aa1b865ad03fb7e6ec63f5536d"
+        );
     }
 }
