@@ -443,6 +443,9 @@ async fn run(cli: Cli) -> Result<Exit> {
                 None => {
                     let k = kommun(k.as_deref().context("name the kommun, or give --file")?)?;
                     let backend = Backend::open(&cli).await?;
+                    if backend.store.last_sequence(&k).await? == 0 {
+                        anyhow::bail!("kommun {k} has no history to verify");
+                    }
                     let result = styr_audit::verify_stream(&backend.store, &k, options).await?;
                     audit::print_result(k.as_str(), &result)
                 }

@@ -330,3 +330,58 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert!(text(&out).contains("sekvens 40"), "{}", text(&out));
     assert_eq!(offline(&["replay", &file]).status.code(), Some(3));
 }
+
+#[tokio::test]
+async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
+    let cli = Cli::start().await;
+    let data = cli.dir.path().join("serve").display().to_string();
+    let proj = cli.dir.path().join("serve-proj").display().to_string();
+    assert!(cli.run(&["example"]).status.success());
+    assert_eq!(cli.run(&["verify", "nowhere"]).status.code(), Some(1));
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env("NATS_URL", cli.server.url())
+        .args([
+            "--data-dir",
+            &data,
+            "--projections",
+            &proj,
+            "serve",
+            "--checkpoint-every",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = async_nats::connect(cli.server.url()).await.unwrap();
+    // Wait for the service by asking it (no sleeping): discovery answers once it is up.
+    let mut pong = None;
+    for _ in 0..10_000 {
+        if let Ok(m) = client.request("$SRV.PING.styrkedja", "".into()).await {
+            pong = Some(m);
+            break;
+        }
+    }
+    assert!(pong.is_some(), "the service never answered");
+    let reply = client
+        .request(
+            "styrkedja.api.vimmerby.query",
+            r#"{"query":{"kind":"plan","year":2026}}"#.into(),
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+    // The first checkpoint tick signs the head; verify shows it.
+    let mut signed = false;
+    for _ in 0..200 {
+        let t = text(&cli.run(&["verify", "vimmerby"]));
+        if t.contains("senaste signerade kontrollpunkt") {
+            signed = true;
+            break;
+        }
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(signed, "serve signed no checkpoint");
+}
