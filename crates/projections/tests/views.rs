@@ -3,29 +3,23 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::docs::*;
 use styr_projections::*;
 use styr_service::{example, Kommuner, Outcome};
-use styr_store::{EventStore, KommunId, StoreConfig};
+use styr_store::{EventStore, KommunId};
+use styr_testkit::TestNats;
 
 struct App {
-    server: NatsServer,
-    dir: tempfile::TempDir,
     store: Arc<EventStore>,
+    nats: TestNats,
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    let store = Arc::new(
-        EventStore::connect(&server.url(), StoreConfig::default())
-            .await
-            .unwrap(),
-    );
-    App { server, dir, store }
+    let nats = TestNats::start().await;
+    App {
+        store: nats.shared_store().await,
+        nats,
+    }
 }
 
 fn vimmerby() -> KommunId {
@@ -54,7 +48,7 @@ fn date(s: &str) -> NaiveDate {
 async fn read_models_of_the_example_kommun() {
     let app = spawn_app().await;
     load(&app, None).await;
-    let p = Projector::open(app.dir.path().join("proj")).unwrap();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
     let last = p.catch_up(&app.store, &vimmerby()).await.unwrap();
     assert_eq!(last, app.store.last_sequence(&vimmerby()).await.unwrap());
     let kv = p.view();
@@ -200,14 +194,14 @@ async fn incremental_rebuild_as_of_and_two_nodes_agree() {
     let k = vimmerby();
     load(&app, Some(40)).await;
     // Node A follows in small batches as history grows.
-    let a = Projector::open(app.dir.path().join("a"))
+    let a = Projector::open(app.nats.path("a"))
         .unwrap()
         .with_flush_every(7);
     a.catch_up(&app.store, &k).await.unwrap();
     load(&app, None).await;
     let last = a.catch_up(&app.store, &k).await.unwrap();
     // Node B projects everything at once, in its own sled.
-    let b = Projector::open(app.dir.path().join("b")).unwrap();
+    let b = Projector::open(app.nats.path("b")).unwrap();
     b.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
     // A rebuild from scratch gives byte-identical views.
@@ -272,7 +266,7 @@ async fn as_of_by_record_time_and_by_decision_date() {
         "BUN's and SN's status reports and budgetuppföljningar"
     );
     // The live projection is not disturbed by as-of questions.
-    let p = Projector::open(app.dir.path().join("p")).unwrap();
+    let p = Projector::open(app.nats.path("p")).unwrap();
     p.catch_up(&app.store, &k).await.unwrap();
     let live = p.digest(&k).unwrap();
     as_of(&app.store, &k, AsOf::InForce(date("2026-01-01")))
@@ -286,7 +280,7 @@ async fn a_projection_of_another_history_halts_and_a_version_change_rebuilds() {
     let app = spawn_app().await;
     let k = vimmerby();
     load(&app, Some(30)).await;
-    let dir = app.dir.path().join("p");
+    let dir = app.nats.path("p");
     {
         let p = Projector::open(&dir).unwrap();
         p.catch_up(&app.store, &k).await.unwrap();
@@ -312,5 +306,5 @@ async fn a_projection_of_another_history_halts_and_a_version_change_rebuilds() {
     assert_eq!(p.checkpoint(&k).unwrap(), None);
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(p.digest(&k).unwrap(), digest_before);
-    drop(app.server);
+    drop(app);
 }

@@ -5,38 +5,10 @@
 
 use chrono::NaiveDate;
 use serde_json::json;
-use styr_natsrun::{NatsServer, ServerOptions};
-use styr_store::{
-    AggregateRef, DecidedBy, Decision, EventStore, KommunId, NewEvent, Provenance, StoreConfig,
-    StoredEvent,
-};
+use styr_store::{AggregateRef, DecidedBy, Decision, KommunId, NewEvent, Provenance, StoredEvent};
 use uuid::Uuid;
 
-pub struct TestNats {
-    pub server: NatsServer,
-    // Declared after the server so the folder outlives the process using it.
-    _dir: tempfile::TempDir,
-}
-
-impl TestNats {
-    pub async fn start() -> Self {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-            .await
-            .expect("nats-server starts");
-        TestNats { server, _dir: dir }
-    }
-
-    pub async fn store(&self) -> EventStore {
-        EventStore::connect(&self.server.url(), StoreConfig::default())
-            .await
-            .expect("connect")
-    }
-}
+pub use styr_testkit::TestNats;
 
 pub fn kommun(id: &str) -> KommunId {
     KommunId::new(id).unwrap()
@@ -86,16 +58,5 @@ pub fn assert_chain(kommun: &KommunId, events: &[StoredEvent]) {
         assert_eq!(e.envelope.prev_hash, prev, "chain broken at {}", e.sequence);
         assert_eq!(&e.envelope.kommun, kommun);
         prev = e.hash;
-    }
-}
-
-impl TestNats {
-    /// A raw JetStream context on the test server, for checks behind the
-    /// store's back.
-    pub async fn js(&self) -> async_nats::jetstream::Context {
-        let client = async_nats::connect(self.server.url())
-            .await
-            .expect("connect");
-        async_nats::jetstream::new(client)
     }
 }
