@@ -3,52 +3,39 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::Projector;
 use styr_service::api::{self, Api};
 use styr_service::{example, Kommuner};
-use styr_store::{EventStore, KommunId, StoreConfig};
+use styr_store::{EventStore, KommunId};
+use styr_testkit::TestNats;
 
 struct App {
-    _server: NatsServer,
-    _dir: tempfile::TempDir,
     client: async_nats::Client,
     store: Arc<EventStore>,
+    _nats: TestNats,
 }
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    let store = Arc::new(
-        EventStore::connect(&server.url(), StoreConfig::default())
-            .await
-            .unwrap(),
-    );
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
     let api = Arc::new(Api {
         kommuner: Arc::new(Kommuner::new(store.clone())),
-        projector: Arc::new(Projector::open(dir.path().join("proj")).unwrap()),
+        projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
     });
-    let service_client = async_nats::connect(server.url()).await.unwrap();
-    // The service endpoints are subscribed before serve() returns its first await.
-    let ready = service_client.clone();
-    tokio::spawn(api::serve(service_client, api));
-    let client = async_nats::connect(server.url()).await.unwrap();
-    // Wait until discovery answers: the service is up.
+    tokio::spawn(api::serve(nats.client().await, api));
+    let client = nats.client().await;
+    // Wait until discovery answers (no sleeping): the service is up.
     loop {
         if let Ok(m) = client.request("$SRV.PING.styrkedja", "".into()).await {
             if !m.payload.is_empty() {
                 break;
             }
         }
-        ready.flush().await.unwrap();
     }
     App {
-        _server: server,
-        _dir: dir,
         client,
         store,
+        _nats: nats,
     }
 }
 

@@ -3,34 +3,16 @@
 use std::sync::Arc;
 
 use styr_domain::{Event, Rule};
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{example, Kommuner, Outcome, Submission};
-use styr_store::{EventStore, KommunId, StoreConfig};
-
-struct App {
-    _server: NatsServer,
-    url: String,
-    _dir: tempfile::TempDir,
-}
+use styr_store::KommunId;
+use styr_testkit::TestNats as App;
 
 async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    App {
-        url: server.url(),
-        _server: server,
-        _dir: dir,
-    }
+    App::start().await
 }
 
 async fn kommuner(app: &App) -> Kommuner {
-    Kommuner::new(Arc::new(
-        EventStore::connect(&app.url, StoreConfig::default())
-            .await
-            .unwrap(),
-    ))
+    Kommuner::new(app.shared_store().await)
 }
 
 async fn load_example(k: &Kommuner, kommun: &KommunId) -> Vec<Outcome> {
