@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
 use styr_audit::*;
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::{digest, fold, Projector};
 use styr_service::{example, Kommuner};
-use styr_store::{ChainHash, Envelope, EventStore, KommunId, StoreConfig, StoredEvent};
+use styr_store::{ChainHash, Envelope, EventStore, KommunId, StoredEvent};
+use styr_testkit::TestNats;
 
 struct World {
-    _server: NatsServer,
-    dir: tempfile::TempDir,
+    nats: TestNats,
     store: Arc<EventStore>,
     header: ExportHeader,
     entries: Vec<ExportEntry>,
@@ -26,21 +25,14 @@ fn vimmerby() -> KommunId {
 /// The example kommun with a checkpoint, a key rotation and a second
 /// checkpoint, exported.
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    let store = Arc::new(
-        EventStore::connect(&server.url(), StoreConfig::default())
-            .await
-            .unwrap(),
-    );
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
     let k = vimmerby();
     let kommuner = Kommuner::new(store.clone());
     let subs = example::vimmerby().unwrap();
     let cp = Checkpointer {
         store: &store,
-        keys: KeyStore::new(dir.path().join("keys")),
+        keys: KeyStore::new(nats.path("keys")),
     };
     for s in &subs[..50] {
         kommuner.submit(&k, s.clone()).await.unwrap();
@@ -48,7 +40,7 @@ async fn world() -> World {
     let (covered, at) = cp.checkpoint(&k).await.unwrap();
     assert_eq!(at, covered + 1);
     let first_key = hex::encode(
-        KeyStore::new(dir.path().join("keys"))
+        KeyStore::new(nats.path("keys"))
             .load_or_create(&k)
             .unwrap()
             .verifying_key()
@@ -64,8 +56,7 @@ async fn world() -> World {
     let (read_header, entries) = read_export(&buf[..]).unwrap();
     assert_eq!(read_header, header);
     World {
-        _server: server,
-        dir,
+        nats,
         store,
         header,
         entries,
@@ -150,7 +141,7 @@ async fn live_and_offline_verification_and_replay_agree() {
         .map(|e| StoredEvent::decode(e.sequence, e.event.clone().into_bytes().into()).unwrap())
         .collect();
     let replayed = fold(stored.iter()).unwrap();
-    let p = Projector::open(w.dir.path().join("proj")).unwrap();
+    let p = Projector::open(w.nats.path("proj")).unwrap();
     p.catch_up(&w.store, &k).await.unwrap();
     assert_eq!(digest(&replayed, &k).unwrap(), p.digest(&k).unwrap());
 
@@ -341,7 +332,7 @@ fn assert_well_formed(html: &str) {
 async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
     let w = world().await;
     let k = vimmerby();
-    let p = Projector::open(w.dir.path().join("proj")).unwrap();
+    let p = Projector::open(w.nats.path("proj")).unwrap();
     p.catch_up(&w.store, &k).await.unwrap();
     let verification = verify_stream(&w.store, &k, Options::default())
         .await
