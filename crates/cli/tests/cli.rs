@@ -3,32 +3,29 @@
 
 use std::process::{Command, Output};
 
-use styr_natsrun::{NatsServer, ServerOptions};
+use styr_testkit::TestNats;
 
 struct Cli {
-    server: NatsServer,
-    dir: tempfile::TempDir,
+    nats: TestNats,
 }
 
 impl Cli {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-            .await
-            .unwrap();
-        Cli { server, dir }
+        Cli {
+            nats: TestNats::start().await,
+        }
     }
 
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_styr"))
-            .env("NATS_URL", self.server.url())
+            .env("NATS_URL", self.nats.url())
             .args(args)
             .output()
             .unwrap()
     }
 
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
+        let path = self.nats.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     }
@@ -156,7 +153,7 @@ async fn example_then_submit_with_exit_codes() {
 async fn queries_live_and_as_of() {
     let cli = Cli::start().await;
     assert!(cli.run(&["example"]).status.success());
-    let proj = cli.dir.path().join("proj").display().to_string();
+    let proj = cli.nats.dir.path().join("proj").display().to_string();
     let q = |args: &[&str]| {
         let mut all = vec!["--projections", proj.as_str()];
         all.extend_from_slice(args);
@@ -238,8 +235,8 @@ async fn queries_live_and_as_of() {
 #[tokio::test]
 async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     let cli = Cli::start().await;
-    let data = cli.dir.path().join("data").display().to_string();
-    let proj = cli.dir.path().join("proj").display().to_string();
+    let data = cli.nats.dir.path().join("data").display().to_string();
+    let proj = cli.nats.dir.path().join("proj").display().to_string();
     let run = |args: &[&str]| {
         let mut all = vec!["--data-dir", data.as_str(), "--projections", proj.as_str()];
         all.extend_from_slice(args);
@@ -248,12 +245,18 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert!(run(&["example"]).status.success());
     let out = run(&["checkpoint", "vimmerby"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(cli.dir.path().join("data/keys/vimmerby.ed25519").is_file());
+    assert!(cli
+        .nats
+        .dir
+        .path()
+        .join("data/keys/vimmerby.ed25519")
+        .is_file());
     let out = run(&["verify", "vimmerby"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("senaste signerade kontrollpunkt"));
 
     let file = cli
+        .nats
         .dir
         .path()
         .join("vimmerby.styrlog")
@@ -294,7 +297,7 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["budget"]["year"], 2026);
 
-    let report_dir = cli.dir.path().join("rapport");
+    let report_dir = cli.nats.dir.path().join("rapport");
     let out = offline(&[
         "report",
         "vimmerby",
@@ -334,12 +337,12 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
 #[tokio::test]
 async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     let cli = Cli::start().await;
-    let data = cli.dir.path().join("serve").display().to_string();
-    let proj = cli.dir.path().join("serve-proj").display().to_string();
+    let data = cli.nats.dir.path().join("serve").display().to_string();
+    let proj = cli.nats.dir.path().join("serve-proj").display().to_string();
     assert!(cli.run(&["example"]).status.success());
     assert_eq!(cli.run(&["verify", "nowhere"]).status.code(), Some(1));
     let mut serve = Command::new(env!("CARGO_BIN_EXE_styr"))
-        .env("NATS_URL", cli.server.url())
+        .env("NATS_URL", cli.nats.url())
         .args([
             "--data-dir",
             &data,
@@ -353,7 +356,7 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let client = async_nats::connect(cli.server.url()).await.unwrap();
+    let client = async_nats::connect(cli.nats.url()).await.unwrap();
     // Wait for the service by asking it (no sleeping): discovery answers once it is up.
     let mut pong = None;
     for _ in 0..10_000 {

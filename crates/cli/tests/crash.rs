@@ -4,9 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::Projector;
-use styr_store::{EventStore, KommunId, StoreConfig};
+use styr_store::KommunId;
+use styr_testkit::TestNats;
 
 fn styr(url: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
@@ -16,22 +16,17 @@ fn styr(url: &str, args: &[&str]) -> Command {
 
 #[tokio::test]
 async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    let url = server.url();
+    let nats = TestNats::start().await;
+    let url = nats.url();
     assert!(styr(&url, &["example"]).output().unwrap().status.success());
     let k = KommunId::new("vimmerby").unwrap();
-    let store = EventStore::connect(&url, StoreConfig::default())
-        .await
-        .unwrap();
-    let clean = Projector::open(dir.path().join("clean")).unwrap();
+    let store = nats.store().await;
+    let clean = Projector::open(nats.path("clean")).unwrap();
     let last = clean.rebuild(&store, &k).await.unwrap();
     let want = clean.digest(&k).unwrap();
 
     // 1. Aborted (no unwinding, no flush) right after its seventh batch of five.
-    let proj = dir.path().join("crashed");
+    let proj = nats.path("crashed");
     let proj_arg = proj.display().to_string();
     let out = styr(
         &url,
@@ -61,7 +56,7 @@ async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
     }
 
     // 2. SIGKILL from outside while it projects one event per batch.
-    let proj = dir.path().join("killed");
+    let proj = nats.path("killed");
     let proj_arg = proj.display().to_string();
     let mut child = styr(
         &url,

@@ -1,25 +1,15 @@
 //! The example subscriber receives the decisions it follows, in order, and
 //! resumes where it left off.
 
-use std::sync::Arc;
-
 use futures::StreamExt;
-use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{example, Kommuner, Outcome};
-use styr_store::{EventStore, KommunId, StoreConfig};
+use styr_store::KommunId;
+use styr_testkit::TestNats;
 
 #[tokio::test]
 async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-        .await
-        .unwrap();
-    let store = Arc::new(
-        EventStore::connect(&server.url(), StoreConfig::default())
-            .await
-            .unwrap(),
-    );
-    let kommuner = Kommuner::new(store.clone());
+    let nats = TestNats::start().await;
+    let kommuner = Kommuner::new(nats.shared_store().await);
     let k = KommunId::new("vimmerby").unwrap();
     for s in example::vimmerby().unwrap() {
         assert!(matches!(
@@ -28,7 +18,7 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
         ));
     }
 
-    let client = async_nats::connect(server.url()).await.unwrap();
+    let client = nats.client().await;
     let mut notices = Box::pin(
         styr_subscriber_example::follow(client.clone(), "vimmerby", "test-sub")
             .await
@@ -69,7 +59,7 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
         kommuner.submit(&k, s).await.unwrap(),
         Outcome::Recorded(_)
     ));
-    let client = async_nats::connect(server.url()).await.unwrap();
+    let client = nats.client().await;
     let notices = styr_subscriber_example::follow(client, "vimmerby", "test-sub")
         .await
         .unwrap();
