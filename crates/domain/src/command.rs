@@ -110,6 +110,10 @@ pub enum Command {
         /// The nämnd's grunduppdrag as the plan states it.
         grunduppdrag: String,
         goals: Vec<NamndmalInput>,
+        /// A revision of the nämnd's plan for the year: it replaces the plan
+        /// in force; its nämndmål may keep their ids (revised) or be new.
+        #[serde(default)]
+        revises: bool,
     },
     /// A nämnd distributes its ram over its units.
     AdoptDetaljbudget {

@@ -443,6 +443,7 @@ impl KommunState {
                 year,
                 grunduppdrag,
                 goals,
+                revises,
             } => {
                 self.operating_body("body", body)?;
                 self.authorize(provenance, Authority::Body(body))?;
@@ -454,11 +455,19 @@ impl KommunState {
                         format!("no adopted budget covers {year}"),
                     );
                 }
-                if self.namndplaner.contains_key(&(body.clone(), *year)) {
+                let exists = self.namndplaner.contains_key(&(body.clone(), *year));
+                if exists && !revises {
                     return reject(
                         Rule::P6,
                         "year",
-                        format!("{body:?} already has a nämndplan for {year}"),
+                        format!("{body:?} already has a nämndplan for {year}; a new one revises it (revises: true)"),
+                    );
+                }
+                if *revises && !exists {
+                    return reject(
+                        Rule::Reference,
+                        "revises",
+                        format!("{body:?} has no nämndplan for {year} to revise"),
                     );
                 }
                 if goals.is_empty() {
@@ -469,7 +478,12 @@ impl KommunState {
                     let f = |name: &str| format!("goals[{i}].{name}");
                     check_id(&f("id"), &g.id)?;
                     check_text(&f("title"), &g.title)?;
-                    if self.namndmal.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
+                    // A revision may keep its own nämndmål ids; no other id is reused.
+                    let own = self
+                        .namndmal
+                        .get(&g.id)
+                        .is_some_and(|m| *revises && m.body == *body && m.year == *year);
+                    if (self.namndmal.contains_key(&g.id) && !own) || !seen.insert(g.id.as_str()) {
                         return reject(
                             Rule::P6,
                             f("id"),

@@ -468,6 +468,26 @@ fn namndplan_keeps_the_red_thread() {
         w.state.namndmal["sn-2026-m1"].kf_goals,
         vec!["kf-1", "kf-f1"]
     );
+
+    // A revision replaces the plan; its own nämndmål keep their ids.
+    let mut revised = plan("sn", 2026, json!(["kf-f1"]));
+    revised["revises"] = json!(true);
+    w.then_rejected(
+        by("bun", "2026-03-01"),
+        revised.clone(),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(by("sn", "2026-03-01"), revised);
+    assert_eq!(w.state.namndmal["sn-2026-m1"].kf_goals, vec!["kf-f1"]);
+    // It may not take over another nämnd's goal id, nor revise what does not exist.
+    let mut theft = plan("sn", 2026, json!(["kf-1"]));
+    theft["revises"] = json!(true);
+    theft["goals"][0]["id"] = json!("bun-m1");
+    w.then_rejected(by("sn", "2026-03-02"), theft, Rule::P6, "goals[0].id");
+    let mut nothing = plan("sn", 2027, json!(["kf-1"]));
+    nothing["revises"] = json!(true);
+    w.then_rejected(by("sn", "2026-11-02"), nothing, Rule::Reference, "revises");
 }
 
 #[test]

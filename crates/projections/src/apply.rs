@@ -422,6 +422,11 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             for kg in &goal.kf_goals {
                 cx.touch(format!("goal/{kg}"));
             }
+            // A revised nämndmål keeps the outcomes recorded against it.
+            let outcomes = cx
+                .get::<GoalDoc>(&format!("goal/{}", goal.id))?
+                .map(|g| g.outcomes)
+                .unwrap_or_default();
             cx.put(
                 &format!("goal/{}", goal.id),
                 &GoalDoc {
@@ -435,7 +440,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                     to_year: year,
                     kf_goals: goal.kf_goals,
                     indicators: goal.indicators,
-                    outcomes: Default::default(),
+                    outcomes,
                     source: src,
                 },
             )?
