@@ -14,6 +14,32 @@ use styr_store::KommunId;
 
 use crate::{Break, Report};
 
+fn title(table: &str) -> &'static str {
+    match table {
+        "risker.csv" => "Risker",
+        "kontrollmoment.csv" => "Kontrollmoment och resultat per tertial",
+        "brister.csv" => "Brister och åtgärder",
+        "avvikelser.csv" => "Avvikelser",
+        _ => "Luckor i styrkedjan",
+    }
+}
+
+fn response_sv(r: styr_domain::RiskResponse) -> &'static str {
+    match r {
+        styr_domain::RiskResponse::Accept => "acceptera",
+        styr_domain::RiskResponse::Control => "kontrollera",
+        styr_domain::RiskResponse::Reduce => "reducera",
+    }
+}
+
+fn frequency_sv(f: styr_domain::Frequency) -> &'static str {
+    match f {
+        styr_domain::Frequency::Monthly => "månadsvis",
+        styr_domain::Frequency::PerTertial => "per tertial",
+        styr_domain::Frequency::Yearly => "årligen",
+    }
+}
+
 /// A table: file name, column headers, rows.
 pub type Table = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
 
@@ -136,7 +162,7 @@ impl RevisorReport {
                     r.likelihood.to_string(),
                     r.consequence.to_string(),
                     r.score.to_string(),
-                    format!("{:?}", r.response).to_lowercase(),
+                    response_sv(r.response).into(),
                 ]
             })
             .collect();
@@ -148,7 +174,7 @@ impl RevisorReport {
                     c.id.clone(),
                     c.what.clone(),
                     c.how.clone(),
-                    format!("{:?}", c.frequency).to_lowercase(),
+                    frequency_sv(c.frequency).into(),
                     c.responsible_role.clone(),
                     c.risk.clone(),
                 ];
@@ -197,7 +223,11 @@ impl RevisorReport {
                 vec![
                     d.id.clone(),
                     d.unit.clone(),
-                    format!("{:?}", d.sign).to_lowercase(),
+                    if d.sign == styr_domain::DeviationSign::Negative {
+                        "negativ".into()
+                    } else {
+                        "positiv".into()
+                    },
                     d.amount.map(|a| a.to_string()).unwrap_or_default(),
                     d.reported.to_string(),
                     d.analysis.clone(),
@@ -347,14 +377,7 @@ impl RevisorReport {
             let _ = writeln!(s, "| {c} | {} |", cells.join(" | "));
         }
         for (name, header, rows) in self.tables() {
-            let title = match name {
-                "risker.csv" => "Risker",
-                "kontrollmoment.csv" => "Kontrollmoment och resultat per tertial",
-                "brister.csv" => "Brister och åtgärder",
-                "avvikelser.csv" => "Avvikelser",
-                _ => "Luckor i styrkedjan",
-            };
-            let _ = writeln!(s, "\n## {title}\n");
+            let _ = writeln!(s, "\n## {}\n", title(name));
             if rows.is_empty() {
                 let _ = writeln!(s, "Inga.");
                 continue;
@@ -459,7 +482,7 @@ impl RevisorReport {
         }
         s += "</table>\n";
         for (name, header, rows) in self.tables() {
-            let _ = writeln!(s, "<h2>{}</h2>", e(name.trim_end_matches(".csv")));
+            let _ = writeln!(s, "<h2>{}</h2>", e(title(name)));
             if rows.is_empty() {
                 s += "<p>Inga.</p>\n";
                 continue;
