@@ -1,13 +1,23 @@
-//! `styr example`: loads the example kommun through the command path and
-//! shows what it decided: the styrkedja, its gaps, the uppdrag, and one
-//! uppdrag's full audit history.
+//! `styr example`: loads the example kommun through the command path, brings
+//! this node's projection up to date, and shows from the read models what a
+//! newcomer should see first: the styrkedja for 2026, its gaps, the uppdrag,
+//! the follow-up, and one uppdrag's full audit history.
 
 use anyhow::{Context, Result};
-use styr_domain::KommunState;
+use styr_projections::docs::*;
+use styr_projections::KvRead;
 use styr_service::{example, Kommuner, Outcome};
 use styr_store::KommunId;
 
-pub async fn run(kommuner: &Kommuner, kommun: &KommunId) -> Result<()> {
+/// The year the example is about, and the day its gaps are judged on (the
+/// example's last decisions are from spring 2027).
+const YEAR: i32 = 2026;
+
+pub async fn run(
+    kommuner: &Kommuner,
+    kommun: &KommunId,
+    projections: &std::path::Path,
+) -> Result<()> {
     let submissions = example::vimmerby().context("parsing the bundled example kommun")?;
     let (mut recorded, mut duplicate) = (0, 0);
     let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
@@ -21,109 +31,116 @@ pub async fn run(kommuner: &Kommuner, kommun: &KommunId) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    let (state, seq) = kommuner.state(kommun).await?;
+    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
+    let kv = p.view();
+    let name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
+        .map_or_else(|| kommun.to_string(), |k| k.name);
+    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
     println!(
-        "Exempelkommunen {} ({}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n",
-        state.kommun.as_ref().map_or("?", |k| k.name.as_str()),
-        kommun
+        "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
     );
-    print_chain(&state);
-    print_uppdrag(&state);
-    print_follow_up(&state);
-    println!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse, i ordning):");
-    crate::print_header();
-    for e in kommuner
-        .store()
-        .read_aggregate(kommun, "uppdrag", "u-2026-01")
-        .await?
-    {
-        crate::print_event(&e, false)?;
+    print_chain(kv, kommun)?;
+    let today = chrono::NaiveDate::from_ymd_opt(YEAR + 1, 3, 31).context("date")?;
+    let gaps = styr_projections::gaps(kv, kommun, YEAR, today)?;
+    println!("\nLuckor i styrkedjan {YEAR} (bedömt {today}):");
+    for g in &gaps {
+        println!("  ⚠ {:<26} {}", g.entity, g.reason);
     }
-    println!("\nMer: `styr history {kommun}` visar hela kedjan, `styr history {kommun} --json` varje händelse i sin helhet.");
+    print_uppdrag(kv, kommun)?;
+    print_follow_up(kv, kommun)?;
+    println!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse som rört det, i ordning):");
+    for e in styr_projections::history(kv, kommun, "uppdrag/u-2026-01")? {
+        println!(
+            "  {:>4}  {:<24} {:<26} gäller {}  registrerad {} av {}  {}…",
+            e.sequence,
+            e.event_type,
+            styr_projections::decided_text(&e.provenance.decided_by),
+            e.provenance.effective_date,
+            e.recorded_at.format("%Y-%m-%d %H:%M"),
+            e.recorded_by,
+            &e.hash[..12]
+        );
+    }
+    println!(
+        "\nMer: `styr plan {kommun} {YEAR}`, `styr gaps {kommun} {YEAR}`, `styr chain {kommun} goal/kf-m2`, \
+         `styr audit {kommun} uppdrag/u-2026-05`, `styr plan {kommun} 2027 --as-of 2026-03-01`, `styr verify {kommun}`."
+    );
     Ok(())
 }
 
-fn print_chain(state: &KommunState) {
+fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
+    let plan = styr_projections::plan(kv, kommun, YEAR)?;
+    let goals: Vec<GoalDoc> = styr_projections::docs(kv, kommun, "goal")?;
+    let plans: Vec<PlanDoc> = styr_projections::docs(kv, kommun, "plan")?;
     println!(
-        "Styrkedjan {}:",
-        state
-            .budgets
-            .keys()
-            .next_back()
-            .map_or(String::new(), |y| format!("(budget {y})"))
+        "Styrkedjan {YEAR}{}:",
+        plan.budget
+            .as_ref()
+            .map(|b| format!(" (budget {}, {})", b.year, b.source.decided))
+            .unwrap_or_default()
     );
-    for (id, goal) in &state.goals {
+    for kf in &plan.kf_goals {
         println!(
-            "  KF-mål {id}: {} ({}–{})",
-            goal.title, goal.from_year, goal.to_year
+            "  KF-mål {}: {} ({}–{})",
+            kf.id, kf.title, kf.from_year, kf.to_year
         );
-        let below: Vec<_> = state
-            .namndmal
+        for m in goals
             .iter()
-            .filter(|(_, m)| m.kf_goals.contains(id))
-            .collect();
-        if below.is_empty() {
-            println!("    ⚠ lucka: ingen nämnd har brutit ned målet");
-        }
-        for (mid, m) in below {
+            .filter(|g| g.level == "namnd" && g.from_year == YEAR && g.kf_goals.contains(&kf.id))
+        {
             println!(
-                "    └ {} nämndmål {mid}: {}",
-                m.body.to_uppercase(),
+                "    └ {} nämndmål {}: {}",
+                m.body.as_deref().unwrap_or("?").to_uppercase(),
+                m.id,
                 m.title
             );
-            for (pid, plan) in state.plans.iter().filter(|(_, p)| p.year == m.year) {
-                for a in plan.activities.iter().filter(|a| a.namndmal.contains(mid)) {
+            for p in plans.iter().filter(|p| p.year == YEAR) {
+                for a in p.activities.iter().filter(|a| a.namndmal.contains(&m.id)) {
                     println!(
-                        "        └ aktivitet {} ({pid}, {}): {}",
+                        "        └ aktivitet {} ({}, {}): {}",
                         a.id,
-                        a.unit.as_deref().unwrap_or(&plan.unit),
+                        p.id,
+                        a.unit.as_deref().unwrap_or(&p.unit),
                         a.title
                     );
                 }
             }
         }
     }
-    let without: Vec<_> = state
-        .bodies
-        .iter()
-        .filter(|(_, b)| b.kind == styr_domain::BodyKind::Committee)
-        .filter(|(id, _)| !state.namndplaner.keys().any(|(b, _)| b == *id))
-        .map(|(id, b)| format!("{} ({id})", b.name))
-        .collect();
-    if !without.is_empty() {
-        println!("  ⚠ lucka: nämnder utan nämndplan: {}", without.join(", "));
-    }
+    Ok(())
 }
 
-fn print_uppdrag(state: &KommunState) {
+fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     println!("\nUppdrag från KF:");
     println!(
         "  {:<11} {:<40} {:<12} {:<10} senaste status",
         "id", "titel", "till", "klart"
     );
-    for (id, u) in &state.uppdrag {
-        let status = match (&u.closed, &u.last_status) {
-            (true, _) => "avslutat".to_owned(),
-            (false, Some((date, s))) => format!("{} per {date}", crate::status_sv(*s)),
-            (false, None) => "⚠ ingen återrapport".to_owned(),
+    for u in styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+        let status = match (&u.closed, u.status.last()) {
+            (Some(_), _) => "avslutat".to_owned(),
+            (None, Some(s)) => format!("{} per {}", crate::status_sv(s.status), s.as_of),
+            (None, None) => "⚠ ingen återrapport".to_owned(),
         };
         println!(
-            "  {id:<11} {:<40} {:<12} {:<10} {status}",
+            "  {:<11} {:<40} {:<12} {:<10} {status}",
+            u.id,
             truncate(&u.title, 40),
             u.to.join(","),
             u.due
         );
     }
+    Ok(())
 }
 
-fn print_follow_up(state: &KommunState) {
+fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     println!("\nAvvikelser:");
-    for (id, d) in &state.deviations {
-        let status = if d.closed {
+    for d in styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")? {
+        let status = if d.closed.is_some() {
             "avslutad".to_owned()
         } else if let Some(plan) = &d.atgardsplan {
             format!("öppen, åtgärdsplan {plan}")
-        } else if d.escalated {
+        } else if d.escalated.is_some() {
             "⚠ hos nämnden utan åtgärdsplan".to_owned()
         } else if d.actions.is_empty() {
             "⚠ ingen åtgärd".to_owned()
@@ -131,49 +148,62 @@ fn print_follow_up(state: &KommunState) {
             "öppen, åtgärdad inom delegation".to_owned()
         };
         println!(
-            "  {id:<12} {:<18} rapporterad {}  {status}",
-            d.unit, d.reported
+            "  {:<12} {:<18} rapporterad {}  {status}",
+            d.id, d.unit, d.reported
         );
     }
-    let mut reports: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (body, _, kind) in &state.reports {
-        reports.entry(body).or_default().push(kind.slug());
+    let mut reports: std::collections::BTreeMap<String, Vec<styr_domain::ReportKind>> =
+        Default::default();
+    for r in styr_projections::reports(kv, kommun, None)?
+        .into_iter()
+        .filter(|r| r.year == YEAR)
+    {
+        reports.entry(r.body).or_default().push(r.kind);
     }
-    println!("\nUppföljningsrapporter:");
-    for (body, kinds) in reports {
-        println!("  {body:<5} {}", kinds.join(", "));
+    println!("\nUppföljningsrapporter {YEAR}:");
+    for (body, mut kinds) in reports {
+        kinds.sort();
+        let names: Vec<&str> = kinds
+            .iter()
+            .map(|k| match k {
+                styr_domain::ReportKind::Budgetuppfoljning => "budgetuppföljning",
+                styr_domain::ReportKind::Delarsrapport => "delårsrapport",
+                styr_domain::ReportKind::Arsredovisning => "årsredovisning",
+            })
+            .collect();
+        println!("  {body:<5} {}", names.join(", "));
     }
     println!("\nIntern kontroll:");
-    for (id, p) in &state.control_plans {
-        let findings: Vec<_> = state
-            .findings
-            .iter()
-            .filter(|(_, f)| &f.plan == id)
-            .collect();
-        let open = findings.iter().filter(|(_, f)| !f.closed).count();
+    let findings: Vec<FindingDoc> = styr_projections::docs(kv, kommun, "finding")?;
+    for p in styr_projections::docs::<ControlPlanDoc>(kv, kommun, "ic")? {
+        let mine: Vec<_> = findings.iter().filter(|f| f.plan == p.plan).collect();
+        let open = mine.iter().filter(|f| f.closed.is_none()).count();
+        let results: usize = p.results.values().map(|r| r.len()).sum();
         println!(
-            "  {id:<12} {} {}: {} kontrollmoment, {} resultat, {} brister ({open} öppna), tertialrapporter: {}",
+            "  {:<12} {} {}: {} kontrollmoment, {results} resultat, {} brister ({open} öppna), tertialrapporter: {}",
+            p.plan,
             p.body.to_uppercase(),
             p.year,
             p.controls.len(),
-            p.results.len(),
-            findings.len(),
-            if p.tertials_reported.is_empty() {
+            mine.len(),
+            if p.tertial_reports.is_empty() {
                 "⚠ inga".to_owned()
             } else {
-                p.tertials_reported.iter().map(|t| format!("T{t}")).collect::<Vec<_>>().join(", ")
+                p.tertial_reports.keys().map(|t| format!("T{t}")).collect::<Vec<_>>().join(", ")
             }
         );
     }
-    for (id, r) in &state.reviews {
+    for r in styr_projections::docs::<ReviewDoc>(kv, kommun, "review")? {
         println!(
-            "  granskning {id}: yttranden från {} av {} ({}), svar senast {}",
-            r.replied.len(),
+            "  granskning {}: yttranden från {} av {} ({}), svar senast {}",
+            r.review,
+            r.replies.len(),
             r.bodies.len(),
             r.bodies.join(", "),
             r.reply_due
         );
     }
+    Ok(())
 }
 
 fn truncate(s: &str, n: usize) -> String {

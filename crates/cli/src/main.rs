@@ -295,7 +295,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Example { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            example::run(&backend.kommuner(), &k).await?;
+            example::run(&backend.kommuner(), &k, &cli.projections).await?;
             Ok(Exit::Ok)
         }
         Command::Project {

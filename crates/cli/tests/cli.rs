@@ -17,8 +17,11 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        // Defaults inside the test's own folder; explicit flags override them.
         Command::new(env!("CARGO_BIN_EXE_styr"))
             .env("NATS_URL", self.nats.url())
+            .env("STYR_DATA_DIR", self.nats.path("styr"))
+            .env("STYR_PROJECTIONS", self.nats.path("styr/projections"))
             .args(args)
             .output()
             .unwrap()
@@ -53,7 +56,7 @@ async fn example_then_submit_with_exit_codes() {
     let t = text(&out);
     assert!(t.contains("98 beslut registrerade"), "{t}");
     assert!(
-        t.contains("nämnder utan nämndplan: Miljö- och byggnadsnämnden"),
+        t.contains("Miljö- och byggnadsnämnden saknar nämndplan för 2026"),
         "{t}"
     );
     assert!(

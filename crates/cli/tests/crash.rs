@@ -8,17 +8,19 @@ use styr_projections::Projector;
 use styr_store::KommunId;
 use styr_testkit::TestNats;
 
-fn styr(url: &str, args: &[&str]) -> Command {
+fn styr(nats: &TestNats, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
-    c.env("NATS_URL", url).args(args);
+    c.env("NATS_URL", nats.url())
+        .env("STYR_DATA_DIR", nats.path("styr"))
+        .env("STYR_PROJECTIONS", nats.path("styr/projections"))
+        .args(args);
     c
 }
 
 #[tokio::test]
 async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
     let nats = TestNats::start().await;
-    let url = nats.url();
-    assert!(styr(&url, &["example"]).output().unwrap().status.success());
+    assert!(styr(&nats, &["example"]).output().unwrap().status.success());
     let k = KommunId::new("vimmerby").unwrap();
     let store = nats.store().await;
     let clean = Projector::open(nats.path("clean")).unwrap();
@@ -29,7 +31,7 @@ async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
     let proj = nats.path("crashed");
     let proj_arg = proj.display().to_string();
     let out = styr(
-        &url,
+        &nats,
         &[
             "--projections",
             &proj_arg,
@@ -59,7 +61,7 @@ async fn a_killed_projector_resumes_to_the_same_view_as_a_rebuild() {
     let proj = nats.path("killed");
     let proj_arg = proj.display().to_string();
     let mut child = styr(
-        &url,
+        &nats,
         &[
             "--projections",
             &proj_arg,
