@@ -275,10 +275,4 @@ impl Projector {
         self.clear(kommun)?;
         self.catch_up(store, kommun).await
     }
-
-    /// Flushes sled to disk (not a durability promise: sled is a cache).
-    pub fn flush(&self) -> Result<(), ProjectionError> {
-        self.tree.flush()?;
-        Ok(())
-    }
 }
