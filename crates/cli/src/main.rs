@@ -338,9 +338,8 @@ async fn run(cli: Cli) -> Result<Exit> {
             let backend = Backend::open(&cli).await?;
             let p = styr_projections::Projector::open(&cli.projections)?;
             let bar = progress(backend.store.last_sequence(&k).await?, "bygger om");
-            p.clear(&k)?;
             let last = p
-                .catch_up_with(&backend.store, &k, |seq| bar.set_position(seq))
+                .rebuild_with(&backend.store, &k, |seq| bar.set_position(seq))
                 .await?;
             bar.finish_and_clear();
             println!("{k}: ombyggd till sekvens {last}, digest {}", p.digest(&k)?);

@@ -1,7 +1,5 @@
 //! given / when / then for every planning decision and every rule.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use styr_domain::*;
 use uuid::Uuid;
@@ -747,5 +745,4 @@ fn unknown_fields_and_wrong_types_do_not_parse() {
     for b in bad {
         assert!(serde_json::from_value::<Command>(b.clone()).is_err(), "{b}");
     }
-    let _: BTreeMap<String, Command> = BTreeMap::new();
 }

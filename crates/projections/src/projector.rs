@@ -153,9 +153,7 @@ impl Projector {
         store: &EventStore,
         kommun: &KommunId,
     ) -> Result<u64, ProjectionError> {
-        let from = self.verify_checkpoint(store, kommun).await?;
-        let events = store.history(kommun, from + 1).await?;
-        self.apply_stream(kommun, events, |_| {}).await
+        self.catch_up_with(store, kommun, |_| {}).await
     }
 
     /// Like [`catch_up`](Self::catch_up), calling `progress` with each applied sequence.
@@ -272,7 +270,17 @@ impl Projector {
         store: &EventStore,
         kommun: &KommunId,
     ) -> Result<u64, ProjectionError> {
+        self.rebuild_with(store, kommun, |_| {}).await
+    }
+
+    /// Like [`rebuild`](Self::rebuild), calling `progress` with each applied sequence.
+    pub async fn rebuild_with(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
         self.clear(kommun)?;
-        self.catch_up(store, kommun).await
+        self.catch_up_with(store, kommun, progress).await
     }
 }

@@ -24,7 +24,6 @@ pub fn docs<T: DeserializeOwned>(
 ) -> R<Vec<T>> {
     kv.scan(&view_key(kommun.as_str(), &format!("{kind}/")))?
         .into_iter()
-        .filter(|(k, _)| !k.contains("/event/"))
         .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
         .collect()
 }

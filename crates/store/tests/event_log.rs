@@ -208,46 +208,37 @@ async fn bad_input_is_rejected_before_anything_is_appended() {
     let nats = TestNats::start().await;
     let store = nats.store().await;
     let k = kommun("vimmerby");
-    fn check(mutate: impl FnOnce(&mut styr_store::Decision), field: &str) -> styr_store::Decision {
+    /// A valid decision with one thing broken.
+    fn broken(mutate: impl FnOnce(&mut styr_store::Decision)) -> styr_store::Decision {
         let mut d = decision("bad", 2);
         mutate(&mut d);
-        let _ = field;
         d
     }
     let cases: Vec<(styr_store::Decision, &str)> = vec![
-        (check(|d| d.idempotency_key.clear(), ""), "idempotency_key"),
-        (check(|d| d.recorded_by = " ".into(), ""), "recorded_by"),
-        (check(|d| d.events.clear(), ""), "events"),
+        (broken(|d| d.idempotency_key.clear()), "idempotency_key"),
+        (broken(|d| d.recorded_by = " ".into()), "recorded_by"),
+        (broken(|d| d.events.clear()), "events"),
         (
-            check(|d| d.events[1].aggregate.id = "a.b".into(), ""),
+            broken(|d| d.events[1].aggregate.id = "a.b".into()),
             "aggregate.id",
         ),
         (
-            check(|d| d.events[0].aggregate.kind = "*".into(), ""),
+            broken(|d| d.events[0].aggregate.kind = "*".into()),
             "aggregate.kind",
         ),
+        (broken(|d| d.events[0].event_type = "".into()), "event_type"),
         (
-            check(|d| d.events[0].event_type = "".into(), ""),
-            "event_type",
-        ),
-        (
-            check(
-                |d| {
-                    d.provenance.decided_by = styr_store::DecidedBy::Body {
-                        body: "kf".into(),
-                        meeting_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
-                        paragraph: "".into(),
-                    }
-                },
-                "",
-            ),
+            broken(|d| {
+                d.provenance.decided_by = styr_store::DecidedBy::Body {
+                    body: "kf".into(),
+                    meeting_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+                    paragraph: "".into(),
+                }
+            }),
             "provenance.decided_by.paragraph",
         ),
         (
-            check(
-                |d| d.events[1].payload = serde_json::json!("x".repeat(2_000_000)),
-                "",
-            ),
+            broken(|d| d.events[1].payload = serde_json::json!("x".repeat(2_000_000))),
             "event 1",
         ),
     ];
