@@ -30,6 +30,20 @@ pub struct ExportEntry {
     pub hash: String,
     /// The event's stored bytes.
     pub event: String,
+    /// A foreign message whose bytes are not UTF-8: its bytes as hex (and
+    /// `event` empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_hex: Option<String>,
+}
+
+impl ExportEntry {
+    /// The message's stored bytes, exactly.
+    pub fn bytes(&self) -> Vec<u8> {
+        match &self.event_hex {
+            Some(h) => hex::decode(h).unwrap_or_default(),
+            None => self.event.clone().into_bytes(),
+        }
+    }
 }
 
 /// Writes the kommun's history up to `up_to` (default: all of it).
@@ -41,9 +55,10 @@ pub async fn write_export(
 ) -> Result<ExportHeader, AuditError> {
     let last = store.last_sequence(kommun).await?;
     let last = up_to.map_or(last, |u| u.min(last));
-    let head_hash = match store.read(kommun, last).await?.first() {
-        Some(e) if last > 0 => e.hash.to_hex(),
-        _ => styr_store::ChainHash::genesis(kommun).to_hex(),
+    let head_hash = if last > 0 {
+        styr_store::ChainHash::of_event(&store.raw_message(kommun, last).await?).to_hex()
+    } else {
+        styr_store::ChainHash::genesis(kommun).to_hex()
     };
     let header = ExportHeader {
         format: EXPORT_FORMAT.into(),
@@ -54,20 +69,29 @@ pub async fn write_export(
     };
     serde_json::to_writer(&mut *out, &header).map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
-    let events = store.history(kommun, 1).await?;
-    futures::pin_mut!(events);
-    while let Some(e) = events.next().await {
-        let e = e?;
-        if e.sequence > last {
+    // Every message goes into the file, foreign ones too: the file holds the
+    // stream as it is, and a verifier classifies it again.
+    let records = store
+        .history(kommun, styr_store::ChainState::genesis(kommun))
+        .await?;
+    futures::pin_mut!(records);
+    while let Some(r) = records.next().await {
+        let (sequence, hash, raw) = match r? {
+            styr_store::Record::Event(e) => (e.sequence, e.hash, e.raw),
+            styr_store::Record::Foreign(f) => (f.sequence, f.hash, f.raw),
+        };
+        if sequence > last {
             break;
         }
+        let (event, event_hex) = match String::from_utf8(raw.to_vec()) {
+            Ok(text) => (text, None),
+            Err(_) => (String::new(), Some(hex::encode(&raw))),
+        };
         let entry = ExportEntry {
-            sequence: e.sequence,
-            hash: e.hash.to_hex(),
-            event: String::from_utf8(e.raw.to_vec()).map_err(|_| AuditError::Export {
-                line: e.sequence as usize + 1,
-                detail: "stored bytes are not UTF-8".into(),
-            })?,
+            sequence,
+            hash: hash.to_hex(),
+            event,
+            event_hex,
         };
         serde_json::to_writer(&mut *out, &entry).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;

@@ -11,10 +11,11 @@ mod export;
 mod report;
 mod verify;
 
-pub use checkpoint::{key_id, signed_text, Checkpointer, KeyStore};
+pub use checkpoint::{signed_text, Checkpointer};
+pub use styr_store::{key_id, KeyStore};
 pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
 pub use report::RevisorReport;
-pub use verify::{verify_stream, Break, Options, Report, Verifier};
+pub use verify::{verify_stream, Break, ForeignFinding, Options, Report, Trust, Verifier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -28,4 +29,6 @@ pub enum AuditError {
     Io(#[from] std::io::Error),
     #[error("the kommun {0} kept moving while a checkpoint was signed; try again")]
     Contended(String),
+    #[error("kommunen {0} har ingen historik att signera")]
+    Empty(String),
 }

@@ -4,21 +4,45 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::Signature;
 use futures::StreamExt;
 use serde::Serialize;
 use styr_domain::Event;
-use styr_store::{ChainHash, Envelope, EventStore, KommunId, StoreError};
+use styr_store::{
+    ChainHash, ChainState, EventStore, KeyPayload, KommunId, Record, StoreError, KEY_EVENT_TYPE,
+};
 use uuid::Uuid;
 
-use crate::checkpoint::{key_id, signed_text};
+use crate::checkpoint::signed_text;
 
-/// The first thing found wrong.
+/// A message in the stream that is not part of the kommun's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignFinding {
+    pub sequence: u64,
+    pub event_id: Option<Uuid>,
+    pub reason: String,
+}
+
+/// The first thing found wrong, and every foreign message found up to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Break {
     pub sequence: u64,
     pub event_id: Option<Uuid>,
     pub problem: String,
+    /// Every message found that is not part of the history (each is also a
+    /// reason the history does not verify).
+    pub foreign: Vec<ForeignFinding>,
+}
+
+impl Break {
+    fn new(sequence: u64, event_id: Option<Uuid>, problem: String) -> Self {
+        Break {
+            sequence,
+            event_id,
+            problem,
+            foreign: Vec::new(),
+        }
+    }
 }
 
 impl std::fmt::Display for Break {
@@ -34,8 +58,9 @@ impl std::fmt::Display for Break {
 /// What an auditor brings: a key to trust and checkpoints pinned from before.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// The public key (hex) the history's first signing key must be. Without
-    /// it the first published key is trusted on first use.
+    /// The public key (64 hex digits) or its key id (16 hex digits, as `styr
+    /// nyckel` prints it) the history's first signing key must be. Without it
+    /// the first published key is trusted on first use.
     pub trusted_key: Option<String>,
     /// (sequence, hash) pairs pinned earlier, e.g. from last year's checkpoint.
     pub pins: Vec<(u64, String)>,
@@ -45,12 +70,27 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub kommun: String,
+    /// Messages in the stream (all of them are events of the history).
     pub events: u64,
     pub head_sequence: u64,
     pub head_hash: String,
     /// (sequence covered, sequence of the checkpoint event, key id, signed at).
     pub checkpoints: Vec<(u64, u64, String, String)>,
     pub keys: Vec<String>,
+    /// How the first key came to be trusted.
+    pub trust: Trust,
+}
+
+/// How trust in the history's first key was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// The auditor named the key (`--trusted-key`).
+    TrustedKey,
+    /// A checkpoint pinned earlier matched (`--pin`).
+    Pinned,
+    /// Neither: the first published key was trusted on first use.
+    FirstUse,
 }
 
 impl Report {
@@ -59,33 +99,32 @@ impl Report {
     }
 }
 
-/// Feeds events in stream order; stops at the first break.
+/// Feeds messages in stream order; classifies each (see
+/// [`styr_store::ChainState`]) and stops at the first break.
 pub struct Verifier {
     kommun: KommunId,
     options: Options,
-    next: u64,
-    prev: ChainHash,
+    chain: ChainState,
     hashes: BTreeMap<u64, ChainHash>,
-    keys: BTreeMap<String, VerifyingKey>,
-    current_key: Option<String>,
+    keys: Vec<String>,
     checkpoints: Vec<(u64, u64, String, String)>,
+    foreign: Vec<ForeignFinding>,
 }
 
 impl Verifier {
     pub fn new(kommun: KommunId, options: Options) -> Self {
         Verifier {
-            prev: ChainHash::genesis(&kommun),
+            chain: ChainState::genesis(&kommun),
             kommun,
             options,
-            next: 1,
             hashes: BTreeMap::new(),
-            keys: BTreeMap::new(),
-            current_key: None,
+            keys: Vec::new(),
             checkpoints: Vec::new(),
+            foreign: Vec::new(),
         }
     }
 
-    /// Checks the event stored at `sequence` with exactly these bytes.
+    /// Checks the message stored at `sequence` with exactly these bytes.
     /// `claimed_hash` is what the export (or header) says its hash is.
     pub fn push(
         &mut self,
@@ -93,36 +132,12 @@ impl Verifier {
         raw: &[u8],
         claimed_hash: Option<&str>,
     ) -> Result<(), Break> {
-        let brk = |event_id: Option<Uuid>, problem: String| Break {
-            sequence,
-            event_id,
-            problem,
-        };
-        if sequence != self.next {
-            return Err(brk(
-                None,
-                if sequence > self.next {
-                    format!(
-                        "händelse {} saknas (nästa i följd var {}, nu kom {sequence})",
-                        self.next, self.next
-                    )
-                } else {
-                    format!("sekvensen går bakåt eller upprepas (väntade {})", self.next)
-                },
-            ));
-        }
         let hash = ChainHash::of_event(raw);
-        let env: Envelope = serde_json::from_slice(raw).map_err(|e| {
-            brk(
-                None,
-                format!("händelsens bytes är inte ett Styrkedja-kuvert: {e}"),
-            )
-        })?;
-        let id = Some(env.event_id);
         if let Some(claimed) = claimed_hash {
             if claimed != hash.to_hex() {
-                return Err(brk(
-                    id,
+                return Err(Break::new(
+                    sequence,
+                    None,
                     format!(
                         "hashen {claimed} stämmer inte med de lagrade bytesen ({})",
                         hash.to_hex()
@@ -130,34 +145,11 @@ impl Verifier {
                 ));
             }
         }
-        if env.kommun != self.kommun {
-            return Err(brk(
-                id,
-                format!("händelsen tillhör {}, inte {}", env.kommun, self.kommun),
-            ));
-        }
-        if env.prev_hash != self.prev {
-            return Err(brk(
-                id,
-                format!(
-                    "länken bryts: prev_hash {} men föregående händelse har hash {}",
-                    env.prev_hash, self.prev
-                ),
-            ));
-        }
-        if let Err((field, rule)) = env.provenance.check() {
-            return Err(brk(id, format!("{field}: {rule}")));
-        }
-        if env.recorded_by.trim().is_empty() || env.idempotency_key.trim().is_empty() {
-            return Err(brk(
-                id,
-                "recorded_by och idempotency_key måste finnas (P7)".into(),
-            ));
-        }
         for (pin_seq, pin_hash) in &self.options.pins {
             if *pin_seq == sequence && *pin_hash != hash.to_hex() {
-                return Err(brk(
-                    id,
+                return Err(Break::new(
+                    sequence,
+                    None,
                     format!(
                         "den fästa kontrollpunkten säger hash {pin_hash}, historiken har {}",
                         hash.to_hex()
@@ -165,89 +157,81 @@ impl Verifier {
                 ));
             }
         }
-        // Only keys and checkpoints need their payload read.
-        let system = matches!(
-            env.event_type.as_str(),
-            "SigningKeyPublished" | "CheckpointSigned"
-        );
-        let event = if system {
-            Some(
-                Event::from_payload(&env.event_type, env.schema_version, &env.payload)
-                    .map_err(|e| brk(id, e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        match event {
-            Some(Event::SigningKeyPublished {
-                key_id: kid,
-                public_key,
-                replaces,
-                endorsement,
-            }) => self
-                .key(
-                    &kid,
-                    &public_key,
-                    replaces.as_deref(),
-                    endorsement.as_deref(),
+        let expected = self.chain.next;
+        let record = self
+            .chain
+            .classify(sequence, bytes::Bytes::copy_from_slice(raw))
+            .map_err(|_| {
+                Break::new(
+                    sequence,
+                    None,
+                    if sequence > expected {
+                        format!(
+                            "händelse {expected} saknas (nästa i följd var {expected}, nu kom {sequence})"
+                        )
+                    } else {
+                        format!("sekvensen går bakåt eller upprepas (väntade {expected})")
+                    },
                 )
-                .map_err(|p| brk(id, p))?,
-            Some(Event::CheckpointSigned {
-                sequence: covered,
-                head_hash,
-                signed_at,
-                key_id: kid,
-                signature,
-            }) => {
+            })?;
+        let event = match record {
+            Record::Foreign(f) => {
+                self.foreign.push(ForeignFinding {
+                    sequence,
+                    event_id: f.event_id,
+                    reason: f.reason,
+                });
+                return Ok(());
+            }
+            Record::Event(e) => e,
+        };
+        let env = &event.envelope;
+        let id = Some(env.event_id);
+        let brk = |problem: String| Break::new(sequence, id, problem);
+        if let Err((field, rule)) = env.provenance.check() {
+            return Err(brk(format!("{field}: {rule}")));
+        }
+        if env.recorded_by.trim().is_empty() || env.idempotency_key.trim().is_empty() {
+            return Err(brk("recorded_by och idempotency_key måste finnas (P7)".into()));
+        }
+        // Only keys and checkpoints need their payload read.
+        match env.event_type.as_str() {
+            KEY_EVENT_TYPE => {
+                let key: KeyPayload = serde_json::from_value(env.payload.clone())
+                    .map_err(|e| brk(e.to_string()))?;
+                if key.replaces.is_none() {
+                    if let Some(trusted) = &self.options.trusted_key {
+                        if !trusted.eq_ignore_ascii_case(&key.public_key)
+                            && !trusted.eq_ignore_ascii_case(&key.key_id)
+                        {
+                            return Err(brk(format!(
+                                "första nyckeln {} är inte den betrodda nyckeln {trusted}",
+                                key.key_id
+                            )));
+                        }
+                    }
+                }
+                self.keys.push(key.key_id);
+            }
+            "CheckpointSigned" => {
+                let Ok(Event::CheckpointSigned {
+                    sequence: covered,
+                    head_hash,
+                    signed_at,
+                    key_id: kid,
+                    signature,
+                }) = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
+                else {
+                    return Err(brk("kontrollpunkten går inte att läsa".into()));
+                };
                 self.checkpoint(covered, &head_hash, signed_at, &kid, &signature)
-                    .map_err(|p| brk(id, p))?;
+                    .map_err(brk)?;
                 self.checkpoints
                     .push((covered, sequence, kid, signed_at.to_rfc3339()));
             }
             _ => {}
         }
         self.hashes.insert(sequence, hash);
-        self.prev = hash;
-        self.next += 1;
-        Ok(())
-    }
-
-    fn key(
-        &mut self,
-        kid: &str,
-        public_key: &str,
-        replaces: Option<&str>,
-        endorsement: Option<&str>,
-    ) -> Result<(), String> {
-        let bytes: [u8; 32] = hex::decode(public_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or("publicerad nyckel är inte 32 bytes hex")?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("ogiltig nyckel: {e}"))?;
-        if key_id(&key) != kid {
-            return Err(format!("nyckel-id {kid} stämmer inte med nyckeln"));
-        }
-        match (replaces, &self.current_key) {
-            (None, None) => {
-                if let Some(trusted) = &self.options.trusted_key {
-                    if trusted != public_key {
-                        return Err(format!("första nyckeln {kid} är inte den betrodda nyckeln"));
-                    }
-                }
-            }
-            (Some(old), Some(current)) if old == current => {
-                let sig = endorsement
-                    .and_then(|s| hex::decode(s).ok())
-                    .and_then(|b| Signature::from_slice(&b).ok())
-                    .ok_or("rotationen saknar den gamla nyckelns signatur")?;
-                self.keys[old]
-                    .verify_strict(&bytes, &sig)
-                    .map_err(|_| format!("rotationen till {kid} är inte signerad av {old}"))?;
-            }
-            _ => return Err(format!("nyckeln {kid} ersätter inte den gällande nyckeln")),
-        }
-        self.keys.insert(kid.to_owned(), key);
-        self.current_key = Some(kid.to_owned());
         Ok(())
     }
 
@@ -267,14 +251,15 @@ impl Verifier {
         if actual.to_hex() != head_hash {
             return Err(format!("kontrollpunkten säger att sekvens {covered} har hash {head_hash}, men den har {actual}"));
         }
-        if self.current_key.as_deref() != Some(kid) {
+        let Some(current) = self.chain.key.as_ref().filter(|k| k.id == kid) else {
             return Err(format!("kontrollpunkten är signerad med {kid}, som inte är den gällande publicerade nyckeln"));
-        }
+        };
         let sig = hex::decode(signature)
             .ok()
             .and_then(|b| Signature::from_slice(&b).ok())
             .ok_or("signaturen är inte 64 bytes hex")?;
-        self.keys[kid]
+        current
+            .key
             .verify_strict(
                 &signed_text(&self.kommun, covered, head_hash, signed_at),
                 &sig,
@@ -286,43 +271,64 @@ impl Verifier {
 
     /// Ends verification; `expected_last` is where the history should end.
     pub fn finish(self, expected_last: Option<u64>) -> Result<Report, Break> {
-        let head = self.next - 1;
+        let head = self.chain.next - 1;
+        let with_foreign = |mut b: Break| {
+            b.foreign.clone_from(&self.foreign);
+            b
+        };
         if let Some(last) = expected_last {
             if head != last {
-                return Err(Break {
-                    sequence: head + 1,
-                    event_id: None,
-                    problem: format!(
-                        "historiken slutar vid {head}, men ska sluta vid {last} (avkortad)"
-                    ),
-                });
+                return Err(with_foreign(Break::new(
+                    head + 1,
+                    None,
+                    format!("historiken slutar vid {head}, men ska sluta vid {last} (avkortad)"),
+                )));
             }
         }
         for (s, _) in &self.options.pins {
             if *s > head {
-                return Err(Break {
-                    sequence: *s,
-                    event_id: None,
-                    problem: "den fästa kontrollpunkten ligger bortom historikens slut".into(),
-                });
+                return Err(with_foreign(Break::new(
+                    *s,
+                    None,
+                    "den fästa kontrollpunkten ligger bortom historikens slut".into(),
+                )));
             }
         }
         if let Some((covered, _, _, _)) = self.checkpoints.last() {
             if *covered > head {
-                return Err(Break {
-                    sequence: head,
-                    event_id: None,
-                    problem: "historiken slutar före den senaste kontrollpunkten".into(),
-                });
+                return Err(with_foreign(Break::new(
+                    head,
+                    None,
+                    "historiken slutar före den senaste kontrollpunkten".into(),
+                )));
             }
         }
+        if let Some(first) = self.foreign.first() {
+            return Err(with_foreign(Break::new(
+                first.sequence,
+                first.event_id,
+                format!(
+                    "främmande meddelande, inte skrivet av Styrkedja: {} ({} främmande meddelanden i alla)",
+                    first.reason,
+                    self.foreign.len()
+                ),
+            )));
+        }
+        let trust = if self.options.trusted_key.is_some() {
+            Trust::TrustedKey
+        } else if !self.options.pins.is_empty() {
+            Trust::Pinned
+        } else {
+            Trust::FirstUse
+        };
         Ok(Report {
             kommun: self.kommun.to_string(),
             events: head,
             head_sequence: head,
-            head_hash: self.prev.to_hex(),
+            head_hash: self.chain.head.to_hex(),
             checkpoints: self.checkpoints,
-            keys: self.keys.keys().cloned().collect(),
+            keys: self.keys,
+            trust,
         })
     }
 }
@@ -336,21 +342,18 @@ pub async fn verify_stream(
 ) -> Result<Result<Report, Break>, StoreError> {
     let last = store.last_sequence(kommun).await?;
     let mut v = Verifier::new(kommun.clone(), options);
-    let events = store.history(kommun, 1).await?;
-    futures::pin_mut!(events);
-    while let Some(e) = events.next().await {
-        let e = match e {
-            Ok(e) => e,
+    let records = store.history(kommun, ChainState::genesis(kommun)).await?;
+    futures::pin_mut!(records);
+    while let Some(r) = records.next().await {
+        let (sequence, raw) = match r {
+            Ok(Record::Event(e)) => (e.sequence, e.raw),
+            Ok(Record::Foreign(f)) => (f.sequence, f.raw),
             Err(StoreError::Corrupt { sequence, reason }) => {
-                return Ok(Err(Break {
-                    sequence,
-                    event_id: None,
-                    problem: reason,
-                }))
+                return Ok(Err(Break::new(sequence, None, reason)))
             }
             Err(other) => return Err(other),
         };
-        if let Err(b) = v.push(e.sequence, &e.raw, None) {
+        if let Err(b) = v.push(sequence, &raw, None) {
             return Ok(Err(b));
         }
     }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use styr_audit::{
-    read_export, write_export, Break, Checkpointer, ExportEntry, ExportHeader, KeyStore, Options,
-    Report, Verifier,
+    read_export, write_export, Break, Checkpointer, ExportEntry, ExportHeader, Options, Report,
+    Verifier,
 };
-use styr_store::{EventStore, KommunId, StoredEvent};
+use styr_store::{ChainState, EventStore, KommunId, Record};
 
 /// What the auditor trusts from outside the history.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -57,7 +57,7 @@ pub fn verify_file(
     let (header, entries) = load_export(file)?;
     let mut v = Verifier::new(header.kommun.clone(), options);
     for e in &entries {
-        if let Err(b) = v.push(e.sequence, e.event.as_bytes(), Some(&e.hash)) {
+        if let Err(b) = v.push(e.sequence, &e.bytes(), Some(&e.hash)) {
             return Ok((header, entries, Err(b)));
         }
     }
@@ -65,11 +65,15 @@ pub fn verify_file(
     Ok((header, entries, result))
 }
 
-pub fn stored(entries: &[ExportEntry]) -> Result<Vec<StoredEvent>> {
+/// The file's messages, classified as a reader of the live stream would.
+pub fn stored(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Record>> {
+    let mut chain = ChainState::genesis(&header.kommun);
     entries
         .iter()
         .map(|e| {
-            StoredEvent::decode(e.sequence, e.event.clone().into_bytes().into()).map_err(Into::into)
+            chain
+                .classify(e.sequence, e.bytes().into())
+                .map_err(Into::into)
         })
         .collect()
 }
@@ -92,7 +96,13 @@ pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> bool {
             true
         }
         Err(b) => {
-            println!("✗ {kommun}: historiken bryts vid {b}");
+            println!("✗ {kommun}: historiken håller inte, {b}");
+            for f in &b.foreign {
+                println!(
+                    "  INTRÅNG vid sekvens {}: främmande meddelande, inte skrivet av Styrkedja ({})",
+                    f.sequence, f.reason
+                );
+            }
             false
         }
     }
@@ -110,9 +120,6 @@ pub async fn export(
     Ok(write_export(store, kommun, up_to, &mut f).await?)
 }
 
-pub fn checkpointer<'a>(store: &'a EventStore, keys: &Path) -> Checkpointer<'a> {
-    Checkpointer {
-        store,
-        keys: KeyStore::new(keys),
-    }
+pub fn checkpointer(store: &EventStore) -> Checkpointer<'_> {
+    Checkpointer { store }
 }

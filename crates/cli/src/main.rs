@@ -160,6 +160,7 @@ impl Backend {
     async fn open(cli: &Cli) -> Result<Self> {
         let config = StoreConfig {
             replicas: cli.replicas,
+            keys: Some(cli.data_dir.join("keys")),
             ..StoreConfig::default()
         };
         let (url, server) = match &cli.nats_url {
@@ -408,7 +409,7 @@ async fn run(cli: Cli) -> Result<Exit> {
                 "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
                 styr_service::api::API_PREFIX
             );
-            let cp = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"));
+            let cp = audit::checkpointer(&backend.store);
             let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
             let mut tick =
                 tokio::time::interval(std::time::Duration::from_secs((*checkpoint_every).max(1)));
@@ -472,9 +473,12 @@ async fn run(cli: Cli) -> Result<Exit> {
             if !audit::print_result(header.kommun.as_str(), &result) {
                 return Ok(Exit::Broken);
             }
-            let stored = audit::stored(&entries)?;
+            let stored = audit::stored(&header, &entries)?;
             let bar = progress(stored.len() as u64, "återskapar");
-            let view = styr_projections::fold(stored.iter().inspect(|_| bar.inc(1)))?;
+            let view = styr_projections::fold_records(
+                &header.kommun,
+                stored.iter().inspect(|_| bar.inc(1)),
+            )?;
             bar.finish_and_clear();
             println!(
                 "{}: alla läsmodeller återskapade från {}; digest {}",
@@ -492,7 +496,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Checkpoint { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let (covered, at) = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"))
+            let (covered, at) = audit::checkpointer(&backend.store)
                 .checkpoint(&k)
                 .await?;
             println!("{k}: kontrollpunkt för sekvens {covered} signerad och registrerad som händelse {at}");
@@ -501,7 +505,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::RotateKey { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let kid = audit::checkpointer(&backend.store, &cli.data_dir.join("keys"))
+            let kid = audit::checkpointer(&backend.store)
                 .rotate_key(&k)
                 .await?;
             println!("{k}: ny signeringsnyckel {kid} publicerad, intygad av den förra");
@@ -524,7 +528,11 @@ async fn run(cli: Cli) -> Result<Exit> {
                     if header.kommun != k {
                         anyhow::bail!("{} holds kommun {}, not {k}", file.display(), header.kommun);
                     }
-                    let view = styr_projections::fold(audit::stored(&entries)?.iter())?;
+                    let view =
+                        styr_projections::fold_records(
+                        &k,
+                        audit::stored(&header, &entries)?.iter(),
+                    )?;
                     styr_audit::RevisorReport::build(&view, &k, *year, today, verification)?
                 }
                 None => {
@@ -562,13 +570,19 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let events = backend.store.history(&k, *from).await?;
+            let events = backend
+                .store
+                .history(&k, styr_store::ChainState::genesis(&k))
+                .await?;
             futures::pin_mut!(events);
             if !json {
                 print_header();
             }
             while let Some(e) = events.next().await {
-                print_event(&e?, *json)?;
+                let e = e?;
+                if e.sequence() >= *from {
+                    print_record(&e, *json)?;
+                }
             }
             Ok(Exit::Ok)
         }
@@ -579,7 +593,10 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let events = backend.store.follow(&k, *from).await?;
+            let events = backend
+                .store
+                .follow(&k, styr_store::ChainState::genesis(&k))
+                .await?;
             futures::pin_mut!(events);
             if !json {
                 print_header();
@@ -587,7 +604,12 @@ async fn run(cli: Cli) -> Result<Exit> {
             loop {
                 tokio::select! {
                     e = events.next() => match e {
-                        Some(e) => print_event(&e?, *json)?,
+                        Some(e) => {
+                            let e = e?;
+                            if e.sequence() >= *from {
+                                print_record(&e, *json)?;
+                            }
+                        }
                         None => return Ok(Exit::Ok),
                     },
                     _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
@@ -602,6 +624,27 @@ pub(crate) fn print_header() {
         "{:>5}  {:<24} {:<28} {:<30} {:<16}",
         "sekv", "händelse", "aggregat", "beslut", "hash"
     );
+}
+
+/// One message of the stream: an event, or a foreign message (intrång).
+pub(crate) fn print_record(r: &styr_store::Record, json: bool) -> Result<()> {
+    match r {
+        styr_store::Record::Event(e) => print_event(e, json),
+        styr_store::Record::Foreign(f) if json => {
+            println!(
+                "{}",
+                serde_json::json!({"foreign": {"sequence": f.sequence, "reason": f.reason, "hash": f.hash.to_hex()}})
+            );
+            Ok(())
+        }
+        styr_store::Record::Foreign(f) => {
+            println!(
+                "{:>5}  INTRÅNG: främmande meddelande, inte skrivet av Styrkedja: {}",
+                f.sequence, f.reason
+            );
+            Ok(())
+        }
+    }
 }
 
 pub(crate) fn print_event(e: &StoredEvent, json: bool) -> Result<()> {

@@ -157,9 +157,12 @@ async fn view(
                 header.kommun
             );
         }
-        let events = crate::audit::stored(&entries)?;
-        let kept = events.iter().filter(|e| at.is_none_or(|a| a.includes(e)));
-        return Ok(View::Past(styr_projections::fold(kept)?));
+        let records = crate::audit::stored(&header, &entries)?;
+        let kept = records.iter().filter(|r| match (r, at) {
+            (styr_store::Record::Event(e), Some(a)) => a.includes(e),
+            _ => true,
+        });
+        return Ok(View::Past(styr_projections::fold_records(kommun, kept)?));
     }
     let store = store.context("a live query needs NATS")?;
     Ok(match at {

@@ -90,6 +90,36 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
     }
 }
 
+/// Intrång: a message in the kommun's stream that Styrkedja did not write
+/// (see `styr_store::ChainState`), as the projections record it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IntrusionDoc {
+    pub sequence: u64,
+    pub reason: String,
+    pub event_id: Option<uuid::Uuid>,
+    pub hash: String,
+}
+
+/// Records a foreign message as an intrusion document (`intrusion/<seq>`),
+/// listed by the `intrusion` register. It is never folded into any view.
+pub fn apply_foreign<R: KvRead + ?Sized>(
+    kv: &mut Overlay<'_, R>,
+    kommun: &styr_store::KommunId,
+    foreign: &styr_store::ForeignMessage,
+) -> Result<(), ProjectionError> {
+    let doc = IntrusionDoc {
+        sequence: foreign.sequence,
+        reason: foreign.reason.clone(),
+        event_id: foreign.event_id,
+        hash: foreign.hash.to_hex(),
+    };
+    kv.put(
+        view_key(kommun.as_str(), &format!("intrusion/{:020}", foreign.sequence)),
+        serde_json::to_vec(&doc)?,
+    );
+    Ok(())
+}
+
 /// Applies one stored event: its documents, the history of every entity it
 /// touched, and the record of what it touched (for a later rättelse).
 pub fn apply<R: KvRead + ?Sized>(

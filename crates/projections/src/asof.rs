@@ -43,6 +43,28 @@ pub fn fold<'e>(
     Ok(MemKv(overlay.take()))
 }
 
+/// Folds classified messages (events and foreign messages) into an
+/// in-memory view, as the live projection does.
+pub fn fold_records<'e>(
+    kommun: &KommunId,
+    records: impl IntoIterator<Item = &'e styr_store::Record>,
+) -> Result<MemKv, ProjectionError> {
+    let base = MemKv::default();
+    let mut overlay = Overlay::new(&base);
+    for record in records {
+        match record {
+            styr_store::Record::Event(stored) => {
+                let event = domain_event(stored)?;
+                apply(&mut overlay, stored, &event)?;
+            }
+            styr_store::Record::Foreign(f) => {
+                crate::apply_foreign(&mut overlay, kommun, f)?;
+            }
+        }
+    }
+    Ok(MemKv(overlay.take()))
+}
+
 /// The kommun's read models as of `at`, read from JetStream.
 #[tracing::instrument(skip(store), fields(kommun = %kommun))]
 pub async fn as_of(
@@ -50,12 +72,23 @@ pub async fn as_of(
     kommun: &KommunId,
     at: AsOf,
 ) -> Result<MemKv, ProjectionError> {
-    let events = store.history(kommun, 1).await?;
-    futures::pin_mut!(events);
+    let records = store
+        .history(kommun, styr_store::ChainState::genesis(kommun))
+        .await?;
+    futures::pin_mut!(records);
     let base = MemKv::default();
     let mut overlay = Overlay::new(&base);
-    while let Some(stored) = events.next().await {
-        let stored = stored?;
+    while let Some(record) = records.next().await {
+        let stored = match record? {
+            styr_store::Record::Event(e) => e,
+            styr_store::Record::Foreign(f) => {
+                if matches!(at, AsOf::Sequence(s) if f.sequence > s) {
+                    break;
+                }
+                crate::apply_foreign(&mut overlay, kommun, &f)?;
+                continue;
+            }
+        };
         if let AsOf::Sequence(s) = at {
             if stored.sequence > s {
                 break;

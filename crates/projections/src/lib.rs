@@ -15,15 +15,15 @@ mod kv;
 mod projector;
 mod query;
 
-pub use apply::{apply, decided_text};
-pub use asof::{as_of, fold, AsOf};
+pub use apply::{apply, apply_foreign, decided_text, IntrusionDoc};
+pub use asof::{as_of, fold, fold_records, AsOf};
 pub use kv::{KvRead, MemKv, Overlay};
 pub use projector::{digest, Checkpoint, Projector};
 pub use query::*;
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 1;
+pub const PROJECTION_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

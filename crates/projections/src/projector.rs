@@ -6,18 +6,60 @@ use std::path::{Path, PathBuf};
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use styr_store::{EventStore, KommunId, StoredEvent};
+use styr_store::{ChainHash, ChainState, EventStore, KeyInForce, KommunId, Record};
 
 use crate::kv::{KvRead, Overlay};
-use crate::{apply, domain_event, ProjectionError, PROJECTION_VERSION};
+use crate::{apply, apply_foreign, domain_event, ProjectionError, PROJECTION_VERSION};
 
 const VERSION_KEY: &str = "meta/version";
 
-/// How far a kommun's projection has got: the last applied event and its hash.
+/// How far a kommun's projection has got: the last message applied and its
+/// hash, and where the chain stood then (so a later catch-up classifies the
+/// next messages exactly as a reader from the start would).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub sequence: u64,
     pub hash: String,
+    /// The last chained event (foreign messages are not).
+    pub chained: u64,
+    pub chain_head: String,
+    /// The key in force: (key id, public key hex).
+    pub key: Option<(String, String)>,
+}
+
+impl Checkpoint {
+    fn new(state: &ChainState, hash: &ChainHash) -> Self {
+        Checkpoint {
+            sequence: state.next - 1,
+            hash: hash.to_hex(),
+            chained: state.chained,
+            chain_head: state.head.to_hex(),
+            key: state
+                .key
+                .as_ref()
+                .map(|k| (k.id.clone(), hex::encode(k.key.as_bytes()))),
+        }
+    }
+
+    fn chain_state(&self, kommun: &KommunId) -> Option<ChainState> {
+        let key = match &self.key {
+            Some((id, public)) => {
+                let bytes: [u8; 32] = hex::decode(public).ok()?.try_into().ok()?;
+                Some(KeyInForce {
+                    id: id.clone(),
+                    key: ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?,
+                })
+            }
+            None => None,
+        };
+        Some(ChainState {
+            kommun: kommun.clone(),
+            next: self.sequence + 1,
+            chained: self.chained,
+            head: self.chain_head.parse().ok()?,
+            key,
+        })
+    }
 }
 
 fn checkpoint_key(kommun: &KommunId) -> String {
@@ -112,38 +154,36 @@ impl Projector {
         digest(&self.tree, kommun)
     }
 
-    /// Checks the checkpoint against the stream: the event at its sequence
-    /// must still be there with the same hash.
+    /// Checks the checkpoint against the stream: the message at its sequence
+    /// must still be there with the same hash. Returns where to go on from.
     async fn verify_checkpoint(
         &self,
         store: &EventStore,
         kommun: &KommunId,
-    ) -> Result<u64, ProjectionError> {
+    ) -> Result<ChainState, ProjectionError> {
         let Some(cp) = self.checkpoint(kommun)? else {
-            return Ok(0);
+            return Ok(ChainState::genesis(kommun));
         };
         let halted = |reason: String| ProjectionError::Halted {
             kommun: kommun.to_string(),
             reason,
         };
-        let events = store.history(kommun, cp.sequence).await?;
-        futures::pin_mut!(events);
-        match events.next().await {
-            Some(Ok(e)) if e.sequence == cp.sequence && e.hash.to_hex() == cp.hash => {
-                Ok(cp.sequence)
-            }
-            Some(Ok(e)) => Err(halted(format!(
-                "the stream's event {} has hash {}, the projection saw {}",
-                e.sequence,
-                e.hash.to_hex(),
-                cp.hash
-            ))),
-            Some(Err(e)) => Err(e.into()),
-            None => Err(halted(format!(
+        let last = store.last_sequence(kommun).await?;
+        if last < cp.sequence {
+            return Err(halted(format!(
                 "the stream ends before the checkpoint at sequence {}",
                 cp.sequence
-            ))),
+            )));
         }
+        let stored = ChainHash::of_event(&store.raw_message(kommun, cp.sequence).await?);
+        if stored.to_hex() != cp.hash {
+            return Err(halted(format!(
+                "the stream's message {} has hash {stored}, the projection saw {}",
+                cp.sequence, cp.hash
+            )));
+        }
+        cp.chain_state(kommun)
+            .ok_or_else(|| halted("the checkpoint's chain state does not read".into()))
     }
 
     /// Applies every event after the checkpoint; returns the new checkpoint sequence.
@@ -163,9 +203,11 @@ impl Projector {
         kommun: &KommunId,
         progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let from = self.verify_checkpoint(store, kommun).await?;
-        let events = store.history(kommun, from + 1).await?;
-        self.apply_stream(kommun, events, progress).await
+        let state = self.verify_checkpoint(store, kommun).await?;
+        let messages = store.raw_history(kommun, state.next).await?;
+        self.apply_stream(kommun, state, messages, self.flush_every, progress)
+            .await
+            .map(|(last, _)| last)
     }
 
     /// Catches up, then applies each new event as it is recorded (one batch
@@ -176,79 +218,90 @@ impl Projector {
         kommun: &KommunId,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let from = self.catch_up_with(store, kommun, &mut progress).await?;
-        let events = store.follow(kommun, from + 1).await?;
-        futures::pin_mut!(events);
-        let mut last = from;
-        while let Some(stored) = events.next().await {
-            let stored = stored?;
-            last = self.apply_batch(kommun, std::slice::from_ref(&stored))?;
-            progress(last);
-        }
-        Ok(last)
+        let state = self.verify_checkpoint(store, kommun).await?;
+        let messages = store.raw_history(kommun, state.next).await?;
+        let (_, state) = self
+            .apply_stream(kommun, state, messages, self.flush_every, &mut progress)
+            .await?;
+        let messages = store.raw_follow(kommun, state.next).await?;
+        self.apply_stream(kommun, state, messages, 1, progress)
+            .await
+            .map(|(last, _)| last)
     }
 
     async fn apply_stream(
         &self,
         kommun: &KommunId,
-        events: impl Stream<Item = Result<StoredEvent, styr_store::StoreError>>,
+        mut state: ChainState,
+        messages: impl Stream<Item = Result<(u64, bytes::Bytes), styr_store::StoreError>>,
+        flush_every: usize,
         mut progress: impl FnMut(u64),
-    ) -> Result<u64, ProjectionError> {
-        futures::pin_mut!(events);
-        let mut pending = Vec::with_capacity(self.flush_every);
-        let mut last = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-        while let Some(stored) = events.next().await {
-            pending.push(stored?);
-            if pending.len() >= self.flush_every {
-                last = self.apply_batch(kommun, &pending)?;
+    ) -> Result<(u64, ChainState), ProjectionError> {
+        futures::pin_mut!(messages);
+        let mut pending = Vec::with_capacity(flush_every);
+        let mut last = state.next - 1;
+        while let Some(message) = messages.next().await {
+            let (sequence, raw) = message?;
+            pending.push(state.classify(sequence, raw)?);
+            if pending.len() >= flush_every {
+                last = self.apply_batch(kommun, &pending, &state)?;
                 pending.clear();
                 progress(last);
             }
         }
         if !pending.is_empty() {
-            last = self.apply_batch(kommun, &pending)?;
+            last = self.apply_batch(kommun, &pending, &state)?;
             progress(last);
         }
-        Ok(last)
+        Ok((last, state))
     }
 
-    /// Folds `events` and writes their documents and the new checkpoint in
-    /// one sled batch: a crash leaves either all of it or none.
+    /// Folds `records` and writes their documents and the new checkpoint
+    /// (`after`: the chain as it stands after the last of them) in one sled
+    /// batch: a crash leaves either all of it or none. A foreign message is
+    /// recorded as an intrusion, never folded.
     fn apply_batch(
         &self,
         kommun: &KommunId,
-        events: &[StoredEvent],
+        records: &[Record],
+        after: &ChainState,
     ) -> Result<u64, ProjectionError> {
         let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
         // Another catch-up may have applied some of these already: skip them.
         let done = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-        let events: Vec<&StoredEvent> = events.iter().filter(|e| e.sequence > done).collect();
-        let Some(last) = events.last().copied() else {
+        let records: Vec<&Record> = records.iter().filter(|r| r.sequence() > done).collect();
+        let Some(last) = records.last().copied() else {
             return Ok(done);
         };
-        if events[0].sequence != done + 1 {
+        if records[0].sequence() != done + 1 {
             return Err(ProjectionError::Halted {
                 kommun: kommun.to_string(),
-                reason: format!("events after {done} start at {}", events[0].sequence),
+                reason: format!("events after {done} start at {}", records[0].sequence()),
             });
         }
-        let _span = tracing::debug_span!("project", kommun = %kommun, first = events[0].sequence, last = last.sequence).entered();
+        let _span = tracing::debug_span!("project", kommun = %kommun, first = records[0].sequence(), last = last.sequence()).entered();
         let mut overlay = Overlay::new(&self.tree);
-        for stored in events.iter().copied() {
-            let event = domain_event(stored)?;
-            apply(&mut overlay, stored, &event)?;
+        for record in records.iter().copied() {
+            match record {
+                Record::Event(stored) => {
+                    let event = domain_event(stored)?;
+                    apply(&mut overlay, stored, &event)?;
+                }
+                Record::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
+            }
         }
         let mut batch = sled::Batch::default();
         for (k, v) in overlay.take() {
             batch.insert(k.as_bytes(), v);
         }
-        let cp = Checkpoint {
-            sequence: last.sequence,
-            hash: last.hash.to_hex(),
+        let last_hash = match last {
+            Record::Event(e) => e.hash,
+            Record::Foreign(f) => f.hash,
         };
+        let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
         self.tree.apply_batch(batch)?;
-        Ok(last.sequence)
+        Ok(last.sequence())
     }
 
     /// Removes everything projected for the kommun.

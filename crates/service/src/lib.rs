@@ -17,7 +17,9 @@ use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use styr_domain::{Command, Event, EventMeta, KommunState, Provenance, Rejection};
-use styr_store::{AppendOutcome, Commit, Decision, EventStore, KommunId, NewEvent, StoreError};
+use styr_store::{
+    AppendOutcome, ChainState, Commit, Decision, EventStore, KommunId, NewEvent, Record, StoreError,
+};
 use uuid::Uuid;
 
 /// Ärende som lämnas in: a command with its provenance and the caller's
@@ -79,7 +81,10 @@ const MAX_GROUP: usize = 64;
 
 struct Loaded {
     state: KommunState,
+    /// The last stream sequence folded (foreign messages included).
     sequence: u64,
+    /// Where the chain stands after `sequence`.
+    chain: ChainState,
 }
 
 /// The command side for all kommuner this process serves.
@@ -108,6 +113,7 @@ impl Kommuner {
                     loaded: tokio::sync::Mutex::new(Loaded {
                         state: KommunState::default(),
                         sequence: 0,
+                        chain: ChainState::genesis(kommun),
                     }),
                     queue: Default::default(),
                 })
@@ -115,12 +121,22 @@ impl Kommuner {
             .clone()
     }
 
-    /// Folds the events after `loaded.sequence` into the state.
+    /// Folds the events after `loaded.sequence` into the state. A foreign
+    /// message (one Styrkedja did not write) is logged and skipped: it never
+    /// stops the kommun.
     async fn catch_up(&self, kommun: &KommunId, loaded: &mut Loaded) -> Result<(), ServiceError> {
-        let events = self.store.history(kommun, loaded.sequence + 1).await?;
-        futures::pin_mut!(events);
-        while let Some(stored) = events.next().await {
-            let stored = stored?;
+        let messages = self.store.raw_history(kommun, loaded.chain.next).await?;
+        futures::pin_mut!(messages);
+        while let Some(message) = messages.next().await {
+            let (sequence, raw) = message?;
+            let stored = match loaded.chain.classify(sequence, raw)? {
+                Record::Event(e) => e,
+                Record::Foreign(f) => {
+                    tracing::error!(kommun = %kommun, sequence, reason = %f.reason, "INTRÅNG: a message Styrkedja did not write is in the kommun's stream; skipped");
+                    loaded.sequence = sequence;
+                    continue;
+                }
+            };
             let env = &stored.envelope;
             let event = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
                 .map_err(|e| ServiceError::Unreadable {
@@ -319,7 +335,21 @@ impl Kommuner {
                     }
                 }
             }
-            if !appended_any {
+            if appended_any {
+                // The store's log ends with what was just appended; go on
+                // from there, or fold afresh if it has read further.
+                let chain = self.store.known_chain(kommun).await;
+                if chain.next - 1 == loaded.sequence {
+                    loaded.chain = chain;
+                } else {
+                    *loaded = Loaded {
+                        state: KommunState::default(),
+                        sequence: 0,
+                        chain: ChainState::genesis(kommun),
+                    };
+                }
+            }
+            if !appended_any || loaded.sequence == 0 {
                 if let Err(e) = self.catch_up(kommun, loaded).await {
                     let msg = e.to_string();
                     for p in retry {

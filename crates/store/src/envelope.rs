@@ -148,6 +148,10 @@ pub struct Envelope {
     pub prev_hash: ChainHash,
     /// The event's own data, shaped by `event_type` and `schema_version`.
     pub payload: serde_json::Value,
+    /// The store's ed25519 signature (hex) over the envelope without this
+    /// field; always last (see the `chain` module for the exact bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// An event read back from a kommun's stream.
@@ -246,6 +250,13 @@ impl Decision {
             });
         }
         for event in &self.events {
+            if event.event_type == crate::chain::KEY_EVENT_TYPE {
+                return Err(StoreError::InvalidField {
+                    field: "event_type",
+                    value: event.event_type.clone(),
+                    rule: "signing keys are published by the store itself",
+                });
+            }
             crate::ids::check_token("aggregate.kind", &event.aggregate.kind)?;
             crate::ids::check_token("aggregate.id", &event.aggregate.id)?;
             crate::ids::check_token("event_type", &event.event_type)?;

@@ -30,6 +30,8 @@ pub enum StoreError {
     },
     #[error("the stored history is corrupt at sequence {sequence}: {reason}")]
     Corrupt { sequence: u64, reason: String },
+    #[error("signing key {path}: {detail}")]
+    Key { path: String, detail: String },
     #[error(
         "the outcome of an append could not be established after {attempts} attempts: {detail}"
     )]

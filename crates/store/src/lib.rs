@@ -7,10 +7,15 @@
 //! and reading (history, one aggregate, live follow). It knows nothing of the
 //! styrmodell: payloads are opaque JSON to it. It never edits or deletes.
 
+mod chain;
 mod envelope;
 mod error;
 mod ids;
+mod keys;
 mod store;
+
+pub use chain::{key_id, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record, KEY_EVENT_TYPE};
+pub use keys::{write_secret, KeyStore};
 
 pub use envelope::{
     AggregateRef, ChainHash, Decision, Envelope, NewEvent, StoredEvent, MAX_EVENTS_PER_DECISION,

@@ -19,9 +19,13 @@ use serde::Deserialize;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use ed25519_dalek::{Signer, SigningKey};
+
+use crate::chain::{key_id, sign_envelope, ChainState, KeyInForce, Record, KEY_EVENT_TYPE};
+use crate::keys::KeyStore;
 use crate::{
-    ChainHash, Decision, Envelope, KommunId, StoreError, StoredEvent, MAX_EVENTS_PER_DECISION,
-    SUBJECT_ROOT,
+    AggregateRef, ChainHash, DecidedBy, Decision, Envelope, KommunId, NewEvent, Provenance,
+    StoreError, StoredEvent, MAX_EVENTS_PER_DECISION, SUBJECT_ROOT,
 };
 
 /// Header carrying the event type, so subscribers can filter without parsing.
@@ -46,6 +50,9 @@ pub struct StoreConfig {
     /// How long to wait for a publish acknowledgement before treating it as
     /// lost and resolving the outcome from what was stored.
     pub ack_timeout: Duration,
+    /// Where the kommuner's signing keys are kept; `None` keeps them in this
+    /// process's memory only (tests and benchmarks).
+    pub keys: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -53,6 +60,7 @@ impl Default for StoreConfig {
         StoreConfig {
             replicas: 1,
             ack_timeout: Duration::from_secs(5),
+            keys: None,
         }
     }
 }
@@ -86,43 +94,29 @@ pub enum AppendOutcome {
     Duplicate(Commit),
 }
 
-/// What the store knows of one kommun's log: its head and every idempotency
-/// key in it. Loaded from the stream on first use and kept current by appends.
+/// What the store knows of one kommun's log: where its chain stands and
+/// every idempotency key in it. Loaded from the stream on first use and kept
+/// current by appends.
 struct KommunLog {
     kommun: KommunId,
     stream: Option<stream::Stream>,
-    head: u64,
-    head_hash: ChainHash,
+    chain: ChainState,
     commits: HashMap<String, Commit>,
 }
 
 impl KommunLog {
-    /// Takes the next event of the stream into the index, checking that it
-    /// continues the chain.
-    fn absorb(&mut self, event: &StoredEvent) -> Result<(), StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
-            sequence: event.sequence,
-            reason,
+    /// The stream's last sequence as far as the log has read it.
+    fn head(&self) -> u64 {
+        self.chain.next - 1
+    }
+
+    /// Takes the next message of the stream into the index. A foreign
+    /// message is skipped (and logged by the chain); it never stops the log.
+    fn absorb(&mut self, sequence: u64, raw: Bytes) -> Result<(), StoreError> {
+        let event = match self.chain.classify(sequence, raw)? {
+            Record::Event(e) => e,
+            Record::Foreign(_) => return Ok(()),
         };
-        if event.sequence != self.head + 1 {
-            return Err(corrupt(format!(
-                "expected sequence {} next, the stream gave {}",
-                self.head + 1,
-                event.sequence
-            )));
-        }
-        if event.envelope.kommun != self.kommun {
-            return Err(corrupt(format!(
-                "event belongs to kommun {}, not {}",
-                event.envelope.kommun, self.kommun
-            )));
-        }
-        if event.envelope.prev_hash != self.head_hash {
-            return Err(corrupt(format!(
-                "prev_hash {} does not match the previous event's hash {}",
-                event.envelope.prev_hash, self.head_hash
-            )));
-        }
         let key = &event.envelope.idempotency_key;
         match self.commits.get_mut(key) {
             Some(c) if c.last_sequence + 1 == event.sequence => {
@@ -130,9 +124,10 @@ impl KommunLog {
                 c.event_ids.push(event.envelope.event_id);
             }
             Some(_) => {
-                return Err(corrupt(format!(
-                    "idempotency key {key:?} appears in two separate commits"
-                )))
+                return Err(StoreError::Corrupt {
+                    sequence,
+                    reason: format!("idempotency key {key:?} appears in two separate commits"),
+                })
             }
             None => {
                 self.commits.insert(
@@ -146,8 +141,6 @@ impl KommunLog {
                 );
             }
         }
-        self.head = event.sequence;
-        self.head_hash = event.hash;
         Ok(())
     }
 }
@@ -177,6 +170,7 @@ pub struct EventStore {
     js: jetstream::Context,
     config: StoreConfig,
     max_payload: usize,
+    keys: KeyStore,
     logs: std::sync::Mutex<HashMap<KommunId, Arc<tokio::sync::Mutex<KommunLog>>>>,
 }
 
@@ -209,11 +203,16 @@ impl EventStore {
     pub fn with_client(client: async_nats::Client, config: StoreConfig) -> Self {
         let max_payload = client.server_info().max_payload.max(64 * 1024);
         let js = jetstream::new(client.clone());
+        let keys = match &config.keys {
+            Some(dir) => KeyStore::in_dir(dir),
+            None => KeyStore::in_memory(),
+        };
         EventStore {
             client,
             js,
             config,
             max_payload,
+            keys,
             logs: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -299,8 +298,7 @@ impl EventStore {
                 Arc::new(tokio::sync::Mutex::new(KommunLog {
                     kommun: kommun.clone(),
                     stream: None,
-                    head: 0,
-                    head_hash: ChainHash::genesis(kommun),
+                    chain: ChainState::genesis(kommun),
                     commits: HashMap::new(),
                 }))
             })
@@ -310,31 +308,48 @@ impl EventStore {
     /// Reads the stream from the log's head up to `until` (or its end) into
     /// the log's index.
     async fn catch_up(&self, log: &mut KommunLog, until: Option<u64>) -> Result<(), StoreError> {
+        let head = log.head();
         let stream = match &mut log.stream {
             Some(s) => s,
             None => log.stream.insert(self.ensure_stream(&log.kommun).await?),
         };
         let last = last_seq(stream).await?;
         let target = until.map_or(last, |u| u.min(last));
-        if target <= log.head {
+        if target <= head {
             return Ok(());
         }
         let stream = stream.clone();
-        let events = ordered(&stream, log.head + 1, Some(target)).await?;
-        futures::pin_mut!(events);
-        while let Some(event) = events.next().await {
-            log.absorb(&event?)?;
+        let messages = raw_messages(&stream, head + 1, Some(target)).await?;
+        futures::pin_mut!(messages);
+        while let Some(message) = messages.next().await {
+            let (sequence, raw) = message?;
+            log.absorb(sequence, raw)?;
         }
-        if log.head < target {
+        if log.head() < target {
             return Err(StoreError::Corrupt {
-                sequence: log.head + 1,
+                sequence: log.head() + 1,
                 reason: format!(
                     "the stream reported last sequence {target} but ended at {}",
-                    log.head
+                    log.head()
                 ),
             });
         }
         Ok(())
+    }
+
+    /// Where this store last saw the kommun's chain (no reading: after an
+    /// append it is the end of that append).
+    pub async fn known_chain(&self, kommun: &KommunId) -> ChainState {
+        self.log(kommun).lock().await.chain.clone()
+    }
+
+    /// Where the kommun's chain stands now (read up to the stream's end):
+    /// the last chained event, its hash and the key in force.
+    pub async fn chain_head(&self, kommun: &KommunId) -> Result<ChainState, StoreError> {
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        self.catch_up(&mut log, None).await?;
+        Ok(log.chain.clone())
     }
 
     /// The commit recorded under `idempotency_key`, if any (reads the stream
@@ -415,7 +430,7 @@ impl EventStore {
         }
         let log = self.log(kommun);
         let mut log = log.lock().await;
-        if log.stream.is_none() || expected > log.head {
+        if log.stream.is_none() || expected > log.head() {
             self.catch_up(&mut log, Some(expected)).await?;
         }
         // Decisions whose key is recorded, or repeated in this group, are
@@ -444,7 +459,7 @@ impl EventStore {
                             (None, _, Some(actual)) => AppendOutcome::Conflict { expected, actual },
                             (None, _, None) => AppendOutcome::Conflict {
                                 expected,
-                                actual: log.head,
+                                actual: log.head(),
                             },
                         }
                     })
@@ -454,16 +469,36 @@ impl EventStore {
         if batch.is_empty() {
             return Ok(answer(&log, &[], &[], None));
         }
-        if expected != log.head {
+        if expected != log.head() {
             self.catch_up(&mut log, None).await?;
-            return Ok(answer(&log, &[], &[], Some(log.head)));
+            return Ok(answer(&log, &[], &[], Some(log.head())));
         }
 
-        let mut prepared = Vec::with_capacity(total);
+        // Every event is signed by the key the history has in force; a
+        // kommun without one gets its first key published in this batch.
+        let (signer, key_decision) = match &log.chain.key {
+            Some(k) => (self.signing_key(kommun, &k.id)?, None),
+            None => {
+                let key = self.keys.create(kommun)?;
+                let decision = key_decision(&key, None);
+                (key, Some(decision))
+            }
+        };
+        let mut prepared = Vec::with_capacity(total + 1);
         let mut ids: Vec<Vec<Uuid>> = Vec::with_capacity(batch.len());
-        let mut prev = log.head_hash;
+        let mut prev = log.chain.head;
+        let key_commit = match &key_decision {
+            Some(d) => {
+                let p = self.prepare(kommun, prev, d, &signer)?;
+                prev = p.last().map_or(prev, |e| e.hash);
+                let ids: Vec<Uuid> = p.iter().map(|e| e.event_id).collect();
+                prepared.extend(p);
+                Some((d.idempotency_key.clone(), ids))
+            }
+            None => None,
+        };
         for &i in &batch {
-            let p = self.prepare(kommun, prev, &decisions[i])?;
+            let p = self.prepare(kommun, prev, &decisions[i], &signer)?;
             prev = p.last().map_or(prev, |e| e.hash);
             ids.push(p.iter().map(|e| e.event_id).collect());
             prepared.extend(p);
@@ -484,6 +519,19 @@ impl EventStore {
                         });
                     }
                     let mut next = expected + 1;
+                    if let Some((key, event_ids)) = &key_commit {
+                        let len = event_ids.len() as u64;
+                        log.commits.insert(
+                            key.clone(),
+                            Commit {
+                                idempotency_key: key.clone(),
+                                first_sequence: next,
+                                last_sequence: next + len - 1,
+                                event_ids: event_ids.clone(),
+                            },
+                        );
+                        next += len;
+                    }
                     for (slot, &i) in batch.iter().enumerate() {
                         let len = ids[slot].len() as u64;
                         let commit = Commit {
@@ -495,8 +543,16 @@ impl EventStore {
                         next += len;
                         log.commits.insert(commit.idempotency_key.clone(), commit);
                     }
-                    log.head = last;
-                    log.head_hash = prev;
+                    // The chain now ends with what was just stored.
+                    log.chain.next = last + 1;
+                    log.chain.chained = last;
+                    log.chain.head = prev;
+                    if key_decision.is_some() {
+                        log.chain.key = Some(KeyInForce {
+                            id: key_id(&signer.verifying_key()),
+                            key: signer.verifying_key(),
+                        });
+                    }
                     tracing::debug!(first = expected + 1, last, "appended");
                     return Ok(answer(&log, &batch, &ids, None));
                 }
@@ -530,7 +586,7 @@ impl EventStore {
                 return Ok(answer(&log, &batch, &ids, None));
             }
             match lost {
-                Some(detail) if log.head == expected => {
+                Some(detail) if log.head() == expected => {
                     if attempt >= MAX_ATTEMPTS {
                         return Err(StoreError::Unresolved {
                             attempts: attempt,
@@ -541,7 +597,7 @@ impl EventStore {
                 }
                 _ => {
                     batch.clear();
-                    return Ok(answer(&log, &batch, &ids, Some(log.head)));
+                    return Ok(answer(&log, &batch, &ids, Some(log.head())));
                 }
             }
         }
@@ -552,6 +608,7 @@ impl EventStore {
         kommun: &KommunId,
         mut prev: ChainHash,
         decision: &Decision,
+        signer: &SigningKey,
     ) -> Result<Vec<Prepared>, StoreError> {
         let recorded_at = Utc::now();
         let mut out = Vec::with_capacity(decision.events.len());
@@ -570,12 +627,14 @@ impl EventStore {
                 idempotency_key: decision.idempotency_key.clone(),
                 prev_hash: prev,
                 payload: event.payload.clone(),
+                signature: None,
             };
-            let bytes = serde_json::to_vec(&envelope).map_err(|e| StoreError::InvalidField {
+            let unsigned = serde_json::to_vec(&envelope).map_err(|e| StoreError::InvalidField {
                 field: "payload",
                 value: e.to_string(),
                 rule: "must encode as JSON",
             })?;
+            let bytes = sign_envelope(unsigned, signer);
             if bytes.len() + HEADER_ALLOWANCE > self.max_payload {
                 return Err(StoreError::TooLarge {
                     index,
@@ -652,13 +711,40 @@ impl EventStore {
         Err(BatchError::Rejected("empty batch".to_owned()))
     }
 
-    /// The kommun's history from sequence `from` to the last event at the
-    /// time of the call, as a stream (ordered consumer: no round trip per event).
+    /// The kommun's stream from `from.next` to its last message at the time
+    /// of the call, each message classified against `from` (start with
+    /// [`ChainState::genesis`], or go on from a state kept earlier). Ordered
+    /// consumer: no round trip per event.
     pub async fn history(
         &self,
         kommun: &KommunId,
+        from: ChainState,
+    ) -> Result<impl Stream<Item = Result<Record, StoreError>> + Send + 'static, StoreError> {
+        let stream = self.existing_stream(kommun).await?;
+        let (stream, last) = match stream {
+            Some(mut s) => {
+                let last = last_seq(&mut s).await?;
+                (Some(s), last)
+            }
+            None => (None, 0),
+        };
+        let start = from.next;
+        Ok(match stream {
+            Some(s) if last >= start => {
+                classified(raw_messages(&s, start, Some(last)).await?, from).left_stream()
+            }
+            _ => futures::stream::empty().right_stream(),
+        })
+    }
+
+    /// The raw messages (sequence, stored bytes) of the kommun's stream from
+    /// `from` to its last message at the time of the call, unclassified: for
+    /// readers that keep their own [`ChainState`].
+    pub async fn raw_history(
+        &self,
+        kommun: &KommunId,
         from: u64,
-    ) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError>
+    ) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError>
     {
         let stream = self.existing_stream(kommun).await?;
         let (stream, last) = match stream {
@@ -670,23 +756,39 @@ impl EventStore {
         };
         let from = from.max(1);
         Ok(match stream {
-            Some(s) if last >= from => ordered(&s, from, Some(last)).await?.left_stream(),
+            Some(s) if last >= from => raw_messages(&s, from, Some(last)).await?.left_stream(),
             _ => futures::stream::empty().right_stream(),
         })
     }
 
-    /// Collects [`history`](Self::history) into a vector.
+    /// Like [`raw_history`](Self::raw_history), then live: never ends by itself.
+    pub async fn raw_follow(
+        &self,
+        kommun: &KommunId,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError>
+    {
+        let stream = self.ensure_stream(kommun).await?;
+        raw_messages(&stream, from.max(1), None).await
+    }
+
+    /// The events of the kommun's history (foreign messages left out) with
+    /// sequence `from` or later.
     pub async fn read(&self, kommun: &KommunId, from: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        let events = self.history(kommun, from).await?;
-        futures::pin_mut!(events);
+        let records = self.history(kommun, ChainState::genesis(kommun)).await?;
+        futures::pin_mut!(records);
         let mut out = Vec::new();
-        while let Some(e) = events.next().await {
-            out.push(e?);
+        while let Some(r) = records.next().await {
+            if let Record::Event(e) = r? {
+                if e.sequence >= from {
+                    out.push(e);
+                }
+            }
         }
         Ok(out)
     }
 
-    /// Every event of one aggregate, in order.
+    /// Every event of one aggregate, in order (foreign messages left out).
     #[tracing::instrument(skip(self), fields(kommun = %kommun))]
     pub async fn read_aggregate(
         &self,
@@ -696,57 +798,172 @@ impl EventStore {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         crate::ids::check_token("aggregate.kind", kind)?;
         crate::ids::check_token("aggregate.id", id)?;
-        let Some(stream) = self.existing_stream(kommun).await? else {
-            return Ok(Vec::new());
-        };
-        let filter = format!("{SUBJECT_ROOT}.{kommun}.{kind}.{id}");
-        let mut consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: filter,
-                deliver_policy: consumer::DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| StoreError::nats("creating an ordered consumer", e))?;
-        let pending = consumer
-            .info()
-            .await
-            .map_err(|e| StoreError::nats("reading consumer info", e))?
-            .num_pending;
-        let mut out = Vec::new();
-        if pending == 0 {
-            return Ok(out);
-        }
-        let mut messages = consumer
-            .messages()
-            .await
-            .map_err(|e| StoreError::nats("reading an aggregate", e))?;
-        while let Some(msg) = messages.next().await {
-            let msg = msg.map_err(|e| StoreError::nats("reading an aggregate", e))?;
-            let info = msg
-                .info()
-                .map_err(|e| StoreError::nats("reading message info", e))?;
-            let (seq, remaining) = (info.stream_sequence, info.pending);
-            out.push(StoredEvent::decode(seq, msg.message.payload.clone())?);
-            if remaining == 0 {
-                break;
-            }
-        }
-        Ok(out)
+        let mut events = self.read(kommun, 1).await?;
+        events.retain(|e| e.envelope.aggregate.kind == kind && e.envelope.aggregate.id == id);
+        Ok(events)
     }
 
-    /// Follows the kommun live: every event from sequence `from` on, first
-    /// those already recorded, then each new one as it is recorded. Never ends
-    /// by itself; drop the stream to stop.
+    /// Follows the kommun live: every message from `from.next` on, first
+    /// those already recorded, then each new one as it is recorded, each
+    /// classified. Never ends by itself; drop the stream to stop.
     pub async fn follow(
         &self,
         kommun: &KommunId,
-        from: u64,
-    ) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError>
-    {
+        from: ChainState,
+    ) -> Result<impl Stream<Item = Result<Record, StoreError>> + Send + 'static, StoreError> {
         let stream = self.ensure_stream(kommun).await?;
-        ordered(&stream, from.max(1), None).await
+        let start = from.next;
+        Ok(classified(raw_messages(&stream, start, None).await?, from))
     }
+
+    fn signing_key(&self, kommun: &KommunId, kid: &str) -> Result<SigningKey, StoreError> {
+        self.keys.get(kommun, kid)?.ok_or_else(|| StoreError::Key {
+            path: self
+                .keys
+                .dir()
+                .map_or_else(|| "(minnet)".to_owned(), |d| d.display().to_string()),
+            detail: format!(
+                "kommunen {kommun} har nyckeln {kid} i kraft, men den här noden har inte den nyckeln"
+            ),
+        })
+    }
+
+    /// The stored bytes of one message, read from the stream's leader.
+    pub async fn raw_message(&self, kommun: &KommunId, sequence: u64) -> Result<Bytes, StoreError> {
+        let Some(stream) = self.existing_stream(kommun).await? else {
+            return Err(StoreError::Nats {
+                operation: "reading a message",
+                detail: format!("kommun {kommun} has no stream"),
+            });
+        };
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(|e| StoreError::nats("reading a message", e))?;
+        Ok(message.payload)
+    }
+
+    /// The key store this store signs with.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Rotates the kommun's signing key: a new key, endorsed by the one in
+    /// force, is recorded first; only once it is recorded does the store sign
+    /// with it. If recording fails, the old key stays in force (the new key's
+    /// file is left unused) and the history stays verifiable. Returns the new
+    /// key id.
+    pub async fn rotate_key(&self, kommun: &KommunId) -> Result<String, StoreError> {
+        for _ in 0..8 {
+            let chain = self.chain_head(kommun).await?;
+            let Some(current) = chain.key else {
+                return Err(StoreError::Key {
+                    path: kommun.to_string(),
+                    detail: "kommunen har ingen publicerad nyckel att rotera".into(),
+                });
+            };
+            let old = self.signing_key(kommun, &current.id)?;
+            let new = self.keys.create(kommun)?;
+            let decision = key_decision(&new, Some(&old));
+            let new_id = key_id(&new.verifying_key());
+            match self
+                .append_signed(kommun, chain.next - 1, decision, &new)
+                .await?
+            {
+                AppendOutcome::Appended(_) | AppendOutcome::Duplicate(_) => return Ok(new_id),
+                AppendOutcome::Conflict { .. } => continue,
+            }
+        }
+        Err(StoreError::Unresolved {
+            attempts: 8,
+            detail: format!("kommunen {kommun} ändrades hela tiden under nyckelrotationen"),
+        })
+    }
+
+    /// Appends one store-made decision (a key rotation) signed with `signer`.
+    async fn append_signed(
+        &self,
+        kommun: &KommunId,
+        expected: u64,
+        decision: Decision,
+        signer: &SigningKey,
+    ) -> Result<AppendOutcome, StoreError> {
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        self.catch_up(&mut log, None).await?;
+        if let Some(c) = log.commits.get(&decision.idempotency_key) {
+            return Ok(AppendOutcome::Duplicate(c.clone()));
+        }
+        if log.head() != expected {
+            return Ok(AppendOutcome::Conflict {
+                expected,
+                actual: log.head(),
+            });
+        }
+        let prepared = self.prepare(kommun, log.chain.head, &decision, signer)?;
+        let result = self.publish_batch(expected, &prepared).await;
+        // Whatever happened, the log learns it from the stream itself.
+        self.catch_up(&mut log, None).await?;
+        match (result, log.commits.get(&decision.idempotency_key)) {
+            (_, Some(c)) => Ok(AppendOutcome::Appended(c.clone())),
+            (Err(BatchError::Rejected(detail)), None) => Err(StoreError::Nats {
+                operation: "publishing a key",
+                detail,
+            }),
+            (Err(BatchError::Lost(detail)), None) => Err(StoreError::Unresolved {
+                attempts: 1,
+                detail,
+            }),
+            _ => Ok(AppendOutcome::Conflict {
+                expected,
+                actual: log.head(),
+            }),
+        }
+    }
+}
+
+/// The decision that publishes `key`: a kommun's first key, or a rotation
+/// endorsed by `old`.
+fn key_decision(key: &SigningKey, old: Option<&SigningKey>) -> Decision {
+    let public = key.verifying_key();
+    let kid = key_id(&public);
+    let mut payload = serde_json::json!({
+        "key_id": kid,
+        "public_key": hex::encode(public.as_bytes()),
+    });
+    if let Some(old) = old {
+        payload["replaces"] = key_id(&old.verifying_key()).into();
+        payload["endorsement"] = hex::encode(old.sign(public.as_bytes()).to_bytes()).into();
+    }
+    Decision {
+        idempotency_key: format!("key-{kid}"),
+        recorded_by: "styrkedja".into(),
+        correlation_id: Uuid::now_v7(),
+        causation_id: None,
+        provenance: Provenance::new(
+            DecidedBy::System {
+                component: "signing".into(),
+            },
+            Utc::now().date_naive(),
+        ),
+        events: vec![NewEvent {
+            aggregate: AggregateRef::new("signing-key", kid),
+            event_type: KEY_EVENT_TYPE.into(),
+            schema_version: 1,
+            payload,
+        }],
+    }
+}
+
+/// Classifies raw messages in order, starting from `state`.
+fn classified(
+    raw: impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static,
+    state: ChainState,
+) -> impl Stream<Item = Result<Record, StoreError>> + Send + 'static {
+    raw.scan(state, |state, item| {
+        let record = item.and_then(|(sequence, bytes)| state.classify(sequence, bytes));
+        futures::future::ready(Some(record))
+    })
 }
 
 async fn last_seq(stream: &mut stream::Stream) -> Result<u64, StoreError> {
@@ -758,12 +975,13 @@ async fn last_seq(stream: &mut stream::Stream) -> Result<u64, StoreError> {
         .last_sequence)
 }
 
-/// Events from `from` through an ordered consumer, ending after `until` if given.
-async fn ordered(
+/// Raw messages (sequence, stored bytes) from `from` through an ordered
+/// consumer, ending after `until` if given.
+async fn raw_messages(
     stream: &stream::Stream,
     from: u64,
     until: Option<u64>,
-) -> Result<impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static, StoreError> {
+) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError> {
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy: consumer::DeliverPolicy::ByStartSequence {
@@ -777,18 +995,17 @@ async fn ordered(
         .messages()
         .await
         .map_err(|e| StoreError::nats("reading the stream", e))?;
-    let events = messages.map(|msg| {
+    let messages = messages.map(|msg| {
         let msg = msg.map_err(|e| StoreError::nats("reading the stream", e))?;
         let seq = msg
             .info()
             .map_err(|e| StoreError::nats("reading message info", e))?
             .stream_sequence;
-        StoredEvent::decode(seq, msg.message.payload.clone())
+        Ok((seq, msg.message.payload.clone()))
     });
-    // Stop right after the event at `until`, without waiting for another.
+    // Stop right after the message at `until`, without waiting for another.
     let count = until.map_or(usize::MAX, |u| (u + 1).saturating_sub(from) as usize);
-    let events = events.take(count);
-    Ok(events)
+    Ok(messages.take(count))
 }
 
 #[derive(Deserialize)]

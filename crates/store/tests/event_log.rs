@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use common::{assert_chain, decision, kommun, TestNats};
 use futures::StreamExt;
-use styr_store::{AppendOutcome, EventStore, StoreError, HEADER_EVENT_TYPE};
+use styr_store::{AppendOutcome, ChainState, EventStore, StoreError, HEADER_EVENT_TYPE};
 
 fn appended(outcome: AppendOutcome) -> styr_store::Commit {
     match outcome {
@@ -27,31 +27,34 @@ async fn appends_a_decision_and_reads_it_back() {
             .await
             .unwrap(),
     );
-    assert_eq!(c1.sequences(), 1..=3);
+    // The kommun's first append publishes its signing key first (sequence 1).
+    assert_eq!(c1.sequences(), 2..=4);
     assert_eq!(c1.event_ids.len(), 3);
-    let c2 = appended(store.append(&k, 3, decision("uppdrag-1", 1)).await.unwrap());
-    assert_eq!(c2.sequences(), 4..=4);
+    let c2 = appended(store.append(&k, 4, decision("uppdrag-1", 1)).await.unwrap());
+    assert_eq!(c2.sequences(), 5..=5);
 
     let events = store.read(&k, 1).await.unwrap();
-    assert_eq!(events.len(), 4);
+    assert_eq!(events.len(), 5);
     assert_chain(&k, &events);
+    assert_eq!(events[0].envelope.event_type, "SigningKeyPublished");
     let ids: Vec<_> = events.iter().map(|e| e.envelope.event_id).collect();
-    assert_eq!(&ids[..3], &c1.event_ids[..]);
-    assert_eq!(events[0].envelope.idempotency_key, "budget-2026");
-    assert_eq!(events[0].envelope.payload["index"], 0);
-    assert_eq!(events[3].envelope.event_type, "GoalAdopted");
-    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+    assert_eq!(&ids[1..4], &c1.event_ids[..]);
+    assert_eq!(events[1].envelope.idempotency_key, "budget-2026");
+    assert_eq!(events[1].envelope.payload["index"], 0);
+    assert_eq!(events[4].envelope.event_type, "GoalAdopted");
+    assert!(events.iter().all(|e| e.envelope.signature.is_some()));
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 5);
     // Reading from the middle gives the tail only.
-    let tail = store.read(&k, 3).await.unwrap();
+    let tail = store.read(&k, 4).await.unwrap();
     assert_eq!(
         tail.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        vec![3, 4]
+        vec![4, 5]
     );
-    assert!(store.read(&k, 5).await.unwrap().is_empty());
+    assert!(store.read(&k, 6).await.unwrap().is_empty());
 
     // Type, version, id and hash also travel as headers.
     let stream = nats.js().await.get_stream(k.stream_name()).await.unwrap();
-    let raw = stream.get_raw_message(1).await.unwrap();
+    let raw = stream.get_raw_message(2).await.unwrap();
     assert_eq!(
         raw.headers.get(HEADER_EVENT_TYPE).unwrap().as_str(),
         "GoalAdopted"
@@ -62,7 +65,7 @@ async fn appends_a_decision_and_reads_it_back() {
     );
     assert_eq!(
         raw.headers.get("Styr-Event-Hash").unwrap().as_str(),
-        events[0].hash.to_hex()
+        events[1].hash.to_hex()
     );
 }
 
@@ -99,11 +102,11 @@ async fn a_stale_expectation_is_a_conflict_and_stores_nothing() {
             outcome,
             AppendOutcome::Conflict {
                 expected,
-                actual: 2
+                actual: 3
             }
         );
     }
-    assert_eq!(store.read(&k, 1).await.unwrap().len(), 2);
+    assert_eq!(store.read(&k, 1).await.unwrap().len(), 3);
 
     // A second process that has not seen the stream fails the server's own
     // check: its batch of five is refused whole.
@@ -113,11 +116,11 @@ async fn a_stale_expectation_is_a_conflict_and_stores_nothing() {
         outcome,
         AppendOutcome::Conflict {
             expected: 1,
-            actual: 2
+            actual: 3
         }
     );
     let events = store.read(&k, 1).await.unwrap();
-    assert_eq!(events.len(), 2);
+    assert_eq!(events.len(), 3);
     assert_chain(&k, &events);
 }
 
@@ -151,7 +154,7 @@ async fn server_refuses_a_batch_with_a_wrong_expectation_from_outside() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
-    assert_eq!(store.last_sequence(&k).await.unwrap(), 1);
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -165,11 +168,11 @@ async fn a_retried_command_is_recorded_once() {
             .await
             .unwrap(),
     );
-    appended(store.append(&k, 3, decision("other", 1)).await.unwrap());
+    appended(store.append(&k, 4, decision("other", 1)).await.unwrap());
 
     // Same process, current expectation: duplicate.
     let again = store
-        .append(&k, 4, decision("kf-2025-87", 3))
+        .append(&k, 5, decision("kf-2025-87", 3))
         .await
         .unwrap();
     assert_eq!(again, AppendOutcome::Duplicate(original.clone()));
@@ -182,11 +185,11 @@ async fn a_retried_command_is_recorded_once() {
         .unwrap();
     assert_eq!(retry, AppendOutcome::Duplicate(original.clone()));
     let retry = fresh
-        .append(&k, 4, decision("kf-2025-87", 3))
+        .append(&k, 5, decision("kf-2025-87", 3))
         .await
         .unwrap();
     assert_eq!(retry, AppendOutcome::Duplicate(original));
-    assert_eq!(store.read(&k, 1).await.unwrap().len(), 4);
+    assert_eq!(store.read(&k, 1).await.unwrap().len(), 5);
 }
 
 #[tokio::test]
@@ -199,7 +202,7 @@ async fn the_server_refuses_delete_and_purge() {
     assert!(stream.delete_message(2).await.is_err());
     assert!(stream.purge().await.is_err());
     let events = store.read(&k, 1).await.unwrap();
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 4);
     assert_chain(&k, &events);
 }
 
@@ -260,12 +263,12 @@ async fn reads_one_aggregate_and_kommuner_are_separate() {
     let (a, b) = (kommun("vimmerby"), kommun("gotene"));
     appended(store.append(&a, 0, decision("a1", 3)).await.unwrap());
     appended(store.append(&b, 0, decision("b1", 2)).await.unwrap());
-    appended(store.append(&a, 3, decision("a2", 2)).await.unwrap());
+    appended(store.append(&a, 4, decision("a2", 2)).await.unwrap());
 
     let goal1 = store.read_aggregate(&a, "goal", "goal-1").await.unwrap();
     assert_eq!(
         goal1.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        vec![2, 5]
+        vec![3, 6]
     );
     assert!(store
         .read_aggregate(&a, "goal", "none")
@@ -279,7 +282,7 @@ async fn reads_one_aggregate_and_kommuner_are_separate() {
         .is_empty());
     assert!(store.read(&kommun("nowhere"), 1).await.unwrap().is_empty());
     let eb = store.read(&b, 1).await.unwrap();
-    assert_eq!(eb.len(), 2);
+    assert_eq!(eb.len(), 3);
     assert_chain(&b, &eb);
     assert_chain(&a, &store.read(&a, 1).await.unwrap());
 }
@@ -290,13 +293,14 @@ async fn follow_catches_up_then_tails() {
     let store = nats.store().await;
     let k = kommun("vimmerby");
     appended(store.append(&k, 0, decision("a", 2)).await.unwrap());
-    let mut live = Box::pin(store.follow(&k, 1).await.unwrap());
-    assert_eq!(live.next().await.unwrap().unwrap().sequence, 1);
-    assert_eq!(live.next().await.unwrap().unwrap().sequence, 2);
-    appended(store.append(&k, 2, decision("b", 3)).await.unwrap());
+    let mut live = Box::pin(store.follow(&k, ChainState::genesis(&k)).await.unwrap());
+    for want in 1..=3 {
+        assert_eq!(live.next().await.unwrap().unwrap().sequence(), want);
+    }
+    appended(store.append(&k, 3, decision("b", 3)).await.unwrap());
     let mut keys = Vec::new();
-    for want in 3..=5 {
-        let e = live.next().await.unwrap().unwrap();
+    for want in 4..=6 {
+        let e = live.next().await.unwrap().unwrap().into_event().unwrap();
         assert_eq!(e.sequence, want);
         keys.push(e.envelope.idempotency_key);
     }
@@ -334,7 +338,8 @@ async fn killing_the_server_loses_no_acknowledged_event() {
             assert_eq!(e.envelope.idempotency_key, c.idempotency_key);
         }
     }
-    let total: usize = acked.values().map(|c| c.event_ids.len()).sum();
+    // Every acknowledged event, after the kommun's key at sequence 1.
+    let total: usize = acked.values().map(|c| c.event_ids.len()).sum::<usize>() + 1;
     assert_eq!(events.len(), total);
     // And the log goes on from where it was.
     let next = appended(
@@ -362,7 +367,7 @@ async fn a_lost_acknowledgement_is_resolved_from_what_was_stored() {
     // The server hangs while the batch is in flight: no acknowledgement, and
     // reading back fails too, so the outcome is honestly unknown.
     nats.server.pause().unwrap();
-    let outcome = store.append(&k, 1, decision("in-flight", 2)).await;
+    let outcome = store.append(&k, 2, decision("in-flight", 2)).await;
     assert!(
         matches!(outcome, Err(StoreError::Unresolved { .. })),
         "{outcome:?}"
@@ -370,14 +375,14 @@ async fn a_lost_acknowledgement_is_resolved_from_what_was_stored() {
     // The server wakes up and stores the batch it had been sent. The caller
     // retries the same command: it must not be recorded a second time.
     nats.server.resume().unwrap();
-    let retry = store.append(&k, 1, decision("in-flight", 2)).await.unwrap();
+    let retry = store.append(&k, 2, decision("in-flight", 2)).await.unwrap();
     let commit = match retry {
         AppendOutcome::Appended(c) | AppendOutcome::Duplicate(c) => c,
         other => panic!("{other:?}"),
     };
-    assert_eq!(commit.sequences(), 2..=3);
+    assert_eq!(commit.sequences(), 3..=4);
     let events = store.read(&k, 1).await.unwrap();
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 4);
     assert_chain(&k, &events);
     assert_eq!(
         events
@@ -442,7 +447,7 @@ mod concurrency {
                 }
                 let events = stores[0].read(&k, 1).await.unwrap();
                 assert_chain(&k, &events);
-                assert_eq!(events.len(), sizes.iter().sum::<usize>());
+                assert_eq!(events.len(), sizes.iter().sum::<usize>() + 1, "the key, then every decision");
                 for (i, n) in sizes.iter().enumerate() {
                     let key = format!("cmd-{i}");
                     let seqs: Vec<u64> = events
@@ -473,21 +478,21 @@ async fn a_group_commit_records_many_decisions_in_one_batch() {
         decision("b", 1),
         decision("a", 2),
     ];
-    let outcomes = store.append_group(&k, 1, group.clone()).await.unwrap();
+    let outcomes = store.append_group(&k, 2, group.clone()).await.unwrap();
     let a = match &outcomes[0] {
         AppendOutcome::Appended(c) => c.clone(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(a.sequences(), 2..=3);
+    assert_eq!(a.sequences(), 3..=4);
     assert_eq!(outcomes[1], AppendOutcome::Duplicate(first));
-    assert!(matches!(&outcomes[2], AppendOutcome::Appended(c) if c.sequences() == (4..=4)));
+    assert!(matches!(&outcomes[2], AppendOutcome::Appended(c) if c.sequences() == (5..=5)));
     assert_eq!(
         outcomes[3],
         AppendOutcome::Duplicate(a),
         "a key repeated in the group lands once"
     );
     let events = store.read(&k, 1).await.unwrap();
-    assert_eq!(events.len(), 4);
+    assert_eq!(events.len(), 5);
     assert_chain(&k, &events);
 
     // A stale group: nothing of it is stored; its duplicates are still duplicates.
@@ -499,13 +504,13 @@ async fn a_group_commit_records_many_decisions_in_one_batch() {
         outcomes[0],
         AppendOutcome::Conflict {
             expected: 1,
-            actual: 4
+            actual: 5
         }
     );
     assert!(matches!(outcomes[1], AppendOutcome::Duplicate(_)));
-    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 5);
     // More than one batch can hold is refused before anything is sent.
     let big: Vec<_> = (0..3).map(|i| decision(&format!("big-{i}"), 400)).collect();
-    assert!(store.append_group(&k, 4, big).await.is_err());
-    assert_eq!(store.last_sequence(&k).await.unwrap(), 4);
+    assert!(store.append_group(&k, 5, big).await.is_err());
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 5);
 }

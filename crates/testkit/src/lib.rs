@@ -40,7 +40,11 @@ impl TestNats {
 
     /// A fresh connection's event store (a separate "process" each time).
     pub async fn store(&self) -> EventStore {
-        EventStore::connect(&self.url(), StoreConfig::default())
+        let config = StoreConfig {
+            keys: Some(self.path("keys")),
+            ..StoreConfig::default()
+        };
+        EventStore::connect(&self.url(), config)
             .await
             .expect("connect")
     }

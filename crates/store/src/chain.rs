@@ -1,0 +1,307 @@
+//! Which stored messages belong to a kommun's history, and which are foreign.
+//!
+//! A kommun's stream should hold only what the store wrote. If something else
+//! gets in (a misconfigured server, an old client, a privileged mistake) it
+//! must not stop anything: it is classified as *foreign*, reported, and left
+//! out of the chain. A message belongs to the history (is *chained*) when all
+//! of these hold:
+//!
+//! 1. it decodes as an [`Envelope`] of this kommun;
+//! 2. its `prev_hash` is the hash of the last chained event (or the kommun's
+//!    genesis value);
+//! 3. it carries a valid ed25519 signature by the kommun's key in force — for
+//!    a `SigningKeyPublished` event, by the key it publishes, and that key is
+//!    either the first (no key yet, `replaces` absent) or endorsed by the key
+//!    in force.
+//!
+//! Everything else is foreign. Foreign messages still occupy stream
+//! sequences (the stream refuses deletion), so sequences stay gap-free while
+//! the chain skips them: the next chained event links to the last chained
+//! one, never to a foreign message.
+//!
+//! # Event signatures
+//! The stored bytes of every chained event end with
+//! `,"signature":"<128 hex digits>"}`. The signature covers
+//! `"styrkedja/event-sig/v1\n" ‖ U`, where `U` is the stored bytes with that
+//! suffix replaced by `}` (the envelope as it was before it was signed).
+//! Nothing is re-serialised to check it.
+
+use bytes::Bytes;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{ChainHash, Envelope, KommunId, StoreError, StoredEvent};
+
+const SIGNATURE_TAG: &[u8] = b"styrkedja/event-sig/v1\n";
+const SIGNATURE_FIELD: &[u8] = b",\"signature\":\"";
+/// `,"signature":"` + 128 hex + `"}`.
+const SIGNATURE_SUFFIX_LEN: usize = SIGNATURE_FIELD.len() + 128 + 2;
+
+/// The event type under which the store publishes a kommun's signing keys.
+pub const KEY_EVENT_TYPE: &str = "SigningKeyPublished";
+
+/// The first 8 bytes of SHA-256 of a public key, hex: how keys are named.
+pub fn key_id(key: &VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// Signs an envelope's unsigned encoding and returns the stored bytes.
+pub(crate) fn sign_envelope(unsigned: Vec<u8>, key: &SigningKey) -> Vec<u8> {
+    let mut message = Vec::with_capacity(SIGNATURE_TAG.len() + unsigned.len());
+    message.extend_from_slice(SIGNATURE_TAG);
+    message.extend_from_slice(&unsigned);
+    let signature = hex::encode(key.sign(&message).to_bytes());
+    let mut out = unsigned;
+    out.pop(); // the closing brace
+    out.extend_from_slice(SIGNATURE_FIELD);
+    out.extend_from_slice(signature.as_bytes());
+    out.extend_from_slice(b"\"}");
+    out
+}
+
+/// Checks the signature at the end of stored bytes against `key`.
+fn signature_holds(stored: &[u8], key: &VerifyingKey) -> Result<(), &'static str> {
+    let n = stored.len();
+    if n < SIGNATURE_SUFFIX_LEN + 2 || !stored.ends_with(b"\"}") {
+        return Err("händelsen saknar signatur");
+    }
+    let start = n - SIGNATURE_SUFFIX_LEN;
+    if &stored[start..start + SIGNATURE_FIELD.len()] != SIGNATURE_FIELD {
+        return Err("händelsen saknar signatur");
+    }
+    let mut sig = [0u8; 64];
+    hex::decode_to_slice(&stored[start + SIGNATURE_FIELD.len()..n - 2], &mut sig)
+        .map_err(|_| "signaturen är inte 64 bytes hex")?;
+    let mut message = Vec::with_capacity(SIGNATURE_TAG.len() + start + 1);
+    message.extend_from_slice(SIGNATURE_TAG);
+    message.extend_from_slice(&stored[..start]);
+    message.push(b'}');
+    key.verify_strict(&message, &Signature::from_bytes(&sig))
+        .map_err(|_| "signaturen stämmer inte med kommunens gällande nyckel")
+}
+
+/// The payload of a `SigningKeyPublished` event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyPayload {
+    pub key_id: String,
+    /// 32 bytes, hex.
+    pub public_key: String,
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// The replaced key's signature over the new public key's 32 bytes, hex.
+    #[serde(default)]
+    pub endorsement: Option<String>,
+}
+
+/// The key a kommun's history has in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInForce {
+    pub id: String,
+    pub key: VerifyingKey,
+}
+
+/// A message in a kommun's stream that is not part of its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignMessage {
+    pub sequence: u64,
+    /// Why it is foreign, in Swedish, for people.
+    pub reason: String,
+    /// Its event id, if it decoded as an envelope at all.
+    pub event_id: Option<uuid::Uuid>,
+    /// SHA-256 of its bytes, tagged like an event hash.
+    pub hash: ChainHash,
+    pub raw: Bytes,
+}
+
+/// One message of a kommun's stream, classified.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// Part of the history.
+    Event(StoredEvent),
+    /// Not written by the store, or not continuing the chain: reported, skipped.
+    Foreign(ForeignMessage),
+}
+
+impl Record {
+    pub fn sequence(&self) -> u64 {
+        match self {
+            Record::Event(e) => e.sequence,
+            Record::Foreign(f) => f.sequence,
+        }
+    }
+
+    /// The event, if the message is part of the history.
+    pub fn into_event(self) -> Option<StoredEvent> {
+        match self {
+            Record::Event(e) => Some(e),
+            Record::Foreign(_) => None,
+        }
+    }
+}
+
+/// Where a reader stands in a kommun's stream: the next sequence to read, the
+/// last chained event and the key in force. Start from [`ChainState::genesis`];
+/// a reader that stops may keep its state and go on from it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainState {
+    pub kommun: KommunId,
+    /// The next stream sequence expected.
+    pub next: u64,
+    /// Sequence of the last chained event; 0 before the first.
+    pub chained: u64,
+    /// Hash of the last chained event, or the genesis value.
+    pub head: ChainHash,
+    pub key: Option<KeyInForce>,
+}
+
+impl ChainState {
+    pub fn genesis(kommun: &KommunId) -> Self {
+        ChainState {
+            kommun: kommun.clone(),
+            next: 1,
+            chained: 0,
+            head: ChainHash::genesis(kommun),
+            key: None,
+        }
+    }
+
+    /// Classifies the message stored at `sequence` and advances. Only a
+    /// sequence out of order is an error (the stream never skips one).
+    pub fn classify(&mut self, sequence: u64, raw: Bytes) -> Result<Record, StoreError> {
+        if sequence != self.next {
+            return Err(StoreError::Corrupt {
+                sequence,
+                reason: format!(
+                    "expected sequence {} next, the stream gave {sequence}",
+                    self.next
+                ),
+            });
+        }
+        self.next += 1;
+        let hash = ChainHash::of_event(&raw);
+        let foreign = |reason: String, event_id| {
+            tracing::error!(sequence, %reason, "foreign message in the kommun's stream");
+            Ok(Record::Foreign(ForeignMessage {
+                sequence,
+                reason,
+                event_id,
+                hash,
+                raw: raw.clone(),
+            }))
+        };
+        let envelope: Envelope = match serde_json::from_slice(&raw) {
+            Ok(e) => e,
+            Err(e) => return foreign(format!("inte ett Styrkedja-kuvert: {e}"), None),
+        };
+        let id = Some(envelope.event_id);
+        if envelope.kommun != self.kommun {
+            return foreign(
+                format!("tillhör kommun {}, inte {}", envelope.kommun, self.kommun),
+                id,
+            );
+        }
+        if envelope.prev_hash != self.head {
+            return foreign(
+                format!(
+                    "fortsätter inte kedjan: prev_hash {} men senaste händelse i kedjan har hash {}",
+                    envelope.prev_hash, self.head
+                ),
+                id,
+            );
+        }
+        let new_key = if envelope.event_type == KEY_EVENT_TYPE {
+            match self.key_event(&envelope) {
+                Ok(k) => Some(k),
+                Err(reason) => return foreign(reason, id),
+            }
+        } else {
+            None
+        };
+        let verifying = match (&new_key, &self.key) {
+            (Some(k), _) | (None, Some(k)) => &k.key,
+            (None, None) => {
+                return foreign(
+                    "signerad innan kommunen publicerat någon nyckel".to_owned(),
+                    id,
+                )
+            }
+        };
+        if let Err(reason) = signature_holds(&raw, verifying) {
+            return foreign(reason.to_owned(), id);
+        }
+        if let Some(k) = new_key {
+            self.key = Some(k);
+        }
+        self.head = hash;
+        self.chained = sequence;
+        Ok(Record::Event(StoredEvent {
+            sequence,
+            envelope,
+            hash,
+            raw,
+        }))
+    }
+
+    /// The key a `SigningKeyPublished` envelope introduces, if it may.
+    fn key_event(&self, envelope: &Envelope) -> Result<KeyInForce, String> {
+        let payload: KeyPayload = serde_json::from_value(envelope.payload.clone())
+            .map_err(|e| format!("nyckelhändelsen går inte att läsa: {e}"))?;
+        let bytes: [u8; 32] = hex::decode(&payload.public_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("publicerad nyckel är inte 32 bytes hex")?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("ogiltig nyckel: {e}"))?;
+        let id = key_id(&key);
+        if id != payload.key_id {
+            return Err(format!("nyckel-id {} stämmer inte med nyckeln", payload.key_id));
+        }
+        match (&payload.replaces, &self.key) {
+            (None, None) => {}
+            (Some(old), Some(current)) if *old == current.id => {
+                let sig = payload
+                    .endorsement
+                    .as_deref()
+                    .and_then(|s| hex::decode(s).ok())
+                    .and_then(|b| Signature::from_slice(&b).ok())
+                    .ok_or("rotationen saknar den gamla nyckelns signatur")?;
+                current
+                    .key
+                    .verify_strict(&bytes, &sig)
+                    .map_err(|_| format!("rotationen till {id} är inte signerad av {old}"))?;
+            }
+            (None, Some(current)) => {
+                return Err(format!(
+                    "en första nyckel {id} trots att {} redan gäller",
+                    current.id
+                ))
+            }
+            (Some(old), _) => {
+                return Err(format!(
+                    "nyckeln {id} säger sig ersätta {old}, som inte är den gällande nyckeln"
+                ))
+            }
+        }
+        Ok(KeyInForce { id, key })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_covers_the_unsigned_bytes() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let signed = sign_envelope(br#"{"a":1}"#.to_vec(), &key);
+        let text = std::str::from_utf8(&signed).unwrap();
+        assert!(text.starts_with(r#"{"a":1,"signature":""#), "{text}");
+        assert!(signature_holds(&signed, &key.verifying_key()).is_ok());
+        let mut flipped = signed.clone();
+        flipped[5] = b'2';
+        assert!(signature_holds(&flipped, &key.verifying_key()).is_err());
+        let other = SigningKey::from_bytes(&[8; 32]);
+        assert!(signature_holds(&signed, &other.verifying_key()).is_err());
+        assert!(signature_holds(br#"{"a":1}"#, &key.verifying_key()).is_err());
+    }
+}
