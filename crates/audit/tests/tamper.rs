@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
 use styr_audit::*;
-use styr_projections::{digest, fold, Projector};
+use styr_projections::{digest, fold_records, Projector};
 use styr_service::{example, Kommuner};
-use styr_store::{ChainHash, Envelope, EventStore, KommunId, StoredEvent};
+use styr_store::{sign_envelope, ChainHash, ChainState, Envelope, EventStore, KommunId, Record};
 use styr_testkit::TestNats;
 
 struct World {
@@ -30,20 +30,20 @@ async fn world() -> World {
     let k = vimmerby();
     let kommuner = Kommuner::new(store.clone());
     let subs = example::vimmerby().unwrap();
-    let cp = Checkpointer {
-        store: &store,
-        keys: KeyStore::new(nats.path("keys")),
-    };
+    let cp = Checkpointer { store: &store };
     for s in &subs[..50] {
         kommuner.submit(&k, s.clone()).await.unwrap();
     }
     let (covered, at) = cp.checkpoint(&k).await.unwrap();
     assert_eq!(at, covered + 1);
     let first_key = hex::encode(
-        KeyStore::new(nats.path("keys"))
-            .load_or_create(&k)
+        store
+            .chain_head(&k)
+            .await
             .unwrap()
-            .verifying_key()
+            .key
+            .unwrap()
+            .key
             .as_bytes(),
     );
     for s in &subs[50..] {
@@ -67,14 +67,15 @@ async fn world() -> World {
 fn verify(entries: &[ExportEntry], last: u64, options: Options) -> Result<Report, Break> {
     let mut v = Verifier::new(vimmerby(), options);
     for e in entries {
-        v.push(e.sequence, e.event.as_bytes(), Some(&e.hash))?;
+        v.push(e.sequence, &e.bytes(), Some(&e.hash))?;
     }
     v.finish(Some(last))
 }
 
 /// Rewrites entries from `from` on so that every link and hash is consistent
-/// again, as a careful forger would.
-fn rechain(entries: &mut [ExportEntry], from: usize) {
+/// again, as a careful forger would, signing each envelope with `key` (the
+/// forger has no other).
+fn rechain(entries: &mut [ExportEntry], from: usize, key: &SigningKey) {
     let mut prev = if from == 0 {
         ChainHash::genesis(&vimmerby())
     } else {
@@ -83,7 +84,9 @@ fn rechain(entries: &mut [ExportEntry], from: usize) {
     for e in &mut entries[from..] {
         let mut env: Envelope = serde_json::from_str(&e.event).unwrap();
         env.prev_hash = prev;
-        e.event = serde_json::to_string(&env).unwrap();
+        env.signature = None;
+        let signed = sign_envelope(serde_json::to_vec(&env).unwrap(), key);
+        e.event = String::from_utf8(signed).unwrap();
         prev = ChainHash::of_event(e.event.as_bytes());
         e.hash = prev.to_hex();
     }
@@ -93,6 +96,11 @@ fn payload_mut(e: &mut ExportEntry, f: impl FnOnce(&mut serde_json::Value)) {
     let mut env: Envelope = serde_json::from_str(&e.event).unwrap();
     f(&mut env.payload);
     e.event = serde_json::to_string(&env).unwrap();
+}
+
+/// The forger's key.
+fn forger() -> SigningKey {
+    SigningKey::from_bytes(&[9u8; 32])
 }
 
 fn index_of(entries: &[ExportEntry], event_type: &str, nth: usize) -> usize {
@@ -131,16 +139,26 @@ async fn live_and_offline_verification_and_replay_agree() {
         },
     )
     .unwrap();
-    assert_eq!(offline, live);
+    assert_eq!(offline.trust, Trust::TrustedKey);
+    assert_eq!(live.trust, Trust::FirstUse);
+    assert_eq!(
+        Report {
+            trust: Trust::FirstUse,
+            ..offline.clone()
+        },
+        live
+    );
     assert_eq!(offline.head_hash, w.header.head_hash);
 
     // Replay from the file gives the live projection's digest.
-    let stored: Vec<StoredEvent> = w
+    let mut chain = ChainState::genesis(&k);
+    let records: Vec<Record> = w
         .entries
         .iter()
-        .map(|e| StoredEvent::decode(e.sequence, e.event.clone().into_bytes().into()).unwrap())
+        .map(|e| chain.classify(e.sequence, e.bytes().into()).unwrap())
         .collect();
-    let replayed = fold(stored.iter()).unwrap();
+    assert!(records.iter().all(|r| matches!(r, Record::Event(_))));
+    let replayed = fold_records(&k, records.iter()).unwrap();
     let p = Projector::open(w.nats.path("proj")).unwrap();
     p.catch_up(&w.store, &k).await.unwrap();
     assert_eq!(digest(&replayed, &k).unwrap(), p.digest(&k).unwrap());
@@ -169,16 +187,16 @@ async fn every_tamper_case_is_detected_and_located() {
         .replacen("\"kommun\":\"vimmerby\"", "\"kommun\":\"vimmerbY\"", 1);
     let b = at(verify(&t, last, Options::default()));
     assert_eq!(b.sequence, t[mid].sequence, "{b}");
-    // … and with its hash recomputed, the next link breaks.
+    // … and with its hash recomputed, its signature fails: it is foreign,
+    // and so is everything that chained to the original.
     let mut t = w.entries.clone();
     payload_mut(&mut t[mid], |p| *p = serde_json::json!({"forged": true}));
     t[mid].hash = ChainHash::of_event(t[mid].event.as_bytes()).to_hex();
     let b = at(verify(&t, last, Options::default()));
-    assert!(
-        b.sequence == t[mid].sequence || b.sequence == t[mid].sequence + 1,
-        "{b}"
-    );
+    assert_eq!(b.sequence, t[mid].sequence, "{b}");
     assert!(b.event_id.is_some());
+    assert!(b.problem.contains("främmande"), "{b}");
+    assert!(b.foreign[0].reason.contains("signaturen"), "{b:?}");
 
     // An event dropped.
     let mut t = w.entries.clone();
@@ -199,7 +217,7 @@ async fn every_tamper_case_is_detected_and_located() {
     t[mid + 1].sequence = s1;
     let b = at(verify(&t, last, Options::default()));
     assert_eq!(b.sequence, s2, "{b}");
-    assert!(b.problem.contains("länken"), "{b}");
+    assert!(b.foreign[0].reason.contains("kedjan"), "{b:?}");
 
     // The end cut off.
     let t = &w.entries[..w.entries.len() - 3];
@@ -212,10 +230,10 @@ async fn every_tamper_case_is_detected_and_located() {
     payload_mut(&mut t[cp], |p| {
         p["head_hash"] = serde_json::json!("00".repeat(32))
     });
-    rechain(&mut t, cp);
+    rechain(&mut t, cp, &forger());
     let b = at(verify(&t, last, Options::default()));
     assert_eq!(b.sequence, t[cp].sequence);
-    assert!(b.problem.contains("kontrollpunkten"), "{b}");
+    assert!(b.foreign[0].reason.contains("signaturen"), "{b:?}");
 
     // A checkpoint re-signed with another key under the real key id.
     let mut t = w.entries.clone();
@@ -223,7 +241,7 @@ async fn every_tamper_case_is_detected_and_located() {
     payload_mut(&mut t[cp], |p| {
         p["signature"] = serde_json::json!(hex::encode(other.sign(b"x").to_bytes()))
     });
-    rechain(&mut t, cp);
+    rechain(&mut t, cp, &forger());
     let b = at(verify(&t, last, Options::default()));
     assert_eq!(b.sequence, t[cp].sequence);
     assert!(b.problem.contains("signaturen"), "{b}");
@@ -232,7 +250,7 @@ async fn every_tamper_case_is_detected_and_located() {
     // only an auditor with the trusted key or a pinned checkpoint sees it.
     let mut t = w.entries.clone();
     payload_mut(&mut t[mid], |p| *p = serde_json::json!({"rewritten": true}));
-    let forged_key = SigningKey::from_bytes(&[9u8; 32]);
+    let forged_key = forger();
     let fk = forged_key.verifying_key();
     let fid = key_id(&fk);
     let k0 = index_of(&t, "SigningKeyPublished", 0);
@@ -247,7 +265,7 @@ async fn every_tamper_case_is_detected_and_located() {
     for (i, e) in t.iter_mut().enumerate() {
         e.sequence = i as u64 + 1;
     }
-    rechain(&mut t, 0);
+    rechain(&mut t, 0, &forged_key);
     for i in 0..t.len() {
         if t[i].event.contains("\"event_type\":\"CheckpointSigned\"") {
             let env: Envelope = serde_json::from_str(&t[i].event).unwrap();
@@ -265,7 +283,7 @@ async fn every_tamper_case_is_detected_and_located() {
                 p["key_id"] = serde_json::json!(fid);
                 p["signature"] = serde_json::json!(hex::encode(sig.to_bytes()));
             });
-            rechain(&mut t, i);
+            rechain(&mut t, i, &forged_key);
         }
     }
     let forged_last = t.len() as u64;
@@ -380,6 +398,7 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
         sequence: 7,
         event_id: None,
         problem: "test".into(),
+        foreign: vec![],
     });
     let r = RevisorReport::build(p.view(), &k, 2026, today, broken).unwrap();
     assert!(r.markdown().contains("HISTORIKEN HÅLLER INTE: sekvens 7"));

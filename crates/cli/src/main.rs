@@ -416,12 +416,31 @@ async fn run(cli: Cli) -> Result<Exit> {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        for k in backend.store.kommuner().await? {
-                            let head = backend.store.last_sequence(&k).await?;
+                        // A failure here is logged and tried again at the next
+                        // tick; it never ends the service.
+                        let kommuner = match backend.store.kommuner().await {
+                            Ok(k) => k,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "listing kommuner for checkpoints failed");
+                                continue;
+                            }
+                        };
+                        for k in kommuner {
+                            let head = match backend.store.last_sequence(&k).await {
+                                Ok(h) => h,
+                                Err(e) => {
+                                    tracing::warn!(kommun = %k, error = %e, "reading the head failed");
+                                    continue;
+                                }
+                            };
                             if head > 0 && signed.get(&k) != Some(&head) {
-                                let (covered, at) = cp.checkpoint(&k).await?;
-                                tracing::info!(kommun = %k, covered, at, "checkpoint signed");
-                                signed.insert(k, at);
+                                match cp.checkpoint(&k).await {
+                                    Ok((covered, at)) => {
+                                        tracing::info!(kommun = %k, covered, at, "checkpoint signed");
+                                        signed.insert(k, at);
+                                    }
+                                    Err(e) => tracing::warn!(kommun = %k, error = %e, "checkpoint failed; next tick tries again"),
+                                }
                             }
                         }
                     }

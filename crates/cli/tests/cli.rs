@@ -248,12 +248,13 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert!(run(&["example"]).status.success());
     let out = run(&["checkpoint", "vimmerby"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(cli
-        .nats
-        .dir
-        .path()
-        .join("data/keys/vimmerby.ed25519")
-        .is_file());
+    // The kommun's key lives in the data folder, one file per key id.
+    let keys: Vec<_> = std::fs::read_dir(cli.nats.dir.path().join("data/keys/vimmerby"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].extension().unwrap(), "ed25519");
     let out = run(&["verify", "vimmerby"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("senaste signerade kontrollpunkt"));
@@ -340,7 +341,8 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
 #[tokio::test]
 async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     let cli = Cli::start().await;
-    let data = cli.nats.dir.path().join("serve").display().to_string();
+    // The same node (data folder, so the same signing keys) as `example`.
+    let data = cli.nats.path("styr").display().to_string();
     let proj = cli.nats.dir.path().join("serve-proj").display().to_string();
     assert!(cli.run(&["example"]).status.success());
     assert_eq!(cli.run(&["verify", "nowhere"]).status.code(), Some(1));

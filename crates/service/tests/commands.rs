@@ -160,7 +160,8 @@ async fn two_processes_deciding_at_once_both_land_once() {
         .iter()
         .map(|e| e.envelope.idempotency_key.clone())
         .collect();
-    assert_eq!(keys.len(), example::vimmerby().unwrap().len() + 20);
+    // Every decision once, and the kommun's signing key.
+    assert_eq!(keys.len(), example::vimmerby().unwrap().len() + 20 + 1);
     for w in events.windows(2) {
         assert_eq!(w[1].envelope.prev_hash, w[0].hash);
     }

@@ -46,8 +46,9 @@ pub fn key_id(key: &VerifyingKey) -> String {
     hex::encode(&Sha256::digest(key.as_bytes())[..8])
 }
 
-/// Signs an envelope's unsigned encoding and returns the stored bytes.
-pub(crate) fn sign_envelope(unsigned: Vec<u8>, key: &SigningKey) -> Vec<u8> {
+/// Signs an envelope's unsigned encoding (compact JSON ending in `}`) and
+/// returns the bytes to store: the same with the signature as last field.
+pub fn sign_envelope(unsigned: Vec<u8>, key: &SigningKey) -> Vec<u8> {
     let mut message = Vec::with_capacity(SIGNATURE_TAG.len() + unsigned.len());
     message.extend_from_slice(SIGNATURE_TAG);
     message.extend_from_slice(&unsigned);

@@ -14,7 +14,7 @@ mod ids;
 mod keys;
 mod store;
 
-pub use chain::{key_id, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record, KEY_EVENT_TYPE};
+pub use chain::{key_id, sign_envelope, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record, KEY_EVENT_TYPE};
 pub use keys::{write_secret, KeyStore};
 
 pub use envelope::{
