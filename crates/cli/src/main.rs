@@ -26,10 +26,16 @@ mod views;
     about = "Styrkedja: a kommun's decisions as a verifiable event log"
 )]
 struct Cli {
-    /// NATS server or cluster to use. Without it, styr runs its own
-    /// nats-server with JetStream in --data-dir.
+    /// NATS server or cluster to use, as the service user
+    /// (`nats://styr-service:PASSWORD@host:4222`). Without it, styr runs its
+    /// own nats-server with JetStream, accounts and users in --data-dir.
     #[arg(long, env = "NATS_URL", global = true)]
     nats_url: Option<String>,
+    /// For `serve` against an external server: the service's request
+    /// connection (`nats://styr-api:PASSWORD@host:4222`, account
+    /// STYRKEDJA_API), so that every request carries the caller's identity.
+    #[arg(long, env = "STYR_API_URL", global = true)]
+    api_url: Option<String>,
     /// Folder for the embedded nats-server's data.
     #[arg(long, env = "STYR_DATA_DIR", default_value = ".styr", global = true)]
     data_dir: PathBuf,
@@ -153,6 +159,8 @@ enum Command {
 /// The NATS connection and, in the embedded default, the server behind it.
 struct Backend {
     store: Arc<EventStore>,
+    /// The URL of the service's request connection (user `styr-api`).
+    api_url: Option<String>,
     _server: Option<NatsServer>,
 }
 
@@ -163,18 +171,29 @@ impl Backend {
             keys: Some(cli.data_dir.join("keys")),
             ..StoreConfig::default()
         };
-        let (url, server) = match &cli.nats_url {
-            Some(url) => (url.clone(), None),
+        let (url, api_url, server) = match &cli.nats_url {
+            Some(url) => (url.clone(), cli.api_url.clone(), None),
             None => {
-                let server = start_embedded(cli).await?;
-                (server.url(), Some(server))
+                let (server, access) = start_embedded(cli).await?;
+                let user = |role| {
+                    access
+                        .with_role(role)
+                        .map(|u| u.url("127.0.0.1", server.port()))
+                        .context("the users file lacks the service's users")
+                };
+                (
+                    user(styr_access::Role::Service)?,
+                    Some(user(styr_access::Role::Api)?),
+                    Some(server),
+                )
             }
         };
         let store = EventStore::connect(&url, config)
             .await
-            .with_context(|| format!("connecting to NATS at {url}"))?;
+            .with_context(|| format!("connecting to NATS at {}", without_password(&url)))?;
         Ok(Backend {
             store: Arc::new(store),
+            api_url,
             _server: server,
         })
     }
@@ -184,15 +203,37 @@ impl Backend {
     }
 }
 
-async fn start_embedded(cli: &Cli) -> Result<NatsServer> {
+/// `nats://user:***@host` for messages: a password never reaches a log.
+fn without_password(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, rest)), Some((_, host))) => {
+            let user = rest.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts the embedded nats-server with the permission model (accounts and
+/// users from `<data-dir>/access/users.json`, created on first start) and
+/// writes every user's URL to `<data-dir>/credentials/<user>.url` (0600).
+async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> {
     eprintln!(
-        "Startar inbyggd nats-server {} (JetStream, fsync vid varje skrivning) i {}",
+        "Startar inbyggd nats-server {} (JetStream, fsync vid varje skrivning, konton och användare) i {}",
         styr_natsrun::NATS_SERVER_VERSION,
         cli.data_dir.display()
     );
-    NatsServer::start(ServerOptions::new(cli.data_dir.join("nats")))
-        .await
-        .context("starting the embedded nats-server")
+    let access = styr_access::Access::load_or_create(&cli.data_dir.join("access"))
+        .context("reading the users of the embedded server")?;
+    let server = NatsServer::start(
+        ServerOptions::new(cli.data_dir.join("nats")).with_config(access.server_config()),
+    )
+    .await
+    .context("starting the embedded nats-server")?;
+    access
+        .write_credentials(&cli.data_dir.join("credentials"), "127.0.0.1", server.port())
+        .context("writing the users' credentials")?;
+    Ok((server, access))
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
@@ -391,6 +432,10 @@ async fn run(cli: Cli) -> Result<Exit> {
             let backend = Backend::open(&cli).await?;
             if let Some(s) = &backend._server {
                 println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
+                println!(
+                    "Inloggningsuppgifter (NATS-URL per användare, bara läsbara för dig) finns i {}",
+                    cli.data_dir.join("credentials").display()
+                );
             }
             let api = Arc::new(styr_service::api::Api {
                 kommuner: Arc::new(backend.kommuner()),
@@ -399,7 +444,15 @@ async fn run(cli: Cli) -> Result<Exit> {
                         .with_context(|| format!("opening {}", cli.projections.display()))?,
                 ),
             });
-            let client = backend.store.client().clone();
+            let api_url = backend.api_url.clone().context(
+                "serve needs the service's request connection: set STYR_API_URL (or --api-url) to nats://styr-api:PASSWORD@host:port",
+            )?;
+            let (address, options) = styr_store::connect_options(&api_url);
+            let client = options
+                .name("styrkedja-api")
+                .connect(address)
+                .await
+                .with_context(|| format!("connecting to NATS at {}", without_password(&api_url)))?;
             tokio::spawn(async move {
                 if let Err(e) = styr_service::api::serve(client, api).await {
                     tracing::error!(error = %e, "the NATS service stopped");

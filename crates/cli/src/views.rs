@@ -79,6 +79,10 @@ pub enum Register {
     InternKontroll,
     Brister,
     Granskningar,
+    /// Behörigheter: who may record what, with every grant and revocation.
+    Behorigheter,
+    /// Intrång: messages in the stream that Styrkedja did not write.
+    Intrang,
 }
 
 impl Register {
@@ -90,6 +94,8 @@ impl Register {
             Register::InternKontroll => "ic",
             Register::Brister => "finding",
             Register::Granskningar => "review",
+            Register::Behorigheter => "access",
+            Register::Intrang => "intrusion",
         }
     }
 }
@@ -505,6 +511,41 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         reply.reply
                     );
                 }
+            }
+        }
+        Register::Behorigheter => {
+            for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, "access")? {
+                let now: Vec<String> = a.access.iter().map(ToString::to_string).collect();
+                println!(
+                    "{}: {}",
+                    a.identity,
+                    if now.is_empty() {
+                        "ingen behörighet".to_owned()
+                    } else {
+                        now.join(", ")
+                    }
+                );
+                for c in &a.changes {
+                    println!(
+                        "    {} {} ({}, sekvens {})",
+                        if c.granted { "beviljad" } else { "återkallad" },
+                        c.access,
+                        c.source.decided,
+                        c.source.sequence
+                    );
+                }
+            }
+        }
+        Register::Intrang => {
+            let found = styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
+            if found.is_empty() {
+                println!("Inga främmande meddelanden i historiken.");
+            }
+            for i in found {
+                println!(
+                    "INTRÅNG vid sekvens {}: {} (hash {})",
+                    i.sequence, i.reason, i.hash
+                );
             }
         }
     }

@@ -272,6 +272,15 @@ pub enum Command {
         /// What is right, field by field.
         corrections: BTreeMap<String, serde_json::Value>,
     },
+    /// KS (or an administrator) lets an identity record decisions: for one
+    /// body, or everything (administrator).
+    GrantAccess {
+        /// The NATS user name the identity authenticates as.
+        identity: String,
+        access: Access,
+    },
+    /// KS (or an administrator) takes a grant back.
+    RevokeAccess { identity: String, access: Access },
 }
 
 impl Command {
@@ -279,6 +288,8 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::RegisterKommun { .. } => "register_kommun",
+            Command::GrantAccess { .. } => "grant_access",
+            Command::RevokeAccess { .. } => "revoke_access",
             Command::EstablishBody { .. } => "establish_body",
             Command::EstablishUnit { .. } => "establish_unit",
             Command::GrantDelegation { .. } => "grant_delegation",

@@ -680,6 +680,34 @@ impl KommunState {
                     body: p.body.clone(),
                 }])
             }
+            Command::GrantAccess { identity, access } => {
+                self.check_access(identity, access)?;
+                if self.access.get(identity).is_some_and(|a| a.contains(access)) {
+                    return reject(
+                        Rule::P6,
+                        "access",
+                        format!("{identity} har redan behörigheten {access}"),
+                    );
+                }
+                Ok(vec![Event::AccessGranted {
+                    identity: identity.clone(),
+                    access: access.clone(),
+                }])
+            }
+            Command::RevokeAccess { identity, access } => {
+                self.check_access(identity, access)?;
+                if !self.access.get(identity).is_some_and(|a| a.contains(access)) {
+                    return reject(
+                        Rule::Reference,
+                        "access",
+                        format!("{identity} har inte behörigheten {access}"),
+                    );
+                }
+                Ok(vec![Event::AccessRevoked {
+                    identity: identity.clone(),
+                    access: access.clone(),
+                }])
+            }
             Command::CorrectDecision {
                 corrects,
                 reason,

@@ -257,6 +257,10 @@ pub enum Event {
         reason: String,
         corrections: BTreeMap<String, serde_json::Value>,
     },
+    /// An identity may now record what `access` covers.
+    AccessGranted { identity: String, access: Access },
+    /// An identity may no longer record what `access` covered.
+    AccessRevoked { identity: String, access: Access },
     /// Recorded by Styrkedja: a kommun's public ed25519 signing key, so that
     /// anyone can verify its checkpoints. A rotation names the key it replaces
     /// and carries that key's signature over the new public key.
@@ -348,6 +352,8 @@ impl Event {
             Event::ReviewRecorded { .. } => "ReviewRecorded",
             Event::ReviewReplied { .. } => "ReviewReplied",
             Event::DecisionCorrected { .. } => "DecisionCorrected",
+            Event::AccessGranted { .. } => "AccessGranted",
+            Event::AccessRevoked { .. } => "AccessRevoked",
             Event::SigningKeyPublished { .. } => "SigningKeyPublished",
             Event::CheckpointSigned { .. } => "CheckpointSigned",
         }
@@ -405,6 +411,9 @@ impl Event {
             }
             Event::ReviewRecorded { review, .. } | Event::ReviewReplied { review, .. } => {
                 ("review", review.clone())
+            }
+            Event::AccessGranted { identity, .. } | Event::AccessRevoked { identity, .. } => {
+                ("access", identity.clone())
             }
             Event::SigningKeyPublished { key_id, .. } => ("signing-key", key_id.clone()),
             Event::CheckpointSigned { sequence, .. } => ("checkpoint", sequence.to_string()),

@@ -6,6 +6,7 @@
 //! a recorded event into the state. This crate does no IO, knows no NATS and
 //! no storage, and never reads a clock: time comes in with the provenance.
 
+mod access;
 mod command;
 mod decide;
 mod event;

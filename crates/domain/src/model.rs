@@ -490,3 +490,25 @@ pub fn tertial_end(year: i32, tertial: u8) -> Option<chrono::NaiveDate> {
     };
     chrono::NaiveDate::from_ymd_opt(year, m, d)
 }
+
+/// Behörighet: what an identity may record in a kommun's history.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Access {
+    /// Administratör: may record every decision and grant access.
+    Administrator,
+    /// May record decisions of this body (at its meetings, by its delegater
+    /// and by officials of its units).
+    Body { body: String },
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Access::Administrator => f.write_str("administratör"),
+            Access::Body { body } => write!(f, "beslut för {}", body.to_uppercase()),
+        }
+    }
+}

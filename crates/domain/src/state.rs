@@ -44,6 +44,8 @@ pub struct KommunState {
     pub reviews: BTreeMap<String, Review>,
     /// Every recorded event: who decided it (for rättelse).
     pub decisions: HashMap<Uuid, DecidedBy>,
+    /// Identity → what it may record (grants in force).
+    pub access: BTreeMap<String, std::collections::BTreeSet<Access>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -550,6 +552,14 @@ impl KommunState {
             Event::ReviewReplied { review, body, .. } => {
                 if let Some(r) = self.reviews.get_mut(&review) {
                     r.replied.insert(body);
+                }
+            }
+            Event::AccessGranted { identity, access } => {
+                self.access.entry(identity).or_default().insert(access);
+            }
+            Event::AccessRevoked { identity, access } => {
+                if let Some(set) = self.access.get_mut(&identity) {
+                    set.remove(&access);
                 }
             }
             Event::DecisionCorrected { .. }

@@ -125,6 +125,9 @@ pub struct ServerOptions {
     /// fsync every write (`sync_interval: always`). Production and tests use
     /// it; only a benchmark comparing fsync policies turns it off.
     pub sync_always: bool,
+    /// More configuration appended as it is (accounts, users, permissions):
+    /// this crate does not look inside it.
+    pub extra_config: Option<String>,
 }
 
 impl ServerOptions {
@@ -133,7 +136,14 @@ impl ServerOptions {
             data_dir: data_dir.into(),
             port: None,
             sync_always: true,
+            extra_config: None,
         }
+    }
+
+    /// With this configuration appended (see [`ServerOptions::extra_config`]).
+    pub fn with_config(mut self, config: impl Into<String>) -> Self {
+        self.extra_config = Some(config.into());
+        self
     }
 }
 
@@ -267,14 +277,31 @@ async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> 
         .port
         .map_or_else(|| "-1".to_owned(), |p| p.to_string());
     let sync = if options.sync_always { "always" } else { "2m" };
-    let config = format!(
+    let mut config = format!(
         "# written by styr-natsrun; rewritten on every start\n\
              listen: \"127.0.0.1:{port}\"\n\
              max_payload: 1MB\n\
              jetstream {{\n  store_dir: \"{}\"\n  sync_interval: {sync}\n}}\n",
         data_dir.join("jetstream").display()
     );
-    std::fs::write(&config_path, config).map_err(io("writing", &config_path))?;
+    if let Some(extra) = &options.extra_config {
+        config.push_str(extra);
+    }
+    // The configuration may hold passwords: owner-only from its first byte.
+    let _ = std::fs::remove_file(&config_path);
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    {
+        use std::io::Write;
+        open.open(&config_path)
+            .and_then(|mut f| f.write_all(config.as_bytes()))
+            .map_err(io("writing", &config_path))?;
+    }
 
     let mut child = Command::new(&binary)
         .arg("-c")

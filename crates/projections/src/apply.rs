@@ -530,6 +530,26 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 p.reported_version = Some(version)
             })?,
         Event::DecisionCorrected { .. } => {}
+        Event::AccessGranted { identity, access } | Event::AccessRevoked { identity, access } => {
+            let granted = matches!(event, Event::AccessGranted { .. });
+            let path = format!("access/{identity}");
+            let mut doc = cx.get::<AccessDoc>(&path)?.unwrap_or(AccessDoc {
+                identity: identity.clone(),
+                access: Vec::new(),
+                changes: Vec::new(),
+            });
+            doc.access.retain(|a| *a != access);
+            if granted {
+                doc.access.push(access.clone());
+                doc.access.sort();
+            }
+            doc.changes.push(AccessChange {
+                granted,
+                access,
+                source: src,
+            });
+            cx.put(&path, &doc)?
+        }
         Event::SigningKeyPublished {
             key_id,
             public_key,

@@ -311,6 +311,24 @@ pub struct HistoryEntry {
     pub corrects: Option<Uuid>,
 }
 
+/// Behörigheter: what one identity may record, and every grant and
+/// revocation with the decision behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessDoc {
+    pub identity: String,
+    /// In force now.
+    pub access: Vec<styr_domain::Access>,
+    /// Every change, in order: (granted?, what, decided by).
+    pub changes: Vec<AccessChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessChange {
+    pub granted: bool,
+    pub access: styr_domain::Access,
+    pub source: Source,
+}
+
 /// A published signing key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SigningKeyDoc {

@@ -71,7 +71,9 @@ pub enum Query {
     History {
         entity: String,
     },
-    /// `uppdrag`, `deviation`, `report`, `ic`, `finding`, `review`, `goal`, `body`, `unit`, `plan`.
+    /// `uppdrag`, `deviation`, `report`, `ic`, `finding`, `review`, `goal`,
+    /// `body`, `unit`, `plan`, `access` (behörigheter), `intrusion`
+    /// (messages in the stream that Styrkedja did not write).
     Register {
         register: String,
     },
@@ -93,7 +95,9 @@ pub struct QueryRequest {
     pub min_sequence: Option<u64>,
 }
 
-const REGISTERS: [&str; 10] = [
+const REGISTERS: [&str; 12] = [
+    "access",
+    "intrusion",
     "uppdrag",
     "deviation",
     "report",
@@ -143,14 +147,25 @@ impl Api {
         Ok(payload)
     }
 
-    #[tracing::instrument(skip(self, payload))]
-    async fn submit(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
+    #[tracing::instrument(skip(self, payload, request_info))]
+    async fn submit(
+        &self,
+        subject: &str,
+        request_info: Option<&str>,
+        payload: &[u8],
+    ) -> Result<Value, ApiError> {
+        // Who is asking comes from the server, never from the request body.
+        let identity = styr_access::caller(request_info).map_err(|message| ApiError {
+            code: 401,
+            kind: "unauthenticated",
+            message,
+        })?;
         let kommun = Self::kommun(subject)?;
         let submission: Submission = serde_json::from_slice(Self::body(payload)?)
             .map_err(|e| bad("invalid_submission", e.to_string()))?;
         let outcome = self
             .kommuner
-            .submit(&kommun, submission)
+            .submit_as(&kommun, &identity, submission)
             .await
             .map_err(|e| ApiError {
                 code: 503,
@@ -297,7 +312,10 @@ async fn answer(request: async_nats::service::Request, result: Result<Value, Api
     }
 }
 
-/// Starts the service on `client`; runs until the client closes.
+/// Starts the service on `client` — a connection in the service's request
+/// account (user `styr-api`), so that every request arrives through the
+/// import that stamps the caller's identity on it. Runs until the client
+/// closes.
 pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), async_nats::Error> {
     let service = client
         .service_builder()
@@ -321,7 +339,15 @@ pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), asyn
             let a = a.clone();
             tokio::spawn(async move {
                 let subject = req.message.subject.to_string();
-                let result = a.submit(&subject, &req.message.payload).await;
+                let info = req
+                    .message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(styr_access::REQUEST_INFO_HEADER))
+                    .map(|v| v.to_string());
+                let result = a
+                    .submit(&subject, info.as_deref(), &req.message.payload)
+                    .await;
                 answer(req, result).await;
             });
         }

@@ -30,7 +30,12 @@ pub struct Submission {
     /// Chosen by the caller, unique per decision: a retry with the same key
     /// records nothing new and answers with the original outcome.
     pub idempotency_key: String,
-    /// Who records it (a person or integration), for the audit trail.
+    /// Who records it, for the audit trail and the check of what that
+    /// identity may record (P1). Over NATS it is always the caller's
+    /// authenticated user name, whatever is written here; only the local
+    /// operator's `styr submit` (which holds the service's own credentials)
+    /// records under the name given.
+    #[serde(default)]
     pub recorded_by: String,
     pub provenance: Provenance,
     pub command: Command,
@@ -164,7 +169,21 @@ impl Kommuner {
         Ok((loaded.state.clone(), loaded.sequence))
     }
 
-    /// Decides and records one submission.
+    /// Decides and records one submission for an authenticated `identity`:
+    /// it becomes `recorded_by`, whatever the submission says, and decides
+    /// what the submission may record (P1).
+    pub async fn submit_as(
+        &self,
+        kommun: &KommunId,
+        identity: &str,
+        mut submission: Submission,
+    ) -> Result<Outcome, ServiceError> {
+        submission.recorded_by = identity.to_owned();
+        self.submit(kommun, submission).await
+    }
+
+    /// Decides and records one submission under its own `recorded_by` (a
+    /// trusted, in-process caller: the operator's CLI, tests).
     ///
     /// Group commit: submissions to one kommun queue for its writer; whoever
     /// holds the writer decides every queued submission in order (each against
@@ -235,7 +254,11 @@ impl Kommuner {
                     continue;
                 }
                 let state = scratch.as_ref().unwrap_or(&loaded.state);
-                match state.decide(&p.submission.provenance, &p.submission.command) {
+                match state.decide_as(
+                    &p.submission.recorded_by,
+                    &p.submission.provenance,
+                    &p.submission.command,
+                ) {
                     Err(rejection) => {
                         // A retry of something recorded is a duplicate, even
                         // if deciding it again would now be refused.

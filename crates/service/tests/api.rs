@@ -12,7 +12,7 @@ use styr_testkit::TestNats;
 struct App {
     client: async_nats::Client,
     store: Arc<EventStore>,
-    _nats: TestNats,
+    nats: TestNats,
 }
 
 async fn spawn_app() -> App {
@@ -22,8 +22,11 @@ async fn spawn_app() -> App {
         kommuner: Arc::new(Kommuner::new(store.clone())),
         projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
     });
-    tokio::spawn(api::serve(nats.client().await, api));
-    let client = nats.client().await;
+    // The service answers in its own account, as `styr-api`; callers are
+    // application users (here `app`, who registers the kommun and so becomes
+    // its first administrator).
+    tokio::spawn(api::serve(nats.client_as("styr-api").await, api));
+    let client = nats.client_as("app").await;
     // Wait until discovery answers (no sleeping): the service is up.
     loop {
         if let Ok(m) = client.request("$SRV.PING.styrkedja", "".into()).await {
@@ -35,12 +38,20 @@ async fn spawn_app() -> App {
     App {
         client,
         store,
-        _nats: nats,
+        nats,
     }
 }
 
 async fn call(app: &App, subject: String, body: Vec<u8>) -> (Value, Option<String>) {
-    let reply = app.client.request(subject, body.into()).await.unwrap();
+    call_as(&app.client, subject, body).await
+}
+
+async fn call_as(
+    client: &async_nats::Client,
+    subject: String,
+    body: Vec<u8>,
+) -> (Value, Option<String>) {
+    let reply = client.request(subject, body.into()).await.unwrap();
     let code = reply
         .headers
         .as_ref()
@@ -287,4 +298,207 @@ async fn commands_queries_and_malformed_input_over_nats() {
     let last = h["result"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["event_type"], "DecisionCorrected");
     assert_eq!(last["corrects"], id);
+}
+
+fn decision(key: &str, decided_by: Value, command: Value) -> Value {
+    let date = decided_by["meeting_date"].clone();
+    json!({"idempotency_key": key, "recorded_by": "kf-ordforande",
+        "provenance": {"decided_by": decided_by, "effective_date": date},
+        "command": command})
+}
+
+fn meeting(body: &str, paragraph: &str) -> Value {
+    json!({"kind": "body", "body": body, "meeting_date": "2026-06-15", "paragraph": paragraph})
+}
+
+async fn submit_as(client: &async_nats::Client, body: &Value) -> Value {
+    call_as(
+        client,
+        "styrkedja.api.vimmerby.submit".into(),
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_record() {
+    let app = spawn_app().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let raw: Vec<Value> = serde_json::from_str(example::VIMMERBY_JSON).unwrap();
+    for s in &raw {
+        assert_ne!(submit(&app, "vimmerby", s).await.0["outcome"], "rejected");
+    }
+    let bun = app.nats.client_as("bun-sekreterare").await;
+    let ks = app.nats.client_as("ks-kansli").await;
+    let status = |key: &str| {
+        decision(
+            key,
+            meeting("bun", "71"),
+            json!({"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": "bun",
+                   "as_of": "2026-05-31", "status": "ongoing"}),
+        )
+    };
+    let grant = |key: &str, command: &str, identity: &str, body: &str| {
+        decision(
+            key,
+            meeting("ks", "12"),
+            json!({"command": command, "identity": identity, "access": {"kind": "body", "body": body}}),
+        )
+    };
+
+    // No grant yet: BUN's secretary may record nothing.
+    let head = app.store.last_sequence(&k).await.unwrap();
+    let r = submit_as(&bun, &status("bun-1")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("bun-sekreterare")
+            && r["message"].as_str().unwrap().contains("BUN"),
+        "{r}"
+    );
+    // Nor may KS's kansli grant anything before it may act for KS.
+    let r = submit_as(&ks, &grant("g-0", "grant_access", "bun-sekreterare", "bun")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
+
+    // The administrator (who registered the kommun) lets the kansli act for KS and KF.
+    for (key, body) in [("g-ks", "ks"), ("g-kf", "kf")] {
+        let r = submit(&app, "vimmerby", &grant(key, "grant_access", "ks-kansli", body)).await.0;
+        assert_eq!(r["outcome"], "recorded", "{r}");
+    }
+    // KS grants BUN's secretary BUN: now BUN decisions go through, recorded
+    // under the authenticated name whatever the submission claims.
+    let r = submit_as(&ks, &grant("g-1", "grant_access", "bun-sekreterare", "bun")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let r = submit_as(&bun, &status("bun-2")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let seq = r["last_sequence"].as_u64().unwrap();
+    let stored = app.store.read(&k, seq).await.unwrap();
+    assert_eq!(stored[0].envelope.recorded_by, "bun-sekreterare");
+    // … but neither KF's nor KS's decisions.
+    let kf = decision(
+        "bun-kf",
+        meeting("kf", "99"),
+        json!({"command": "establish_body", "body": "xn", "kind": "committee", "name": "X-nämnden", "area": "x"}),
+    );
+    let r = submit_as(&bun, &kf).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    let r = submit_as(&bun, &grant("bun-g", "grant_access", "bun-sekreterare", "ks")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    // KS's kansli may record KF's decision.
+    let r = submit_as(&ks, &kf).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+
+    // Revoked: refused again.
+    let r = submit_as(&ks, &grant("g-2", "revoke_access", "bun-sekreterare", "bun")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let r = submit_as(&bun, &status("bun-3")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+
+    // Who could record what, and when, is in the history and the register.
+    let (reg, _) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "register", "register": "access"}, "min_sequence": app.store.last_sequence(&k).await.unwrap()}),
+    )
+    .await;
+    let text = reg["result"].to_string();
+    assert!(text.contains("bun-sekreterare") && text.contains("ks-kansli"), "{text}");
+    let bun_doc = reg["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["identity"] == "bun-sekreterare")
+        .unwrap();
+    assert_eq!(bun_doc["access"], json!([]));
+    assert_eq!(bun_doc["changes"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn application_users_cannot_write_or_destroy_history_but_read_it() {
+    let app = spawn_app().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let raw: Vec<Value> = serde_json::from_str(example::VIMMERBY_JSON).unwrap();
+    for s in &raw[..20] {
+        submit(&app, "vimmerby", s).await;
+    }
+    let head = app.store.last_sequence(&k).await.unwrap();
+    let (address, options) = styr_store::connect_options(&app.nats.user_url("app"));
+    let quick = options
+        .request_timeout(Some(std::time::Duration::from_millis(500)))
+        .connect(address)
+        .await
+        .unwrap();
+    // A raw publish into the kommun's subjects, and the stream API's
+    // destructive verbs: refused by the server.
+    assert!(quick
+        .request("styr.vimmerby.uppdrag.u-2026-01", "not an envelope".into())
+        .await
+        .is_err());
+    for verb in ["DELETE", "PURGE", "UPDATE"] {
+        let reply = quick
+            .request(
+                format!("$JS.API.STREAM.{verb}.styr-vimmerby"),
+                r#"{"name":"styr-vimmerby","subjects":["styr.vimmerby.>"],"max_msgs":10}"#.into(),
+            )
+            .await;
+        assert!(reply.is_err(), "{verb}: {reply:?}");
+    }
+    let js = async_nats::jetstream::new(app.nats.client().await);
+    let mut stream = js.get_stream("styr-vimmerby").await.unwrap();
+    let info = stream.info().await.unwrap();
+    assert_eq!(info.state.last_sequence, head);
+    assert_eq!(info.config.max_messages, -1);
+
+    // Reading through a durable consumer works.
+    let js = async_nats::jetstream::new(app.client.clone());
+    let stream = js.get_stream("styr-vimmerby").await.unwrap();
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("app-las".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer.fetch().max_messages(1000).messages().await.unwrap();
+    let mut n = 0;
+    while let Some(m) = futures::StreamExt::next(&mut messages).await {
+        m.unwrap().ack().await.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, head);
+
+    // No credentials, no connection.
+    assert!(async_nats::ConnectOptions::new()
+        .connect(app.nats.anonymous_url())
+        .await
+        .is_err());
+
+    // The revisor reads (and so exports and verifies) but cannot submit.
+    let revisor = EventStore::connect(&app.nats.user_url("revisor"), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(revisor.read(&k, 1).await.unwrap().len() as u64, head);
+    let (address, options) = styr_store::connect_options(&app.nats.user_url("revisor"));
+    let revisor = options
+        .request_timeout(Some(std::time::Duration::from_millis(500)))
+        .connect(address)
+        .await
+        .unwrap();
+    assert!(revisor
+        .request(
+            "styrkedja.api.vimmerby.submit",
+            serde_json::to_vec(&raw[20]).unwrap().into()
+        )
+        .await
+        .is_err());
+    let q = revisor
+        .request(
+            "styrkedja.api.vimmerby.query",
+            r#"{"query":{"kind":"plan","year":2026}}"#.into(),
+        )
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&q.payload).contains("\"result\""));
+    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
 }

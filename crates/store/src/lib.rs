@@ -23,7 +23,7 @@ pub use envelope::{
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{
-    AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH, HEADER_EVENT_ID,
+    connect_options, AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH, HEADER_EVENT_ID,
     HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
 pub use styr_domain::{DecidedBy, Provenance};

@@ -183,9 +183,12 @@ impl std::fmt::Debug for EventStore {
 }
 
 impl EventStore {
-    /// Connects to the NATS server or cluster at `url`.
+    /// Connects to the NATS server or cluster at `url` (credentials may be
+    /// given in it: `nats://user:password@host:port`).
     pub async fn connect(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
-        let client = async_nats::ConnectOptions::new()
+        let (address, options) = connect_options(url);
+        let url = address.as_str();
+        let client = options
             .name("styrkedja")
             .request_timeout(Some(config.ack_timeout))
             .retry_on_initial_connect()
@@ -964,6 +967,26 @@ fn classified(
         let record = item.and_then(|(sequence, bytes)| state.classify(sequence, bytes));
         futures::future::ready(Some(record))
     })
+}
+
+/// Splits `nats://user:password@host:port` into the address and connect
+/// options carrying the credentials (the client does not read them from the
+/// URL itself). A URL without credentials gives plain options.
+pub fn connect_options(url: &str) -> (String, async_nats::ConnectOptions) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            (
+                format!("{scheme}://{host}"),
+                async_nats::ConnectOptions::with_user_and_password(
+                    user.to_owned(),
+                    password.to_owned(),
+                ),
+            )
+        }
+        None => (url.to_owned(), async_nats::ConnectOptions::new()),
+    }
 }
 
 async fn last_seq(stream: &mut stream::Stream) -> Result<u64, StoreError> {

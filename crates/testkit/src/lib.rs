@@ -5,13 +5,22 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use styr_access::{Access, Role};
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_store::{EventStore, StoreConfig};
+
+/// Connects to a URL that may carry `user:password@`.
+pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let (address, options) = styr_store::connect_options(url);
+    options.connect(address).await
+}
 
 pub struct TestNats {
     pub server: NatsServer,
     // Declared after the server so the folder outlives the process using it.
     pub dir: tempfile::TempDir,
+    /// The server's users (the shipped permission model).
+    pub access: Access,
 }
 
 impl TestNats {
@@ -23,14 +32,47 @@ impl TestNats {
             .with_test_writer()
             .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
-            .await
-            .expect("nats-server starts");
-        TestNats { server, dir }
+        let access_dir = dir.path().join("access");
+        let mut access = Access::load_or_create(&access_dir).expect("users");
+        for name in ["bun-sekreterare", "ks-kansli"] {
+            access
+                .add(&access_dir, name, Role::App)
+                .expect("test user");
+        }
+        let server = NatsServer::start(
+            ServerOptions::new(dir.path().join("nats")).with_config(access.server_config()),
+        )
+        .await
+        .expect("nats-server starts");
+        TestNats {
+            server,
+            dir,
+            access,
+        }
     }
 
+    /// The service's URL (user `styr-service`: everything on the streams).
     pub fn url(&self) -> String {
+        self.user_url(styr_access::SERVICE_USER)
+    }
+
+    /// A URL with `name`'s credentials (`app`, `revisor`, `styr-api`,
+    /// `bun-sekreterare`, `ks-kansli`).
+    pub fn user_url(&self, name: &str) -> String {
+        self.access
+            .user(name)
+            .unwrap_or_else(|| panic!("no test user {name}"))
+            .url("127.0.0.1", self.server.port())
+    }
+
+    /// The server's URL without credentials (refused).
+    pub fn anonymous_url(&self) -> String {
         self.server.url()
+    }
+
+    /// A connection as `name`.
+    pub async fn client_as(&self, name: &str) -> async_nats::Client {
+        connect(&self.user_url(name)).await.expect("connect")
     }
 
     /// A path inside the test's temporary folder.
@@ -53,8 +95,9 @@ impl TestNats {
         Arc::new(self.store().await)
     }
 
+    /// A connection as the service (`styr-service`).
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url()).await.expect("connect")
+        connect(&self.url()).await.expect("connect")
     }
 
     /// A raw JetStream context, for checks behind the store's back.

@@ -1,0 +1,107 @@
+//! Behörighet: who may record which decisions. Grants are decisions in the
+//! kommun's own history (KS, or an administrator, grants and revokes them),
+//! so "who could write what, and when" is part of what an auditor verifies.
+//!
+//! The identity is the caller's authenticated NATS user, never something the
+//! request says about itself. The first `register_kommun` makes its recorder
+//! the kommun's first administrator.
+
+use crate::command::Command;
+use crate::decide::{check_id, reject, Decided};
+use crate::event::Event;
+use crate::model::{Access, BodyKind};
+use crate::provenance::{DecidedBy, Provenance};
+use crate::rejection::{Rejection, Rule};
+use crate::state::KommunState;
+
+impl KommunState {
+    /// Decides a command recorded by `identity`: first whether that identity
+    /// may record a decision with this provenance (P1), then the command
+    /// itself. The first `register_kommun` also grants its recorder the
+    /// administrator role.
+    pub fn decide_as(&self, identity: &str, provenance: &Provenance, command: &Command) -> Decided {
+        check_id("recorded_by", identity)?;
+        if self.kommun.is_none() {
+            let mut events = self.decide(provenance, command)?;
+            if matches!(command, Command::RegisterKommun { .. }) {
+                events.push(Event::AccessGranted {
+                    identity: identity.to_owned(),
+                    access: Access::Administrator,
+                });
+            }
+            return Ok(events);
+        }
+        self.may_record(identity, provenance, command)?;
+        self.decide(provenance, command)
+    }
+
+    fn holds(&self, identity: &str, access: &Access) -> bool {
+        self.access.get(identity).is_some_and(|a| a.contains(access))
+    }
+
+    /// Whether `identity` may record this decision (P1).
+    pub fn may_record(
+        &self,
+        identity: &str,
+        provenance: &Provenance,
+        command: &Command,
+    ) -> Result<(), Rejection> {
+        if self.holds(identity, &Access::Administrator) {
+            return Ok(());
+        }
+        let refuse = |what: String| {
+            Err(Rejection::new(
+                Rule::P1,
+                "provenance.decided_by",
+                format!("{identity} får inte registrera {what}"),
+            ))
+        };
+        if matches!(
+            command,
+            Command::GrantAccess { .. } | Command::RevokeAccess { .. }
+        ) {
+            // Behörigheter beslutas av KS (or an administrator, above).
+            return match self.responsible_body(&provenance.decided_by) {
+                Some(b)
+                    if self.bodies.get(&b).map(|x| x.kind) == Some(BodyKind::ExecutiveBoard)
+                        && self.holds(identity, &Access::Body { body: b.clone() }) =>
+                {
+                    Ok(())
+                }
+                _ => refuse(
+                    "behörigheter: de beslutas av kommunstyrelsen eller en administratör".into(),
+                ),
+            };
+        }
+        match self.responsible_body(&provenance.decided_by) {
+            Some(body) if self.holds(identity, &Access::Body { body: body.clone() }) => Ok(()),
+            Some(body) => refuse(format!("beslut för {}", body.to_uppercase())),
+            None => refuse("systemets egna händelser".into()),
+        }
+    }
+
+    /// The body a decision belongs to: the body at its meeting, the body a
+    /// delegat acts for, or the nämnd an official's unit belongs to.
+    fn responsible_body(&self, decided_by: &DecidedBy) -> Option<String> {
+        match decided_by {
+            DecidedBy::Body { body, .. } => Some(body.clone()),
+            DecidedBy::Delegate { on_behalf_of, .. } => Some(on_behalf_of.clone()),
+            DecidedBy::Official { unit, .. } => self
+                .units
+                .get(unit)
+                .map(|u| u.namnd.clone())
+                .or_else(|| Some(unit.clone())),
+            DecidedBy::System { .. } => None,
+        }
+    }
+
+    pub(crate) fn check_access(&self, identity: &str, access: &Access) -> Result<(), Rejection> {
+        check_id("identity", identity)?;
+        if let Access::Body { body } = access {
+            if !self.bodies.contains_key(body) {
+                return reject(Rule::Reference, "access.body", format!("no body {body:?}"));
+            }
+        }
+        Ok(())
+    }
+}
