@@ -16,6 +16,7 @@ const YEAR: i32 = 2026;
 pub async fn run(
     kommuner: &Kommuner,
     kommun: &KommunId,
+    identity: &str,
     projections: &std::path::Path,
 ) -> Result<()> {
     let submissions = example::vimmerby().context("parsing the bundled example kommun")?;
@@ -24,7 +25,7 @@ pub async fn run(
     for s in submissions {
         bar.inc(1);
         let key = s.idempotency_key.clone();
-        match kommuner.submit(kommun, s).await? {
+        match kommuner.submit_as(kommun, identity, s).await? {
             Outcome::Recorded(_) => recorded += 1,
             Outcome::Duplicate(_) => duplicate += 1,
             Outcome::Rejected(r) => anyhow::bail!("the example's decision {key} was rejected: {r}"),

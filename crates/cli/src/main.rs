@@ -47,6 +47,13 @@ struct Cli {
         global = true
     )]
     projections: PathBuf,
+    /// Who records, for decisions this command submits itself (`submit`,
+    /// `example`): the local operator's name in the audit trail. It must be
+    /// granted what it records, like any user (the first `register_kommun`
+    /// makes its recorder the kommun's administrator). Over NATS the name is
+    /// always the caller's authenticated user instead.
+    #[arg(long, env = "STYR_SOM", default_value = "lokal-operator", global = true)]
+    som: String,
     /// Replicas per kommun stream (3 in a cluster).
     #[arg(long, env = "STYR_REPLICAS", default_value_t = 1, global = true)]
     replicas: usize,
@@ -337,7 +344,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Example { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            example::run(&backend.kommuner(), &k, &cli.projections).await?;
+            example::run(&backend.kommuner(), &k, &cli.som, &cli.projections).await?;
             Ok(Exit::Ok)
         }
         Command::Project {
@@ -405,7 +412,7 @@ async fn run(cli: Cli) -> Result<Exit> {
             for (i, s) in submissions.into_iter().enumerate() {
                 bar.inc(1);
                 let key = s.idempotency_key.clone();
-                match kommuner.submit(&k, s).await? {
+                match kommuner.submit_as(&k, &cli.som, s).await? {
                     Outcome::Recorded(c) => println!(
                         "{key}: registrerat, sekvens {}–{}",
                         c.first_sequence, c.last_sequence

@@ -54,7 +54,7 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("98 beslut registrerade"), "{t}");
+    assert!(t.contains("104 beslut registrerade"), "{t}");
     assert!(
         t.contains("Miljö- och byggnadsnämnden saknar nämndplan för 2026"),
         "{t}"
@@ -64,7 +64,7 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 98 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 104 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);
@@ -348,6 +348,7 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     assert_eq!(cli.run(&["verify", "nowhere"]).status.code(), Some(1));
     let mut serve = Command::new(env!("CARGO_BIN_EXE_styr"))
         .env("NATS_URL", cli.nats.url())
+        .env("STYR_API_URL", cli.nats.user_url("styr-api"))
         .args([
             "--data-dir",
             &data,
@@ -361,7 +362,8 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let client = async_nats::connect(cli.nats.url()).await.unwrap();
+    // An application user asks; the service answers in its own account.
+    let client = cli.nats.client_as("app").await;
     // Wait for the service by asking it (no sleeping): discovery answers once it is up.
     let mut pong = None;
     for _ in 0..10_000 {

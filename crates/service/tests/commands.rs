@@ -96,7 +96,7 @@ async fn a_rejected_command_appends_nothing() {
     load_example(&k, &kommun).await;
     let before = k.store().last_sequence(&kommun).await.unwrap();
     let s: Submission = serde_json::from_value(serde_json::json!({
-        "idempotency_key": "bad-detaljbudget", "recorded_by": "test",
+        "idempotency_key": "bad-detaljbudget", "recorded_by": "exempel-laddning",
         "provenance": {"decided_by": {"kind": "body", "body": "bun", "meeting_date": "2026-02-01", "paragraph": "9"}, "effective_date": "2026-02-01"},
         "command": {"command": "adopt_detaljbudget", "body": "bun", "year": 2026, "lines": [{"unit": "bun-forv", "amount": 1}]}
     })).unwrap();
@@ -112,7 +112,7 @@ async fn a_rejected_command_appends_nothing() {
 
 fn status_report(key: &str, body: &str, day: u32) -> Submission {
     serde_json::from_value(serde_json::json!({
-        "idempotency_key": key, "recorded_by": "test",
+        "idempotency_key": key, "recorded_by": "exempel-laddning",
         "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": format!("2026-06-{day:02}"), "paragraph": day.to_string()}, "effective_date": format!("2026-06-{day:02}")},
         "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": body, "as_of": "2026-05-31", "status": "ongoing"}
     }))
