@@ -347,35 +347,18 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
         )
     };
 
-    // No grant yet: BUN's secretary may record nothing.
-    let head = app.store.last_sequence(&k).await.unwrap();
-    let r = submit_as(&bun, &status("bun-1")).await;
-    assert_eq!(r["rule"], "P1", "{r}");
-    assert!(
-        r["message"].as_str().unwrap().contains("bun-sekreterare")
-            && r["message"].as_str().unwrap().contains("BUN"),
-        "{r}"
-    );
-    // Nor may KS's kansli grant anything before it may act for KS.
-    let r = submit_as(&ks, &grant("g-0", "grant_access", "bun-sekreterare", "bun")).await;
-    assert_eq!(r["rule"], "P1", "{r}");
-    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
+    let new = app.nats.client_as("ny-handlaggare").await;
 
-    // The administrator (who registered the kommun) lets the kansli act for KS and KF.
-    for (key, body) in [("g-ks", "ks"), ("g-kf", "kf")] {
-        let r = submit(&app, "vimmerby", &grant(key, "grant_access", "ks-kansli", body)).await.0;
-        assert_eq!(r["outcome"], "recorded", "{r}");
-    }
-    // KS grants BUN's secretary BUN: now BUN decisions go through, recorded
-    // under the authenticated name whatever the submission claims.
-    let r = submit_as(&ks, &grant("g-1", "grant_access", "bun-sekreterare", "bun")).await;
-    assert_eq!(r["outcome"], "recorded", "{r}");
-    let r = submit_as(&bun, &status("bun-2")).await;
+    // The example's KS granted BUN's secretary BUN: BUN decisions go
+    // through, recorded under the authenticated name whatever the
+    // submission claims ("kf-ordforande").
+    let r = submit_as(&bun, &status("bun-1")).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
     let seq = r["last_sequence"].as_u64().unwrap();
     let stored = app.store.read(&k, seq).await.unwrap();
     assert_eq!(stored[0].envelope.recorded_by, "bun-sekreterare");
-    // … but neither KF's nor KS's decisions.
+    // … but neither KF's nor KS's decisions, nor grants.
+    let head = app.store.last_sequence(&k).await.unwrap();
     let kf = decision(
         "bun-kf",
         meeting("kf", "99"),
@@ -383,16 +366,31 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
     );
     let r = submit_as(&bun, &kf).await;
     assert_eq!(r["rule"], "P1", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("bun-sekreterare")
+            && r["message"].as_str().unwrap().contains("KF"),
+        "{r}"
+    );
     let r = submit_as(&bun, &grant("bun-g", "grant_access", "bun-sekreterare", "ks")).await;
     assert_eq!(r["rule"], "P1", "{r}");
-    // KS's kansli may record KF's decision.
+    // A new identity records nothing before it is granted.
+    let r = submit_as(&new, &status("new-1")).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
+
+    // KS's kansli (granted KS and KF in the example) records KF's decision
+    // and grants the new identity BUN.
     let r = submit_as(&ks, &kf).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let r = submit_as(&ks, &grant("g-1", "grant_access", "ny-handlaggare", "bun")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let r = submit_as(&new, &status("new-2")).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
 
     // Revoked: refused again.
-    let r = submit_as(&ks, &grant("g-2", "revoke_access", "bun-sekreterare", "bun")).await;
+    let r = submit_as(&ks, &grant("g-2", "revoke_access", "ny-handlaggare", "bun")).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
-    let r = submit_as(&bun, &status("bun-3")).await;
+    let r = submit_as(&new, &status("new-3")).await;
     assert_eq!(r["rule"], "P1", "{r}");
 
     // Who could record what, and when, is in the history and the register.
@@ -404,14 +402,14 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
     .await;
     let text = reg["result"].to_string();
     assert!(text.contains("bun-sekreterare") && text.contains("ks-kansli"), "{text}");
-    let bun_doc = reg["result"]
+    let new_doc = reg["result"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["identity"] == "bun-sekreterare")
+        .find(|d| d["identity"] == "ny-handlaggare")
         .unwrap();
-    assert_eq!(bun_doc["access"], json!([]));
-    assert_eq!(bun_doc["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(new_doc["access"], json!([]));
+    assert_eq!(new_doc["changes"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

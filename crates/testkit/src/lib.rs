@@ -34,7 +34,7 @@ impl TestNats {
         let dir = tempfile::tempdir().expect("temp dir");
         let access_dir = dir.path().join("access");
         let mut access = Access::load_or_create(&access_dir).expect("users");
-        for name in ["bun-sekreterare", "ks-kansli"] {
+        for name in ["bun-sekreterare", "ks-kansli", "ny-handlaggare"] {
             access
                 .add(&access_dir, name, Role::App)
                 .expect("test user");
