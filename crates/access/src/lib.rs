@@ -354,7 +354,9 @@ mod tests {
     #[test]
     fn the_caller_comes_from_the_server_written_header_only() {
         assert_eq!(
-            caller(Some(r#"{"acc":"STYRKEDJA","user":"bun-sekreterare","lang":"rust"}"#)),
+            caller(Some(
+                r#"{"acc":"STYRKEDJA","user":"bun-sekreterare","lang":"rust"}"#
+            )),
             Ok("bun-sekreterare".to_owned())
         );
         assert!(caller(None).is_err());

@@ -25,9 +25,39 @@ fn main() {
         },
         NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     );
-    let mut prev = ChainHash::genesis(&kommun);
-    let mut history = Vec::with_capacity(n);
-    for i in 0..n {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
+    let public = key.verifying_key();
+    let kid = styr_store::key_id(&public);
+    let envelope = |i: usize, prev: ChainHash, aggregate, event_type: &str, payload| Envelope {
+        event_id: uuid::Uuid::now_v7(),
+        kommun: kommun.clone(),
+        aggregate,
+        event_type: event_type.into(),
+        schema_version: 1,
+        provenance: provenance.clone(),
+        recorded_at: Utc::now(),
+        recorded_by: "bench".into(),
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: format!("k-{i}"),
+        prev_hash: prev,
+        payload,
+        signature: None,
+    };
+    // The kommun's key first, as the store records it; then every event
+    // signed with it.
+    let first = envelope(
+        0,
+        ChainHash::genesis(&kommun),
+        AggregateRef::new("signing-key", kid.clone()),
+        styr_store::KEY_EVENT_TYPE,
+        serde_json::json!({"key_id": kid, "public_key": hex::encode(public.as_bytes())}),
+    );
+    let raw = styr_store::sign_envelope(serde_json::to_vec(&first).unwrap(), &key);
+    let mut prev = ChainHash::of_event(&raw);
+    let mut history = Vec::with_capacity(n + 1);
+    history.push(raw);
+    for i in 1..=n {
         let event = Event::OutcomesRecorded {
             source: "Kolada".into(),
             fetched_at: None,
@@ -39,22 +69,14 @@ fn main() {
             }],
         };
         let (event_type, payload) = event.to_payload();
-        let env = Envelope {
-            event_id: uuid::Uuid::now_v7(),
-            kommun: kommun.clone(),
-            aggregate: AggregateRef::new("outcome", format!("g-{}", i % 10)),
-            event_type: event_type.into(),
-            schema_version: 1,
-            provenance: provenance.clone(),
-            recorded_at: Utc::now(),
-            recorded_by: "bench".into(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            idempotency_key: format!("k-{i}"),
-            prev_hash: prev,
+        let env = envelope(
+            i,
+            prev,
+            AggregateRef::new("outcome", format!("g-{}", i % 10)),
+            event_type,
             payload,
-        };
-        let raw = serde_json::to_vec(&env).unwrap();
+        );
+        let raw = styr_store::sign_envelope(serde_json::to_vec(&env).unwrap(), &key);
         prev = ChainHash::of_event(&raw);
         history.push(raw);
     }
@@ -74,10 +96,10 @@ fn main() {
     for (i, raw) in history.iter().enumerate() {
         v.push(i as u64 + 1, raw, None).unwrap();
     }
-    let report = v.finish(Some(n as u64)).unwrap();
+    let report = v.finish(Some(n as u64 + 1)).unwrap();
     let rate = n as f64 / start.elapsed().as_secs_f64();
     println!(
-        "styr verify (parse, hash, link, P7)    {rate:>10.0} events/s   {:.2}x   head {}",
+        "styr verify (parse, hash, link, sig, P7) {rate:>8.0} events/s   {:.2}x   head {}",
         rate / sha,
         &report.head_hash[..12]
     );

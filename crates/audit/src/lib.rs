@@ -12,9 +12,9 @@ mod report;
 mod verify;
 
 pub use checkpoint::{signed_text, Checkpointer};
-pub use styr_store::{key_id, KeyStore};
 pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
 pub use report::RevisorReport;
+pub use styr_store::{key_id, KeyStore};
 pub use verify::{verify_stream, Break, ForeignFinding, Options, Report, Trust, Verifier};
 
 #[derive(Debug, thiserror::Error)]

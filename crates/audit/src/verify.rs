@@ -192,13 +192,15 @@ impl Verifier {
             return Err(brk(format!("{field}: {rule}")));
         }
         if env.recorded_by.trim().is_empty() || env.idempotency_key.trim().is_empty() {
-            return Err(brk("recorded_by och idempotency_key måste finnas (P7)".into()));
+            return Err(brk(
+                "recorded_by och idempotency_key måste finnas (P7)".into()
+            ));
         }
         // Only keys and checkpoints need their payload read.
         match env.event_type.as_str() {
             KEY_EVENT_TYPE => {
-                let key: KeyPayload = serde_json::from_value(env.payload.clone())
-                    .map_err(|e| brk(e.to_string()))?;
+                let key: KeyPayload =
+                    serde_json::from_value(env.payload.clone()).map_err(|e| brk(e.to_string()))?;
                 if key.replaces.is_none() {
                     if let Some(trusted) = &self.options.trusted_key {
                         if !trusted.eq_ignore_ascii_case(&key.public_key)

@@ -403,3 +403,232 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
     let r = RevisorReport::build(p.view(), &k, 2026, today, broken).unwrap();
     assert!(r.markdown().contains("HISTORIKEN HÅLLER INTE: sekvens 7"));
 }
+
+/// The example kommun loaded by its loader (its administrator), and the
+/// NATS service answering as `styr-api`.
+async fn served() -> (TestNats, Arc<EventStore>, Arc<Kommuner>, Arc<Projector>) {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let kommuner = Arc::new(Kommuner::new(store.clone()));
+    for s in example::vimmerby().unwrap() {
+        kommuner.submit(&vimmerby(), s).await.unwrap();
+    }
+    let projector = Arc::new(Projector::open(nats.path("proj")).unwrap());
+    let api = Arc::new(styr_service::api::Api {
+        kommuner: kommuner.clone(),
+        projector: projector.clone(),
+    });
+    tokio::spawn(styr_service::api::serve(
+        nats.client_as("styr-api").await,
+        api,
+    ));
+    (nats, store, kommuner, projector)
+}
+
+async fn ask(
+    client: &async_nats::Client,
+    subject: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    // The service may still be starting: a request with no responder yet is
+    // retried, a bounded number of times.
+    let mut last = None;
+    for _ in 0..500 {
+        match client
+            .request(
+                subject.to_owned(),
+                serde_json::to_vec(&body).unwrap().into(),
+            )
+            .await
+        {
+            Ok(m) => return serde_json::from_slice(&m.payload).unwrap(),
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("the service never answered {subject}: {last:?}");
+}
+
+fn bun_status(key: &str) -> serde_json::Value {
+    serde_json::json!({"idempotency_key": key,
+        "provenance": {"decided_by": {"kind": "body", "body": "bun", "meeting_date": "2026-06-15", "paragraph": "80"}, "effective_date": "2026-06-15"},
+        "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": "bun", "as_of": "2026-05-31", "status": "ongoing"}})
+}
+
+#[tokio::test]
+async fn a_foreign_message_takes_nothing_down_and_verify_names_it() {
+    let (nats, store, kommuner, projector) = served().await;
+    let k = vimmerby();
+    let other = KommunId::new("are").unwrap();
+    let register: styr_service::Submission = serde_json::from_value(serde_json::json!({
+        "idempotency_key": "are-1", "recorded_by": "are-admin",
+        "provenance": {"decided_by": {"kind": "body", "body": "kf", "meeting_date": "2022-11-07", "paragraph": "1"}, "effective_date": "2022-11-07"},
+        "command": {"command": "register_kommun", "name": "Åre kommun", "kommunkod": "2321", "council": "kf"}}))
+    .unwrap();
+    kommuner.submit(&other, register).await.unwrap();
+
+    // Through a privileged connection (a misconfigured server, an old
+    // client): a message that is no envelope at all lands in the stream.
+    let js = async_nats::jetstream::new(nats.client().await);
+    let ack = js
+        .publish("styr.vimmerby.uppdrag.u-2026-01", "not an envelope".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let intruder = ack.sequence;
+
+    // Everything keeps answering: queries, submits (as BUN's secretary,
+    // granted in the example), checkpoints, the other kommun.
+    let bun = nats.client_as("bun-sekreterare").await;
+    let plan = ask(
+        &bun,
+        "styrkedja.api.vimmerby.query",
+        serde_json::json!({"query": {"kind": "plan", "year": 2026}}),
+    )
+    .await;
+    assert_eq!(plan["result"]["budget"]["year"], 2026, "{plan}");
+    let r = ask(
+        &bun,
+        "styrkedja.api.vimmerby.submit",
+        bun_status("after-intrusion"),
+    )
+    .await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let after = r["last_sequence"].as_u64().unwrap();
+    assert_eq!(after, intruder + 1);
+    let recorded = store.read(&k, after).await.unwrap();
+    assert_ne!(
+        recorded[0].envelope.prev_hash,
+        ChainHash::of_event(b"not an envelope"),
+        "the chain links only Styrkedja's own events"
+    );
+    let cp = Checkpointer { store: &store };
+    cp.checkpoint(&k).await.unwrap();
+    let are = ask(
+        &bun,
+        "styrkedja.api.are.query",
+        serde_json::json!({"query": {"kind": "register", "register": "body"}}),
+    )
+    .await;
+    assert!(are["error"].is_null(), "{are}");
+
+    // verify names it (and only it) and fails.
+    let b = verify_stream(&store, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(b.sequence, intruder, "{b}");
+    assert_eq!(
+        b.foreign.iter().map(|f| f.sequence).collect::<Vec<_>>(),
+        vec![intruder]
+    );
+    assert!(verify_stream(&store, &other, Options::default())
+        .await
+        .unwrap()
+        .is_ok());
+    // The projection shows it as an intrusion and goes on past it.
+    projector.catch_up(&store, &k).await.unwrap();
+    let found: Vec<styr_projections::IntrusionDoc> =
+        styr_projections::docs(projector.view(), &k, "intrusion").unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].sequence, intruder);
+    // A fresh service (restart) loads past it too.
+    let fresh = Kommuner::new(nats.shared_store().await);
+    let (_, seq) = fresh.state(&k).await.unwrap();
+    assert_eq!(seq, store.last_sequence(&k).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_well_chained_forgery_without_the_key_is_caught() {
+    let (nats, store, _kommuner, projector) = served().await;
+    let k = vimmerby();
+    // The attack: read the last message, chain a KF decision onto it, and
+    // publish it expecting exactly that sequence.
+    let last = store.last_sequence(&k).await.unwrap();
+    let raw = store.raw_message(&k, last).await.unwrap();
+    let mut env: Envelope = serde_json::from_slice(&raw).unwrap();
+    env.event_id = uuid::Uuid::now_v7();
+    env.aggregate = styr_store::AggregateRef::new("body", "forged");
+    env.event_type = "BodyEstablished".into();
+    env.provenance = serde_json::from_value(serde_json::json!({
+        "decided_by": {"kind": "body", "body": "kf", "meeting_date": "2026-11-21", "paragraph": "667"},
+        "effective_date": "2026-11-21"}))
+    .unwrap();
+    env.payload = serde_json::json!({"body": "forged", "kind": "committee", "name": "Förfalskade nämnden", "area": "allt"});
+    env.idempotency_key = "forged".into();
+    env.prev_hash = ChainHash::of_event(&raw);
+    env.signature = None;
+    let forged = sign_envelope(serde_json::to_vec(&env).unwrap(), &forger());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Expected-Last-Sequence", last.to_string());
+    let js = async_nats::jetstream::new(nats.client().await);
+    js.publish_with_headers("styr.vimmerby.body.forged", headers, forged.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let b = verify_stream(&store, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(b.sequence, last + 1, "{b}");
+    assert!(b.foreign[0].reason.contains("signatur"), "{b:?}");
+    // It is in nobody's audit trail as a KF decision.
+    projector.catch_up(&store, &k).await.unwrap();
+    assert!(
+        styr_projections::history(projector.view(), &k, "body/forged")
+            .unwrap()
+            .is_empty()
+    );
+    // The service goes on, chaining to the last genuine event, not to it.
+    let bun = nats.client_as("bun-sekreterare").await;
+    let r = ask(
+        &bun,
+        "styrkedja.api.vimmerby.submit",
+        bun_status("after-forgery"),
+    )
+    .await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let next = store.read(&k, last + 2).await.unwrap();
+    assert_eq!(next[0].envelope.prev_hash, ChainHash::of_event(&raw));
+    let b = verify_stream(&store, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(b.foreign.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rotation_that_cannot_be_recorded_leaves_the_old_key_in_force() {
+    let mut nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let k = vimmerby();
+    let kommuner = Kommuner::new(store.clone());
+    for s in &example::vimmerby().unwrap()[..30] {
+        kommuner.submit(&k, s.clone()).await.unwrap();
+    }
+    let before = store.chain_head(&k).await.unwrap().key.unwrap().id;
+    let cp = Checkpointer { store: &store };
+    // The append of the rotation fails: the server is gone.
+    nats.server.kill();
+    assert!(cp.rotate_key(&k).await.is_err());
+    nats.server.restart().await.unwrap();
+    // The old key is still the one in force, and everything still verifies
+    // and signs.
+    assert_eq!(store.chain_head(&k).await.unwrap().key.unwrap().id, before);
+    cp.checkpoint(&k).await.unwrap();
+    assert!(verify_stream(&store, &k, Options::default())
+        .await
+        .unwrap()
+        .is_ok());
+    // A later rotation succeeds and is verified.
+    let new = cp.rotate_key(&k).await.unwrap();
+    assert_ne!(new, before);
+    cp.checkpoint(&k).await.unwrap();
+    let r = verify_stream(&store, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.keys, vec![before, new]);
+}

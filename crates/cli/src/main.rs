@@ -52,7 +52,12 @@ struct Cli {
     /// granted what it records, like any user (the first `register_kommun`
     /// makes its recorder the kommun's administrator). Over NATS the name is
     /// always the caller's authenticated user instead.
-    #[arg(long, env = "STYR_SOM", default_value = "lokal-operator", global = true)]
+    #[arg(
+        long,
+        env = "STYR_SOM",
+        default_value = "lokal-operator",
+        global = true
+    )]
     som: String,
     /// Replicas per kommun stream (3 in a cluster).
     #[arg(long, env = "STYR_REPLICAS", default_value_t = 1, global = true)]
@@ -238,7 +243,11 @@ async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> 
     .await
     .context("starting the embedded nats-server")?;
     access
-        .write_credentials(&cli.data_dir.join("credentials"), "127.0.0.1", server.port())
+        .write_credentials(
+            &cli.data_dir.join("credentials"),
+            "127.0.0.1",
+            server.port(),
+        )
         .context("writing the users' credentials")?;
     Ok((server, access))
 }
@@ -575,18 +584,14 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Checkpoint { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let (covered, at) = audit::checkpointer(&backend.store)
-                .checkpoint(&k)
-                .await?;
+            let (covered, at) = audit::checkpointer(&backend.store).checkpoint(&k).await?;
             println!("{k}: kontrollpunkt för sekvens {covered} signerad och registrerad som händelse {at}");
             Ok(Exit::Ok)
         }
         Command::RotateKey { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let kid = audit::checkpointer(&backend.store)
-                .rotate_key(&k)
-                .await?;
+            let kid = audit::checkpointer(&backend.store).rotate_key(&k).await?;
             println!("{k}: ny signeringsnyckel {kid} publicerad, intygad av den förra");
             Ok(Exit::Ok)
         }
@@ -607,8 +612,7 @@ async fn run(cli: Cli) -> Result<Exit> {
                     if header.kommun != k {
                         anyhow::bail!("{} holds kommun {}, not {k}", file.display(), header.kommun);
                     }
-                    let view =
-                        styr_projections::fold_records(
+                    let view = styr_projections::fold_records(
                         &k,
                         audit::stored(&header, &entries)?.iter(),
                     )?;

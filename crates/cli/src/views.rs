@@ -537,7 +537,8 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
             }
         }
         Register::Intrang => {
-            let found = styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
+            let found =
+                styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
             if found.is_empty() {
                 println!("Inga främmande meddelanden i historiken.");
             }

@@ -36,7 +36,9 @@ impl KommunState {
     }
 
     fn holds(&self, identity: &str, access: &Access) -> bool {
-        self.access.get(identity).is_some_and(|a| a.contains(access))
+        self.access
+            .get(identity)
+            .is_some_and(|a| a.contains(access))
     }
 
     /// Whether `identity` may record this decision (P1).

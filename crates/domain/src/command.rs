@@ -280,7 +280,10 @@ pub enum Command {
         access: Access,
     },
     /// KS (or an administrator) takes a grant back.
-    RevokeAccess { identity: String, access: Access },
+    RevokeAccess {
+        identity: String,
+        access: Access,
+    },
 }
 
 impl Command {

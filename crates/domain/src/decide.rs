@@ -682,7 +682,11 @@ impl KommunState {
             }
             Command::GrantAccess { identity, access } => {
                 self.check_access(identity, access)?;
-                if self.access.get(identity).is_some_and(|a| a.contains(access)) {
+                if self
+                    .access
+                    .get(identity)
+                    .is_some_and(|a| a.contains(access))
+                {
                     return reject(
                         Rule::P6,
                         "access",
@@ -696,7 +700,11 @@ impl KommunState {
             }
             Command::RevokeAccess { identity, access } => {
                 self.check_access(identity, access)?;
-                if !self.access.get(identity).is_some_and(|a| a.contains(access)) {
+                if !self
+                    .access
+                    .get(identity)
+                    .is_some_and(|a| a.contains(access))
+                {
                     return reject(
                         Rule::Reference,
                         "access",

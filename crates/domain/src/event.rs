@@ -258,9 +258,15 @@ pub enum Event {
         corrections: BTreeMap<String, serde_json::Value>,
     },
     /// An identity may now record what `access` covers.
-    AccessGranted { identity: String, access: Access },
+    AccessGranted {
+        identity: String,
+        access: Access,
+    },
     /// An identity may no longer record what `access` covered.
-    AccessRevoked { identity: String, access: Access },
+    AccessRevoked {
+        identity: String,
+        access: Access,
+    },
     /// Recorded by Styrkedja: a kommun's public ed25519 signing key, so that
     /// anyone can verify its checkpoints. A rotation names the key it replaces
     /// and carries that key's signature over the new public key.

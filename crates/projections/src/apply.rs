@@ -114,7 +114,10 @@ pub fn apply_foreign<R: KvRead + ?Sized>(
         hash: foreign.hash.to_hex(),
     };
     kv.put(
-        view_key(kommun.as_str(), &format!("intrusion/{:020}", foreign.sequence)),
+        view_key(
+            kommun.as_str(),
+            &format!("intrusion/{:020}", foreign.sequence),
+        ),
         serde_json::to_vec(&doc)?,
     );
     Ok(())

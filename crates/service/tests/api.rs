@@ -371,7 +371,11 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
             && r["message"].as_str().unwrap().contains("KF"),
         "{r}"
     );
-    let r = submit_as(&bun, &grant("bun-g", "grant_access", "bun-sekreterare", "ks")).await;
+    let r = submit_as(
+        &bun,
+        &grant("bun-g", "grant_access", "bun-sekreterare", "ks"),
+    )
+    .await;
     assert_eq!(r["rule"], "P1", "{r}");
     // A new identity records nothing before it is granted.
     let r = submit_as(&new, &status("new-1")).await;
@@ -401,7 +405,10 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
     )
     .await;
     let text = reg["result"].to_string();
-    assert!(text.contains("bun-sekreterare") && text.contains("ks-kansli"), "{text}");
+    assert!(
+        text.contains("bun-sekreterare") && text.contains("ks-kansli"),
+        "{text}"
+    );
     let new_doc = reg["result"]
         .as_array()
         .unwrap()
@@ -458,7 +465,12 @@ async fn application_users_cannot_write_or_destroy_history_but_read_it() {
         })
         .await
         .unwrap();
-    let mut messages = consumer.fetch().max_messages(1000).messages().await.unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(1000)
+        .messages()
+        .await
+        .unwrap();
     let mut n = 0;
     while let Some(m) = futures::StreamExt::next(&mut messages).await {
         m.unwrap().ack().await.unwrap();

@@ -116,6 +116,9 @@ pub struct ForeignMessage {
 }
 
 /// One message of a kommun's stream, classified.
+// Nearly every record is an event; boxing it would cost an allocation per
+// event read to save space on the rare foreign message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// Part of the history.
@@ -255,7 +258,10 @@ impl ChainState {
         let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("ogiltig nyckel: {e}"))?;
         let id = key_id(&key);
         if id != payload.key_id {
-            return Err(format!("nyckel-id {} stämmer inte med nyckeln", payload.key_id));
+            return Err(format!(
+                "nyckel-id {} stämmer inte med nyckeln",
+                payload.key_id
+            ));
         }
         match (&payload.replaces, &self.key) {
             (None, None) => {}

@@ -149,7 +149,10 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let fresh = KeyStore::in_dir(dir.path());
-        assert_eq!(fresh.get(&k, &kid).unwrap().unwrap().to_bytes(), key.to_bytes());
+        assert_eq!(
+            fresh.get(&k, &kid).unwrap().unwrap().to_bytes(),
+            key.to_bytes()
+        );
         assert!(fresh.get(&k, "0000000000000000").unwrap().is_none());
         // Never overwritten.
         assert!(write_secret(&path, b"x").is_err());

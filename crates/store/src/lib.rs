@@ -14,7 +14,10 @@ mod ids;
 mod keys;
 mod store;
 
-pub use chain::{key_id, sign_envelope, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record, KEY_EVENT_TYPE};
+pub use chain::{
+    key_id, sign_envelope, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record,
+    KEY_EVENT_TYPE,
+};
 pub use keys::{write_secret, KeyStore};
 
 pub use envelope::{
@@ -23,8 +26,8 @@ pub use envelope::{
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{
-    connect_options, AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH, HEADER_EVENT_ID,
-    HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
+    connect_options, AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH,
+    HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
 pub use styr_domain::{DecidedBy, Provenance};
 

@@ -358,9 +358,7 @@ async fn a_lost_acknowledgement_is_resolved_from_what_was_stored() {
         ack_timeout: std::time::Duration::from_millis(300),
         ..Default::default()
     };
-    let store = EventStore::connect(&nats.url(), config)
-        .await
-        .unwrap();
+    let store = EventStore::connect(&nats.url(), config).await.unwrap();
     let k = kommun("vimmerby");
     appended(store.append(&k, 0, decision("first", 1)).await.unwrap());
 

@@ -35,9 +35,7 @@ impl TestNats {
         let access_dir = dir.path().join("access");
         let mut access = Access::load_or_create(&access_dir).expect("users");
         for name in ["bun-sekreterare", "ks-kansli", "ny-handlaggare"] {
-            access
-                .add(&access_dir, name, Role::App)
-                .expect("test user");
+            access.add(&access_dir, name, Role::App).expect("test user");
         }
         let server = NatsServer::start(
             ServerOptions::new(dir.path().join("nats")).with_config(access.server_config()),

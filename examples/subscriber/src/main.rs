@@ -1,5 +1,7 @@
 //! `cargo run -p styr-subscriber-example -- <kommun> [durable name]` with
-//! NATS_URL pointing at the server `styr serve` runs.
+//! NATS_URL pointing at the server `styr serve` runs, with an application
+//! user's credentials (`nats://app:PASSWORD@127.0.0.1:4222`, as written to
+//! `.styr/credentials/app.url`).
 
 use futures::StreamExt;
 
@@ -9,7 +11,17 @@ async fn main() -> anyhow::Result<()> {
     let kommun = args.next().unwrap_or_else(|| "vimmerby".into());
     let durable = args.next().unwrap_or_else(|| "exempel-prenumerant".into());
     let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let client = async_nats::connect(&url).await?;
+    // The client takes credentials from options, not from the URL itself.
+    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url.as_str()));
+    let client = match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+                .connect(format!("{scheme}://{host}"))
+                .await?
+        }
+        None => async_nats::connect(&url).await?,
+    };
     let notices = styr_subscriber_example::follow(client, &kommun, &durable).await?;
     futures::pin_mut!(notices);
     println!("Följer avslutade uppdrag och rapporterade avvikelser i {kommun} (Ctrl-C avslutar)");

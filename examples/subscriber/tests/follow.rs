@@ -18,7 +18,8 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
         ));
     }
 
-    let client = nats.client().await;
+    // An application user, with only the rights the shipped permission model gives it.
+    let client = nats.client_as("app").await;
     let mut notices = Box::pin(
         styr_subscriber_example::follow(client.clone(), "vimmerby", "test-sub")
             .await
@@ -49,7 +50,7 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
 
     // A new deviation while the subscriber is away; on return it gets only that.
     let s: styr_service::Submission = serde_json::from_value(serde_json::json!({
-        "idempotency_key": "dev-2026-04", "recorded_by": "test",
+        "idempotency_key": "dev-2026-04", "recorded_by": "exempel-laddning",
         "provenance": {"decided_by": {"kind": "official", "official": "Rektor", "unit": "bun-norra-skolan", "decision_date": "2026-10-02"}, "effective_date": "2026-10-02"},
         "command": {"command": "report_deviation", "deviation": "dev-2026-04", "unit": "bun-norra-skolan",
             "from": {"kind": "goal", "goal": "bun-m1"}, "sign": "negative", "analysis": "Lägre måluppfyllelse i åk 6", "noticed": "2026-10-01"}
@@ -59,7 +60,8 @@ async fn follows_closed_uppdrag_and_deviations_in_order_and_resumes() {
         kommuner.submit(&k, s).await.unwrap(),
         Outcome::Recorded(_)
     ));
-    let client = nats.client().await;
+    // An application user, with only the rights the shipped permission model gives it.
+    let client = nats.client_as("app").await;
     let notices = styr_subscriber_example::follow(client, "vimmerby", "test-sub")
         .await
         .unwrap();
