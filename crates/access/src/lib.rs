@@ -200,8 +200,20 @@ impl Access {
         self.users.iter().find(|u| u.role == role)
     }
 
-    /// The `accounts { … }` block of the nats-server configuration.
+    /// The `accounts { … }` block of the nats-server configuration, with
+    /// the users' passwords written in (the embedded server's own file).
     pub fn server_config(&self) -> String {
+        self.config_with(|u| quote(&u.password))
+    }
+
+    /// The same block with every password an environment variable
+    /// reference, `$STYR_PASSWORD_<USER>` (nats-server resolves it at start),
+    /// for configuration files that are shared or committed (`deploy/`).
+    pub fn server_config_from_env(&self) -> String {
+        self.config_with(|u| format!("${}", password_variable(&u.name)))
+    }
+
+    fn config_with(&self, password: impl Fn(&User) -> String) -> String {
         let users = |pred: &dyn Fn(Role) -> bool| {
             self.users
                 .iter()
@@ -210,7 +222,7 @@ impl Access {
                     format!(
                         "      {{user: {}, password: {}, permissions: {}}}\n",
                         quote(&u.name),
-                        quote(&u.password),
+                        password(u),
                         permissions(u.role)
                     )
                 })
@@ -233,6 +245,32 @@ impl Access {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The environment variable a shared configuration reads `user`'s
+/// password from: `STYR_PASSWORD_` and the name in capitals, `-` as `_`.
+pub fn password_variable(user: &str) -> String {
+    format!(
+        "STYR_PASSWORD_{}",
+        user.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// The users every deployment has (their passwords from the environment).
+pub fn deployment_users() -> Access {
+    let user = |name: &str, role| User {
+        name: name.to_owned(),
+        role,
+        password: String::new(),
+    };
+    Access {
+        users: vec![
+            user(SERVICE_USER, Role::Service),
+            user(API_USER, Role::Api),
+            user("app", Role::App),
+            user("revisor", Role::Auditor),
+        ],
     }
 }
 
@@ -349,6 +387,35 @@ mod tests {
         let config = a.server_config();
         assert!(config.contains("share: true"));
         assert!(!config.contains("\"$JS.API.>\""));
+    }
+
+    /// `deploy/nats/accounts.conf` is this crate's model, written out; a
+    /// change here must be a change there (`STYR_UPDATE_DEPLOY=1` rewrites
+    /// it, and the test still fails once so that the change is seen).
+    #[test]
+    fn the_deploy_configuration_is_the_model() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats/accounts.conf");
+        let want = format!(
+            "# The Styrkedja permission model (generated from crates/access; do not edit).\n\
+             # Passwords come from the environment: {}.\n{}",
+            deployment_users()
+                .users
+                .iter()
+                .map(|u| format!("${}", password_variable(&u.name)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            deployment_users().server_config_from_env()
+        );
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if std::env::var_os("STYR_UPDATE_DEPLOY").is_some() {
+                std::fs::write(&path, &want).unwrap();
+            }
+            panic!(
+                "{} differs from the model; update with STYR_UPDATE_DEPLOY=1",
+                path.display()
+            );
+        }
     }
 
     #[test]

@@ -54,6 +54,33 @@ pub fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools")
 }
 
+/// Checks a configuration file with the server's own parser (`-t`), with
+/// these environment variables; returns what the server said.
+pub fn check_config(path: &Path, env: &[(String, String)]) -> Result<String, Error> {
+    let binary = ensure_nats_server()?;
+    let out = Command::new(&binary)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .arg("-c")
+        .arg(path)
+        .arg("-t")
+        .output()
+        .map_err(io("running", &binary))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(Error::Io {
+            what: "checking the configuration",
+            path: path.to_path_buf(),
+            source: std::io::Error::other(text),
+        })
+    }
+}
+
 /// Returns the path of the pinned nats-server, installing it first if needed.
 ///
 /// `STYR_NATS_SERVER` overrides the path (no install is attempted then).
@@ -128,6 +155,9 @@ pub struct ServerOptions {
     /// More configuration appended as it is (accounts, users, permissions):
     /// this crate does not look inside it.
     pub extra_config: Option<String>,
+    /// Environment variables for the server process (a configuration may
+    /// read passwords from them as `$NAME`).
+    pub env: Vec<(String, String)>,
 }
 
 impl ServerOptions {
@@ -137,6 +167,7 @@ impl ServerOptions {
             port: None,
             sync_always: true,
             extra_config: None,
+            env: Vec::new(),
         }
     }
 
@@ -304,6 +335,7 @@ async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> 
     }
 
     let mut child = Command::new(&binary)
+        .envs(options.env.iter().map(|(k, v)| (k, v)))
         .arg("-c")
         .arg(&config_path)
         .stdin(Stdio::null())

@@ -512,3 +512,82 @@ async fn application_users_cannot_write_or_destroy_history_but_read_it() {
     assert!(String::from_utf8_lossy(&q.payload).contains("\"result\""));
     assert_eq!(app.store.last_sequence(&k).await.unwrap(), head);
 }
+
+/// The committed `deploy/nats` configuration carries the same permission
+/// model: started with its accounts (passwords from the environment), an
+/// application user can neither write nor destroy, and nobody gets in
+/// without credentials.
+#[tokio::test]
+async fn the_deploy_configuration_enforces_the_permission_model() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/nats");
+    let users = styr_access::deployment_users();
+    let env: Vec<(String, String)> = users
+        .users
+        .iter()
+        .map(|u| {
+            (
+                styr_access::password_variable(&u.name),
+                format!("pw-{}", u.name),
+            )
+        })
+        .collect();
+    // The operator's file parses as nats-server reads it.
+    styr_natsrun::check_config(&deploy.join("single-node.conf"), &env).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    // nats-server resolves an include beside the including file.
+    std::fs::create_dir_all(dir.path().join("nats")).unwrap();
+    std::fs::copy(
+        deploy.join("accounts.conf"),
+        dir.path().join("nats/accounts.conf"),
+    )
+    .unwrap();
+    let mut options = styr_natsrun::ServerOptions::new(dir.path().join("nats"))
+        .with_config("include ./accounts.conf\n");
+    options.env = env;
+    let server = styr_natsrun::NatsServer::start(options).await.unwrap();
+    let url = |user: &str| format!("nats://{user}:pw-{user}@127.0.0.1:{}", server.port());
+
+    // The service creates a kommun stream and records into it.
+    let store = EventStore::connect(&url("styr-service"), Default::default())
+        .await
+        .unwrap();
+    let k = KommunId::new("vimmerby").unwrap();
+    let kommuner = Kommuner::new(Arc::new(store));
+    for s in &example::vimmerby().unwrap()[..5] {
+        kommuner.submit(&k, s.clone()).await.unwrap();
+    }
+    let head = kommuner.store().last_sequence(&k).await.unwrap();
+    assert!(head >= 5);
+
+    let (address, options) = styr_store::connect_options(&url("app"));
+    let app = options
+        .request_timeout(Some(std::time::Duration::from_millis(500)))
+        .connect(address)
+        .await
+        .unwrap();
+    assert!(app
+        .request("styr.vimmerby.uppdrag.u-2026-01", "not an envelope".into())
+        .await
+        .is_err());
+    assert!(app
+        .request("$JS.API.STREAM.DELETE.styr-vimmerby", "".into())
+        .await
+        .is_err());
+    assert_eq!(kommuner.store().last_sequence(&k).await.unwrap(), head);
+    // It reads.
+    let reader = EventStore::connect(&url("revisor"), Default::default())
+        .await
+        .unwrap();
+    assert_eq!(reader.read(&k, 1).await.unwrap().len() as u64, head);
+    // No credentials, no connection; a wrong password neither.
+    assert!(async_nats::ConnectOptions::new()
+        .connect(server.url())
+        .await
+        .is_err());
+    let (address, options) = styr_store::connect_options(&format!(
+        "nats://styr-service:wrong@127.0.0.1:{}",
+        server.port()
+    ));
+    assert!(options.connect(address).await.is_err());
+}
