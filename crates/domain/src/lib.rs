@@ -1,5 +1,5 @@
 //! The styrmodell of a Swedish kommun as pure functions: commands, events,
-//! the state they build, and the rules P1–P7 of `DOMAIN.md`.
+//! the state they build, and the rules P1–P7 (ARCHITECTURE.md lists them).
 //!
 //! [`KommunState::decide`] turns a command and its provenance into events or a
 //! [`Rejection`] naming the rule and the field; [`KommunState::evolve`] folds

@@ -100,7 +100,7 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    /// Documents only KF may adopt (DOMAIN.md "Who decides"); riktlinjer and
+    /// Documents only KF may adopt (KL 5 kap: what only fullmäktige decides); riktlinjer and
     /// delegationsordningar may be a nämnd's or KS's own.
     pub fn council_only(self) -> bool {
         !matches!(

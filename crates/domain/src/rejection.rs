@@ -3,7 +3,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The rule a rejected command broke (P1–P7 of DOMAIN.md, plus plain input
+/// The rule a rejected command broke (P1–P7, listed in ARCHITECTURE.md, plus plain input
 /// and reference checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Rule {
