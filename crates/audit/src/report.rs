@@ -20,6 +20,7 @@ fn title(table: &str) -> &'static str {
         "kontrollmoment.csv" => "Kontrollmoment och resultat per tertial",
         "brister.csv" => "Brister och åtgärder",
         "avvikelser.csv" => "Avvikelser",
+        "behorigheter.csv" => "Behörigheter: vem fick registrera beslut för vilket organ",
         _ => "Luckor i styrkedjan",
     }
 }
@@ -55,6 +56,8 @@ pub struct RevisorReport {
     pub deviations: Vec<DeviationDoc>,
     pub atgardsplaner: Vec<(String, styr_domain::Atgardsplan)>,
     pub gaps: Vec<Gap>,
+    /// Every grant and revocation decided up to the end of the year.
+    pub access: Vec<AccessDoc>,
 }
 
 impl RevisorReport {
@@ -98,6 +101,7 @@ impl RevisorReport {
             deviations,
             atgardsplaner,
             gaps: styr_projections::gaps(kv, kommun, year, today)?,
+            access: styr_projections::docs::<AccessDoc>(kv, kommun, "access")?,
         })
     }
 
@@ -132,9 +136,26 @@ impl RevisorReport {
                     ),
                     None => "Ingen signerad kontrollpunkt finns.".into(),
                 });
+                v.push(
+                    match r.trust {
+                        crate::Trust::TrustedKey => "Förtroendet bygger på en betrodd nyckel som revisorn angav.",
+                        crate::Trust::Pinned => "Förtroendet bygger på en fäst kontrollpunkt som revisorn angav.",
+                        crate::Trust::FirstUse => "Förtroendet bygger på den första publicerade nyckeln (förtroende vid första användning); ange --trusted-key eller --pin för mer.",
+                    }
+                    .into(),
+                );
                 v
             }
-            Err(b) => vec![format!("HISTORIKEN HÅLLER INTE: {b}")],
+            Err(b) => {
+                let mut v = vec![format!("HISTORIKEN HÅLLER INTE: {b}")];
+                for f in &b.foreign {
+                    v.push(format!(
+                        "INTRÅNG vid sekvens {}: ett meddelande som Styrkedja inte skrivit ({})",
+                        f.sequence, f.reason
+                    ));
+                }
+                v
+            }
         }
     }
 
@@ -249,6 +270,26 @@ impl RevisorReport {
             .iter()
             .map(|g| vec![g.kind.to_owned(), g.entity.clone(), g.reason.clone()])
             .collect();
+        let year_end = NaiveDate::from_ymd_opt(self.year, 12, 31).unwrap_or(self.today);
+        let access = self
+            .access
+            .iter()
+            .flat_map(|a| {
+                a.changes
+                    .iter()
+                    .filter(|c| c.source.effective_date <= year_end)
+                    .map(|c| {
+                        vec![
+                            a.identity.clone(),
+                            c.access.to_string(),
+                            if c.granted { "beviljad" } else { "återkallad" }.into(),
+                            c.source.decided.clone(),
+                            c.source.effective_date.to_string(),
+                            c.source.sequence.to_string(),
+                        ]
+                    })
+            })
+            .collect();
         vec![
             (
                 "risker.csv",
@@ -302,6 +343,18 @@ impl RevisorReport {
                 deviations,
             ),
             ("luckor.csv", vec!["typ", "objekt", "orsak"], gaps),
+            (
+                "behorigheter.csv",
+                vec![
+                    "identitet",
+                    "behörighet",
+                    "ändring",
+                    "beslut",
+                    "gäller_från",
+                    "sekvens",
+                ],
+                access,
+            ),
         ]
     }
 

@@ -392,6 +392,16 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
         .starts_with("plan,kontroll,vad,hur,frekvens,ansvarig,risk,T1,T2,T3\n"));
     assert!(csv["brister.csv"].contains("brist-2026-01"));
     assert!(csv["luckor.csv"].lines().count() > 1);
+    // Who could record for which body: the example's grants and the revocation.
+    let access = &csv["behorigheter.csv"];
+    assert!(
+        access.contains("bun-sekreterare,beslut för BUN,beviljad,KS 2023-01-16 § 6"),
+        "{access}"
+    );
+    assert!(
+        access.contains("vikarie-bun,beslut för BUN,återkallad,KS 2024-02-14 § 12"),
+        "{access}"
+    );
 
     // A broken history says so at the top.
     let broken = Err(Break {
