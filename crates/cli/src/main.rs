@@ -17,6 +17,7 @@ use styr_store::{EventStore, KommunId, StoreConfig, StoredEvent};
 
 mod audit;
 mod example;
+mod serve;
 mod views;
 
 #[derive(Parser)]
@@ -25,7 +26,7 @@ mod views;
     version,
     about = "Styrkedja: a kommun's decisions as a verifiable event log"
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// NATS server or cluster to use, as the service user
     /// (`nats://styr-service:PASSWORD@host:4222`). Without it, styr runs its
     /// own nats-server with JetStream, accounts and users in --data-dir.
@@ -169,11 +170,53 @@ enum Command {
 }
 
 /// The NATS connection and, in the embedded default, the server behind it.
-struct Backend {
+pub(crate) struct Backend {
     store: Arc<EventStore>,
     /// The URL of the service's request connection (user `styr-api`).
     api_url: Option<String>,
     _server: Option<NatsServer>,
+    /// Held while this process runs the data folder's server.
+    _lock: Option<std::fs::File>,
+}
+
+/// Who holds a data folder.
+enum DataDir {
+    /// This process: it may start the folder's nats-server.
+    Ours(std::fs::File),
+    /// Another `styr` process, whose server this one attaches to.
+    Held(String),
+}
+
+/// Locks `<data-dir>/styr.lock` (and writes this process id into it), or
+/// says which process holds it. One data folder, one nats-server: a second
+/// server on the same JetStream store would lose acknowledged decisions.
+fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("styr.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            Ok(DataDir::Ours(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Ok(DataDir::Held(pid.trim().to_owned()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
 }
 
 impl Backend {
@@ -183,21 +226,52 @@ impl Backend {
             keys: Some(cli.data_dir.join("keys")),
             ..StoreConfig::default()
         };
+        let mut lock = None;
         let (url, api_url, server) = match &cli.nats_url {
             Some(url) => (url.clone(), cli.api_url.clone(), None),
             None => {
-                let (server, access) = start_embedded(cli).await?;
-                let user = |role| {
-                    access
-                        .with_role(role)
-                        .map(|u| u.url("127.0.0.1", server.port()))
-                        .context("the users file lacks the service's users")
+                let held = match lock_data_dir(&cli.data_dir)? {
+                    DataDir::Ours(file) => {
+                        lock = Some(file);
+                        None
+                    }
+                    DataDir::Held(pid) => Some(pid),
                 };
-                (
-                    user(styr_access::Role::Service)?,
-                    Some(user(styr_access::Role::Api)?),
-                    Some(server),
-                )
+                if let Some(pid) = held {
+                    // Attach to the server the other process runs.
+                    let read = |user: &str| {
+                        let path = cli.data_dir.join("credentials").join(format!("{user}.url"));
+                        std::fs::read_to_string(&path)
+                            .map(|t| t.trim().to_owned())
+                            .with_context(|| {
+                                format!(
+                                    "datamappen {} används av styr med process-id {pid}, och {} går inte att läsa",
+                                    cli.data_dir.display(),
+                                    path.display()
+                                )
+                            })
+                    };
+                    eprintln!(
+                        "Datamappen {} används av styr med process-id {pid}: ansluter till dess nats-server",
+                        cli.data_dir.display()
+                    );
+                    let url = read(styr_access::SERVICE_USER)?;
+                    let api = read(styr_access::API_USER)?;
+                    (url, Some(api), None)
+                } else {
+                    let (server, access) = start_embedded(cli).await?;
+                    let user = |role| {
+                        access
+                            .with_role(role)
+                            .map(|u| u.url("127.0.0.1", server.port()))
+                            .context("the users file lacks the service's users")
+                    };
+                    (
+                        user(styr_access::Role::Service)?,
+                        Some(user(styr_access::Role::Api)?),
+                        Some(server),
+                    )
+                }
             }
         };
         let store = EventStore::connect(&url, config)
@@ -207,6 +281,7 @@ impl Backend {
             store: Arc::new(store),
             api_url,
             _server: server,
+            _lock: lock,
         })
     }
 
@@ -446,76 +521,8 @@ async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Serve { checkpoint_every } => {
             let backend = Backend::open(&cli).await?;
-            if let Some(s) = &backend._server {
-                println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
-                println!(
-                    "Inloggningsuppgifter (NATS-URL per användare, bara läsbara för dig) finns i {}",
-                    cli.data_dir.join("credentials").display()
-                );
-            }
-            let api = Arc::new(styr_service::api::Api {
-                kommuner: Arc::new(backend.kommuner()),
-                projector: Arc::new(
-                    styr_projections::Projector::open(&cli.projections)
-                        .with_context(|| format!("opening {}", cli.projections.display()))?,
-                ),
-            });
-            let api_url = backend.api_url.clone().context(
-                "serve needs the service's request connection: set STYR_API_URL (or --api-url) to nats://styr-api:PASSWORD@host:port",
-            )?;
-            let (address, options) = styr_store::connect_options(&api_url);
-            let client = options
-                .name("styrkedja-api")
-                .connect(address)
-                .await
-                .with_context(|| format!("connecting to NATS at {}", without_password(&api_url)))?;
-            tokio::spawn(async move {
-                if let Err(e) = styr_service::api::serve(client, api).await {
-                    tracing::error!(error = %e, "the NATS service stopped");
-                }
-            });
-            println!(
-                "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
-                styr_service::api::API_PREFIX
-            );
-            let cp = audit::checkpointer(&backend.store);
-            let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
-            let mut tick =
-                tokio::time::interval(std::time::Duration::from_secs((*checkpoint_every).max(1)));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        // A failure here is logged and tried again at the next
-                        // tick; it never ends the service.
-                        let kommuner = match backend.store.kommuner().await {
-                            Ok(k) => k,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "listing kommuner for checkpoints failed");
-                                continue;
-                            }
-                        };
-                        for k in kommuner {
-                            let head = match backend.store.last_sequence(&k).await {
-                                Ok(h) => h,
-                                Err(e) => {
-                                    tracing::warn!(kommun = %k, error = %e, "reading the head failed");
-                                    continue;
-                                }
-                            };
-                            if head > 0 && signed.get(&k) != Some(&head) {
-                                match cp.checkpoint(&k).await {
-                                    Ok((covered, at)) => {
-                                        tracing::info!(kommun = %k, covered, at, "checkpoint signed");
-                                        signed.insert(k, at);
-                                    }
-                                    Err(e) => tracing::warn!(kommun = %k, error = %e, "checkpoint failed; next tick tries again"),
-                                }
-                            }
-                        }
-                    }
-                    _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
-                }
-            }
+            serve::run(&cli, backend, *checkpoint_every).await?;
+            Ok(Exit::Ok)
         }
         Command::Verify {
             kommun: k,

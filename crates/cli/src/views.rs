@@ -173,7 +173,22 @@ async fn view(
     let store = store.context("a live query needs NATS")?;
     Ok(match at {
         Some(at) => View::Past(styr_projections::as_of(store, kommun, at).await?),
-        None => View::Live(projector(store, dir, kommun).await?),
+        None => match Projector::open(dir) {
+            // `styr serve` has this node's projection open: answer from the
+            // stream itself, folded in memory (slower, the same answer).
+            Err(styr_projections::ProjectionError::InUse { .. }) => {
+                let last = store.last_sequence(kommun).await?;
+                View::Past(styr_projections::as_of(store, kommun, AsOf::Sequence(last)).await?)
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("opening the projection in {}", dir.display()))
+            }
+            Ok(p) => {
+                p.catch_up(store, kommun).await.context("projecting")?;
+                View::Live(p)
+            }
+        },
     })
 }
 

@@ -395,3 +395,158 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     serve.wait().unwrap();
     assert!(signed, "serve signed no checkpoint");
 }
+
+/// `styr` on its own data folder, with the embedded server (no NATS_URL).
+fn embedded(data: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
+    c.env_remove("NATS_URL")
+        .env_remove("STYR_API_URL")
+        .env("STYR_PROJECTIONS", data.join("projections"))
+        .arg("--data-dir")
+        .arg(data);
+    c
+}
+
+/// Polls an observable condition, at most 30 s: for things only the
+/// operating system knows (a process gone, a file written).
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1500 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("gave up waiting for {what}");
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| !c.is_empty())
+}
+
+fn nats_pid(data: &std::path::Path) -> u32 {
+    std::fs::read_to_string(data.join("nats/nats-server.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Starts `styr serve` (with its own server, or attached to the one another
+/// `styr` runs on the folder) and waits until it says it serves.
+fn serve(data: &std::path::Path, name: &str, attached: bool) -> std::process::Child {
+    let log = data.join(format!("{name}.log"));
+    let child = embedded(data)
+        .arg("--projections")
+        .arg(data.join(format!("projections-{name}")))
+        .args(["serve", "--checkpoint-every", "3600"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(data.join(format!("{name}.err"))).unwrap())
+        .spawn()
+        .unwrap();
+    let read = || {
+        std::fs::read_to_string(&log).unwrap_or_default()
+            + &std::fs::read_to_string(data.join(format!("{name}.err"))).unwrap_or_default()
+    };
+    for _ in 0..1500 {
+        if read().contains("tjänsten styrkedja svarar") || read().contains("fel:") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(read().contains("tjänsten styrkedja svarar"), "{}", read());
+    assert_eq!(
+        read().contains("ansluter till dess nats-server"),
+        attached,
+        "{}",
+        read()
+    );
+    child
+}
+
+fn submit(data: &std::path::Path, key: &str) -> Output {
+    let file = data.join(format!("{key}.json"));
+    std::fs::write(&file, REPORT.replace("sbn-2026-06-10-33", key)).unwrap();
+    embedded(data)
+        .arg("submit")
+        .arg("vimmerby")
+        .arg(&file)
+        .output()
+        .unwrap()
+}
+
+/// The split-brain sequence that once lost an acknowledged decision: serve
+/// killed with -9, restarted on the same folder, a decision through each.
+/// The embedded server dies with its `styr`; a second `styr` on a folder in
+/// use attaches to its server instead of starting another; SIGTERM stops
+/// serve cleanly; every acknowledged decision is there exactly once.
+#[tokio::test]
+async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let first = nats_pid(&data);
+    assert!(!alive(first), "the example's nats-server outlived it");
+
+    // Serve A; a decision through a second `styr`, which attaches.
+    let mut a = serve(&data, "a", false);
+    let server_a = nats_pid(&data);
+    let out = submit(&data, "d1");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("ansluter till dess nats-server"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("registrerat"), "{}", text(&out));
+
+    // kill -9 of serve: its nats-server goes with it.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    wait_until("A's nats-server to end", || !alive(server_a));
+
+    // Serve B on the same folder; a decision through it.
+    let mut b = serve(&data, "b", false);
+    let server_b = nats_pid(&data);
+    assert_ne!(server_a, server_b);
+    let out = submit(&data, "d2");
+    assert!(text(&out).contains("registrerat"), "{}", text(&out));
+    // A third serve on the folder attaches; it never starts a second server.
+    let mut c = serve(&data, "c", true);
+    assert_eq!(nats_pid(&data), server_b);
+    c.kill().unwrap();
+    c.wait().unwrap();
+    assert!(
+        alive(server_b),
+        "killing an attached serve must not stop B's server"
+    );
+
+    // SIGTERM (systemd, docker stop): B stops cleanly, exit 0, server gone.
+    let status = Command::new("/bin/kill")
+        .args(["-TERM", &b.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = b.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    wait_until("B's nats-server to end", || !alive(server_b));
+
+    // Both acknowledged decisions, once each; the history verifies.
+    let history = embedded(&data)
+        .args(["history", "vimmerby", "--json"])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&history.stdout);
+    for key in ["d1", "d2"] {
+        let n = lines
+            .lines()
+            .filter(|l| l.contains(&format!("\"idempotency_key\":\"{key}\"")))
+            .count();
+        assert_eq!(n, 1, "{key} recorded {n} times");
+    }
+    let out = embedded(&data)
+        .args(["verify", "vimmerby"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -35,6 +35,10 @@ pub enum Error {
     },
     #[error("nats-server did not become ready within {0:?}; its last output: {1}")]
     NotReady(Duration, String),
+    #[error(
+        "datamappen {data_dir} används redan av nats-server med process-id {pid}, som inte avslutades; stoppa den först"
+    )]
+    InUse { data_dir: PathBuf, pid: u32 },
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -178,12 +182,51 @@ impl ServerOptions {
     }
 }
 
-/// A running nats-server child process with JetStream. Killed on drop.
+/// A running nats-server child process with JetStream. Stopped on drop, and
+/// never outliving the process that started it: a watchdog (a shell in its
+/// own process group, reading a pipe from this process) terminates the
+/// server when that pipe closes, which the kernel does however this process
+/// ends — exit, panic, SIGTERM or `kill -9`.
 #[derive(Debug)]
 pub struct NatsServer {
     child: Child,
+    watchdog: Option<Child>,
     options: ServerOptions,
     port: u16,
+}
+
+/// Terminates `$1` once its standard input closes, if `$1` is still a
+/// nats-server (a reused process id is left alone).
+const WATCHDOG: &str =
+    "read _ignored; if grep -qa nats-server /proc/$1/cmdline 2>/dev/null; then kill -TERM $1; fi";
+
+fn watchdog(pid: u32) -> Option<Child> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .args(["-c", WATCHDOG, "styr-watchdog", &pid.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    match command.spawn() {
+        Ok(child) => Some(child),
+        Err(e) => {
+            tracing::warn!(error = %e, "no watchdog for nats-server: it may outlive this process");
+            None
+        }
+    }
+}
+
+/// Ends a watchdog without it acting: nothing is left to terminate.
+fn dismiss(watchdog: &mut Option<Child>) {
+    if let Some(mut w) = watchdog.take() {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
 }
 
 impl NatsServer {
@@ -192,6 +235,7 @@ impl NatsServer {
     pub async fn start(options: ServerOptions) -> Result<Self, Error> {
         let (child, port, data_dir) = spawn(&options).await?;
         Ok(NatsServer {
+            watchdog: watchdog(child.id()),
             child,
             options: ServerOptions {
                 data_dir,
@@ -219,6 +263,17 @@ impl NatsServer {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        dismiss(&mut self.watchdog);
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the server process has ended (crashed or was killed).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Freezes the server (SIGSTOP): it holds its connections but answers
@@ -258,6 +313,7 @@ impl NatsServer {
 
     fn terminate(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
+            dismiss(&mut self.watchdog);
             return;
         }
         let stopped = ensure_nats_server()
@@ -275,6 +331,7 @@ impl NatsServer {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+        dismiss(&mut self.watchdog);
     }
 
     /// Starts the server again on the same port and data folder, after
@@ -286,6 +343,7 @@ impl NatsServer {
             ..self.options.clone()
         };
         let (child, port, _) = spawn(&options).await?;
+        self.watchdog = watchdog(child.id());
         self.child = child;
         self.port = port;
         Ok(())
@@ -298,12 +356,42 @@ impl Drop for NatsServer {
     }
 }
 
+/// A nats-server that an earlier process started on this data folder may
+/// still be shutting down (its watchdog terminates it when that process
+/// dies). Two servers on one JetStream store lose acknowledged writes, so
+/// wait for it to go; if it does not, refuse.
+async fn wait_for_previous(pid_path: &Path, data_dir: &Path) -> Result<(), Error> {
+    let Some(pid) = std::fs::read_to_string(pid_path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    else {
+        return Ok(());
+    };
+    let alive = || {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains("nats-server"))
+            .unwrap_or(false)
+    };
+    for _ in 0..300 {
+        if !alive() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(Error::InUse {
+        data_dir: data_dir.to_path_buf(),
+        pid,
+    })
+}
+
 async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> {
     let binary = ensure_nats_server()?;
     std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
     let data_dir =
         std::fs::canonicalize(&options.data_dir).map_err(io("resolving", &options.data_dir))?;
     let config_path = data_dir.join("nats-server.conf");
+    let pid_path = data_dir.join("nats-server.pid");
+    wait_for_previous(&pid_path, &data_dir).await?;
     let port = options
         .port
         .map_or_else(|| "-1".to_owned(), |p| p.to_string());
@@ -312,7 +400,9 @@ async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> 
         "# written by styr-natsrun; rewritten on every start\n\
              listen: \"127.0.0.1:{port}\"\n\
              max_payload: 1MB\n\
+             pid_file: \"{}\"\n\
              jetstream {{\n  store_dir: \"{}\"\n  sync_interval: {sync}\n}}\n",
+        pid_path.display(),
         data_dir.join("jetstream").display()
     );
     if let Some(extra) = &options.extra_config {
@@ -334,15 +424,22 @@ async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> 
             .map_err(io("writing", &config_path))?;
     }
 
-    let mut child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    command
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .arg("-c")
         .arg(&config_path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(io("starting", &binary))?;
+        .stderr(Stdio::piped());
+    // Its own process group: a Ctrl-C meant for `styr` reaches `styr`, which
+    // then stops the server in order.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    let mut child = command.spawn().map_err(io("starting", &binary))?;
     let stderr = child.stderr.take().expect("stderr is piped");
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
     // The thread forwards the server's log to tracing for as long as the

@@ -39,6 +39,13 @@ pub enum ProjectionError {
     /// the projector stops rather than serve a view of another history.
     #[error("projection of {kommun} halted: {reason}")]
     Halted { kommun: String, reason: String },
+    /// Another process has the projection open (sled holds a lock on it).
+    #[error("projektionsmappen {path} används av en annan process (till exempel styr serve); ange en egen med --projections")]
+    InUse { path: String },
+    /// The folder exists, holds something, and is not a Styrkedja
+    /// projection: it is left alone.
+    #[error("{path} är inte en Styrkedja-projektion (markeringsfilen {marker} saknas); mappen lämnas orörd, ange en annan med --projections")]
+    NotAProjection { path: String, marker: &'static str },
 }
 
 /// Decodes the domain event in a stored envelope.

@@ -81,6 +81,43 @@ pub fn digest(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> Result<String, 
     Ok(hex::encode(h.finalize()))
 }
 
+/// The file that marks a folder as a Styrkedja projection.
+pub const MARKER: &str = "STYRKEDJA-PROJEKTION";
+
+/// Makes sure `path` is ours to use: absent or empty (then it is created and
+/// marked), or already marked. A folder sled made before the marker existed
+/// (its `conf` and `db` files) is marked too.
+fn claim(path: &Path) -> Result<(), ProjectionError> {
+    let marker = path.join(MARKER);
+    if marker.is_file() {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| ProjectionError::Sled(sled::Error::Io(e));
+    let empty = match std::fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(io(e)),
+    };
+    let legacy = path.join("conf").is_file() && path.join("db").is_file();
+    if !empty && !legacy {
+        return Err(ProjectionError::NotAProjection {
+            path: path.display().to_string(),
+            marker: MARKER,
+        });
+    }
+    std::fs::create_dir_all(path).map_err(io)?;
+    std::fs::write(
+        &marker,
+        "Den här mappen är en Styrkedja-projektion: en cache som byggs om från JetStream.\n",
+    )
+    .map_err(io)
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock)
+        || e.to_string().contains("could not acquire lock")
+}
+
 /// One node's projection of any number of kommuner.
 pub struct Projector {
     _db: sled::Db,
@@ -95,15 +132,25 @@ pub struct Projector {
 impl Projector {
     /// Opens (or creates) the projection folder. sled is a cache: if it does
     /// not open, or holds another projection version, it is emptied and
-    /// rebuilt from JetStream on the next catch-up.
+    /// rebuilt from JetStream on the next catch-up — but only a folder that
+    /// is provably a Styrkedja projection (it carries [`MARKER`], written at
+    /// creation) is ever emptied, and never because another process has it
+    /// open ([`ProjectionError::InUse`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ProjectionError> {
         let path = path.as_ref().to_path_buf();
+        claim(&path)?;
         let config = || sled::Config::new().path(&path).cache_capacity(64 << 20);
         let db = match config().open() {
             Ok(db) => db,
+            Err(e) if is_lock_error(&e) => {
+                return Err(ProjectionError::InUse {
+                    path: path.display().to_string(),
+                })
+            }
             Err(e) => {
                 tracing::warn!(error = %e, path = %path.display(), "projection store unreadable; starting it afresh");
                 let _ = std::fs::remove_dir_all(&path);
+                claim(&path)?;
                 config().open()?
             }
         };
@@ -335,5 +382,44 @@ impl Projector {
     ) -> Result<u64, ProjectionError> {
         self.clear(kommun)?;
         self.catch_up_with(store, kommun, progress).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_in_use_or_not_ours_is_never_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("proj");
+        let first = Projector::open(&path).unwrap();
+        first.view().insert("x", "kept").unwrap();
+        // A second process (here: a second open) finds it locked: an
+        // error naming the folder, and nothing deleted.
+        assert!(matches!(
+            Projector::open(&path),
+            Err(ProjectionError::InUse { .. })
+        ));
+        assert_eq!(first.view().get("x").unwrap().unwrap(), "kept".as_bytes());
+        drop(first);
+        // A mistyped --projections naming someone's folder: left alone.
+        let other = dir.path().join("documents");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("thesis.txt"), "years of work").unwrap();
+        assert!(matches!(
+            Projector::open(&other),
+            Err(ProjectionError::NotAProjection { .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(other.join("thesis.txt")).unwrap(),
+            "years of work"
+        );
+        // A projection that no longer opens (garbage where sled's files
+        // were) is ours: it is started afresh.
+        std::fs::write(path.join("conf"), b"\xff\xfe garbage").unwrap();
+        std::fs::write(path.join("db"), b"garbage").unwrap();
+        let p = Projector::open(&path).unwrap();
+        assert!(p.view().get("x").unwrap().is_none());
     }
 }

@@ -317,6 +317,20 @@ async fn answer(request: async_nats::service::Request, result: Result<Value, Api
 /// import that stamps the caller's identity on it. Runs until the client
 /// closes.
 pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), async_nats::Error> {
+    serve_until(client, api, std::future::pending()).await
+}
+
+/// How long a shutdown waits for requests already taken to be answered.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Like [`serve`], until `shutdown` completes: then it takes no new request,
+/// answers every request it has already taken (waiting at most
+/// [`DRAIN_TIMEOUT`]), flushes the replies and returns.
+pub async fn serve_until(
+    client: async_nats::Client,
+    api: Arc<Api>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), async_nats::Error> {
     let service = client
         .service_builder()
         .description("Styrkedja: a kommun's decisions, recorded and queried")
@@ -332,12 +346,18 @@ pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), asyn
         .name("query")
         .add(format!("{API_PREFIX}.*.query"))
         .await?;
+    // Every request task holds a sender; when the last is dropped, every
+    // request taken has been answered.
+    let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
     let a = api.clone();
-    let submits = tokio::spawn(async move {
+    let busy = in_flight.clone();
+    let submits = async move {
         futures::pin_mut!(submit);
         while let Some(req) = submit.next().await {
             let a = a.clone();
+            let busy = busy.clone();
             tokio::spawn(async move {
+                let _busy = busy;
                 let subject = req.message.subject.to_string();
                 let info = req
                     .message
@@ -351,19 +371,34 @@ pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), asyn
                 answer(req, result).await;
             });
         }
-    });
-    let queries = tokio::spawn(async move {
+    };
+    let busy = in_flight.clone();
+    let queries = async move {
         futures::pin_mut!(query);
         while let Some(req) = query.next().await {
             let a = api.clone();
+            let busy = busy.clone();
             tokio::spawn(async move {
+                let _busy = busy;
                 let subject = req.message.subject.to_string();
                 let result = a.query(&subject, &req.message.payload).await;
                 answer(req, result).await;
             });
         }
-    });
-    let _ = tokio::join!(submits, queries);
+    };
+    tokio::select! {
+        _ = async { tokio::join!(submits, queries) } => {}
+        () = shutdown => tracing::info!("shutting down: answering the requests already taken"),
+    }
+    // The endpoints are gone (dropped with the loops): nothing new arrives.
     drop(service);
+    drop(in_flight);
+    if tokio::time::timeout(DRAIN_TIMEOUT, drained.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
+    client.flush().await?;
     Ok(())
 }

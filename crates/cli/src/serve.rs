@@ -1,0 +1,119 @@
+//! `styr serve`: the NATS service, periodic checkpoints, and a clean stop.
+//!
+//! SIGTERM (systemd, `docker stop`) and SIGINT (Ctrl-C) stop it in order:
+//! no new request is taken, every request already taken is answered, then
+//! the embedded nats-server is stopped and the process exits 0. If the
+//! embedded nats-server dies, `serve` exits non-zero at once so that a
+//! supervisor restarts the whole unit; a transient NATS error or a contended
+//! checkpoint is logged and tried again at the next tick.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use styr_store::KommunId;
+
+use crate::{audit, without_password, Backend, Cli};
+
+pub async fn run(cli: &Cli, mut backend: Backend, checkpoint_every: u64) -> Result<()> {
+    if let Some(s) = &backend._server {
+        println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
+        println!(
+            "Inloggningsuppgifter (NATS-URL per användare, bara läsbara för dig) finns i {}",
+            cli.data_dir.join("credentials").display()
+        );
+    }
+    let api = Arc::new(styr_service::api::Api {
+        kommuner: Arc::new(backend.kommuner()),
+        projector: Arc::new(
+            styr_projections::Projector::open(&cli.projections)
+                .with_context(|| format!("opening {}", cli.projections.display()))?,
+        ),
+    });
+    let api_url = backend.api_url.clone().context(
+        "serve behöver tjänstens anslutning för förfrågningar: sätt STYR_API_URL (eller --api-url) till nats://styr-api:LÖSENORD@värd:port",
+    )?;
+    let (address, options) = styr_store::connect_options(&api_url);
+    let client = options
+        .name("styrkedja-api")
+        .connect(address)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", without_password(&api_url)))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut service = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = styr_service::api::serve_until(client, api, shutdown).await {
+            tracing::error!(error = %e, "the NATS service stopped");
+        }
+    });
+    println!(
+        "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
+        styr_service::api::API_PREFIX
+    );
+    let cp = audit::checkpointer(&backend.store);
+    let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
+    let mut tick = tokio::time::interval(Duration::from_secs(checkpoint_every.max(1)));
+    let mut health = tokio::time::interval(Duration::from_millis(500));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => checkpoints(&backend, &cp, &mut signed).await,
+            _ = health.tick() => {
+                if let Some(server) = backend._server.as_mut() {
+                    if server.has_exited() {
+                        anyhow::bail!(
+                            "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
+                            server.pid()
+                        );
+                    }
+                }
+            }
+            _ = &mut service => anyhow::bail!("tjänsten stannade oväntat"),
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+        }
+    }
+    eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
+    let _ = stop.send(());
+    let _ = service.await;
+    Ok(())
+}
+
+/// Signs a checkpoint for every kommun whose head moved. A failure is
+/// logged and tried again at the next tick; it never ends the service.
+async fn checkpoints(
+    backend: &Backend,
+    cp: &styr_audit::Checkpointer<'_>,
+    signed: &mut std::collections::BTreeMap<KommunId, u64>,
+) {
+    let kommuner = match backend.store.kommuner().await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing kommuner for checkpoints failed");
+            return;
+        }
+    };
+    for k in kommuner {
+        let head = match backend.store.last_sequence(&k).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(kommun = %k, error = %e, "reading the head failed");
+                continue;
+            }
+        };
+        if head > 0 && signed.get(&k) != Some(&head) {
+            match cp.checkpoint(&k).await {
+                Ok((covered, at)) => {
+                    tracing::info!(kommun = %k, covered, at, "checkpoint signed");
+                    signed.insert(k, at);
+                }
+                Err(e) => {
+                    tracing::warn!(kommun = %k, error = %e, "checkpoint failed; next tick tries again")
+                }
+            }
+        }
+    }
+}
