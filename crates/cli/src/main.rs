@@ -86,6 +86,11 @@ enum Command {
     Serve {
         #[arg(long, default_value_t = 3600)]
         checkpoint_every: u64,
+        /// An identity that may register a new kommun over NATS (repeatable;
+        /// STYR_REGISTRARS takes a comma-separated list). Nobody else may:
+        /// whoever registers a kommun becomes its first administrator.
+        #[arg(long = "registrar", env = "STYR_REGISTRARS", value_delimiter = ',')]
+        registrars: Vec<String>,
     },
     /// Brings this node's projection of a kommun up to date (and keeps it so
     /// with --follow).
@@ -519,9 +524,12 @@ async fn run(cli: Cli) -> Result<Exit> {
             }
             Ok(Exit::Ok)
         }
-        Command::Serve { checkpoint_every } => {
+        Command::Serve {
+            checkpoint_every,
+            registrars,
+        } => {
             let backend = Backend::open(&cli).await?;
-            serve::run(&cli, backend, *checkpoint_every).await?;
+            serve::run(&cli, backend, *checkpoint_every, registrars.clone()).await?;
             Ok(Exit::Ok)
         }
         Command::Verify {

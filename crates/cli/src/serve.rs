@@ -15,7 +15,12 @@ use styr_store::KommunId;
 
 use crate::{audit, without_password, Backend, Cli};
 
-pub async fn run(cli: &Cli, mut backend: Backend, checkpoint_every: u64) -> Result<()> {
+pub async fn run(
+    cli: &Cli,
+    mut backend: Backend,
+    checkpoint_every: u64,
+    registrars: Vec<String>,
+) -> Result<()> {
     if let Some(s) = &backend._server {
         println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
         println!(
@@ -24,7 +29,7 @@ pub async fn run(cli: &Cli, mut backend: Backend, checkpoint_every: u64) -> Resu
         );
     }
     let api = Arc::new(styr_service::api::Api {
-        kommuner: Arc::new(backend.kommuner()),
+        kommuner: Arc::new(backend.kommuner().with_registrars(registrars)),
         projector: Arc::new(
             styr_projections::Projector::open(&cli.projections)
                 .with_context(|| format!("opening {}", cli.projections.display()))?,

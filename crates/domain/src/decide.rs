@@ -68,6 +68,8 @@ pub(crate) enum Authority<'a> {
 impl KommunState {
     /// Decides a command: the events to record, or why not.
     pub fn decide(&self, provenance: &Provenance, command: &Command) -> Decided {
+        crate::input::check_provenance_input(provenance)?;
+        crate::input::check_command_input(command)?;
         self.check_provenance(provenance)?;
         if self.kommun.is_none() && !matches!(command, Command::RegisterKommun { .. }) {
             return reject(
@@ -568,7 +570,8 @@ impl KommunState {
                             ),
                         );
                     }
-                    sum += l.amount;
+                    // Amounts are bounded (MAX_AMOUNT): the sum cannot overflow.
+                    sum = sum.saturating_add(l.amount);
                 }
                 if sum != *ram {
                     return reject(
@@ -794,6 +797,18 @@ impl KommunState {
     fn check_provenance(&self, p: &Provenance) -> Result<(), Rejection> {
         if let Err((field, message)) = p.check() {
             return reject(Rule::P7, field, message);
+        }
+        if let Some(registered) = self.registered {
+            if p.effective_date < registered {
+                return reject(
+                    Rule::P7,
+                    "provenance.effective_date",
+                    format!(
+                        "gäller från {} men kommunen registrerades {registered}",
+                        p.effective_date
+                    ),
+                );
+            }
         }
         if let Some(d) = p.decided_by.decision_date() {
             if p.effective_date < d {

@@ -22,7 +22,12 @@ fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {
             format!("{period:?} is not a period: use 2025, 2025-T2 or 2025-06"),
         )
     };
-    let (year, rest) = period.split_at(period.len().min(4));
+    // By characters, not bytes: "202é" must be refused, not split inside é.
+    let split = period
+        .char_indices()
+        .nth(4)
+        .map_or(period.len(), |(i, _)| i);
+    let (year, rest) = period.split_at(split);
     let Ok(y) = year.parse::<i32>() else {
         return bad();
     };

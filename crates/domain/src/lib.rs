@@ -11,6 +11,7 @@ mod command;
 mod decide;
 mod event;
 mod follow_up;
+mod input;
 mod model;
 mod provenance;
 mod rejection;
@@ -20,6 +21,7 @@ pub use command::{
     BudgetLine, Command, GoalInput, NamndmalInput, Ram, UppdragChange, UppdragInput,
 };
 pub use event::{Event, EventMeta, UnknownEvent, EVENT_SCHEMA_VERSION};
+pub use input::{check_plain_text, MAX_AMOUNT, YEARS};
 pub use model::*;
 pub use provenance::{DecidedBy, Provenance};
 pub use rejection::{Rejection, Rule};

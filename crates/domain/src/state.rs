@@ -44,6 +44,8 @@ pub struct KommunState {
     pub reviews: BTreeMap<String, Review>,
     /// Every recorded event: who decided it (for rättelse).
     pub decisions: HashMap<Uuid, DecidedBy>,
+    /// When the kommun was registered (no decision takes effect before).
+    pub registered: Option<NaiveDate>,
     /// Identity → what it may record (grants in force).
     pub access: BTreeMap<String, std::collections::BTreeSet<Access>>,
 }
@@ -193,6 +195,7 @@ impl KommunState {
                 kommunkod,
                 council,
             } => {
+                self.registered = meta.decided_by.decision_date();
                 self.kommun = Some(KommunInfo {
                     name,
                     kommunkod,
@@ -592,6 +595,6 @@ impl KommunState {
                     .filter(move |a| a.unit.as_deref().unwrap_or(&p.unit) == unit)
             })
             .filter_map(|a| a.cost)
-            .sum()
+            .fold(0, Tkr::saturating_add)
     }
 }

@@ -165,7 +165,7 @@ impl Api {
             .map_err(|e| bad("invalid_submission", e.to_string()))?;
         let outcome = self
             .kommuner
-            .submit_as(&kommun, &identity, submission)
+            .submit_remote(&kommun, &identity, submission)
             .await
             .map_err(|e| ApiError {
                 code: 503,

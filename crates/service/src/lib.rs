@@ -96,6 +96,29 @@ struct Loaded {
 pub struct Kommuner {
     store: Arc<EventStore>,
     loaded: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
+    registrars: Vec<String>,
+}
+
+/// What a submission must hold whatever its command: an idempotency key of
+/// 1–256 bytes without control characters, and a recorder that is an id.
+fn check_submission(s: &Submission) -> Result<(), Rejection> {
+    let key = &s.idempotency_key;
+    if key.trim().is_empty() || key.len() > 256 {
+        return Err(Rejection::new(
+            styr_domain::Rule::Input,
+            "idempotency_key",
+            "ska vara 1–256 bytes",
+        ));
+    }
+    styr_domain::check_plain_text("idempotency_key", key)?;
+    if key.contains(['\n', '\r', '\t']) {
+        return Err(Rejection::new(
+            styr_domain::Rule::Input,
+            "idempotency_key",
+            "får inte innehålla radbrytningar eller tabbar",
+        ));
+    }
+    Ok(())
 }
 
 impl Kommuner {
@@ -103,6 +126,7 @@ impl Kommuner {
         Kommuner {
             store,
             loaded: Default::default(),
+            registrars: Vec::new(),
         }
     }
 
@@ -182,6 +206,41 @@ impl Kommuner {
         self.submit(kommun, submission).await
     }
 
+    /// As [`submit_as`](Self::submit_as), for a caller on the network: a new
+    /// kommun is registered only by an identity the platform names as a
+    /// registrar ([`Kommuner::with_registrars`]); anyone else would otherwise
+    /// make themselves the administrator of a kommun that is not theirs.
+    pub async fn submit_remote(
+        &self,
+        kommun: &KommunId,
+        identity: &str,
+        submission: Submission,
+    ) -> Result<Outcome, ServiceError> {
+        if matches!(submission.command, Command::RegisterKommun { .. })
+            && !self.registrars.iter().any(|r| r == identity)
+        {
+            return Ok(Outcome::Rejected(Rejection::new(
+                styr_domain::Rule::P1,
+                "command",
+                format!(
+                    "{identity} får inte registrera en ny kommun: det gör plattformens registratorer ({})",
+                    if self.registrars.is_empty() {
+                        "inga är utsedda; operatören registrerar med styr submit".to_owned()
+                    } else {
+                        self.registrars.join(", ")
+                    }
+                ),
+            )));
+        }
+        self.submit_as(kommun, identity, submission).await
+    }
+
+    /// The identities that may register a new kommun over the network.
+    pub fn with_registrars(mut self, registrars: Vec<String>) -> Self {
+        self.registrars = registrars;
+        self
+    }
+
     /// Decides and records one submission under its own `recorded_by` (a
     /// trusted, in-process caller: the operator's CLI, tests).
     ///
@@ -196,6 +255,9 @@ impl Kommuner {
         kommun: &KommunId,
         submission: Submission,
     ) -> Result<Outcome, ServiceError> {
+        if let Err(r) = check_submission(&submission) {
+            return Ok(Outcome::Rejected(r));
+        }
         let slot = self.slot(kommun);
         let (reply, mut answer) = tokio::sync::oneshot::channel();
         slot.queue
@@ -232,14 +294,15 @@ impl Kommuner {
         mut todo: Vec<Pending>,
     ) {
         const MAX_ATTEMPTS: u32 = 8;
-        if loaded.sequence == 0 {
-            if let Err(e) = self.catch_up(kommun, loaded).await {
-                let msg = e.to_string();
-                for p in todo {
-                    let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
-                }
-                return;
+        // Decide against the stream as it is now: another writer (a second
+        // node, the operator's CLI) may have recorded something this state
+        // has not seen, and a rejection decided on a stale state would stand.
+        if let Err(e) = self.catch_up(kommun, loaded).await {
+            let msg = e.to_string();
+            for p in todo {
+                let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
             }
+            return;
         }
         for _ in 0..MAX_ATTEMPTS {
             // A lone submission is decided against the state itself; a group
@@ -254,11 +317,26 @@ impl Kommuner {
                     continue;
                 }
                 let state = scratch.as_ref().unwrap_or(&loaded.state);
-                match state.decide_as(
-                    &p.submission.recorded_by,
-                    &p.submission.provenance,
-                    &p.submission.command,
-                ) {
+                // A fault while deciding one submission answers that one
+                // submission and no other in the group.
+                let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    state.decide_as(
+                        &p.submission.recorded_by,
+                        &p.submission.provenance,
+                        &p.submission.command,
+                    )
+                }));
+                let decided = match decided {
+                    Ok(d) => d,
+                    Err(_) => {
+                        tracing::error!(key = %p.submission.idempotency_key, "deciding panicked");
+                        let _ = p.reply.send(Err(ServiceError::Failed(
+                            "internt fel när beslutet prövades; inget registrerades".into(),
+                        )));
+                        continue;
+                    }
+                };
+                match decided {
                     Err(rejection) => {
                         // A retry of something recorded is a duplicate, even
                         // if deciding it again would now be refused.
@@ -267,7 +345,9 @@ impl Kommuner {
                             .lookup(kommun, &p.submission.idempotency_key)
                             .await
                         {
-                            Ok(Some(c)) => Ok(Outcome::Duplicate(c)),
+                            Ok(Some(c)) => {
+                                Ok(self.duplicate(kommun, &p.submission.recorded_by, c).await)
+                            }
                             Ok(None) => {
                                 tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
                                 Ok(Outcome::Rejected(rejection))
@@ -347,7 +427,10 @@ impl Kommuner {
                         let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
                     }
                     AppendOutcome::Duplicate(commit) => {
-                        let _ = p.reply.send(Ok(Outcome::Duplicate(commit)));
+                        let out = self
+                            .duplicate(kommun, &p.submission.recorded_by, commit)
+                            .await;
+                        let _ = p.reply.send(Ok(out));
                     }
                     AppendOutcome::Conflict { actual, .. } => {
                         tracing::debug!(
@@ -391,6 +474,31 @@ impl Kommuner {
                 kommun: kommun.to_string(),
                 attempts: MAX_ATTEMPTS,
             }));
+        }
+    }
+}
+
+impl Kommuner {
+    /// A key recorded before is a duplicate only for whoever recorded it: an
+    /// idempotency key is the recorder's, and another identity's decision
+    /// under the same key is refused rather than silently dropped.
+    async fn duplicate(&self, kommun: &KommunId, identity: &str, commit: Commit) -> Outcome {
+        let owner = match self.store.raw_message(kommun, commit.first_sequence).await {
+            Ok(raw) => serde_json::from_slice::<styr_store::Envelope>(&raw)
+                .map(|e| e.recorded_by)
+                .ok(),
+            Err(_) => None,
+        };
+        match owner {
+            Some(owner) if owner != identity => Outcome::Rejected(Rejection::new(
+                styr_domain::Rule::P6,
+                "idempotency_key",
+                format!(
+                    "nyckeln {:?} används redan av ett annat beslut (registrerat av {owner}); välj en egen nyckel",
+                    commit.idempotency_key
+                ),
+            )),
+            _ => Outcome::Duplicate(commit),
         }
     }
 }

@@ -19,7 +19,7 @@ async fn spawn_app() -> App {
     let nats = TestNats::start().await;
     let store = nats.shared_store().await;
     let api = Arc::new(Api {
-        kommuner: Arc::new(Kommuner::new(store.clone())),
+        kommuner: Arc::new(Kommuner::new(store.clone()).with_registrars(vec!["app".into()])),
         projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
     });
     // The service answers in its own account, as `styr-api`; callers are
@@ -397,6 +397,64 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
     let r = submit_as(&new, &status("new-3")).await;
     assert_eq!(r["rule"], "P1", "{r}");
 
+    // An idempotency key is its recorder's: another identity's decision
+    // under a key already used is refused, not answered "duplicate".
+    let r = submit_as(&bun, &status("ks-2026-06-15-81")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+    let r = submit_as(
+        &ks,
+        &grant("ks-2026-06-15-81", "grant_access", "ny-handlaggare", "sn"),
+    )
+    .await;
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    assert_eq!(r["rule"], "P6", "{r}");
+    assert!(
+        r["message"].as_str().unwrap().contains("bun-sekreterare"),
+        "{r}"
+    );
+    // The recorder's own retry is still a duplicate.
+    let r = submit_as(&bun, &status("ks-2026-06-15-81")).await;
+    assert_eq!(r["outcome"], "duplicate", "{r}");
+
+    // A grant recorded by another writer (the CLI, another node; here by
+    // `app`, who registered the kommun)
+    // takes effect at once: the service decides against the stream as it is.
+    let operator = Kommuner::new(app.store.clone());
+    let s: styr_service::Submission =
+        serde_json::from_value(grant("g-3", "grant_access", "ny-handlaggare", "bun")).unwrap();
+    assert!(matches!(
+        operator.submit_as(&k, "app", s).await.unwrap(),
+        styr_service::Outcome::Recorded(_)
+    ));
+    let r = submit_as(&new, &status("new-4")).await;
+    assert_eq!(r["outcome"], "recorded", "{r}");
+
+    // Nobody but a registrar registers a kommun over NATS (whoever does
+    // becomes its administrator), and a refused submission leaves no stream.
+    let register = decision(
+        "squat",
+        meeting("kf", "1"),
+        json!({"command": "register_kommun", "name": "Linköpings kommun", "kommunkod": "0580", "council": "kf"}),
+    );
+    let (r, _) = call_as(
+        &bun,
+        "styrkedja.api.linkoping.submit".into(),
+        serde_json::to_vec(&register).unwrap(),
+    )
+    .await;
+    assert_eq!(r["rule"], "P1", "{r}");
+    let (r, _) = call_as(
+        &bun,
+        "styrkedja.api.nowhere.submit".into(),
+        serde_json::to_vec(&status("x")).unwrap(),
+    )
+    .await;
+    assert_eq!(r["outcome"], "rejected", "{r}");
+    let js = async_nats::jetstream::new(app.nats.client().await);
+    for ghost in ["styr-linkoping", "styr-nowhere"] {
+        assert!(js.get_stream(ghost).await.is_err(), "{ghost} was created");
+    }
+
     // Who could record what, and when, is in the history and the register.
     let (reg, _) = query(
         &app,
@@ -415,8 +473,8 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
         .iter()
         .find(|d| d["identity"] == "ny-handlaggare")
         .unwrap();
-    assert_eq!(new_doc["access"], json!([]));
-    assert_eq!(new_doc["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(new_doc["access"], json!([{"kind": "body", "body": "bun"}]));
+    assert_eq!(new_doc["changes"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

@@ -227,3 +227,97 @@ async fn concurrent_submissions_share_commits_and_each_gets_its_own_answer() {
         .collect();
     assert_eq!(keys.len(), 31);
 }
+
+/// Inputs once accepted (or answered "unavailable", or panicking): each is
+/// now a rejection naming its field and rule, over the same path the CLI
+/// and the NATS service take, and nothing is appended.
+#[tokio::test]
+async fn bad_inputs_are_rejected_with_field_and_rule_and_append_nothing() {
+    let app = spawn_app().await;
+    let k = kommuner(&app).await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let before = k.store().last_sequence(&kommun).await.unwrap();
+    let outcome = serde_json::json!({"idempotency_key": "o-1", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-09-01"}, "effective_date": "2026-09-01"},
+        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026", "value": 84.3, "source": "Skolverket"}});
+    let budget = serde_json::json!({"idempotency_key": "d-1", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "body", "body": "bun", "meeting_date": "2025-11-18", "paragraph": "99"}, "effective_date": "2025-11-18"},
+        "command": {"command": "adopt_detaljbudget", "body": "bun", "year": 2026, "lines": [
+            {"unit": "bun-forv", "amount": 9_223_372_036_854_775_807_i64}, {"unit": "bun-forskola", "amount": 9_223_372_036_854_775_807_i64},
+            {"unit": "bun-sodra-skolan", "amount": 3}]}});
+    let with = |base: &serde_json::Value, path: &[&str], value: serde_json::Value| {
+        let mut v = base.clone();
+        let mut at = &mut v;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = value;
+        v
+    };
+    let cases: Vec<(serde_json::Value, Rule, &str)> = vec![
+        // Before the kommun existed (registered 2022-11-07).
+        (
+            with(
+                &outcome,
+                &["provenance", "effective_date"],
+                "2020-01-01".into(),
+            ),
+            Rule::P7,
+            "provenance.effective_date",
+        ),
+        (
+            with(
+                &outcome,
+                &["provenance", "effective_date"],
+                "9999-12-31".into(),
+            ),
+            Rule::Input,
+            "provenance.effective_date",
+        ),
+        (
+            with(&outcome, &["idempotency_key"], "a\u{0}b".into()),
+            Rule::Input,
+            "idempotency_key",
+        ),
+        (
+            with(&outcome, &["idempotency_key"], "".into()),
+            Rule::Input,
+            "idempotency_key",
+        ),
+        (
+            with(&outcome, &["idempotency_key"], "x".repeat(300).into()),
+            Rule::Input,
+            "idempotency_key",
+        ),
+        (
+            with(&outcome, &["command", "value"], serde_json::json!(1e308)),
+            Rule::Input,
+            "value",
+        ),
+        // Once a panic inside the writer (split inside "é").
+        (
+            with(&outcome, &["command", "period"], "202é".into()),
+            Rule::Input,
+            "period",
+        ),
+        (
+            with(&outcome, &["command", "source"], "Kolada\u{0}".into()),
+            Rule::Input,
+            "source",
+        ),
+        // Three huge lines could once wrap around to equal the ram.
+        (budget, Rule::Input, "lines[0].amount"),
+    ];
+    for (i, (body, rule, field)) in cases.into_iter().enumerate() {
+        let s: Submission = serde_json::from_value(body).unwrap();
+        match k.submit(&kommun, s).await.unwrap() {
+            Outcome::Rejected(r) => {
+                assert_eq!(r.rule, rule, "case {i}: {r}");
+                assert!(r.field.contains(field), "case {i}: {r}");
+            }
+            other => panic!("case {i}: {other:?}"),
+        }
+    }
+    assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), before);
+}

@@ -312,9 +312,14 @@ impl EventStore {
     /// the log's index.
     async fn catch_up(&self, log: &mut KommunLog, until: Option<u64>) -> Result<(), StoreError> {
         let head = log.head();
+        // Reading never creates a stream: only an append does (a refused
+        // submission for a kommun that does not exist leaves no trace).
         let stream = match &mut log.stream {
             Some(s) => s,
-            None => log.stream.insert(self.ensure_stream(&log.kommun).await?),
+            None => match self.existing_stream(&log.kommun).await? {
+                Some(s) => log.stream.insert(s),
+                None => return Ok(()),
+            },
         };
         let last = last_seq(stream).await?;
         let target = until.map_or(last, |u| u.min(last));
@@ -477,6 +482,9 @@ impl EventStore {
             return Ok(answer(&log, &[], &[], Some(log.head())));
         }
 
+        if log.stream.is_none() {
+            log.stream = Some(self.ensure_stream(kommun).await?);
+        }
         // Every event is signed by the key the history has in force; a
         // kommun without one gets its first key published in this batch.
         let (signer, key_decision) = match &log.chain.key {
