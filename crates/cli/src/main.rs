@@ -40,14 +40,10 @@ pub(crate) struct Cli {
     /// Folder for the embedded nats-server's data.
     #[arg(long, env = "STYR_DATA_DIR", default_value = ".styr", global = true)]
     data_dir: PathBuf,
-    /// This node's projection folder (sled; a cache of JetStream).
-    #[arg(
-        long,
-        env = "STYR_PROJECTIONS",
-        default_value = ".styr/projections",
-        global = true
-    )]
-    projections: PathBuf,
+    /// This node's projection folder (sled; a cache of JetStream). Default:
+    /// `projections` in the data folder.
+    #[arg(long, env = "STYR_PROJECTIONS", global = true)]
+    projections: Option<PathBuf>,
     /// Who records, for decisions this command submits itself (`submit`,
     /// `example`): the local operator's name in the audit trail. It must be
     /// granted what it records, like any user (the first `register_kommun`
@@ -174,6 +170,15 @@ enum Command {
     },
 }
 
+impl Cli {
+    /// The projection folder: `--projections`, or `projections` in the data folder.
+    pub(crate) fn projections(&self) -> PathBuf {
+        self.projections
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("projections"))
+    }
+}
+
 /// The NATS connection and, in the embedded default, the server behind it.
 pub(crate) struct Backend {
     store: Arc<EventStore>,
@@ -279,6 +284,22 @@ impl Backend {
                 }
             }
         };
+        // Reach the server once before going on, so that an unreachable or
+        // refusing server is an error naming it, not a later time-out.
+        let (address, options) = styr_store::connect_options(&url);
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            options.connect(address.clone()),
+        )
+        .await;
+        match probe {
+            Ok(Ok(client)) => drop(client),
+            Ok(Err(e)) => anyhow::bail!(
+                "kunde inte ansluta till NATS på {}: {e}",
+                without_password(&url)
+            ),
+            Err(_) => anyhow::bail!("NATS på {} svarade inte inom 10 s", without_password(&url)),
+        }
         let store = EventStore::connect(&url, config)
             .await
             .with_context(|| format!("connecting to NATS at {}", without_password(&url)))?;
@@ -354,6 +375,29 @@ fn status_sv(s: styr_domain::UppdragStatus) -> &'static str {
     }
 }
 
+/// A kommun named on the command line must have a history here: a typo
+/// (`vimerby`) is an error, never an empty answer that looks like success.
+pub(crate) async fn require_kommun(store: &EventStore, k: &KommunId) -> Result<()> {
+    if store.last_sequence(k).await? == 0 {
+        let known: Vec<String> = store
+            .kommuner()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        anyhow::bail!(
+            "kommunen {k} finns inte här (ingen historik){}",
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!("; kända kommuner: {}", known.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
 fn kommun(id: &str) -> Result<KommunId> {
     KommunId::new(id).with_context(|| format!("kommun {id:?}"))
 }
@@ -382,7 +426,15 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    // A usage error exits 64 (sysexits EX_USAGE), distinct from a rejected
+    // decision (2); --help and --version exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+        }
+    };
     match run(cli).await {
         Ok(Exit::Ok) => std::process::ExitCode::SUCCESS,
         Ok(Exit::Rejected) => std::process::ExitCode::from(2),
@@ -404,28 +456,48 @@ enum Exit {
 
 fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
     let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        std::fs::read_to_string(file).with_context(|| format!("läser {}", file.display()))?;
     let yaml = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-    let value: serde_json::Value = if yaml {
-        serde_yaml_ng::from_str(&text)
-            .with_context(|| format!("{}: not valid YAML", file.display()))?
+    if yaml {
+        let value: serde_json::Value = serde_yaml_ng::from_str(&text)
+            .with_context(|| format!("{}: inte giltig YAML", file.display()))?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            one => vec![one],
+        };
+        return items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                serde_path_to_error::deserialize(v).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: beslut {i}, fältet {}: {}",
+                        file.display(),
+                        e.path(),
+                        e.inner()
+                    )
+                })
+            })
+            .collect();
+    }
+    // JSON straight into the types (not through a map): a key given twice
+    // is refused here as it is over NATS, and errors name the field.
+    let many = text.trim_start().starts_with('[');
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let parsed = if many {
+        serde_path_to_error::deserialize::<_, Vec<Submission>>(de)
     } else {
-        serde_json::from_str(&text)
-            .with_context(|| format!("{}: not valid JSON", file.display()))?
+        serde_path_to_error::deserialize::<_, Submission>(de).map(|s| vec![s])
     };
-    let items = match value {
-        serde_json::Value::Array(items) => items,
-        one => vec![one],
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| {
-            serde_json::from_value(v).with_context(|| format!("{}: submission {i}", file.display()))
-        })
-        .collect()
+    parsed.map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            anyhow::anyhow!("{}: inte giltig JSON: {}", file.display(), e.inner())
+        } else {
+            anyhow::anyhow!("{}: fältet {}: {}", file.display(), e.path(), e.inner())
+        }
+    })
 }
 
 async fn run(cli: Cli) -> Result<Exit> {
@@ -433,7 +505,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Example { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            example::run(&backend.kommuner(), &k, &cli.som, &cli.projections).await?;
+            example::run(&backend.kommuner(), &k, &cli.som, &cli.projections()).await?;
             Ok(Exit::Ok)
         }
         Command::Project {
@@ -443,13 +515,18 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let p = styr_projections::Projector::open(&cli.projections)
-                .with_context(|| format!("opening {}", cli.projections.display()))?
+            let p = styr_projections::Projector::open(cli.projections())
+                .with_context(|| format!("opening {}", cli.projections().display()))?
                 .with_flush_every(*flush_every);
-            // Fault-test hook: abort (as kill -9 would) after this many batches.
-            let crash_after: Option<u64> = std::env::var("STYR_CRASH_AFTER_BATCHES")
-                .ok()
-                .and_then(|v| v.parse().ok());
+            // Fault-test hook, only in a build with the `failpoints` feature
+            // (the tests'): abort, as kill -9 would, after this many batches.
+            let crash_after: Option<u64> = if cfg!(feature = "failpoints") {
+                std::env::var("STYR_CRASH_AFTER_BATCHES")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+            } else {
+                None
+            };
             let mut batches = 0u64;
             let bar = progress(backend.store.last_sequence(&k).await?, "projicerar");
             let progress = |seq: u64| {
@@ -474,7 +551,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Rebuild { kommun: k } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
-            let p = styr_projections::Projector::open(&cli.projections)?;
+            let p = styr_projections::Projector::open(cli.projections())?;
             let bar = progress(backend.store.last_sequence(&k).await?, "bygger om");
             let last = p
                 .rebuild_with(&backend.store, &k, |seq| bar.set_position(seq))
@@ -485,10 +562,10 @@ async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Query(q) => {
             if q.offline() {
-                views::run(None, &cli.projections, q).await?;
+                views::run(None, &cli.projections(), q).await?;
             } else {
                 let backend = Backend::open(&cli).await?;
-                views::run(Some(&backend.store), &cli.projections, q).await?;
+                views::run(Some(&backend.store), &cli.projections(), q).await?;
             }
             Ok(Exit::Ok)
         }
@@ -546,9 +623,7 @@ async fn run(cli: Cli) -> Result<Exit> {
                 None => {
                     let k = kommun(k.as_deref().context("name the kommun, or give --file")?)?;
                     let backend = Backend::open(&cli).await?;
-                    if backend.store.last_sequence(&k).await? == 0 {
-                        anyhow::bail!("kommun {k} has no history to verify");
-                    }
+                    require_kommun(&backend.store, &k).await?;
                     let result = styr_audit::verify_stream(&backend.store, &k, options).await?;
                     audit::print_result(k.as_str(), &result)
                 }
@@ -562,6 +637,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
+            require_kommun(&backend.store, &k).await?;
             let h = audit::export(&backend.store, &k, *up_to, out).await?;
             println!(
                 "{k}: {} händelser till {} (huvud {})",
@@ -635,9 +711,10 @@ async fn run(cli: Cli) -> Result<Exit> {
                 }
                 None => {
                     let backend = Backend::open(&cli).await?;
+                    require_kommun(&backend.store, &k).await?;
                     let verification =
                         styr_audit::verify_stream(&backend.store, &k, trust.options()?).await?;
-                    let p = views::projector(&backend.store, &cli.projections, &k).await?;
+                    let p = views::projector(&backend.store, &cli.projections(), &k).await?;
                     styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
                 }
             };
@@ -668,6 +745,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
+            require_kommun(&backend.store, &k).await?;
             let events = backend
                 .store
                 .history(&k, styr_store::ChainState::genesis(&k))
@@ -691,6 +769,7 @@ async fn run(cli: Cli) -> Result<Exit> {
         } => {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
+            require_kommun(&backend.store, &k).await?;
             let events = backend
                 .store
                 .follow(&k, styr_store::ChainState::genesis(&k))

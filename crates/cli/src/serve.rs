@@ -31,8 +31,8 @@ pub async fn run(
     let api = Arc::new(styr_service::api::Api {
         kommuner: Arc::new(backend.kommuner().with_registrars(registrars)),
         projector: Arc::new(
-            styr_projections::Projector::open(&cli.projections)
-                .with_context(|| format!("opening {}", cli.projections.display()))?,
+            styr_projections::Projector::open(cli.projections())
+                .with_context(|| format!("opening {}", cli.projections().display()))?,
         ),
     });
     let api_url = backend.api_url.clone().context(

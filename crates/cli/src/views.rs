@@ -171,6 +171,7 @@ async fn view(
         return Ok(View::Past(styr_projections::fold_records(kommun, kept)?));
     }
     let store = store.context("a live query needs NATS")?;
+    crate::require_kommun(store, kommun).await?;
     Ok(match at {
         Some(at) => View::Past(styr_projections::as_of(store, kommun, at).await?),
         None => match Projector::open(dir) {

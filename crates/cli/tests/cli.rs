@@ -123,7 +123,7 @@ async fn example_then_submit_with_exit_codes() {
 
     // Malformed input: exit 1 with the file and the problem.
     for (name, body, expect) in [
-        ("broken.json", "{ not json", "not valid JSON"),
+        ("broken.json", "{ not json", "inte giltig JSON"),
         (
             "unknown.json",
             &REPORT.replace("\"recorded_by\"", "\"recordedby\""),
@@ -382,17 +382,29 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
     assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
-    // The first checkpoint tick signs the head; verify shows it.
-    let mut signed = false;
-    for _ in 0..200 {
-        let t = text(&cli.run(&["verify", "vimmerby"]));
-        if t.contains("senaste signerade kontrollpunkt") {
-            signed = true;
-            break;
+    // The first checkpoint tick signs the head: follow the stream until the
+    // CheckpointSigned event arrives (at most 30 s), then verify shows it.
+    let store = cli.nats.store().await;
+    let k = styr_store::KommunId::new("vimmerby").unwrap();
+    let records = store
+        .follow(&k, styr_store::ChainState::genesis(&k))
+        .await
+        .unwrap();
+    futures::pin_mut!(records);
+    let signed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(r) = futures::StreamExt::next(&mut records).await {
+            if let styr_store::Record::Event(e) = r.unwrap() {
+                if e.envelope.event_type == "CheckpointSigned" {
+                    return true;
+                }
+            }
         }
-    }
-    serve.kill().unwrap();
-    serve.wait().unwrap();
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let t = text(&cli.run(&["verify", "vimmerby"]));
+    assert!(t.contains("senaste signerade kontrollpunkt"), "{t}");
     assert!(signed, "serve signed no checkpoint");
 }
 
@@ -434,6 +446,7 @@ fn nats_pid(data: &std::path::Path) -> u32 {
 /// Starts `styr serve` (with its own server, or attached to the one another
 /// `styr` runs on the folder) and waits until it says it serves.
 fn serve(data: &std::path::Path, name: &str, attached: bool) -> std::process::Child {
+    std::fs::create_dir_all(data).unwrap();
     let log = data.join(format!("{name}.log"));
     let child = embedded(data)
         .arg("--projections")
@@ -549,4 +562,118 @@ async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Mistakes that once looked like success: each is now an error with its
+/// own exit code that names what was wrong.
+#[tokio::test]
+async fn mistakes_are_errors_that_say_what_is_wrong() {
+    let cli = Cli::start().await;
+    assert!(cli.run(&["example"]).status.success());
+    // A mistyped kommun: exit 1, named, with the kommuner that exist.
+    for args in [
+        vec!["plan", "vimerby", "2026"],
+        vec!["gaps", "vimerby", "2026"],
+        vec!["history", "vimerby"],
+        vec!["verify", "vimerby"],
+    ] {
+        let out = cli.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("vimerby finns inte") && text(&out).contains("vimmerby"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    let file = cli.nats.path("x.styrlog").display().to_string();
+    assert_eq!(
+        cli.run(&["export", "vimerby", "-o", &file]).status.code(),
+        Some(1)
+    );
+    // Usage errors: 64, not the 2 of a rejected decision.
+    assert_eq!(cli.run(&["plan", "vimmerby"]).status.code(), Some(64));
+    assert_eq!(cli.run(&["no-such-verb"]).status.code(), Some(64));
+    assert_eq!(cli.run(&["--help"]).status.code(), Some(0));
+    // An impossible date names its field; a key given twice is refused.
+    let bad_date = cli.file(
+        "date.json",
+        &REPORT.replace(
+            "\"effective_date\": \"2026-06-10\"",
+            "\"effective_date\": \"2026-06-31\"",
+        ),
+    );
+    let out = cli.run(&["submit", "vimmerby", &bad_date]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("provenance.effective_date"),
+        "{}",
+        text(&out)
+    );
+    let twice = cli.file(
+        "twice.json",
+        &REPORT.replace(
+            "\"idempotency_key\": \"sbn-2026-06-10-33\",",
+            "\"idempotency_key\": \"a\", \"idempotency_key\": \"b\",",
+        ),
+    );
+    let out = cli.run(&["submit", "vimmerby", &twice]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("duplicate field"), "{}", text(&out));
+    // An unreachable server is named.
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env("NATS_URL", "nats://127.0.0.1:9")
+        .args(["plan", "vimmerby", "2026"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("127.0.0.1:9"), "{}", text(&out));
+}
+
+/// The projections live under the data folder unless told otherwise.
+#[tokio::test]
+async fn the_data_folder_holds_the_projections() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("elsewhere");
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env_remove("NATS_URL")
+        .env_remove("STYR_PROJECTIONS")
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("example")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(data.join("projections/STYRKEDJA-PROJEKTION").is_file());
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env_remove("NATS_URL")
+        .env_remove("STYR_PROJECTIONS")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["plan", "vimmerby", "2026"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// When its nats-server dies, serve notices and exits non-zero, so that a
+/// supervisor restarts it, instead of running on without a server.
+#[tokio::test]
+async fn serve_exits_when_its_server_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = serve(&data, "s", false);
+    let pid = nats_pid(&data);
+    let status = Command::new("/bin/kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exited = None;
+    wait_until("serve to notice", || {
+        exited = s.try_wait().unwrap();
+        exited.is_some()
+    });
+    assert_ne!(exited.unwrap().code(), Some(0));
+    let err = std::fs::read_to_string(data.join("s.err")).unwrap();
+    assert!(err.contains("har avslutats oväntat"), "{err}");
 }

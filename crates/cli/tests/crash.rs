@@ -1,5 +1,7 @@
 //! The projector killed between view writes: restarted, it gives exactly the
-//! view a clean rebuild gives.
+//! view a clean rebuild gives. Needs the `failpoints` feature (the test
+//! command, `cargo test --workspace --all-features`, enables it).
+#![cfg(feature = "failpoints")]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -161,8 +161,13 @@ impl Api {
             message,
         })?;
         let kommun = Self::kommun(subject)?;
-        let submission: Submission = serde_json::from_slice(Self::body(payload)?)
-            .map_err(|e| bad("invalid_submission", e.to_string()))?;
+        let de = &mut serde_json::Deserializer::from_slice(Self::body(payload)?);
+        let submission: Submission = serde_path_to_error::deserialize(de).map_err(|e| {
+            bad(
+                "invalid_submission",
+                format!("fältet {}: {}", e.path(), e.inner()),
+            )
+        })?;
         let outcome = self
             .kommuner
             .submit_remote(&kommun, &identity, submission)

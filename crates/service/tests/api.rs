@@ -27,14 +27,18 @@ async fn spawn_app() -> App {
     // its first administrator).
     tokio::spawn(api::serve(nats.client_as("styr-api").await, api));
     let client = nats.client_as("app").await;
-    // Wait until discovery answers (no sleeping): the service is up.
-    loop {
+    // Wait until discovery answers (no sleeping): the service is up. Each
+    // try is a request with its own timeout; at most 500 of them.
+    let mut up = false;
+    for _ in 0..500 {
         if let Ok(m) = client.request("$SRV.PING.styrkedja", "".into()).await {
             if !m.payload.is_empty() {
+                up = true;
                 break;
             }
         }
     }
+    assert!(up, "the service never answered discovery");
     App {
         client,
         store,
