@@ -346,22 +346,24 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     let proj = cli.nats.dir.path().join("serve-proj").display().to_string();
     assert!(cli.run(&["example"]).status.success());
     assert_eq!(cli.run(&["verify", "nowhere"]).status.code(), Some(1));
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_styr"))
-        .env("NATS_URL", cli.nats.url())
-        .env("STYR_API_URL", cli.nats.user_url("styr-api"))
-        .args([
-            "--data-dir",
-            &data,
-            "--projections",
-            &proj,
-            "serve",
-            "--checkpoint-every",
-            "1",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_styr"))
+            .env("NATS_URL", cli.nats.url())
+            .env("STYR_API_URL", cli.nats.user_url("styr-api"))
+            .args([
+                "--data-dir",
+                &data,
+                "--projections",
+                &proj,
+                "serve",
+                "--checkpoint-every",
+                "1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // An application user asks; the service answers in its own account.
     let client = cli.nats.client_as("app").await;
     // Wait for the service by asking it (no sleeping): discovery answers once it is up.
@@ -403,9 +405,35 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
     })
     .await
     .unwrap_or(false);
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert!(signed, "serve signed no checkpoint");
     let t = text(&cli.run(&["verify", "vimmerby"]));
     assert!(t.contains("senaste signerade kontrollpunkt"), "{t}");
-    assert!(signed, "serve signed no checkpoint");
+}
+
+/// A process killed when the test ends, however it ends (a failing
+/// assertion included), so no test leaves a server behind.
+struct Running(std::process::Child);
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `styr` on its own data folder, with the embedded server (no NATS_URL).
@@ -445,17 +473,19 @@ fn nats_pid(data: &std::path::Path) -> u32 {
 
 /// Starts `styr serve` (with its own server, or attached to the one another
 /// `styr` runs on the folder) and waits until it says it serves.
-fn serve(data: &std::path::Path, name: &str, attached: bool) -> std::process::Child {
+fn serve(data: &std::path::Path, name: &str, attached: bool) -> Running {
     std::fs::create_dir_all(data).unwrap();
     let log = data.join(format!("{name}.log"));
-    let child = embedded(data)
-        .arg("--projections")
-        .arg(data.join(format!("projections-{name}")))
-        .args(["serve", "--checkpoint-every", "3600"])
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(data.join(format!("{name}.err"))).unwrap())
-        .spawn()
-        .unwrap();
+    let child = Running(
+        embedded(data)
+            .arg("--projections")
+            .arg(data.join(format!("projections-{name}")))
+            .args(["serve", "--checkpoint-every", "3600"])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(data.join(format!("{name}.err"))).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let read = || {
         std::fs::read_to_string(&log).unwrap_or_default()
             + &std::fs::read_to_string(data.join(format!("{name}.err"))).unwrap_or_default()
