@@ -315,3 +315,48 @@ async fn a_projection_of_another_history_halts_and_a_version_change_rebuilds() {
     assert_eq!(p.digest(&k).unwrap(), digest_before);
     drop(app);
 }
+
+/// Folding the history in groups of any sizes, each group read-modify-writing
+/// on top of what the groups before it wrote, gives exactly the one-shot fold:
+/// where a batch ends never changes a view.
+#[test]
+fn a_fold_in_random_group_sizes_equals_the_one_shot_fold() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (events, _app) = rt.block_on(async {
+        let app = spawn_app().await;
+        load(&app, None).await;
+        (app.store.read(&vimmerby(), 1).await.unwrap(), app)
+    });
+    let k = vimmerby();
+    let whole = digest(&fold(events.iter()).unwrap(), &k).unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(
+            &proptest::collection::vec(1usize..40, 1..60),
+            |sizes| {
+                let mut base = MemKv::default();
+                let mut rest = &events[..];
+                for size in sizes.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (group, tail) = rest.split_at((*size).min(rest.len()));
+                    let mut overlay = Overlay::new(&base);
+                    for stored in group {
+                        let event = domain_event(stored).unwrap();
+                        apply(&mut overlay, stored, &event).unwrap();
+                    }
+                    let writes = overlay.take();
+                    base.0.extend(writes);
+                    rest = tail;
+                }
+                prop_assert_eq!(digest(&base, &k).unwrap(), whole.clone());
+                Ok(())
+            },
+        )
+        .unwrap();
+}
