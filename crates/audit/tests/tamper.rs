@@ -427,6 +427,7 @@ async fn served() -> (TestNats, Arc<EventStore>, Arc<Kommuner>, Arc<Projector>) 
     let api = Arc::new(styr_service::api::Api {
         kommuner: kommuner.clone(),
         projector: projector.clone(),
+        health: Default::default(),
     });
     tokio::spawn(styr_service::api::serve(
         nats.client_as("styr-api").await,

@@ -28,12 +28,14 @@ pub async fn run(
             cli.data_dir.join("credentials").display()
         );
     }
+    let health = Arc::new(styr_service::api::Health::default());
     let api = Arc::new(styr_service::api::Api {
         kommuner: Arc::new(backend.kommuner().with_registrars(registrars)),
         projector: Arc::new(
             styr_projections::Projector::open(cli.projections())
                 .with_context(|| format!("opening {}", cli.projections().display()))?,
         ),
+        health: health.clone(),
     });
     let api_url = backend.api_url.clone().context(
         "serve behöver tjänstens anslutning för förfrågningar: sätt STYR_API_URL (eller --api-url) till nats://styr-api:LÖSENORD@värd:port",
@@ -60,19 +62,40 @@ pub async fn run(
     let cp = audit::checkpointer(&backend.store);
     let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
     let mut tick = tokio::time::interval(Duration::from_secs(checkpoint_every.max(1)));
-    let mut health = tokio::time::interval(Duration::from_millis(500));
+    let mut check = tokio::time::interval(Duration::from_millis(500));
+    let mut write_errors_seen = 0;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     loop {
         tokio::select! {
             _ = tick.tick() => checkpoints(&backend, &cp, &mut signed).await,
-            _ = health.tick() => {
+            _ = check.tick() => {
                 if let Some(server) = backend._server.as_mut() {
                     if server.has_exited() {
                         anyhow::bail!(
                             "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
                             server.pid()
                         );
+                    }
+                    // A full disk: JetStream stores nothing more on the
+                    // stream until the server restarts. Answer "no space"
+                    // meanwhile; restart the server once there is room.
+                    if server.write_errors() > write_errors_seen {
+                        write_errors_seen = server.write_errors();
+                        if !health.storage_failed() {
+                            tracing::error!("nats-server cannot write to disk; submissions are refused until it can");
+                            health.set_storage_failed(true);
+                        }
+                    }
+                    if health.storage_failed() && room_to_write(&cli.data_dir) {
+                        tracing::warn!("disk space is back: restarting the embedded nats-server");
+                        match server.restart_in_place().await {
+                            Ok(()) => {
+                                write_errors_seen = server.write_errors();
+                                health.set_storage_failed(false);
+                            }
+                            Err(e) => tracing::error!(error = %e, "restarting nats-server failed; trying again"),
+                        }
                     }
                 }
             }
@@ -85,6 +108,20 @@ pub async fn run(
     let _ = stop.send(());
     let _ = service.await;
     Ok(())
+}
+
+/// Whether the data folder can take another 8 MiB (written and removed).
+fn room_to_write(data_dir: &std::path::Path) -> bool {
+    use std::io::Write;
+    let probe = data_dir.join(".space-probe");
+    let written = std::fs::File::create(&probe)
+        .and_then(|mut f| {
+            f.write_all(&vec![0u8; 8 << 20])?;
+            f.sync_all()
+        })
+        .is_ok();
+    let _ = std::fs::remove_file(&probe);
+    written
 }
 
 /// Signs a checkpoint for every kommun whose head moved. A failure is

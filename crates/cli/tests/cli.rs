@@ -707,3 +707,139 @@ async fn serve_exits_when_its_server_dies() {
     let err = std::fs::read_to_string(data.join("s.err")).unwrap();
     assert!(err.contains("har avslutats oväntat"), "{err}");
 }
+
+/// A tmpfs mounted for one test, unmounted when it ends.
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The data folder on a 24 MiB tmpfs, filled up while decisions come in:
+/// submissions are answered "no space" (507), nothing acknowledged is lost,
+/// and once space returns the service records again by itself (it restarts
+/// its server, whose JetStream would otherwise store nothing more).
+#[tokio::test]
+async fn a_full_disk_is_answered_and_recovered_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=24m", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED: a_full_disk_is_answered_and_recovered_from needs to mount a tmpfs (root); {mounted:?}"
+        );
+        return;
+    }
+    let _tmpfs = Tmpfs(mnt.clone());
+    let data = mnt.join("d");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut s = serve(&data, "s", false);
+    let grant = data.join("grant.json");
+    std::fs::write(
+        &grant,
+        r#"{"idempotency_key":"g-app","provenance":{"decided_by":{"kind":"body","body":"ks","meeting_date":"2026-06-15","paragraph":"5"},"effective_date":"2026-06-15"},"command":{"command":"grant_access","identity":"app","access":{"kind":"body","body":"bun"}}}"#,
+    )
+    .unwrap();
+    let out = embedded(&data)
+        .arg("submit")
+        .arg("vimmerby")
+        .arg(&grant)
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("registrerat"), "{}", text(&out));
+
+    let url = std::fs::read_to_string(data.join("credentials/app.url")).unwrap();
+    let (address, options) = styr_store::connect_options(url.trim());
+    let app = options
+        .request_timeout(Some(std::time::Duration::from_secs(3)))
+        .connect(address)
+        .await
+        .unwrap();
+    let submit = |key: String| {
+        let app = app.clone();
+        async move {
+            let body = serde_json::json!({"idempotency_key": key,
+                "provenance": {"decided_by": {"kind": "body", "body": "bun", "meeting_date": "2026-06-15", "paragraph": "80"}, "effective_date": "2026-06-15"},
+                "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": "bun", "as_of": "2026-05-31", "status": "ongoing", "reason": "x".repeat(4000)}});
+            app.request(
+                "styrkedja.api.vimmerby.submit",
+                serde_json::to_vec(&body).unwrap().into(),
+            )
+            .await
+            .ok()
+            .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok())
+        }
+    };
+    // Fill the disk to the last byte.
+    {
+        use std::io::Write;
+        let mut ballast = std::fs::File::create(mnt.join("ballast")).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        while ballast.write_all(&chunk).is_ok() {}
+        let _ = ballast.write_all(&[0u8; 4096]);
+    }
+    let mut acknowledged = Vec::new();
+    let mut no_space = 0;
+    for i in 0..200 {
+        let key = format!("full-{i}");
+        match submit(key.clone()).await {
+            Some(r) if r["outcome"] == "recorded" => acknowledged.push(key),
+            Some(r) if r["error"]["kind"] == "no_space" => no_space += 1,
+            _ => {}
+        }
+        if no_space >= 3 {
+            break;
+        }
+    }
+    assert!(no_space >= 3, "no submission was answered 'no space'");
+    // Space returns: the service records again by itself.
+    std::fs::remove_file(mnt.join("ballast")).unwrap();
+    // A client retries as any client would: with a pause, at most a minute.
+    let mut recovered = false;
+    for i in 0..300 {
+        let key = format!("after-{i}");
+        if let Some(r) = submit(key.clone()).await {
+            if r["outcome"] == "recorded" {
+                acknowledged.push(key);
+                recovered = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        recovered,
+        "the service did not record again after space returned"
+    );
+    let status = Command::new("/bin/kill")
+        .args(["-TERM", &s.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(s.wait().unwrap().code(), Some(0));
+
+    let history = embedded(&data)
+        .args(["history", "vimmerby", "--json"])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&history.stdout);
+    for key in &acknowledged {
+        let n = lines
+            .lines()
+            .filter(|l| l.contains(&format!("\"idempotency_key\":\"{key}\"")))
+            .count();
+        assert_eq!(n, 1, "{key} acknowledged, recorded {n} times");
+    }
+    let out = embedded(&data)
+        .args(["verify", "vimmerby"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -11,6 +11,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The nats-server release this project is built and tested against.
@@ -193,6 +195,7 @@ pub struct NatsServer {
     watchdog: Option<Child>,
     options: ServerOptions,
     port: u16,
+    write_errors: Arc<AtomicU64>,
 }
 
 /// Terminates `$1` once its standard input closes, if `$1` is still a
@@ -233,9 +236,11 @@ impl NatsServer {
     /// Starts nats-server with JetStream in `options.data_dir` and waits until
     /// it reports that it is ready to take clients.
     pub async fn start(options: ServerOptions) -> Result<Self, Error> {
-        let (child, port, data_dir) = spawn(&options).await?;
+        let write_errors = Arc::new(AtomicU64::new(0));
+        let (child, port, data_dir) = spawn(&options, write_errors.clone()).await?;
         Ok(NatsServer {
             watchdog: watchdog(child.id()),
+            write_errors,
             child,
             options: ServerOptions {
                 data_dir,
@@ -264,6 +269,28 @@ impl NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         dismiss(&mut self.watchdog);
+    }
+
+    /// How many storage write errors the server has reported since it was
+    /// started by this value (a full disk): after one, JetStream stores
+    /// nothing more on the affected stream until the server restarts.
+    pub fn write_errors(&self) -> u64 {
+        self.write_errors.load(Ordering::Relaxed)
+    }
+
+    /// Stops the server cleanly and starts it again on the same port and
+    /// data folder (clients reconnect by themselves).
+    pub async fn restart_in_place(&mut self) -> Result<(), Error> {
+        self.terminate();
+        let options = ServerOptions {
+            port: Some(self.port),
+            ..self.options.clone()
+        };
+        let (child, port, _) = spawn(&options, self.write_errors.clone()).await?;
+        self.watchdog = watchdog(child.id());
+        self.child = child;
+        self.port = port;
+        Ok(())
     }
 
     /// The server's process id.
@@ -342,7 +369,7 @@ impl NatsServer {
             port: Some(self.port),
             ..self.options.clone()
         };
-        let (child, port, _) = spawn(&options).await?;
+        let (child, port, _) = spawn(&options, self.write_errors.clone()).await?;
         self.watchdog = watchdog(child.id());
         self.child = child;
         self.port = port;
@@ -384,7 +411,10 @@ async fn wait_for_previous(pid_path: &Path, data_dir: &Path) -> Result<(), Error
     })
 }
 
-async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> {
+async fn spawn(
+    options: &ServerOptions,
+    write_errors: Arc<AtomicU64>,
+) -> Result<(Child, u16, PathBuf), Error> {
     let binary = ensure_nats_server()?;
     std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
     let data_dir =
@@ -451,6 +481,12 @@ async fn spawn(options: &ServerOptions) -> Result<(Child, u16, PathBuf), Error> 
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             tracing::debug!(target: "nats_server", "{line}");
+            // A filestore write error (a full disk) leaves the stream unable
+            // to store anything until the server restarts.
+            if line.contains("Critical write error") || line.contains("failed to store a msg") {
+                write_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(target: "nats_server", "{line}");
+            }
             if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
                 port = rest
                     .rsplit(':')

@@ -335,28 +335,25 @@ fn a_fold_in_random_group_sizes_equals_the_one_shot_fold() {
         ..ProptestConfig::default()
     });
     runner
-        .run(
-            &proptest::collection::vec(1usize..40, 1..60),
-            |sizes| {
-                let mut base = MemKv::default();
-                let mut rest = &events[..];
-                for size in sizes.iter().cycle() {
-                    if rest.is_empty() {
-                        break;
-                    }
-                    let (group, tail) = rest.split_at((*size).min(rest.len()));
-                    let mut overlay = Overlay::new(&base);
-                    for stored in group {
-                        let event = domain_event(stored).unwrap();
-                        apply(&mut overlay, stored, &event).unwrap();
-                    }
-                    let writes = overlay.take();
-                    base.0.extend(writes);
-                    rest = tail;
+        .run(&proptest::collection::vec(1usize..40, 1..60), |sizes| {
+            let mut base = MemKv::default();
+            let mut rest = &events[..];
+            for size in sizes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
                 }
-                prop_assert_eq!(digest(&base, &k).unwrap(), whole.clone());
-                Ok(())
-            },
-        )
+                let (group, tail) = rest.split_at((*size).min(rest.len()));
+                let mut overlay = Overlay::new(&base);
+                for stored in group {
+                    let event = domain_event(stored).unwrap();
+                    apply(&mut overlay, stored, &event).unwrap();
+                }
+                let writes = overlay.take();
+                base.0.extend(writes);
+                rest = tail;
+            }
+            prop_assert_eq!(digest(&base, &k).unwrap(), whole.clone());
+            Ok(())
+        })
         .unwrap();
 }

@@ -128,6 +128,27 @@ fn bad(kind: &'static str, message: impl Into<String>) -> ApiError {
 pub struct Api {
     pub kommuner: Arc<Kommuner>,
     pub projector: Arc<Projector>,
+    pub health: Arc<Health>,
+}
+
+/// What the process running the service knows about its server.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// The server could not write to disk (full): submissions are answered
+    /// `507 no_space` at once, until the server is back.
+    storage_failed: std::sync::atomic::AtomicBool,
+}
+
+impl Health {
+    pub fn set_storage_failed(&self, failed: bool) {
+        self.storage_failed
+            .store(failed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn storage_failed(&self) -> bool {
+        self.storage_failed
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Api {
@@ -154,6 +175,13 @@ impl Api {
         request_info: Option<&str>,
         payload: &[u8],
     ) -> Result<Value, ApiError> {
+        if self.health.storage_failed() {
+            return Err(ApiError {
+                code: 507,
+                kind: "no_space",
+                message: "servern har slut på diskutrymme: inget registrerades; försök igen när utrymme frigjorts".into(),
+            });
+        }
         // Who is asking comes from the server, never from the request body.
         let identity = styr_access::caller(request_info).map_err(|message| ApiError {
             code: 401,

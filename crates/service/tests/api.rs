@@ -21,6 +21,7 @@ async fn spawn_app() -> App {
     let api = Arc::new(Api {
         kommuner: Arc::new(Kommuner::new(store.clone()).with_registrars(vec!["app".into()])),
         projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
+        health: Default::default(),
     });
     // The service answers in its own account, as `styr-api`; callers are
     // application users (here `app`, who registers the kommun and so becomes

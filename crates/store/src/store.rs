@@ -1036,8 +1036,35 @@ async fn raw_messages(
     });
     // Stop right after the message at `until`, without waiting for another.
     let count = until.map_or(usize::MAX, |u| (u + 1).saturating_sub(from) as usize);
-    Ok(messages.take(count))
+    let messages = messages.take(count);
+    // A bounded read whose next message does not come (a server out of disk,
+    // a consumer that cannot be created) ends in an error rather than
+    // holding its caller, and the kommun's writer, for ever.
+    let stall = until.map(|_| READ_STALL);
+    Ok(futures::stream::unfold(
+        (Box::pin(messages), false),
+        move |(mut messages, done)| async move {
+            if done {
+                return None;
+            }
+            let next = match stall {
+                Some(limit) => match tokio::time::timeout(limit, messages.next()).await {
+                    Ok(next) => next,
+                    Err(_) => Some(Err(StoreError::Nats {
+                        operation: "reading the stream",
+                        detail: format!("no message for {limit:?}"),
+                    })),
+                },
+                None => messages.next().await,
+            };
+            let failed = matches!(next, Some(Err(_)));
+            next.map(|item| (item, (messages, failed)))
+        },
+    ))
 }
+
+/// How long a bounded read waits for its next message.
+const READ_STALL: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
 struct AckResponse {
