@@ -185,10 +185,20 @@ async fn view(
                 return Err(e)
                     .with_context(|| format!("opening the projection in {}", dir.display()))
             }
-            Ok(p) => {
-                p.catch_up(store, kommun).await.context("projecting")?;
-                View::Live(p)
-            }
+            Ok(p) => match p.catch_up(store, kommun).await {
+                Ok(_) => View::Live(p),
+                // Damage found while reading: the folder is a cache, so
+                // start it afresh from the stream.
+                Err(styr_projections::ProjectionError::Sled(e)) => {
+                    tracing::warn!(error = %e, "projection damaged; rebuilding it");
+                    drop(p);
+                    Projector::discard(dir)?;
+                    let p = Projector::open(dir)?;
+                    p.catch_up(store, kommun).await.context("projecting")?;
+                    View::Live(p)
+                }
+                Err(e) => return Err(e).context("projecting"),
+            },
         },
     })
 }

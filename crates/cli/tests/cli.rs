@@ -843,3 +843,88 @@ async fn a_full_disk_is_answered_and_recovered_from() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// The projection is a cache: damaged on disk (truncated, bytes flipped,
+/// garbage, a broken configuration), it gives the same answer as an
+/// undamaged one, rebuilding itself where it must.
+#[tokio::test]
+async fn a_damaged_projection_answers_as_a_clean_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = || {
+        embedded(&data)
+            .args(["plan", "vimmerby", "2026", "--json"])
+            .output()
+            .unwrap()
+    };
+    let clean = plan();
+    assert!(clean.status.success());
+    let proj = data.join("projections");
+    let pristine = dir.path().join("pristine");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        let _ = std::fs::remove_dir_all(to);
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            } else {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            }
+        }
+    };
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+    copy(&proj, &pristine);
+    let db_len = std::fs::metadata(pristine.join("db")).unwrap().len();
+    type Damage = Box<dyn Fn(&std::path::Path)>;
+    let mut damages: Vec<(String, Damage)> = Vec::new();
+    for fraction in [0u64, 1, 2, 3] {
+        damages.push((
+            format!("db truncated to {fraction}/4"),
+            Box::new(move |p| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p.join("db"))
+                    .unwrap();
+                f.set_len(db_len * fraction / 4).unwrap();
+            }),
+        ));
+    }
+    for offset in [16u64, 512, db_len / 3, db_len / 2, db_len - 100] {
+        damages.push((
+            format!("db byte {offset} flipped"),
+            Box::new(move |p| {
+                let mut b = std::fs::read(p.join("db")).unwrap();
+                b[offset as usize] ^= 0xff;
+                std::fs::write(p.join("db"), b).unwrap();
+            }),
+        ));
+    }
+    damages.push((
+        "db garbage".into(),
+        Box::new(|p| std::fs::write(p.join("db"), vec![0x5a; 100_000]).unwrap()),
+    ));
+    damages.push((
+        "conf garbage".into(),
+        Box::new(|p| std::fs::write(p.join("conf"), "garbage").unwrap()),
+    ));
+    damages.push((
+        "conf empty".into(),
+        Box::new(|p| std::fs::write(p.join("conf"), "").unwrap()),
+    ));
+    for (name, damage) in &damages {
+        copy(&pristine, &proj);
+        damage(&proj);
+        let out = plan();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out));
+        assert_eq!(out.stdout, clean.stdout, "{name}: a different answer");
+    }
+}

@@ -139,21 +139,37 @@ impl Projector {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ProjectionError> {
         let path = path.as_ref().to_path_buf();
         claim(&path)?;
-        let config = || sled::Config::new().path(&path).cache_capacity(64 << 20);
-        let db = match config().open() {
-            Ok(db) => db,
-            Err(e) if is_lock_error(&e) => {
-                return Err(ProjectionError::InUse {
-                    path: path.display().to_string(),
-                })
-            }
-            Err(e) => {
+        match Self::try_open(&path) {
+            Err(ProjectionError::Sled(e)) if is_lock_error(&e) => Err(ProjectionError::InUse {
+                path: path.display().to_string(),
+            }),
+            Err(e @ (ProjectionError::Sled(_) | ProjectionError::Json(_))) => {
+                // Damaged on disk: it is a cache (and provably ours), so
+                // start it afresh; the next catch-up rebuilds it.
                 tracing::warn!(error = %e, path = %path.display(), "projection store unreadable; starting it afresh");
                 let _ = std::fs::remove_dir_all(&path);
                 claim(&path)?;
-                config().open()?
+                Self::try_open(&path)
             }
-        };
+            other => other,
+        }
+    }
+
+    /// Deletes a projection folder found damaged while in use (closed first:
+    /// drop the projector), if it is provably a Styrkedja projection.
+    pub fn discard(path: &Path) -> Result<(), ProjectionError> {
+        if path.join(MARKER).is_file() {
+            std::fs::remove_dir_all(path).map_err(|e| ProjectionError::Sled(sled::Error::Io(e)))?;
+        }
+        Ok(())
+    }
+
+    /// Opens sled and reads what opening needs; any damage shows here.
+    fn try_open(path: &Path) -> Result<Self, ProjectionError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(64 << 20)
+            .open()?;
         let tree = db.open_tree("views")?;
         let version = tree.get(VERSION_KEY)?.map(|v| v.to_vec());
         if version.as_deref() != Some(PROJECTION_VERSION.to_string().as_bytes()) {
@@ -166,10 +182,15 @@ impl Projector {
             tree.clear()?;
             tree.insert(VERSION_KEY, PROJECTION_VERSION.to_string().as_bytes())?;
         }
+        // Reading every checkpoint touches the pages a catch-up needs first.
+        for entry in tree.scan_prefix("c/") {
+            let (_, v) = entry?;
+            serde_json::from_slice::<Checkpoint>(&v)?;
+        }
         Ok(Projector {
             _db: db,
             tree,
-            path,
+            path: path.to_path_buf(),
             flush_every: 512,
             apply_lock: std::sync::Mutex::new(()),
         })

@@ -169,7 +169,6 @@ pub struct EventStore {
     client: async_nats::Client,
     js: jetstream::Context,
     config: StoreConfig,
-    max_payload: usize,
     keys: KeyStore,
     logs: std::sync::Mutex<HashMap<KommunId, Arc<tokio::sync::Mutex<KommunLog>>>>,
 }
@@ -204,7 +203,6 @@ impl EventStore {
 
     /// Uses an existing connection.
     pub fn with_client(client: async_nats::Client, config: StoreConfig) -> Self {
-        let max_payload = client.server_info().max_payload.max(64 * 1024);
         let js = jetstream::new(client.clone());
         let keys = match &config.keys {
             Some(dir) => KeyStore::in_dir(dir),
@@ -214,10 +212,16 @@ impl EventStore {
             client,
             js,
             config,
-            max_payload,
             keys,
             logs: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The server's largest message, as it says once connected (read each
+    /// time: with a connection still being made it is not known yet, and
+    /// the 64 KiB floor applies only then).
+    fn max_payload(&self) -> usize {
+        self.client.server_info().max_payload.max(64 * 1024)
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -646,11 +650,12 @@ impl EventStore {
                 rule: "must encode as JSON",
             })?;
             let bytes = sign_envelope(unsigned, signer);
-            if bytes.len() + HEADER_ALLOWANCE > self.max_payload {
+            let max_payload = self.max_payload();
+            if bytes.len() + HEADER_ALLOWANCE > max_payload {
                 return Err(StoreError::TooLarge {
                     index,
                     size: bytes.len(),
-                    limit: self.max_payload - HEADER_ALLOWANCE,
+                    limit: max_payload - HEADER_ALLOWANCE,
                 });
             }
             let hash = ChainHash::of_event(&bytes);

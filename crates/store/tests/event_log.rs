@@ -512,3 +512,15 @@ async fn a_group_commit_records_many_decisions_in_one_batch() {
     assert!(store.append_group(&k, 5, big).await.is_err());
     assert_eq!(store.last_sequence(&k).await.unwrap(), 5);
 }
+
+#[tokio::test]
+async fn an_event_up_to_the_servers_limit_is_accepted_from_the_first_append() {
+    // The limit is the server's (1 MB here), known once connected; a fresh
+    // store used at once must not fall back to 64 KiB.
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("vimmerby");
+    let mut d = decision("big", 1);
+    d.events[0].payload = serde_json::json!({"text": "x".repeat(200_000)});
+    appended(store.append(&k, 0, d).await.unwrap());
+}
