@@ -643,3 +643,36 @@ async fn a_rotation_that_cannot_be_recorded_leaves_the_old_key_in_force() {
         .unwrap();
     assert_eq!(r.keys, vec![before, new]);
 }
+
+#[tokio::test]
+async fn the_revisor_exports_and_verifies_with_its_own_credentials() {
+    let (nats, store, _kommuner, _projector) = served().await;
+    let k = vimmerby();
+    let revisor = EventStore::connect(&nats.user_url("revisor"), Default::default())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let header = write_export(&revisor, &k, None, &mut buf).await.unwrap();
+    assert_eq!(header.last_sequence, store.last_sequence(&k).await.unwrap());
+    let (_, entries) = read_export(&buf[..]).unwrap();
+    let offline = verify(&entries, header.last_sequence, Options::default()).unwrap();
+    let live = verify_stream(&revisor, &k, Options::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(offline.head_hash, live.head_hash);
+    // … and cannot submit.
+    let (address, options) = styr_store::connect_options(&nats.user_url("revisor"));
+    let client = options
+        .request_timeout(Some(std::time::Duration::from_millis(500)))
+        .connect(address)
+        .await
+        .unwrap();
+    assert!(client
+        .request(
+            "styrkedja.api.vimmerby.submit",
+            serde_json::to_vec(&bun_status("revisor-try")).unwrap().into()
+        )
+        .await
+        .is_err());
+}
