@@ -671,7 +671,9 @@ async fn the_revisor_exports_and_verifies_with_its_own_credentials() {
     assert!(client
         .request(
             "styrkedja.api.vimmerby.submit",
-            serde_json::to_vec(&bun_status("revisor-try")).unwrap().into()
+            serde_json::to_vec(&bun_status("revisor-try"))
+                .unwrap()
+                .into()
         )
         .await
         .is_err());

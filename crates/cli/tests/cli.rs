@@ -928,3 +928,58 @@ async fn a_damaged_projection_answers_as_a_clean_one() {
         assert_eq!(out.stdout, clean.stdout, "{name}: a different answer");
     }
 }
+
+/// nats-py, pinned, in the project's own tools folder (installed once).
+fn nats_py() -> std::path::PathBuf {
+    const VERSION: &str = "2.16.0";
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.tools")
+        .join(format!("nats-py-{VERSION}"));
+    if dir.join("nats").is_dir() {
+        return dir;
+    }
+    let scratch = dir.with_extension(format!("install-{}", std::process::id()));
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&scratch)
+        .arg(format!("nats-py=={VERSION}"))
+        .output()
+        .expect("python3 with pip");
+    assert!(
+        out.status.success(),
+        "installing nats-py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another test process may have finished first: either copy is whole.
+    let _ = std::fs::rename(&scratch, &dir);
+    let _ = std::fs::remove_dir_all(&scratch);
+    dir
+}
+
+/// The trust boundary tried from outside Rust: tests/outsider/attack.py
+/// (nats-py) against a running `styr serve` with the embedded server.
+#[tokio::test]
+async fn an_outsider_with_nats_py_cannot_break_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let _serve = serve(&data, "s", false);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/outsider/attack.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .env("PYTHONPATH", nats_py())
+        .env("STYR_CREDENTIALS", data.join("credentials"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("FAIL"), "{}", text(&out));
+}
