@@ -185,7 +185,14 @@ async fn view(
                 return Err(e)
                     .with_context(|| format!("opening the projection in {}", dir.display()))
             }
-            Ok(p) => match p.catch_up(store, kommun).await {
+            // Caught up and read through once (the digest reads every view
+            // and history of the kommun), so damage shows here, not halfway
+            // through an answer.
+            Ok(p) => match p
+                .catch_up(store, kommun)
+                .await
+                .and_then(|_| p.digest(kommun))
+            {
                 Ok(_) => View::Live(p),
                 // Damage found while reading: the folder is a cache, so
                 // start it afresh from the stream.

@@ -898,7 +898,11 @@ async fn a_damaged_projection_answers_as_a_clean_one() {
             }),
         ));
     }
-    for offset in [16u64, 512, db_len / 3, db_len / 2, db_len - 100] {
+    let spread = (1..10).map(|i| db_len * i / 10);
+    for offset in [16u64, 512, db_len / 3, db_len - 100]
+        .into_iter()
+        .chain(spread)
+    {
         damages.push((
             format!("db byte {offset} flipped"),
             Box::new(move |p| {
