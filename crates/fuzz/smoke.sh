@@ -36,9 +36,13 @@ failed=()
 for t in "${targets[@]}"; do
     echo "smoke: $t for ${seconds}s" >&2
     mkdir -p "$scratch/$t"
+    dict=()
+    if [ -f "$fuzz_dir/$t.dict" ]; then
+        dict=(-dict="$fuzz_dir/$t.dict")
+    fi
     if ! cargo fuzz run --fuzz-dir "$fuzz_dir" --sanitizer none "$t" \
         "$scratch/$t" "$fuzz_dir/corpus/$t" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1; then
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}"; then
         failed+=("$t")
     fi
 done
