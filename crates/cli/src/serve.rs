@@ -21,6 +21,15 @@ pub async fn run(
     checkpoint_every: u64,
     registrars: Vec<String>,
 ) -> Result<()> {
+    // serve runs its own server or one named with --nats-url; it never
+    // attaches to the server of another `styr` (which may end at any time).
+    if cli.nats_url.is_none() && backend._server.is_none() {
+        anyhow::bail!(
+            "datamappen {} används redan av en annan styr-process (se {}); stoppa den först, eller kör serve mot en server med --nats-url",
+            cli.data_dir.display(),
+            cli.data_dir.join("styr.lock").display()
+        );
+    }
     if let Some(s) = &backend._server {
         println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
         println!(
@@ -46,6 +55,14 @@ pub async fn run(
         .connect(address)
         .await
         .with_context(|| format!("connecting to NATS at {}", without_password(&api_url)))?;
+    // The caller's identity rests on the server replacing a client's own
+    // Nats-Request-Info; servers before 2.11.15 / 2.12.6 do not always.
+    let version = client.server_info().version;
+    if !server_strips_request_info(&version) {
+        anyhow::bail!(
+            "nats-server {version} är för gammal för Styrkedjas behörighetskontroll: den tar inte alltid bort en klients egen Nats-Request-Info; uppgradera till 2.12.6 eller senare (2.11.15 i 2.11-serien)"
+        );
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut service = tokio::spawn(async move {
         let shutdown = async {
@@ -59,16 +76,25 @@ pub async fn run(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
     );
-    let cp = audit::checkpointer(&backend.store);
-    let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
-    let mut tick = tokio::time::interval(Duration::from_secs(checkpoint_every.max(1)));
+    // Checkpoints in a task of their own: a slow one (time-outs, a
+    // contended kommun) never keeps SIGTERM, a dead server or a full disk
+    // waiting.
+    let store = backend.store.clone();
+    let checkpointing = tokio::spawn(async move {
+        let cp = audit::checkpointer(&store);
+        let mut signed: std::collections::BTreeMap<KommunId, u64> = Default::default();
+        let mut tick = tokio::time::interval(Duration::from_secs(checkpoint_every.max(1)));
+        loop {
+            tick.tick().await;
+            checkpoints(&store, &cp, &mut signed).await;
+        }
+    });
     let mut check = tokio::time::interval(Duration::from_millis(500));
     let mut write_errors_seen = 0;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("listening for SIGTERM")?;
     loop {
         tokio::select! {
-            _ = tick.tick() => checkpoints(&backend, &cp, &mut signed).await,
             _ = check.tick() => {
                 if let Some(server) = backend._server.as_mut() {
                     if server.has_exited() {
@@ -104,6 +130,7 @@ pub async fn run(
             _ = term.recv() => break,
         }
     }
+    checkpointing.abort();
     eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
     let _ = stop.send(());
     let _ = service.await;
@@ -126,12 +153,30 @@ fn room_to_write(data_dir: &std::path::Path) -> bool {
 
 /// Signs a checkpoint for every kommun whose head moved. A failure is
 /// logged and tried again at the next tick; it never ends the service.
+/// Whether a nats-server of this version replaces a client's own
+/// `Nats-Request-Info` on a service import (fixed in 2.11.15 and 2.12.6).
+fn server_strips_request_info(version: &str) -> bool {
+    let parts: Vec<u64> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .take(3)
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [2, 11, patch, ..] => *patch >= 15,
+        [2, 12, patch, ..] => *patch >= 6,
+        [2, minor, ..] => *minor > 12,
+        [major, ..] => *major > 2,
+        _ => false,
+    }
+}
+
 async fn checkpoints(
-    backend: &Backend,
+    store: &styr_store::EventStore,
     cp: &styr_audit::Checkpointer<'_>,
     signed: &mut std::collections::BTreeMap<KommunId, u64>,
 ) {
-    let kommuner = match backend.store.kommuner().await {
+    let kommuner = match store.kommuner().await {
         Ok(k) => k,
         Err(e) => {
             tracing::warn!(error = %e, "listing kommuner for checkpoints failed");
@@ -139,7 +184,7 @@ async fn checkpoints(
         }
     };
     for k in kommuner {
-        let head = match backend.store.last_sequence(&k).await {
+        let head = match store.last_sequence(&k).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(kommun = %k, error = %e, "reading the head failed");
@@ -156,6 +201,26 @@ async fn checkpoints(
                     tracing::warn!(kommun = %k, error = %e, "checkpoint failed; next tick tries again")
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn servers_that_strip_a_forged_request_info() {
+        for (v, ok) in [
+            ("2.15.1", true),
+            ("2.12.6", true),
+            ("2.12.5", false),
+            ("2.11.15", true),
+            ("2.11.14", false),
+            ("2.10.22", false),
+            ("2.9.10", false),
+            ("3.0.0", true),
+            ("2.13.0-beta", true),
+        ] {
+            assert_eq!(super::server_strips_request_info(v), ok, "{v}");
         }
     }
 }

@@ -554,15 +554,13 @@ async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
     assert_ne!(server_a, server_b);
     let out = submit(&data, "d2");
     assert!(text(&out).contains("registrerat"), "{}", text(&out));
-    // A third serve on the folder attaches; it never starts a second server.
-    let mut c = serve(&data, "c", true);
+    // A second serve on the folder refuses (it never starts a second server,
+    // nor hangs on to B's), naming the lock.
+    let out = embedded(&data).arg("serve").output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("styr.lock"), "{}", text(&out));
     assert_eq!(nats_pid(&data), server_b);
-    c.kill().unwrap();
-    c.wait().unwrap();
-    assert!(
-        alive(server_b),
-        "killing an attached serve must not stop B's server"
-    );
+    assert!(alive(server_b));
 
     // SIGTERM (systemd, docker stop): B stops cleanly, exit 0, server gone.
     let status = Command::new("/bin/kill")

@@ -58,6 +58,21 @@ impl KommunState {
                 format!("{identity} får inte registrera {what}"),
             ))
         };
+        // The administrator role is granted or taken only by an
+        // administrator: a KS grantee cannot make itself one.
+        if let Command::GrantAccess {
+            access: Access::Administrator,
+            ..
+        }
+        | Command::RevokeAccess {
+            access: Access::Administrator,
+            ..
+        } = command
+        {
+            return refuse(
+                "administratörsbehörighet: den beviljas bara av en administratör".into(),
+            );
+        }
         if matches!(
             command,
             Command::GrantAccess { .. } | Command::RevokeAccess { .. }

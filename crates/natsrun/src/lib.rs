@@ -237,9 +237,9 @@ impl NatsServer {
     /// it reports that it is ready to take clients.
     pub async fn start(options: ServerOptions) -> Result<Self, Error> {
         let write_errors = Arc::new(AtomicU64::new(0));
-        let (child, port, data_dir) = spawn(&options, write_errors.clone()).await?;
+        let (child, dog, port, data_dir) = spawn(&options, write_errors.clone()).await?;
         Ok(NatsServer {
-            watchdog: watchdog(child.id()),
+            watchdog: dog,
             write_errors,
             child,
             options: ServerOptions {
@@ -286,8 +286,8 @@ impl NatsServer {
             port: Some(self.port),
             ..self.options.clone()
         };
-        let (child, port, _) = spawn(&options, self.write_errors.clone()).await?;
-        self.watchdog = watchdog(child.id());
+        let (child, dog, port, _) = spawn(&options, self.write_errors.clone()).await?;
+        self.watchdog = dog;
         self.child = child;
         self.port = port;
         Ok(())
@@ -369,8 +369,8 @@ impl NatsServer {
             port: Some(self.port),
             ..self.options.clone()
         };
-        let (child, port, _) = spawn(&options, self.write_errors.clone()).await?;
-        self.watchdog = watchdog(child.id());
+        let (child, dog, port, _) = spawn(&options, self.write_errors.clone()).await?;
+        self.watchdog = dog;
         self.child = child;
         self.port = port;
         Ok(())
@@ -414,7 +414,7 @@ async fn wait_for_previous(pid_path: &Path, data_dir: &Path) -> Result<(), Error
 async fn spawn(
     options: &ServerOptions,
     write_errors: Arc<AtomicU64>,
-) -> Result<(Child, u16, PathBuf), Error> {
+) -> Result<(Child, Option<Child>, u16, PathBuf), Error> {
     let binary = ensure_nats_server()?;
     std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
     let data_dir =
@@ -470,6 +470,9 @@ async fn spawn(
         command.process_group(0);
     }
     let mut child = command.spawn().map_err(io("starting", &binary))?;
+    // The watchdog from the first moment: a `styr` killed while its server
+    // starts must not leave the server behind.
+    let mut dog = watchdog(child.id());
     let stderr = child.stderr.take().expect("stderr is piped");
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
     // The thread forwards the server's log to tracing for as long as the
@@ -512,14 +515,16 @@ async fn spawn(
         Ok(Ok(Err(tail))) => {
             let _ = child.kill();
             let _ = child.wait();
+            dismiss(&mut dog);
             return Err(Error::NotReady(READY_TIMEOUT, tail));
         }
         _ => {
             let _ = child.kill();
             let _ = child.wait();
+            dismiss(&mut dog);
             return Err(Error::NotReady(READY_TIMEOUT, String::new()));
         }
     };
     tracing::info!(port, data_dir = %data_dir.display(), "nats-server ready");
-    Ok((child, port, data_dir))
+    Ok((child, dog, port, data_dir))
 }

@@ -85,8 +85,8 @@ pub fn digest(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> Result<String, 
 pub const MARKER: &str = "STYRKEDJA-PROJEKTION";
 
 /// Makes sure `path` is ours to use: absent or empty (then it is created and
-/// marked), or already marked. A folder sled made before the marker existed
-/// (its `conf` and `db` files) is marked too.
+/// marked), or already marked. Anything else — a folder from before the
+/// marker existed included — is refused and left as it is.
 fn claim(path: &Path) -> Result<(), ProjectionError> {
     let marker = path.join(MARKER);
     if marker.is_file() {
@@ -98,8 +98,7 @@ fn claim(path: &Path) -> Result<(), ProjectionError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => return Err(io(e)),
     };
-    let legacy = path.join("conf").is_file() && path.join("db").is_file();
-    if !empty && !legacy {
+    if !empty {
         return Err(ProjectionError::NotAProjection {
             path: path.display().to_string(),
             marker: MARKER,

@@ -392,12 +392,23 @@ pub async fn serve_until(
             tokio::spawn(async move {
                 let _busy = busy;
                 let subject = req.message.subject.to_string();
-                let info = req
+                // Exactly one, as the server writes it: a request that still
+                // carries a second (a client's own, on a server too old to
+                // strip it) names nobody.
+                let infos: Vec<String> = req
                     .message
                     .headers
                     .as_ref()
-                    .and_then(|h| h.get(styr_access::REQUEST_INFO_HEADER))
-                    .map(|v| v.to_string());
+                    .map(|h| {
+                        h.get_all(styr_access::REQUEST_INFO_HEADER)
+                            .map(|v| v.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let info = match infos.as_slice() {
+                    [one] => Some(one.clone()),
+                    _ => None,
+                };
                 let result = a
                     .submit(&subject, info.as_deref(), &req.message.payload)
                     .await;

@@ -111,6 +111,16 @@ fn check_submission(s: &Submission) -> Result<(), Rejection> {
         ));
     }
     styr_domain::check_plain_text("idempotency_key", key)?;
+    // Styrkedja's own decisions use these: a user's key must not take them.
+    for reserved in ["key-", "checkpoint-"] {
+        if key.starts_with(reserved) {
+            return Err(Rejection::new(
+                styr_domain::Rule::Input,
+                "idempotency_key",
+                format!("nycklar som börjar med {reserved:?} används av Styrkedja själv"),
+            ));
+        }
+    }
     if key.contains(['\n', '\r', '\t']) {
         return Err(Rejection::new(
             styr_domain::Rule::Input,
@@ -158,10 +168,15 @@ impl Kommuner {
         futures::pin_mut!(messages);
         while let Some(message) = messages.next().await {
             let (sequence, raw) = message?;
-            let stored = match loaded.chain.classify(sequence, raw)? {
+            // Classified into a copy, kept only once the event is folded:
+            // an event that cannot be read stops here and is read again next
+            // time, never skipped.
+            let mut chain = loaded.chain.clone();
+            let stored = match chain.classify(sequence, raw)? {
                 Record::Event(e) => e,
                 Record::Foreign(f) => {
                     tracing::error!(kommun = %kommun, sequence, reason = %f.reason, "INTRÅNG: a message Styrkedja did not write is in the kommun's stream; skipped");
+                    loaded.chain = chain;
                     loaded.sequence = sequence;
                     continue;
                 }
@@ -181,6 +196,7 @@ impl Kommuner {
                 &event,
             );
             loaded.sequence = stored.sequence;
+            loaded.chain = chain;
         }
         Ok(())
     }
@@ -305,6 +321,49 @@ impl Kommuner {
             return;
         }
         for _ in 0..MAX_ATTEMPTS {
+            // Keys recorded before are answered without deciding; a key
+            // repeated in the group waits for the first one's outcome (the
+            // next group). Neither may shape what the others are decided
+            // against.
+            let keys: Vec<&str> = todo
+                .iter()
+                .map(|p| p.submission.idempotency_key.as_str())
+                .collect();
+            let known = match self.store.lookup_many(kommun, &keys).await {
+                Ok(k) => k,
+                Err(e) => {
+                    let msg = e.to_string();
+                    for p in todo {
+                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+                    }
+                    return;
+                }
+            };
+            let mut seen = std::collections::HashSet::new();
+            let mut held = Vec::new();
+            let mut fresh = Vec::new();
+            for (p, known) in todo.drain(..).zip(known) {
+                if let Some(commit) = known {
+                    let out = self
+                        .duplicate(kommun, &p.submission.recorded_by, commit)
+                        .await;
+                    let _ = p.reply.send(out);
+                } else if !seen.insert(p.submission.idempotency_key.clone()) {
+                    held.push(p);
+                } else {
+                    fresh.push(p);
+                }
+            }
+            if !held.is_empty() {
+                let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+                for p in held.into_iter().rev() {
+                    q.push_front(p);
+                }
+            }
+            todo = fresh;
+            if todo.is_empty() {
+                return;
+            }
             // A lone submission is decided against the state itself; a group
             // against a copy that each accepted member advances.
             let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
@@ -346,7 +405,7 @@ impl Kommuner {
                             .await
                         {
                             Ok(Some(c)) => {
-                                Ok(self.duplicate(kommun, &p.submission.recorded_by, c).await)
+                                self.duplicate(kommun, &p.submission.recorded_by, c).await
                             }
                             Ok(None) => {
                                 tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
@@ -430,7 +489,7 @@ impl Kommuner {
                         let out = self
                             .duplicate(kommun, &p.submission.recorded_by, commit)
                             .await;
-                        let _ = p.reply.send(Ok(out));
+                        let _ = p.reply.send(out);
                     }
                     AppendOutcome::Conflict { actual, .. } => {
                         tracing::debug!(
@@ -482,15 +541,26 @@ impl Kommuner {
     /// A key recorded before is a duplicate only for whoever recorded it: an
     /// idempotency key is the recorder's, and another identity's decision
     /// under the same key is refused rather than silently dropped.
-    async fn duplicate(&self, kommun: &KommunId, identity: &str, commit: Commit) -> Outcome {
-        let owner = match self.store.raw_message(kommun, commit.first_sequence).await {
-            Ok(raw) => serde_json::from_slice::<styr_store::Envelope>(&raw)
-                .map(|e| e.recorded_by)
-                .ok(),
-            Err(_) => None,
-        };
-        match owner {
-            Some(owner) if owner != identity => Outcome::Rejected(Rejection::new(
+    async fn duplicate(
+        &self,
+        kommun: &KommunId,
+        identity: &str,
+        commit: Commit,
+    ) -> Result<Outcome, ServiceError> {
+        // Who recorded it must be known: "duplicate" to the wrong caller
+        // would tell them a decision of theirs is recorded when it is not.
+        let raw = self
+            .store
+            .raw_message(kommun, commit.first_sequence)
+            .await?;
+        let owner = serde_json::from_slice::<styr_store::Envelope>(&raw)
+            .map(|e| e.recorded_by)
+            .map_err(|e| ServiceError::Unreadable {
+                sequence: commit.first_sequence,
+                detail: e.to_string(),
+            })?;
+        Ok(match owner {
+            owner if owner != identity => Outcome::Rejected(Rejection::new(
                 styr_domain::Rule::P6,
                 "idempotency_key",
                 format!(
@@ -499,7 +569,7 @@ impl Kommuner {
                 ),
             )),
             _ => Outcome::Duplicate(commit),
-        }
+        })
     }
 }
 

@@ -396,6 +396,15 @@ async fn who_records_is_the_authenticated_user_and_grants_decide_what_it_may_rec
     let r = submit_as(&new, &status("new-2")).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
 
+    // KS's grantees cannot make anyone (themselves included) administrator.
+    let admin = decision(
+        "g-admin",
+        meeting("ks", "13"),
+        json!({"command": "grant_access", "identity": "ks-kansli", "access": {"kind": "administrator"}}),
+    );
+    let r = submit_as(&ks, &admin).await;
+    assert_eq!(r["rule"], "P1", "{r}");
+
     // Revoked: refused again.
     let r = submit_as(&ks, &grant("g-2", "revoke_access", "ny-handlaggare", "bun")).await;
     assert_eq!(r["outcome"], "recorded", "{r}");

@@ -285,6 +285,12 @@ async fn bad_inputs_are_rejected_with_field_and_rule_and_append_nothing() {
             Rule::Input,
             "idempotency_key",
         ),
+        // Styrkedja's own keys (checkpoints, signing keys) are not for users.
+        (
+            with(&outcome, &["idempotency_key"], "checkpoint-170".into()),
+            Rule::Input,
+            "idempotency_key",
+        ),
         (
             with(&outcome, &["idempotency_key"], "x".repeat(300).into()),
             Rule::Input,

@@ -71,9 +71,16 @@ fn signature_holds(stored: &[u8], key: &VerifyingKey) -> Result<(), &'static str
     if &stored[start..start + SIGNATURE_FIELD.len()] != SIGNATURE_FIELD {
         return Err("händelsen saknar signatur");
     }
+    // Lowercase hex only: one signature, one encoding, one stored form.
+    let digits = &stored[start + SIGNATURE_FIELD.len()..n - 2];
+    if !digits
+        .iter()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err("signaturen är inte 64 bytes hex med gemener");
+    }
     let mut sig = [0u8; 64];
-    hex::decode_to_slice(&stored[start + SIGNATURE_FIELD.len()..n - 2], &mut sig)
-        .map_err(|_| "signaturen är inte 64 bytes hex")?;
+    hex::decode_to_slice(digits, &mut sig).map_err(|_| "signaturen är inte 64 bytes hex")?;
     let mut message = Vec::with_capacity(SIGNATURE_TAG.len() + start + 1);
     message.extend_from_slice(SIGNATURE_TAG);
     message.extend_from_slice(&stored[..start]);
@@ -309,6 +316,12 @@ mod tests {
         assert!(signature_holds(&flipped, &key.verifying_key()).is_err());
         let other = SigningKey::from_bytes(&[8; 32]);
         assert!(signature_holds(&signed, &other.verifying_key()).is_err());
+        // The same signature in capitals is another stored form: refused.
+        let text = String::from_utf8(signed.clone()).unwrap();
+        let cut = text.len() - 130;
+        let upper = format!("{}{}", &text[..cut], text[cut..].to_uppercase());
+        assert_ne!(upper.as_bytes(), &signed[..]);
+        assert!(signature_holds(upper.as_bytes(), &key.verifying_key()).is_err());
         assert!(signature_holds(br#"{"a":1}"#, &key.verifying_key()).is_err());
     }
 }

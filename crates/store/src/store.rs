@@ -377,6 +377,22 @@ impl EventStore {
         Ok(log.commits.get(idempotency_key).cloned())
     }
 
+    /// The commits recorded under these keys, if any (reads the stream up to
+    /// its end once for all of them).
+    pub async fn lookup_many(
+        &self,
+        kommun: &KommunId,
+        idempotency_keys: &[&str],
+    ) -> Result<Vec<Option<Commit>>, StoreError> {
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        self.catch_up(&mut log, None).await?;
+        Ok(idempotency_keys
+            .iter()
+            .map(|k| log.commits.get(*k).cloned())
+            .collect())
+    }
+
     /// Records a decision's events as one atomic batch at the end of the
     /// kommun's history, provided that history ends at `expected` (0: empty).
     ///
