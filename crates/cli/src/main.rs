@@ -131,6 +131,11 @@ enum Command {
     Checkpoint { kommun: String },
     /// Rotates the kommun's signing key; the new key is published, endorsed by the old.
     RotateKey { kommun: String },
+    /// Prints what a revisor writes down: the kommun's public key in force
+    /// (full, and its 16-digit key id) and its latest signed checkpoint as
+    /// SEQ:HASH, ready for `verify --trusted-key … --pin …` (only after the
+    /// history verifies).
+    Key { kommun: String },
     /// The intern kontroll report for revisorer: Markdown, HTML (with the
     /// risk matrix) and CSV tables, with the verification of the history.
     Report {
@@ -677,6 +682,45 @@ async fn run(cli: Cli) -> Result<Exit> {
             let backend = Backend::open(&cli).await?;
             let (covered, at) = audit::checkpointer(&backend.store).checkpoint(&k).await?;
             println!("{k}: kontrollpunkt för sekvens {covered} signerad och registrerad som händelse {at}");
+            Ok(Exit::Ok)
+        }
+        Command::Key { kommun: k } => {
+            let k = kommun(k)?;
+            let backend = Backend::open(&cli).await?;
+            require_kommun(&backend.store, &k).await?;
+            let report =
+                match styr_audit::verify_stream(&backend.store, &k, Default::default()).await? {
+                    Ok(r) => r,
+                    Err(b) => {
+                        audit::print_result(k.as_str(), &Err(b));
+                        return Ok(Exit::Broken);
+                    }
+                };
+            let chain = backend.store.chain_head(&k).await?;
+            let key = chain.key.context("kommunen har ingen publicerad nyckel")?;
+            let first = report.keys.first().cloned().unwrap_or_default();
+            println!("{k}: historiken verifierad ({} händelser)", report.events);
+            println!("  nyckel i kraft: {}", hex::encode(key.key.as_bytes()));
+            println!("  nyckel-id (fingeravtryck): {}", key.id);
+            if first != key.id {
+                println!(
+                    "  (kommunens första nyckel, den som --trusted-key avser, har nyckel-id {first})"
+                );
+            }
+            match report.last_checkpoint() {
+                Some((covered, _, _, signed_at)) => {
+                    let hash = styr_store::ChainHash::of_event(
+                        &backend.store.raw_message(&k, *covered).await?,
+                    );
+                    println!("  senaste signerade kontrollpunkt: {covered}:{hash} (signerad {signed_at})");
+                    println!(
+                        "Skriv ner och verifiera senare med: styr verify --file FIL --trusted-key {first} --pin {covered}:{hash}"
+                    );
+                }
+                None => println!(
+                    "  ingen signerad kontrollpunkt ännu: `styr checkpoint {k}` signerar en"
+                ),
+            }
             Ok(Exit::Ok)
         }
         Command::RotateKey { kommun: k } => {

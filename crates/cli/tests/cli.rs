@@ -276,6 +276,31 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
             .unwrap()
     };
     assert_eq!(offline(&["verify", "--file", &file]).status.code(), Some(0));
+    // What a revisor writes down, printed ready to paste: with it the file
+    // verifies; with a pin that does not match it does not.
+    let key = text(&run(&["key", "vimmerby"]));
+    let line = key
+        .lines()
+        .find(|l| l.contains("--trusted-key"))
+        .unwrap_or_else(|| panic!("{key}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1].to_owned();
+    let (trusted, pin) = (after("--trusted-key"), after("--pin"));
+    assert_eq!(trusted.len(), 16, "{key}");
+    let out = offline(&[
+        "verify",
+        "--file",
+        &file,
+        "--trusted-key",
+        &trusted,
+        "--pin",
+        &pin,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (seq, _) = pin.split_once(':').unwrap();
+    let wrong = format!("{seq}:{}", "0".repeat(64));
+    let out = offline(&["verify", "--file", &file, "--pin", &wrong]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let replay = text(&offline(&["replay", &file]));
     let rebuild = text(&run(&["rebuild", "vimmerby"]));
     let digest = |t: &str| {
