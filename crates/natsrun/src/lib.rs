@@ -282,6 +282,11 @@ impl NatsServer {
     /// data folder (clients reconnect by themselves).
     pub async fn restart_in_place(&mut self) -> Result<(), Error> {
         self.terminate();
+        self.respawn().await
+    }
+
+    /// Starts the (stopped) server again on its port and data folder.
+    async fn respawn(&mut self) -> Result<(), Error> {
         let options = ServerOptions {
             port: Some(self.port),
             ..self.options.clone()
@@ -365,15 +370,7 @@ impl NatsServer {
     /// [`kill`](Self::kill) or a crash.
     pub async fn restart(&mut self) -> Result<(), Error> {
         self.kill();
-        let options = ServerOptions {
-            port: Some(self.port),
-            ..self.options.clone()
-        };
-        let (child, dog, port, _) = spawn(&options, self.write_errors.clone()).await?;
-        self.watchdog = dog;
-        self.child = child;
-        self.port = port;
-        Ok(())
+        self.respawn().await
     }
 }
 

@@ -752,21 +752,8 @@ impl EventStore {
         kommun: &KommunId,
         from: ChainState,
     ) -> Result<impl Stream<Item = Result<Record, StoreError>> + Send + 'static, StoreError> {
-        let stream = self.existing_stream(kommun).await?;
-        let (stream, last) = match stream {
-            Some(mut s) => {
-                let last = last_seq(&mut s).await?;
-                (Some(s), last)
-            }
-            None => (None, 0),
-        };
         let start = from.next;
-        Ok(match stream {
-            Some(s) if last >= start => {
-                classified(raw_messages(&s, start, Some(last)).await?, from).left_stream()
-            }
-            _ => futures::stream::empty().right_stream(),
-        })
+        Ok(classified(self.raw_history(kommun, start).await?, from))
     }
 
     /// The raw messages (sequence, stored bytes) of the kommun's stream from
