@@ -26,6 +26,11 @@ def url(user):
         return f.read().strip()
 
 
+async def connect(user, **kw):
+    """A user's connection, replies under its own inbox prefix."""
+    return await nats.connect(url(user), inbox_prefix=f"_INBOX_{user}", **kw)
+
+
 def check(ok, what):
     print(("ok    " if ok else "FAIL  ") + what)
     if not ok:
@@ -51,7 +56,7 @@ def submission(key, body="kf", command=None):
 
 
 async def main():
-    service = await nats.connect(url("styr-service"))
+    service = await connect("styr-service")
     before = await stream_state(service)
 
     # No credentials, wrong password.
@@ -72,7 +77,7 @@ async def main():
     async def on_error(e):
         errors.append(e)
 
-    app = await nats.connect(url("app"), error_cb=on_error)
+    app = await connect("app", error_cb=on_error)
     # A raw publish into the kommun's subjects and the stream API's
     # destructive verbs.
     await app.publish("styr.vimmerby.uppdrag.u-2026-01", b"not an envelope")
@@ -86,7 +91,12 @@ async def main():
             check(False, f"STREAM.{verb} by an application user is refused")
         except NatsError:
             check(True, f"STREAM.{verb} by an application user is refused")
+    # Listening to everyone's replies.
+    await app.subscribe("_INBOX.>")
+    # The server answers the subscription's -ERR before the flush's PONG.
     await app.flush()
+    check(any("permission" in str(e).lower() and "_inbox" in str(e).lower() for e in errors),
+          "subscribing to other users' replies is refused")
     check(any("ermission" in str(e) for e in errors), "the server reports permission violations")
     check(await stream_state(service) == before, "the stream is unchanged")
 
@@ -125,7 +135,7 @@ async def main():
     check(got == before, f"a durable consumer reads every event ({got} of {before})")
 
     # The revisor reads but does not submit.
-    revisor = await nats.connect(url("revisor"))
+    revisor = await connect("revisor")
     try:
         await revisor.request("styrkedja.api.vimmerby.submit", json.dumps(submission("py-rev")).encode(), timeout=1)
         check(False, "the revisor cannot submit")

@@ -13,7 +13,9 @@
 //!     the service (`$SRV.>`), and read kommun streams through consumers
 //!     (stream info, consumer create/info/next, acks, message get) — nothing
 //!     else: no publish to `styr.>`, no stream create/update/delete/purge, no
-//!     `$JS.API.>` wholesale;
+//!     `$JS.API.>` wholesale; each subscribes only under its own inbox
+//!     prefix `_INBOX_<user>` (its client must use it), so no user reads
+//!     another's replies;
 //!   - *auditor* users (revisorer): as application users, without `submit`.
 //! - **`STYRKEDJA_API`** holds one user, the service's request connection
 //!   (`styr-api`). It exports `styrkedja.api.>` and `$SRV.>`; `STYRKEDJA`
@@ -223,7 +225,7 @@ impl Access {
                         "      {{user: {}, password: {}, permissions: {}}}\n",
                         quote(&u.name),
                         password(u),
-                        permissions(u.role)
+                        permissions(u.role, &u.name)
                     )
                 })
                 .collect::<String>()
@@ -310,7 +312,13 @@ const READ_SUBJECTS: &[&str] = &[
     "$JS.FC.*.>",
 ];
 
-fn permissions(role: Role) -> String {
+/// The inbox prefix a user's client must use (`_INBOX_<user>`): a user may
+/// subscribe to its own replies and nobody else's.
+pub fn inbox_prefix(user: &str) -> String {
+    format!("_INBOX_{user}")
+}
+
+fn permissions(role: Role, name: &str) -> String {
     let list = |subjects: &[&str]| {
         let items: Vec<String> = subjects.iter().map(|s| quote(s)).collect();
         format!("[{}]", items.join(", "))
@@ -325,8 +333,9 @@ fn permissions(role: Role) -> String {
                 publish.push("styrkedja.api.*.submit");
             }
             format!(
-                "{{publish: {{allow: {}, deny: [\"styr.>\", \"$JS.API.STREAM.CREATE.>\", \"$JS.API.STREAM.UPDATE.>\", \"$JS.API.STREAM.DELETE.>\", \"$JS.API.STREAM.PURGE.>\"]}}, subscribe: {{allow: [\"_INBOX.>\"]}}}}",
-                list(&publish)
+                "{{publish: {{allow: {}, deny: [\"styr.>\", \"$JS.API.STREAM.CREATE.>\", \"$JS.API.STREAM.UPDATE.>\", \"$JS.API.STREAM.DELETE.>\", \"$JS.API.STREAM.PURGE.>\"]}}, subscribe: {{allow: [{}]}}}}",
+                list(&publish),
+                quote(&format!("{}.>", inbox_prefix(name)))
             )
         }
     }

@@ -987,18 +987,22 @@ fn classified(
 
 /// Splits `nats://user:password@host:port` into the address and connect
 /// options carrying the credentials (the client does not read them from the
-/// URL itself). A URL without credentials gives plain options.
+/// URL itself) and the user's inbox prefix `_INBOX_<user>`. A URL without
+/// credentials gives plain options.
 pub fn connect_options(url: &str) -> (String, async_nats::ConnectOptions) {
     let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            // Each user's replies arrive under its own inbox prefix, the only
+            // one it may subscribe to (see the access model).
             (
                 format!("{scheme}://{host}"),
                 async_nats::ConnectOptions::with_user_and_password(
                     user.to_owned(),
                     password.to_owned(),
-                ),
+                )
+                .custom_inbox_prefix(format!("_INBOX_{user}")),
             )
         }
         None => (url.to_owned(), async_nats::ConnectOptions::new()),

@@ -16,7 +16,10 @@ async fn main() -> anyhow::Result<()> {
     let client = match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            // Replies come under the user's own inbox prefix, the only one
+            // the server lets it subscribe to.
             async_nats::ConnectOptions::with_user_and_password(user.into(), password.into())
+                .custom_inbox_prefix(format!("_INBOX_{user}"))
                 .connect(format!("{scheme}://{host}"))
                 .await?
         }
