@@ -327,3 +327,39 @@ async fn bad_inputs_are_rejected_with_field_and_rule_and_append_nothing() {
     }
     assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), before);
 }
+
+/// Input that once panicked the writer, submitted among others decided in
+/// the same group: it is refused, and every other submission is recorded.
+#[tokio::test]
+async fn bad_input_in_a_group_affects_only_its_own_answer() {
+    let app = spawn_app().await;
+    let k = Arc::new(kommuner(&app).await);
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let submission = |key: String, period: &str| -> Submission {
+        serde_json::from_value(serde_json::json!({"idempotency_key": key, "recorded_by": "exempel-laddning",
+            "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-09-01"}, "effective_date": "2026-09-01"},
+            "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": period, "value": 84.3, "source": "Skolverket"}}))
+        .unwrap()
+    };
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let k = k.clone();
+        let kommun = kommun.clone();
+        let s = if i == 12 {
+            submission("bad".into(), "202é")
+        } else {
+            submission(format!("good-{i}"), "2026")
+        };
+        tasks.push(tokio::spawn(async move { k.submit(&kommun, s).await }));
+    }
+    let mut recorded = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap().unwrap() {
+            Outcome::Recorded(_) => recorded += 1,
+            Outcome::Rejected(r) if i == 12 => assert_eq!(r.field, "period", "{r}"),
+            other => panic!("submission {i}: {other:?}"),
+        }
+    }
+    assert_eq!(recorded, 23);
+}
