@@ -136,6 +136,14 @@ enum Command {
     /// SEQ:HASH, ready for `verify --trusted-key … --pin …` (only after the
     /// history verifies).
     Key { kommun: String },
+    /// The embedded server's users: `users list`, `users add NAME` (an
+    /// application user, e.g. a nämnd's secretary), `users add NAME --revisor`.
+    /// A new user can log in once `styr serve` is started again; what it may
+    /// record is decided in the kommun's history (grant_access).
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
     /// The intern kontroll report for revisorer: Markdown, HTML (with the
     /// risk matrix) and CSV tables, with the verification of the history.
     Report {
@@ -182,6 +190,21 @@ impl Cli {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("projections"))
     }
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Lists the users and their roles (no passwords).
+    List,
+    /// Adds a user with a new password.
+    Add {
+        /// The user name: 1–64 of a-z, A-Z, 0-9, '-' and '_'.
+        name: String,
+        /// An auditor (reads and queries, never submits) instead of an
+        /// application user.
+        #[arg(long)]
+        revisor: bool,
+    },
 }
 
 /// The NATS connection and, in the embedded default, the server behind it.
@@ -720,6 +743,35 @@ async fn run(cli: Cli) -> Result<Exit> {
                 None => println!(
                     "  ingen signerad kontrollpunkt ännu: `styr checkpoint {k}` signerar en"
                 ),
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Users { action } => {
+            let dir = cli.data_dir.join("access");
+            let mut access = styr_access::Access::load_or_create(&dir)
+                .with_context(|| format!("reading {}", dir.display()))?;
+            match action {
+                UsersAction::List => {
+                    for u in &access.users {
+                        println!("{:<24} {}", u.name, u.role.label());
+                    }
+                }
+                UsersAction::Add { name, revisor } => {
+                    let role = if *revisor {
+                        styr_access::Role::Auditor
+                    } else {
+                        styr_access::Role::App
+                    };
+                    access.add(&dir, name, role)?;
+                    println!(
+                        "Användaren {name} ({}) är tillagd. Starta om styr serve; därefter finns dess NATS-URL i {}.",
+                        role.label(),
+                        cli.data_dir.join("credentials").join(format!("{name}.url")).display()
+                    );
+                    println!(
+                        "Vad {name} får registrera beslutas i kommunens historik: grant_access av KS eller en administratör."
+                    );
+                }
             }
             Ok(Exit::Ok)
         }

@@ -1001,3 +1001,58 @@ async fn an_outsider_with_nats_py_cannot_break_in() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("FAIL"), "{}", text(&out));
 }
+
+/// An operator adds a nämnd's secretary; after a restart of serve, the
+/// secretary logs in with the credentials file and may query.
+#[tokio::test]
+async fn an_operator_adds_a_user_who_then_logs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    assert!(embedded(&data)
+        .arg("example")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let out = embedded(&data)
+        .args(["users", "add", "bun-sekreterare"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        embedded(&data)
+            .args(["users", "add", "bun-sekreterare"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        embedded(&data)
+            .args(["users", "add", "bad name"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    let list = text(&embedded(&data).args(["users", "list"]).output().unwrap());
+    assert!(
+        list.contains("bun-sekreterare") && list.contains("revisor"),
+        "{list}"
+    );
+    assert!(!list.contains("password"), "{list}");
+    let _serve = serve(&data, "s", false);
+    let url = std::fs::read_to_string(data.join("credentials/bun-sekreterare.url")).unwrap();
+    let client = styr_testkit::connect(url.trim()).await.unwrap();
+    let reply = client
+        .request(
+            "styrkedja.api.vimmerby.query",
+            r#"{"query":{"kind":"plan","year":2026}}"#.into(),
+        )
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+}
