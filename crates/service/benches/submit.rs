@@ -15,7 +15,7 @@ use styr_store::{EventStore, KommunId, StoreConfig};
 fn report(i: usize) -> Submission {
     let body = if i.is_multiple_of(2) { "sn" } else { "bun" };
     serde_json::from_value(serde_json::json!({
-        "idempotency_key": format!("bench-{i}"), "recorded_by": "bench",
+        "idempotency_key": format!("bench-{i}"), "recorded_by": "exempel-laddning",
         "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-10", "paragraph": "33"}, "effective_date": "2026-06-10"},
         "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-01", "body": body, "as_of": "2026-05-31", "status": "ongoing"}
     }))

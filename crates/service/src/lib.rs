@@ -90,6 +90,9 @@ struct Loaded {
     sequence: u64,
     /// Where the chain stands after `sequence`.
     chain: ChainState,
+    /// The stream has moved past `sequence` (seen by a rejection): catch up
+    /// before deciding again.
+    stale: bool,
 }
 
 /// The command side for all kommuner this process serves.
@@ -153,6 +156,7 @@ impl Kommuner {
                         state: KommunState::default(),
                         sequence: 0,
                         chain: ChainState::genesis(kommun),
+                        stale: false,
                     }),
                     queue: Default::default(),
                 })
@@ -310,15 +314,21 @@ impl Kommuner {
         mut todo: Vec<Pending>,
     ) {
         const MAX_ATTEMPTS: u32 = 8;
-        // Decide against the stream as it is now: another writer (a second
-        // node, the operator's CLI) may have recorded something this state
-        // has not seen, and a rejection decided on a stale state would stand.
-        if let Err(e) = self.catch_up(kommun, loaded).await {
-            let msg = e.to_string();
-            for p in todo {
-                let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+        // Another writer (a second node, the operator's CLI) may have
+        // recorded something this state has not seen. An acceptance decided
+        // on a stale state fails at append (the expected sequence) and is
+        // decided again; a rejection would stand, so a rejection that finds
+        // the stream moved on sends its submission back to be decided after
+        // a catch-up (`stale`). A first use loads the state.
+        if loaded.sequence == 0 || loaded.stale {
+            loaded.stale = false;
+            if let Err(e) = self.catch_up(kommun, loaded).await {
+                let msg = e.to_string();
+                for p in todo {
+                    let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
+                }
+                return;
             }
-            return;
         }
         for _ in 0..MAX_ATTEMPTS {
             // Keys recorded before are answered without deciding; a key
@@ -329,16 +339,9 @@ impl Kommuner {
                 .iter()
                 .map(|p| p.submission.idempotency_key.as_str())
                 .collect();
-            let known = match self.store.lookup_many(kommun, &keys).await {
-                Ok(k) => k,
-                Err(e) => {
-                    let msg = e.to_string();
-                    for p in todo {
-                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
-                    }
-                    return;
-                }
-            };
+            // What this process knows (no round trip): a key another writer
+            // recorded unseen makes the append conflict, and the retry sees it.
+            let known = self.store.known_commits(kommun, &keys).await;
             let mut seen = std::collections::HashSet::new();
             let mut held = Vec::new();
             let mut fresh = Vec::new();
@@ -369,6 +372,7 @@ impl Kommuner {
             let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
             let mut accepted: Vec<(Pending, Vec<Event>)> = Vec::new();
             let mut rest = Vec::new();
+            let mut stale = Vec::new();
             let mut total = 0;
             for p in todo.drain(..) {
                 if !rest.is_empty() {
@@ -407,6 +411,14 @@ impl Kommuner {
                             Ok(Some(c)) => {
                                 self.duplicate(kommun, &p.submission.recorded_by, c).await
                             }
+                            Ok(None)
+                                if self.store.known_chain(kommun).await.next - 1
+                                    > loaded.sequence =>
+                            {
+                                // Decided on a state the stream has moved past.
+                                stale.push(p);
+                                continue;
+                            }
                             Ok(None) => {
                                 tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
                                 Ok(Outcome::Rejected(rejection))
@@ -439,8 +451,13 @@ impl Kommuner {
                     }
                 }
             }
+            if !stale.is_empty() {
+                loaded.stale = true;
+                rest.splice(0..0, stale);
+            }
             if !rest.is_empty() {
-                // What did not fit goes back to the head of the queue.
+                // What did not fit, or was decided on a stale state, goes
+                // back to the head of the queue.
                 let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
                 for p in rest.into_iter().rev() {
                     q.push_front(p);
@@ -511,6 +528,7 @@ impl Kommuner {
                         state: KommunState::default(),
                         sequence: 0,
                         chain: ChainState::genesis(kommun),
+                        stale: false,
                     };
                 }
             }

@@ -377,20 +377,19 @@ impl EventStore {
         Ok(log.commits.get(idempotency_key).cloned())
     }
 
-    /// The commits recorded under these keys, if any (reads the stream up to
-    /// its end once for all of them).
-    pub async fn lookup_many(
+    /// The commits this store has seen recorded under these keys (no
+    /// reading: what appends and catch-ups have brought so far).
+    pub async fn known_commits(
         &self,
         kommun: &KommunId,
         idempotency_keys: &[&str],
-    ) -> Result<Vec<Option<Commit>>, StoreError> {
+    ) -> Vec<Option<Commit>> {
         let log = self.log(kommun);
-        let mut log = log.lock().await;
-        self.catch_up(&mut log, None).await?;
-        Ok(idempotency_keys
+        let log = log.lock().await;
+        idempotency_keys
             .iter()
             .map(|k| log.commits.get(*k).cloned())
-            .collect())
+            .collect()
     }
 
     /// Records a decision's events as one atomic batch at the end of the
