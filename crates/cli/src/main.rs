@@ -747,7 +747,21 @@ async fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Users { action } => {
+            if cli.nats_url.is_some() {
+                anyhow::bail!(
+                    "styr users ändrar den inbyggda serverns användare; en egen server (--nats-url) har sina användare i sin konfiguration (se deploy/nats)"
+                );
+            }
             let dir = cli.data_dir.join("access");
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            // One change at a time (serve holds styr.lock, so not that one).
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join("users.lock"))
+                .context("opening the users lock")?;
+            lock.lock().context("locking the users file")?;
             let mut access = styr_access::Access::load_or_create(&dir)
                 .with_context(|| format!("reading {}", dir.display()))?;
             match action {
@@ -757,6 +771,16 @@ async fn run(cli: Cli) -> Result<Exit> {
                     }
                 }
                 UsersAction::Add { name, revisor } => {
+                    // A user name is an identity in every kommun's history:
+                    // one that has recorded there (the example's loader, the
+                    // local operator) already holds what was granted to it.
+                    if [cli.som.as_str(), "lokal-operator", "exempel-laddning"]
+                        .contains(&name.as_str())
+                    {
+                        anyhow::bail!(
+                            "{name} är en identitet som redan registrerar beslut lokalt (och kan vara administratör); välj ett annat namn för en inloggning"
+                        );
+                    }
                     let role = if *revisor {
                         styr_access::Role::Auditor
                     } else {

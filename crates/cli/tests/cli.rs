@@ -1037,6 +1037,17 @@ async fn an_operator_adds_a_user_who_then_logs_in() {
             .code(),
         Some(1)
     );
+    // A name that already records locally (and may be administrator) is not
+    // handed out as a network log-in.
+    assert_eq!(
+        embedded(&data)
+            .args(["users", "add", "lokal-operator"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
     let list = text(&embedded(&data).args(["users", "list"]).output().unwrap());
     assert!(
         list.contains("bun-sekreterare") && list.contains("revisor"),

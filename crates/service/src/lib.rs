@@ -73,6 +73,9 @@ pub enum ServiceError {
 struct Pending {
     submission: Submission,
     reply: tokio::sync::oneshot::Sender<Result<Outcome, ServiceError>>,
+    /// How often it was sent back to be decided again (a stale state, or a
+    /// rejection that depended on a member that was not recorded).
+    requeued: u32,
 }
 
 /// One kommun's writer: its state, and the submissions waiting for it.
@@ -80,6 +83,9 @@ struct Slot {
     loaded: tokio::sync::Mutex<Loaded>,
     queue: std::sync::Mutex<std::collections::VecDeque<Pending>>,
 }
+
+/// At most this many times a submission is sent back to be decided again.
+const MAX_REQUEUES: u32 = 8;
 
 /// At most this many submissions are decided and committed together.
 const MAX_GROUP: usize = 64;
@@ -283,7 +289,11 @@ impl Kommuner {
         slot.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push_back(Pending { submission, reply });
+            .push_back(Pending {
+                submission,
+                reply,
+                requeued: 0,
+            });
         loop {
             tokio::select! {
                 biased;
@@ -373,6 +383,9 @@ impl Kommuner {
             let mut accepted: Vec<(Pending, Vec<Event>)> = Vec::new();
             let mut rest = Vec::new();
             let mut stale = Vec::new();
+            // A rejection decided after an accepted member may depend on it:
+            // its answer waits until that member is recorded.
+            let mut deferred: Vec<(Pending, Result<Outcome, ServiceError>)> = Vec::new();
             let mut total = 0;
             for p in todo.drain(..) {
                 if !rest.is_empty() {
@@ -425,7 +438,11 @@ impl Kommuner {
                             }
                             Err(e) => Err(e.into()),
                         };
-                        let _ = p.reply.send(out);
+                        if accepted.is_empty() {
+                            let _ = p.reply.send(out);
+                        } else {
+                            deferred.push((p, out));
+                        }
                     }
                     Ok(events)
                         if total + events.len() > styr_store::MAX_EVENTS_PER_DECISION
@@ -453,17 +470,19 @@ impl Kommuner {
             }
             if !stale.is_empty() {
                 loaded.stale = true;
-                rest.splice(0..0, stale);
+                self.requeue(kommun, slot, stale);
             }
             if !rest.is_empty() {
-                // What did not fit, or was decided on a stale state, goes
-                // back to the head of the queue.
+                // What did not fit goes back to the head of the queue.
                 let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
                 for p in rest.into_iter().rev() {
                     q.push_front(p);
                 }
             }
             if accepted.is_empty() {
+                for (p, out) in deferred {
+                    let _ = p.reply.send(out);
+                }
                 return;
             }
             let decisions: Vec<Decision> = accepted
@@ -481,9 +500,22 @@ impl Kommuner {
                     for (p, _) in accepted {
                         let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
                     }
+                    self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
                     return;
                 }
             };
+            let all_recorded = outcomes
+                .iter()
+                .all(|o| matches!(o, AppendOutcome::Appended(_)));
+            if all_recorded {
+                for (p, out) in deferred {
+                    let _ = p.reply.send(out);
+                }
+            } else {
+                // Something they were decided after was not recorded: decide
+                // them again.
+                self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
+            }
             let mut retry = Vec::new();
             let mut appended_any = false;
             for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
@@ -556,6 +588,24 @@ impl Kommuner {
 }
 
 impl Kommuner {
+    /// Sends submissions back to the head of the queue to be decided again,
+    /// at most [`MAX_REQUEUES`] times each; after that the caller is told the
+    /// kommun kept moving.
+    fn requeue(&self, kommun: &KommunId, slot: &Slot, pending: Vec<Pending>) {
+        let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+        for mut p in pending.into_iter().rev() {
+            p.requeued += 1;
+            if p.requeued > MAX_REQUEUES {
+                let _ = p.reply.send(Err(ServiceError::Contended {
+                    kommun: kommun.to_string(),
+                    attempts: p.requeued,
+                }));
+            } else {
+                q.push_front(p);
+            }
+        }
+    }
+
     /// A key recorded before is a duplicate only for whoever recorded it: an
     /// idempotency key is the recorder's, and another identity's decision
     /// under the same key is refused rather than silently dropped.
