@@ -654,30 +654,25 @@ async fn mistakes_are_errors_that_say_what_is_wrong() {
     assert_eq!(cli.run(&["no-such-verb"]).status.code(), Some(64));
     assert_eq!(cli.run(&["--help"]).status.code(), Some(0));
     // An impossible date names its field; a key given twice is refused.
-    let bad_date = cli.file(
-        "date.json",
-        &REPORT.replace(
+    for (name, from, to, expect) in [
+        (
+            "date.json",
             "\"effective_date\": \"2026-06-10\"",
             "\"effective_date\": \"2026-06-31\"",
+            "provenance.effective_date",
         ),
-    );
-    let out = cli.run(&["submit", "vimmerby", &bad_date]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("provenance.effective_date"),
-        "{}",
-        text(&out)
-    );
-    let twice = cli.file(
-        "twice.json",
-        &REPORT.replace(
+        (
+            "twice.json",
             "\"idempotency_key\": \"sbn-2026-06-10-33\",",
             "\"idempotency_key\": \"a\", \"idempotency_key\": \"b\",",
+            "duplicate field",
         ),
-    );
-    let out = cli.run(&["submit", "vimmerby", &twice]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("duplicate field"), "{}", text(&out));
+    ] {
+        let file = cli.file(name, &REPORT.replace(from, to));
+        let out = cli.run(&["submit", "vimmerby", &file]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out));
+        assert!(text(&out).contains(expect), "{name}: {}", text(&out));
+    }
     // An unreachable server is named.
     let out = Command::new(env!("CARGO_BIN_EXE_styr"))
         .env("NATS_URL", "nats://127.0.0.1:9")
@@ -947,38 +942,10 @@ async fn a_damaged_projection_answers_as_a_clean_one() {
     }
 }
 
-/// nats-py, pinned, in the project's own tools folder (installed once).
+/// nats-py, pinned, in the project's own tools folder (installed once, as
+/// nats-server is).
 fn nats_py() -> std::path::PathBuf {
-    const VERSION: &str = "2.16.0";
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.tools")
-        .join(format!("nats-py-{VERSION}"));
-    if dir.join("nats").is_dir() {
-        return dir;
-    }
-    let scratch = dir.with_extension(format!("install-{}", std::process::id()));
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&scratch)
-        .arg(format!("nats-py=={VERSION}"))
-        .output()
-        .expect("python3 with pip");
-    assert!(
-        out.status.success(),
-        "installing nats-py: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Another test process may have finished first: either copy is whole.
-    let _ = std::fs::rename(&scratch, &dir);
-    let _ = std::fs::remove_dir_all(&scratch);
-    dir
+    styr_natsrun::install_from_pypi("nats-py", "2.16.0").expect("nats-py from PyPI")
 }
 
 /// The trust boundary tried from outside Rust: tests/outsider/attack.py
@@ -1014,40 +981,21 @@ async fn an_operator_adds_a_user_who_then_logs_in() {
         .unwrap()
         .status
         .success());
-    let out = embedded(&data)
-        .args(["users", "add", "bun-sekreterare"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(
+    let users = |args: &[&str]| {
         embedded(&data)
-            .args(["users", "add", "bun-sekreterare"])
+            .arg("users")
+            .args(args)
             .output()
             .unwrap()
             .status
-            .code(),
-        Some(1)
-    );
-    assert_eq!(
-        embedded(&data)
-            .args(["users", "add", "bad name"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(1)
-    );
-    // A name that already records locally (and may be administrator) is not
-    // handed out as a network log-in.
-    assert_eq!(
-        embedded(&data)
-            .args(["users", "add", "lokal-operator"])
-            .output()
-            .unwrap()
-            .status
-            .code(),
-        Some(1)
-    );
+            .code()
+    };
+    assert_eq!(users(&["add", "bun-sekreterare"]), Some(0));
+    // Taken, not a name, or a name that already records locally (and may
+    // be administrator): refused.
+    for name in ["bun-sekreterare", "bad name", "lokal-operator"] {
+        assert_eq!(users(&["add", name]), Some(1), "{name}");
+    }
     let list = text(&embedded(&data).args(["users", "list"]).output().unwrap());
     assert!(
         list.contains("bun-sekreterare") && list.contains("revisor"),

@@ -112,6 +112,33 @@ impl KommunState {
         }
     }
 
+    /// `grant_access` (`grant`) or `revoke_access`: a grant held is not
+    /// granted again (P6); only a grant held can be revoked (reference).
+    pub(crate) fn decide_grant(&self, identity: &str, access: &Access, grant: bool) -> Decided {
+        self.check_access(identity, access)?;
+        let held = self.holds(identity, access);
+        match (grant, held) {
+            (true, true) => reject(
+                Rule::P6,
+                "access",
+                format!("{identity} har redan behörigheten {access}"),
+            ),
+            (false, false) => reject(
+                Rule::Reference,
+                "access",
+                format!("{identity} har inte behörigheten {access}"),
+            ),
+            (true, false) => Ok(vec![Event::AccessGranted {
+                identity: identity.to_owned(),
+                access: access.clone(),
+            }]),
+            (false, true) => Ok(vec![Event::AccessRevoked {
+                identity: identity.to_owned(),
+                access: access.clone(),
+            }]),
+        }
+    }
+
     pub(crate) fn check_access(&self, identity: &str, access: &Access) -> Result<(), Rejection> {
         check_id("identity", identity)?;
         if let Access::Body { body } = access {

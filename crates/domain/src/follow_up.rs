@@ -219,6 +219,11 @@ impl KommunState {
         Ok(())
     }
 
+    /// Decides the follow-up commands (outcomes, deviations, reports,
+    /// intern kontroll, granskningar): one arm per command, as in `decide`
+    /// (see there why it stays one match until the areas get modules of
+    /// their own, issue 12).
+    #[allow(clippy::too_many_lines)]
     pub(crate) fn decide_follow_up(&self, p: &Provenance, command: &Command) -> Decided {
         let today = Self::decided_on(p);
         match command {

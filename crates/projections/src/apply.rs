@@ -90,6 +90,33 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
     }
 }
 
+/// A grant or revocation into the identity's `access/<identity>` document.
+fn apply_grant<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    identity: String,
+    access: Access,
+    granted: bool,
+    source: Source,
+) -> Result<(), ProjectionError> {
+    let path = format!("access/{identity}");
+    let mut doc = cx.get::<AccessDoc>(&path)?.unwrap_or(AccessDoc {
+        identity,
+        access: Vec::new(),
+        changes: Vec::new(),
+    });
+    doc.access.retain(|a| *a != access);
+    if granted {
+        doc.access.push(access.clone());
+        doc.access.sort();
+    }
+    doc.changes.push(AccessChange {
+        granted,
+        access,
+        source,
+    });
+    cx.put(&path, &doc)
+}
+
 /// Intrång: a message in the kommun's stream that Styrkedja did not write
 /// (see `styr_store::ChainState`), as the projections record it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -179,6 +206,11 @@ pub fn apply<R: KvRead + ?Sized>(
     Ok(())
 }
 
+/// One event into its documents: one arm per event type, each short or
+/// handing over to a helper (`apply_grant`, …). It is long because there are
+/// 39 event types; giving each area its own module with its documents is the
+/// refactor of issue 12.
+#[allow(clippy::too_many_lines)]
 fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<(), ProjectionError> {
     let src = cx.source.clone();
     match event.clone() {
@@ -533,26 +565,8 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 p.reported_version = Some(version)
             })?,
         Event::DecisionCorrected { .. } => {}
-        Event::AccessGranted { identity, access } | Event::AccessRevoked { identity, access } => {
-            let granted = matches!(event, Event::AccessGranted { .. });
-            let path = format!("access/{identity}");
-            let mut doc = cx.get::<AccessDoc>(&path)?.unwrap_or(AccessDoc {
-                identity: identity.clone(),
-                access: Vec::new(),
-                changes: Vec::new(),
-            });
-            doc.access.retain(|a| *a != access);
-            if granted {
-                doc.access.push(access.clone());
-                doc.access.sort();
-            }
-            doc.changes.push(AccessChange {
-                granted,
-                access,
-                source: src,
-            });
-            cx.put(&path, &doc)?
-        }
+        Event::AccessGranted { identity, access } => apply_grant(cx, identity, access, true, src)?,
+        Event::AccessRevoked { identity, access } => apply_grant(cx, identity, access, false, src)?,
         Event::SigningKeyPublished {
             key_id,
             public_key,
