@@ -149,3 +149,53 @@ impl KommunState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Body;
+
+    fn kommun() -> KommunState {
+        let mut s = KommunState::default();
+        for (id, kind) in [
+            ("ks", BodyKind::ExecutiveBoard),
+            ("bun", BodyKind::Committee),
+        ] {
+            s.bodies.insert(
+                id.into(),
+                Body {
+                    kind,
+                    name: id.into(),
+                    area: id.into(),
+                    parent_company: None,
+                },
+            );
+        }
+        s
+    }
+
+    fn bun() -> Access {
+        Access::Body { body: "bun".into() }
+    }
+
+    #[test]
+    fn a_grant_is_given_once_and_only_a_held_grant_is_revoked() {
+        let mut s = kommun();
+        assert!(s.decide_grant("sekr", &bun(), true).is_ok());
+        s.access.entry("sekr".into()).or_default().insert(bun());
+        let again = s.decide_grant("sekr", &bun(), true).unwrap_err();
+        assert_eq!((again.rule, again.field.as_str()), (Rule::P6, "access"));
+        assert!(s.decide_grant("sekr", &bun(), false).is_ok());
+        let none = s.decide_grant("other", &bun(), false).unwrap_err();
+        assert_eq!(none.rule, Rule::Reference);
+        let unknown = s
+            .decide_grant("sekr", &Access::Body { body: "xn".into() }, true)
+            .unwrap_err();
+        assert_eq!(
+            (unknown.rule, unknown.field.as_str()),
+            (Rule::Reference, "access.body")
+        );
+        let bad = s.decide_grant("två ord", &bun(), true).unwrap_err();
+        assert_eq!((bad.rule, bad.field.as_str()), (Rule::Input, "identity"));
+    }
+}
