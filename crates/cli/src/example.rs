@@ -41,6 +41,8 @@ pub async fn run(
         "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
     );
     print_chain(kv, kommun)?;
+    println!("\nBudget och ekonomi {YEAR}:");
+    crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?);
     let today = chrono::NaiveDate::from_ymd_opt(YEAR + 1, 3, 31).context("date")?;
     let gaps = styr_projections::gaps(kv, kommun, YEAR, today)?;
     println!("\nLuckor i styrkedjan {YEAR} (bedömt {today}):");
@@ -166,11 +168,7 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         kinds.sort();
         let names: Vec<&str> = kinds
             .iter()
-            .map(|k| match k {
-                styr_domain::ReportKind::Budgetuppfoljning => "budgetuppföljning",
-                styr_domain::ReportKind::Delarsrapport => "delårsrapport",
-                styr_domain::ReportKind::Arsredovisning => "årsredovisning",
-            })
+            .map(|k| k.swedish())
             .collect();
         println!("  {body:<5} {}", names.join(", "));
     }

@@ -322,10 +322,20 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
 
 fn print_plan(plan: &styr_projections::PlanView) {
     match &plan.budget {
-        Some(b) => println!(
-            "Budget {} med plan {}–{} ({})",
-            b.year, b.plan_years[0], b.plan_years[1], b.source.decided
-        ),
+        Some(b) => {
+            println!(
+                "Budget {} med plan {}–{} (antagen {}{})",
+                b.year,
+                b.plan_years[0],
+                b.plan_years[1],
+                b.source.decided,
+                b.established.as_ref().map_or_else(
+                    || ", ännu inte fastställd".to_owned(),
+                    |s| format!(", fastställd {}", s.decided)
+                )
+            );
+            print_budget_parts(b, plan.year);
+        }
         None => println!("Ingen antagen budget omfattar {}", plan.year),
     }
     println!("\nKF-mål {}:", plan.year);
@@ -359,13 +369,20 @@ fn print_plan(plan: &styr_projections::PlanView) {
     }
     println!("\nNämnder {}:", plan.year);
     println!(
-        "  {:<40} {:>12}  {:>10}  nämndmål  planer",
-        "nämnd", "ram tkr", "fördelat"
+        "  {:<40} {:>12}  {:>10}  nämndmål  {:<24}  ramen beslutad",
+        "nämnd", "ram tkr", "fördelat", "planer"
     );
     for n in &plan.namnder {
         let distributed: i64 = n.plan.as_ref().map_or(0, |p| p.detaljbudget.values().sum());
+        let set_by = plan
+            .budget
+            .as_ref()
+            .and_then(|b| b.ram_set_by(&n.body.id, plan.year))
+            .map_or(String::new(), |e| {
+                format!("{} ({})", e.source.decided, e.change.swedish())
+            });
         println!(
-            "  {:<40} {:>12}  {:>10}  {:>8}  {}",
+            "  {:<40} {:>12}  {:>10}  {:>8}  {:<24}  {}",
             n.body.name,
             n.ram.map_or("–".to_owned(), |r| r.to_string()),
             if distributed == 0 {
@@ -378,9 +395,12 @@ fn print_plan(plan: &styr_projections::PlanView) {
                 .iter()
                 .map(|p| format!("{} v{}", p.id, p.version))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            set_by
         );
     }
+    print_investments(plan);
+    print_balanskrav(plan);
     println!("\nUppdrag:");
     for u in &plan.uppdrag {
         let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
@@ -397,6 +417,173 @@ fn print_plan(plan: &styr_projections::PlanView) {
             }
         );
     }
+}
+
+/// A terminal table with a header row, right-aligning the columns `numeric`.
+fn table(header: &[&str], numeric: &[usize]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header(header.to_vec());
+    for &i in numeric {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// Skattesats, the plan för ekonomin and the RUR, each with the decision
+/// that set it.
+fn print_budget_parts(b: &BudgetDoc, year: i32) {
+    match &b.skattesats {
+        Some(s) => println!(
+            "Skattesats {}: {} ({}, {})",
+            b.year,
+            s.value,
+            s.change.swedish(),
+            s.source.decided
+        ),
+        None => println!("Skattesats {}: inte beslutad", b.year),
+    }
+    if let Some(e) = &b.economy {
+        println!(
+            "\nPlan för ekonomin, tkr ({}, {}):",
+            e.change.swedish(),
+            e.source.decided
+        );
+        let mut t = table(
+            &[
+                "år",
+                "skatteintäkter",
+                "generella statsbidrag",
+                "nettokostnader",
+                "finansnetto",
+                "resultat",
+                "resultat %",
+                "eget kapital",
+                "förändring likvida medel",
+            ],
+            &[1, 2, 3, 4, 5, 6, 7, 8],
+        );
+        for y in &e.value {
+            let r = &y.resultat;
+            let revenue = r.skatteintakter.saturating_add(r.generella_statsbidrag);
+            let share = if revenue == 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.1}", r.resultat as f64 * 100.0 / revenue as f64).replace('.', ",")
+            };
+            t.add_row(vec![
+                y.year.to_string(),
+                r.skatteintakter.to_string(),
+                r.generella_statsbidrag.to_string(),
+                r.verksamhetens_nettokostnader.to_string(),
+                r.finansnetto.to_string(),
+                r.resultat.to_string(),
+                share,
+                y.balans.eget_kapital.to_string(),
+                y.finansiering.forandring_likvida_medel.to_string(),
+            ]);
+        }
+        println!("{t}");
+    }
+    for r in b.rur.values().filter(|r| r.value.year == year) {
+        println!(
+            "Resultatutjämningsreserv {}: reservering {} tkr, disposition {} tkr enligt {} ({}, {})",
+            r.value.year,
+            r.value.reservation,
+            r.value.disposition,
+            r.value.riktlinjer,
+            r.change.swedish(),
+            r.source.decided
+        );
+    }
+}
+
+/// The budget's economy for the plan's year: skattesats, plan för ekonomin,
+/// RUR, investments and balanskrav (the example's summary).
+pub(crate) fn print_economy(plan: &styr_projections::PlanView) {
+    if let Some(b) = &plan.budget {
+        print_budget_parts(b, plan.year);
+    }
+    print_investments(plan);
+    print_balanskrav(plan);
+}
+
+fn print_investments(plan: &styr_projections::PlanView) {
+    if plan.investments.is_empty() {
+        return;
+    }
+    println!("\nInvesteringar {}, tkr:", plan.year);
+    let mut t = table(
+        &[
+            "investering",
+            "nämnd",
+            "projekt",
+            "total",
+            "budget",
+            "utfall",
+            "prognos",
+            "uppföljd i",
+            "budget beslutad",
+        ],
+        &[3, 4, 5, 6],
+    );
+    for i in &plan.investments {
+        let latest = i.follow_ups.iter().rev().find(|f| f.year == plan.year);
+        let set_by = i
+            .budgeted
+            .last()
+            .map_or(String::new(), |(_, c, s)| format!("{} ({})", s.decided, c.swedish()));
+        t.add_row(vec![
+            i.id.clone(),
+            i.investment.body.clone(),
+            i.investment.title.clone(),
+            i.investment.total.to_string(),
+            i.budget_for(plan.year).unwrap_or_default().to_string(),
+            latest.map_or("–".to_owned(), |f| f.outcome.to_string()),
+            latest
+                .and_then(|f| f.forecast)
+                .map_or("–".to_owned(), |f| f.to_string()),
+            latest.map_or("–".to_owned(), |f| f.report.swedish().to_owned()),
+            set_by,
+        ]);
+    }
+    println!("{t}");
+}
+
+fn print_balanskrav(plan: &styr_projections::PlanView) {
+    let Some(b) = &plan.balanskrav else {
+        return;
+    };
+    println!("\nBalanskravsutredning {}, tkr:", plan.year);
+    let mut t = table(
+        &[
+            "rapport",
+            "årets resultat",
+            "justeringar",
+            "balanskravsresultat",
+            "till RUR",
+            "från RUR",
+            "efter RUR",
+            "beslut",
+        ],
+        &[1, 2, 3, 4, 5, 6],
+    );
+    for e in &b.reports {
+        let u = &e.utredning;
+        t.add_row(vec![
+            e.report.swedish().to_owned(),
+            u.arets_resultat.to_string(),
+            u.justeringar.to_string(),
+            u.balanskravsresultat.to_string(),
+            u.till_rur.to_string(),
+            u.fran_rur.to_string(),
+            u.efter_rur.to_string(),
+            e.source.decided.clone(),
+        ]);
+    }
+    println!("{t}");
 }
 
 fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {

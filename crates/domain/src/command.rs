@@ -79,10 +79,33 @@ pub enum Command {
         reason: String,
     },
     /// KF adopts budget med plan: the budget year and two plan years, ramar,
-    /// goals with indicators, and the uppdrag decisions, as one batch.
+    /// goals with indicators, and the uppdrag decisions, as one batch. A
+    /// kommun that adopts in two steps records the ramar (`stage: ramar`, in
+    /// June) and then the fastställd budget (`stage: faststalld`, in
+    /// November, with skattesats and economic plan); one that adopts in one
+    /// step records only the fastställd budget.
     AdoptBudget {
         year: i32,
+        /// Which of the year's budget decisions this is; `ramar` when absent.
+        #[serde(default)]
+        stage: BudgetStage,
+        /// Ramar for the budget year and plan years. In a fastställd budget
+        /// after budgetramar: only the ramar it changes.
+        #[serde(default)]
         ramar: Vec<Ram>,
+        /// Skattesats for the budget year (required when fastställd).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skattesats: Option<Skattesats>,
+        /// Plan för ekonomin: resultat, balans and finansiering for the budget
+        /// year and the two plan years (required when fastställd).
+        #[serde(default)]
+        economy: Vec<EconomicYear>,
+        /// Investeringsbudget: projects with their yearly amounts.
+        #[serde(default)]
+        investments: Vec<Investment>,
+        /// Reservation to and disposition from the resultatutjämningsreserv.
+        #[serde(default)]
+        rur: Vec<RurDisposition>,
         #[serde(default)]
         goals: Vec<GoalInput>,
         #[serde(default)]
@@ -96,12 +119,29 @@ pub enum Command {
         #[serde(default)]
         uppdrag_closed: BTreeMap<String, String>,
     },
-    /// KF amends ramar of an adopted budget: the November complementary
-    /// decision of an election year, or a tilläggsbudget during the year.
-    AmendRamar {
+    /// KF changes an adopted budget: the November complementary decision of
+    /// an election year, a tilläggsbudget during the year, or an
+    /// ändringsbudget of a fastställd budget (before or during its year).
+    /// `amend_ramar` is the same command under its earlier name.
+    #[serde(alias = "amend_ramar")]
+    AmendBudget {
+        /// The year amended: the budget year or one of its plan years.
         year: i32,
-        change: RamChange,
+        change: BudgetChange,
+        #[serde(default)]
         ramar: Vec<Ram>,
+        /// A new skattesats for the budget year, decided before it begins.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skattesats: Option<Skattesats>,
+        /// A new three-year economic plan, replacing the one in force.
+        #[serde(default)]
+        economy: Vec<EconomicYear>,
+        /// Investments added or replaced (by id).
+        #[serde(default)]
+        investments: Vec<Investment>,
+        /// RUR dispositions replacing those of the same year.
+        #[serde(default)]
+        rur: Vec<RurDisposition>,
     },
     /// A nämnd adopts its nämndplan: nämndmål linked to KF goals.
     AdoptNamndplan {
@@ -211,6 +251,12 @@ pub enum Command {
         uppdrag: Vec<UppdragLine>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         atgardsplan: Option<Atgardsplan>,
+        /// Investeringsuppföljning: outcome (and forecast) per investment.
+        #[serde(default)]
+        investments: Vec<InvestmentOutcome>,
+        /// Balanskravsutredning (KS, in the delårsrapport and årsredovisning).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balanskrav: Option<Balanskravsutredning>,
     },
     /// KS (kommun-wide) or a nämnd or bolag (its own area) adopts its intern
     /// kontrollplan for a year from a risk- och väsentlighetsanalys.
@@ -300,7 +346,7 @@ impl Command {
             Command::AdoptStyrdokument { .. } => "adopt_styrdokument",
             Command::RepealStyrdokument { .. } => "repeal_styrdokument",
             Command::AdoptBudget { .. } => "adopt_budget",
-            Command::AmendRamar { .. } => "amend_ramar",
+            Command::AmendBudget { .. } => "amend_budget",
             Command::AdoptNamndplan { .. } => "adopt_namndplan",
             Command::AdoptDetaljbudget { .. } => "adopt_detaljbudget",
             Command::ReportUppdragStatus { .. } => "report_uppdrag_status",

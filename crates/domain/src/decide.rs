@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 
-use crate::command::{Command, GoalInput, Ram, UppdragInput};
+use crate::command::{Command, Ram};
 use crate::event::Event;
 use crate::model::*;
 use crate::provenance::{DecidedBy, Provenance};
@@ -374,7 +374,12 @@ impl KommunState {
             }
             Command::AdoptBudget {
                 year,
+                stage,
                 ramar,
+                skattesats,
+                economy,
+                investments,
+                rur,
                 goals,
                 uppdrag_given,
                 uppdrag_changed,
@@ -383,71 +388,42 @@ impl KommunState {
             } => self.decide_budget(
                 provenance,
                 *year,
+                *stage,
                 ramar,
                 goals,
-                uppdrag_given,
-                uppdrag_changed,
-                uppdrag_extended,
-                uppdrag_closed,
+                &crate::budget::UppdragDecisions {
+                    given: uppdrag_given,
+                    changed: uppdrag_changed,
+                    extended: uppdrag_extended,
+                    closed: uppdrag_closed,
+                },
+                &crate::budget::BudgetParts {
+                    skattesats: *skattesats,
+                    economy,
+                    investments,
+                    rur,
+                },
             ),
-            Command::AmendRamar {
+            Command::AmendBudget {
                 year,
                 change,
                 ramar,
-            } => {
-                self.authorize(provenance, Authority::Council)?;
-                let Some(budget_year) = self.budget_covering(*year) else {
-                    return reject(
-                        Rule::Reference,
-                        "year",
-                        format!("no adopted budget covers {year}"),
-                    );
-                };
-                let meeting = provenance
-                    .decided_by
-                    .decision_date()
-                    .unwrap_or(provenance.effective_date);
-                match change {
-                    RamChange::Budget => {
-                        return reject(Rule::Input, "change", "ramar are set in adopt_budget")
-                    }
-                    RamChange::Complementary => {
-                        if meeting.month() != 11
-                            || meeting.year() % 4 != 2
-                            || *year != meeting.year() + 1
-                        {
-                            return reject(
-                                Rule::Consistency,
-                                "change",
-                                "the complementary decision is taken in November of an election year, for the next year",
-                            );
-                        }
-                    }
-                    RamChange::Supplementary => {
-                        if meeting.year() != *year {
-                            return reject(
-                                Rule::Consistency,
-                                "year",
-                                "a tilläggsbudget amends the year it is decided in",
-                            );
-                        }
-                    }
-                }
-                if ramar.is_empty() {
-                    return reject(Rule::Input, "ramar", "amends at least one ram");
-                }
-                self.check_ramar(ramar, &[budget_year, budget_year + 1, budget_year + 2])?;
-                Ok(ramar
-                    .iter()
-                    .map(|r| Event::RamSet {
-                        body: r.body.clone(),
-                        year: r.year,
-                        amount: r.amount,
-                        change: *change,
-                        budget_year,
-                    })
-                    .collect())
-            }
+                skattesats,
+                economy,
+                investments,
+                rur,
+            } => self.decide_amend_budget(
+                provenance,
+                *year,
+                *change,
+                ramar,
+                &crate::budget::BudgetParts {
+                    skattesats: *skattesats,
+                    economy,
+                    investments,
+                    rur,
+                },
+            ),
             Command::AdoptNamndplan {
                 body,
                 year,
@@ -872,7 +848,7 @@ impl KommunState {
         reject(Rule::P1, field, format!("this decision belongs to {who}"))
     }
 
-    fn check_ramar(&self, ramar: &[Ram], years: &[i32]) -> Result<(), Rejection> {
+    pub(crate) fn check_ramar(&self, ramar: &[Ram], years: &[i32]) -> Result<(), Rejection> {
         let mut seen = BTreeSet::new();
         for (i, r) in ramar.iter().enumerate() {
             self.operating_body(&format!("ramar[{i}].body"), &r.body)?;
@@ -901,162 +877,7 @@ impl KommunState {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn decide_budget(
-        &self,
-        provenance: &Provenance,
-        year: i32,
-        ramar: &[Ram],
-        goals: &[GoalInput],
-        given: &[UppdragInput],
-        changed: &[crate::command::UppdragChange],
-        extended: &std::collections::BTreeMap<String, NaiveDate>,
-        closed: &std::collections::BTreeMap<String, String>,
-    ) -> Decided {
-        self.authorize(provenance, Authority::Council)?;
-        if self.budgets.contains_key(&year) {
-            return reject(
-                Rule::P6,
-                "year",
-                format!("the budget for {year} is adopted; amend it with amend_ramar"),
-            );
-        }
-        if let Some(d) = provenance.decided_by.decision_date() {
-            if d.year() >= year {
-                return reject(
-                    Rule::Consistency,
-                    "year",
-                    format!("the budget for {year} is adopted the year before, not on {d}"),
-                );
-            }
-        }
-        let plan_years = [year + 1, year + 2];
-        self.check_ramar(ramar, &[year, year + 1, year + 2])?;
-        if ramar.iter().all(|r| r.year != year) {
-            return reject(
-                Rule::P4,
-                "ramar",
-                format!("the budget sets ramar for {year}"),
-            );
-        }
-        let mut events = vec![Event::BudgetAdopted { year, plan_years }];
-        events.extend(ramar.iter().map(|r| Event::RamSet {
-            body: r.body.clone(),
-            year: r.year,
-            amount: r.amount,
-            change: RamChange::Budget,
-            budget_year: year,
-        }));
-
-        let mut seen = BTreeSet::new();
-        for (i, g) in goals.iter().enumerate() {
-            let f = |n: &str| format!("goals[{i}].{n}");
-            check_id(&f("id"), &g.id)?;
-            check_text(&f("title"), &g.title)?;
-            if self.goals.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
-                return reject(
-                    Rule::P6,
-                    f("id"),
-                    format!("KF goal {:?} already exists", g.id),
-                );
-            }
-            if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
-                return reject(
-                    Rule::Consistency,
-                    f("to_year"),
-                    format!("a KF goal runs 1–4 years from the budget year {year} on"),
-                );
-            }
-            check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
-            events.push(Event::KfGoalAdopted {
-                budget_year: year,
-                goal: g.clone(),
-            });
-        }
-
-        let mut touched: BTreeSet<String> = BTreeSet::new();
-        for (i, u) in given.iter().enumerate() {
-            let f = |n: &str| format!("uppdrag_given[{i}].{n}");
-            check_id(&f("id"), &u.id)?;
-            check_text(&f("title"), &u.title)?;
-            check_text(&f("description"), &u.description)?;
-            if self.uppdrag.contains_key(&u.id) || !touched.insert(u.id.clone()) {
-                return reject(
-                    Rule::P6,
-                    f("id"),
-                    format!("uppdrag {:?} already exists", u.id),
-                );
-            }
-            self.check_recipients(&f("to"), &u.to)?;
-            if u.due.year() < year {
-                return reject(
-                    Rule::Consistency,
-                    f("due"),
-                    format!("due before the budget year {year}"),
-                );
-            }
-            if u.resources.is_some_and(|r| r < 0) {
-                return reject(Rule::Input, f("resources"), "must not be negative");
-            }
-            events.push(Event::UppdragGiven {
-                budget_year: year,
-                uppdrag: u.clone(),
-            });
-        }
-        let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
-            match self.uppdrag.get(id) {
-                None => reject(Rule::Reference, field, format!("no uppdrag {id:?}")),
-                Some(u) if u.closed => reject(Rule::P2, field, format!("uppdrag {id:?} is closed")),
-                Some(_) if !touched.insert(id.to_owned()) => reject(
-                    Rule::Input,
-                    field,
-                    format!("uppdrag {id:?} appears twice in the decision"),
-                ),
-                Some(_) => Ok(()),
-            }
-        };
-        for (i, c) in changed.iter().enumerate() {
-            existing_open(format!("uppdrag_changed[{i}].id"), &c.id)?;
-            if let Some(to) = &c.to {
-                self.check_recipients(&format!("uppdrag_changed[{i}].to"), to)?;
-            }
-            events.push(Event::UppdragChanged {
-                budget_year: year,
-                id: c.id.clone(),
-                title: c.title.clone(),
-                description: c.description.clone(),
-                to: c.to.clone(),
-                resources: c.resources,
-            });
-        }
-        for (id, due) in extended {
-            existing_open(format!("uppdrag_extended.{id}"), id)?;
-            if self.uppdrag.get(id).is_some_and(|u| *due <= u.due) {
-                return reject(
-                    Rule::Consistency,
-                    format!("uppdrag_extended.{id}"),
-                    "an extension moves the due date later",
-                );
-            }
-            events.push(Event::UppdragExtended {
-                budget_year: year,
-                id: id.clone(),
-                due: *due,
-            });
-        }
-        for (id, outcome) in closed {
-            existing_open(format!("uppdrag_closed.{id}"), id)?;
-            check_text(&format!("uppdrag_closed.{id}"), outcome)?;
-            events.push(Event::UppdragClosed {
-                budget_year: year,
-                id: id.clone(),
-                outcome: outcome.clone(),
-            });
-        }
-        Ok(events)
-    }
-
-    fn check_recipients(&self, field: &str, to: &[String]) -> Result<(), Rejection> {
+    pub(crate) fn check_recipients(&self, field: &str, to: &[String]) -> Result<(), Rejection> {
         if to.is_empty() {
             return reject(Rule::Input, field, "an uppdrag goes to at least one nämnd");
         }
@@ -1229,7 +1050,7 @@ fn same_decider(a: &DecidedBy, b: &DecidedBy) -> bool {
     }
 }
 
-fn check_indicators(
+pub(crate) fn check_indicators(
     field: &str,
     indicators: &[Indicator],
     from: i32,

@@ -79,9 +79,36 @@ pub enum Event {
         body: String,
         year: i32,
         amount: Tkr,
-        change: RamChange,
+        change: BudgetChange,
         /// The budget (year) this ram belongs to.
         budget_year: i32,
+    },
+    /// Fastställd budget: KF has fastställt the budget for `year`.
+    BudgetEstablished {
+        year: i32,
+    },
+    SkattesatsSet {
+        budget_year: i32,
+        skattesats: Skattesats,
+        change: BudgetChange,
+    },
+    /// The three-year plan för ekonomin, replacing any earlier one.
+    EconomicPlanSet {
+        budget_year: i32,
+        change: BudgetChange,
+        years: Vec<EconomicYear>,
+    },
+    /// An investment project budgeted (or its budget replaced).
+    InvestmentBudgeted {
+        budget_year: i32,
+        change: BudgetChange,
+        investment: Investment,
+    },
+    /// RUR reservation or disposition for one year, replacing that year's.
+    RurPlanned {
+        budget_year: i32,
+        change: BudgetChange,
+        disposition: RurDisposition,
     },
     KfGoalAdopted {
         budget_year: i32,
@@ -203,6 +230,23 @@ pub enum Event {
         year: i32,
         report: ReportKind,
         plan: Atgardsplan,
+    },
+    /// An investment's outcome in a follow-up report (on the investment's
+    /// subject, in the report's batch).
+    InvestmentFollowedUp {
+        investment: String,
+        body: String,
+        year: i32,
+        report: ReportKind,
+        outcome: Tkr,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        forecast: Option<Tkr>,
+    },
+    /// The balanskravsutredning of a delårsrapport or årsredovisning.
+    BalanskravReported {
+        year: i32,
+        report: ReportKind,
+        utredning: Balanskravsutredning,
     },
     InternalControlPlanAdopted {
         plan: String,
@@ -332,6 +376,13 @@ impl Event {
             Event::StyrdokumentRepealed { .. } => "StyrdokumentRepealed",
             Event::BudgetAdopted { .. } => "BudgetAdopted",
             Event::RamSet { .. } => "RamSet",
+            Event::BudgetEstablished { .. } => "BudgetEstablished",
+            Event::SkattesatsSet { .. } => "SkattesatsSet",
+            Event::EconomicPlanSet { .. } => "EconomicPlanSet",
+            Event::InvestmentBudgeted { .. } => "InvestmentBudgeted",
+            Event::RurPlanned { .. } => "RurPlanned",
+            Event::InvestmentFollowedUp { .. } => "InvestmentFollowedUp",
+            Event::BalanskravReported { .. } => "BalanskravReported",
             Event::KfGoalAdopted { .. } => "KfGoalAdopted",
             Event::UppdragGiven { .. } => "UppdragGiven",
             Event::UppdragChanged { .. } => "UppdragChanged",
@@ -380,7 +431,15 @@ impl Event {
                 ("styrdokument", doc.clone())
             }
             Event::BudgetAdopted { year, .. } => ("budget", year.to_string()),
-            Event::RamSet { budget_year, .. } => ("budget", budget_year.to_string()),
+            Event::RamSet { budget_year, .. }
+            | Event::SkattesatsSet { budget_year, .. }
+            | Event::EconomicPlanSet { budget_year, .. }
+            | Event::RurPlanned { budget_year, .. } => ("budget", budget_year.to_string()),
+            Event::BudgetEstablished { year, .. } | Event::BalanskravReported { year, .. } => {
+                ("budget", year.to_string())
+            }
+            Event::InvestmentBudgeted { investment, .. } => ("investment", investment.id.clone()),
+            Event::InvestmentFollowedUp { investment, .. } => ("investment", investment.clone()),
             Event::KfGoalAdopted { goal, .. } => ("goal", goal.id.clone()),
             Event::UppdragGiven { uppdrag, .. } => ("uppdrag", uppdrag.id.clone()),
             Event::UppdragChanged { id, .. }

@@ -135,6 +135,18 @@ impl KommunState {
                     format!("{body:?} has no ram for {year}"),
                 )
             }
+            DeviationFrom::Investment { investment, year }
+                if !self
+                    .investments
+                    .get(investment)
+                    .is_some_and(|i| i.years.iter().any(|y| y.year == *year)) =>
+            {
+                reject(
+                    Rule::Reference,
+                    field,
+                    format!("investeringen {investment:?} har ingen budget för {year}"),
+                )
+            }
             DeviationFrom::Detaljbudget { body, year, unit }
                 if !self
                     .detaljbudgetar
@@ -289,7 +301,9 @@ impl KommunState {
                 self.deviation_target_exists(from)?;
                 if matches!(
                     from,
-                    DeviationFrom::Ram { .. } | DeviationFrom::Detaljbudget { .. }
+                    DeviationFrom::Ram { .. }
+                        | DeviationFrom::Detaljbudget { .. }
+                        | DeviationFrom::Investment { .. }
                 ) && amount.is_none()
                 {
                     return reject(
@@ -368,6 +382,8 @@ impl KommunState {
                 goals,
                 uppdrag,
                 atgardsplan,
+                investments,
+                balanskrav,
             } => self.decide_report(
                 p,
                 body,
@@ -377,6 +393,10 @@ impl KommunState {
                 goals,
                 uppdrag,
                 atgardsplan.as_ref(),
+                &crate::budget::ReportedEconomy {
+                    investments,
+                    balanskrav: balanskrav.as_ref(),
+                },
             ),
             Command::AdoptInternalControlPlan {
                 plan,
@@ -708,6 +728,7 @@ impl KommunState {
         goals: &[GoalAssessment],
         uppdrag: &[UppdragLine],
         atgardsplan: Option<&Atgardsplan>,
+        economy: &crate::budget::ReportedEconomy<'_>,
     ) -> Decided {
         self.operating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
@@ -905,6 +926,7 @@ impl KommunState {
                 plan: a.clone(),
             });
         }
+        self.report_economy(p, body, is_ks, year, kind, economy, &mut events)?;
         Ok(events)
     }
 }

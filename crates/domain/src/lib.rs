@@ -7,6 +7,7 @@
 //! no storage, and never reads a clock: time comes in with the provenance.
 
 mod access;
+mod budget;
 mod command;
 mod decide;
 mod event;

@@ -178,16 +178,263 @@ pub enum UppdragStatus {
     Delayed,
 }
 
-/// Ramändring: why ramar changed.
+/// Budgetsteg: which step of the budget process set a figure (a ram, the
+/// skattesats, the economic plan, an investment, a RUR disposition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RamChange {
-    /// Set in the budget med plan.
+pub enum BudgetChange {
+    /// Budgetramar: KF's first budget decision for the year (in June, in
+    /// Vimmerby), or a budget adopted in one step.
     Budget,
+    /// Fastställd budget: KF fastställer the budget (in November), with
+    /// skattesats and economic plan (KL 11 kap 9 §).
+    Established,
     /// KF's complementary decision in November of an election year.
     Complementary,
     /// Tilläggsbudget: a supplementary decision during the budget year.
     Supplementary,
+    /// Ändringsbudget: KF changes a fastställd budget before or during its
+    /// year (e.g. a new majority in December after an election).
+    Amendment,
+}
+
+impl BudgetChange {
+    /// The step's Swedish name, as tables and reports show it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            BudgetChange::Budget => "budgetramar",
+            BudgetChange::Established => "fastställd budget",
+            BudgetChange::Complementary => "kompletterande beslut",
+            BudgetChange::Supplementary => "tilläggsbudget",
+            BudgetChange::Amendment => "ändringsbudget",
+        }
+    }
+}
+
+/// Budgetsteg as a command states it: which of KF's budget decisions for the
+/// year this is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetStage {
+    /// Budgetramar: ramar (and goals, uppdrag) for the year and the two plan
+    /// years; the budget is fastställd by a later decision.
+    #[default]
+    Ramar,
+    /// Fastställd budget: the budget as the law asks for it, with skattesats
+    /// and the three-year economic plan. The year's first budget decision
+    /// when a kommun adopts its budget in one step.
+    Faststalld,
+}
+
+/// Skattesats: the kommunalskatt in kronor and öre per skattekrona, written
+/// `22:16` (22 kronor 16 öre per 100 kronor of taxable income).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Skattesats {
+    ore: u16,
+}
+
+impl Skattesats {
+    /// From kronor and öre (öre below 100).
+    pub fn new(kronor: u16, ore: u16) -> Option<Self> {
+        (ore < 100 && kronor < 100).then_some(Skattesats {
+            ore: kronor * 100 + ore,
+        })
+    }
+
+    /// The rate in öre per skattekrona (22:16 → 2216).
+    pub fn in_ore(self) -> u16 {
+        self.ore
+    }
+}
+
+impl std::fmt::Display for Skattesats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{:02}", self.ore / 100, self.ore % 100)
+    }
+}
+
+impl std::str::FromStr for Skattesats {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} är ingen skattesats: skriv kronor:öre, t.ex. 22:16");
+        let (kr, ore) = s.split_once(':').ok_or_else(bad)?;
+        let digits = |t: &str, max: usize| {
+            (!t.is_empty() && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse::<u16>().ok())
+                .flatten()
+        };
+        match (digits(kr, 2), digits(ore, 2).filter(|_| ore.len() == 2)) {
+            (Some(k), Some(o)) => Skattesats::new(k, o).ok_or_else(bad),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl Serialize for Skattesats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Skattesats {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Skattesats {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Skattesats".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Skattesats: kronor och öre per skattekrona, t.ex. \"22:16\".",
+            "type": "string",
+            "pattern": "^[0-9]{1,2}:[0-9]{2}$"
+        })
+    }
+}
+
+/// Resultatbudget: one year's planned result, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resultatbudget {
+    pub skatteintakter: Tkr,
+    /// Generella statsbidrag och utjämning.
+    pub generella_statsbidrag: Tkr,
+    /// Verksamhetens nettokostnader, avskrivningar included (a positive cost).
+    pub verksamhetens_nettokostnader: Tkr,
+    /// Finansiella intäkter minus finansiella kostnader.
+    pub finansnetto: Tkr,
+    /// Årets resultat: skatteintäkter + statsbidrag − nettokostnader + finansnetto.
+    pub resultat: Tkr,
+}
+
+impl Resultatbudget {
+    /// What `resultat` must be.
+    pub fn computed(&self) -> Tkr {
+        self.skatteintakter
+            .saturating_add(self.generella_statsbidrag)
+            .saturating_sub(self.verksamhetens_nettokostnader)
+            .saturating_add(self.finansnetto)
+    }
+}
+
+/// Balansbudget: the balance at the year's end, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Balansbudget {
+    /// Summa tillgångar.
+    pub tillgangar: Tkr,
+    pub eget_kapital: Tkr,
+    /// Avsättningar och skulder.
+    pub skulder: Tkr,
+}
+
+/// Finansieringsbudget (kassaflöde): how the year is financed, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finansieringsbudget {
+    /// Kassaflöde från den löpande verksamheten.
+    pub lopande_verksamhet: Tkr,
+    /// Kassaflöde från investeringsverksamheten (negative when investing).
+    pub investeringsverksamhet: Tkr,
+    /// Kassaflöde från finansieringsverksamheten (loans taken, repaid).
+    pub finansieringsverksamhet: Tkr,
+    /// Årets förändring av likvida medel: the three flows summed.
+    pub forandring_likvida_medel: Tkr,
+}
+
+/// Plan för ekonomin: one year of the budget's three-year economic plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EconomicYear {
+    pub year: i32,
+    pub resultat: Resultatbudget,
+    pub balans: Balansbudget,
+    pub finansiering: Finansieringsbudget,
+}
+
+/// An amount for one year, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct YearAmount {
+    pub year: i32,
+    pub amount: Tkr,
+}
+
+/// Investeringsprojekt: one project of the investeringsbudget, with its
+/// total cost and the amounts budgeted per year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Investment {
+    pub id: String,
+    /// The nämnd (or KS, bolag) that carries it out.
+    pub body: String,
+    pub title: String,
+    /// Total utgift for the whole project, in tkr.
+    pub total: Tkr,
+    pub start_year: i32,
+    pub finish_year: i32,
+    /// Budgeted per year (the budget year and plan years it touches).
+    pub years: Vec<YearAmount>,
+}
+
+/// Resultatutjämningsreserv (RUR): what a budget sets aside to the reserve
+/// or draws from it in one year, under KF's riktlinjer for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RurDisposition {
+    pub year: i32,
+    /// Reservering till reserven, in tkr.
+    #[serde(default)]
+    pub reservation: Tkr,
+    /// Disposition (uttag) ur reserven, in tkr.
+    #[serde(default)]
+    pub disposition: Tkr,
+    /// The styrdokument with KF's riktlinjer for the RUR (KL 11 kap 14 §).
+    pub riktlinjer: String,
+}
+
+/// Investeringsuppföljning: an investment's outcome in a report, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvestmentOutcome {
+    pub investment: String,
+    /// Outcome for the period the report covers.
+    pub outcome: Tkr,
+    /// Forecast for the whole year (delårsrapport, budgetuppföljning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Tkr>,
+}
+
+/// Balanskravsutredning: the year's result as the balanskrav judges it,
+/// before and after the resultatutjämningsreserv, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Balanskravsutredning {
+    /// Årets resultat (a forecast in a delårsrapport).
+    pub arets_resultat: Tkr,
+    /// Justeringar: realisationsvinster (negative) and other items the
+    /// balanskrav does not count.
+    #[serde(default)]
+    pub justeringar: Tkr,
+    /// Balanskravsresultat: årets resultat + justeringar.
+    pub balanskravsresultat: Tkr,
+    /// Reservering till RUR.
+    #[serde(default)]
+    pub till_rur: Tkr,
+    /// Disposition ur RUR.
+    #[serde(default)]
+    pub fran_rur: Tkr,
+    /// Balanskravsresultat efter RUR: balanskravsresultat − till_rur + fran_rur.
+    pub efter_rur: Tkr,
+    /// KF's riktlinjer for the RUR, when the reserve is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub riktlinjer: Option<String>,
 }
 
 /// Plannivå: the förvaltning's plans.
@@ -264,6 +511,8 @@ pub enum DeviationFrom {
         year: i32,
         unit: String,
     },
+    /// An investment project's budget for a year.
+    Investment { investment: String, year: i32 },
 }
 
 /// Negative or positive deviation (positive ones are analysed too).
@@ -306,6 +555,15 @@ impl ReportKind {
             ReportKind::Arsredovisning => (12, 31),
         };
         chrono::NaiveDate::from_ymd_opt(year, m, d)
+    }
+
+    /// The report's Swedish name, as tables show it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            ReportKind::Budgetuppfoljning => "budgetuppföljning",
+            ReportKind::Delarsrapport => "delårsrapport",
+            ReportKind::Arsredovisning => "årsredovisning",
+        }
     }
 
     /// Does the report carry a full-year forecast?

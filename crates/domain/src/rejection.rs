@@ -33,6 +33,10 @@ pub enum Rule {
     /// A malformed value.
     #[serde(rename = "input")]
     Input,
+    /// What Kommunallagen (2017:725) asks of the decision; the message names
+    /// the chapter and paragraph.
+    #[serde(rename = "law")]
+    Law,
 }
 
 impl fmt::Display for Rule {
@@ -48,6 +52,7 @@ impl fmt::Display for Rule {
             Rule::Reference => "reference",
             Rule::Consistency => "consistency",
             Rule::Input => "input",
+            Rule::Law => "kommunallagen",
         };
         f.write_str(s)
     }

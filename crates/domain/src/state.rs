@@ -25,6 +25,14 @@ pub struct KommunState {
     pub budgets: BTreeMap<i32, [i32; 2]>,
     /// (body, year) → ram in tkr, as last set.
     pub ramar: BTreeMap<(String, i32), Tkr>,
+    /// Budget year → its skattesats, once fastställd.
+    pub skattesatser: BTreeMap<i32, Skattesats>,
+    /// Budget years KF has fastställt.
+    pub established: std::collections::BTreeSet<i32>,
+    /// Investeringsprojekt by id, as last budgeted.
+    pub investments: BTreeMap<String, Investment>,
+    /// (investment, year) of every investment outcome reported.
+    pub investment_follow_ups: std::collections::BTreeSet<(String, i32)>,
     pub goals: BTreeMap<String, KfGoal>,
     pub uppdrag: BTreeMap<String, Uppdrag>,
     /// (body, year) → the nämndmål of its nämndplan.
@@ -90,6 +98,8 @@ pub struct Styrdokument {
     pub owner: String,
     pub version: u32,
     pub repealed: bool,
+    pub valid_from: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
 }
 
 /// Övergripande mål (KF).
@@ -258,6 +268,8 @@ impl KommunState {
                 version,
                 kind,
                 owner,
+                valid_from,
+                valid_until,
                 ..
             } => {
                 self.documents.insert(
@@ -267,6 +279,8 @@ impl KommunState {
                         owner,
                         version,
                         repealed: false,
+                        valid_from,
+                        valid_until,
                     },
                 );
             }
@@ -283,6 +297,27 @@ impl KommunState {
             } => {
                 self.ramar.insert((body, year), amount);
             }
+            Event::BudgetEstablished { year } => {
+                self.established.insert(year);
+            }
+            Event::SkattesatsSet {
+                budget_year,
+                skattesats,
+                ..
+            } => {
+                self.skattesatser.insert(budget_year, skattesats);
+            }
+            Event::InvestmentBudgeted { investment, .. } => {
+                self.investments.insert(investment.id.clone(), investment);
+            }
+            Event::InvestmentFollowedUp {
+                investment, year, ..
+            } => {
+                self.investment_follow_ups.insert((investment, year));
+            }
+            Event::EconomicPlanSet { .. }
+            | Event::RurPlanned { .. }
+            | Event::BalanskravReported { .. } => {}
             Event::KfGoalAdopted { goal, .. } => {
                 for i in &goal.indicators {
                     self.indicators.insert((goal.id.clone(), i.id.clone()));

@@ -60,7 +60,7 @@ fn base() -> Vec<Event> {
             body: b.into(),
             year: 2026,
             amount: 100_000,
-            change: RamChange::Budget,
+            change: BudgetChange::Budget,
             budget_year: 2026,
         });
     }

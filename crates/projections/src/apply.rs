@@ -90,6 +90,26 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
     }
 }
 
+/// Sets one part of the budget for `budget_year` (`set` gets the document
+/// and the deciding source) and records the change in its `part_changes`.
+fn set_budget_part<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    budget_year: i32,
+    part: String,
+    change: BudgetChange,
+    source: Source,
+    set: impl FnOnce(&mut BudgetDoc, Source),
+) -> Result<(), ProjectionError> {
+    cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
+        b.part_changes.push(PartChange {
+            part,
+            change,
+            source: source.clone(),
+        });
+        set(b, source);
+    })
+}
+
 /// A grant or revocation into the identity's `access/<identity>` document.
 fn apply_grant<R: KvRead + ?Sized>(
     cx: &mut Ctx<'_, '_, R>,
@@ -326,8 +346,123 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 source: src,
                 ramar: Default::default(),
                 changes: Vec::new(),
+                established: None,
+                skattesats: None,
+                economy: None,
+                investments: Default::default(),
+                rur: Default::default(),
+                part_changes: Vec::new(),
             },
         )?,
+        Event::BudgetEstablished { year } => {
+            cx.update(&format!("budget/{year}"), |b: &mut BudgetDoc| {
+                b.established = Some(src)
+            })?
+        }
+        Event::SkattesatsSet {
+            budget_year,
+            skattesats,
+            change,
+        } => set_budget_part(cx, budget_year, format!("skattesats {skattesats}"), change, src, |b, source| {
+            b.skattesats = Some(Figure {
+                value: skattesats,
+                change,
+                source,
+            })
+        })?,
+        Event::EconomicPlanSet {
+            budget_year,
+            change,
+            years,
+        } => set_budget_part(cx, budget_year, "plan för ekonomin".into(), change, src, |b, source| {
+            b.economy = Some(Figure {
+                value: years,
+                change,
+                source,
+            })
+        })?,
+        Event::RurPlanned {
+            budget_year,
+            change,
+            disposition,
+        } => set_budget_part(
+            cx,
+            budget_year,
+            format!("resultatutjämningsreserv {}", disposition.year),
+            change,
+            src,
+            |b, source| {
+                b.rur.insert(
+                    disposition.year,
+                    Figure {
+                        value: disposition,
+                        change,
+                        source,
+                    },
+                );
+            },
+        )?,
+        Event::InvestmentBudgeted {
+            budget_year,
+            change,
+            investment,
+        } => {
+            let path = format!("investment/{}", investment.id);
+            let mut doc = cx.get::<InvestmentDoc>(&path)?.unwrap_or(InvestmentDoc {
+                id: investment.id.clone(),
+                investment: investment.clone(),
+                budgeted: Vec::new(),
+                follow_ups: Vec::new(),
+            });
+            doc.investment = investment.clone();
+            doc.budgeted.push((budget_year, change, src.clone()));
+            cx.put(&path, &doc)?;
+            cx.touch(format!("body/{}", investment.body));
+            let id = investment.id.clone();
+            set_budget_part(cx, budget_year, format!("investering {id}"), change, src, |b, source| {
+                b.investments.insert(
+                    id,
+                    Figure {
+                        value: investment,
+                        change,
+                        source,
+                    },
+                );
+            })?
+        }
+        Event::InvestmentFollowedUp {
+            investment,
+            year,
+            report,
+            outcome,
+            forecast,
+            ..
+        } => cx.update(&format!("investment/{investment}"), |d: &mut InvestmentDoc| {
+            d.follow_ups.push(InvestmentFollowUpDoc {
+                year,
+                report,
+                outcome,
+                forecast,
+                source: src,
+            })
+        })?,
+        Event::BalanskravReported {
+            year,
+            report,
+            utredning,
+        } => {
+            let path = format!("balanskrav/{year}");
+            let mut doc = cx.get::<BalanskravDoc>(&path)?.unwrap_or(BalanskravDoc {
+                year,
+                reports: Vec::new(),
+            });
+            doc.reports.push(BalanskravEntry {
+                report,
+                utredning,
+                source: src,
+            });
+            cx.put(&path, &doc)?
+        }
         Event::RamSet {
             body,
             year,

@@ -79,7 +79,7 @@ pub struct DocumentDoc {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RamEntry {
     pub amount: Tkr,
-    pub change: RamChange,
+    pub change: BudgetChange,
     pub source: Source,
 }
 
@@ -92,6 +92,97 @@ pub struct BudgetDoc {
     /// body → year → the ram as last set (history in `changes`).
     pub ramar: BTreeMap<String, BTreeMap<i32, Tkr>>,
     pub changes: Vec<(String, i32, RamEntry)>,
+    /// The decision that fastställde the budget, once one has.
+    #[serde(default)]
+    pub established: Option<Source>,
+    #[serde(default)]
+    pub skattesats: Option<Figure<Skattesats>>,
+    /// Plan för ekonomin: resultat, balans, finansiering for the three years.
+    #[serde(default)]
+    pub economy: Option<Figure<Vec<EconomicYear>>>,
+    /// Investeringsbudget: investment id → the project as this budget last set it.
+    #[serde(default)]
+    pub investments: BTreeMap<String, Figure<Investment>>,
+    /// Year → RUR reservation or disposition.
+    #[serde(default)]
+    pub rur: BTreeMap<i32, Figure<RurDisposition>>,
+    /// Every change to a part other than ramar, in order: what, by which step, decided where.
+    #[serde(default)]
+    pub part_changes: Vec<PartChange>,
+}
+
+impl BudgetDoc {
+    /// The decision that set `body`'s ram for `year` as it stands.
+    pub fn ram_set_by(&self, body: &str, year: i32) -> Option<&RamEntry> {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(b, y, _)| b == body && *y == year)
+            .map(|(_, _, e)| e)
+    }
+}
+
+/// A budget figure with the decision that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure<T> {
+    pub value: T,
+    pub change: BudgetChange,
+    pub source: Source,
+}
+
+/// One change to a budget part besides ramar (`skattesats 22:16`,
+/// `investering ny-skola`, `plan för ekonomin`, `RUR 2027`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartChange {
+    pub part: String,
+    pub change: BudgetChange,
+    pub source: Source,
+}
+
+/// Investeringsprojekt with its budget history and its follow-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvestmentDoc {
+    pub id: String,
+    /// The project as last budgeted.
+    pub investment: Investment,
+    /// Every budget decision that set it: (budget year, step, decision).
+    pub budgeted: Vec<(i32, BudgetChange, Source)>,
+    pub follow_ups: Vec<InvestmentFollowUpDoc>,
+}
+
+impl InvestmentDoc {
+    /// Budgeted for `year`, in tkr.
+    pub fn budget_for(&self, year: i32) -> Option<Tkr> {
+        self.investment
+            .years
+            .iter()
+            .find(|y| y.year == year)
+            .map(|y| y.amount)
+    }
+}
+
+/// An investment's outcome as one report states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvestmentFollowUpDoc {
+    pub year: i32,
+    pub report: ReportKind,
+    pub outcome: Tkr,
+    pub forecast: Option<Tkr>,
+    pub source: Source,
+}
+
+/// Balanskravsutredningar of one year (`balanskrav/<year>`), per report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanskravDoc {
+    pub year: i32,
+    pub reports: Vec<BalanskravEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanskravEntry {
+    pub report: ReportKind,
+    pub utredning: Balanskravsutredning,
+    pub source: Source,
 }
 
 /// One indicator value as recorded (never overwritten).

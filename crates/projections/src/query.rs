@@ -1,7 +1,7 @@
 //! Questions the read models answer, over any [`KvRead`] (live sled or an
 //! as-of fold in memory).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
@@ -70,6 +70,10 @@ pub struct PlanView {
     pub namnder: Vec<NamndView>,
     /// Uppdrag open during the year (given by then, not closed before it).
     pub uppdrag: Vec<UppdragDoc>,
+    /// Investments with an amount budgeted for the year, with their follow-up.
+    pub investments: Vec<InvestmentDoc>,
+    /// The year's balanskravsutredningar, once reported.
+    pub balanskrav: Option<BalanskravDoc>,
 }
 
 pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
@@ -114,8 +118,15 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             u.given_year <= year && u.due >= NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(u.due)
         })
         .collect();
+    let investments = docs::<InvestmentDoc>(kv, kommun, "investment")?
+        .into_iter()
+        .filter(|i| i.budget_for(year).is_some())
+        .collect();
+    let balanskrav = doc(kv, kommun, &format!("balanskrav/{year}"))?;
     Ok(PlanView {
         year,
+        investments,
+        balanskrav,
         budget,
         kf_goals: goals
             .into_iter()
@@ -367,6 +378,7 @@ pub fn gaps(
             }
         }
     }
+    budget_gaps(kv, kommun, year, today, &mut out)?;
     for f in docs::<FindingDoc>(kv, kommun, "finding")? {
         if f.closed.is_none() && f.actions.is_empty() {
             out.push(Gap {
@@ -378,6 +390,76 @@ pub fn gaps(
     }
     out.sort();
     Ok(out)
+}
+
+/// The budget's gaps: a budget adopted but not fastställd when the law's
+/// last day has passed (30 November, 31 December after an election), and an
+/// investment budgeted for the year that a delårsrapport or årsredovisning
+/// of its nämnd (or KS) left out, or that no report followed up once the
+/// årsredovisning's time (30 April) has come.
+fn budget_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    today: NaiveDate,
+    out: &mut Vec<Gap>,
+) -> R<()> {
+    if let Some(b) = doc::<BudgetDoc>(kv, kommun, &format!("budget/{year}"))? {
+        let last_day = if (year - 1) % 4 == 2 { (12, 31) } else { (11, 30) };
+        let passed = NaiveDate::from_ymd_opt(year - 1, last_day.0, last_day.1)
+            .is_some_and(|d| today > d);
+        if passed && b.established.is_none() {
+            out.push(Gap {
+                kind: "budget_not_established",
+                entity: format!("budget/{year}"),
+                reason: format!(
+                    "budgeten för {year} är inte fastställd: skattesats och plan för ekonomin saknas (KL 11 kap 8–9 §§)"
+                ),
+            });
+        }
+    }
+    let reports: Vec<ReportDoc> = docs(kv, kommun, "report")?;
+    let ks = docs::<BodyDoc>(kv, kommun, "body")?
+        .into_iter()
+        .find(|b| b.kind == BodyKind::ExecutiveBoard)
+        .map(|b| b.id);
+    let annual_due = NaiveDate::from_ymd_opt(year + 1, 4, 30).is_some_and(|d| today > d);
+    for i in docs::<InvestmentDoc>(kv, kommun, "investment")? {
+        if i.budget_for(year).is_none_or(|a| a == 0) {
+            continue;
+        }
+        let followed: BTreeSet<ReportKind> = i
+            .follow_ups
+            .iter()
+            .filter(|f| f.year == year)
+            .map(|f| f.report)
+            .collect();
+        let skipped = reports.iter().find(|r| {
+            r.year == year
+                && r.kind != ReportKind::Budgetuppfoljning
+                && (r.body == i.investment.body || Some(&r.body) == ks.as_ref())
+                && !followed.contains(&r.kind)
+        });
+        let reason = match skipped {
+            Some(r) => Some(format!(
+                "{}ens {} för {year} följer inte upp investeringen",
+                r.body.to_uppercase(),
+                r.kind.swedish()
+            )),
+            None if annual_due && followed.is_empty() => {
+                Some(format!("investeringen saknar uppföljning för {year}"))
+            }
+            None => None,
+        };
+        if let Some(reason) = reason {
+            out.push(Gap {
+                kind: "investment_without_follow_up",
+                entity: format!("investment/{}", i.id),
+                reason: format!("{}: {reason}", i.investment.title),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Follow-up reports, optionally of one kind.

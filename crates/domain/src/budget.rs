@@ -1,0 +1,726 @@
+//! Budget med plan (KL 11 kap 8–9, 14 §§): KF's budget decisions in their
+//! steps (budgetramar, fastställd budget, tilläggs- and ändringsbudget) and
+//! the parts a budget holds besides ramar, goals and uppdrag: skattesats,
+//! the three-year economic plan, the investeringsbudget and RUR dispositions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::command::{GoalInput, Ram, UppdragChange, UppdragInput};
+use crate::decide::{check_id, check_indicators, check_text, reject, Authority, Decided};
+use crate::event::Event;
+use crate::model::*;
+use crate::provenance::Provenance;
+use crate::rejection::{Rejection, Rule};
+use crate::state::KommunState;
+
+/// The parts of a budget decision beyond ramar, goals and uppdrag.
+pub(crate) struct BudgetParts<'a> {
+    pub skattesats: Option<Skattesats>,
+    pub economy: &'a [EconomicYear],
+    pub investments: &'a [Investment],
+    pub rur: &'a [RurDisposition],
+}
+
+impl BudgetParts<'_> {
+    fn is_empty(&self) -> bool {
+        self.skattesats.is_none()
+            && self.economy.is_empty()
+            && self.investments.is_empty()
+            && self.rur.is_empty()
+    }
+}
+
+/// The uppdrag decisions a budget carries (P2: only KF, only in a budget).
+#[derive(Clone, Copy)]
+pub(crate) struct UppdragDecisions<'a> {
+    pub given: &'a [UppdragInput],
+    pub changed: &'a [UppdragChange],
+    pub extended: &'a BTreeMap<String, NaiveDate>,
+    pub closed: &'a BTreeMap<String, String>,
+}
+
+/// What a follow-up report says of the investments and the balanskrav.
+pub(crate) struct ReportedEconomy<'a> {
+    pub investments: &'a [InvestmentOutcome],
+    pub balanskrav: Option<&'a Balanskravsutredning>,
+}
+
+/// The lowest and highest skattesats accepted, in öre per skattekrona.
+const SKATTESATS_ORE: std::ops::RangeInclusive<u16> = 100..=4000;
+
+impl KommunState {
+    /// `adopt_budget`: budgetramar, or the fastställd budget (after
+    /// budgetramar, or as the year's one budget decision).
+    pub(crate) fn decide_budget(
+        &self,
+        provenance: &Provenance,
+        year: i32,
+        stage: BudgetStage,
+        ramar: &[Ram],
+        goals: &[GoalInput],
+        uppdrag: &UppdragDecisions<'_>,
+        parts: &BudgetParts<'_>,
+    ) -> Decided {
+        self.authorize(provenance, Authority::Council)?;
+        let adopted = self.budgets.contains_key(&year);
+        match stage {
+            BudgetStage::Ramar if adopted => {
+                return reject(
+                    Rule::P6,
+                    "year",
+                    format!("budgeten för {year} är redan antagen; ändra den med amend_budget eller fastställ den med stage: faststalld"),
+                )
+            }
+            BudgetStage::Faststalld if self.established.contains(&year) => {
+                return reject(
+                    Rule::P6,
+                    "stage",
+                    format!("budgeten för {year} är redan fastställd; ändra den med amend_budget (change: amendment)"),
+                )
+            }
+            _ => {}
+        }
+        if let Some(d) = provenance.decided_by.decision_date() {
+            if d.year() >= year {
+                return reject(
+                    Rule::Consistency,
+                    "year",
+                    format!("budgeten för {year} antas året före, inte {d}"),
+                );
+            }
+        }
+        let years = [year, year + 1, year + 2];
+        self.check_ramar(ramar, &years)?;
+        if !adopted && ramar.iter().all(|r| r.year != year) {
+            return reject(
+                Rule::P4,
+                "ramar",
+                format!("budgeten anger ramar (anslag) för {year}"),
+            );
+        }
+        let change = match stage {
+            BudgetStage::Ramar => BudgetChange::Budget,
+            BudgetStage::Faststalld => {
+                if parts.skattesats.is_none() {
+                    return reject(
+                        Rule::Law,
+                        "skattesats",
+                        "KL 11 kap 9 §: en fastställd budget anger skattesatsen",
+                    );
+                }
+                if parts.economy.is_empty() {
+                    return reject(
+                        Rule::Law,
+                        "economy",
+                        format!("KL 11 kap 8 §: en fastställd budget innehåller en plan för ekonomin för {year}–{}", year + 2),
+                    );
+                }
+                BudgetChange::Established
+            }
+        };
+        let mut events = Vec::new();
+        if !adopted {
+            events.push(Event::BudgetAdopted {
+                year,
+                plan_years: [year + 1, year + 2],
+            });
+        }
+        if stage == BudgetStage::Faststalld {
+            events.push(Event::BudgetEstablished { year });
+        }
+        events.extend(ramar.iter().map(|r| Event::RamSet {
+            body: r.body.clone(),
+            year: r.year,
+            amount: r.amount,
+            change,
+            budget_year: year,
+        }));
+        self.budget_parts(provenance, year, change, parts, &mut events)?;
+        self.budget_goals_and_uppdrag(year, goals, uppdrag, &mut events)?;
+        Ok(events)
+    }
+
+    /// `amend_budget`: a complementary decision, tilläggsbudget or
+    /// ändringsbudget changing ramar and the budget's other parts.
+    pub(crate) fn decide_amend_budget(
+        &self,
+        provenance: &Provenance,
+        year: i32,
+        change: BudgetChange,
+        ramar: &[Ram],
+        parts: &BudgetParts<'_>,
+    ) -> Decided {
+        self.authorize(provenance, Authority::Council)?;
+        let Some(budget_year) = self.budget_covering(year) else {
+            return reject(
+                Rule::Reference,
+                "year",
+                format!("ingen antagen budget omfattar {year}"),
+            );
+        };
+        let meeting = provenance
+            .decided_by
+            .decision_date()
+            .unwrap_or(provenance.effective_date);
+        match change {
+            BudgetChange::Budget | BudgetChange::Established => {
+                return reject(
+                    Rule::Input,
+                    "change",
+                    "budgetramar och fastställd budget beslutas med adopt_budget",
+                )
+            }
+            BudgetChange::Complementary => {
+                if meeting.month() != 11 || meeting.year() % 4 != 2 || year != meeting.year() + 1
+                {
+                    return reject(
+                        Rule::Consistency,
+                        "change",
+                        "det kompletterande beslutet fattas i november ett valår, för nästa år",
+                    );
+                }
+            }
+            BudgetChange::Supplementary => {
+                if meeting.year() != year {
+                    return reject(
+                        Rule::Consistency,
+                        "year",
+                        "en tilläggsbudget ändrar det år den beslutas",
+                    );
+                }
+            }
+            BudgetChange::Amendment => {
+                if !self.established.contains(&budget_year) {
+                    return reject(
+                        Rule::Consistency,
+                        "change",
+                        format!("budgeten för {budget_year} är inte fastställd: fastställ den med adopt_budget (stage: faststalld)"),
+                    );
+                }
+                if meeting.year() < budget_year - 1 || meeting.year() > year {
+                    return reject(
+                        Rule::Consistency,
+                        "year",
+                        format!("en ändringsbudget för {year} beslutas året före eller under året, inte {meeting}"),
+                    );
+                }
+            }
+        }
+        if ramar.is_empty() && parts.is_empty() {
+            return reject(Rule::Input, "ramar", "ändrar minst en del av budgeten");
+        }
+        if parts.skattesats.is_some() {
+            if year != budget_year {
+                return reject(
+                    Rule::Consistency,
+                    "skattesats",
+                    format!("skattesatsen gäller budgetåret {budget_year}, inte planåret {year}"),
+                );
+            }
+            if meeting.year() >= budget_year {
+                return reject(
+                    Rule::Consistency,
+                    "skattesats",
+                    format!("skattesatsen för {budget_year} beslutas före budgetåret, inte {meeting}"),
+                );
+            }
+        }
+        self.check_ramar(ramar, &[budget_year, budget_year + 1, budget_year + 2])?;
+        let mut events: Vec<Event> = ramar
+            .iter()
+            .map(|r| Event::RamSet {
+                body: r.body.clone(),
+                year: r.year,
+                amount: r.amount,
+                change,
+                budget_year,
+            })
+            .collect();
+        self.budget_parts(provenance, budget_year, change, parts, &mut events)?;
+        Ok(events)
+    }
+
+    /// Checks skattesats, economic plan, investments and RUR dispositions and
+    /// appends their events.
+    fn budget_parts(
+        &self,
+        provenance: &Provenance,
+        budget_year: i32,
+        change: BudgetChange,
+        parts: &BudgetParts<'_>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let years = budget_year..=budget_year + 2;
+        if let Some(skattesats) = parts.skattesats {
+            if !SKATTESATS_ORE.contains(&skattesats.in_ore()) {
+                return reject(
+                    Rule::Input,
+                    "skattesats",
+                    format!("{skattesats} ligger utanför 1:00–40:00"),
+                );
+            }
+            events.push(Event::SkattesatsSet {
+                budget_year,
+                skattesats,
+                change,
+            });
+        }
+        if !parts.economy.is_empty() {
+            check_economy(budget_year, parts.economy)?;
+            events.push(Event::EconomicPlanSet {
+                budget_year,
+                change,
+                years: parts.economy.to_vec(),
+            });
+        }
+        let mut seen = BTreeSet::new();
+        for (i, inv) in parts.investments.iter().enumerate() {
+            let f = |n: &str| format!("investments[{i}].{n}");
+            check_id(&f("id"), &inv.id)?;
+            if !seen.insert(inv.id.as_str()) {
+                return reject(
+                    Rule::Input,
+                    f("id"),
+                    format!("investeringen {:?} finns två gånger i beslutet", inv.id),
+                );
+            }
+            self.operating_body(&f("body"), &inv.body)?;
+            if let Some(old) = self.investments.get(&inv.id) {
+                if old.body != inv.body {
+                    return reject(
+                        Rule::Consistency,
+                        f("body"),
+                        format!("investeringen {:?} tillhör {}", inv.id, old.body),
+                    );
+                }
+            }
+            check_text(&f("title"), &inv.title)?;
+            check_investment(&f, inv, &years)?;
+            events.push(Event::InvestmentBudgeted {
+                budget_year,
+                change,
+                investment: inv.clone(),
+            });
+        }
+        let mut seen = BTreeSet::new();
+        for (i, r) in parts.rur.iter().enumerate() {
+            let f = |n: &str| format!("rur[{i}].{n}");
+            if !years.contains(&r.year) {
+                return reject(
+                    Rule::Consistency,
+                    f("year"),
+                    format!("{} är inte ett av budgetens år {budget_year}–{}", r.year, budget_year + 2),
+                );
+            }
+            if !seen.insert(r.year) {
+                return reject(Rule::Input, f("year"), "en disposition per år");
+            }
+            if r.reservation < 0 || r.disposition < 0 {
+                return reject(Rule::Input, f("reservation"), "belopp är aldrig negativa");
+            }
+            if r.reservation == 0 && r.disposition == 0 {
+                return reject(
+                    Rule::Input,
+                    f("disposition"),
+                    "anger en reservering eller en disposition",
+                );
+            }
+            self.check_rur_riktlinjer(&f("riktlinjer"), &r.riktlinjer, provenance.effective_date)?;
+            events.push(Event::RurPlanned {
+                budget_year,
+                change,
+                disposition: r.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A report's investeringsuppföljning and balanskravsutredning: each
+    /// investment by its own body (or KS for all), with a forecast where
+    /// the report has one; the balanskrav by KS in a delårsrapport or
+    /// årsredovisning, its sums right and any use of the RUR under KF's
+    /// riktlinjer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn report_economy(
+        &self,
+        p: &Provenance,
+        body: &str,
+        is_ks: bool,
+        year: i32,
+        kind: ReportKind,
+        economy: &ReportedEconomy<'_>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let mut seen = BTreeSet::new();
+        for (i, o) in economy.investments.iter().enumerate() {
+            let f = |n: &str| format!("investments[{i}].{n}");
+            let Some(inv) = self.investments.get(&o.investment) else {
+                return reject(
+                    Rule::Reference,
+                    f("investment"),
+                    format!("ingen investering {:?}", o.investment),
+                );
+            };
+            if inv.body != body && !is_ks {
+                return reject(
+                    Rule::P1,
+                    f("investment"),
+                    format!("{body:?} följer upp sina egna investeringar, inte {}s", inv.body),
+                );
+            }
+            if !inv.years.iter().any(|y| y.year == year) {
+                return reject(
+                    Rule::Reference,
+                    f("investment"),
+                    format!("investeringen {:?} har ingen budget för {year}", o.investment),
+                );
+            }
+            if !seen.insert(o.investment.as_str()) {
+                return reject(Rule::Input, f("investment"), "en rad per investering");
+            }
+            match (kind.has_forecast(), o.forecast) {
+                (true, None) => {
+                    return reject(
+                        Rule::Input,
+                        f("forecast"),
+                        format!("en {} har en helårsprognos", kind.slug()),
+                    )
+                }
+                (false, Some(_)) => {
+                    return reject(Rule::Input, f("forecast"), "en årsredovisning har ingen prognos")
+                }
+                _ => {}
+            }
+            events.push(Event::InvestmentFollowedUp {
+                investment: o.investment.clone(),
+                body: inv.body.clone(),
+                year,
+                report: kind,
+                outcome: o.outcome,
+                forecast: o.forecast,
+            });
+        }
+        let Some(b) = economy.balanskrav else {
+            return Ok(());
+        };
+        if !is_ks {
+            return reject(
+                Rule::P1,
+                "balanskrav",
+                "balanskravsutredningen är kommunstyrelsens, för hela kommunen",
+            );
+        }
+        if kind == ReportKind::Budgetuppfoljning {
+            return reject(
+                Rule::Consistency,
+                "balanskrav",
+                "balanskravsresultatet redovisas i delårsrapporten och årsredovisningen",
+            );
+        }
+        if b.balanskravsresultat != b.arets_resultat.saturating_add(b.justeringar) {
+            return reject(
+                Rule::Consistency,
+                "balanskrav.balanskravsresultat",
+                format!(
+                    "balanskravsresultatet är årets resultat + justeringar = {}, inte {}",
+                    b.arets_resultat.saturating_add(b.justeringar),
+                    b.balanskravsresultat
+                ),
+            );
+        }
+        if b.till_rur < 0 || b.fran_rur < 0 {
+            return reject(Rule::Input, "balanskrav.till_rur", "belopp är aldrig negativa");
+        }
+        let after = b
+            .balanskravsresultat
+            .saturating_sub(b.till_rur)
+            .saturating_add(b.fran_rur);
+        if b.efter_rur != after {
+            return reject(
+                Rule::Consistency,
+                "balanskrav.efter_rur",
+                format!("resultatet efter RUR är balanskravsresultat − till RUR + från RUR = {after}, inte {}", b.efter_rur),
+            );
+        }
+        if b.till_rur > 0 || b.fran_rur > 0 {
+            let Some(doc) = &b.riktlinjer else {
+                return reject(
+                    Rule::Law,
+                    "balanskrav.riktlinjer",
+                    "KL 11 kap 14 §: den som använder resultatutjämningsreserven anger fullmäktiges riktlinjer för den",
+                );
+            };
+            self.check_rur_riktlinjer("balanskrav.riktlinjer", doc, p.effective_date)?;
+        }
+        events.push(Event::BalanskravReported {
+            year,
+            report: kind,
+            utredning: b.clone(),
+        });
+        Ok(())
+    }
+
+    /// KL 11 kap 14 §: the reserve is used under KF's own riktlinjer, a
+    /// styrdokument in force.
+    pub(crate) fn check_rur_riktlinjer(
+        &self,
+        field: &str,
+        doc: &str,
+        on: NaiveDate,
+    ) -> Result<(), Rejection> {
+        let Some(d) = self.documents.get(doc) else {
+            return reject(Rule::Reference, field, format!("inget styrdokument {doc:?}"));
+        };
+        let council = self.kommun.as_ref().map(|k| k.council.as_str());
+        let in_force =
+            !d.repealed && d.valid_from <= on && d.valid_until.is_none_or(|u| on <= u);
+        if Some(d.owner.as_str()) != council || !in_force {
+            return reject(
+                Rule::Law,
+                field,
+                format!("KL 11 kap 14 §: resultatutjämningsreserven används enligt fullmäktiges riktlinjer, och {doc:?} är inte fullmäktiges riktlinjer i kraft {on}"),
+            );
+        }
+        Ok(())
+    }
+
+    fn budget_goals_and_uppdrag(
+        &self,
+        year: i32,
+        goals: &[GoalInput],
+        uppdrag: &UppdragDecisions<'_>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let UppdragDecisions {
+            given,
+            changed,
+            extended,
+            closed,
+        } = *uppdrag;
+        let mut seen = BTreeSet::new();
+        for (i, g) in goals.iter().enumerate() {
+            let f = |n: &str| format!("goals[{i}].{n}");
+            check_id(&f("id"), &g.id)?;
+            check_text(&f("title"), &g.title)?;
+            if self.goals.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
+                return reject(
+                    Rule::P6,
+                    f("id"),
+                    format!("KF goal {:?} already exists", g.id),
+                );
+            }
+            if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
+                return reject(
+                    Rule::Consistency,
+                    f("to_year"),
+                    format!("a KF goal runs 1–4 years from the budget year {year} on"),
+                );
+            }
+            check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
+            events.push(Event::KfGoalAdopted {
+                budget_year: year,
+                goal: g.clone(),
+            });
+        }
+
+        let mut touched: BTreeSet<String> = BTreeSet::new();
+        for (i, u) in given.iter().enumerate() {
+            let f = |n: &str| format!("uppdrag_given[{i}].{n}");
+            check_id(&f("id"), &u.id)?;
+            check_text(&f("title"), &u.title)?;
+            check_text(&f("description"), &u.description)?;
+            if self.uppdrag.contains_key(&u.id) || !touched.insert(u.id.clone()) {
+                return reject(
+                    Rule::P6,
+                    f("id"),
+                    format!("uppdrag {:?} already exists", u.id),
+                );
+            }
+            self.check_recipients(&f("to"), &u.to)?;
+            if u.due.year() < year {
+                return reject(
+                    Rule::Consistency,
+                    f("due"),
+                    format!("due before the budget year {year}"),
+                );
+            }
+            if u.resources.is_some_and(|r| r < 0) {
+                return reject(Rule::Input, f("resources"), "must not be negative");
+            }
+            events.push(Event::UppdragGiven {
+                budget_year: year,
+                uppdrag: u.clone(),
+            });
+        }
+        let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
+            match self.uppdrag.get(id) {
+                None => reject(Rule::Reference, field, format!("no uppdrag {id:?}")),
+                Some(u) if u.closed => reject(Rule::P2, field, format!("uppdrag {id:?} is closed")),
+                Some(_) if !touched.insert(id.to_owned()) => reject(
+                    Rule::Input,
+                    field,
+                    format!("uppdrag {id:?} appears twice in the decision"),
+                ),
+                Some(_) => Ok(()),
+            }
+        };
+        for (i, c) in changed.iter().enumerate() {
+            existing_open(format!("uppdrag_changed[{i}].id"), &c.id)?;
+            if let Some(to) = &c.to {
+                self.check_recipients(&format!("uppdrag_changed[{i}].to"), to)?;
+            }
+            events.push(Event::UppdragChanged {
+                budget_year: year,
+                id: c.id.clone(),
+                title: c.title.clone(),
+                description: c.description.clone(),
+                to: c.to.clone(),
+                resources: c.resources,
+            });
+        }
+        for (id, due) in extended {
+            existing_open(format!("uppdrag_extended.{id}"), id)?;
+            if self.uppdrag.get(id).is_some_and(|u| *due <= u.due) {
+                return reject(
+                    Rule::Consistency,
+                    format!("uppdrag_extended.{id}"),
+                    "an extension moves the due date later",
+                );
+            }
+            events.push(Event::UppdragExtended {
+                budget_year: year,
+                id: id.clone(),
+                due: *due,
+            });
+        }
+        for (id, outcome) in closed {
+            existing_open(format!("uppdrag_closed.{id}"), id)?;
+            check_text(&format!("uppdrag_closed.{id}"), outcome)?;
+            events.push(Event::UppdragClosed {
+                budget_year: year,
+                id: id.clone(),
+                outcome: outcome.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// KL 11 kap 8 §: a plan för ekonomin for three years, the budget year first;
+/// each year's result, balance and financing add up.
+fn check_economy(budget_year: i32, economy: &[EconomicYear]) -> Result<(), Rejection> {
+    let years: Vec<i32> = economy.iter().map(|e| e.year).collect();
+    let want = [budget_year, budget_year + 1, budget_year + 2];
+    if years != want {
+        return reject(
+            Rule::Law,
+            "economy",
+            format!("KL 11 kap 8 §: planen för ekonomin omfattar {}–{} i ordning, budgetåret först (gavs {years:?})", want[0], want[2]),
+        );
+    }
+    for (i, e) in economy.iter().enumerate() {
+        let r = &e.resultat;
+        if r.resultat != r.computed() {
+            return reject(
+                Rule::Consistency,
+                format!("economy[{i}].resultat.resultat"),
+                format!(
+                    "resultatet är skatteintäkter + generella statsbidrag − nettokostnader + finansnetto = {}, inte {}",
+                    r.computed(),
+                    r.resultat
+                ),
+            );
+        }
+        let b = &e.balans;
+        if b.tillgangar != b.eget_kapital.saturating_add(b.skulder) {
+            return reject(
+                Rule::Consistency,
+                format!("economy[{i}].balans.tillgangar"),
+                format!(
+                    "tillgångarna är eget kapital + skulder = {}, inte {}",
+                    b.eget_kapital.saturating_add(b.skulder),
+                    b.tillgangar
+                ),
+            );
+        }
+        let f = &e.finansiering;
+        let sum = f
+            .lopande_verksamhet
+            .saturating_add(f.investeringsverksamhet)
+            .saturating_add(f.finansieringsverksamhet);
+        if f.forandring_likvida_medel != sum {
+            return reject(
+                Rule::Consistency,
+                format!("economy[{i}].finansiering.forandring_likvida_medel"),
+                format!("förändringen av likvida medel är de tre kassaflödenas summa {sum}, inte {}", f.forandring_likvida_medel),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An investment's years lie within the project and the budget, and the
+/// yearly amounts stay within its total (P4).
+fn check_investment(
+    f: &dyn Fn(&str) -> String,
+    inv: &Investment,
+    budget_years: &std::ops::RangeInclusive<i32>,
+) -> Result<(), Rejection> {
+    if inv.total < 0 {
+        return reject(Rule::Input, f("total"), "får inte vara negativ");
+    }
+    if inv.finish_year < inv.start_year {
+        return reject(
+            Rule::Consistency,
+            f("finish_year"),
+            format!("slutår {} före startår {}", inv.finish_year, inv.start_year),
+        );
+    }
+    if inv.years.is_empty() {
+        return reject(
+            Rule::Input,
+            f("years"),
+            "anger beloppet för minst ett av budgetens år",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut sum: Tkr = 0;
+    for (j, y) in inv.years.iter().enumerate() {
+        let field = f(&format!("years[{j}].year"));
+        if !budget_years.contains(&y.year) || !(inv.start_year..=inv.finish_year).contains(&y.year) {
+            return reject(
+                Rule::Consistency,
+                field,
+                format!(
+                    "{} ligger utanför budgetens år {}–{} eller projektets {}–{}",
+                    y.year,
+                    budget_years.start(),
+                    budget_years.end(),
+                    inv.start_year,
+                    inv.finish_year
+                ),
+            );
+        }
+        if !seen.insert(y.year) {
+            return reject(Rule::Input, field, "ett belopp per år");
+        }
+        if y.amount < 0 {
+            return reject(
+                Rule::Input,
+                f(&format!("years[{j}].amount")),
+                "får inte vara negativt",
+            );
+        }
+        sum = sum.saturating_add(y.amount);
+    }
+    if sum > inv.total {
+        return reject(
+            Rule::P4,
+            f("years"),
+            format!("årsbeloppen {sum} tkr överstiger projektets totala utgift {} tkr", inv.total),
+        );
+    }
+    Ok(())
+}
