@@ -166,10 +166,7 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     println!("\nUppföljningsrapporter {YEAR}:");
     for (body, mut kinds) in reports {
         kinds.sort();
-        let names: Vec<&str> = kinds
-            .iter()
-            .map(|k| k.swedish())
-            .collect();
+        let names: Vec<&str> = kinds.iter().map(|k| k.swedish()).collect();
         println!("  {body:<5} {}", names.join(", "));
     }
     println!("\nIntern kontroll:");

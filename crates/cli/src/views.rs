@@ -322,20 +322,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
 
 fn print_plan(plan: &styr_projections::PlanView) {
     match &plan.budget {
-        Some(b) => {
-            println!(
-                "Budget {} med plan {}–{} (antagen {}{})",
-                b.year,
-                b.plan_years[0],
-                b.plan_years[1],
-                b.source.decided,
-                b.established.as_ref().map_or_else(
-                    || ", ännu inte fastställd".to_owned(),
-                    |s| format!(", fastställd {}", s.decided)
-                )
-            );
-            print_budget_parts(b, plan.year);
-        }
+        Some(b) => print_budget_parts(b, plan.year),
         None => println!("Ingen antagen budget omfattar {}", plan.year),
     }
     println!("\nKF-mål {}:", plan.year);
@@ -419,6 +406,24 @@ fn print_plan(plan: &styr_projections::PlanView) {
     }
 }
 
+/// An amount with spaces between the thousands, as Swedish tables write it
+/// (`1 032 357`, `-6 000`).
+pub(crate) fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 /// A terminal table with a header row, right-aligning the columns `numeric`.
 fn table(header: &[&str], numeric: &[usize]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
@@ -435,6 +440,33 @@ fn table(header: &[&str], numeric: &[usize]) -> comfy_table::Table {
 /// Skattesats, the plan för ekonomin and the RUR, each with the decision
 /// that set it.
 fn print_budget_parts(b: &BudgetDoc, year: i32) {
+    println!(
+        "Budget {} med plan {}–{}: antagen {}{}",
+        b.year,
+        b.plan_years[0],
+        b.plan_years[1],
+        b.source.decided,
+        b.established.as_ref().map_or_else(
+            || ", ännu inte fastställd".to_owned(),
+            |s| format!(", fastställd {}", s.decided)
+        )
+    );
+    for c in b
+        .changes
+        .iter()
+        .map(|(_, _, e)| (e.change, &e.source))
+        .chain(b.part_changes.iter().map(|p| (p.change, &p.source)))
+        .filter(|(c, _)| {
+            !matches!(
+                c,
+                styr_domain::BudgetChange::Budget | styr_domain::BudgetChange::Established
+            )
+        })
+        .map(|(c, s)| format!("{} {}", c.swedish(), s.decided))
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        println!("  ändrad genom {c}");
+    }
     match &b.skattesats {
         Some(s) => println!(
             "Skattesats {}: {} ({}, {})",
@@ -475,14 +507,14 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
             };
             t.add_row(vec![
                 y.year.to_string(),
-                r.skatteintakter.to_string(),
-                r.generella_statsbidrag.to_string(),
-                r.verksamhetens_nettokostnader.to_string(),
-                r.finansnetto.to_string(),
-                r.resultat.to_string(),
+                grouped(r.skatteintakter),
+                grouped(r.generella_statsbidrag),
+                grouped(r.verksamhetens_nettokostnader),
+                grouped(r.finansnetto),
+                grouped(r.resultat),
                 share,
-                y.balans.eget_kapital.to_string(),
-                y.finansiering.forandring_likvida_medel.to_string(),
+                grouped(y.balans.eget_kapital),
+                grouped(y.finansiering.forandring_likvida_medel),
             ]);
         }
         println!("{t}");
@@ -491,8 +523,8 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
         println!(
             "Resultatutjämningsreserv {}: reservering {} tkr, disposition {} tkr enligt {} ({}, {})",
             r.value.year,
-            r.value.reservation,
-            r.value.disposition,
+            grouped(r.value.reservation),
+            grouped(r.value.disposition),
             r.value.riktlinjer,
             r.change.swedish(),
             r.source.decided
@@ -531,20 +563,19 @@ fn print_investments(plan: &styr_projections::PlanView) {
     );
     for i in &plan.investments {
         let latest = i.follow_ups.iter().rev().find(|f| f.year == plan.year);
-        let set_by = i
-            .budgeted
-            .last()
-            .map_or(String::new(), |(_, c, s)| format!("{} ({})", s.decided, c.swedish()));
+        let set_by = i.set_by(plan.year).map_or(String::new(), |e| {
+            format!("{} ({})", e.source.decided, e.change.swedish())
+        });
         t.add_row(vec![
             i.id.clone(),
             i.investment.body.clone(),
             i.investment.title.clone(),
-            i.investment.total.to_string(),
-            i.budget_for(plan.year).unwrap_or_default().to_string(),
-            latest.map_or("–".to_owned(), |f| f.outcome.to_string()),
+            grouped(i.investment.total),
+            grouped(i.budget_for(plan.year).unwrap_or_default()),
+            latest.map_or("–".to_owned(), |f| grouped(f.outcome)),
             latest
                 .and_then(|f| f.forecast)
-                .map_or("–".to_owned(), |f| f.to_string()),
+                .map_or("–".to_owned(), grouped),
             latest.map_or("–".to_owned(), |f| f.report.swedish().to_owned()),
             set_by,
         ]);
@@ -574,12 +605,12 @@ fn print_balanskrav(plan: &styr_projections::PlanView) {
         let u = &e.utredning;
         t.add_row(vec![
             e.report.swedish().to_owned(),
-            u.arets_resultat.to_string(),
-            u.justeringar.to_string(),
-            u.balanskravsresultat.to_string(),
-            u.till_rur.to_string(),
-            u.fran_rur.to_string(),
-            u.efter_rur.to_string(),
+            grouped(u.arets_resultat),
+            grouped(u.justeringar),
+            grouped(u.balanskravsresultat),
+            grouped(u.till_rur),
+            grouped(u.fran_rur),
+            grouped(u.efter_rur),
             e.source.decided.clone(),
         ]);
     }

@@ -173,8 +173,7 @@ impl KommunState {
                 )
             }
             BudgetChange::Complementary => {
-                if meeting.month() != 11 || meeting.year() % 4 != 2 || year != meeting.year() + 1
-                {
+                if meeting.month() != 11 || meeting.year() % 4 != 2 || year != meeting.year() + 1 {
                     return reject(
                         Rule::Consistency,
                         "change",
@@ -223,7 +222,9 @@ impl KommunState {
                 return reject(
                     Rule::Consistency,
                     "skattesats",
-                    format!("skattesatsen för {budget_year} beslutas före budgetåret, inte {meeting}"),
+                    format!(
+                        "skattesatsen för {budget_year} beslutas före budgetåret, inte {meeting}"
+                    ),
                 );
             }
         }
@@ -311,7 +312,11 @@ impl KommunState {
                 return reject(
                     Rule::Consistency,
                     f("year"),
-                    format!("{} är inte ett av budgetens år {budget_year}–{}", r.year, budget_year + 2),
+                    format!(
+                        "{} är inte ett av budgetens år {budget_year}–{}",
+                        r.year,
+                        budget_year + 2
+                    ),
                 );
             }
             if !seen.insert(r.year) {
@@ -367,14 +372,20 @@ impl KommunState {
                 return reject(
                     Rule::P1,
                     f("investment"),
-                    format!("{body:?} följer upp sina egna investeringar, inte {}s", inv.body),
+                    format!(
+                        "{body:?} följer upp sina egna investeringar, inte {}s",
+                        inv.body
+                    ),
                 );
             }
             if !inv.years.iter().any(|y| y.year == year) {
                 return reject(
                     Rule::Reference,
                     f("investment"),
-                    format!("investeringen {:?} har ingen budget för {year}", o.investment),
+                    format!(
+                        "investeringen {:?} har ingen budget för {year}",
+                        o.investment
+                    ),
                 );
             }
             if !seen.insert(o.investment.as_str()) {
@@ -389,7 +400,11 @@ impl KommunState {
                     )
                 }
                 (false, Some(_)) => {
-                    return reject(Rule::Input, f("forecast"), "en årsredovisning har ingen prognos")
+                    return reject(
+                        Rule::Input,
+                        f("forecast"),
+                        "en årsredovisning har ingen prognos",
+                    )
                 }
                 _ => {}
             }
@@ -431,7 +446,11 @@ impl KommunState {
             );
         }
         if b.till_rur < 0 || b.fran_rur < 0 {
-            return reject(Rule::Input, "balanskrav.till_rur", "belopp är aldrig negativa");
+            return reject(
+                Rule::Input,
+                "balanskrav.till_rur",
+                "belopp är aldrig negativa",
+            );
         }
         let after = b
             .balanskravsresultat
@@ -471,11 +490,14 @@ impl KommunState {
         on: NaiveDate,
     ) -> Result<(), Rejection> {
         let Some(d) = self.documents.get(doc) else {
-            return reject(Rule::Reference, field, format!("inget styrdokument {doc:?}"));
+            return reject(
+                Rule::Reference,
+                field,
+                format!("inget styrdokument {doc:?}"),
+            );
         };
         let council = self.kommun.as_ref().map(|k| k.council.as_str());
-        let in_force =
-            !d.repealed && d.valid_from <= on && d.valid_until.is_none_or(|u| on <= u);
+        let in_force = !d.repealed && d.valid_from <= on && d.valid_until.is_none_or(|u| on <= u);
         if Some(d.owner.as_str()) != council || !in_force {
             return reject(
                 Rule::Law,
@@ -654,7 +676,10 @@ fn check_economy(budget_year: i32, economy: &[EconomicYear]) -> Result<(), Rejec
             return reject(
                 Rule::Consistency,
                 format!("economy[{i}].finansiering.forandring_likvida_medel"),
-                format!("förändringen av likvida medel är de tre kassaflödenas summa {sum}, inte {}", f.forandring_likvida_medel),
+                format!(
+                    "förändringen av likvida medel är de tre kassaflödenas summa {sum}, inte {}",
+                    f.forandring_likvida_medel
+                ),
             );
         }
     }
@@ -689,7 +714,8 @@ fn check_investment(
     let mut sum: Tkr = 0;
     for (j, y) in inv.years.iter().enumerate() {
         let field = f(&format!("years[{j}].year"));
-        if !budget_years.contains(&y.year) || !(inv.start_year..=inv.finish_year).contains(&y.year) {
+        if !budget_years.contains(&y.year) || !(inv.start_year..=inv.finish_year).contains(&y.year)
+        {
             return reject(
                 Rule::Consistency,
                 field,
@@ -719,7 +745,10 @@ fn check_investment(
         return reject(
             Rule::P4,
             f("years"),
-            format!("årsbeloppen {sum} tkr överstiger projektets totala utgift {} tkr", inv.total),
+            format!(
+                "årsbeloppen {sum} tkr överstiger projektets totala utgift {} tkr",
+                inv.total
+            ),
         );
     }
     Ok(())

@@ -383,6 +383,27 @@ pub struct Investment {
     pub years: Vec<YearAmount>,
 }
 
+impl Investment {
+    /// The project after a budget for `budget_year` restates it: that
+    /// budget's years (`budget_year` and its two plan years) as it gives
+    /// them, earlier years as earlier budgets gave them.
+    pub fn restated(&self, newer: &Investment, budget_year: i32) -> Investment {
+        let governed = budget_year..=budget_year + 2;
+        let mut years: Vec<YearAmount> = self
+            .years
+            .iter()
+            .filter(|y| !governed.contains(&y.year))
+            .cloned()
+            .chain(newer.years.iter().cloned())
+            .collect();
+        years.sort_by_key(|y| y.year);
+        Investment {
+            years,
+            ..newer.clone()
+        }
+    }
+}
+
 /// Resultatutjämningsreserv (RUR): what a budget sets aside to the reserve
 /// or draws from it in one year, under KF's riktlinjer for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -512,7 +533,10 @@ pub enum DeviationFrom {
         unit: String,
     },
     /// An investment project's budget for a year.
-    Investment { investment: String, year: i32 },
+    Investment {
+        investment: String,
+        year: i32,
+    },
 }
 
 /// Negative or positive deviation (positive ones are analysed too).

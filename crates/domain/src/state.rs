@@ -307,8 +307,16 @@ impl KommunState {
             } => {
                 self.skattesatser.insert(budget_year, skattesats);
             }
-            Event::InvestmentBudgeted { investment, .. } => {
-                self.investments.insert(investment.id.clone(), investment);
+            Event::InvestmentBudgeted {
+                investment,
+                budget_year,
+                ..
+            } => {
+                let merged = match self.investments.get(&investment.id) {
+                    Some(old) => old.restated(&investment, budget_year),
+                    None => investment,
+                };
+                self.investments.insert(merged.id.clone(), merged);
             }
             Event::InvestmentFollowedUp {
                 investment, year, ..

@@ -354,33 +354,46 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 part_changes: Vec::new(),
             },
         )?,
-        Event::BudgetEstablished { year } => {
-            cx.update(&format!("budget/{year}"), |b: &mut BudgetDoc| {
+        Event::BudgetEstablished { year } => cx
+            .update(&format!("budget/{year}"), |b: &mut BudgetDoc| {
                 b.established = Some(src)
-            })?
-        }
+            })?,
         Event::SkattesatsSet {
             budget_year,
             skattesats,
             change,
-        } => set_budget_part(cx, budget_year, format!("skattesats {skattesats}"), change, src, |b, source| {
-            b.skattesats = Some(Figure {
-                value: skattesats,
-                change,
-                source,
-            })
-        })?,
+        } => set_budget_part(
+            cx,
+            budget_year,
+            format!("skattesats {skattesats}"),
+            change,
+            src,
+            |b, source| {
+                b.skattesats = Some(Figure {
+                    value: skattesats,
+                    change,
+                    source,
+                })
+            },
+        )?,
         Event::EconomicPlanSet {
             budget_year,
             change,
             years,
-        } => set_budget_part(cx, budget_year, "plan för ekonomin".into(), change, src, |b, source| {
-            b.economy = Some(Figure {
-                value: years,
-                change,
-                source,
-            })
-        })?,
+        } => set_budget_part(
+            cx,
+            budget_year,
+            "plan för ekonomin".into(),
+            change,
+            src,
+            |b, source| {
+                b.economy = Some(Figure {
+                    value: years,
+                    change,
+                    source,
+                })
+            },
+        )?,
         Event::RurPlanned {
             budget_year,
             change,
@@ -414,21 +427,33 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 budgeted: Vec::new(),
                 follow_ups: Vec::new(),
             });
-            doc.investment = investment.clone();
-            doc.budgeted.push((budget_year, change, src.clone()));
+            doc.investment = doc.investment.restated(&investment, budget_year);
+            doc.budgeted.push(InvestmentBudgetEntry {
+                budget_year,
+                change,
+                years: investment.years.clone(),
+                source: src.clone(),
+            });
             cx.put(&path, &doc)?;
             cx.touch(format!("body/{}", investment.body));
             let id = investment.id.clone();
-            set_budget_part(cx, budget_year, format!("investering {id}"), change, src, |b, source| {
-                b.investments.insert(
-                    id,
-                    Figure {
-                        value: investment,
-                        change,
-                        source,
-                    },
-                );
-            })?
+            set_budget_part(
+                cx,
+                budget_year,
+                format!("investering {id}"),
+                change,
+                src,
+                |b, source| {
+                    b.investments.insert(
+                        id,
+                        Figure {
+                            value: investment,
+                            change,
+                            source,
+                        },
+                    );
+                },
+            )?
         }
         Event::InvestmentFollowedUp {
             investment,
@@ -437,15 +462,18 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             outcome,
             forecast,
             ..
-        } => cx.update(&format!("investment/{investment}"), |d: &mut InvestmentDoc| {
-            d.follow_ups.push(InvestmentFollowUpDoc {
-                year,
-                report,
-                outcome,
-                forecast,
-                source: src,
-            })
-        })?,
+        } => cx.update(
+            &format!("investment/{investment}"),
+            |d: &mut InvestmentDoc| {
+                d.follow_ups.push(InvestmentFollowUpDoc {
+                    year,
+                    report,
+                    outcome,
+                    forecast,
+                    source: src,
+                })
+            },
+        )?,
         Event::BalanskravReported {
             year,
             report,

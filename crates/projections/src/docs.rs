@@ -145,9 +145,18 @@ pub struct InvestmentDoc {
     pub id: String,
     /// The project as last budgeted.
     pub investment: Investment,
-    /// Every budget decision that set it: (budget year, step, decision).
-    pub budgeted: Vec<(i32, BudgetChange, Source)>,
+    /// Every budget decision that set it, in order.
+    pub budgeted: Vec<InvestmentBudgetEntry>,
     pub follow_ups: Vec<InvestmentFollowUpDoc>,
+}
+
+/// One budget decision's amounts for an investment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvestmentBudgetEntry {
+    pub budget_year: i32,
+    pub change: BudgetChange,
+    pub years: Vec<YearAmount>,
+    pub source: Source,
 }
 
 impl InvestmentDoc {
@@ -158,6 +167,14 @@ impl InvestmentDoc {
             .iter()
             .find(|y| y.year == year)
             .map(|y| y.amount)
+    }
+
+    /// The budget decision that set the amount for `year` as it stands.
+    pub fn set_by(&self, year: i32) -> Option<&InvestmentBudgetEntry> {
+        self.budgeted
+            .iter()
+            .rev()
+            .find(|e| e.years.iter().any(|y| y.year == year))
     }
 }
 

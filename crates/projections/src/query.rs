@@ -405,9 +405,13 @@ fn budget_gaps(
     out: &mut Vec<Gap>,
 ) -> R<()> {
     if let Some(b) = doc::<BudgetDoc>(kv, kommun, &format!("budget/{year}"))? {
-        let last_day = if (year - 1) % 4 == 2 { (12, 31) } else { (11, 30) };
-        let passed = NaiveDate::from_ymd_opt(year - 1, last_day.0, last_day.1)
-            .is_some_and(|d| today > d);
+        let last_day = if (year - 1) % 4 == 2 {
+            (12, 31)
+        } else {
+            (11, 30)
+        };
+        let passed =
+            NaiveDate::from_ymd_opt(year - 1, last_day.0, last_day.1).is_some_and(|d| today > d);
         if passed && b.established.is_none() {
             out.push(Gap {
                 kind: "budget_not_established",
@@ -442,7 +446,7 @@ fn budget_gaps(
         });
         let reason = match skipped {
             Some(r) => Some(format!(
-                "{}ens {} för {year} följer inte upp investeringen",
+                "{}:s {} för {year} följer inte upp investeringen",
                 r.body.to_uppercase(),
                 r.kind.swedish()
             )),
