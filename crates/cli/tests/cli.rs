@@ -54,7 +54,16 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("104 beslut registrerade"), "{t}");
+    assert!(t.contains("109 beslut registrerade"), "{t}");
+    // The budget as fastställd, with the investment KS:s årsredovisning left out.
+    assert!(
+        t.contains("fastställd KF 2025-11-17 § 132") && t.contains("Skattesats 2026: 22:16"),
+        "{t}"
+    );
+    assert!(
+        t.contains("KS:s årsredovisning för 2026 följer inte upp investeringen"),
+        "{t}"
+    );
     assert!(
         t.contains("Miljö- och byggnadsnämnden saknar nämndplan för 2026"),
         "{t}"
@@ -64,7 +73,7 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 104 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 109 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);

@@ -517,3 +517,198 @@ fn reviews_and_replies() {
     let late = w.then_ok(by("ks", "2026-12-07"), reply("ks", "r1"));
     assert!(matches!(&late[0], Event::ReviewReplied { late: true, .. }));
 }
+
+/// The world with a fastställd 2026 budget holding a BUN and a KS
+/// investment, and KF's riktlinjer for the RUR (and BUN's own riktlinje).
+fn with_investments() -> World {
+    let mut w = world();
+    for (body, doc) in [("kf", "rur"), ("bun", "bun-riktlinje")] {
+        w.then_ok(
+            by(body, "2024-10-07"),
+            json!({"command": "adopt_styrdokument", "doc": doc, "kind": "riktlinje", "title": "Riktlinjer",
+                   "owner": body, "valid_from": "2025-01-01"}),
+        );
+    }
+    let economy: Vec<_> = (2026..2029)
+        .map(|y| {
+            json!({"year": y,
+                "resultat": {"skatteintakter": 1000, "generella_statsbidrag": 300,
+                             "verksamhetens_nettokostnader": 1270, "finansnetto": -4, "resultat": 26},
+                "balans": {"tillgangar": 100, "eget_kapital": 40, "skulder": 60},
+                "finansiering": {"lopande_verksamhet": 50, "investeringsverksamhet": -60,
+                                 "finansieringsverksamhet": 10, "forandring_likvida_medel": 0}})
+        })
+        .collect();
+    w.then_ok(
+        by("kf", "2025-11-17"),
+        json!({"command": "adopt_budget", "year": 2026, "stage": "faststalld", "skattesats": "22:16", "economy": economy,
+               "investments": [
+                 {"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 60000, "start_year": 2026, "finish_year": 2027,
+                  "years": [{"year": 2026, "amount": 30000}]},
+                 {"id": "inv-it", "body": "ks", "title": "E-tjänster", "total": 5000, "start_year": 2026, "finish_year": 2026,
+                  "years": [{"year": 2026, "amount": 5000}]}]}),
+    );
+    w
+}
+
+fn economy_report(body: &str, kind: &str, extra: serde_json::Value) -> serde_json::Value {
+    let forecast = (kind != "arsredovisning").then_some(150000);
+    let mut r = json!({"command": "adopt_follow_up_report", "body": body, "year": 2026, "kind": kind,
+                       "ramar": [{"body": body, "outcome": 100000, "forecast": forecast}]});
+    for (k, v) in extra.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+#[test]
+fn deviations_against_an_investment() {
+    let mut w = with_investments();
+    let on = |investment: &str, year: i32| json!({"kind": "investment", "investment": investment, "year": year});
+    w.then_rejected(
+        official("bun-forv", "2026-08-25"),
+        deviation("d-inv", "bun-forv", on("inv-nope", 2026), Some(-2400)),
+        Rule::Reference,
+        "from",
+    );
+    w.then_rejected(
+        official("bun-forv", "2026-08-25"),
+        deviation("d-inv", "bun-forv", on("inv-skola", 2028), Some(-2400)),
+        Rule::Reference,
+        "from",
+    );
+    w.then_rejected(
+        official("bun-forv", "2026-08-25"),
+        deviation("d-inv", "bun-forv", on("inv-skola", 2026), None),
+        Rule::Input,
+        "amount",
+    );
+    let events = w.then_ok(
+        official("bun-forv", "2026-08-25"),
+        deviation("d-inv", "bun-forv", on("inv-skola", 2026), Some(-2400)),
+    );
+    assert!(matches!(
+        &events[0],
+        Event::DeviationReported {
+            from: DeviationFrom::Investment { .. },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn reports_follow_up_investments_and_the_balanskrav() {
+    let mut w = with_investments();
+    let sep = || by("bun", "2026-09-22");
+    let inv = |lines: serde_json::Value| {
+        economy_report("bun", "delarsrapport", json!({"investments": lines}))
+    };
+    w.then_rejected(
+        sep(),
+        inv(json!([{"investment": "inv-nope", "outcome": 1, "forecast": 2}])),
+        Rule::Reference,
+        "investments[0].investment",
+    );
+    w.then_rejected(
+        sep(),
+        inv(json!([{"investment": "inv-it", "outcome": 1, "forecast": 2}])),
+        Rule::P1,
+        "investments[0].investment",
+    );
+    w.then_rejected(
+        sep(),
+        inv(json!([{"investment": "inv-skola", "outcome": 1}])),
+        Rule::Input,
+        "investments[0].forecast",
+    );
+    w.then_rejected(
+        sep(),
+        inv(json!([{"investment": "inv-skola", "outcome": 1, "forecast": 2}, {"investment": "inv-skola", "outcome": 1, "forecast": 2}])),
+        Rule::Input,
+        "investments[1].investment",
+    );
+    // The balanskrav is KS's, for the whole kommun.
+    let balans = json!({"arets_resultat": 19500, "balanskravsresultat": 19500, "efter_rur": 19500});
+    w.then_rejected(
+        sep(),
+        economy_report("bun", "delarsrapport", json!({"balanskrav": balans})),
+        Rule::P1,
+        "balanskrav",
+    );
+    let events = w.then_ok(
+        sep(),
+        inv(json!([{"investment": "inv-skola", "outcome": 12400, "forecast": 32400}])),
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::InvestmentFollowedUp { investment, outcome: 12400, forecast: Some(32400), .. } if investment == "inv-skola"
+    )));
+    assert_eq!(events[0].event_type(), "FollowUpReportAdopted");
+
+    let ks = |kind: &str, date: &str, extra: serde_json::Value| {
+        (by("ks", date), economy_report("ks", kind, extra))
+    };
+    let (p, c) = ks(
+        "budgetuppfoljning",
+        "2026-05-19",
+        json!({"balanskrav": balans}),
+    );
+    w.then_rejected(p, c, Rule::Consistency, "balanskrav");
+    let mut wrong = balans.clone();
+    wrong["balanskravsresultat"] = json!(19000);
+    let (p, c) = ks("delarsrapport", "2026-09-22", json!({"balanskrav": wrong}));
+    w.then_rejected(p, c, Rule::Consistency, "balanskrav.balanskravsresultat");
+    let (p, c) = ks(
+        "delarsrapport",
+        "2026-09-22",
+        json!({"balanskrav": {"arets_resultat": 19500, "balanskravsresultat": 19500, "till_rur": 5000, "efter_rur": 19500}}),
+    );
+    w.then_rejected(p, c, Rule::Consistency, "balanskrav.efter_rur");
+    // Using the reserve names KF's riktlinjer for it (KL 11 kap 14 §).
+    let to_rur = |riktlinjer: Option<&str>| {
+        let mut b = json!({"arets_resultat": 24100, "justeringar": -1200, "balanskravsresultat": 22900, "till_rur": 5000, "efter_rur": 17900});
+        if let Some(r) = riktlinjer {
+            b["riktlinjer"] = json!(r);
+        }
+        b
+    };
+    for (riktlinjer, rule) in [
+        (None, Rule::Law),
+        (Some("bun-riktlinje"), Rule::Law),
+        (Some("nope"), Rule::Reference),
+    ] {
+        let (p, c) = ks(
+            "arsredovisning",
+            "2027-02-23",
+            json!({"balanskrav": to_rur(riktlinjer)}),
+        );
+        w.then_rejected(p, c, rule, "balanskrav.riktlinjer");
+    }
+    // KS follows up every investment; an årsredovisning has no forecast.
+    let (p, c) = ks(
+        "arsredovisning",
+        "2027-02-23",
+        json!({"investments": [{"investment": "inv-skola", "outcome": 1, "forecast": 2}]}),
+    );
+    w.then_rejected(p, c, Rule::Input, "investments[0].forecast");
+    let (p, c) = ks(
+        "arsredovisning",
+        "2027-02-23",
+        json!({"balanskrav": to_rur(Some("rur")), "investments": [{"investment": "inv-it", "outcome": 4800}, {"investment": "inv-skola", "outcome": 31000}]}),
+    );
+    let events = w.then_ok(p, c);
+    let types: Vec<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "FollowUpReportAdopted",
+            "InvestmentFollowedUp",
+            "InvestmentFollowedUp",
+            "BalanskravReported"
+        ]
+    );
+    assert!(w
+        .state
+        .investment_follow_ups
+        .contains(&("inv-it".to_owned(), 2026)));
+}

@@ -746,3 +746,437 @@ fn unknown_fields_and_wrong_types_do_not_parse() {
         assert!(serde_json::from_value::<Command>(b.clone()).is_err(), "{b}");
     }
 }
+
+/// A three-year plan för ekonomin from `year` whose sums add up.
+fn economy(year: i32) -> serde_json::Value {
+    let years: Vec<_> = (year..year + 3)
+        .map(|y| {
+            json!({"year": y,
+                "resultat": {"skatteintakter": 1_000_000, "generella_statsbidrag": 350_000,
+                             "verksamhetens_nettokostnader": 1_317_000, "finansnetto": -6_000, "resultat": 27_000},
+                "balans": {"tillgangar": 2_400_000, "eget_kapital": 1_080_000, "skulder": 1_320_000},
+                "finansiering": {"lopande_verksamhet": 85_000, "investeringsverksamhet": -70_000,
+                                 "finansieringsverksamhet": 10_000, "forandring_likvida_medel": 25_000}})
+        })
+        .collect();
+    json!(years)
+}
+
+/// The fastställd budget for `year`, with `extra` fields merged in.
+fn faststalld(year: i32, extra: serde_json::Value) -> serde_json::Value {
+    let mut b = json!({"command": "adopt_budget", "year": year, "stage": "faststalld",
+        "skattesats": "22:16", "economy": economy(year),
+        "investments": [{"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 90000,
+                         "start_year": year, "finish_year": year + 2,
+                         "years": [{"year": year, "amount": 30000}, {"year": year + 1, "amount": 30000}]}]});
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+/// KF's riktlinjer for the resultatutjämningsreserv, and BUN's own riktlinje.
+fn with_riktlinjer(w: &mut World) {
+    w.then_ok(
+        by("kf", "2024-10-07"),
+        json!({"command": "adopt_styrdokument", "doc": "rur", "kind": "riktlinje", "title": "Riktlinjer för RUR",
+               "owner": "kf", "valid_from": "2025-01-01"}),
+    );
+    w.then_ok(
+        by("bun", "2024-10-08"),
+        json!({"command": "adopt_styrdokument", "doc": "bun-riktlinje", "kind": "riktlinje", "title": "BUN:s riktlinje",
+               "owner": "bun", "valid_from": "2025-01-01"}),
+    );
+}
+
+#[test]
+fn budget_is_fastställd_in_a_second_step_with_skattesats_and_economic_plan() {
+    let mut w = kommun();
+    let nov = || by("kf", "2025-11-17");
+    let without = |field: &str| {
+        let mut b = faststalld(2026, json!({}));
+        b.as_object_mut().unwrap().remove(field);
+        b
+    };
+    w.then_rejected(nov(), without("skattesats"), Rule::Law, "skattesats");
+    w.then_rejected(nov(), without("economy"), Rule::Law, "economy");
+    w.then_rejected(
+        by("ks", "2025-11-17"),
+        faststalld(2026, json!({})),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        nov(),
+        faststalld(2026, json!({"skattesats": "45:00"})),
+        Rule::Input,
+        "skattesats",
+    );
+    // The economic plan covers the budget year and the two plan years, in order.
+    let mut two_years = economy(2026);
+    two_years.as_array_mut().unwrap().pop();
+    w.then_rejected(
+        nov(),
+        faststalld(2026, json!({"economy": two_years})),
+        Rule::Law,
+        "economy",
+    );
+    // Its sums add up.
+    for (path, field) in [
+        ("/0/resultat/resultat", "economy[0].resultat.resultat"),
+        ("/1/balans/tillgangar", "economy[1].balans.tillgangar"),
+        (
+            "/2/finansiering/forandring_likvida_medel",
+            "economy[2].finansiering.forandring_likvida_medel",
+        ),
+    ] {
+        let mut e = economy(2026);
+        *e.pointer_mut(path).unwrap() = json!(1);
+        w.then_rejected(
+            nov(),
+            faststalld(2026, json!({"economy": e})),
+            Rule::Consistency,
+            field,
+        );
+    }
+    let events = w.then_ok(nov(), faststalld(2026, json!({})));
+    let types: Vec<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(
+        types,
+        [
+            "BudgetEstablished",
+            "SkattesatsSet",
+            "EconomicPlanSet",
+            "InvestmentBudgeted"
+        ],
+        "no second BudgetAdopted: the ramar were adopted in June"
+    );
+    assert!(w.state.established.contains(&2026));
+    assert_eq!(w.state.skattesatser[&2026].to_string(), "22:16");
+    // Fastställd once; the ramar step cannot come again either.
+    w.then_rejected(nov(), faststalld(2026, json!({})), Rule::P6, "stage");
+    w.then_rejected(nov(), budget_2026(), Rule::P6, "year");
+}
+
+#[test]
+fn a_budget_adopted_in_one_step_is_fastställd_with_its_ramar() {
+    let w = kommun();
+    let kf = || by("kf", "2026-11-16");
+    // Without budgetramar before, the fastställd budget sets the ramar itself.
+    w.then_rejected(kf(), faststalld(2027, json!({})), Rule::P4, "ramar");
+    let events = World::new_with(&w).then_ok(
+        kf(),
+        faststalld(
+            2027,
+            json!({"ramar": [{"body": "bun", "year": 2027, "amount": 520000}]}),
+        ),
+    );
+    assert_eq!(events[0].event_type(), "BudgetAdopted");
+    assert_eq!(events[1].event_type(), "BudgetEstablished");
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::RamSet {
+            change: BudgetChange::Established,
+            amount: 520000,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn investments_stay_within_their_project_and_the_budget() {
+    let w = kommun();
+    let nov = || by("kf", "2025-11-17");
+    let inv = |patch: serde_json::Value| {
+        let mut i = json!({"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 90000,
+                           "start_year": 2026, "finish_year": 2028,
+                           "years": [{"year": 2026, "amount": 30000}]});
+        for (k, v) in patch.as_object().unwrap() {
+            i[k] = v.clone();
+        }
+        faststalld(2026, json!({"investments": [i]}))
+    };
+    w.then_rejected(
+        nov(),
+        inv(json!({"body": "rev"})),
+        Rule::Reference,
+        "investments[0].body",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"body": "nobody"})),
+        Rule::Reference,
+        "investments[0].body",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"id": "inv skola"})),
+        Rule::Input,
+        "investments[0].id",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"title": " "})),
+        Rule::Input,
+        "investments[0].title",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"finish_year": 2025})),
+        Rule::Consistency,
+        "investments[0].finish_year",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"years": []})),
+        Rule::Input,
+        "investments[0].years",
+    );
+    // A year outside the budget's three, or outside the project's.
+    w.then_rejected(
+        nov(),
+        inv(json!({"years": [{"year": 2029, "amount": 1}]})),
+        Rule::Consistency,
+        "investments[0].years[0].year",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"start_year": 2027, "years": [{"year": 2026, "amount": 1}]})),
+        Rule::Consistency,
+        "investments[0].years[0].year",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"years": [{"year": 2026, "amount": 1}, {"year": 2026, "amount": 2}]})),
+        Rule::Input,
+        "investments[0].years[1].year",
+    );
+    w.then_rejected(
+        nov(),
+        inv(json!({"years": [{"year": 2026, "amount": -1}]})),
+        Rule::Input,
+        "investments[0].years[0].amount",
+    );
+    // P4: the yearly amounts fit the project's total.
+    w.then_rejected(
+        nov(),
+        inv(json!({"total": 20000})),
+        Rule::P4,
+        "investments[0].years",
+    );
+    let mut twice = inv(json!({}));
+    let first = twice["investments"][0].clone();
+    twice["investments"].as_array_mut().unwrap().push(first);
+    w.then_rejected(nov(), twice, Rule::Input, "investments[1].id");
+
+    // A later budget restates a project for its own years; earlier years stay.
+    let mut w = World::new_with(&w);
+    w.then_ok(nov(), faststalld(2026, json!({})));
+    w.then_ok(by("kf", "2026-06-15"), budget_2027(json!({})));
+    let mut later = json!({"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 95000,
+                           "start_year": 2026, "finish_year": 2028, "years": [{"year": 2027, "amount": 40000}]});
+    let k = || by("kf", "2026-11-16");
+    w.then_rejected(
+        k(),
+        faststalld(2027, json!({"investments": [{"body": "sn", "id": "inv-skola", "title": "x", "total": 1,
+                                               "start_year": 2027, "finish_year": 2027, "years": [{"year": 2027, "amount": 1}]}]})),
+        Rule::Consistency,
+        "investments[0].body",
+    );
+    w.then_ok(
+        k(),
+        faststalld(2027, json!({"investments": [later.take()]})),
+    );
+    let amounts: Vec<(i32, i64)> = w.state.investments["inv-skola"]
+        .years
+        .iter()
+        .map(|y| (y.year, y.amount))
+        .collect();
+    assert_eq!(
+        amounts,
+        [(2026, 30000), (2027, 40000)],
+        "2026 as the 2026 budget set it, 2027 as the 2027 budget restated it"
+    );
+    assert_eq!(w.state.investments["inv-skola"].total, 95000);
+}
+
+#[test]
+fn rur_is_used_under_kf_riktlinjer_in_force() {
+    let mut w = kommun();
+    with_riktlinjer(&mut w);
+    w.then_ok(
+        by("kf", "2025-09-01"),
+        json!({"command": "adopt_styrdokument", "doc": "rur-gammal", "kind": "riktlinje", "title": "Gamla riktlinjer",
+               "owner": "kf", "valid_from": "2020-01-01", "valid_until": "2024-12-31"}),
+    );
+    let nov = || by("kf", "2025-11-17");
+    let rur = |r: serde_json::Value| faststalld(2026, json!({"rur": [r]}));
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "saknas"})),
+        Rule::Reference,
+        "rur[0].riktlinjer",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "bun-riktlinje"})),
+        Rule::Law,
+        "rur[0].riktlinjer",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "rur-gammal"})),
+        Rule::Law,
+        "rur[0].riktlinjer",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2030, "disposition": 8000, "riktlinjer": "rur"})),
+        Rule::Consistency,
+        "rur[0].year",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "riktlinjer": "rur"})),
+        Rule::Input,
+        "rur[0].disposition",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "disposition": -1, "riktlinjer": "rur"})),
+        Rule::Input,
+        "rur[0]",
+    );
+    let events = w.then_ok(
+        nov(),
+        rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "rur"})),
+    );
+    assert!(events.iter().any(
+        |e| matches!(e, Event::RurPlanned { disposition, .. } if disposition.disposition == 8000)
+    ));
+    // A repealed riktlinje no longer carries a disposition.
+    w.then_ok(
+        by("kf", "2026-03-01"),
+        json!({"command": "repeal_styrdokument", "doc": "rur", "reason": "Ersätts"}),
+    );
+    w.then_rejected(
+        by("kf", "2026-03-02"),
+        json!({"command": "amend_budget", "year": 2026, "change": "supplementary",
+               "rur": [{"year": 2026, "disposition": 9000, "riktlinjer": "rur"}]}),
+        Rule::Law,
+        "rur[0].riktlinjer",
+    );
+}
+
+#[test]
+fn ändringsbudget_changes_a_fastställd_budget_only_by_kf() {
+    let mut w = kommun();
+    let amend = |year: i32, extra: serde_json::Value| {
+        let mut c = json!({"command": "amend_budget", "year": year, "change": "amendment"});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let ramar = json!({"ramar": [{"body": "ks", "year": 2026, "amount": 148300}, {"body": "bun", "year": 2026, "amount": 501700}]});
+    // Not yet fastställd: there is nothing to change by ändringsbudget.
+    w.then_rejected(
+        by("kf", "2025-12-15"),
+        amend(2026, ramar.clone()),
+        Rule::Consistency,
+        "change",
+    );
+    w.then_ok(by("kf", "2025-11-17"), faststalld(2026, json!({})));
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        amend(2026, ramar.clone()),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("kf", "2025-12-15"),
+        amend(2026, json!({})),
+        Rule::Input,
+        "ramar",
+    );
+    w.then_rejected(
+        by("kf", "2027-01-20"),
+        amend(2026, ramar.clone()),
+        Rule::Consistency,
+        "year",
+    );
+    w.then_rejected(
+        by("kf", "2024-12-16"),
+        amend(2026, ramar.clone()),
+        Rule::Consistency,
+        "year",
+    );
+    // The skattesats is the budget year's, decided before the year begins.
+    w.then_rejected(
+        by("kf", "2026-03-16"),
+        amend(2026, json!({"skattesats": "22:41"})),
+        Rule::Consistency,
+        "skattesats",
+    );
+    w.then_rejected(
+        by("kf", "2025-12-15"),
+        amend(2027, json!({"skattesats": "22:41"})),
+        Rule::Consistency,
+        "skattesats",
+    );
+    // The December ändringsbudget after an election: 1.7 mnkr from KS's oförutsedda medel to BUN.
+    let events = w.then_ok(by("kf", "2025-12-15"), amend(2026, ramar));
+    assert!(events.iter().all(|e| matches!(
+        e,
+        Event::RamSet {
+            change: BudgetChange::Amendment,
+            ..
+        }
+    )));
+    assert_eq!(w.state.ramar[&("bun".to_owned(), 2026)], 501700);
+    assert_eq!(
+        w.state.skattesatser[&2026].to_string(),
+        "22:16",
+        "skattesatsen oförändrad"
+    );
+    // During the year: a new economic plan by ändringsbudget.
+    let events = w.then_ok(
+        by("kf", "2026-04-20"),
+        amend(2026, json!({"economy": economy(2026)})),
+    );
+    assert!(matches!(
+        events[..],
+        [Event::EconomicPlanSet {
+            change: BudgetChange::Amendment,
+            ..
+        }]
+    ));
+    // The earlier name of the command still parses, as the same command.
+    let old = cmd(
+        json!({"command": "amend_ramar", "year": 2026, "change": "supplementary",
+                         "ramar": [{"body": "sn", "year": 2026, "amount": 401000}]}),
+    );
+    assert_eq!(old.name(), "amend_budget");
+    w.state.decide(&by("kf", "2026-05-18"), &old).unwrap();
+    w.then_rejected(
+        by("kf", "2026-05-18"),
+        amend(2026, json!({"change": "established", "ramar": []})),
+        Rule::Input,
+        "change",
+    );
+}
+
+#[test]
+fn skattesats_is_written_in_kronor_and_öre() {
+    for ok in ["22:16", "9:05", "0:99"] {
+        let s: Skattesats = ok.parse().unwrap();
+        assert_eq!(s.to_string(), ok);
+        assert_eq!(serde_json::to_value(s).unwrap(), json!(ok));
+    }
+    for bad in [
+        "22.16", "22:1", "22:160", "123:00", ":16", "22:", "", "22:1a", "−1:00",
+    ] {
+        assert!(bad.parse::<Skattesats>().is_err(), "{bad:?} parsed");
+    }
+    assert_eq!("22:16".parse::<Skattesats>().unwrap().in_ore(), 2216);
+}

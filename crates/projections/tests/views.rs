@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use styr_domain::BudgetChange;
 use styr_projections::docs::*;
 use styr_projections::*;
 use styr_service::{example, Kommuner, Outcome};
@@ -80,11 +81,11 @@ async fn read_models_of_the_example_kommun() {
     assert_eq!(values.len(), 3, "every fetched value is kept");
     assert_eq!(kf_m2.latest()["behoriga-gy"].period, "2026");
     assert!(plan.uppdrag.iter().any(|u| u.id == "u-2026-01"));
-    // The 2027 plan comes from the 2027 budget, with the complementary ram.
+    // The 2027 plan comes from the 2027 budget, with the ändringsbudget's ram.
     let p27 = styr_projections::plan(kv, &k, 2027).unwrap();
     assert_eq!(p27.budget.as_ref().unwrap().year, 2027);
     let sn27 = p27.namnder.iter().find(|n| n.body.id == "sn").unwrap();
-    assert_eq!(sn27.ram, Some(530_000));
+    assert_eq!(sn27.ram, Some(531_700));
 
     // The styrkedja: from an activity up to KF and the vision; from a KF goal down.
     let up = chain(kv, &k, "activity/vp-bun-2026/lasframjande")
@@ -148,7 +149,7 @@ async fn read_models_of_the_example_kommun() {
     let u3 = uppdrag.iter().find(|u| u.id == "u-2026-03").unwrap();
     assert_eq!(u3.due, date("2027-06-30"));
     let devs: Vec<DeviationDoc> = docs(kv, &k, "deviation").unwrap();
-    assert_eq!(devs.len(), 3);
+    assert_eq!(devs.len(), 4);
     let d1 = devs.iter().find(|d| d.id == "dev-2026-01").unwrap();
     assert_eq!(d1.atgardsplan.as_deref(), Some("ap-bun-2026-1"));
     assert!(d1.escalated.is_some() && d1.closed.is_some());
@@ -214,6 +215,162 @@ async fn incremental_rebuild_as_of_and_two_nodes_agree() {
     // And catching up again changes nothing.
     a.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(a.digest(&k).unwrap(), before);
+}
+
+/// The deciding paragraph of `body`'s 2027 ram, and the ram.
+fn ram_2027(plan: &PlanView, body: &str) -> (String, Option<i64>) {
+    let b = plan.budget.as_ref().unwrap();
+    let n = plan.namnder.iter().find(|n| n.body.id == body).unwrap();
+    (
+        b.ram_set_by(body, 2027).unwrap().source.decided.clone(),
+        n.ram,
+    )
+}
+
+#[tokio::test]
+async fn the_budget_as_it_stood_in_june_november_and_december() {
+    let app = spawn_app().await;
+    let k = vimmerby();
+    load(&app, None).await;
+    let on = |d: &'static str| {
+        let (store, k) = (app.store.clone(), k.clone());
+        async move {
+            let kv = as_of(&store, &k, AsOf::InForce(date(d))).await.unwrap();
+            plan(&kv, &k, 2027).unwrap()
+        }
+    };
+    // June: budgetramar only; not fastställd, no skattesats.
+    let june = on("2026-06-30").await;
+    let b = june.budget.as_ref().unwrap();
+    assert!(b.established.is_none() && b.skattesats.is_none() && b.economy.is_none());
+    assert_eq!(
+        ram_2027(&june, "sn"),
+        ("KF 2026-06-15 § 75".into(), Some(527_772))
+    );
+    assert_eq!(
+        ram_2027(&june, "ks"),
+        ("KF 2026-06-15 § 75".into(), Some(156_869))
+    );
+    // November: fastställd with skattesats, economic plan, investments, RUR;
+    // the ramar it changed name it.
+    let nov = on("2026-11-30").await;
+    let b = nov.budget.as_ref().unwrap();
+    assert_eq!(
+        b.established.as_ref().unwrap().decided,
+        "KF 2026-11-16 § 140"
+    );
+    let s = b.skattesats.as_ref().unwrap();
+    assert_eq!(
+        (s.value.to_string(), s.change),
+        ("22:16".into(), BudgetChange::Established)
+    );
+    let years: Vec<i32> = b
+        .economy
+        .as_ref()
+        .unwrap()
+        .value
+        .iter()
+        .map(|e| e.year)
+        .collect();
+    assert_eq!(years, [2027, 2028, 2029]);
+    let r = &b.economy.as_ref().unwrap().value[0].resultat;
+    let share = r.resultat as f64 / (r.skatteintakter + r.generella_statsbidrag) as f64;
+    assert!(
+        (0.019..0.021).contains(&share),
+        "a result of about 2 %: {share}"
+    );
+    assert_eq!(b.rur[&2027].value.disposition, 8_000);
+    assert_eq!(
+        ram_2027(&nov, "sn"),
+        ("KF 2026-11-16 § 140".into(), Some(530_000))
+    );
+    assert_eq!(
+        ram_2027(&nov, "ks"),
+        ("KF 2026-06-15 § 75".into(), Some(156_869))
+    );
+    let ids: Vec<&str> = nov.investments.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["inv-ny-forskola", "inv-sporthall", "inv-va-ledningar"]
+    );
+    // December: the ändringsbudget moves 1.7 mnkr from KS to SN; skattesats unchanged.
+    let dec = on("2026-12-31").await;
+    assert_eq!(
+        ram_2027(&dec, "sn"),
+        ("KF 2026-12-14 § 162".into(), Some(531_700))
+    );
+    assert_eq!(
+        ram_2027(&dec, "ks"),
+        ("KF 2026-12-14 § 162".into(), Some(155_169))
+    );
+    let b = dec.budget.as_ref().unwrap();
+    assert_eq!(
+        b.ram_set_by("sn", 2027).unwrap().change,
+        BudgetChange::Amendment
+    );
+    assert_eq!(
+        b.skattesats.as_ref().unwrap().source.decided,
+        "KF 2026-11-16 § 140"
+    );
+
+    // 2026: investments followed up; the balanskrav before and after RUR.
+    let kv = as_of(&app.store, &k, AsOf::InForce(date("2027-03-31")))
+        .await
+        .unwrap();
+    let p26 = plan(&kv, &k, 2026).unwrap();
+    let school = p26
+        .investments
+        .iter()
+        .find(|i| i.id == "inv-ny-forskola")
+        .unwrap();
+    assert_eq!(school.budget_for(2026), Some(30_000));
+    assert_eq!(
+        school.set_by(2026).unwrap().source.decided,
+        "KF 2025-11-17 § 132"
+    );
+    let outcomes: Vec<(&str, i64)> = school
+        .follow_ups
+        .iter()
+        .map(|f| (f.report.swedish(), f.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("delårsrapport", 12_400), ("årsredovisning", 32_100)]
+    );
+    let bk = p26.balanskrav.as_ref().unwrap();
+    let annual = bk.reports.last().unwrap();
+    assert_eq!(
+        (
+            annual.utredning.balanskravsresultat,
+            annual.utredning.efter_rur
+        ),
+        (22_900, 17_900)
+    );
+    let gaps = gaps(&kv, &k, 2026, date("2027-03-31")).unwrap();
+    let missing: Vec<&str> = gaps
+        .iter()
+        .filter(|g| g.kind == "investment_without_follow_up")
+        .map(|g| g.entity.as_str())
+        .collect();
+    assert_eq!(missing, ["investment/inv-ks-it"], "{gaps:?}");
+    assert!(!gaps.iter().any(|g| g.kind == "budget_not_established"));
+    // Before the November decision the 2027 budget is not yet late; after 31
+    // December of an election year it would be.
+    let june_kv = as_of(&app.store, &k, AsOf::InForce(date("2026-06-30")))
+        .await
+        .unwrap();
+    let late = gaps_of(&june_kv, &k, 2027, "2027-01-01");
+    assert!(late.contains(&"budget/2027".to_owned()), "{late:?}");
+    assert!(gaps_of(&june_kv, &k, 2027, "2026-12-31").is_empty());
+}
+
+fn gaps_of(kv: &MemKv, k: &KommunId, year: i32, today: &str) -> Vec<String> {
+    gaps(kv, k, year, date(today))
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.kind == "budget_not_established")
+        .map(|g| g.entity)
+        .collect()
 }
 
 #[tokio::test]
