@@ -21,6 +21,9 @@ fn title(table: &str) -> &'static str {
         "brister.csv" => "Brister och åtgärder",
         "avvikelser.csv" => "Avvikelser",
         "behorigheter.csv" => "Behörigheter: vem fick registrera beslut för vilket organ",
+        "budgetbeslut.csv" => "Budgeten: varje beslut som satt en siffra (ramar, skattesats, plan för ekonomin, investeringar, RUR)",
+        "investeringar.csv" => "Investeringar: budget, utfall och prognos",
+        "balanskrav.csv" => "Balanskravsutredning före och efter resultatutjämningsreserv",
         _ => "Luckor i styrkedjan",
     }
 }
@@ -58,6 +61,8 @@ pub struct RevisorReport {
     pub gaps: Vec<Gap>,
     /// Every grant and revocation decided up to the end of the year.
     pub access: Vec<AccessDoc>,
+    /// The year's budget, investments and balanskrav.
+    pub plan: styr_projections::PlanView,
 }
 
 impl RevisorReport {
@@ -102,6 +107,7 @@ impl RevisorReport {
             atgardsplaner,
             gaps: styr_projections::gaps(kv, kommun, year, today)?,
             access: styr_projections::docs::<AccessDoc>(kv, kommun, "access")?,
+            plan: styr_projections::plan(kv, kommun, year)?,
         })
     }
 
@@ -170,6 +176,138 @@ impl RevisorReport {
     }
 
     /// The tables, as (file name, header, rows).
+    /// Every decision that set a figure of the budget covering the year:
+    /// the year's ramar in every step, then the other parts.
+    fn budget_rows(&self) -> Vec<Vec<String>> {
+        let Some(b) = &self.plan.budget else {
+            return Vec::new();
+        };
+        let row = |part: String,
+                   object: String,
+                   value: String,
+                   change: styr_domain::BudgetChange,
+                   src: &styr_projections::docs::Source| {
+            vec![
+                part,
+                object,
+                value,
+                change.swedish().to_owned(),
+                src.decided.clone(),
+                src.effective_date.to_string(),
+                src.sequence.to_string(),
+            ]
+        };
+        let mut rows: Vec<Vec<String>> = b
+            .changes
+            .iter()
+            .filter(|(_, y, _)| *y == self.year)
+            .map(|(body, _, e)| {
+                row(
+                    "ram".into(),
+                    body.clone(),
+                    e.amount.to_string(),
+                    e.change,
+                    &e.source,
+                )
+            })
+            .collect();
+        if let Some(s) = &b.skattesats {
+            rows.push(row(
+                "skattesats".into(),
+                b.year.to_string(),
+                s.value.to_string(),
+                s.change,
+                &s.source,
+            ));
+        }
+        if let Some(e) = &b.economy {
+            for y in &e.value {
+                rows.push(row(
+                    "resultat enligt plan för ekonomin".into(),
+                    y.year.to_string(),
+                    y.resultat.resultat.to_string(),
+                    e.change,
+                    &e.source,
+                ));
+            }
+        }
+        for (id, i) in &b.investments {
+            let amount = i.value.years.iter().find(|y| y.year == self.year);
+            rows.push(row(
+                "investering".into(),
+                id.clone(),
+                amount.map_or(String::new(), |y| y.amount.to_string()),
+                i.change,
+                &i.source,
+            ));
+        }
+        for (year, r) in &b.rur {
+            rows.push(row(
+                "resultatutjämningsreserv".into(),
+                year.to_string(),
+                format!(
+                    "reservering {}, disposition {}",
+                    r.value.reservation, r.value.disposition
+                ),
+                r.change,
+                &r.source,
+            ));
+        }
+        rows
+    }
+
+    fn investment_rows(&self) -> Vec<Vec<String>> {
+        self.plan
+            .investments
+            .iter()
+            .map(|i| {
+                let of = |k: styr_domain::ReportKind| {
+                    i.follow_ups
+                        .iter()
+                        .rev()
+                        .find(|f| f.year == self.year && f.report == k)
+                };
+                let interim = of(styr_domain::ReportKind::Delarsrapport);
+                let annual = of(styr_domain::ReportKind::Arsredovisning);
+                let amount = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+                vec![
+                    i.id.clone(),
+                    i.investment.body.clone(),
+                    i.investment.title.clone(),
+                    i.investment.total.to_string(),
+                    amount(i.budget_for(self.year)),
+                    amount(interim.map(|f| f.outcome)),
+                    amount(interim.and_then(|f| f.forecast)),
+                    amount(annual.map(|f| f.outcome)),
+                    i.set_by(self.year)
+                        .map_or(String::new(), |e| e.source.decided.clone()),
+                ]
+            })
+            .collect()
+    }
+
+    fn balanskrav_rows(&self) -> Vec<Vec<String>> {
+        self.plan
+            .balanskrav
+            .iter()
+            .flat_map(|b| &b.reports)
+            .map(|e| {
+                let u = &e.utredning;
+                vec![
+                    e.report.swedish().to_owned(),
+                    u.arets_resultat.to_string(),
+                    u.justeringar.to_string(),
+                    u.balanskravsresultat.to_string(),
+                    u.till_rur.to_string(),
+                    u.fran_rur.to_string(),
+                    u.efter_rur.to_string(),
+                    u.riktlinjer.clone().unwrap_or_default(),
+                    e.source.decided.clone(),
+                ]
+            })
+            .collect()
+    }
+
     pub fn tables(&self) -> Vec<Table> {
         let risks = self
             .risks()
@@ -341,6 +479,49 @@ impl RevisorReport {
                     "status",
                 ],
                 deviations,
+            ),
+            (
+                "budgetbeslut.csv",
+                vec![
+                    "del",
+                    "objekt",
+                    "värde",
+                    "steg",
+                    "beslut",
+                    "gäller_från",
+                    "sekvens",
+                ],
+                self.budget_rows(),
+            ),
+            (
+                "investeringar.csv",
+                vec![
+                    "investering",
+                    "nämnd",
+                    "projekt",
+                    "total_tkr",
+                    "budget_tkr",
+                    "utfall_delår_tkr",
+                    "prognos_delår_tkr",
+                    "utfall_år_tkr",
+                    "budget_beslutad",
+                ],
+                self.investment_rows(),
+            ),
+            (
+                "balanskrav.csv",
+                vec![
+                    "rapport",
+                    "årets_resultat",
+                    "justeringar",
+                    "balanskravsresultat",
+                    "till_rur",
+                    "från_rur",
+                    "efter_rur",
+                    "riktlinjer",
+                    "beslut",
+                ],
+                self.balanskrav_rows(),
             ),
             ("luckor.csv", vec!["typ", "objekt", "orsak"], gaps),
             (

@@ -403,6 +403,28 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
         "{access}"
     );
 
+    // The budget: every decision that set a figure, the investments with
+    // their follow-up, the balanskrav before and after RUR.
+    let budget = &csv["budgetbeslut.csv"];
+    for row in [
+        "ram,bun,498600,budgetramar,KF 2025-06-16 § 87,2025-06-16,",
+        "skattesats,2026,22:16,fastställd budget,KF 2025-11-17 § 132,2025-11-17,",
+    ] {
+        assert!(budget.contains(row), "{row:?} not in {budget}");
+    }
+    assert!(
+        csv["investeringar.csv"].contains(
+            "inv-ny-forskola,bun,Ny förskola i centralorten,62000,30000,12400,32400,32100,KF 2025-11-17 § 132"
+        ),
+        "{}",
+        csv["investeringar.csv"]
+    );
+    assert!(csv["balanskrav.csv"].contains(
+        "årsredovisning,24100,-1200,22900,5000,0,17900,riktlinjer-rur,KS 2027-02-23 § 20"
+    ));
+    assert!(md.contains("## Balanskravsutredning före och efter resultatutjämningsreserv"));
+    assert!(html.contains("<td>inv-ks-it</td>"));
+
     // A broken history says so at the top.
     let broken = Err(Break {
         sequence: 7,

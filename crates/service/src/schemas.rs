@@ -154,7 +154,7 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
                 "description": "Subscribe with a JetStream consumer on stream styr-<kommun>, filtered by subject (e.g. styr.vimmerby.uppdrag.>) and/or the Styr-Event-Type header; examples/subscriber does this with a durable consumer.",
                 "parameters": {
                     "kommun": {"description": "Kommun id, a lowercase ASCII slug, e.g. vimmerby"},
-                    "aggregateKind": {"description": "kommun, body, unit, direction, styrdokument, budget, goal, namndmal, uppdrag, namndplan, detaljbudget, plan, outcome, deviation, report, atgardsplan, internal-control, finding, review, signing-key, checkpoint, correction"},
+                    "aggregateKind": {"description": "kommun, body, unit, direction, styrdokument, budget, investment, goal, namndmal, uppdrag, namndplan, detaljbudget, plan, outcome, deviation, report, atgardsplan, internal-control, finding, review, access, signing-key, checkpoint, correction"},
                     "aggregateId": {"description": "The aggregate's id (a subject token)"}
                 },
                 "messages": Value::Object(messages)
