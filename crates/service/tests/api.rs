@@ -256,7 +256,7 @@ async fn commands_queries_and_malformed_input_over_nats() {
         json!({"query": {"kind": "register", "register": "deviation"}}),
     )
     .await;
-    assert_eq!(reg["result"].as_array().unwrap().len(), 3);
+    assert_eq!(reg["result"].as_array().unwrap().len(), 4);
     let (past, _) = query(
         &app,
         "vimmerby",
