@@ -32,6 +32,16 @@ impl BudgetParts<'_> {
     }
 }
 
+/// `adopt_budget` as the decider reads it.
+pub(crate) struct BudgetDecision<'a> {
+    pub year: i32,
+    pub stage: BudgetStage,
+    pub ramar: &'a [Ram],
+    pub goals: &'a [GoalInput],
+    pub uppdrag: UppdragDecisions<'a>,
+    pub parts: BudgetParts<'a>,
+}
+
 /// The uppdrag decisions a budget carries (P2: only KF, only in a budget).
 #[derive(Clone, Copy)]
 pub(crate) struct UppdragDecisions<'a> {
@@ -53,16 +63,15 @@ const SKATTESATS_ORE: std::ops::RangeInclusive<u16> = 100..=4000;
 impl KommunState {
     /// `adopt_budget`: budgetramar, or the fastställd budget (after
     /// budgetramar, or as the year's one budget decision).
-    pub(crate) fn decide_budget(
-        &self,
-        provenance: &Provenance,
-        year: i32,
-        stage: BudgetStage,
-        ramar: &[Ram],
-        goals: &[GoalInput],
-        uppdrag: &UppdragDecisions<'_>,
-        parts: &BudgetParts<'_>,
-    ) -> Decided {
+    pub(crate) fn decide_budget(&self, provenance: &Provenance, b: &BudgetDecision<'_>) -> Decided {
+        let BudgetDecision {
+            year,
+            stage,
+            ramar,
+            goals,
+            ref uppdrag,
+            ref parts,
+        } = *b;
         self.authorize(provenance, Authority::Council)?;
         let adopted = self.budgets.contains_key(&year);
         match stage {

@@ -387,21 +387,23 @@ impl KommunState {
                 uppdrag_closed,
             } => self.decide_budget(
                 provenance,
-                *year,
-                *stage,
-                ramar,
-                goals,
-                &crate::budget::UppdragDecisions {
-                    given: uppdrag_given,
-                    changed: uppdrag_changed,
-                    extended: uppdrag_extended,
-                    closed: uppdrag_closed,
-                },
-                &crate::budget::BudgetParts {
-                    skattesats: *skattesats,
-                    economy,
-                    investments,
-                    rur,
+                &crate::budget::BudgetDecision {
+                    year: *year,
+                    stage: *stage,
+                    ramar,
+                    goals,
+                    uppdrag: crate::budget::UppdragDecisions {
+                        given: uppdrag_given,
+                        changed: uppdrag_changed,
+                        extended: uppdrag_extended,
+                        closed: uppdrag_closed,
+                    },
+                    parts: crate::budget::BudgetParts {
+                        skattesats: *skattesats,
+                        economy,
+                        investments,
+                        rur,
+                    },
                 },
             ),
             Command::AmendBudget {
