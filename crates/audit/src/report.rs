@@ -211,48 +211,15 @@ impl RevisorReport {
                 )
             })
             .collect();
-        if let Some(s) = &b.skattesats {
-            rows.push(row(
-                "skattesats".into(),
-                b.year.to_string(),
-                s.value.to_string(),
-                s.change,
-                &s.source,
-            ));
-        }
-        if let Some(e) = &b.economy {
-            for y in &e.value {
-                rows.push(row(
-                    "resultat enligt plan för ekonomin".into(),
-                    y.year.to_string(),
-                    y.resultat.resultat.to_string(),
-                    e.change,
-                    &e.source,
-                ));
-            }
-        }
-        for (id, i) in &b.investments {
-            let amount = i.value.years.iter().find(|y| y.year == self.year);
-            rows.push(row(
-                "investering".into(),
-                id.clone(),
-                amount.map_or(String::new(), |y| y.amount.to_string()),
-                i.change,
-                &i.source,
-            ));
-        }
-        for (year, r) in &b.rur {
-            rows.push(row(
-                "resultatutjämningsreserv".into(),
-                year.to_string(),
-                format!(
-                    "reservering {}, disposition {}",
-                    r.value.reservation, r.value.disposition
-                ),
-                r.change,
-                &r.source,
-            ));
-        }
+        rows.extend(b.part_changes.iter().map(|p| {
+            row(
+                p.part.clone(),
+                p.object.clone(),
+                p.value.clone(),
+                p.change,
+                &p.source,
+            )
+        }));
         rows
     }
 

@@ -297,6 +297,8 @@ impl KommunState {
                 );
             }
             self.operating_body(&f("body"), &inv.body)?;
+            check_text(&f("title"), &inv.title)?;
+            check_investment(&f, inv, &years)?;
             if let Some(old) = self.investments.get(&inv.id) {
                 if old.body != inv.body {
                     return reject(
@@ -305,9 +307,8 @@ impl KommunState {
                         format!("investeringen {:?} tillhör {}", inv.id, old.body),
                     );
                 }
+                check_restated(&f, &old.restated(inv, budget_year, change))?;
             }
-            check_text(&f("title"), &inv.title)?;
-            check_investment(&f, inv, &years)?;
             events.push(Event::InvestmentBudgeted {
                 budget_year,
                 change,
@@ -331,8 +332,13 @@ impl KommunState {
             if !seen.insert(r.year) {
                 return reject(Rule::Input, f("year"), "en disposition per år");
             }
-            if r.reservation < 0 || r.disposition < 0 {
-                return reject(Rule::Input, f("reservation"), "belopp är aldrig negativa");
+            for (name, amount) in [
+                ("reservation", r.reservation),
+                ("disposition", r.disposition),
+            ] {
+                if amount < 0 {
+                    return reject(Rule::Input, f(name), "belopp är aldrig negativa");
+                }
             }
             if r.reservation == 0 && r.disposition == 0 {
                 return reject(
@@ -454,12 +460,13 @@ impl KommunState {
                 ),
             );
         }
-        if b.till_rur < 0 || b.fran_rur < 0 {
-            return reject(
-                Rule::Input,
-                "balanskrav.till_rur",
-                "belopp är aldrig negativa",
-            );
+        for (field, amount) in [
+            ("balanskrav.till_rur", b.till_rur),
+            ("balanskrav.fran_rur", b.fran_rur),
+        ] {
+            if amount < 0 {
+                return reject(Rule::Input, field, "belopp är aldrig negativa");
+            }
         }
         let after = b
             .balanskravsresultat
@@ -507,11 +514,11 @@ impl KommunState {
         };
         let council = self.kommun.as_ref().map(|k| k.council.as_str());
         let in_force = !d.repealed && d.valid_from <= on && d.valid_until.is_none_or(|u| on <= u);
-        if Some(d.owner.as_str()) != council || !in_force {
+        if d.kind != DocumentKind::Riktlinje || Some(d.owner.as_str()) != council || !in_force {
             return reject(
                 Rule::Law,
                 field,
-                format!("KL 11 kap 14 §: resultatutjämningsreserven används enligt fullmäktiges riktlinjer, och {doc:?} är inte fullmäktiges riktlinjer i kraft {on}"),
+                format!("KL 11 kap 14 §: resultatutjämningsreserven används enligt fullmäktiges riktlinjer, och {doc:?} är inte riktlinjer som fullmäktige antagit och som gäller {on}"),
             );
         }
         Ok(())
@@ -691,6 +698,40 @@ fn check_economy(budget_year: i32, economy: &[EconomicYear]) -> Result<(), Rejec
                 ),
             );
         }
+    }
+    Ok(())
+}
+
+/// The project as it stands after a restatement (earlier budgets' years
+/// kept): its years within the project's and its amounts within its total (P4).
+fn check_restated(f: &dyn Fn(&str) -> String, merged: &Investment) -> Result<(), Rejection> {
+    if let Some(y) = merged
+        .years
+        .iter()
+        .find(|y| !(merged.start_year..=merged.finish_year).contains(&y.year))
+    {
+        return reject(
+            Rule::Consistency,
+            f("start_year"),
+            format!(
+                "projektet har redan {} tkr budgeterat för {}, utanför {}–{}",
+                y.amount, y.year, merged.start_year, merged.finish_year
+            ),
+        );
+    }
+    let sum = merged
+        .years
+        .iter()
+        .fold(0i64, |s, y| s.saturating_add(y.amount));
+    if sum > merged.total {
+        return reject(
+            Rule::P4,
+            f("total"),
+            format!(
+                "med tidigare budgeterade år blir årsbeloppen {sum} tkr, mer än projektets totala utgift {} tkr",
+                merged.total
+            ),
+        );
     }
     Ok(())
 }

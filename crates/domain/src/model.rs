@@ -199,6 +199,11 @@ pub enum BudgetChange {
 }
 
 impl BudgetChange {
+    /// The budget itself (budgetramar or fastställd budget), not a change to it.
+    pub fn is_adoption(self) -> bool {
+        matches!(self, BudgetChange::Budget | BudgetChange::Established)
+    }
+
     /// The step's Swedish name, as tables and reports show it.
     pub fn swedish(self) -> &'static str {
         match self {
@@ -236,7 +241,7 @@ pub struct Skattesats {
 impl Skattesats {
     /// From kronor and öre (öre below 100).
     pub fn new(kronor: u16, ore: u16) -> Option<Self> {
-        (ore < 100 && kronor < 100).then_some(Skattesats {
+        (ore < 100 && kronor < 100).then(|| Skattesats {
             ore: kronor * 100 + ore,
         })
     }
@@ -384,15 +389,30 @@ pub struct Investment {
 }
 
 impl Investment {
-    /// The project after a budget for `budget_year` restates it: that
-    /// budget's years (`budget_year` and its two plan years) as it gives
-    /// them, earlier years as earlier budgets gave them.
-    pub fn restated(&self, newer: &Investment, budget_year: i32) -> Investment {
-        let governed = budget_year..=budget_year + 2;
+    /// The project after a budget decision restates it. A budget (its
+    /// budgetramar or its fastställande, `change` [`BudgetChange::is_adoption`])
+    /// governs its three years: it gives their amounts, and a year it leaves
+    /// out is no longer budgeted. A change to a budget (tilläggs-,
+    /// kompletterande or ändringsbudget) replaces only the years it names.
+    /// Years outside what the decision governs stay as earlier decisions
+    /// gave them.
+    pub fn restated(
+        &self,
+        newer: &Investment,
+        budget_year: i32,
+        change: BudgetChange,
+    ) -> Investment {
+        let governed = |y: i32| {
+            if change.is_adoption() {
+                (budget_year..=budget_year.saturating_add(2)).contains(&y)
+            } else {
+                newer.years.iter().any(|n| n.year == y)
+            }
+        };
         let mut years: Vec<YearAmount> = self
             .years
             .iter()
-            .filter(|y| !governed.contains(&y.year))
+            .filter(|y| !governed(y.year))
             .cloned()
             .chain(newer.years.iter().cloned())
             .collect();

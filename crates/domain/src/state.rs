@@ -310,10 +310,10 @@ impl KommunState {
             Event::InvestmentBudgeted {
                 investment,
                 budget_year,
-                ..
+                change,
             } => {
                 let merged = match self.investments.get(&investment.id) {
-                    Some(old) => old.restated(&investment, budget_year),
+                    Some(old) => old.restated(&investment, budget_year, change),
                     None => investment,
                 };
                 self.investments.insert(merged.id.clone(), merged);

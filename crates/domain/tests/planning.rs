@@ -998,12 +998,50 @@ fn investments_stay_within_their_project_and_the_budget() {
         "2026 as the 2026 budget set it, 2027 as the 2027 budget restated it"
     );
     assert_eq!(w.state.investments["inv-skola"].total, 95000);
+
+    // P4 holds for the project as restated: earlier years count against the total.
+    let over = json!({"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 95000,
+                      "start_year": 2026, "finish_year": 2028, "years": [{"year": 2028, "amount": 30000}]});
+    w.then_rejected(
+        by("kf", "2026-12-14"),
+        json!({"command": "amend_budget", "year": 2028, "change": "amendment", "investments": [over]}),
+        Rule::P4,
+        "investments[0].total",
+    );
+    // A change names the years it changes; it leaves the others, even those
+    // a later budget set, as they were.
+    w.then_ok(
+        by("kf", "2026-10-19"),
+        json!({"command": "amend_budget", "year": 2026, "change": "supplementary", "investments": [
+            {"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 95000,
+             "start_year": 2026, "finish_year": 2028, "years": [{"year": 2026, "amount": 25000}]}]}),
+    );
+    let amounts: Vec<(i32, i64)> = w.state.investments["inv-skola"]
+        .years
+        .iter()
+        .map(|y| (y.year, y.amount))
+        .collect();
+    assert_eq!(amounts, [(2026, 25000), (2027, 40000)]);
+    // Shortening the project under years it already has budgeted is refused.
+    w.then_rejected(
+        by("kf", "2026-12-14"),
+        json!({"command": "amend_budget", "year": 2028, "change": "amendment", "investments": [
+            {"id": "inv-skola", "body": "bun", "title": "Ny skola", "total": 95000,
+             "start_year": 2027, "finish_year": 2028, "years": [{"year": 2028, "amount": 1}]}]}),
+        Rule::Consistency,
+        "investments[0].start_year",
+    );
 }
 
 #[test]
 fn rur_is_used_under_kf_riktlinjer_in_force() {
     let mut w = kommun();
     with_riktlinjer(&mut w);
+    w.then_ok(
+        by("kf", "2025-09-01"),
+        json!({"command": "adopt_styrdokument", "doc": "ekonomipolicy", "kind": "policy", "title": "Ekonomisk policy",
+               "owner": "kf", "valid_from": "2025-01-01"}),
+    );
     w.then_ok(
         by("kf", "2025-09-01"),
         json!({"command": "adopt_styrdokument", "doc": "rur-gammal", "kind": "riktlinje", "title": "Gamla riktlinjer",
@@ -1045,7 +1083,20 @@ fn rur_is_used_under_kf_riktlinjer_in_force() {
         nov(),
         rur(json!({"year": 2026, "disposition": -1, "riktlinjer": "rur"})),
         Rule::Input,
-        "rur[0]",
+        "rur[0].disposition",
+    );
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "reservation": -1, "riktlinjer": "rur"})),
+        Rule::Input,
+        "rur[0].reservation",
+    );
+    // Only riktlinjer: a KF policy is not the reserve's riktlinjer.
+    w.then_rejected(
+        nov(),
+        rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "ekonomipolicy"})),
+        Rule::Law,
+        "rur[0].riktlinjer",
     );
     let events = w.then_ok(
         nov(),

@@ -91,18 +91,21 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
 }
 
 /// Sets one part of the budget for `budget_year` (`set` gets the document
-/// and the deciding source) and records the change in its `part_changes`.
+/// and the deciding source) and records the change — (part, object, value in
+/// words) — in its `part_changes`.
 fn set_budget_part<R: KvRead + ?Sized>(
     cx: &mut Ctx<'_, '_, R>,
     budget_year: i32,
-    part: String,
+    (part, object, value): (&str, String, String),
     change: BudgetChange,
     source: Source,
     set: impl FnOnce(&mut BudgetDoc, Source),
 ) -> Result<(), ProjectionError> {
     cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
         b.part_changes.push(PartChange {
-            part,
+            part: part.to_owned(),
+            object,
+            value,
             change,
             source: source.clone(),
         });
@@ -365,7 +368,11 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         } => set_budget_part(
             cx,
             budget_year,
-            format!("skattesats {skattesats}"),
+            (
+                "skattesats",
+                budget_year.to_string(),
+                skattesats.to_string(),
+            ),
             change,
             src,
             |b, source| {
@@ -383,7 +390,15 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         } => set_budget_part(
             cx,
             budget_year,
-            "plan för ekonomin".into(),
+            (
+                "plan för ekonomin",
+                format!("{budget_year}–{}", budget_year + 2),
+                years
+                    .iter()
+                    .map(|y| format!("resultat {} {}", y.year, y.resultat.resultat))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             change,
             src,
             |b, source| {
@@ -401,7 +416,14 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         } => set_budget_part(
             cx,
             budget_year,
-            format!("resultatutjämningsreserv {}", disposition.year),
+            (
+                "resultatutjämningsreserv",
+                disposition.year.to_string(),
+                format!(
+                    "reservering {}, disposition {}",
+                    disposition.reservation, disposition.disposition
+                ),
+            ),
             change,
             src,
             |b, source| {
@@ -427,7 +449,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 budgeted: Vec::new(),
                 follow_ups: Vec::new(),
             });
-            doc.investment = doc.investment.restated(&investment, budget_year);
+            doc.investment = doc.investment.restated(&investment, budget_year, change);
             doc.budgeted.push(InvestmentBudgetEntry {
                 budget_year,
                 change,
@@ -440,7 +462,16 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             set_budget_part(
                 cx,
                 budget_year,
-                format!("investering {id}"),
+                (
+                    "investering",
+                    id.clone(),
+                    investment
+                        .years
+                        .iter()
+                        .map(|y| format!("{} {}", y.year, y.amount))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
                 change,
                 src,
                 |b, source| {

@@ -130,11 +130,15 @@ pub struct Figure<T> {
     pub source: Source,
 }
 
-/// One change to a budget part besides ramar (`skattesats 22:16`,
-/// `investering ny-skola`, `plan för ekonomin`, `RUR 2027`).
+/// One change to a budget part besides ramar: what (`skattesats`,
+/// `investering`, `plan för ekonomin`, `resultatutjämningsreserv`), of
+/// which (`2026`, the investment's id), the value it set in words, by which
+/// step and decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartChange {
     pub part: String,
+    pub object: String,
+    pub value: String,
     pub change: BudgetChange,
     pub source: Source,
 }

@@ -395,8 +395,8 @@ pub fn gaps(
 /// The budget's gaps: a budget adopted but not fastställd when the law's
 /// last day has passed (30 November, 31 December after an election), and an
 /// investment budgeted for the year that a delårsrapport or årsredovisning
-/// of its nämnd (or KS) left out, or that no report followed up once the
-/// årsredovisning's time (30 April) has come.
+/// of its own nämnd left out (unless KS's report covered it), or that no
+/// report followed up once the årsredovisning's time (30 April) has come.
 fn budget_gaps(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
@@ -405,13 +405,10 @@ fn budget_gaps(
     out: &mut Vec<Gap>,
 ) -> R<()> {
     if let Some(b) = doc::<BudgetDoc>(kv, kommun, &format!("budget/{year}"))? {
-        let last_day = if (year - 1) % 4 == 2 {
-            (12, 31)
-        } else {
-            (11, 30)
-        };
+        let before = year.saturating_sub(1);
+        let last_day = if before % 4 == 2 { (12, 31) } else { (11, 30) };
         let passed =
-            NaiveDate::from_ymd_opt(year - 1, last_day.0, last_day.1).is_some_and(|d| today > d);
+            NaiveDate::from_ymd_opt(before, last_day.0, last_day.1).is_some_and(|d| today > d);
         if passed && b.established.is_none() {
             out.push(Gap {
                 kind: "budget_not_established",
@@ -423,11 +420,8 @@ fn budget_gaps(
         }
     }
     let reports: Vec<ReportDoc> = docs(kv, kommun, "report")?;
-    let ks = docs::<BodyDoc>(kv, kommun, "body")?
-        .into_iter()
-        .find(|b| b.kind == BodyKind::ExecutiveBoard)
-        .map(|b| b.id);
-    let annual_due = NaiveDate::from_ymd_opt(year + 1, 4, 30).is_some_and(|d| today > d);
+    let annual_due =
+        NaiveDate::from_ymd_opt(year.saturating_add(1), 4, 30).is_some_and(|d| today > d);
     for i in docs::<InvestmentDoc>(kv, kommun, "investment")? {
         if i.budget_for(year).is_none_or(|a| a == 0) {
             continue;
@@ -441,7 +435,7 @@ fn budget_gaps(
         let skipped = reports.iter().find(|r| {
             r.year == year
                 && r.kind != ReportKind::Budgetuppfoljning
-                && (r.body == i.investment.body || Some(&r.body) == ks.as_ref())
+                && r.body == i.investment.body
                 && !followed.contains(&r.kind)
         });
         let reason = match skipped {

@@ -362,6 +362,12 @@ async fn the_budget_as_it_stood_in_june_november_and_december() {
     let late = gaps_of(&june_kv, &k, 2027, "2027-01-01");
     assert!(late.contains(&"budget/2027".to_owned()), "{late:?}");
     assert!(gaps_of(&june_kv, &k, 2027, "2026-12-31").is_empty());
+    // Outside an election year the last day is 30 November.
+    let before_nov = as_of(&app.store, &k, AsOf::InForce(date("2025-10-01")))
+        .await
+        .unwrap();
+    assert!(gaps_of(&before_nov, &k, 2026, "2025-11-30").is_empty());
+    assert_eq!(gaps_of(&before_nov, &k, 2026, "2025-12-01"), ["budget/2026"]);
 }
 
 fn gaps_of(kv: &MemKv, k: &KommunId, year: i32, today: &str) -> Vec<String> {
