@@ -8,12 +8,13 @@
 
 mod checkpoint;
 mod export;
+mod render;
 mod report;
 mod verify;
 
 pub use checkpoint::{signed_text, Checkpointer};
 pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
-pub use report::RevisorReport;
+pub use report::{Cell, RevisorReport, Table, Tone};
 pub use styr_store::{key_id, KeyStore};
 pub use verify::{verify_stream, Break, ForeignFinding, Options, Report, Trust, Verifier};
 

@@ -1,31 +1,132 @@
-//! The intern kontroll report for revisorer, per kommun and year: plans,
-//! risk matrix, control points, results per tertial, findings and actions,
-//! open deviations and åtgärdsplaner, styrkedja gaps, and the verification
-//! of the history — as Markdown, HTML (with the risk matrix drawn) and CSV.
+//! Revisionsunderlag: what the revisorer need for their granskning of a
+//! kommun's year, gathered from the read models — the verification of the
+//! history first, then the year's decisions in order (ändringslogg),
+//! måluppfyllelse with traffic lights, uppdrag, the economy against the
+//! ramar, the budget's decisions, investments and balanskrav, deviations
+//! and åtgärdsplaner, intern kontroll (plans, risk matrix, control points,
+//! findings), granskningar with the boards' yttranden, the gaps and who
+//! could record what. The tables are typed ([`Cell`]) so that every output
+//! (`render.rs`: Markdown, HTML, CSV, xlsx) shows the same content.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
-use chrono::NaiveDate;
-use styr_domain::{ControlResult, ScoredRisk};
+use chrono::{Datelike, NaiveDate};
+use styr_domain::{Assessment, ControlResult, ReportKind, ScoredRisk, Trend, UppdragStatus};
 use styr_projections::docs::*;
-use styr_projections::{Gap, KvRead, ProjectionError};
+use styr_projections::{Gap, KvRead, PlanView, ProjectionError};
 use styr_store::KommunId;
 
 use crate::{Break, Report};
 
-fn title(table: &str) -> &'static str {
-    match table {
-        "risker.csv" => "Risker",
-        "kontrollmoment.csv" => "Kontrollmoment och resultat per tertial",
-        "brister.csv" => "Brister och åtgärder",
-        "avvikelser.csv" => "Avvikelser",
-        "behorigheter.csv" => "Behörigheter: vem fick registrera beslut för vilket organ",
-        "budgetbeslut.csv" => "Budgeten: varje beslut som satt en siffra (ramar, skattesats, plan för ekonomin, investeringar, RUR)",
-        "investeringar.csv" => "Investeringar: budget, utfall och prognos",
-        "balanskrav.csv" => "Balanskravsutredning före och efter resultatutjämningsreserv",
-        _ => "Luckor i styrkedjan",
+/// How a status reads at a glance (trafikljus).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Grön: met, within ram, in time.
+    Good,
+    /// Gul: partly, close, waiting.
+    Warn,
+    /// Röd: not met, over ram, missing, late, open.
+    Bad,
+    /// Grå: cannot be judged.
+    Muted,
+}
+
+/// One cell of a report table, typed so that a spreadsheet gets numbers
+/// and dates and every output shows the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// An amount in tkr, or a count.
+    Amount(i64),
+    /// An indicator value.
+    Number(f64),
+    Date(NaiveDate),
+    /// A status word with its colour.
+    Status(String, Tone),
+    Empty,
+}
+
+impl Cell {
+    /// The cell as plain text (CSV, the spreadsheet's text cells).
+    pub fn plain(&self) -> String {
+        match self {
+            Cell::Text(s) | Cell::Status(s, _) => s.clone(),
+            Cell::Amount(n) => n.to_string(),
+            Cell::Number(f) => decimal(*f),
+            Cell::Date(d) => d.to_string(),
+            Cell::Empty => String::new(),
+        }
     }
+
+    /// The cell as a person reads it: amounts grouped by thousands with
+    /// no-break spaces (`1 032 357`), decimals with a comma.
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Amount(n) => grouped(*n),
+            other => other.plain(),
+        }
+    }
+
+    pub fn tone(&self) -> Option<Tone> {
+        match self {
+            Cell::Status(_, t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::Text(s)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::Text(s.to_owned())
+    }
+}
+
+fn amount(v: Option<i64>) -> Cell {
+    v.map_or(Cell::Empty, Cell::Amount)
+}
+
+/// `84,3`: a decimal as Swedish text.
+fn decimal(f: f64) -> String {
+    let s = format!("{f}");
+    s.replace('.', ",")
+}
+
+/// `1 032 357`, with no-break spaces.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
+/// `1 risk`, `3 risker`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A table: its file name (CSV, and the spreadsheet's sheet), its title,
+/// its column headers and rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub file: &'static str,
+    pub title: &'static str,
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
 }
 
 fn response_sv(r: styr_domain::RiskResponse) -> &'static str {
@@ -44,8 +145,49 @@ fn frequency_sv(f: styr_domain::Frequency) -> &'static str {
     }
 }
 
-/// A table: file name, column headers, rows.
-pub type Table = (&'static str, Vec<&'static str>, Vec<Vec<String>>);
+fn status_sv(s: UppdragStatus) -> &'static str {
+    match s {
+        UppdragStatus::NotStarted => "ej påbörjat",
+        UppdragStatus::Ongoing => "pågår",
+        UppdragStatus::Done => "klart",
+        UppdragStatus::Delayed => "försenat",
+    }
+}
+
+/// A goal assessment as a traffic light.
+fn assessment_light(a: Assessment) -> Cell {
+    match a {
+        Assessment::Met => Cell::Status("grön: uppfyllt".into(), Tone::Good),
+        Assessment::Partly => Cell::Status("gul: delvis uppfyllt".into(), Tone::Warn),
+        Assessment::NotMet => Cell::Status("röd: ej uppfyllt".into(), Tone::Bad),
+        Assessment::NotAssessable => Cell::Status("grå: kan ej bedömas".into(), Tone::Muted),
+    }
+}
+
+/// An indicator's value against its målvärde, by its direction: green when
+/// reached, yellow within 5 % of it, red beyond.
+fn indicator_light(direction: Trend, value: f64, target: f64) -> Cell {
+    let scale = target.abs().max(f64::EPSILON);
+    let gap = match direction {
+        Trend::Increase => (target - value) / scale,
+        Trend::Decrease => (value - target) / scale,
+        Trend::Maintain => ((value - target).abs() / scale - 0.02).max(0.0),
+    };
+    if gap <= 0.0 {
+        Cell::Status("grön: målvärdet nått".into(), Tone::Good)
+    } else if gap <= 0.05 {
+        Cell::Status("gul: nära målvärdet".into(), Tone::Warn)
+    } else {
+        Cell::Status("röd: långt från målvärdet".into(), Tone::Bad)
+    }
+}
+
+fn open_or_closed(closed: Option<&(String, Source)>) -> Cell {
+    match closed {
+        Some((o, _)) => Cell::Status(format!("avslutad: {o}"), Tone::Good),
+        None => Cell::Status("öppen".into(), Tone::Bad),
+    }
+}
 
 /// Everything the report shows, gathered once.
 pub struct RevisorReport {
@@ -61,8 +203,15 @@ pub struct RevisorReport {
     pub gaps: Vec<Gap>,
     /// Every grant and revocation decided up to the end of the year.
     pub access: Vec<AccessDoc>,
-    /// The year's budget, investments and balanskrav.
-    pub plan: styr_projections::PlanView,
+    /// The year's budget, goals, uppdrag, investments and balanskrav.
+    pub plan: PlanView,
+    /// The year's follow-up reports.
+    pub reports: Vec<ReportDoc>,
+    /// Nämndmål of the year (KF goals are in `plan`).
+    pub namndmal: Vec<GoalDoc>,
+    pub reviews: Vec<ReviewDoc>,
+    /// Every event of the year's decisions, once, with the entities it touched.
+    pub changes: Vec<(HistoryEntry, Vec<String>)>,
 }
 
 impl RevisorReport {
@@ -84,17 +233,27 @@ impl RevisorReport {
             .collect();
         let deviations = styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")?
             .into_iter()
-            .filter(|d| {
-                d.reported.format("%Y").to_string() == year.to_string() || d.closed.is_none()
-            })
+            .filter(|d| d.reported.year() == year || d.closed.is_none())
             .collect();
-        let atgardsplaner = styr_projections::reports(kv, kommun, None)?
+        let mut reports: Vec<ReportDoc> = styr_projections::reports(kv, kommun, None)?
             .into_iter()
             .filter(|r| r.year == year)
-            .filter_map(|r| r.atgardsplan.map(|a| (r.body, a)))
+            .collect();
+        reports.sort_by(|a, b| (&a.body, a.kind).cmp(&(&b.body, b.kind)));
+        let atgardsplaner = reports
+            .iter()
+            .filter_map(|r| r.atgardsplan.clone().map(|a| (r.body.clone(), a)))
             .collect();
         let kommun_name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
             .map_or_else(|| kommun.to_string(), |k| k.name);
+        let namndmal = styr_projections::docs::<GoalDoc>(kv, kommun, "goal")?
+            .into_iter()
+            .filter(|g| g.level == "namnd" && g.from_year == year)
+            .collect();
+        let reviews = styr_projections::docs::<ReviewDoc>(kv, kommun, "review")?
+            .into_iter()
+            .filter(|r| r.year == year)
+            .collect();
         Ok(RevisorReport {
             kommun: kommun.clone(),
             kommun_name,
@@ -108,28 +267,33 @@ impl RevisorReport {
             gaps: styr_projections::gaps(kv, kommun, year, today)?,
             access: styr_projections::docs::<AccessDoc>(kv, kommun, "access")?,
             plan: styr_projections::plan(kv, kommun, year)?,
+            reports,
+            namndmal,
+            reviews,
+            changes: changes_of_year(kv, kommun, year)?,
         })
     }
 
-    fn risks(&self) -> Vec<(&str, &ScoredRisk)> {
+    /// Every risk of the year's intern kontrollplaner, with its plan.
+    pub fn risks(&self) -> Vec<(&str, &ScoredRisk)> {
         self.plans
             .iter()
             .flat_map(|p| p.risks.iter().map(move |r| (p.plan.as_str(), r)))
             .collect()
     }
 
-    /// (consequence, likelihood) → risk ids.
-    fn matrix(&self) -> BTreeMap<(u8, u8), Vec<String>> {
-        let mut m: BTreeMap<(u8, u8), Vec<String>> = BTreeMap::new();
+    /// (consequence, likelihood) → the risks there: (plan/id, description).
+    pub(crate) fn matrix(&self) -> BTreeMap<(u8, u8), Vec<(String, String)>> {
+        let mut m: BTreeMap<(u8, u8), Vec<(String, String)>> = BTreeMap::new();
         for (plan, r) in self.risks() {
             m.entry((r.consequence, r.likelihood))
                 .or_default()
-                .push(format!("{plan}/{}", r.id));
+                .push((format!("{plan}/{}", r.id), r.description.clone()));
         }
         m
     }
 
-    fn verification_lines(&self) -> Vec<String> {
+    pub(crate) fn verification_lines(&self) -> Vec<String> {
         match &self.verification {
             Ok(r) => {
                 let mut v = vec![format!(
@@ -160,561 +324,800 @@ impl RevisorReport {
                         f.sequence, f.reason
                     ));
                 }
+                v.push(
+                    "Allt nedan bygger på den historik som finns och ska läsas med det i minnet."
+                        .into(),
+                );
                 v
             }
         }
     }
 
-    fn result_text(r: &ControlResult) -> String {
-        match r {
-            ControlResult::NoRemark => "utan anmärkning".into(),
-            ControlResult::Finding {
-                finding,
-                description,
-            } => format!("brist {finding}: {description}"),
-        }
-    }
-
-    /// The tables, as (file name, header, rows).
-    /// Every decision that set a figure of the budget covering the year:
-    /// the year's ramar in every step, then the other parts.
-    fn budget_rows(&self) -> Vec<Vec<String>> {
-        let Some(b) = &self.plan.budget else {
-            return Vec::new();
-        };
-        let row = |part: String,
-                   object: String,
-                   value: String,
-                   change: styr_domain::BudgetChange,
-                   src: &styr_projections::docs::Source| {
-            vec![
-                part,
-                object,
-                value,
-                change.swedish().to_owned(),
-                src.decided.clone(),
-                src.effective_date.to_string(),
-                src.sequence.to_string(),
-            ]
-        };
-        let mut rows: Vec<Vec<String>> = b
-            .changes
-            .iter()
-            .filter(|(_, y, _)| *y == self.year)
-            .map(|(body, _, e)| {
-                row(
-                    "ram".into(),
-                    body.clone(),
-                    e.amount.to_string(),
-                    e.change,
-                    &e.source,
-                )
-            })
-            .collect();
-        rows.extend(b.part_changes.iter().map(|p| {
-            row(
-                p.part.clone(),
-                p.object.clone(),
-                p.value.clone(),
-                p.change,
-                &p.source,
-            )
-        }));
-        rows
-    }
-
-    fn investment_rows(&self) -> Vec<Vec<String>> {
-        self.plan
-            .investments
-            .iter()
-            .map(|i| {
-                let of = |k: styr_domain::ReportKind| {
-                    i.follow_ups
-                        .iter()
-                        .rev()
-                        .find(|f| f.year == self.year && f.report == k)
-                };
-                let interim = of(styr_domain::ReportKind::Delarsrapport);
-                let annual = of(styr_domain::ReportKind::Arsredovisning);
-                let amount = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
-                vec![
-                    i.id.clone(),
-                    i.investment.body.clone(),
-                    i.investment.title.clone(),
-                    i.investment.total.to_string(),
-                    amount(i.budget_for(self.year)),
-                    amount(interim.map(|f| f.outcome)),
-                    amount(interim.and_then(|f| f.forecast)),
-                    amount(annual.map(|f| f.outcome)),
-                    i.set_by(self.year)
-                        .map_or(String::new(), |e| e.source.decided.clone()),
-                ]
-            })
-            .collect()
-    }
-
-    fn balanskrav_rows(&self) -> Vec<Vec<String>> {
-        self.plan
-            .balanskrav
-            .iter()
-            .flat_map(|b| &b.reports)
-            .map(|e| {
-                let u = &e.utredning;
-                vec![
-                    e.report.swedish().to_owned(),
-                    u.arets_resultat.to_string(),
-                    u.justeringar.to_string(),
-                    u.balanskravsresultat.to_string(),
-                    u.till_rur.to_string(),
-                    u.fran_rur.to_string(),
-                    u.efter_rur.to_string(),
-                    u.riktlinjer.clone().unwrap_or_default(),
-                    e.source.decided.clone(),
-                ]
-            })
-            .collect()
-    }
-
+    /// The report's tables, in the order the report shows them.
     pub fn tables(&self) -> Vec<Table> {
-        let risks = self
-            .risks()
-            .into_iter()
-            .map(|(p, r)| {
-                vec![
-                    p.to_owned(),
-                    r.id.clone(),
-                    r.area.clone(),
-                    r.description.clone(),
-                    r.likelihood.to_string(),
-                    r.consequence.to_string(),
-                    r.score.to_string(),
-                    response_sv(r.response).into(),
-                ]
-            })
-            .collect();
-        let mut controls = Vec::new();
-        for p in &self.plans {
-            for c in &p.controls {
-                let mut row = vec![
-                    p.plan.clone(),
-                    c.id.clone(),
-                    c.what.clone(),
-                    c.how.clone(),
-                    frequency_sv(c.frequency).into(),
-                    c.responsible_role.clone(),
-                    c.risk.clone(),
-                ];
-                for t in 1..=3u8 {
-                    row.push(p.results.get(&c.id).and_then(|r| r.get(&t)).map_or_else(
-                        || {
-                            if styr_domain::tertial_end(self.year, t)
-                                .is_some_and(|e| e < self.today)
-                            {
-                                "SAKNAS".into()
-                            } else {
-                                "–".into()
-                            }
-                        },
-                        Self::result_text,
-                    ));
-                }
-                controls.push(row);
-            }
-        }
-        let findings = self
-            .findings
-            .iter()
-            .map(|f| {
-                vec![
-                    f.finding.clone(),
-                    f.plan.clone(),
-                    f.control.clone(),
-                    format!("T{}", f.tertial),
-                    f.description.clone(),
-                    f.actions
-                        .iter()
-                        .map(|a| format!("{} ({}, senast {})", a.description, a.responsible, a.due))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    f.closed
-                        .as_ref()
-                        .map_or("öppen".into(), |(o, _)| format!("avslutad: {o}")),
-                ]
-            })
-            .collect();
-        let deviations = self
-            .deviations
-            .iter()
-            .map(|d| {
-                vec![
-                    d.id.clone(),
-                    d.unit.clone(),
-                    if d.sign == styr_domain::DeviationSign::Negative {
-                        "negativ".into()
-                    } else {
-                        "positiv".into()
-                    },
-                    d.amount.map(|a| a.to_string()).unwrap_or_default(),
-                    d.reported.to_string(),
-                    d.analysis.clone(),
-                    d.actions.len().to_string(),
-                    if d.escalated.is_some() {
-                        "ja".into()
-                    } else {
-                        "nej".into()
-                    },
-                    d.atgardsplan.clone().unwrap_or_default(),
-                    d.closed
-                        .as_ref()
-                        .map_or("öppen".into(), |(o, _)| format!("avslutad: {o}")),
-                ]
-            })
-            .collect();
-        let gaps = self
-            .gaps
-            .iter()
-            .map(|g| vec![g.kind.to_owned(), g.entity.clone(), g.reason.clone()])
-            .collect();
-        let year_end = NaiveDate::from_ymd_opt(self.year, 12, 31).unwrap_or(self.today);
-        let access = self
-            .access
-            .iter()
-            .flat_map(|a| {
-                a.changes
+        vec![
+            self.change_log(),
+            self.goal_table(),
+            self.indicator_table(),
+            self.uppdrag_table(),
+            self.economy_table(),
+            self.budget_table(),
+            self.investment_table(),
+            self.balanskrav_table(),
+            self.deviation_table(),
+            self.atgardsplan_table(),
+            self.control_plan_table(),
+            self.risk_table(),
+            self.control_table(),
+            self.finding_table(),
+            self.review_table(),
+            Table {
+                file: "luckor.csv",
+                title: "Luckor i styrkedjan",
+                header: vec!["typ", "objekt", "orsak"],
+                rows: self
+                    .gaps
                     .iter()
-                    .filter(|c| c.source.effective_date <= year_end)
-                    .map(|c| {
+                    .map(|g| {
                         vec![
-                            a.identity.clone(),
-                            c.access.to_string(),
-                            if c.granted { "beviljad" } else { "återkallad" }.into(),
-                            c.source.decided.clone(),
-                            c.source.effective_date.to_string(),
-                            c.source.sequence.to_string(),
+                            g.kind.into(),
+                            g.entity.clone().into(),
+                            Cell::Status(g.reason.clone(), Tone::Bad),
                         ]
                     })
-            })
-            .collect();
-        vec![
-            (
-                "risker.csv",
-                vec![
-                    "plan",
-                    "risk",
-                    "område",
-                    "beskrivning",
-                    "sannolikhet",
-                    "konsekvens",
-                    "riskvärde",
-                    "hantering",
-                ],
-                risks,
-            ),
-            (
-                "kontrollmoment.csv",
-                vec![
-                    "plan", "kontroll", "vad", "hur", "frekvens", "ansvarig", "risk", "T1", "T2",
-                    "T3",
-                ],
-                controls,
-            ),
-            (
-                "brister.csv",
-                vec![
-                    "brist",
-                    "plan",
-                    "kontroll",
-                    "tertial",
-                    "beskrivning",
-                    "åtgärder",
-                    "status",
-                ],
-                findings,
-            ),
-            (
-                "avvikelser.csv",
-                vec![
-                    "avvikelse",
-                    "enhet",
-                    "riktning",
-                    "belopp_tkr",
-                    "rapporterad",
-                    "analys",
-                    "åtgärder",
-                    "till_nämnd",
-                    "åtgärdsplan",
-                    "status",
-                ],
-                deviations,
-            ),
-            (
-                "budgetbeslut.csv",
-                vec![
-                    "del",
-                    "objekt",
-                    "värde",
-                    "steg",
-                    "beslut",
-                    "gäller_från",
-                    "sekvens",
-                ],
-                self.budget_rows(),
-            ),
-            (
-                "investeringar.csv",
-                vec![
-                    "investering",
-                    "nämnd",
-                    "projekt",
-                    "total_tkr",
-                    "budget_tkr",
-                    "utfall_delår_tkr",
-                    "prognos_delår_tkr",
-                    "utfall_år_tkr",
-                    "budget_beslutad",
-                ],
-                self.investment_rows(),
-            ),
-            (
-                "balanskrav.csv",
-                vec![
-                    "rapport",
-                    "årets_resultat",
-                    "justeringar",
-                    "balanskravsresultat",
-                    "till_rur",
-                    "från_rur",
-                    "efter_rur",
-                    "riktlinjer",
-                    "beslut",
-                ],
-                self.balanskrav_rows(),
-            ),
-            ("luckor.csv", vec!["typ", "objekt", "orsak"], gaps),
-            (
-                "behorigheter.csv",
-                vec![
-                    "identitet",
-                    "behörighet",
-                    "ändring",
-                    "beslut",
-                    "gäller_från",
-                    "sekvens",
-                ],
-                access,
-            ),
+                    .collect(),
+            },
+            self.access_table(),
         ]
     }
 
-    /// Each table as CSV (RFC 4180 quoting), by file name.
-    pub fn csv(&self) -> BTreeMap<&'static str, String> {
-        let q = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
-        self.tables()
-            .into_iter()
-            .map(|(name, header, rows)| {
-                let mut out = header.iter().map(|h| q(h)).collect::<Vec<_>>().join(",") + "\n";
-                for r in rows {
-                    out += &(r.iter().map(|c| q(c)).collect::<Vec<_>>().join(",") + "\n");
-                }
-                (name, out)
+    fn change_log(&self) -> Table {
+        Table {
+            file: "andringslogg.csv",
+            title: "Ändringslogg: årets beslut i ordning",
+            header: vec![
+                "sekvens",
+                "beslutat",
+                "beslut",
+                "händelse",
+                "rör",
+                "gäller_från",
+                "registrerad_av",
+                "rättar",
+            ],
+            rows: self
+                .changes
+                .iter()
+                .map(|(e, entities)| {
+                    vec![
+                        Cell::Amount(e.sequence as i64),
+                        e.provenance
+                            .decided_by
+                            .decision_date()
+                            .map_or(Cell::Empty, Cell::Date),
+                        styr_projections::decided_text(&e.provenance.decided_by).into(),
+                        e.event_type.clone().into(),
+                        entities.join(", ").into(),
+                        Cell::Date(e.provenance.effective_date),
+                        e.recorded_by.clone().into(),
+                        e.corrects
+                            .map_or(Cell::Empty, |c| Cell::Status(c.to_string(), Tone::Warn)),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// The latest assessment of `goal` in the year's reports (årsredovisning
+    /// before delårsrapport before budgetuppföljning).
+    fn assessment(&self, goal: &str) -> Option<(Assessment, &ReportDoc)> {
+        self.reports
+            .iter()
+            .filter_map(|r| {
+                r.goals
+                    .iter()
+                    .find(|g| g.goal == goal)
+                    .map(|g| (g.assessment, r))
             })
-            .collect()
+            .max_by_key(|(_, r)| r.kind)
     }
 
-    pub fn markdown(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# Intern kontroll {} — {}\n",
-            self.year, self.kommun_name
-        );
-        let _ = writeln!(
-            s,
-            "Rapport för revisorerna, sammanställd {} ur Styrkedjas historik.\n",
-            self.today
-        );
-        let _ = writeln!(s, "## Historikens äkthet\n");
-        for l in self.verification_lines() {
-            let _ = writeln!(s, "- {l}");
-        }
-        let _ = writeln!(s, "\n## Planer\n");
-        for p in &self.plans {
-            let _ = writeln!(
-                s,
-                "- **{}** ({} {}), antagen {}: {} risker, {} kontrollmoment, tertialrapporter: {}",
-                p.plan,
-                p.body.to_uppercase(),
-                p.year,
-                p.source.decided,
-                p.risks.len(),
-                p.controls.len(),
-                if p.tertial_reports.is_empty() {
-                    "inga".into()
-                } else {
-                    p.tertial_reports
-                        .keys()
-                        .map(|t| format!("T{t}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            );
-        }
-        let _ = writeln!(s, "\n## Riskmatris (sannolikhet × konsekvens)\n");
-        let m = self.matrix();
-        let _ = writeln!(
-            s,
-            "| konsekvens \\ sannolikhet | 1 | 2 | 3 | 4 |\n|---|---|---|---|---|"
-        );
-        for c in (1..=4u8).rev() {
-            let cells: Vec<String> = (1..=4u8)
-                .map(|l| m.get(&(c, l)).map_or(String::new(), |v| v.join(", ")))
-                .collect();
-            let _ = writeln!(s, "| {c} | {} |", cells.join(" | "));
-        }
-        for (name, header, rows) in self.tables() {
-            let _ = writeln!(s, "\n## {}\n", title(name));
-            if rows.is_empty() {
-                let _ = writeln!(s, "Inga.");
-                continue;
-            }
-            let _ = writeln!(
-                s,
-                "| {} |\n|{}",
-                header.join(" | "),
-                "---|".repeat(header.len())
-            );
-            for r in rows {
-                let _ = writeln!(
-                    s,
-                    "| {} |",
-                    r.iter()
-                        .map(|c| c.replace('|', "\\|"))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                );
-            }
-        }
-        let _ = writeln!(s, "\n## Åtgärdsplaner\n");
-        if self.atgardsplaner.is_empty() {
-            let _ = writeln!(s, "Inga.");
-        }
-        for (body, a) in &self.atgardsplaner {
-            let _ = writeln!(
-                s,
-                "- **{}** ({}): avvikelser {}; åtgärder: {}; uppföljning senast {}",
-                a.id,
-                body.to_uppercase(),
-                a.deviations.join(", "),
-                a.measures.join("; "),
-                a.follow_up_by
-            );
-        }
-        s
+    fn goals(&self) -> impl Iterator<Item = &GoalDoc> {
+        self.plan.kf_goals.iter().chain(&self.namndmal)
     }
 
-    pub fn html(&self) -> String {
-        let e = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        };
-        let mut s = String::new();
-        let _ = write!(s, "<!DOCTYPE html>\n<html lang=\"sv\">\n<head>\n<meta charset=\"utf-8\">\n<title>Intern kontroll {} — {}</title>\n", self.year, e(&self.kommun_name));
-        s += "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;font-size:90%}th{background:#eee}.matrix td{width:9em;height:4em;text-align:center}.low{background:#cfe8cf}.mid{background:#fbe7a6}.high{background:#f4b6b0}.ok{color:#1a6b1a}.bad{color:#a11}</style>\n</head>\n<body>\n";
-        let _ = writeln!(
-            s,
-            "<h1>Intern kontroll {} — {}</h1>",
-            self.year,
-            e(&self.kommun_name)
-        );
-        let _ = writeln!(
-            s,
-            "<p>Rapport för revisorerna, sammanställd {} ur Styrkedjas historik.</p>",
-            self.today
-        );
-        let _ = writeln!(s, "<h2>Historikens äkthet</h2>");
-        let class = if self.verification.is_ok() {
-            "ok"
-        } else {
-            "bad"
-        };
-        for l in self.verification_lines() {
-            let _ = writeln!(s, "<p class=\"{class}\">{}</p>", e(&l));
+    fn goal_table(&self) -> Table {
+        Table {
+            file: "maluppfyllelse.csv",
+            title: "Måluppfyllelse: KF-mål och nämndmål",
+            header: vec![
+                "mål",
+                "nivå",
+                "organ",
+                "titel",
+                "måluppfyllelse",
+                "bedömd_i",
+            ],
+            rows: self
+                .goals()
+                .map(|g| {
+                    let (light, by) = match self.assessment(&g.id) {
+                        Some((a, r)) => (
+                            assessment_light(a),
+                            format!("{} {}", r.body.to_uppercase(), r.kind.swedish()),
+                        ),
+                        None => (Cell::Status("ej bedömd".into(), Tone::Warn), String::new()),
+                    };
+                    vec![
+                        g.id.clone().into(),
+                        if g.level == "kf" {
+                            "KF-mål"
+                        } else {
+                            "nämndmål"
+                        }
+                        .into(),
+                        g.body.as_deref().unwrap_or("kf").to_uppercase().into(),
+                        g.title.clone().into(),
+                        light,
+                        by.into(),
+                    ]
+                })
+                .collect(),
         }
-        let _ = writeln!(s, "<h2>Planer</h2>\n<ul>");
-        for p in &self.plans {
-            let _ = writeln!(
-                s,
-                "<li><b>{}</b> ({} {}), antagen {}: {} risker, {} kontrollmoment</li>",
-                e(&p.plan),
-                e(&p.body.to_uppercase()),
-                p.year,
-                e(&p.source.decided),
-                p.risks.len(),
-                p.controls.len()
-            );
-        }
-        s += "</ul>\n<h2>Riskmatris</h2>\n<table class=\"matrix\">\n<tr><th>konsekvens \\ sannolikhet</th><th>1</th><th>2</th><th>3</th><th>4</th></tr>\n";
-        let m = self.matrix();
-        for c in (1..=4u8).rev() {
-            let _ = write!(s, "<tr><th>{c}</th>");
-            for l in 1..=4u8 {
-                let score = c * l;
-                let class = if score >= 12 {
-                    "high"
-                } else if score >= 6 {
-                    "mid"
-                } else {
-                    "low"
-                };
-                let ids = m.get(&(c, l)).map_or(String::new(), |v| {
-                    v.iter().map(|i| e(i)).collect::<Vec<_>>().join("<br>")
+    }
+
+    fn indicator_table(&self) -> Table {
+        let mut rows = Vec::new();
+        let year = self.year.to_string();
+        for g in self.goals() {
+            for i in &g.indicators {
+                let target = i.targets.iter().find(|t| t.year == self.year);
+                let latest = g.outcomes.get(&i.id).and_then(|v| {
+                    v.iter()
+                        .filter(|o| o.period.starts_with(&year))
+                        .max_by(|a, b| a.period.cmp(&b.period).then(a.sequence.cmp(&b.sequence)))
                 });
-                let _ = write!(s, "<td class=\"{class}\">{ids}</td>");
+                let light = match (latest, target) {
+                    (Some(o), Some(t)) => indicator_light(i.direction, o.value, t.value),
+                    (None, Some(_)) => Cell::Status("utfall saknas".into(), Tone::Warn),
+                    (_, None) => Cell::Status("inget målvärde".into(), Tone::Muted),
+                };
+                rows.push(vec![
+                    g.id.clone().into(),
+                    i.name.clone().into(),
+                    i.kolada_kpi.clone().map_or(Cell::Empty, Cell::Text),
+                    target.map_or(Cell::Empty, |t| Cell::Number(t.value)),
+                    latest.map_or(Cell::Empty, |o| Cell::Number(o.value)),
+                    latest.map_or(Cell::Empty, |o| {
+                        format!("{} ({})", o.period, o.source).into()
+                    }),
+                    light,
+                ]);
             }
-            s += "</tr>\n";
         }
-        s += "</table>\n";
-        for (name, header, rows) in self.tables() {
-            let _ = writeln!(s, "<h2>{}</h2>", e(title(name)));
-            if rows.is_empty() {
-                s += "<p>Inga.</p>\n";
-                continue;
-            }
-            s += "<table>\n<tr>";
-            for h in header {
-                let _ = write!(s, "<th>{}</th>", e(h));
-            }
-            s += "</tr>\n";
-            for r in rows {
-                s += "<tr>";
-                for c in r {
-                    let _ = write!(s, "<td>{}</td>", e(&c));
-                }
-                s += "</tr>\n";
-            }
-            s += "</table>\n";
+        Table {
+            file: "indikatorer.csv",
+            title: "Indikatorer: årets utfall mot målvärdet",
+            header: vec![
+                "mål",
+                "indikator",
+                "kolada",
+                "målvärde",
+                "utfall",
+                "period_och_källa",
+                "ljus",
+            ],
+            rows,
         }
-        s += "<h2>Åtgärdsplaner</h2>\n<ul>\n";
-        for (body, a) in &self.atgardsplaner {
-            let _ = writeln!(
-                s,
-                "<li><b>{}</b> ({}): avvikelser {}; åtgärder: {}; uppföljning senast {}</li>",
-                e(&a.id),
-                e(&body.to_uppercase()),
-                e(&a.deviations.join(", ")),
-                e(&a.measures.join("; ")),
-                a.follow_up_by
-            );
-        }
-        s += "</ul>\n</body>\n</html>\n";
-        s
     }
+
+    fn uppdrag_table(&self) -> Table {
+        Table {
+            file: "uppdrag.csv",
+            title: "Uppdrag från fullmäktige",
+            header: vec![
+                "uppdrag",
+                "titel",
+                "givet_till",
+                "ska_vara_klart",
+                "senaste_status",
+                "läge",
+            ],
+            rows: self
+                .plan
+                .uppdrag
+                .iter()
+                .map(|u| {
+                    let last = u.status.last();
+                    let done = last.is_some_and(|s| s.status == UppdragStatus::Done);
+                    let state = if let Some(c) = &u.closed {
+                        Cell::Status(format!("avslutat: {c}"), Tone::Good)
+                    } else if done {
+                        Cell::Status("klart".into(), Tone::Good)
+                    } else if u.due < self.today {
+                        Cell::Status(format!("försenat: skulle vara klart {}", u.due), Tone::Bad)
+                    } else if last.is_none() {
+                        Cell::Status("ingen återrapport".into(), Tone::Warn)
+                    } else {
+                        Cell::Status("pågår".into(), Tone::Good)
+                    };
+                    vec![
+                        u.id.clone().into(),
+                        u.title.clone().into(),
+                        u.to.join(", ").to_uppercase().into(),
+                        Cell::Date(u.due),
+                        last.map_or(Cell::Empty, |s| {
+                            format!(
+                                "{} per {} ({})",
+                                status_sv(s.status),
+                                s.as_of,
+                                s.body.to_uppercase()
+                            )
+                            .into()
+                        }),
+                        state,
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn economy_table(&self) -> Table {
+        let ram_of = |body: &str| {
+            self.plan
+                .budget
+                .as_ref()
+                .and_then(|b| b.ramar.get(body))
+                .and_then(|r| r.get(&self.year))
+                .copied()
+        };
+        let mut rows = Vec::new();
+        for r in &self.reports {
+            for o in &r.ramar {
+                let ram = ram_of(&o.body);
+                let judged = if r.kind == ReportKind::Arsredovisning {
+                    Some(o.outcome)
+                } else {
+                    o.forecast
+                };
+                let deviation = ram.zip(judged).map(|(ram, j)| ram - j);
+                let light = match (deviation, ram) {
+                    (Some(d), _) if d >= 0 => Cell::Status("grön: inom ram".into(), Tone::Good),
+                    (Some(d), Some(ram)) if d.unsigned_abs() * 100 <= ram.unsigned_abs() => {
+                        Cell::Status("gul: högst 1 % över ram".into(), Tone::Warn)
+                    }
+                    (Some(_), _) => Cell::Status("röd: över ram".into(), Tone::Bad),
+                    (None, _) => Cell::Status("ram saknas".into(), Tone::Muted),
+                };
+                rows.push(vec![
+                    o.body.to_uppercase().into(),
+                    r.kind.swedish().into(),
+                    Cell::Date(r.through),
+                    amount(ram),
+                    Cell::Amount(o.outcome),
+                    amount(o.forecast),
+                    amount(deviation),
+                    light,
+                ]);
+            }
+        }
+        Table {
+            file: "ekonomi.csv",
+            title: "Ekonomi: utfall och prognos mot ram per nämnd och rapport (tkr; avvikelse = ram − prognos, i årsredovisningen ram − utfall)",
+            header: vec!["organ", "rapport", "till_och_med", "ram", "utfall", "prognos", "avvikelse", "ljus"],
+            rows,
+        }
+    }
+
+    /// Every decision that set a figure of the budget covering the year:
+    /// the year's ramar in every step, then the other parts.
+    fn budget_table(&self) -> Table {
+        let mut rows = Vec::new();
+        if let Some(b) = &self.plan.budget {
+            let row = |part: &str,
+                       object: &str,
+                       value: Cell,
+                       change: styr_domain::BudgetChange,
+                       src: &Source| {
+                vec![
+                    part.into(),
+                    object.into(),
+                    value,
+                    change.swedish().into(),
+                    src.decided.clone().into(),
+                    Cell::Date(src.effective_date),
+                    Cell::Amount(src.sequence as i64),
+                ]
+            };
+            rows.extend(
+                b.changes
+                    .iter()
+                    .filter(|(_, y, _)| *y == self.year)
+                    .map(|(body, _, e)| {
+                        row("ram", body, Cell::Amount(e.amount), e.change, &e.source)
+                    }),
+            );
+            rows.extend(b.part_changes.iter().map(|p| {
+                row(
+                    &p.part,
+                    &p.object,
+                    p.value.clone().into(),
+                    p.change,
+                    &p.source,
+                )
+            }));
+        }
+        Table {
+            file: "budgetbeslut.csv",
+            title: "Budgeten: varje beslut som satt en siffra (ramar, skattesats, plan för ekonomin, investeringar, RUR)",
+            header: vec!["del", "objekt", "värde", "steg", "beslut", "gäller_från", "sekvens"],
+            rows,
+        }
+    }
+
+    fn investment_table(&self) -> Table {
+        Table {
+            file: "investeringar.csv",
+            title: "Investeringar: budget, utfall och prognos (tkr)",
+            header: vec![
+                "investering",
+                "nämnd",
+                "projekt",
+                "total",
+                "budget",
+                "utfall_delår",
+                "prognos_delår",
+                "utfall_år",
+                "budget_beslutad",
+            ],
+            rows: self
+                .plan
+                .investments
+                .iter()
+                .map(|i| {
+                    let of = |k: ReportKind| {
+                        i.follow_ups
+                            .iter()
+                            .rev()
+                            .find(|f| f.year == self.year && f.report == k)
+                    };
+                    let interim = of(ReportKind::Delarsrapport);
+                    let annual = of(ReportKind::Arsredovisning);
+                    vec![
+                        i.id.clone().into(),
+                        i.investment.body.to_uppercase().into(),
+                        i.investment.title.clone().into(),
+                        Cell::Amount(i.investment.total),
+                        amount(i.budget_for(self.year)),
+                        amount(interim.map(|f| f.outcome)),
+                        amount(interim.and_then(|f| f.forecast)),
+                        amount(annual.map(|f| f.outcome)),
+                        i.set_by(self.year)
+                            .map_or(Cell::Empty, |e| e.source.decided.clone().into()),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn balanskrav_table(&self) -> Table {
+        Table {
+            file: "balanskrav.csv",
+            title: "Balanskravsutredning före och efter resultatutjämningsreserv (tkr)",
+            header: vec![
+                "rapport",
+                "årets_resultat",
+                "justeringar",
+                "balanskravsresultat",
+                "till_rur",
+                "från_rur",
+                "efter_rur",
+                "riktlinjer",
+                "beslut",
+            ],
+            rows: self
+                .plan
+                .balanskrav
+                .iter()
+                .flat_map(|b| &b.reports)
+                .map(|e| {
+                    let u = &e.utredning;
+                    vec![
+                        e.report.swedish().into(),
+                        Cell::Amount(u.arets_resultat),
+                        Cell::Amount(u.justeringar),
+                        Cell::Amount(u.balanskravsresultat),
+                        Cell::Amount(u.till_rur),
+                        Cell::Amount(u.fran_rur),
+                        if u.efter_rur < 0 {
+                            Cell::Status(u.efter_rur.to_string(), Tone::Bad)
+                        } else {
+                            Cell::Amount(u.efter_rur)
+                        },
+                        u.riktlinjer.clone().map_or(Cell::Empty, Cell::Text),
+                        e.source.decided.clone().into(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn deviation_table(&self) -> Table {
+        Table {
+            file: "avvikelser.csv",
+            title: "Avvikelser",
+            header: vec![
+                "avvikelse",
+                "enhet",
+                "mot",
+                "riktning",
+                "belopp",
+                "rapporterad",
+                "analys",
+                "åtgärder",
+                "till_nämnden",
+                "åtgärdsplan",
+                "status",
+            ],
+            rows: self
+                .deviations
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.clone().into(),
+                        d.unit.clone().into(),
+                        deviation_from_sv(&d.from).into(),
+                        if d.sign == styr_domain::DeviationSign::Negative {
+                            "negativ"
+                        } else {
+                            "positiv"
+                        }
+                        .into(),
+                        amount(d.amount),
+                        Cell::Date(d.reported),
+                        d.analysis.clone().into(),
+                        d.actions
+                            .iter()
+                            .map(|a| a.description.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                            .into(),
+                        if d.escalated.is_some() { "ja" } else { "nej" }.into(),
+                        d.atgardsplan.clone().map_or(Cell::Empty, Cell::Text),
+                        if d.closed.is_none() && d.actions.is_empty() && d.atgardsplan.is_none() {
+                            Cell::Status("öppen, utan åtgärd".into(), Tone::Bad)
+                        } else {
+                            open_or_closed(d.closed.as_ref())
+                        },
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn atgardsplan_table(&self) -> Table {
+        Table {
+            file: "atgardsplaner.csv",
+            title: "Åtgärdsplaner",
+            header: vec![
+                "åtgärdsplan",
+                "organ",
+                "avvikelser",
+                "åtgärder",
+                "effekt",
+                "följs_upp_senast",
+            ],
+            rows: self
+                .atgardsplaner
+                .iter()
+                .map(|(body, a)| {
+                    vec![
+                        a.id.clone().into(),
+                        body.to_uppercase().into(),
+                        a.deviations.join(", ").into(),
+                        a.measures.join("; ").into(),
+                        amount(a.effect),
+                        Cell::Date(a.follow_up_by),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn control_plan_table(&self) -> Table {
+        Table {
+            file: "intern_kontroll.csv",
+            title: "Intern kontroll: planer",
+            header: vec![
+                "plan",
+                "organ",
+                "antagen",
+                "risker",
+                "kontrollmoment",
+                "tertialrapporter",
+            ],
+            rows: self
+                .plans
+                .iter()
+                .map(|p| {
+                    let passed: Vec<u8> = (1..=3u8)
+                        .filter(|t| {
+                            styr_domain::tertial_end(self.year, *t).is_some_and(|e| e < self.today)
+                        })
+                        .collect();
+                    let reported: Vec<String> =
+                        p.tertial_reports.keys().map(|t| format!("T{t}")).collect();
+                    let missing = passed.iter().any(|t| !p.tertial_reports.contains_key(t));
+                    let text = if reported.is_empty() {
+                        "inga".to_owned()
+                    } else {
+                        reported.join(", ")
+                    };
+                    vec![
+                        p.plan.clone().into(),
+                        p.body.to_uppercase().into(),
+                        p.source.decided.clone().into(),
+                        count(p.risks.len(), "risk", "risker").into(),
+                        count(p.controls.len(), "kontrollmoment", "kontrollmoment").into(),
+                        Cell::Status(text, if missing { Tone::Bad } else { Tone::Good }),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn risk_table(&self) -> Table {
+        Table {
+            file: "risker.csv",
+            title: "Risker",
+            header: vec![
+                "plan",
+                "risk",
+                "område",
+                "beskrivning",
+                "sannolikhet",
+                "konsekvens",
+                "riskvärde",
+                "hantering",
+            ],
+            rows: self
+                .risks()
+                .into_iter()
+                .map(|(p, r)| {
+                    vec![
+                        p.into(),
+                        r.id.clone().into(),
+                        r.area.clone().into(),
+                        r.description.clone().into(),
+                        Cell::Amount(r.likelihood.into()),
+                        Cell::Amount(r.consequence.into()),
+                        Cell::Amount(r.score.into()),
+                        response_sv(r.response).into(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn control_table(&self) -> Table {
+        let mut rows = Vec::new();
+        for p in &self.plans {
+            for c in &p.controls {
+                let mut row: Vec<Cell> = vec![
+                    p.plan.clone().into(),
+                    c.id.clone().into(),
+                    c.what.clone().into(),
+                    c.how.clone().into(),
+                    frequency_sv(c.frequency).into(),
+                    c.responsible_role.clone().into(),
+                    c.risk.clone().into(),
+                ];
+                for t in 1..=3u8 {
+                    row.push(match p.results.get(&c.id).and_then(|r| r.get(&t)) {
+                        Some(ControlResult::NoRemark) => {
+                            Cell::Status("utan anmärkning".into(), Tone::Good)
+                        }
+                        Some(ControlResult::Finding {
+                            finding,
+                            description,
+                        }) => Cell::Status(format!("brist {finding}: {description}"), Tone::Warn),
+                        None if styr_domain::tertial_end(self.year, t)
+                            .is_some_and(|e| e < self.today) =>
+                        {
+                            Cell::Status("SAKNAS".into(), Tone::Bad)
+                        }
+                        None => Cell::Text("–".into()),
+                    });
+                }
+                rows.push(row);
+            }
+        }
+        Table {
+            file: "kontrollmoment.csv",
+            title: "Kontrollmoment och resultat per tertial",
+            header: vec![
+                "plan", "kontroll", "vad", "hur", "frekvens", "ansvarig", "risk", "T1", "T2", "T3",
+            ],
+            rows,
+        }
+    }
+
+    fn finding_table(&self) -> Table {
+        Table {
+            file: "brister.csv",
+            title: "Brister och åtgärder",
+            header: vec![
+                "brist",
+                "plan",
+                "kontroll",
+                "tertial",
+                "beskrivning",
+                "åtgärder",
+                "status",
+            ],
+            rows: self
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.finding.clone().into(),
+                        f.plan.clone().into(),
+                        f.control.clone().into(),
+                        format!("T{}", f.tertial).into(),
+                        f.description.clone().into(),
+                        f.actions
+                            .iter()
+                            .map(|a| {
+                                format!("{} ({}, senast {})", a.description, a.responsible, a.due)
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                            .into(),
+                        open_or_closed(f.closed.as_ref()),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    fn review_table(&self) -> Table {
+        let mut rows = Vec::new();
+        for r in &self.reviews {
+            for body in &r.bodies {
+                let reply = r.replies.get(body);
+                let timely = match reply {
+                    Some(x) if x.late => {
+                        Cell::Status("nej, yttrandet kom för sent".into(), Tone::Bad)
+                    }
+                    Some(_) => Cell::Status("ja".into(), Tone::Good),
+                    None if r.reply_due < self.today => {
+                        Cell::Status("yttrande saknas".into(), Tone::Bad)
+                    }
+                    None => Cell::Status("väntas".into(), Tone::Warn),
+                };
+                rows.push(vec![
+                    r.review.clone().into(),
+                    r.title.clone().into(),
+                    body.to_uppercase().into(),
+                    count(
+                        r.recommendations.len(),
+                        "rekommendation",
+                        "rekommendationer",
+                    )
+                    .into(),
+                    Cell::Date(r.reply_due),
+                    reply.map_or(Cell::Empty, |x| x.source.decided.clone().into()),
+                    reply.map_or(Cell::Empty, |x| x.reply.clone().into()),
+                    timely,
+                ]);
+            }
+        }
+        Table {
+            file: "granskningar.csv",
+            title: "Granskningar och nämndernas yttranden",
+            header: vec![
+                "granskning",
+                "titel",
+                "organ",
+                "rekommendationer",
+                "svar_senast",
+                "yttrande_beslutat",
+                "yttrande",
+                "i_tid",
+            ],
+            rows,
+        }
+    }
+
+    fn access_table(&self) -> Table {
+        let year_end = NaiveDate::from_ymd_opt(self.year, 12, 31).unwrap_or(self.today);
+        Table {
+            file: "behorigheter.csv",
+            title: "Behörigheter: vem fick registrera beslut för vilket organ",
+            header: vec![
+                "identitet",
+                "behörighet",
+                "ändring",
+                "beslut",
+                "gäller_från",
+                "sekvens",
+            ],
+            rows: self
+                .access
+                .iter()
+                .flat_map(|a| {
+                    a.changes
+                        .iter()
+                        .filter(|c| c.source.effective_date <= year_end)
+                        .map(|c| {
+                            vec![
+                                a.identity.clone().into(),
+                                c.access.to_string().into(),
+                                if c.granted { "beviljad" } else { "återkallad" }.into(),
+                                c.source.decided.clone().into(),
+                                Cell::Date(c.source.effective_date),
+                                Cell::Amount(c.source.sequence as i64),
+                            ]
+                        })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a deviation deviates from, in words.
+fn deviation_from_sv(from: &styr_domain::DeviationFrom) -> String {
+    use styr_domain::DeviationFrom as F;
+    match from {
+        F::Goal { goal } => format!("mål {goal}"),
+        F::Indicator { goal, indicator } => format!("indikator {indicator} ({goal})"),
+        F::Uppdrag { uppdrag } => format!("uppdrag {uppdrag}"),
+        F::Ram { body, year } => format!("ram {} {year}", body.to_uppercase()),
+        F::Detaljbudget { body, year, unit } => {
+            format!("detaljbudget {} {year}, {unit}", body.to_uppercase())
+        }
+        F::Investment { investment, year } => format!("investering {investment} {year}"),
+    }
+}
+
+/// Every event whose decision date (or effective date) lies in `year`, once,
+/// by decision date (then stream order), with the entities it touched — from the audit
+/// histories, which hold one line per touched entity.
+fn changes_of_year(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+) -> Result<Vec<(HistoryEntry, Vec<String>)>, ProjectionError> {
+    let prefix = format!("h/{}/", kommun.as_str());
+    let mut by_sequence: BTreeMap<u64, (HistoryEntry, Vec<String>)> = BTreeMap::new();
+    for (key, value) in kv.scan(&prefix)? {
+        let entry: HistoryEntry = serde_json::from_slice(&value)?;
+        let decided = entry
+            .provenance
+            .decided_by
+            .decision_date()
+            .unwrap_or(entry.provenance.effective_date);
+        if decided.year() != year {
+            continue;
+        }
+        let entity = key[prefix.len()..]
+            .rsplit_once('/')
+            .map_or(String::new(), |(path, _)| path.to_owned());
+        by_sequence
+            .entry(entry.sequence)
+            .or_insert_with(|| (entry, Vec::new()))
+            .1
+            .push(entity);
+    }
+    let mut changes: Vec<(HistoryEntry, Vec<String>)> = by_sequence.into_values().collect();
+    changes.sort_by_key(|(e, _)| {
+        (
+            e.provenance
+                .decided_by
+                .decision_date()
+                .unwrap_or(e.provenance.effective_date),
+            e.sequence,
+        )
+    });
+    Ok(changes)
 }

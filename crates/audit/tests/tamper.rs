@@ -1,6 +1,7 @@
 //! Verification live and offline, replay equivalence, and every tamper case
 //! detected and located.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
@@ -347,7 +348,7 @@ fn assert_well_formed(html: &str) {
 }
 
 #[tokio::test]
-async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
+async fn the_revisor_report_covers_the_year() {
     let w = world().await;
     let k = vimmerby();
     let p = Projector::open(w.nats.path("proj")).unwrap();
@@ -358,74 +359,205 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
     let head = verification.as_ref().unwrap().head_hash.clone();
     let today: chrono::NaiveDate = "2027-03-01".parse().unwrap();
     let r = RevisorReport::build(p.view(), &k, 2026, today, verification).unwrap();
+    let tables: BTreeMap<&str, Table> = r.tables().into_iter().map(|t| (t.file, t)).collect();
+    // One row of a table, found by its first cell (and a second, when given).
+    let row = |file: &str, first: &str, second: Option<&str>| -> Vec<String> {
+        tables[file]
+            .rows
+            .iter()
+            .find(|r| r[0].plain() == first && second.is_none_or(|s| r[1].plain() == s))
+            .unwrap_or_else(|| panic!("{file} has no row {first} {second:?}"))
+            .iter()
+            .map(Cell::plain)
+            .collect()
+    };
+    let tone = |file: &str, first: &str, col: usize| -> Option<Tone> {
+        tables[file]
+            .rows
+            .iter()
+            .find(|r| r[0].plain() == first)
+            .and_then(|r| r[col].tone())
+    };
+
+    // Ändringslogg: every decision of the year, with its §, in date order.
+    let log = &tables["andringslogg.csv"].rows;
+    let report = log
+        .iter()
+        .find(|r| r[2].plain() == "BUN 2026-09-22 § 308")
+        .expect("BUN's delårsrapport in the change log");
+    assert_eq!(report[3].plain(), "FollowUpReportAdopted");
+    assert!(report[4].plain().contains("report/bun/2026/delarsrapport"));
+    let dates: Vec<String> = log
+        .iter()
+        .map(|r| r[1].plain())
+        .filter(|d| !d.is_empty())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "in date order");
+    assert!(dates.iter().all(|d| d.starts_with("2026")));
+    // Måluppfyllelse with traffic lights, from the latest report of the year.
+    assert_eq!(
+        row("maluppfyllelse.csv", "bun-m1", None)[4],
+        "grön: uppfyllt"
+    );
+    assert_eq!(
+        row("maluppfyllelse.csv", "bun-m1", None)[5],
+        "BUN årsredovisning"
+    );
+    assert_eq!(tone("maluppfyllelse.csv", "bun-m2", 4), Some(Tone::Warn));
+    assert_eq!(
+        row("indikatorer.csv", "kf-m2", None)[6],
+        "gul: nära målvärdet"
+    );
+    // Uppdrag: the one due in 2026 and not done is overdue.
+    assert_eq!(tone("uppdrag.csv", "u-2026-04", 5), Some(Tone::Bad));
+    assert!(row("uppdrag.csv", "u-2026-04", None)[5].starts_with("försenat"));
+    assert_eq!(tone("uppdrag.csv", "u-2026-01", 5), Some(Tone::Good));
+    // Economy against the ram per nämnd and report.
+    assert_eq!(
+        row("ekonomi.csv", "SN", Some("delårsrapport")),
+        [
+            "SN",
+            "delårsrapport",
+            "2026-08-31",
+            "512400",
+            "343908",
+            "512700",
+            "-300",
+            "gul: högst 1 % över ram"
+        ]
+    );
+    // Granskningar with the boards' yttranden and whether they came in time.
+    let reviews = &tables["granskningar.csv"].rows;
+    assert_eq!(reviews.len(), 2, "one row per board asked");
+    assert!(reviews.iter().all(|r| r[7].tone().is_some()));
+    // Intern kontroll: BUN's plan has no tertial report although T1 and T2 have passed.
+    assert_eq!(row("intern_kontroll.csv", "ik-bun-2026", None)[5], "inga");
+    assert_eq!(
+        tone("intern_kontroll.csv", "ik-bun-2026", 5),
+        Some(Tone::Bad)
+    );
+    assert_eq!(
+        row("intern_kontroll.csv", "ik-bun-2026", None)[4],
+        "1 kontrollmoment"
+    );
+    assert!(tables["kontrollmoment.csv"]
+        .rows
+        .iter()
+        .any(|r| r[9].plain() == "SAKNAS"));
 
     let md = r.markdown();
     for needle in [
-        "# Intern kontroll 2026 — Vimmerby kommun",
+        "# Revisionsunderlag 2026 — Vimmerby kommun",
         "ik-ks-2026",
-        "ik-bun-2026",
         "brist-2026-01",
-        "avslutad",
         "dev-2026-03",
         "ap-bun-2026-1",
         "Senaste signerade kontrollpunkt",
         &head,
-        "namnd_without_namndplan",
+        "Miljö- och byggnadsnämnden saknar nämndplan för 2026",
+        "🔴",
     ] {
         assert!(md.contains(needle), "markdown lacks {needle:?}");
     }
-    // BUN's control had no T3 result by March 2027.
-    assert!(md.contains("SAKNAS"));
 
     let html = r.html();
     assert_well_formed(&html);
-    // r-behorighet (likelihood 3, consequence 4, score 12) sits in a red cell.
-    assert!(
-        html.contains("<td class=\"high\">ik-ks-2026/r-behorighet</td>"),
-        "{html}"
-    );
-    assert!(html.contains("<td class=\"low\">ik-ks-2026/r-rykte</td>"));
-
-    let csv = r.csv();
-    assert_eq!(csv["risker.csv"].lines().count(), 1 + 5);
-    assert!(csv["kontrollmoment.csv"]
-        .starts_with("plan,kontroll,vad,hur,frekvens,ansvarig,risk,T1,T2,T3\n"));
-    assert!(csv["brister.csv"].contains("brist-2026-01"));
-    assert!(csv["luckor.csv"].lines().count() > 1);
-    // Who could record for which body: the example's grants and the revocation.
-    let access = &csv["behorigheter.csv"];
-    assert!(
-        access.contains("bun-sekreterare,beslut för BUN,beviljad,KS 2023-01-16 § 6"),
-        "{access}"
-    );
-    assert!(
-        access.contains("vikarie-bun,beslut för BUN,återkallad,KS 2024-02-14 § 12"),
-        "{access}"
-    );
-
-    // The budget: every decision that set a figure, the investments with
-    // their follow-up, the balanskrav before and after RUR.
-    let budget = &csv["budgetbeslut.csv"];
-    for row in [
-        "ram,bun,498600,budgetramar,KF 2025-06-16 § 87,2025-06-16,",
-        "skattesats,2026,22:16,fastställd budget,KF 2025-11-17 § 132,2025-11-17,",
-    ] {
-        assert!(budget.contains(row), "{row:?} not in {budget}");
+    // The HTML has what the Markdown has: every table, the tertial reports.
+    for t in tables.values() {
+        assert!(
+            html.contains(&format!(
+                "<h2>{}</h2>",
+                maud::html! { (t.title) }.into_string()
+            )),
+            "{}",
+            t.title
+        );
     }
     assert!(
-        csv["investeringar.csv"].contains(
-            "inv-ny-forskola,bun,Ny förskola i centralorten,62000,30000,12400,32400,32100,KF 2025-11-17 § 132"
-        ),
-        "{}",
-        csv["investeringar.csv"]
+        html.contains("<td class=\"badc\">inga</td>"),
+        "open items coloured"
     );
-    assert!(csv["balanskrav.csv"].contains(
-        "årsredovisning,24100,-1200,22900,5000,0,17900,riktlinjer-rur,KS 2027-02-23 § 20"
-    ));
-    assert!(md.contains("## Balanskravsutredning före och efter resultatutjämningsreserv"));
-    assert!(html.contains("<td>inv-ks-it</td>"));
+    // The matrix shows the risk's text, red where the score is 12 or more.
+    let risk = r
+        .risks()
+        .into_iter()
+        .find(|(_, r)| r.id == "r-behorighet")
+        .unwrap()
+        .1
+        .description
+        .clone();
+    assert!(
+        html.contains(&format!(
+            "<td class=\"high\"><div>{risk} <small>(ik-ks-2026/r-behorighet)</small></div></td>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains("@page{size:A4"));
+    assert!(html.contains("thead{display:table-header-group}"));
 
-    // A broken history says so at the top.
+    // CSV for Swedish Excel: BOM, semicolons, CRLF; quoting by the csv crate.
+    let csv = r.csv().unwrap();
+    for (name, bytes) in &csv {
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{name} has a BOM");
+        let text = std::str::from_utf8(&bytes[3..]).unwrap();
+        assert!(
+            text.ends_with("\r\n") && !text.replace("\r\n", "").contains('\n'),
+            "{name} uses CRLF"
+        );
+    }
+    let text = |name: &str| String::from_utf8(csv[name][3..].to_vec()).unwrap();
+    assert_eq!(text("risker.csv").lines().count(), 1 + 5);
+    assert!(text("kontrollmoment.csv")
+        .starts_with("plan;kontroll;vad;hur;frekvens;ansvarig;risk;T1;T2;T3\r\n"));
+    assert!(text("brister.csv").contains("brist-2026-01"));
+    let access = text("behorigheter.csv");
+    assert!(
+        access.contains("bun-sekreterare;beslut för BUN;beviljad;KS 2023-01-16 § 6"),
+        "{access}"
+    );
+    assert!(
+        access.contains("vikarie-bun;beslut för BUN;återkallad;KS 2024-02-14 § 12"),
+        "{access}"
+    );
+    // The budget: every decision that set a figure, the investments with
+    // their follow-up, the balanskrav before and after RUR.
+    let budget = text("budgetbeslut.csv");
+    for line in [
+        "ram;bun;498600;budgetramar;KF 2025-06-16 § 87;2025-06-16;",
+        "skattesats;2026;22:16;fastställd budget;KF 2025-11-17 § 132;2025-11-17;",
+    ] {
+        assert!(budget.contains(line), "{line:?} not in {budget}");
+    }
+    assert!(text("investeringar.csv").contains(
+        "inv-ny-forskola;BUN;Ny förskola i centralorten;62000;30000;12400;32400;32100;KF 2025-11-17 § 132"
+    ));
+    assert!(text("balanskrav.csv").contains(
+        "årsredovisning;24100;-1200;22900;5000;0;17900;riktlinjer-rur;KS 2027-02-23 § 20"
+    ));
+
+    // The workbook: a sheet per table, typed cells.
+    let xlsx = r.xlsx().unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let book = read("xl/workbook.xml");
+    for t in tables.values() {
+        let sheet = t.file.trim_end_matches(".csv");
+        assert!(book.contains(&format!("name=\"{sheet}\"")), "sheet {sheet}");
+    }
+    let strings = read("xl/sharedStrings.xml");
+    assert!(strings.contains("Ny förskola i centralorten"));
+    // investeringar is the seventh sheet: the total 62000 is a number, not text.
+    let investments = read("xl/worksheets/sheet7.xml");
+    assert!(investments.contains("<v>62000</v>"), "{investments}");
+    // A date is a number with a date format (2026-08-31 is Excel day 46265).
+    let economy = read("xl/worksheets/sheet5.xml");
+    assert!(economy.contains("<v>46265</v>"), "{economy}");
+
+    // A broken history says so at the top, in red.
     let broken = Err(Break {
         sequence: 7,
         event_id: None,
@@ -433,7 +565,12 @@ async fn the_revisor_report_shows_intern_kontroll_and_the_verification() {
         foreign: vec![],
     });
     let r = RevisorReport::build(p.view(), &k, 2026, today, broken).unwrap();
-    assert!(r.markdown().contains("HISTORIKEN HÅLLER INTE: sekvens 7"));
+    let md = r.markdown();
+    let first = md.find("HISTORIKEN HÅLLER INTE: sekvens 7").unwrap();
+    assert!(first < md.find("## Ändringslogg").unwrap());
+    assert!(r
+        .html()
+        .contains("<div class=\"broken\"><p class=\"bad\">HISTORIKEN HÅLLER INTE"));
 }
 
 /// The example kommun loaded by its loader (its administrator), and the

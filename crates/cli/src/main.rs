@@ -144,12 +144,16 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
-    /// The intern kontroll report for revisorer: Markdown, HTML (with the
-    /// risk matrix) and CSV tables, with the verification of the history.
+    /// The revisor's underlag for a year: the verification of the history
+    /// first, then the year's decisions (ändringslogg), måluppfyllelse with
+    /// traffic lights, uppdrag, economy against ramar, the budget,
+    /// investments, balanskrav, deviations, intern kontroll, granskningar,
+    /// gaps and access — as Markdown, HTML (prints on A4), an Excel
+    /// workbook and CSV files for Swedish Excel.
     Report {
         kommun: String,
         year: i32,
-        /// Folder to write rapport.md, rapport.html and the CSV files to.
+        /// Folder to write rapport.md, rapport.html, rapport.xlsx and the CSV files to.
         #[arg(long, short)]
         out: PathBuf,
         /// The date the report is made on (default: today).
@@ -839,17 +843,22 @@ async fn run(cli: Cli) -> Result<Exit> {
                 }
             };
             std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-            let write = |name: &str, text: &str| {
+            let write = |name: &str, bytes: &[u8]| {
                 let path = out.join(name);
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("kunde inte skriva {}", path.display()))
             };
-            write("rapport.md", &report.markdown())?;
-            write("rapport.html", &report.html())?;
-            for (name, text) in report.csv() {
-                write(name, &text)?;
+            write("rapport.md", report.markdown().as_bytes())?;
+            write("rapport.html", report.html().as_bytes())?;
+            write(
+                "rapport.xlsx",
+                &report.xlsx().context("kunde inte skapa rapport.xlsx")?,
+            )?;
+            for (name, bytes) in report.csv().context("kunde inte skriva CSV-tabellerna")? {
+                write(name, &bytes)?;
             }
             println!(
-                "Rapport för {k} {year} skriven till {} (rapport.md, rapport.html, CSV)",
+                "Rapport för {k} {year} skriven till {} (rapport.md, rapport.html, rapport.xlsx, CSV med semikolon för Excel)",
                 out.display()
             );
             Ok(if report.verification.is_ok() {

@@ -352,6 +352,8 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert!(html.contains("class=\"matrix\"") && html.contains("r-behorighet"));
     for f in [
         "rapport.md",
+        "rapport.xlsx",
+        "andringslogg.csv",
         "risker.csv",
         "kontrollmoment.csv",
         "brister.csv",

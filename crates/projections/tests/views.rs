@@ -367,7 +367,10 @@ async fn the_budget_as_it_stood_in_june_november_and_december() {
         .await
         .unwrap();
     assert!(gaps_of(&before_nov, &k, 2026, "2025-11-30").is_empty());
-    assert_eq!(gaps_of(&before_nov, &k, 2026, "2025-12-01"), ["budget/2026"]);
+    assert_eq!(
+        gaps_of(&before_nov, &k, 2026, "2025-12-01"),
+        ["budget/2026"]
+    );
 }
 
 fn gaps_of(kv: &MemKv, k: &KommunId, year: i32, today: &str) -> Vec<String> {
