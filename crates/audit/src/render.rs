@@ -19,7 +19,7 @@ body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0;width:100%}
 td,th{border:1px solid #999;padding:3px 6px;vertical-align:top;font-size:85%;text-align:left}
 th{background:#eee}
-td.num{text-align:right;white-space:nowrap}
+td.num{text-align:right;white-space:nowrap}td.date{white-space:nowrap}
 thead{display:table-header-group}
 tr{break-inside:avoid;page-break-inside:avoid}
 h2{break-after:avoid;page-break-after:avoid}
@@ -298,6 +298,7 @@ fn html_table(t: &Table) -> Markup {
                             @for c in row {
                                 @match c {
                                     Cell::Amount(_) | Cell::Number(_) => td.num { (c.display()) },
+                                    Cell::Date(_) => td.date { (c.display()) },
                                     Cell::Status(s, tone) => td class=(tone_class(*tone)) { (s) },
                                     _ => td { (c.display()) },
                                 }

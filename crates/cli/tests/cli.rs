@@ -362,6 +362,7 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     ] {
         assert!(report_dir.join(f).is_file(), "{f}");
     }
+    prints_on_a4(&report_dir.join("rapport.html"), &html);
 
     // One byte changed in the middle of the file: exit 3, located.
     let original = std::fs::read_to_string(&file).unwrap();
@@ -473,6 +474,98 @@ impl Drop for Running {
 }
 
 /// `styr` on its own data folder, with the embedded server (no NATS_URL).
+/// Debian's chromium: on PATH, or installed with apt-get where the tests run
+/// as root (as CI does); otherwise the test says what to install.
+fn chromium() -> std::path::PathBuf {
+    let found = || {
+        ["chromium", "chromium-browser"].iter().find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+    };
+    if let Some(p) = found() {
+        return p;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    assert!(
+        root,
+        "the print test needs Debian's chromium: apt-get install chromium"
+    );
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "chromium"][..],
+    ] {
+        let out = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "apt-get {args:?}: {}", text(&out));
+    }
+    found().expect("chromium after apt-get install")
+}
+
+/// The revisor's HTML in a real headless browser: its screenshot is not a
+/// blank page, and printed to PDF (A4) it has a page per section at least.
+fn prints_on_a4(html_file: &std::path::Path, html: &str) {
+    let browser = chromium();
+    let dir = html_file.parent().unwrap();
+    let blank = dir.join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let shoot = |page: &std::path::Path, png: &str| {
+        let out = Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--window-size=1200,1600",
+            ])
+            .arg(format!("--screenshot={}", dir.join(png).display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        std::fs::metadata(dir.join(png)).unwrap().len()
+    };
+    let empty = shoot(&blank, "blank.png");
+    let report = shoot(html_file, "rapport.png");
+    assert!(
+        report > 10 * empty,
+        "the report renders ({report} bytes against a blank page's {empty})"
+    );
+    let pdf = dir.join("rapport.pdf");
+    let out = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html_file.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let occurrences = |needle: &[u8]| bytes.windows(needle.len()).filter(|w| *w == needle).count();
+    // Page objects: `/Type /Page`, not the page tree's `/Type /Pages`.
+    let pages = occurrences(b"/Type /Page") - occurrences(b"/Type /Pages")
+        + occurrences(b"/Type/Page")
+        - occurrences(b"/Type/Pages");
+    let sections = html.matches("<section").count();
+    assert!(
+        pages >= sections && sections > 10,
+        "{pages} pages for {sections} sections, each starting a page"
+    );
+}
+
 fn embedded(data: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
     c.env_remove("NATS_URL")
