@@ -242,6 +242,27 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         forecast: Option<Tkr>,
     },
+    /// An uppdrag's status as a follow-up report states it, on the
+    /// uppdrag's subject in the report's batch (the report carries it too;
+    /// folds apply the report and only note this).
+    UppdragStatusInReport {
+        uppdrag: String,
+        body: String,
+        year: i32,
+        report: ReportKind,
+        as_of: NaiveDate,
+        status: UppdragStatus,
+    },
+    /// A goal's assessment as a follow-up report states it, on the goal's
+    /// subject in the report's batch (as `UppdragStatusInReport`).
+    GoalAssessedInReport {
+        goal: String,
+        level: GoalLevel,
+        body: String,
+        year: i32,
+        report: ReportKind,
+        assessment: GoalAssessment,
+    },
     /// The balanskravsutredning of a delårsrapport or årsredovisning.
     BalanskravReported {
         year: i32,
@@ -382,6 +403,8 @@ impl Event {
             Event::InvestmentBudgeted { .. } => "InvestmentBudgeted",
             Event::RurPlanned { .. } => "RurPlanned",
             Event::InvestmentFollowedUp { .. } => "InvestmentFollowedUp",
+            Event::UppdragStatusInReport { .. } => "UppdragStatusInReport",
+            Event::GoalAssessedInReport { .. } => "GoalAssessedInReport",
             Event::BalanskravReported { .. } => "BalanskravReported",
             Event::KfGoalAdopted { .. } => "KfGoalAdopted",
             Event::UppdragGiven { .. } => "UppdragGiven",
@@ -440,6 +463,13 @@ impl Event {
             }
             Event::InvestmentBudgeted { investment, .. } => ("investment", investment.id.clone()),
             Event::InvestmentFollowedUp { investment, .. } => ("investment", investment.clone()),
+            Event::UppdragStatusInReport { uppdrag, .. } => ("uppdrag", uppdrag.clone()),
+            Event::GoalAssessedInReport {
+                goal,
+                level: GoalLevel::Kf,
+                ..
+            } => ("goal", goal.clone()),
+            Event::GoalAssessedInReport { goal, .. } => ("namndmal", goal.clone()),
             Event::KfGoalAdopted { goal, .. } => ("goal", goal.id.clone()),
             Event::UppdragGiven { uppdrag, .. } => ("uppdrag", uppdrag.id.clone()),
             Event::UppdragChanged { id, .. }

@@ -877,6 +877,27 @@ impl KommunState {
             goals: goals.to_vec(),
             uppdrag: uppdrag.to_vec(),
         }];
+        // Each aggregate the report speaks of hears it on its own subject.
+        events.extend(uppdrag.iter().map(|u| Event::UppdragStatusInReport {
+            uppdrag: u.uppdrag.clone(),
+            body: body.to_owned(),
+            year,
+            report: kind,
+            as_of: through,
+            status: u.status,
+        }));
+        events.extend(goals.iter().map(|g| Event::GoalAssessedInReport {
+            goal: g.goal.clone(),
+            level: if self.namndmal.contains_key(&g.goal) {
+                GoalLevel::Namndmal
+            } else {
+                GoalLevel::Kf
+            },
+            body: body.to_owned(),
+            year,
+            report: kind,
+            assessment: g.clone(),
+        }));
         if let Some(a) = atgardsplan {
             check_id("atgardsplan.id", &a.id)?;
             if self.atgardsplaner.contains_key(&a.id) {

@@ -616,6 +616,15 @@ impl ReportKind {
     }
 }
 
+/// Målnivå: whether a goal is one of KF's övergripande mål or a nämndmål.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalLevel {
+    /// Övergripande mål (KF).
+    Kf,
+    Namndmal,
+}
+
 /// Måluppfyllelse: a report's assessment of one goal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -323,6 +323,8 @@ impl KommunState {
             } => {
                 self.investment_follow_ups.insert((investment, year));
             }
+            // The report in the same batch has already said it.
+            Event::UppdragStatusInReport { .. } | Event::GoalAssessedInReport { .. } => {}
             Event::EconomicPlanSet { .. }
             | Event::RurPlanned { .. }
             | Event::BalanskravReported { .. } => {}

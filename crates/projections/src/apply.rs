@@ -505,6 +505,10 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 })
             },
         )?,
+        // The report in the same batch applied it; the aggregate's history
+        // notes the event.
+        Event::UppdragStatusInReport { uppdrag, .. } => cx.touch(format!("uppdrag/{uppdrag}")),
+        Event::GoalAssessedInReport { goal, .. } => cx.touch(format!("goal/{goal}")),
         Event::BalanskravReported {
             year,
             report,

@@ -663,3 +663,70 @@ async fn the_deploy_configuration_enforces_the_permission_model() {
     ));
     assert!(options.connect(address).await.is_err());
 }
+
+/// A consumer filtered on one kind of aggregate sees everything said of
+/// it: every status of every uppdrag in the example — reported on its own
+/// or in a follow-up report — arrives on `styr.vimmerby.uppdrag.>`.
+#[tokio::test]
+async fn a_consumer_filtered_on_uppdrag_hears_every_status() {
+    let app = spawn_app().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let kommuner = Kommuner::new(app.store.clone());
+    let key = |u: &Value, b: &Value, d: &Value| (u.to_string(), b.to_string(), d.to_string());
+    let mut expected = std::collections::BTreeSet::new();
+    for s in example::vimmerby().unwrap() {
+        let c = serde_json::to_value(&s.command).unwrap();
+        match c["command"].as_str().unwrap() {
+            "report_uppdrag_status" => {
+                expected.insert(key(&c["uppdrag"], &c["body"], &c["as_of"]));
+            }
+            "adopt_follow_up_report" => {
+                let kind: styr_domain::ReportKind =
+                    serde_json::from_value(c["kind"].clone()).unwrap();
+                let through = kind.through(c["year"].as_i64().unwrap() as i32).unwrap();
+                for line in c["uppdrag"].as_array().unwrap() {
+                    expected.insert(key(&line["uppdrag"], &c["body"], &json!(through)));
+                }
+            }
+            _ => {}
+        }
+        assert!(matches!(
+            kommuner.submit(&k, s).await.unwrap(),
+            styr_service::Outcome::Recorded(_)
+        ));
+    }
+    assert!(expected.len() > 20, "{expected:?}");
+
+    let js = async_nats::jetstream::new(app.client.clone());
+    let consumer = js
+        .get_stream("styr-vimmerby")
+        .await
+        .unwrap()
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("app-uppdrag".into()),
+            filter_subject: "styr.vimmerby.uppdrag.>".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(10_000)
+        .messages()
+        .await
+        .unwrap();
+    let mut heard = std::collections::BTreeSet::new();
+    while let Some(m) = futures::StreamExt::next(&mut messages).await {
+        let m = m.unwrap();
+        let envelope: Value = serde_json::from_slice(&m.payload).unwrap();
+        let p = &envelope["payload"];
+        if matches!(
+            envelope["event_type"].as_str(),
+            Some("UppdragStatusReported" | "UppdragStatusInReport")
+        ) {
+            heard.insert(key(&p["uppdrag"], &p["body"], &p["as_of"]));
+        }
+        m.ack().await.unwrap();
+    }
+    assert_eq!(heard, expected);
+}
