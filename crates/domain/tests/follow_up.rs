@@ -293,9 +293,16 @@ fn reports_follow_the_calendar_and_p5() {
     );
     assert_eq!(
         events.iter().map(Event::event_type).collect::<Vec<_>>(),
-        vec!["FollowUpReportAdopted", "AtgardsplanAdopted"],
-        "report and åtgärdsplan in one decision"
+        vec![
+            "FollowUpReportAdopted",
+            "UppdragStatusInReport",
+            "GoalAssessedInReport",
+            "AtgardsplanAdopted"
+        ],
+        "report, its uppdrag and goal on their own subjects, and åtgärdsplan in one decision"
     );
+    assert_eq!(events[1].aggregate(), ("uppdrag", "u-1".to_owned()));
+    assert_eq!(events[2].aggregate(), ("namndmal", "bun-m1".to_owned()));
     w.then_rejected(
         by("bun", "2026-05-21"),
         report("budgetuppfoljning", Some(-3000), None),

@@ -84,7 +84,18 @@ fn used_defs(
 pub fn generate() -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     let mut put = |path: String, v: &Value| {
-        let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
+        // Every schema names itself: `urn:styrkedja:schemas/<file>`.
+        let mut v = v.clone();
+        if let (Some(obj), Some(rel)) = (v.as_object_mut(), path.strip_prefix("schemas/")) {
+            let mut named = serde_json::Map::new();
+            if let Some(s) = obj.remove("$schema") {
+                named.insert("$schema".into(), s);
+            }
+            named.insert("$id".into(), json!(format!("urn:styrkedja:schemas/{rel}")));
+            named.extend(std::mem::take(obj));
+            *obj = named;
+        }
+        let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
         text.push('\n');
         files.insert(path, text);
     };
@@ -120,7 +131,8 @@ pub fn generate() -> BTreeMap<String, String> {
     files
 }
 
-/// The AsyncAPI 3.0 document: the event channel and the two service channels.
+/// The AsyncAPI 3.1 document: the server, the event channel with one message
+/// per event type, and the two service channels.
 fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
     let mut messages = serde_json::Map::new();
     for t in event_types {
@@ -129,9 +141,23 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
             json!({
                 "name": t,
                 "title": t,
-                "summary": format!("{t}: the envelope's payload follows events/{t}.v{EVENT_SCHEMA_VERSION}.json"),
+                "summary": format!("{t}: an envelope whose payload follows events/{t}.v{EVENT_SCHEMA_VERSION}.json"),
+                "contentType": "application/json",
                 "headers": {"$ref": "#/components/schemas/EventHeaders"},
-                "payload": {"$ref": "./envelope.json"}
+                "payload": {
+                    "allOf": [
+                        {"$ref": "./envelope.json"},
+                        {
+                            "type": "object",
+                            "required": ["event_type", "schema_version", "payload"],
+                            "properties": {
+                                "event_type": {"const": t},
+                                "schema_version": {"const": EVENT_SCHEMA_VERSION},
+                                "payload": {"$ref": format!("./events/{t}.v{EVENT_SCHEMA_VERSION}.json")}
+                            }
+                        }
+                    ]
+                }
             }),
         );
     }
@@ -140,13 +166,22 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
         .map(|k| json!({"$ref": format!("#/channels/kommunEvents/messages/{k}")}))
         .collect();
     json!({
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "Styrkedja",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "A kommun's governance decisions as immutable events on NATS JetStream. One stream per kommun (styr-<kommun>); the stream sequence is the kommun's position in history; each message payload is an envelope (envelope.json) whose payload field is shaped by its event_type and schema_version (events/<type>.v<version>.json). A decision's events are committed as one atomic batch."
         },
         "defaultContentType": "application/json",
+        "servers": {
+            "nats": {
+                "host": "{host}",
+                "protocol": "nats",
+                "description": "The NATS server or cluster Styrkedja runs on: `styr serve` starts an embedded one on loopback (its address is in the data folder's credentials files), or it runs against your own. Every client authenticates with a user and password and sets its inbox prefix to _INBOX_<user> (README: who may do what).",
+                "variables": {"host": {"default": "127.0.0.1:4222", "description": "host:port of a NATS server"}},
+                "security": [{"$ref": "#/components/securitySchemes/natsUser"}]
+            }
+        },
         "channels": {
             "kommunEvents": {
                 "address": "styr.{kommun}.{aggregateKind}.{aggregateId}",
@@ -181,23 +216,29 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
         "operations": {
             "receiveDecisions": {
                 "action": "receive",
+                "bindings": {"nats": {"bindingVersion": "0.1.0"}},
                 "channel": {"$ref": "#/channels/kommunEvents"},
                 "messages": Value::Array(event_refs)
             },
             "submitDecision": {
                 "action": "send",
+                "bindings": {"nats": {"bindingVersion": "0.1.0"}},
                 "channel": {"$ref": "#/channels/submit"},
                 "messages": [{"$ref": "#/channels/submit/messages/submission"}],
                 "reply": {"channel": {"$ref": "#/channels/submit"}, "messages": [{"$ref": "#/channels/submit/messages/submitReply"}]}
             },
             "queryReadModel": {
                 "action": "send",
+                "bindings": {"nats": {"bindingVersion": "0.1.0"}},
                 "channel": {"$ref": "#/channels/query"},
                 "messages": [{"$ref": "#/channels/query/messages/query"}],
                 "reply": {"channel": {"$ref": "#/channels/query"}, "messages": [{"$ref": "#/channels/query/messages/queryReply"}]}
             }
         },
         "components": {
+            "securitySchemes": {
+                "natsUser": {"type": "userPassword", "description": "A NATS user of the STYRKEDJA account: an application user, a revisor, or the service"}
+            },
             "schemas": {
                 "EventHeaders": {
                     "type": "object",

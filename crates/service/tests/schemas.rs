@@ -159,3 +159,64 @@ fn golden_examples_validate() {
     bad["command"]["extra"] = Value::Bool(true);
     assert!(!validator("schemas/submission.json").is_valid(&bad));
 }
+
+/// The official AsyncAPI parser (`@asyncapi/parser`, pinned, from npm into
+/// `.tools/`) reads `schemas/asyncapi.yaml` with every file it refers to,
+/// and reports no error.
+#[test]
+fn the_asyncapi_document_parses_with_the_official_parser() {
+    const PARSER: &str = "3.6.3";
+    let tools = root()
+        .join(".tools")
+        .join(format!("asyncapi-parser-{PARSER}"));
+    let module = tools.join("node_modules/@asyncapi/parser");
+    if !module.is_dir() {
+        std::fs::create_dir_all(&tools).unwrap();
+        let out = std::process::Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&tools)
+            .arg(format!("@asyncapi/parser@{PARSER}"))
+            .output()
+            .expect("npm (Node.js) is needed for this test");
+        assert!(
+            out.status.success(),
+            "npm install @asyncapi/parser@{PARSER}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let script = r#"
+const [module, file] = process.argv.slice(1);
+const { Parser, fromFile } = require(module);
+(async () => {
+  const { document, diagnostics } = await fromFile(new Parser(), file).parse();
+  for (const d of diagnostics) {
+    console.log(JSON.stringify({ severity: d.severity, code: d.code, message: d.message, path: d.path }));
+  }
+  const messages = document ? document.allMessages().length : 0;
+  console.log(JSON.stringify({ messages }));
+  process.exit(!document || diagnostics.some((d) => d.severity === 0) ? 1 : 0);
+})().catch((e) => { console.error(e); process.exit(2); });
+"#;
+    let out = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .arg(&module)
+        .arg(root().join("schemas/asyncapi.yaml"))
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One message per event type, plus the service's four.
+    let events = schemas::generate()
+        .keys()
+        .filter(|k| k.starts_with("schemas/events/"))
+        .count();
+    assert!(
+        text.contains(&format!("{{\"messages\":{}}}", events + 4)),
+        "{text}"
+    );
+}
