@@ -182,9 +182,9 @@ fn indicator_light(direction: Trend, value: f64, target: f64) -> Cell {
     }
 }
 
-fn open_or_closed(closed: Option<&(String, Source)>) -> Cell {
+fn open_or_closed(closed: Option<&Statement>) -> Cell {
     match closed {
-        Some((o, _)) => Cell::Status(format!("avslutad: {o}"), Tone::Good),
+        Some(c) => Cell::Status(format!("avslutad: {}", c.text), Tone::Good),
         None => Cell::Status("öppen".into(), Tone::Bad),
     }
 }
@@ -632,10 +632,8 @@ impl RevisorReport {
             rows.extend(
                 b.changes
                     .iter()
-                    .filter(|(_, y, _)| *y == self.year)
-                    .map(|(body, _, e)| {
-                        row("ram", body, Cell::Amount(e.amount), e.change, &e.source)
-                    }),
+                    .filter(|e| e.year == self.year)
+                    .map(|e| row("ram", &e.body, Cell::Amount(e.amount), e.change, &e.source)),
             );
             rows.extend(b.part_changes.iter().map(|p| {
                 row(

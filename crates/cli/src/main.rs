@@ -937,10 +937,14 @@ pub(crate) fn print_record(r: &styr_store::Record, json: bool) -> Result<()> {
     match r {
         styr_store::Record::Event(e) => print_event(e, json),
         styr_store::Record::Foreign(f) if json => {
-            println!(
-                "{}",
-                serde_json::json!({"foreign": {"sequence": f.sequence, "reason": f.reason, "hash": f.hash.to_hex()}})
-            );
+            let line = styr_service::api::HistoryLine::Foreign {
+                foreign: styr_service::api::ForeignLine {
+                    sequence: f.sequence,
+                    reason: f.reason.clone(),
+                    hash: f.hash.to_hex(),
+                },
+            };
+            println!("{}", serde_json::to_string(&line)?);
             Ok(())
         }
         styr_store::Record::Foreign(f) => {
@@ -955,7 +959,11 @@ pub(crate) fn print_record(r: &styr_store::Record, json: bool) -> Result<()> {
 
 pub(crate) fn print_event(e: &StoredEvent, json: bool) -> Result<()> {
     if json {
-        println!("{}", std::str::from_utf8(&e.raw).context("event bytes")?);
+        let line = styr_service::api::HistoryLine::Event {
+            sequence: e.sequence,
+            envelope: serde_json::from_slice(&e.raw).context("händelsens lagrade bytes")?,
+        };
+        println!("{}", serde_json::to_string(&line)?);
         return Ok(());
     }
     let env = &e.envelope;

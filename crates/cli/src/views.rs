@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use styr_projections::docs::*;
 use styr_projections::{AsOf, KvRead, MemKv, Projector};
+use styr_service::api::{QueryReply, QueryResult, RegisterDocs};
 use styr_store::{EventStore, KommunId};
 
 /// When to answer for: now (the live projection), or a past moment.
@@ -83,6 +84,8 @@ pub enum Register {
     Behorigheter,
     /// Intrång: messages in the stream that Styrkedja did not write.
     Intrang,
+    /// Investeringar: each project's budget per year and its follow-up.
+    Investeringar,
 }
 
 impl Register {
@@ -96,6 +99,7 @@ impl Register {
             Register::Granskningar => "review",
             Register::Behorigheter => "access",
             Register::Intrang => "intrusion",
+            Register::Investeringar => "investment",
         }
     }
 }
@@ -112,17 +116,33 @@ pub async fn projector(
     Ok(p)
 }
 
-enum View {
+enum Source {
     Live(Projector),
     Past(MemKv),
 }
 
+/// A read model to answer from, and the kommun's last sequence it was
+/// answered at (the `sequence` of a `--json` reply).
+struct View {
+    source: Source,
+    sequence: u64,
+}
+
 impl View {
     fn kv(&self) -> &dyn KvRead {
-        match self {
-            View::Live(p) => p.view(),
-            View::Past(m) => m,
+        match &self.source {
+            Source::Live(p) => p.view(),
+            Source::Past(m) => m,
         }
+    }
+
+    /// Prints the reply document the service sends for the same question.
+    fn reply(&self, kommun: &KommunId, result: QueryResult) -> Result<()> {
+        json(&QueryReply {
+            kommun: kommun.to_string(),
+            sequence: self.sequence,
+            result,
+        })
     }
 }
 
@@ -164,23 +184,27 @@ async fn view(
             );
         }
         let records = crate::audit::stored(&header, &entries)?;
+        let sequence = entries.last().map_or(0, |e| e.sequence);
         let kept = records.iter().filter(|r| match (r, at) {
             (styr_store::Record::Event(e), Some(a)) => a.includes(e),
             _ => true,
         });
-        return Ok(View::Past(styr_projections::fold_records(kommun, kept)?));
+        return Ok(View {
+            source: Source::Past(styr_projections::fold_records(kommun, kept)?),
+            sequence,
+        });
     }
     let store = store.context("a live query needs NATS")?;
     crate::require_kommun(store, kommun).await?;
-    Ok(match at {
-        Some(at) => View::Past(styr_projections::as_of(store, kommun, at).await?),
+    let sequence = store.last_sequence(kommun).await?;
+    let source = match at {
+        Some(at) => Source::Past(styr_projections::as_of(store, kommun, at).await?),
         None => match Projector::open(dir) {
             // `styr serve` has this node's projection open: answer from the
             // stream itself, folded in memory (slower, the same answer).
-            Err(styr_projections::ProjectionError::InUse { .. }) => {
-                let last = store.last_sequence(kommun).await?;
-                View::Past(styr_projections::as_of(store, kommun, AsOf::Sequence(last)).await?)
-            }
+            Err(styr_projections::ProjectionError::InUse { .. }) => Source::Past(
+                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
+            ),
             Err(e) => {
                 return Err(e)
                     .with_context(|| format!("opening the projection in {}", dir.display()))
@@ -193,7 +217,7 @@ async fn view(
                 .await
                 .and_then(|_| p.digest(kommun))
             {
-                Ok(_) => View::Live(p),
+                Ok(_) => Source::Live(p),
                 // Damage found while reading: the folder is a cache, so
                 // start it afresh from the stream.
                 Err(styr_projections::ProjectionError::Sled(e)) => {
@@ -202,12 +226,13 @@ async fn view(
                     Projector::discard(dir)?;
                     let p = Projector::open(dir)?;
                     p.catch_up(store, kommun).await.context("projecting")?;
-                    View::Live(p)
+                    Source::Live(p)
                 }
                 Err(e) => return Err(e).context("projecting"),
             },
         },
-    })
+    };
+    Ok(View { source, sequence })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -222,7 +247,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let v = view(store, dir, &k, when).await?;
             let plan = styr_projections::plan(v.kv(), &k, *year)?;
             if when.json {
-                return json(&plan);
+                return v.reply(&k, QueryResult::Plan(Box::new(plan)));
             }
             print_plan(&plan);
         }
@@ -233,7 +258,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                 anyhow::bail!("node {node:?}: no such node in {k}'s styrkedja (try goal/<id>, unit/<id>, uppdrag/<id>, activity/<plan>/<id>)");
             };
             if when.json {
-                return json(&c);
+                return v.reply(&k, QueryResult::Chain(c));
             }
             println!("{} — {}", c.node.path, c.node.label);
             println!("Uppåt i kedjan:");
@@ -258,7 +283,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                 .unwrap_or_else(|| Utc::now().date_naive());
             let gaps = styr_projections::gaps(v.kv(), &k, *year, today)?;
             if when.json {
-                return json(&gaps);
+                return v.reply(&k, QueryResult::Gaps(gaps));
             }
             println!(
                 "Luckor i styrkedjan {year} (bedömt {today}): {}",
@@ -277,7 +302,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let v = view(store, dir, &k, when).await?;
             let h = styr_projections::history(v.kv(), &k, entity)?;
             if when.json {
-                return json(&h);
+                return v.reply(&k, QueryResult::History(h));
             }
             if h.is_empty() {
                 anyhow::bail!("entity {entity:?}: no events in {k} (paths look like uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
@@ -310,9 +335,10 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
         } => {
             let k = crate::kommun(kommun)?;
             let v = view(store, dir, &k, when).await?;
-            let docs: Vec<serde_json::Value> = styr_projections::docs(v.kv(), &k, register.kind())?;
             if when.json {
-                return json(&docs);
+                let docs = RegisterDocs::load(v.kv(), &k, register.kind())?
+                    .context("registret är okänt för tjänsten")?;
+                return v.reply(&k, QueryResult::Register(docs));
             }
             print_register(v.kv(), &k, *register)?;
         }
@@ -454,7 +480,7 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
     for c in b
         .changes
         .iter()
-        .map(|(_, _, e)| (e.change, &e.source))
+        .map(|e| (e.change, &e.source))
         .chain(b.part_changes.iter().map(|p| (p.change, &p.source)))
         .filter(|(c, _)| {
             !matches!(
@@ -658,14 +684,14 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         a.action, a.description, a.source.decided
                     );
                 }
-                if let Some((reason, s)) = &d.escalated {
-                    println!("    till nämnden: {reason} [{}]", s.decided);
+                if let Some(e) = &d.escalated {
+                    println!("    till nämnden: {} [{}]", e.text, e.source.decided);
                 }
                 if let Some(p) = &d.atgardsplan {
                     println!("    åtgärdsplan {p}");
                 }
-                if let Some((o, s)) = &d.closed {
-                    println!("    avslutad: {o} [{}]", s.decided);
+                if let Some(c) = &d.closed {
+                    println!("    avslutad: {} [{}]", c.text, c.source.decided);
                 }
             }
         }
@@ -798,6 +824,45 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     "INTRÅNG vid sekvens {}: {} (hash {})",
                     i.sequence, i.reason, i.hash
                 );
+            }
+        }
+        Register::Investeringar => {
+            for i in styr_projections::docs::<InvestmentDoc>(kv, k, "investment")? {
+                let inv = &i.investment;
+                println!(
+                    "{} {} ({}, {}–{}, totalt {} tkr)",
+                    i.id,
+                    inv.title,
+                    inv.body.to_uppercase(),
+                    inv.start_year,
+                    inv.finish_year,
+                    grouped(inv.total)
+                );
+                for e in &i.budgeted {
+                    let years: Vec<String> = e
+                        .years
+                        .iter()
+                        .map(|y| format!("{} {}", y.year, grouped(y.amount)))
+                        .collect();
+                    println!(
+                        "    budget     {} [{}, {}]",
+                        years.join(", "),
+                        e.change.swedish(),
+                        e.source.decided
+                    );
+                }
+                for f in &i.follow_ups {
+                    println!(
+                        "    uppföljd   {} {}: utfall {}{} [{}]",
+                        f.report.swedish(),
+                        f.year,
+                        grouped(f.outcome),
+                        f.forecast
+                            .map(|p| format!(", prognos {}", grouped(p)))
+                            .unwrap_or_default(),
+                        f.source.decided
+                    );
+                }
             }
         }
     }

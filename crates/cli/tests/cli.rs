@@ -34,6 +34,33 @@ impl Cli {
     }
 }
 
+fn validator(rel: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(rel);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn assert_valid(v: &jsonschema::Validator, instance: &serde_json::Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}");
+}
+
+/// A `--json` answer: parsed, and valid against the service's reply schema.
+fn reply(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(
+        &validator("schemas/api/query-reply.json"),
+        &v,
+        "a --json answer",
+    );
+    v
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -174,7 +201,10 @@ async fn queries_live_and_as_of() {
 
     let out = q(&["plan", "vimmerby", "2026", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = reply(&out);
+    assert_eq!(plan["kommun"], "vimmerby");
+    assert!(plan["sequence"].as_u64().unwrap() > 100);
+    let plan = &plan["result"];
     assert_eq!(plan["budget"]["year"], 2026);
     assert_eq!(plan["kf_goals"].as_array().unwrap().len(), 4);
     let t = text(&q(&["plan", "vimmerby", "2026"]));
@@ -220,11 +250,9 @@ async fn queries_live_and_as_of() {
         "2026-03-01",
         "--json",
     ]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["budget"]["year"], 2026);
+    assert_eq!(reply(&out)["result"]["budget"]["year"], 2026);
     let out = q(&["plan", "vimmerby", "2027", "--json"]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["budget"]["year"], 2027);
+    assert_eq!(reply(&out)["result"]["budget"]["year"], 2027);
     // Before anything was recorded, nothing.
     let out = q(&[
         "plan",
@@ -234,8 +262,58 @@ async fn queries_live_and_as_of() {
         "2000-01-01T00:00:00Z",
         "--json",
     ]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(plan["budget"].is_null());
+    assert!(reply(&out)["result"]["budget"].is_null());
+
+    // Every --json answer is the document the service sends, and follows
+    // schemas/api/query-reply.json; history lines follow history-line.json.
+    for args in [
+        &["chain", "vimmerby", "goal/kf-m2", "--json"][..],
+        &[
+            "gaps",
+            "vimmerby",
+            "2026",
+            "--today",
+            "2027-03-01",
+            "--json",
+        ],
+        &["audit", "vimmerby", "uppdrag/u-2026-05", "--json"],
+        &[
+            "plan",
+            "vimmerby",
+            "2027",
+            "--as-of",
+            "2026-12-31",
+            "--json",
+        ],
+    ] {
+        let out = q(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        reply(&out);
+    }
+    for register in [
+        "uppdrag",
+        "avvikelser",
+        "rapporter",
+        "intern-kontroll",
+        "brister",
+        "granskningar",
+        "behorigheter",
+        "intrang",
+        "investeringar",
+    ] {
+        let out = q(&["register", "vimmerby", register, "--json"]);
+        assert!(out.status.success(), "{register}: {}", text(&out));
+        assert!(reply(&out)["result"].is_array(), "{register}");
+    }
+    let out = q(&["history", "vimmerby", "--json"]);
+    let line = validator("schemas/api/history-line.json");
+    let mut sequences = Vec::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_valid(&line, &v, l);
+        sequences.push(v["sequence"].as_u64().unwrap());
+    }
+    assert!(sequences.windows(2).all(|w| w[1] == w[0] + 1) && sequences[0] == 1);
 
     // Rebuild prints the same digest the projection had.
     let t1 = text(&q(&["project", "vimmerby"]));
@@ -332,8 +410,8 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
         "2026-03-01",
         "--json",
     ]);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(plan["budget"]["year"], 2026);
+    let plan = reply(&out);
+    assert_eq!(plan["result"]["budget"]["year"], 2026);
 
     let report_dir = cli.nats.dir.path().join("rapport");
     let out = offline(&[

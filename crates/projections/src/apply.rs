@@ -142,7 +142,9 @@ fn apply_grant<R: KvRead + ?Sized>(
 
 /// Intrång: a message in the kommun's stream that Styrkedja did not write
 /// (see `styr_store::ChainState`), as the projections record it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct IntrusionDoc {
     pub sequence: u64,
     pub reason: String,
@@ -185,6 +187,7 @@ pub fn apply<R: KvRead + ?Sized>(
     let source = Source {
         sequence: stored.sequence,
         event_id: env.event_id,
+        decided_by: env.provenance.decided_by.clone(),
         decided: decided_text(&env.provenance.decided_by),
         effective_date: env.provenance.effective_date,
     };
@@ -337,10 +340,14 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             });
             cx.put(&path, &d)?
         }
-        Event::StyrdokumentRepealed { doc, reason } => cx
-            .update(&format!("document/{doc}"), |d: &mut DocumentDoc| {
-                d.repealed = Some((reason, src))
-            })?,
+        Event::StyrdokumentRepealed { doc, reason } => {
+            cx.update(&format!("document/{doc}"), |d: &mut DocumentDoc| {
+                d.repealed = Some(Statement {
+                    text: reason,
+                    source: src,
+                })
+            })?
+        }
         Event::BudgetAdopted { year, plan_years } => cx.put(
             &format!("budget/{year}"),
             &BudgetDoc {
@@ -539,15 +546,13 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                     .entry(body.clone())
                     .or_default()
                     .insert(year, amount);
-                b.changes.push((
+                b.changes.push(RamEntry {
                     body,
                     year,
-                    RamEntry {
-                        amount,
-                        change,
-                        source: src,
-                    },
-                ));
+                    amount,
+                    change,
+                    source: src,
+                });
             })?
         }
         Event::KfGoalAdopted { budget_year, goal } => {
@@ -857,12 +862,19 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         Event::DeviationEscalated {
             deviation, reason, ..
         } => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
-            d.escalated = Some((reason, src))
+            d.escalated = Some(Statement {
+                text: reason,
+                source: src,
+            })
         })?,
-        Event::DeviationClosed { deviation, outcome } => cx
-            .update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
-                d.closed = Some((outcome, src))
-            })?,
+        Event::DeviationClosed { deviation, outcome } => {
+            cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+                d.closed = Some(Statement {
+                    text: outcome,
+                    source: src,
+                })
+            })?
+        }
         Event::FollowUpReportAdopted {
             body,
             year,
@@ -986,10 +998,14 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 source: src,
             })
         })?,
-        Event::FindingClosed { finding, outcome } => cx
-            .update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
-                f.closed = Some((outcome, src))
-            })?,
+        Event::FindingClosed { finding, outcome } => {
+            cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+                f.closed = Some(Statement {
+                    text: outcome,
+                    source: src,
+                })
+            })?
+        }
         Event::InternalControlTertialReported {
             plan,
             tertial,

@@ -3,21 +3,33 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use styr_domain::*;
 use uuid::Uuid;
 
 /// Where a fact in a view comes from: the event that recorded it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Source {
     pub sequence: u64,
     pub event_id: Uuid,
-    /// E.g. `KF 2025-06-16 § 87`, `delegat forvaltningschef (bun p. 1.4) 2026-02-05`.
+    /// Who decided it, structured: body and meeting with §, delegat with
+    /// point, official with unit.
+    pub decided_by: DecidedBy,
+    /// The same in words, e.g. `KF 2025-06-16 § 87`,
+    /// `delegat forvaltningschef (BUN p. 1.4) 2026-02-05`.
     pub decided: String,
     pub effective_date: NaiveDate,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Something said in a decision (an outcome, a reason) and the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Statement {
+    pub text: String,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KommunDoc {
     pub name: String,
     pub kommunkod: String,
@@ -25,7 +37,7 @@ pub struct KommunDoc {
 }
 
 /// Organ.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BodyDoc {
     pub id: String,
     pub kind: BodyKind,
@@ -37,7 +49,7 @@ pub struct BodyDoc {
 }
 
 /// Enhet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UnitDoc {
     pub id: String,
     pub name: String,
@@ -47,7 +59,7 @@ pub struct UnitDoc {
 }
 
 /// Vision, värdegrund or strategisk plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DirectionDoc {
     pub id: String,
     pub kind: DirectionKind,
@@ -57,7 +69,7 @@ pub struct DirectionDoc {
     pub source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentVersion {
     pub version: u32,
     pub title: String,
@@ -67,31 +79,34 @@ pub struct DocumentVersion {
 }
 
 /// Styrdokument with all its versions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DocumentDoc {
     pub id: String,
     pub kind: DocumentKind,
     pub owner: String,
     pub versions: Vec<DocumentVersion>,
-    pub repealed: Option<(String, Source)>,
+    pub repealed: Option<Statement>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RamEntry {
+    pub body: String,
+    pub year: i32,
     pub amount: Tkr,
     pub change: BudgetChange,
     pub source: Source,
 }
 
 /// Budget med plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetDoc {
     pub year: i32,
     pub plan_years: [i32; 2],
     pub source: Source,
     /// body → year → the ram as last set (history in `changes`).
     pub ramar: BTreeMap<String, BTreeMap<i32, Tkr>>,
-    pub changes: Vec<(String, i32, RamEntry)>,
+    /// Every ram set, in order.
+    pub changes: Vec<RamEntry>,
     /// The decision that fastställde the budget, once one has.
     #[serde(default)]
     pub established: Option<Source>,
@@ -117,13 +132,12 @@ impl BudgetDoc {
         self.changes
             .iter()
             .rev()
-            .find(|(b, y, _)| b == body && *y == year)
-            .map(|(_, _, e)| e)
+            .find(|e| e.body == body && e.year == year)
     }
 }
 
 /// A budget figure with the decision that set it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Figure<T> {
     pub value: T,
     pub change: BudgetChange,
@@ -134,7 +148,7 @@ pub struct Figure<T> {
 /// `investering`, `plan för ekonomin`, `resultatutjämningsreserv`), of
 /// which (`2026`, the investment's id), the value it set in words, by which
 /// step and decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PartChange {
     pub part: String,
     pub object: String,
@@ -144,7 +158,7 @@ pub struct PartChange {
 }
 
 /// Investeringsprojekt with its budget history and its follow-up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InvestmentDoc {
     pub id: String,
     /// The project as last budgeted.
@@ -155,7 +169,7 @@ pub struct InvestmentDoc {
 }
 
 /// One budget decision's amounts for an investment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InvestmentBudgetEntry {
     pub budget_year: i32,
     pub change: BudgetChange,
@@ -183,7 +197,7 @@ impl InvestmentDoc {
 }
 
 /// An investment's outcome as one report states it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InvestmentFollowUpDoc {
     pub year: i32,
     pub report: ReportKind,
@@ -193,13 +207,13 @@ pub struct InvestmentFollowUpDoc {
 }
 
 /// Balanskravsutredningar of one year (`balanskrav/<year>`), per report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BalanskravDoc {
     pub year: i32,
     pub reports: Vec<BalanskravEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BalanskravEntry {
     pub report: ReportKind,
     pub utredning: Balanskravsutredning,
@@ -207,7 +221,7 @@ pub struct BalanskravEntry {
 }
 
 /// One indicator value as recorded (never overwritten).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OutcomeDoc {
     pub period: String,
     pub value: f64,
@@ -217,7 +231,7 @@ pub struct OutcomeDoc {
 }
 
 /// A KF goal (`level = kf`) or a nämndmål (`level = namnd`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GoalDoc {
     pub id: String,
     pub level: String,
@@ -251,7 +265,7 @@ impl GoalDoc {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LifecycleEntry {
     /// given, changed, extended, closed
     pub what: String,
@@ -260,7 +274,7 @@ pub struct LifecycleEntry {
     pub source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StatusEntry {
     pub as_of: NaiveDate,
     pub body: String,
@@ -272,7 +286,7 @@ pub struct StatusEntry {
 }
 
 /// Uppdrag with its lifecycle and every status report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UppdragDoc {
     pub id: String,
     pub title: String,
@@ -287,7 +301,7 @@ pub struct UppdragDoc {
 }
 
 /// A nämnd's plan for a year, with its detaljbudget.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NamndplanDoc {
     pub body: String,
     pub year: i32,
@@ -298,7 +312,7 @@ pub struct NamndplanDoc {
 }
 
 /// Verksamhetsplan or enhetsplan, current version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanDoc {
     pub id: String,
     pub kind: PlanKind,
@@ -311,7 +325,7 @@ pub struct PlanDoc {
     pub source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ActionEntry {
     pub action: String,
     pub description: String,
@@ -319,7 +333,7 @@ pub struct ActionEntry {
 }
 
 /// Avvikelse with its actions, escalation and closure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviationDoc {
     pub id: String,
     pub unit: String,
@@ -332,13 +346,13 @@ pub struct DeviationDoc {
     pub noticed: NaiveDate,
     pub reported: NaiveDate,
     pub actions: Vec<ActionEntry>,
-    pub escalated: Option<(String, Source)>,
+    pub escalated: Option<Statement>,
     pub atgardsplan: Option<String>,
-    pub closed: Option<(String, Source)>,
+    pub closed: Option<Statement>,
 }
 
 /// Budgetuppföljning, delårsrapport or årsredovisning.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReportDoc {
     pub body: String,
     pub year: i32,
@@ -352,7 +366,7 @@ pub struct ReportDoc {
 }
 
 /// Intern kontrollplan with results per control and tertial.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ControlPlanDoc {
     pub plan: String,
     pub body: String,
@@ -365,7 +379,7 @@ pub struct ControlPlanDoc {
     pub source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FindingAction {
     pub action: String,
     pub description: String,
@@ -375,7 +389,7 @@ pub struct FindingAction {
 }
 
 /// Brist and what was done about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FindingDoc {
     pub finding: String,
     pub plan: String,
@@ -383,10 +397,10 @@ pub struct FindingDoc {
     pub tertial: u8,
     pub description: String,
     pub actions: Vec<FindingAction>,
-    pub closed: Option<(String, Source)>,
+    pub closed: Option<Statement>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplyDoc {
     pub reply: String,
     pub responses: Vec<RecommendationResponse>,
@@ -395,7 +409,7 @@ pub struct ReplyDoc {
 }
 
 /// Granskning and the yttranden.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReviewDoc {
     pub review: String,
     pub title: String,
@@ -409,7 +423,7 @@ pub struct ReviewDoc {
 }
 
 /// One line of an entity's audit history: the event with full provenance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryEntry {
     pub sequence: u64,
     pub event_id: Uuid,
@@ -425,7 +439,7 @@ pub struct HistoryEntry {
 
 /// Behörigheter: what one identity may record, and every grant and
 /// revocation with the decision behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessDoc {
     pub identity: String,
     /// In force now.
@@ -434,7 +448,7 @@ pub struct AccessDoc {
     pub changes: Vec<AccessChange>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccessChange {
     pub granted: bool,
     pub access: styr_domain::Access,
@@ -442,7 +456,7 @@ pub struct AccessChange {
 }
 
 /// A published signing key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SigningKeyDoc {
     pub key_id: String,
     pub public_key: String,
@@ -451,7 +465,7 @@ pub struct SigningKeyDoc {
 }
 
 /// A signed checkpoint (its signature is checked by `styr verify`, not here).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckpointDoc {
     pub sequence: u64,
     pub head_hash: String,

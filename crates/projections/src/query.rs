@@ -50,7 +50,7 @@ pub fn history(kv: &(impl KvRead + ?Sized), kommun: &KommunId, path: &str) -> R<
 }
 
 /// A nämnd's (or KS's, or a bolag's) part of the plan for a year.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NamndView {
     pub body: BodyDoc,
     pub ram: Option<i64>,
@@ -60,7 +60,7 @@ pub struct NamndView {
 }
 
 /// Gällande planer: the budget and everything below it for one year.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlanView {
     pub year: i32,
     /// The budget whose years include `year` (the latest such).
@@ -139,14 +139,14 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
 
 /// A node of the styrkedja: `direction/<id>`, `goal/<id>`,
 /// `activity/<plan>/<id>`, `uppdrag/<id>`, `body/<id>`, `unit/<id>`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Node {
     pub path: String,
     pub label: String,
 }
 
 /// A node's place in the chain: the way up to KF and vision, and everything below.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainPath {
     pub node: Node,
     pub up: Vec<Node>,
@@ -268,7 +268,7 @@ pub fn chain(kv: &(impl KvRead + ?Sized), kommun: &KommunId, node: &str) -> R<Op
 }
 
 /// Lucka: a visible gap in the red thread (P3).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Gap {
     pub kind: &'static str,
     pub entity: String,

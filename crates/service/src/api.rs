@@ -3,8 +3,9 @@
 //! Subjects (outside the kommun streams' `styr.>` so requests are never stored):
 //! - `styrkedja.api.<kommun>.submit` — a [`Submission`]; the reply is a
 //!   [`SubmitReply`] (recorded, duplicate, or rejected with rule and field);
-//! - `styrkedja.api.<kommun>.query` — a [`QueryRequest`]; the reply is the
-//!   read model as JSON.
+//! - `styrkedja.api.<kommun>.query` — a [`QueryRequest`]; the reply is a
+//!   [`QueryReply`] (`{kommun, sequence, result}`), the same document
+//!   `styr plan|chain|gaps|audit|register --json` prints.
 //!
 //! Malformed requests get a JSON `{"error": {code, kind, message}}` body and
 //! the standard `Nats-Service-Error` / `Nats-Service-Error-Code` headers;
@@ -18,7 +19,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use styr_projections::docs::*;
 use styr_projections::{AsOf, KvRead, Projector};
 use styr_store::KommunId;
 
@@ -95,7 +97,117 @@ pub struct QueryRequest {
     pub min_sequence: Option<u64>,
 }
 
-const REGISTERS: [&str; 12] = [
+/// A query's answer: the same document over NATS and from `styr … --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct QueryReply {
+    pub kommun: String,
+    /// The kommun's last stream sequence when the question was answered
+    /// (for an export file: its last event).
+    pub sequence: u64,
+    pub result: QueryResult,
+}
+
+/// The read model asked for.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum QueryResult {
+    Plan(Box<styr_projections::PlanView>),
+    Chain(styr_projections::ChainPath),
+    Gaps(Vec<styr_projections::Gap>),
+    History(Vec<HistoryEntry>),
+    Register(RegisterDocs),
+}
+
+/// A register's documents, typed by register.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RegisterDocs {
+    Access(Vec<AccessDoc>),
+    Intrusion(Vec<styr_projections::IntrusionDoc>),
+    Uppdrag(Vec<UppdragDoc>),
+    Deviation(Vec<DeviationDoc>),
+    Report(Vec<ReportDoc>),
+    Ic(Vec<ControlPlanDoc>),
+    Finding(Vec<FindingDoc>),
+    Review(Vec<ReviewDoc>),
+    Goal(Vec<GoalDoc>),
+    Body(Vec<BodyDoc>),
+    Unit(Vec<UnitDoc>),
+    Plan(Vec<PlanDoc>),
+    Investment(Vec<InvestmentDoc>),
+}
+
+impl RegisterDocs {
+    /// The register named `register` (one of [`REGISTERS`]).
+    pub fn load(
+        kv: &(impl KvRead + ?Sized),
+        kommun: &KommunId,
+        register: &str,
+    ) -> Result<Option<Self>, styr_projections::ProjectionError> {
+        use styr_projections::docs as d;
+        Ok(Some(match register {
+            "access" => RegisterDocs::Access(d(kv, kommun, register)?),
+            "intrusion" => RegisterDocs::Intrusion(d(kv, kommun, register)?),
+            "uppdrag" => RegisterDocs::Uppdrag(d(kv, kommun, register)?),
+            "deviation" => RegisterDocs::Deviation(d(kv, kommun, register)?),
+            "report" => RegisterDocs::Report(d(kv, kommun, register)?),
+            "ic" => RegisterDocs::Ic(d(kv, kommun, register)?),
+            "finding" => RegisterDocs::Finding(d(kv, kommun, register)?),
+            "review" => RegisterDocs::Review(d(kv, kommun, register)?),
+            "goal" => RegisterDocs::Goal(d(kv, kommun, register)?),
+            "body" => RegisterDocs::Body(d(kv, kommun, register)?),
+            "unit" => RegisterDocs::Unit(d(kv, kommun, register)?),
+            "plan" => RegisterDocs::Plan(d(kv, kommun, register)?),
+            "investment" => RegisterDocs::Investment(d(kv, kommun, register)?),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+/// One line of `styr history --json` / `styr follow --json`: a recorded
+/// event with its stream sequence, or a message Styrkedja did not write.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HistoryLine {
+    Event {
+        sequence: u64,
+        /// The envelope exactly as stored.
+        #[schemars(with = "styr_store::Envelope")]
+        envelope: Value,
+    },
+    Foreign {
+        foreign: ForeignLine,
+    },
+}
+
+/// Intrång: a message in the stream that Styrkedja did not write.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ForeignLine {
+    pub sequence: u64,
+    pub reason: String,
+    pub hash: String,
+}
+
+/// An error reply: `{"error": {code, kind, message}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorReply {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// An HTTP-like status: 400 bad request, 403 not allowed, 404 unknown,
+    /// 409 not yet, 413 too large, 503 unavailable, 507 no space.
+    pub code: usize,
+    /// A stable word for programs, e.g. `invalid_query`, `unknown_kommun`.
+    pub kind: String,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+/// The registers a query may name.
+pub const REGISTERS: [&str; 13] = [
+    "investment",
     "access",
     "intrusion",
     "uppdrag",
@@ -279,13 +391,13 @@ impl Api {
             }
         };
         let r = |e: styr_projections::ProjectionError| unavailable(&e);
-        let v = match request.query {
-            Query::Plan { year } => {
-                serde_json::to_value(styr_projections::plan(kv, &kommun, year).map_err(r)?)
-            }
+        let result = match request.query {
+            Query::Plan { year } => QueryResult::Plan(Box::new(
+                styr_projections::plan(kv, &kommun, year).map_err(r)?,
+            )),
             Query::Chain { node } => {
                 match styr_projections::chain(kv, &kommun, &node).map_err(r)? {
-                    Some(c) => serde_json::to_value(c),
+                    Some(c) => QueryResult::Chain(c),
                     None => {
                         return Err(ApiError {
                             code: 404,
@@ -299,24 +411,29 @@ impl Api {
                 let today = today
                     .or(request.as_of)
                     .unwrap_or_else(|| Utc::now().date_naive());
-                serde_json::to_value(styr_projections::gaps(kv, &kommun, year, today).map_err(r)?)
+                QueryResult::Gaps(styr_projections::gaps(kv, &kommun, year, today).map_err(r)?)
             }
             Query::History { entity } => {
-                serde_json::to_value(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
+                QueryResult::History(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
             }
             Query::Register { register } => {
-                if !REGISTERS.contains(&register.as_str()) {
-                    return Err(bad(
-                        "invalid_query",
-                        format!("register {register:?}: one of {REGISTERS:?}"),
-                    ));
+                match RegisterDocs::load(kv, &kommun, &register).map_err(r)? {
+                    Some(docs) => QueryResult::Register(docs),
+                    None => {
+                        return Err(bad(
+                            "invalid_query",
+                            format!("register {register:?}: one of {REGISTERS:?}"),
+                        ))
+                    }
                 }
-                serde_json::to_value(
-                    styr_projections::docs::<Value>(kv, &kommun, &register).map_err(r)?,
-                )
             }
         };
-        Ok(json!({"kommun": kommun, "sequence": last, "result": v.unwrap_or(Value::Null)}))
+        serde_json::to_value(QueryReply {
+            kommun: kommun.to_string(),
+            sequence: last,
+            result,
+        })
+        .map_err(|e| unavailable(&e))
     }
 }
 
@@ -331,7 +448,14 @@ async fn answer(request: async_nats::service::Request, result: Result<Value, Api
                 e.code.to_string().as_str(),
             );
             (
-                json!({"error": {"code": e.code, "kind": e.kind, "message": e.message}}),
+                serde_json::to_value(ErrorReply {
+                    error: ErrorBody {
+                        code: e.code,
+                        kind: e.kind.to_owned(),
+                        message: e.message,
+                    },
+                })
+                .unwrap_or(Value::Null),
                 h,
             )
         }

@@ -6,7 +6,9 @@
 //! - `schemas/events/<EventType>.v<N>.json`: the `payload` of each event type;
 //! - `schemas/rejection.json`: the structured rejection;
 //! - `schemas/envelope.json`: what every message on `styr.<kommun>.>` carries;
-//! - `schemas/api/submit-reply.json`, `schemas/api/query.json`: the service;
+//! - `schemas/api/submit-reply.json`, `schemas/api/query.json`,
+//!   `schemas/api/query-reply.json`, `schemas/api/error.json`: the service
+//!   (and `styr … --json`, which prints the query reply);
 //! - `schemas/asyncapi.yaml`: the channels, for subscribers in any language.
 //!
 //! A test regenerates them and fails on any difference; update with
@@ -112,6 +114,18 @@ pub fn generate() -> BTreeMap<String, String> {
         "schemas/api/query.json".into(),
         &schema_of::<crate::api::QueryRequest>(),
     );
+    put(
+        "schemas/api/query-reply.json".into(),
+        &schema_of::<crate::api::QueryReply>(),
+    );
+    put(
+        "schemas/api/error.json".into(),
+        &schema_of::<crate::api::ErrorReply>(),
+    );
+    put(
+        "schemas/api/history-line.json".into(),
+        &schema_of::<crate::api::HistoryLine>(),
+    );
     put("schemas/rejection.json".into(), &schema_of::<Rejection>());
     for (name, s) in variants(&schema_of::<Command>(), "command", None) {
         put(format!("schemas/commands/{name}.json"), &s);
@@ -209,7 +223,8 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
                 "parameters": {"kommun": {"description": "Kommun id"}},
                 "messages": {
                     "query": {"payload": {"$ref": "./api/query.json"}},
-                    "queryReply": {"payload": {"type": "object", "properties": {"kommun": {"type": "string"}, "sequence": {"type": "integer"}, "result": {"description": "The read model"}}}}
+                    "queryReply": {"payload": {"$ref": "./api/query-reply.json"}},
+                    "errorReply": {"payload": {"$ref": "./api/error.json"}}
                 }
             }
         },
@@ -232,7 +247,7 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
                 "bindings": {"nats": {"bindingVersion": "0.1.0"}},
                 "channel": {"$ref": "#/channels/query"},
                 "messages": [{"$ref": "#/channels/query/messages/query"}],
-                "reply": {"channel": {"$ref": "#/channels/query"}, "messages": [{"$ref": "#/channels/query/messages/queryReply"}]}
+                "reply": {"channel": {"$ref": "#/channels/query"}, "messages": [{"$ref": "#/channels/query/messages/queryReply"}, {"$ref": "#/channels/query/messages/errorReply"}]}
             }
         },
         "components": {

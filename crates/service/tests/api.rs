@@ -56,13 +56,39 @@ async fn call_as(
     subject: String,
     body: Vec<u8>,
 ) -> (Value, Option<String>) {
-    let reply = client.request(subject, body.into()).await.unwrap();
+    let reply = client.request(subject.clone(), body.into()).await.unwrap();
     let code = reply
         .headers
         .as_ref()
         .and_then(|h| h.get("Nats-Service-Error-Code"))
         .map(|v| v.to_string());
-    (serde_json::from_slice(&reply.payload).unwrap(), code)
+    let value: Value = serde_json::from_slice(&reply.payload).unwrap();
+    // Every reply follows its published schema: an error, or the reply of
+    // the endpoint asked.
+    let schema = if value.get("error").is_some() {
+        "error.json"
+    } else if subject.ends_with(".submit") {
+        "submit-reply.json"
+    } else {
+        "query-reply.json"
+    };
+    assert_valid(&schema_of(schema), &value, &subject);
+    (value, code)
+}
+
+fn schema_of(file: &str) -> jsonschema::Validator {
+    let path =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/api")).join(file);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema).unwrap()
+}
+
+fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}\n{instance}");
 }
 
 async fn submit(app: &App, kommun: &str, body: &Value) -> (Value, Option<String>) {
