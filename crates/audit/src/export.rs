@@ -53,6 +53,17 @@ pub async fn write_export(
     up_to: Option<u64>,
     out: &mut impl Write,
 ) -> Result<ExportHeader, AuditError> {
+    write_export_with(store, kommun, up_to, out, |_| {}).await
+}
+
+/// [`write_export`], telling `progress` the sequence of every message written.
+pub async fn write_export_with(
+    store: &EventStore,
+    kommun: &KommunId,
+    up_to: Option<u64>,
+    out: &mut impl Write,
+    mut progress: impl FnMut(u64),
+) -> Result<ExportHeader, AuditError> {
     let last = store.last_sequence(kommun).await?;
     let last = up_to.map_or(last, |u| u.min(last));
     let head_hash = if last > 0 {
@@ -95,6 +106,7 @@ pub async fn write_export(
         };
         serde_json::to_writer(&mut *out, &entry).map_err(std::io::Error::other)?;
         out.write_all(b"\n")?;
+        progress(sequence);
     }
     out.flush()?;
     Ok(header)
@@ -106,7 +118,7 @@ pub fn read_export(input: impl BufRead) -> Result<(ExportHeader, Vec<ExportEntry
     let header: ExportHeader = match lines.next() {
         Some((_, line)) => serde_json::from_str(&line?).map_err(|e| AuditError::Export {
             line: 1,
-            detail: format!("not an export header: {e}"),
+            detail: format!("ingen exportfilshuvud: {e}"),
         })?,
         None => {
             return Err(AuditError::Export {

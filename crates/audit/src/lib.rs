@@ -13,10 +13,14 @@ mod report;
 mod verify;
 
 pub use checkpoint::{signed_text, Checkpointer};
-pub use export::{read_export, write_export, ExportEntry, ExportHeader, EXPORT_FORMAT};
+pub use export::{
+    read_export, write_export, write_export_with, ExportEntry, ExportHeader, EXPORT_FORMAT,
+};
 pub use report::{Cell, RevisorReport, Table, Tone};
 pub use styr_store::{key_id, KeyStore};
-pub use verify::{verify_stream, Break, ForeignFinding, Options, Report, Trust, Verifier};
+pub use verify::{
+    verify_stream, verify_stream_with, Break, ForeignFinding, Options, Report, Trust, Verifier,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -24,11 +28,11 @@ pub enum AuditError {
     Store(#[from] styr_store::StoreError),
     #[error("{path}: {detail}")]
     Key { path: String, detail: String },
-    #[error("export line {line}: {detail}")]
+    #[error("exportfilens rad {line}: {detail}")]
     Export { line: usize, detail: String },
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
-    #[error("the kommun {0} kept moving while a checkpoint was signed; try again")]
+    #[error("kommunen {0} ändrades medan en kontrollpunkt signerades; försök igen")]
     Contended(String),
     #[error("kommunen {0} har ingen historik att signera")]
     Empty(String),

@@ -342,6 +342,16 @@ pub async fn verify_stream(
     kommun: &KommunId,
     options: Options,
 ) -> Result<Result<Report, Break>, StoreError> {
+    verify_stream_with(store, kommun, options, |_| {}).await
+}
+
+/// [`verify_stream`], telling `progress` the sequence of every message checked.
+pub async fn verify_stream_with(
+    store: &EventStore,
+    kommun: &KommunId,
+    options: Options,
+    mut progress: impl FnMut(u64),
+) -> Result<Result<Report, Break>, StoreError> {
     let last = store.last_sequence(kommun).await?;
     let mut v = Verifier::new(kommun.clone(), options);
     let records = store.history(kommun, ChainState::genesis(kommun)).await?;
@@ -358,6 +368,7 @@ pub async fn verify_stream(
         if let Err(b) = v.push(sequence, &raw, None) {
             return Ok(Err(b));
         }
+        progress(sequence);
     }
     Ok(v.finish(Some(last)))
 }

@@ -5,19 +5,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use styr_audit::{
-    read_export, write_export, Break, Checkpointer, ExportEntry, ExportHeader, Options, Report,
-    Verifier,
+    read_export, Break, Checkpointer, ExportEntry, ExportHeader, Options, Report, Verifier,
 };
 use styr_store::{ChainState, EventStore, KommunId, Record};
 
 /// What the auditor trusts from outside the history.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Trust {
-    /// The kommun's first public signing key (hex), obtained out of band.
-    #[arg(long, value_name = "HEX")]
+    /// Kommunens första publika signeringsnyckel (hex, eller dess nyckel-id
+    /// på 16 tecken), fått på annan väg (`styr key`).
+    #[arg(long, value_name = "NYCKEL")]
     pub trusted_key: Option<String>,
-    /// A checkpoint pinned earlier, as SEQUENCE:HASH (repeatable).
-    #[arg(long, value_name = "SEQ:HASH")]
+    /// En tidigare antecknad kontrollpunkt, som SEKVENS:HASH (kan upprepas).
+    #[arg(long, value_name = "SEKVENS:HASH")]
     pub pin: Vec<String>,
 }
 
@@ -29,10 +29,10 @@ impl Trust {
             .map(|p| {
                 let (s, h) = p
                     .split_once(':')
-                    .with_context(|| format!("--pin {p:?}: expected SEQUENCE:HASH"))?;
+                    .with_context(|| format!("--pin {p:?}: skriv SEKVENS:HASH"))?;
                 Ok((
                     s.parse()
-                        .with_context(|| format!("--pin {p:?}: sequence"))?,
+                        .with_context(|| format!("--pin {p:?}: sekvensen är inget heltal"))?,
                     h.to_owned(),
                 ))
             })
@@ -45,8 +45,10 @@ impl Trust {
 }
 
 pub fn load_export(file: &Path) -> Result<(ExportHeader, Vec<ExportEntry>)> {
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    read_export(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))
+    let f = std::fs::File::open(file)
+        .with_context(|| format!("kunde inte öppna {}", file.display()))?;
+    read_export(std::io::BufReader::new(f))
+        .with_context(|| format!("kunde inte läsa {}", file.display()))
 }
 
 /// Verifies an export file with no server and no projections.
@@ -113,11 +115,13 @@ pub async fn export(
     kommun: &KommunId,
     up_to: Option<u64>,
     out: &PathBuf,
+    progress: impl FnMut(u64),
 ) -> Result<ExportHeader> {
     let mut f = std::io::BufWriter::new(
-        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
+        std::fs::File::create(out)
+            .with_context(|| format!("kunde inte skapa {}", out.display()))?,
     );
-    Ok(write_export(store, kommun, up_to, &mut f).await?)
+    Ok(styr_audit::write_export_with(store, kommun, up_to, &mut f, progress).await?)
 }
 
 pub fn checkpointer(store: &EventStore) -> Checkpointer<'_> {

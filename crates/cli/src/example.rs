@@ -19,7 +19,8 @@ pub async fn run(
     identity: &str,
     projections: &std::path::Path,
 ) -> Result<()> {
-    let submissions = example::vimmerby().context("parsing the bundled example kommun")?;
+    let submissions =
+        example::vimmerby().context("den inbyggda exempelkommunen går inte att läsa")?;
     let (mut recorded, mut duplicate) = (0, 0);
     let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
     for s in submissions {
@@ -28,7 +29,7 @@ pub async fn run(
         match kommuner.submit_as(kommun, identity, s).await? {
             Outcome::Recorded(_) => recorded += 1,
             Outcome::Duplicate(_) => duplicate += 1,
-            Outcome::Rejected(r) => anyhow::bail!("the example's decision {key} was rejected: {r}"),
+            Outcome::Rejected(r) => anyhow::bail!("exemplets beslut {key} avslogs: {r}"),
         }
     }
     bar.finish_and_clear();
@@ -43,7 +44,7 @@ pub async fn run(
     print_chain(kv, kommun)?;
     println!("\nBudget och ekonomi {YEAR}:");
     crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?);
-    let today = chrono::NaiveDate::from_ymd_opt(YEAR + 1, 3, 31).context("date")?;
+    let today = chrono::NaiveDate::from_ymd_opt(YEAR + 1, 3, 31).context("datum")?;
     let gaps = styr_projections::gaps(kv, kommun, YEAR, today)?;
     println!("\nLuckor i styrkedjan {YEAR} (bedömt {today}):");
     for g in &gaps {

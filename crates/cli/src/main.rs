@@ -18,46 +18,65 @@ use styr_store::{EventStore, KommunId, StoreConfig, StoredEvent};
 mod audit;
 mod example;
 mod serve;
+mod swedish;
 mod views;
 
 #[derive(Parser)]
 #[command(
     name = "styr",
     version,
-    about = "Styrkedja: a kommun's decisions as a verifiable event log"
+    about = "Styrkedja: en kommuns beslut som en verifierbar händelselogg"
 )]
 pub(crate) struct Cli {
-    /// NATS server or cluster to use, as the service user
-    /// (`nats://styr-service:PASSWORD@host:4222`). Without it, styr runs its
-    /// own nats-server with JetStream, accounts and users in --data-dir.
-    #[arg(long, env = "NATS_URL", global = true)]
+    /// NATS-server eller kluster att använda, som tjänsteanvändaren
+    /// (`nats://styr-service:LÖSENORD@värd:4222`; miljövariabel NATS_URL).
+    /// Utan den startar styr en egen nats-server med JetStream, konton och
+    /// användare i --data-dir.
+    #[arg(long, env = "NATS_URL", global = true, value_name = "URL")]
     nats_url: Option<String>,
-    /// For `serve` against an external server: the service's request
-    /// connection (`nats://styr-api:PASSWORD@host:4222`, account
-    /// STYRKEDJA_API), so that every request carries the caller's identity.
-    #[arg(long, env = "STYR_API_URL", global = true)]
+    /// För `serve` mot en extern server: tjänstens anslutning för
+    /// förfrågningar (`nats://styr-api:LÖSENORD@värd:4222`, kontot
+    /// STYRKEDJA_API), så att varje förfrågan bär anroparens identitet
+    /// (miljövariabel STYR_API_URL).
+    #[arg(long, env = "STYR_API_URL", global = true, value_name = "URL")]
     api_url: Option<String>,
-    /// Folder for the embedded nats-server's data.
-    #[arg(long, env = "STYR_DATA_DIR", default_value = ".styr", global = true)]
+    /// Mapp för den inbyggda nats-serverns data (standard `.styr`;
+    /// miljövariabel STYR_DATA_DIR).
+    #[arg(
+        long,
+        env = "STYR_DATA_DIR",
+        default_value = ".styr",
+        global = true,
+        value_name = "MAPP"
+    )]
     data_dir: PathBuf,
-    /// This node's projection folder (sled; a cache of JetStream). Default:
-    /// `projections` in the data folder.
-    #[arg(long, env = "STYR_PROJECTIONS", global = true)]
+    /// Den här nodens projektionsmapp (sled; en cache av JetStream).
+    /// Standard: `projections` i datamappen (miljövariabel STYR_PROJECTIONS).
+    #[arg(long, env = "STYR_PROJECTIONS", global = true, value_name = "MAPP")]
     projections: Option<PathBuf>,
-    /// Who records, for decisions this command submits itself (`submit`,
-    /// `example`): the local operator's name in the audit trail. It must be
-    /// granted what it records, like any user (the first `register_kommun`
-    /// makes its recorder the kommun's administrator). Over NATS the name is
-    /// always the caller's authenticated user instead.
+    /// Vem som registrerar, för beslut som det här kommandot lämnar in
+    /// själv (`submit`, `example`): den lokala operatörens namn i
+    /// revisionsspåret (standard `lokal-operator`; miljövariabel STYR_SOM).
+    /// Namnet behöver behörighet som alla andra (den som registrerar
+    /// kommunen blir dess administratör). Över NATS är namnet alltid
+    /// anroparens inloggade användare.
     #[arg(
         long,
         env = "STYR_SOM",
         default_value = "lokal-operator",
-        global = true
+        global = true,
+        value_name = "NAMN"
     )]
     som: String,
-    /// Replicas per kommun stream (3 in a cluster).
-    #[arg(long, env = "STYR_REPLICAS", default_value_t = 1, global = true)]
+    /// Repliker per kommunström (3 i ett kluster; standard 1; miljövariabel
+    /// STYR_REPLICAS).
+    #[arg(
+        long,
+        env = "STYR_REPLICAS",
+        default_value_t = 1,
+        global = true,
+        value_name = "ANTAL"
+    )]
     replicas: usize,
     #[command(subcommand)]
     command: Command,
@@ -65,123 +84,181 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Loads the example kommun (Vimmerby-shaped) through the command path
-    /// and shows its styrkedja, gaps, uppdrag and one audit history.
+    /// Läser in exempelkommunen (Vimmerby-lik) genom kommandovägen och visar
+    /// dess styrkedja, budget, luckor, uppdrag och ett revisionsspår.
     Example {
-        /// The kommun id to load it as.
-        #[arg(long, default_value = "vimmerby")]
+        /// Kommun-id att läsa in den som (standard vimmerby).
+        #[arg(long, default_value = "vimmerby", value_name = "KOMMUN")]
         kommun: String,
     },
-    /// Submits decisions from a JSON or YAML (`.yaml`/`.yml`) file: one
-    /// submission or a list of them. Exit code 2 when one is rejected
-    /// (nothing of it is recorded; earlier ones in the file stay recorded).
-    Submit { kommun: String, file: PathBuf },
-    /// Runs the embedded nats-server until interrupted (Ctrl-C), signing a
-    /// checkpoint for every kommun whose history moved, every
-    /// --checkpoint-every seconds.
+    /// Lämnar in beslut från en JSON- eller YAML-fil (`.yaml`/`.yml`): ett
+    /// ärende eller en lista av dem. Slutkod 2 när ett avslås (inget av det
+    /// registreras; tidigare ärenden i filen förblir registrerade).
+    Submit {
+        /// Kommunens id, t.ex. vimmerby.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+        /// Filen med ärendet eller ärendena.
+        #[arg(value_name = "FIL")]
+        file: PathBuf,
+    },
+    /// Kör den inbyggda nats-servern och tjänsten tills den avbryts (Ctrl-C,
+    /// SIGTERM) och signerar en kontrollpunkt för varje kommun vars historik
+    /// rört sig, var --checkpoint-every:e sekund.
     Serve {
-        #[arg(long, default_value_t = 3600)]
+        /// Sekunder mellan kontrollpunkterna (standard 3600).
+        #[arg(long, default_value_t = 3600, value_name = "SEKUNDER")]
         checkpoint_every: u64,
-        /// An identity that may register a new kommun over NATS (repeatable;
-        /// STYR_REGISTRARS takes a comma-separated list). Nobody else may:
-        /// whoever registers a kommun becomes its first administrator.
-        #[arg(long = "registrar", env = "STYR_REGISTRARS", value_delimiter = ',')]
+        /// En identitet som får registrera en ny kommun över NATS (kan
+        /// upprepas; STYR_REGISTRARS tar en kommaseparerad lista). Ingen
+        /// annan får: den som registrerar en kommun blir dess första
+        /// administratör.
+        #[arg(
+            long = "registrar",
+            env = "STYR_REGISTRARS",
+            value_delimiter = ',',
+            value_name = "IDENTITET"
+        )]
         registrars: Vec<String>,
     },
-    /// Brings this node's projection of a kommun up to date (and keeps it so
-    /// with --follow).
+    /// Uppdaterar den här nodens projektion av en kommun (och håller den
+    /// uppdaterad med --follow).
     Project {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Fortsätt och följ nya händelser.
         #[arg(long)]
         follow: bool,
-        /// Events applied per sled batch.
-        #[arg(long, default_value_t = 512)]
+        /// Händelser per sled-batch (standard 512).
+        #[arg(long, default_value_t = 512, value_name = "ANTAL")]
         flush_every: usize,
     },
-    /// Rebuilds a kommun's projection from JetStream and prints its digest.
-    Rebuild { kommun: String },
-    /// Verifies a kommun's history: live from JetStream, or an export file
-    /// offline (--file). Exit code 3 when it does not hold.
+    /// Bygger om en kommuns projektion från JetStream och skriver dess
+    /// kontrollsumma.
+    Rebuild {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+    },
+    /// Verifierar en kommuns historik: direkt från JetStream, eller en
+    /// exportfil offline (--file). Slutkod 3 när den inte håller.
     Verify {
-        /// The kommun (not needed with --file).
+        /// Kommunens id (behövs inte med --file).
+        #[arg(value_name = "KOMMUN")]
         kommun: Option<String>,
-        #[arg(long)]
+        /// En exportfil att verifiera offline.
+        #[arg(long, value_name = "FIL")]
         file: Option<PathBuf>,
         #[command(flatten)]
         trust: audit::Trust,
     },
-    /// Writes a kommun's full history (or up to a sequence) to one
-    /// self-contained file, with its checkpoints and public keys.
+    /// Skriver en kommuns hela historik (eller fram till en sekvens) till en
+    /// fristående fil, med kontrollpunkter och publika nycklar.
     Export {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
-        #[arg(long, short)]
+        /// Filen att skriva.
+        #[arg(long, short, value_name = "FIL")]
         out: PathBuf,
-        #[arg(long)]
+        /// Sista sekvens att ta med (standard: hela historiken).
+        #[arg(long, value_name = "SEKVENS")]
         up_to: Option<u64>,
     },
-    /// Verifies an export file and rebuilds every read model from it, offline;
-    /// prints the digest (equal to a live projection's of the same history).
+    /// Verifierar en exportfil och bygger om varje läsmodell ur den, offline;
+    /// skriver kontrollsumman (densamma som en levande projektion av samma
+    /// historik).
     Replay {
+        /// Exportfilen.
+        #[arg(value_name = "FIL")]
         file: PathBuf,
         #[command(flatten)]
         trust: audit::Trust,
     },
-    /// Signs the kommun's current chain head and records the checkpoint
-    /// (publishing the kommun's key first if needed).
-    Checkpoint { kommun: String },
-    /// Rotates the kommun's signing key; the new key is published, endorsed by the old.
-    RotateKey { kommun: String },
-    /// Prints what a revisor writes down: the kommun's public key in force
-    /// (full, and its 16-digit key id) and its latest signed checkpoint as
-    /// SEQ:HASH, ready for `verify --trusted-key … --pin …` (only after the
-    /// history verifies).
-    Key { kommun: String },
-    /// The embedded server's users: `users list`, `users add NAME` (an
-    /// application user, e.g. a nämnd's secretary), `users add NAME --revisor`.
-    /// A new user can log in once `styr serve` is started again; what it may
-    /// record is decided in the kommun's history (grant_access).
+    /// Signerar kommunens nuvarande kedjehuvud och registrerar
+    /// kontrollpunkten (publicerar först kommunens nyckel vid behov).
+    Checkpoint {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+    },
+    /// Byter kommunens signeringsnyckel; den nya publiceras, intygad av den
+    /// gamla.
+    RotateKey {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+    },
+    /// Skriver det en revisor antecknar: kommunens gällande publika nyckel
+    /// (hel, och dess 16 tecken långa nyckel-id) och senaste signerade
+    /// kontrollpunkt som SEKVENS:HASH, färdiga för `verify --trusted-key …
+    /// --pin …` (först när historiken verifierats).
+    Key {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+    },
+    /// Den inbyggda serverns användare: `users list`, `users add NAMN` (en
+    /// applikationsanvändare, t.ex. en nämndsekreterare), `users add NAMN
+    /// --revisor`. En ny användare kan logga in när `styr serve` startats
+    /// om; vad den får registrera beslutas i kommunens historik
+    /// (grant_access).
     Users {
         #[command(subcommand)]
         action: UsersAction,
     },
-    /// The revisor's underlag for a year: the verification of the history
-    /// first, then the year's decisions (ändringslogg), måluppfyllelse with
-    /// traffic lights, uppdrag, economy against ramar, the budget,
-    /// investments, balanskrav, deviations, intern kontroll, granskningar,
-    /// gaps and access — as Markdown, HTML (prints on A4), an Excel
-    /// workbook and CSV files for Swedish Excel.
+    /// Revisorns underlag för ett år: först verifieringen av historiken,
+    /// sedan årets beslut (ändringslogg), måluppfyllelse med trafikljus,
+    /// uppdrag, ekonomi mot ramar, budgeten, investeringar, balanskrav,
+    /// avvikelser, intern kontroll, granskningar, luckor och behörigheter —
+    /// som Markdown, HTML (skrivs ut på A4), en Excel-arbetsbok och
+    /// CSV-filer för svensk Excel.
     Report {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Året rapporten gäller, t.ex. 2026.
+        #[arg(value_name = "ÅR")]
         year: i32,
-        /// Folder to write rapport.md, rapport.html, rapport.xlsx and the CSV files to.
-        #[arg(long, short)]
+        /// Mappen att skriva rapport.md, rapport.html, rapport.xlsx och
+        /// CSV-filerna till.
+        #[arg(long, short, value_name = "MAPP")]
         out: PathBuf,
-        /// The date the report is made on (default: today).
-        #[arg(long)]
+        /// Datum rapporten görs (standard: i dag).
+        #[arg(long, value_name = "ÅÅÅÅ-MM-DD")]
         today: Option<chrono::NaiveDate>,
-        /// Report from an export file, offline.
-        #[arg(long)]
+        /// Gör rapporten ur en exportfil, offline.
+        #[arg(long, value_name = "FIL")]
         file: Option<PathBuf>,
         #[command(flatten)]
         trust: audit::Trust,
     },
     #[command(flatten)]
     Query(views::Query),
-    /// Prints a kommun's recorded events.
+    /// Skriver en kommuns registrerade händelser.
     History {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
-        /// First sequence to show.
-        #[arg(long, default_value_t = 1)]
+        /// Första sekvens att visa (standard 1).
+        #[arg(long, default_value_t = 1, value_name = "SEKVENS")]
         from: u64,
-        /// One JSON envelope per line instead of a table.
+        /// En JSON-rad per händelse (`{"sequence", "envelope"}`) i stället för
+        /// en tabell.
         #[arg(long)]
         json: bool,
     },
-    /// Prints a kommun's events as they are recorded, after those already there.
+    /// Skriver en kommuns händelser allteftersom de registreras, efter dem
+    /// som redan finns.
     Follow {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
-        #[arg(long, default_value_t = 1)]
+        /// Första sekvens att visa (standard 1).
+        #[arg(long, default_value_t = 1, value_name = "SEKVENS")]
         from: u64,
+        /// En JSON-rad per händelse i stället för en tabell.
         #[arg(long)]
         json: bool,
     },
@@ -198,14 +275,15 @@ impl Cli {
 
 #[derive(Subcommand)]
 enum UsersAction {
-    /// Lists the users and their roles (no passwords).
+    /// Listar användarna och deras roller (inga lösenord).
     List,
-    /// Adds a user with a new password.
+    /// Lägger till en användare med ett nytt lösenord.
     Add {
-        /// The user name: 1–64 of a-z, A-Z, 0-9, '-' and '_'.
+        /// Användarnamnet: 1–64 av a-z, A-Z, 0-9, '-' och '_'.
+        #[arg(value_name = "NAMN")]
         name: String,
-        /// An auditor (reads and queries, never submits) instead of an
-        /// application user.
+        /// En revisor (läser och frågar, lämnar aldrig in) i stället för en
+        /// applikationsanvändare.
         #[arg(long)]
         revisor: bool,
     },
@@ -234,7 +312,7 @@ enum DataDir {
 /// server on the same JetStream store would lose acknowledged decisions.
 fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
     use std::io::{Read, Seek, Write};
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("kunde inte skapa {}", dir.display()))?;
     let path = dir.join("styr.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -242,7 +320,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
         .create(true)
         .truncate(false)
         .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+        .with_context(|| format!("kunde inte öppna {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => {
             file.set_len(0)?;
@@ -256,7 +334,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
             Ok(DataDir::Held(pid.trim().to_owned()))
         }
         Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
+            Err(e).with_context(|| format!("kunde inte låsa {}", path.display()))
         }
     }
 }
@@ -306,7 +384,7 @@ impl Backend {
                         access
                             .with_role(role)
                             .map(|u| u.url("127.0.0.1", server.port()))
-                            .context("the users file lacks the service's users")
+                            .context("användarfilen saknar tjänstens användare")
                     };
                     (
                         user(styr_access::Role::Service)?,
@@ -332,9 +410,9 @@ impl Backend {
             ),
             Err(_) => anyhow::bail!("NATS på {} svarade inte inom 10 s", without_password(&url)),
         }
-        let store = EventStore::connect(&url, config)
-            .await
-            .with_context(|| format!("connecting to NATS at {}", without_password(&url)))?;
+        let store = EventStore::connect(&url, config).await.with_context(|| {
+            format!("kunde inte ansluta till NATS på {}", without_password(&url))
+        })?;
         Ok(Backend {
             store: Arc::new(store),
             api_url,
@@ -369,19 +447,19 @@ async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> 
         cli.data_dir.display()
     );
     let access = styr_access::Access::load_or_create(&cli.data_dir.join("access"))
-        .context("reading the users of the embedded server")?;
+        .context("kunde inte läsa den inbyggda serverns användare")?;
     let server = NatsServer::start(
         ServerOptions::new(cli.data_dir.join("nats")).with_config(access.server_config()),
     )
     .await
-    .context("starting the embedded nats-server")?;
+    .context("kunde inte starta den inbyggda nats-servern")?;
     access
         .write_credentials(
             &cli.data_dir.join("credentials"),
             "127.0.0.1",
             server.port(),
         )
-        .context("writing the users' credentials")?;
+        .context("kunde inte skriva användarnas inloggningsuppgifter")?;
     Ok((server, access))
 }
 
@@ -389,9 +467,17 @@ async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> 
 fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} ({rate}, {eta} kvar)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", views::grouped(state.per_sec() as i64));
+            },
+        )
+        .progress_chars("=> "),
     );
     bar.set_message(what.to_owned());
     bar
@@ -460,11 +546,18 @@ async fn main() -> std::process::ExitCode {
         .init();
     // A usage error exits 64 (sysexits EX_USAGE), distinct from a rejected
     // decision (2); --help and --version exit 0.
-    let cli = match Cli::try_parse() {
+    let parsed = swedish::command(<Cli as clap::CommandFactory>::command())
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            eprintln!("{}", swedish::usage_error(&e));
+            return std::process::ExitCode::from(64);
+        }
         Err(e) => {
-            let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+            print!("{}", swedish::help_text(&e));
+            return std::process::ExitCode::SUCCESS;
         }
     };
     match run(cli).await {
@@ -548,7 +641,7 @@ async fn run(cli: Cli) -> Result<Exit> {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
             let p = styr_projections::Projector::open(cli.projections())
-                .with_context(|| format!("opening {}", cli.projections().display()))?
+                .with_context(|| format!("kunde inte öppna {}", cli.projections().display()))?
                 .with_flush_every(*flush_every);
             // Fault-test hook, only in a build with the `failpoints` feature
             // (the tests'): abort, as kill -9 would, after this many batches.
@@ -653,10 +746,15 @@ async fn run(cli: Cli) -> Result<Exit> {
                     audit::print_result(header.kommun.as_str(), &result)
                 }
                 None => {
-                    let k = kommun(k.as_deref().context("name the kommun, or give --file")?)?;
+                    let k = kommun(k.as_deref().context("ange kommunen, eller --file")?)?;
                     let backend = Backend::open(&cli).await?;
                     require_kommun(&backend.store, &k).await?;
-                    let result = styr_audit::verify_stream(&backend.store, &k, options).await?;
+                    let bar = progress(backend.store.last_sequence(&k).await?, "verifierar");
+                    let result = styr_audit::verify_stream_with(&backend.store, &k, options, |s| {
+                        bar.set_position(s)
+                    })
+                    .await?;
+                    bar.finish_and_clear();
                     audit::print_result(k.as_str(), &result)
                 }
             };
@@ -670,7 +768,10 @@ async fn run(cli: Cli) -> Result<Exit> {
             let k = kommun(k)?;
             let backend = Backend::open(&cli).await?;
             require_kommun(&backend.store, &k).await?;
-            let h = audit::export(&backend.store, &k, *up_to, out).await?;
+            let total = backend.store.last_sequence(&k).await?;
+            let bar = progress(up_to.map_or(total, |u| u.min(total)), "exporterar");
+            let h = audit::export(&backend.store, &k, *up_to, out, |s| bar.set_position(s)).await?;
+            bar.finish_and_clear();
             println!(
                 "{k}: {} händelser till {} (huvud {})",
                 h.last_sequence,
@@ -757,17 +858,18 @@ async fn run(cli: Cli) -> Result<Exit> {
                 );
             }
             let dir = cli.data_dir.join("access");
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("kunde inte skapa {}", dir.display()))?;
             // One change at a time (serve holds styr.lock, so not that one).
             let lock = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
                 .open(dir.join("users.lock"))
-                .context("opening the users lock")?;
-            lock.lock().context("locking the users file")?;
+                .context("kunde inte öppna användarfilens lås")?;
+            lock.lock().context("kunde inte låsa användarfilen")?;
             let mut access = styr_access::Access::load_or_create(&dir)
-                .with_context(|| format!("reading {}", dir.display()))?;
+                .with_context(|| format!("kunde inte läsa {}", dir.display()))?;
             match action {
                 UsersAction::List => {
                     for u in &access.users {
@@ -825,7 +927,11 @@ async fn run(cli: Cli) -> Result<Exit> {
                     let (header, entries, verification) =
                         audit::verify_file(file, trust.options()?)?;
                     if header.kommun != k {
-                        anyhow::bail!("{} holds kommun {}, not {k}", file.display(), header.kommun);
+                        anyhow::bail!(
+                            "{} innehåller kommunen {}, inte {k}",
+                            file.display(),
+                            header.kommun
+                        );
                     }
                     let view = styr_projections::fold_records(
                         &k,
@@ -842,7 +948,8 @@ async fn run(cli: Cli) -> Result<Exit> {
                     styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
                 }
             };
-            std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("kunde inte skapa {}", out.display()))?;
             let write = |name: &str, bytes: &[u8]| {
                 let path = out.join(name);
                 std::fs::write(&path, bytes)

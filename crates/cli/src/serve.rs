@@ -42,7 +42,7 @@ pub async fn run(
         kommuner: Arc::new(backend.kommuner().with_registrars(registrars)),
         projector: Arc::new(
             styr_projections::Projector::open(cli.projections())
-                .with_context(|| format!("opening {}", cli.projections().display()))?,
+                .with_context(|| format!("kunde inte öppna {}", cli.projections().display()))?,
         ),
         health: health.clone(),
     });
@@ -54,7 +54,12 @@ pub async fn run(
         .name("styrkedja-api")
         .connect(address)
         .await
-        .with_context(|| format!("connecting to NATS at {}", without_password(&api_url)))?;
+        .with_context(|| {
+            format!(
+                "kunde inte ansluta till NATS på {}",
+                without_password(&api_url)
+            )
+        })?;
     // The caller's identity rests on the server replacing a client's own
     // Nats-Request-Info; servers before 2.11.15 / 2.12.6 do not always.
     let version = client.server_info().version;
@@ -92,7 +97,7 @@ pub async fn run(
     let mut check = tokio::time::interval(Duration::from_millis(500));
     let mut write_errors_seen = 0;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
+        .context("kunde inte lyssna efter SIGTERM")?;
     loop {
         tokio::select! {
             _ = check.tick() => {

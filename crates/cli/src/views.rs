@@ -12,60 +12,85 @@ use styr_store::{EventStore, KommunId};
 /// When to answer for: now (the live projection), or a past moment.
 #[derive(Args, Debug, Clone)]
 pub struct When {
-    /// What was in force on this date (decisions effective on or before it).
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    /// Det som gällde detta datum (beslut med verkan senast då).
+    #[arg(long, value_name = "ÅÅÅÅ-MM-DD")]
     pub as_of: Option<NaiveDate>,
-    /// What the system said at this moment (events recorded up to it), RFC 3339.
-    #[arg(long, value_name = "TIME", conflicts_with = "as_of")]
+    /// Det systemet visade vid denna tidpunkt (händelser registrerade
+    /// dittills), RFC 3339, t.ex. 2026-06-01T12:00:00Z.
+    #[arg(long, value_name = "TIDPUNKT", conflicts_with = "as_of")]
     pub recorded_at: Option<DateTime<Utc>>,
-    /// Answer from an export file instead of the live history (offline:
-    /// no server, no projections); combines with --as-of / --recorded-at.
-    #[arg(long, value_name = "FILE")]
+    /// Svara ur en exportfil i stället för den levande historiken (offline:
+    /// ingen server, inga projektioner); går att kombinera med --as-of och
+    /// --recorded-at.
+    #[arg(long, value_name = "FIL")]
     pub file: Option<std::path::PathBuf>,
-    /// JSON instead of a table.
+    /// Samma JSON-dokument som tjänsten svarar med, i stället för en tabell.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Query {
-    /// Gällande planer for a year: budget, ramar, KF goals with outcomes,
-    /// each nämnd's plan, uppdrag.
+    /// Gällande planer för ett år: budget med skattesats, plan för ekonomin
+    /// och investeringar, ramar med beslutet som satte dem, KF-mål med utfall,
+    /// varje nämnds plan, uppdrag.
     Plan {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Året, t.ex. 2026.
+        #[arg(value_name = "ÅR")]
         year: i32,
         #[command(flatten)]
         when: When,
     },
-    /// The styrkedja around a node (`goal/kf-m2`, `activity/<plan>/<id>`,
-    /// `unit/<id>`, `uppdrag/<id>`): the way up to KF and everything below.
+    /// Styrkedjan kring en nod (`goal/kf-m2`, `activity/<plan>/<id>`,
+    /// `unit/<id>`, `uppdrag/<id>`): vägen upp till KF och allt under.
     Chain {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Noden, t.ex. goal/kf-m2.
+        #[arg(value_name = "NOD")]
         node: String,
         #[command(flatten)]
         when: When,
     },
-    /// Gaps in the red thread for a year (P3), with reasons.
+    /// Luckor i den röda tråden och mot lagen för ett år, med skäl.
     Gaps {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Året, t.ex. 2026.
+        #[arg(value_name = "ÅR")]
         year: i32,
-        /// The date periods are judged on (default: today).
-        #[arg(long)]
+        /// Datumet perioderna bedöms per (standard: i dag).
+        #[arg(long, value_name = "ÅÅÅÅ-MM-DD")]
         today: Option<NaiveDate>,
         #[command(flatten)]
         when: When,
     },
-    /// The audit history of one entity (`uppdrag/u-2026-01`, `goal/kf-m1`,
-    /// `namndplan/bun/2026`, `deviation/<id>`, `report/bun/2026/delarsrapport`…).
+    /// Revisionsspåret för ett objekt (`uppdrag/u-2026-01`, `goal/kf-m1`,
+    /// `namndplan/bun/2026`, `deviation/<id>`, `investment/<id>`,
+    /// `report/bun/2026/delarsrapport` …).
     Audit {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Objektets sökväg, t.ex. uppdrag/u-2026-01.
+        #[arg(value_name = "OBJEKT")]
         entity: String,
         #[command(flatten)]
         when: When,
     },
-    /// A register: uppdrag, deviations, reports, intern kontroll, findings, reviews.
+    /// Ett register: uppdrag, avvikelser, rapporter, intern kontroll,
+    /// brister, granskningar, behörigheter, intrång, investeringar.
     Register {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
         kommun: String,
+        /// Registret.
+        #[arg(value_name = "REGISTER")]
         register: Register,
         #[command(flatten)]
         when: When,
@@ -74,17 +99,23 @@ pub enum Query {
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
 pub enum Register {
+    /// Uppdrag från fullmäktige med livscykel och status.
     Uppdrag,
+    /// Avvikelser med åtgärder och åtgärdsplaner.
     Avvikelser,
+    /// Uppföljningsrapporter.
     Rapporter,
+    /// Intern kontrollplaner med resultat per tertial.
     InternKontroll,
+    /// Brister och åtgärder.
     Brister,
+    /// Granskningar och yttranden.
     Granskningar,
-    /// Behörigheter: who may record what, with every grant and revocation.
+    /// Behörigheter: vem får registrera vad, med varje beviljande och återkallande.
     Behorigheter,
-    /// Intrång: messages in the stream that Styrkedja did not write.
+    /// Intrång: meddelanden i strömmen som Styrkedja inte skrivit.
     Intrang,
-    /// Investeringar: each project's budget per year and its follow-up.
+    /// Investeringar: varje projekts budget per år och dess uppföljning.
     Investeringar,
 }
 
@@ -111,8 +142,10 @@ pub async fn projector(
     kommun: &KommunId,
 ) -> Result<Projector> {
     let p = Projector::open(dir)
-        .with_context(|| format!("opening the projection in {}", dir.display()))?;
-    p.catch_up(store, kommun).await.context("projecting")?;
+        .with_context(|| format!("kunde inte öppna projektionen i {}", dir.display()))?;
+    p.catch_up(store, kommun)
+        .await
+        .context("kunde inte uppdatera projektionen")?;
     Ok(p)
 }
 
@@ -194,7 +227,7 @@ async fn view(
             sequence,
         });
     }
-    let store = store.context("a live query needs NATS")?;
+    let store = store.context("en fråga mot den levande historiken behöver NATS")?;
     crate::require_kommun(store, kommun).await?;
     let sequence = store.last_sequence(kommun).await?;
     let source = match at {
@@ -207,7 +240,7 @@ async fn view(
             ),
             Err(e) => {
                 return Err(e)
-                    .with_context(|| format!("opening the projection in {}", dir.display()))
+                    .with_context(|| format!("kunde inte öppna projektionen i {}", dir.display()))
             }
             // Caught up and read through once (the digest reads every view
             // and history of the kommun), so damage shows here, not halfway
@@ -225,10 +258,12 @@ async fn view(
                     drop(p);
                     Projector::discard(dir)?;
                     let p = Projector::open(dir)?;
-                    p.catch_up(store, kommun).await.context("projecting")?;
+                    p.catch_up(store, kommun)
+                        .await
+                        .context("kunde inte uppdatera projektionen")?;
                     Source::Live(p)
                 }
-                Err(e) => return Err(e).context("projecting"),
+                Err(e) => return Err(e).context("kunde inte uppdatera projektionen"),
             },
         },
     };
@@ -255,7 +290,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let k = crate::kommun(kommun)?;
             let v = view(store, dir, &k, when).await?;
             let Some(c) = styr_projections::chain(v.kv(), &k, node)? else {
-                anyhow::bail!("node {node:?}: no such node in {k}'s styrkedja (try goal/<id>, unit/<id>, uppdrag/<id>, activity/<plan>/<id>)");
+                anyhow::bail!("noden {node:?} finns inte i {k}s styrkedja (prova goal/<id>, unit/<id>, uppdrag/<id>, activity/<plan>/<id>)");
             };
             if when.json {
                 return v.reply(&k, QueryResult::Chain(c));
@@ -305,7 +340,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                 return v.reply(&k, QueryResult::History(h));
             }
             if h.is_empty() {
-                anyhow::bail!("entity {entity:?}: no events in {k} (paths look like uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
+                anyhow::bail!("objektet {entity:?} har inga händelser i {k} (sökvägar ser ut som uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
             }
             println!("Revisionsspår för {entity} i {k}:");
             println!(

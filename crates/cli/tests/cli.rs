@@ -179,7 +179,7 @@ async fn example_then_submit_with_exit_codes() {
     }
     let out = cli.run(&["submit", "Vimmerby!", &ok]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("slug"));
+    assert!(text(&out).contains("gemena tecken a-z"), "{}", text(&out));
 
     // Nothing of the rejected or malformed submissions was appended: only
     // the JSON and the YAML report follow the first one.

@@ -143,7 +143,11 @@ impl KommunState {
         check_id("identity", identity)?;
         if let Access::Body { body } = access {
             if !self.bodies.contains_key(body) {
-                return reject(Rule::Reference, "access.body", format!("no body {body:?}"));
+                return reject(
+                    Rule::Reference,
+                    "access.body",
+                    format!("inget organ {body:?}"),
+                );
             }
         }
         Ok(())

@@ -36,14 +36,14 @@ pub(crate) fn check_id(field: &str, id: &str) -> Result<(), Rejection> {
         reject(
             Rule::Input,
             field,
-            format!("{id:?} is not an id: use 1-64 of a-z, A-Z, 0-9, '-' and '_'"),
+            format!("{id:?} är inget giltigt id: använd 1-64 tecken av a-z, A-Z, 0-9, '-' och '_'"),
         )
     }
 }
 
 pub(crate) fn check_text(field: &str, text: &str) -> Result<(), Rejection> {
     if text.trim().is_empty() {
-        reject(Rule::Input, field, "must not be empty")
+        reject(Rule::Input, field, "får inte vara tomt")
     } else {
         Ok(())
     }
@@ -83,7 +83,7 @@ impl KommunState {
             return reject(
                 Rule::Reference,
                 "command",
-                "the kommun is not registered yet: its first decision is register_kommun",
+                "kommunen är inte registrerad än: dess första beslut är register_kommun",
             );
         }
         match command {
@@ -93,11 +93,15 @@ impl KommunState {
                 council,
             } => {
                 if self.kommun.is_some() {
-                    return reject(Rule::P6, "command", "the kommun is already registered");
+                    return reject(Rule::P6, "command", "kommunen är redan registrerad");
                 }
                 check_text("name", name)?;
                 if kommunkod.len() != 4 || !kommunkod.bytes().all(|b| b.is_ascii_digit()) {
-                    return reject(Rule::Input, "kommunkod", "must be four digits, e.g. 0884");
+                    return reject(
+                        Rule::Input,
+                        "kommunkod",
+                        "ska vara fyra siffror, t.ex. 0884",
+                    );
                 }
                 check_id("council", council)?;
                 match &provenance.decided_by {
@@ -107,7 +111,7 @@ impl KommunState {
                             Rule::P1,
                             "provenance.decided_by",
                             format!(
-                                "the kommun is registered by its council {council:?} at a meeting"
+                                "kommunen registreras av sitt fullmäktige {council:?} vid ett sammanträde"
                             ),
                         )
                     }
@@ -139,13 +143,13 @@ impl KommunState {
                 check_text("name", name)?;
                 check_text("area", area)?;
                 if self.bodies.contains_key(body) {
-                    return reject(Rule::P6, "body", format!("body {body:?} already exists"));
+                    return reject(Rule::P6, "body", format!("organet {body:?} finns redan"));
                 }
                 if *kind == BodyKind::Council {
                     return reject(
                         Rule::Input,
                         "kind",
-                        "the kommun has one council, registered with it",
+                        "kommunen har ett enda fullmäktige, som registreras tillsammans med kommunen",
                     );
                 }
                 match (kind, parent_company) {
@@ -155,7 +159,7 @@ impl KommunState {
                             return reject(
                                 Rule::Reference,
                                 "parent_company",
-                                format!("{parent:?} is not an established parent company"),
+                                format!("{parent:?} är inget inrättat moderbolag"),
                             )
                         }
                     },
@@ -163,7 +167,7 @@ impl KommunState {
                         return reject(
                             Rule::Input,
                             "parent_company",
-                            "only a bolag has a parent company",
+                            "bara ett bolag har ett moderbolag",
                         )
                     }
                     _ => {}
@@ -191,24 +195,24 @@ impl KommunState {
                 check_id("unit", unit)?;
                 check_text("name", name)?;
                 if self.units.contains_key(unit) {
-                    return reject(Rule::P6, "unit", format!("unit {unit:?} already exists"));
+                    return reject(Rule::P6, "unit", format!("enheten {unit:?} finns redan"));
                 }
                 if let Some(p) = parent {
                     let Some(pu) = self.units.get(p) else {
-                        return reject(Rule::Reference, "parent", format!("no unit {p:?}"));
+                        return reject(Rule::Reference, "parent", format!("ingen enhet {p:?}"));
                     };
                     if pu.namnd != *namnd {
                         return reject(
                             Rule::Reference,
                             "parent",
-                            format!("unit {p:?} belongs to {:?}, not {namnd:?}", pu.namnd),
+                            format!("enheten {p:?} hör till {:?}, inte {namnd:?}", pu.namnd),
                         );
                     }
                     if pu.depth >= MAX_UNIT_DEPTH {
                         return reject(
                             Rule::Consistency,
                             "parent",
-                            format!("a unit tree has at most {MAX_UNIT_DEPTH} levels"),
+                            format!("ett enhetsträd har högst {MAX_UNIT_DEPTH} nivåer"),
                         );
                     }
                 }
@@ -227,7 +231,7 @@ impl KommunState {
                 matters,
             } => {
                 if !self.bodies.contains_key(body) {
-                    return reject(Rule::Reference, "body", format!("no body {body:?}"));
+                    return reject(Rule::Reference, "body", format!("inget organ {body:?}"));
                 }
                 self.authorize(provenance, Authority::Body(body))?;
                 check_text("point", point)?;
@@ -236,7 +240,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         "matters",
-                        "a delegation covers at least one matter",
+                        "en delegering omfattar minst ett ärendeslag",
                     );
                 }
                 Ok(vec![Event::DelegationGranted {
@@ -261,7 +265,7 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "id",
-                        format!("{id:?} is already adopted; adopt a new one"),
+                        format!("{id:?} är redan antagen; anta en ny"),
                     );
                 }
                 match (kind, period) {
@@ -269,11 +273,11 @@ impl KommunState {
                         return reject(
                             Rule::Input,
                             "period",
-                            "a strategisk plan covers a mandatperiod",
+                            "en strategisk plan omfattar en mandatperiod",
                         )
                     }
                     (_, Some(p)) if p.to_year - p.from_year != 3 => {
-                        return reject(Rule::Consistency, "period", "a mandatperiod is four years")
+                        return reject(Rule::Consistency, "period", "en mandatperiod är fyra år")
                     }
                     _ => {}
                 }
@@ -297,18 +301,22 @@ impl KommunState {
                 check_id("doc", doc)?;
                 check_text("title", title)?;
                 if !self.bodies.contains_key(owner) {
-                    return reject(Rule::Reference, "owner", format!("no body {owner:?}"));
+                    return reject(Rule::Reference, "owner", format!("inget organ {owner:?}"));
                 }
                 if kind.council_only() && Some(owner) != self.council() {
                     return reject(
                         Rule::P1,
                         "owner",
-                        format!("a {kind:?} is owned and adopted by kommunfullmäktige"),
+                        format!("{} ägs och antas av kommunfullmäktige", kind.swedish()),
                     );
                 }
                 self.authorize(provenance, Authority::Body(owner))?;
                 if valid_until.is_some_and(|u| u < *valid_from) {
-                    return reject(Rule::Consistency, "valid_until", "ends before it starts");
+                    return reject(
+                        Rule::Consistency,
+                        "valid_until",
+                        "slutar gälla innan det börjar gälla",
+                    );
                 }
                 let version = match (self.documents.get(doc), replaces_version) {
                     (None, None) => 1,
@@ -316,32 +324,32 @@ impl KommunState {
                         return reject(
                             Rule::Reference,
                             "replaces_version",
-                            format!("no styrdokument {doc:?}"),
+                            format!("inget styrdokument {doc:?}"),
                         )
                     }
-                    (Some(_), None) => {
-                        return reject(
-                            Rule::P6,
-                            "replaces_version",
-                            format!("{doc:?} exists: a revision names the version it replaces"),
-                        )
-                    }
+                    (Some(_), None) => return reject(
+                        Rule::P6,
+                        "replaces_version",
+                        format!(
+                            "{doc:?} finns redan: en revidering anger vilken version den ersätter"
+                        ),
+                    ),
                     (Some(d), Some(v)) => {
                         if d.repealed {
-                            return reject(Rule::P6, "doc", format!("{doc:?} is repealed"));
+                            return reject(Rule::P6, "doc", format!("{doc:?} är upphävt"));
                         }
                         if *v != d.version {
                             return reject(
                                 Rule::P6,
                                 "replaces_version",
-                                format!("the version in force is {}, not {v}", d.version),
+                                format!("gällande version är {}, inte {v}", d.version),
                             );
                         }
                         if d.kind != *kind {
                             return reject(
                                 Rule::Input,
                                 "kind",
-                                "a revision keeps the document's kind",
+                                "en revidering behåller styrdokumentets typ",
                             );
                         }
                         v + 1
@@ -360,12 +368,16 @@ impl KommunState {
             }
             Command::RepealStyrdokument { doc, reason } => {
                 let Some(d) = self.documents.get(doc) else {
-                    return reject(Rule::Reference, "doc", format!("no styrdokument {doc:?}"));
+                    return reject(
+                        Rule::Reference,
+                        "doc",
+                        format!("inget styrdokument {doc:?}"),
+                    );
                 };
                 self.authorize(provenance, Authority::Body(&d.owner))?;
                 check_text("reason", reason)?;
                 if d.repealed {
-                    return reject(Rule::P6, "doc", format!("{doc:?} is already repealed"));
+                    return reject(Rule::P6, "doc", format!("{doc:?} är redan upphävt"));
                 }
                 Ok(vec![Event::StyrdokumentRepealed {
                     doc: doc.clone(),
@@ -440,7 +452,7 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "year",
-                        format!("no adopted budget covers {year}"),
+                        format!("ingen antagen budget omfattar {year}"),
                     );
                 }
                 let exists = self.namndplaner.contains_key(&(body.clone(), *year));
@@ -448,18 +460,18 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "year",
-                        format!("{body:?} already has a nämndplan for {year}; a new one revises it (revises: true)"),
+                        format!("{body:?} har redan en nämndplan för {year}; en ny reviderar den (revises: true)"),
                     );
                 }
                 if *revises && !exists {
                     return reject(
                         Rule::Reference,
                         "revises",
-                        format!("{body:?} has no nämndplan for {year} to revise"),
+                        format!("{body:?} har ingen nämndplan för {year} att revidera"),
                     );
                 }
                 if goals.is_empty() {
-                    return reject(Rule::P3, "goals", "a nämndplan has at least one nämndmål");
+                    return reject(Rule::P3, "goals", "en nämndplan har minst ett nämndmål");
                 }
                 let mut seen = BTreeSet::new();
                 for (i, g) in goals.iter().enumerate() {
@@ -475,14 +487,14 @@ impl KommunState {
                         return reject(
                             Rule::P6,
                             f("id"),
-                            format!("nämndmål {:?} already exists", g.id),
+                            format!("nämndmålet {:?} finns redan", g.id),
                         );
                     }
                     if g.kf_goals.is_empty() {
                         return reject(
                             Rule::P3,
                             f("kf_goals"),
-                            "a nämndmål links to at least one KF goal",
+                            "ett nämndmål kopplas till minst ett KF-mål",
                         );
                     }
                     for (j, kg) in g.kf_goals.iter().enumerate() {
@@ -491,7 +503,7 @@ impl KommunState {
                                 return reject(
                                     Rule::Reference,
                                     format!("goals[{i}].kf_goals[{j}]"),
-                                    format!("no KF goal {kg:?}"),
+                                    format!("inget KF-mål {kg:?}"),
                                 )
                             }
                             Some(k) if !k.in_force(*year) => {
@@ -499,7 +511,7 @@ impl KommunState {
                                     Rule::P3,
                                     format!("goals[{i}].kf_goals[{j}]"),
                                     format!(
-                                        "KF goal {kg:?} is in force {}–{}, not {year}",
+                                        "KF-målet {kg:?} gäller {}–{}, inte {year}",
                                         k.from_year, k.to_year
                                     ),
                                 )
@@ -529,20 +541,28 @@ impl KommunState {
                     Authority::BodyOrDelegate(body, Matter::Detaljbudget),
                 )?;
                 let Some(ram) = self.ramar.get(&(body.clone(), *year)) else {
-                    return reject(Rule::P4, "year", format!("{body:?} has no ram for {year}"));
+                    return reject(
+                        Rule::P4,
+                        "year",
+                        format!("{body:?} har ingen ram för {year}"),
+                    );
                 };
                 let mut seen = BTreeSet::new();
                 let mut sum: Tkr = 0;
                 for (i, l) in lines.iter().enumerate() {
                     self.unit_of(&format!("lines[{i}].unit"), &l.unit, body)?;
                     if !seen.insert(l.unit.as_str()) {
-                        return reject(Rule::Input, format!("lines[{i}].unit"), "each unit once");
+                        return reject(
+                            Rule::Input,
+                            format!("lines[{i}].unit"),
+                            "varje enhet en gång",
+                        );
                     }
                     if l.amount < 0 {
                         return reject(
                             Rule::Input,
                             format!("lines[{i}].amount"),
-                            "must not be negative",
+                            "får inte vara negativt",
                         );
                     }
                     let committed = self.committed(&l.unit, *year, None);
@@ -551,7 +571,7 @@ impl KommunState {
                             Rule::P4,
                             format!("lines[{i}].amount"),
                             format!(
-                                "{} tkr is less than the {committed} tkr its plans already commit",
+                                "{} tkr är mindre än de {committed} tkr som enhetens planer redan tar i anspråk",
                                 l.amount
                             ),
                         );
@@ -563,7 +583,7 @@ impl KommunState {
                     return reject(
                         Rule::P4,
                         "lines",
-                        format!("the lines sum to {sum} tkr; the ram for {year} is {ram} tkr"),
+                        format!("raderna summerar till {sum} tkr; ramen för {year} är {ram} tkr"),
                     );
                 }
                 Ok(vec![Event::DetaljbudgetAdopted {
@@ -584,14 +604,17 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "uppdrag",
-                        format!("no uppdrag {uppdrag:?}"),
+                        format!("inget uppdrag {uppdrag:?}"),
                     );
                 };
                 if !u.to.contains(body) {
                     return reject(
                         Rule::P1,
                         "body",
-                        format!("uppdrag {uppdrag:?} is given to {:?}, not {body:?}", u.to),
+                        format!(
+                            "uppdraget {uppdrag:?} är givet till {:?}, inte {body:?}",
+                            u.to
+                        ),
                     );
                 }
                 self.authorize(
@@ -602,16 +625,20 @@ impl KommunState {
                     return reject(
                         Rule::P2,
                         "uppdrag",
-                        format!("uppdrag {uppdrag:?} is closed"),
+                        format!("uppdraget {uppdrag:?} är avslutat"),
                     );
                 }
                 if *status == UppdragStatus::Delayed
                     && reason.as_deref().is_none_or(|r| r.trim().is_empty())
                 {
-                    return reject(Rule::Input, "reason", "a delayed uppdrag needs a reason");
+                    return reject(
+                        Rule::Input,
+                        "reason",
+                        "ett försenat uppdrag behöver en orsak",
+                    );
                 }
                 if as_of.year() < u.given - 1 {
-                    return reject(Rule::Consistency, "as_of", "before the uppdrag was given");
+                    return reject(Rule::Consistency, "as_of", "innan uppdraget gavs");
                 }
                 Ok(vec![Event::UppdragStatusReported {
                     uppdrag: uppdrag.clone(),
@@ -646,21 +673,21 @@ impl KommunState {
             | Command::ReplyToReview { .. } => self.decide_follow_up(provenance, command),
             Command::NotePlanReported { plan, version } => {
                 let Some(p) = self.plans.get(plan) else {
-                    return reject(Rule::Reference, "plan", format!("no plan {plan:?}"));
+                    return reject(Rule::Reference, "plan", format!("ingen plan {plan:?}"));
                 };
                 self.authorize(provenance, Authority::Body(&p.body))?;
                 if *version != p.version {
                     return reject(
                         Rule::Reference,
                         "version",
-                        format!("plan {plan:?} is at version {}, not {version}", p.version),
+                        format!("planen {plan:?} är i version {}, inte {version}", p.version),
                     );
                 }
                 if p.reported_version == Some(*version) {
                     return reject(
                         Rule::P6,
                         "version",
-                        format!("version {version} is already reported"),
+                        format!("version {version} är redan anmäld till nämnden"),
                     );
                 }
                 Ok(vec![Event::PlanReportedToNamnd {
@@ -682,23 +709,19 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "corrects",
-                        format!("no recorded event {corrects}"),
+                        format!("ingen registrerad händelse {corrects}"),
                     );
                 };
                 if !same_decider(original, &provenance.decided_by) {
                     return reject(
                         Rule::P1,
                         "provenance.decided_by",
-                        "a rättelse is made by whoever took the decision it corrects",
+                        "en rättelse görs av den som fattade beslutet som rättas",
                     );
                 }
                 check_text("reason", reason)?;
                 if corrections.is_empty() {
-                    return reject(
-                        Rule::Input,
-                        "corrections",
-                        "name at least one corrected field",
-                    );
+                    return reject(Rule::Input, "corrections", "ange minst ett rättat fält");
                 }
                 Ok(vec![Event::DecisionCorrected {
                     corrects: *corrects,
@@ -729,9 +752,9 @@ impl KommunState {
             Some(u) => reject(
                 Rule::Reference,
                 field,
-                format!("unit {unit:?} belongs to {:?}", u.namnd),
+                format!("enheten {unit:?} hör till {:?}", u.namnd),
             ),
-            None => reject(Rule::Reference, field, format!("no unit {unit:?}")),
+            None => reject(Rule::Reference, field, format!("ingen enhet {unit:?}")),
         }
     }
 
@@ -741,9 +764,12 @@ impl KommunState {
             Some(b) => reject(
                 Rule::Reference,
                 field,
-                format!("{body:?} is a {:?}, not a nämnd, KS or bolag", b.kind),
+                format!(
+                    "{body:?} är {}, inte en nämnd, KS eller ett bolag",
+                    b.kind.swedish()
+                ),
             ),
-            None => reject(Rule::Reference, field, format!("no body {body:?}")),
+            None => reject(Rule::Reference, field, format!("inget organ {body:?}")),
         }
     }
 
@@ -770,7 +796,7 @@ impl KommunState {
                     Rule::P7,
                     "provenance.effective_date",
                     format!(
-                        "takes effect {} before it was decided {d}",
+                        "träder i kraft {}, före beslutsdatumet {d}",
                         p.effective_date
                     ),
                 );
@@ -780,7 +806,7 @@ impl KommunState {
                     return reject(
                         Rule::P7,
                         "provenance.protocol_approved",
-                        "approved before the meeting",
+                        "protokollet justerat före sammanträdet",
                     );
                 }
             }
@@ -789,7 +815,7 @@ impl KommunState {
                     return reject(
                         Rule::P7,
                         "provenance.announced",
-                        "announced before the protocol was approved",
+                        "tillkännagivet innan protokollet justerades",
                     );
                 }
             }
@@ -835,19 +861,19 @@ impl KommunState {
             return Ok(());
         }
         let who = match needed {
-            Authority::Council => "kommunfullmäktige at a meeting".to_owned(),
-            Authority::Body(b) => format!("{b:?} at a meeting"),
+            Authority::Council => "kommunfullmäktige vid ett sammanträde".to_owned(),
+            Authority::Body(b) => format!("{b:?} vid ett sammanträde"),
             Authority::BodyOrDelegate(b, m) => {
-                format!("{b:?} at a meeting, or a delegat under a point of its delegationsordning covering {m:?}")
+                format!("{b:?} vid ett sammanträde, eller en delegat enligt en punkt i dess delegationsordning som omfattar {m:?}")
             }
             Authority::Forvaltning(b, u, m) => format!(
-                "{b:?}, a delegat of it covering {m:?}, or an official of unit {u:?} or a unit above it"
+                "{b:?}, en av dess delegater för {m:?}, eller en tjänsteperson vid enheten {u:?} eller en enhet ovanför den"
             ),
             Authority::Organisation(b, m) => format!(
-                "{b:?}, a delegat of it covering {m:?}, or an official of one of its units"
+                "{b:?}, en av dess delegater för {m:?}, eller en tjänsteperson vid någon av dess enheter"
             ),
         };
-        reject(Rule::P1, field, format!("this decision belongs to {who}"))
+        reject(Rule::P1, field, format!("beslutet fattas av {who}"))
     }
 
     pub(crate) fn check_ramar(&self, ramar: &[Ram], years: &[i32]) -> Result<(), Rejection> {
@@ -858,21 +884,21 @@ impl KommunState {
                 return reject(
                     Rule::Consistency,
                     format!("ramar[{i}].year"),
-                    format!("{} is not one of the budget's years {years:?}", r.year),
+                    format!("{} är inte ett av budgetens år {years:?}", r.year),
                 );
             }
             if r.amount < 0 {
                 return reject(
                     Rule::Input,
                     format!("ramar[{i}].amount"),
-                    "must not be negative",
+                    "får inte vara negativt",
                 );
             }
             if !seen.insert((r.body.as_str(), r.year)) {
                 return reject(
                     Rule::Input,
                     format!("ramar[{i}]"),
-                    "one ram per body and year",
+                    "en ram per organ och år",
                 );
             }
         }
@@ -881,7 +907,7 @@ impl KommunState {
 
     pub(crate) fn check_recipients(&self, field: &str, to: &[String]) -> Result<(), Rejection> {
         if to.is_empty() {
-            return reject(Rule::Input, field, "an uppdrag goes to at least one nämnd");
+            return reject(Rule::Input, field, "ett uppdrag ges till minst en nämnd");
         }
         for (j, b) in to.iter().enumerate() {
             self.operating_body(&format!("{field}[{j}]"), b)?;
@@ -909,13 +935,13 @@ impl KommunState {
             Some(p) if p.body == body && p.unit == unit && p.year == year && p.kind == kind => {
                 p.version + 1
             }
-            Some(_) => {
-                return reject(
-                    Rule::P6,
-                    "plan",
-                    format!("plan {plan:?} is another unit's, year's or kind's"),
-                )
-            }
+            Some(_) => return reject(
+                Rule::P6,
+                "plan",
+                format!(
+                    "planen {plan:?} hör till en annan enhet, ett annat år eller en annan plantyp"
+                ),
+            ),
         };
         let mut ids = BTreeSet::new();
         let mut costs: std::collections::BTreeMap<&str, Tkr> = Default::default();
@@ -924,13 +950,13 @@ impl KommunState {
             check_id(&f("id"), &a.id)?;
             check_text(&f("title"), &a.title)?;
             if !ids.insert(a.id.as_str()) {
-                return reject(Rule::Input, f("id"), "each activity once");
+                return reject(Rule::Input, f("id"), "varje aktivitet en gång");
             }
             if a.namndmal.is_empty() && a.uppdrag.is_empty() {
                 return reject(
                     Rule::P3,
                     f("namndmal"),
-                    "an activity works toward a nämndmål or an uppdrag",
+                    "en aktivitet bidrar till ett nämndmål eller ett uppdrag",
                 );
             }
             for (j, m) in a.namndmal.iter().enumerate() {
@@ -940,14 +966,14 @@ impl KommunState {
                         return reject(
                             Rule::P3,
                             format!("activities[{i}].namndmal[{j}]"),
-                            format!("nämndmål {m:?} is {:?}'s for {}", g.body, g.year),
+                            format!("nämndmålet {m:?} tillhör {:?} för {}", g.body, g.year),
                         )
                     }
                     None => {
                         return reject(
                             Rule::Reference,
                             format!("activities[{i}].namndmal[{j}]"),
-                            format!("no nämndmål {m:?}"),
+                            format!("inget nämndmål {m:?}"),
                         )
                     }
                 }
@@ -958,14 +984,14 @@ impl KommunState {
                         return reject(
                             Rule::P2,
                             format!("activities[{i}].uppdrag[{j}]"),
-                            format!("uppdrag {id:?} is closed"),
+                            format!("uppdraget {id:?} är avslutat"),
                         )
                     }
                     Some(u) if !u.to.iter().any(|b| b == body) => {
                         return reject(
                             Rule::P3,
                             format!("activities[{i}].uppdrag[{j}]"),
-                            format!("uppdrag {id:?} is not given to {body:?}"),
+                            format!("uppdraget {id:?} är inte givet till {body:?}"),
                         )
                     }
                     Some(_) => {}
@@ -973,7 +999,7 @@ impl KommunState {
                         return reject(
                             Rule::Reference,
                             format!("activities[{i}].uppdrag[{j}]"),
-                            format!("no uppdrag {id:?}"),
+                            format!("inget uppdrag {id:?}"),
                         )
                     }
                 }
@@ -983,12 +1009,12 @@ impl KommunState {
                 return reject(
                     Rule::Reference,
                     f("unit"),
-                    format!("unit {au:?} is not {unit:?} or below it"),
+                    format!("enheten {au:?} är varken {unit:?} eller en enhet under den"),
                 );
             }
             if let Some(c) = a.cost {
                 if c < 0 {
-                    return reject(Rule::Input, f("cost"), "must not be negative");
+                    return reject(Rule::Input, f("cost"), "får inte vara negativt");
                 }
                 *costs.entry(au).or_default() += c;
             }
@@ -1008,7 +1034,7 @@ impl KommunState {
                 return reject(
                     Rule::P4,
                     format!("activities[{i}].cost"),
-                    format!("unit {au:?} has no detaljbudget line for {year}"),
+                    format!("enheten {au:?} har ingen rad i detaljbudgeten för {year}"),
                 );
             };
             let remaining = line - self.committed(au, year, Some(plan));
@@ -1016,7 +1042,7 @@ impl KommunState {
                 return reject(
                     Rule::P4,
                     format!("activities[{i}].cost"),
-                    format!("the plan commits {total} tkr of unit {au:?}; {remaining} tkr remain of its {line} tkr"),
+                    format!("planen tar {total} tkr av enheten {au:?} i anspråk; {remaining} tkr återstår av dess {line} tkr"),
                 );
             }
         }
@@ -1064,7 +1090,7 @@ pub(crate) fn check_indicators(
         check_id(&f("id"), &ind.id)?;
         check_text(&f("name"), &ind.name)?;
         if !seen.insert(ind.id.as_str()) {
-            return reject(Rule::Input, f("id"), "each indicator once");
+            return reject(Rule::Input, f("id"), "varje indikator en gång");
         }
         if let Some(k) = &ind.kolada_kpi {
             let b = k.as_bytes();
@@ -1073,7 +1099,7 @@ pub(crate) fn check_indicators(
                 return reject(
                     Rule::Input,
                     f("kolada_kpi"),
-                    format!("{k:?} is not a Kolada KPI id like N01951"),
+                    format!("{k:?} är inget id för ett Kolada-nyckeltal, t.ex. N01951"),
                 );
             }
         }
@@ -1086,7 +1112,7 @@ pub(crate) fn check_indicators(
             return reject(
                 Rule::Consistency,
                 f("targets"),
-                format!("a target for {y} lies outside the goal's years {from}–{to}"),
+                format!("ett målvärde för {y} ligger utanför målets år {from}–{to}"),
             );
         }
     }

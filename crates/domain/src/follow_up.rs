@@ -19,7 +19,7 @@ fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {
         reject(
             Rule::Input,
             field,
-            format!("{period:?} is not a period: use 2025, 2025-T2 or 2025-06"),
+            format!("{period:?} är ingen period: använd 2025, 2025-T2 eller 2025-06"),
         )
     };
     // By characters, not bytes: "202é" must be refused, not split inside é.
@@ -77,7 +77,7 @@ impl KommunState {
         field: &str,
     ) -> Result<(), Rejection> {
         if rows.is_empty() {
-            return reject(Rule::Input, field, "at least one value");
+            return reject(Rule::Input, field, "minst ett värde");
         }
         let ks = self.executive_board().map(str::to_owned);
         let by_ks = ks.as_deref().is_some_and(|ks| {
@@ -93,12 +93,12 @@ impl KommunState {
                 return reject(
                     Rule::Reference,
                     f("indicator"),
-                    format!("goal {:?} has no indicator {:?}", r.goal, r.indicator),
+                    format!("målet {:?} har ingen indikator {:?}", r.goal, r.indicator),
                 );
             }
             check_period(&f("period"), &r.period)?;
             if !r.value.is_finite() {
-                return reject(Rule::Input, f("value"), "must be a number");
+                return reject(Rule::Input, f("value"), "ska vara ett tal");
             }
             if !by_ks {
                 let owner = self.goal_owner(&r.goal).unwrap_or_default();
@@ -112,7 +112,7 @@ impl KommunState {
         let field = "from";
         match from {
             DeviationFrom::Goal { goal } if self.goal_owner(goal).is_none() => {
-                reject(Rule::Reference, field, format!("no goal {goal:?}"))
+                reject(Rule::Reference, field, format!("inget mål {goal:?}"))
             }
             DeviationFrom::Indicator { goal, indicator }
                 if !self.indicators.contains(&(goal.clone(), indicator.clone())) =>
@@ -120,11 +120,11 @@ impl KommunState {
                 reject(
                     Rule::Reference,
                     field,
-                    format!("goal {goal:?} has no indicator {indicator:?}"),
+                    format!("målet {goal:?} har ingen indikator {indicator:?}"),
                 )
             }
             DeviationFrom::Uppdrag { uppdrag } if !self.uppdrag.contains_key(uppdrag) => {
-                reject(Rule::Reference, field, format!("no uppdrag {uppdrag:?}"))
+                reject(Rule::Reference, field, format!("inget uppdrag {uppdrag:?}"))
             }
             DeviationFrom::Ram { body, year }
                 if !self.ramar.contains_key(&(body.clone(), *year)) =>
@@ -132,7 +132,7 @@ impl KommunState {
                 reject(
                     Rule::Reference,
                     field,
-                    format!("{body:?} has no ram for {year}"),
+                    format!("{body:?} har ingen ram för {year}"),
                 )
             }
             DeviationFrom::Investment { investment, year }
@@ -156,7 +156,7 @@ impl KommunState {
                 reject(
                     Rule::Reference,
                     field,
-                    format!("no detaljbudget line for {unit:?} in {body:?} {year}"),
+                    format!("ingen rad för {unit:?} i detaljbudgeten för {body:?} {year}"),
                 )
             }
             _ => Ok(()),
@@ -170,7 +170,11 @@ impl KommunState {
         id: &str,
     ) -> Result<&crate::state::Deviation, Rejection> {
         let Some(d) = self.deviations.get(id) else {
-            return reject(Rule::Reference, "deviation", format!("no deviation {id:?}"));
+            return reject(
+                Rule::Reference,
+                "deviation",
+                format!("ingen avvikelse {id:?}"),
+            );
         };
         if d.escalated {
             // Beyond the förvaltning's delegation: the nämnd's now.
@@ -182,7 +186,11 @@ impl KommunState {
             )?;
         }
         if d.closed {
-            return reject(Rule::P6, "deviation", format!("deviation {id:?} is closed"));
+            return reject(
+                Rule::P6,
+                "deviation",
+                format!("avvikelsen {id:?} är avslutad"),
+            );
         }
         Ok(d)
     }
@@ -196,7 +204,7 @@ impl KommunState {
             return reject(
                 Rule::Reference,
                 "plan",
-                format!("no intern kontrollplan {id:?}"),
+                format!("ingen intern kontrollplan {id:?}"),
             );
         };
         self.authorize(
@@ -208,24 +216,24 @@ impl KommunState {
 
     fn open_finding(&self, p: &Provenance, id: &str) -> Result<&crate::state::Finding, Rejection> {
         let Some(f) = self.findings.get(id) else {
-            return reject(Rule::Reference, "finding", format!("no finding {id:?}"));
+            return reject(Rule::Reference, "finding", format!("ingen brist {id:?}"));
         };
         self.control_plan(p, &f.plan)?;
         if f.closed {
-            return reject(Rule::P6, "finding", format!("finding {id:?} is closed"));
+            return reject(Rule::P6, "finding", format!("bristen {id:?} är avslutad"));
         }
         Ok(f)
     }
 
     fn tertial_passed(p: &Provenance, year: i32, tertial: u8) -> Result<(), Rejection> {
         let Some(end) = tertial_end(year, tertial) else {
-            return reject(Rule::Input, "tertial", "a tertial is 1, 2 or 3");
+            return reject(Rule::Input, "tertial", "ett tertial är 1, 2 eller 3");
         };
         if Self::decided_on(p) <= end {
             return reject(
                 Rule::Consistency,
                 "tertial",
-                format!("tertial {tertial} of {year} runs to {end}; report it after that"),
+                format!("tertial {tertial} {year} löper till {end}; rapportera det därefter"),
             );
         }
         Ok(())
@@ -288,14 +296,14 @@ impl KommunState {
             } => {
                 check_id("deviation", deviation)?;
                 let Some(u) = self.units.get(unit) else {
-                    return reject(Rule::Reference, "unit", format!("no unit {unit:?}"));
+                    return reject(Rule::Reference, "unit", format!("ingen enhet {unit:?}"));
                 };
                 self.authorize(p, Authority::Forvaltning(&u.namnd, unit, Matter::FollowUp))?;
                 if self.deviations.contains_key(deviation) {
                     return reject(
                         Rule::P6,
                         "deviation",
-                        format!("deviation {deviation:?} exists"),
+                        format!("avvikelsen {deviation:?} finns redan"),
                     );
                 }
                 self.deviation_target_exists(from)?;
@@ -309,7 +317,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         "amount",
-                        "a budget deviation states its amount in tkr",
+                        "en budgetavvikelse anger sitt belopp i tkr",
                     );
                 }
                 check_text("analysis", analysis)?;
@@ -317,7 +325,7 @@ impl KommunState {
                     return reject(
                         Rule::Consistency,
                         "noticed",
-                        "noticed after it was reported",
+                        "upptäckt efter att den rapporterats",
                     );
                 }
                 Ok(vec![Event::DeviationReported {
@@ -342,7 +350,11 @@ impl KommunState {
                 check_id("action", action)?;
                 check_text("description", description)?;
                 if d.actions.contains(action) {
-                    return reject(Rule::P6, "action", format!("action {action:?} is recorded"));
+                    return reject(
+                        Rule::P6,
+                        "action",
+                        format!("åtgärden {action:?} är redan registrerad"),
+                    );
                 }
                 Ok(vec![Event::DeviationActionRecorded {
                     deviation: deviation.clone(),
@@ -357,7 +369,7 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "deviation",
-                        format!("deviation {deviation:?} is already with the nämnd"),
+                        format!("avvikelsen {deviation:?} ligger redan hos nämnden"),
                     );
                 }
                 Ok(vec![Event::DeviationEscalated {
@@ -409,7 +421,7 @@ impl KommunState {
                 self.operating_body("body", body)?;
                 self.authorize(p, Authority::Body(body))?;
                 if self.control_plans.contains_key(plan) {
-                    return reject(Rule::P6, "plan", format!("plan {plan:?} exists"));
+                    return reject(Rule::P6, "plan", format!("planen {plan:?} finns redan"));
                 }
                 if self
                     .control_plans
@@ -419,14 +431,14 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "year",
-                        format!("{body:?} has an intern kontrollplan for {year}"),
+                        format!("{body:?} har redan en intern kontrollplan för {year}"),
                     );
                 }
                 if today.year() > *year {
                     return reject(
                         Rule::Consistency,
                         "year",
-                        "a plan is adopted before or during its year",
+                        "en plan antas före eller under sitt år",
                     );
                 }
                 let mut ids = BTreeSet::new();
@@ -436,12 +448,12 @@ impl KommunState {
                     check_text(&f("description"), &r.description)?;
                     check_text(&f("area"), &r.area)?;
                     if !ids.insert(r.id.as_str()) {
-                        return reject(Rule::Input, f("id"), "each risk once");
+                        return reject(Rule::Input, f("id"), "varje risk en gång");
                     }
                     for (name, v) in [("likelihood", r.likelihood), ("consequence", r.consequence)]
                     {
                         if !(1..=4).contains(&v) {
-                            return reject(Rule::Input, f(name), "is scored 1-4");
+                            return reject(Rule::Input, f(name), "bedöms på skalan 1-4");
                         }
                     }
                 }
@@ -449,7 +461,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         "controls",
-                        "a plan has at least one control point",
+                        "en plan har minst ett kontrollmoment",
                     );
                 }
                 let mut cids = BTreeSet::new();
@@ -460,13 +472,13 @@ impl KommunState {
                     check_text(&f("how"), &c.how)?;
                     check_text(&f("responsible_role"), &c.responsible_role)?;
                     if !cids.insert(c.id.as_str()) {
-                        return reject(Rule::Input, f("id"), "each control point once");
+                        return reject(Rule::Input, f("id"), "varje kontrollmoment en gång");
                     }
                     if !ids.contains(c.risk.as_str()) {
                         return reject(
                             Rule::Reference,
                             f("risk"),
-                            format!("no risk {:?} in the plan", c.risk),
+                            format!("ingen risk {:?} i planen", c.risk),
                         );
                     }
                 }
@@ -500,7 +512,7 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "control",
-                        format!("plan {plan:?} has no control point {control:?}"),
+                        format!("planen {plan:?} har inget kontrollmoment {control:?}"),
                     );
                 }
                 Self::tertial_passed(p, cp.year, *tertial)?;
@@ -508,7 +520,7 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "tertial",
-                        format!("{control:?} has a result for tertial {tertial}"),
+                        format!("{control:?} har redan ett resultat för tertial {tertial}"),
                     );
                 }
                 if let ControlResult::Finding {
@@ -522,7 +534,7 @@ impl KommunState {
                         return reject(
                             Rule::P6,
                             "result.finding",
-                            format!("finding {finding:?} exists"),
+                            format!("bristen {finding:?} finns redan"),
                         );
                     }
                 }
@@ -545,10 +557,18 @@ impl KommunState {
                 check_text("description", description)?;
                 check_text("responsible", responsible)?;
                 if f.actions.contains(action) {
-                    return reject(Rule::P6, "action", format!("action {action:?} is recorded"));
+                    return reject(
+                        Rule::P6,
+                        "action",
+                        format!("åtgärden {action:?} är redan registrerad"),
+                    );
                 }
                 if *due < today {
-                    return reject(Rule::Consistency, "due", "due before it is decided");
+                    return reject(
+                        Rule::Consistency,
+                        "due",
+                        "slutdatumet ligger före beslutsdatumet",
+                    );
                 }
                 Ok(vec![Event::FindingActionRecorded {
                     finding: finding.clone(),
@@ -575,7 +595,7 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "plan",
-                        format!("no intern kontrollplan {plan:?}"),
+                        format!("ingen intern kontrollplan {plan:?}"),
                     );
                 };
                 self.authorize(p, Authority::Body(&cp.body))?;
@@ -585,7 +605,7 @@ impl KommunState {
                     return reject(
                         Rule::P6,
                         "tertial",
-                        format!("tertial {tertial} is reported"),
+                        format!("tertial {tertial} är redan rapporterat"),
                     );
                 }
                 Ok(vec![Event::InternalControlTertialReported {
@@ -613,20 +633,24 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         "provenance.decided_by",
-                        "the kommun has no revisorer",
+                        "kommunen har inga revisorer",
                     );
                 };
                 self.authorize(p, Authority::Body(auditors))?;
                 check_id("review", review)?;
                 check_text("title", title)?;
                 if self.reviews.contains_key(review) {
-                    return reject(Rule::P6, "review", format!("review {review:?} exists"));
+                    return reject(
+                        Rule::P6,
+                        "review",
+                        format!("granskningen {review:?} finns redan"),
+                    );
                 }
                 if bodies.is_empty() {
                     return reject(
                         Rule::Input,
                         "bodies",
-                        "a review concerns at least one board",
+                        "en granskning gäller minst en nämnd eller styrelse",
                     );
                 }
                 for (i, b) in bodies.iter().enumerate() {
@@ -636,7 +660,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         "observations",
-                        "a review states what it observed",
+                        "en granskning anger sina iakttagelser",
                     );
                 }
                 let mut ids = BTreeSet::new();
@@ -647,7 +671,7 @@ impl KommunState {
                         return reject(
                             Rule::Input,
                             format!("recommendations[{i}].id"),
-                            "each recommendation once",
+                            "varje rekommendation en gång",
                         );
                     }
                 }
@@ -655,14 +679,14 @@ impl KommunState {
                     return reject(
                         Rule::Consistency,
                         "reply_due",
-                        "the reply is due after the review",
+                        "sista dag för yttrandet ligger efter granskningen",
                     );
                 }
                 if *year > today.year() {
                     return reject(
                         Rule::Consistency,
                         "year",
-                        "a review covers a year that has begun",
+                        "en granskning avser ett år som har börjat",
                     );
                 }
                 Ok(vec![Event::ReviewRecorded {
@@ -682,26 +706,33 @@ impl KommunState {
                 responses,
             } => {
                 let Some(r) = self.reviews.get(review) else {
-                    return reject(Rule::Reference, "review", format!("no review {review:?}"));
+                    return reject(
+                        Rule::Reference,
+                        "review",
+                        format!("ingen granskning {review:?}"),
+                    );
                 };
                 if !r.bodies.contains(body) {
                     return reject(
                         Rule::P1,
                         "body",
-                        format!("review {review:?} asks {:?}, not {body:?}", r.bodies),
+                        format!(
+                            "granskningen {review:?} riktar sig till {:?}, inte {body:?}",
+                            r.bodies
+                        ),
                     );
                 }
                 self.authorize(p, Authority::Body(body))?;
                 check_text("reply", reply)?;
                 if r.replied.contains(body) {
-                    return reject(Rule::P6, "body", format!("{body:?} has replied"));
+                    return reject(Rule::P6, "body", format!("{body:?} har redan yttrat sig"));
                 }
                 for (i, resp) in responses.iter().enumerate() {
                     if !r.recommendations.contains(&resp.recommendation) {
                         return reject(
                             Rule::Reference,
                             format!("responses[{i}].recommendation"),
-                            format!("no recommendation {:?}", resp.recommendation),
+                            format!("ingen rekommendation {:?}", resp.recommendation),
                         );
                     }
                 }
@@ -713,7 +744,7 @@ impl KommunState {
                     late: today > r.reply_due,
                 }])
             }
-            _ => reject(Rule::Input, "command", "not a follow-up command"),
+            _ => reject(Rule::Input, "command", "inget uppföljningskommando"),
         }
     }
 
@@ -733,14 +764,14 @@ impl KommunState {
         self.operating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
         let Some(through) = kind.through(year) else {
-            return reject(Rule::Input, "year", "not a year");
+            return reject(Rule::Input, "year", "inget giltigt år");
         };
         if Self::decided_on(p) <= through {
             return reject(
                 Rule::Consistency,
                 "kind",
                 format!(
-                    "a {} covers through {through}: it is adopted after that",
+                    "en {} omfattar tiden till och med {through}: den antas därefter",
                     kind.slug()
                 ),
             );
@@ -749,14 +780,14 @@ impl KommunState {
             return reject(
                 Rule::Reference,
                 "year",
-                format!("no adopted budget covers {year}"),
+                format!("ingen antagen budget omfattar {year}"),
             );
         }
         if self.reports.contains(&(body.to_owned(), year, kind)) {
             return reject(
                 Rule::P6,
                 "kind",
-                format!("{body:?} has adopted its {} for {year}", kind.slug()),
+                format!("{body:?} har redan antagit sin {} för {year}", kind.slug()),
             );
         }
         let is_ks = self.executive_board() == Some(body);
@@ -773,14 +804,17 @@ impl KommunState {
                 return reject(
                     Rule::P1,
                     f("body"),
-                    format!("{body:?} reports its own ram, not {:?}'s", r.body),
+                    format!(
+                        "{body:?} redovisar sin egen ram, inte ramen för {:?}",
+                        r.body
+                    ),
                 );
             }
             if !self.ramar.contains_key(&(r.body.clone(), year)) {
                 return reject(
                     Rule::Reference,
                     f("body"),
-                    format!("{:?} has no ram for {year}", r.body),
+                    format!("{:?} har ingen ram för {year}", r.body),
                 );
             }
             match (kind.has_forecast(), r.forecast) {
@@ -788,14 +822,14 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         f("forecast"),
-                        format!("a {} has a full-year forecast", kind.slug()),
+                        format!("en {} har en helårsprognos", kind.slug()),
                     )
                 }
                 (false, Some(_)) => {
                     return reject(
                         Rule::Input,
                         f("forecast"),
-                        "an årsredovisning has no forecast",
+                        "en årsredovisning har ingen prognos",
                     )
                 }
                 _ => {}
@@ -811,7 +845,10 @@ impl KommunState {
                 return reject(
                     Rule::Reference,
                     f("goal"),
-                    format!("{:?} is not a goal {body:?} reports on for {year}", g.goal),
+                    format!(
+                        "{:?} är inget mål som {body:?} redovisar för {year}",
+                        g.goal
+                    ),
                 );
             }
             for (j, v) in g.indicators.iter().enumerate() {
@@ -822,7 +859,7 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         format!("goals[{i}].indicators[{j}].indicator"),
-                        format!("goal {:?} has no indicator {:?}", g.goal, v.indicator),
+                        format!("målet {:?} har ingen indikator {:?}", g.goal, v.indicator),
                     );
                 }
             }
@@ -834,14 +871,14 @@ impl KommunState {
                     return reject(
                         Rule::Reference,
                         format!("uppdrag[{i}].uppdrag"),
-                        format!("{:?} is not given to {body:?}", u.uppdrag),
+                        format!("{:?} är inte givet till {body:?}", u.uppdrag),
                     )
                 }
                 None => {
                     return reject(
                         Rule::Reference,
                         format!("uppdrag[{i}].uppdrag"),
-                        format!("no uppdrag {:?}", u.uppdrag),
+                        format!("inget uppdrag {:?}", u.uppdrag),
                     )
                 }
             }
@@ -862,7 +899,7 @@ impl KommunState {
                     Rule::P5,
                     "atgardsplan",
                     format!(
-                        "deviation {missing:?} is beyond the förvaltning's delegation and still open: the nämnd decides an åtgärdsplan with this {}",
+                        "avvikelsen {missing:?} går utöver förvaltningens delegation och är fortfarande öppen: nämnden beslutar om en åtgärdsplan tillsammans med denna {}",
                         kind.slug()
                     ),
                 );
@@ -904,14 +941,14 @@ impl KommunState {
                 return reject(
                     Rule::P6,
                     "atgardsplan.id",
-                    format!("åtgärdsplan {:?} exists", a.id),
+                    format!("åtgärdsplanen {:?} finns redan", a.id),
                 );
             }
             if a.deviations.is_empty() {
                 return reject(
                     Rule::Input,
                     "atgardsplan.deviations",
-                    "an åtgärdsplan answers at least one deviation",
+                    "en åtgärdsplan avser minst en avvikelse",
                 );
             }
             for (i, d) in a.deviations.iter().enumerate() {
@@ -921,14 +958,14 @@ impl KommunState {
                         return reject(
                             Rule::Reference,
                             format!("atgardsplan.deviations[{i}]"),
-                            format!("{d:?} is not an open deviation of {body:?}"),
+                            format!("{d:?} är ingen öppen avvikelse hos {body:?}"),
                         )
                     }
                     None => {
                         return reject(
                             Rule::Reference,
                             format!("atgardsplan.deviations[{i}]"),
-                            format!("no deviation {d:?}"),
+                            format!("ingen avvikelse {d:?}"),
                         )
                     }
                 }
@@ -937,7 +974,7 @@ impl KommunState {
                 return reject(
                     Rule::Input,
                     "atgardsplan.measures",
-                    "an åtgärdsplan names its measures",
+                    "en åtgärdsplan anger sina åtgärder",
                 );
             }
             events.push(Event::AtgardsplanAdopted {

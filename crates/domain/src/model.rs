@@ -25,6 +25,18 @@ pub enum BodyKind {
 }
 
 impl BodyKind {
+    /// The kind in Swedish, as a message names it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            BodyKind::Council => "kommunfullmäktige",
+            BodyKind::ExecutiveBoard => "kommunstyrelsen",
+            BodyKind::Committee => "en nämnd",
+            BodyKind::Company => "ett bolag",
+            BodyKind::ParentCompany => "ett moderbolag",
+            BodyKind::Auditors => "revisorerna",
+        }
+    }
+
     /// Bodies that receive a ram, set their own goals and run units: KS,
     /// nämnder and bolag.
     pub fn is_operating(self) -> bool {
@@ -100,6 +112,21 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    /// The kind in Swedish, as a message names it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            DocumentKind::Program => "ett program",
+            DocumentKind::Plan => "en plan",
+            DocumentKind::Strategi => "en strategi",
+            DocumentKind::Policy => "en policy",
+            DocumentKind::Riktlinje => "en riktlinje",
+            DocumentKind::Reglemente => "ett reglemente",
+            DocumentKind::Delegationsordning => "en delegationsordning",
+            DocumentKind::Bolagsordning => "en bolagsordning",
+            DocumentKind::Agardirektiv => "ett ägardirektiv",
+        }
+    }
+
     /// Documents only KF may adopt (KL 5 kap: what only fullmäktige decides); riktlinjer and
     /// delegationsordningar may be a nämnd's or KS's own.
     pub fn council_only(self) -> bool {

@@ -78,7 +78,7 @@ impl DecidedBy {
             DecidedBy::System { component } => &[("provenance.decided_by.component", component)],
         };
         match fields.iter().find(|(_, value)| value.trim().is_empty()) {
-            Some((field, _)) => Err((field, "P7 provenance: must not be empty")),
+            Some((field, _)) => Err((field, "P7 beslutsunderlag: får inte vara tom")),
             None => Ok(()),
         }
     }

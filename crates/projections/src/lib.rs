@@ -29,15 +29,15 @@ pub const PROJECTION_VERSION: u32 = 3;
 pub enum ProjectionError {
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
-    #[error("view document: {0}")]
+    #[error("vydokument: {0}")]
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Store(#[from] styr_store::StoreError),
-    #[error("event at sequence {sequence} cannot be read: {detail}")]
+    #[error("händelsen vid sekvens {sequence} går inte att läsa: {detail}")]
     Unreadable { sequence: u64, detail: String },
     /// The stream no longer holds what the checkpoint says was projected:
     /// the projector stops rather than serve a view of another history.
-    #[error("projection of {kommun} halted: {reason}")]
+    #[error("projektionen av {kommun} stoppad: {reason}")]
     Halted { kommun: String, reason: String },
     /// Another process has the projection open (sled holds a lock on it).
     #[error("projektionsmappen {path} används av en annan process (till exempel styr serve); ange en egen med --projections")]

@@ -274,7 +274,7 @@ impl Api {
             return Err(ApiError {
                 code: 413,
                 kind: "too_large",
-                message: format!("request of {} bytes; at most {MAX_REQUEST}", payload.len()),
+                message: format!("förfrågan är {} byte; högst {MAX_REQUEST}", payload.len()),
             });
         }
         Ok(payload)
@@ -356,7 +356,7 @@ impl Api {
             return Err(ApiError {
                 code: 404,
                 kind: "unknown_kommun",
-                message: format!("kommun {kommun} has no history"),
+                message: format!("kommunen {kommun} har ingen historik"),
             });
         }
         let at = match (request.as_of, request.recorded_at) {
@@ -383,7 +383,9 @@ impl Api {
                         return Err(ApiError {
                             code: 409,
                             kind: "not_yet",
-                            message: format!("the projection is at {reached}, not yet at {min}"),
+                            message: format!(
+                                "projektionen är vid sekvens {reached}, ännu inte vid {min}"
+                            ),
                         });
                     }
                 }
@@ -402,7 +404,7 @@ impl Api {
                         return Err(ApiError {
                             code: 404,
                             kind: "unknown_node",
-                            message: format!("no node {node:?}"),
+                            message: format!("noden {node:?} finns inte"),
                         })
                     }
                 }
@@ -422,7 +424,7 @@ impl Api {
                     None => {
                         return Err(bad(
                             "invalid_query",
-                            format!("register {register:?}: one of {REGISTERS:?}"),
+                            format!("registret {register:?} finns inte; ett av {REGISTERS:?}"),
                         ))
                     }
                 }

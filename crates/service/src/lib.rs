@@ -60,12 +60,12 @@ pub enum Outcome {
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("event at sequence {sequence} cannot be read: {detail}")]
+    #[error("händelsen vid sekvens {sequence} går inte att läsa: {detail}")]
     Unreadable { sequence: u64, detail: String },
-    #[error("kommun {kommun} kept moving: gave up after {attempts} conflicting attempts")]
+    #[error("kommunen {kommun} fortsatte att ändras: gav upp efter {attempts} krockande försök")]
     Contended { kommun: String, attempts: u32 },
     /// The group commit this submission was part of failed.
-    #[error("recording failed: {0}")]
+    #[error("registreringen misslyckades: {0}")]
     Failed(String),
 }
 

@@ -270,7 +270,7 @@ fn non_empty(field: &'static str, value: &str) -> Result<(), StoreError> {
         Err(StoreError::InvalidField {
             field,
             value: value.to_owned(),
-            rule: "P7 provenance: must not be empty",
+            rule: "P7 beslutets ursprung: får inte vara tomt",
         })
     } else {
         Ok(())

@@ -5,35 +5,33 @@ use thiserror::Error;
 /// error.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("invalid kommun id {value:?}: must be {rule}")]
+    #[error("ogiltigt kommun-id {value:?}: ska vara {rule}")]
     InvalidKommun { value: String, rule: &'static str },
-    #[error("invalid {field} {value:?}: {rule}")]
+    #[error("ogiltigt {field} {value:?}: {rule}")]
     InvalidField {
         field: &'static str,
         value: String,
         rule: &'static str,
     },
-    #[error(
-        "event {index} of the decision is {size} bytes encoded, over the server's limit of {limit}"
-    )]
+    #[error("beslutets händelse {index} är {size} byte kodad, över serverns gräns på {limit}")]
     TooLarge {
         index: usize,
         size: usize,
         limit: usize,
     },
-    #[error("connecting to NATS at {url}: {detail}")]
+    #[error("kunde inte ansluta till NATS på {url}: {detail}")]
     Connect { url: String, detail: String },
-    #[error("JetStream {operation} failed: {detail}")]
+    #[error("JetStream-åtgärden {operation} misslyckades: {detail}")]
     Nats {
         operation: &'static str,
         detail: String,
     },
-    #[error("the stored history is corrupt at sequence {sequence}: {reason}")]
+    #[error("den lagrade historiken är skadad vid sekvens {sequence}: {reason}")]
     Corrupt { sequence: u64, reason: String },
-    #[error("signing key {path}: {detail}")]
+    #[error("signeringsnyckeln {path}: {detail}")]
     Key { path: String, detail: String },
     #[error(
-        "the outcome of an append could not be established after {attempts} attempts: {detail}"
+        "det gick inte att fastställa om en skrivning lyckades efter {attempts} försök: {detail}"
     )]
     Unresolved { attempts: u32, detail: String },
 }

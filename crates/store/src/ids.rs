@@ -31,7 +31,7 @@ impl KommunId {
         } else {
             Err(StoreError::InvalidKommun {
                 value: id,
-                rule: "a lowercase ASCII slug: 1-63 of a-z, 0-9 and '-', not starting or ending with '-'",
+                rule: "1–63 gemena tecken a-z, 0-9 och '-', inte '-' först eller sist",
             })
         }
     }
@@ -105,7 +105,7 @@ pub(crate) fn check_token(field: &'static str, value: &str) -> Result<(), StoreE
         Err(StoreError::InvalidField {
             field,
             value: value.to_owned(),
-            rule: "1-128 of ASCII letters, digits, '-' and '_' (it becomes a subject token)",
+            rule: "1–128 tecken a-z, A-Z, 0-9, '-' och '_' (det blir en del av ett NATS-ämne)",
         })
     }
 }
