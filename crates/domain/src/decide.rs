@@ -327,13 +327,15 @@ impl KommunState {
                             format!("inget styrdokument {doc:?}"),
                         )
                     }
-                    (Some(_), None) => return reject(
-                        Rule::P6,
-                        "replaces_version",
-                        format!(
+                    (Some(_), None) => {
+                        return reject(
+                            Rule::P6,
+                            "replaces_version",
+                            format!(
                             "{doc:?} finns redan: en revidering anger vilken version den ersätter"
                         ),
-                    ),
+                        )
+                    }
                     (Some(d), Some(v)) => {
                         if d.repealed {
                             return reject(Rule::P6, "doc", format!("{doc:?} är upphävt"));
@@ -935,13 +937,15 @@ impl KommunState {
             Some(p) if p.body == body && p.unit == unit && p.year == year && p.kind == kind => {
                 p.version + 1
             }
-            Some(_) => return reject(
-                Rule::P6,
-                "plan",
-                format!(
+            Some(_) => {
+                return reject(
+                    Rule::P6,
+                    "plan",
+                    format!(
                     "planen {plan:?} hör till en annan enhet, ett annat år eller en annan plantyp"
                 ),
-            ),
+                )
+            }
         };
         let mut ids = BTreeSet::new();
         let mut costs: std::collections::BTreeMap<&str, Tkr> = Default::default();

@@ -230,7 +230,7 @@ async fn commands_queries_and_malformed_input_over_nats() {
             serde_json::to_vec(&json!({"query": {"kind": "register", "register": "secrets"}}))
                 .unwrap(),
             "400",
-            "register",
+            "registret \\\"secrets\\\" finns inte",
         ),
     ];
     for (subject, body, want_code, want_text) in malformed {

@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn kommun_id_rejection_names_the_rule() {
         let err = KommunId::new("Bad.Id").unwrap_err().to_string();
-        assert!(err.contains("Bad.Id") && err.contains("slug"), "{err}");
+        assert!(
+            err.contains("Bad.Id") && err.contains("gemena tecken"),
+            "{err}"
+        );
     }
 
     #[test]

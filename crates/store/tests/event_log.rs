@@ -242,7 +242,7 @@ async fn bad_input_is_rejected_before_anything_is_appended() {
         ),
         (
             broken(|d| d.events[1].payload = serde_json::json!("x".repeat(2_000_000))),
-            "event 1",
+            "händelse 1",
         ),
     ];
     for (d, field) in cases {
