@@ -93,7 +93,7 @@ impl Checkpointer<'_> {
             if head_hash != chain.head {
                 return Err(AuditError::Store(styr_store::StoreError::Corrupt {
                     sequence: head,
-                    reason: "the stored bytes changed under the chain head".into(),
+                    reason: "de lagrade byten ändrades under kedjehuvudet".into(),
                 }));
             }
             let head_hash = head_hash.to_hex();

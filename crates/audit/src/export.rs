@@ -118,19 +118,19 @@ pub fn read_export(input: impl BufRead) -> Result<(ExportHeader, Vec<ExportEntry
     let header: ExportHeader = match lines.next() {
         Some((_, line)) => serde_json::from_str(&line?).map_err(|e| AuditError::Export {
             line: 1,
-            detail: format!("ingen exportfilshuvud: {e}"),
+            detail: format!("inget exportfilshuvud: {e}"),
         })?,
         None => {
             return Err(AuditError::Export {
                 line: 1,
-                detail: "empty file".into(),
+                detail: "filen är tom".into(),
             })
         }
     };
     if header.format != EXPORT_FORMAT {
         return Err(AuditError::Export {
             line: 1,
-            detail: format!("format {:?}, expected {EXPORT_FORMAT}", header.format),
+            detail: format!("formatet {:?}, väntade {EXPORT_FORMAT}", header.format),
         });
     }
     let mut entries = Vec::new();

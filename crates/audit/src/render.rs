@@ -77,10 +77,10 @@ impl RevisorReport {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# {}\n\n{}\n", self.title(), self.made());
+        let _ = writeln!(s, "# {}\n\n{}\n", markdown_cell(&self.title()), self.made());
         let _ = writeln!(s, "## Historikens äkthet\n");
         for l in self.verification_lines() {
-            let _ = writeln!(s, "- {l}");
+            let _ = writeln!(s, "- {}", markdown_cell(&l));
         }
         for t in self.tables() {
             let _ = writeln!(s, "\n## {}\n", t.title);
@@ -97,7 +97,7 @@ impl RevisorReport {
                     let cells: Vec<String> = r
                         .iter()
                         .map(|c| {
-                            let text = c.display().replace('|', "\\|").replace('\n', " ");
+                            let text = markdown_cell(&c.display());
                             match c.tone() {
                                 Some(tone) => format!("{} {text}", tone_mark(tone)),
                                 None => text,
@@ -130,7 +130,7 @@ impl RevisorReport {
                 .map(|l| {
                     m.get(&(c, l)).map_or(String::new(), |v| {
                         v.iter()
-                            .map(|(id, text)| format!("{} ({id})", text.replace('|', "\\|")))
+                            .map(|(id, text)| format!("{} ({id})", markdown_cell(text)))
                             .collect::<Vec<_>>()
                             .join("; ")
                     })
@@ -259,10 +259,10 @@ impl RevisorReport {
                             sheet.write_datetime_with_format(r, c, &day, &date)?;
                         }
                         Cell::Status(s, Tone::Bad) => {
-                            sheet.write_string_with_format(r, c, s, &red)?;
+                            sheet.write_string_with_format(r, c, excel_text(s), &red)?;
                         }
                         Cell::Text(s) | Cell::Status(s, _) => {
-                            sheet.write_string(r, c, s)?;
+                            sheet.write_string(r, c, excel_text(s))?;
                         }
                         Cell::Empty => {}
                     }
@@ -272,6 +272,26 @@ impl RevisorReport {
             sheet.autofit();
         }
         book.save_to_buffer()
+    }
+}
+
+/// Text inside a Markdown table cell: no raw HTML (a decision's title is
+/// user input), no column break, one line.
+fn markdown_cell(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// Excel holds at most 32 767 characters in a cell; a longer text is cut
+/// there (the CSV and HTML keep it whole).
+fn excel_text(s: &str) -> &str {
+    const MAX: usize = 32_767;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => &s[..i],
+        None => s,
     }
 }
 
@@ -308,5 +328,39 @@ fn html_table(t: &Table) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spreadsheet_never_reads_a_decision_title_as_a_formula() {
+        for evil in ["=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_field(&Cell::Text(evil.into())), format!("'{evil}"));
+            assert_eq!(
+                csv_field(&Cell::Status(evil.into(), Tone::Bad)),
+                format!("'{evil}")
+            );
+        }
+        // Numbers stay numbers, negative ones too.
+        assert_eq!(csv_field(&Cell::Amount(-1200)), "-1200");
+        assert_eq!(csv_field(&Cell::Text("Ny skola".into())), "Ny skola");
+    }
+
+    #[test]
+    fn markdown_cells_carry_no_html_and_no_column_breaks() {
+        assert_eq!(
+            markdown_cell("<script>x</script> | a\nb & c"),
+            "&lt;script&gt;x&lt;/script&gt; \\| a b &amp; c"
+        );
+    }
+
+    #[test]
+    fn excel_cells_are_cut_at_its_limit_on_a_character_boundary() {
+        let long = "å".repeat(40_000);
+        assert_eq!(excel_text(&long).chars().count(), 32_767);
+        assert_eq!(excel_text("kort"), "kort");
     }
 }

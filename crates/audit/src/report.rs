@@ -165,15 +165,16 @@ fn assessment_light(a: Assessment) -> Cell {
 }
 
 /// An indicator's value against its målvärde, by its direction: green when
-/// reached, yellow within 5 % of it, red beyond.
+/// reached (for one to maintain: within 2 % of it), yellow when short of it
+/// by at most 5 %, red beyond.
 fn indicator_light(direction: Trend, value: f64, target: f64) -> Cell {
     let scale = target.abs().max(f64::EPSILON);
-    let gap = match direction {
-        Trend::Increase => (target - value) / scale,
-        Trend::Decrease => (value - target) / scale,
-        Trend::Maintain => ((value - target).abs() / scale - 0.02).max(0.0),
+    let (gap, reached) = match direction {
+        Trend::Increase => ((target - value) / scale, 0.0),
+        Trend::Decrease => ((value - target) / scale, 0.0),
+        Trend::Maintain => ((value - target).abs() / scale, 0.02),
     };
-    if gap <= 0.0 {
+    if gap <= reached {
         Cell::Status("grön: målvärdet nått".into(), Tone::Good)
     } else if gap <= 0.05 {
         Cell::Status("gul: nära målvärdet".into(), Tone::Warn)
@@ -182,11 +183,48 @@ fn indicator_light(direction: Trend, value: f64, target: f64) -> Cell {
     }
 }
 
+/// When a period (`2026`, `2026-T2`, `2026-06`) ends, and how much of the
+/// year it covers (a whole year ranks above a tertial, a tertial above a
+/// month ending the same day).
+fn period_rank(period: &str) -> (Option<NaiveDate>, u8) {
+    let (year, rest) = period.split_once('-').unwrap_or((period, ""));
+    let Ok(year) = year.parse::<i32>() else {
+        return (None, 0);
+    };
+    if rest.is_empty() {
+        return (NaiveDate::from_ymd_opt(year, 12, 31), 2);
+    }
+    if let Some(t) = rest.strip_prefix('T').and_then(|t| t.parse::<u8>().ok()) {
+        return (styr_domain::tertial_end(year, t), 1);
+    }
+    let end = rest.parse::<u32>().ok().and_then(|m| {
+        let (y, m) = if m == 12 {
+            (year + 1, 1)
+        } else {
+            (year, m + 1)
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.pred_opt())
+    });
+    (end, 0)
+}
+
 fn open_or_closed(closed: Option<&Statement>) -> Cell {
     match closed {
         Some(c) => Cell::Status(format!("avslutad: {}", c.text), Tone::Good),
         None => Cell::Status("öppen".into(), Tone::Bad),
     }
+}
+
+/// One line of the ändringslogg: an event of the year's decisions, the
+/// entities it touched, and how it stands to rättelser.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub entry: HistoryEntry,
+    pub entities: Vec<String>,
+    /// For a rättelse: the sequence of the event it corrects.
+    pub corrects: Option<u64>,
+    /// The rättelser of this event (sequences), whenever they were decided.
+    pub corrected_by: Vec<u64>,
 }
 
 /// Everything the report shows, gathered once.
@@ -207,11 +245,14 @@ pub struct RevisorReport {
     pub plan: PlanView,
     /// The year's follow-up reports.
     pub reports: Vec<ReportDoc>,
+    /// Uppdrag given by the year's end and not closed before it began,
+    /// overdue ones from earlier years included.
+    pub uppdrag: Vec<UppdragDoc>,
     /// Nämndmål of the year (KF goals are in `plan`).
     pub namndmal: Vec<GoalDoc>,
     pub reviews: Vec<ReviewDoc>,
     /// Every event of the year's decisions, once, with the entities it touched.
-    pub changes: Vec<(HistoryEntry, Vec<String>)>,
+    pub changes: Vec<Change>,
 }
 
 impl RevisorReport {
@@ -233,7 +274,9 @@ impl RevisorReport {
             .collect();
         let deviations = styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")?
             .into_iter()
-            .filter(|d| d.reported.year() == year || d.closed.is_none())
+            .filter(|d| {
+                d.reported.year() == year || (d.reported.year() < year && d.closed.is_none())
+            })
             .collect();
         let mut reports: Vec<ReportDoc> = styr_projections::reports(kv, kommun, None)?
             .into_iter()
@@ -248,7 +291,17 @@ impl RevisorReport {
             .map_or_else(|| kommun.to_string(), |k| k.name);
         let namndmal = styr_projections::docs::<GoalDoc>(kv, kommun, "goal")?
             .into_iter()
-            .filter(|g| g.level == "namnd" && g.from_year == year)
+            .filter(|g| g.level == "namnd" && (g.from_year..=g.to_year).contains(&year))
+            .collect();
+        let uppdrag = styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")?
+            .into_iter()
+            .filter(|u| {
+                let closed_before = u
+                    .lifecycle
+                    .iter()
+                    .any(|l| l.what == "closed" && l.source.effective_date.year() < year);
+                u.given_year <= year && !closed_before
+            })
             .collect();
         let reviews = styr_projections::docs::<ReviewDoc>(kv, kommun, "review")?
             .into_iter()
@@ -268,6 +321,7 @@ impl RevisorReport {
             access: styr_projections::docs::<AccessDoc>(kv, kommun, "access")?,
             plan: styr_projections::plan(kv, kommun, year)?,
             reports,
+            uppdrag,
             namndmal,
             reviews,
             changes: changes_of_year(kv, kommun, year)?,
@@ -372,9 +426,10 @@ impl RevisorReport {
     }
 
     fn change_log(&self) -> Table {
+        let sequences = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
         Table {
             file: "andringslogg.csv",
-            title: "Ändringslogg: årets beslut i ordning",
+            title: "Ändringslogg: årets beslut i ordning, med rättelser",
             header: vec![
                 "sekvens",
                 "beslutat",
@@ -382,13 +437,16 @@ impl RevisorReport {
                 "händelse",
                 "rör",
                 "gäller_från",
+                "registrerad",
                 "registrerad_av",
-                "rättar",
+                "rättar_sekvens",
+                "rättad_genom",
             ],
             rows: self
                 .changes
                 .iter()
-                .map(|(e, entities)| {
+                .map(|c| {
+                    let e = &c.entry;
                     vec![
                         Cell::Amount(e.sequence as i64),
                         e.provenance
@@ -397,11 +455,17 @@ impl RevisorReport {
                             .map_or(Cell::Empty, Cell::Date),
                         styr_projections::decided_text(&e.provenance.decided_by).into(),
                         e.event_type.clone().into(),
-                        entities.join(", ").into(),
+                        c.entities.join(", ").into(),
                         Cell::Date(e.provenance.effective_date),
+                        Cell::Date(e.recorded_at.date_naive()),
                         e.recorded_by.clone().into(),
-                        e.corrects
-                            .map_or(Cell::Empty, |c| Cell::Status(c.to_string(), Tone::Warn)),
+                        c.corrects
+                            .map_or(Cell::Empty, |s| Cell::Status(s.to_string(), Tone::Warn)),
+                        if c.corrected_by.is_empty() {
+                            Cell::Empty
+                        } else {
+                            Cell::Status(sequences(&c.corrected_by), Tone::Warn)
+                        },
                     ]
                 })
                 .collect(),
@@ -475,7 +539,7 @@ impl RevisorReport {
                 let latest = g.outcomes.get(&i.id).and_then(|v| {
                     v.iter()
                         .filter(|o| o.period.starts_with(&year))
-                        .max_by(|a, b| a.period.cmp(&b.period).then(a.sequence.cmp(&b.sequence)))
+                        .max_by_key(|o| (period_rank(&o.period), o.sequence))
                 });
                 let light = match (latest, target) {
                     (Some(o), Some(t)) => indicator_light(i.direction, o.value, t.value),
@@ -524,22 +588,29 @@ impl RevisorReport {
                 "läge",
             ],
             rows: self
-                .plan
                 .uppdrag
                 .iter()
                 .map(|u| {
                     let last = u.status.last();
-                    let done = last.is_some_and(|s| s.status == UppdragStatus::Done);
-                    let state = if let Some(c) = &u.closed {
-                        Cell::Status(format!("avslutat: {c}"), Tone::Good)
-                    } else if done {
-                        Cell::Status("klart".into(), Tone::Good)
-                    } else if u.due < self.today {
-                        Cell::Status(format!("försenat: skulle vara klart {}", u.due), Tone::Bad)
-                    } else if last.is_none() {
-                        Cell::Status("ingen återrapport".into(), Tone::Warn)
-                    } else {
-                        Cell::Status("pågår".into(), Tone::Good)
+                    let state = match (&u.closed, last.map(|s| s.status)) {
+                        (Some(c), _) => Cell::Status(format!("avslutat: {c}"), Tone::Good),
+                        (None, Some(UppdragStatus::Done)) => {
+                            Cell::Status("klart".into(), Tone::Good)
+                        }
+                        (None, _) if u.due < self.today => Cell::Status(
+                            format!("försenat: skulle vara klart {}", u.due),
+                            Tone::Bad,
+                        ),
+                        (None, Some(UppdragStatus::Delayed)) => {
+                            Cell::Status("försenat enligt återrapporten".into(), Tone::Bad)
+                        }
+                        (None, Some(UppdragStatus::NotStarted)) => {
+                            Cell::Status("ej påbörjat".into(), Tone::Warn)
+                        }
+                        (None, Some(UppdragStatus::Ongoing)) => {
+                            Cell::Status("pågår".into(), Tone::Good)
+                        }
+                        (None, None) => Cell::Status("ingen återrapport".into(), Tone::Warn),
                     };
                     vec![
                         u.id.clone().into(),
@@ -563,18 +634,22 @@ impl RevisorReport {
     }
 
     fn economy_table(&self) -> Table {
-        let ram_of = |body: &str| {
-            self.plan
-                .budget
-                .as_ref()
-                .and_then(|b| b.ramar.get(body))
-                .and_then(|r| r.get(&self.year))
-                .copied()
+        // The ram in force when the report's period ended.
+        let ram_of = |body: &str, through: NaiveDate| {
+            self.plan.budget.as_ref().and_then(|b| {
+                b.changes
+                    .iter()
+                    .rev()
+                    .find(|e| {
+                        e.body == body && e.year == self.year && e.source.effective_date <= through
+                    })
+                    .map(|e| e.amount)
+            })
         };
         let mut rows = Vec::new();
         for r in &self.reports {
             for o in &r.ramar {
-                let ram = ram_of(&o.body);
+                let ram = ram_of(&o.body, r.through);
                 let judged = if r.kind == ReportKind::Arsredovisning {
                     Some(o.outcome)
                 } else {
@@ -587,7 +662,8 @@ impl RevisorReport {
                         Cell::Status("gul: högst 1 % över ram".into(), Tone::Warn)
                     }
                     (Some(_), _) => Cell::Status("röd: över ram".into(), Tone::Bad),
-                    (None, _) => Cell::Status("ram saknas".into(), Tone::Muted),
+                    (None, None) => Cell::Status("ram saknas".into(), Tone::Muted),
+                    (None, Some(_)) => Cell::Status("prognos saknas".into(), Tone::Muted),
                 };
                 rows.push(vec![
                     o.body.to_uppercase().into(),
@@ -710,6 +786,7 @@ impl RevisorReport {
                 "till_rur",
                 "från_rur",
                 "efter_rur",
+                "balanskravet",
                 "riktlinjer",
                 "beslut",
             ],
@@ -727,10 +804,14 @@ impl RevisorReport {
                         Cell::Amount(u.balanskravsresultat),
                         Cell::Amount(u.till_rur),
                         Cell::Amount(u.fran_rur),
+                        Cell::Amount(u.efter_rur),
                         if u.efter_rur < 0 {
-                            Cell::Status(u.efter_rur.to_string(), Tone::Bad)
+                            Cell::Status(
+                                "ej uppfyllt: återställs inom tre år (KL 11 kap 12 §)".into(),
+                                Tone::Bad,
+                            )
                         } else {
-                            Cell::Amount(u.efter_rur)
+                            Cell::Status("uppfyllt".into(), Tone::Good)
                         },
                         u.riktlinjer.clone().map_or(Cell::Empty, Cell::Text),
                         e.source.decided.clone().into(),
@@ -1079,43 +1160,61 @@ fn deviation_from_sv(from: &styr_domain::DeviationFrom) -> String {
 }
 
 /// Every event whose decision date (or effective date) lies in `year`, once,
-/// by decision date (then stream order), with the entities it touched — from the audit
-/// histories, which hold one line per touched entity.
+/// by decision date (then stream order), with the entities it touched —
+/// from the audit histories, which hold one line per touched entity — and
+/// every rättelse of such an event, whenever it was decided.
 fn changes_of_year(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     year: i32,
-) -> Result<Vec<(HistoryEntry, Vec<String>)>, ProjectionError> {
+) -> Result<Vec<Change>, ProjectionError> {
     let prefix = format!("h/{}/", kommun.as_str());
-    let mut by_sequence: BTreeMap<u64, (HistoryEntry, Vec<String>)> = BTreeMap::new();
+    let mut all: BTreeMap<u64, (HistoryEntry, Vec<String>)> = BTreeMap::new();
     for (key, value) in kv.scan(&prefix)? {
         let entry: HistoryEntry = serde_json::from_slice(&value)?;
-        let decided = entry
-            .provenance
-            .decided_by
-            .decision_date()
-            .unwrap_or(entry.provenance.effective_date);
-        if decided.year() != year {
-            continue;
-        }
         let entity = key[prefix.len()..]
             .rsplit_once('/')
             .map_or(String::new(), |(path, _)| path.to_owned());
-        by_sequence
-            .entry(entry.sequence)
+        all.entry(entry.sequence)
             .or_insert_with(|| (entry, Vec::new()))
             .1
             .push(entity);
     }
-    let mut changes: Vec<(HistoryEntry, Vec<String>)> = by_sequence.into_values().collect();
-    changes.sort_by_key(|(e, _)| {
-        (
-            e.provenance
-                .decided_by
-                .decision_date()
-                .unwrap_or(e.provenance.effective_date),
-            e.sequence,
-        )
-    });
+    let sequence_of: BTreeMap<uuid::Uuid, u64> = all
+        .values()
+        .map(|(e, _)| (e.event_id, e.sequence))
+        .collect();
+    let decided = |e: &HistoryEntry| {
+        e.provenance
+            .decided_by
+            .decision_date()
+            .unwrap_or(e.provenance.effective_date)
+    };
+    let mut corrected_by: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (e, _) in all.values() {
+        if let Some(target) = e.corrects.and_then(|c| sequence_of.get(&c)) {
+            corrected_by.entry(*target).or_default().push(e.sequence);
+        }
+    }
+    let in_year: std::collections::BTreeSet<u64> = all
+        .values()
+        .filter(|(e, _)| decided(e).year() == year)
+        .map(|(e, _)| e.sequence)
+        .collect();
+    let mut changes: Vec<Change> = all
+        .into_values()
+        .filter_map(|(entry, entities)| {
+            let corrects = entry.corrects.and_then(|c| sequence_of.get(&c).copied());
+            let keep =
+                in_year.contains(&entry.sequence) || corrects.is_some_and(|t| in_year.contains(&t));
+            keep.then(|| Change {
+                corrected_by: corrected_by.remove(&entry.sequence).unwrap_or_default(),
+                corrects,
+                entry,
+                entities,
+            })
+        })
+        .collect();
+    changes.sort_by_key(|c| (decided(&c.entry), c.entry.sequence));
     Ok(changes)
 }

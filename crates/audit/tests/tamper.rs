@@ -387,6 +387,16 @@ async fn the_revisor_report_covers_the_year() {
         .expect("BUN's delårsrapport in the change log");
     assert_eq!(report[3].plain(), "FollowUpReportAdopted");
     assert!(report[4].plain().contains("report/bun/2026/delarsrapport"));
+    // Each event once, however many entities it touched (the Kolada import
+    // of March touched four goals).
+    let mut sequences: Vec<String> = log.iter().map(|r| r[0].plain()).collect();
+    let n = sequences.len();
+    sequences.sort();
+    sequences.dedup();
+    assert_eq!(sequences.len(), n);
+    assert!(log
+        .iter()
+        .any(|r| r[4].plain().matches("goal/").count() == 4));
     let dates: Vec<String> = log
         .iter()
         .map(|r| r[1].plain())
@@ -429,7 +439,18 @@ async fn the_revisor_report_covers_the_year() {
     // Granskningar with the boards' yttranden and whether they came in time.
     let reviews = &tables["granskningar.csv"].rows;
     assert_eq!(reviews.len(), 2, "one row per board asked");
-    assert!(reviews.iter().all(|r| r[7].tone().is_some()));
+    // KS and BUN both replied before the deadline of 30 November.
+    for r in reviews {
+        assert_eq!(
+            (r[7].plain(), r[7].tone()),
+            ("ja".into(), Some(Tone::Good)),
+            "{r:?}"
+        );
+        assert!(
+            r[5].plain().starts_with(&r[2].plain()),
+            "the yttrande's decision: {r:?}"
+        );
+    }
     // Intern kontroll: BUN's plan has no tertial report although T1 and T2 have passed.
     assert_eq!(row("intern_kontroll.csv", "ik-bun-2026", None)[5], "inga");
     assert_eq!(
@@ -532,7 +553,7 @@ async fn the_revisor_report_covers_the_year() {
         "inv-ny-forskola;BUN;Ny förskola i centralorten;62000;30000;12400;32400;32100;KF 2025-11-17 § 132"
     ));
     assert!(text("balanskrav.csv").contains(
-        "årsredovisning;24100;-1200;22900;5000;0;17900;riktlinjer-rur;KS 2027-02-23 § 20"
+        "årsredovisning;24100;-1200;22900;5000;0;17900;uppfyllt;riktlinjer-rur;KS 2027-02-23 § 20"
     ));
 
     // The workbook: a sheet per table, typed cells.

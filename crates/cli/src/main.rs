@@ -668,7 +668,7 @@ async fn run(cli: Cli) -> Result<Exit> {
                 p.catch_up_with(&backend.store, &k, progress).await?
             };
             println!(
-                "{k}: projektionen är vid sekvens {last}, digest {}",
+                "{k}: projektionen är vid sekvens {last}, kontrollsumma {}",
                 p.digest(&k)?
             );
             Ok(Exit::Ok)
@@ -682,7 +682,10 @@ async fn run(cli: Cli) -> Result<Exit> {
                 .rebuild_with(&backend.store, &k, |seq| bar.set_position(seq))
                 .await?;
             bar.finish_and_clear();
-            println!("{k}: ombyggd till sekvens {last}, digest {}", p.digest(&k)?);
+            println!(
+                "{k}: ombyggd till sekvens {last}, kontrollsumma {}",
+                p.digest(&k)?
+            );
             Ok(Exit::Ok)
         }
         Command::Query(q) => {
@@ -793,7 +796,7 @@ async fn run(cli: Cli) -> Result<Exit> {
             )?;
             bar.finish_and_clear();
             println!(
-                "{}: alla läsmodeller återskapade från {}; digest {}",
+                "{}: alla läsmodeller återskapade från {}; kontrollsumma {}",
                 header.kommun,
                 file.display(),
                 styr_projections::digest(&view, &header.kommun)?
@@ -1068,7 +1071,10 @@ pub(crate) fn print_event(e: &StoredEvent, json: bool) -> Result<()> {
     if json {
         let line = styr_service::api::HistoryLine::Event {
             sequence: e.sequence,
-            envelope: serde_json::from_slice(&e.raw).context("händelsens lagrade bytes")?,
+            envelope: serde_json::value::RawValue::from_string(
+                String::from_utf8(e.raw.to_vec()).context("händelsens lagrade bytes")?,
+            )
+            .context("händelsens lagrade bytes")?,
         };
         println!("{}", serde_json::to_string(&line)?);
         return Ok(());

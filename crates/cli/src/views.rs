@@ -171,11 +171,7 @@ impl View {
 
     /// Prints the reply document the service sends for the same question.
     fn reply(&self, kommun: &KommunId, result: QueryResult) -> Result<()> {
-        json(&QueryReply {
-            kommun: kommun.to_string(),
-            sequence: self.sequence,
-            result,
-        })
+        json(&QueryReply::new(kommun.to_string(), self.sequence, result))
     }
 }
 
@@ -211,7 +207,7 @@ async fn view(
         let (header, entries) = crate::audit::load_export(file)?;
         if &header.kommun != kommun {
             anyhow::bail!(
-                "{} holds kommun {}, not {kommun}",
+                "{} innehåller kommunen {}, inte {kommun}",
                 file.display(),
                 header.kommun
             );

@@ -202,6 +202,7 @@ async fn queries_live_and_as_of() {
     let out = q(&["plan", "vimmerby", "2026", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let plan = reply(&out);
+    assert_eq!(plan["query"], "plan");
     assert_eq!(plan["kommun"], "vimmerby");
     assert!(plan["sequence"].as_u64().unwrap() > 100);
     let plan = &plan["result"];
@@ -303,7 +304,9 @@ async fn queries_live_and_as_of() {
     ] {
         let out = q(&["register", "vimmerby", register, "--json"]);
         assert!(out.status.success(), "{register}: {}", text(&out));
-        assert!(reply(&out)["result"].is_array(), "{register}");
+        let r = reply(&out);
+        assert!(r["result"].is_array(), "{register}");
+        assert!(r["query"].as_str().unwrap().starts_with("register:"), "{r}");
     }
     let out = q(&["history", "vimmerby", "--json"]);
     let line = validator("schemas/api/history-line.json");
@@ -318,7 +321,7 @@ async fn queries_live_and_as_of() {
     // Rebuild prints the same digest the projection had.
     let t1 = text(&q(&["project", "vimmerby"]));
     let t2 = text(&q(&["rebuild", "vimmerby"]));
-    let digest = |t: &str| t.rsplit("digest ").next().unwrap().trim().to_owned();
+    let digest = |t: &str| t.rsplit("kontrollsumma ").next().unwrap().trim().to_owned();
     assert_eq!(digest(&t1), digest(&t2));
 }
 
@@ -391,7 +394,7 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     let replay = text(&offline(&["replay", &file]));
     let rebuild = text(&run(&["rebuild", "vimmerby"]));
     let digest = |t: &str| {
-        t.split("digest ")
+        t.split("kontrollsumma ")
             .nth(1)
             .unwrap()
             .split_whitespace()
@@ -637,6 +640,17 @@ fn prints_on_a4(html_file: &std::path::Path, html: &str) {
     let pages = occurrences(b"/Type /Page") - occurrences(b"/Type /Pages")
         + occurrences(b"/Type/Page")
         - occurrences(b"/Type/Pages");
+    // A4 is 595 × 842 points.
+    let text_of_pdf = String::from_utf8_lossy(&bytes);
+    assert!(
+        text_of_pdf.contains("/MediaBox [0 0 594.95996 841.91998]")
+            || text_of_pdf.contains("/MediaBox [0 0 595")
+            || text_of_pdf.contains("/MediaBox [0 0 594.96"),
+        "pages are A4: {:?}",
+        text_of_pdf
+            .find("/MediaBox")
+            .map(|i| &text_of_pdf[i..i + 40])
+    );
     let sections = html.matches("<section").count();
     assert!(
         pages >= sections && sections > 10,

@@ -411,7 +411,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         f("forecast"),
-                        format!("en {} har en helårsprognos", kind.slug()),
+                        format!("en {} har en helårsprognos", kind.swedish()),
                     )
                 }
                 (false, Some(_)) => {
@@ -546,14 +546,14 @@ impl KommunState {
                 return reject(
                     Rule::P6,
                     f("id"),
-                    format!("KF goal {:?} already exists", g.id),
+                    format!("KF-målet {:?} finns redan", g.id),
                 );
             }
             if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
                 return reject(
                     Rule::Consistency,
                     f("to_year"),
-                    format!("a KF goal runs 1–4 years from the budget year {year} on"),
+                    format!("ett KF-mål gäller 1–4 år från budgetåret {year}"),
                 );
             }
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
@@ -573,7 +573,7 @@ impl KommunState {
                 return reject(
                     Rule::P6,
                     f("id"),
-                    format!("uppdrag {:?} already exists", u.id),
+                    format!("uppdraget {:?} finns redan", u.id),
                 );
             }
             self.check_recipients(&f("to"), &u.to)?;
@@ -581,11 +581,11 @@ impl KommunState {
                 return reject(
                     Rule::Consistency,
                     f("due"),
-                    format!("due before the budget year {year}"),
+                    format!("slutdatum före budgetåret {year}"),
                 );
             }
             if u.resources.is_some_and(|r| r < 0) {
-                return reject(Rule::Input, f("resources"), "must not be negative");
+                return reject(Rule::Input, f("resources"), "får inte vara negativt");
             }
             events.push(Event::UppdragGiven {
                 budget_year: year,
@@ -594,12 +594,14 @@ impl KommunState {
         }
         let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
             match self.uppdrag.get(id) {
-                None => reject(Rule::Reference, field, format!("no uppdrag {id:?}")),
-                Some(u) if u.closed => reject(Rule::P2, field, format!("uppdrag {id:?} is closed")),
+                None => reject(Rule::Reference, field, format!("inget uppdrag {id:?}")),
+                Some(u) if u.closed => {
+                    reject(Rule::P2, field, format!("uppdraget {id:?} är avslutat"))
+                }
                 Some(_) if !touched.insert(id.to_owned()) => reject(
                     Rule::Input,
                     field,
-                    format!("uppdrag {id:?} appears twice in the decision"),
+                    format!("uppdraget {id:?} finns två gånger i beslutet"),
                 ),
                 Some(_) => Ok(()),
             }
@@ -624,7 +626,7 @@ impl KommunState {
                 return reject(
                     Rule::Consistency,
                     format!("uppdrag_extended.{id}"),
-                    "an extension moves the due date later",
+                    "en förlängning flyttar slutdatumet senare",
                 );
             }
             events.push(Event::UppdragExtended {

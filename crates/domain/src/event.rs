@@ -376,7 +376,7 @@ impl std::fmt::Display for UnknownEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cannot read event {} v{}: {}",
+            "händelsen {} v{} går inte att läsa: {}",
             self.event_type, self.schema_version, self.detail
         )
     }
@@ -540,9 +540,7 @@ impl Event {
             detail,
         };
         if schema_version != EVENT_SCHEMA_VERSION {
-            return Err(unknown(format!(
-                "schema version {schema_version} is not known"
-            )));
+            return Err(unknown(format!("schemaversion {schema_version} är okänd")));
         }
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": payload }))
             .map_err(|e| unknown(e.to_string()))

@@ -772,7 +772,7 @@ impl KommunState {
                 "kind",
                 format!(
                     "en {} omfattar tiden till och med {through}: den antas därefter",
-                    kind.slug()
+                    kind.swedish()
                 ),
             );
         }
@@ -787,7 +787,10 @@ impl KommunState {
             return reject(
                 Rule::P6,
                 "kind",
-                format!("{body:?} har redan antagit sin {} för {year}", kind.slug()),
+                format!(
+                    "{body:?} har redan antagit sin {} för {year}",
+                    kind.swedish()
+                ),
             );
         }
         let is_ks = self.executive_board() == Some(body);
@@ -822,7 +825,7 @@ impl KommunState {
                     return reject(
                         Rule::Input,
                         f("forecast"),
-                        format!("en {} har en helårsprognos", kind.slug()),
+                        format!("en {} har en helårsprognos", kind.swedish()),
                     )
                 }
                 (false, Some(_)) => {
@@ -900,7 +903,7 @@ impl KommunState {
                     "atgardsplan",
                     format!(
                         "avvikelsen {missing:?} går utöver förvaltningens delegation och är fortfarande öppen: nämnden beslutar om en åtgärdsplan tillsammans med denna {}",
-                        kind.slug()
+                        kind.swedish()
                     ),
                 );
             }

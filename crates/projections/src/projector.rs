@@ -238,19 +238,19 @@ impl Projector {
         let last = store.last_sequence(kommun).await?;
         if last < cp.sequence {
             return Err(halted(format!(
-                "the stream ends before the checkpoint at sequence {}",
+                "strömmen slutar före kontrollpunkten vid sekvens {}",
                 cp.sequence
             )));
         }
         let stored = ChainHash::of_event(&store.raw_message(kommun, cp.sequence).await?);
         if stored.to_hex() != cp.hash {
             return Err(halted(format!(
-                "the stream's message {} has hash {stored}, the projection saw {}",
+                "strömmens meddelande {} har hashen {stored}, projektionen såg {}",
                 cp.sequence, cp.hash
             )));
         }
         cp.chain_state(kommun)
-            .ok_or_else(|| halted("the checkpoint's chain state does not read".into()))
+            .ok_or_else(|| halted("kontrollpunktens kedjeläge går inte att läsa".into()))
     }
 
     /// Applies every event after the checkpoint; returns the new checkpoint sequence.
@@ -343,7 +343,10 @@ impl Projector {
         if records[0].sequence() != done + 1 {
             return Err(ProjectionError::Halted {
                 kommun: kommun.to_string(),
-                reason: format!("events after {done} start at {}", records[0].sequence()),
+                reason: format!(
+                    "händelserna efter {done} börjar vid {}",
+                    records[0].sequence()
+                ),
             });
         }
         let _span = tracing::debug_span!("project", kommun = %kommun, first = records[0].sequence(), last = last.sequence()).entered();

@@ -97,19 +97,8 @@ pub struct QueryRequest {
     pub min_sequence: Option<u64>,
 }
 
-/// A query's answer: the same document over NATS and from `styr … --json`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct QueryReply {
-    pub kommun: String,
-    /// The kommun's last stream sequence when the question was answered
-    /// (for an export file: its last event).
-    pub sequence: u64,
-    pub result: QueryResult,
-}
-
-/// The read model asked for.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(untagged)]
+/// The read model a query asked for.
+#[derive(Debug, Clone)]
 pub enum QueryResult {
     Plan(Box<styr_projections::PlanView>),
     Chain(styr_projections::ChainPath),
@@ -119,8 +108,7 @@ pub enum QueryResult {
 }
 
 /// A register's documents, typed by register.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum RegisterDocs {
     Access(Vec<AccessDoc>),
     Intrusion(Vec<styr_projections::IntrusionDoc>),
@@ -135,6 +123,146 @@ pub enum RegisterDocs {
     Unit(Vec<UnitDoc>),
     Plan(Vec<PlanDoc>),
     Investment(Vec<InvestmentDoc>),
+}
+
+/// Declares [`QueryReply`]: one variant per read model, tagged by `query`.
+macro_rules! query_reply {
+    ($($(#[$doc:meta])* $variant:ident $tag:literal $ty:ty;)*) => {
+        /// A query's answer: the same document over NATS and from
+        /// `styr … --json`. `query` says which read model `result` holds
+        /// (`plan`, `chain`, `gaps`, `history`, or `register:<register>`),
+        /// so the schema has one unambiguous alternative per answer.
+        #[derive(Debug, Clone, Serialize, JsonSchema)]
+        #[serde(tag = "query")]
+        pub enum QueryReply {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $tag)]
+                $variant {
+                    kommun: String,
+                    /// The kommun's last stream sequence when answered (for
+                    /// an export file: its last event).
+                    sequence: u64,
+                    result: $ty,
+                },
+            )*
+        }
+    };
+}
+
+query_reply! {
+    Plan "plan" Box<styr_projections::PlanView>;
+    Chain "chain" styr_projections::ChainPath;
+    Gaps "gaps" Vec<styr_projections::Gap>;
+    History "history" Vec<HistoryEntry>;
+    Access "register:access" Vec<AccessDoc>;
+    Intrusion "register:intrusion" Vec<styr_projections::IntrusionDoc>;
+    Uppdrag "register:uppdrag" Vec<UppdragDoc>;
+    Deviation "register:deviation" Vec<DeviationDoc>;
+    Report "register:report" Vec<ReportDoc>;
+    Ic "register:ic" Vec<ControlPlanDoc>;
+    Finding "register:finding" Vec<FindingDoc>;
+    Review "register:review" Vec<ReviewDoc>;
+    Goal "register:goal" Vec<GoalDoc>;
+    Body "register:body" Vec<BodyDoc>;
+    Unit "register:unit" Vec<UnitDoc>;
+    PlanRegister "register:plan" Vec<PlanDoc>;
+    Investment "register:investment" Vec<InvestmentDoc>;
+}
+
+impl QueryReply {
+    pub fn new(kommun: String, sequence: u64, result: QueryResult) -> Self {
+        use RegisterDocs as R;
+        match result {
+            QueryResult::Plan(result) => QueryReply::Plan {
+                kommun,
+                sequence,
+                result,
+            },
+            QueryResult::Chain(result) => QueryReply::Chain {
+                kommun,
+                sequence,
+                result,
+            },
+            QueryResult::Gaps(result) => QueryReply::Gaps {
+                kommun,
+                sequence,
+                result,
+            },
+            QueryResult::History(result) => QueryReply::History {
+                kommun,
+                sequence,
+                result,
+            },
+            QueryResult::Register(docs) => match docs {
+                R::Access(result) => QueryReply::Access {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Intrusion(result) => QueryReply::Intrusion {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Uppdrag(result) => QueryReply::Uppdrag {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Deviation(result) => QueryReply::Deviation {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Report(result) => QueryReply::Report {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Ic(result) => QueryReply::Ic {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Finding(result) => QueryReply::Finding {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Review(result) => QueryReply::Review {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Goal(result) => QueryReply::Goal {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Body(result) => QueryReply::Body {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Unit(result) => QueryReply::Unit {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Plan(result) => QueryReply::PlanRegister {
+                    kommun,
+                    sequence,
+                    result,
+                },
+                R::Investment(result) => QueryReply::Investment {
+                    kommun,
+                    sequence,
+                    result,
+                },
+            },
+        }
+    }
 }
 
 impl RegisterDocs {
@@ -171,9 +299,10 @@ impl RegisterDocs {
 pub enum HistoryLine {
     Event {
         sequence: u64,
-        /// The envelope exactly as stored.
+        /// The envelope exactly as stored, byte for byte (so its hash can
+        /// be recomputed from this line).
         #[schemars(with = "styr_store::Envelope")]
-        envelope: Value,
+        envelope: Box<serde_json::value::RawValue>,
     },
     Foreign {
         foreign: ForeignLine,
@@ -430,12 +559,8 @@ impl Api {
                 }
             }
         };
-        serde_json::to_value(QueryReply {
-            kommun: kommun.to_string(),
-            sequence: last,
-            result,
-        })
-        .map_err(|e| unavailable(&e))
+        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
+            .map_err(|e| unavailable(&e))
     }
 }
 

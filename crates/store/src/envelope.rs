@@ -171,7 +171,7 @@ impl StoredEvent {
     pub fn decode(sequence: u64, raw: Bytes) -> Result<Self, StoreError> {
         let envelope: Envelope = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
             sequence,
-            reason: format!("payload is not a Styrkedja envelope: {e}"),
+            reason: format!("innehållet är inget Styrkedja-kuvert: {e}"),
         })?;
         Ok(StoredEvent {
             sequence,
