@@ -601,7 +601,7 @@ fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
                         "{}: beslut {i}, fältet {}: {}",
                         file.display(),
                         e.path(),
-                        e.inner()
+                        styr_service::wording::serde_message(&e.inner().to_string())
                     )
                 })
             })
@@ -617,10 +617,14 @@ fn read_submissions(file: &std::path::Path) -> Result<Vec<Submission>> {
         serde_path_to_error::deserialize::<_, Submission>(de).map(|s| vec![s])
     };
     parsed.map_err(|e| {
+        let why = styr_service::wording::serde_message(&e.inner().to_string());
         if e.inner().is_syntax() || e.inner().is_eof() {
-            anyhow::anyhow!("{}: inte giltig JSON: {}", file.display(), e.inner())
+            anyhow::anyhow!("{}: inte giltig JSON: {why}", file.display())
         } else {
-            anyhow::anyhow!("{}: fältet {}: {}", file.display(), e.path(), e.inner())
+            match e.path().to_string().as_str() {
+                "." => anyhow::anyhow!("{}: {why}", file.display()),
+                path => anyhow::anyhow!("{}: fältet {path}: {why}", file.display()),
+            }
         }
     })
 }

@@ -163,13 +163,9 @@ async fn example_then_submit_with_exit_codes() {
         (
             "unknown.json",
             &REPORT.replace("\"recorded_by\"", "\"recordedby\""),
-            "unknown field",
+            "okänt fält",
         ),
-        (
-            "types.json",
-            &REPORT.replace("\"33\"}", "33}"),
-            "invalid type",
-        ),
+        ("types.json", &REPORT.replace("\"33\"}", "33}"), "fel typ"),
     ] {
         let f = cli.file(name, body);
         let out = cli.run(&["submit", "vimmerby", &f]);
@@ -860,7 +856,7 @@ async fn mistakes_are_errors_that_say_what_is_wrong() {
             "twice.json",
             "\"idempotency_key\": \"sbn-2026-06-10-33\",",
             "\"idempotency_key\": \"a\", \"idempotency_key\": \"b\",",
-            "duplicate field",
+            "fältet `idempotency_key` finns två gånger",
         ),
     ] {
         let file = cli.file(name, &REPORT.replace(from, to));

@@ -434,7 +434,13 @@ impl Api {
         let submission: Submission = serde_path_to_error::deserialize(de).map_err(|e| {
             bad(
                 "invalid_submission",
-                format!("fältet {}: {}", e.path(), e.inner()),
+                match e.path().to_string().as_str() {
+                    "." => crate::wording::serde_message(&e.inner().to_string()),
+                    path => format!(
+                        "fältet {path}: {}",
+                        crate::wording::serde_message(&e.inner().to_string())
+                    ),
+                },
             )
         })?;
         let outcome = self
@@ -469,8 +475,12 @@ impl Api {
     #[tracing::instrument(skip(self, payload))]
     async fn query(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
         let kommun = Self::kommun(subject)?;
-        let request: QueryRequest = serde_json::from_slice(Self::body(payload)?)
-            .map_err(|e| bad("invalid_query", e.to_string()))?;
+        let request: QueryRequest = serde_json::from_slice(Self::body(payload)?).map_err(|e| {
+            bad(
+                "invalid_query",
+                crate::wording::serde_message(&e.to_string()),
+            )
+        })?;
         let unavailable = |e: &dyn std::fmt::Display| ApiError {
             code: 503,
             kind: "unavailable",

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod example;
 pub mod schemas;
+pub mod wording;
 
 use std::collections::HashMap;
 use std::sync::Arc;

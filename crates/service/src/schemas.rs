@@ -256,6 +256,7 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
             },
             "schemas": {
                 "EventHeaders": {
+                    "$id": "urn:styrkedja:schemas/asyncapi.yaml#EventHeaders",
                     "type": "object",
                     "properties": {
                         "Nats-Msg-Id": {"type": "string", "description": "The event id (UUIDv7)"},

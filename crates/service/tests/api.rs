@@ -193,13 +193,13 @@ async fn commands_queries_and_malformed_input_over_nats() {
             "styrkedja.api.vimmerby.submit".into(),
             serde_json::to_vec(&unknown).unwrap(),
             "400",
-            "unknown field",
+            "okänt fält",
         ),
         (
             "styrkedja.api.vimmerby.submit".into(),
             serde_json::to_vec(&wrong_type).unwrap(),
             "400",
-            "invalid type",
+            "fel typ",
         ),
         (
             "styrkedja.api.vimmerby.submit".into(),
