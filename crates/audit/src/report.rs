@@ -289,7 +289,7 @@ impl RevisorReport {
             .collect();
         let kommun_name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
             .map_or_else(|| kommun.to_string(), |k| k.name);
-        let namndmal = styr_projections::docs::<GoalDoc>(kv, kommun, "goal")?
+        let namndmal = styr_projections::goals(kv, kommun)?
             .into_iter()
             .filter(|g| g.level == "namnd" && (g.from_year..=g.to_year).contains(&year))
             .collect();

@@ -71,6 +71,14 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
         Ok(())
     }
 
+    /// Writes a document that is not an entity of its own (its entity's
+    /// history is noted separately).
+    fn put_part<T: Serialize>(&mut self, path: &str, doc: &T) -> Result<(), ProjectionError> {
+        let bytes = serde_json::to_vec(doc)?;
+        self.kv.put(view_key(&self.kommun, path), bytes);
+        Ok(())
+    }
+
     /// Read-modify-write of an existing document; a missing one is left alone
     /// (the domain never lets an event name what does not exist).
     fn update<T: DeserializeOwned + Serialize>(
@@ -690,11 +698,9 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             for kg in &goal.kf_goals {
                 cx.touch(format!("goal/{kg}"));
             }
-            // A revised nämndmål keeps the outcomes recorded against it.
-            let outcomes = cx
-                .get::<GoalDoc>(&format!("goal/{}", goal.id))?
-                .map(|g| g.outcomes)
-                .unwrap_or_default();
+            // A revised nämndmål keeps the outcomes recorded against it:
+            // they live under their own keys.
+            let outcomes = Default::default();
             cx.put(
                 &format!("goal/{}", goal.id),
                 &GoalDoc {
@@ -805,17 +811,27 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             fetched_at,
             rows,
         } => {
-            for row in rows {
-                let outcome = OutcomeDoc {
-                    period: row.period,
-                    value: row.value,
-                    source: source.clone(),
-                    fetched_at,
-                    sequence: src.sequence,
-                };
-                cx.update(&format!("goal/{}", row.goal), |g: &mut GoalDoc| {
-                    g.outcomes.entry(row.indicator).or_default().push(outcome)
-                })?;
+            // Each value under its own key: no goal document is read or
+            // rewritten, so a busy indicator costs the same per value as a
+            // quiet one. The goal's history notes the event.
+            for (i, row) in rows.into_iter().enumerate() {
+                cx.touch(format!("goal/{}", row.goal));
+                let path = format!(
+                    "outcome/{}/{}/{:020}-{i:06}",
+                    row.goal, row.indicator, src.sequence
+                );
+                cx.put_part(
+                    &path,
+                    &OutcomeDoc {
+                        goal: row.goal,
+                        indicator: row.indicator,
+                        period: row.period,
+                        value: row.value,
+                        source: source.clone(),
+                        fetched_at,
+                        sequence: src.sequence,
+                    },
+                )?;
             }
         }
         Event::DeviationReported {

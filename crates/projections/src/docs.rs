@@ -220,9 +220,13 @@ pub struct BalanskravEntry {
     pub source: Source,
 }
 
-/// One indicator value as recorded (never overwritten).
+/// One indicator value as recorded (never overwritten), stored under its
+/// own key `outcome/<goal>/<indicator>/<sequence>-<row>` so that recording
+/// one more value writes one small document, however many came before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OutcomeDoc {
+    pub goal: String,
+    pub indicator: String,
     pub period: String,
     pub value: f64,
     pub source: String,

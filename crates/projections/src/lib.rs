@@ -23,7 +23,7 @@ pub use query::*;
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 4;
+pub const PROJECTION_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -40,6 +40,27 @@ pub fn doc<T: DeserializeOwned>(
     }
 }
 
+/// Every KF goal and nämndmål with every value recorded for its
+/// indicators (the values live under their own keys, `outcome/…`).
+pub fn goals(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<GoalDoc>> {
+    let mut goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let mut by_goal: BTreeMap<String, BTreeMap<String, Vec<OutcomeDoc>>> = BTreeMap::new();
+    for o in docs::<OutcomeDoc>(kv, kommun, "outcome")? {
+        by_goal
+            .entry(o.goal.clone())
+            .or_default()
+            .entry(o.indicator.clone())
+            .or_default()
+            .push(o);
+    }
+    for g in &mut goals {
+        if let Some(outcomes) = by_goal.remove(&g.id) {
+            g.outcomes = outcomes;
+        }
+    }
+    Ok(goals)
+}
+
 /// Revisionsspår: every event that touched the entity at `path`, in order,
 /// with full provenance.
 pub fn history(kv: &(impl KvRead + ?Sized), kommun: &KommunId, path: &str) -> R<Vec<HistoryEntry>> {
@@ -81,7 +102,7 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
         .into_iter()
         .filter(|b| (b.year..=b.year + 2).contains(&year))
         .max_by_key(|b| b.year);
-    let goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let goals: Vec<GoalDoc> = crate::goals(kv, kommun)?;
     let plans: Vec<PlanDoc> = docs(kv, kommun, "plan")?;
     let mut namnder = Vec::new();
     for body in docs::<BodyDoc>(kv, kommun, "body")? {

@@ -523,3 +523,39 @@ fn a_fold_in_random_group_sizes_equals_the_one_shot_fold() {
         })
         .unwrap();
 }
+
+/// An indicator value is written under its own key: recording one more
+/// leaves the goal's document as it was (no read-modify-write of a document
+/// that grows with every value), and the plan still shows it.
+#[tokio::test]
+async fn an_outcome_is_its_own_document() {
+    let app = spawn_app().await;
+    load(&app, None).await;
+    let k = vimmerby();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let goal_bytes = || p.view().get("v/vimmerby/goal/kf-m2").unwrap().unwrap();
+    let before = goal_bytes();
+    let s: styr_service::Submission = serde_json::from_value(serde_json::json!({
+        "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
+        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
+    }))
+    .unwrap();
+    let o = Kommuner::new(app.store.clone())
+        .submit(&k, s)
+        .await
+        .unwrap();
+    assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
+    p.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(goal_bytes(), before, "the goal document is not rewritten");
+    let plan = plan(p.view(), &k, 2026).unwrap();
+    let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
+    assert_eq!(kf_m2.outcomes["behoriga-gy"].len(), 4);
+    assert!(kf_m2.outcomes["behoriga-gy"]
+        .iter()
+        .any(|o| o.period == "2026-T3" && o.value == 86.5));
+    // The goal's audit history notes the event all the same.
+    let h = history(p.view(), &k, "goal/kf-m2").unwrap();
+    assert_eq!(h.last().unwrap().idempotency_key, "one-more");
+}

@@ -282,7 +282,7 @@ impl RegisterDocs {
             "ic" => RegisterDocs::Ic(d(kv, kommun, register)?),
             "finding" => RegisterDocs::Finding(d(kv, kommun, register)?),
             "review" => RegisterDocs::Review(d(kv, kommun, register)?),
-            "goal" => RegisterDocs::Goal(d(kv, kommun, register)?),
+            "goal" => RegisterDocs::Goal(styr_projections::goals(kv, kommun)?),
             "body" => RegisterDocs::Body(d(kv, kommun, register)?),
             "unit" => RegisterDocs::Unit(d(kv, kommun, register)?),
             "plan" => RegisterDocs::Plan(d(kv, kommun, register)?),
