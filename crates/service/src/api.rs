@@ -574,7 +574,27 @@ impl Api {
     }
 }
 
-async fn answer(request: async_nats::service::Request, result: Result<Value, ApiError>) {
+/// Replies to `request`. An answer larger than the server carries
+/// (`max_payload`) becomes an error reply that says so, never silence.
+async fn answer(
+    request: async_nats::service::Request,
+    result: Result<Value, ApiError>,
+    max_payload: usize,
+) {
+    let result = result.and_then(|v| {
+        let size = serde_json::to_vec(&v).map_or(0, |b| b.len());
+        if size > max_payload {
+            Err(ApiError {
+                code: 413,
+                kind: "reply_too_large",
+                message: format!(
+                    "svaret är {size} byte, mer än serverns gräns på {max_payload}; fråga efter mindre (ett register, ett objekts historik) eller höj max_payload"
+                ),
+            })
+        } else {
+            Ok(v)
+        }
+    });
     let (body, headers) = match result {
         Ok(v) => (v, async_nats::HeaderMap::new()),
         Err(e) => {
@@ -640,6 +660,7 @@ pub async fn serve_until(
         .name("query")
         .add(format!("{API_PREFIX}.*.query"))
         .await?;
+    let max_payload = client.server_info().max_payload;
     // Every request task holds a sender; when the last is dropped, every
     // request taken has been answered.
     let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
@@ -673,7 +694,7 @@ pub async fn serve_until(
                 let result = a
                     .submit(&subject, info.as_deref(), &req.message.payload)
                     .await;
-                answer(req, result).await;
+                answer(req, result, max_payload).await;
             });
         }
     };
@@ -687,7 +708,7 @@ pub async fn serve_until(
                 let _busy = busy;
                 let subject = req.message.subject.to_string();
                 let result = a.query(&subject, &req.message.payload).await;
-                answer(req, result).await;
+                answer(req, result, max_payload).await;
             });
         }
     };

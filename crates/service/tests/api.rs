@@ -756,3 +756,52 @@ async fn a_consumer_filtered_on_uppdrag_hears_every_status() {
     }
     assert_eq!(heard, expected);
 }
+
+/// An answer larger than the server carries is an error reply that says
+/// so, never a client left waiting for its timeout.
+#[tokio::test]
+async fn an_answer_over_the_servers_limit_is_an_error_that_says_so() {
+    let app = spawn_app().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let kommuner = Kommuner::new(app.store.clone());
+    for s in example::vimmerby().unwrap() {
+        kommuner.submit(&k, s).await.unwrap();
+    }
+    // A year of monthly values for one indicator, many times over: one
+    // import, well under the event size limit; the plan that lists them all
+    // is not.
+    let rows: Vec<Value> = (0..9000)
+        .map(|i| json!({"goal": "kf-m2", "indicator": "behoriga-gy", "period": format!("2026-{:02}", i % 12 + 1), "value": 80.0 + f64::from(i % 100) / 10.0}))
+        .collect();
+    let import: styr_service::Submission = serde_json::from_value(json!({
+        "idempotency_key": "stor-import", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
+        "command": {"command": "import_outcomes", "source": "Kolada", "fetched_at": "2026-10-01T06:00:00Z", "rows": rows}
+    }))
+    .unwrap();
+    assert!(matches!(
+        kommuner.submit(&k, import).await.unwrap(),
+        styr_service::Outcome::Recorded(_)
+    ));
+    let (reply, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "plan", "year": 2026}}),
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("413"), "{reply}");
+    assert_eq!(reply["error"]["kind"], "reply_too_large");
+    assert!(reply["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("max_payload"));
+    // A smaller question about the same kommun is answered.
+    let (reply, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "register", "register": "uppdrag"}}),
+    )
+    .await;
+    assert_eq!(code, None, "{reply}");
+    assert_eq!(reply["query"], "register:uppdrag");
+}
