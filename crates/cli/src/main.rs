@@ -166,6 +166,22 @@ enum Command {
         #[arg(long, value_name = "SEKVENS")]
         up_to: Option<u64>,
     },
+    /// Återställer en kommuns historik från en exportfil till en tom ström
+    /// (t.ex. på en ny server eller ett nytt kluster): filen verifieras
+    /// först, sedan skrivs varje meddelande med exakt samma byte, så att
+    /// samma hashar och signaturer gäller; till sist verifieras strömmen.
+    /// Vägrar en ström som redan har en historik och en fil som inte
+    /// håller (slutkod 3).
+    Restore {
+        /// Kommunens id (det filen gäller).
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+        /// Exportfilen.
+        #[arg(value_name = "FIL")]
+        file: PathBuf,
+        #[command(flatten)]
+        trust: audit::Trust,
+    },
     /// Verifierar en exportfil och bygger om varje läsmodell ur den, offline;
     /// skriver kontrollsumman (densamma som en levande projektion av samma
     /// historik).
@@ -784,6 +800,51 @@ async fn run(cli: Cli) -> Result<Exit> {
                 h.last_sequence,
                 out.display(),
                 h.head_hash
+            );
+            Ok(Exit::Ok)
+        }
+        Command::Restore {
+            kommun: k,
+            file,
+            trust,
+        } => {
+            let k = kommun(k)?;
+            let (header, entries, verified) = audit::verify_file(file, trust.options()?)?;
+            if header.kommun != k {
+                anyhow::bail!(
+                    "{} innehåller kommunen {}, inte {k}",
+                    file.display(),
+                    header.kommun
+                );
+            }
+            if !audit::print_result(header.kommun.as_str(), &verified) {
+                eprintln!("fel: filen håller inte; inget återställdes");
+                return Ok(Exit::Broken);
+            }
+            let messages: Vec<(u64, bytes::Bytes)> = entries
+                .iter()
+                .map(|e| (e.sequence, e.bytes().into()))
+                .collect();
+            let backend = Backend::open(&cli).await?;
+            let bar = progress(messages.len() as u64, "återställer");
+            let last = backend
+                .store
+                .restore(&k, &messages, |s| bar.set_position(s))
+                .await?;
+            bar.finish_and_clear();
+            let live = styr_audit::verify_stream(&backend.store, &k, trust.options()?).await?;
+            let same_head = live
+                .as_ref()
+                .is_ok_and(|r| r.head_hash == header.head_hash && r.head_sequence == last);
+            audit::print_result(k.as_str(), &live);
+            if !same_head {
+                eprintln!("fel: den återställda strömmen stämmer inte med filens huvud");
+                return Ok(Exit::Broken);
+            }
+            println!(
+                "{k}: {last} händelser återställda från {}, kedjans huvud {} som i filen. Kopiera kommunens signeringsnycklar (keys/{k}/) till den nya noden innan nya beslut registreras.",
+                file.display(),
+                header.head_hash
             );
             Ok(Exit::Ok)
         }

@@ -399,6 +399,36 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
             .to_owned()
     };
     assert_eq!(digest(&replay), digest(&rebuild), "{replay}\n{rebuild}");
+
+    // Restore on a new server: the same bytes, so the same history, digest
+    // and head; a second restore onto it is refused, nothing added.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let restore = || {
+        embedded(elsewhere.path())
+            .args(["restore", "vimmerby", &file])
+            .output()
+            .unwrap()
+    };
+    let out = restore();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("som i filen"), "{}", text(&out));
+    let restored = embedded(elsewhere.path())
+        .args(["rebuild", "vimmerby"])
+        .output()
+        .unwrap();
+    assert_eq!(digest(&text(&restored)), digest(&rebuild));
+    let out = restore();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("har redan en historik"),
+        "{}",
+        text(&out)
+    );
+    let verified = embedded(elsewhere.path())
+        .args(["verify", "vimmerby"])
+        .output()
+        .unwrap();
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified));
     let out = offline(&[
         "plan",
         "vimmerby",
@@ -450,6 +480,18 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("sekvens 40"), "{}", text(&out));
     assert_eq!(offline(&["replay", &file]).status.code(), Some(3));
+    // A file that does not hold is not restored: exit 3, nothing written.
+    let empty = tempfile::tempdir().unwrap();
+    let out = embedded(empty.path())
+        .args(["restore", "vimmerby", &file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_dir(empty.path()).unwrap().count(),
+        0,
+        "no server was even started"
+    );
 }
 
 #[tokio::test]

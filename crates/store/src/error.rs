@@ -28,6 +28,8 @@ pub enum StoreError {
     },
     #[error("den lagrade historiken är skadad vid sekvens {sequence}: {reason}")]
     Corrupt { sequence: u64, reason: String },
+    #[error("kommunen {kommun} har redan en historik (till sekvens {last}); en återställning görs bara till en tom ström")]
+    NotEmpty { kommun: String, last: u64 },
     #[error("signeringsnyckeln {path}: {detail}")]
     Key { path: String, detail: String },
     #[error(

@@ -690,6 +690,109 @@ impl EventStore {
         Ok(out)
     }
 
+    /// Restore: writes a kommun's messages — exactly the stored bytes of an
+    /// export, sequences 1, 2, 3, … — into an empty stream, so that every
+    /// hash and signature holds as it did. Refuses a stream that already
+    /// has messages, and sequences that do not run from 1 without gaps.
+    /// Messages go in atomic batches (up to 500 messages, about 4 MiB), each
+    /// expecting the previous one's last sequence. Returns the last sequence
+    /// written.
+    pub async fn restore(
+        &self,
+        kommun: &KommunId,
+        messages: &[(u64, Bytes)],
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let existing = self.last_sequence(kommun).await?;
+        if existing > 0 {
+            return Err(StoreError::NotEmpty {
+                kommun: kommun.to_string(),
+                last: existing,
+            });
+        }
+        if let Some((i, (s, _))) = messages
+            .iter()
+            .enumerate()
+            .find(|(i, (s, _))| *s != *i as u64 + 1)
+        {
+            return Err(StoreError::Corrupt {
+                sequence: *s,
+                reason: format!(
+                    "meddelande {} har sekvens {s}; en återställning börjar vid 1 utan luckor",
+                    i + 1
+                ),
+            });
+        }
+        self.ensure_stream(kommun).await?;
+        let prepared: Vec<Prepared> = messages
+            .iter()
+            .map(|(sequence, raw)| {
+                // A message Styrkedja did not write keeps its bytes too, on
+                // a subject of its own (its original subject is not in the
+                // export).
+                let (subject, event_id, event_type, schema_version) =
+                    match StoredEvent::decode(*sequence, raw.clone()) {
+                        Ok(e) => (
+                            format!(
+                                "{SUBJECT_ROOT}.{kommun}.{}.{}",
+                                e.envelope.aggregate.kind, e.envelope.aggregate.id
+                            ),
+                            e.envelope.event_id,
+                            e.envelope.event_type,
+                            e.envelope.schema_version,
+                        ),
+                        Err(_) => (
+                            format!("{SUBJECT_ROOT}.{kommun}.foreign.{sequence}"),
+                            Uuid::now_v7(),
+                            "Foreign".to_owned(),
+                            0,
+                        ),
+                    };
+                Prepared {
+                    subject,
+                    event_id,
+                    event_type,
+                    schema_version,
+                    hash: ChainHash::of_event(raw),
+                    bytes: raw.clone(),
+                }
+            })
+            .collect();
+        // Batches of at most 500 messages and about 4 MiB.
+        let mut chunks: Vec<&[Prepared]> = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, p) in prepared.iter().enumerate() {
+            if i > start && (i - start == 500 || bytes + p.bytes.len() > 4 << 20) {
+                chunks.push(&prepared[start..i]);
+                (start, bytes) = (i, 0);
+            }
+            bytes += p.bytes.len();
+        }
+        if start < prepared.len() {
+            chunks.push(&prepared[start..]);
+        }
+        let mut last = 0;
+        for chunk in chunks {
+            last = match self.publish_batch(last, chunk).await {
+                Ok(seq) => seq,
+                Err(BatchError::WrongLastSequence) => {
+                    return Err(StoreError::NotEmpty {
+                        kommun: kommun.to_string(),
+                        last: self.last_sequence(kommun).await?,
+                    })
+                }
+                Err(BatchError::Lost(detail) | BatchError::Rejected(detail)) => {
+                    return Err(StoreError::Nats {
+                        operation: "återställning",
+                        detail,
+                    })
+                }
+            };
+            progress(last);
+        }
+        Ok(last)
+    }
+
     /// Publishes the events as one JetStream atomic batch (hand-rolled: the
     /// client has no batch API). Returns the last stored sequence.
     async fn publish_batch(&self, expected: u64, events: &[Prepared]) -> Result<u64, BatchError> {
