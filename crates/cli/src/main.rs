@@ -553,13 +553,20 @@ async fn main() -> std::process::ExitCode {
         }
         default_hook(info);
     }));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STYR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+    // Logs on stderr: STYR_LOG sets the level (default warn),
+    // STYR_LOG_FORMAT=json one JSON object per line for a log collector;
+    // colours only on a terminal.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STYR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if std::env::var("STYR_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     // A usage error exits 64 (sysexits EX_USAGE), distinct from a rejected
     // decision (2); --help and --version exit 0.
     let parsed = swedish::command(<Cli as clap::CommandFactory>::command())

@@ -1248,3 +1248,39 @@ async fn an_operator_adds_a_user_who_then_logs_in() {
     let v: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
     assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
 }
+
+/// Logs for a collector: one JSON object per line when asked; never colour
+/// codes when stderr is not a terminal.
+#[test]
+fn logs_are_json_when_asked_and_plain_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = embedded(&dir.path().join("d"))
+        .env("STYR_LOG", "info")
+        .env("STYR_LOG_FORMAT", "json")
+        .arg("example")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l["level"] == "INFO" && l["target"] == "styr_natsrun"),
+        "{stderr}"
+    );
+    let out = embedded(&dir.path().join("d"))
+        .env("STYR_LOG", "info")
+        .args(["verify", "vimmerby"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("INFO"));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "no ANSI escapes off a terminal"
+    );
+}
