@@ -40,6 +40,12 @@ pub(crate) struct Cli {
     /// (miljövariabel STYR_API_URL).
     #[arg(long, env = "STYR_API_URL", global = true, value_name = "URL")]
     api_url: Option<String>,
+    /// Porten den inbyggda nats-servern lyssnar på (på 127.0.0.1); utan den
+    /// väljer servern en ledig port vid varje start (miljövariabel
+    /// STYR_PORT). Med en fast port hittar andra program servern på samma
+    /// adress efter en omstart.
+    #[arg(long, env = "STYR_PORT", global = true, value_name = "PORT")]
+    port: Option<u16>,
     /// Mapp för den inbyggda nats-serverns data (standard `.styr`;
     /// miljövariabel STYR_DATA_DIR).
     #[arg(
@@ -465,7 +471,11 @@ async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> 
     let access = styr_access::Access::load_or_create(&cli.data_dir.join("access"))
         .context("kunde inte läsa den inbyggda serverns användare")?;
     let server = NatsServer::start(
-        ServerOptions::new(cli.data_dir.join("nats")).with_config(access.server_config()),
+        ServerOptions {
+            port: cli.port,
+            ..ServerOptions::new(cli.data_dir.join("nats"))
+        }
+        .with_config(access.server_config()),
     )
     .await
     .context("kunde inte starta den inbyggda nats-servern")?;

@@ -1284,3 +1284,31 @@ fn logs_are_json_when_asked_and_plain_otherwise() {
         "no ANSI escapes off a terminal"
     );
 }
+
+/// `--port` (STYR_PORT) fixes the embedded server's address across
+/// restarts; the credentials files say it.
+#[test]
+fn the_embedded_server_listens_where_it_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for _ in 0..2 {
+        let out = embedded(&data)
+            .env("STYR_PORT", port.to_string())
+            .args(["users", "list"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let out = embedded(&data)
+            .args(["--port", &port.to_string(), "verify", "nowhere"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let url = std::fs::read_to_string(data.join("credentials/app.url")).unwrap();
+        assert!(url.trim().ends_with(&format!("@127.0.0.1:{port}")), "{url}");
+    }
+}
