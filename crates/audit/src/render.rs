@@ -90,7 +90,7 @@ impl RevisorReport {
                 let _ = writeln!(
                     s,
                     "| {} |\n|{}",
-                    t.header.join(" | "),
+                    t.header.join(" | ").replace('_', " "),
                     "---|".repeat(t.header.len())
                 );
                 for r in &t.rows {
@@ -311,7 +311,7 @@ fn html_table(t: &Table) -> Markup {
             p { "Inga." }
         } @else {
             table {
-                thead { tr { @for h in &t.header { th { (h) } } } }
+                thead { tr { @for h in &t.header { th { (h.replace('_', " ")) } } } }
                 tbody {
                     @for row in &t.rows {
                         tr {

@@ -129,14 +129,6 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-fn response_sv(r: styr_domain::RiskResponse) -> &'static str {
-    match r {
-        styr_domain::RiskResponse::Accept => "acceptera",
-        styr_domain::RiskResponse::Control => "kontrollera",
-        styr_domain::RiskResponse::Reduce => "reducera",
-    }
-}
-
 fn frequency_sv(f: styr_domain::Frequency) -> &'static str {
     match f {
         styr_domain::Frequency::Monthly => "månadsvis",
@@ -206,6 +198,19 @@ fn period_rank(period: &str) -> (Option<NaiveDate>, u8) {
         NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.pred_opt())
     });
     (end, 0)
+}
+
+/// An investment's outcome (or forecast) against its budget for the year:
+/// green within it, yellow up to 5 % over, red beyond.
+fn investment_light(budget: Option<i64>, judged: Option<i64>) -> Cell {
+    match (budget, judged) {
+        (Some(b), Some(j)) if j <= b => Cell::Status("grön: inom budget".into(), Tone::Good),
+        (Some(b), Some(j)) if (j - b) * 20 <= b => {
+            Cell::Status("gul: högst 5 % över budget".into(), Tone::Warn)
+        }
+        (Some(_), Some(_)) => Cell::Status("röd: över budget".into(), Tone::Bad),
+        _ => Cell::Status("ej uppföljd".into(), Tone::Muted),
+    }
 }
 
 fn open_or_closed(closed: Option<&Statement>) -> Cell {
@@ -510,7 +515,7 @@ impl RevisorReport {
                             assessment_light(a),
                             format!("{} {}", r.body.to_uppercase(), r.kind.swedish()),
                         ),
-                        None => (Cell::Status("ej bedömd".into(), Tone::Warn), String::new()),
+                        None => (Cell::Status("ej bedömd".into(), Tone::Muted), String::new()),
                     };
                     vec![
                         g.id.clone().into(),
@@ -543,7 +548,7 @@ impl RevisorReport {
                 });
                 let light = match (latest, target) {
                     (Some(o), Some(t)) => indicator_light(i.direction, o.value, t.value),
-                    (None, Some(_)) => Cell::Status("utfall saknas".into(), Tone::Warn),
+                    (None, Some(_)) => Cell::Status("utfall saknas".into(), Tone::Muted),
                     (_, None) => Cell::Status("inget målvärde".into(), Tone::Muted),
                 };
                 rows.push(vec![
@@ -743,6 +748,7 @@ impl RevisorReport {
                 "prognos_delår",
                 "utfall_år",
                 "budget_beslutad",
+                "ljus",
             ],
             rows: self
                 .plan
@@ -768,6 +774,12 @@ impl RevisorReport {
                         amount(annual.map(|f| f.outcome)),
                         i.set_by(self.year)
                             .map_or(Cell::Empty, |e| e.source.decided.clone().into()),
+                        investment_light(
+                            i.budget_for(self.year),
+                            annual
+                                .map(|f| f.outcome)
+                                .or(interim.and_then(|f| f.forecast)),
+                        ),
                     ]
                 })
                 .collect(),
@@ -845,7 +857,7 @@ impl RevisorReport {
                     vec![
                         d.id.clone().into(),
                         d.unit.clone().into(),
-                        deviation_from_sv(&d.from).into(),
+                        d.from.swedish().into(),
                         if d.sign == styr_domain::DeviationSign::Negative {
                             "negativ"
                         } else {
@@ -863,10 +875,10 @@ impl RevisorReport {
                             .into(),
                         if d.escalated.is_some() { "ja" } else { "nej" }.into(),
                         d.atgardsplan.clone().map_or(Cell::Empty, Cell::Text),
-                        if d.closed.is_none() && d.actions.is_empty() && d.atgardsplan.is_none() {
-                            Cell::Status("öppen, utan åtgärd".into(), Tone::Bad)
-                        } else {
-                            open_or_closed(d.closed.as_ref())
+                        match (&d.closed, d.actions.is_empty() && d.atgardsplan.is_none()) {
+                            (Some(_), _) => open_or_closed(d.closed.as_ref()),
+                            (None, true) => Cell::Status("öppen, utan åtgärd".into(), Tone::Bad),
+                            (None, false) => Cell::Status("öppen, åtgärdad".into(), Tone::Warn),
                         },
                     ]
                 })
@@ -971,7 +983,7 @@ impl RevisorReport {
                         Cell::Amount(r.likelihood.into()),
                         Cell::Amount(r.consequence.into()),
                         Cell::Amount(r.score.into()),
-                        response_sv(r.response).into(),
+                        r.response.swedish().into(),
                     ]
                 })
                 .collect(),
@@ -1141,21 +1153,6 @@ impl RevisorReport {
                 })
                 .collect(),
         }
-    }
-}
-
-/// What a deviation deviates from, in words.
-fn deviation_from_sv(from: &styr_domain::DeviationFrom) -> String {
-    use styr_domain::DeviationFrom as F;
-    match from {
-        F::Goal { goal } => format!("mål {goal}"),
-        F::Indicator { goal, indicator } => format!("indikator {indicator} ({goal})"),
-        F::Uppdrag { uppdrag } => format!("uppdrag {uppdrag}"),
-        F::Ram { body, year } => format!("ram {} {year}", body.to_uppercase()),
-        F::Detaljbudget { body, year, unit } => {
-            format!("detaljbudget {} {year}, {unit}", body.to_uppercase())
-        }
-        F::Investment { investment, year } => format!("investering {investment} {year}"),
     }
 }
 

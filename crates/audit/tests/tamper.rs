@@ -545,7 +545,7 @@ async fn the_revisor_report_covers_the_year() {
     let budget = text("budgetbeslut.csv");
     for line in [
         "ram;bun;498600;budgetramar;KF 2025-06-16 § 87;2025-06-16;",
-        "skattesats;2026;22:16;fastställd budget;KF 2025-11-17 § 132;2025-11-17;",
+        "skattesats;2026;22:16 kr per skattekrona;fastställd budget;KF 2025-11-17 § 132;2025-11-17;",
     ] {
         assert!(budget.contains(line), "{line:?} not in {budget}");
     }

@@ -89,8 +89,12 @@ pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> bool {
             );
             match r.last_checkpoint() {
                 Some((covered, at, key, signed_at)) => println!(
-                    "  senaste signerade kontrollpunkt: sekvens {covered} (händelse {at}), nyckel {key}, {signed_at}; {} kontrollpunkter, nycklar {}",
-                    r.checkpoints.len(),
+                    "  senaste signerade kontrollpunkt: sekvens {covered} (händelse {at}), nyckel {key}, {signed_at}; {}, nycklar {}",
+                    if r.checkpoints.len() == 1 {
+                        "1 kontrollpunkt".to_owned()
+                    } else {
+                        format!("{} kontrollpunkter", r.checkpoints.len())
+                    },
                     r.keys.join(", ")
                 ),
                 None => println!("  ingen signerad kontrollpunkt ännu (`styr checkpoint {kommun}`)"),

@@ -177,12 +177,12 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         let open = mine.iter().filter(|f| f.closed.is_none()).count();
         let results: usize = p.results.values().map(|r| r.len()).sum();
         println!(
-            "  {:<12} {} {}: {} kontrollmoment, {results} resultat, {} brister ({open} öppna), tertialrapporter: {}",
+            "  {:<12} {} {}: {} kontrollmoment, {results} resultat, {} ({open} öppna), tertialrapporter: {}",
             p.plan,
             p.body.to_uppercase(),
             p.year,
             p.controls.len(),
-            mine.len(),
+            if mine.len() == 1 { "1 brist".to_owned() } else { format!("{} brister", mine.len()) },
             if p.tertial_reports.is_empty() {
                 "⚠ inga".to_owned()
             } else {

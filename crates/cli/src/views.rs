@@ -106,14 +106,17 @@ pub enum Register {
     /// Uppföljningsrapporter.
     Rapporter,
     /// Intern kontrollplaner med resultat per tertial.
+    #[value(alias = "internkontroll")]
     InternKontroll,
     /// Brister och åtgärder.
     Brister,
     /// Granskningar och yttranden.
     Granskningar,
     /// Behörigheter: vem får registrera vad, med varje beviljande och återkallande.
+    #[value(alias = "behörigheter")]
     Behorigheter,
     /// Intrång: meddelanden i strömmen som Styrkedja inte skrivit.
+    #[value(alias = "intrång")]
     Intrang,
     /// Investeringar: varje projekts budget per år och dess uppföljning.
     Investeringar,
@@ -204,12 +207,20 @@ async fn view(
         (None, None) => None,
     };
     if let Some(file) = &when.file {
-        let (header, entries) = crate::audit::load_export(file)?;
+        // A revisor's question is answered only from a history that holds.
+        let (header, entries, verified) =
+            crate::audit::verify_file(file, styr_audit::Options::default())?;
         if &header.kommun != kommun {
             anyhow::bail!(
                 "{} innehåller kommunen {}, inte {kommun}",
                 file.display(),
                 header.kommun
+            );
+        }
+        if let Err(b) = verified {
+            anyhow::bail!(
+                "{} håller inte ({b}); inget svar byggs på en historik som inte verifieras (se `styr verify --file`)",
+                file.display()
             );
         }
         let records = crate::audit::stored(&header, &entries)?;
@@ -321,7 +332,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                 gaps.len()
             );
             for g in gaps {
-                println!("  ⚠ {:<28} {:<26} {}", g.kind, g.entity, g.reason);
+                println!("  ⚠ {:<30} {:<26} {}", g.kind_sv(), g.entity, g.reason);
             }
         }
         Query::Audit {
@@ -674,6 +685,18 @@ fn print_balanskrav(plan: &styr_projections::PlanView) {
     println!("{t}");
 }
 
+/// Where a status was reported, in Swedish: a status report of its own, or
+/// a follow-up report.
+fn via_sv(via: &str) -> &str {
+    match via {
+        "status_report" => "statusrapport",
+        "budgetuppfoljning" => "budgetuppföljning",
+        "delarsrapport" => "delårsrapport",
+        "arsredovisning" => "årsredovisning",
+        other => other,
+    }
+}
+
 fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
     match r {
         Register::Uppdrag => {
@@ -686,18 +709,25 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     u.due
                 );
                 for l in &u.lifecycle {
+                    let what = match l.what.as_str() {
+                        "given" => "givet",
+                        "changed" => "ändrat",
+                        "extended" => "förlängt",
+                        "closed" => "avslutat",
+                        other => other,
+                    };
                     println!(
-                        "    {:<9} {} — {} [{}]",
-                        l.what, l.budget_year, l.detail, l.source.decided
+                        "    {:<9} budget {} — {} [{}]",
+                        what, l.budget_year, l.detail, l.source.decided
                     );
                 }
                 for s in &u.status {
                     println!(
-                        "    status    {} {} {} via {} [{}]",
+                        "    status    {} {} {} i {} [{}]",
                         s.as_of,
-                        s.body,
+                        s.body.to_uppercase(),
                         crate::status_sv(s.status),
-                        s.via,
+                        via_sv(&s.via),
                         s.source.decided
                     );
                 }
@@ -706,8 +736,14 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
         Register::Avvikelser => {
             for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
                 println!(
-                    "{} {} {:?} {:?} noterad {} rapporterad {}: {}",
-                    d.id, d.unit, d.sign, d.from, d.noticed, d.reported, d.analysis
+                    "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
+                    d.id,
+                    d.unit,
+                    d.sign.swedish(),
+                    d.from.swedish(),
+                    d.noticed,
+                    d.reported,
+                    d.analysis
                 );
                 for a in &d.actions {
                     println!(
@@ -732,7 +768,7 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     "{:<5} {} {:<18} t.o.m. {} [{}]{}",
                     r.body,
                     r.year,
-                    r.kind.slug(),
+                    r.kind.swedish(),
                     r.through,
                     r.source.decided,
                     r.atgardsplan
@@ -747,8 +783,13 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                 println!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided);
                 for r in &p.risks {
                     println!(
-                        "    risk {:<14} S{} × K{} = {:>2}  {:?}  {}",
-                        r.id, r.likelihood, r.consequence, r.score, r.response, r.description
+                        "    risk {:<14} S{} × K{} = {:>2}  {:<11}  {}",
+                        r.id,
+                        r.likelihood,
+                        r.consequence,
+                        r.score,
+                        r.response.swedish(),
+                        r.description
                     );
                 }
                 for c in &p.controls {

@@ -212,7 +212,7 @@ async fn queries_live_and_as_of() {
 
     let t = text(&q(&["gaps", "vimmerby", "2026", "--today", "2026-11-25"]));
     assert!(
-        t.contains("namnd_without_namndplan") && t.contains("body/mbn"),
+        t.contains("nämnd utan nämndplan") && t.contains("body/mbn"),
         "{t}"
     );
 
@@ -480,6 +480,10 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("sekvens 40"), "{}", text(&out));
     assert_eq!(offline(&["replay", &file]).status.code(), Some(3));
+    // Nor does a question get an answer from it.
+    let out = offline(&["plan", "vimmerby", "2026", "--file", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("håller inte"), "{}", text(&out));
     // A file that does not hold is not restored: exit 3, nothing written.
     let empty = tempfile::tempdir().unwrap();
     let out = embedded(empty.path())

@@ -586,6 +586,26 @@ pub enum DeviationFrom {
     },
 }
 
+impl DeviationFrom {
+    /// What the deviation deviates from, in Swedish words.
+    pub fn swedish(&self) -> String {
+        match self {
+            DeviationFrom::Goal { goal } => format!("mål {goal}"),
+            DeviationFrom::Indicator { goal, indicator } => {
+                format!("indikator {indicator} ({goal})")
+            }
+            DeviationFrom::Uppdrag { uppdrag } => format!("uppdrag {uppdrag}"),
+            DeviationFrom::Ram { body, year } => format!("ram {} {year}", body.to_uppercase()),
+            DeviationFrom::Detaljbudget { body, year, unit } => {
+                format!("detaljbudget {} {year}, {unit}", body.to_uppercase())
+            }
+            DeviationFrom::Investment { investment, year } => {
+                format!("investering {investment} {year}")
+            }
+        }
+    }
+}
+
 /// Negative or positive deviation (positive ones are analysed too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -730,6 +750,27 @@ pub enum RiskResponse {
     Control,
     /// Act to reduce it.
     Reduce,
+}
+
+impl RiskResponse {
+    /// The response in Swedish.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            RiskResponse::Accept => "acceptera",
+            RiskResponse::Control => "kontrollera",
+            RiskResponse::Reduce => "reducera",
+        }
+    }
+}
+
+impl DeviationSign {
+    /// The sign in Swedish.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            DeviationSign::Negative => "negativ",
+            DeviationSign::Positive => "positiv",
+        }
+    }
 }
 
 /// Risk in the risk- och väsentlighetsanalys.

@@ -386,7 +386,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             (
                 "skattesats",
                 budget_year.to_string(),
-                skattesats.to_string(),
+                format!("{skattesats} kr per skattekrona"),
             ),
             change,
             src,

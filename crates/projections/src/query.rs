@@ -296,6 +296,24 @@ pub struct Gap {
     pub reason: String,
 }
 
+impl Gap {
+    /// The kind of gap in Swedish words (`kind` stays the identifier).
+    pub fn kind_sv(&self) -> &'static str {
+        match self.kind {
+            "kf_goal_not_broken_down" => "KF-mål inte nedbrutet",
+            "namndmal_without_valid_link" => "nämndmål utan giltigt KF-mål",
+            "namnd_without_namndplan" => "nämnd utan nämndplan",
+            "uppdrag_without_status" => "uppdrag utan återrapport",
+            "deviation_without_action" => "avvikelse utan åtgärd",
+            "control_without_result" => "kontrollmoment utan resultat",
+            "finding_without_action" => "brist utan åtgärd",
+            "budget_not_established" => "budget inte fastställd",
+            "investment_without_follow_up" => "investering utan uppföljning",
+            other => other,
+        }
+    }
+}
+
 /// Gaps for `year`, judged on `today` (for periods that have passed).
 pub fn gaps(
     kv: &(impl KvRead + ?Sized),
@@ -372,7 +390,11 @@ pub fn gaps(
         }
     }
     for d in docs::<DeviationDoc>(kv, kommun, "deviation")? {
-        if d.closed.is_none() && d.actions.is_empty() && d.atgardsplan.is_none() {
+        if d.reported <= today
+            && d.closed.is_none()
+            && d.actions.is_empty()
+            && d.atgardsplan.is_none()
+        {
             out.push(Gap {
                 kind: "deviation_without_action",
                 entity: format!("deviation/{}", d.id),
@@ -440,7 +462,11 @@ fn budget_gaps(
             });
         }
     }
-    let reports: Vec<ReportDoc> = docs(kv, kommun, "report")?;
+    // Only reports adopted by `today` count.
+    let reports: Vec<ReportDoc> = docs::<ReportDoc>(kv, kommun, "report")?
+        .into_iter()
+        .filter(|r| r.source.effective_date <= today)
+        .collect();
     let annual_due =
         NaiveDate::from_ymd_opt(year.saturating_add(1), 4, 30).is_some_and(|d| today > d);
     for i in docs::<InvestmentDoc>(kv, kommun, "investment")? {

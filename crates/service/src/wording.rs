@@ -21,10 +21,17 @@ pub fn serde_message(message: &str) -> String {
         format!("fältet {field} finns två gånger")
     } else if let Some(rest) = text.strip_prefix("invalid type: ") {
         let (got, want) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        format!("fel typ: {got}, väntade {want}")
+        format!("fel typ: {}, väntade {}", kinds(got), kinds(want))
     } else if let Some(rest) = text.strip_prefix("invalid value: ") {
         let (got, want) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        format!("ogiltigt värde: {got}, väntade {want}")
+        format!("ogiltigt värde: {}, väntade {}", kinds(got), kinds(want))
+    } else if text.starts_with("input is out of range") {
+        "datumet finns inte".to_owned()
+    } else if text.starts_with("input contains invalid characters")
+        || text.starts_with("premature end of input")
+        || text.starts_with("trailing input")
+    {
+        "inget datum: skriv ÅÅÅÅ-MM-DD".to_owned()
     } else if let Some(rest) = text.strip_prefix("invalid length ") {
         format!("fel längd {rest}")
     } else if text.starts_with("EOF while parsing") {
@@ -39,6 +46,31 @@ pub fn serde_message(message: &str) -> String {
     format!("{said}{position}")
 }
 
+/// serde's words for kinds of values, in Swedish.
+fn kinds(text: &str) -> String {
+    [
+        ("a formatted date string", "ett datum ÅÅÅÅ-MM-DD"),
+        ("floating point", "decimaltal"),
+        ("integer", "heltal"),
+        ("a string", "en text"),
+        ("string", "text"),
+        ("a sequence", "en lista"),
+        ("sequence", "lista"),
+        ("a map", "ett objekt"),
+        ("map", "objekt"),
+        ("boolean", "sant/falskt"),
+        ("unit value", "null"),
+        ("struct ", "objektet "),
+        ("internally tagged enum ", "ärendet "),
+        ("i32", "ett heltal"),
+        ("u64", "ett icke-negativt heltal"),
+        ("i64", "ett heltal"),
+        ("f64", "ett tal"),
+    ]
+    .iter()
+    .fold(text.to_owned(), |t, (en, sv)| t.replace(en, sv))
+}
+
 fn allowed_sv(allowed: &str) -> String {
     let allowed = allowed.trim();
     if allowed.is_empty() {
@@ -48,7 +80,7 @@ fn allowed_sv(allowed: &str) -> String {
         .trim_start_matches("one of ")
         .trim_start_matches("a ")
         .trim();
-    format!("; tillåtna: {list}")
+    format!("; tillåtna: {}", list.replace("` or `", "` eller `"))
 }
 
 #[cfg(test)]
@@ -65,12 +97,17 @@ mod tests {
             ("missing field `year`", "fältet `year` saknas"),
             (
                 "invalid type: integer `20260531`, expected a formatted date string",
-                "fel typ: integer `20260531`, väntade a formatted date string",
+                "fel typ: heltal `20260531`, väntade ett datum ÅÅÅÅ-MM-DD",
+            ),
+            (
+                "invalid type: floating point `22.16`, expected a string",
+                "fel typ: decimaltal `22.16`, väntade en text",
             ),
             (
                 "unknown variant `x`, expected `plan` or `chain`",
-                "okänt värde `x`; tillåtna: `plan` or `chain`",
+                "okänt värde `x`; tillåtna: `plan` eller `chain`",
             ),
+            ("input is out of range", "datumet finns inte"),
             (
                 "EOF while parsing an object at line 1 column 2",
                 "texten tar slut mitt i JSON-dokumentet (rad 1, kolumn 2)",
