@@ -67,8 +67,16 @@ pub fn verify_file(
     Ok((header, entries, result))
 }
 
-/// The file's messages, classified as a reader of the live stream would.
+/// The file's messages, classified as a reader of the live stream would —
+/// quietly: a file's foreign messages are reported by its verification, not
+/// logged one line each as an intrusion into a live stream is.
 pub fn stored(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Record>> {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        classify(header, entries)
+    })
+}
+
+fn classify(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Record>> {
     let mut chain = ChainState::genesis(&header.kommun);
     entries
         .iter()

@@ -484,6 +484,28 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
     let out = offline(&["plan", "vimmerby", "2026", "--file", &file]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("håller inte"), "{}", text(&out));
+    // The report is still written, saying first where the history breaks,
+    // without a log line for every message after the break.
+    let broken_dir = cli.nats.dir.path().join("rapport-bruten");
+    let out = offline(&[
+        "report",
+        "vimmerby",
+        "2026",
+        "--file",
+        &file,
+        "--today",
+        "2027-03-01",
+        "-o",
+        &broken_dir.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(broken_dir.join("rapport.md")).unwrap();
+    assert!(md.contains("HISTORIKEN HÅLLER INTE"));
     // A file that does not hold is not restored: exit 3, nothing written.
     let empty = tempfile::tempdir().unwrap();
     let out = embedded(empty.path())

@@ -192,16 +192,7 @@ impl ChainState {
         self.next += 1;
         let hash = ChainHash::of_event(&raw);
         let foreign = |reason: String, event_id| {
-            // Loudly for the first few (an intrusion is news), then quietly:
-            // reading a tampered file must not bury its reader in lines.
-            static LOGGED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            match LOGGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
-                0..=4 => {
-                    tracing::error!(sequence, %reason, "främmande meddelande i kommunens ström")
-                }
-                5 => tracing::error!("fler främmande meddelanden; de loggas på nivån debug"),
-                _ => tracing::debug!(sequence, %reason, "främmande meddelande i kommunens ström"),
-            }
+            tracing::error!(sequence, %reason, "främmande meddelande i kommunens ström");
             Ok(Record::Foreign(ForeignMessage {
                 sequence,
                 reason,
