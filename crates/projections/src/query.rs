@@ -306,6 +306,7 @@ impl Gap {
             "uppdrag_without_status" => "uppdrag utan återrapport",
             "deviation_without_action" => "avvikelse utan åtgärd",
             "control_without_result" => "kontrollmoment utan resultat",
+            "tertial_report_missing" => "tertialrapport saknas",
             "finding_without_action" => "brist utan åtgärd",
             "budget_not_established" => "budget inte fastställd",
             "investment_without_follow_up" => "investering utan uppföljning",
@@ -409,6 +410,16 @@ pub fn gaps(
         for t in 1..=3u8 {
             if styr_domain::tertial_end(year, t).is_none_or(|end| end >= today) {
                 continue;
+            }
+            if !p.tertial_reports.contains_key(&t) {
+                out.push(Gap {
+                    kind: "tertial_report_missing",
+                    entity: format!("ic/{}", p.plan),
+                    reason: format!(
+                        "{} har inte rapporterat sin interna kontroll för tertial {t}",
+                        p.body.to_uppercase()
+                    ),
+                });
             }
             for c in &p.controls {
                 if !p.results.get(&c.id).is_some_and(|r| r.contains_key(&t)) {

@@ -122,6 +122,13 @@ async fn read_models_of_the_example_kommun() {
     );
     assert!(!gaps.iter().any(|g| g.kind == "finding_without_action"));
     assert!(!gaps.iter().any(|g| g.kind == "kf_goal_not_broken_down"));
+    // BUN reported no tertial of its intern kontroll (KS reported each).
+    assert!(gaps.iter().any(|g| g.kind == "tertial_report_missing"
+        && g.entity == "ic/ik-bun-2026"
+        && g.reason.contains("tertial 2")));
+    assert!(!gaps
+        .iter()
+        .any(|g| g.kind == "tertial_report_missing" && g.entity == "ic/ik-ks-2026"));
     // The BUN plan's third tertial had no result by the time T3 passed.
     let later = styr_projections::gaps(kv, &k, 2026, date("2027-03-01")).unwrap();
     assert!(
