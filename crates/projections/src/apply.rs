@@ -240,14 +240,68 @@ pub fn apply<R: KvRead + ?Sized>(
     Ok(())
 }
 
-/// One event into its documents: one arm per event type, each short or
-/// handing over to a helper (`apply_grant`, …). It is long because there are
-/// 39 event types; giving each area its own module with its documents is the
-/// refactor of issue 12.
-#[allow(clippy::too_many_lines)]
+/// One event into its documents, handed to the fold of its area.
 fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<(), ProjectionError> {
     let src = cx.source.clone();
     match event.clone() {
+        e @ (Event::KommunRegistered { .. }
+        | Event::BodyEstablished { .. }
+        | Event::UnitEstablished { .. }
+        | Event::DelegationGranted { .. }
+        | Event::DirectionAdopted { .. }
+        | Event::StyrdokumentAdopted { .. }
+        | Event::StyrdokumentRepealed { .. }
+        | Event::DecisionCorrected { .. }
+        | Event::AccessGranted { .. }
+        | Event::AccessRevoked { .. }
+        | Event::SigningKeyPublished { .. }
+        | Event::CheckpointSigned { .. }) => fold_organisation(cx, src, e),
+        e @ (Event::BudgetAdopted { .. }
+        | Event::BudgetEstablished { .. }
+        | Event::SkattesatsSet { .. }
+        | Event::EconomicPlanSet { .. }
+        | Event::RurPlanned { .. }
+        | Event::RamSet { .. }) => fold_budget(cx, src, e),
+        e @ (Event::InvestmentBudgeted { .. }
+        | Event::InvestmentFollowedUp { .. }
+        | Event::BalanskravReported { .. }) => fold_investments(cx, src, e),
+        e @ (Event::KfGoalAdopted { .. }
+        | Event::UppdragGiven { .. }
+        | Event::UppdragChanged { .. }
+        | Event::UppdragExtended { .. }
+        | Event::UppdragClosed { .. }
+        | Event::UppdragStatusReported { .. }) => fold_goals_and_uppdrag(cx, src, e),
+        e @ (Event::NamndplanAdopted { .. }
+        | Event::NamndmalAdopted { .. }
+        | Event::DetaljbudgetAdopted { .. }
+        | Event::PlanAdopted { .. }
+        | Event::PlanReportedToNamnd { .. }) => fold_plans(cx, src, e),
+        e @ (Event::OutcomesRecorded { .. }
+        | Event::DeviationReported { .. }
+        | Event::DeviationActionRecorded { .. }
+        | Event::DeviationEscalated { .. }
+        | Event::DeviationClosed { .. }
+        | Event::FollowUpReportAdopted { .. }
+        | Event::AtgardsplanAdopted { .. }
+        | Event::UppdragStatusInReport { .. }
+        | Event::GoalAssessedInReport { .. }) => fold_follow_up(cx, src, e),
+        e @ (Event::InternalControlPlanAdopted { .. }
+        | Event::ControlResultReported { .. }
+        | Event::FindingActionRecorded { .. }
+        | Event::FindingClosed { .. }
+        | Event::InternalControlTertialReported { .. }
+        | Event::ReviewRecorded { .. }
+        | Event::ReviewReplied { .. }) => fold_internal_control(cx, src, e),
+    }
+}
+
+/// The fold of the organisation, direction and styrdokument, access, keys and checkpoints; every other event belongs to another area.
+fn fold_organisation<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::KommunRegistered {
             name,
             kommunkod,
@@ -356,6 +410,51 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 })
             })?
         }
+        Event::DecisionCorrected { .. } => {}
+        Event::AccessGranted { identity, access } => apply_grant(cx, identity, access, true, src)?,
+        Event::AccessRevoked { identity, access } => apply_grant(cx, identity, access, false, src)?,
+        Event::SigningKeyPublished {
+            key_id,
+            public_key,
+            replaces,
+            ..
+        } => cx.put(
+            &format!("key/{key_id}"),
+            &SigningKeyDoc {
+                key_id: key_id.clone(),
+                public_key,
+                replaces,
+                source: src,
+            },
+        )?,
+        Event::CheckpointSigned {
+            sequence,
+            head_hash,
+            signed_at,
+            key_id,
+            ..
+        } => cx.put(
+            &format!("checkpoint/{sequence:020}"),
+            &CheckpointDoc {
+                sequence,
+                head_hash,
+                signed_at,
+                key_id,
+                recorded_at: src.sequence,
+            },
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of the budget: its steps, skattesats, plan för ekonomin and RUR; every other event belongs to another area.
+fn fold_budget<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::BudgetAdopted { year, plan_years } => cx.put(
             &format!("budget/{year}"),
             &BudgetDoc {
@@ -452,6 +551,40 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 );
             },
         )?,
+        Event::RamSet {
+            body,
+            year,
+            amount,
+            change,
+            budget_year,
+        } => {
+            cx.touch(format!("body/{body}"));
+            cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
+                b.ramar
+                    .entry(body.clone())
+                    .or_default()
+                    .insert(year, amount);
+                b.changes.push(RamEntry {
+                    body,
+                    year,
+                    amount,
+                    change,
+                    source: src,
+                });
+            })?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of investments and the balanskrav; every other event belongs to another area.
+fn fold_investments<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::InvestmentBudgeted {
             budget_year,
             change,
@@ -522,8 +655,6 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         )?,
         // The report in the same batch applied it; the aggregate's history
         // notes the event.
-        Event::UppdragStatusInReport { uppdrag, .. } => cx.touch(format!("uppdrag/{uppdrag}")),
-        Event::GoalAssessedInReport { goal, .. } => cx.touch(format!("goal/{goal}")),
         Event::BalanskravReported {
             year,
             report,
@@ -541,28 +672,18 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             });
             cx.put(&path, &doc)?
         }
-        Event::RamSet {
-            body,
-            year,
-            amount,
-            change,
-            budget_year,
-        } => {
-            cx.touch(format!("body/{body}"));
-            cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
-                b.ramar
-                    .entry(body.clone())
-                    .or_default()
-                    .insert(year, amount);
-                b.changes.push(RamEntry {
-                    body,
-                    year,
-                    amount,
-                    change,
-                    source: src,
-                });
-            })?
-        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of KF goals and uppdrag; every other event belongs to another area.
+fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::KfGoalAdopted { budget_year, goal } => {
             cx.touch(format!("budget/{budget_year}"));
             cx.put(
@@ -676,6 +797,35 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 u.closed = Some(outcome);
             })?
         }
+        Event::UppdragStatusReported {
+            uppdrag,
+            body,
+            as_of,
+            status,
+            reason,
+            ..
+        } => cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
+            u.status.push(StatusEntry {
+                as_of,
+                body,
+                status,
+                reason,
+                via: "status_report".into(),
+                source: src,
+            })
+        })?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of nämndplaner, detaljbudgetar, verksamhets- and enhetsplaner; every other event belongs to another area.
+fn fold_plans<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::NamndplanAdopted {
             body,
             year,
@@ -730,23 +880,6 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             d.sources.push(src);
             cx.put(&path, &d)?
         }
-        Event::UppdragStatusReported {
-            uppdrag,
-            body,
-            as_of,
-            status,
-            reason,
-            ..
-        } => cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
-            u.status.push(StatusEntry {
-                as_of,
-                body,
-                status,
-                reason,
-                via: "status_report".into(),
-                source: src,
-            })
-        })?,
         Event::PlanAdopted {
             plan,
             version,
@@ -773,39 +906,18 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
             .update(&format!("plan/{plan}"), |p: &mut PlanDoc| {
                 p.reported_version = Some(version)
             })?,
-        Event::DecisionCorrected { .. } => {}
-        Event::AccessGranted { identity, access } => apply_grant(cx, identity, access, true, src)?,
-        Event::AccessRevoked { identity, access } => apply_grant(cx, identity, access, false, src)?,
-        Event::SigningKeyPublished {
-            key_id,
-            public_key,
-            replaces,
-            ..
-        } => cx.put(
-            &format!("key/{key_id}"),
-            &SigningKeyDoc {
-                key_id: key_id.clone(),
-                public_key,
-                replaces,
-                source: src,
-            },
-        )?,
-        Event::CheckpointSigned {
-            sequence,
-            head_hash,
-            signed_at,
-            key_id,
-            ..
-        } => cx.put(
-            &format!("checkpoint/{sequence:020}"),
-            &CheckpointDoc {
-                sequence,
-                head_hash,
-                signed_at,
-                key_id,
-                recorded_at: src.sequence,
-            },
-        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of outcomes, deviations and follow-up reports; every other event belongs to another area.
+fn fold_follow_up<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::OutcomesRecorded {
             source,
             fetched_at,
@@ -949,6 +1061,20 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 |r: &mut ReportDoc| r.atgardsplan = Some(plan),
             )?
         }
+        Event::UppdragStatusInReport { uppdrag, .. } => cx.touch(format!("uppdrag/{uppdrag}")),
+        Event::GoalAssessedInReport { goal, .. } => cx.touch(format!("goal/{goal}")),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The fold of intern kontroll and the revisorer's reviews; every other event belongs to another area.
+fn fold_internal_control<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    event: Event,
+) -> Result<(), ProjectionError> {
+    match event {
         Event::InternalControlPlanAdopted {
             plan,
             body,
@@ -1069,6 +1195,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
                 },
             );
         })?,
+        _ => {}
     }
     Ok(())
 }
