@@ -406,23 +406,7 @@ impl KommunState {
             if !seen.insert(o.investment.as_str()) {
                 return reject(Rule::Input, f("investment"), "en rad per investering");
             }
-            match (kind.has_forecast(), o.forecast) {
-                (true, None) => {
-                    return reject(
-                        Rule::Input,
-                        f("forecast"),
-                        format!("en {} har en helårsprognos", kind.swedish()),
-                    )
-                }
-                (false, Some(_)) => {
-                    return reject(
-                        Rule::Input,
-                        f("forecast"),
-                        "en årsredovisning har ingen prognos",
-                    )
-                }
-                _ => {}
-            }
+            crate::follow_up::check_forecast(&f("forecast"), kind, o.forecast)?;
             events.push(Event::InvestmentFollowedUp {
                 investment: o.investment.clone(),
                 body: inv.body.clone(),

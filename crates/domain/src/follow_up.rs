@@ -240,12 +240,11 @@ impl KommunState {
     }
 
     /// Decides the follow-up commands (outcomes, deviations, reports,
-    /// intern kontroll, granskningar): one arm per command, as in `decide`
-    /// (see there why it stays one match until the areas get modules of
-    /// their own, issue 12).
-    #[allow(clippy::too_many_lines)]
+    /// intern kontroll, granskningar): one arm per command, each a single
+    /// call to the command's own function with its fields. It runs past 150
+    /// lines only because each arm lists its fields; the checks live in the
+    /// functions it calls. Modules per area are the refactor of issue 12.
     pub(crate) fn decide_follow_up(&self, p: &Provenance, command: &Command) -> Decided {
-        let today = Self::decided_on(p);
         match command {
             Command::RecordOutcome {
                 goal,
@@ -293,54 +292,9 @@ impl KommunState {
                 value,
                 analysis,
                 noticed,
-            } => {
-                check_id("deviation", deviation)?;
-                let Some(u) = self.units.get(unit) else {
-                    return reject(Rule::Reference, "unit", format!("ingen enhet {unit:?}"));
-                };
-                self.authorize(p, Authority::Forvaltning(&u.namnd, unit, Matter::FollowUp))?;
-                if self.deviations.contains_key(deviation) {
-                    return reject(
-                        Rule::P6,
-                        "deviation",
-                        format!("avvikelsen {deviation:?} finns redan"),
-                    );
-                }
-                self.deviation_target_exists(from)?;
-                if matches!(
-                    from,
-                    DeviationFrom::Ram { .. }
-                        | DeviationFrom::Detaljbudget { .. }
-                        | DeviationFrom::Investment { .. }
-                ) && amount.is_none()
-                {
-                    return reject(
-                        Rule::Input,
-                        "amount",
-                        "en budgetavvikelse anger sitt belopp i tkr",
-                    );
-                }
-                check_text("analysis", analysis)?;
-                if *noticed > today {
-                    return reject(
-                        Rule::Consistency,
-                        "noticed",
-                        "upptäckt efter att den rapporterats",
-                    );
-                }
-                Ok(vec![Event::DeviationReported {
-                    deviation: deviation.clone(),
-                    unit: unit.clone(),
-                    body: u.namnd.clone(),
-                    from: from.clone(),
-                    sign: *sign,
-                    amount: *amount,
-                    value: *value,
-                    analysis: analysis.clone(),
-                    noticed: *noticed,
-                    reported: today,
-                }])
-            }
+            } => self.decide_report_deviation(
+                p, deviation, unit, from, sign, amount, value, analysis, noticed,
+            ),
             Command::RecordDeviationAction {
                 deviation,
                 action,
@@ -416,135 +370,13 @@ impl KommunState {
                 year,
                 risks,
                 controls,
-            } => {
-                check_id("plan", plan)?;
-                self.operating_body("body", body)?;
-                self.authorize(p, Authority::Body(body))?;
-                if self.control_plans.contains_key(plan) {
-                    return reject(Rule::P6, "plan", format!("planen {plan:?} finns redan"));
-                }
-                if self
-                    .control_plans
-                    .values()
-                    .any(|c| c.body == *body && c.year == *year)
-                {
-                    return reject(
-                        Rule::P6,
-                        "year",
-                        format!("{body:?} har redan en intern kontrollplan för {year}"),
-                    );
-                }
-                if today.year() > *year {
-                    return reject(
-                        Rule::Consistency,
-                        "year",
-                        "en plan antas före eller under sitt år",
-                    );
-                }
-                let mut ids = BTreeSet::new();
-                for (i, r) in risks.iter().enumerate() {
-                    let f = |n: &str| format!("risks[{i}].{n}");
-                    check_id(&f("id"), &r.id)?;
-                    check_text(&f("description"), &r.description)?;
-                    check_text(&f("area"), &r.area)?;
-                    if !ids.insert(r.id.as_str()) {
-                        return reject(Rule::Input, f("id"), "varje risk en gång");
-                    }
-                    for (name, v) in [("likelihood", r.likelihood), ("consequence", r.consequence)]
-                    {
-                        if !(1..=4).contains(&v) {
-                            return reject(Rule::Input, f(name), "bedöms på skalan 1-4");
-                        }
-                    }
-                }
-                if controls.is_empty() {
-                    return reject(
-                        Rule::Input,
-                        "controls",
-                        "en plan har minst ett kontrollmoment",
-                    );
-                }
-                let mut cids = BTreeSet::new();
-                for (i, c) in controls.iter().enumerate() {
-                    let f = |n: &str| format!("controls[{i}].{n}");
-                    check_id(&f("id"), &c.id)?;
-                    check_text(&f("what"), &c.what)?;
-                    check_text(&f("how"), &c.how)?;
-                    check_text(&f("responsible_role"), &c.responsible_role)?;
-                    if !cids.insert(c.id.as_str()) {
-                        return reject(Rule::Input, f("id"), "varje kontrollmoment en gång");
-                    }
-                    if !ids.contains(c.risk.as_str()) {
-                        return reject(
-                            Rule::Reference,
-                            f("risk"),
-                            format!("ingen risk {:?} i planen", c.risk),
-                        );
-                    }
-                }
-                Ok(vec![Event::InternalControlPlanAdopted {
-                    plan: plan.clone(),
-                    body: body.clone(),
-                    year: *year,
-                    risks: risks
-                        .iter()
-                        .map(|r| ScoredRisk {
-                            id: r.id.clone(),
-                            description: r.description.clone(),
-                            area: r.area.clone(),
-                            likelihood: r.likelihood,
-                            consequence: r.consequence,
-                            score: r.score(),
-                            response: r.response,
-                        })
-                        .collect(),
-                    controls: controls.clone(),
-                }])
-            }
+            } => self.decide_adopt_internal_control_plan(p, plan, body, year, risks, controls),
             Command::ReportControlResult {
                 plan,
                 control,
                 tertial,
                 result,
-            } => {
-                let cp = self.control_plan(p, plan)?;
-                if !cp.controls.contains_key(control) {
-                    return reject(
-                        Rule::Reference,
-                        "control",
-                        format!("planen {plan:?} har inget kontrollmoment {control:?}"),
-                    );
-                }
-                Self::tertial_passed(p, cp.year, *tertial)?;
-                if cp.results.contains(&(control.clone(), *tertial)) {
-                    return reject(
-                        Rule::P6,
-                        "tertial",
-                        format!("{control:?} har redan ett resultat för tertial {tertial}"),
-                    );
-                }
-                if let ControlResult::Finding {
-                    finding,
-                    description,
-                } = result
-                {
-                    check_id("result.finding", finding)?;
-                    check_text("result.description", description)?;
-                    if self.findings.contains_key(finding) {
-                        return reject(
-                            Rule::P6,
-                            "result.finding",
-                            format!("bristen {finding:?} finns redan"),
-                        );
-                    }
-                }
-                Ok(vec![Event::ControlResultReported {
-                    plan: plan.clone(),
-                    control: control.clone(),
-                    tertial: *tertial,
-                    result: result.clone(),
-                }])
-            }
+            } => self.decide_report_control_result(p, plan, control, tertial, result),
             Command::RecordFindingAction {
                 finding,
                 action,
@@ -552,31 +384,7 @@ impl KommunState {
                 responsible,
                 due,
             } => {
-                let f = self.open_finding(p, finding)?;
-                check_id("action", action)?;
-                check_text("description", description)?;
-                check_text("responsible", responsible)?;
-                if f.actions.contains(action) {
-                    return reject(
-                        Rule::P6,
-                        "action",
-                        format!("åtgärden {action:?} är redan registrerad"),
-                    );
-                }
-                if *due < today {
-                    return reject(
-                        Rule::Consistency,
-                        "due",
-                        "slutdatumet ligger före beslutsdatumet",
-                    );
-                }
-                Ok(vec![Event::FindingActionRecorded {
-                    finding: finding.clone(),
-                    action: action.clone(),
-                    description: description.clone(),
-                    responsible: responsible.clone(),
-                    due: *due,
-                }])
+                self.decide_record_finding_action(p, finding, action, description, responsible, due)
             }
             Command::CloseFinding { finding, outcome } => {
                 self.open_finding(p, finding)?;
@@ -590,31 +398,7 @@ impl KommunState {
                 plan,
                 tertial,
                 summary,
-            } => {
-                let Some(cp) = self.control_plans.get(plan) else {
-                    return reject(
-                        Rule::Reference,
-                        "plan",
-                        format!("ingen intern kontrollplan {plan:?}"),
-                    );
-                };
-                self.authorize(p, Authority::Body(&cp.body))?;
-                Self::tertial_passed(p, cp.year, *tertial)?;
-                check_text("summary", summary)?;
-                if cp.tertials_reported.contains(tertial) {
-                    return reject(
-                        Rule::P6,
-                        "tertial",
-                        format!("tertial {tertial} är redan rapporterat"),
-                    );
-                }
-                Ok(vec![Event::InternalControlTertialReported {
-                    plan: plan.clone(),
-                    body: cp.body.clone(),
-                    tertial: *tertial,
-                    summary: summary.clone(),
-                }])
-            }
+            } => self.decide_report_internal_control_tertial(p, plan, tertial, summary),
             Command::RecordReview {
                 review,
                 title,
@@ -623,177 +407,41 @@ impl KommunState {
                 observations,
                 recommendations,
                 reply_due,
-            } => {
-                let auditors = self
-                    .bodies
-                    .iter()
-                    .find(|(_, b)| b.kind == BodyKind::Auditors)
-                    .map(|(id, _)| id.as_str());
-                let Some(auditors) = auditors else {
-                    return reject(
-                        Rule::Reference,
-                        "provenance.decided_by",
-                        "kommunen har inga revisorer",
-                    );
-                };
-                self.authorize(p, Authority::Body(auditors))?;
-                check_id("review", review)?;
-                check_text("title", title)?;
-                if self.reviews.contains_key(review) {
-                    return reject(
-                        Rule::P6,
-                        "review",
-                        format!("granskningen {review:?} finns redan"),
-                    );
-                }
-                if bodies.is_empty() {
-                    return reject(
-                        Rule::Input,
-                        "bodies",
-                        "en granskning gäller minst en nämnd eller styrelse",
-                    );
-                }
-                for (i, b) in bodies.iter().enumerate() {
-                    self.operating_body(&format!("bodies[{i}]"), b)?;
-                }
-                if observations.iter().all(|o| o.trim().is_empty()) {
-                    return reject(
-                        Rule::Input,
-                        "observations",
-                        "en granskning anger sina iakttagelser",
-                    );
-                }
-                let mut ids = BTreeSet::new();
-                for (i, r) in recommendations.iter().enumerate() {
-                    check_id(&format!("recommendations[{i}].id"), &r.id)?;
-                    check_text(&format!("recommendations[{i}].text"), &r.text)?;
-                    if !ids.insert(r.id.as_str()) {
-                        return reject(
-                            Rule::Input,
-                            format!("recommendations[{i}].id"),
-                            "varje rekommendation en gång",
-                        );
-                    }
-                }
-                if *reply_due <= today {
-                    return reject(
-                        Rule::Consistency,
-                        "reply_due",
-                        "sista dag för yttrandet ligger efter granskningen",
-                    );
-                }
-                if *year > today.year() {
-                    return reject(
-                        Rule::Consistency,
-                        "year",
-                        "en granskning avser ett år som har börjat",
-                    );
-                }
-                Ok(vec![Event::ReviewRecorded {
-                    review: review.clone(),
-                    title: title.clone(),
-                    year: *year,
-                    bodies: bodies.clone(),
-                    observations: observations.clone(),
-                    recommendations: recommendations.clone(),
-                    reply_due: *reply_due,
-                }])
-            }
+            } => self.decide_record_review(
+                p,
+                review,
+                title,
+                year,
+                bodies,
+                observations,
+                recommendations,
+                reply_due,
+            ),
             Command::ReplyToReview {
                 review,
                 body,
                 reply,
                 responses,
-            } => {
-                let Some(r) = self.reviews.get(review) else {
-                    return reject(
-                        Rule::Reference,
-                        "review",
-                        format!("ingen granskning {review:?}"),
-                    );
-                };
-                if !r.bodies.contains(body) {
-                    return reject(
-                        Rule::P1,
-                        "body",
-                        format!(
-                            "granskningen {review:?} riktar sig till {:?}, inte {body:?}",
-                            r.bodies
-                        ),
-                    );
-                }
-                self.authorize(p, Authority::Body(body))?;
-                check_text("reply", reply)?;
-                if r.replied.contains(body) {
-                    return reject(Rule::P6, "body", format!("{body:?} har redan yttrat sig"));
-                }
-                for (i, resp) in responses.iter().enumerate() {
-                    if !r.recommendations.contains(&resp.recommendation) {
-                        return reject(
-                            Rule::Reference,
-                            format!("responses[{i}].recommendation"),
-                            format!("ingen rekommendation {:?}", resp.recommendation),
-                        );
-                    }
-                }
-                Ok(vec![Event::ReviewReplied {
-                    review: review.clone(),
-                    body: body.clone(),
-                    reply: reply.clone(),
-                    responses: responses.clone(),
-                    late: today > r.reply_due,
-                }])
-            }
+            } => self.decide_reply_to_review(p, review, body, reply, responses),
             _ => reject(Rule::Input, "command", "inget uppföljningskommando"),
         }
     }
 
+    /// A report's lines: each ram the body's own (KS reports every ram, a
+    /// moderbolag its bolag's), with a forecast where the report has one;
+    /// each goal one the body reports on for the year, with indicators it
+    /// has; each uppdrag one given to the body (KS: any).
     #[allow(clippy::too_many_arguments)]
-    fn decide_report(
+    fn check_report_lines(
         &self,
-        p: &Provenance,
         body: &str,
+        is_ks: bool,
         year: i32,
         kind: ReportKind,
         ramar: &[RamOutcome],
         goals: &[GoalAssessment],
         uppdrag: &[UppdragLine],
-        atgardsplan: Option<&Atgardsplan>,
-        economy: &crate::budget::ReportedEconomy<'_>,
-    ) -> Decided {
-        self.operating_body("body", body)?;
-        self.authorize(p, Authority::Body(body))?;
-        let Some(through) = kind.through(year) else {
-            return reject(Rule::Input, "year", "inget giltigt år");
-        };
-        if Self::decided_on(p) <= through {
-            return reject(
-                Rule::Consistency,
-                "kind",
-                format!(
-                    "en {} omfattar tiden till och med {through}: den antas därefter",
-                    kind.swedish()
-                ),
-            );
-        }
-        if self.budget_covering(year).is_none() {
-            return reject(
-                Rule::Reference,
-                "year",
-                format!("ingen antagen budget omfattar {year}"),
-            );
-        }
-        if self.reports.contains(&(body.to_owned(), year, kind)) {
-            return reject(
-                Rule::P6,
-                "kind",
-                format!(
-                    "{body:?} har redan antagit sin {} för {year}",
-                    kind.swedish()
-                ),
-            );
-        }
-        let is_ks = self.executive_board() == Some(body);
+    ) -> Result<(), Rejection> {
         for (i, r) in ramar.iter().enumerate() {
             let f = |n: &str| format!("ramar[{i}].{n}");
             let own = r.body == body
@@ -820,23 +468,7 @@ impl KommunState {
                     format!("{:?} har ingen ram för {year}", r.body),
                 );
             }
-            match (kind.has_forecast(), r.forecast) {
-                (true, None) => {
-                    return reject(
-                        Rule::Input,
-                        f("forecast"),
-                        format!("en {} har en helårsprognos", kind.swedish()),
-                    )
-                }
-                (false, Some(_)) => {
-                    return reject(
-                        Rule::Input,
-                        f("forecast"),
-                        "en årsredovisning har ingen prognos",
-                    )
-                }
-                _ => {}
-            }
+            check_forecast(&f("forecast"), kind, r.forecast)?;
         }
         for (i, g) in goals.iter().enumerate() {
             let f = |n: &str| format!("goals[{i}].{n}");
@@ -886,6 +518,56 @@ impl KommunState {
                 }
             }
         }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_report(
+        &self,
+        p: &Provenance,
+        body: &str,
+        year: i32,
+        kind: ReportKind,
+        ramar: &[RamOutcome],
+        goals: &[GoalAssessment],
+        uppdrag: &[UppdragLine],
+        atgardsplan: Option<&Atgardsplan>,
+        economy: &crate::budget::ReportedEconomy<'_>,
+    ) -> Decided {
+        self.operating_body("body", body)?;
+        self.authorize(p, Authority::Body(body))?;
+        let Some(through) = kind.through(year) else {
+            return reject(Rule::Input, "year", "inget giltigt år");
+        };
+        if Self::decided_on(p) <= through {
+            return reject(
+                Rule::Consistency,
+                "kind",
+                format!(
+                    "en {} omfattar tiden till och med {through}: den antas därefter",
+                    kind.swedish()
+                ),
+            );
+        }
+        if self.budget_covering(year).is_none() {
+            return reject(
+                Rule::Reference,
+                "year",
+                format!("ingen antagen budget omfattar {year}"),
+            );
+        }
+        if self.reports.contains(&(body.to_owned(), year, kind)) {
+            return reject(
+                Rule::P6,
+                "kind",
+                format!(
+                    "{body:?} har redan antagit sin {} för {year}",
+                    kind.swedish()
+                ),
+            );
+        }
+        let is_ks = self.executive_board() == Some(body);
+        self.check_report_lines(body, is_ks, year, kind, ramar, goals, uppdrag)?;
         // P5: deviations beyond delegation still open need the nämnd's åtgärdsplan now.
         let pending: Vec<&String> = self
             .deviations
@@ -989,5 +671,447 @@ impl KommunState {
         }
         self.report_economy(p, body, is_ks, year, kind, economy, &mut events)?;
         Ok(events)
+    }
+}
+
+impl KommunState {
+    /// `report_deviation`: see [`Command::ReportDeviation`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_report_deviation(
+        &self,
+        p: &Provenance,
+        deviation: &String,
+        unit: &String,
+        from: &DeviationFrom,
+        sign: &DeviationSign,
+        amount: &Option<Tkr>,
+        value: &Option<f64>,
+        analysis: &String,
+        noticed: &chrono::NaiveDate,
+    ) -> Decided {
+        let today = Self::decided_on(p);
+        check_id("deviation", deviation)?;
+        let Some(u) = self.units.get(unit) else {
+            return reject(Rule::Reference, "unit", format!("ingen enhet {unit:?}"));
+        };
+        self.authorize(p, Authority::Forvaltning(&u.namnd, unit, Matter::FollowUp))?;
+        if self.deviations.contains_key(deviation) {
+            return reject(
+                Rule::P6,
+                "deviation",
+                format!("avvikelsen {deviation:?} finns redan"),
+            );
+        }
+        self.deviation_target_exists(from)?;
+        if matches!(
+            from,
+            DeviationFrom::Ram { .. }
+                | DeviationFrom::Detaljbudget { .. }
+                | DeviationFrom::Investment { .. }
+        ) && amount.is_none()
+        {
+            return reject(
+                Rule::Input,
+                "amount",
+                "en budgetavvikelse anger sitt belopp i tkr",
+            );
+        }
+        check_text("analysis", analysis)?;
+        if *noticed > today {
+            return reject(
+                Rule::Consistency,
+                "noticed",
+                "upptäckt efter att den rapporterats",
+            );
+        }
+        Ok(vec![Event::DeviationReported {
+            deviation: deviation.clone(),
+            unit: unit.clone(),
+            body: u.namnd.clone(),
+            from: from.clone(),
+            sign: *sign,
+            amount: *amount,
+            value: *value,
+            analysis: analysis.clone(),
+            noticed: *noticed,
+            reported: today,
+        }])
+    }
+
+    /// `adopt_internal_control_plan`: see [`Command::AdoptInternalControlPlan`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_adopt_internal_control_plan(
+        &self,
+        p: &Provenance,
+        plan: &String,
+        body: &String,
+        year: &i32,
+        risks: &Vec<Risk>,
+        controls: &Vec<ControlPoint>,
+    ) -> Decided {
+        let today = Self::decided_on(p);
+        check_id("plan", plan)?;
+        self.operating_body("body", body)?;
+        self.authorize(p, Authority::Body(body))?;
+        if self.control_plans.contains_key(plan) {
+            return reject(Rule::P6, "plan", format!("planen {plan:?} finns redan"));
+        }
+        if self
+            .control_plans
+            .values()
+            .any(|c| c.body == *body && c.year == *year)
+        {
+            return reject(
+                Rule::P6,
+                "year",
+                format!("{body:?} har redan en intern kontrollplan för {year}"),
+            );
+        }
+        if today.year() > *year {
+            return reject(
+                Rule::Consistency,
+                "year",
+                "en plan antas före eller under sitt år",
+            );
+        }
+        let mut ids = BTreeSet::new();
+        for (i, r) in risks.iter().enumerate() {
+            let f = |n: &str| format!("risks[{i}].{n}");
+            check_id(&f("id"), &r.id)?;
+            check_text(&f("description"), &r.description)?;
+            check_text(&f("area"), &r.area)?;
+            if !ids.insert(r.id.as_str()) {
+                return reject(Rule::Input, f("id"), "varje risk en gång");
+            }
+            for (name, v) in [("likelihood", r.likelihood), ("consequence", r.consequence)] {
+                if !(1..=4).contains(&v) {
+                    return reject(Rule::Input, f(name), "bedöms på skalan 1-4");
+                }
+            }
+        }
+        if controls.is_empty() {
+            return reject(
+                Rule::Input,
+                "controls",
+                "en plan har minst ett kontrollmoment",
+            );
+        }
+        let mut cids = BTreeSet::new();
+        for (i, c) in controls.iter().enumerate() {
+            let f = |n: &str| format!("controls[{i}].{n}");
+            check_id(&f("id"), &c.id)?;
+            check_text(&f("what"), &c.what)?;
+            check_text(&f("how"), &c.how)?;
+            check_text(&f("responsible_role"), &c.responsible_role)?;
+            if !cids.insert(c.id.as_str()) {
+                return reject(Rule::Input, f("id"), "varje kontrollmoment en gång");
+            }
+            if !ids.contains(c.risk.as_str()) {
+                return reject(
+                    Rule::Reference,
+                    f("risk"),
+                    format!("ingen risk {:?} i planen", c.risk),
+                );
+            }
+        }
+        Ok(vec![Event::InternalControlPlanAdopted {
+            plan: plan.clone(),
+            body: body.clone(),
+            year: *year,
+            risks: risks
+                .iter()
+                .map(|r| ScoredRisk {
+                    id: r.id.clone(),
+                    description: r.description.clone(),
+                    area: r.area.clone(),
+                    likelihood: r.likelihood,
+                    consequence: r.consequence,
+                    score: r.score(),
+                    response: r.response,
+                })
+                .collect(),
+            controls: controls.clone(),
+        }])
+    }
+
+    /// `report_control_result`: see [`Command::ReportControlResult`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_report_control_result(
+        &self,
+        p: &Provenance,
+        plan: &String,
+        control: &String,
+        tertial: &u8,
+        result: &ControlResult,
+    ) -> Decided {
+        let cp = self.control_plan(p, plan)?;
+        if !cp.controls.contains_key(control) {
+            return reject(
+                Rule::Reference,
+                "control",
+                format!("planen {plan:?} har inget kontrollmoment {control:?}"),
+            );
+        }
+        Self::tertial_passed(p, cp.year, *tertial)?;
+        if cp.results.contains(&(control.clone(), *tertial)) {
+            return reject(
+                Rule::P6,
+                "tertial",
+                format!("{control:?} har redan ett resultat för tertial {tertial}"),
+            );
+        }
+        if let ControlResult::Finding {
+            finding,
+            description,
+        } = result
+        {
+            check_id("result.finding", finding)?;
+            check_text("result.description", description)?;
+            if self.findings.contains_key(finding) {
+                return reject(
+                    Rule::P6,
+                    "result.finding",
+                    format!("bristen {finding:?} finns redan"),
+                );
+            }
+        }
+        Ok(vec![Event::ControlResultReported {
+            plan: plan.clone(),
+            control: control.clone(),
+            tertial: *tertial,
+            result: result.clone(),
+        }])
+    }
+
+    /// `record_finding_action`: see [`Command::RecordFindingAction`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_record_finding_action(
+        &self,
+        p: &Provenance,
+        finding: &String,
+        action: &String,
+        description: &String,
+        responsible: &String,
+        due: &chrono::NaiveDate,
+    ) -> Decided {
+        let today = Self::decided_on(p);
+        let f = self.open_finding(p, finding)?;
+        check_id("action", action)?;
+        check_text("description", description)?;
+        check_text("responsible", responsible)?;
+        if f.actions.contains(action) {
+            return reject(
+                Rule::P6,
+                "action",
+                format!("åtgärden {action:?} är redan registrerad"),
+            );
+        }
+        if *due < today {
+            return reject(
+                Rule::Consistency,
+                "due",
+                "slutdatumet ligger före beslutsdatumet",
+            );
+        }
+        Ok(vec![Event::FindingActionRecorded {
+            finding: finding.clone(),
+            action: action.clone(),
+            description: description.clone(),
+            responsible: responsible.clone(),
+            due: *due,
+        }])
+    }
+
+    /// `report_internal_control_tertial`: see [`Command::ReportInternalControlTertial`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_report_internal_control_tertial(
+        &self,
+        p: &Provenance,
+        plan: &String,
+        tertial: &u8,
+        summary: &String,
+    ) -> Decided {
+        let Some(cp) = self.control_plans.get(plan) else {
+            return reject(
+                Rule::Reference,
+                "plan",
+                format!("ingen intern kontrollplan {plan:?}"),
+            );
+        };
+        self.authorize(p, Authority::Body(&cp.body))?;
+        Self::tertial_passed(p, cp.year, *tertial)?;
+        check_text("summary", summary)?;
+        if cp.tertials_reported.contains(tertial) {
+            return reject(
+                Rule::P6,
+                "tertial",
+                format!("tertial {tertial} är redan rapporterat"),
+            );
+        }
+        Ok(vec![Event::InternalControlTertialReported {
+            plan: plan.clone(),
+            body: cp.body.clone(),
+            tertial: *tertial,
+            summary: summary.clone(),
+        }])
+    }
+
+    /// `record_review`: see [`Command::RecordReview`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_record_review(
+        &self,
+        p: &Provenance,
+        review: &String,
+        title: &String,
+        year: &i32,
+        bodies: &Vec<String>,
+        observations: &Vec<String>,
+        recommendations: &Vec<Recommendation>,
+        reply_due: &chrono::NaiveDate,
+    ) -> Decided {
+        let today = Self::decided_on(p);
+        let auditors = self
+            .bodies
+            .iter()
+            .find(|(_, b)| b.kind == BodyKind::Auditors)
+            .map(|(id, _)| id.as_str());
+        let Some(auditors) = auditors else {
+            return reject(
+                Rule::Reference,
+                "provenance.decided_by",
+                "kommunen har inga revisorer",
+            );
+        };
+        self.authorize(p, Authority::Body(auditors))?;
+        check_id("review", review)?;
+        check_text("title", title)?;
+        if self.reviews.contains_key(review) {
+            return reject(
+                Rule::P6,
+                "review",
+                format!("granskningen {review:?} finns redan"),
+            );
+        }
+        if bodies.is_empty() {
+            return reject(
+                Rule::Input,
+                "bodies",
+                "en granskning gäller minst en nämnd eller styrelse",
+            );
+        }
+        for (i, b) in bodies.iter().enumerate() {
+            self.operating_body(&format!("bodies[{i}]"), b)?;
+        }
+        if observations.iter().all(|o| o.trim().is_empty()) {
+            return reject(
+                Rule::Input,
+                "observations",
+                "en granskning anger sina iakttagelser",
+            );
+        }
+        let mut ids = BTreeSet::new();
+        for (i, r) in recommendations.iter().enumerate() {
+            check_id(&format!("recommendations[{i}].id"), &r.id)?;
+            check_text(&format!("recommendations[{i}].text"), &r.text)?;
+            if !ids.insert(r.id.as_str()) {
+                return reject(
+                    Rule::Input,
+                    format!("recommendations[{i}].id"),
+                    "varje rekommendation en gång",
+                );
+            }
+        }
+        if *reply_due <= today {
+            return reject(
+                Rule::Consistency,
+                "reply_due",
+                "sista dag för yttrandet ligger efter granskningen",
+            );
+        }
+        if *year > today.year() {
+            return reject(
+                Rule::Consistency,
+                "year",
+                "en granskning avser ett år som har börjat",
+            );
+        }
+        Ok(vec![Event::ReviewRecorded {
+            review: review.clone(),
+            title: title.clone(),
+            year: *year,
+            bodies: bodies.clone(),
+            observations: observations.clone(),
+            recommendations: recommendations.clone(),
+            reply_due: *reply_due,
+        }])
+    }
+
+    /// `reply_to_review`: see [`Command::ReplyToReview`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    fn decide_reply_to_review(
+        &self,
+        p: &Provenance,
+        review: &String,
+        body: &String,
+        reply: &String,
+        responses: &Vec<RecommendationResponse>,
+    ) -> Decided {
+        let today = Self::decided_on(p);
+        let Some(r) = self.reviews.get(review) else {
+            return reject(
+                Rule::Reference,
+                "review",
+                format!("ingen granskning {review:?}"),
+            );
+        };
+        if !r.bodies.contains(body) {
+            return reject(
+                Rule::P1,
+                "body",
+                format!(
+                    "granskningen {review:?} riktar sig till {:?}, inte {body:?}",
+                    r.bodies
+                ),
+            );
+        }
+        self.authorize(p, Authority::Body(body))?;
+        check_text("reply", reply)?;
+        if r.replied.contains(body) {
+            return reject(Rule::P6, "body", format!("{body:?} har redan yttrat sig"));
+        }
+        for (i, resp) in responses.iter().enumerate() {
+            if !r.recommendations.contains(&resp.recommendation) {
+                return reject(
+                    Rule::Reference,
+                    format!("responses[{i}].recommendation"),
+                    format!("ingen rekommendation {:?}", resp.recommendation),
+                );
+            }
+        }
+        Ok(vec![Event::ReviewReplied {
+            review: review.clone(),
+            body: body.clone(),
+            reply: reply.clone(),
+            responses: responses.clone(),
+            late: today > r.reply_due,
+        }])
+    }
+}
+
+/// A full-year forecast where the report has one (budgetuppföljning,
+/// delårsrapport), none in an årsredovisning.
+pub(crate) fn check_forecast(
+    field: &str,
+    kind: ReportKind,
+    forecast: Option<crate::model::Tkr>,
+) -> Result<(), Rejection> {
+    match (kind.has_forecast(), forecast) {
+        (true, None) => reject(
+            Rule::Input,
+            field,
+            format!("en {} har en helårsprognos", kind.swedish()),
+        ),
+        (false, Some(_)) => reject(Rule::Input, field, "en årsredovisning har ingen prognos"),
+        _ => Ok(()),
     }
 }
