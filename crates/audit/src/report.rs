@@ -97,8 +97,8 @@ fn decimal(f: f64) -> String {
     s.replace('.', ",")
 }
 
-/// `1 032 357`, with no-break spaces.
-fn grouped(n: i64) -> String {
+/// `1 032 357`, with no-break spaces: an amount as Swedish tables write it.
+pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -134,15 +134,6 @@ fn frequency_sv(f: styr_domain::Frequency) -> &'static str {
         styr_domain::Frequency::Monthly => "månadsvis",
         styr_domain::Frequency::PerTertial => "per tertial",
         styr_domain::Frequency::Yearly => "årligen",
-    }
-}
-
-fn status_sv(s: UppdragStatus) -> &'static str {
-    match s {
-        UppdragStatus::NotStarted => "ej påbörjat",
-        UppdragStatus::Ongoing => "pågår",
-        UppdragStatus::Done => "klart",
-        UppdragStatus::Delayed => "försenat",
     }
 }
 
@@ -625,7 +616,7 @@ impl RevisorReport {
                         last.map_or(Cell::Empty, |s| {
                             format!(
                                 "{} per {} ({})",
-                                status_sv(s.status),
+                                s.status.swedish(),
                                 s.as_of,
                                 s.body.to_uppercase()
                             )

@@ -123,7 +123,7 @@ fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     for u in styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
         let status = match (&u.closed, u.status.last()) {
             (Some(_), _) => "avslutat".to_owned(),
-            (None, Some(s)) => format!("{} per {}", crate::status_sv(s.status), s.as_of),
+            (None, Some(s)) => format!("{} per {}", s.status.swedish(), s.as_of),
             (None, None) => "⚠ ingen återrapport".to_owned(),
         };
         println!(

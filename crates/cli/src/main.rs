@@ -500,23 +500,13 @@ fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
         .with_key(
             "rate",
             |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{}/s", views::grouped(state.per_sec() as i64));
+                let _ = write!(w, "{}/s", styr_audit::grouped(state.per_sec() as i64));
             },
         )
         .progress_chars("=> "),
     );
     bar.set_message(what.to_owned());
     bar
-}
-
-/// Uppdragsstatus in Swedish, for tables.
-fn status_sv(s: styr_domain::UppdragStatus) -> &'static str {
-    match s {
-        styr_domain::UppdragStatus::NotStarted => "ej påbörjat",
-        styr_domain::UppdragStatus::Ongoing => "pågår",
-        styr_domain::UppdragStatus::Done => "klart",
-        styr_domain::UppdragStatus::Delayed => "försenat",
-    }
 }
 
 /// A kommun named on the command line must have a history here: a typo

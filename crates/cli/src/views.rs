@@ -459,7 +459,7 @@ fn print_plan(plan: &styr_projections::PlanView) {
     println!("\nUppdrag:");
     for u in &plan.uppdrag {
         let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
-            format!("{} per {}", crate::status_sv(s.status), s.as_of)
+            format!("{} per {}", s.status.swedish(), s.as_of)
         });
         println!(
             "  {:<10} {:<44} {}",
@@ -471,24 +471,6 @@ fn print_plan(plan: &styr_projections::PlanView) {
                 status
             }
         );
-    }
-}
-
-/// An amount with spaces between the thousands, as Swedish tables write it
-/// (`1 032 357`, `-6 000`).
-pub(crate) fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 
@@ -575,14 +557,14 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
             };
             t.add_row(vec![
                 y.year.to_string(),
-                grouped(r.skatteintakter),
-                grouped(r.generella_statsbidrag),
-                grouped(r.verksamhetens_nettokostnader),
-                grouped(r.finansnetto),
-                grouped(r.resultat),
+                styr_audit::grouped(r.skatteintakter),
+                styr_audit::grouped(r.generella_statsbidrag),
+                styr_audit::grouped(r.verksamhetens_nettokostnader),
+                styr_audit::grouped(r.finansnetto),
+                styr_audit::grouped(r.resultat),
                 share,
-                grouped(y.balans.eget_kapital),
-                grouped(y.finansiering.forandring_likvida_medel),
+                styr_audit::grouped(y.balans.eget_kapital),
+                styr_audit::grouped(y.finansiering.forandring_likvida_medel),
             ]);
         }
         println!("{t}");
@@ -591,8 +573,8 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
         println!(
             "Resultatutjämningsreserv {}: reservering {} tkr, disposition {} tkr enligt {} ({}, {})",
             r.value.year,
-            grouped(r.value.reservation),
-            grouped(r.value.disposition),
+            styr_audit::grouped(r.value.reservation),
+            styr_audit::grouped(r.value.disposition),
             r.value.riktlinjer,
             r.change.swedish(),
             r.source.decided
@@ -638,12 +620,12 @@ fn print_investments(plan: &styr_projections::PlanView) {
             i.id.clone(),
             i.investment.body.clone(),
             i.investment.title.clone(),
-            grouped(i.investment.total),
-            grouped(i.budget_for(plan.year).unwrap_or_default()),
-            latest.map_or("–".to_owned(), |f| grouped(f.outcome)),
+            styr_audit::grouped(i.investment.total),
+            styr_audit::grouped(i.budget_for(plan.year).unwrap_or_default()),
+            latest.map_or("–".to_owned(), |f| styr_audit::grouped(f.outcome)),
             latest
                 .and_then(|f| f.forecast)
-                .map_or("–".to_owned(), grouped),
+                .map_or("–".to_owned(), styr_audit::grouped),
             latest.map_or("–".to_owned(), |f| f.report.swedish().to_owned()),
             set_by,
         ]);
@@ -673,12 +655,12 @@ fn print_balanskrav(plan: &styr_projections::PlanView) {
         let u = &e.utredning;
         t.add_row(vec![
             e.report.swedish().to_owned(),
-            grouped(u.arets_resultat),
-            grouped(u.justeringar),
-            grouped(u.balanskravsresultat),
-            grouped(u.till_rur),
-            grouped(u.fran_rur),
-            grouped(u.efter_rur),
+            styr_audit::grouped(u.arets_resultat),
+            styr_audit::grouped(u.justeringar),
+            styr_audit::grouped(u.balanskravsresultat),
+            styr_audit::grouped(u.till_rur),
+            styr_audit::grouped(u.fran_rur),
+            styr_audit::grouped(u.efter_rur),
             e.source.decided.clone(),
         ]);
     }
@@ -726,7 +708,7 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         "    status    {} {} {} i {} [{}]",
                         s.as_of,
                         s.body.to_uppercase(),
-                        crate::status_sv(s.status),
+                        s.status.swedish(),
                         via_sv(&s.via),
                         s.source.decided
                     );
@@ -908,13 +890,13 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     inv.body.to_uppercase(),
                     inv.start_year,
                     inv.finish_year,
-                    grouped(inv.total)
+                    styr_audit::grouped(inv.total)
                 );
                 for e in &i.budgeted {
                     let years: Vec<String> = e
                         .years
                         .iter()
-                        .map(|y| format!("{} {}", y.year, grouped(y.amount)))
+                        .map(|y| format!("{} {}", y.year, styr_audit::grouped(y.amount)))
                         .collect();
                     println!(
                         "    budget     {} [{}, {}]",
@@ -928,9 +910,9 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         "    uppföljd   {} {}: utfall {}{} [{}]",
                         f.report.swedish(),
                         f.year,
-                        grouped(f.outcome),
+                        styr_audit::grouped(f.outcome),
                         f.forecast
-                            .map(|p| format!(", prognos {}", grouped(p)))
+                            .map(|p| format!(", prognos {}", styr_audit::grouped(p)))
                             .unwrap_or_default(),
                         f.source.decided
                     );

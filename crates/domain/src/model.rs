@@ -205,6 +205,18 @@ pub enum UppdragStatus {
     Delayed,
 }
 
+impl UppdragStatus {
+    /// The status in Swedish, as tables show it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            UppdragStatus::NotStarted => "ej påbörjat",
+            UppdragStatus::Ongoing => "pågår",
+            UppdragStatus::Done => "klart",
+            UppdragStatus::Delayed => "försenat",
+        }
+    }
+}
+
 /// Budgetsteg: which step of the budget process set a figure (a ram, the
 /// skattesats, the economic plan, an investment, a RUR disposition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
