@@ -20,7 +20,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::Signer;
 use styr_domain::{DecidedBy, Event, Provenance};
-use styr_store::{AppendOutcome, ChainHash, Decision, EventStore, KommunId, NewEvent};
+use styr_store::{AppendOutcome, ChainHash, Decision, EventStore, KommunId};
 
 use crate::AuditError;
 
@@ -57,7 +57,7 @@ fn system_decision(key: String, events: Vec<Event>) -> Decision {
             },
             today,
         ),
-        events: events.iter().map(NewEvent::from_domain).collect(),
+        events: events.iter().map(styr_projections::new_event).collect(),
     }
 }
 

@@ -449,7 +449,7 @@ impl RevisorReport {
                             .decided_by
                             .decision_date()
                             .map_or(Cell::Empty, Cell::Date),
-                        styr_projections::decided_text(&e.provenance.decided_by).into(),
+                        e.provenance.decided_by.to_string().into(),
                         e.event_type.clone().into(),
                         c.entities.join(", ").into(),
                         Cell::Date(e.provenance.effective_date),

@@ -58,7 +58,7 @@ pub async fn run(
             "  {:>4}  {:<24} {:<26} gäller {}  registrerad {} av {}  {}…",
             e.sequence,
             e.event_type,
-            styr_projections::decided_text(&e.provenance.decided_by),
+            e.provenance.decided_by.to_string(),
             e.provenance.effective_date,
             e.recorded_at.format("%Y-%m-%d %H:%M"),
             e.recorded_by,

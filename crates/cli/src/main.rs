@@ -1152,25 +1152,7 @@ pub(crate) fn print_event(e: &StoredEvent, json: bool) -> Result<()> {
         return Ok(());
     }
     let env = &e.envelope;
-    let decided = match &env.provenance.decided_by {
-        styr_store::DecidedBy::Body {
-            body,
-            meeting_date,
-            paragraph,
-        } => format!("{} {} § {}", body.to_uppercase(), meeting_date, paragraph),
-        styr_store::DecidedBy::Delegate {
-            delegate,
-            delegation_point,
-            decision_date,
-            ..
-        } => format!("{delegate} {decision_date} p. {delegation_point}"),
-        styr_store::DecidedBy::Official {
-            official,
-            decision_date,
-            ..
-        } => format!("{official} {decision_date}"),
-        styr_store::DecidedBy::System { component } => format!("system: {component}"),
-    };
+    let decided = env.provenance.decided_by.to_string();
     println!(
         "{:>5}  {:<24} {:<28} {:<30} {}…",
         e.sequence,

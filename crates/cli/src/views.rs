@@ -359,7 +359,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                     "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} {}…{}",
                     e.sequence,
                     e.event_type,
-                    styr_projections::decided_text(&e.provenance.decided_by),
+                    e.provenance.decided_by.to_string(),
                     e.provenance.effective_date,
                     e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
                     e.recorded_by,

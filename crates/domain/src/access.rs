@@ -10,9 +10,9 @@ use crate::command::Command;
 use crate::decide::{check_id, reject, Decided};
 use crate::event::Event;
 use crate::model::{Access, BodyKind};
-use crate::provenance::{DecidedBy, Provenance};
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use styr_provenance::{DecidedBy, Provenance};
 
 impl KommunState {
     /// Decides a command recorded by `identity`: first whether that identity

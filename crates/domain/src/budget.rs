@@ -11,9 +11,9 @@ use crate::command::{GoalInput, Ram, UppdragChange, UppdragInput};
 use crate::decide::{check_id, check_indicators, check_text, reject, Authority, Decided};
 use crate::event::Event;
 use crate::model::*;
-use crate::provenance::Provenance;
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use styr_provenance::Provenance;
 
 /// The parts of a budget decision beyond ramar, goals and uppdrag.
 pub(crate) struct BudgetParts<'a> {

@@ -8,9 +8,9 @@ use chrono::Datelike;
 use crate::command::{Command, Ram};
 use crate::event::Event;
 use crate::model::*;
-use crate::provenance::{DecidedBy, Provenance};
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use styr_provenance::{DecidedBy, Provenance};
 
 pub(crate) type Decided = Result<Vec<Event>, Rejection>;
 

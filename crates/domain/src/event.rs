@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::command::{BudgetLine, GoalInput, NamndmalInput, UppdragInput};
 use crate::model::*;
-use crate::provenance::DecidedBy;
+use styr_provenance::DecidedBy;
 
 /// The schema version every event type is at today.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;

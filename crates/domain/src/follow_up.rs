@@ -9,9 +9,9 @@ use crate::command::Command;
 use crate::decide::{check_id, check_text, reject, Authority, Decided};
 use crate::event::Event;
 use crate::model::*;
-use crate::provenance::Provenance;
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use styr_provenance::Provenance;
 
 /// `2025`, `2025-T1`..`2025-T3` or `2025-01`..`2025-12`.
 fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {

@@ -7,8 +7,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::command::Command;
 use crate::decide::reject;
-use crate::provenance::Provenance;
 use crate::rejection::{Rejection, Rule};
+use styr_provenance::Provenance;
 
 /// The largest amount, in tkr, any field may hold: 10¹² tkr (a thousand
 /// times the Swedish state budget). Sums of up to a million such amounts

@@ -14,7 +14,6 @@ mod event;
 mod follow_up;
 mod input;
 mod model;
-mod provenance;
 mod rejection;
 mod state;
 
@@ -24,6 +23,6 @@ pub use command::{
 pub use event::{Event, EventMeta, UnknownEvent, EVENT_SCHEMA_VERSION};
 pub use input::{check_plain_text, MAX_AMOUNT, YEARS};
 pub use model::*;
-pub use provenance::{DecidedBy, Provenance};
 pub use rejection::{Rejection, Rule};
 pub use state::KommunState;
+pub use styr_provenance::{DecidedBy, Provenance};

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::command::{BudgetLine, UppdragInput};
 use crate::event::{Event, EventMeta};
 use crate::model::*;
-use crate::provenance::DecidedBy;
+use styr_provenance::DecidedBy;
 
 /// Kommunens beslutsläge: everything decided so far in one kommun, folded
 /// from its events. Deciding reads it; only [`KommunState::evolve`] writes it.

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use styr_domain::*;
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_projections::Projector;
-use styr_store::{AppendOutcome, Decision, EventStore, KommunId, NewEvent, StoreConfig};
+use styr_store::{AppendOutcome, Decision, EventStore, KommunId, StoreConfig};
 
 const GOALS: usize = 10;
 const INDICATORS: usize = 5;
@@ -191,7 +191,7 @@ async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
                 },
                 d("2026-01-01"),
             ),
-            events: chunk.iter().map(NewEvent::from_domain).collect(),
+            events: chunk.iter().map(styr_projections::new_event).collect(),
         };
         match store.append(kommun, head, decision).await.unwrap() {
             AppendOutcome::Appended(c) => head = c.last_sequence,

@@ -11,32 +11,6 @@ use crate::docs::*;
 use crate::kv::{KvRead, Overlay};
 use crate::ProjectionError;
 
-/// `KF 2025-06-16 § 87` and the like.
-pub fn decided_text(d: &DecidedBy) -> String {
-    match d {
-        DecidedBy::Body {
-            body,
-            meeting_date,
-            paragraph,
-        } => format!("{} {meeting_date} § {paragraph}", body.to_uppercase()),
-        DecidedBy::Delegate {
-            delegate,
-            on_behalf_of,
-            delegation_point,
-            decision_date,
-        } => format!(
-            "delegat {delegate} ({} p. {delegation_point}) {decision_date}",
-            on_behalf_of.to_uppercase()
-        ),
-        DecidedBy::Official {
-            official,
-            unit,
-            decision_date,
-        } => format!("{official}, {unit}, {decision_date}"),
-        DecidedBy::System { component } => format!("system ({component})"),
-    }
-}
-
 pub(crate) fn view_key(kommun: &str, path: &str) -> String {
     format!("v/{kommun}/{path}")
 }
@@ -196,7 +170,7 @@ pub fn apply<R: KvRead + ?Sized>(
         sequence: stored.sequence,
         event_id: env.event_id,
         decided_by: env.provenance.decided_by.clone(),
-        decided: decided_text(&env.provenance.decided_by),
+        decided: env.provenance.decided_by.to_string(),
         effective_date: env.provenance.effective_date,
     };
     let mut cx = Ctx {

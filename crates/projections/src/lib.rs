@@ -14,12 +14,14 @@ pub mod docs;
 mod kv;
 mod projector;
 mod query;
+mod record;
 
-pub use apply::{apply, apply_foreign, decided_text, IntrusionDoc};
+pub use apply::{apply, apply_foreign, IntrusionDoc};
 pub use asof::{as_of, fold, fold_records, AsOf};
 pub use kv::{KvRead, MemKv, Overlay};
 pub use projector::{digest, Checkpoint, Projector};
 pub use query::*;
+pub use record::new_event;
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.

@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use styr_domain::{Command, Event, EventMeta, KommunState, Provenance, Rejection};
 use styr_store::{
-    AppendOutcome, ChainState, Commit, Decision, EventStore, KommunId, NewEvent, Record, StoreError,
+    AppendOutcome, ChainState, Commit, Decision, EventStore, KommunId, Record, StoreError,
 };
 use uuid::Uuid;
 
@@ -649,6 +649,6 @@ fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
         correlation_id: submission.correlation_id.unwrap_or_else(Uuid::now_v7),
         causation_id: submission.causation_id,
         provenance: submission.provenance.clone(),
-        events: events.iter().map(NewEvent::from_domain).collect(),
+        events: events.iter().map(styr_projections::new_event).collect(),
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use styr_domain::Provenance;
+use styr_provenance::Provenance;
 
 use crate::{KommunId, StoreError};
 
@@ -189,21 +189,6 @@ pub struct NewEvent {
     pub event_type: String,
     pub schema_version: u32,
     pub payload: serde_json::Value,
-}
-
-impl NewEvent {
-    /// A styrmodell event, ready to record: its type, current schema version,
-    /// payload and aggregate as the domain defines them.
-    pub fn from_domain(event: &styr_domain::Event) -> Self {
-        let (event_type, payload) = event.to_payload();
-        let (kind, id) = event.aggregate();
-        NewEvent {
-            aggregate: AggregateRef::new(kind, id),
-            event_type: event_type.to_owned(),
-            schema_version: styr_domain::EVENT_SCHEMA_VERSION,
-            payload,
-        }
-    }
 }
 
 /// Beslut: what one command decided — 1..N events with one provenance and one

@@ -29,7 +29,7 @@ pub use store::{
     connect_options, AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH,
     HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
-pub use styr_domain::{DecidedBy, Provenance};
+pub use styr_provenance::{DecidedBy, Provenance};
 
 /// First token of every event subject: `styr.<kommun>.<aggregate kind>.<aggregate id>`.
 pub const SUBJECT_ROOT: &str = "styr";

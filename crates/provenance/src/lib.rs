@@ -1,4 +1,10 @@
 //! Provenance (P7): who decided, where it is recorded, when it takes effect.
+//!
+//! Shared by the styrmodell (which checks who may decide what) and the event
+//! log (whose envelope carries the provenance of every decision), so that the
+//! log needs nothing else of the styrmodell.
+
+use std::fmt;
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -53,7 +59,7 @@ impl DecidedBy {
         }
     }
 
-    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+    fn check_fields(&self) -> Result<(), (&'static str, &'static str)> {
         let fields: &[(&'static str, &str)] = match self {
             DecidedBy::Body {
                 body, paragraph, ..
@@ -84,6 +90,37 @@ impl DecidedBy {
     }
 }
 
+/// How a decision is cited in Swedish: `KF 2025-06-16 § 87`, `delegat
+/// ekonomichef (KS p. 3.2) 2026-03-01`, `rektor, skola-1, 2026-02-01`,
+/// `system (checkpoint)`.
+impl fmt::Display for DecidedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecidedBy::Body {
+                body,
+                meeting_date,
+                paragraph,
+            } => write!(f, "{} {meeting_date} § {paragraph}", body.to_uppercase()),
+            DecidedBy::Delegate {
+                delegate,
+                on_behalf_of,
+                delegation_point,
+                decision_date,
+            } => write!(
+                f,
+                "delegat {delegate} ({} p. {delegation_point}) {decision_date}",
+                on_behalf_of.to_uppercase()
+            ),
+            DecidedBy::Official {
+                official,
+                unit,
+                decision_date,
+            } => write!(f, "{official}, {unit}, {decision_date}"),
+            DecidedBy::System { component } => write!(f, "system ({component})"),
+        }
+    }
+}
+
 /// Beslutsunderlag: where a decision comes from (P7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -107,7 +144,7 @@ impl Provenance {
     /// Checks that every provenance field is present (P7); on failure names
     /// the field and the rule.
     pub fn check(&self) -> Result<(), (&'static str, &'static str)> {
-        self.decided_by.check()
+        self.decided_by.check_fields()
     }
 
     pub fn new(decided_by: DecidedBy, effective_date: NaiveDate) -> Self {

@@ -1,0 +1,192 @@
+//! Reading a kommun's log: its history to the end, live follow, one
+//! aggregate, one message — all through ordered consumers.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{consumer, stream};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use super::{last_seq, EventStore};
+use crate::chain::{ChainState, Record};
+use crate::{KommunId, StoreError, StoredEvent};
+
+impl EventStore {
+    /// The kommun's stream from `from.next` to its last message at the time
+    /// of the call, each message classified against `from` (start with
+    /// [`ChainState::genesis`], or go on from a state kept earlier). Ordered
+    /// consumer: no round trip per event.
+    pub async fn history(
+        &self,
+        kommun: &KommunId,
+        from: ChainState,
+    ) -> Result<impl Stream<Item = Result<Record, StoreError>> + Send + 'static, StoreError> {
+        let start = from.next;
+        Ok(classified(self.raw_history(kommun, start).await?, from))
+    }
+
+    /// The raw messages (sequence, stored bytes) of the kommun's stream from
+    /// `from` to its last message at the time of the call, unclassified: for
+    /// readers that keep their own [`ChainState`].
+    pub async fn raw_history(
+        &self,
+        kommun: &KommunId,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError>
+    {
+        let stream = self.existing_stream(kommun).await?;
+        let (stream, last) = match stream {
+            Some(mut s) => {
+                let last = last_seq(&mut s).await?;
+                (Some(s), last)
+            }
+            None => (None, 0),
+        };
+        let from = from.max(1);
+        Ok(match stream {
+            Some(s) if last >= from => raw_messages(&s, from, Some(last)).await?.left_stream(),
+            _ => futures::stream::empty().right_stream(),
+        })
+    }
+
+    /// Like [`raw_history`](Self::raw_history), then live: never ends by itself.
+    pub async fn raw_follow(
+        &self,
+        kommun: &KommunId,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError>
+    {
+        let stream = self.ensure_stream(kommun).await?;
+        raw_messages(&stream, from.max(1), None).await
+    }
+
+    /// The events of the kommun's history (foreign messages left out) with
+    /// sequence `from` or later.
+    pub async fn read(&self, kommun: &KommunId, from: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let records = self.history(kommun, ChainState::genesis(kommun)).await?;
+        futures::pin_mut!(records);
+        let mut out = Vec::new();
+        while let Some(r) = records.next().await {
+            if let Record::Event(e) = r? {
+                if e.sequence >= from {
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every event of one aggregate, in order (foreign messages left out).
+    #[tracing::instrument(skip(self), fields(kommun = %kommun))]
+    pub async fn read_aggregate(
+        &self,
+        kommun: &KommunId,
+        kind: &str,
+        id: &str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        crate::ids::check_token("aggregate.kind", kind)?;
+        crate::ids::check_token("aggregate.id", id)?;
+        let mut events = self.read(kommun, 1).await?;
+        events.retain(|e| e.envelope.aggregate.kind == kind && e.envelope.aggregate.id == id);
+        Ok(events)
+    }
+
+    /// Follows the kommun live: every message from `from.next` on, first
+    /// those already recorded, then each new one as it is recorded, each
+    /// classified. Never ends by itself; drop the stream to stop.
+    pub async fn follow(
+        &self,
+        kommun: &KommunId,
+        from: ChainState,
+    ) -> Result<impl Stream<Item = Result<Record, StoreError>> + Send + 'static, StoreError> {
+        let stream = self.ensure_stream(kommun).await?;
+        let start = from.next;
+        Ok(classified(raw_messages(&stream, start, None).await?, from))
+    }
+
+    /// The stored bytes of one message, read from the stream's leader.
+    pub async fn raw_message(&self, kommun: &KommunId, sequence: u64) -> Result<Bytes, StoreError> {
+        let Some(stream) = self.existing_stream(kommun).await? else {
+            return Err(StoreError::Nats {
+                operation: "reading a message",
+                detail: format!("kommun {kommun} has no stream"),
+            });
+        };
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(|e| StoreError::nats("reading a message", e))?;
+        Ok(message.payload)
+    }
+}
+
+/// Classifies raw messages in order, starting from `state`.
+fn classified(
+    raw: impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static,
+    state: ChainState,
+) -> impl Stream<Item = Result<Record, StoreError>> + Send + 'static {
+    raw.scan(state, |state, item| {
+        let record = item.and_then(|(sequence, bytes)| state.classify(sequence, bytes));
+        futures::future::ready(Some(record))
+    })
+}
+
+/// Raw messages (sequence, stored bytes) from `from` through an ordered
+/// consumer, ending after `until` if given.
+pub(super) async fn raw_messages(
+    stream: &stream::Stream,
+    from: u64,
+    until: Option<u64>,
+) -> Result<impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static, StoreError> {
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: from,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| StoreError::nats("creating an ordered consumer", e))?;
+    let messages = consumer
+        .messages()
+        .await
+        .map_err(|e| StoreError::nats("reading the stream", e))?;
+    let messages = messages.map(|msg| {
+        let msg = msg.map_err(|e| StoreError::nats("reading the stream", e))?;
+        let seq = msg
+            .info()
+            .map_err(|e| StoreError::nats("reading message info", e))?
+            .stream_sequence;
+        Ok((seq, msg.message.payload.clone()))
+    });
+    // Stop right after the message at `until`, without waiting for another.
+    let count = until.map_or(usize::MAX, |u| (u + 1).saturating_sub(from) as usize);
+    let messages = messages.take(count);
+    // A bounded read whose next message does not come (a server out of disk,
+    // a consumer that cannot be created) ends in an error rather than
+    // holding its caller, and the kommun's writer, for ever.
+    let stall = until.map(|_| READ_STALL);
+    Ok(futures::stream::unfold(
+        (Box::pin(messages), false),
+        move |(mut messages, done)| async move {
+            if done {
+                return None;
+            }
+            let next = match stall {
+                Some(limit) => match tokio::time::timeout(limit, messages.next()).await {
+                    Ok(next) => next,
+                    Err(_) => Some(Err(StoreError::Nats {
+                        operation: "reading the stream",
+                        detail: format!("no message for {limit:?}"),
+                    })),
+                },
+                None => messages.next().await,
+            };
+            let failed = matches!(next, Some(Err(_)));
+            next.map(|item| (item, (messages, failed)))
+        },
+    ))
+}
+
+/// How long a bounded read waits for its next message.
+const READ_STALL: Duration = Duration::from_secs(10);
