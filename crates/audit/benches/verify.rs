@@ -4,6 +4,7 @@
 //! (STYR_BENCH_EVENTS to change the size).
 
 use std::time::Instant;
+use styr_domain::OutcomesRecorded;
 
 use chrono::{NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -58,7 +59,7 @@ fn main() {
     let mut history = Vec::with_capacity(n + 1);
     history.push(raw);
     for i in 1..=n {
-        let event = Event::OutcomesRecorded {
+        let event = Event::OutcomesRecorded(OutcomesRecorded {
             source: "Kolada".into(),
             fetched_at: None,
             rows: vec![OutcomeRow {
@@ -67,7 +68,7 @@ fn main() {
                 period: "2026".into(),
                 value: i as f64,
             }],
-        };
+        });
         let (event_type, payload) = event.to_payload();
         let env = envelope(
             i,

@@ -19,6 +19,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::Signer;
+use styr_domain::CheckpointSigned;
 use styr_domain::{DecidedBy, Event, Provenance};
 use styr_store::{AppendOutcome, ChainHash, Decision, EventStore, KommunId};
 
@@ -99,13 +100,13 @@ impl Checkpointer<'_> {
             let head_hash = head_hash.to_hex();
             let signed_at = Utc::now().trunc_subsecs(0);
             let signature = key.sign(&signed_text(kommun, head, &head_hash, signed_at));
-            let event = Event::CheckpointSigned {
+            let event = Event::CheckpointSigned(CheckpointSigned {
                 sequence: head,
                 head_hash,
                 signed_at,
                 key_id: in_force.id.clone(),
                 signature: hex::encode(signature.to_bytes()),
-            };
+            });
             if let AppendOutcome::Appended(c) = self
                 .store
                 .append(

@@ -3,6 +3,7 @@
 //! first break is reported with its sequence, event id and what is wrong.
 
 use std::collections::BTreeMap;
+use styr_domain::CheckpointSigned;
 
 use ed25519_dalek::Signature;
 use futures::StreamExt;
@@ -216,13 +217,13 @@ impl Verifier {
                 self.keys.push(key.key_id);
             }
             "CheckpointSigned" => {
-                let Ok(Event::CheckpointSigned {
+                let Ok(Event::CheckpointSigned(CheckpointSigned {
                     sequence: covered,
                     head_hash,
                     signed_at,
                     key_id: kid,
                     signature,
-                }) = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
+                })) = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
                 else {
                     return Err(brk("kontrollpunkten går inte att läsa".into()));
                 };

@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::model::{Access, BodyKind};
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use crate::{AccessGranted, AccessRevoked, GrantAccess, RevokeAccess};
 use styr_provenance::{DecidedBy, Provenance};
 
 impl KommunState {
@@ -23,11 +24,11 @@ impl KommunState {
         check_id("recorded_by", identity)?;
         if self.kommun.is_none() {
             let mut events = self.decide(provenance, command)?;
-            if matches!(command, Command::RegisterKommun { .. }) {
-                events.push(Event::AccessGranted {
+            if matches!(command, Command::RegisterKommun(_)) {
+                events.push(Event::AccessGranted(AccessGranted {
                     identity: identity.to_owned(),
                     access: Access::Administrator,
-                });
+                }));
             }
             return Ok(events);
         }
@@ -60,23 +61,20 @@ impl KommunState {
         };
         // The administrator role is granted or taken only by an
         // administrator: a KS grantee cannot make itself one.
-        if let Command::GrantAccess {
+        if let Command::GrantAccess(GrantAccess {
             access: Access::Administrator,
             ..
-        }
-        | Command::RevokeAccess {
+        })
+        | Command::RevokeAccess(RevokeAccess {
             access: Access::Administrator,
             ..
-        } = command
+        }) = command
         {
             return refuse(
                 "administratörsbehörighet: den beviljas bara av en administratör".into(),
             );
         }
-        if matches!(
-            command,
-            Command::GrantAccess { .. } | Command::RevokeAccess { .. }
-        ) {
+        if matches!(command, Command::GrantAccess(_) | Command::RevokeAccess(_)) {
             // Behörigheter beslutas av KS (or an administrator, above).
             return match self.responsible_body(&provenance.decided_by) {
                 Some(b)
@@ -128,14 +126,14 @@ impl KommunState {
                 "access",
                 format!("{identity} har inte behörigheten {access}"),
             ),
-            (true, false) => Ok(vec![Event::AccessGranted {
+            (true, false) => Ok(vec![Event::AccessGranted(AccessGranted {
                 identity: identity.to_owned(),
                 access: access.clone(),
-            }]),
-            (false, true) => Ok(vec![Event::AccessRevoked {
+            })]),
+            (false, true) => Ok(vec![Event::AccessRevoked(AccessRevoked {
                 identity: identity.to_owned(),
                 access: access.clone(),
-            }]),
+            })]),
         }
     }
 

@@ -3,6 +3,11 @@
 //! the parts a budget holds besides ramar, goals and uppdrag: skattesats,
 //! the three-year economic plan, the investeringsbudget and RUR dispositions.
 
+use crate::{
+    BalanskravReported, BudgetAdopted, BudgetEstablished, EconomicPlanSet, InvestmentBudgeted,
+    InvestmentFollowedUp, KfGoalAdopted, RamSet, RurPlanned, SkattesatsSet, UppdragChanged,
+    UppdragClosed, UppdragExtended, UppdragGiven,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
@@ -131,20 +136,22 @@ impl KommunState {
         };
         let mut events = Vec::new();
         if !adopted {
-            events.push(Event::BudgetAdopted {
+            events.push(Event::BudgetAdopted(BudgetAdopted {
                 year,
                 plan_years: [year + 1, year + 2],
-            });
+            }));
         }
         if stage == BudgetStage::Faststalld {
-            events.push(Event::BudgetEstablished { year });
+            events.push(Event::BudgetEstablished(BudgetEstablished { year }));
         }
-        events.extend(ramar.iter().map(|r| Event::RamSet {
-            body: r.body.clone(),
-            year: r.year,
-            amount: r.amount,
-            change,
-            budget_year: year,
+        events.extend(ramar.iter().map(|r| {
+            Event::RamSet(RamSet {
+                body: r.body.clone(),
+                year: r.year,
+                amount: r.amount,
+                change,
+                budget_year: year,
+            })
         }));
         self.budget_parts(provenance, year, change, parts, &mut events)?;
         self.budget_goals_and_uppdrag(year, goals, uppdrag, &mut events)?;
@@ -240,12 +247,14 @@ impl KommunState {
         self.check_ramar(ramar, &[budget_year, budget_year + 1, budget_year + 2])?;
         let mut events: Vec<Event> = ramar
             .iter()
-            .map(|r| Event::RamSet {
-                body: r.body.clone(),
-                year: r.year,
-                amount: r.amount,
-                change,
-                budget_year,
+            .map(|r| {
+                Event::RamSet(RamSet {
+                    body: r.body.clone(),
+                    year: r.year,
+                    amount: r.amount,
+                    change,
+                    budget_year,
+                })
             })
             .collect();
         self.budget_parts(provenance, budget_year, change, parts, &mut events)?;
@@ -271,19 +280,19 @@ impl KommunState {
                     format!("{skattesats} ligger utanför 1:00–40:00"),
                 );
             }
-            events.push(Event::SkattesatsSet {
+            events.push(Event::SkattesatsSet(SkattesatsSet {
                 budget_year,
                 skattesats,
                 change,
-            });
+            }));
         }
         if !parts.economy.is_empty() {
             check_economy(budget_year, parts.economy)?;
-            events.push(Event::EconomicPlanSet {
+            events.push(Event::EconomicPlanSet(EconomicPlanSet {
                 budget_year,
                 change,
                 years: parts.economy.to_vec(),
-            });
+            }));
         }
         let mut seen = BTreeSet::new();
         for (i, inv) in parts.investments.iter().enumerate() {
@@ -309,11 +318,11 @@ impl KommunState {
                 }
                 check_restated(&f, &old.restated(inv, budget_year, change))?;
             }
-            events.push(Event::InvestmentBudgeted {
+            events.push(Event::InvestmentBudgeted(InvestmentBudgeted {
                 budget_year,
                 change,
                 investment: inv.clone(),
-            });
+            }));
         }
         let mut seen = BTreeSet::new();
         for (i, r) in parts.rur.iter().enumerate() {
@@ -348,11 +357,11 @@ impl KommunState {
                 );
             }
             self.check_rur_riktlinjer(&f("riktlinjer"), &r.riktlinjer, provenance.effective_date)?;
-            events.push(Event::RurPlanned {
+            events.push(Event::RurPlanned(RurPlanned {
                 budget_year,
                 change,
                 disposition: r.clone(),
-            });
+            }));
         }
         Ok(())
     }
@@ -407,14 +416,14 @@ impl KommunState {
                 return reject(Rule::Input, f("investment"), "en rad per investering");
             }
             crate::follow_up::check_forecast(&f("forecast"), kind, o.forecast)?;
-            events.push(Event::InvestmentFollowedUp {
+            events.push(Event::InvestmentFollowedUp(InvestmentFollowedUp {
                 investment: o.investment.clone(),
                 body: inv.body.clone(),
                 year,
                 report: kind,
                 outcome: o.outcome,
                 forecast: o.forecast,
-            });
+            }));
         }
         let Some(b) = economy.balanskrav else {
             return Ok(());
@@ -473,11 +482,11 @@ impl KommunState {
             };
             self.check_rur_riktlinjer("balanskrav.riktlinjer", doc, p.effective_date)?;
         }
-        events.push(Event::BalanskravReported {
+        events.push(Event::BalanskravReported(BalanskravReported {
             year,
             report: kind,
             utredning: b.clone(),
-        });
+        }));
         Ok(())
     }
 
@@ -541,10 +550,10 @@ impl KommunState {
                 );
             }
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
-            events.push(Event::KfGoalAdopted {
+            events.push(Event::KfGoalAdopted(KfGoalAdopted {
                 budget_year: year,
                 goal: g.clone(),
-            });
+            }));
         }
 
         let mut touched: BTreeSet<String> = BTreeSet::new();
@@ -571,10 +580,10 @@ impl KommunState {
             if u.resources.is_some_and(|r| r < 0) {
                 return reject(Rule::Input, f("resources"), "får inte vara negativt");
             }
-            events.push(Event::UppdragGiven {
+            events.push(Event::UppdragGiven(UppdragGiven {
                 budget_year: year,
                 uppdrag: u.clone(),
-            });
+            }));
         }
         let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
             match self.uppdrag.get(id) {
@@ -595,14 +604,14 @@ impl KommunState {
             if let Some(to) = &c.to {
                 self.check_recipients(&format!("uppdrag_changed[{i}].to"), to)?;
             }
-            events.push(Event::UppdragChanged {
+            events.push(Event::UppdragChanged(UppdragChanged {
                 budget_year: year,
                 id: c.id.clone(),
                 title: c.title.clone(),
                 description: c.description.clone(),
                 to: c.to.clone(),
                 resources: c.resources,
-            });
+            }));
         }
         for (id, due) in extended {
             existing_open(format!("uppdrag_extended.{id}"), id)?;
@@ -613,20 +622,20 @@ impl KommunState {
                     "en förlängning flyttar slutdatumet senare",
                 );
             }
-            events.push(Event::UppdragExtended {
+            events.push(Event::UppdragExtended(UppdragExtended {
                 budget_year: year,
                 id: id.clone(),
                 due: *due,
-            });
+            }));
         }
         for (id, outcome) in closed {
             existing_open(format!("uppdrag_closed.{id}"), id)?;
             check_text(&format!("uppdrag_closed.{id}"), outcome)?;
-            events.push(Event::UppdragClosed {
+            events.push(Event::UppdragClosed(UppdragClosed {
                 budget_year: year,
                 id: id.clone(),
                 outcome: outcome.clone(),
-            });
+            }));
         }
         Ok(())
     }

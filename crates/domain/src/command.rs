@@ -14,359 +14,514 @@ use crate::model::*;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Command {
-    /// Register the kommun and its kommunfullmäktige (the first decision).
-    RegisterKommun {
-        name: String,
-        /// The four-digit kommunkod, e.g. `0884`.
-        kommunkod: String,
-        /// The id the council (KF) gets, e.g. `kf`.
-        council: String,
-    },
-    /// KF establishes a body (KS, a nämnd, a bolag, the revisorer).
-    EstablishBody {
-        body: String,
-        kind: BodyKind,
-        name: String,
-        /// Its area of responsibility (ansvarsområde) from the reglemente or ägardirektiv.
-        area: String,
-        /// For a bolag: its parent company.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        parent_company: Option<String>,
-    },
-    /// A nämnd (or its delegat) establishes a unit in its förvaltning.
-    EstablishUnit {
-        unit: String,
-        name: String,
-        namnd: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        parent: Option<String>,
-        level: UnitLevel,
-    },
-    /// A body adopts a point of its delegationsordning.
-    GrantDelegation {
-        body: String,
-        /// The point's number, e.g. `3.2`.
-        point: String,
-        /// Who may decide under it (a role), e.g. `forvaltningschef`.
-        delegate: String,
-        matters: Vec<Matter>,
-    },
-    /// KF adopts the vision, the värdegrund or a strategisk plan.
-    AdoptDirection {
-        id: String,
-        kind: DirectionKind,
-        title: String,
-        text: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        period: Option<MandatePeriod>,
-    },
-    /// Adopt a styrdokument, or revise one (a new version replacing the named one).
-    AdoptStyrdokument {
-        doc: String,
-        kind: DocumentKind,
-        title: String,
-        owner: String,
-        valid_from: NaiveDate,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        valid_until: Option<NaiveDate>,
-        /// The version this one replaces; absent for a first adoption.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        replaces_version: Option<u32>,
-    },
-    /// Repeal (upphäva) a styrdokument.
-    RepealStyrdokument {
-        doc: String,
-        reason: String,
-    },
-    /// KF adopts budget med plan: the budget year and two plan years, ramar,
-    /// goals with indicators, and the uppdrag decisions, as one batch. A
-    /// kommun that adopts in two steps records the ramar (`stage: ramar`, in
-    /// June) and then the fastställd budget (`stage: faststalld`, in
-    /// November, with skattesats and economic plan); one that adopts in one
-    /// step records only the fastställd budget.
-    AdoptBudget {
-        year: i32,
-        /// Which of the year's budget decisions this is; `ramar` when absent.
-        #[serde(default)]
-        stage: BudgetStage,
-        /// Ramar for the budget year and plan years. In a fastställd budget
-        /// after budgetramar: only the ramar it changes.
-        #[serde(default)]
-        ramar: Vec<Ram>,
-        /// Skattesats for the budget year (required when fastställd).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        skattesats: Option<Skattesats>,
-        /// Plan för ekonomin: resultat, balans and finansiering for the budget
-        /// year and the two plan years (required when fastställd).
-        #[serde(default)]
-        economy: Vec<EconomicYear>,
-        /// Investeringsbudget: projects with their yearly amounts.
-        #[serde(default)]
-        investments: Vec<Investment>,
-        /// Reservation to and disposition from the resultatutjämningsreserv.
-        #[serde(default)]
-        rur: Vec<RurDisposition>,
-        #[serde(default)]
-        goals: Vec<GoalInput>,
-        #[serde(default)]
-        uppdrag_given: Vec<UppdragInput>,
-        #[serde(default)]
-        uppdrag_changed: Vec<UppdragChange>,
-        /// Uppdrag whose time frame is extended to a new due date.
-        #[serde(default)]
-        uppdrag_extended: BTreeMap<String, NaiveDate>,
-        /// Uppdrag closed, with what came of each.
-        #[serde(default)]
-        uppdrag_closed: BTreeMap<String, String>,
-    },
-    /// KF changes an adopted budget: the November complementary decision of
-    /// an election year, a tilläggsbudget during the year, or an
-    /// ändringsbudget of a fastställd budget (before or during its year).
-    /// `amend_ramar` is the same command under its earlier name.
+    RegisterKommun(RegisterKommun),
+    EstablishBody(EstablishBody),
+    EstablishUnit(EstablishUnit),
+    GrantDelegation(GrantDelegation),
+    AdoptDirection(AdoptDirection),
+    AdoptStyrdokument(AdoptStyrdokument),
+    RepealStyrdokument(RepealStyrdokument),
+    AdoptBudget(AdoptBudget),
     #[serde(alias = "amend_ramar")]
-    AmendBudget {
-        /// The year amended: the budget year or one of its plan years.
-        year: i32,
-        change: BudgetChange,
-        #[serde(default)]
-        ramar: Vec<Ram>,
-        /// A new skattesats for the budget year, decided before it begins.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        skattesats: Option<Skattesats>,
-        /// A new three-year economic plan, replacing the one in force.
-        #[serde(default)]
-        economy: Vec<EconomicYear>,
-        /// Investments added or replaced (by id).
-        #[serde(default)]
-        investments: Vec<Investment>,
-        /// RUR dispositions replacing those of the same year.
-        #[serde(default)]
-        rur: Vec<RurDisposition>,
-    },
-    /// A nämnd adopts its nämndplan: nämndmål linked to KF goals.
-    AdoptNamndplan {
-        body: String,
-        year: i32,
-        /// The nämnd's grunduppdrag as the plan states it.
-        grunduppdrag: String,
-        goals: Vec<NamndmalInput>,
-        /// A revision of the nämnd's plan for the year: it replaces the plan
-        /// in force; its nämndmål may keep their ids (revised) or be new.
-        #[serde(default)]
-        revises: bool,
-    },
-    /// A nämnd distributes its ram over its units.
-    AdoptDetaljbudget {
-        body: String,
-        year: i32,
-        lines: Vec<BudgetLine>,
-    },
-    /// A nämnd reports an uppdrag's status.
-    ReportUppdragStatus {
-        uppdrag: String,
-        body: String,
-        as_of: NaiveDate,
-        status: UppdragStatus,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        comment: Option<String>,
-    },
-    /// The förvaltning adopts (or revises: same id, next version) a
-    /// verksamhetsplan or enhetsplan. No nämnd decision is needed (P1).
-    AdoptPlan {
-        plan: String,
-        kind: PlanKind,
-        body: String,
-        unit: String,
-        year: i32,
-        activities: Vec<Activity>,
-    },
-    /// Anmälan: the nämnd takes note of a verksamhetsplan or enhetsplan (by
-    /// January of its year, per the styrmodell). It does not approve it: the
-    /// plan is the förvaltning's.
-    NotePlanReported {
-        plan: String,
-        version: u32,
-    },
-    /// Utfall: one indicator value for one period.
-    RecordOutcome {
-        goal: String,
-        indicator: String,
-        /// `2025` (a year), `2025-T2` (a tertial) or `2025-06` (a month).
-        period: String,
-        value: f64,
-        /// Where the value comes from, e.g. `Kolada` or `Procapita`.
-        source: String,
-    },
-    /// A bulk import of indicator values (e.g. a year of Kolada values for
-    /// every indicator), recorded as one event.
-    ImportOutcomes {
-        source: String,
-        /// When the values were fetched from the source (caller's clock).
-        fetched_at: chrono::DateTime<chrono::Utc>,
-        rows: Vec<OutcomeRow>,
-    },
-    /// A unit's chef reports a deviation, without delay.
-    ReportDeviation {
-        deviation: String,
-        unit: String,
-        from: DeviationFrom,
-        sign: DeviationSign,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        amount: Option<Tkr>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        /// Avvikelseanalys: the cause as understood.
-        analysis: String,
-        /// When it was noticed; the report date is the decision date.
-        noticed: NaiveDate,
-    },
-    /// An action taken on a deviation within the reporter's delegation.
-    RecordDeviationAction {
-        deviation: String,
-        action: String,
-        description: String,
-    },
-    /// The deviation cannot be handled within the förvaltning's delegation:
-    /// it goes to the nämnd.
-    EscalateDeviation {
-        deviation: String,
-        reason: String,
-    },
-    CloseDeviation {
-        deviation: String,
-        outcome: String,
-    },
-    /// A nämnd, KS or bolag adopts a follow-up report; an åtgärdsplan decided
-    /// in the same decision is committed with it (P5).
-    AdoptFollowUpReport {
-        body: String,
-        year: i32,
-        kind: ReportKind,
-        ramar: Vec<RamOutcome>,
-        #[serde(default)]
-        goals: Vec<GoalAssessment>,
-        #[serde(default)]
-        uppdrag: Vec<UppdragLine>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        atgardsplan: Option<Atgardsplan>,
-        /// Investeringsuppföljning: outcome (and forecast) per investment.
-        #[serde(default)]
-        investments: Vec<InvestmentOutcome>,
-        /// Balanskravsutredning (KS, in the delårsrapport and årsredovisning).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        balanskrav: Option<Balanskravsutredning>,
-    },
-    /// KS (kommun-wide) or a nämnd or bolag (its own area) adopts its intern
-    /// kontrollplan for a year from a risk- och väsentlighetsanalys.
-    AdoptInternalControlPlan {
-        plan: String,
-        body: String,
-        year: i32,
-        risks: Vec<Risk>,
-        controls: Vec<ControlPoint>,
-    },
-    /// The result of one control point for one tertial.
-    ReportControlResult {
-        plan: String,
-        control: String,
-        tertial: u8,
-        result: ControlResult,
-    },
-    /// An action on a finding (brist).
-    RecordFindingAction {
-        finding: String,
-        action: String,
-        description: String,
-        responsible: String,
-        due: NaiveDate,
-    },
-    CloseFinding {
-        finding: String,
-        outcome: String,
-    },
-    /// A nämnd's or bolag's tertial report on intern kontroll, to KS.
-    ReportInternalControlTertial {
-        plan: String,
-        tertial: u8,
-        summary: String,
-    },
-    /// Granskning: the revisorer record a review.
-    RecordReview {
-        review: String,
-        title: String,
-        year: i32,
-        /// The boards reviewed; each is asked for a reply.
-        bodies: Vec<String>,
-        observations: Vec<String>,
-        recommendations: Vec<Recommendation>,
-        reply_due: NaiveDate,
-    },
-    /// Yttrande: a reviewed board replies.
-    ReplyToReview {
-        review: String,
-        body: String,
-        reply: String,
-        #[serde(default)]
-        responses: Vec<RecommendationResponse>,
-    },
-    /// Rättelse: corrects a recorded decision by naming it (P6).
-    CorrectDecision {
-        corrects: Uuid,
-        reason: String,
-        /// What is right, field by field.
-        corrections: BTreeMap<String, serde_json::Value>,
-    },
-    /// KS (or an administrator) lets an identity record decisions: for one
-    /// body, or everything (administrator).
-    GrantAccess {
-        /// The NATS user name the identity authenticates as.
-        identity: String,
-        access: Access,
-    },
-    /// KS (or an administrator) takes a grant back.
-    RevokeAccess {
-        identity: String,
-        access: Access,
-    },
+    AmendBudget(AmendBudget),
+    AdoptNamndplan(AdoptNamndplan),
+    AdoptDetaljbudget(AdoptDetaljbudget),
+    ReportUppdragStatus(ReportUppdragStatus),
+    AdoptPlan(AdoptPlan),
+    NotePlanReported(NotePlanReported),
+    RecordOutcome(RecordOutcome),
+    ImportOutcomes(ImportOutcomes),
+    ReportDeviation(ReportDeviation),
+    RecordDeviationAction(RecordDeviationAction),
+    EscalateDeviation(EscalateDeviation),
+    CloseDeviation(CloseDeviation),
+    AdoptFollowUpReport(AdoptFollowUpReport),
+    AdoptInternalControlPlan(AdoptInternalControlPlan),
+    ReportControlResult(ReportControlResult),
+    RecordFindingAction(RecordFindingAction),
+    CloseFinding(CloseFinding),
+    ReportInternalControlTertial(ReportInternalControlTertial),
+    RecordReview(RecordReview),
+    ReplyToReview(ReplyToReview),
+    CorrectDecision(CorrectDecision),
+    GrantAccess(GrantAccess),
+    RevokeAccess(RevokeAccess),
+}
+
+/// Register the kommun and its kommunfullmäktige (the first decision).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RegisterKommun {
+    pub name: String,
+    /// The four-digit kommunkod, e.g. `0884`.
+    pub kommunkod: String,
+    /// The id the council (KF) gets, e.g. `kf`.
+    pub council: String,
+}
+
+/// KF establishes a body (KS, a nämnd, a bolag, the revisorer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct EstablishBody {
+    pub body: String,
+    pub kind: BodyKind,
+    pub name: String,
+    /// Its area of responsibility (ansvarsområde) from the reglemente or ägardirektiv.
+    pub area: String,
+    /// For a bolag: its parent company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_company: Option<String>,
+}
+
+/// A nämnd (or its delegat) establishes a unit in its förvaltning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct EstablishUnit {
+    pub unit: String,
+    pub name: String,
+    pub namnd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub level: UnitLevel,
+}
+
+/// A body adopts a point of its delegationsordning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct GrantDelegation {
+    pub body: String,
+    /// The point's number, e.g. `3.2`.
+    pub point: String,
+    /// Who may decide under it (a role), e.g. `forvaltningschef`.
+    pub delegate: String,
+    pub matters: Vec<Matter>,
+}
+
+/// KF adopts the vision, the värdegrund or a strategisk plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptDirection {
+    pub id: String,
+    pub kind: DirectionKind,
+    pub title: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<MandatePeriod>,
+}
+
+/// Adopt a styrdokument, or revise one (a new version replacing the named one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptStyrdokument {
+    pub doc: String,
+    pub kind: DocumentKind,
+    pub title: String,
+    pub owner: String,
+    pub valid_from: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+    /// The version this one replaces; absent for a first adoption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_version: Option<u32>,
+}
+
+/// Repeal (upphäva) a styrdokument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RepealStyrdokument {
+    pub doc: String,
+    pub reason: String,
+}
+
+/// KF adopts budget med plan: the budget year and two plan years, ramar,
+/// goals with indicators, and the uppdrag decisions, as one batch. A
+/// kommun that adopts in two steps records the ramar (`stage: ramar`, in
+/// June) and then the fastställd budget (`stage: faststalld`, in
+/// November, with skattesats and economic plan); one that adopts in one
+/// step records only the fastställd budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptBudget {
+    pub year: i32,
+    /// Which of the year's budget decisions this is; `ramar` when absent.
+    #[serde(default)]
+    pub stage: BudgetStage,
+    /// Ramar for the budget year and plan years. In a fastställd budget
+    /// after budgetramar: only the ramar it changes.
+    #[serde(default)]
+    pub ramar: Vec<Ram>,
+    /// Skattesats for the budget year (required when fastställd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skattesats: Option<Skattesats>,
+    /// Plan för ekonomin: resultat, balans and finansiering for the budget
+    /// year and the two plan years (required when fastställd).
+    #[serde(default)]
+    pub economy: Vec<EconomicYear>,
+    /// Investeringsbudget: projects with their yearly amounts.
+    #[serde(default)]
+    pub investments: Vec<Investment>,
+    /// Reservation to and disposition from the resultatutjämningsreserv.
+    #[serde(default)]
+    pub rur: Vec<RurDisposition>,
+    #[serde(default)]
+    pub goals: Vec<GoalInput>,
+    #[serde(default)]
+    pub uppdrag_given: Vec<UppdragInput>,
+    #[serde(default)]
+    pub uppdrag_changed: Vec<UppdragChange>,
+    /// Uppdrag whose time frame is extended to a new due date.
+    #[serde(default)]
+    pub uppdrag_extended: BTreeMap<String, NaiveDate>,
+    /// Uppdrag closed, with what came of each.
+    #[serde(default)]
+    pub uppdrag_closed: BTreeMap<String, String>,
+}
+
+/// KF changes an adopted budget: the November complementary decision of
+/// an election year, a tilläggsbudget during the year, or an
+/// ändringsbudget of a fastställd budget (before or during its year).
+/// `amend_ramar` is the same command under its earlier name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AmendBudget {
+    /// The year amended: the budget year or one of its plan years.
+    pub year: i32,
+    pub change: BudgetChange,
+    #[serde(default)]
+    pub ramar: Vec<Ram>,
+    /// A new skattesats for the budget year, decided before it begins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skattesats: Option<Skattesats>,
+    /// A new three-year economic plan, replacing the one in force.
+    #[serde(default)]
+    pub economy: Vec<EconomicYear>,
+    /// Investments added or replaced (by id).
+    #[serde(default)]
+    pub investments: Vec<Investment>,
+    /// RUR dispositions replacing those of the same year.
+    #[serde(default)]
+    pub rur: Vec<RurDisposition>,
+}
+
+/// A nämnd adopts its nämndplan: nämndmål linked to KF goals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptNamndplan {
+    pub body: String,
+    pub year: i32,
+    /// The nämnd's grunduppdrag as the plan states it.
+    pub grunduppdrag: String,
+    pub goals: Vec<NamndmalInput>,
+    /// A revision of the nämnd's plan for the year: it replaces the plan
+    /// in force; its nämndmål may keep their ids (revised) or be new.
+    #[serde(default)]
+    pub revises: bool,
+}
+
+/// A nämnd distributes its ram over its units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptDetaljbudget {
+    pub body: String,
+    pub year: i32,
+    pub lines: Vec<BudgetLine>,
+}
+
+/// A nämnd reports an uppdrag's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReportUppdragStatus {
+    pub uppdrag: String,
+    pub body: String,
+    pub as_of: NaiveDate,
+    pub status: UppdragStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// The förvaltning adopts (or revises: same id, next version) a
+/// verksamhetsplan or enhetsplan. No nämnd decision is needed (P1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptPlan {
+    pub plan: String,
+    pub kind: PlanKind,
+    pub body: String,
+    pub unit: String,
+    pub year: i32,
+    pub activities: Vec<Activity>,
+}
+
+/// Anmälan: the nämnd takes note of a verksamhetsplan or enhetsplan (by
+/// January of its year, per the styrmodell). It does not approve it: the
+/// plan is the förvaltning's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct NotePlanReported {
+    pub plan: String,
+    pub version: u32,
+}
+
+/// Utfall: one indicator value for one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordOutcome {
+    pub goal: String,
+    pub indicator: String,
+    /// `2025` (a year), `2025-T2` (a tertial) or `2025-06` (a month).
+    pub period: String,
+    pub value: f64,
+    /// Where the value comes from, e.g. `Kolada` or `Procapita`.
+    pub source: String,
+}
+
+/// A bulk import of indicator values (e.g. a year of Kolada values for
+/// every indicator), recorded as one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ImportOutcomes {
+    pub source: String,
+    /// When the values were fetched from the source (caller's clock).
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    pub rows: Vec<OutcomeRow>,
+}
+
+/// A unit's chef reports a deviation, without delay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReportDeviation {
+    pub deviation: String,
+    pub unit: String,
+    pub from: DeviationFrom,
+    pub sign: DeviationSign,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Tkr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Avvikelseanalys: the cause as understood.
+    pub analysis: String,
+    /// When it was noticed; the report date is the decision date.
+    pub noticed: NaiveDate,
+}
+
+/// An action taken on a deviation within the reporter's delegation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordDeviationAction {
+    pub deviation: String,
+    pub action: String,
+    pub description: String,
+}
+
+/// The deviation cannot be handled within the förvaltning's delegation:
+/// it goes to the nämnd.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct EscalateDeviation {
+    pub deviation: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CloseDeviation {
+    pub deviation: String,
+    pub outcome: String,
+}
+
+/// A nämnd, KS or bolag adopts a follow-up report; an åtgärdsplan decided
+/// in the same decision is committed with it (P5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptFollowUpReport {
+    pub body: String,
+    pub year: i32,
+    pub kind: ReportKind,
+    pub ramar: Vec<RamOutcome>,
+    #[serde(default)]
+    pub goals: Vec<GoalAssessment>,
+    #[serde(default)]
+    pub uppdrag: Vec<UppdragLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atgardsplan: Option<Atgardsplan>,
+    /// Investeringsuppföljning: outcome (and forecast) per investment.
+    #[serde(default)]
+    pub investments: Vec<InvestmentOutcome>,
+    /// Balanskravsutredning (KS, in the delårsrapport and årsredovisning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balanskrav: Option<Balanskravsutredning>,
+}
+
+/// KS (kommun-wide) or a nämnd or bolag (its own area) adopts its intern
+/// kontrollplan for a year from a risk- och väsentlighetsanalys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptInternalControlPlan {
+    pub plan: String,
+    pub body: String,
+    pub year: i32,
+    pub risks: Vec<Risk>,
+    pub controls: Vec<ControlPoint>,
+}
+
+/// The result of one control point for one tertial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReportControlResult {
+    pub plan: String,
+    pub control: String,
+    pub tertial: u8,
+    pub result: ControlResult,
+}
+
+/// An action on a finding (brist).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordFindingAction {
+    pub finding: String,
+    pub action: String,
+    pub description: String,
+    pub responsible: String,
+    pub due: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CloseFinding {
+    pub finding: String,
+    pub outcome: String,
+}
+
+/// A nämnd's or bolag's tertial report on intern kontroll, to KS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReportInternalControlTertial {
+    pub plan: String,
+    pub tertial: u8,
+    pub summary: String,
+}
+
+/// Granskning: the revisorer record a review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordReview {
+    pub review: String,
+    pub title: String,
+    pub year: i32,
+    /// The boards reviewed; each is asked for a reply.
+    pub bodies: Vec<String>,
+    pub observations: Vec<String>,
+    pub recommendations: Vec<Recommendation>,
+    pub reply_due: NaiveDate,
+}
+
+/// Yttrande: a reviewed board replies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReplyToReview {
+    pub review: String,
+    pub body: String,
+    pub reply: String,
+    #[serde(default)]
+    pub responses: Vec<RecommendationResponse>,
+}
+
+/// Rättelse: corrects a recorded decision by naming it (P6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CorrectDecision {
+    pub corrects: Uuid,
+    pub reason: String,
+    /// What is right, field by field.
+    pub corrections: BTreeMap<String, serde_json::Value>,
+}
+
+/// KS (or an administrator) lets an identity record decisions: for one
+/// body, or everything (administrator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct GrantAccess {
+    /// The NATS user name the identity authenticates as.
+    pub identity: String,
+    pub access: Access,
+}
+
+/// KS (or an administrator) takes a grant back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RevokeAccess {
+    pub identity: String,
+    pub access: Access,
 }
 
 impl Command {
     /// The command's name as in its `command` tag.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::RegisterKommun { .. } => "register_kommun",
-            Command::GrantAccess { .. } => "grant_access",
-            Command::RevokeAccess { .. } => "revoke_access",
-            Command::EstablishBody { .. } => "establish_body",
-            Command::EstablishUnit { .. } => "establish_unit",
-            Command::GrantDelegation { .. } => "grant_delegation",
-            Command::AdoptDirection { .. } => "adopt_direction",
-            Command::AdoptStyrdokument { .. } => "adopt_styrdokument",
-            Command::RepealStyrdokument { .. } => "repeal_styrdokument",
-            Command::AdoptBudget { .. } => "adopt_budget",
-            Command::AmendBudget { .. } => "amend_budget",
-            Command::AdoptNamndplan { .. } => "adopt_namndplan",
-            Command::AdoptDetaljbudget { .. } => "adopt_detaljbudget",
-            Command::ReportUppdragStatus { .. } => "report_uppdrag_status",
-            Command::AdoptPlan { .. } => "adopt_plan",
-            Command::NotePlanReported { .. } => "note_plan_reported",
-            Command::RecordOutcome { .. } => "record_outcome",
-            Command::ImportOutcomes { .. } => "import_outcomes",
-            Command::ReportDeviation { .. } => "report_deviation",
-            Command::RecordDeviationAction { .. } => "record_deviation_action",
-            Command::EscalateDeviation { .. } => "escalate_deviation",
-            Command::CloseDeviation { .. } => "close_deviation",
-            Command::AdoptFollowUpReport { .. } => "adopt_follow_up_report",
-            Command::AdoptInternalControlPlan { .. } => "adopt_internal_control_plan",
-            Command::ReportControlResult { .. } => "report_control_result",
-            Command::RecordFindingAction { .. } => "record_finding_action",
-            Command::CloseFinding { .. } => "close_finding",
-            Command::ReportInternalControlTertial { .. } => "report_internal_control_tertial",
-            Command::RecordReview { .. } => "record_review",
-            Command::ReplyToReview { .. } => "reply_to_review",
-            Command::CorrectDecision { .. } => "correct_decision",
+            Command::RegisterKommun(_) => "register_kommun",
+            Command::GrantAccess(_) => "grant_access",
+            Command::RevokeAccess(_) => "revoke_access",
+            Command::EstablishBody(_) => "establish_body",
+            Command::EstablishUnit(_) => "establish_unit",
+            Command::GrantDelegation(_) => "grant_delegation",
+            Command::AdoptDirection(_) => "adopt_direction",
+            Command::AdoptStyrdokument(_) => "adopt_styrdokument",
+            Command::RepealStyrdokument(_) => "repeal_styrdokument",
+            Command::AdoptBudget(_) => "adopt_budget",
+            Command::AmendBudget(_) => "amend_budget",
+            Command::AdoptNamndplan(_) => "adopt_namndplan",
+            Command::AdoptDetaljbudget(_) => "adopt_detaljbudget",
+            Command::ReportUppdragStatus(_) => "report_uppdrag_status",
+            Command::AdoptPlan(_) => "adopt_plan",
+            Command::NotePlanReported(_) => "note_plan_reported",
+            Command::RecordOutcome(_) => "record_outcome",
+            Command::ImportOutcomes(_) => "import_outcomes",
+            Command::ReportDeviation(_) => "report_deviation",
+            Command::RecordDeviationAction(_) => "record_deviation_action",
+            Command::EscalateDeviation(_) => "escalate_deviation",
+            Command::CloseDeviation(_) => "close_deviation",
+            Command::AdoptFollowUpReport(_) => "adopt_follow_up_report",
+            Command::AdoptInternalControlPlan(_) => "adopt_internal_control_plan",
+            Command::ReportControlResult(_) => "report_control_result",
+            Command::RecordFindingAction(_) => "record_finding_action",
+            Command::CloseFinding(_) => "close_finding",
+            Command::ReportInternalControlTertial(_) => "report_internal_control_tertial",
+            Command::RecordReview(_) => "record_review",
+            Command::ReplyToReview(_) => "reply_to_review",
+            Command::CorrectDecision(_) => "correct_decision",
         }
     }
 }

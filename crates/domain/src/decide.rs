@@ -1,6 +1,15 @@
 //! Deciding: a command and its provenance against the state give events or
 //! a rejection naming the rule (P1–P7) and the field.
 
+use crate::{
+    AdoptBudget, AdoptDetaljbudget, AdoptDirection, AdoptNamndplan, AdoptPlan, AdoptStyrdokument,
+    AmendBudget, BodyEstablished, CorrectDecision, DecisionCorrected, DelegationGranted,
+    DetaljbudgetAdopted, DirectionAdopted, EstablishBody, EstablishUnit, GrantAccess,
+    GrantDelegation, KommunRegistered, NamndmalAdopted, NamndplanAdopted, NotePlanReported,
+    PlanAdopted, PlanReportedToNamnd, RegisterKommun, RepealStyrdokument, ReportUppdragStatus,
+    RevokeAccess, StyrdokumentAdopted, StyrdokumentRepealed, UnitEstablished,
+    UppdragStatusReported,
+};
 use std::collections::BTreeSet;
 
 use chrono::Datelike;
@@ -80,7 +89,7 @@ impl KommunState {
         crate::input::check_provenance_input(provenance)?;
         crate::input::check_command_input(command)?;
         self.check_provenance(provenance)?;
-        if self.kommun.is_none() && !matches!(command, Command::RegisterKommun { .. }) {
+        if self.kommun.is_none() && !matches!(command, Command::RegisterKommun(_)) {
             return reject(
                 Rule::Reference,
                 "command",
@@ -88,31 +97,31 @@ impl KommunState {
             );
         }
         match command {
-            Command::RegisterKommun {
+            Command::RegisterKommun(RegisterKommun {
                 name,
                 kommunkod,
                 council,
-            } => self.decide_register_kommun(provenance, name, kommunkod, council),
-            Command::EstablishBody {
+            }) => self.decide_register_kommun(provenance, name, kommunkod, council),
+            Command::EstablishBody(EstablishBody {
                 body,
                 kind,
                 name,
                 area,
                 parent_company,
-            } => self.decide_establish_body(provenance, body, kind, name, area, parent_company),
-            Command::EstablishUnit {
+            }) => self.decide_establish_body(provenance, body, kind, name, area, parent_company),
+            Command::EstablishUnit(EstablishUnit {
                 unit,
                 name,
                 namnd,
                 parent,
                 level,
-            } => self.decide_establish_unit(provenance, unit, name, namnd, parent, level),
-            Command::GrantDelegation {
+            }) => self.decide_establish_unit(provenance, unit, name, namnd, parent, level),
+            Command::GrantDelegation(GrantDelegation {
                 body,
                 point,
                 delegate,
                 matters,
-            } => {
+            }) => {
                 if !self.bodies.contains_key(body) {
                     return reject(Rule::Reference, "body", format!("inget organ {body:?}"));
                 }
@@ -126,21 +135,21 @@ impl KommunState {
                         "en delegering omfattar minst ett ärendeslag",
                     );
                 }
-                Ok(vec![Event::DelegationGranted {
+                Ok(vec![Event::DelegationGranted(DelegationGranted {
                     body: body.clone(),
                     point: point.clone(),
                     delegate: delegate.clone(),
                     matters: matters.clone(),
-                }])
+                })])
             }
-            Command::AdoptDirection {
+            Command::AdoptDirection(AdoptDirection {
                 id,
                 kind,
                 title,
                 text,
                 period,
-            } => self.decide_adopt_direction(provenance, id, kind, title, text, period),
-            Command::AdoptStyrdokument {
+            }) => self.decide_adopt_direction(provenance, id, kind, title, text, period),
+            Command::AdoptStyrdokument(AdoptStyrdokument {
                 doc,
                 kind,
                 title,
@@ -148,7 +157,7 @@ impl KommunState {
                 valid_from,
                 valid_until,
                 replaces_version,
-            } => self.decide_adopt_styrdokument(
+            }) => self.decide_adopt_styrdokument(
                 provenance,
                 doc,
                 kind,
@@ -158,7 +167,7 @@ impl KommunState {
                 valid_until,
                 replaces_version,
             ),
-            Command::RepealStyrdokument { doc, reason } => {
+            Command::RepealStyrdokument(RepealStyrdokument { doc, reason }) => {
                 let Some(d) = self.documents.get(doc) else {
                     return reject(
                         Rule::Reference,
@@ -171,12 +180,12 @@ impl KommunState {
                 if d.repealed {
                     return reject(Rule::P6, "doc", format!("{doc:?} är redan upphävt"));
                 }
-                Ok(vec![Event::StyrdokumentRepealed {
+                Ok(vec![Event::StyrdokumentRepealed(StyrdokumentRepealed {
                     doc: doc.clone(),
                     reason: reason.clone(),
-                }])
+                })])
             }
-            Command::AdoptBudget {
+            Command::AdoptBudget(AdoptBudget {
                 year,
                 stage,
                 ramar,
@@ -189,7 +198,7 @@ impl KommunState {
                 uppdrag_changed,
                 uppdrag_extended,
                 uppdrag_closed,
-            } => self.decide_budget(
+            }) => self.decide_budget(
                 provenance,
                 &crate::budget::BudgetDecision {
                     year: *year,
@@ -210,7 +219,7 @@ impl KommunState {
                     },
                 },
             ),
-            Command::AmendBudget {
+            Command::AmendBudget(AmendBudget {
                 year,
                 change,
                 ramar,
@@ -218,7 +227,7 @@ impl KommunState {
                 economy,
                 investments,
                 rur,
-            } => self.decide_amend_budget(
+            }) => self.decide_amend_budget(
                 provenance,
                 *year,
                 *change,
@@ -230,60 +239,62 @@ impl KommunState {
                     rur,
                 },
             ),
-            Command::AdoptNamndplan {
+            Command::AdoptNamndplan(AdoptNamndplan {
                 body,
                 year,
                 grunduppdrag,
                 goals,
                 revises,
-            } => self.decide_adopt_namndplan(provenance, body, year, grunduppdrag, goals, revises),
-            Command::AdoptDetaljbudget { body, year, lines } => {
+            }) => self.decide_adopt_namndplan(provenance, body, year, grunduppdrag, goals, revises),
+            Command::AdoptDetaljbudget(AdoptDetaljbudget { body, year, lines }) => {
                 self.decide_adopt_detaljbudget(provenance, body, year, lines)
             }
-            Command::ReportUppdragStatus {
+            Command::ReportUppdragStatus(ReportUppdragStatus {
                 uppdrag,
                 body,
                 as_of,
                 status,
                 reason,
                 comment,
-            } => self.decide_report_uppdrag_status(
+            }) => self.decide_report_uppdrag_status(
                 provenance, uppdrag, body, as_of, status, reason, comment,
             ),
-            Command::AdoptPlan {
+            Command::AdoptPlan(AdoptPlan {
                 plan,
                 kind,
                 body,
                 unit,
                 year,
                 activities,
-            } => self.decide_plan(provenance, plan, *kind, body, unit, *year, activities),
-            Command::RecordOutcome { .. }
-            | Command::ImportOutcomes { .. }
-            | Command::ReportDeviation { .. }
-            | Command::RecordDeviationAction { .. }
-            | Command::EscalateDeviation { .. }
-            | Command::CloseDeviation { .. }
-            | Command::AdoptFollowUpReport { .. }
-            | Command::AdoptInternalControlPlan { .. }
-            | Command::ReportControlResult { .. }
-            | Command::RecordFindingAction { .. }
-            | Command::CloseFinding { .. }
-            | Command::ReportInternalControlTertial { .. }
-            | Command::RecordReview { .. }
-            | Command::ReplyToReview { .. } => self.decide_follow_up(provenance, command),
-            Command::NotePlanReported { plan, version } => {
+            }) => self.decide_plan(provenance, plan, *kind, body, unit, *year, activities),
+            Command::RecordOutcome(_)
+            | Command::ImportOutcomes(_)
+            | Command::ReportDeviation(_)
+            | Command::RecordDeviationAction(_)
+            | Command::EscalateDeviation(_)
+            | Command::CloseDeviation(_)
+            | Command::AdoptFollowUpReport(_)
+            | Command::AdoptInternalControlPlan(_)
+            | Command::ReportControlResult(_)
+            | Command::RecordFindingAction(_)
+            | Command::CloseFinding(_)
+            | Command::ReportInternalControlTertial(_)
+            | Command::RecordReview(_)
+            | Command::ReplyToReview(_) => self.decide_follow_up(provenance, command),
+            Command::NotePlanReported(NotePlanReported { plan, version }) => {
                 self.decide_note_plan_reported(provenance, plan, version)
             }
-            Command::GrantAccess { identity, access } => self.decide_grant(identity, access, true),
-            Command::RevokeAccess { identity, access } => {
+            Command::GrantAccess(GrantAccess { identity, access }) => {
+                self.decide_grant(identity, access, true)
+            }
+            Command::RevokeAccess(RevokeAccess { identity, access }) => {
                 self.decide_grant(identity, access, false)
             }
-            Command::CorrectDecision {
+            Command::CorrectDecision(CorrectDecision {
                 corrects,
                 reason,
                 corrections,
-            } => self.decide_correct_decision(provenance, corrects, reason, corrections),
+            }) => self.decide_correct_decision(provenance, corrects, reason, corrections),
         }
     }
 
@@ -603,7 +614,7 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::PlanAdopted {
+        Ok(vec![Event::PlanAdopted(PlanAdopted {
             plan: plan.to_owned(),
             version,
             kind,
@@ -611,7 +622,7 @@ impl KommunState {
             unit: unit.to_owned(),
             year,
             activities: activities.to_vec(),
-        }])
+        })])
     }
 }
 
@@ -711,18 +722,18 @@ impl KommunState {
             }
         }
         Ok(vec![
-            Event::KommunRegistered {
+            Event::KommunRegistered(KommunRegistered {
                 name: name.clone(),
                 kommunkod: kommunkod.clone(),
                 council: council.clone(),
-            },
-            Event::BodyEstablished {
+            }),
+            Event::BodyEstablished(BodyEstablished {
                 body: council.clone(),
                 kind: BodyKind::Council,
                 name: "Kommunfullmäktige".into(),
                 area: "Kommunens högsta beslutande organ".into(),
                 parent_company: None,
-            },
+            }),
         ])
     }
 
@@ -771,13 +782,13 @@ impl KommunState {
             }
             _ => {}
         }
-        Ok(vec![Event::BodyEstablished {
+        Ok(vec![Event::BodyEstablished(BodyEstablished {
             body: body.clone(),
             kind: *kind,
             name: name.clone(),
             area: area.clone(),
             parent_company: parent_company.clone(),
-        }])
+        })])
     }
 
     /// `establish_unit`: see [`Command::EstablishUnit`].
@@ -820,13 +831,13 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::UnitEstablished {
+        Ok(vec![Event::UnitEstablished(UnitEstablished {
             unit: unit.clone(),
             name: name.clone(),
             namnd: namnd.clone(),
             parent: parent.clone(),
             level: *level,
-        }])
+        })])
     }
 
     /// `adopt_direction`: see [`Command::AdoptDirection`].
@@ -864,13 +875,13 @@ impl KommunState {
             }
             _ => {}
         }
-        Ok(vec![Event::DirectionAdopted {
+        Ok(vec![Event::DirectionAdopted(DirectionAdopted {
             id: id.clone(),
             kind: *kind,
             title: title.clone(),
             text: text.clone(),
             period: *period,
-        }])
+        })])
     }
 
     /// `adopt_styrdokument`: see [`Command::AdoptStyrdokument`].
@@ -943,7 +954,7 @@ impl KommunState {
                 v + 1
             }
         };
-        Ok(vec![Event::StyrdokumentAdopted {
+        Ok(vec![Event::StyrdokumentAdopted(StyrdokumentAdopted {
             doc: doc.clone(),
             version,
             kind: *kind,
@@ -952,7 +963,7 @@ impl KommunState {
             valid_from: *valid_from,
             valid_until: *valid_until,
             replaces_version: *replaces_version,
-        }])
+        })])
     }
 
     /// `adopt_namndplan`: see [`Command::AdoptNamndplan`].
@@ -1042,16 +1053,18 @@ impl KommunState {
             }
             check_indicators(&f("indicators"), &g.indicators, *year, *year)?;
         }
-        let mut events = vec![Event::NamndplanAdopted {
+        let mut events = vec![Event::NamndplanAdopted(NamndplanAdopted {
             body: body.clone(),
             year: *year,
             grunduppdrag: grunduppdrag.clone(),
             goals: goals.iter().map(|g| g.id.clone()).collect(),
-        }];
-        events.extend(goals.iter().map(|g| Event::NamndmalAdopted {
-            body: body.clone(),
-            year: *year,
-            goal: g.clone(),
+        })];
+        events.extend(goals.iter().map(|g| {
+            Event::NamndmalAdopted(NamndmalAdopted {
+                body: body.clone(),
+                year: *year,
+                goal: g.clone(),
+            })
         }));
         Ok(events)
     }
@@ -1116,11 +1129,11 @@ impl KommunState {
                 format!("raderna summerar till {sum} tkr; ramen för {year} är {ram} tkr"),
             );
         }
-        Ok(vec![Event::DetaljbudgetAdopted {
+        Ok(vec![Event::DetaljbudgetAdopted(DetaljbudgetAdopted {
             body: body.clone(),
             year: *year,
             lines: lines.clone(),
-        }])
+        })])
     }
 
     /// `report_uppdrag_status`: see [`Command::ReportUppdragStatus`].
@@ -1175,14 +1188,14 @@ impl KommunState {
         if as_of.year() < u.given - 1 {
             return reject(Rule::Consistency, "as_of", "innan uppdraget gavs");
         }
-        Ok(vec![Event::UppdragStatusReported {
+        Ok(vec![Event::UppdragStatusReported(UppdragStatusReported {
             uppdrag: uppdrag.clone(),
             body: body.clone(),
             as_of: *as_of,
             status: *status,
             reason: reason.clone(),
             comment: comment.clone(),
-        }])
+        })])
     }
 
     /// `note_plan_reported`: see [`Command::NotePlanReported`].
@@ -1211,11 +1224,11 @@ impl KommunState {
                 format!("version {version} är redan anmäld till nämnden"),
             );
         }
-        Ok(vec![Event::PlanReportedToNamnd {
+        Ok(vec![Event::PlanReportedToNamnd(PlanReportedToNamnd {
             plan: plan.clone(),
             version: *version,
             body: p.body.clone(),
-        }])
+        })])
     }
 
     /// `correct_decision`: see [`Command::CorrectDecision`].
@@ -1245,10 +1258,10 @@ impl KommunState {
         if corrections.is_empty() {
             return reject(Rule::Input, "corrections", "ange minst ett rättat fält");
         }
-        Ok(vec![Event::DecisionCorrected {
+        Ok(vec![Event::DecisionCorrected(DecisionCorrected {
             corrects: *corrects,
             reason: reason.clone(),
             corrections: corrections.clone(),
-        }])
+        })])
     }
 }

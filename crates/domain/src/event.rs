@@ -20,341 +20,581 @@ pub const EVENT_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", content = "data", deny_unknown_fields)]
 pub enum Event {
-    KommunRegistered {
-        name: String,
-        kommunkod: String,
-        council: String,
-    },
-    BodyEstablished {
-        body: String,
-        kind: BodyKind,
-        name: String,
-        area: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        parent_company: Option<String>,
-    },
-    UnitEstablished {
-        unit: String,
-        name: String,
-        namnd: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        parent: Option<String>,
-        level: UnitLevel,
-    },
-    DelegationGranted {
-        body: String,
-        point: String,
-        delegate: String,
-        matters: Vec<Matter>,
-    },
-    DirectionAdopted {
-        id: String,
-        kind: DirectionKind,
-        title: String,
-        text: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        period: Option<MandatePeriod>,
-    },
-    StyrdokumentAdopted {
-        doc: String,
-        version: u32,
-        kind: DocumentKind,
-        title: String,
-        owner: String,
-        valid_from: NaiveDate,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        valid_until: Option<NaiveDate>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        replaces_version: Option<u32>,
-    },
-    StyrdokumentRepealed {
-        doc: String,
-        reason: String,
-    },
-    BudgetAdopted {
-        year: i32,
-        plan_years: [i32; 2],
-    },
-    RamSet {
-        body: String,
-        year: i32,
-        amount: Tkr,
-        change: BudgetChange,
-        /// The budget (year) this ram belongs to.
-        budget_year: i32,
-    },
-    /// Fastställd budget: KF has fastställt the budget for `year`.
-    BudgetEstablished {
-        year: i32,
-    },
-    SkattesatsSet {
-        budget_year: i32,
-        skattesats: Skattesats,
-        change: BudgetChange,
-    },
-    /// The three-year plan för ekonomin, replacing any earlier one.
-    EconomicPlanSet {
-        budget_year: i32,
-        change: BudgetChange,
-        years: Vec<EconomicYear>,
-    },
-    /// An investment project budgeted (or its budget replaced).
-    InvestmentBudgeted {
-        budget_year: i32,
-        change: BudgetChange,
-        investment: Investment,
-    },
-    /// RUR reservation or disposition for one year, replacing that year's.
-    RurPlanned {
-        budget_year: i32,
-        change: BudgetChange,
-        disposition: RurDisposition,
-    },
-    KfGoalAdopted {
-        budget_year: i32,
-        goal: GoalInput,
-    },
-    UppdragGiven {
-        budget_year: i32,
-        uppdrag: UppdragInput,
-    },
-    UppdragChanged {
-        budget_year: i32,
-        id: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        title: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        description: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<Vec<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        resources: Option<Tkr>,
-    },
-    UppdragExtended {
-        budget_year: i32,
-        id: String,
-        due: NaiveDate,
-    },
-    UppdragClosed {
-        budget_year: i32,
-        id: String,
-        outcome: String,
-    },
-    NamndplanAdopted {
-        body: String,
-        year: i32,
-        grunduppdrag: String,
-        goals: Vec<String>,
-    },
-    NamndmalAdopted {
-        body: String,
-        year: i32,
-        goal: NamndmalInput,
-    },
-    DetaljbudgetAdopted {
-        body: String,
-        year: i32,
-        lines: Vec<BudgetLine>,
-    },
-    UppdragStatusReported {
-        uppdrag: String,
-        body: String,
-        as_of: NaiveDate,
-        status: UppdragStatus,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        comment: Option<String>,
-    },
-    PlanAdopted {
-        plan: String,
-        version: u32,
-        kind: PlanKind,
-        body: String,
-        unit: String,
-        year: i32,
-        activities: Vec<Activity>,
-    },
-    PlanReportedToNamnd {
-        plan: String,
-        version: u32,
-        body: String,
-    },
-    /// Outcomes recorded one at a time or by an import: never overwritten;
-    /// a revised value is a new row with a later fetch.
-    OutcomesRecorded {
-        source: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        fetched_at: Option<chrono::DateTime<chrono::Utc>>,
-        rows: Vec<OutcomeRow>,
-    },
-    DeviationReported {
-        deviation: String,
-        unit: String,
-        body: String,
-        from: DeviationFrom,
-        sign: DeviationSign,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        amount: Option<Tkr>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        value: Option<f64>,
-        analysis: String,
-        noticed: NaiveDate,
-        reported: NaiveDate,
-    },
-    DeviationActionRecorded {
-        deviation: String,
-        action: String,
-        description: String,
-    },
-    DeviationEscalated {
-        deviation: String,
-        to: String,
-        reason: String,
-    },
-    DeviationClosed {
-        deviation: String,
-        outcome: String,
-    },
-    FollowUpReportAdopted {
-        body: String,
-        year: i32,
-        kind: ReportKind,
-        through: NaiveDate,
-        ramar: Vec<RamOutcome>,
-        goals: Vec<GoalAssessment>,
-        uppdrag: Vec<UppdragLine>,
-    },
-    AtgardsplanAdopted {
-        body: String,
-        year: i32,
-        report: ReportKind,
-        plan: Atgardsplan,
-    },
-    /// An investment's outcome in a follow-up report (on the investment's
-    /// subject, in the report's batch).
-    InvestmentFollowedUp {
-        investment: String,
-        body: String,
-        year: i32,
-        report: ReportKind,
-        outcome: Tkr,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        forecast: Option<Tkr>,
-    },
-    /// An uppdrag's status as a follow-up report states it, on the
-    /// uppdrag's subject in the report's batch (the report carries it too;
-    /// folds apply the report and only note this).
-    UppdragStatusInReport {
-        uppdrag: String,
-        body: String,
-        year: i32,
-        report: ReportKind,
-        as_of: NaiveDate,
-        status: UppdragStatus,
-    },
-    /// A goal's assessment as a follow-up report states it, on the goal's
-    /// subject in the report's batch (as `UppdragStatusInReport`).
-    GoalAssessedInReport {
-        goal: String,
-        level: GoalLevel,
-        body: String,
-        year: i32,
-        report: ReportKind,
-        assessment: GoalAssessment,
-    },
-    /// The balanskravsutredning of a delårsrapport or årsredovisning.
-    BalanskravReported {
-        year: i32,
-        report: ReportKind,
-        utredning: Balanskravsutredning,
-    },
-    InternalControlPlanAdopted {
-        plan: String,
-        body: String,
-        year: i32,
-        /// Each risk with its score (likelihood × consequence).
-        risks: Vec<ScoredRisk>,
-        controls: Vec<ControlPoint>,
-    },
-    ControlResultReported {
-        plan: String,
-        control: String,
-        tertial: u8,
-        result: ControlResult,
-    },
-    FindingActionRecorded {
-        finding: String,
-        action: String,
-        description: String,
-        responsible: String,
-        due: NaiveDate,
-    },
-    FindingClosed {
-        finding: String,
-        outcome: String,
-    },
-    InternalControlTertialReported {
-        plan: String,
-        body: String,
-        tertial: u8,
-        summary: String,
-    },
-    ReviewRecorded {
-        review: String,
-        title: String,
-        year: i32,
-        bodies: Vec<String>,
-        observations: Vec<String>,
-        recommendations: Vec<Recommendation>,
-        reply_due: NaiveDate,
-    },
-    ReviewReplied {
-        review: String,
-        body: String,
-        reply: String,
-        responses: Vec<RecommendationResponse>,
-        /// Whether the reply came after `reply_due`.
-        late: bool,
-    },
-    DecisionCorrected {
-        corrects: Uuid,
-        reason: String,
-        corrections: BTreeMap<String, serde_json::Value>,
-    },
-    /// An identity may now record what `access` covers.
-    AccessGranted {
-        identity: String,
-        access: Access,
-    },
-    /// An identity may no longer record what `access` covered.
-    AccessRevoked {
-        identity: String,
-        access: Access,
-    },
-    /// Recorded by Styrkedja: a kommun's public ed25519 signing key, so that
-    /// anyone can verify its checkpoints. A rotation names the key it replaces
-    /// and carries that key's signature over the new public key.
-    SigningKeyPublished {
-        key_id: String,
-        /// 32 bytes, hex.
-        public_key: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        replaces: Option<String>,
-        /// The replaced key's signature over `public_key`'s bytes, hex.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        endorsement: Option<String>,
-    },
-    /// Recorded by Styrkedja: a signed statement that the kommun's event at
-    /// `sequence` has hash `head_hash` (see the audit crate for the signed text).
-    CheckpointSigned {
-        sequence: u64,
-        head_hash: String,
-        signed_at: chrono::DateTime<chrono::Utc>,
-        key_id: String,
-        /// ed25519 signature, hex.
-        signature: String,
-    },
+    KommunRegistered(KommunRegistered),
+    BodyEstablished(BodyEstablished),
+    UnitEstablished(UnitEstablished),
+    DelegationGranted(DelegationGranted),
+    DirectionAdopted(DirectionAdopted),
+    StyrdokumentAdopted(StyrdokumentAdopted),
+    StyrdokumentRepealed(StyrdokumentRepealed),
+    BudgetAdopted(BudgetAdopted),
+    RamSet(RamSet),
+    BudgetEstablished(BudgetEstablished),
+    SkattesatsSet(SkattesatsSet),
+    EconomicPlanSet(EconomicPlanSet),
+    InvestmentBudgeted(InvestmentBudgeted),
+    RurPlanned(RurPlanned),
+    KfGoalAdopted(KfGoalAdopted),
+    UppdragGiven(UppdragGiven),
+    UppdragChanged(UppdragChanged),
+    UppdragExtended(UppdragExtended),
+    UppdragClosed(UppdragClosed),
+    NamndplanAdopted(NamndplanAdopted),
+    NamndmalAdopted(NamndmalAdopted),
+    DetaljbudgetAdopted(DetaljbudgetAdopted),
+    UppdragStatusReported(UppdragStatusReported),
+    PlanAdopted(PlanAdopted),
+    PlanReportedToNamnd(PlanReportedToNamnd),
+    OutcomesRecorded(OutcomesRecorded),
+    DeviationReported(DeviationReported),
+    DeviationActionRecorded(DeviationActionRecorded),
+    DeviationEscalated(DeviationEscalated),
+    DeviationClosed(DeviationClosed),
+    FollowUpReportAdopted(FollowUpReportAdopted),
+    AtgardsplanAdopted(AtgardsplanAdopted),
+    InvestmentFollowedUp(InvestmentFollowedUp),
+    UppdragStatusInReport(UppdragStatusInReport),
+    GoalAssessedInReport(GoalAssessedInReport),
+    BalanskravReported(BalanskravReported),
+    InternalControlPlanAdopted(InternalControlPlanAdopted),
+    ControlResultReported(ControlResultReported),
+    FindingActionRecorded(FindingActionRecorded),
+    FindingClosed(FindingClosed),
+    InternalControlTertialReported(InternalControlTertialReported),
+    ReviewRecorded(ReviewRecorded),
+    ReviewReplied(ReviewReplied),
+    DecisionCorrected(DecisionCorrected),
+    AccessGranted(AccessGranted),
+    AccessRevoked(AccessRevoked),
+    SigningKeyPublished(SigningKeyPublished),
+    CheckpointSigned(CheckpointSigned),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct KommunRegistered {
+    pub name: String,
+    pub kommunkod: String,
+    pub council: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct BodyEstablished {
+    pub body: String,
+    pub kind: BodyKind,
+    pub name: String,
+    pub area: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_company: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UnitEstablished {
+    pub unit: String,
+    pub name: String,
+    pub namnd: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub level: UnitLevel,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DelegationGranted {
+    pub body: String,
+    pub point: String,
+    pub delegate: String,
+    pub matters: Vec<Matter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DirectionAdopted {
+    pub id: String,
+    pub kind: DirectionKind,
+    pub title: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<MandatePeriod>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct StyrdokumentAdopted {
+    pub doc: String,
+    pub version: u32,
+    pub kind: DocumentKind,
+    pub title: String,
+    pub owner: String,
+    pub valid_from: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_version: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct StyrdokumentRepealed {
+    pub doc: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct BudgetAdopted {
+    pub year: i32,
+    pub plan_years: [i32; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RamSet {
+    pub body: String,
+    pub year: i32,
+    pub amount: Tkr,
+    pub change: BudgetChange,
+    /// The budget (year) this ram belongs to.
+    pub budget_year: i32,
+}
+
+/// Fastställd budget: KF has fastställt the budget for `year`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct BudgetEstablished {
+    pub year: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct SkattesatsSet {
+    pub budget_year: i32,
+    pub skattesats: Skattesats,
+    pub change: BudgetChange,
+}
+
+/// The three-year plan för ekonomin, replacing any earlier one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct EconomicPlanSet {
+    pub budget_year: i32,
+    pub change: BudgetChange,
+    pub years: Vec<EconomicYear>,
+}
+
+/// An investment project budgeted (or its budget replaced).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct InvestmentBudgeted {
+    pub budget_year: i32,
+    pub change: BudgetChange,
+    pub investment: Investment,
+}
+
+/// RUR reservation or disposition for one year, replacing that year's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RurPlanned {
+    pub budget_year: i32,
+    pub change: BudgetChange,
+    pub disposition: RurDisposition,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct KfGoalAdopted {
+    pub budget_year: i32,
+    pub goal: GoalInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragGiven {
+    pub budget_year: i32,
+    pub uppdrag: UppdragInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragChanged {
+    pub budget_year: i32,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Tkr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragExtended {
+    pub budget_year: i32,
+    pub id: String,
+    pub due: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragClosed {
+    pub budget_year: i32,
+    pub id: String,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct NamndplanAdopted {
+    pub body: String,
+    pub year: i32,
+    pub grunduppdrag: String,
+    pub goals: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct NamndmalAdopted {
+    pub body: String,
+    pub year: i32,
+    pub goal: NamndmalInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DetaljbudgetAdopted {
+    pub body: String,
+    pub year: i32,
+    pub lines: Vec<BudgetLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragStatusReported {
+    pub uppdrag: String,
+    pub body: String,
+    pub as_of: NaiveDate,
+    pub status: UppdragStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct PlanAdopted {
+    pub plan: String,
+    pub version: u32,
+    pub kind: PlanKind,
+    pub body: String,
+    pub unit: String,
+    pub year: i32,
+    pub activities: Vec<Activity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct PlanReportedToNamnd {
+    pub plan: String,
+    pub version: u32,
+    pub body: String,
+}
+
+/// Outcomes recorded one at a time or by an import: never overwritten;
+/// a revised value is a new row with a later fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct OutcomesRecorded {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub rows: Vec<OutcomeRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DeviationReported {
+    pub deviation: String,
+    pub unit: String,
+    pub body: String,
+    pub from: DeviationFrom,
+    pub sign: DeviationSign,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Tkr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    pub analysis: String,
+    pub noticed: NaiveDate,
+    pub reported: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DeviationActionRecorded {
+    pub deviation: String,
+    pub action: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DeviationEscalated {
+    pub deviation: String,
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DeviationClosed {
+    pub deviation: String,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct FollowUpReportAdopted {
+    pub body: String,
+    pub year: i32,
+    pub kind: ReportKind,
+    pub through: NaiveDate,
+    pub ramar: Vec<RamOutcome>,
+    pub goals: Vec<GoalAssessment>,
+    pub uppdrag: Vec<UppdragLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AtgardsplanAdopted {
+    pub body: String,
+    pub year: i32,
+    pub report: ReportKind,
+    pub plan: Atgardsplan,
+}
+
+/// An investment's outcome in a follow-up report (on the investment's
+/// subject, in the report's batch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct InvestmentFollowedUp {
+    pub investment: String,
+    pub body: String,
+    pub year: i32,
+    pub report: ReportKind,
+    pub outcome: Tkr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Tkr>,
+}
+
+/// An uppdrag's status as a follow-up report states it, on the
+/// uppdrag's subject in the report's batch (the report carries it too;
+/// folds apply the report and only note this).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct UppdragStatusInReport {
+    pub uppdrag: String,
+    pub body: String,
+    pub year: i32,
+    pub report: ReportKind,
+    pub as_of: NaiveDate,
+    pub status: UppdragStatus,
+}
+
+/// A goal's assessment as a follow-up report states it, on the goal's
+/// subject in the report's batch (as `UppdragStatusInReport`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct GoalAssessedInReport {
+    pub goal: String,
+    pub level: GoalLevel,
+    pub body: String,
+    pub year: i32,
+    pub report: ReportKind,
+    pub assessment: GoalAssessment,
+}
+
+/// The balanskravsutredning of a delårsrapport or årsredovisning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct BalanskravReported {
+    pub year: i32,
+    pub report: ReportKind,
+    pub utredning: Balanskravsutredning,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct InternalControlPlanAdopted {
+    pub plan: String,
+    pub body: String,
+    pub year: i32,
+    /// Each risk with its score (likelihood × consequence).
+    pub risks: Vec<ScoredRisk>,
+    pub controls: Vec<ControlPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ControlResultReported {
+    pub plan: String,
+    pub control: String,
+    pub tertial: u8,
+    pub result: ControlResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct FindingActionRecorded {
+    pub finding: String,
+    pub action: String,
+    pub description: String,
+    pub responsible: String,
+    pub due: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct FindingClosed {
+    pub finding: String,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct InternalControlTertialReported {
+    pub plan: String,
+    pub body: String,
+    pub tertial: u8,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReviewRecorded {
+    pub review: String,
+    pub title: String,
+    pub year: i32,
+    pub bodies: Vec<String>,
+    pub observations: Vec<String>,
+    pub recommendations: Vec<Recommendation>,
+    pub reply_due: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ReviewReplied {
+    pub review: String,
+    pub body: String,
+    pub reply: String,
+    pub responses: Vec<RecommendationResponse>,
+    /// Whether the reply came after `reply_due`.
+    pub late: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DecisionCorrected {
+    pub corrects: Uuid,
+    pub reason: String,
+    pub corrections: BTreeMap<String, serde_json::Value>,
+}
+
+/// An identity may now record what `access` covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AccessGranted {
+    pub identity: String,
+    pub access: Access,
+}
+
+/// An identity may no longer record what `access` covered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AccessRevoked {
+    pub identity: String,
+    pub access: Access,
+}
+
+/// Recorded by Styrkedja: a kommun's public ed25519 signing key, so that
+/// anyone can verify its checkpoints. A rotation names the key it replaces
+/// and carries that key's signature over the new public key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct SigningKeyPublished {
+    pub key_id: String,
+    /// 32 bytes, hex.
+    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The replaced key's signature over `public_key`'s bytes, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement: Option<String>,
+}
+
+/// Recorded by Styrkedja: a signed statement that the kommun's event at
+/// `sequence` has hash `head_hash` (see the audit crate for the signed text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CheckpointSigned {
+    pub sequence: u64,
+    pub head_hash: String,
+    pub signed_at: chrono::DateTime<chrono::Utc>,
+    pub key_id: String,
+    /// ed25519 signature, hex.
+    pub signature: String,
 }
 
 /// What the store records beside an event that the state needs.
@@ -388,54 +628,54 @@ impl Event {
     /// The stored `event_type`: the variant name.
     pub fn event_type(&self) -> &'static str {
         match self {
-            Event::KommunRegistered { .. } => "KommunRegistered",
-            Event::BodyEstablished { .. } => "BodyEstablished",
-            Event::UnitEstablished { .. } => "UnitEstablished",
-            Event::DelegationGranted { .. } => "DelegationGranted",
-            Event::DirectionAdopted { .. } => "DirectionAdopted",
-            Event::StyrdokumentAdopted { .. } => "StyrdokumentAdopted",
-            Event::StyrdokumentRepealed { .. } => "StyrdokumentRepealed",
-            Event::BudgetAdopted { .. } => "BudgetAdopted",
-            Event::RamSet { .. } => "RamSet",
-            Event::BudgetEstablished { .. } => "BudgetEstablished",
-            Event::SkattesatsSet { .. } => "SkattesatsSet",
-            Event::EconomicPlanSet { .. } => "EconomicPlanSet",
-            Event::InvestmentBudgeted { .. } => "InvestmentBudgeted",
-            Event::RurPlanned { .. } => "RurPlanned",
-            Event::InvestmentFollowedUp { .. } => "InvestmentFollowedUp",
-            Event::UppdragStatusInReport { .. } => "UppdragStatusInReport",
-            Event::GoalAssessedInReport { .. } => "GoalAssessedInReport",
-            Event::BalanskravReported { .. } => "BalanskravReported",
-            Event::KfGoalAdopted { .. } => "KfGoalAdopted",
-            Event::UppdragGiven { .. } => "UppdragGiven",
-            Event::UppdragChanged { .. } => "UppdragChanged",
-            Event::UppdragExtended { .. } => "UppdragExtended",
-            Event::UppdragClosed { .. } => "UppdragClosed",
-            Event::NamndplanAdopted { .. } => "NamndplanAdopted",
-            Event::NamndmalAdopted { .. } => "NamndmalAdopted",
-            Event::DetaljbudgetAdopted { .. } => "DetaljbudgetAdopted",
-            Event::UppdragStatusReported { .. } => "UppdragStatusReported",
-            Event::PlanAdopted { .. } => "PlanAdopted",
-            Event::PlanReportedToNamnd { .. } => "PlanReportedToNamnd",
-            Event::OutcomesRecorded { .. } => "OutcomesRecorded",
-            Event::DeviationReported { .. } => "DeviationReported",
-            Event::DeviationActionRecorded { .. } => "DeviationActionRecorded",
-            Event::DeviationEscalated { .. } => "DeviationEscalated",
-            Event::DeviationClosed { .. } => "DeviationClosed",
-            Event::FollowUpReportAdopted { .. } => "FollowUpReportAdopted",
-            Event::AtgardsplanAdopted { .. } => "AtgardsplanAdopted",
-            Event::InternalControlPlanAdopted { .. } => "InternalControlPlanAdopted",
-            Event::ControlResultReported { .. } => "ControlResultReported",
-            Event::FindingActionRecorded { .. } => "FindingActionRecorded",
-            Event::FindingClosed { .. } => "FindingClosed",
-            Event::InternalControlTertialReported { .. } => "InternalControlTertialReported",
-            Event::ReviewRecorded { .. } => "ReviewRecorded",
-            Event::ReviewReplied { .. } => "ReviewReplied",
-            Event::DecisionCorrected { .. } => "DecisionCorrected",
-            Event::AccessGranted { .. } => "AccessGranted",
-            Event::AccessRevoked { .. } => "AccessRevoked",
-            Event::SigningKeyPublished { .. } => "SigningKeyPublished",
-            Event::CheckpointSigned { .. } => "CheckpointSigned",
+            Event::KommunRegistered(_) => "KommunRegistered",
+            Event::BodyEstablished(_) => "BodyEstablished",
+            Event::UnitEstablished(_) => "UnitEstablished",
+            Event::DelegationGranted(_) => "DelegationGranted",
+            Event::DirectionAdopted(_) => "DirectionAdopted",
+            Event::StyrdokumentAdopted(_) => "StyrdokumentAdopted",
+            Event::StyrdokumentRepealed(_) => "StyrdokumentRepealed",
+            Event::BudgetAdopted(_) => "BudgetAdopted",
+            Event::RamSet(_) => "RamSet",
+            Event::BudgetEstablished(_) => "BudgetEstablished",
+            Event::SkattesatsSet(_) => "SkattesatsSet",
+            Event::EconomicPlanSet(_) => "EconomicPlanSet",
+            Event::InvestmentBudgeted(_) => "InvestmentBudgeted",
+            Event::RurPlanned(_) => "RurPlanned",
+            Event::InvestmentFollowedUp(_) => "InvestmentFollowedUp",
+            Event::UppdragStatusInReport(_) => "UppdragStatusInReport",
+            Event::GoalAssessedInReport(_) => "GoalAssessedInReport",
+            Event::BalanskravReported(_) => "BalanskravReported",
+            Event::KfGoalAdopted(_) => "KfGoalAdopted",
+            Event::UppdragGiven(_) => "UppdragGiven",
+            Event::UppdragChanged(_) => "UppdragChanged",
+            Event::UppdragExtended(_) => "UppdragExtended",
+            Event::UppdragClosed(_) => "UppdragClosed",
+            Event::NamndplanAdopted(_) => "NamndplanAdopted",
+            Event::NamndmalAdopted(_) => "NamndmalAdopted",
+            Event::DetaljbudgetAdopted(_) => "DetaljbudgetAdopted",
+            Event::UppdragStatusReported(_) => "UppdragStatusReported",
+            Event::PlanAdopted(_) => "PlanAdopted",
+            Event::PlanReportedToNamnd(_) => "PlanReportedToNamnd",
+            Event::OutcomesRecorded(_) => "OutcomesRecorded",
+            Event::DeviationReported(_) => "DeviationReported",
+            Event::DeviationActionRecorded(_) => "DeviationActionRecorded",
+            Event::DeviationEscalated(_) => "DeviationEscalated",
+            Event::DeviationClosed(_) => "DeviationClosed",
+            Event::FollowUpReportAdopted(_) => "FollowUpReportAdopted",
+            Event::AtgardsplanAdopted(_) => "AtgardsplanAdopted",
+            Event::InternalControlPlanAdopted(_) => "InternalControlPlanAdopted",
+            Event::ControlResultReported(_) => "ControlResultReported",
+            Event::FindingActionRecorded(_) => "FindingActionRecorded",
+            Event::FindingClosed(_) => "FindingClosed",
+            Event::InternalControlTertialReported(_) => "InternalControlTertialReported",
+            Event::ReviewRecorded(_) => "ReviewRecorded",
+            Event::ReviewReplied(_) => "ReviewReplied",
+            Event::DecisionCorrected(_) => "DecisionCorrected",
+            Event::AccessGranted(_) => "AccessGranted",
+            Event::AccessRevoked(_) => "AccessRevoked",
+            Event::SigningKeyPublished(_) => "SigningKeyPublished",
+            Event::CheckpointSigned(_) => "CheckpointSigned",
         }
     }
 
@@ -444,75 +684,96 @@ impl Event {
     /// the state knows; here it is filed under `correction`.
     pub fn aggregate(&self) -> (&'static str, String) {
         match self {
-            Event::KommunRegistered { .. } => ("kommun", "kommun".into()),
-            Event::BodyEstablished { body, .. } | Event::DelegationGranted { body, .. } => {
-                ("body", body.clone())
-            }
-            Event::UnitEstablished { unit, .. } => ("unit", unit.clone()),
-            Event::DirectionAdopted { id, .. } => ("direction", id.clone()),
-            Event::StyrdokumentAdopted { doc, .. } | Event::StyrdokumentRepealed { doc, .. } => {
+            Event::KommunRegistered(_) => ("kommun", "kommun".into()),
+            Event::BodyEstablished(BodyEstablished { body, .. })
+            | Event::DelegationGranted(DelegationGranted { body, .. }) => ("body", body.clone()),
+            Event::UnitEstablished(UnitEstablished { unit, .. }) => ("unit", unit.clone()),
+            Event::DirectionAdopted(DirectionAdopted { id, .. }) => ("direction", id.clone()),
+            Event::StyrdokumentAdopted(StyrdokumentAdopted { doc, .. })
+            | Event::StyrdokumentRepealed(StyrdokumentRepealed { doc, .. }) => {
                 ("styrdokument", doc.clone())
             }
-            Event::BudgetAdopted { year, .. } => ("budget", year.to_string()),
-            Event::RamSet { budget_year, .. }
-            | Event::SkattesatsSet { budget_year, .. }
-            | Event::EconomicPlanSet { budget_year, .. }
-            | Event::RurPlanned { budget_year, .. } => ("budget", budget_year.to_string()),
-            Event::BudgetEstablished { year, .. } | Event::BalanskravReported { year, .. } => {
+            Event::BudgetAdopted(BudgetAdopted { year, .. }) => ("budget", year.to_string()),
+            Event::RamSet(RamSet { budget_year, .. })
+            | Event::SkattesatsSet(SkattesatsSet { budget_year, .. })
+            | Event::EconomicPlanSet(EconomicPlanSet { budget_year, .. })
+            | Event::RurPlanned(RurPlanned { budget_year, .. }) => {
+                ("budget", budget_year.to_string())
+            }
+            Event::BudgetEstablished(BudgetEstablished { year, .. })
+            | Event::BalanskravReported(BalanskravReported { year, .. }) => {
                 ("budget", year.to_string())
             }
-            Event::InvestmentBudgeted { investment, .. } => ("investment", investment.id.clone()),
-            Event::InvestmentFollowedUp { investment, .. } => ("investment", investment.clone()),
-            Event::UppdragStatusInReport { uppdrag, .. } => ("uppdrag", uppdrag.clone()),
-            Event::GoalAssessedInReport {
+            Event::InvestmentBudgeted(InvestmentBudgeted { investment, .. }) => {
+                ("investment", investment.id.clone())
+            }
+            Event::InvestmentFollowedUp(InvestmentFollowedUp { investment, .. }) => {
+                ("investment", investment.clone())
+            }
+            Event::UppdragStatusInReport(UppdragStatusInReport { uppdrag, .. }) => {
+                ("uppdrag", uppdrag.clone())
+            }
+            Event::GoalAssessedInReport(GoalAssessedInReport {
                 goal,
                 level: GoalLevel::Kf,
                 ..
-            } => ("goal", goal.clone()),
-            Event::GoalAssessedInReport { goal, .. } => ("namndmal", goal.clone()),
-            Event::KfGoalAdopted { goal, .. } => ("goal", goal.id.clone()),
-            Event::UppdragGiven { uppdrag, .. } => ("uppdrag", uppdrag.id.clone()),
-            Event::UppdragChanged { id, .. }
-            | Event::UppdragExtended { id, .. }
-            | Event::UppdragClosed { id, .. } => ("uppdrag", id.clone()),
-            Event::UppdragStatusReported { uppdrag, .. } => ("uppdrag", uppdrag.clone()),
-            Event::NamndplanAdopted { body, year, .. } => ("namndplan", format!("{body}-{year}")),
-            Event::NamndmalAdopted { goal, .. } => ("namndmal", goal.id.clone()),
-            Event::DetaljbudgetAdopted { body, year, .. } => {
+            }) => ("goal", goal.clone()),
+            Event::GoalAssessedInReport(GoalAssessedInReport { goal, .. }) => {
+                ("namndmal", goal.clone())
+            }
+            Event::KfGoalAdopted(KfGoalAdopted { goal, .. }) => ("goal", goal.id.clone()),
+            Event::UppdragGiven(UppdragGiven { uppdrag, .. }) => ("uppdrag", uppdrag.id.clone()),
+            Event::UppdragChanged(UppdragChanged { id, .. })
+            | Event::UppdragExtended(UppdragExtended { id, .. })
+            | Event::UppdragClosed(UppdragClosed { id, .. }) => ("uppdrag", id.clone()),
+            Event::UppdragStatusReported(UppdragStatusReported { uppdrag, .. }) => {
+                ("uppdrag", uppdrag.clone())
+            }
+            Event::NamndplanAdopted(NamndplanAdopted { body, year, .. }) => {
+                ("namndplan", format!("{body}-{year}"))
+            }
+            Event::NamndmalAdopted(NamndmalAdopted { goal, .. }) => ("namndmal", goal.id.clone()),
+            Event::DetaljbudgetAdopted(DetaljbudgetAdopted { body, year, .. }) => {
                 ("detaljbudget", format!("{body}-{year}"))
             }
-            Event::PlanAdopted { plan, .. } | Event::PlanReportedToNamnd { plan, .. } => {
+            Event::PlanAdopted(PlanAdopted { plan, .. })
+            | Event::PlanReportedToNamnd(PlanReportedToNamnd { plan, .. }) => {
                 ("plan", plan.clone())
             }
-            Event::OutcomesRecorded { rows, .. } => match rows.as_slice() {
+            Event::OutcomesRecorded(OutcomesRecorded { rows, .. }) => match rows.as_slice() {
                 [one] => ("outcome", one.goal.clone()),
                 _ => ("outcome", "import".to_owned()),
             },
-            Event::DeviationReported { deviation, .. }
-            | Event::DeviationActionRecorded { deviation, .. }
-            | Event::DeviationEscalated { deviation, .. }
-            | Event::DeviationClosed { deviation, .. } => ("deviation", deviation.clone()),
-            Event::FollowUpReportAdopted {
+            Event::DeviationReported(DeviationReported { deviation, .. })
+            | Event::DeviationActionRecorded(DeviationActionRecorded { deviation, .. })
+            | Event::DeviationEscalated(DeviationEscalated { deviation, .. })
+            | Event::DeviationClosed(DeviationClosed { deviation, .. }) => {
+                ("deviation", deviation.clone())
+            }
+            Event::FollowUpReportAdopted(FollowUpReportAdopted {
                 body, year, kind, ..
-            } => ("report", format!("{body}-{year}-{}", kind.slug())),
-            Event::AtgardsplanAdopted { plan, .. } => ("atgardsplan", plan.id.clone()),
-            Event::InternalControlPlanAdopted { plan, .. }
-            | Event::ControlResultReported { plan, .. }
-            | Event::InternalControlTertialReported { plan, .. } => {
-                ("internal-control", plan.clone())
+            }) => ("report", format!("{body}-{year}-{}", kind.slug())),
+            Event::AtgardsplanAdopted(AtgardsplanAdopted { plan, .. }) => {
+                ("atgardsplan", plan.id.clone())
             }
-            Event::FindingActionRecorded { finding, .. } | Event::FindingClosed { finding, .. } => {
-                ("finding", finding.clone())
+            Event::InternalControlPlanAdopted(InternalControlPlanAdopted { plan, .. })
+            | Event::ControlResultReported(ControlResultReported { plan, .. })
+            | Event::InternalControlTertialReported(InternalControlTertialReported {
+                plan, ..
+            }) => ("internal-control", plan.clone()),
+            Event::FindingActionRecorded(FindingActionRecorded { finding, .. })
+            | Event::FindingClosed(FindingClosed { finding, .. }) => ("finding", finding.clone()),
+            Event::ReviewRecorded(ReviewRecorded { review, .. })
+            | Event::ReviewReplied(ReviewReplied { review, .. }) => ("review", review.clone()),
+            Event::AccessGranted(AccessGranted { identity, .. })
+            | Event::AccessRevoked(AccessRevoked { identity, .. }) => ("access", identity.clone()),
+            Event::SigningKeyPublished(SigningKeyPublished { key_id, .. }) => {
+                ("signing-key", key_id.clone())
             }
-            Event::ReviewRecorded { review, .. } | Event::ReviewReplied { review, .. } => {
-                ("review", review.clone())
+            Event::CheckpointSigned(CheckpointSigned { sequence, .. }) => {
+                ("checkpoint", sequence.to_string())
             }
-            Event::AccessGranted { identity, .. } | Event::AccessRevoked { identity, .. } => {
-                ("access", identity.clone())
-            }
-            Event::SigningKeyPublished { key_id, .. } => ("signing-key", key_id.clone()),
-            Event::CheckpointSigned { sequence, .. } => ("checkpoint", sequence.to_string()),
-            Event::DecisionCorrected { corrects, .. } => {
+            Event::DecisionCorrected(DecisionCorrected { corrects, .. }) => {
                 ("correction", corrects.simple().to_string())
             }
         }

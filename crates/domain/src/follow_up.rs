@@ -1,6 +1,15 @@
 //! Deciding the follow-up half: outcomes, deviations, reports with P5,
 //! intern kontroll and the revisorer's reviews.
 
+use crate::{
+    AdoptFollowUpReport, AdoptInternalControlPlan, AtgardsplanAdopted, CloseDeviation,
+    CloseFinding, ControlResultReported, DeviationActionRecorded, DeviationClosed,
+    DeviationEscalated, DeviationReported, EscalateDeviation, FindingActionRecorded, FindingClosed,
+    FollowUpReportAdopted, GoalAssessedInReport, ImportOutcomes, InternalControlPlanAdopted,
+    InternalControlTertialReported, OutcomesRecorded, RecordDeviationAction, RecordFindingAction,
+    RecordOutcome, RecordReview, ReplyToReview, ReportControlResult, ReportDeviation,
+    ReportInternalControlTertial, ReviewRecorded, ReviewReplied, UppdragStatusInReport,
+};
 use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate};
@@ -246,13 +255,13 @@ impl KommunState {
     /// functions it calls. Modules per area are the refactor of issue 12.
     pub(crate) fn decide_follow_up(&self, p: &Provenance, command: &Command) -> Decided {
         match command {
-            Command::RecordOutcome {
+            Command::RecordOutcome(RecordOutcome {
                 goal,
                 indicator,
                 period,
                 value,
                 source,
-            } => {
+            }) => {
                 check_text("source", source)?;
                 let row = OutcomeRow {
                     goal: goal.clone(),
@@ -264,26 +273,26 @@ impl KommunState {
                     .map_err(|r| {
                         Rejection::new(r.rule, r.field.replace("row[0].", ""), r.message)
                     })?;
-                Ok(vec![Event::OutcomesRecorded {
+                Ok(vec![Event::OutcomesRecorded(OutcomesRecorded {
                     source: source.clone(),
                     fetched_at: None,
                     rows: vec![row],
-                }])
+                })])
             }
-            Command::ImportOutcomes {
+            Command::ImportOutcomes(ImportOutcomes {
                 source,
                 fetched_at,
                 rows,
-            } => {
+            }) => {
                 check_text("source", source)?;
                 self.check_rows(p, rows, "rows")?;
-                Ok(vec![Event::OutcomesRecorded {
+                Ok(vec![Event::OutcomesRecorded(OutcomesRecorded {
                     source: source.clone(),
                     fetched_at: Some(*fetched_at),
                     rows: rows.clone(),
-                }])
+                })])
             }
-            Command::ReportDeviation {
+            Command::ReportDeviation(ReportDeviation {
                 deviation,
                 unit,
                 from,
@@ -292,14 +301,14 @@ impl KommunState {
                 value,
                 analysis,
                 noticed,
-            } => self.decide_report_deviation(
+            }) => self.decide_report_deviation(
                 p, deviation, unit, from, sign, amount, value, analysis, noticed,
             ),
-            Command::RecordDeviationAction {
+            Command::RecordDeviationAction(RecordDeviationAction {
                 deviation,
                 action,
                 description,
-            } => {
+            }) => {
                 let d = self.open_deviation(p, deviation)?;
                 check_id("action", action)?;
                 check_text("description", description)?;
@@ -310,13 +319,15 @@ impl KommunState {
                         format!("åtgärden {action:?} är redan registrerad"),
                     );
                 }
-                Ok(vec![Event::DeviationActionRecorded {
-                    deviation: deviation.clone(),
-                    action: action.clone(),
-                    description: description.clone(),
-                }])
+                Ok(vec![Event::DeviationActionRecorded(
+                    DeviationActionRecorded {
+                        deviation: deviation.clone(),
+                        action: action.clone(),
+                        description: description.clone(),
+                    },
+                )])
             }
-            Command::EscalateDeviation { deviation, reason } => {
+            Command::EscalateDeviation(EscalateDeviation { deviation, reason }) => {
                 let d = self.open_deviation(p, deviation)?;
                 check_text("reason", reason)?;
                 if d.escalated {
@@ -326,21 +337,21 @@ impl KommunState {
                         format!("avvikelsen {deviation:?} ligger redan hos nämnden"),
                     );
                 }
-                Ok(vec![Event::DeviationEscalated {
+                Ok(vec![Event::DeviationEscalated(DeviationEscalated {
                     deviation: deviation.clone(),
                     to: d.body.clone(),
                     reason: reason.clone(),
-                }])
+                })])
             }
-            Command::CloseDeviation { deviation, outcome } => {
+            Command::CloseDeviation(CloseDeviation { deviation, outcome }) => {
                 self.open_deviation(p, deviation)?;
                 check_text("outcome", outcome)?;
-                Ok(vec![Event::DeviationClosed {
+                Ok(vec![Event::DeviationClosed(DeviationClosed {
                     deviation: deviation.clone(),
                     outcome: outcome.clone(),
-                }])
+                })])
             }
-            Command::AdoptFollowUpReport {
+            Command::AdoptFollowUpReport(AdoptFollowUpReport {
                 body,
                 year,
                 kind,
@@ -350,7 +361,7 @@ impl KommunState {
                 atgardsplan,
                 investments,
                 balanskrav,
-            } => self.decide_report(
+            }) => self.decide_report(
                 p,
                 body,
                 *year,
@@ -364,42 +375,42 @@ impl KommunState {
                     balanskrav: balanskrav.as_ref(),
                 },
             ),
-            Command::AdoptInternalControlPlan {
+            Command::AdoptInternalControlPlan(AdoptInternalControlPlan {
                 plan,
                 body,
                 year,
                 risks,
                 controls,
-            } => self.decide_adopt_internal_control_plan(p, plan, body, year, risks, controls),
-            Command::ReportControlResult {
+            }) => self.decide_adopt_internal_control_plan(p, plan, body, year, risks, controls),
+            Command::ReportControlResult(ReportControlResult {
                 plan,
                 control,
                 tertial,
                 result,
-            } => self.decide_report_control_result(p, plan, control, tertial, result),
-            Command::RecordFindingAction {
+            }) => self.decide_report_control_result(p, plan, control, tertial, result),
+            Command::RecordFindingAction(RecordFindingAction {
                 finding,
                 action,
                 description,
                 responsible,
                 due,
-            } => {
+            }) => {
                 self.decide_record_finding_action(p, finding, action, description, responsible, due)
             }
-            Command::CloseFinding { finding, outcome } => {
+            Command::CloseFinding(CloseFinding { finding, outcome }) => {
                 self.open_finding(p, finding)?;
                 check_text("outcome", outcome)?;
-                Ok(vec![Event::FindingClosed {
+                Ok(vec![Event::FindingClosed(FindingClosed {
                     finding: finding.clone(),
                     outcome: outcome.clone(),
-                }])
+                })])
             }
-            Command::ReportInternalControlTertial {
+            Command::ReportInternalControlTertial(ReportInternalControlTertial {
                 plan,
                 tertial,
                 summary,
-            } => self.decide_report_internal_control_tertial(p, plan, tertial, summary),
-            Command::RecordReview {
+            }) => self.decide_report_internal_control_tertial(p, plan, tertial, summary),
+            Command::RecordReview(RecordReview {
                 review,
                 title,
                 year,
@@ -407,7 +418,7 @@ impl KommunState {
                 observations,
                 recommendations,
                 reply_due,
-            } => self.decide_record_review(
+            }) => self.decide_record_review(
                 p,
                 review,
                 title,
@@ -417,12 +428,12 @@ impl KommunState {
                 recommendations,
                 reply_due,
             ),
-            Command::ReplyToReview {
+            Command::ReplyToReview(ReplyToReview {
                 review,
                 body,
                 reply,
                 responses,
-            } => self.decide_reply_to_review(p, review, body, reply, responses),
+            }) => self.decide_reply_to_review(p, review, body, reply, responses),
             _ => reject(Rule::Input, "command", "inget uppföljningskommando"),
         }
     }
@@ -590,7 +601,7 @@ impl KommunState {
                 );
             }
         }
-        let mut events = vec![Event::FollowUpReportAdopted {
+        let mut events = vec![Event::FollowUpReportAdopted(FollowUpReportAdopted {
             body: body.to_owned(),
             year,
             kind,
@@ -598,27 +609,31 @@ impl KommunState {
             ramar: ramar.to_vec(),
             goals: goals.to_vec(),
             uppdrag: uppdrag.to_vec(),
-        }];
+        })];
         // Each aggregate the report speaks of hears it on its own subject.
-        events.extend(uppdrag.iter().map(|u| Event::UppdragStatusInReport {
-            uppdrag: u.uppdrag.clone(),
-            body: body.to_owned(),
-            year,
-            report: kind,
-            as_of: through,
-            status: u.status,
+        events.extend(uppdrag.iter().map(|u| {
+            Event::UppdragStatusInReport(UppdragStatusInReport {
+                uppdrag: u.uppdrag.clone(),
+                body: body.to_owned(),
+                year,
+                report: kind,
+                as_of: through,
+                status: u.status,
+            })
         }));
-        events.extend(goals.iter().map(|g| Event::GoalAssessedInReport {
-            goal: g.goal.clone(),
-            level: if self.namndmal.contains_key(&g.goal) {
-                GoalLevel::Namndmal
-            } else {
-                GoalLevel::Kf
-            },
-            body: body.to_owned(),
-            year,
-            report: kind,
-            assessment: g.clone(),
+        events.extend(goals.iter().map(|g| {
+            Event::GoalAssessedInReport(GoalAssessedInReport {
+                goal: g.goal.clone(),
+                level: if self.namndmal.contains_key(&g.goal) {
+                    GoalLevel::Namndmal
+                } else {
+                    GoalLevel::Kf
+                },
+                body: body.to_owned(),
+                year,
+                report: kind,
+                assessment: g.clone(),
+            })
         }));
         if let Some(a) = atgardsplan {
             check_id("atgardsplan.id", &a.id)?;
@@ -662,12 +677,12 @@ impl KommunState {
                     "en åtgärdsplan anger sina åtgärder",
                 );
             }
-            events.push(Event::AtgardsplanAdopted {
+            events.push(Event::AtgardsplanAdopted(AtgardsplanAdopted {
                 body: body.to_owned(),
                 year,
                 report: kind,
                 plan: a.clone(),
-            });
+            }));
         }
         self.report_economy(p, body, is_ks, year, kind, economy, &mut events)?;
         Ok(events)
@@ -724,7 +739,7 @@ impl KommunState {
                 "upptäckt efter att den rapporterats",
             );
         }
-        Ok(vec![Event::DeviationReported {
+        Ok(vec![Event::DeviationReported(DeviationReported {
             deviation: deviation.clone(),
             unit: unit.clone(),
             body: u.namnd.clone(),
@@ -735,7 +750,7 @@ impl KommunState {
             analysis: analysis.clone(),
             noticed: *noticed,
             reported: today,
-        }])
+        })])
     }
 
     /// `adopt_internal_control_plan`: see [`Command::AdoptInternalControlPlan`].
@@ -814,24 +829,26 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::InternalControlPlanAdopted {
-            plan: plan.clone(),
-            body: body.clone(),
-            year: *year,
-            risks: risks
-                .iter()
-                .map(|r| ScoredRisk {
-                    id: r.id.clone(),
-                    description: r.description.clone(),
-                    area: r.area.clone(),
-                    likelihood: r.likelihood,
-                    consequence: r.consequence,
-                    score: r.score(),
-                    response: r.response,
-                })
-                .collect(),
-            controls: controls.clone(),
-        }])
+        Ok(vec![Event::InternalControlPlanAdopted(
+            InternalControlPlanAdopted {
+                plan: plan.clone(),
+                body: body.clone(),
+                year: *year,
+                risks: risks
+                    .iter()
+                    .map(|r| ScoredRisk {
+                        id: r.id.clone(),
+                        description: r.description.clone(),
+                        area: r.area.clone(),
+                        likelihood: r.likelihood,
+                        consequence: r.consequence,
+                        score: r.score(),
+                        response: r.response,
+                    })
+                    .collect(),
+                controls: controls.clone(),
+            },
+        )])
     }
 
     /// `report_control_result`: see [`Command::ReportControlResult`].
@@ -875,12 +892,12 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::ControlResultReported {
+        Ok(vec![Event::ControlResultReported(ControlResultReported {
             plan: plan.clone(),
             control: control.clone(),
             tertial: *tertial,
             result: result.clone(),
-        }])
+        })])
     }
 
     /// `record_finding_action`: see [`Command::RecordFindingAction`].
@@ -913,13 +930,13 @@ impl KommunState {
                 "slutdatumet ligger före beslutsdatumet",
             );
         }
-        Ok(vec![Event::FindingActionRecorded {
+        Ok(vec![Event::FindingActionRecorded(FindingActionRecorded {
             finding: finding.clone(),
             action: action.clone(),
             description: description.clone(),
             responsible: responsible.clone(),
             due: *due,
-        }])
+        })])
     }
 
     /// `report_internal_control_tertial`: see [`Command::ReportInternalControlTertial`].
@@ -948,12 +965,14 @@ impl KommunState {
                 format!("tertial {tertial} är redan rapporterat"),
             );
         }
-        Ok(vec![Event::InternalControlTertialReported {
-            plan: plan.clone(),
-            body: cp.body.clone(),
-            tertial: *tertial,
-            summary: summary.clone(),
-        }])
+        Ok(vec![Event::InternalControlTertialReported(
+            InternalControlTertialReported {
+                plan: plan.clone(),
+                body: cp.body.clone(),
+                tertial: *tertial,
+                summary: summary.clone(),
+            },
+        )])
     }
 
     /// `record_review`: see [`Command::RecordReview`].
@@ -1035,7 +1054,7 @@ impl KommunState {
                 "en granskning avser ett år som har börjat",
             );
         }
-        Ok(vec![Event::ReviewRecorded {
+        Ok(vec![Event::ReviewRecorded(ReviewRecorded {
             review: review.clone(),
             title: title.clone(),
             year: *year,
@@ -1043,7 +1062,7 @@ impl KommunState {
             observations: observations.clone(),
             recommendations: recommendations.clone(),
             reply_due: *reply_due,
-        }])
+        })])
     }
 
     /// `reply_to_review`: see [`Command::ReplyToReview`].
@@ -1088,13 +1107,13 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::ReviewReplied {
+        Ok(vec![Event::ReviewReplied(ReviewReplied {
             review: review.clone(),
             body: body.clone(),
             reply: reply.clone(),
             responses: responses.clone(),
             late: today > r.reply_due,
-        }])
+        })])
     }
 }
 

@@ -17,10 +17,8 @@ mod model;
 mod rejection;
 mod state;
 
-pub use command::{
-    BudgetLine, Command, GoalInput, NamndmalInput, Ram, UppdragChange, UppdragInput,
-};
-pub use event::{Event, EventMeta, UnknownEvent, EVENT_SCHEMA_VERSION};
+pub use command::*;
+pub use event::*;
 pub use input::{check_plain_text, MAX_AMOUNT, YEARS};
 pub use model::*;
 pub use rejection::{Rejection, Rule};

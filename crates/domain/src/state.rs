@@ -1,5 +1,16 @@
 //! The state a kommun's decisions build, as far as deciding needs it.
 
+use crate::{
+    AccessGranted, AccessRevoked, AtgardsplanAdopted, BodyEstablished, BudgetAdopted,
+    BudgetEstablished, ControlResultReported, DelegationGranted, DetaljbudgetAdopted,
+    DeviationActionRecorded, DeviationClosed, DeviationEscalated, DeviationReported,
+    DirectionAdopted, FindingActionRecorded, FindingClosed, FollowUpReportAdopted,
+    InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
+    InvestmentFollowedUp, KfGoalAdopted, KommunRegistered, NamndmalAdopted, NamndplanAdopted,
+    PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded, ReviewReplied, SkattesatsSet,
+    StyrdokumentAdopted, StyrdokumentRepealed, UnitEstablished, UppdragChanged, UppdragClosed,
+    UppdragExtended, UppdragGiven, UppdragStatusReported,
+};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -200,11 +211,11 @@ impl KommunState {
         self.decisions
             .insert(meta.event_id, meta.decided_by.clone());
         match event.clone() {
-            Event::KommunRegistered {
+            Event::KommunRegistered(KommunRegistered {
                 name,
                 kommunkod,
                 council,
-            } => {
+            }) => {
                 self.registered = meta.decided_by.decision_date();
                 self.kommun = Some(KommunInfo {
                     name,
@@ -212,13 +223,13 @@ impl KommunState {
                     council,
                 })
             }
-            Event::BodyEstablished {
+            Event::BodyEstablished(BodyEstablished {
                 body,
                 kind,
                 name,
                 area,
                 parent_company,
-            } => {
+            }) => {
                 self.bodies.insert(
                     body,
                     Body {
@@ -229,13 +240,13 @@ impl KommunState {
                     },
                 );
             }
-            Event::UnitEstablished {
+            Event::UnitEstablished(UnitEstablished {
                 unit,
                 name,
                 namnd,
                 parent,
                 level,
-            } => {
+            }) => {
                 let depth = parent
                     .as_ref()
                     .and_then(|p| self.units.get(p))
@@ -251,19 +262,19 @@ impl KommunState {
                     },
                 );
             }
-            Event::DelegationGranted {
+            Event::DelegationGranted(DelegationGranted {
                 body,
                 point,
                 delegate,
                 matters,
-            } => {
+            }) => {
                 self.delegations
                     .insert((body, point), Delegation { delegate, matters });
             }
-            Event::DirectionAdopted { id, kind, .. } => {
+            Event::DirectionAdopted(DirectionAdopted { id, kind, .. }) => {
                 self.directions.insert(id, kind);
             }
-            Event::StyrdokumentAdopted {
+            Event::StyrdokumentAdopted(StyrdokumentAdopted {
                 doc,
                 version,
                 kind,
@@ -271,7 +282,7 @@ impl KommunState {
                 valid_from,
                 valid_until,
                 ..
-            } => {
+            }) => {
                 self.documents.insert(
                     doc,
                     Styrdokument {
@@ -284,51 +295,49 @@ impl KommunState {
                     },
                 );
             }
-            Event::StyrdokumentRepealed { doc, .. } => {
+            Event::StyrdokumentRepealed(StyrdokumentRepealed { doc, .. }) => {
                 if let Some(d) = self.documents.get_mut(&doc) {
                     d.repealed = true;
                 }
             }
-            Event::BudgetAdopted { year, plan_years } => {
+            Event::BudgetAdopted(BudgetAdopted { year, plan_years }) => {
                 self.budgets.insert(year, plan_years);
             }
-            Event::RamSet {
+            Event::RamSet(RamSet {
                 body, year, amount, ..
-            } => {
+            }) => {
                 self.ramar.insert((body, year), amount);
             }
-            Event::BudgetEstablished { year } => {
+            Event::BudgetEstablished(BudgetEstablished { year }) => {
                 self.established.insert(year);
             }
-            Event::SkattesatsSet {
+            Event::SkattesatsSet(SkattesatsSet {
                 budget_year,
                 skattesats,
                 ..
-            } => {
+            }) => {
                 self.skattesatser.insert(budget_year, skattesats);
             }
-            Event::InvestmentBudgeted {
+            Event::InvestmentBudgeted(InvestmentBudgeted {
                 investment,
                 budget_year,
                 change,
-            } => {
+            }) => {
                 let merged = match self.investments.get(&investment.id) {
                     Some(old) => old.restated(&investment, budget_year, change),
                     None => investment,
                 };
                 self.investments.insert(merged.id.clone(), merged);
             }
-            Event::InvestmentFollowedUp {
+            Event::InvestmentFollowedUp(InvestmentFollowedUp {
                 investment, year, ..
-            } => {
+            }) => {
                 self.investment_follow_ups.insert((investment, year));
             }
             // The report in the same batch has already said it.
-            Event::UppdragStatusInReport { .. } | Event::GoalAssessedInReport { .. } => {}
-            Event::EconomicPlanSet { .. }
-            | Event::RurPlanned { .. }
-            | Event::BalanskravReported { .. } => {}
-            Event::KfGoalAdopted { goal, .. } => {
+            Event::UppdragStatusInReport(_) | Event::GoalAssessedInReport(_) => {}
+            Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravReported(_) => {}
+            Event::KfGoalAdopted(KfGoalAdopted { goal, .. }) => {
                 for i in &goal.indicators {
                     self.indicators.insert((goal.id.clone(), i.id.clone()));
                 }
@@ -342,7 +351,7 @@ impl KommunState {
                     },
                 );
             }
-            Event::UppdragGiven {
+            Event::UppdragGiven(UppdragGiven {
                 budget_year,
                 uppdrag:
                     UppdragInput {
@@ -353,7 +362,7 @@ impl KommunState {
                         due,
                         ..
                     },
-            } => {
+            }) => {
                 self.uppdrag.insert(
                     id,
                     Uppdrag {
@@ -367,13 +376,13 @@ impl KommunState {
                     },
                 );
             }
-            Event::UppdragChanged {
+            Event::UppdragChanged(UppdragChanged {
                 id,
                 title,
                 to,
                 resources,
                 ..
-            } => {
+            }) => {
                 if let Some(u) = self.uppdrag.get_mut(&id) {
                     if let Some(t) = title {
                         u.title = t;
@@ -386,22 +395,22 @@ impl KommunState {
                     }
                 }
             }
-            Event::UppdragExtended { id, due, .. } => {
+            Event::UppdragExtended(UppdragExtended { id, due, .. }) => {
                 if let Some(u) = self.uppdrag.get_mut(&id) {
                     u.due = due;
                 }
             }
-            Event::UppdragClosed { id, .. } => {
+            Event::UppdragClosed(UppdragClosed { id, .. }) => {
                 if let Some(u) = self.uppdrag.get_mut(&id) {
                     u.closed = true;
                 }
             }
-            Event::NamndplanAdopted {
+            Event::NamndplanAdopted(NamndplanAdopted {
                 body, year, goals, ..
-            } => {
+            }) => {
                 self.namndplaner.insert((body, year), goals);
             }
-            Event::NamndmalAdopted { body, year, goal } => {
+            Event::NamndmalAdopted(NamndmalAdopted { body, year, goal }) => {
                 for i in &goal.indicators {
                     self.indicators.insert((goal.id.clone(), i.id.clone()));
                 }
@@ -416,24 +425,24 @@ impl KommunState {
                     },
                 );
             }
-            Event::DetaljbudgetAdopted { body, year, lines } => {
+            Event::DetaljbudgetAdopted(DetaljbudgetAdopted { body, year, lines }) => {
                 let lines = lines
                     .into_iter()
                     .map(|BudgetLine { unit, amount }| (unit, amount))
                     .collect();
                 self.detaljbudgetar.insert((body, year), lines);
             }
-            Event::UppdragStatusReported {
+            Event::UppdragStatusReported(UppdragStatusReported {
                 uppdrag,
                 as_of,
                 status,
                 ..
-            } => {
+            }) => {
                 if let Some(u) = self.uppdrag.get_mut(&uppdrag) {
                     u.last_status = Some((as_of, status));
                 }
             }
-            Event::PlanAdopted {
+            Event::PlanAdopted(PlanAdopted {
                 plan,
                 version,
                 kind,
@@ -441,7 +450,7 @@ impl KommunState {
                 unit,
                 year,
                 activities,
-            } => {
+            }) => {
                 self.plans.insert(
                     plan,
                     Plan {
@@ -455,19 +464,19 @@ impl KommunState {
                     },
                 );
             }
-            Event::PlanReportedToNamnd { plan, version, .. } => {
+            Event::PlanReportedToNamnd(PlanReportedToNamnd { plan, version, .. }) => {
                 if let Some(p) = self.plans.get_mut(&plan) {
                     p.reported_version = Some(version);
                 }
             }
-            Event::OutcomesRecorded { .. } => {}
-            Event::DeviationReported {
+            Event::OutcomesRecorded(_) => {}
+            Event::DeviationReported(DeviationReported {
                 deviation,
                 unit,
                 body,
                 reported,
                 ..
-            } => {
+            }) => {
                 self.deviations.insert(
                     deviation,
                     Deviation {
@@ -481,31 +490,31 @@ impl KommunState {
                     },
                 );
             }
-            Event::DeviationActionRecorded {
+            Event::DeviationActionRecorded(DeviationActionRecorded {
                 deviation, action, ..
-            } => {
+            }) => {
                 if let Some(d) = self.deviations.get_mut(&deviation) {
                     d.actions.push(action);
                 }
             }
-            Event::DeviationEscalated { deviation, .. } => {
+            Event::DeviationEscalated(DeviationEscalated { deviation, .. }) => {
                 if let Some(d) = self.deviations.get_mut(&deviation) {
                     d.escalated = true;
                 }
             }
-            Event::DeviationClosed { deviation, .. } => {
+            Event::DeviationClosed(DeviationClosed { deviation, .. }) => {
                 if let Some(d) = self.deviations.get_mut(&deviation) {
                     d.closed = true;
                 }
             }
-            Event::FollowUpReportAdopted {
+            Event::FollowUpReportAdopted(FollowUpReportAdopted {
                 body,
                 year,
                 kind,
                 through,
                 uppdrag,
                 ..
-            } => {
+            }) => {
                 // A report's uppdrag lines are status reports as of its period end.
                 for line in uppdrag {
                     if let Some(u) = self.uppdrag.get_mut(&line.uppdrag) {
@@ -516,7 +525,7 @@ impl KommunState {
                 }
                 self.reports.insert((body, year, kind));
             }
-            Event::AtgardsplanAdopted { body, plan, .. } => {
+            Event::AtgardsplanAdopted(AtgardsplanAdopted { body, plan, .. }) => {
                 for d in &plan.deviations {
                     if let Some(dev) = self.deviations.get_mut(d) {
                         dev.atgardsplan = Some(plan.id.clone());
@@ -524,13 +533,13 @@ impl KommunState {
                 }
                 self.atgardsplaner.insert(plan.id, (body, plan.deviations));
             }
-            Event::InternalControlPlanAdopted {
+            Event::InternalControlPlanAdopted(InternalControlPlanAdopted {
                 plan,
                 body,
                 year,
                 controls,
                 ..
-            } => {
+            }) => {
                 self.control_plans.insert(
                     plan,
                     ControlPlan {
@@ -542,12 +551,12 @@ impl KommunState {
                     },
                 );
             }
-            Event::ControlResultReported {
+            Event::ControlResultReported(ControlResultReported {
                 plan,
                 control,
                 tertial,
                 result,
-            } => {
+            }) => {
                 if let ControlResult::Finding { finding, .. } = result {
                     self.findings.insert(
                         finding,
@@ -563,30 +572,34 @@ impl KommunState {
                     p.results.insert((control, tertial));
                 }
             }
-            Event::FindingActionRecorded {
+            Event::FindingActionRecorded(FindingActionRecorded {
                 finding, action, ..
-            } => {
+            }) => {
                 if let Some(f) = self.findings.get_mut(&finding) {
                     f.actions.push(action);
                 }
             }
-            Event::FindingClosed { finding, .. } => {
+            Event::FindingClosed(FindingClosed { finding, .. }) => {
                 if let Some(f) = self.findings.get_mut(&finding) {
                     f.closed = true;
                 }
             }
-            Event::InternalControlTertialReported { plan, tertial, .. } => {
+            Event::InternalControlTertialReported(InternalControlTertialReported {
+                plan,
+                tertial,
+                ..
+            }) => {
                 if let Some(p) = self.control_plans.get_mut(&plan) {
                     p.tertials_reported.insert(tertial);
                 }
             }
-            Event::ReviewRecorded {
+            Event::ReviewRecorded(ReviewRecorded {
                 review,
                 bodies,
                 recommendations,
                 reply_due,
                 ..
-            } => {
+            }) => {
                 self.reviews.insert(
                     review,
                     Review {
@@ -597,22 +610,22 @@ impl KommunState {
                     },
                 );
             }
-            Event::ReviewReplied { review, body, .. } => {
+            Event::ReviewReplied(ReviewReplied { review, body, .. }) => {
                 if let Some(r) = self.reviews.get_mut(&review) {
                     r.replied.insert(body);
                 }
             }
-            Event::AccessGranted { identity, access } => {
+            Event::AccessGranted(AccessGranted { identity, access }) => {
                 self.access.entry(identity).or_default().insert(access);
             }
-            Event::AccessRevoked { identity, access } => {
+            Event::AccessRevoked(AccessRevoked { identity, access }) => {
                 if let Some(set) = self.access.get_mut(&identity) {
                     set.remove(&access);
                 }
             }
-            Event::DecisionCorrected { .. }
-            | Event::SigningKeyPublished { .. }
-            | Event::CheckpointSigned { .. } => {}
+            Event::DecisionCorrected(_)
+            | Event::SigningKeyPublished(_)
+            | Event::CheckpointSigned(_) => {}
         }
     }
 

@@ -6,6 +6,10 @@ mod common;
 use common::*;
 use serde_json::json;
 use styr_domain::*;
+use styr_domain::{
+    DeviationReported, InternalControlPlanAdopted, InvestmentFollowedUp, OutcomesRecorded,
+    ReviewReplied,
+};
 
 /// The common kommun plus a KS förvaltning and an indicator on a nämndmål.
 fn world() -> World {
@@ -56,7 +60,7 @@ fn outcomes_one_at_a_time_and_as_an_import() {
     let events = w.then_ok(official("ks-forv", "2026-03-02"), import(rows.clone()));
     assert_eq!(events.len(), 1, "one event for the whole import");
     assert!(
-        matches!(&events[0], Event::OutcomesRecorded { rows, fetched_at: Some(_), .. } if rows.len() == 2)
+        matches!(&events[0], Event::OutcomesRecorded(OutcomesRecorded { rows, fetched_at: Some(_), .. }) if rows.len() == 2)
     );
     // A re-fetch with a revised value is recorded beside the old one, never over it.
     w.then_ok(official("ks-forv", "2026-04-02"), import(rows));
@@ -145,7 +149,7 @@ fn deviations_from_report_to_closure() {
         deviation("d1", "bun-sodra", line.clone(), Some(-800)),
     );
     assert!(
-        matches!(&events[0], Event::DeviationReported { reported, noticed, body, .. }
+        matches!(&events[0], Event::DeviationReported(DeviationReported { reported, noticed, body, .. })
         if reported.to_string() == "2026-03-16" && noticed.to_string() == "2026-03-15" && body == "bun")
     );
     w.then_rejected(
@@ -378,7 +382,7 @@ fn intern_kontroll_plan_results_findings_and_tertial_reports() {
     );
     let events = w.then_ok(by("ks", "2025-12-10"), control_plan("ks", 2026, 2, "r1"));
     assert!(
-        matches!(&events[0], Event::InternalControlPlanAdopted { risks, .. } if risks[0].score == 6)
+        matches!(&events[0], Event::InternalControlPlanAdopted(InternalControlPlanAdopted { risks, .. }) if risks[0].score == 6)
     );
     w.then_rejected(
         by("ks", "2025-12-11"),
@@ -513,7 +517,7 @@ fn reviews_and_replies() {
     let on_time = w.then_ok(by("bun", "2026-11-10"), reply("bun", "r1"));
     assert!(matches!(
         &on_time[0],
-        Event::ReviewReplied { late: false, .. }
+        Event::ReviewReplied(ReviewReplied { late: false, .. })
     ));
     w.then_rejected(
         by("bun", "2026-11-12"),
@@ -522,7 +526,10 @@ fn reviews_and_replies() {
         "body",
     );
     let late = w.then_ok(by("ks", "2026-12-07"), reply("ks", "r1"));
-    assert!(matches!(&late[0], Event::ReviewReplied { late: true, .. }));
+    assert!(matches!(
+        &late[0],
+        Event::ReviewReplied(ReviewReplied { late: true, .. })
+    ));
 }
 
 /// The world with a fastställd 2026 budget holding a BUN and a KS
@@ -596,10 +603,10 @@ fn deviations_against_an_investment() {
     );
     assert!(matches!(
         &events[0],
-        Event::DeviationReported {
+        Event::DeviationReported(DeviationReported {
             from: DeviationFrom::Investment { .. },
             ..
-        }
+        })
     ));
 }
 
@@ -648,7 +655,7 @@ fn reports_follow_up_investments_and_the_balanskrav() {
     );
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::InvestmentFollowedUp { investment, outcome: 12400, forecast: Some(32400), .. } if investment == "inv-skola"
+        Event::InvestmentFollowedUp(InvestmentFollowedUp { investment, outcome: 12400, forecast: Some(32400), .. }) if investment == "inv-skola"
     )));
     assert_eq!(events[0].event_type(), "FollowUpReportAdopted");
 

@@ -2,6 +2,10 @@
 
 use serde_json::json;
 use styr_domain::*;
+use styr_domain::{
+    BudgetAdopted, DecisionCorrected, EconomicPlanSet, PlanAdopted, RamSet, RurPlanned,
+    StyrdokumentAdopted, UppdragChanged,
+};
 use uuid::Uuid;
 
 mod common;
@@ -131,11 +135,11 @@ fn direction_and_styrdokument() {
     let events = w.then_ok(by("bun", "2023-11-09"), doc("bun", "riktlinje", Some(1)));
     assert!(matches!(
         events[0],
-        Event::StyrdokumentAdopted {
+        Event::StyrdokumentAdopted(StyrdokumentAdopted {
             version: 2,
             replaces_version: Some(1),
             ..
-        }
+        })
     ));
     let repeal =
         json!({"command": "repeal_styrdokument", "doc": "d1", "reason": "Ersatt av policy"});
@@ -164,10 +168,10 @@ fn budget_is_one_decision_with_all_its_parts() {
         .unwrap();
     assert_eq!(
         events[0],
-        Event::BudgetAdopted {
+        Event::BudgetAdopted(BudgetAdopted {
             year: 2027,
             plan_years: [2028, 2029]
-        }
+        })
     );
     let types: Vec<_> = events.iter().map(Event::event_type).collect();
     assert!(
@@ -358,7 +362,7 @@ fn uppdrag_lifecycle_ends_at_closure() {
     );
     assert!(events
         .iter()
-        .any(|e| matches!(e, Event::UppdragChanged { id, .. } if id == "u-2")));
+        .any(|e| matches!(e, Event::UppdragChanged(UppdragChanged { id, .. }) if id == "u-2")));
     assert_eq!(w.state.uppdrag["u-2"].to, vec!["ks", "bun"]);
 }
 
@@ -636,7 +640,10 @@ fn forvaltning_plans() {
         official("bun-forv", "2026-01-10"),
         plan("bun-forv", json!([act("a1", "bun-sodra", 150000)])),
     );
-    assert!(matches!(events[0], Event::PlanAdopted { version: 1, .. }));
+    assert!(matches!(
+        events[0],
+        Event::PlanAdopted(PlanAdopted { version: 1, .. })
+    ));
     // A revision replaces the plan: its old commitments do not count twice.
     w.then_rejected(
         official("bun-skola", "2026-03-01"),
@@ -648,7 +655,10 @@ fn forvaltning_plans() {
         official("bun-forv", "2026-03-01"),
         plan("bun-forv", json!([act("a1", "bun-sodra", 190000)])),
     );
-    assert!(matches!(events[0], Event::PlanAdopted { version: 2, .. }));
+    assert!(matches!(
+        events[0],
+        Event::PlanAdopted(PlanAdopted { version: 2, .. })
+    ));
     // The nämnd takes note of the current version, once.
     let note =
         |v: u32| json!({"command": "note_plan_reported", "plan": "vp-bun-2026", "version": v});
@@ -688,7 +698,9 @@ fn correction_names_what_it_corrects() {
         "corrects",
     );
     let events = w.then_ok(by("bun", "2025-12-01"), fix(target));
-    assert!(matches!(&events[0], Event::DecisionCorrected { corrects, .. } if *corrects == target));
+    assert!(
+        matches!(&events[0], Event::DecisionCorrected(DecisionCorrected { corrects, .. }) if *corrects == target)
+    );
 }
 
 #[test]
@@ -875,11 +887,11 @@ fn a_budget_adopted_in_one_step_is_fastställd_with_its_ramar() {
     assert_eq!(events[1].event_type(), "BudgetEstablished");
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::RamSet {
+        Event::RamSet(RamSet {
             change: BudgetChange::Established,
             amount: 520000,
             ..
-        }
+        })
     )));
 }
 
@@ -1103,7 +1115,7 @@ fn rur_is_used_under_kf_riktlinjer_in_force() {
         rur(json!({"year": 2026, "disposition": 8000, "riktlinjer": "rur"})),
     );
     assert!(events.iter().any(
-        |e| matches!(e, Event::RurPlanned { disposition, .. } if disposition.disposition == 8000)
+        |e| matches!(e, Event::RurPlanned(RurPlanned { disposition, .. }) if disposition.disposition == 8000)
     ));
     // A repealed riktlinje no longer carries a disposition.
     w.then_ok(
@@ -1179,10 +1191,10 @@ fn ändringsbudget_changes_a_fastställd_budget_only_by_kf() {
     let events = w.then_ok(by("kf", "2025-12-15"), amend(2026, ramar));
     assert!(events.iter().all(|e| matches!(
         e,
-        Event::RamSet {
+        Event::RamSet(RamSet {
             change: BudgetChange::Amendment,
             ..
-        }
+        })
     )));
     assert_eq!(w.state.ramar[&("bun".to_owned(), 2026)], 501700);
     assert_eq!(
@@ -1197,10 +1209,10 @@ fn ändringsbudget_changes_a_fastställd_budget_only_by_kf() {
     );
     assert!(matches!(
         events[..],
-        [Event::EconomicPlanSet {
+        [Event::EconomicPlanSet(EconomicPlanSet {
             change: BudgetChange::Amendment,
             ..
-        }]
+        })]
     ));
     // The earlier name of the command still parses, as the same command.
     let old = cmd(

@@ -6,6 +6,11 @@
 //! (STYR_BENCH_EVENTS, STYR_BENCH_KOMMUNER to change the size).
 
 use std::time::{Duration, Instant};
+use styr_domain::{
+    BodyEstablished, BudgetAdopted, DeviationActionRecorded, DeviationReported, KfGoalAdopted,
+    KommunRegistered, NamndmalAdopted, OutcomesRecorded, RamSet, UnitEstablished, UppdragGiven,
+    UppdragStatusReported,
+};
 
 use async_nats::jetstream::{self, consumer};
 use chrono::NaiveDate;
@@ -26,13 +31,13 @@ fn d(s: &str) -> NaiveDate {
 
 /// A kommun's organisation, budget, goals and uppdrag.
 fn base() -> Vec<Event> {
-    let mut out = vec![Event::KommunRegistered {
+    let mut out = vec![Event::KommunRegistered(KommunRegistered {
         name: "Genererad kommun".into(),
         kommunkod: "0000".into(),
         council: "kf".into(),
-    }];
+    })];
     for b in BODIES {
-        out.push(Event::BodyEstablished {
+        out.push(Event::BodyEstablished(BodyEstablished {
             body: b.into(),
             kind: if b == "ks" {
                 BodyKind::ExecutiveBoard
@@ -42,30 +47,30 @@ fn base() -> Vec<Event> {
             name: b.to_uppercase(),
             area: "ansvar".into(),
             parent_company: None,
-        });
-        out.push(Event::UnitEstablished {
+        }));
+        out.push(Event::UnitEstablished(UnitEstablished {
             unit: format!("{b}-forv"),
             name: format!("{b} förvaltning"),
             namnd: b.into(),
             parent: None,
             level: UnitLevel::Forvaltning,
-        });
+        }));
     }
-    out.push(Event::BudgetAdopted {
+    out.push(Event::BudgetAdopted(BudgetAdopted {
         year: 2026,
         plan_years: [2027, 2028],
-    });
+    }));
     for b in BODIES {
-        out.push(Event::RamSet {
+        out.push(Event::RamSet(RamSet {
             body: b.into(),
             year: 2026,
             amount: 100_000,
             change: BudgetChange::Budget,
             budget_year: 2026,
-        });
+        }));
     }
     for g in 0..GOALS {
-        out.push(Event::KfGoalAdopted {
+        out.push(Event::KfGoalAdopted(KfGoalAdopted {
             budget_year: 2026,
             goal: GoalInput {
                 id: format!("g-{g}"),
@@ -87,9 +92,9 @@ fn base() -> Vec<Event> {
                     })
                     .collect(),
             },
-        });
+        }));
         let body = BODIES[1 + g % 5];
-        out.push(Event::NamndmalAdopted {
+        out.push(Event::NamndmalAdopted(NamndmalAdopted {
             body: body.into(),
             year: 2026,
             goal: NamndmalInput {
@@ -99,10 +104,10 @@ fn base() -> Vec<Event> {
                 kf_goals: vec![format!("g-{g}")],
                 indicators: Vec::new(),
             },
-        });
+        }));
     }
     for u in 0..UPPDRAG {
-        out.push(Event::UppdragGiven {
+        out.push(Event::UppdragGiven(UppdragGiven {
             budget_year: 2026,
             uppdrag: UppdragInput {
                 id: format!("u-{u}"),
@@ -112,7 +117,7 @@ fn base() -> Vec<Event> {
                 resources: Some(100),
                 due: d("2027-12-31"),
             },
-        });
+        }));
     }
     out
 }
@@ -122,7 +127,7 @@ fn filler(i: usize) -> Event {
     let month = 1 + (i / 4) % 12;
     let year = 2026 + (i / 48) % 4;
     match i % 4 {
-        0 => Event::OutcomesRecorded {
+        0 => Event::OutcomesRecorded(OutcomesRecorded {
             source: "Kolada".into(),
             fetched_at: None,
             rows: vec![OutcomeRow {
@@ -131,21 +136,21 @@ fn filler(i: usize) -> Event {
                 period: format!("{year}-{month:02}"),
                 value: (i % 1000) as f64 / 10.0,
             }],
-        },
+        }),
         1 => {
             let u = (i / 4) % UPPDRAG;
-            Event::UppdragStatusReported {
+            Event::UppdragStatusReported(UppdragStatusReported {
                 uppdrag: format!("u-{u}"),
                 body: BODIES[1 + u % 5].into(),
                 as_of: NaiveDate::from_ymd_opt(year as i32, month as u32, 1).unwrap(),
                 status: UppdragStatus::Ongoing,
                 reason: None,
                 comment: None,
-            }
+            })
         }
         2 => {
             let body = BODIES[(i / 4) % 6];
-            Event::DeviationReported {
+            Event::DeviationReported(DeviationReported {
                 deviation: format!("d-{}", i / 4),
                 unit: format!("{body}-forv"),
                 body: body.into(),
@@ -159,13 +164,13 @@ fn filler(i: usize) -> Event {
                 analysis: "Genererad avvikelse".into(),
                 noticed: d("2026-03-01"),
                 reported: d("2026-03-02"),
-            }
+            })
         }
-        _ => Event::DeviationActionRecorded {
+        _ => Event::DeviationActionRecorded(DeviationActionRecorded {
             deviation: format!("d-{}", i / 4),
             action: "a1".into(),
             description: "Åtgärd".into(),
-        },
+        }),
     }
 }
 

@@ -1,6 +1,19 @@
 //! The fold: one recorded event into the read models, as key writes.
 
 use std::collections::BTreeSet;
+use styr_domain::{
+    AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravReported, BodyEstablished,
+    BudgetAdopted, BudgetEstablished, CheckpointSigned, ControlResultReported, DecisionCorrected,
+    DelegationGranted, DetaljbudgetAdopted, DeviationActionRecorded, DeviationClosed,
+    DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet,
+    FindingActionRecorded, FindingClosed, FollowUpReportAdopted, GoalAssessedInReport,
+    InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
+    InvestmentFollowedUp, KfGoalAdopted, KommunRegistered, NamndmalAdopted, NamndplanAdopted,
+    OutcomesRecorded, PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded, ReviewReplied,
+    RurPlanned, SigningKeyPublished, SkattesatsSet, StyrdokumentAdopted, StyrdokumentRepealed,
+    UnitEstablished, UppdragChanged, UppdragClosed, UppdragExtended, UppdragGiven,
+    UppdragStatusInReport, UppdragStatusReported,
+};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -181,7 +194,7 @@ pub fn apply<R: KvRead + ?Sized>(
     };
     fold(&mut cx, event)?;
     let mut corrects = None;
-    if let Event::DecisionCorrected { corrects: id, .. } = event {
+    if let Event::DecisionCorrected(DecisionCorrected { corrects: id, .. }) = event {
         corrects = Some(*id);
         let earlier: Vec<String> = cx.get(&format!("event/{id}"))?.unwrap_or_default();
         for path in earlier {
@@ -218,54 +231,54 @@ pub fn apply<R: KvRead + ?Sized>(
 fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<(), ProjectionError> {
     let src = cx.source.clone();
     match event.clone() {
-        e @ (Event::KommunRegistered { .. }
-        | Event::BodyEstablished { .. }
-        | Event::UnitEstablished { .. }
-        | Event::DelegationGranted { .. }
-        | Event::DirectionAdopted { .. }
-        | Event::StyrdokumentAdopted { .. }
-        | Event::StyrdokumentRepealed { .. }
-        | Event::DecisionCorrected { .. }
-        | Event::AccessGranted { .. }
-        | Event::AccessRevoked { .. }
-        | Event::SigningKeyPublished { .. }
-        | Event::CheckpointSigned { .. }) => fold_organisation(cx, src, e),
-        e @ (Event::BudgetAdopted { .. }
-        | Event::BudgetEstablished { .. }
-        | Event::SkattesatsSet { .. }
-        | Event::EconomicPlanSet { .. }
-        | Event::RurPlanned { .. }
-        | Event::RamSet { .. }) => fold_budget(cx, src, e),
-        e @ (Event::InvestmentBudgeted { .. }
-        | Event::InvestmentFollowedUp { .. }
-        | Event::BalanskravReported { .. }) => fold_investments(cx, src, e),
-        e @ (Event::KfGoalAdopted { .. }
-        | Event::UppdragGiven { .. }
-        | Event::UppdragChanged { .. }
-        | Event::UppdragExtended { .. }
-        | Event::UppdragClosed { .. }
-        | Event::UppdragStatusReported { .. }) => fold_goals_and_uppdrag(cx, src, e),
-        e @ (Event::NamndplanAdopted { .. }
-        | Event::NamndmalAdopted { .. }
-        | Event::DetaljbudgetAdopted { .. }
-        | Event::PlanAdopted { .. }
-        | Event::PlanReportedToNamnd { .. }) => fold_plans(cx, src, e),
-        e @ (Event::OutcomesRecorded { .. }
-        | Event::DeviationReported { .. }
-        | Event::DeviationActionRecorded { .. }
-        | Event::DeviationEscalated { .. }
-        | Event::DeviationClosed { .. }
-        | Event::FollowUpReportAdopted { .. }
-        | Event::AtgardsplanAdopted { .. }
-        | Event::UppdragStatusInReport { .. }
-        | Event::GoalAssessedInReport { .. }) => fold_follow_up(cx, src, e),
-        e @ (Event::InternalControlPlanAdopted { .. }
-        | Event::ControlResultReported { .. }
-        | Event::FindingActionRecorded { .. }
-        | Event::FindingClosed { .. }
-        | Event::InternalControlTertialReported { .. }
-        | Event::ReviewRecorded { .. }
-        | Event::ReviewReplied { .. }) => fold_internal_control(cx, src, e),
+        e @ (Event::KommunRegistered(_)
+        | Event::BodyEstablished(_)
+        | Event::UnitEstablished(_)
+        | Event::DelegationGranted(_)
+        | Event::DirectionAdopted(_)
+        | Event::StyrdokumentAdopted(_)
+        | Event::StyrdokumentRepealed(_)
+        | Event::DecisionCorrected(_)
+        | Event::AccessGranted(_)
+        | Event::AccessRevoked(_)
+        | Event::SigningKeyPublished(_)
+        | Event::CheckpointSigned(_)) => fold_organisation(cx, src, e),
+        e @ (Event::BudgetAdopted(_)
+        | Event::BudgetEstablished(_)
+        | Event::SkattesatsSet(_)
+        | Event::EconomicPlanSet(_)
+        | Event::RurPlanned(_)
+        | Event::RamSet(_)) => fold_budget(cx, src, e),
+        e @ (Event::InvestmentBudgeted(_)
+        | Event::InvestmentFollowedUp(_)
+        | Event::BalanskravReported(_)) => fold_investments(cx, src, e),
+        e @ (Event::KfGoalAdopted(_)
+        | Event::UppdragGiven(_)
+        | Event::UppdragChanged(_)
+        | Event::UppdragExtended(_)
+        | Event::UppdragClosed(_)
+        | Event::UppdragStatusReported(_)) => fold_goals_and_uppdrag(cx, src, e),
+        e @ (Event::NamndplanAdopted(_)
+        | Event::NamndmalAdopted(_)
+        | Event::DetaljbudgetAdopted(_)
+        | Event::PlanAdopted(_)
+        | Event::PlanReportedToNamnd(_)) => fold_plans(cx, src, e),
+        e @ (Event::OutcomesRecorded(_)
+        | Event::DeviationReported(_)
+        | Event::DeviationActionRecorded(_)
+        | Event::DeviationEscalated(_)
+        | Event::DeviationClosed(_)
+        | Event::FollowUpReportAdopted(_)
+        | Event::AtgardsplanAdopted(_)
+        | Event::UppdragStatusInReport(_)
+        | Event::GoalAssessedInReport(_)) => fold_follow_up(cx, src, e),
+        e @ (Event::InternalControlPlanAdopted(_)
+        | Event::ControlResultReported(_)
+        | Event::FindingActionRecorded(_)
+        | Event::FindingClosed(_)
+        | Event::InternalControlTertialReported(_)
+        | Event::ReviewRecorded(_)
+        | Event::ReviewReplied(_)) => fold_internal_control(cx, src, e),
     }
 }
 
@@ -276,11 +289,11 @@ fn fold_organisation<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::KommunRegistered {
+        Event::KommunRegistered(KommunRegistered {
             name,
             kommunkod,
             council,
-        } => cx.put(
+        }) => cx.put(
             "kommun",
             &KommunDoc {
                 name,
@@ -288,13 +301,13 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 council,
             },
         )?,
-        Event::BodyEstablished {
+        Event::BodyEstablished(BodyEstablished {
             body,
             kind,
             name,
             area,
             parent_company,
-        } => cx.put(
+        }) => cx.put(
             &format!("body/{body}"),
             &BodyDoc {
                 id: body.clone(),
@@ -305,13 +318,13 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 delegations: Default::default(),
             },
         )?,
-        Event::UnitEstablished {
+        Event::UnitEstablished(UnitEstablished {
             unit,
             name,
             namnd,
             parent,
             level,
-        } => {
+        }) => {
             cx.touch(format!("body/{namnd}"));
             cx.put(
                 &format!("unit/{unit}"),
@@ -324,21 +337,21 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::DelegationGranted {
+        Event::DelegationGranted(DelegationGranted {
             body,
             point,
             delegate,
             matters,
-        } => cx.update(&format!("body/{body}"), |b: &mut BodyDoc| {
+        }) => cx.update(&format!("body/{body}"), |b: &mut BodyDoc| {
             b.delegations.insert(point, (delegate, matters));
         })?,
-        Event::DirectionAdopted {
+        Event::DirectionAdopted(DirectionAdopted {
             id,
             kind,
             title,
             text,
             period,
-        } => cx.put(
+        }) => cx.put(
             &format!("direction/{id}"),
             &DirectionDoc {
                 id: id.clone(),
@@ -349,7 +362,7 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 source: src,
             },
         )?,
-        Event::StyrdokumentAdopted {
+        Event::StyrdokumentAdopted(StyrdokumentAdopted {
             doc,
             version,
             kind,
@@ -358,7 +371,7 @@ fn fold_organisation<R: KvRead + ?Sized>(
             valid_from,
             valid_until,
             ..
-        } => {
+        }) => {
             let path = format!("document/{doc}");
             let mut d: DocumentDoc = cx.get(&path)?.unwrap_or(DocumentDoc {
                 id: doc.clone(),
@@ -376,7 +389,7 @@ fn fold_organisation<R: KvRead + ?Sized>(
             });
             cx.put(&path, &d)?
         }
-        Event::StyrdokumentRepealed { doc, reason } => {
+        Event::StyrdokumentRepealed(StyrdokumentRepealed { doc, reason }) => {
             cx.update(&format!("document/{doc}"), |d: &mut DocumentDoc| {
                 d.repealed = Some(Statement {
                     text: reason,
@@ -384,15 +397,19 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 })
             })?
         }
-        Event::DecisionCorrected { .. } => {}
-        Event::AccessGranted { identity, access } => apply_grant(cx, identity, access, true, src)?,
-        Event::AccessRevoked { identity, access } => apply_grant(cx, identity, access, false, src)?,
-        Event::SigningKeyPublished {
+        Event::DecisionCorrected(_) => {}
+        Event::AccessGranted(AccessGranted { identity, access }) => {
+            apply_grant(cx, identity, access, true, src)?
+        }
+        Event::AccessRevoked(AccessRevoked { identity, access }) => {
+            apply_grant(cx, identity, access, false, src)?
+        }
+        Event::SigningKeyPublished(SigningKeyPublished {
             key_id,
             public_key,
             replaces,
             ..
-        } => cx.put(
+        }) => cx.put(
             &format!("key/{key_id}"),
             &SigningKeyDoc {
                 key_id: key_id.clone(),
@@ -401,13 +418,13 @@ fn fold_organisation<R: KvRead + ?Sized>(
                 source: src,
             },
         )?,
-        Event::CheckpointSigned {
+        Event::CheckpointSigned(CheckpointSigned {
             sequence,
             head_hash,
             signed_at,
             key_id,
             ..
-        } => cx.put(
+        }) => cx.put(
             &format!("checkpoint/{sequence:020}"),
             &CheckpointDoc {
                 sequence,
@@ -429,7 +446,7 @@ fn fold_budget<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::BudgetAdopted { year, plan_years } => cx.put(
+        Event::BudgetAdopted(BudgetAdopted { year, plan_years }) => cx.put(
             &format!("budget/{year}"),
             &BudgetDoc {
                 year,
@@ -445,15 +462,15 @@ fn fold_budget<R: KvRead + ?Sized>(
                 part_changes: Vec::new(),
             },
         )?,
-        Event::BudgetEstablished { year } => cx
+        Event::BudgetEstablished(BudgetEstablished { year }) => cx
             .update(&format!("budget/{year}"), |b: &mut BudgetDoc| {
                 b.established = Some(src)
             })?,
-        Event::SkattesatsSet {
+        Event::SkattesatsSet(SkattesatsSet {
             budget_year,
             skattesats,
             change,
-        } => set_budget_part(
+        }) => set_budget_part(
             cx,
             budget_year,
             (
@@ -471,11 +488,11 @@ fn fold_budget<R: KvRead + ?Sized>(
                 })
             },
         )?,
-        Event::EconomicPlanSet {
+        Event::EconomicPlanSet(EconomicPlanSet {
             budget_year,
             change,
             years,
-        } => set_budget_part(
+        }) => set_budget_part(
             cx,
             budget_year,
             (
@@ -497,11 +514,11 @@ fn fold_budget<R: KvRead + ?Sized>(
                 })
             },
         )?,
-        Event::RurPlanned {
+        Event::RurPlanned(RurPlanned {
             budget_year,
             change,
             disposition,
-        } => set_budget_part(
+        }) => set_budget_part(
             cx,
             budget_year,
             (
@@ -525,13 +542,13 @@ fn fold_budget<R: KvRead + ?Sized>(
                 );
             },
         )?,
-        Event::RamSet {
+        Event::RamSet(RamSet {
             body,
             year,
             amount,
             change,
             budget_year,
-        } => {
+        }) => {
             cx.touch(format!("body/{body}"));
             cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
                 b.ramar
@@ -559,11 +576,11 @@ fn fold_investments<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::InvestmentBudgeted {
+        Event::InvestmentBudgeted(InvestmentBudgeted {
             budget_year,
             change,
             investment,
-        } => {
+        }) => {
             let path = format!("investment/{}", investment.id);
             let mut doc = cx.get::<InvestmentDoc>(&path)?.unwrap_or(InvestmentDoc {
                 id: investment.id.clone(),
@@ -608,14 +625,14 @@ fn fold_investments<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::InvestmentFollowedUp {
+        Event::InvestmentFollowedUp(InvestmentFollowedUp {
             investment,
             year,
             report,
             outcome,
             forecast,
             ..
-        } => cx.update(
+        }) => cx.update(
             &format!("investment/{investment}"),
             |d: &mut InvestmentDoc| {
                 d.follow_ups.push(InvestmentFollowUpDoc {
@@ -629,11 +646,11 @@ fn fold_investments<R: KvRead + ?Sized>(
         )?,
         // The report in the same batch applied it; the aggregate's history
         // notes the event.
-        Event::BalanskravReported {
+        Event::BalanskravReported(BalanskravReported {
             year,
             report,
             utredning,
-        } => {
+        }) => {
             let path = format!("balanskrav/{year}");
             let mut doc = cx.get::<BalanskravDoc>(&path)?.unwrap_or(BalanskravDoc {
                 year,
@@ -658,7 +675,7 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::KfGoalAdopted { budget_year, goal } => {
+        Event::KfGoalAdopted(KfGoalAdopted { budget_year, goal }) => {
             cx.touch(format!("budget/{budget_year}"));
             cx.put(
                 &format!("goal/{}", goal.id),
@@ -678,10 +695,10 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::UppdragGiven {
+        Event::UppdragGiven(UppdragGiven {
             budget_year,
             uppdrag,
-        } => {
+        }) => {
             cx.touch(format!("budget/{budget_year}"));
             cx.put(
                 &format!("uppdrag/{}", uppdrag.id),
@@ -704,14 +721,14 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::UppdragChanged {
+        Event::UppdragChanged(UppdragChanged {
             budget_year,
             id,
             title,
             description,
             to,
             resources,
-        } => {
+        }) => {
             cx.touch(format!("budget/{budget_year}"));
             cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
                 let mut what = Vec::new();
@@ -739,11 +756,11 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
                 });
             })?
         }
-        Event::UppdragExtended {
+        Event::UppdragExtended(UppdragExtended {
             budget_year,
             id,
             due,
-        } => {
+        }) => {
             cx.touch(format!("budget/{budget_year}"));
             cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
                 u.lifecycle.push(LifecycleEntry {
@@ -755,11 +772,11 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
                 u.due = due;
             })?
         }
-        Event::UppdragClosed {
+        Event::UppdragClosed(UppdragClosed {
             budget_year,
             id,
             outcome,
-        } => {
+        }) => {
             cx.touch(format!("budget/{budget_year}"));
             cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
                 u.lifecycle.push(LifecycleEntry {
@@ -771,14 +788,14 @@ fn fold_goals_and_uppdrag<R: KvRead + ?Sized>(
                 u.closed = Some(outcome);
             })?
         }
-        Event::UppdragStatusReported {
+        Event::UppdragStatusReported(UppdragStatusReported {
             uppdrag,
             body,
             as_of,
             status,
             reason,
             ..
-        } => cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
+        }) => cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
             u.status.push(StatusEntry {
                 as_of,
                 body,
@@ -800,12 +817,12 @@ fn fold_plans<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::NamndplanAdopted {
+        Event::NamndplanAdopted(NamndplanAdopted {
             body,
             year,
             grunduppdrag,
             goals,
-        } => {
+        }) => {
             let path = format!("namndplan/{body}/{year}");
             let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
                 body,
@@ -817,7 +834,7 @@ fn fold_plans<R: KvRead + ?Sized>(
             d.sources.push(src);
             cx.put(&path, &d)?
         }
-        Event::NamndmalAdopted { body, year, goal } => {
+        Event::NamndmalAdopted(NamndmalAdopted { body, year, goal }) => {
             cx.touch(format!("namndplan/{body}/{year}"));
             for kg in &goal.kf_goals {
                 cx.touch(format!("goal/{kg}"));
@@ -843,7 +860,7 @@ fn fold_plans<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::DetaljbudgetAdopted { body, year, lines } => {
+        Event::DetaljbudgetAdopted(DetaljbudgetAdopted { body, year, lines }) => {
             let path = format!("namndplan/{body}/{year}");
             let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
                 body,
@@ -854,7 +871,7 @@ fn fold_plans<R: KvRead + ?Sized>(
             d.sources.push(src);
             cx.put(&path, &d)?
         }
-        Event::PlanAdopted {
+        Event::PlanAdopted(PlanAdopted {
             plan,
             version,
             kind,
@@ -862,7 +879,7 @@ fn fold_plans<R: KvRead + ?Sized>(
             unit,
             year,
             activities,
-        } => cx.put(
+        }) => cx.put(
             &format!("plan/{plan}"),
             &PlanDoc {
                 id: plan.clone(),
@@ -876,7 +893,7 @@ fn fold_plans<R: KvRead + ?Sized>(
                 source: src,
             },
         )?,
-        Event::PlanReportedToNamnd { plan, version, .. } => cx
+        Event::PlanReportedToNamnd(PlanReportedToNamnd { plan, version, .. }) => cx
             .update(&format!("plan/{plan}"), |p: &mut PlanDoc| {
                 p.reported_version = Some(version)
             })?,
@@ -892,11 +909,11 @@ fn fold_follow_up<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::OutcomesRecorded {
+        Event::OutcomesRecorded(OutcomesRecorded {
             source,
             fetched_at,
             rows,
-        } => {
+        }) => {
             // Each value under its own key: no goal document is read or
             // rewritten, so a busy indicator costs the same per value as a
             // quiet one. The goal's history notes the event.
@@ -920,7 +937,7 @@ fn fold_follow_up<R: KvRead + ?Sized>(
                 )?;
             }
         }
-        Event::DeviationReported {
+        Event::DeviationReported(DeviationReported {
             deviation,
             unit,
             body,
@@ -931,7 +948,7 @@ fn fold_follow_up<R: KvRead + ?Sized>(
             analysis,
             noticed,
             reported,
-        } => cx.put(
+        }) => cx.put(
             &format!("deviation/{deviation}"),
             &DeviationDoc {
                 id: deviation.clone(),
@@ -950,26 +967,26 @@ fn fold_follow_up<R: KvRead + ?Sized>(
                 closed: None,
             },
         )?,
-        Event::DeviationActionRecorded {
+        Event::DeviationActionRecorded(DeviationActionRecorded {
             deviation,
             action,
             description,
-        } => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+        }) => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
             d.actions.push(ActionEntry {
                 action,
                 description,
                 source: src,
             })
         })?,
-        Event::DeviationEscalated {
+        Event::DeviationEscalated(DeviationEscalated {
             deviation, reason, ..
-        } => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+        }) => cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
             d.escalated = Some(Statement {
                 text: reason,
                 source: src,
             })
         })?,
-        Event::DeviationClosed { deviation, outcome } => {
+        Event::DeviationClosed(DeviationClosed { deviation, outcome }) => {
             cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
                 d.closed = Some(Statement {
                     text: outcome,
@@ -977,7 +994,7 @@ fn fold_follow_up<R: KvRead + ?Sized>(
                 })
             })?
         }
-        Event::FollowUpReportAdopted {
+        Event::FollowUpReportAdopted(FollowUpReportAdopted {
             body,
             year,
             kind,
@@ -985,7 +1002,7 @@ fn fold_follow_up<R: KvRead + ?Sized>(
             ramar,
             goals,
             uppdrag,
-        } => {
+        }) => {
             for g in &goals {
                 cx.touch(format!("goal/{}", g.goal));
             }
@@ -1018,12 +1035,12 @@ fn fold_follow_up<R: KvRead + ?Sized>(
                 },
             )?
         }
-        Event::AtgardsplanAdopted {
+        Event::AtgardsplanAdopted(AtgardsplanAdopted {
             body,
             year,
             report,
             plan,
-        } => {
+        }) => {
             for d in &plan.deviations {
                 let id = plan.id.clone();
                 cx.update(&format!("deviation/{d}"), |dev: &mut DeviationDoc| {
@@ -1035,8 +1052,12 @@ fn fold_follow_up<R: KvRead + ?Sized>(
                 |r: &mut ReportDoc| r.atgardsplan = Some(plan),
             )?
         }
-        Event::UppdragStatusInReport { uppdrag, .. } => cx.touch(format!("uppdrag/{uppdrag}")),
-        Event::GoalAssessedInReport { goal, .. } => cx.touch(format!("goal/{goal}")),
+        Event::UppdragStatusInReport(UppdragStatusInReport { uppdrag, .. }) => {
+            cx.touch(format!("uppdrag/{uppdrag}"))
+        }
+        Event::GoalAssessedInReport(GoalAssessedInReport { goal, .. }) => {
+            cx.touch(format!("goal/{goal}"))
+        }
         _ => {}
     }
     Ok(())
@@ -1049,13 +1070,13 @@ fn fold_internal_control<R: KvRead + ?Sized>(
     event: Event,
 ) -> Result<(), ProjectionError> {
     match event {
-        Event::InternalControlPlanAdopted {
+        Event::InternalControlPlanAdopted(InternalControlPlanAdopted {
             plan,
             body,
             year,
             risks,
             controls,
-        } => cx.put(
+        }) => cx.put(
             &format!("ic/{plan}"),
             &ControlPlanDoc {
                 plan: plan.clone(),
@@ -1068,12 +1089,12 @@ fn fold_internal_control<R: KvRead + ?Sized>(
                 source: src,
             },
         )?,
-        Event::ControlResultReported {
+        Event::ControlResultReported(ControlResultReported {
             plan,
             control,
             tertial,
             result,
-        } => {
+        }) => {
             if let ControlResult::Finding {
                 finding,
                 description,
@@ -1099,13 +1120,13 @@ fn fold_internal_control<R: KvRead + ?Sized>(
                     .insert(tertial, result);
             })?
         }
-        Event::FindingActionRecorded {
+        Event::FindingActionRecorded(FindingActionRecorded {
             finding,
             action,
             description,
             responsible,
             due,
-        } => cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+        }) => cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
             f.actions.push(FindingAction {
                 action,
                 description,
@@ -1114,7 +1135,7 @@ fn fold_internal_control<R: KvRead + ?Sized>(
                 source: src,
             })
         })?,
-        Event::FindingClosed { finding, outcome } => {
+        Event::FindingClosed(FindingClosed { finding, outcome }) => {
             cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
                 f.closed = Some(Statement {
                     text: outcome,
@@ -1122,15 +1143,15 @@ fn fold_internal_control<R: KvRead + ?Sized>(
                 })
             })?
         }
-        Event::InternalControlTertialReported {
+        Event::InternalControlTertialReported(InternalControlTertialReported {
             plan,
             tertial,
             summary,
             ..
-        } => cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
+        }) => cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
             p.tertial_reports.insert(tertial, summary);
         })?,
-        Event::ReviewRecorded {
+        Event::ReviewRecorded(ReviewRecorded {
             review,
             title,
             year,
@@ -1138,7 +1159,7 @@ fn fold_internal_control<R: KvRead + ?Sized>(
             observations,
             recommendations,
             reply_due,
-        } => cx.put(
+        }) => cx.put(
             &format!("review/{review}"),
             &ReviewDoc {
                 review: review.clone(),
@@ -1152,13 +1173,13 @@ fn fold_internal_control<R: KvRead + ?Sized>(
                 source: src,
             },
         )?,
-        Event::ReviewReplied {
+        Event::ReviewReplied(ReviewReplied {
             review,
             body,
             reply,
             responses,
             late,
-        } => cx.update(&format!("review/{review}"), |r: &mut ReviewDoc| {
+        }) => cx.update(&format!("review/{review}"), |r: &mut ReviewDoc| {
             r.replies.insert(
                 body,
                 ReplyDoc {

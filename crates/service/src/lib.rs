@@ -243,7 +243,7 @@ impl Kommuner {
         identity: &str,
         submission: Submission,
     ) -> Result<Outcome, ServiceError> {
-        if matches!(submission.command, Command::RegisterKommun { .. })
+        if matches!(submission.command, Command::RegisterKommun(_))
             && !self.registrars.iter().any(|r| r == identity)
         {
             return Ok(Outcome::Rejected(Rejection::new(
