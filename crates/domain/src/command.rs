@@ -11,8 +11,9 @@ use crate::model::*;
 
 /// Ärende: one decision to record. Its provenance (who decided, when, where)
 /// travels beside it; [`crate::KommunState::decide`] checks both.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr)]
 #[serde(tag = "command", rename_all = "snake_case", deny_unknown_fields)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     RegisterKommun(RegisterKommun),
     EstablishBody(EstablishBody),
@@ -488,41 +489,10 @@ pub struct RevokeAccess {
 }
 
 impl Command {
-    /// The command's name as in its `command` tag.
+    /// The command's name as in its `command` tag (strum's snake case of
+    /// the variant, as serde's; a test holds the two together).
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::RegisterKommun(_) => "register_kommun",
-            Command::GrantAccess(_) => "grant_access",
-            Command::RevokeAccess(_) => "revoke_access",
-            Command::EstablishBody(_) => "establish_body",
-            Command::EstablishUnit(_) => "establish_unit",
-            Command::GrantDelegation(_) => "grant_delegation",
-            Command::AdoptDirection(_) => "adopt_direction",
-            Command::AdoptStyrdokument(_) => "adopt_styrdokument",
-            Command::RepealStyrdokument(_) => "repeal_styrdokument",
-            Command::AdoptBudget(_) => "adopt_budget",
-            Command::AmendBudget(_) => "amend_budget",
-            Command::AdoptNamndplan(_) => "adopt_namndplan",
-            Command::AdoptDetaljbudget(_) => "adopt_detaljbudget",
-            Command::ReportUppdragStatus(_) => "report_uppdrag_status",
-            Command::AdoptPlan(_) => "adopt_plan",
-            Command::NotePlanReported(_) => "note_plan_reported",
-            Command::RecordOutcome(_) => "record_outcome",
-            Command::ImportOutcomes(_) => "import_outcomes",
-            Command::ReportDeviation(_) => "report_deviation",
-            Command::RecordDeviationAction(_) => "record_deviation_action",
-            Command::EscalateDeviation(_) => "escalate_deviation",
-            Command::CloseDeviation(_) => "close_deviation",
-            Command::AdoptFollowUpReport(_) => "adopt_follow_up_report",
-            Command::AdoptInternalControlPlan(_) => "adopt_internal_control_plan",
-            Command::ReportControlResult(_) => "report_control_result",
-            Command::RecordFindingAction(_) => "record_finding_action",
-            Command::CloseFinding(_) => "close_finding",
-            Command::ReportInternalControlTertial(_) => "report_internal_control_tertial",
-            Command::RecordReview(_) => "record_review",
-            Command::ReplyToReview(_) => "reply_to_review",
-            Command::CorrectDecision(_) => "correct_decision",
-        }
+        self.into()
     }
 }
 

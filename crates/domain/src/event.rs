@@ -17,7 +17,7 @@ pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
 /// Händelse: one recorded fact of the styrmodell. Stored as
 /// `event_type` = the variant name and `payload` = its fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr)]
 #[serde(tag = "type", content = "data", deny_unknown_fields)]
 pub enum Event {
     KommunRegistered(KommunRegistered),
@@ -625,58 +625,10 @@ impl std::fmt::Display for UnknownEvent {
 impl std::error::Error for UnknownEvent {}
 
 impl Event {
-    /// The stored `event_type`: the variant name.
+    /// The stored `event_type`: the variant name, as serde tags it (strum
+    /// reads the same name off the enum; a test holds the two together).
     pub fn event_type(&self) -> &'static str {
-        match self {
-            Event::KommunRegistered(_) => "KommunRegistered",
-            Event::BodyEstablished(_) => "BodyEstablished",
-            Event::UnitEstablished(_) => "UnitEstablished",
-            Event::DelegationGranted(_) => "DelegationGranted",
-            Event::DirectionAdopted(_) => "DirectionAdopted",
-            Event::StyrdokumentAdopted(_) => "StyrdokumentAdopted",
-            Event::StyrdokumentRepealed(_) => "StyrdokumentRepealed",
-            Event::BudgetAdopted(_) => "BudgetAdopted",
-            Event::RamSet(_) => "RamSet",
-            Event::BudgetEstablished(_) => "BudgetEstablished",
-            Event::SkattesatsSet(_) => "SkattesatsSet",
-            Event::EconomicPlanSet(_) => "EconomicPlanSet",
-            Event::InvestmentBudgeted(_) => "InvestmentBudgeted",
-            Event::RurPlanned(_) => "RurPlanned",
-            Event::InvestmentFollowedUp(_) => "InvestmentFollowedUp",
-            Event::UppdragStatusInReport(_) => "UppdragStatusInReport",
-            Event::GoalAssessedInReport(_) => "GoalAssessedInReport",
-            Event::BalanskravReported(_) => "BalanskravReported",
-            Event::KfGoalAdopted(_) => "KfGoalAdopted",
-            Event::UppdragGiven(_) => "UppdragGiven",
-            Event::UppdragChanged(_) => "UppdragChanged",
-            Event::UppdragExtended(_) => "UppdragExtended",
-            Event::UppdragClosed(_) => "UppdragClosed",
-            Event::NamndplanAdopted(_) => "NamndplanAdopted",
-            Event::NamndmalAdopted(_) => "NamndmalAdopted",
-            Event::DetaljbudgetAdopted(_) => "DetaljbudgetAdopted",
-            Event::UppdragStatusReported(_) => "UppdragStatusReported",
-            Event::PlanAdopted(_) => "PlanAdopted",
-            Event::PlanReportedToNamnd(_) => "PlanReportedToNamnd",
-            Event::OutcomesRecorded(_) => "OutcomesRecorded",
-            Event::DeviationReported(_) => "DeviationReported",
-            Event::DeviationActionRecorded(_) => "DeviationActionRecorded",
-            Event::DeviationEscalated(_) => "DeviationEscalated",
-            Event::DeviationClosed(_) => "DeviationClosed",
-            Event::FollowUpReportAdopted(_) => "FollowUpReportAdopted",
-            Event::AtgardsplanAdopted(_) => "AtgardsplanAdopted",
-            Event::InternalControlPlanAdopted(_) => "InternalControlPlanAdopted",
-            Event::ControlResultReported(_) => "ControlResultReported",
-            Event::FindingActionRecorded(_) => "FindingActionRecorded",
-            Event::FindingClosed(_) => "FindingClosed",
-            Event::InternalControlTertialReported(_) => "InternalControlTertialReported",
-            Event::ReviewRecorded(_) => "ReviewRecorded",
-            Event::ReviewReplied(_) => "ReviewReplied",
-            Event::DecisionCorrected(_) => "DecisionCorrected",
-            Event::AccessGranted(_) => "AccessGranted",
-            Event::AccessRevoked(_) => "AccessRevoked",
-            Event::SigningKeyPublished(_) => "SigningKeyPublished",
-            Event::CheckpointSigned(_) => "CheckpointSigned",
-        }
+        self.into()
     }
 
     /// The aggregate (kind, id) the event belongs to; it names the subject.

@@ -131,8 +131,18 @@ fn golden_examples_validate() {
     let mut seen = std::collections::BTreeSet::new();
     for (i, s) in example::vimmerby().unwrap().into_iter().enumerate() {
         let events = state.decide(&s.provenance, &s.command).unwrap();
+        assert_eq!(
+            serde_json::to_value(&s.command).unwrap()["command"],
+            s.command.name(),
+            "Command::name() is serde's tag"
+        );
         for (j, e) in events.iter().enumerate() {
             let (t, payload) = e.to_payload();
+            assert_eq!(
+                serde_json::to_value(e).unwrap()["type"],
+                t,
+                "Event::event_type() is serde's tag"
+            );
             if seen.insert(t) {
                 assert_valid(
                     &validator(&format!("schemas/events/{t}.v1.json")),
