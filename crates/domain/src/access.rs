@@ -152,6 +152,22 @@ impl KommunState {
     }
 }
 
+impl KommunState {
+    pub(crate) fn decide_grant_access(&self, _provenance: &Provenance, c: &GrantAccess) -> Decided {
+        let GrantAccess { identity, access } = c;
+        self.decide_grant(identity, access, true)
+    }
+
+    pub(crate) fn decide_revoke_access(
+        &self,
+        _provenance: &Provenance,
+        c: &RevokeAccess,
+    ) -> Decided {
+        let RevokeAccess { identity, access } = c;
+        self.decide_grant(identity, access, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

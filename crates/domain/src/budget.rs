@@ -3,6 +3,7 @@
 //! the parts a budget holds besides ramar, goals and uppdrag: skattesats,
 //! the three-year economic plan, the investeringsbudget and RUR dispositions.
 
+use crate::*;
 use crate::{
     BalanskravReported, BudgetAdopted, BudgetEstablished, EconomicPlanSet, InvestmentBudgeted,
     InvestmentFollowedUp, KfGoalAdopted, RamSet, RurPlanned, SkattesatsSet, UppdragChanged,
@@ -160,7 +161,7 @@ impl KommunState {
 
     /// `amend_budget`: a complementary decision, tilläggsbudget or
     /// ändringsbudget changing ramar and the budget's other parts.
-    pub(crate) fn decide_amend_budget(
+    pub(crate) fn decide_amendment(
         &self,
         provenance: &Provenance,
         year: i32,
@@ -415,7 +416,7 @@ impl KommunState {
             if !seen.insert(o.investment.as_str()) {
                 return reject(Rule::Input, f("investment"), "en rad per investering");
             }
-            crate::follow_up::check_forecast(&f("forecast"), kind, o.forecast)?;
+            crate::reports::check_forecast(&f("forecast"), kind, o.forecast)?;
             events.push(Event::InvestmentFollowedUp(InvestmentFollowedUp {
                 investment: o.investment.clone(),
                 body: inv.body.clone(),
@@ -797,4 +798,68 @@ fn check_investment(
         );
     }
     Ok(())
+}
+
+impl KommunState {
+    pub(crate) fn decide_adopt_budget(&self, provenance: &Provenance, c: &AdoptBudget) -> Decided {
+        let AdoptBudget {
+            year,
+            stage,
+            ramar,
+            skattesats,
+            economy,
+            investments,
+            rur,
+            goals,
+            uppdrag_given,
+            uppdrag_changed,
+            uppdrag_extended,
+            uppdrag_closed,
+        } = c;
+        self.decide_budget(
+            provenance,
+            &crate::budget::BudgetDecision {
+                year: *year,
+                stage: *stage,
+                ramar,
+                goals,
+                uppdrag: crate::budget::UppdragDecisions {
+                    given: uppdrag_given,
+                    changed: uppdrag_changed,
+                    extended: uppdrag_extended,
+                    closed: uppdrag_closed,
+                },
+                parts: crate::budget::BudgetParts {
+                    skattesats: *skattesats,
+                    economy,
+                    investments,
+                    rur,
+                },
+            },
+        )
+    }
+
+    pub(crate) fn decide_amend_budget(&self, provenance: &Provenance, c: &AmendBudget) -> Decided {
+        let AmendBudget {
+            year,
+            change,
+            ramar,
+            skattesats,
+            economy,
+            investments,
+            rur,
+        } = c;
+        self.decide_amendment(
+            provenance,
+            *year,
+            *change,
+            ramar,
+            &crate::budget::BudgetParts {
+                skattesats: *skattesats,
+                economy,
+                investments,
+                rur,
+            },
+        )
+    }
 }

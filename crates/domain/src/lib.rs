@@ -6,16 +6,30 @@
 //! a recorded event into the state. This crate does no IO, knows no NATS and
 //! no storage, and never reads a clock: time comes in with the provenance.
 
+// The vocabulary: commands and events as they are written and published.
+mod command;
+mod event;
+// The state, the shared rules and the dispatch of decide and evolve.
+mod decide;
+mod state;
+// One module per area of the styrmodell: its commands' decide and its
+// events' evolve side by side.
 mod access;
 mod budget;
-mod command;
-mod decide;
-mod event;
-mod follow_up;
+mod correction;
+mod deviations;
+mod direction;
+mod internal_control;
+mod organisation;
+mod outcomes;
+mod plans;
+mod reports;
+mod reviews;
+mod uppdrag;
+
 mod input;
 mod model;
 mod rejection;
-mod state;
 
 pub use command::*;
 pub use event::*;

@@ -1,0 +1,199 @@
+//! Organisation: the kommun, its bodies (KF, KS, nämnder, bolag, revisorer), units and delegation.
+
+use crate::decide::*;
+use crate::*;
+
+impl KommunState {
+    /// `register_kommun`: see [`Command::RegisterKommun`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    pub(crate) fn decide_register_kommun(
+        &self,
+        provenance: &Provenance,
+        c: &RegisterKommun,
+    ) -> Decided {
+        let RegisterKommun {
+            name,
+            kommunkod,
+            council,
+        } = c;
+        if self.kommun.is_some() {
+            return reject(Rule::P6, "command", "kommunen är redan registrerad");
+        }
+        check_text("name", name)?;
+        if kommunkod.len() != 4 || !kommunkod.bytes().all(|b| b.is_ascii_digit()) {
+            return reject(
+                Rule::Input,
+                "kommunkod",
+                "ska vara fyra siffror, t.ex. 0884",
+            );
+        }
+        check_id("council", council)?;
+        match &provenance.decided_by {
+            DecidedBy::Body { body, .. } if body == council => {}
+            _ => {
+                return reject(
+                    Rule::P1,
+                    "provenance.decided_by",
+                    format!(
+                        "kommunen registreras av sitt fullmäktige {council:?} vid ett sammanträde"
+                    ),
+                )
+            }
+        }
+        Ok(vec![
+            Event::KommunRegistered(KommunRegistered {
+                name: name.clone(),
+                kommunkod: kommunkod.clone(),
+                council: council.clone(),
+            }),
+            Event::BodyEstablished(BodyEstablished {
+                body: council.clone(),
+                kind: BodyKind::Council,
+                name: "Kommunfullmäktige".into(),
+                area: "Kommunens högsta beslutande organ".into(),
+                parent_company: None,
+            }),
+        ])
+    }
+
+    /// `establish_body`: see [`Command::EstablishBody`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    pub(crate) fn decide_establish_body(
+        &self,
+        provenance: &Provenance,
+        c: &EstablishBody,
+    ) -> Decided {
+        let EstablishBody {
+            body,
+            kind,
+            name,
+            area,
+            parent_company,
+        } = c;
+        self.authorize(provenance, Authority::Council)?;
+        check_id("body", body)?;
+        check_text("name", name)?;
+        check_text("area", area)?;
+        if self.bodies.contains_key(body) {
+            return reject(Rule::P6, "body", format!("organet {body:?} finns redan"));
+        }
+        if *kind == BodyKind::Council {
+            return reject(
+                Rule::Input,
+                "kind",
+                "kommunen har ett enda fullmäktige, som registreras tillsammans med kommunen",
+            );
+        }
+        match (kind, parent_company) {
+            (BodyKind::Company, Some(parent)) => match self.bodies.get(parent) {
+                Some(b) if b.kind == BodyKind::ParentCompany => {}
+                _ => {
+                    return reject(
+                        Rule::Reference,
+                        "parent_company",
+                        format!("{parent:?} är inget inrättat moderbolag"),
+                    )
+                }
+            },
+            (_, Some(_)) => {
+                return reject(
+                    Rule::Input,
+                    "parent_company",
+                    "bara ett bolag har ett moderbolag",
+                )
+            }
+            _ => {}
+        }
+        Ok(vec![Event::BodyEstablished(BodyEstablished {
+            body: body.clone(),
+            kind: *kind,
+            name: name.clone(),
+            area: area.clone(),
+            parent_company: parent_company.clone(),
+        })])
+    }
+
+    /// `establish_unit`: see [`Command::EstablishUnit`].
+    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
+    pub(crate) fn decide_establish_unit(
+        &self,
+        provenance: &Provenance,
+        c: &EstablishUnit,
+    ) -> Decided {
+        let EstablishUnit {
+            unit,
+            name,
+            namnd,
+            parent,
+            level,
+        } = c;
+        self.operating_body("namnd", namnd)?;
+        self.authorize(
+            provenance,
+            Authority::BodyOrDelegate(namnd, Matter::Organisation),
+        )?;
+        check_id("unit", unit)?;
+        check_text("name", name)?;
+        if self.units.contains_key(unit) {
+            return reject(Rule::P6, "unit", format!("enheten {unit:?} finns redan"));
+        }
+        if let Some(p) = parent {
+            let Some(pu) = self.units.get(p) else {
+                return reject(Rule::Reference, "parent", format!("ingen enhet {p:?}"));
+            };
+            if pu.namnd != *namnd {
+                return reject(
+                    Rule::Reference,
+                    "parent",
+                    format!("enheten {p:?} hör till {:?}, inte {namnd:?}", pu.namnd),
+                );
+            }
+            if pu.depth >= MAX_UNIT_DEPTH {
+                return reject(
+                    Rule::Consistency,
+                    "parent",
+                    format!("ett enhetsträd har högst {MAX_UNIT_DEPTH} nivåer"),
+                );
+            }
+        }
+        Ok(vec![Event::UnitEstablished(UnitEstablished {
+            unit: unit.clone(),
+            name: name.clone(),
+            namnd: namnd.clone(),
+            parent: parent.clone(),
+            level: *level,
+        })])
+    }
+
+    pub(crate) fn decide_grant_delegation(
+        &self,
+        provenance: &Provenance,
+        c: &GrantDelegation,
+    ) -> Decided {
+        let GrantDelegation {
+            body,
+            point,
+            delegate,
+            matters,
+        } = c;
+        if !self.bodies.contains_key(body) {
+            return reject(Rule::Reference, "body", format!("inget organ {body:?}"));
+        }
+        self.authorize(provenance, Authority::Body(body))?;
+        check_text("point", point)?;
+        check_text("delegate", delegate)?;
+        if matters.is_empty() {
+            return reject(
+                Rule::Input,
+                "matters",
+                "en delegering omfattar minst ett ärendeslag",
+            );
+        }
+        Ok(vec![Event::DelegationGranted(DelegationGranted {
+            body: body.clone(),
+            point: point.clone(),
+            delegate: delegate.clone(),
+            matters: matters.clone(),
+        })])
+    }
+}

@@ -1,0 +1,116 @@
+//! Outcomes: indicator values (utfall) recorded by hand or imported from Kolada.
+
+use crate::decide::*;
+use crate::*;
+
+impl KommunState {
+    pub(crate) fn decide_record_outcome(&self, p: &Provenance, c: &RecordOutcome) -> Decided {
+        let RecordOutcome {
+            goal,
+            indicator,
+            period,
+            value,
+            source,
+        } = c;
+        check_text("source", source)?;
+        let row = OutcomeRow {
+            goal: goal.clone(),
+            indicator: indicator.clone(),
+            period: period.clone(),
+            value: *value,
+        };
+        self.check_rows(p, std::slice::from_ref(&row), "row")
+            .map_err(|r| Rejection::new(r.rule, r.field.replace("row[0].", ""), r.message))?;
+        Ok(vec![Event::OutcomesRecorded(OutcomesRecorded {
+            source: source.clone(),
+            fetched_at: None,
+            rows: vec![row],
+        })])
+    }
+
+    pub(crate) fn decide_import_outcomes(&self, p: &Provenance, c: &ImportOutcomes) -> Decided {
+        let ImportOutcomes {
+            source,
+            fetched_at,
+            rows,
+        } = c;
+        check_text("source", source)?;
+        self.check_rows(p, rows, "rows")?;
+        Ok(vec![Event::OutcomesRecorded(OutcomesRecorded {
+            source: source.clone(),
+            fetched_at: Some(*fetched_at),
+            rows: rows.clone(),
+        })])
+    }
+
+    fn check_rows(
+        &self,
+        p: &Provenance,
+        rows: &[OutcomeRow],
+        field: &str,
+    ) -> Result<(), Rejection> {
+        if rows.is_empty() {
+            return reject(Rule::Input, field, "minst ett värde");
+        }
+        let ks = self.executive_board().map(str::to_owned);
+        let by_ks = ks.as_deref().is_some_and(|ks| {
+            self.authorize(p, Authority::Organisation(ks, Matter::FollowUp))
+                .is_ok()
+        });
+        for (i, r) in rows.iter().enumerate() {
+            let f = |n: &str| format!("{field}[{i}].{n}");
+            if !self
+                .indicators
+                .contains(&(r.goal.clone(), r.indicator.clone()))
+            {
+                return reject(
+                    Rule::Reference,
+                    f("indicator"),
+                    format!("målet {:?} har ingen indikator {:?}", r.goal, r.indicator),
+                );
+            }
+            check_period(&f("period"), &r.period)?;
+            if !r.value.is_finite() {
+                return reject(Rule::Input, f("value"), "ska vara ett tal");
+            }
+            if !by_ks {
+                let owner = self.goal_owner(&r.goal).unwrap_or_default();
+                self.authorize(p, Authority::Organisation(owner, Matter::FollowUp))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `2025`, `2025-T1`..`2025-T3` or `2025-01`..`2025-12`.
+fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {
+    let bad = || {
+        reject(
+            Rule::Input,
+            field,
+            format!("{period:?} är ingen period: använd 2025, 2025-T2 eller 2025-06"),
+        )
+    };
+    // By characters, not bytes: "202é" must be refused, not split inside é.
+    let split = period
+        .char_indices()
+        .nth(4)
+        .map_or(period.len(), |(i, _)| i);
+    let (year, rest) = period.split_at(split);
+    let Ok(y) = year.parse::<i32>() else {
+        return bad();
+    };
+    if year.len() != 4 {
+        return bad();
+    }
+    let ok = match rest.strip_prefix('-') {
+        None => rest.is_empty(),
+        Some(t) if t.starts_with('T') => matches!(t, "T1" | "T2" | "T3"),
+        Some(m) => m.len() == 2 && m.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m)),
+    };
+    if ok {
+        Ok(y)
+    } else {
+        bad()
+    }
+}
