@@ -12,6 +12,7 @@ use crate::event::Event;
 use crate::model::{Access, BodyKind};
 use crate::rejection::{Rejection, Rule};
 use crate::state::KommunState;
+use crate::*;
 use crate::{AccessGranted, AccessRevoked, GrantAccess, RevokeAccess};
 use styr_provenance::{DecidedBy, Provenance};
 
@@ -165,6 +166,21 @@ impl KommunState {
     ) -> Decided {
         let RevokeAccess { identity, access } = c;
         self.decide_grant(identity, access, false)
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_access_granted(&mut self, _meta: &EventMeta, e: &AccessGranted) {
+        let AccessGranted { identity, access } = e.clone();
+        self.access.entry(identity).or_default().insert(access);
+    }
+
+    pub(crate) fn evolve_access_revoked(&mut self, _meta: &EventMeta, e: &AccessRevoked) {
+        let AccessRevoked { identity, access } = e.clone();
+        if let Some(set) = self.access.get_mut(&identity) {
+            set.remove(&access);
+        }
     }
 }
 

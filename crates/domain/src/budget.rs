@@ -3,6 +3,7 @@
 //! the parts a budget holds besides ramar, goals and uppdrag: skattesats,
 //! the three-year economic plan, the investeringsbudget and RUR dispositions.
 
+use crate::state::*;
 use crate::*;
 use crate::{
     BalanskravReported, BudgetAdopted, BudgetEstablished, EconomicPlanSet, InvestmentBudgeted,
@@ -861,5 +862,63 @@ impl KommunState {
                 rur,
             },
         )
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_budget_adopted(&mut self, _meta: &EventMeta, e: &BudgetAdopted) {
+        let BudgetAdopted { year, plan_years } = e.clone();
+        self.budgets.insert(year, plan_years);
+    }
+
+    pub(crate) fn evolve_ram_set(&mut self, _meta: &EventMeta, e: &RamSet) {
+        let RamSet {
+            body, year, amount, ..
+        } = e.clone();
+        self.ramar.insert((body, year), amount);
+    }
+
+    pub(crate) fn evolve_budget_established(&mut self, _meta: &EventMeta, e: &BudgetEstablished) {
+        let BudgetEstablished { year } = e.clone();
+        self.established.insert(year);
+    }
+
+    pub(crate) fn evolve_skattesats_set(&mut self, _meta: &EventMeta, e: &SkattesatsSet) {
+        let SkattesatsSet {
+            budget_year,
+            skattesats,
+            ..
+        } = e.clone();
+        self.skattesatser.insert(budget_year, skattesats);
+    }
+
+    pub(crate) fn evolve_investment_budgeted(&mut self, _meta: &EventMeta, e: &InvestmentBudgeted) {
+        let InvestmentBudgeted {
+            investment,
+            budget_year,
+            change,
+        } = e.clone();
+        let merged = match self.investments.get(&investment.id) {
+            Some(old) => old.restated(&investment, budget_year, change),
+            None => investment,
+        };
+        self.investments.insert(merged.id.clone(), merged);
+    }
+
+    pub(crate) fn evolve_kf_goal_adopted(&mut self, _meta: &EventMeta, e: &KfGoalAdopted) {
+        let KfGoalAdopted { goal, .. } = e.clone();
+        for i in &goal.indicators {
+            self.indicators.insert((goal.id.clone(), i.id.clone()));
+        }
+        self.goals.insert(
+            goal.id,
+            KfGoal {
+                kind: goal.kind,
+                title: goal.title,
+                from_year: goal.from_year,
+                to_year: goal.to_year,
+            },
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Deviations: avvikelser against ramar, detaljbudgetar, goals and investments, with their actions and escalation.
 
 use crate::decide::*;
+use crate::state::*;
 use crate::*;
 
 impl KommunState {
@@ -212,5 +213,57 @@ impl KommunState {
             );
         }
         Ok(d)
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_deviation_reported(&mut self, _meta: &EventMeta, e: &DeviationReported) {
+        let DeviationReported {
+            deviation,
+            unit,
+            body,
+            reported,
+            ..
+        } = e.clone();
+        self.deviations.insert(
+            deviation,
+            Deviation {
+                unit,
+                body,
+                reported,
+                actions: Vec::new(),
+                escalated: false,
+                atgardsplan: None,
+                closed: false,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_deviation_action_recorded(
+        &mut self,
+        _meta: &EventMeta,
+        e: &DeviationActionRecorded,
+    ) {
+        let DeviationActionRecorded {
+            deviation, action, ..
+        } = e.clone();
+        if let Some(d) = self.deviations.get_mut(&deviation) {
+            d.actions.push(action);
+        }
+    }
+
+    pub(crate) fn evolve_deviation_escalated(&mut self, _meta: &EventMeta, e: &DeviationEscalated) {
+        let DeviationEscalated { deviation, .. } = e.clone();
+        if let Some(d) = self.deviations.get_mut(&deviation) {
+            d.escalated = true;
+        }
+    }
+
+    pub(crate) fn evolve_deviation_closed(&mut self, _meta: &EventMeta, e: &DeviationClosed) {
+        let DeviationClosed { deviation, .. } = e.clone();
+        if let Some(d) = self.deviations.get_mut(&deviation) {
+            d.closed = true;
+        }
     }
 }

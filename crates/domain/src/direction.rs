@@ -1,6 +1,7 @@
 //! Direction: vision, mål for the mandatperiod and styrdokument (policy, program, riktlinje …).
 
 use crate::decide::*;
+use crate::state::*;
 use crate::*;
 
 impl KommunState {
@@ -158,5 +159,51 @@ impl KommunState {
             doc: doc.clone(),
             reason: reason.clone(),
         })])
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_direction_adopted(&mut self, _meta: &EventMeta, e: &DirectionAdopted) {
+        let DirectionAdopted { id, kind, .. } = e.clone();
+        self.directions.insert(id, kind);
+    }
+
+    pub(crate) fn evolve_styrdokument_adopted(
+        &mut self,
+        _meta: &EventMeta,
+        e: &StyrdokumentAdopted,
+    ) {
+        let StyrdokumentAdopted {
+            doc,
+            version,
+            kind,
+            owner,
+            valid_from,
+            valid_until,
+            ..
+        } = e.clone();
+        self.documents.insert(
+            doc,
+            Styrdokument {
+                kind,
+                owner,
+                version,
+                repealed: false,
+                valid_from,
+                valid_until,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_styrdokument_repealed(
+        &mut self,
+        _meta: &EventMeta,
+        e: &StyrdokumentRepealed,
+    ) {
+        let StyrdokumentRepealed { doc, .. } = e.clone();
+        if let Some(d) = self.documents.get_mut(&doc) {
+            d.repealed = true;
+        }
     }
 }

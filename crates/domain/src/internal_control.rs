@@ -1,11 +1,12 @@
 //! Intern kontroll: plans with risks and kontrollmoment, results per tertial, findings and their actions.
 
+use crate::state::*;
+use crate::*;
 use std::collections::BTreeSet;
 
 use chrono::Datelike;
 
 use crate::decide::*;
-use crate::*;
 
 impl KommunState {
     /// `adopt_internal_control_plan`: see [`Command::AdoptInternalControlPlan`].
@@ -294,5 +295,90 @@ impl KommunState {
             );
         }
         Ok(())
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_internal_control_plan_adopted(
+        &mut self,
+        _meta: &EventMeta,
+        e: &InternalControlPlanAdopted,
+    ) {
+        let InternalControlPlanAdopted {
+            plan,
+            body,
+            year,
+            controls,
+            ..
+        } = e.clone();
+        self.control_plans.insert(
+            plan,
+            ControlPlan {
+                body,
+                year,
+                controls: controls.into_iter().map(|c| (c.id.clone(), c)).collect(),
+                results: Default::default(),
+                tertials_reported: Default::default(),
+            },
+        );
+    }
+
+    pub(crate) fn evolve_control_result_reported(
+        &mut self,
+        _meta: &EventMeta,
+        e: &ControlResultReported,
+    ) {
+        let ControlResultReported {
+            plan,
+            control,
+            tertial,
+            result,
+        } = e.clone();
+        if let ControlResult::Finding { finding, .. } = result {
+            self.findings.insert(
+                finding,
+                Finding {
+                    plan: plan.clone(),
+                    control: control.clone(),
+                    actions: Vec::new(),
+                    closed: false,
+                },
+            );
+        }
+        if let Some(p) = self.control_plans.get_mut(&plan) {
+            p.results.insert((control, tertial));
+        }
+    }
+
+    pub(crate) fn evolve_finding_action_recorded(
+        &mut self,
+        _meta: &EventMeta,
+        e: &FindingActionRecorded,
+    ) {
+        let FindingActionRecorded {
+            finding, action, ..
+        } = e.clone();
+        if let Some(f) = self.findings.get_mut(&finding) {
+            f.actions.push(action);
+        }
+    }
+
+    pub(crate) fn evolve_finding_closed(&mut self, _meta: &EventMeta, e: &FindingClosed) {
+        let FindingClosed { finding, .. } = e.clone();
+        if let Some(f) = self.findings.get_mut(&finding) {
+            f.closed = true;
+        }
+    }
+
+    pub(crate) fn evolve_internal_control_tertial_reported(
+        &mut self,
+        _meta: &EventMeta,
+        e: &InternalControlTertialReported,
+    ) {
+        let InternalControlTertialReported { plan, tertial, .. } = e.clone();
+        if let Some(p) = self.control_plans.get_mut(&plan) {
+            p.tertials_reported.insert(tertial);
+        }
     }
 }

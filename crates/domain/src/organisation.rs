@@ -1,6 +1,7 @@
 //! Organisation: the kommun, its bodies (KF, KS, nämnder, bolag, revisorer), units and delegation.
 
 use crate::decide::*;
+use crate::state::*;
 use crate::*;
 
 impl KommunState {
@@ -195,5 +196,76 @@ impl KommunState {
             delegate: delegate.clone(),
             matters: matters.clone(),
         })])
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_kommun_registered(&mut self, meta: &EventMeta, e: &KommunRegistered) {
+        let KommunRegistered {
+            name,
+            kommunkod,
+            council,
+        } = e.clone();
+        self.registered = meta.decided_by.decision_date();
+        self.kommun = Some(KommunInfo {
+            name,
+            kommunkod,
+            council,
+        })
+    }
+
+    pub(crate) fn evolve_body_established(&mut self, _meta: &EventMeta, e: &BodyEstablished) {
+        let BodyEstablished {
+            body,
+            kind,
+            name,
+            area,
+            parent_company,
+        } = e.clone();
+        self.bodies.insert(
+            body,
+            Body {
+                kind,
+                name,
+                area,
+                parent_company,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_unit_established(&mut self, _meta: &EventMeta, e: &UnitEstablished) {
+        let UnitEstablished {
+            unit,
+            name,
+            namnd,
+            parent,
+            level,
+        } = e.clone();
+        let depth = parent
+            .as_ref()
+            .and_then(|p| self.units.get(p))
+            .map_or(1, |p| p.depth + 1);
+        self.units.insert(
+            unit,
+            Unit {
+                name,
+                namnd,
+                parent,
+                level,
+                depth,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_delegation_granted(&mut self, _meta: &EventMeta, e: &DelegationGranted) {
+        let DelegationGranted {
+            body,
+            point,
+            delegate,
+            matters,
+        } = e.clone();
+        self.delegations
+            .insert((body, point), Delegation { delegate, matters });
     }
 }

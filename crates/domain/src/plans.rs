@@ -1,9 +1,10 @@
 //! Plans: nämndplaner with nämndmål, detaljbudgetar, verksamhets- and enhetsplaner.
 
+use crate::state::*;
+use crate::*;
 use std::collections::BTreeSet;
 
 use crate::decide::*;
-use crate::*;
 
 impl KommunState {
     /// `adopt_namndplan`: see [`Command::AdoptNamndplan`].
@@ -365,5 +366,80 @@ impl KommunState {
             year,
             activities: activities.to_vec(),
         })])
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_namndplan_adopted(&mut self, _meta: &EventMeta, e: &NamndplanAdopted) {
+        let NamndplanAdopted {
+            body, year, goals, ..
+        } = e.clone();
+        self.namndplaner.insert((body, year), goals);
+    }
+
+    pub(crate) fn evolve_namndmal_adopted(&mut self, _meta: &EventMeta, e: &NamndmalAdopted) {
+        let NamndmalAdopted { body, year, goal } = e.clone();
+        for i in &goal.indicators {
+            self.indicators.insert((goal.id.clone(), i.id.clone()));
+        }
+        self.namndmal.insert(
+            goal.id,
+            Namndmal {
+                body,
+                year,
+                title: goal.title,
+                perspective: goal.perspective,
+                kf_goals: goal.kf_goals,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_detaljbudget_adopted(
+        &mut self,
+        _meta: &EventMeta,
+        e: &DetaljbudgetAdopted,
+    ) {
+        let DetaljbudgetAdopted { body, year, lines } = e.clone();
+        let lines = lines
+            .into_iter()
+            .map(|BudgetLine { unit, amount }| (unit, amount))
+            .collect();
+        self.detaljbudgetar.insert((body, year), lines);
+    }
+
+    pub(crate) fn evolve_plan_adopted(&mut self, _meta: &EventMeta, e: &PlanAdopted) {
+        let PlanAdopted {
+            plan,
+            version,
+            kind,
+            body,
+            unit,
+            year,
+            activities,
+        } = e.clone();
+        self.plans.insert(
+            plan,
+            Plan {
+                kind,
+                body,
+                unit,
+                year,
+                version,
+                activities,
+                reported_version: None,
+            },
+        );
+    }
+
+    pub(crate) fn evolve_plan_reported_to_namnd(
+        &mut self,
+        _meta: &EventMeta,
+        e: &PlanReportedToNamnd,
+    ) {
+        let PlanReportedToNamnd { plan, version, .. } = e.clone();
+        if let Some(p) = self.plans.get_mut(&plan) {
+            p.reported_version = Some(version);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Follow-up reports: budgetuppföljning, tertialrapport, delårsrapport and årsredovisning.
 
 use crate::decide::*;
+use crate::state::*;
 use crate::*;
 
 impl KommunState {
@@ -302,5 +303,53 @@ pub(crate) fn check_forecast(
         ),
         (false, Some(_)) => reject(Rule::Input, field, "en årsredovisning har ingen prognos"),
         _ => Ok(()),
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_follow_up_report_adopted(
+        &mut self,
+        _meta: &EventMeta,
+        e: &FollowUpReportAdopted,
+    ) {
+        let FollowUpReportAdopted {
+            body,
+            year,
+            kind,
+            through,
+            uppdrag,
+            ..
+        } = e.clone();
+        // A report's uppdrag lines are status reports as of its period end.
+        for line in uppdrag {
+            if let Some(u) = self.uppdrag.get_mut(&line.uppdrag) {
+                if u.last_status.is_none_or(|(d, _)| d <= through) {
+                    u.last_status = Some((through, line.status));
+                }
+            }
+        }
+        self.reports.insert((body, year, kind));
+    }
+
+    pub(crate) fn evolve_atgardsplan_adopted(&mut self, _meta: &EventMeta, e: &AtgardsplanAdopted) {
+        let AtgardsplanAdopted { body, plan, .. } = e.clone();
+        for d in &plan.deviations {
+            if let Some(dev) = self.deviations.get_mut(d) {
+                dev.atgardsplan = Some(plan.id.clone());
+            }
+        }
+        self.atgardsplaner.insert(plan.id, (body, plan.deviations));
+    }
+
+    pub(crate) fn evolve_investment_followed_up(
+        &mut self,
+        _meta: &EventMeta,
+        e: &InvestmentFollowedUp,
+    ) {
+        let InvestmentFollowedUp {
+            investment, year, ..
+        } = e.clone();
+        self.investment_follow_ups.insert((investment, year));
     }
 }

@@ -1,11 +1,12 @@
 //! Reviews: the revisorer's granskningar and the boards' yttranden.
 
+use crate::state::*;
+use crate::*;
 use std::collections::BTreeSet;
 
 use chrono::Datelike;
 
 use crate::decide::*;
-use crate::*;
 
 impl KommunState {
     /// `record_review`: see [`Command::RecordReview`].
@@ -145,5 +146,34 @@ impl KommunState {
             responses: responses.clone(),
             late: today > r.reply_due,
         })])
+    }
+}
+
+/// Folding this area's events into the state.
+impl KommunState {
+    pub(crate) fn evolve_review_recorded(&mut self, _meta: &EventMeta, e: &ReviewRecorded) {
+        let ReviewRecorded {
+            review,
+            bodies,
+            recommendations,
+            reply_due,
+            ..
+        } = e.clone();
+        self.reviews.insert(
+            review,
+            Review {
+                bodies,
+                recommendations: recommendations.into_iter().map(|r| r.id).collect(),
+                reply_due,
+                replied: Default::default(),
+            },
+        );
+    }
+
+    pub(crate) fn evolve_review_replied(&mut self, _meta: &EventMeta, e: &ReviewReplied) {
+        let ReviewReplied { review, body, .. } = e.clone();
+        if let Some(r) = self.reviews.get_mut(&review) {
+            r.replied.insert(body);
+        }
     }
 }

@@ -1,22 +1,10 @@
 //! The state a kommun's decisions build, as far as deciding needs it.
 
-use crate::{
-    AccessGranted, AccessRevoked, AtgardsplanAdopted, BodyEstablished, BudgetAdopted,
-    BudgetEstablished, ControlResultReported, DelegationGranted, DetaljbudgetAdopted,
-    DeviationActionRecorded, DeviationClosed, DeviationEscalated, DeviationReported,
-    DirectionAdopted, FindingActionRecorded, FindingClosed, FollowUpReportAdopted,
-    InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
-    InvestmentFollowedUp, KfGoalAdopted, KommunRegistered, NamndmalAdopted, NamndplanAdopted,
-    PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded, ReviewReplied, SkattesatsSet,
-    StyrdokumentAdopted, StyrdokumentRepealed, UnitEstablished, UppdragChanged, UppdragClosed,
-    UppdragExtended, UppdragGiven, UppdragStatusReported,
-};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::{BudgetLine, UppdragInput};
 use crate::event::{Event, EventMeta};
 use crate::model::*;
 use styr_provenance::DecidedBy;
@@ -206,423 +194,60 @@ pub struct Review {
 }
 
 impl KommunState {
-    /// Folds one recorded event into the state.
+    /// Folds one recorded event into the state: each event to its own
+    /// `evolve_<event>` in the module of its area; the events at the end
+    /// leave nothing a later decision checks.
     pub fn evolve(&mut self, meta: &EventMeta, event: &Event) {
         self.decisions
             .insert(meta.event_id, meta.decided_by.clone());
-        match event.clone() {
-            Event::KommunRegistered(KommunRegistered {
-                name,
-                kommunkod,
-                council,
-            }) => {
-                self.registered = meta.decided_by.decision_date();
-                self.kommun = Some(KommunInfo {
-                    name,
-                    kommunkod,
-                    council,
-                })
+        match event {
+            Event::KommunRegistered(e) => self.evolve_kommun_registered(meta, e),
+            Event::BodyEstablished(e) => self.evolve_body_established(meta, e),
+            Event::UnitEstablished(e) => self.evolve_unit_established(meta, e),
+            Event::DelegationGranted(e) => self.evolve_delegation_granted(meta, e),
+            Event::DirectionAdopted(e) => self.evolve_direction_adopted(meta, e),
+            Event::StyrdokumentAdopted(e) => self.evolve_styrdokument_adopted(meta, e),
+            Event::StyrdokumentRepealed(e) => self.evolve_styrdokument_repealed(meta, e),
+            Event::BudgetAdopted(e) => self.evolve_budget_adopted(meta, e),
+            Event::RamSet(e) => self.evolve_ram_set(meta, e),
+            Event::BudgetEstablished(e) => self.evolve_budget_established(meta, e),
+            Event::SkattesatsSet(e) => self.evolve_skattesats_set(meta, e),
+            Event::InvestmentBudgeted(e) => self.evolve_investment_budgeted(meta, e),
+            Event::InvestmentFollowedUp(e) => self.evolve_investment_followed_up(meta, e),
+            Event::KfGoalAdopted(e) => self.evolve_kf_goal_adopted(meta, e),
+            Event::UppdragGiven(e) => self.evolve_uppdrag_given(meta, e),
+            Event::UppdragChanged(e) => self.evolve_uppdrag_changed(meta, e),
+            Event::UppdragExtended(e) => self.evolve_uppdrag_extended(meta, e),
+            Event::UppdragClosed(e) => self.evolve_uppdrag_closed(meta, e),
+            Event::NamndplanAdopted(e) => self.evolve_namndplan_adopted(meta, e),
+            Event::NamndmalAdopted(e) => self.evolve_namndmal_adopted(meta, e),
+            Event::DetaljbudgetAdopted(e) => self.evolve_detaljbudget_adopted(meta, e),
+            Event::UppdragStatusReported(e) => self.evolve_uppdrag_status_reported(meta, e),
+            Event::PlanAdopted(e) => self.evolve_plan_adopted(meta, e),
+            Event::PlanReportedToNamnd(e) => self.evolve_plan_reported_to_namnd(meta, e),
+            Event::DeviationReported(e) => self.evolve_deviation_reported(meta, e),
+            Event::DeviationActionRecorded(e) => self.evolve_deviation_action_recorded(meta, e),
+            Event::DeviationEscalated(e) => self.evolve_deviation_escalated(meta, e),
+            Event::DeviationClosed(e) => self.evolve_deviation_closed(meta, e),
+            Event::FollowUpReportAdopted(e) => self.evolve_follow_up_report_adopted(meta, e),
+            Event::AtgardsplanAdopted(e) => self.evolve_atgardsplan_adopted(meta, e),
+            Event::InternalControlPlanAdopted(e) => {
+                self.evolve_internal_control_plan_adopted(meta, e)
             }
-            Event::BodyEstablished(BodyEstablished {
-                body,
-                kind,
-                name,
-                area,
-                parent_company,
-            }) => {
-                self.bodies.insert(
-                    body,
-                    Body {
-                        kind,
-                        name,
-                        area,
-                        parent_company,
-                    },
-                );
+            Event::ControlResultReported(e) => self.evolve_control_result_reported(meta, e),
+            Event::FindingActionRecorded(e) => self.evolve_finding_action_recorded(meta, e),
+            Event::FindingClosed(e) => self.evolve_finding_closed(meta, e),
+            Event::InternalControlTertialReported(e) => {
+                self.evolve_internal_control_tertial_reported(meta, e)
             }
-            Event::UnitEstablished(UnitEstablished {
-                unit,
-                name,
-                namnd,
-                parent,
-                level,
-            }) => {
-                let depth = parent
-                    .as_ref()
-                    .and_then(|p| self.units.get(p))
-                    .map_or(1, |p| p.depth + 1);
-                self.units.insert(
-                    unit,
-                    Unit {
-                        name,
-                        namnd,
-                        parent,
-                        level,
-                        depth,
-                    },
-                );
-            }
-            Event::DelegationGranted(DelegationGranted {
-                body,
-                point,
-                delegate,
-                matters,
-            }) => {
-                self.delegations
-                    .insert((body, point), Delegation { delegate, matters });
-            }
-            Event::DirectionAdopted(DirectionAdopted { id, kind, .. }) => {
-                self.directions.insert(id, kind);
-            }
-            Event::StyrdokumentAdopted(StyrdokumentAdopted {
-                doc,
-                version,
-                kind,
-                owner,
-                valid_from,
-                valid_until,
-                ..
-            }) => {
-                self.documents.insert(
-                    doc,
-                    Styrdokument {
-                        kind,
-                        owner,
-                        version,
-                        repealed: false,
-                        valid_from,
-                        valid_until,
-                    },
-                );
-            }
-            Event::StyrdokumentRepealed(StyrdokumentRepealed { doc, .. }) => {
-                if let Some(d) = self.documents.get_mut(&doc) {
-                    d.repealed = true;
-                }
-            }
-            Event::BudgetAdopted(BudgetAdopted { year, plan_years }) => {
-                self.budgets.insert(year, plan_years);
-            }
-            Event::RamSet(RamSet {
-                body, year, amount, ..
-            }) => {
-                self.ramar.insert((body, year), amount);
-            }
-            Event::BudgetEstablished(BudgetEstablished { year }) => {
-                self.established.insert(year);
-            }
-            Event::SkattesatsSet(SkattesatsSet {
-                budget_year,
-                skattesats,
-                ..
-            }) => {
-                self.skattesatser.insert(budget_year, skattesats);
-            }
-            Event::InvestmentBudgeted(InvestmentBudgeted {
-                investment,
-                budget_year,
-                change,
-            }) => {
-                let merged = match self.investments.get(&investment.id) {
-                    Some(old) => old.restated(&investment, budget_year, change),
-                    None => investment,
-                };
-                self.investments.insert(merged.id.clone(), merged);
-            }
-            Event::InvestmentFollowedUp(InvestmentFollowedUp {
-                investment, year, ..
-            }) => {
-                self.investment_follow_ups.insert((investment, year));
-            }
+            Event::ReviewRecorded(e) => self.evolve_review_recorded(meta, e),
+            Event::ReviewReplied(e) => self.evolve_review_replied(meta, e),
+            Event::AccessGranted(e) => self.evolve_access_granted(meta, e),
+            Event::AccessRevoked(e) => self.evolve_access_revoked(meta, e),
             // The report in the same batch has already said it.
             Event::UppdragStatusInReport(_) | Event::GoalAssessedInReport(_) => {}
             Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravReported(_) => {}
-            Event::KfGoalAdopted(KfGoalAdopted { goal, .. }) => {
-                for i in &goal.indicators {
-                    self.indicators.insert((goal.id.clone(), i.id.clone()));
-                }
-                self.goals.insert(
-                    goal.id,
-                    KfGoal {
-                        kind: goal.kind,
-                        title: goal.title,
-                        from_year: goal.from_year,
-                        to_year: goal.to_year,
-                    },
-                );
-            }
-            Event::UppdragGiven(UppdragGiven {
-                budget_year,
-                uppdrag:
-                    UppdragInput {
-                        id,
-                        title,
-                        to,
-                        resources,
-                        due,
-                        ..
-                    },
-            }) => {
-                self.uppdrag.insert(
-                    id,
-                    Uppdrag {
-                        title,
-                        to,
-                        resources,
-                        given: budget_year,
-                        due,
-                        closed: false,
-                        last_status: None,
-                    },
-                );
-            }
-            Event::UppdragChanged(UppdragChanged {
-                id,
-                title,
-                to,
-                resources,
-                ..
-            }) => {
-                if let Some(u) = self.uppdrag.get_mut(&id) {
-                    if let Some(t) = title {
-                        u.title = t;
-                    }
-                    if let Some(t) = to {
-                        u.to = t;
-                    }
-                    if resources.is_some() {
-                        u.resources = resources;
-                    }
-                }
-            }
-            Event::UppdragExtended(UppdragExtended { id, due, .. }) => {
-                if let Some(u) = self.uppdrag.get_mut(&id) {
-                    u.due = due;
-                }
-            }
-            Event::UppdragClosed(UppdragClosed { id, .. }) => {
-                if let Some(u) = self.uppdrag.get_mut(&id) {
-                    u.closed = true;
-                }
-            }
-            Event::NamndplanAdopted(NamndplanAdopted {
-                body, year, goals, ..
-            }) => {
-                self.namndplaner.insert((body, year), goals);
-            }
-            Event::NamndmalAdopted(NamndmalAdopted { body, year, goal }) => {
-                for i in &goal.indicators {
-                    self.indicators.insert((goal.id.clone(), i.id.clone()));
-                }
-                self.namndmal.insert(
-                    goal.id,
-                    Namndmal {
-                        body,
-                        year,
-                        title: goal.title,
-                        perspective: goal.perspective,
-                        kf_goals: goal.kf_goals,
-                    },
-                );
-            }
-            Event::DetaljbudgetAdopted(DetaljbudgetAdopted { body, year, lines }) => {
-                let lines = lines
-                    .into_iter()
-                    .map(|BudgetLine { unit, amount }| (unit, amount))
-                    .collect();
-                self.detaljbudgetar.insert((body, year), lines);
-            }
-            Event::UppdragStatusReported(UppdragStatusReported {
-                uppdrag,
-                as_of,
-                status,
-                ..
-            }) => {
-                if let Some(u) = self.uppdrag.get_mut(&uppdrag) {
-                    u.last_status = Some((as_of, status));
-                }
-            }
-            Event::PlanAdopted(PlanAdopted {
-                plan,
-                version,
-                kind,
-                body,
-                unit,
-                year,
-                activities,
-            }) => {
-                self.plans.insert(
-                    plan,
-                    Plan {
-                        kind,
-                        body,
-                        unit,
-                        year,
-                        version,
-                        activities,
-                        reported_version: None,
-                    },
-                );
-            }
-            Event::PlanReportedToNamnd(PlanReportedToNamnd { plan, version, .. }) => {
-                if let Some(p) = self.plans.get_mut(&plan) {
-                    p.reported_version = Some(version);
-                }
-            }
             Event::OutcomesRecorded(_) => {}
-            Event::DeviationReported(DeviationReported {
-                deviation,
-                unit,
-                body,
-                reported,
-                ..
-            }) => {
-                self.deviations.insert(
-                    deviation,
-                    Deviation {
-                        unit,
-                        body,
-                        reported,
-                        actions: Vec::new(),
-                        escalated: false,
-                        atgardsplan: None,
-                        closed: false,
-                    },
-                );
-            }
-            Event::DeviationActionRecorded(DeviationActionRecorded {
-                deviation, action, ..
-            }) => {
-                if let Some(d) = self.deviations.get_mut(&deviation) {
-                    d.actions.push(action);
-                }
-            }
-            Event::DeviationEscalated(DeviationEscalated { deviation, .. }) => {
-                if let Some(d) = self.deviations.get_mut(&deviation) {
-                    d.escalated = true;
-                }
-            }
-            Event::DeviationClosed(DeviationClosed { deviation, .. }) => {
-                if let Some(d) = self.deviations.get_mut(&deviation) {
-                    d.closed = true;
-                }
-            }
-            Event::FollowUpReportAdopted(FollowUpReportAdopted {
-                body,
-                year,
-                kind,
-                through,
-                uppdrag,
-                ..
-            }) => {
-                // A report's uppdrag lines are status reports as of its period end.
-                for line in uppdrag {
-                    if let Some(u) = self.uppdrag.get_mut(&line.uppdrag) {
-                        if u.last_status.is_none_or(|(d, _)| d <= through) {
-                            u.last_status = Some((through, line.status));
-                        }
-                    }
-                }
-                self.reports.insert((body, year, kind));
-            }
-            Event::AtgardsplanAdopted(AtgardsplanAdopted { body, plan, .. }) => {
-                for d in &plan.deviations {
-                    if let Some(dev) = self.deviations.get_mut(d) {
-                        dev.atgardsplan = Some(plan.id.clone());
-                    }
-                }
-                self.atgardsplaner.insert(plan.id, (body, plan.deviations));
-            }
-            Event::InternalControlPlanAdopted(InternalControlPlanAdopted {
-                plan,
-                body,
-                year,
-                controls,
-                ..
-            }) => {
-                self.control_plans.insert(
-                    plan,
-                    ControlPlan {
-                        body,
-                        year,
-                        controls: controls.into_iter().map(|c| (c.id.clone(), c)).collect(),
-                        results: Default::default(),
-                        tertials_reported: Default::default(),
-                    },
-                );
-            }
-            Event::ControlResultReported(ControlResultReported {
-                plan,
-                control,
-                tertial,
-                result,
-            }) => {
-                if let ControlResult::Finding { finding, .. } = result {
-                    self.findings.insert(
-                        finding,
-                        Finding {
-                            plan: plan.clone(),
-                            control: control.clone(),
-                            actions: Vec::new(),
-                            closed: false,
-                        },
-                    );
-                }
-                if let Some(p) = self.control_plans.get_mut(&plan) {
-                    p.results.insert((control, tertial));
-                }
-            }
-            Event::FindingActionRecorded(FindingActionRecorded {
-                finding, action, ..
-            }) => {
-                if let Some(f) = self.findings.get_mut(&finding) {
-                    f.actions.push(action);
-                }
-            }
-            Event::FindingClosed(FindingClosed { finding, .. }) => {
-                if let Some(f) = self.findings.get_mut(&finding) {
-                    f.closed = true;
-                }
-            }
-            Event::InternalControlTertialReported(InternalControlTertialReported {
-                plan,
-                tertial,
-                ..
-            }) => {
-                if let Some(p) = self.control_plans.get_mut(&plan) {
-                    p.tertials_reported.insert(tertial);
-                }
-            }
-            Event::ReviewRecorded(ReviewRecorded {
-                review,
-                bodies,
-                recommendations,
-                reply_due,
-                ..
-            }) => {
-                self.reviews.insert(
-                    review,
-                    Review {
-                        bodies,
-                        recommendations: recommendations.into_iter().map(|r| r.id).collect(),
-                        reply_due,
-                        replied: Default::default(),
-                    },
-                );
-            }
-            Event::ReviewReplied(ReviewReplied { review, body, .. }) => {
-                if let Some(r) = self.reviews.get_mut(&review) {
-                    r.replied.insert(body);
-                }
-            }
-            Event::AccessGranted(AccessGranted { identity, access }) => {
-                self.access.entry(identity).or_default().insert(access);
-            }
-            Event::AccessRevoked(AccessRevoked { identity, access }) => {
-                if let Some(set) = self.access.get_mut(&identity) {
-                    set.remove(&access);
-                }
-            }
             Event::DecisionCorrected(_)
             | Event::SigningKeyPublished(_)
             | Event::CheckpointSigned(_) => {}
