@@ -554,7 +554,7 @@ impl KommunState {
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
             events.push(Event::KfGoalAdopted(KfGoalAdopted {
                 budget_year: year,
-                goal: g.clone(),
+                goal: AdoptedGoal::from(g),
             }));
         }
 
@@ -584,7 +584,7 @@ impl KommunState {
             }
             events.push(Event::UppdragGiven(UppdragGiven {
                 budget_year: year,
-                uppdrag: u.clone(),
+                uppdrag: GivenUppdrag::from(u),
             }));
         }
         let mut existing_open = |field: String, id: &str| -> Result<(), Rejection> {
@@ -920,5 +920,33 @@ impl KommunState {
                 to_year: goal.to_year,
             },
         );
+    }
+}
+
+/// The goal as the event records it, from KF's decision.
+impl From<&GoalInput> for AdoptedGoal {
+    fn from(g: &GoalInput) -> Self {
+        AdoptedGoal {
+            id: g.id.clone(),
+            kind: g.kind,
+            title: g.title.clone(),
+            from_year: g.from_year,
+            to_year: g.to_year,
+            indicators: g.indicators.clone(),
+        }
+    }
+}
+
+/// The uppdrag as the event records it, from KF's decision.
+impl From<&UppdragInput> for GivenUppdrag {
+    fn from(u: &UppdragInput) -> Self {
+        GivenUppdrag {
+            id: u.id.clone(),
+            title: u.title.clone(),
+            description: u.description.clone(),
+            to: u.to.clone(),
+            resources: u.resources,
+            due: u.due,
+        }
     }
 }

@@ -8,9 +8,66 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::command::{BudgetLine, GoalInput, NamndmalInput, UppdragInput};
 use crate::model::*;
 use styr_provenance::DecidedBy;
+
+// The values events carry are the events' own types, never a command's:
+// a command may change without changing a published event shape. Where a
+// type began as a copy of a command's input its schema keeps that name, so
+// the published schema files did not change when the two were separated.
+
+/// Övergripande mål as KF adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "GoalInput")]
+pub struct AdoptedGoal {
+    pub id: String,
+    pub kind: GoalKind,
+    pub title: String,
+    pub from_year: i32,
+    pub to_year: i32,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+}
+
+/// Uppdrag as KF gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "UppdragInput")]
+pub struct GivenUppdrag {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The nämnder (KS included) it is given to.
+    pub to: Vec<String>,
+    /// Resources set aside for it, in tkr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Tkr>,
+    pub due: NaiveDate,
+}
+
+/// Nämndmål as the nämnd adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "NamndmalInput")]
+pub struct AdoptedNamndmal {
+    pub id: String,
+    pub title: String,
+    pub perspective: Perspective,
+    /// KF goals it breaks down (at least one, in force for the year: P3).
+    pub kf_goals: Vec<String>,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+}
+
+/// One line of a detaljbudget: a unit's share of the ram, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "BudgetLine")]
+pub struct DetaljbudgetLine {
+    pub unit: String,
+    pub amount: Tkr,
+}
 
 /// The schema version every event type is at today.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
@@ -221,7 +278,7 @@ pub struct RurPlanned {
 #[schemars(inline)]
 pub struct KfGoalAdopted {
     pub budget_year: i32,
-    pub goal: GoalInput,
+    pub goal: AdoptedGoal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -229,7 +286,7 @@ pub struct KfGoalAdopted {
 #[schemars(inline)]
 pub struct UppdragGiven {
     pub budget_year: i32,
-    pub uppdrag: UppdragInput,
+    pub uppdrag: GivenUppdrag,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -282,7 +339,7 @@ pub struct NamndplanAdopted {
 pub struct NamndmalAdopted {
     pub body: String,
     pub year: i32,
-    pub goal: NamndmalInput,
+    pub goal: AdoptedNamndmal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -291,7 +348,7 @@ pub struct NamndmalAdopted {
 pub struct DetaljbudgetAdopted {
     pub body: String,
     pub year: i32,
-    pub lines: Vec<BudgetLine>,
+    pub lines: Vec<DetaljbudgetLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -107,7 +107,7 @@ impl KommunState {
             Event::NamndmalAdopted(NamndmalAdopted {
                 body: body.clone(),
                 year: *year,
-                goal: g.clone(),
+                goal: AdoptedNamndmal::from(g),
             })
         }));
         Ok(events)
@@ -175,7 +175,7 @@ impl KommunState {
         Ok(vec![Event::DetaljbudgetAdopted(DetaljbudgetAdopted {
             body: body.clone(),
             year: *year,
-            lines: lines.clone(),
+            lines: lines.iter().map(DetaljbudgetLine::from).collect(),
         })])
     }
 
@@ -403,7 +403,7 @@ impl KommunState {
         let DetaljbudgetAdopted { body, year, lines } = e.clone();
         let lines = lines
             .into_iter()
-            .map(|BudgetLine { unit, amount }| (unit, amount))
+            .map(|DetaljbudgetLine { unit, amount }| (unit, amount))
             .collect();
         self.detaljbudgetar.insert((body, year), lines);
     }
@@ -440,6 +440,29 @@ impl KommunState {
         let PlanReportedToNamnd { plan, version, .. } = e.clone();
         if let Some(p) = self.plans.get_mut(&plan) {
             p.reported_version = Some(version);
+        }
+    }
+}
+
+/// The nämndmål as the event records it, from the nämnd's decision.
+impl From<&NamndmalInput> for AdoptedNamndmal {
+    fn from(g: &NamndmalInput) -> Self {
+        AdoptedNamndmal {
+            id: g.id.clone(),
+            title: g.title.clone(),
+            perspective: g.perspective,
+            kf_goals: g.kf_goals.clone(),
+            indicators: g.indicators.clone(),
+        }
+    }
+}
+
+/// A detaljbudget line as the event records it.
+impl From<&BudgetLine> for DetaljbudgetLine {
+    fn from(l: &BudgetLine) -> Self {
+        DetaljbudgetLine {
+            unit: l.unit.clone(),
+            amount: l.amount,
         }
     }
 }

@@ -79,7 +79,7 @@ impl KommunState {
         let UppdragGiven {
             budget_year,
             uppdrag:
-                UppdragInput {
+                GivenUppdrag {
                     id,
                     title,
                     to,

@@ -72,7 +72,7 @@ fn base() -> Vec<Event> {
     for g in 0..GOALS {
         out.push(Event::KfGoalAdopted(KfGoalAdopted {
             budget_year: 2026,
-            goal: GoalInput {
+            goal: AdoptedGoal {
                 id: format!("g-{g}"),
                 kind: GoalKind::Inriktningsmal,
                 title: format!("Mål {g}"),
@@ -97,7 +97,7 @@ fn base() -> Vec<Event> {
         out.push(Event::NamndmalAdopted(NamndmalAdopted {
             body: body.into(),
             year: 2026,
-            goal: NamndmalInput {
+            goal: AdoptedNamndmal {
                 id: format!("{body}-m{g}"),
                 title: format!("Nämndmål {g}"),
                 perspective: Perspective::VerksamhetOchMedarbetare,
@@ -109,7 +109,7 @@ fn base() -> Vec<Event> {
     for u in 0..UPPDRAG {
         out.push(Event::UppdragGiven(UppdragGiven {
             budget_year: 2026,
-            uppdrag: UppdragInput {
+            uppdrag: GivenUppdrag {
                 id: format!("u-{u}"),
                 title: format!("Uppdrag {u}"),
                 description: "Genererat".into(),
