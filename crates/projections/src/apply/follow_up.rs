@@ -1,0 +1,222 @@
+//! Where each event of outcomes, deviations and follow-up reports updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+
+use super::*;
+
+pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: OutcomesRecorded,
+) -> Result<(), ProjectionError> {
+    let OutcomesRecorded {
+        source,
+        fetched_at,
+        rows,
+    } = e;
+    // Each value under its own key: no goal document is read or
+    // rewritten, so a busy indicator costs the same per value as a
+    // quiet one. The goal's history notes the event.
+    for (i, row) in rows.into_iter().enumerate() {
+        cx.touch(format!("goal/{}", row.goal));
+        let path = format!(
+            "outcome/{}/{}/{:020}-{i:06}",
+            row.goal, row.indicator, src.sequence
+        );
+        cx.put_part(
+            &path,
+            &OutcomeDoc {
+                goal: row.goal,
+                indicator: row.indicator,
+                period: row.period,
+                value: row.value,
+                source: source.clone(),
+                fetched_at,
+                sequence: src.sequence,
+            },
+        )?;
+    }
+
+    Ok(())
+}
+
+pub(super) fn deviation_reported<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: DeviationReported,
+) -> Result<(), ProjectionError> {
+    let DeviationReported {
+        deviation,
+        unit,
+        body,
+        from,
+        sign,
+        amount,
+        value,
+        analysis,
+        noticed,
+        reported,
+    } = e;
+    cx.put(
+        &format!("deviation/{deviation}"),
+        &DeviationDoc {
+            id: deviation.clone(),
+            unit,
+            body,
+            from,
+            sign,
+            amount,
+            value,
+            analysis,
+            noticed,
+            reported,
+            actions: Vec::new(),
+            escalated: None,
+            atgardsplan: None,
+            closed: None,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn deviation_action_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: DeviationActionRecorded,
+) -> Result<(), ProjectionError> {
+    let DeviationActionRecorded {
+        deviation,
+        action,
+        description,
+    } = e;
+    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+        d.actions.push(ActionEntry {
+            action,
+            description,
+            source: src,
+        })
+    })?;
+    Ok(())
+}
+
+pub(super) fn deviation_escalated<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: DeviationEscalated,
+) -> Result<(), ProjectionError> {
+    let DeviationEscalated {
+        deviation, reason, ..
+    } = e;
+    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+        d.escalated = Some(Statement {
+            text: reason,
+            source: src,
+        })
+    })?;
+    Ok(())
+}
+
+pub(super) fn deviation_closed<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: DeviationClosed,
+) -> Result<(), ProjectionError> {
+    let DeviationClosed { deviation, outcome } = e;
+    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
+        d.closed = Some(Statement {
+            text: outcome,
+            source: src,
+        })
+    })?;
+    Ok(())
+}
+
+pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: FollowUpReportAdopted,
+) -> Result<(), ProjectionError> {
+    let FollowUpReportAdopted {
+        body,
+        year,
+        kind,
+        through,
+        ramar,
+        goals,
+        uppdrag,
+    } = e;
+    for g in &goals {
+        cx.touch(format!("goal/{}", g.goal));
+    }
+    for line in &uppdrag {
+        let entry = StatusEntry {
+            as_of: through,
+            body: body.clone(),
+            status: line.status,
+            reason: None,
+            via: kind.slug().to_owned(),
+            source: src.clone(),
+        };
+        cx.update(
+            &format!("uppdrag/{}", line.uppdrag),
+            |u: &mut UppdragDoc| u.status.push(entry),
+        )?;
+    }
+    cx.put(
+        &format!("report/{body}/{year}/{}", kind.slug()),
+        &ReportDoc {
+            body: body.clone(),
+            year,
+            kind,
+            through,
+            ramar,
+            goals,
+            uppdrag,
+            atgardsplan: None,
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn atgardsplan_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: AtgardsplanAdopted,
+) -> Result<(), ProjectionError> {
+    let AtgardsplanAdopted {
+        body,
+        year,
+        report,
+        plan,
+    } = e;
+    for d in &plan.deviations {
+        let id = plan.id.clone();
+        cx.update(&format!("deviation/{d}"), |dev: &mut DeviationDoc| {
+            dev.atgardsplan = Some(id)
+        })?;
+    }
+    cx.update(
+        &format!("report/{body}/{year}/{}", report.slug()),
+        |r: &mut ReportDoc| r.atgardsplan = Some(plan),
+    )?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_status_in_report<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: UppdragStatusInReport,
+) -> Result<(), ProjectionError> {
+    let UppdragStatusInReport { uppdrag, .. } = e;
+    cx.touch(format!("uppdrag/{uppdrag}"));
+    Ok(())
+}
+
+pub(super) fn goal_assessed_in_report<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: GoalAssessedInReport,
+) -> Result<(), ProjectionError> {
+    let GoalAssessedInReport { goal, .. } = e;
+    cx.touch(format!("goal/{goal}"));
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Where each event of KF goals and uppdrag updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+
+use super::*;
+
+pub(super) fn kf_goal_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: KfGoalAdopted,
+) -> Result<(), ProjectionError> {
+    let KfGoalAdopted { budget_year, goal } = e;
+    cx.touch(format!("budget/{budget_year}"));
+    cx.put(
+        &format!("goal/{}", goal.id),
+        &GoalDoc {
+            id: goal.id.clone(),
+            level: "kf".into(),
+            title: goal.title,
+            body: None,
+            kind: Some(goal.kind),
+            perspective: None,
+            from_year: goal.from_year,
+            to_year: goal.to_year,
+            kf_goals: Vec::new(),
+            indicators: goal.indicators,
+            outcomes: Default::default(),
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_given<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: UppdragGiven,
+) -> Result<(), ProjectionError> {
+    let UppdragGiven {
+        budget_year,
+        uppdrag,
+    } = e;
+    cx.touch(format!("budget/{budget_year}"));
+    cx.put(
+        &format!("uppdrag/{}", uppdrag.id),
+        &UppdragDoc {
+            id: uppdrag.id.clone(),
+            title: uppdrag.title.clone(),
+            description: uppdrag.description,
+            to: uppdrag.to.clone(),
+            resources: uppdrag.resources,
+            due: uppdrag.due,
+            given_year: budget_year,
+            closed: None,
+            lifecycle: vec![LifecycleEntry {
+                what: "given".into(),
+                budget_year,
+                detail: format!("till {}", uppdrag.to.join(", ")),
+                source: src,
+            }],
+            status: Vec::new(),
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_changed<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: UppdragChanged,
+) -> Result<(), ProjectionError> {
+    let UppdragChanged {
+        budget_year,
+        id,
+        title,
+        description,
+        to,
+        resources,
+    } = e;
+    cx.touch(format!("budget/{budget_year}"));
+    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+        let mut what = Vec::new();
+        if let Some(t) = title {
+            what.push(format!("titel: {t}"));
+            u.title = t;
+        }
+        if let Some(d) = description {
+            what.push("beskrivning".to_owned());
+            u.description = d;
+        }
+        if let Some(t) = to {
+            what.push(format!("till: {}", t.join(", ")));
+            u.to = t;
+        }
+        if let Some(r) = resources {
+            what.push(format!("resurser: {r} tkr"));
+            u.resources = Some(r);
+        }
+        u.lifecycle.push(LifecycleEntry {
+            what: "changed".into(),
+            budget_year,
+            detail: what.join("; "),
+            source: src,
+        });
+    })?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_extended<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: UppdragExtended,
+) -> Result<(), ProjectionError> {
+    let UppdragExtended {
+        budget_year,
+        id,
+        due,
+    } = e;
+    cx.touch(format!("budget/{budget_year}"));
+    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+        u.lifecycle.push(LifecycleEntry {
+            what: "extended".into(),
+            budget_year,
+            detail: format!("från {} till {due}", u.due),
+            source: src,
+        });
+        u.due = due;
+    })?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_closed<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: UppdragClosed,
+) -> Result<(), ProjectionError> {
+    let UppdragClosed {
+        budget_year,
+        id,
+        outcome,
+    } = e;
+    cx.touch(format!("budget/{budget_year}"));
+    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+        u.lifecycle.push(LifecycleEntry {
+            what: "closed".into(),
+            budget_year,
+            detail: outcome.clone(),
+            source: src,
+        });
+        u.closed = Some(outcome);
+    })?;
+    Ok(())
+}
+
+pub(super) fn uppdrag_status_reported<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: UppdragStatusReported,
+) -> Result<(), ProjectionError> {
+    let UppdragStatusReported {
+        uppdrag,
+        body,
+        as_of,
+        status,
+        reason,
+        ..
+    } = e;
+    cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
+        u.status.push(StatusEntry {
+            as_of,
+            body,
+            status,
+            reason,
+            via: "status_report".into(),
+            source: src,
+        })
+    })?;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Where each event of intern kontroll and the revisorer's reviews updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+
+use super::*;
+
+pub(super) fn internal_control_plan_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: InternalControlPlanAdopted,
+) -> Result<(), ProjectionError> {
+    let InternalControlPlanAdopted {
+        plan,
+        body,
+        year,
+        risks,
+        controls,
+    } = e;
+    cx.put(
+        &format!("ic/{plan}"),
+        &ControlPlanDoc {
+            plan: plan.clone(),
+            body,
+            year,
+            risks,
+            controls,
+            results: Default::default(),
+            tertial_reports: Default::default(),
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn control_result_reported<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: ControlResultReported,
+) -> Result<(), ProjectionError> {
+    let ControlResultReported {
+        plan,
+        control,
+        tertial,
+        result,
+    } = e;
+    if let ControlResult::Finding {
+        finding,
+        description,
+    } = &result
+    {
+        cx.put(
+            &format!("finding/{finding}"),
+            &FindingDoc {
+                finding: finding.clone(),
+                plan: plan.clone(),
+                control: control.clone(),
+                tertial,
+                description: description.clone(),
+                actions: Vec::new(),
+                closed: None,
+            },
+        )?;
+    }
+    cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
+        p.results
+            .entry(control)
+            .or_default()
+            .insert(tertial, result);
+    })?;
+    Ok(())
+}
+
+pub(super) fn finding_action_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: FindingActionRecorded,
+) -> Result<(), ProjectionError> {
+    let FindingActionRecorded {
+        finding,
+        action,
+        description,
+        responsible,
+        due,
+    } = e;
+    cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+        f.actions.push(FindingAction {
+            action,
+            description,
+            responsible,
+            due,
+            source: src,
+        })
+    })?;
+    Ok(())
+}
+
+pub(super) fn finding_closed<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: FindingClosed,
+) -> Result<(), ProjectionError> {
+    let FindingClosed { finding, outcome } = e;
+    cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+        f.closed = Some(Statement {
+            text: outcome,
+            source: src,
+        })
+    })?;
+    Ok(())
+}
+
+pub(super) fn internal_control_tertial_reported<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: InternalControlTertialReported,
+) -> Result<(), ProjectionError> {
+    let InternalControlTertialReported {
+        plan,
+        tertial,
+        summary,
+        ..
+    } = e;
+    cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
+        p.tertial_reports.insert(tertial, summary);
+    })?;
+    Ok(())
+}
+
+pub(super) fn review_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ReviewRecorded,
+) -> Result<(), ProjectionError> {
+    let ReviewRecorded {
+        review,
+        title,
+        year,
+        bodies,
+        observations,
+        recommendations,
+        reply_due,
+    } = e;
+    cx.put(
+        &format!("review/{review}"),
+        &ReviewDoc {
+            review: review.clone(),
+            title,
+            year,
+            bodies,
+            observations,
+            recommendations,
+            reply_due,
+            replies: Default::default(),
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn review_replied<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ReviewReplied,
+) -> Result<(), ProjectionError> {
+    let ReviewReplied {
+        review,
+        body,
+        reply,
+        responses,
+        late,
+    } = e;
+    cx.update(&format!("review/{review}"), |r: &mut ReviewDoc| {
+        r.replies.insert(
+            body,
+            ReplyDoc {
+                reply,
+                responses,
+                late,
+                source: src,
+            },
+        );
+    })?;
+    Ok(())
+}

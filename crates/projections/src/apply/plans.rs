@@ -1,0 +1,121 @@
+//! Where each event of nämndplaner, detaljbudgetar, verksamhets- and enhetsplaner updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+
+use super::*;
+
+pub(super) fn namndplan_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: NamndplanAdopted,
+) -> Result<(), ProjectionError> {
+    let NamndplanAdopted {
+        body,
+        year,
+        grunduppdrag,
+        goals,
+    } = e;
+    let path = format!("namndplan/{body}/{year}");
+    let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
+        body,
+        year,
+        ..Default::default()
+    });
+    d.grunduppdrag = Some(grunduppdrag);
+    d.goals = goals;
+    d.sources.push(src);
+    cx.put(&path, &d)?;
+    Ok(())
+}
+
+pub(super) fn namndmal_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: NamndmalAdopted,
+) -> Result<(), ProjectionError> {
+    let NamndmalAdopted { body, year, goal } = e;
+    cx.touch(format!("namndplan/{body}/{year}"));
+    for kg in &goal.kf_goals {
+        cx.touch(format!("goal/{kg}"));
+    }
+    // A revised nämndmål keeps the outcomes recorded against it:
+    // they live under their own keys.
+    let outcomes = Default::default();
+    cx.put(
+        &format!("goal/{}", goal.id),
+        &GoalDoc {
+            id: goal.id.clone(),
+            level: "namnd".into(),
+            title: goal.title,
+            body: Some(body),
+            kind: None,
+            perspective: Some(goal.perspective),
+            from_year: year,
+            to_year: year,
+            kf_goals: goal.kf_goals,
+            indicators: goal.indicators,
+            outcomes,
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn detaljbudget_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: DetaljbudgetAdopted,
+) -> Result<(), ProjectionError> {
+    let DetaljbudgetAdopted { body, year, lines } = e;
+    let path = format!("namndplan/{body}/{year}");
+    let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
+        body,
+        year,
+        ..Default::default()
+    });
+    d.detaljbudget = lines.into_iter().map(|l| (l.unit, l.amount)).collect();
+    d.sources.push(src);
+    cx.put(&path, &d)?;
+    Ok(())
+}
+
+pub(super) fn plan_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: PlanAdopted,
+) -> Result<(), ProjectionError> {
+    let PlanAdopted {
+        plan,
+        version,
+        kind,
+        body,
+        unit,
+        year,
+        activities,
+    } = e;
+    cx.put(
+        &format!("plan/{plan}"),
+        &PlanDoc {
+            id: plan.clone(),
+            kind,
+            body,
+            unit,
+            year,
+            version,
+            activities,
+            reported_version: None,
+            source: src,
+        },
+    )?;
+    Ok(())
+}
+
+pub(super) fn plan_reported_to_namnd<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    _src: Source,
+    e: PlanReportedToNamnd,
+) -> Result<(), ProjectionError> {
+    let PlanReportedToNamnd { plan, version, .. } = e;
+    cx.update(&format!("plan/{plan}"), |p: &mut PlanDoc| {
+        p.reported_version = Some(version)
+    })?;
+    Ok(())
+}
