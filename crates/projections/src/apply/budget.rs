@@ -1,4 +1,6 @@
-//! Where each event of the budget: its steps, skattesats, plan för ekonomin and RUR updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! The budget in the read models: its steps, ramar, skattesats, plan för ekonomin and RUR.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

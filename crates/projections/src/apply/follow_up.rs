@@ -1,4 +1,6 @@
-//! Where each event of outcomes, deviations and follow-up reports updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! Follow-up in the read models: outcomes, deviations, reports and åtgärdsplaner.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

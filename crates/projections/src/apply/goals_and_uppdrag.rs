@@ -1,4 +1,6 @@
-//! Where each event of KF goals and uppdrag updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! KF goals and uppdrag in the read models.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

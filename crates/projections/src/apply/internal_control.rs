@@ -1,4 +1,6 @@
-//! Where each event of intern kontroll and the revisorer's reviews updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! Intern kontroll and the revisorer's granskningar in the read models.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

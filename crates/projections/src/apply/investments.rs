@@ -1,4 +1,6 @@
-//! Where each event of investments and the balanskrav updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! Investments and the balanskrav in the read models.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

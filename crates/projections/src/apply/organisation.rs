@@ -1,4 +1,6 @@
-//! Where each event of the organisation, direction and styrdokument, access, keys and checkpoints updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! The organisation in the read models: the kommun, bodies, units, delegation, direction, styrdokument, access, signing keys and checkpoints.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 

@@ -1,4 +1,6 @@
-//! Where each event of nämndplaner, detaljbudgetar, verksamhets- and enhetsplaner updates the read models: one function per event, each called from the dispatch in `fold` (mod.rs).
+//! Plans in the read models: nämndplaner with nämndmål, detaljbudgetar, verksamhets- and enhetsplaner.
+//!
+//! One function per event, called from the dispatch in [`super::fold`].
 
 use super::*;
 
