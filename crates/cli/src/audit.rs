@@ -1,7 +1,7 @@
 //! `styr verify | export | replay | checkpoint | key rotate`: what a revisor
 //! needs to trust the history.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use styr_audit::{
@@ -88,15 +88,17 @@ fn classify(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Record
         .collect()
 }
 
-pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> bool {
+pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> Result<bool> {
     match result {
         Ok(r) => {
-            println!(
+            outln!(
                 "✓ {kommun}: {} händelser verifierade; kedjans huvud {} vid sekvens {}",
-                r.events, r.head_hash, r.head_sequence
-            );
+                r.events,
+                r.head_hash,
+                r.head_sequence
+            )?;
             match r.last_checkpoint() {
-                Some((covered, at, key, signed_at)) => println!(
+                Some((covered, at, key, signed_at)) => outln!(
                     "  senaste signerade kontrollpunkt: sekvens {covered} (händelse {at}), nyckel {key}, {signed_at}; {}, nycklar {}",
                     if r.checkpoints.len() == 1 {
                         "1 kontrollpunkt".to_owned()
@@ -104,20 +106,20 @@ pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> bool {
                         format!("{} kontrollpunkter", r.checkpoints.len())
                     },
                     r.keys.join(", ")
-                ),
-                None => println!("  ingen signerad kontrollpunkt ännu (`styr checkpoint {kommun}`)"),
+                )?,
+                None => outln!("  ingen signerad kontrollpunkt ännu (`styr checkpoint {kommun}`)")?,
             }
-            true
+            Ok(true)
         }
         Err(b) => {
-            println!("✗ {kommun}: historiken håller inte, {b}");
+            outln!("✗ {kommun}: historiken håller inte, {b}")?;
             for f in &b.foreign {
-                println!(
+                outln!(
                     "  INTRÅNG vid sekvens {}: främmande meddelande, inte skrivet av Styrkedja ({})",
                     f.sequence, f.reason
-                );
+                )?;
             }
-            false
+            Ok(false)
         }
     }
 }
@@ -126,7 +128,7 @@ pub async fn export(
     store: &EventStore,
     kommun: &KommunId,
     up_to: Option<u64>,
-    out: &PathBuf,
+    out: &Path,
     progress: impl FnMut(u64),
 ) -> Result<ExportHeader> {
     let mut f = std::io::BufWriter::new(

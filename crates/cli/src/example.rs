@@ -3,6 +3,7 @@
 //! newcomer should see first: the styrkedja for 2026, its gaps, the uppdrag,
 //! the follow-up, and one uppdrag's full audit history.
 
+use crate::*;
 use anyhow::{Context, Result};
 use styr_projections::docs::*;
 use styr_projections::KvRead;
@@ -38,23 +39,23 @@ pub async fn run(
     let name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
         .map_or_else(|| kommun.to_string(), |k| k.name);
     let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-    println!(
+    outln!(
         "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
-    );
+    )?;
     print_chain(kv, kommun)?;
-    println!("\nBudget och ekonomi {YEAR}:");
-    crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?);
+    outln!("\nBudget och ekonomi {YEAR}:")?;
+    crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?)?;
     let today = chrono::NaiveDate::from_ymd_opt(YEAR + 1, 3, 31).context("datum")?;
     let gaps = styr_projections::gaps(kv, kommun, YEAR, today)?;
-    println!("\nLuckor i styrkedjan {YEAR} (bedömt {today}):");
+    outln!("\nLuckor i styrkedjan {YEAR} (bedömt {today}):")?;
     for g in &gaps {
-        println!("  ⚠ {:<26} {}", g.entity, g.reason);
+        outln!("  ⚠ {:<26} {}", g.entity, g.reason)?;
     }
     print_uppdrag(kv, kommun)?;
     print_follow_up(kv, kommun)?;
-    println!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse som rört det, i ordning):");
+    outln!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse som rört det, i ordning):")?;
     for e in styr_projections::history(kv, kommun, "uppdrag/u-2026-01")? {
-        println!(
+        outln!(
             "  {:>4}  {:<24} {:<26} gäller {}  registrerad {} av {}  {}…",
             e.sequence,
             e.event_type,
@@ -63,12 +64,12 @@ pub async fn run(
             e.recorded_at.format("%Y-%m-%d %H:%M"),
             e.recorded_by,
             &e.hash[..12]
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\nMer: `styr plan {kommun} {YEAR}`, `styr gaps {kommun} {YEAR}`, `styr chain {kommun} goal/kf-m2`, \
          `styr audit {kommun} uppdrag/u-2026-05`, `styr plan {kommun} 2027 --as-of 2026-03-01`, `styr verify {kommun}`."
-    );
+    )?;
     Ok(())
 }
 
@@ -76,37 +77,40 @@ fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     let plan = styr_projections::plan(kv, kommun, YEAR)?;
     let goals: Vec<GoalDoc> = styr_projections::docs(kv, kommun, "goal")?;
     let plans: Vec<PlanDoc> = styr_projections::docs(kv, kommun, "plan")?;
-    println!(
+    outln!(
         "Styrkedjan {YEAR}{}:",
         plan.budget
             .as_ref()
             .map(|b| format!(" (budget {}, {})", b.year, b.source.decided))
             .unwrap_or_default()
-    );
+    )?;
     for kf in &plan.kf_goals {
-        println!(
+        outln!(
             "  KF-mål {}: {} ({}–{})",
-            kf.id, kf.title, kf.from_year, kf.to_year
-        );
+            kf.id,
+            kf.title,
+            kf.from_year,
+            kf.to_year
+        )?;
         for m in goals
             .iter()
             .filter(|g| g.level == "namnd" && g.from_year == YEAR && g.kf_goals.contains(&kf.id))
         {
-            println!(
+            outln!(
                 "    └ {} nämndmål {}: {}",
                 m.body.as_deref().unwrap_or("?").to_uppercase(),
                 m.id,
                 m.title
-            );
+            )?;
             for p in plans.iter().filter(|p| p.year == YEAR) {
                 for a in p.activities.iter().filter(|a| a.namndmal.contains(&m.id)) {
-                    println!(
+                    outln!(
                         "        └ aktivitet {} ({}, {}): {}",
                         a.id,
                         p.id,
                         a.unit.as_deref().unwrap_or(&p.unit),
                         a.title
-                    );
+                    )?;
                 }
             }
         }
@@ -115,30 +119,33 @@ fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
 }
 
 fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
-    println!("\nUppdrag från KF:");
-    println!(
+    outln!("\nUppdrag från KF:")?;
+    outln!(
         "  {:<11} {:<40} {:<12} {:<10} senaste status",
-        "id", "titel", "till", "klart"
-    );
+        "id",
+        "titel",
+        "till",
+        "klart"
+    )?;
     for u in styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
         let status = match (&u.closed, u.status.last()) {
             (Some(_), _) => "avslutat".to_owned(),
             (None, Some(s)) => format!("{} per {}", s.status.swedish(), s.as_of),
             (None, None) => "⚠ ingen återrapport".to_owned(),
         };
-        println!(
+        outln!(
             "  {:<11} {:<40} {:<12} {:<10} {status}",
             u.id,
             truncate(&u.title, 40),
             u.to.join(","),
             u.due
-        );
+        )?;
     }
     Ok(())
 }
 
 fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
-    println!("\nAvvikelser:");
+    outln!("\nAvvikelser:")?;
     for d in styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")? {
         let status = if d.closed.is_some() {
             "avslutad".to_owned()
@@ -151,10 +158,12 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         } else {
             "öppen, åtgärdad inom delegation".to_owned()
         };
-        println!(
+        outln!(
             "  {:<12} {:<18} rapporterad {}  {status}",
-            d.id, d.unit, d.reported
-        );
+            d.id,
+            d.unit,
+            d.reported
+        )?;
     }
     let mut reports: std::collections::BTreeMap<String, Vec<styr_domain::ReportKind>> =
         Default::default();
@@ -164,19 +173,19 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     {
         reports.entry(r.body).or_default().push(r.kind);
     }
-    println!("\nUppföljningsrapporter {YEAR}:");
+    outln!("\nUppföljningsrapporter {YEAR}:")?;
     for (body, mut kinds) in reports {
         kinds.sort();
         let names: Vec<&str> = kinds.iter().map(|k| k.swedish()).collect();
-        println!("  {body:<5} {}", names.join(", "));
+        outln!("  {body:<5} {}", names.join(", "))?;
     }
-    println!("\nIntern kontroll:");
+    outln!("\nIntern kontroll:")?;
     let findings: Vec<FindingDoc> = styr_projections::docs(kv, kommun, "finding")?;
     for p in styr_projections::docs::<ControlPlanDoc>(kv, kommun, "ic")? {
         let mine: Vec<_> = findings.iter().filter(|f| f.plan == p.plan).collect();
         let open = mine.iter().filter(|f| f.closed.is_none()).count();
         let results: usize = p.results.values().map(|r| r.len()).sum();
-        println!(
+        outln!(
             "  {:<12} {} {}: {} kontrollmoment, {results} resultat, {} ({open} öppna), tertialrapporter: {}",
             p.plan,
             p.body.to_uppercase(),
@@ -188,17 +197,17 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
             } else {
                 p.tertial_reports.keys().map(|t| format!("T{t}")).collect::<Vec<_>>().join(", ")
             }
-        );
+        )?;
     }
     for r in styr_projections::docs::<ReviewDoc>(kv, kommun, "review")? {
-        println!(
+        outln!(
             "  granskning {}: yttranden från {} av {} ({}), svar senast {}",
             r.review,
             r.replies.len(),
             r.bodies.len(),
             r.bodies.join(", "),
             r.reply_due
-        );
+        )?;
     }
     Ok(())
 }
@@ -209,4 +218,12 @@ fn truncate(s: &str, n: usize) -> String {
     } else {
         s.chars().take(n - 1).chain(['…']).collect()
     }
+}
+
+pub(crate) async fn example(ctx: &mut Ctx<'_>, k: &str) -> Result<Exit> {
+    let cli = ctx.cli;
+    let k = kommun(k)?;
+    let backend = ctx.backend().await?;
+    run(&backend.kommuner(), &k, &cli.som, &cli.projections()).await?;
+    Ok(Exit::Ok)
 }

@@ -7,13 +7,15 @@
 //! supervisor restarts the whole unit; a transient NATS error or a contended
 //! checkpoint is logged and tried again at the next tick.
 
+use crate::*;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use styr_store::KommunId;
 
-use crate::{audit, without_password, Backend, Cli};
+use crate::context::without_password;
+use crate::{audit, Backend, Cli};
 
 pub async fn run(
     cli: &Cli,
@@ -31,11 +33,11 @@ pub async fn run(
         );
     }
     if let Some(s) = &backend._server {
-        println!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url());
-        println!(
+        outln!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url())?;
+        outln!(
             "Inloggningsuppgifter (NATS-URL per användare, bara läsbara för dig) finns i {}",
             cli.data_dir.join("credentials").display()
-        );
+        )?;
     }
     let health = Arc::new(styr_service::api::Health::default());
     let api = Arc::new(styr_service::api::Api {
@@ -77,10 +79,10 @@ pub async fn run(
             tracing::error!(error = %e, "the NATS service stopped");
         }
     });
-    println!(
+    outln!(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
-    );
+    )?;
     // Checkpoints in a task of their own: a slow one (time-outs, a
     // contended kommun) never keeps SIGTERM, a dead server or a full disk
     // waiting.
@@ -208,6 +210,18 @@ async fn checkpoints(
             }
         }
     }
+}
+
+pub(crate) async fn serve(
+    ctx: &mut Ctx<'_>,
+    checkpoint_every: &u64,
+    registrars: &[String],
+) -> Result<Exit> {
+    let cli = ctx.cli;
+    // serve keeps the connection (and the embedded server) until it stops.
+    let backend = Backend::open(cli).await?;
+    run(cli, backend, *checkpoint_every, registrars.to_vec()).await?;
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `styr project | plan | chain | gaps | audit | register | rebuild`: the
 //! read models, live from the local projection or as of a past moment.
 
+use crate::*;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
@@ -278,7 +279,7 @@ async fn view(
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?)?;
     Ok(())
 }
 
@@ -291,7 +292,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if when.json {
                 return v.reply(&k, QueryResult::Plan(Box::new(plan)));
             }
-            print_plan(&plan);
+            print_plan(&plan)?;
         }
         Query::Chain { kommun, node, when } => {
             let k = crate::kommun(kommun)?;
@@ -302,14 +303,14 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if when.json {
                 return v.reply(&k, QueryResult::Chain(c));
             }
-            println!("{} — {}", c.node.path, c.node.label);
-            println!("Uppåt i kedjan:");
+            outln!("{} — {}", c.node.path, c.node.label)?;
+            outln!("Uppåt i kedjan:")?;
             for n in &c.up {
-                println!("  ↑ {:<36} {}", n.path, n.label);
+                outln!("  ↑ {:<36} {}", n.path, n.label)?;
             }
-            println!("Nedåt i kedjan:");
+            outln!("Nedåt i kedjan:")?;
             for n in &c.down {
-                println!("  ↓ {:<36} {}", n.path, n.label);
+                outln!("  ↓ {:<36} {}", n.path, n.label)?;
             }
         }
         Query::Gaps {
@@ -327,12 +328,12 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if when.json {
                 return v.reply(&k, QueryResult::Gaps(gaps));
             }
-            println!(
+            outln!(
                 "Luckor i styrkedjan {year} (bedömt {today}): {}",
                 gaps.len()
-            );
+            )?;
             for g in gaps {
-                println!("  ⚠ {:<30} {:<26} {}", g.kind_sv(), g.entity, g.reason);
+                outln!("  ⚠ {:<30} {:<26} {}", g.kind_sv(), g.entity, g.reason)?;
             }
         }
         Query::Audit {
@@ -349,13 +350,18 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if h.is_empty() {
                 anyhow::bail!("objektet {entity:?} har inga händelser i {k} (sökvägar ser ut som uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
             }
-            println!("Revisionsspår för {entity} i {k}:");
-            println!(
+            outln!("Revisionsspår för {entity} i {k}:")?;
+            outln!(
                 "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} hash",
-                "sekv", "händelse", "beslut", "gäller från", "registrerad", "av"
-            );
+                "sekv",
+                "händelse",
+                "beslut",
+                "gäller från",
+                "registrerad",
+                "av"
+            )?;
             for e in h {
-                println!(
+                outln!(
                     "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} {}…{}",
                     e.sequence,
                     e.event_type,
@@ -367,7 +373,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                     e.corrects
                         .map(|c| format!(" rättar {c}"))
                         .unwrap_or_default()
-                );
+                )?;
             }
         }
         Query::Register {
@@ -388,14 +394,14 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
     Ok(())
 }
 
-fn print_plan(plan: &styr_projections::PlanView) {
+fn print_plan(plan: &styr_projections::PlanView) -> Result<()> {
     match &plan.budget {
-        Some(b) => print_budget_parts(b, plan.year),
-        None => println!("Ingen antagen budget omfattar {}", plan.year),
+        Some(b) => print_budget_parts(b, plan.year)?,
+        None => outln!("Ingen antagen budget omfattar {}", plan.year)?,
     }
-    println!("\nKF-mål {}:", plan.year);
+    outln!("\nKF-mål {}:", plan.year)?;
     for g in &plan.kf_goals {
-        println!("  {} {} ({}–{})", g.id, g.title, g.from_year, g.to_year);
+        outln!("  {} {} ({}–{})", g.id, g.title, g.from_year, g.to_year)?;
         let latest = g.latest();
         for i in &g.indicators {
             let target = i
@@ -404,7 +410,7 @@ fn print_plan(plan: &styr_projections::PlanView) {
                 .find(|t| t.year == plan.year)
                 .map(|t| t.value);
             let outcome = latest.get(i.id.as_str());
-            println!(
+            outln!(
                 "      {:<44} målvärde {:>8}  utfall {}",
                 format!(
                     "{}{}",
@@ -419,14 +425,17 @@ fn print_plan(plan: &styr_projections::PlanView) {
                     "{} ({}, {})",
                     o.value, o.period, o.source
                 ))
-            );
+            )?;
         }
     }
-    println!("\nNämnder {}:", plan.year);
-    println!(
+    outln!("\nNämnder {}:", plan.year)?;
+    outln!(
         "  {:<40} {:>12}  {:>10}  nämndmål  {:<24}  ramen beslutad",
-        "nämnd", "ram tkr", "fördelat", "planer"
-    );
+        "nämnd",
+        "ram tkr",
+        "fördelat",
+        "planer"
+    )?;
     for n in &plan.namnder {
         let distributed: i64 = n.plan.as_ref().map_or(0, |p| p.detaljbudget.values().sum());
         let set_by = plan
@@ -436,7 +445,7 @@ fn print_plan(plan: &styr_projections::PlanView) {
             .map_or(String::new(), |e| {
                 format!("{} ({})", e.source.decided, e.change.swedish())
             });
-        println!(
+        outln!(
             "  {:<40} {:>12}  {:>10}  {:>8}  {:<24}  {}",
             n.body.name,
             n.ram.map_or("–".to_owned(), |r| r.to_string()),
@@ -452,16 +461,16 @@ fn print_plan(plan: &styr_projections::PlanView) {
                 .collect::<Vec<_>>()
                 .join(", "),
             set_by
-        );
+        )?;
     }
-    print_investments(plan);
-    print_balanskrav(plan);
-    println!("\nUppdrag:");
+    print_investments(plan)?;
+    print_balanskrav(plan)?;
+    outln!("\nUppdrag:")?;
     for u in &plan.uppdrag {
         let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
             format!("{} per {}", s.status.swedish(), s.as_of)
         });
-        println!(
+        outln!(
             "  {:<10} {:<44} {}",
             u.id,
             u.title,
@@ -470,8 +479,9 @@ fn print_plan(plan: &styr_projections::PlanView) {
             } else {
                 status
             }
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// A terminal table with a header row, right-aligning the columns `numeric`.
@@ -489,8 +499,8 @@ fn table(header: &[&str], numeric: &[usize]) -> comfy_table::Table {
 
 /// Skattesats, the plan för ekonomin and the RUR, each with the decision
 /// that set it.
-fn print_budget_parts(b: &BudgetDoc, year: i32) {
-    println!(
+fn print_budget_parts(b: &BudgetDoc, year: i32) -> Result<()> {
+    outln!(
         "Budget {} med plan {}–{}: antagen {}{}",
         b.year,
         b.plan_years[0],
@@ -500,7 +510,7 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
             || ", ännu inte fastställd".to_owned(),
             |s| format!(", fastställd {}", s.decided)
         )
-    );
+    )?;
     for c in b
         .changes
         .iter()
@@ -515,24 +525,24 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
         .map(|(c, s)| format!("{} {}", c.swedish(), s.decided))
         .collect::<std::collections::BTreeSet<_>>()
     {
-        println!("  ändrad genom {c}");
+        outln!("  ändrad genom {c}")?;
     }
     match &b.skattesats {
-        Some(s) => println!(
+        Some(s) => outln!(
             "Skattesats {}: {} ({}, {})",
             b.year,
             s.value,
             s.change.swedish(),
             s.source.decided
-        ),
-        None => println!("Skattesats {}: inte beslutad", b.year),
+        )?,
+        None => outln!("Skattesats {}: inte beslutad", b.year)?,
     }
     if let Some(e) = &b.economy {
-        println!(
+        outln!(
             "\nPlan för ekonomin, tkr ({}, {}):",
             e.change.swedish(),
             e.source.decided
-        );
+        )?;
         let mut t = table(
             &[
                 "år",
@@ -567,10 +577,10 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
                 styr_audit::grouped(y.finansiering.forandring_likvida_medel),
             ]);
         }
-        println!("{t}");
+        outln!("{t}")?;
     }
     for r in b.rur.values().filter(|r| r.value.year == year) {
-        println!(
+        outln!(
             "Resultatutjämningsreserv {}: reservering {} tkr, disposition {} tkr enligt {} ({}, {})",
             r.value.year,
             styr_audit::grouped(r.value.reservation),
@@ -578,25 +588,27 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) {
             r.value.riktlinjer,
             r.change.swedish(),
             r.source.decided
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// The budget's economy for the plan's year: skattesats, plan för ekonomin,
 /// RUR, investments and balanskrav (the example's summary).
-pub(crate) fn print_economy(plan: &styr_projections::PlanView) {
+pub(crate) fn print_economy(plan: &styr_projections::PlanView) -> Result<()> {
     if let Some(b) = &plan.budget {
-        print_budget_parts(b, plan.year);
+        print_budget_parts(b, plan.year)?;
     }
-    print_investments(plan);
-    print_balanskrav(plan);
+    print_investments(plan)?;
+    print_balanskrav(plan)?;
+    Ok(())
 }
 
-fn print_investments(plan: &styr_projections::PlanView) {
+fn print_investments(plan: &styr_projections::PlanView) -> Result<()> {
     if plan.investments.is_empty() {
-        return;
+        return Ok(());
     }
-    println!("\nInvesteringar {}, tkr:", plan.year);
+    outln!("\nInvesteringar {}, tkr:", plan.year)?;
     let mut t = table(
         &[
             "investering",
@@ -630,14 +642,15 @@ fn print_investments(plan: &styr_projections::PlanView) {
             set_by,
         ]);
     }
-    println!("{t}");
+    outln!("{t}")?;
+    Ok(())
 }
 
-fn print_balanskrav(plan: &styr_projections::PlanView) {
+fn print_balanskrav(plan: &styr_projections::PlanView) -> Result<()> {
     let Some(b) = &plan.balanskrav else {
-        return;
+        return Ok(());
     };
-    println!("\nBalanskravsutredning {}, tkr:", plan.year);
+    outln!("\nBalanskravsutredning {}, tkr:", plan.year)?;
     let mut t = table(
         &[
             "rapport",
@@ -664,7 +677,8 @@ fn print_balanskrav(plan: &styr_projections::PlanView) {
             e.source.decided.clone(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}")?;
+    Ok(())
 }
 
 /// Where a status was reported, in Swedish: a status report of its own, or
@@ -683,13 +697,13 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
     match r {
         Register::Uppdrag => {
             for u in styr_projections::docs::<UppdragDoc>(kv, k, "uppdrag")? {
-                println!(
+                outln!(
                     "{} {} (till {}, klart {})",
                     u.id,
                     u.title,
                     u.to.join(", "),
                     u.due
-                );
+                )?;
                 for l in &u.lifecycle {
                     let what = match l.what.as_str() {
                         "given" => "givet",
@@ -698,26 +712,29 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         "closed" => "avslutat",
                         other => other,
                     };
-                    println!(
+                    outln!(
                         "    {:<9} budget {} — {} [{}]",
-                        what, l.budget_year, l.detail, l.source.decided
-                    );
+                        what,
+                        l.budget_year,
+                        l.detail,
+                        l.source.decided
+                    )?;
                 }
                 for s in &u.status {
-                    println!(
+                    outln!(
                         "    status    {} {} {} i {} [{}]",
                         s.as_of,
                         s.body.to_uppercase(),
                         s.status.swedish(),
                         via_sv(&s.via),
                         s.source.decided
-                    );
+                    )?;
                 }
             }
         }
         Register::Avvikelser => {
             for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
-                println!(
+                outln!(
                     "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
                     d.id,
                     d.unit,
@@ -726,27 +743,29 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     d.noticed,
                     d.reported,
                     d.analysis
-                );
+                )?;
                 for a in &d.actions {
-                    println!(
+                    outln!(
                         "    åtgärd {}: {} [{}]",
-                        a.action, a.description, a.source.decided
-                    );
+                        a.action,
+                        a.description,
+                        a.source.decided
+                    )?;
                 }
                 if let Some(e) = &d.escalated {
-                    println!("    till nämnden: {} [{}]", e.text, e.source.decided);
+                    outln!("    till nämnden: {} [{}]", e.text, e.source.decided)?;
                 }
                 if let Some(p) = &d.atgardsplan {
-                    println!("    åtgärdsplan {p}");
+                    outln!("    åtgärdsplan {p}")?;
                 }
                 if let Some(c) = &d.closed {
-                    println!("    avslutad: {} [{}]", c.text, c.source.decided);
+                    outln!("    avslutad: {} [{}]", c.text, c.source.decided)?;
                 }
             }
         }
         Register::Rapporter => {
             for r in styr_projections::docs::<ReportDoc>(kv, k, "report")? {
-                println!(
+                outln!(
                     "{:<5} {} {:<18} t.o.m. {} [{}]{}",
                     r.body,
                     r.year,
@@ -757,14 +776,14 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         .as_ref()
                         .map(|a| format!(" med åtgärdsplan {}", a.id))
                         .unwrap_or_default()
-                );
+                )?;
             }
         }
         Register::InternKontroll => {
             for p in styr_projections::docs::<ControlPlanDoc>(kv, k, "ic")? {
-                println!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided);
+                outln!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided)?;
                 for r in &p.risks {
-                    println!(
+                    outln!(
                         "    risk {:<14} S{} × K{} = {:>2}  {:<11}  {}",
                         r.id,
                         r.likelihood,
@@ -772,7 +791,7 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                         r.score,
                         r.response.swedish(),
                         r.description
-                    );
+                    )?;
                 }
                 for c in &p.controls {
                     let results: Vec<String> = p
@@ -795,18 +814,18 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    println!(
+                    outln!(
                         "    kontroll {:<14} {}  [{}]",
                         c.id,
                         c.what,
                         results.join(", ")
-                    );
+                    )?;
                 }
             }
         }
         Register::Brister => {
             for f in styr_projections::docs::<FindingDoc>(kv, k, "finding")? {
-                println!(
+                outln!(
                     "{} ({} T{}): {} — {}",
                     f.finding,
                     f.control,
@@ -817,37 +836,40 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     } else {
                         "öppen"
                     }
-                );
+                )?;
                 for a in &f.actions {
-                    println!(
+                    outln!(
                         "    åtgärd {}: {} ({}, senast {})",
-                        a.action, a.description, a.responsible, a.due
-                    );
+                        a.action,
+                        a.description,
+                        a.responsible,
+                        a.due
+                    )?;
                 }
             }
         }
         Register::Granskningar => {
             for r in styr_projections::docs::<ReviewDoc>(kv, k, "review")? {
-                println!(
+                outln!(
                     "{} {} ({}), svar senast {}",
                     r.review,
                     r.title,
                     r.bodies.join(", "),
                     r.reply_due
-                );
+                )?;
                 for (b, reply) in &r.replies {
-                    println!(
+                    outln!(
                         "    yttrande från {b}{}: {}",
                         if reply.late { " (sent)" } else { "" },
                         reply.reply
-                    );
+                    )?;
                 }
             }
         }
         Register::Behorigheter => {
             for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, "access")? {
                 let now: Vec<String> = a.access.iter().map(ToString::to_string).collect();
-                println!(
+                outln!(
                     "{}: {}",
                     a.identity,
                     if now.is_empty() {
@@ -855,15 +877,15 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     } else {
                         now.join(", ")
                     }
-                );
+                )?;
                 for c in &a.changes {
-                    println!(
+                    outln!(
                         "    {} {} ({}, sekvens {})",
                         if c.granted { "beviljad" } else { "återkallad" },
                         c.access,
                         c.source.decided,
                         c.source.sequence
-                    );
+                    )?;
                 }
             }
         }
@@ -871,19 +893,21 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
             let found =
                 styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
             if found.is_empty() {
-                println!("Inga främmande meddelanden i historiken.");
+                outln!("Inga främmande meddelanden i historiken.")?;
             }
             for i in found {
-                println!(
+                outln!(
                     "INTRÅNG vid sekvens {}: {} (hash {})",
-                    i.sequence, i.reason, i.hash
-                );
+                    i.sequence,
+                    i.reason,
+                    i.hash
+                )?;
             }
         }
         Register::Investeringar => {
             for i in styr_projections::docs::<InvestmentDoc>(kv, k, "investment")? {
                 let inv = &i.investment;
-                println!(
+                outln!(
                     "{} {} ({}, {}–{}, totalt {} tkr)",
                     i.id,
                     inv.title,
@@ -891,22 +915,22 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                     inv.start_year,
                     inv.finish_year,
                     styr_audit::grouped(inv.total)
-                );
+                )?;
                 for e in &i.budgeted {
                     let years: Vec<String> = e
                         .years
                         .iter()
                         .map(|y| format!("{} {}", y.year, styr_audit::grouped(y.amount)))
                         .collect();
-                    println!(
+                    outln!(
                         "    budget     {} [{}, {}]",
                         years.join(", "),
                         e.change.swedish(),
                         e.source.decided
-                    );
+                    )?;
                 }
                 for f in &i.follow_ups {
-                    println!(
+                    outln!(
                         "    uppföljd   {} {}: utfall {}{} [{}]",
                         f.report.swedish(),
                         f.year,
@@ -915,10 +939,21 @@ fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
                             .map(|p| format!(", prognos {}", styr_audit::grouped(p)))
                             .unwrap_or_default(),
                         f.source.decided
-                    );
+                    )?;
                 }
             }
         }
     }
     Ok(())
+}
+
+pub(crate) async fn query(ctx: &mut Ctx<'_>, q: &Query) -> Result<Exit> {
+    let cli = ctx.cli;
+    if q.offline() {
+        run(None, &cli.projections(), q).await?;
+    } else {
+        let backend = ctx.backend().await?;
+        run(Some(&backend.store), &cli.projections(), q).await?;
+    }
+    Ok(Exit::Ok)
 }

@@ -1,0 +1,259 @@
+//! What every verb shares: the connection to NATS (and, in the embedded
+//! default, the nats-server and the data folder's lock behind it), opened
+//! once on first use; kommun ids from the command line; progress bars.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::Kommuner;
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+use crate::Cli;
+
+/// The context of one `styr` run: the parsed command line and the backend,
+/// opened when a verb first asks for it.
+pub(crate) struct Ctx<'a> {
+    pub(crate) cli: &'a Cli,
+    backend: Option<Backend>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(cli: &'a Cli) -> Self {
+        Ctx { cli, backend: None }
+    }
+
+    /// The connection to NATS, opened (and the embedded server started) on
+    /// first use.
+    pub(crate) async fn backend(&mut self) -> Result<&Backend> {
+        if self.backend.is_none() {
+            self.backend = Some(Backend::open(self.cli).await?);
+        }
+        self.backend.as_ref().context("the backend was just opened")
+    }
+}
+
+/// The NATS connection and, in the embedded default, the server behind it.
+pub(crate) struct Backend {
+    pub(crate) store: Arc<EventStore>,
+    /// The URL of the service's request connection (user `styr-api`).
+    pub(crate) api_url: Option<String>,
+    pub(crate) _server: Option<NatsServer>,
+    /// Held while this process runs the data folder's server.
+    _lock: Option<std::fs::File>,
+}
+
+/// Who holds a data folder.
+enum DataDir {
+    /// This process: it may start the folder's nats-server.
+    Ours(std::fs::File),
+    /// Another `styr` process, whose server this one attaches to.
+    Held(String),
+}
+
+/// Locks `<data-dir>/styr.lock` (and writes this process id into it), or
+/// says which process holds it. One data folder, one nats-server: a second
+/// server on the same JetStream store would lose acknowledged decisions.
+fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(dir).with_context(|| format!("kunde inte skapa {}", dir.display()))?;
+    let path = dir.join("styr.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("kunde inte öppna {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            write!(file, "{}", std::process::id())?;
+            Ok(DataDir::Ours(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Ok(DataDir::Held(pid.trim().to_owned()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("kunde inte låsa {}", path.display()))
+        }
+    }
+}
+
+impl Backend {
+    pub(crate) async fn open(cli: &Cli) -> Result<Self> {
+        let config = StoreConfig {
+            replicas: cli.replicas,
+            keys: Some(cli.data_dir.join("keys")),
+            ..StoreConfig::default()
+        };
+        let mut lock = None;
+        let (url, api_url, server) = match &cli.nats_url {
+            Some(url) => (url.clone(), cli.api_url.clone(), None),
+            None => {
+                let held = match lock_data_dir(&cli.data_dir)? {
+                    DataDir::Ours(file) => {
+                        lock = Some(file);
+                        None
+                    }
+                    DataDir::Held(pid) => Some(pid),
+                };
+                if let Some(pid) = held {
+                    // Attach to the server the other process runs.
+                    let read = |user: &str| {
+                        let path = cli.data_dir.join("credentials").join(format!("{user}.url"));
+                        std::fs::read_to_string(&path)
+                            .map(|t| t.trim().to_owned())
+                            .with_context(|| {
+                                format!(
+                                    "datamappen {} används av styr med process-id {pid}, och {} går inte att läsa",
+                                    cli.data_dir.display(),
+                                    path.display()
+                                )
+                            })
+                    };
+                    eprintln!(
+                        "Datamappen {} används av styr med process-id {pid}: ansluter till dess nats-server",
+                        cli.data_dir.display()
+                    );
+                    let url = read(styr_access::SERVICE_USER)?;
+                    let api = read(styr_access::API_USER)?;
+                    (url, Some(api), None)
+                } else {
+                    let (server, access) = start_embedded(cli).await?;
+                    let user = |role| {
+                        access
+                            .with_role(role)
+                            .map(|u| u.url("127.0.0.1", server.port()))
+                            .context("användarfilen saknar tjänstens användare")
+                    };
+                    (
+                        user(styr_access::Role::Service)?,
+                        Some(user(styr_access::Role::Api)?),
+                        Some(server),
+                    )
+                }
+            }
+        };
+        // Reach the server once before going on, so that an unreachable or
+        // refusing server is an error naming it, not a later time-out.
+        let (address, options) = styr_store::connect_options(&url);
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            options.connect(address.clone()),
+        )
+        .await;
+        match probe {
+            Ok(Ok(client)) => drop(client),
+            Ok(Err(e)) => anyhow::bail!(
+                "kunde inte ansluta till NATS på {}: {e}",
+                without_password(&url)
+            ),
+            Err(_) => anyhow::bail!("NATS på {} svarade inte inom 10 s", without_password(&url)),
+        }
+        let store = EventStore::connect(&url, config).await.with_context(|| {
+            format!("kunde inte ansluta till NATS på {}", without_password(&url))
+        })?;
+        Ok(Backend {
+            store: Arc::new(store),
+            api_url,
+            _server: server,
+            _lock: lock,
+        })
+    }
+
+    pub(crate) fn kommuner(&self) -> Kommuner {
+        Kommuner::new(self.store.clone())
+    }
+}
+
+/// `nats://user:***@host` for messages: a password never reaches a log.
+pub(crate) fn without_password(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, rest)), Some((_, host))) => {
+            let user = rest.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts the embedded nats-server with the permission model (accounts and
+/// users from `<data-dir>/access/users.json`, created on first start) and
+/// writes every user's URL to `<data-dir>/credentials/<user>.url` (0600).
+pub(crate) async fn start_embedded(cli: &Cli) -> Result<(NatsServer, styr_access::Access)> {
+    eprintln!(
+        "Startar inbyggd nats-server {} (JetStream, fsync vid varje skrivning, konton och användare) i {}",
+        styr_natsrun::NATS_SERVER_VERSION,
+        cli.data_dir.display()
+    );
+    let access = styr_access::Access::load_or_create(&cli.data_dir.join("access"))
+        .context("kunde inte läsa den inbyggda serverns användare")?;
+    let server = NatsServer::start(
+        ServerOptions {
+            port: cli.port,
+            ..ServerOptions::new(cli.data_dir.join("nats"))
+        }
+        .with_config(access.server_config()),
+    )
+    .await
+    .context("kunde inte starta den inbyggda nats-servern")?;
+    access
+        .write_credentials(
+            &cli.data_dir.join("credentials"),
+            "127.0.0.1",
+            server.port(),
+        )
+        .context("kunde inte skriva användarnas inloggningsuppgifter")?;
+    Ok((server, access))
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub(crate) fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} ({rate}, {eta} kvar)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}/s", styr_audit::grouped(state.per_sec() as i64));
+            },
+        )
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// A kommun named on the command line must have a history here: a typo
+/// (`vimerby`) is an error, never an empty answer that looks like success.
+pub(crate) async fn require_kommun(store: &EventStore, k: &KommunId) -> Result<()> {
+    if store.last_sequence(k).await? == 0 {
+        let known: Vec<String> = store
+            .kommuner()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        anyhow::bail!(
+            "kommunen {k} finns inte här (ingen historik){}",
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!("; kända kommuner: {}", known.join(", "))
+            }
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn kommun(id: &str) -> Result<KommunId> {
+    KommunId::new(id).with_context(|| format!("kommun {id:?}"))
+}

@@ -1,0 +1,67 @@
+//! `styr report`.
+
+use anyhow::{Context, Result};
+
+use crate::context::Ctx;
+use crate::*;
+
+pub(crate) async fn report(
+    ctx: &mut Ctx<'_>,
+    k: &str,
+    year: &i32,
+    out: &std::path::Path,
+    today: &Option<chrono::NaiveDate>,
+    file: Option<&std::path::Path>,
+    trust: &audit::Trust,
+) -> Result<Exit> {
+    let cli = ctx.cli;
+    let k = kommun(k)?;
+    let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let report = match file {
+        Some(file) => {
+            let (header, entries, verification) = audit::verify_file(file, trust.options()?)?;
+            if header.kommun != k {
+                anyhow::bail!(
+                    "{} innehåller kommunen {}, inte {k}",
+                    file.display(),
+                    header.kommun
+                );
+            }
+            let view =
+                styr_projections::fold_records(&k, audit::stored(&header, &entries)?.iter())?;
+            styr_audit::RevisorReport::build(&view, &k, *year, today, verification)?
+        }
+        None => {
+            let backend = ctx.backend().await?;
+            require_kommun(&backend.store, &k).await?;
+            let verification =
+                styr_audit::verify_stream(&backend.store, &k, trust.options()?).await?;
+            let p = views::projector(&backend.store, &cli.projections(), &k).await?;
+            styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
+        }
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("kunde inte skapa {}", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = out.join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("kunde inte skriva {}", path.display()))
+    };
+    write("rapport.md", report.markdown().as_bytes())?;
+    write("rapport.html", report.html().as_bytes())?;
+    write(
+        "rapport.xlsx",
+        &report.xlsx().context("kunde inte skapa rapport.xlsx")?,
+    )?;
+    for (name, bytes) in report.csv().context("kunde inte skriva CSV-tabellerna")? {
+        write(name, &bytes)?;
+    }
+    outln!(
+        "Rapport för {k} {year} skriven till {} (rapport.md, rapport.html, rapport.xlsx, CSV med semikolon för Excel)",
+        out.display()
+    )?;
+    Ok(if report.verification.is_ok() {
+        Exit::Ok
+    } else {
+        Exit::Broken
+    })
+}
