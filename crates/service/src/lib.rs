@@ -81,7 +81,7 @@ struct Pending {
 
 /// One kommun's writer: its state, and the submissions waiting for it.
 struct Slot {
-    loaded: tokio::sync::Mutex<Loaded>,
+    decider: tokio::sync::Mutex<Decider>,
     queue: std::sync::Mutex<std::collections::VecDeque<Pending>>,
 }
 
@@ -91,7 +91,9 @@ const MAX_REQUEUES: u32 = 8;
 /// At most this many submissions are decided and committed together.
 const MAX_GROUP: usize = 64;
 
-struct Loaded {
+/// What deciding for one kommun needs: its state, folded to a stream
+/// sequence, and where its chain stands there.
+struct Decider {
     state: KommunState,
     /// The last stream sequence folded (foreign messages included).
     sequence: u64,
@@ -105,7 +107,7 @@ struct Loaded {
 /// The command side for all kommuner this process serves.
 pub struct Kommuner {
     store: Arc<EventStore>,
-    loaded: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
+    slots: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
     registrars: Vec<String>,
 }
 
@@ -145,7 +147,7 @@ impl Kommuner {
     pub fn new(store: Arc<EventStore>) -> Self {
         Kommuner {
             store,
-            loaded: Default::default(),
+            slots: Default::default(),
             registrars: Vec::new(),
         }
     }
@@ -155,11 +157,11 @@ impl Kommuner {
     }
 
     fn slot(&self, kommun: &KommunId) -> Arc<Slot> {
-        let mut map = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(kommun.clone())
             .or_insert_with(|| {
                 Arc::new(Slot {
-                    loaded: tokio::sync::Mutex::new(Loaded {
+                    decider: tokio::sync::Mutex::new(Decider {
                         state: KommunState::default(),
                         sequence: 0,
                         chain: ChainState::genesis(kommun),
@@ -174,7 +176,11 @@ impl Kommuner {
     /// Folds the events after `loaded.sequence` into the state. A foreign
     /// message (one Styrkedja did not write) is logged and skipped: it never
     /// stops the kommun.
-    async fn catch_up(&self, kommun: &KommunId, loaded: &mut Loaded) -> Result<(), ServiceError> {
+    async fn fold_missed(
+        &self,
+        kommun: &KommunId,
+        loaded: &mut Decider,
+    ) -> Result<(), ServiceError> {
         let messages = self.store.raw_history(kommun, loaded.chain.next).await?;
         futures::pin_mut!(messages);
         while let Some(message) = messages.next().await {
@@ -215,8 +221,8 @@ impl Kommuner {
     /// The kommun's current state, as far as deciding knows it (a copy).
     pub async fn state(&self, kommun: &KommunId) -> Result<(KommunState, u64), ServiceError> {
         let slot = self.slot(kommun);
-        let mut loaded = slot.loaded.lock().await;
-        self.catch_up(kommun, &mut loaded).await?;
+        let mut loaded = slot.decider.lock().await;
+        self.fold_missed(kommun, &mut loaded).await?;
         Ok((loaded.state.clone(), loaded.sequence))
     }
 
@@ -301,7 +307,7 @@ impl Kommuner {
                 result = &mut answer => {
                     return result.unwrap_or_else(|_| Err(ServiceError::Failed("the writer dropped the submission".into())));
                 }
-                mut loaded = slot.loaded.lock() => {
+                mut loaded = slot.decider.lock() => {
                     let group: Vec<Pending> = {
                         let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
                         let n = q.len().min(MAX_GROUP);
@@ -316,12 +322,13 @@ impl Kommuner {
     }
 
     /// Decides a group in order and records the accepted part as one batch;
-    /// answers every member.
+    /// answers every member. A group that conflicts with another writer is
+    /// decided again on the caught-up state, up to `MAX_ATTEMPTS` times.
     async fn commit_group(
         &self,
         kommun: &KommunId,
         slot: &Slot,
-        loaded: &mut Loaded,
+        loaded: &mut Decider,
         mut todo: Vec<Pending>,
     ) {
         const MAX_ATTEMPTS: u32 = 8;
@@ -333,251 +340,41 @@ impl Kommuner {
         // a catch-up (`stale`). A first use loads the state.
         if loaded.sequence == 0 || loaded.stale {
             loaded.stale = false;
-            if let Err(e) = self.catch_up(kommun, loaded).await {
-                let msg = e.to_string();
-                for p in todo {
-                    let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
-                }
+            if let Err(e) = self.fold_missed(kommun, loaded).await {
+                fail(todo, &e.to_string());
                 return;
             }
         }
         for _ in 0..MAX_ATTEMPTS {
-            // Keys recorded before are answered without deciding; a key
-            // repeated in the group waits for the first one's outcome (the
-            // next group). Neither may shape what the others are decided
-            // against.
-            let keys: Vec<&str> = todo
-                .iter()
-                .map(|p| p.submission.idempotency_key.as_str())
-                .collect();
-            // What this process knows (no round trip): a key another writer
-            // recorded unseen makes the append conflict, and the retry sees it.
-            let known = self.store.known_commits(kommun, &keys).await;
-            let mut seen = std::collections::HashSet::new();
-            let mut held = Vec::new();
-            let mut fresh = Vec::new();
-            for (p, known) in todo.drain(..).zip(known) {
-                if let Some(commit) = known {
-                    let out = self
-                        .duplicate(kommun, &p.submission.recorded_by, commit)
-                        .await;
-                    let _ = p.reply.send(out);
-                } else if !seen.insert(p.submission.idempotency_key.clone()) {
-                    held.push(p);
-                } else {
-                    fresh.push(p);
-                }
-            }
-            if !held.is_empty() {
-                let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-                for p in held.into_iter().rev() {
-                    q.push_front(p);
-                }
-            }
-            todo = fresh;
+            todo = self.not_yet_recorded(kommun, slot, todo).await;
             if todo.is_empty() {
                 return;
             }
-            // A lone submission is decided against the state itself; a group
-            // against a copy that each accepted member advances.
-            let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
-            let mut accepted: Vec<(Pending, Vec<Event>)> = Vec::new();
-            let mut rest = Vec::new();
-            let mut stale = Vec::new();
-            // A rejection decided after an accepted member may depend on it:
-            // its answer waits until that member is recorded.
-            let mut deferred: Vec<(Pending, Result<Outcome, ServiceError>)> = Vec::new();
-            let mut total = 0;
-            for p in todo.drain(..) {
-                if !rest.is_empty() {
-                    rest.push(p);
-                    continue;
-                }
-                let state = scratch.as_ref().unwrap_or(&loaded.state);
-                // A fault while deciding one submission answers that one
-                // submission and no other in the group.
-                let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    state.decide_as(
-                        &p.submission.recorded_by,
-                        &p.submission.provenance,
-                        &p.submission.command,
-                    )
-                }));
-                let decided = match decided {
-                    Ok(d) => d,
-                    Err(_) => {
-                        tracing::error!(key = %p.submission.idempotency_key, "deciding panicked");
-                        let _ = p.reply.send(Err(ServiceError::Failed(
-                            "internt fel när beslutet prövades; inget registrerades".into(),
-                        )));
-                        continue;
-                    }
-                };
-                match decided {
-                    Err(rejection) => {
-                        // A retry of something recorded is a duplicate, even
-                        // if deciding it again would now be refused.
-                        let out = match self
-                            .store
-                            .lookup(kommun, &p.submission.idempotency_key)
-                            .await
-                        {
-                            Ok(Some(c)) => {
-                                self.duplicate(kommun, &p.submission.recorded_by, c).await
-                            }
-                            Ok(None)
-                                if self.store.known_chain(kommun).await.next - 1
-                                    > loaded.sequence =>
-                            {
-                                // Decided on a state the stream has moved past.
-                                stale.push(p);
-                                continue;
-                            }
-                            Ok(None) => {
-                                tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
-                                Ok(Outcome::Rejected(rejection))
-                            }
-                            Err(e) => Err(e.into()),
-                        };
-                        if accepted.is_empty() {
-                            let _ = p.reply.send(out);
-                        } else {
-                            deferred.push((p, out));
-                        }
-                    }
-                    Ok(events)
-                        if total + events.len() > styr_store::MAX_EVENTS_PER_DECISION
-                            && !accepted.is_empty() =>
-                    {
-                        rest.push(p);
-                        let _ = events;
-                    }
-                    Ok(events) => {
-                        total += events.len();
-                        if let Some(st) = scratch.as_mut() {
-                            for e in &events {
-                                st.evolve(
-                                    &EventMeta {
-                                        event_id: Uuid::nil(),
-                                        decided_by: p.submission.provenance.decided_by.clone(),
-                                    },
-                                    e,
-                                );
-                            }
-                        }
-                        accepted.push((p, events));
-                    }
-                }
-            }
-            if !stale.is_empty() {
+            let group = self.decide_group(kommun, loaded, todo).await;
+            if !group.stale.is_empty() {
                 loaded.stale = true;
-                self.requeue(kommun, slot, stale);
+                self.requeue(kommun, slot, group.stale);
             }
-            if !rest.is_empty() {
+            if !group.rest.is_empty() {
                 // What did not fit goes back to the head of the queue.
                 let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-                for p in rest.into_iter().rev() {
+                for p in group.rest.into_iter().rev() {
                     q.push_front(p);
                 }
             }
-            if accepted.is_empty() {
-                for (p, out) in deferred {
+            if group.accepted.is_empty() {
+                for (p, out) in group.deferred {
                     let _ = p.reply.send(out);
                 }
                 return;
             }
-            let decisions: Vec<Decision> = accepted
-                .iter()
-                .map(|(p, events)| to_decision(&p.submission, events))
-                .collect();
-            let outcomes = match self
-                .store
-                .append_group(kommun, loaded.sequence, decisions)
+            match self
+                .record_group(kommun, slot, loaded, group.accepted, group.deferred)
                 .await
             {
-                Ok(o) => o,
-                Err(e) => {
-                    let msg = e.to_string();
-                    for (p, _) in accepted {
-                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
-                    }
-                    self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
-                    return;
-                }
-            };
-            let all_recorded = outcomes
-                .iter()
-                .all(|o| matches!(o, AppendOutcome::Appended(_)));
-            if all_recorded {
-                for (p, out) in deferred {
-                    let _ = p.reply.send(out);
-                }
-            } else {
-                // Something they were decided after was not recorded: decide
-                // them again.
-                self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
+                Some(retry) if !retry.is_empty() => todo = retry,
+                _ => return,
             }
-            let mut retry = Vec::new();
-            let mut appended_any = false;
-            for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
-                match outcome {
-                    AppendOutcome::Appended(commit) => {
-                        appended_any = true;
-                        for (event, id) in events.iter().zip(&commit.event_ids) {
-                            loaded.state.evolve(
-                                &EventMeta {
-                                    event_id: *id,
-                                    decided_by: p.submission.provenance.decided_by.clone(),
-                                },
-                                event,
-                            );
-                        }
-                        loaded.sequence = loaded.sequence.max(commit.last_sequence);
-                        let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
-                    }
-                    AppendOutcome::Duplicate(commit) => {
-                        let out = self
-                            .duplicate(kommun, &p.submission.recorded_by, commit)
-                            .await;
-                        let _ = p.reply.send(out);
-                    }
-                    AppendOutcome::Conflict { actual, .. } => {
-                        tracing::debug!(
-                            actual,
-                            "conflict: reading what was missed, deciding again"
-                        );
-                        retry.push(p);
-                    }
-                }
-            }
-            if appended_any {
-                // The store's log ends with what was just appended; go on
-                // from there, or fold afresh if it has read further.
-                let chain = self.store.known_chain(kommun).await;
-                if chain.next - 1 == loaded.sequence {
-                    loaded.chain = chain;
-                } else {
-                    *loaded = Loaded {
-                        state: KommunState::default(),
-                        sequence: 0,
-                        chain: ChainState::genesis(kommun),
-                        stale: false,
-                    };
-                }
-            }
-            if !appended_any || loaded.sequence == 0 {
-                if let Err(e) = self.catch_up(kommun, loaded).await {
-                    let msg = e.to_string();
-                    for p in retry {
-                        let _ = p.reply.send(Err(ServiceError::Failed(msg.clone())));
-                    }
-                    return;
-                }
-            }
-            if retry.is_empty() {
-                return;
-            }
-            todo = retry;
         }
         for p in todo {
             let _ = p.reply.send(Err(ServiceError::Contended {
@@ -585,6 +382,269 @@ impl Kommuner {
                 attempts: MAX_ATTEMPTS,
             }));
         }
+    }
+
+    /// Answers the members whose key is recorded (what this process knows,
+    /// no round trip: a key another writer recorded unseen makes the append
+    /// conflict, and the retry sees it) and sends a key repeated in the
+    /// group back to wait for the first one's outcome; neither may shape
+    /// what the others are decided against. Returns the rest.
+    async fn not_yet_recorded(
+        &self,
+        kommun: &KommunId,
+        slot: &Slot,
+        mut todo: Vec<Pending>,
+    ) -> Vec<Pending> {
+        let keys: Vec<&str> = todo
+            .iter()
+            .map(|p| p.submission.idempotency_key.as_str())
+            .collect();
+        let known = self.store.known_commits(kommun, &keys).await;
+        let mut seen = std::collections::HashSet::new();
+        let mut held = Vec::new();
+        let mut fresh = Vec::new();
+        for (p, known) in todo.drain(..).zip(known) {
+            if let Some(commit) = known {
+                let out = self
+                    .duplicate(kommun, &p.submission.recorded_by, commit)
+                    .await;
+                let _ = p.reply.send(out);
+            } else if !seen.insert(p.submission.idempotency_key.clone()) {
+                held.push(p);
+            } else {
+                fresh.push(p);
+            }
+        }
+        if !held.is_empty() {
+            let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+            for p in held.into_iter().rev() {
+                q.push_front(p);
+            }
+        }
+        fresh
+    }
+
+    /// Decides each member in order: a lone submission against the state
+    /// itself, a group against a copy that each accepted member advances.
+    async fn decide_group(
+        &self,
+        kommun: &KommunId,
+        loaded: &Decider,
+        todo: Vec<Pending>,
+    ) -> DecidedGroup {
+        let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
+        let mut group = DecidedGroup::default();
+        let mut total = 0;
+        for p in todo {
+            if !group.rest.is_empty() {
+                group.rest.push(p);
+                continue;
+            }
+            let state = scratch.as_ref().unwrap_or(&loaded.state);
+            let Some(decided) = decide_one(state, &p) else {
+                let _ = p.reply.send(Err(ServiceError::Failed(
+                    "internt fel när beslutet prövades; inget registrerades".into(),
+                )));
+                continue;
+            };
+            match decided {
+                Err(rejection) => {
+                    let Some(out) = self.rejected(kommun, loaded, &p, rejection).await else {
+                        // Decided on a state the stream has moved past.
+                        group.stale.push(p);
+                        continue;
+                    };
+                    // A rejection decided after an accepted member may
+                    // depend on it: its answer waits until that member is
+                    // recorded.
+                    if group.accepted.is_empty() {
+                        let _ = p.reply.send(out);
+                    } else {
+                        group.deferred.push((p, out));
+                    }
+                }
+                Ok(events)
+                    if total + events.len() > styr_store::MAX_EVENTS_PER_DECISION
+                        && !group.accepted.is_empty() =>
+                {
+                    group.rest.push(p);
+                }
+                Ok(events) => {
+                    total += events.len();
+                    if let Some(st) = scratch.as_mut() {
+                        for e in &events {
+                            st.evolve(
+                                &EventMeta {
+                                    event_id: Uuid::nil(),
+                                    decided_by: p.submission.provenance.decided_by.clone(),
+                                },
+                                e,
+                            );
+                        }
+                    }
+                    group.accepted.push((p, events));
+                }
+            }
+        }
+        group
+    }
+
+    /// The answer to a rejected submission: a retry of something recorded
+    /// is a duplicate (even if deciding it again would now be refused); a
+    /// rejection on a state the stream has moved past is no answer (`None`:
+    /// decide it again after catching up).
+    async fn rejected(
+        &self,
+        kommun: &KommunId,
+        loaded: &Decider,
+        p: &Pending,
+        rejection: Rejection,
+    ) -> Option<Result<Outcome, ServiceError>> {
+        match self
+            .store
+            .lookup(kommun, &p.submission.idempotency_key)
+            .await
+        {
+            Ok(Some(c)) => Some(self.duplicate(kommun, &p.submission.recorded_by, c).await),
+            Ok(None) if self.store.known_chain(kommun).await.next - 1 > loaded.sequence => None,
+            Ok(None) => {
+                tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
+                Some(Ok(Outcome::Rejected(rejection)))
+            }
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    /// Appends the accepted members as one batch and answers them; the
+    /// deferred rejections are answered once what they were decided after
+    /// is recorded, and decided again otherwise. Returns the members to
+    /// decide again (a conflict with another writer), or `None` when the
+    /// group ended in an error every member was told.
+    async fn record_group(
+        &self,
+        kommun: &KommunId,
+        slot: &Slot,
+        loaded: &mut Decider,
+        accepted: Vec<(Pending, Vec<Event>)>,
+        deferred: Vec<(Pending, Result<Outcome, ServiceError>)>,
+    ) -> Option<Vec<Pending>> {
+        let decisions: Vec<Decision> = accepted
+            .iter()
+            .map(|(p, events)| to_decision(&p.submission, events))
+            .collect();
+        let outcomes = match self
+            .store
+            .append_group(kommun, loaded.sequence, decisions)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                fail(accepted.into_iter().map(|(p, _)| p), &e.to_string());
+                self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
+                return None;
+            }
+        };
+        let all_recorded = outcomes
+            .iter()
+            .all(|o| matches!(o, AppendOutcome::Appended(_)));
+        if all_recorded {
+            for (p, out) in deferred {
+                let _ = p.reply.send(out);
+            }
+        } else {
+            // Something they were decided after was not recorded: decide
+            // them again.
+            self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
+        }
+        let mut retry = Vec::new();
+        let mut appended_any = false;
+        for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
+            match outcome {
+                AppendOutcome::Appended(commit) => {
+                    appended_any = true;
+                    for (event, id) in events.iter().zip(&commit.event_ids) {
+                        loaded.state.evolve(
+                            &EventMeta {
+                                event_id: *id,
+                                decided_by: p.submission.provenance.decided_by.clone(),
+                            },
+                            event,
+                        );
+                    }
+                    loaded.sequence = loaded.sequence.max(commit.last_sequence);
+                    let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
+                }
+                AppendOutcome::Duplicate(commit) => {
+                    let out = self
+                        .duplicate(kommun, &p.submission.recorded_by, commit)
+                        .await;
+                    let _ = p.reply.send(out);
+                }
+                AppendOutcome::Conflict { actual, .. } => {
+                    tracing::debug!(actual, "conflict: reading what was missed, deciding again");
+                    retry.push(p);
+                }
+            }
+        }
+        if appended_any {
+            // The store's log ends with what was just appended; go on
+            // from there, or fold afresh if it has read further.
+            let chain = self.store.known_chain(kommun).await;
+            if chain.next - 1 == loaded.sequence {
+                loaded.chain = chain;
+            } else {
+                *loaded = Decider {
+                    state: KommunState::default(),
+                    sequence: 0,
+                    chain: ChainState::genesis(kommun),
+                    stale: false,
+                };
+            }
+        }
+        if !appended_any || loaded.sequence == 0 {
+            if let Err(e) = self.fold_missed(kommun, loaded).await {
+                fail(retry, &e.to_string());
+                return None;
+            }
+        }
+        Some(retry)
+    }
+}
+
+/// A group decided against the state: what goes in the batch, and what is
+/// answered or sent back around it.
+#[derive(Default)]
+struct DecidedGroup {
+    accepted: Vec<(Pending, Vec<Event>)>,
+    /// Did not fit in one batch: back to the head of the queue.
+    rest: Vec<Pending>,
+    /// Rejected on a state the stream has moved past: decided again.
+    stale: Vec<Pending>,
+    /// Rejections decided after an accepted member, answered once it is
+    /// recorded.
+    deferred: Vec<(Pending, Result<Outcome, ServiceError>)>,
+}
+
+/// Decides one submission; a fault while deciding it (`None`) answers that
+/// submission and no other in the group.
+fn decide_one(state: &KommunState, p: &Pending) -> Option<Result<Vec<Event>, Rejection>> {
+    let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        state.decide_as(
+            &p.submission.recorded_by,
+            &p.submission.provenance,
+            &p.submission.command,
+        )
+    }));
+    if decided.is_err() {
+        tracing::error!(key = %p.submission.idempotency_key, "deciding panicked");
+    }
+    decided.ok()
+}
+
+/// Tells every submission the group failed, and why.
+fn fail(pending: impl IntoIterator<Item = Pending>, why: &str) {
+    for p in pending {
+        let _ = p.reply.send(Err(ServiceError::Failed(why.to_owned())));
     }
 }
 

@@ -102,7 +102,7 @@ impl EventStore {
         let log = self.log(kommun);
         let mut log = log.lock().await;
         if log.stream.is_none() || expected > log.head() {
-            self.catch_up(&mut log, Some(expected)).await?;
+            self.read_into_index(&mut log, Some(expected)).await?;
         }
         // Decisions whose key is recorded, or repeated in this group, are
         // answered from the log after the batch; the rest go in it.
@@ -111,7 +111,7 @@ impl EventStore {
             return Ok(log.answer(&decisions, expected, &[], &[], None));
         }
         if expected != log.head() {
-            self.catch_up(&mut log, None).await?;
+            self.read_into_index(&mut log, None).await?;
             return Ok(log.answer(&decisions, expected, &[], &[], Some(log.head())));
         }
         if log.stream.is_none() {
@@ -213,7 +213,7 @@ impl EventStore {
                 Err(BatchError::Lost(detail)) => Some(detail),
             };
             // Find out what the stream holds now, then decide.
-            if let Err(e) = self.catch_up(log, None).await {
+            if let Err(e) = self.read_into_index(log, None).await {
                 return Err(StoreError::Unresolved {
                     attempts: attempt,
                     detail: format!(
@@ -441,7 +441,7 @@ impl EventStore {
     ) -> Result<AppendOutcome, StoreError> {
         let log = self.log(kommun);
         let mut log = log.lock().await;
-        self.catch_up(&mut log, None).await?;
+        self.read_into_index(&mut log, None).await?;
         if let Some(c) = log.commits.get(&decision.idempotency_key) {
             return Ok(AppendOutcome::Duplicate(c.clone()));
         }
@@ -454,7 +454,7 @@ impl EventStore {
         let prepared = self.prepare(kommun, log.chain.head, &decision, signer)?;
         let result = self.publish(expected, &prepared).await;
         // Whatever happened, the log learns it from the stream itself.
-        self.catch_up(&mut log, None).await?;
+        self.read_into_index(&mut log, None).await?;
         match (result, log.commits.get(&decision.idempotency_key)) {
             (_, Some(c)) => Ok(AppendOutcome::Appended(c.clone())),
             (Err(BatchError::Rejected(detail)), None) => Err(StoreError::Nats {

@@ -228,7 +228,11 @@ impl EventStore {
 
     /// Reads the stream from the log's head up to `until` (or its end) into
     /// the log's index.
-    async fn catch_up(&self, log: &mut KommunLog, until: Option<u64>) -> Result<(), StoreError> {
+    async fn read_into_index(
+        &self,
+        log: &mut KommunLog,
+        until: Option<u64>,
+    ) -> Result<(), StoreError> {
         let head = log.head();
         // Reading never creates a stream: only an append does (a refused
         // submission for a kommun that does not exist leaves no trace).
@@ -274,7 +278,7 @@ impl EventStore {
     pub async fn chain_head(&self, kommun: &KommunId) -> Result<ChainState, StoreError> {
         let log = self.log(kommun);
         let mut log = log.lock().await;
-        self.catch_up(&mut log, None).await?;
+        self.read_into_index(&mut log, None).await?;
         Ok(log.chain.clone())
     }
 
@@ -287,7 +291,7 @@ impl EventStore {
     ) -> Result<Option<Commit>, StoreError> {
         let log = self.log(kommun);
         let mut log = log.lock().await;
-        self.catch_up(&mut log, None).await?;
+        self.read_into_index(&mut log, None).await?;
         Ok(log.commits.get(idempotency_key).cloned())
     }
 
