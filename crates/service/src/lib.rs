@@ -173,28 +173,28 @@ impl Kommuner {
             .clone()
     }
 
-    /// Folds the events after `loaded.sequence` into the state. A foreign
+    /// Folds the events after `decider.sequence` into the state. A foreign
     /// message (one Styrkedja did not write) is logged and skipped: it never
     /// stops the kommun.
     async fn fold_missed(
         &self,
         kommun: &KommunId,
-        loaded: &mut Decider,
+        decider: &mut Decider,
     ) -> Result<(), ServiceError> {
-        let messages = self.store.raw_history(kommun, loaded.chain.next).await?;
+        let messages = self.store.raw_history(kommun, decider.chain.next).await?;
         futures::pin_mut!(messages);
         while let Some(message) = messages.next().await {
             let (sequence, raw) = message?;
             // Classified into a copy, kept only once the event is folded:
             // an event that cannot be read stops here and is read again next
             // time, never skipped.
-            let mut chain = loaded.chain.clone();
+            let mut chain = decider.chain.clone();
             let stored = match chain.classify(sequence, raw)? {
                 Record::Event(e) => e,
                 Record::Foreign(f) => {
                     tracing::error!(kommun = %kommun, sequence, reason = %f.reason, "INTRÅNG: a message Styrkedja did not write is in the kommun's stream; skipped");
-                    loaded.chain = chain;
-                    loaded.sequence = sequence;
+                    decider.chain = chain;
+                    decider.sequence = sequence;
                     continue;
                 }
             };
@@ -205,15 +205,15 @@ impl Kommuner {
                     detail: e.to_string(),
                 })?;
             let _step = tracing::debug_span!("evolve", kommun = %kommun, seq = stored.sequence, event_type = %env.event_type).entered();
-            loaded.state.evolve(
+            decider.state.evolve(
                 &EventMeta {
                     event_id: env.event_id,
                     decided_by: env.provenance.decided_by.clone(),
                 },
                 &event,
             );
-            loaded.sequence = stored.sequence;
-            loaded.chain = chain;
+            decider.sequence = stored.sequence;
+            decider.chain = chain;
         }
         Ok(())
     }
@@ -221,9 +221,9 @@ impl Kommuner {
     /// The kommun's current state, as far as deciding knows it (a copy).
     pub async fn state(&self, kommun: &KommunId) -> Result<(KommunState, u64), ServiceError> {
         let slot = self.slot(kommun);
-        let mut loaded = slot.decider.lock().await;
-        self.fold_missed(kommun, &mut loaded).await?;
-        Ok((loaded.state.clone(), loaded.sequence))
+        let mut decider = slot.decider.lock().await;
+        self.fold_missed(kommun, &mut decider).await?;
+        Ok((decider.state.clone(), decider.sequence))
     }
 
     /// Decides and records one submission for an authenticated `identity`:
@@ -307,14 +307,14 @@ impl Kommuner {
                 result = &mut answer => {
                     return result.unwrap_or_else(|_| Err(ServiceError::Failed("the writer dropped the submission".into())));
                 }
-                mut loaded = slot.decider.lock() => {
+                mut decider = slot.decider.lock() => {
                     let group: Vec<Pending> = {
                         let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
                         let n = q.len().min(MAX_GROUP);
                         q.drain(..n).collect()
                     };
                     if !group.is_empty() {
-                        self.commit_group(kommun, &slot, &mut loaded, group).await;
+                        self.commit_group(kommun, &slot, &mut decider, group).await;
                     }
                 }
             }
@@ -328,7 +328,7 @@ impl Kommuner {
         &self,
         kommun: &KommunId,
         slot: &Slot,
-        loaded: &mut Decider,
+        decider: &mut Decider,
         mut todo: Vec<Pending>,
     ) {
         const MAX_ATTEMPTS: u32 = 8;
@@ -338,9 +338,9 @@ impl Kommuner {
         // decided again; a rejection would stand, so a rejection that finds
         // the stream moved on sends its submission back to be decided after
         // a catch-up (`stale`). A first use loads the state.
-        if loaded.sequence == 0 || loaded.stale {
-            loaded.stale = false;
-            if let Err(e) = self.fold_missed(kommun, loaded).await {
+        if decider.sequence == 0 || decider.stale {
+            decider.stale = false;
+            if let Err(e) = self.fold_missed(kommun, decider).await {
                 fail(todo, &e.to_string());
                 return;
             }
@@ -350,9 +350,9 @@ impl Kommuner {
             if todo.is_empty() {
                 return;
             }
-            let group = self.decide_group(kommun, loaded, todo).await;
+            let group = self.decide_group(kommun, decider, todo).await;
             if !group.stale.is_empty() {
-                loaded.stale = true;
+                decider.stale = true;
                 self.requeue(kommun, slot, group.stale);
             }
             if !group.rest.is_empty() {
@@ -369,7 +369,7 @@ impl Kommuner {
                 return;
             }
             match self
-                .record_group(kommun, slot, loaded, group.accepted, group.deferred)
+                .record_group(kommun, slot, decider, group.accepted, group.deferred)
                 .await
             {
                 Some(retry) if !retry.is_empty() => todo = retry,
@@ -429,10 +429,10 @@ impl Kommuner {
     async fn decide_group(
         &self,
         kommun: &KommunId,
-        loaded: &Decider,
+        decider: &Decider,
         todo: Vec<Pending>,
     ) -> DecidedGroup {
-        let mut scratch = (todo.len() > 1).then(|| loaded.state.clone());
+        let mut scratch = (todo.len() > 1).then(|| decider.state.clone());
         let mut group = DecidedGroup::default();
         let mut total = 0;
         for p in todo {
@@ -440,7 +440,7 @@ impl Kommuner {
                 group.rest.push(p);
                 continue;
             }
-            let state = scratch.as_ref().unwrap_or(&loaded.state);
+            let state = scratch.as_ref().unwrap_or(&decider.state);
             let Some(decided) = decide_one(state, &p) else {
                 let _ = p.reply.send(Err(ServiceError::Failed(
                     "internt fel när beslutet prövades; inget registrerades".into(),
@@ -449,7 +449,7 @@ impl Kommuner {
             };
             match decided {
                 Err(rejection) => {
-                    let Some(out) = self.rejected(kommun, loaded, &p, rejection).await else {
+                    let Some(out) = self.rejected(kommun, decider, &p, rejection).await else {
                         // Decided on a state the stream has moved past.
                         group.stale.push(p);
                         continue;
@@ -496,7 +496,7 @@ impl Kommuner {
     async fn rejected(
         &self,
         kommun: &KommunId,
-        loaded: &Decider,
+        decider: &Decider,
         p: &Pending,
         rejection: Rejection,
     ) -> Option<Result<Outcome, ServiceError>> {
@@ -506,7 +506,7 @@ impl Kommuner {
             .await
         {
             Ok(Some(c)) => Some(self.duplicate(kommun, &p.submission.recorded_by, c).await),
-            Ok(None) if self.store.known_chain(kommun).await.next - 1 > loaded.sequence => None,
+            Ok(None) if self.store.known_chain(kommun).await.next - 1 > decider.sequence => None,
             Ok(None) => {
                 tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
                 Some(Ok(Outcome::Rejected(rejection)))
@@ -524,7 +524,7 @@ impl Kommuner {
         &self,
         kommun: &KommunId,
         slot: &Slot,
-        loaded: &mut Decider,
+        decider: &mut Decider,
         accepted: Vec<(Pending, Vec<Event>)>,
         deferred: Vec<(Pending, Result<Outcome, ServiceError>)>,
     ) -> Option<Vec<Pending>> {
@@ -534,7 +534,7 @@ impl Kommuner {
             .collect();
         let outcomes = match self
             .store
-            .append_group(kommun, loaded.sequence, decisions)
+            .append_group(kommun, decider.sequence, decisions)
             .await
         {
             Ok(o) => o,
@@ -563,7 +563,7 @@ impl Kommuner {
                 AppendOutcome::Appended(commit) => {
                     appended_any = true;
                     for (event, id) in events.iter().zip(&commit.event_ids) {
-                        loaded.state.evolve(
+                        decider.state.evolve(
                             &EventMeta {
                                 event_id: *id,
                                 decided_by: p.submission.provenance.decided_by.clone(),
@@ -571,7 +571,7 @@ impl Kommuner {
                             event,
                         );
                     }
-                    loaded.sequence = loaded.sequence.max(commit.last_sequence);
+                    decider.sequence = decider.sequence.max(commit.last_sequence);
                     let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
                 }
                 AppendOutcome::Duplicate(commit) => {
@@ -590,10 +590,10 @@ impl Kommuner {
             // The store's log ends with what was just appended; go on
             // from there, or fold afresh if it has read further.
             let chain = self.store.known_chain(kommun).await;
-            if chain.next - 1 == loaded.sequence {
-                loaded.chain = chain;
+            if chain.next - 1 == decider.sequence {
+                decider.chain = chain;
             } else {
-                *loaded = Decider {
+                *decider = Decider {
                     state: KommunState::default(),
                     sequence: 0,
                     chain: ChainState::genesis(kommun),
@@ -601,8 +601,8 @@ impl Kommuner {
                 };
             }
         }
-        if !appended_any || loaded.sequence == 0 {
-            if let Err(e) = self.fold_missed(kommun, loaded).await {
+        if !appended_any || decider.sequence == 0 {
+            if let Err(e) = self.fold_missed(kommun, decider).await {
                 fail(retry, &e.to_string());
                 return None;
             }
