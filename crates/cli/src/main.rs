@@ -34,6 +34,7 @@ mod example;
 mod history;
 mod integrity;
 mod project;
+mod registers;
 mod report;
 mod serve;
 mod submit;

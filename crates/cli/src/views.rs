@@ -4,7 +4,7 @@
 use crate::*;
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use styr_projections::docs::*;
 use styr_projections::{AsOf, KvRead, MemKv, Projector};
 use styr_service::api::{QueryReply, QueryResult, RegisterDocs};
@@ -85,58 +85,29 @@ pub enum Query {
         when: When,
     },
     /// Ett register: uppdrag, avvikelser, rapporter, intern kontroll,
-    /// brister, granskningar, behörigheter, intrång, investeringar.
+    /// brister, granskningar, behörigheter, intrång, investeringar, mål,
+    /// organ, enheter, planer.
     Register {
         /// Kommunens id.
         #[arg(value_name = "KOMMUN")]
         kommun: String,
-        /// Registret.
-        #[arg(value_name = "REGISTER")]
+        /// Registret: uppdrag, avvikelser, rapporter, intern-kontroll,
+        /// brister, granskningar, behorigheter, intrang, investeringar, mal,
+        /// organ, enheter eller planer.
+        #[arg(value_name = "REGISTER", value_parser = parse_register)]
         register: Register,
         #[command(flatten)]
         when: When,
     },
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum Register {
-    /// Uppdrag från fullmäktige med livscykel och status.
-    Uppdrag,
-    /// Avvikelser med åtgärder och åtgärdsplaner.
-    Avvikelser,
-    /// Uppföljningsrapporter.
-    Rapporter,
-    /// Intern kontrollplaner med resultat per tertial.
-    #[value(alias = "internkontroll")]
-    InternKontroll,
-    /// Brister och åtgärder.
-    Brister,
-    /// Granskningar och yttranden.
-    Granskningar,
-    /// Behörigheter: vem får registrera vad, med varje beviljande och återkallande.
-    #[value(alias = "behörigheter")]
-    Behorigheter,
-    /// Intrång: meddelanden i strömmen som Styrkedja inte skrivit.
-    #[value(alias = "intrång")]
-    Intrang,
-    /// Investeringar: varje projekts budget per år och dess uppföljning.
-    Investeringar,
-}
-
-impl Register {
-    fn kind(self) -> &'static str {
-        match self {
-            Register::Uppdrag => "uppdrag",
-            Register::Avvikelser => "deviation",
-            Register::Rapporter => "report",
-            Register::InternKontroll => "ic",
-            Register::Brister => "finding",
-            Register::Granskningar => "review",
-            Register::Behorigheter => "access",
-            Register::Intrang => "intrusion",
-            Register::Investeringar => "investment",
-        }
-    }
+/// Reads a register's name as a person types it (`avvikelser`,
+/// `intern-kontroll`, `behörigheter`, …; the API's names work too).
+fn parse_register(name: &str) -> Result<Register, String> {
+    Register::from_swedish(name).ok_or_else(|| {
+        let known: Vec<&str> = Register::ALL.iter().map(|r| r.swedish()).collect();
+        format!("okänt register; ett av {}", known.join(", "))
+    })
 }
 
 /// Opens the node's projection and brings the kommun up to date.
@@ -384,11 +355,10 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let k = crate::kommun(kommun)?;
             let v = view(store, dir, &k, when).await?;
             if when.json {
-                let docs = RegisterDocs::load(v.kv(), &k, register.kind())?
-                    .context("registret är okänt för tjänsten")?;
+                let docs = RegisterDocs::load(v.kv(), &k, *register)?;
                 return v.reply(&k, QueryResult::Register(docs));
             }
-            print_register(v.kv(), &k, *register)?;
+            crate::registers::print(v.kv(), &k, *register)?;
         }
     }
     Ok(())
@@ -683,7 +653,7 @@ fn print_balanskrav(plan: &styr_projections::PlanView) -> Result<()> {
 
 /// Where a status was reported, in Swedish: a status report of its own, or
 /// a follow-up report.
-fn via_sv(via: &str) -> &str {
+pub(crate) fn via_sv(via: &str) -> &str {
     match via {
         "status_report" => "statusrapport",
         "budgetuppfoljning" => "budgetuppföljning",
@@ -691,260 +661,6 @@ fn via_sv(via: &str) -> &str {
         "arsredovisning" => "årsredovisning",
         other => other,
     }
-}
-
-fn print_register(kv: &dyn KvRead, k: &KommunId, r: Register) -> Result<()> {
-    match r {
-        Register::Uppdrag => {
-            for u in styr_projections::docs::<UppdragDoc>(kv, k, "uppdrag")? {
-                outln!(
-                    "{} {} (till {}, klart {})",
-                    u.id,
-                    u.title,
-                    u.to.join(", "),
-                    u.due
-                )?;
-                for l in &u.lifecycle {
-                    let what = match l.what.as_str() {
-                        "given" => "givet",
-                        "changed" => "ändrat",
-                        "extended" => "förlängt",
-                        "closed" => "avslutat",
-                        other => other,
-                    };
-                    outln!(
-                        "    {:<9} budget {} — {} [{}]",
-                        what,
-                        l.budget_year,
-                        l.detail,
-                        l.source.decided
-                    )?;
-                }
-                for s in &u.status {
-                    outln!(
-                        "    status    {} {} {} i {} [{}]",
-                        s.as_of,
-                        s.body.to_uppercase(),
-                        s.status.swedish(),
-                        via_sv(&s.via),
-                        s.source.decided
-                    )?;
-                }
-            }
-        }
-        Register::Avvikelser => {
-            for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
-                outln!(
-                    "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
-                    d.id,
-                    d.unit,
-                    d.sign.swedish(),
-                    d.from.swedish(),
-                    d.noticed,
-                    d.reported,
-                    d.analysis
-                )?;
-                for a in &d.actions {
-                    outln!(
-                        "    åtgärd {}: {} [{}]",
-                        a.action,
-                        a.description,
-                        a.source.decided
-                    )?;
-                }
-                if let Some(e) = &d.escalated {
-                    outln!("    till nämnden: {} [{}]", e.text, e.source.decided)?;
-                }
-                if let Some(p) = &d.atgardsplan {
-                    outln!("    åtgärdsplan {p}")?;
-                }
-                if let Some(c) = &d.closed {
-                    outln!("    avslutad: {} [{}]", c.text, c.source.decided)?;
-                }
-            }
-        }
-        Register::Rapporter => {
-            for r in styr_projections::docs::<ReportDoc>(kv, k, "report")? {
-                outln!(
-                    "{:<5} {} {:<18} t.o.m. {} [{}]{}",
-                    r.body,
-                    r.year,
-                    r.kind.swedish(),
-                    r.through,
-                    r.source.decided,
-                    r.atgardsplan
-                        .as_ref()
-                        .map(|a| format!(" med åtgärdsplan {}", a.id))
-                        .unwrap_or_default()
-                )?;
-            }
-        }
-        Register::InternKontroll => {
-            for p in styr_projections::docs::<ControlPlanDoc>(kv, k, "ic")? {
-                outln!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided)?;
-                for r in &p.risks {
-                    outln!(
-                        "    risk {:<14} S{} × K{} = {:>2}  {:<11}  {}",
-                        r.id,
-                        r.likelihood,
-                        r.consequence,
-                        r.score,
-                        r.response.swedish(),
-                        r.description
-                    )?;
-                }
-                for c in &p.controls {
-                    let results: Vec<String> = p
-                        .results
-                        .get(&c.id)
-                        .map(|m| {
-                            m.iter()
-                                .map(|(t, r)| {
-                                    format!(
-                                        "T{t}: {}",
-                                        match r {
-                                            styr_domain::ControlResult::NoRemark =>
-                                                "utan anmärkning".to_owned(),
-                                            styr_domain::ControlResult::Finding {
-                                                finding, ..
-                                            } => format!("brist {finding}"),
-                                        }
-                                    )
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    outln!(
-                        "    kontroll {:<14} {}  [{}]",
-                        c.id,
-                        c.what,
-                        results.join(", ")
-                    )?;
-                }
-            }
-        }
-        Register::Brister => {
-            for f in styr_projections::docs::<FindingDoc>(kv, k, "finding")? {
-                outln!(
-                    "{} ({} T{}): {} — {}",
-                    f.finding,
-                    f.control,
-                    f.tertial,
-                    f.description,
-                    if f.closed.is_some() {
-                        "avslutad"
-                    } else {
-                        "öppen"
-                    }
-                )?;
-                for a in &f.actions {
-                    outln!(
-                        "    åtgärd {}: {} ({}, senast {})",
-                        a.action,
-                        a.description,
-                        a.responsible,
-                        a.due
-                    )?;
-                }
-            }
-        }
-        Register::Granskningar => {
-            for r in styr_projections::docs::<ReviewDoc>(kv, k, "review")? {
-                outln!(
-                    "{} {} ({}), svar senast {}",
-                    r.review,
-                    r.title,
-                    r.bodies.join(", "),
-                    r.reply_due
-                )?;
-                for (b, reply) in &r.replies {
-                    outln!(
-                        "    yttrande från {b}{}: {}",
-                        if reply.late { " (sent)" } else { "" },
-                        reply.reply
-                    )?;
-                }
-            }
-        }
-        Register::Behorigheter => {
-            for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, "access")? {
-                let now: Vec<String> = a.access.iter().map(ToString::to_string).collect();
-                outln!(
-                    "{}: {}",
-                    a.identity,
-                    if now.is_empty() {
-                        "ingen behörighet".to_owned()
-                    } else {
-                        now.join(", ")
-                    }
-                )?;
-                for c in &a.changes {
-                    outln!(
-                        "    {} {} ({}, sekvens {})",
-                        if c.granted { "beviljad" } else { "återkallad" },
-                        c.access,
-                        c.source.decided,
-                        c.source.sequence
-                    )?;
-                }
-            }
-        }
-        Register::Intrang => {
-            let found =
-                styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
-            if found.is_empty() {
-                outln!("Inga främmande meddelanden i historiken.")?;
-            }
-            for i in found {
-                outln!(
-                    "INTRÅNG vid sekvens {}: {} (hash {})",
-                    i.sequence,
-                    i.reason,
-                    i.hash
-                )?;
-            }
-        }
-        Register::Investeringar => {
-            for i in styr_projections::docs::<InvestmentDoc>(kv, k, "investment")? {
-                let inv = &i.investment;
-                outln!(
-                    "{} {} ({}, {}–{}, totalt {} tkr)",
-                    i.id,
-                    inv.title,
-                    inv.body.to_uppercase(),
-                    inv.start_year,
-                    inv.finish_year,
-                    styr_audit::grouped(inv.total)
-                )?;
-                for e in &i.budgeted {
-                    let years: Vec<String> = e
-                        .years
-                        .iter()
-                        .map(|y| format!("{} {}", y.year, styr_audit::grouped(y.amount)))
-                        .collect();
-                    outln!(
-                        "    budget     {} [{}, {}]",
-                        years.join(", "),
-                        e.change.swedish(),
-                        e.source.decided
-                    )?;
-                }
-                for f in &i.follow_ups {
-                    outln!(
-                        "    uppföljd   {} {}: utfall {}{} [{}]",
-                        f.report.swedish(),
-                        f.year,
-                        styr_audit::grouped(f.outcome),
-                        f.forecast
-                            .map(|p| format!(", prognos {}", styr_audit::grouped(p)))
-                            .unwrap_or_default(),
-                        f.source.decided
-                    )?;
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) async fn query(ctx: &mut Ctx<'_>, q: &Query) -> Result<Exit> {

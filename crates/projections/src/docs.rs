@@ -478,3 +478,129 @@ pub struct CheckpointDoc {
     /// The sequence of the checkpoint event itself.
     pub recorded_at: u64,
 }
+
+/// Register: a list of one kind of document, the same for the API
+/// (`register:<name>`, [`Register::name`]) and the CLI (`styr register
+/// <kommun> <svenskt namn>`, [`Register::swedish`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Register {
+    Uppdrag,
+    Deviation,
+    Report,
+    InternalControl,
+    Finding,
+    Review,
+    Goal,
+    Body,
+    Unit,
+    Plan,
+    Access,
+    Intrusion,
+    Investment,
+}
+
+impl Register {
+    /// Every register, in the order the CLI lists them.
+    pub const ALL: [Register; 13] = [
+        Register::Uppdrag,
+        Register::Deviation,
+        Register::Report,
+        Register::InternalControl,
+        Register::Finding,
+        Register::Review,
+        Register::Access,
+        Register::Intrusion,
+        Register::Investment,
+        Register::Goal,
+        Register::Body,
+        Register::Unit,
+        Register::Plan,
+    ];
+
+    /// The name in the API (`register:<name>`) and the document kind whose
+    /// documents it lists.
+    pub fn name(self) -> &'static str {
+        match self {
+            Register::Uppdrag => "uppdrag",
+            Register::Deviation => "deviation",
+            Register::Report => "report",
+            Register::InternalControl => "ic",
+            Register::Finding => "finding",
+            Register::Review => "review",
+            Register::Goal => "goal",
+            Register::Body => "body",
+            Register::Unit => "unit",
+            Register::Plan => "plan",
+            Register::Access => "access",
+            Register::Intrusion => "intrusion",
+            Register::Investment => "investment",
+        }
+    }
+
+    /// The name a person types (`styr register vimmerby avvikelser`).
+    pub fn swedish(self) -> &'static str {
+        match self {
+            Register::Uppdrag => "uppdrag",
+            Register::Deviation => "avvikelser",
+            Register::Report => "rapporter",
+            Register::InternalControl => "intern-kontroll",
+            Register::Finding => "brister",
+            Register::Review => "granskningar",
+            Register::Goal => "mal",
+            Register::Body => "organ",
+            Register::Unit => "enheter",
+            Register::Plan => "planer",
+            Register::Access => "behorigheter",
+            Register::Intrusion => "intrang",
+            Register::Investment => "investeringar",
+        }
+    }
+
+    /// Other spellings a person may type: with å/ä/ö, or run together.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Register::InternalControl => &["internkontroll", "intern kontroll"],
+            Register::Goal => &["mål"],
+            Register::Access => &["behörigheter"],
+            Register::Intrusion => &["intrång"],
+            _ => &[],
+        }
+    }
+
+    /// The register with this API name.
+    pub fn from_name(name: &str) -> Option<Register> {
+        Register::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The register a person named: its Swedish name, an alias, or its API
+    /// name.
+    pub fn from_swedish(name: &str) -> Option<Register> {
+        Register::ALL
+            .into_iter()
+            .find(|r| r.swedish() == name || r.aliases().contains(&name) || r.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Register;
+
+    #[test]
+    fn every_register_is_found_by_each_of_its_names_and_by_no_other() {
+        for r in Register::ALL {
+            assert_eq!(Register::from_name(r.name()), Some(r));
+            assert_eq!(Register::from_swedish(r.swedish()), Some(r));
+            assert_eq!(Register::from_swedish(r.name()), Some(r));
+        }
+        let mut names: Vec<&str> = Register::ALL
+            .iter()
+            .flat_map(|r| [r.name(), r.swedish()])
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        // `uppdrag` is both its API and its Swedish name; every other name is one register's.
+        assert_eq!(names.len(), 2 * Register::ALL.len() - 1);
+        assert_eq!(Register::from_swedish("behörigheter"), Some(Register::Access));
+        assert_eq!(Register::from_name("avvikelser"), None);
+    }
+}

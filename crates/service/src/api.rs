@@ -266,29 +266,29 @@ impl QueryReply {
 }
 
 impl RegisterDocs {
-    /// The register named `register` (one of [`REGISTERS`]).
+    /// The documents of a register.
     pub fn load(
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
-        register: &str,
-    ) -> Result<Option<Self>, styr_projections::ProjectionError> {
+        register: Register,
+    ) -> Result<Self, styr_projections::ProjectionError> {
         use styr_projections::docs as d;
-        Ok(Some(match register {
-            "access" => RegisterDocs::Access(d(kv, kommun, register)?),
-            "intrusion" => RegisterDocs::Intrusion(d(kv, kommun, register)?),
-            "uppdrag" => RegisterDocs::Uppdrag(d(kv, kommun, register)?),
-            "deviation" => RegisterDocs::Deviation(d(kv, kommun, register)?),
-            "report" => RegisterDocs::Report(d(kv, kommun, register)?),
-            "ic" => RegisterDocs::Ic(d(kv, kommun, register)?),
-            "finding" => RegisterDocs::Finding(d(kv, kommun, register)?),
-            "review" => RegisterDocs::Review(d(kv, kommun, register)?),
-            "goal" => RegisterDocs::Goal(styr_projections::goals(kv, kommun)?),
-            "body" => RegisterDocs::Body(d(kv, kommun, register)?),
-            "unit" => RegisterDocs::Unit(d(kv, kommun, register)?),
-            "plan" => RegisterDocs::Plan(d(kv, kommun, register)?),
-            "investment" => RegisterDocs::Investment(d(kv, kommun, register)?),
-            _ => return Ok(None),
-        }))
+        let kind = register.name();
+        Ok(match register {
+            Register::Access => RegisterDocs::Access(d(kv, kommun, kind)?),
+            Register::Intrusion => RegisterDocs::Intrusion(d(kv, kommun, kind)?),
+            Register::Uppdrag => RegisterDocs::Uppdrag(d(kv, kommun, kind)?),
+            Register::Deviation => RegisterDocs::Deviation(d(kv, kommun, kind)?),
+            Register::Report => RegisterDocs::Report(d(kv, kommun, kind)?),
+            Register::InternalControl => RegisterDocs::Ic(d(kv, kommun, kind)?),
+            Register::Finding => RegisterDocs::Finding(d(kv, kommun, kind)?),
+            Register::Review => RegisterDocs::Review(d(kv, kommun, kind)?),
+            Register::Goal => RegisterDocs::Goal(styr_projections::goals(kv, kommun)?),
+            Register::Body => RegisterDocs::Body(d(kv, kommun, kind)?),
+            Register::Unit => RegisterDocs::Unit(d(kv, kommun, kind)?),
+            Register::Plan => RegisterDocs::Plan(d(kv, kommun, kind)?),
+            Register::Investment => RegisterDocs::Investment(d(kv, kommun, kind)?),
+        })
     }
 }
 
@@ -333,23 +333,6 @@ pub struct ErrorBody {
     /// What went wrong, for people.
     pub message: String,
 }
-
-/// The registers a query may name.
-pub const REGISTERS: [&str; 13] = [
-    "investment",
-    "access",
-    "intrusion",
-    "uppdrag",
-    "deviation",
-    "report",
-    "ic",
-    "finding",
-    "review",
-    "goal",
-    "body",
-    "unit",
-    "plan",
-];
 
 struct ApiError {
     code: usize,
@@ -557,17 +540,18 @@ impl Api {
             Query::History { entity } => {
                 QueryResult::History(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
             }
-            Query::Register { register } => {
-                match RegisterDocs::load(kv, &kommun, &register).map_err(r)? {
-                    Some(docs) => QueryResult::Register(docs),
-                    None => {
-                        return Err(bad(
-                            "invalid_query",
-                            format!("registret {register:?} finns inte; ett av {REGISTERS:?}"),
-                        ))
-                    }
+            Query::Register { register } => match Register::from_name(&register) {
+                Some(register) => {
+                    QueryResult::Register(RegisterDocs::load(kv, &kommun, register).map_err(r)?)
                 }
-            }
+                None => {
+                    let known: Vec<&str> = Register::ALL.iter().map(|r| r.name()).collect();
+                    return Err(bad(
+                        "invalid_query",
+                        format!("registret {register:?} finns inte; ett av {known:?}"),
+                    ));
+                }
+            },
         };
         serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
             .map_err(|e| unavailable(&e))

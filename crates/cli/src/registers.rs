@@ -1,0 +1,366 @@
+//! `styr register <kommun> <register>`: one register as text, one function
+//! per register.
+
+use anyhow::Result;
+use styr_projections::docs::*;
+use styr_projections::KvRead;
+use styr_store::KommunId;
+
+use crate::views::via_sv;
+
+/// Prints a register.
+pub(crate) fn print(kv: &dyn KvRead, k: &KommunId, register: Register) -> Result<()> {
+    match register {
+        Register::Uppdrag => uppdrag(kv, k),
+        Register::Deviation => deviations(kv, k),
+        Register::Report => reports(kv, k),
+        Register::InternalControl => internal_control(kv, k),
+        Register::Finding => findings(kv, k),
+        Register::Review => reviews(kv, k),
+        Register::Access => access(kv, k),
+        Register::Intrusion => intrusions(kv, k),
+        Register::Investment => investments(kv, k),
+        Register::Goal => goals(kv, k),
+        Register::Body => bodies(kv, k),
+        Register::Unit => units(kv, k),
+        Register::Plan => plans(kv, k),
+    }
+}
+
+fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for u in styr_projections::docs::<UppdragDoc>(kv, k, "uppdrag")? {
+        outln!(
+            "{} {} (till {}, klart {})",
+            u.id,
+            u.title,
+            u.to.join(", "),
+            u.due
+        )?;
+        for l in &u.lifecycle {
+            let what = match l.what.as_str() {
+                "given" => "givet",
+                "changed" => "ändrat",
+                "extended" => "förlängt",
+                "closed" => "avslutat",
+                other => other,
+            };
+            outln!(
+                "    {:<9} budget {} — {} [{}]",
+                what,
+                l.budget_year,
+                l.detail,
+                l.source.decided
+            )?;
+        }
+        for s in &u.status {
+            outln!(
+                "    status    {} {} {} i {} [{}]",
+                s.as_of,
+                s.body.to_uppercase(),
+                s.status.swedish(),
+                via_sv(&s.via),
+                s.source.decided
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn deviations(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
+        outln!(
+            "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
+            d.id,
+            d.unit,
+            d.sign.swedish(),
+            d.from.swedish(),
+            d.noticed,
+            d.reported,
+            d.analysis
+        )?;
+        for a in &d.actions {
+            outln!(
+                "    åtgärd {}: {} [{}]",
+                a.action,
+                a.description,
+                a.source.decided
+            )?;
+        }
+        if let Some(e) = &d.escalated {
+            outln!("    till nämnden: {} [{}]", e.text, e.source.decided)?;
+        }
+        if let Some(p) = &d.atgardsplan {
+            outln!("    åtgärdsplan {p}")?;
+        }
+        if let Some(c) = &d.closed {
+            outln!("    avslutad: {} [{}]", c.text, c.source.decided)?;
+        }
+    }
+
+    Ok(())
+}
+
+fn reports(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for r in styr_projections::docs::<ReportDoc>(kv, k, "report")? {
+        outln!(
+            "{:<5} {} {:<18} t.o.m. {} [{}]{}",
+            r.body,
+            r.year,
+            r.kind.swedish(),
+            r.through,
+            r.source.decided,
+            r.atgardsplan
+                .as_ref()
+                .map(|a| format!(" med åtgärdsplan {}", a.id))
+                .unwrap_or_default()
+        )?;
+    }
+
+    Ok(())
+}
+
+fn internal_control(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for p in styr_projections::docs::<ControlPlanDoc>(kv, k, "ic")? {
+        outln!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided)?;
+        for r in &p.risks {
+            outln!(
+                "    risk {:<14} S{} × K{} = {:>2}  {:<11}  {}",
+                r.id,
+                r.likelihood,
+                r.consequence,
+                r.score,
+                r.response.swedish(),
+                r.description
+            )?;
+        }
+        for c in &p.controls {
+            let results: Vec<String> = p
+                .results
+                .get(&c.id)
+                .map(|m| {
+                    m.iter()
+                        .map(|(t, r)| {
+                            format!(
+                                "T{t}: {}",
+                                match r {
+                                    styr_domain::ControlResult::NoRemark =>
+                                        "utan anmärkning".to_owned(),
+                                    styr_domain::ControlResult::Finding { finding, .. } =>
+                                        format!("brist {finding}"),
+                                }
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            outln!(
+                "    kontroll {:<14} {}  [{}]",
+                c.id,
+                c.what,
+                results.join(", ")
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn findings(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for f in styr_projections::docs::<FindingDoc>(kv, k, "finding")? {
+        outln!(
+            "{} ({} T{}): {} — {}",
+            f.finding,
+            f.control,
+            f.tertial,
+            f.description,
+            if f.closed.is_some() {
+                "avslutad"
+            } else {
+                "öppen"
+            }
+        )?;
+        for a in &f.actions {
+            outln!(
+                "    åtgärd {}: {} ({}, senast {})",
+                a.action,
+                a.description,
+                a.responsible,
+                a.due
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn reviews(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for r in styr_projections::docs::<ReviewDoc>(kv, k, "review")? {
+        outln!(
+            "{} {} ({}), svar senast {}",
+            r.review,
+            r.title,
+            r.bodies.join(", "),
+            r.reply_due
+        )?;
+        for (b, reply) in &r.replies {
+            outln!(
+                "    yttrande från {b}{}: {}",
+                if reply.late { " (sent)" } else { "" },
+                reply.reply
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn access(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, "access")? {
+        let now: Vec<String> = a.access.iter().map(ToString::to_string).collect();
+        outln!(
+            "{}: {}",
+            a.identity,
+            if now.is_empty() {
+                "ingen behörighet".to_owned()
+            } else {
+                now.join(", ")
+            }
+        )?;
+        for c in &a.changes {
+            outln!(
+                "    {} {} ({}, sekvens {})",
+                if c.granted { "beviljad" } else { "återkallad" },
+                c.access,
+                c.source.decided,
+                c.source.sequence
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn intrusions(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    let found = styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
+    if found.is_empty() {
+        outln!("Inga främmande meddelanden i historiken.")?;
+    }
+    for i in found {
+        outln!(
+            "INTRÅNG vid sekvens {}: {} (hash {})",
+            i.sequence,
+            i.reason,
+            i.hash
+        )?;
+    }
+
+    Ok(())
+}
+
+fn investments(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for i in styr_projections::docs::<InvestmentDoc>(kv, k, "investment")? {
+        let inv = &i.investment;
+        outln!(
+            "{} {} ({}, {}–{}, totalt {} tkr)",
+            i.id,
+            inv.title,
+            inv.body.to_uppercase(),
+            inv.start_year,
+            inv.finish_year,
+            styr_audit::grouped(inv.total)
+        )?;
+        for e in &i.budgeted {
+            let years: Vec<String> = e
+                .years
+                .iter()
+                .map(|y| format!("{} {}", y.year, styr_audit::grouped(y.amount)))
+                .collect();
+            outln!(
+                "    budget     {} [{}, {}]",
+                years.join(", "),
+                e.change.swedish(),
+                e.source.decided
+            )?;
+        }
+        for f in &i.follow_ups {
+            outln!(
+                "    uppföljd   {} {}: utfall {}{} [{}]",
+                f.report.swedish(),
+                f.year,
+                styr_audit::grouped(f.outcome),
+                f.forecast
+                    .map(|p| format!(", prognos {}", styr_audit::grouped(p)))
+                    .unwrap_or_default(),
+                f.source.decided
+            )?;
+        }
+    }
+
+    Ok(())
+}
+
+fn goals(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for g in styr_projections::goals(kv, k)? {
+        let owner = g.body.as_deref().unwrap_or("kf").to_uppercase();
+        let level = if g.level == "kf" {
+            "KF-mål"
+        } else {
+            "nämndmål"
+        };
+        outln!(
+            "{} {level} ({owner}, {}–{}): {}",
+            g.id,
+            g.from_year,
+            g.to_year,
+            g.title
+        )?;
+        for i in &g.indicators {
+            let values = g.outcomes.get(&i.id).map_or(0, Vec::len);
+            outln!("    indikator {} {} ({values} utfall)", i.id, i.name)?;
+        }
+    }
+    Ok(())
+}
+
+fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for b in styr_projections::docs::<BodyDoc>(kv, k, "body")? {
+        outln!(
+            "{:<8} {:<22} {} — {}",
+            b.id,
+            b.kind.swedish(),
+            b.name,
+            b.area
+        )?;
+    }
+    Ok(())
+}
+
+fn units(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for u in styr_projections::docs::<UnitDoc>(kv, k, "unit")? {
+        outln!(
+            "{:<20} {} ({}, under {})",
+            u.id,
+            u.name,
+            u.namnd.to_uppercase(),
+            u.parent.as_deref().unwrap_or("nämnden")
+        )?;
+    }
+    Ok(())
+}
+
+fn plans(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for p in styr_projections::docs::<PlanDoc>(kv, k, "plan")? {
+        outln!(
+            "{} {} {} {} version {} ({} aktiviteter) [{}]",
+            p.id,
+            p.body.to_uppercase(),
+            p.unit,
+            p.year,
+            p.version,
+            p.activities.len(),
+            p.source.decided
+        )?;
+    }
+    Ok(())
+}
