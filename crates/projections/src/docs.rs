@@ -600,7 +600,10 @@ mod tests {
         names.dedup();
         // `uppdrag` is both its API and its Swedish name; every other name is one register's.
         assert_eq!(names.len(), 2 * Register::ALL.len() - 1);
-        assert_eq!(Register::from_swedish("behörigheter"), Some(Register::Access));
+        assert_eq!(
+            Register::from_swedish("behörigheter"),
+            Some(Register::Access)
+        );
         assert_eq!(Register::from_name("avvikelser"), None);
     }
 }

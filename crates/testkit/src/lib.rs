@@ -2,6 +2,8 @@
 //! JetStream on a free port, in its own temporary folder, stopped and removed
 //! when the value is dropped. Not used outside tests.
 
+pub mod example;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

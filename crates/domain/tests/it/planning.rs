@@ -8,9 +8,7 @@ use styr_domain::{
 };
 use uuid::Uuid;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn register_kommun() {

@@ -6,9 +6,11 @@ use chrono::NaiveDate;
 use styr_domain::BudgetChange;
 use styr_projections::docs::*;
 use styr_projections::*;
-use styr_service::{example, Kommuner, Outcome};
 use styr_store::{EventStore, KommunId};
+use styr_testkit::example;
 use styr_testkit::TestNats;
+
+use crate::support::Writer;
 
 struct App {
     store: Arc<EventStore>,
@@ -27,18 +29,15 @@ fn vimmerby() -> KommunId {
     KommunId::new("vimmerby").unwrap()
 }
 
-/// Loads the first `n` example submissions (all when `None`).
-async fn load(app: &App, n: Option<usize>) {
-    let k = Kommuner::new(app.store.clone());
-    let subs = example::vimmerby().unwrap();
-    let n = n.unwrap_or(subs.len());
-    for s in subs.into_iter().take(n) {
-        let o = k.submit(&vimmerby(), s).await.unwrap();
-        assert!(
-            matches!(o, Outcome::Recorded(_) | Outcome::Duplicate(_)),
-            "{o:?}"
-        );
+/// Records the first `n` example decisions (all when `None`).
+async fn load(app: &App, n: Option<usize>) -> Writer {
+    let mut writer = Writer::new(app.store.clone(), vimmerby());
+    let decisions = example::vimmerby();
+    let n = n.unwrap_or(decisions.len());
+    for d in &decisions[..n] {
+        writer.record(d).await;
     }
+    writer
 }
 
 fn date(s: &str) -> NaiveDate {
@@ -200,13 +199,15 @@ async fn read_models_of_the_example_kommun() {
 async fn incremental_rebuild_as_of_and_two_nodes_agree() {
     let app = spawn_app().await;
     let k = vimmerby();
-    load(&app, Some(40)).await;
+    let mut writer = load(&app, Some(40)).await;
     // Node A follows in small batches as history grows.
     let a = Projector::open(app.nats.path("a"))
         .unwrap()
         .with_flush_every(7);
     a.catch_up(&app.store, &k).await.unwrap();
-    load(&app, None).await;
+    for d in &example::vimmerby()[40..] {
+        writer.record(d).await;
+    }
     let last = a.catch_up(&app.store, &k).await.unwrap();
     // Node B projects everything at once, in its own sled.
     let b = Projector::open(app.nats.path("b")).unwrap();
@@ -537,23 +538,19 @@ fn a_fold_in_random_group_sizes_equals_the_one_shot_fold() {
 #[tokio::test]
 async fn an_outcome_is_its_own_document() {
     let app = spawn_app().await;
-    load(&app, None).await;
+    let mut writer = load(&app, None).await;
     let k = vimmerby();
     let p = Projector::open(app.nats.path("proj")).unwrap();
     p.catch_up(&app.store, &k).await.unwrap();
     let goal_bytes = || p.view().get("v/vimmerby/goal/kf-m2").unwrap().unwrap();
     let before = goal_bytes();
-    let s: styr_service::Submission = serde_json::from_value(serde_json::json!({
+    let d: example::ExampleDecision = serde_json::from_value(serde_json::json!({
         "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
         "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
         "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
     }))
     .unwrap();
-    let o = Kommuner::new(app.store.clone())
-        .submit(&k, s)
-        .await
-        .unwrap();
-    assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
+    writer.record(&d).await;
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(goal_bytes(), before, "the goal document is not rewritten");
     let plan = plan(p.view(), &k, 2026).unwrap();

@@ -1,9 +1,7 @@
 //! given / when / then for the follow-up half: outcomes, deviations,
 //! reports (P5), intern kontroll and the revisorer.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use styr_domain::*;
 use styr_domain::{

@@ -1,10 +1,8 @@
 //! The event log against a real nats-server.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{assert_chain, decision, kommun, TestNats};
+use crate::common::{assert_chain, decision, kommun, TestNats};
 use futures::StreamExt;
 use styr_store::{AppendOutcome, ChainState, EventStore, StoreError, HEADER_EVENT_TYPE};
 

@@ -1,0 +1,7 @@
+//! Read models against the example kommun on a real nats-server and a real sled.
+//!
+//! One test binary for the crate (its modules below), as in the
+//! codebases we model ours on: one link step, one place to look.
+
+mod support;
+mod views;

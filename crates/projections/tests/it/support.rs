@@ -1,0 +1,56 @@
+//! Writing a kommun's history for the tests without the service: each
+//! decision decided by the styrmodell against the state so far and recorded
+//! through the store as one atomic batch, mapped to records the way the
+//! service maps them ([`styr_projections::new_event`]).
+
+use std::sync::Arc;
+
+use styr_domain::{EventMeta, KommunState};
+use styr_store::{AppendOutcome, Commit, Decision, EventStore, KommunId};
+use styr_testkit::example::ExampleDecision;
+
+pub struct Writer {
+    store: Arc<EventStore>,
+    kommun: KommunId,
+    state: KommunState,
+}
+
+impl Writer {
+    pub fn new(store: Arc<EventStore>, kommun: KommunId) -> Self {
+        Writer {
+            store,
+            kommun,
+            state: KommunState::default(),
+        }
+    }
+
+    /// Records one decision, which the styrmodell must accept.
+    pub async fn record(&mut self, d: &ExampleDecision) -> Commit {
+        let events = self
+            .state
+            .decide_as(&d.recorded_by, &d.provenance, &d.command)
+            .unwrap_or_else(|r| panic!("{} was rejected: {r}", d.idempotency_key));
+        let decision = Decision {
+            idempotency_key: d.idempotency_key.clone(),
+            recorded_by: d.recorded_by.clone(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            provenance: d.provenance.clone(),
+            events: events.iter().map(styr_projections::new_event).collect(),
+        };
+        let expected = self.store.last_sequence(&self.kommun).await.unwrap();
+        match self.store.append(&self.kommun, expected, decision).await {
+            Ok(AppendOutcome::Appended(commit)) => {
+                for (event, id) in events.iter().zip(&commit.event_ids) {
+                    let meta = EventMeta {
+                        event_id: *id,
+                        decided_by: d.provenance.decided_by.clone(),
+                    };
+                    self.state.evolve(&meta, event);
+                }
+                commit
+            }
+            other => panic!("{} was not recorded: {other:?}", d.idempotency_key),
+        }
+    }
+}
