@@ -325,8 +325,12 @@ pub struct ErrorReply {
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
-    /// An HTTP-like status: 400 bad request, 403 not allowed, 404 unknown,
-    /// 409 not yet, 413 too large, 503 unavailable, 507 no space.
+    /// An HTTP-like status: 400 bad request, 401 no identity, 403 not
+    /// allowed, 404 unknown, 409 not yet or kept conflicting (`contended`),
+    /// 413 too large, 500 a fault of ours or a damaged history, 503
+    /// unavailable (NATS), 504 the outcome could not be told
+    /// (`outcome_unknown`: look the idempotency key up before resending),
+    /// 507 no space.
     pub code: usize,
     /// A stable word for programs, e.g. `invalid_query`, `unknown_kommun`.
     pub kind: String,
@@ -338,6 +342,50 @@ struct ApiError {
     code: usize,
     kind: &'static str,
     message: String,
+}
+
+impl ApiError {
+    /// The reply to a failure of the service or the store, each kind with
+    /// its own code: a conflict that kept recurring is not "unavailable",
+    /// and an outcome that could not be told is neither.
+    fn from_service(e: &crate::ServiceError) -> Self {
+        use crate::ServiceError as E;
+        use styr_store::StoreError as S;
+        let (code, kind) = match e {
+            // The group's shared cause decides; the message says both.
+            E::Failed(cause) => {
+                return ApiError {
+                    message: e.to_string(),
+                    ..Self::from_service(cause)
+                }
+            }
+            E::Contended { .. } => (409, "contended"),
+            E::Internal(_) => (500, "internal"),
+            E::Unreadable { .. } | E::Store(S::Corrupt { .. }) => (500, "corrupt_history"),
+            E::Store(S::InvalidKommun { .. } | S::InvalidField { .. }) => {
+                (400, "invalid_submission")
+            }
+            E::Store(S::TooLarge { .. }) => (413, "too_large"),
+            E::Store(S::NotEmpty { .. }) => (409, "not_empty"),
+            E::Store(S::Key { .. }) => (500, "signing_key"),
+            E::Store(S::Unresolved { .. }) => (504, "outcome_unknown"),
+            E::Store(S::Connect { .. } | S::Nats { .. }) => (503, "unavailable"),
+        };
+        ApiError {
+            code,
+            kind,
+            message: e.to_string(),
+        }
+    }
+
+    /// A reply that could not be written as JSON (a fault of ours).
+    fn unwritable(e: &serde_json::Error) -> Self {
+        ApiError {
+            code: 500,
+            kind: "internal",
+            message: format!("svaret gick inte att skriva som JSON: {e}"),
+        }
+    }
 }
 
 fn bad(kind: &'static str, message: impl Into<String>) -> ApiError {
@@ -430,11 +478,7 @@ impl Api {
             .kommuner
             .submit_remote(&kommun, &identity, submission)
             .await
-            .map_err(|e| ApiError {
-                code: 503,
-                kind: "unavailable",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ApiError::from_service(&e))?;
         let reply = match outcome {
             Outcome::Recorded(c) => SubmitReply::Recorded {
                 first_sequence: c.first_sequence,
@@ -452,7 +496,7 @@ impl Api {
                 message: r.message,
             },
         };
-        Ok(serde_json::to_value(reply).unwrap_or(Value::Null))
+        serde_json::to_value(reply).map_err(|e| ApiError::unwritable(&e))
     }
 
     #[tracing::instrument(skip(self, payload))]
@@ -554,7 +598,7 @@ impl Api {
             },
         };
         serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| ApiError::unwritable(&e))
     }
 }
 
@@ -566,7 +610,7 @@ async fn answer(
     max_payload: usize,
 ) {
     let result = result.and_then(|v| {
-        let size = serde_json::to_vec(&v).map_or(0, |b| b.len());
+        let size = v.to_string().len();
         if size > max_payload {
             Err(ApiError {
                 code: 413,
@@ -588,20 +632,18 @@ async fn answer(
                 async_nats::service::NATS_SERVICE_ERROR_CODE,
                 e.code.to_string().as_str(),
             );
+            // Built as a JSON value directly: an error reply cannot fail to
+            // be written (its shape is ErrorReply's, which the schema test
+            // holds).
             (
-                serde_json::to_value(ErrorReply {
-                    error: ErrorBody {
-                        code: e.code,
-                        kind: e.kind.to_owned(),
-                        message: e.message,
-                    },
-                })
-                .unwrap_or(Value::Null),
+                serde_json::json!({
+                    "error": {"code": e.code, "kind": e.kind, "message": e.message}
+                }),
                 h,
             )
         }
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let bytes = body.to_string().into_bytes();
     if let Err(e) = request
         .respond_with_headers(Ok(bytes.into()), headers)
         .await
@@ -711,4 +753,55 @@ pub async fn serve_until(
     }
     client.flush().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::ApiError;
+    use crate::ServiceError;
+    use styr_store::StoreError;
+
+    fn code(e: ServiceError) -> (usize, &'static str) {
+        let reply = ApiError::from_service(&e);
+        (reply.code, reply.kind)
+    }
+
+    #[test]
+    fn each_failure_has_its_own_code() {
+        let contended = ServiceError::Contended {
+            kommun: "vimmerby".into(),
+            attempts: 8,
+        };
+        assert_eq!(code(contended), (409, "contended"));
+        let unresolved = StoreError::Unresolved {
+            attempts: 3,
+            detail: "no acknowledgement in time".into(),
+        };
+        assert_eq!(code(unresolved.into()), (504, "outcome_unknown"));
+        let corrupt = StoreError::Corrupt {
+            sequence: 7,
+            reason: "a hash does not match".into(),
+        };
+        assert_eq!(code(corrupt.into()), (500, "corrupt_history"));
+        assert_eq!(code(ServiceError::Internal("test")), (500, "internal"));
+    }
+
+    #[test]
+    fn a_failed_group_answers_with_its_cause_and_keeps_it_as_source() {
+        let cause = ServiceError::Contended {
+            kommun: "vimmerby".into(),
+            attempts: 8,
+        };
+        let failed = ServiceError::Failed(Arc::new(cause));
+        let reply = ApiError::from_service(&failed);
+        assert_eq!((reply.code, reply.kind), (409, "contended"));
+        assert!(reply.message.contains("registreringen misslyckades"));
+        let source = std::error::Error::source(&failed).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("kommunen vimmerby fortsatte att ändras: gav upp efter 8 krockande försök")
+        );
+    }
 }

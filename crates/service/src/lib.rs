@@ -65,9 +65,13 @@ pub enum ServiceError {
     Unreadable { sequence: u64, detail: String },
     #[error("kommunen {kommun} fortsatte att ändras: gav upp efter {attempts} krockande försök")]
     Contended { kommun: String, attempts: u32 },
-    /// The group commit this submission was part of failed.
+    /// The group commit this submission was part of failed; every member
+    /// is told the same cause.
     #[error("registreringen misslyckades: {0}")]
-    Failed(String),
+    Failed(#[source] Arc<ServiceError>),
+    /// A fault inside the service itself; nothing was recorded.
+    #[error("internt fel: {0}; inget registrerades")]
+    Internal(&'static str),
 }
 
 /// A submission waiting for the kommun's writer.
@@ -305,7 +309,7 @@ impl Kommuner {
             tokio::select! {
                 biased;
                 result = &mut answer => {
-                    return result.unwrap_or_else(|_| Err(ServiceError::Failed("the writer dropped the submission".into())));
+                    return result.unwrap_or_else(|_| Err(ServiceError::Internal("skrivaren släppte förfrågan")));
                 }
                 mut decider = slot.decider.lock() => {
                     let group: Vec<Pending> = {
@@ -341,7 +345,7 @@ impl Kommuner {
         if decider.sequence == 0 || decider.stale {
             decider.stale = false;
             if let Err(e) = self.fold_missed(kommun, decider).await {
-                fail(todo, &e.to_string());
+                fail(todo, e);
                 return;
             }
         }
@@ -442,9 +446,9 @@ impl Kommuner {
             }
             let state = scratch.as_ref().unwrap_or(&decider.state);
             let Some(decided) = decide_one(state, &p) else {
-                let _ = p.reply.send(Err(ServiceError::Failed(
-                    "internt fel när beslutet prövades; inget registrerades".into(),
-                )));
+                let _ = p
+                    .reply
+                    .send(Err(ServiceError::Internal("när beslutet prövades")));
                 continue;
             };
             match decided {
@@ -539,7 +543,7 @@ impl Kommuner {
         {
             Ok(o) => o,
             Err(e) => {
-                fail(accepted.into_iter().map(|(p, _)| p), &e.to_string());
+                fail(accepted.into_iter().map(|(p, _)| p), e);
                 self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
                 return None;
             }
@@ -603,7 +607,7 @@ impl Kommuner {
         }
         if !appended_any || decider.sequence == 0 {
             if let Err(e) = self.fold_missed(kommun, decider).await {
-                fail(retry, &e.to_string());
+                fail(retry, e);
                 return None;
             }
         }
@@ -642,9 +646,10 @@ fn decide_one(state: &KommunState, p: &Pending) -> Option<Result<Vec<Event>, Rej
 }
 
 /// Tells every submission the group failed, and why.
-fn fail(pending: impl IntoIterator<Item = Pending>, why: &str) {
+fn fail(pending: impl IntoIterator<Item = Pending>, why: impl Into<ServiceError>) {
+    let why = Arc::new(why.into());
     for p in pending {
-        let _ = p.reply.send(Err(ServiceError::Failed(why.to_owned())));
+        let _ = p.reply.send(Err(ServiceError::Failed(why.clone())));
     }
 }
 

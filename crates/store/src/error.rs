@@ -19,12 +19,19 @@ pub enum StoreError {
         size: usize,
         limit: usize,
     },
-    #[error("kunde inte ansluta till NATS på {url}: {detail}")]
-    Connect { url: String, detail: String },
-    #[error("JetStream-åtgärden {operation} misslyckades: {detail}")]
+    #[error("kunde inte ansluta till NATS på {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    /// A JetStream operation failed; `source` is the client's error, or
+    /// the server's answer in words when there is no error value.
+    #[error("JetStream-åtgärden {operation} misslyckades: {source}")]
     Nats {
         operation: &'static str,
-        detail: String,
+        #[source]
+        source: BoxError,
     },
     #[error("den lagrade historiken är skadad vid sekvens {sequence}: {reason}")]
     Corrupt { sequence: u64, reason: String },
@@ -38,11 +45,24 @@ pub enum StoreError {
     Unresolved { attempts: u32, detail: String },
 }
 
+/// The error a failed NATS operation came from.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl StoreError {
-    pub(crate) fn nats(operation: &'static str, e: impl std::fmt::Display) -> Self {
+    /// A JetStream operation that failed with the client's error `e`.
+    pub(crate) fn nats(operation: &'static str, e: impl Into<BoxError>) -> Self {
         StoreError::Nats {
             operation,
-            detail: e.to_string(),
+            source: e.into(),
+        }
+    }
+
+    /// A JetStream operation the server refused or left unanswered, told in
+    /// words (there is no error value to keep).
+    pub(crate) fn nats_said(operation: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Nats {
+            operation,
+            source: detail.into().into(),
         }
     }
 }

@@ -204,10 +204,7 @@ impl EventStore {
                     return Ok(log.answer(decisions, expected, fresh, &batch.ids, None));
                 }
                 Err(BatchError::Rejected(detail)) => {
-                    return Err(StoreError::Nats {
-                        operation: "atomic batch publish",
-                        detail,
-                    })
+                    return Err(StoreError::nats_said("atomic batch publish", detail))
                 }
                 Err(BatchError::WrongLastSequence) => None,
                 Err(BatchError::Lost(detail)) => Some(detail),
@@ -388,10 +385,7 @@ impl EventStore {
                     })
                 }
                 Err(BatchError::Lost(detail) | BatchError::Rejected(detail)) => {
-                    return Err(StoreError::Nats {
-                        operation: "återställning",
-                        detail,
-                    })
+                    return Err(StoreError::nats_said("återställning", detail))
                 }
             };
             progress(last);
@@ -457,10 +451,9 @@ impl EventStore {
         self.read_into_index(&mut log, None).await?;
         match (result, log.commits.get(&decision.idempotency_key)) {
             (_, Some(c)) => Ok(AppendOutcome::Appended(c.clone())),
-            (Err(BatchError::Rejected(detail)), None) => Err(StoreError::Nats {
-                operation: "publishing a key",
-                detail,
-            }),
+            (Err(BatchError::Rejected(detail)), None) => {
+                Err(StoreError::nats_said("publishing a key", detail))
+            }
             (Err(BatchError::Lost(detail)), None) => Err(StoreError::Unresolved {
                 attempts: 1,
                 detail,

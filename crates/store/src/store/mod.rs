@@ -117,7 +117,7 @@ impl EventStore {
             .await
             .map_err(|e| StoreError::Connect {
                 url: url.to_owned(),
-                detail: e.to_string(),
+                source: e,
             })?;
         Ok(Self::with_client(client, config))
     }

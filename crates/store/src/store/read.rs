@@ -107,10 +107,10 @@ impl EventStore {
     /// The stored bytes of one message, read from the stream's leader.
     pub async fn raw_message(&self, kommun: &KommunId, sequence: u64) -> Result<Bytes, StoreError> {
         let Some(stream) = self.existing_stream(kommun).await? else {
-            return Err(StoreError::Nats {
-                operation: "reading a message",
-                detail: format!("kommun {kommun} has no stream"),
-            });
+            return Err(StoreError::nats_said(
+                "reading a message",
+                format!("kommun {kommun} has no stream"),
+            ));
         };
         let message = stream
             .get_raw_message(sequence)
@@ -175,10 +175,10 @@ pub(super) async fn raw_messages(
             let next = match stall {
                 Some(limit) => match tokio::time::timeout(limit, messages.next()).await {
                     Ok(next) => next,
-                    Err(_) => Some(Err(StoreError::Nats {
-                        operation: "reading the stream",
-                        detail: format!("no message for {limit:?}"),
-                    })),
+                    Err(_) => Some(Err(StoreError::nats_said(
+                        "reading the stream",
+                        format!("no message for {limit:?}"),
+                    ))),
                 },
                 None => messages.next().await,
             };
