@@ -430,6 +430,25 @@ impl KommunState {
         let Some(b) = economy.balanskrav else {
             return Ok(());
         };
+        self.check_balanskrav(p, is_ks, kind, b)?;
+        events.push(Event::BalanskravReported(BalanskravReported {
+            year,
+            report: kind,
+            utredning: b.clone(),
+        }));
+        Ok(())
+    }
+
+    /// The balanskravsutredning: KS's, in a delårsrapport or
+    /// årsredovisning, its sums right, and any use of the RUR under KF's
+    /// riktlinjer (KL 11 kap 14 §).
+    fn check_balanskrav(
+        &self,
+        p: &Provenance,
+        is_ks: bool,
+        kind: ReportKind,
+        b: &Balanskravsutredning,
+    ) -> Result<(), Rejection> {
         if !is_ks {
             return reject(
                 Rule::P1,
@@ -484,11 +503,6 @@ impl KommunState {
             };
             self.check_rur_riktlinjer("balanskrav.riktlinjer", doc, p.effective_date)?;
         }
-        events.push(Event::BalanskravReported(BalanskravReported {
-            year,
-            report: kind,
-            utredning: b.clone(),
-        }));
         Ok(())
     }
 
@@ -519,19 +533,14 @@ impl KommunState {
         Ok(())
     }
 
-    fn budget_goals_and_uppdrag(
+    /// KF's goals in the budget: new ids, 1–4 years from the budget year,
+    /// indicators that hold.
+    fn budget_goals(
         &self,
         year: i32,
         goals: &[GoalInput],
-        uppdrag: &UppdragDecisions<'_>,
         events: &mut Vec<Event>,
     ) -> Result<(), Rejection> {
-        let UppdragDecisions {
-            given,
-            changed,
-            extended,
-            closed,
-        } = *uppdrag;
         let mut seen = BTreeSet::new();
         for (i, g) in goals.iter().enumerate() {
             let f = |n: &str| format!("goals[{i}].{n}");
@@ -557,7 +566,23 @@ impl KommunState {
                 goal: AdoptedGoal::from(g),
             }));
         }
+        Ok(())
+    }
 
+    fn budget_goals_and_uppdrag(
+        &self,
+        year: i32,
+        goals: &[GoalInput],
+        uppdrag: &UppdragDecisions<'_>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let UppdragDecisions {
+            given,
+            changed,
+            extended,
+            closed,
+        } = *uppdrag;
+        self.budget_goals(year, goals, events)?;
         let mut touched: BTreeSet<String> = BTreeSet::new();
         for (i, u) in given.iter().enumerate() {
             let f = |n: &str| format!("uppdrag_given[{i}].{n}");

@@ -2,7 +2,7 @@
 
 use crate::state::*;
 use crate::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::decide::*;
 
@@ -255,7 +255,7 @@ impl KommunState {
             }
         };
         let mut ids = BTreeSet::new();
-        let mut costs: std::collections::BTreeMap<&str, Tkr> = Default::default();
+        let mut costs: BTreeMap<&str, Tkr> = BTreeMap::new();
         for (i, a) in activities.iter().enumerate() {
             let f = |n: &str| format!("activities[{i}].{n}");
             check_id(&f("id"), &a.id)?;
@@ -270,51 +270,7 @@ impl KommunState {
                     "en aktivitet bidrar till ett nämndmål eller ett uppdrag",
                 );
             }
-            for (j, m) in a.namndmal.iter().enumerate() {
-                match self.namndmal.get(m) {
-                    Some(g) if g.body == body && g.year == year => {}
-                    Some(g) => {
-                        return reject(
-                            Rule::P3,
-                            format!("activities[{i}].namndmal[{j}]"),
-                            format!("nämndmålet {m:?} tillhör {:?} för {}", g.body, g.year),
-                        )
-                    }
-                    None => {
-                        return reject(
-                            Rule::Reference,
-                            format!("activities[{i}].namndmal[{j}]"),
-                            format!("inget nämndmål {m:?}"),
-                        )
-                    }
-                }
-            }
-            for (j, id) in a.uppdrag.iter().enumerate() {
-                match self.uppdrag.get(id) {
-                    Some(u) if u.closed => {
-                        return reject(
-                            Rule::P2,
-                            format!("activities[{i}].uppdrag[{j}]"),
-                            format!("uppdraget {id:?} är avslutat"),
-                        )
-                    }
-                    Some(u) if !u.to.iter().any(|b| b == body) => {
-                        return reject(
-                            Rule::P3,
-                            format!("activities[{i}].uppdrag[{j}]"),
-                            format!("uppdraget {id:?} är inte givet till {body:?}"),
-                        )
-                    }
-                    Some(_) => {}
-                    None => {
-                        return reject(
-                            Rule::Reference,
-                            format!("activities[{i}].uppdrag[{j}]"),
-                            format!("inget uppdrag {id:?}"),
-                        )
-                    }
-                }
-            }
+            self.check_activity_links(i, a, body, year)?;
             let au = a.unit.as_deref().unwrap_or(unit);
             if !self.unit_within(au, unit) {
                 return reject(
@@ -330,7 +286,86 @@ impl KommunState {
                 *costs.entry(au).or_default() += c;
             }
         }
-        // P4: what the plan commits fits what remains of each unit's line.
+        self.check_plan_costs(plan, body, unit, year, activities, costs)?;
+        Ok(vec![Event::PlanAdopted(PlanAdopted {
+            plan: plan.to_owned(),
+            version,
+            kind,
+            body: body.to_owned(),
+            unit: unit.to_owned(),
+            year,
+            activities: activities.to_vec(),
+        })])
+    }
+
+    /// An activity's links: each nämndmål the body's own for the year, each
+    /// uppdrag open and given to the body (P3, P2).
+    fn check_activity_links(
+        &self,
+        i: usize,
+        a: &Activity,
+        body: &str,
+        year: i32,
+    ) -> Result<(), Rejection> {
+        for (j, m) in a.namndmal.iter().enumerate() {
+            match self.namndmal.get(m) {
+                Some(g) if g.body == body && g.year == year => {}
+                Some(g) => {
+                    return reject(
+                        Rule::P3,
+                        format!("activities[{i}].namndmal[{j}]"),
+                        format!("nämndmålet {m:?} tillhör {:?} för {}", g.body, g.year),
+                    )
+                }
+                None => {
+                    return reject(
+                        Rule::Reference,
+                        format!("activities[{i}].namndmal[{j}]"),
+                        format!("inget nämndmål {m:?}"),
+                    )
+                }
+            }
+        }
+        for (j, id) in a.uppdrag.iter().enumerate() {
+            match self.uppdrag.get(id) {
+                Some(u) if u.closed => {
+                    return reject(
+                        Rule::P2,
+                        format!("activities[{i}].uppdrag[{j}]"),
+                        format!("uppdraget {id:?} är avslutat"),
+                    )
+                }
+                Some(u) if !u.to.iter().any(|b| b == body) => {
+                    return reject(
+                        Rule::P3,
+                        format!("activities[{i}].uppdrag[{j}]"),
+                        format!("uppdraget {id:?} är inte givet till {body:?}"),
+                    )
+                }
+                Some(_) => {}
+                None => {
+                    return reject(
+                        Rule::Reference,
+                        format!("activities[{i}].uppdrag[{j}]"),
+                        format!("inget uppdrag {id:?}"),
+                    )
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// P4: what the plan commits fits what remains of each unit's line in
+    /// the detaljbudget (`costs`: the plan's cost per unit).
+    fn check_plan_costs(
+        &self,
+        plan: &str,
+        body: &str,
+        unit: &str,
+        year: i32,
+        activities: &[Activity],
+        mut costs: BTreeMap<&str, Tkr>,
+    ) -> Result<(), Rejection> {
         for (i, a) in activities.iter().enumerate() {
             let au = a.unit.as_deref().unwrap_or(unit);
             let Some(total) = costs.remove(au) else {
@@ -357,15 +392,7 @@ impl KommunState {
                 );
             }
         }
-        Ok(vec![Event::PlanAdopted(PlanAdopted {
-            plan: plan.to_owned(),
-            version,
-            kind,
-            body: body.to_owned(),
-            unit: unit.to_owned(),
-            year,
-            activities: activities.to_vec(),
-        })])
+        Ok(())
     }
 }
 

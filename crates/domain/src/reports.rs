@@ -1,10 +1,16 @@
 //! Follow-up reports: budgetuppföljning, tertialrapport, delårsrapport and årsredovisning.
 
+use chrono::NaiveDate;
+
 use crate::decide::*;
 use crate::state::*;
 use crate::*;
 
 impl KommunState {
+    /// A body's follow-up report (budgetuppföljning, tertialrapport,
+    /// delårsrapport, årsredovisning) with its lines, the åtgärdsplan that
+    /// deviations beyond delegation call for (P5), and its investments and
+    /// balanskrav.
     pub(crate) fn decide_adopt_follow_up_report(
         &self,
         p: &Provenance,
@@ -21,35 +27,31 @@ impl KommunState {
             investments,
             balanskrav,
         } = c;
-        self.decide_report(
-            p,
-            body,
-            *year,
-            *kind,
-            ramar,
-            goals,
-            uppdrag,
-            atgardsplan.as_ref(),
-            &crate::budget::ReportedEconomy {
-                investments,
-                balanskrav: balanskrav.as_ref(),
-            },
-        )
+        let through = self.check_report_due(p, body, *year, *kind)?;
+        let is_ks = self.executive_board() == Some(body.as_str());
+        self.check_report_lines(body, is_ks, *year, *kind, ramar, goals, uppdrag)?;
+        self.check_atgardsplan_given(body, *kind, atgardsplan.as_ref())?;
+        if let Some(a) = atgardsplan {
+            self.check_atgardsplan(body, a)?;
+        }
+        let mut events = self.report_events(c, through);
+        let economy = crate::budget::ReportedEconomy {
+            investments,
+            balanskrav: balanskrav.as_ref(),
+        };
+        self.report_economy(p, body, is_ks, *year, *kind, &economy, &mut events)?;
+        Ok(events)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn decide_report(
+    /// The body may report, the period has ended, a budget covers the year
+    /// and the report is not adopted already; returns the period's end.
+    fn check_report_due(
         &self,
         p: &Provenance,
         body: &str,
         year: i32,
         kind: ReportKind,
-        ramar: &[RamOutcome],
-        goals: &[GoalAssessment],
-        uppdrag: &[UppdragLine],
-        atgardsplan: Option<&Atgardsplan>,
-        economy: &crate::budget::ReportedEconomy<'_>,
-    ) -> Decided {
+    ) -> Result<NaiveDate, Rejection> {
         self.operating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
         let Some(through) = kind.through(year) else {
@@ -82,51 +84,113 @@ impl KommunState {
                 ),
             );
         }
-        let is_ks = self.executive_board() == Some(body);
-        self.check_report_lines(body, is_ks, year, kind, ramar, goals, uppdrag)?;
-        // P5: deviations beyond delegation still open need the nämnd's åtgärdsplan now.
-        let pending: Vec<&String> = self
-            .deviations
-            .iter()
-            .filter(|(_, d)| d.body == body && d.escalated && !d.closed && d.atgardsplan.is_none())
-            .map(|(id, _)| id)
-            .collect();
+        Ok(through)
+    }
+
+    /// P5: a deviation beyond delegation that is still open needs the
+    /// nämnd's åtgärdsplan in its next report (the årsredovisning excepted).
+    fn check_atgardsplan_given(
+        &self,
+        body: &str,
+        kind: ReportKind,
+        atgardsplan: Option<&Atgardsplan>,
+    ) -> Result<(), Rejection> {
+        if kind == ReportKind::Arsredovisning {
+            return Ok(());
+        }
         let covered: Vec<&String> = atgardsplan
             .map(|a| a.deviations.iter().collect())
             .unwrap_or_default();
-        if kind != ReportKind::Arsredovisning {
-            if let Some(missing) = pending.iter().find(|d| !covered.contains(d)) {
-                return reject(
-                    Rule::P5,
-                    "atgardsplan",
-                    format!(
-                        "avvikelsen {missing:?} går utöver förvaltningens delegation och är fortfarande öppen: nämnden beslutar om en åtgärdsplan tillsammans med denna {}",
-                        kind.swedish()
-                    ),
-                );
+        let missing = self.deviations.iter().find(|(id, d)| {
+            d.body == body
+                && d.escalated
+                && !d.closed
+                && d.atgardsplan.is_none()
+                && !covered.contains(id)
+        });
+        match missing {
+            Some((missing, _)) => reject(
+                Rule::P5,
+                "atgardsplan",
+                format!(
+                    "avvikelsen {missing:?} går utöver förvaltningens delegation och är fortfarande öppen: nämnden beslutar om en åtgärdsplan tillsammans med denna {}",
+                    kind.swedish()
+                ),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// An åtgärdsplan: a new id, open deviations of the body, measures.
+    fn check_atgardsplan(&self, body: &str, a: &Atgardsplan) -> Result<(), Rejection> {
+        check_id("atgardsplan.id", &a.id)?;
+        if self.atgardsplaner.contains_key(&a.id) {
+            return reject(
+                Rule::P6,
+                "atgardsplan.id",
+                format!("åtgärdsplanen {:?} finns redan", a.id),
+            );
+        }
+        if a.deviations.is_empty() {
+            return reject(
+                Rule::Input,
+                "atgardsplan.deviations",
+                "en åtgärdsplan avser minst en avvikelse",
+            );
+        }
+        for (i, d) in a.deviations.iter().enumerate() {
+            match self.deviations.get(d) {
+                Some(dev) if dev.body == body && !dev.closed => {}
+                Some(_) => {
+                    return reject(
+                        Rule::Reference,
+                        format!("atgardsplan.deviations[{i}]"),
+                        format!("{d:?} är ingen öppen avvikelse hos {body:?}"),
+                    )
+                }
+                None => {
+                    return reject(
+                        Rule::Reference,
+                        format!("atgardsplan.deviations[{i}]"),
+                        format!("ingen avvikelse {d:?}"),
+                    )
+                }
             }
         }
+        if a.measures.iter().all(|m| m.trim().is_empty()) {
+            return reject(
+                Rule::Input,
+                "atgardsplan.measures",
+                "en åtgärdsplan anger sina åtgärder",
+            );
+        }
+        Ok(())
+    }
+
+    /// The report's events: the report itself, then each uppdrag and goal
+    /// it speaks of on its own subject, then the åtgärdsplan.
+    fn report_events(&self, c: &AdoptFollowUpReport, through: NaiveDate) -> Vec<Event> {
+        let (body, year, kind) = (&c.body, c.year, c.kind);
         let mut events = vec![Event::FollowUpReportAdopted(FollowUpReportAdopted {
-            body: body.to_owned(),
+            body: body.clone(),
             year,
             kind,
             through,
-            ramar: ramar.to_vec(),
-            goals: goals.to_vec(),
-            uppdrag: uppdrag.to_vec(),
+            ramar: c.ramar.clone(),
+            goals: c.goals.clone(),
+            uppdrag: c.uppdrag.clone(),
         })];
-        // Each aggregate the report speaks of hears it on its own subject.
-        events.extend(uppdrag.iter().map(|u| {
+        events.extend(c.uppdrag.iter().map(|u| {
             Event::UppdragStatusInReport(UppdragStatusInReport {
                 uppdrag: u.uppdrag.clone(),
-                body: body.to_owned(),
+                body: body.clone(),
                 year,
                 report: kind,
                 as_of: through,
                 status: u.status,
             })
         }));
-        events.extend(goals.iter().map(|g| {
+        events.extend(c.goals.iter().map(|g| {
             Event::GoalAssessedInReport(GoalAssessedInReport {
                 goal: g.goal.clone(),
                 level: if self.namndmal.contains_key(&g.goal) {
@@ -134,63 +198,21 @@ impl KommunState {
                 } else {
                     GoalLevel::Kf
                 },
-                body: body.to_owned(),
+                body: body.clone(),
                 year,
                 report: kind,
                 assessment: g.clone(),
             })
         }));
-        if let Some(a) = atgardsplan {
-            check_id("atgardsplan.id", &a.id)?;
-            if self.atgardsplaner.contains_key(&a.id) {
-                return reject(
-                    Rule::P6,
-                    "atgardsplan.id",
-                    format!("åtgärdsplanen {:?} finns redan", a.id),
-                );
-            }
-            if a.deviations.is_empty() {
-                return reject(
-                    Rule::Input,
-                    "atgardsplan.deviations",
-                    "en åtgärdsplan avser minst en avvikelse",
-                );
-            }
-            for (i, d) in a.deviations.iter().enumerate() {
-                match self.deviations.get(d) {
-                    Some(dev) if dev.body == body && !dev.closed => {}
-                    Some(_) => {
-                        return reject(
-                            Rule::Reference,
-                            format!("atgardsplan.deviations[{i}]"),
-                            format!("{d:?} är ingen öppen avvikelse hos {body:?}"),
-                        )
-                    }
-                    None => {
-                        return reject(
-                            Rule::Reference,
-                            format!("atgardsplan.deviations[{i}]"),
-                            format!("ingen avvikelse {d:?}"),
-                        )
-                    }
-                }
-            }
-            if a.measures.iter().all(|m| m.trim().is_empty()) {
-                return reject(
-                    Rule::Input,
-                    "atgardsplan.measures",
-                    "en åtgärdsplan anger sina åtgärder",
-                );
-            }
+        if let Some(a) = &c.atgardsplan {
             events.push(Event::AtgardsplanAdopted(AtgardsplanAdopted {
-                body: body.to_owned(),
+                body: body.clone(),
                 year,
                 report: kind,
                 plan: a.clone(),
             }));
         }
-        self.report_economy(p, body, is_ks, year, kind, economy, &mut events)?;
-        Ok(events)
+        events
     }
 
     /// A report's lines: each ram the body's own (KS reports every ram, a
