@@ -323,6 +323,23 @@ pub fn gaps(
     today: NaiveDate,
 ) -> R<Vec<Gap>> {
     let mut out = Vec::new();
+    goal_gaps(kv, kommun, year, &mut out)?;
+    namndplan_gaps(kv, kommun, year, &mut out)?;
+    uppdrag_gaps(kv, kommun, year, &mut out)?;
+    action_gaps(kv, kommun, today, &mut out)?;
+    control_gaps(kv, kommun, year, today, &mut out)?;
+    budget_gaps(kv, kommun, year, today, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// KF goals in force that no nämnd broke down, and nämndmål with no KF goal in force.
+fn goal_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    out: &mut Vec<Gap>,
+) -> R<()> {
     let goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
     let kf: BTreeMap<&str, &GoalDoc> = goals
         .iter()
@@ -360,6 +377,16 @@ pub fn gaps(
             });
         }
     }
+    Ok(())
+}
+
+/// Nämnder without a nämndplan with goals for the year.
+fn namndplan_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    out: &mut Vec<Gap>,
+) -> R<()> {
     for b in docs::<BodyDoc>(kv, kommun, "body")? {
         if b.kind == BodyKind::Committee
             && doc::<NamndplanDoc>(kv, kommun, &format!("namndplan/{}/{year}", b.id))?
@@ -372,6 +399,16 @@ pub fn gaps(
             });
         }
     }
+    Ok(())
+}
+
+/// Uppdrag in force that a nämnd it was given to has not reported on during the year.
+fn uppdrag_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    out: &mut Vec<Gap>,
+) -> R<()> {
     for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
         if u.closed.is_some() || u.given_year > year {
             continue;
@@ -390,6 +427,16 @@ pub fn gaps(
             });
         }
     }
+    Ok(())
+}
+
+/// Deviations reported by `today` and findings, open and without an action.
+fn action_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    today: NaiveDate,
+    out: &mut Vec<Gap>,
+) -> R<()> {
     for d in docs::<DeviationDoc>(kv, kommun, "deviation")? {
         if d.reported <= today
             && d.closed.is_none()
@@ -403,6 +450,26 @@ pub fn gaps(
             });
         }
     }
+    for f in docs::<FindingDoc>(kv, kommun, "finding")? {
+        if f.closed.is_none() && f.actions.is_empty() {
+            out.push(Gap {
+                kind: "finding_without_action",
+                entity: format!("finding/{}", f.finding),
+                reason: format!("bristen i {} saknar åtgärd", f.control),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Intern kontroll: tertials that have passed without a report or a result per kontrollmoment.
+fn control_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    today: NaiveDate,
+    out: &mut Vec<Gap>,
+) -> R<()> {
     for p in docs::<ControlPlanDoc>(kv, kommun, "ic")?
         .into_iter()
         .filter(|p| p.year == year)
@@ -432,18 +499,7 @@ pub fn gaps(
             }
         }
     }
-    budget_gaps(kv, kommun, year, today, &mut out)?;
-    for f in docs::<FindingDoc>(kv, kommun, "finding")? {
-        if f.closed.is_none() && f.actions.is_empty() {
-            out.push(Gap {
-                kind: "finding_without_action",
-                entity: format!("finding/{}", f.finding),
-                reason: format!("bristen i {} saknar åtgärd", f.control),
-            });
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(())
 }
 
 /// The budget's gaps: a budget adopted but not fastställd when the law's
