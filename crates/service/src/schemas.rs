@@ -145,35 +145,38 @@ pub fn generate() -> BTreeMap<String, String> {
     files
 }
 
+/// The AsyncAPI message of one event type: an envelope whose payload
+/// follows the event's own schema.
+fn event_message(t: &str) -> Value {
+    json!({
+        "name": t,
+        "title": t,
+        "summary": format!("{t}: an envelope whose payload follows events/{t}.v{EVENT_SCHEMA_VERSION}.json"),
+        "contentType": "application/json",
+        "headers": {"$ref": "#/components/schemas/EventHeaders"},
+        "payload": {
+            "allOf": [
+                {"$ref": "./envelope.json"},
+                {
+                    "type": "object",
+                    "required": ["event_type", "schema_version", "payload"],
+                    "properties": {
+                        "event_type": {"const": t},
+                        "schema_version": {"const": EVENT_SCHEMA_VERSION},
+                        "payload": {"$ref": format!("./events/{t}.v{EVENT_SCHEMA_VERSION}.json")}
+                    }
+                }
+            ]
+        }
+    })
+}
+
 /// The AsyncAPI 3.1 document: the server, the event channel with one message
 /// per event type, and the two service channels.
 fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
     let mut messages = serde_json::Map::new();
     for t in event_types {
-        messages.insert(
-            t.clone(),
-            json!({
-                "name": t,
-                "title": t,
-                "summary": format!("{t}: an envelope whose payload follows events/{t}.v{EVENT_SCHEMA_VERSION}.json"),
-                "contentType": "application/json",
-                "headers": {"$ref": "#/components/schemas/EventHeaders"},
-                "payload": {
-                    "allOf": [
-                        {"$ref": "./envelope.json"},
-                        {
-                            "type": "object",
-                            "required": ["event_type", "schema_version", "payload"],
-                            "properties": {
-                                "event_type": {"const": t},
-                                "schema_version": {"const": EVENT_SCHEMA_VERSION},
-                                "payload": {"$ref": format!("./events/{t}.v{EVENT_SCHEMA_VERSION}.json")}
-                            }
-                        }
-                    ]
-                }
-            }),
-        );
+        messages.insert(t.clone(), event_message(t));
     }
     let event_refs: Vec<Value> = messages
         .keys()
