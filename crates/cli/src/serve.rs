@@ -48,28 +48,7 @@ pub async fn run(
         ),
         health: health.clone(),
     });
-    let api_url = backend.api_url.clone().context(
-        "serve behöver tjänstens anslutning för förfrågningar: sätt STYR_API_URL (eller --api-url) till nats://styr-api:LÖSENORD@värd:port",
-    )?;
-    let (address, options) = styr_store::connect_options(&api_url);
-    let client = options
-        .name("styrkedja-api")
-        .connect(address)
-        .await
-        .with_context(|| {
-            format!(
-                "kunde inte ansluta till NATS på {}",
-                without_password(&api_url)
-            )
-        })?;
-    // The caller's identity rests on the server replacing a client's own
-    // Nats-Request-Info; servers before 2.11.15 / 2.12.6 do not always.
-    let version = client.server_info().version;
-    if !server_strips_request_info(&version) {
-        anyhow::bail!(
-            "nats-server {version} är för gammal för Styrkedjas behörighetskontroll: den tar inte alltid bort en klients egen Nats-Request-Info; uppgradera till 2.12.6 eller senare (2.11.15 i 2.11-serien)"
-        );
-    }
+    let client = connect_api(&backend).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut service = tokio::spawn(async move {
         let shutdown = async {
@@ -104,32 +83,7 @@ pub async fn run(
         tokio::select! {
             _ = check.tick() => {
                 if let Some(server) = backend._server.as_mut() {
-                    if server.has_exited() {
-                        anyhow::bail!(
-                            "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
-                            server.pid()
-                        );
-                    }
-                    // A full disk: JetStream stores nothing more on the
-                    // stream until the server restarts. Answer "no space"
-                    // meanwhile; restart the server once there is room.
-                    if server.write_errors() > write_errors_seen {
-                        write_errors_seen = server.write_errors();
-                        if !health.storage_failed() {
-                            tracing::error!("nats-server cannot write to disk; submissions are refused until it can");
-                            health.set_storage_failed(true);
-                        }
-                    }
-                    if health.storage_failed() && room_to_write(&cli.data_dir) {
-                        tracing::warn!("disk space is back: restarting the embedded nats-server");
-                        match server.restart_in_place().await {
-                            Ok(()) => {
-                                write_errors_seen = server.write_errors();
-                                health.set_storage_failed(false);
-                            }
-                            Err(e) => tracing::error!(error = %e, "restarting nats-server failed; trying again"),
-                        }
-                    }
+                    supervise(server, &health, &mut write_errors_seen, &cli.data_dir).await?;
                 }
             }
             _ = &mut service => anyhow::bail!("tjänsten stannade oväntat"),
@@ -142,6 +96,74 @@ pub async fn run(
     let _ = stop.send(());
     let _ = service.await;
     Ok(())
+}
+
+/// One look at the embedded server: a server that has exited ends `serve`
+/// (so that a supervisor restarts the unit); a full disk makes submissions
+/// answer "no space" until there is room, then the server is restarted.
+async fn supervise(
+    server: &mut styr_natsrun::NatsServer,
+    health: &styr_service::api::Health,
+    write_errors_seen: &mut u64,
+    data_dir: &std::path::Path,
+) -> Result<()> {
+    if server.has_exited() {
+        anyhow::bail!(
+            "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
+            server.pid()
+        );
+    }
+    // A full disk: JetStream stores nothing more on the
+    // stream until the server restarts. Answer "no space"
+    // meanwhile; restart the server once there is room.
+    if server.write_errors() > *write_errors_seen {
+        *write_errors_seen = server.write_errors();
+        if !health.storage_failed() {
+            tracing::error!(
+                "nats-server cannot write to disk; submissions are refused until it can"
+            );
+            health.set_storage_failed(true);
+        }
+    }
+    if health.storage_failed() && room_to_write(data_dir) {
+        tracing::warn!("disk space is back: restarting the embedded nats-server");
+        match server.restart_in_place().await {
+            Ok(()) => {
+                *write_errors_seen = server.write_errors();
+                health.set_storage_failed(false);
+            }
+            Err(e) => tracing::error!(error = %e, "restarting nats-server failed; trying again"),
+        }
+    }
+    Ok(())
+}
+
+/// The service's request connection (user `styr-api`), on a server new
+/// enough for the permission model.
+async fn connect_api(backend: &Backend) -> Result<async_nats::Client> {
+    let api_url = backend.api_url.clone().context(
+        "serve behöver tjänstens anslutning för förfrågningar: sätt STYR_API_URL (eller --api-url) till nats://styr-api:LÖSENORD@värd:port",
+    )?;
+    let (address, options) = styr_store::connect_options(&api_url);
+    let client = options
+        .name("styrkedja-api")
+        .connect(address)
+        .await
+        .with_context(|| {
+            format!(
+                "kunde inte ansluta till NATS på {}",
+                without_password(&api_url)
+            )
+        })?;
+    // The caller's identity rests on the server replacing a client's own
+    // Nats-Request-Info; servers before 2.11.15 / 2.12.6 do not always.
+    let version = client.server_info().version;
+    if !server_strips_request_info(&version) {
+        anyhow::bail!(
+            "nats-server {version} är för gammal för Styrkedjas behörighetskontroll: den tar inte alltid bort en klients egen Nats-Request-Info; uppgradera till 2.12.6 eller senare (2.11.15 i 2.11-serien)"
+        );
+    }
+    Ok(client)
 }
 
 /// Whether the data folder can take another 8 MiB (written and removed).
