@@ -274,15 +274,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if when.json {
                 return v.reply(&k, QueryResult::Chain(c));
             }
-            outln!("{} — {}", c.node.path, c.node.label)?;
-            outln!("Uppåt i kedjan:")?;
-            for n in &c.up {
-                outln!("  ↑ {:<36} {}", n.path, n.label)?;
-            }
-            outln!("Nedåt i kedjan:")?;
-            for n in &c.down {
-                outln!("  ↓ {:<36} {}", n.path, n.label)?;
-            }
+            print_chain(&c)?;
         }
         Query::Gaps {
             kommun,
@@ -318,34 +310,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             if when.json {
                 return v.reply(&k, QueryResult::History(h));
             }
-            if h.is_empty() {
-                anyhow::bail!("objektet {entity:?} har inga händelser i {k} (sökvägar ser ut som uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
-            }
-            outln!("Revisionsspår för {entity} i {k}:")?;
-            outln!(
-                "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} hash",
-                "sekv",
-                "händelse",
-                "beslut",
-                "gäller från",
-                "registrerad",
-                "av"
-            )?;
-            for e in h {
-                outln!(
-                    "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} {}…{}",
-                    e.sequence,
-                    e.event_type,
-                    e.provenance.decided_by.to_string(),
-                    e.provenance.effective_date,
-                    e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
-                    e.recorded_by,
-                    &e.hash[..12],
-                    e.corrects
-                        .map(|c| format!(" rättar {c}"))
-                        .unwrap_or_default()
-                )?;
-            }
+            print_history(&k, entity, &h)?;
         }
         Query::Register {
             kommun,
@@ -360,6 +325,52 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             }
             crate::registers::print(v.kv(), &k, *register)?;
         }
+    }
+    Ok(())
+}
+
+fn print_chain(c: &styr_projections::ChainPath) -> Result<()> {
+    outln!("{} — {}", c.node.path, c.node.label)?;
+    outln!("Uppåt i kedjan:")?;
+    for n in &c.up {
+        outln!("  ↑ {:<36} {}", n.path, n.label)?;
+    }
+    outln!("Nedåt i kedjan:")?;
+    for n in &c.down {
+        outln!("  ↓ {:<36} {}", n.path, n.label)?;
+    }
+    Ok(())
+}
+
+/// An entity's audit trail as a table.
+fn print_history(k: &KommunId, entity: &str, history: &[HistoryEntry]) -> Result<()> {
+    if history.is_empty() {
+        anyhow::bail!("objektet {entity:?} har inga händelser i {k} (sökvägar ser ut som uppdrag/u-2026-01, goal/kf-m1, namndplan/bun/2026)");
+    }
+    outln!("Revisionsspår för {entity} i {k}:")?;
+    outln!(
+        "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} hash",
+        "sekv",
+        "händelse",
+        "beslut",
+        "gäller från",
+        "registrerad",
+        "av"
+    )?;
+    for e in history {
+        outln!(
+            "{:>5}  {:<30} {:<38} {:<11} {:<20} {:<22} {}…{}",
+            e.sequence,
+            e.event_type,
+            e.provenance.decided_by.to_string(),
+            e.provenance.effective_date,
+            e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            e.recorded_by,
+            &e.hash[..12],
+            e.corrects
+                .map(|c| format!(" rättar {c}"))
+                .unwrap_or_default()
+        )?;
     }
     Ok(())
 }
