@@ -426,17 +426,15 @@ async fn wait_for_previous(pid_path: &Path, data_dir: &Path) -> Result<(), Error
     })
 }
 
-async fn spawn(
+/// Writes the server's configuration into the data folder, owner-only
+/// (it may hold passwords): loopback listener, 1 MB payloads, the pid file,
+/// JetStream with its sync interval, then the caller's extra configuration.
+fn write_config(
     options: &ServerOptions,
-    write_errors: Arc<AtomicU64>,
-) -> Result<(Child, Option<Child>, u16, PathBuf), Error> {
-    let binary = ensure_nats_server()?;
-    std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
-    let data_dir =
-        std::fs::canonicalize(&options.data_dir).map_err(io("resolving", &options.data_dir))?;
+    data_dir: &std::path::Path,
+    pid_path: &std::path::Path,
+) -> Result<PathBuf, Error> {
     let config_path = data_dir.join("nats-server.conf");
-    let pid_path = data_dir.join("nats-server.pid");
-    wait_for_previous(&pid_path, &data_dir).await?;
     let port = options
         .port
         .map_or_else(|| "-1".to_owned(), |p| p.to_string());
@@ -468,6 +466,62 @@ async fn spawn(
             .and_then(|mut f| f.write_all(config.as_bytes()))
             .map_err(io("writing", &config_path))?;
     }
+    Ok(config_path)
+}
+
+/// Forwards the server's log to tracing for as long as the server runs (so
+/// the pipe never fills), counts filestore write errors (a full disk leaves
+/// a stream unable to store anything until the server restarts) and reports
+/// readiness, with the port, once; or the log so far if it never gets ready.
+fn forward_log(
+    stderr: std::process::ChildStderr,
+    write_errors: &AtomicU64,
+    ready_tx: tokio::sync::oneshot::Sender<Result<u16, String>>,
+) {
+    let mut ready_tx = Some(ready_tx);
+    let mut port = None;
+    let mut tail = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        tracing::debug!(target: "nats_server", "{line}");
+        // A filestore write error (a full disk) leaves the stream unable
+        // to store anything until the server restarts.
+        if line.contains("Critical write error") || line.contains("failed to store a msg") {
+            write_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(target: "nats_server", "{line}");
+        }
+        if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+            port = rest
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().parse::<u16>().ok());
+        }
+        if ready_tx.is_some() {
+            tail.push_str(&line);
+            tail.push('\n');
+        }
+        if line.contains("Server is ready") {
+            if let (Some(tx), Some(p)) = (ready_tx.take(), port) {
+                let _ = tx.send(Ok(p));
+            }
+        }
+    }
+    if let Some(tx) = ready_tx {
+        let _ = tx.send(Err(tail));
+    }
+}
+
+async fn spawn(
+    options: &ServerOptions,
+    write_errors: Arc<AtomicU64>,
+) -> Result<(Child, Option<Child>, u16, PathBuf), Error> {
+    let binary = ensure_nats_server()?;
+    std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
+    let data_dir =
+        std::fs::canonicalize(&options.data_dir).map_err(io("resolving", &options.data_dir))?;
+    let pid_path = data_dir.join("nats-server.pid");
+    wait_for_previous(&pid_path, &data_dir).await?;
+    let config_path = write_config(options, &data_dir, &pid_path)?;
 
     let mut command = Command::new(&binary);
     command
@@ -492,39 +546,7 @@ async fn spawn(
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
     // The thread forwards the server's log to tracing for as long as the
     // server runs (so the pipe never fills) and reports readiness once.
-    std::thread::spawn(move || {
-        let mut ready_tx = Some(ready_tx);
-        let mut port = None;
-        let mut tail = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            tracing::debug!(target: "nats_server", "{line}");
-            // A filestore write error (a full disk) leaves the stream unable
-            // to store anything until the server restarts.
-            if line.contains("Critical write error") || line.contains("failed to store a msg") {
-                write_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(target: "nats_server", "{line}");
-            }
-            if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                port = rest
-                    .rsplit(':')
-                    .next()
-                    .and_then(|p| p.trim().parse::<u16>().ok());
-            }
-            if ready_tx.is_some() {
-                tail.push_str(&line);
-                tail.push('\n');
-            }
-            if line.contains("Server is ready") {
-                if let (Some(tx), Some(p)) = (ready_tx.take(), port) {
-                    let _ = tx.send(Ok(p));
-                }
-            }
-        }
-        if let Some(tx) = ready_tx {
-            let _ = tx.send(Err(tail));
-        }
-    });
+    std::thread::spawn(move || forward_log(stderr, &write_errors, ready_tx));
     let port = match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
         Ok(Ok(Ok(port))) => port,
         Ok(Ok(Err(tail))) => {
