@@ -125,15 +125,14 @@ impl Verifier {
         }
     }
 
-    /// Checks the message stored at `sequence` with exactly these bytes.
-    /// `claimed_hash` is what the export (or header) says its hash is.
-    pub fn push(
-        &mut self,
+    /// The hash the export claims for a message, and a pinned checkpoint's
+    /// hash, agree with the hash of its bytes.
+    fn check_claimed(
+        &self,
         sequence: u64,
-        raw: &[u8],
+        hash: &ChainHash,
         claimed_hash: Option<&str>,
     ) -> Result<(), Break> {
-        let hash = ChainHash::of_event(raw);
         if let Some(claimed) = claimed_hash {
             if claimed != hash.to_hex() {
                 return Err(Break::new(
@@ -158,6 +157,19 @@ impl Verifier {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks the message stored at `sequence` with exactly these bytes.
+    /// `claimed_hash` is what the export (or header) says its hash is.
+    pub fn push(
+        &mut self,
+        sequence: u64,
+        raw: &[u8],
+        claimed_hash: Option<&str>,
+    ) -> Result<(), Break> {
+        let hash = ChainHash::of_event(raw);
+        self.check_claimed(sequence, &hash, claimed_hash)?;
         let expected = self.chain.next;
         let record = self
             .chain
