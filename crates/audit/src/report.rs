@@ -260,15 +260,15 @@ impl RevisorReport {
         verification: Result<Report, Break>,
     ) -> Result<Self, ProjectionError> {
         let plans: Vec<ControlPlanDoc> =
-            styr_projections::docs::<ControlPlanDoc>(kv, kommun, "ic")?
+            styr_projections::docs::<ControlPlanDoc>(kv, kommun, DocKind::InternalControl)?
                 .into_iter()
                 .filter(|p| p.year == year)
                 .collect();
-        let findings = styr_projections::docs::<FindingDoc>(kv, kommun, "finding")?
+        let findings = styr_projections::docs::<FindingDoc>(kv, kommun, DocKind::Finding)?
             .into_iter()
             .filter(|f| plans.iter().any(|p| p.plan == f.plan))
             .collect();
-        let deviations = styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")?
+        let deviations = styr_projections::docs::<DeviationDoc>(kv, kommun, DocKind::Deviation)?
             .into_iter()
             .filter(|d| {
                 d.reported.year() == year || (d.reported.year() < year && d.closed.is_none())
@@ -289,7 +289,7 @@ impl RevisorReport {
             .into_iter()
             .filter(|g| g.level == "namnd" && (g.from_year..=g.to_year).contains(&year))
             .collect();
-        let uppdrag = styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")?
+        let uppdrag = styr_projections::docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
             .into_iter()
             .filter(|u| {
                 let closed_before = u
@@ -299,7 +299,7 @@ impl RevisorReport {
                 u.given_year <= year && !closed_before
             })
             .collect();
-        let reviews = styr_projections::docs::<ReviewDoc>(kv, kommun, "review")?
+        let reviews = styr_projections::docs::<ReviewDoc>(kv, kommun, DocKind::Review)?
             .into_iter()
             .filter(|r| r.year == year)
             .collect();
@@ -314,7 +314,7 @@ impl RevisorReport {
             deviations,
             atgardsplaner,
             gaps: styr_projections::gaps(kv, kommun, year, today)?,
-            access: styr_projections::docs::<AccessDoc>(kv, kommun, "access")?,
+            access: styr_projections::docs::<AccessDoc>(kv, kommun, DocKind::Access)?,
             plan: styr_projections::plan(kv, kommun, year)?,
             reports,
             uppdrag,

@@ -54,7 +54,7 @@ pub async fn run(
     print_uppdrag(kv, kommun)?;
     print_follow_up(kv, kommun)?;
     outln!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse som rört det, i ordning):")?;
-    for e in styr_projections::history(kv, kommun, "uppdrag/u-2026-01")? {
+    for e in styr_projections::history(kv, kommun, &DocKind::Uppdrag.path("u-2026-01"))? {
         outln!(
             "  {:>4}  {:<24} {:<26} gäller {}  registrerad {} av {}  {}…",
             e.sequence,
@@ -75,8 +75,8 @@ pub async fn run(
 
 fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     let plan = styr_projections::plan(kv, kommun, YEAR)?;
-    let goals: Vec<GoalDoc> = styr_projections::docs(kv, kommun, "goal")?;
-    let plans: Vec<PlanDoc> = styr_projections::docs(kv, kommun, "plan")?;
+    let goals: Vec<GoalDoc> = styr_projections::docs(kv, kommun, DocKind::Goal)?;
+    let plans: Vec<PlanDoc> = styr_projections::docs(kv, kommun, DocKind::Plan)?;
     outln!(
         "Styrkedjan {YEAR}{}:",
         plan.budget
@@ -127,7 +127,7 @@ fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         "till",
         "klart"
     )?;
-    for u in styr_projections::docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+    for u in styr_projections::docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         let status = match (&u.closed, u.status.last()) {
             (Some(_), _) => "avslutat".to_owned(),
             (None, Some(s)) => format!("{} per {}", s.status.swedish(), s.as_of),
@@ -146,7 +146,7 @@ fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
 
 fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     outln!("\nAvvikelser:")?;
-    for d in styr_projections::docs::<DeviationDoc>(kv, kommun, "deviation")? {
+    for d in styr_projections::docs::<DeviationDoc>(kv, kommun, DocKind::Deviation)? {
         let status = if d.closed.is_some() {
             "avslutad".to_owned()
         } else if let Some(plan) = &d.atgardsplan {
@@ -180,8 +180,8 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         outln!("  {body:<5} {}", names.join(", "))?;
     }
     outln!("\nIntern kontroll:")?;
-    let findings: Vec<FindingDoc> = styr_projections::docs(kv, kommun, "finding")?;
-    for p in styr_projections::docs::<ControlPlanDoc>(kv, kommun, "ic")? {
+    let findings: Vec<FindingDoc> = styr_projections::docs(kv, kommun, DocKind::Finding)?;
+    for p in styr_projections::docs::<ControlPlanDoc>(kv, kommun, DocKind::InternalControl)? {
         let mine: Vec<_> = findings.iter().filter(|f| f.plan == p.plan).collect();
         let open = mine.iter().filter(|f| f.closed.is_none()).count();
         let results: usize = p.results.values().map(|r| r.len()).sum();
@@ -199,7 +199,7 @@ fn print_follow_up(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
             }
         )?;
     }
-    for r in styr_projections::docs::<ReviewDoc>(kv, kommun, "review")? {
+    for r in styr_projections::docs::<ReviewDoc>(kv, kommun, DocKind::Review)? {
         outln!(
             "  granskning {}: yttranden från {} av {} ({}), svar senast {}",
             r.review,

@@ -28,7 +28,7 @@ pub(crate) fn print(kv: &dyn KvRead, k: &KommunId, register: Register) -> Result
 }
 
 fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for u in styr_projections::docs::<UppdragDoc>(kv, k, "uppdrag")? {
+    for u in styr_projections::docs::<UppdragDoc>(kv, k, DocKind::Uppdrag)? {
         outln!(
             "{} {} (till {}, klart {})",
             u.id,
@@ -68,7 +68,7 @@ fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn deviations(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for d in styr_projections::docs::<DeviationDoc>(kv, k, "deviation")? {
+    for d in styr_projections::docs::<DeviationDoc>(kv, k, DocKind::Deviation)? {
         outln!(
             "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
             d.id,
@@ -102,7 +102,7 @@ fn deviations(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn reports(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for r in styr_projections::docs::<ReportDoc>(kv, k, "report")? {
+    for r in styr_projections::docs::<ReportDoc>(kv, k, DocKind::Report)? {
         outln!(
             "{:<5} {} {:<18} t.o.m. {} [{}]{}",
             r.body,
@@ -121,7 +121,7 @@ fn reports(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn internal_control(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for p in styr_projections::docs::<ControlPlanDoc>(kv, k, "ic")? {
+    for p in styr_projections::docs::<ControlPlanDoc>(kv, k, DocKind::InternalControl)? {
         outln!("{} ({} {}) [{}]", p.plan, p.body, p.year, p.source.decided)?;
         for r in &p.risks {
             outln!(
@@ -167,7 +167,7 @@ fn internal_control(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn findings(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for f in styr_projections::docs::<FindingDoc>(kv, k, "finding")? {
+    for f in styr_projections::docs::<FindingDoc>(kv, k, DocKind::Finding)? {
         outln!(
             "{} ({} T{}): {} — {}",
             f.finding,
@@ -195,7 +195,7 @@ fn findings(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn reviews(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for r in styr_projections::docs::<ReviewDoc>(kv, k, "review")? {
+    for r in styr_projections::docs::<ReviewDoc>(kv, k, DocKind::Review)? {
         outln!(
             "{} {} ({}), svar senast {}",
             r.review,
@@ -216,7 +216,7 @@ fn reviews(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn access(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, "access")? {
+    for a in styr_projections::docs::<styr_projections::docs::AccessDoc>(kv, k, DocKind::Access)? {
         let now: Vec<String> = a.access.iter().map(ToString::to_string).collect();
         outln!(
             "{}: {}",
@@ -242,7 +242,8 @@ fn access(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn intrusions(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    let found = styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, "intrusion")?;
+    let found =
+        styr_projections::docs::<styr_projections::IntrusionDoc>(kv, k, DocKind::Intrusion)?;
     if found.is_empty() {
         outln!("Inga främmande meddelanden i historiken.")?;
     }
@@ -259,7 +260,7 @@ fn intrusions(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn investments(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for i in styr_projections::docs::<InvestmentDoc>(kv, k, "investment")? {
+    for i in styr_projections::docs::<InvestmentDoc>(kv, k, DocKind::Investment)? {
         let inv = &i.investment;
         outln!(
             "{} {} ({}, {}–{}, totalt {} tkr)",
@@ -324,7 +325,7 @@ fn goals(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for b in styr_projections::docs::<BodyDoc>(kv, k, "body")? {
+    for b in styr_projections::docs::<BodyDoc>(kv, k, DocKind::Body)? {
         outln!(
             "{:<8} {:<22} {} — {}",
             b.id,
@@ -337,7 +338,7 @@ fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn units(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for u in styr_projections::docs::<UnitDoc>(kv, k, "unit")? {
+    for u in styr_projections::docs::<UnitDoc>(kv, k, DocKind::Unit)? {
         outln!(
             "{:<20} {} ({}, under {})",
             u.id,
@@ -350,7 +351,7 @@ fn units(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 }
 
 fn plans(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for p in styr_projections::docs::<PlanDoc>(kv, k, "plan")? {
+    for p in styr_projections::docs::<PlanDoc>(kv, k, DocKind::Plan)? {
         outln!(
             "{} {} {} {} version {} ({} aktiviteter) [{}]",
             p.id,

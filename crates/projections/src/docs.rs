@@ -517,8 +517,7 @@ impl Register {
         Register::Plan,
     ];
 
-    /// The name in the API (`register:<name>`) and the document kind whose
-    /// documents it lists.
+    /// The name in the API (`register:<name>`).
     pub fn name(self) -> &'static str {
         match self {
             Register::Uppdrag => "uppdrag",
@@ -534,6 +533,25 @@ impl Register {
             Register::Access => "access",
             Register::Intrusion => "intrusion",
             Register::Investment => "investment",
+        }
+    }
+
+    /// The kind of document the register lists.
+    pub fn kind(self) -> DocKind {
+        match self {
+            Register::Uppdrag => DocKind::Uppdrag,
+            Register::Deviation => DocKind::Deviation,
+            Register::Report => DocKind::Report,
+            Register::InternalControl => DocKind::InternalControl,
+            Register::Finding => DocKind::Finding,
+            Register::Review => DocKind::Review,
+            Register::Goal => DocKind::Goal,
+            Register::Body => DocKind::Body,
+            Register::Unit => DocKind::Unit,
+            Register::Plan => DocKind::Plan,
+            Register::Access => DocKind::Access,
+            Register::Intrusion => DocKind::Intrusion,
+            Register::Investment => DocKind::Investment,
         }
     }
 
@@ -589,6 +607,11 @@ mod tests {
     fn every_register_is_found_by_each_of_its_names_and_by_no_other() {
         for r in Register::ALL {
             assert_eq!(Register::from_name(r.name()), Some(r));
+            assert_eq!(
+                r.kind().prefix(),
+                r.name(),
+                "the API names a register by its kind"
+            );
             assert_eq!(Register::from_swedish(r.swedish()), Some(r));
             assert_eq!(Register::from_swedish(r.name()), Some(r));
         }
@@ -606,4 +629,93 @@ mod tests {
         );
         assert_eq!(Register::from_name("avvikelser"), None);
     }
+}
+
+/// The kinds of document in a kommun's read models. A document's path is
+/// `<kind>/<id>` ([`DocKind::path`]; [`namndplan_path`], [`report_path`]
+/// and [`activity_path`] for the ids made of parts), and [`crate::docs`]
+/// lists every document of a kind: the fold, the queries, the report, the
+/// API and the CLI all address documents through these, never by a path
+/// written by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Body,
+    Unit,
+    Direction,
+    Document,
+    Budget,
+    Balanskrav,
+    Investment,
+    Goal,
+    /// An indicator value, under its goal and indicator.
+    Outcome,
+    Uppdrag,
+    Namndplan,
+    Plan,
+    Activity,
+    Deviation,
+    Report,
+    InternalControl,
+    Finding,
+    Review,
+    Access,
+    Intrusion,
+    Key,
+    Checkpoint,
+    /// Not a document: which documents an event touched, by event id.
+    EventIndex,
+}
+
+impl DocKind {
+    /// The first segment of the kind's paths.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            DocKind::Body => "body",
+            DocKind::Unit => "unit",
+            DocKind::Direction => "direction",
+            DocKind::Document => "document",
+            DocKind::Budget => "budget",
+            DocKind::Balanskrav => "balanskrav",
+            DocKind::Investment => "investment",
+            DocKind::Goal => "goal",
+            DocKind::Outcome => "outcome",
+            DocKind::Uppdrag => "uppdrag",
+            DocKind::Namndplan => "namndplan",
+            DocKind::Plan => "plan",
+            DocKind::Activity => "activity",
+            DocKind::Deviation => "deviation",
+            DocKind::Report => "report",
+            DocKind::InternalControl => "ic",
+            DocKind::Finding => "finding",
+            DocKind::Review => "review",
+            DocKind::Access => "access",
+            DocKind::Intrusion => "intrusion",
+            DocKind::Key => "key",
+            DocKind::Checkpoint => "checkpoint",
+            DocKind::EventIndex => "event",
+        }
+    }
+
+    /// The path of the document with this id, e.g. `uppdrag/u-2026-01`.
+    pub fn path(self, id: impl std::fmt::Display) -> String {
+        format!("{}/{id}", self.prefix())
+    }
+}
+
+/// The path of the kommun's own document (name, kommunkod, council).
+pub const KOMMUN_PATH: &str = "kommun";
+
+/// A nämnd's nämndplan for a year: `namndplan/<body>/<year>`.
+pub fn namndplan_path(body: &str, year: i32) -> String {
+    DocKind::Namndplan.path(format_args!("{body}/{year}"))
+}
+
+/// A body's follow-up report: `report/<body>/<year>/<kind>`.
+pub fn report_path(body: &str, year: i32, kind: styr_domain::ReportKind) -> String {
+    DocKind::Report.path(format_args!("{body}/{year}/{}", kind.slug()))
+}
+
+/// An activity of a plan: `activity/<plan>/<activity>`.
+pub fn activity_path(plan: &str, activity: &str) -> String {
+    DocKind::Activity.path(format_args!("{plan}/{activity}"))
 }

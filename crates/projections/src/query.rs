@@ -16,13 +16,13 @@ use crate::ProjectionError;
 
 type R<T> = Result<T, ProjectionError>;
 
-/// Every document of one kind (`uppdrag`, `deviation`, `goal`, …), in id order.
+/// Every document of one kind, in id order.
 pub fn docs<T: DeserializeOwned>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
-    kind: &str,
+    kind: DocKind,
 ) -> R<Vec<T>> {
-    kv.scan(&view_key(kommun.as_str(), &format!("{kind}/")))?
+    kv.scan(&view_key(kommun.as_str(), &kind.path("")))?
         .into_iter()
         .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
         .collect()
@@ -43,9 +43,9 @@ pub fn doc<T: DeserializeOwned>(
 /// Every KF goal and nämndmål with every value recorded for its
 /// indicators (the values live under their own keys, `outcome/…`).
 pub fn goals(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<GoalDoc>> {
-    let mut goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
     let mut by_goal: BTreeMap<String, BTreeMap<String, Vec<OutcomeDoc>>> = BTreeMap::new();
-    for o in docs::<OutcomeDoc>(kv, kommun, "outcome")? {
+    for o in docs::<OutcomeDoc>(kv, kommun, DocKind::Outcome)? {
         by_goal
             .entry(o.goal.clone())
             .or_default()
@@ -98,14 +98,14 @@ pub struct PlanView {
 }
 
 pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
-    let budget = docs::<BudgetDoc>(kv, kommun, "budget")?
+    let budget = docs::<BudgetDoc>(kv, kommun, DocKind::Budget)?
         .into_iter()
         .filter(|b| (b.year..=b.year + 2).contains(&year))
         .max_by_key(|b| b.year);
     let goals: Vec<GoalDoc> = crate::goals(kv, kommun)?;
-    let plans: Vec<PlanDoc> = docs(kv, kommun, "plan")?;
+    let plans: Vec<PlanDoc> = docs(kv, kommun, DocKind::Plan)?;
     let mut namnder = Vec::new();
-    for body in docs::<BodyDoc>(kv, kommun, "body")? {
+    for body in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
         if matches!(body.kind, BodyKind::Council | BodyKind::Auditors) {
             continue;
         }
@@ -114,7 +114,7 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             .and_then(|b| b.ramar.get(&body.id))
             .and_then(|r| r.get(&year))
             .copied();
-        let plan: Option<NamndplanDoc> = doc(kv, kommun, &format!("namndplan/{}/{year}", body.id))?;
+        let plan: Option<NamndplanDoc> = doc(kv, kommun, &namndplan_path(&body.id, year))?;
         let goals = goals
             .iter()
             .filter(|g| g.body.as_deref() == Some(&body.id) && g.from_year == year)
@@ -133,17 +133,17 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             plans,
         });
     }
-    let uppdrag = docs::<UppdragDoc>(kv, kommun, "uppdrag")?
+    let uppdrag = docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
         .into_iter()
         .filter(|u| {
             u.given_year <= year && u.due >= NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(u.due)
         })
         .collect();
-    let investments = docs::<InvestmentDoc>(kv, kommun, "investment")?
+    let investments = docs::<InvestmentDoc>(kv, kommun, DocKind::Investment)?
         .into_iter()
         .filter(|i| i.budget_for(year).is_some())
         .collect();
-    let balanskrav = doc(kv, kommun, &format!("balanskrav/{year}"))?;
+    let balanskrav = doc(kv, kommun, &DocKind::Balanskrav.path(year))?;
     Ok(PlanView {
         year,
         investments,
@@ -183,61 +183,62 @@ struct Graph {
 fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
     let mut up: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut labels = BTreeMap::new();
-    let visions: Vec<String> = docs::<DirectionDoc>(kv, kommun, "direction")?
+    let visions: Vec<String> = docs::<DirectionDoc>(kv, kommun, DocKind::Direction)?
         .into_iter()
         .map(|d| {
-            let path = format!("direction/{}", d.id);
+            let path = DocKind::Direction.path(&d.id);
             labels.insert(path.clone(), d.title);
             (path, d.kind)
         })
         .filter(|(_, k)| *k != DirectionKind::Vardegrund)
         .map(|(p, _)| p)
         .collect();
-    for g in docs::<GoalDoc>(kv, kommun, "goal")? {
-        let path = format!("goal/{}", g.id);
+    for g in docs::<GoalDoc>(kv, kommun, DocKind::Goal)? {
+        let path = DocKind::Goal.path(&g.id);
         labels.insert(path.clone(), g.title.clone());
         let parents = if g.level == "kf" {
             visions.clone()
         } else {
-            g.kf_goals.iter().map(|k| format!("goal/{k}")).collect()
+            g.kf_goals.iter().map(|k| DocKind::Goal.path(k)).collect()
         };
         up.insert(path, parents);
     }
-    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
-        let path = format!("uppdrag/{}", u.id);
+    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
+        let path = DocKind::Uppdrag.path(&u.id);
         labels.insert(path.clone(), u.title);
         for b in &u.to {
-            up.entry(format!("body/{b}")).or_default();
+            up.entry(DocKind::Body.path(b)).or_default();
         }
         up.insert(path, visions.clone());
     }
-    for b in docs::<BodyDoc>(kv, kommun, "body")? {
-        labels.insert(format!("body/{}", b.id), b.name);
+    for b in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
+        labels.insert(DocKind::Body.path(&b.id), b.name);
     }
     // A nämnd sits below the uppdrag it was given.
-    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         for b in &u.to {
-            up.entry(format!("body/{b}"))
+            up.entry(DocKind::Body.path(b))
                 .or_default()
-                .push(format!("uppdrag/{}", u.id));
+                .push(DocKind::Uppdrag.path(&u.id));
         }
     }
-    for u in docs::<UnitDoc>(kv, kommun, "unit")? {
-        let path = format!("unit/{}", u.id);
+    for u in docs::<UnitDoc>(kv, kommun, DocKind::Unit)? {
+        let path = DocKind::Unit.path(&u.id);
         labels.insert(path.clone(), u.name);
         let parent = u
             .parent
-            .map_or(format!("body/{}", u.namnd), |p| format!("unit/{p}"));
+            .map_or(DocKind::Body.path(&u.namnd), |p| DocKind::Unit.path(&p));
         up.insert(path, vec![parent]);
     }
-    for p in docs::<PlanDoc>(kv, kommun, "plan")? {
+    for p in docs::<PlanDoc>(kv, kommun, DocKind::Plan)? {
         for a in &p.activities {
-            let path = format!("activity/{}/{}", p.id, a.id);
+            let path = activity_path(&p.id, &a.id);
             labels.insert(path.clone(), a.title.clone());
-            let mut parents: Vec<String> = a.namndmal.iter().map(|m| format!("goal/{m}")).collect();
-            parents.extend(a.uppdrag.iter().map(|u| format!("uppdrag/{u}")));
+            let mut parents: Vec<String> =
+                a.namndmal.iter().map(|m| DocKind::Goal.path(m)).collect();
+            parents.extend(a.uppdrag.iter().map(|u| DocKind::Uppdrag.path(u)));
             // Carried out by its unit: below it in the organisation.
-            parents.push(format!("unit/{}", a.unit.as_deref().unwrap_or(&p.unit)));
+            parents.push(DocKind::Unit.path(a.unit.as_deref().unwrap_or(&p.unit)));
             up.insert(path, parents);
         }
     }
@@ -340,7 +341,7 @@ fn goal_gaps(
     year: i32,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    let goals: Vec<GoalDoc> = docs(kv, kommun, "goal")?;
+    let goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
     let kf: BTreeMap<&str, &GoalDoc> = goals
         .iter()
         .filter(|g| g.level == "kf")
@@ -356,7 +357,7 @@ fn goal_gaps(
         {
             out.push(Gap {
                 kind: "kf_goal_not_broken_down",
-                entity: format!("goal/{}", g.id),
+                entity: DocKind::Goal.path(&g.id),
                 reason: format!("ingen nämnd har brutit ned KF-målet för {year}"),
             });
         }
@@ -372,7 +373,7 @@ fn goal_gaps(
         if !valid {
             out.push(Gap {
                 kind: "namndmal_without_valid_link",
-                entity: format!("goal/{}", m.id),
+                entity: DocKind::Goal.path(&m.id),
                 reason: "nämndmålet saknar koppling till ett gällande KF-mål".into(),
             });
         }
@@ -387,14 +388,14 @@ fn namndplan_gaps(
     year: i32,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    for b in docs::<BodyDoc>(kv, kommun, "body")? {
+    for b in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
         if b.kind == BodyKind::Committee
-            && doc::<NamndplanDoc>(kv, kommun, &format!("namndplan/{}/{year}", b.id))?
+            && doc::<NamndplanDoc>(kv, kommun, &namndplan_path(&b.id, year))?
                 .is_none_or(|p| p.goals.is_empty())
         {
             out.push(Gap {
                 kind: "namnd_without_namndplan",
-                entity: format!("body/{}", b.id),
+                entity: DocKind::Body.path(&b.id),
                 reason: format!("{} saknar nämndplan för {year}", b.name),
             });
         }
@@ -409,7 +410,7 @@ fn uppdrag_gaps(
     year: i32,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    for u in docs::<UppdragDoc>(kv, kommun, "uppdrag")? {
+    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         if u.closed.is_some() || u.given_year > year {
             continue;
         }
@@ -422,7 +423,7 @@ fn uppdrag_gaps(
         for b in u.to.iter().filter(|b| !reported_by.contains(b.as_str())) {
             out.push(Gap {
                 kind: "uppdrag_without_status",
-                entity: format!("uppdrag/{}", u.id),
+                entity: DocKind::Uppdrag.path(&u.id),
                 reason: format!("{b} har inte återrapporterat uppdraget under {year}"),
             });
         }
@@ -437,7 +438,7 @@ fn action_gaps(
     today: NaiveDate,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    for d in docs::<DeviationDoc>(kv, kommun, "deviation")? {
+    for d in docs::<DeviationDoc>(kv, kommun, DocKind::Deviation)? {
         if d.reported <= today
             && d.closed.is_none()
             && d.actions.is_empty()
@@ -445,16 +446,16 @@ fn action_gaps(
         {
             out.push(Gap {
                 kind: "deviation_without_action",
-                entity: format!("deviation/{}", d.id),
+                entity: DocKind::Deviation.path(&d.id),
                 reason: format!("avvikelsen från {} saknar åtgärd", d.unit),
             });
         }
     }
-    for f in docs::<FindingDoc>(kv, kommun, "finding")? {
+    for f in docs::<FindingDoc>(kv, kommun, DocKind::Finding)? {
         if f.closed.is_none() && f.actions.is_empty() {
             out.push(Gap {
                 kind: "finding_without_action",
-                entity: format!("finding/{}", f.finding),
+                entity: DocKind::Finding.path(&f.finding),
                 reason: format!("bristen i {} saknar åtgärd", f.control),
             });
         }
@@ -470,7 +471,7 @@ fn control_gaps(
     today: NaiveDate,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    for p in docs::<ControlPlanDoc>(kv, kommun, "ic")?
+    for p in docs::<ControlPlanDoc>(kv, kommun, DocKind::InternalControl)?
         .into_iter()
         .filter(|p| p.year == year)
     {
@@ -481,7 +482,7 @@ fn control_gaps(
             if !p.tertial_reports.contains_key(&t) {
                 out.push(Gap {
                     kind: "tertial_report_missing",
-                    entity: format!("ic/{}", p.plan),
+                    entity: DocKind::InternalControl.path(&p.plan),
                     reason: format!(
                         "{} har inte rapporterat sin interna kontroll för tertial {t}",
                         p.body.to_uppercase()
@@ -492,7 +493,7 @@ fn control_gaps(
                 if !p.results.get(&c.id).is_some_and(|r| r.contains_key(&t)) {
                     out.push(Gap {
                         kind: "control_without_result",
-                        entity: format!("ic/{}", p.plan),
+                        entity: DocKind::InternalControl.path(&p.plan),
                         reason: format!("kontrollmoment {} saknar resultat för tertial {t}", c.id),
                     });
                 }
@@ -514,7 +515,7 @@ fn budget_gaps(
     today: NaiveDate,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    if let Some(b) = doc::<BudgetDoc>(kv, kommun, &format!("budget/{year}"))? {
+    if let Some(b) = doc::<BudgetDoc>(kv, kommun, &DocKind::Budget.path(year))? {
         let before = year.saturating_sub(1);
         let last_day = if before % 4 == 2 { (12, 31) } else { (11, 30) };
         let passed =
@@ -522,7 +523,7 @@ fn budget_gaps(
         if passed && b.established.is_none() {
             out.push(Gap {
                 kind: "budget_not_established",
-                entity: format!("budget/{year}"),
+                entity: DocKind::Budget.path(year),
                 reason: format!(
                     "budgeten för {year} är inte fastställd: skattesats och plan för ekonomin saknas (KL 11 kap 8–9 §§)"
                 ),
@@ -530,13 +531,13 @@ fn budget_gaps(
         }
     }
     // Only reports adopted by `today` count.
-    let reports: Vec<ReportDoc> = docs::<ReportDoc>(kv, kommun, "report")?
+    let reports: Vec<ReportDoc> = docs::<ReportDoc>(kv, kommun, DocKind::Report)?
         .into_iter()
         .filter(|r| r.source.effective_date <= today)
         .collect();
     let annual_due =
         NaiveDate::from_ymd_opt(year.saturating_add(1), 4, 30).is_some_and(|d| today > d);
-    for i in docs::<InvestmentDoc>(kv, kommun, "investment")? {
+    for i in docs::<InvestmentDoc>(kv, kommun, DocKind::Investment)? {
         if i.budget_for(year).is_none_or(|a| a == 0) {
             continue;
         }
@@ -566,7 +567,7 @@ fn budget_gaps(
         if let Some(reason) = reason {
             out.push(Gap {
                 kind: "investment_without_follow_up",
-                entity: format!("investment/{}", i.id),
+                entity: DocKind::Investment.path(&i.id),
                 reason: format!("{}: {reason}", i.investment.title),
             });
         }
@@ -580,7 +581,7 @@ pub fn reports(
     kommun: &KommunId,
     kind: Option<ReportKind>,
 ) -> R<Vec<ReportDoc>> {
-    Ok(docs::<ReportDoc>(kv, kommun, "report")?
+    Ok(docs::<ReportDoc>(kv, kommun, DocKind::Report)?
         .into_iter()
         .filter(|r| kind.is_none_or(|k| r.kind == k))
         .collect())

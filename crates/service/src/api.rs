@@ -273,7 +273,7 @@ impl RegisterDocs {
         register: Register,
     ) -> Result<Self, styr_projections::ProjectionError> {
         use styr_projections::docs as d;
-        let kind = register.name();
+        let kind = register.kind();
         Ok(match register {
             Register::Access => RegisterDocs::Access(d(kv, kommun, kind)?),
             Register::Intrusion => RegisterDocs::Intrusion(d(kv, kommun, kind)?),

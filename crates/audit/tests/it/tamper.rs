@@ -732,8 +732,12 @@ async fn a_foreign_message_takes_nothing_down_and_verify_names_it() {
         .is_ok());
     // The projection shows it as an intrusion and goes on past it.
     projector.catch_up(&store, &k).await.unwrap();
-    let found: Vec<styr_projections::IntrusionDoc> =
-        styr_projections::docs(projector.view(), &k, "intrusion").unwrap();
+    let found: Vec<styr_projections::IntrusionDoc> = styr_projections::docs(
+        projector.view(),
+        &k,
+        styr_projections::docs::DocKind::Intrusion,
+    )
+    .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].sequence, intruder);
     // A fresh service (restart) loads past it too.

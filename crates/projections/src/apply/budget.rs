@@ -11,7 +11,7 @@ pub(super) fn budget_adopted<R: KvRead + ?Sized>(
 ) -> Result<(), ProjectionError> {
     let BudgetAdopted { year, plan_years } = e;
     cx.put(
-        &format!("budget/{year}"),
+        &DocKind::Budget.path(year),
         &BudgetDoc {
             year,
             plan_years,
@@ -35,7 +35,7 @@ pub(super) fn budget_established<R: KvRead + ?Sized>(
     e: BudgetEstablished,
 ) -> Result<(), ProjectionError> {
     let BudgetEstablished { year } = e;
-    cx.update(&format!("budget/{year}"), |b: &mut BudgetDoc| {
+    cx.update(&DocKind::Budget.path(year), |b: &mut BudgetDoc| {
         b.established = Some(src)
     })?;
     Ok(())
@@ -156,8 +156,8 @@ pub(super) fn ram_set<R: KvRead + ?Sized>(
         change,
         budget_year,
     } = e;
-    cx.touch(format!("body/{body}"));
-    cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
+    cx.touch(DocKind::Body.path(&body));
+    cx.update(&DocKind::Budget.path(budget_year), |b: &mut BudgetDoc| {
         b.ramar
             .entry(body.clone())
             .or_default()

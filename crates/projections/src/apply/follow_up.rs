@@ -18,11 +18,11 @@ pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
     // rewritten, so a busy indicator costs the same per value as a
     // quiet one. The goal's history notes the event.
     for (i, row) in rows.into_iter().enumerate() {
-        cx.touch(format!("goal/{}", row.goal));
-        let path = format!(
-            "outcome/{}/{}/{:020}-{i:06}",
+        cx.touch(DocKind::Goal.path(&row.goal));
+        let path = DocKind::Outcome.path(format_args!(
+            "{}/{}/{:020}-{i:06}",
             row.goal, row.indicator, src.sequence
-        );
+        ));
         cx.put_part(
             &path,
             &OutcomeDoc {
@@ -58,7 +58,7 @@ pub(super) fn deviation_reported<R: KvRead + ?Sized>(
         reported,
     } = e;
     cx.put(
-        &format!("deviation/{deviation}"),
+        &DocKind::Deviation.path(&deviation),
         &DeviationDoc {
             id: deviation.clone(),
             unit,
@@ -89,13 +89,16 @@ pub(super) fn deviation_action_recorded<R: KvRead + ?Sized>(
         action,
         description,
     } = e;
-    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
-        d.actions.push(ActionEntry {
-            action,
-            description,
-            source: src,
-        })
-    })?;
+    cx.update(
+        &DocKind::Deviation.path(&deviation),
+        |d: &mut DeviationDoc| {
+            d.actions.push(ActionEntry {
+                action,
+                description,
+                source: src,
+            })
+        },
+    )?;
     Ok(())
 }
 
@@ -107,12 +110,15 @@ pub(super) fn deviation_escalated<R: KvRead + ?Sized>(
     let DeviationEscalated {
         deviation, reason, ..
     } = e;
-    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
-        d.escalated = Some(Statement {
-            text: reason,
-            source: src,
-        })
-    })?;
+    cx.update(
+        &DocKind::Deviation.path(&deviation),
+        |d: &mut DeviationDoc| {
+            d.escalated = Some(Statement {
+                text: reason,
+                source: src,
+            })
+        },
+    )?;
     Ok(())
 }
 
@@ -122,12 +128,15 @@ pub(super) fn deviation_closed<R: KvRead + ?Sized>(
     e: DeviationClosed,
 ) -> Result<(), ProjectionError> {
     let DeviationClosed { deviation, outcome } = e;
-    cx.update(&format!("deviation/{deviation}"), |d: &mut DeviationDoc| {
-        d.closed = Some(Statement {
-            text: outcome,
-            source: src,
-        })
-    })?;
+    cx.update(
+        &DocKind::Deviation.path(&deviation),
+        |d: &mut DeviationDoc| {
+            d.closed = Some(Statement {
+                text: outcome,
+                source: src,
+            })
+        },
+    )?;
     Ok(())
 }
 
@@ -146,7 +155,7 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
         uppdrag,
     } = e;
     for g in &goals {
-        cx.touch(format!("goal/{}", g.goal));
+        cx.touch(DocKind::Goal.path(&g.goal));
     }
     for line in &uppdrag {
         let entry = StatusEntry {
@@ -158,12 +167,12 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
             source: src.clone(),
         };
         cx.update(
-            &format!("uppdrag/{}", line.uppdrag),
+            &DocKind::Uppdrag.path(&line.uppdrag),
             |u: &mut UppdragDoc| u.status.push(entry),
         )?;
     }
     cx.put(
-        &format!("report/{body}/{year}/{}", kind.slug()),
+        &report_path(&body, year, kind),
         &ReportDoc {
             body: body.clone(),
             year,
@@ -192,14 +201,13 @@ pub(super) fn atgardsplan_adopted<R: KvRead + ?Sized>(
     } = e;
     for d in &plan.deviations {
         let id = plan.id.clone();
-        cx.update(&format!("deviation/{d}"), |dev: &mut DeviationDoc| {
+        cx.update(&DocKind::Deviation.path(d), |dev: &mut DeviationDoc| {
             dev.atgardsplan = Some(id)
         })?;
     }
-    cx.update(
-        &format!("report/{body}/{year}/{}", report.slug()),
-        |r: &mut ReportDoc| r.atgardsplan = Some(plan),
-    )?;
+    cx.update(&report_path(&body, year, report), |r: &mut ReportDoc| {
+        r.atgardsplan = Some(plan)
+    })?;
     Ok(())
 }
 
@@ -209,7 +217,7 @@ pub(super) fn uppdrag_status_in_report<R: KvRead + ?Sized>(
     e: UppdragStatusInReport,
 ) -> Result<(), ProjectionError> {
     let UppdragStatusInReport { uppdrag, .. } = e;
-    cx.touch(format!("uppdrag/{uppdrag}"));
+    cx.touch(DocKind::Uppdrag.path(&uppdrag));
     Ok(())
 }
 
@@ -219,6 +227,6 @@ pub(super) fn goal_assessed_in_report<R: KvRead + ?Sized>(
     e: GoalAssessedInReport,
 ) -> Result<(), ProjectionError> {
     let GoalAssessedInReport { goal, .. } = e;
-    cx.touch(format!("goal/{goal}"));
+    cx.touch(DocKind::Goal.path(&goal));
     Ok(())
 }

@@ -10,9 +10,9 @@ pub(super) fn kf_goal_adopted<R: KvRead + ?Sized>(
     e: KfGoalAdopted,
 ) -> Result<(), ProjectionError> {
     let KfGoalAdopted { budget_year, goal } = e;
-    cx.touch(format!("budget/{budget_year}"));
+    cx.touch(DocKind::Budget.path(budget_year));
     cx.put(
-        &format!("goal/{}", goal.id),
+        &DocKind::Goal.path(&goal.id),
         &GoalDoc {
             id: goal.id.clone(),
             level: "kf".into(),
@@ -40,9 +40,9 @@ pub(super) fn uppdrag_given<R: KvRead + ?Sized>(
         budget_year,
         uppdrag,
     } = e;
-    cx.touch(format!("budget/{budget_year}"));
+    cx.touch(DocKind::Budget.path(budget_year));
     cx.put(
-        &format!("uppdrag/{}", uppdrag.id),
+        &DocKind::Uppdrag.path(&uppdrag.id),
         &UppdragDoc {
             id: uppdrag.id.clone(),
             title: uppdrag.title.clone(),
@@ -77,8 +77,8 @@ pub(super) fn uppdrag_changed<R: KvRead + ?Sized>(
         to,
         resources,
     } = e;
-    cx.touch(format!("budget/{budget_year}"));
-    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+    cx.touch(DocKind::Budget.path(budget_year));
+    cx.update(&DocKind::Uppdrag.path(&id), |u: &mut UppdragDoc| {
         let mut what = Vec::new();
         if let Some(t) = title {
             what.push(format!("titel: {t}"));
@@ -116,8 +116,8 @@ pub(super) fn uppdrag_extended<R: KvRead + ?Sized>(
         id,
         due,
     } = e;
-    cx.touch(format!("budget/{budget_year}"));
-    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+    cx.touch(DocKind::Budget.path(budget_year));
+    cx.update(&DocKind::Uppdrag.path(&id), |u: &mut UppdragDoc| {
         u.lifecycle.push(LifecycleEntry {
             what: "extended".into(),
             budget_year,
@@ -139,8 +139,8 @@ pub(super) fn uppdrag_closed<R: KvRead + ?Sized>(
         id,
         outcome,
     } = e;
-    cx.touch(format!("budget/{budget_year}"));
-    cx.update(&format!("uppdrag/{id}"), |u: &mut UppdragDoc| {
+    cx.touch(DocKind::Budget.path(budget_year));
+    cx.update(&DocKind::Uppdrag.path(&id), |u: &mut UppdragDoc| {
         u.lifecycle.push(LifecycleEntry {
             what: "closed".into(),
             budget_year,
@@ -165,7 +165,7 @@ pub(super) fn uppdrag_status_reported<R: KvRead + ?Sized>(
         reason,
         ..
     } = e;
-    cx.update(&format!("uppdrag/{uppdrag}"), |u: &mut UppdragDoc| {
+    cx.update(&DocKind::Uppdrag.path(&uppdrag), |u: &mut UppdragDoc| {
         u.status.push(StatusEntry {
             as_of,
             body,

@@ -17,7 +17,7 @@ pub(super) fn internal_control_plan_adopted<R: KvRead + ?Sized>(
         controls,
     } = e;
     cx.put(
-        &format!("ic/{plan}"),
+        &DocKind::InternalControl.path(&plan),
         &ControlPlanDoc {
             plan: plan.clone(),
             body,
@@ -49,7 +49,7 @@ pub(super) fn control_result_reported<R: KvRead + ?Sized>(
     } = &result
     {
         cx.put(
-            &format!("finding/{finding}"),
+            &DocKind::Finding.path(finding),
             &FindingDoc {
                 finding: finding.clone(),
                 plan: plan.clone(),
@@ -61,12 +61,15 @@ pub(super) fn control_result_reported<R: KvRead + ?Sized>(
             },
         )?;
     }
-    cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
-        p.results
-            .entry(control)
-            .or_default()
-            .insert(tertial, result);
-    })?;
+    cx.update(
+        &DocKind::InternalControl.path(&plan),
+        |p: &mut ControlPlanDoc| {
+            p.results
+                .entry(control)
+                .or_default()
+                .insert(tertial, result);
+        },
+    )?;
     Ok(())
 }
 
@@ -82,7 +85,7 @@ pub(super) fn finding_action_recorded<R: KvRead + ?Sized>(
         responsible,
         due,
     } = e;
-    cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+    cx.update(&DocKind::Finding.path(&finding), |f: &mut FindingDoc| {
         f.actions.push(FindingAction {
             action,
             description,
@@ -100,7 +103,7 @@ pub(super) fn finding_closed<R: KvRead + ?Sized>(
     e: FindingClosed,
 ) -> Result<(), ProjectionError> {
     let FindingClosed { finding, outcome } = e;
-    cx.update(&format!("finding/{finding}"), |f: &mut FindingDoc| {
+    cx.update(&DocKind::Finding.path(&finding), |f: &mut FindingDoc| {
         f.closed = Some(Statement {
             text: outcome,
             source: src,
@@ -120,9 +123,12 @@ pub(super) fn internal_control_tertial_reported<R: KvRead + ?Sized>(
         summary,
         ..
     } = e;
-    cx.update(&format!("ic/{plan}"), |p: &mut ControlPlanDoc| {
-        p.tertial_reports.insert(tertial, summary);
-    })?;
+    cx.update(
+        &DocKind::InternalControl.path(&plan),
+        |p: &mut ControlPlanDoc| {
+            p.tertial_reports.insert(tertial, summary);
+        },
+    )?;
     Ok(())
 }
 
@@ -141,7 +147,7 @@ pub(super) fn review_recorded<R: KvRead + ?Sized>(
         reply_due,
     } = e;
     cx.put(
-        &format!("review/{review}"),
+        &DocKind::Review.path(&review),
         &ReviewDoc {
             review: review.clone(),
             title,
@@ -169,7 +175,7 @@ pub(super) fn review_replied<R: KvRead + ?Sized>(
         responses,
         late,
     } = e;
-    cx.update(&format!("review/{review}"), |r: &mut ReviewDoc| {
+    cx.update(&DocKind::Review.path(&review), |r: &mut ReviewDoc| {
         r.replies.insert(
             body,
             ReplyDoc {

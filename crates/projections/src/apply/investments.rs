@@ -14,7 +14,7 @@ pub(super) fn investment_budgeted<R: KvRead + ?Sized>(
         change,
         investment,
     } = e;
-    let path = format!("investment/{}", investment.id);
+    let path = DocKind::Investment.path(&investment.id);
     let mut doc = cx.get::<InvestmentDoc>(&path)?.unwrap_or(InvestmentDoc {
         id: investment.id.clone(),
         investment: investment.clone(),
@@ -29,7 +29,7 @@ pub(super) fn investment_budgeted<R: KvRead + ?Sized>(
         source: src.clone(),
     });
     cx.put(&path, &doc)?;
-    cx.touch(format!("body/{}", investment.body));
+    cx.touch(DocKind::Body.path(&investment.body));
     let id = investment.id.clone();
     set_budget_part(
         cx,
@@ -74,7 +74,7 @@ pub(super) fn investment_followed_up<R: KvRead + ?Sized>(
         ..
     } = e;
     cx.update(
-        &format!("investment/{investment}"),
+        &DocKind::Investment.path(&investment),
         |d: &mut InvestmentDoc| {
             d.follow_ups.push(InvestmentFollowUpDoc {
                 year,
@@ -100,7 +100,7 @@ pub(super) fn balanskrav_reported<R: KvRead + ?Sized>(
     } = e;
     // The report in the same batch applied it; the aggregate's history
     // notes the event.
-    let path = format!("balanskrav/{year}");
+    let path = DocKind::Balanskrav.path(year);
     let mut doc = cx.get::<BalanskravDoc>(&path)?.unwrap_or(BalanskravDoc {
         year,
         reports: Vec::new(),

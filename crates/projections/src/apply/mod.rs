@@ -104,7 +104,7 @@ fn set_budget_part<R: KvRead + ?Sized>(
     source: Source,
     set: impl FnOnce(&mut BudgetDoc, Source),
 ) -> Result<(), ProjectionError> {
-    cx.update(&format!("budget/{budget_year}"), |b: &mut BudgetDoc| {
+    cx.update(&DocKind::Budget.path(budget_year), |b: &mut BudgetDoc| {
         b.part_changes.push(PartChange {
             part: part.to_owned(),
             object,
@@ -124,7 +124,7 @@ fn apply_grant<R: KvRead + ?Sized>(
     granted: bool,
     source: Source,
 ) -> Result<(), ProjectionError> {
-    let path = format!("access/{identity}");
+    let path = DocKind::Access.path(&identity);
     let mut doc = cx.get::<AccessDoc>(&path)?.unwrap_or(AccessDoc {
         identity,
         access: Vec::new(),
@@ -171,7 +171,7 @@ pub fn apply_foreign<R: KvRead + ?Sized>(
     kv.put(
         view_key(
             kommun.as_str(),
-            &format!("intrusion/{:020}", foreign.sequence),
+            &DocKind::Intrusion.path(format_args!("{:020}", foreign.sequence)),
         ),
         serde_json::to_vec(&doc)?,
     );
@@ -204,7 +204,7 @@ pub fn apply<R: KvRead + ?Sized>(
     let mut corrects = None;
     if let Event::DecisionCorrected(DecisionCorrected { corrects: id, .. }) = event {
         corrects = Some(*id);
-        let earlier: Vec<String> = cx.get(&format!("event/{id}"))?.unwrap_or_default();
+        let earlier: Vec<String> = cx.get(&DocKind::EventIndex.path(id))?.unwrap_or_default();
         for path in earlier {
             cx.touch(path);
         }
@@ -229,7 +229,7 @@ pub fn apply<R: KvRead + ?Sized>(
         );
     }
     kv.put(
-        view_key(&kommun, &format!("event/{}", env.event_id)),
+        view_key(&kommun, &DocKind::EventIndex.path(env.event_id)),
         serde_json::to_vec(&touched)?,
     );
     Ok(())

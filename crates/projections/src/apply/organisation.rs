@@ -15,7 +15,7 @@ pub(super) fn kommun_registered<R: KvRead + ?Sized>(
         council,
     } = e;
     cx.put(
-        "kommun",
+        KOMMUN_PATH,
         &KommunDoc {
             name,
             kommunkod,
@@ -38,7 +38,7 @@ pub(super) fn body_established<R: KvRead + ?Sized>(
         parent_company,
     } = e;
     cx.put(
-        &format!("body/{body}"),
+        &DocKind::Body.path(&body),
         &BodyDoc {
             id: body.clone(),
             kind,
@@ -63,9 +63,9 @@ pub(super) fn unit_established<R: KvRead + ?Sized>(
         parent,
         level,
     } = e;
-    cx.touch(format!("body/{namnd}"));
+    cx.touch(DocKind::Body.path(&namnd));
     cx.put(
-        &format!("unit/{unit}"),
+        &DocKind::Unit.path(&unit),
         &UnitDoc {
             id: unit.clone(),
             name,
@@ -88,7 +88,7 @@ pub(super) fn delegation_granted<R: KvRead + ?Sized>(
         delegate,
         matters,
     } = e;
-    cx.update(&format!("body/{body}"), |b: &mut BodyDoc| {
+    cx.update(&DocKind::Body.path(&body), |b: &mut BodyDoc| {
         b.delegations.insert(point, (delegate, matters));
     })?;
     Ok(())
@@ -107,7 +107,7 @@ pub(super) fn direction_adopted<R: KvRead + ?Sized>(
         period,
     } = e;
     cx.put(
-        &format!("direction/{id}"),
+        &DocKind::Direction.path(&id),
         &DirectionDoc {
             id: id.clone(),
             kind,
@@ -135,7 +135,7 @@ pub(super) fn styrdokument_adopted<R: KvRead + ?Sized>(
         valid_until,
         ..
     } = e;
-    let path = format!("document/{doc}");
+    let path = DocKind::Document.path(&doc);
     let mut d: DocumentDoc = cx.get(&path)?.unwrap_or(DocumentDoc {
         id: doc.clone(),
         kind,
@@ -160,7 +160,7 @@ pub(super) fn styrdokument_repealed<R: KvRead + ?Sized>(
     e: StyrdokumentRepealed,
 ) -> Result<(), ProjectionError> {
     let StyrdokumentRepealed { doc, reason } = e;
-    cx.update(&format!("document/{doc}"), |d: &mut DocumentDoc| {
+    cx.update(&DocKind::Document.path(&doc), |d: &mut DocumentDoc| {
         d.repealed = Some(Statement {
             text: reason,
             source: src,
@@ -201,7 +201,7 @@ pub(super) fn signing_key_published<R: KvRead + ?Sized>(
         ..
     } = e;
     cx.put(
-        &format!("key/{key_id}"),
+        &DocKind::Key.path(&key_id),
         &SigningKeyDoc {
             key_id: key_id.clone(),
             public_key,
@@ -225,7 +225,7 @@ pub(super) fn checkpoint_signed<R: KvRead + ?Sized>(
         ..
     } = e;
     cx.put(
-        &format!("checkpoint/{sequence:020}"),
+        &DocKind::Checkpoint.path(format_args!("{sequence:020}")),
         &CheckpointDoc {
             sequence,
             head_hash,

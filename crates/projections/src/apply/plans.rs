@@ -15,7 +15,7 @@ pub(super) fn namndplan_adopted<R: KvRead + ?Sized>(
         grunduppdrag,
         goals,
     } = e;
-    let path = format!("namndplan/{body}/{year}");
+    let path = namndplan_path(&body, year);
     let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
         body,
         year,
@@ -34,15 +34,15 @@ pub(super) fn namndmal_adopted<R: KvRead + ?Sized>(
     e: NamndmalAdopted,
 ) -> Result<(), ProjectionError> {
     let NamndmalAdopted { body, year, goal } = e;
-    cx.touch(format!("namndplan/{body}/{year}"));
+    cx.touch(namndplan_path(&body, year));
     for kg in &goal.kf_goals {
-        cx.touch(format!("goal/{kg}"));
+        cx.touch(DocKind::Goal.path(kg));
     }
     // A revised nämndmål keeps the outcomes recorded against it:
     // they live under their own keys.
     let outcomes = Default::default();
     cx.put(
-        &format!("goal/{}", goal.id),
+        &DocKind::Goal.path(&goal.id),
         &GoalDoc {
             id: goal.id.clone(),
             level: "namnd".into(),
@@ -67,7 +67,7 @@ pub(super) fn detaljbudget_adopted<R: KvRead + ?Sized>(
     e: DetaljbudgetAdopted,
 ) -> Result<(), ProjectionError> {
     let DetaljbudgetAdopted { body, year, lines } = e;
-    let path = format!("namndplan/{body}/{year}");
+    let path = namndplan_path(&body, year);
     let mut d: NamndplanDoc = cx.get(&path)?.unwrap_or(NamndplanDoc {
         body,
         year,
@@ -94,7 +94,7 @@ pub(super) fn plan_adopted<R: KvRead + ?Sized>(
         activities,
     } = e;
     cx.put(
-        &format!("plan/{plan}"),
+        &DocKind::Plan.path(&plan),
         &PlanDoc {
             id: plan.clone(),
             kind,
@@ -116,7 +116,7 @@ pub(super) fn plan_reported_to_namnd<R: KvRead + ?Sized>(
     e: PlanReportedToNamnd,
 ) -> Result<(), ProjectionError> {
     let PlanReportedToNamnd { plan, version, .. } = e;
-    cx.update(&format!("plan/{plan}"), |p: &mut PlanDoc| {
+    cx.update(&DocKind::Plan.path(&plan), |p: &mut PlanDoc| {
         p.reported_version = Some(version)
     })?;
     Ok(())

@@ -143,7 +143,7 @@ async fn read_models_of_the_example_kommun() {
         .any(|g| g.kind == "kf_goal_not_broken_down" && g.entity == "goal/kf-m4"));
 
     // Registers.
-    let uppdrag: Vec<UppdragDoc> = docs(kv, &k, "uppdrag").unwrap();
+    let uppdrag: Vec<UppdragDoc> = docs(kv, &k, DocKind::Uppdrag).unwrap();
     let u5 = uppdrag.iter().find(|u| u.id == "u-2026-05").unwrap();
     assert_eq!(
         u5.lifecycle
@@ -154,7 +154,7 @@ async fn read_models_of_the_example_kommun() {
     );
     let u3 = uppdrag.iter().find(|u| u.id == "u-2026-03").unwrap();
     assert_eq!(u3.due, date("2027-06-30"));
-    let devs: Vec<DeviationDoc> = docs(kv, &k, "deviation").unwrap();
+    let devs: Vec<DeviationDoc> = docs(kv, &k, DocKind::Deviation).unwrap();
     assert_eq!(devs.len(), 4);
     let d1 = devs.iter().find(|d| d.id == "dev-2026-01").unwrap();
     assert_eq!(d1.atgardsplan.as_deref(), Some("ap-bun-2026-1"));
@@ -166,12 +166,12 @@ async fn read_models_of_the_example_kommun() {
             .len(),
         6
     );
-    let ic: Vec<ControlPlanDoc> = docs(kv, &k, "ic").unwrap();
+    let ic: Vec<ControlPlanDoc> = docs(kv, &k, DocKind::InternalControl).unwrap();
     assert_eq!(ic.len(), 2);
-    let findings: Vec<FindingDoc> = docs(kv, &k, "finding").unwrap();
+    let findings: Vec<FindingDoc> = docs(kv, &k, DocKind::Finding).unwrap();
     assert_eq!(findings.len(), 1);
     assert!(findings[0].closed.is_some());
-    let reviews: Vec<ReviewDoc> = docs(kv, &k, "review").unwrap();
+    let reviews: Vec<ReviewDoc> = docs(kv, &k, DocKind::Review).unwrap();
     assert_eq!(reviews[0].replies.len(), 2);
 
     // Audit history of one uppdrag: every event that touched it, in order, with provenance.
@@ -419,7 +419,7 @@ async fn as_of_by_record_time_and_by_decision_date() {
             "recorded by event {n}"
         );
         assert_eq!(
-            styr_projections::docs::<UppdragDoc>(&got, &k, "uppdrag")
+            styr_projections::docs::<UppdragDoc>(&got, &k, DocKind::Uppdrag)
                 .unwrap()
                 .len(),
             given,
