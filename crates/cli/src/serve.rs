@@ -49,15 +49,6 @@ pub async fn run(
         health: health.clone(),
     });
     let client = connect_api(&backend).await?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut service = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(e) = styr_service::api::serve_until(client, api, shutdown).await {
-            tracing::error!(error = %e, "the NATS service stopped");
-        }
-    });
     outln!(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
@@ -75,67 +66,89 @@ pub async fn run(
             checkpoints(&store, &cp, &mut signed).await;
         }
     });
-    let mut check = tokio::time::interval(Duration::from_millis(500));
-    let mut write_errors_seen = 0;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("kunde inte lyssna efter SIGTERM")?;
-    loop {
-        tokio::select! {
-            _ = check.tick() => {
-                if let Some(server) = backend._server.as_mut() {
-                    supervise(server, &health, &mut write_errors_seen, &cli.data_dir).await?;
-                }
-            }
-            _ = &mut service => anyhow::bail!("tjänsten stannade oväntat"),
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
+    let result = match backend._server.as_mut() {
+        Some(server) => {
+            let mut watch = EmbeddedServer {
+                server,
+                health,
+                write_errors_seen: 0,
+                data_dir: &cli.data_dir,
+            };
+            styr_service::supervise::run(client, api, &mut watch, Duration::from_millis(500)).await
         }
-    }
+        None => {
+            let mut watch = ExternalServer;
+            styr_service::supervise::run(client, api, &mut watch, Duration::from_secs(5)).await
+        }
+    };
     checkpointing.abort();
-    eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
-    let _ = stop.send(());
-    let _ = service.await;
+    result?;
     Ok(())
 }
 
-/// One look at the embedded server: a server that has exited ends `serve`
-/// (so that a supervisor restarts the unit); a full disk makes submissions
-/// answer "no space" until there is room, then the server is restarted.
-async fn supervise(
-    server: &mut styr_natsrun::NatsServer,
-    health: &styr_service::api::Health,
-    write_errors_seen: &mut u64,
-    data_dir: &std::path::Path,
-) -> Result<()> {
-    if server.has_exited() {
-        anyhow::bail!(
-            "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
-            server.pid()
-        );
-    }
-    // A full disk: JetStream stores nothing more on the
-    // stream until the server restarts. Answer "no space"
-    // meanwhile; restart the server once there is room.
-    if server.write_errors() > *write_errors_seen {
-        *write_errors_seen = server.write_errors();
-        if !health.storage_failed() {
-            tracing::error!(
-                "nats-server cannot write to disk; submissions are refused until it can"
-            );
-            health.set_storage_failed(true);
+/// The embedded nats-server as `serve` watches it: a server that has
+/// exited ends `serve` (so that a supervisor restarts the unit); a full disk
+/// makes submissions answer "no space" until there is room, then the server
+/// is restarted.
+struct EmbeddedServer<'a> {
+    server: &'a mut styr_natsrun::NatsServer,
+    health: Arc<styr_service::api::Health>,
+    write_errors_seen: u64,
+    data_dir: &'a std::path::Path,
+}
+
+impl styr_service::supervise::Watch for EmbeddedServer<'_> {
+    async fn check(&mut self) -> Result<(), String> {
+        let server = &mut *self.server;
+        if server.has_exited() {
+            return Err(format!(
+                "den inbyggda nats-servern (process {}) har avslutats oväntat; styr serve avslutas så att en övervakare kan starta om den",
+                server.pid()
+            ));
         }
-    }
-    if health.storage_failed() && room_to_write(data_dir) {
-        tracing::warn!("disk space is back: restarting the embedded nats-server");
-        match server.restart_in_place().await {
-            Ok(()) => {
-                *write_errors_seen = server.write_errors();
-                health.set_storage_failed(false);
+        // A full disk: JetStream stores nothing more on the stream until
+        // the server restarts. Answer "no space" meanwhile; restart the
+        // server once there is room.
+        if server.write_errors() > self.write_errors_seen {
+            self.write_errors_seen = server.write_errors();
+            if !self.health.storage_failed() {
+                tracing::error!(
+                    "nats-server cannot write to disk; submissions are refused until it can"
+                );
+                self.health.set_storage_failed(true);
             }
-            Err(e) => tracing::error!(error = %e, "restarting nats-server failed; trying again"),
         }
+        if self.health.storage_failed() && room_to_write(self.data_dir) {
+            tracing::warn!("disk space is back: restarting the embedded nats-server");
+            match server.restart_in_place().await {
+                Ok(()) => {
+                    self.write_errors_seen = server.write_errors();
+                    self.health.set_storage_failed(false);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "restarting nats-server failed; trying again")
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn stopping(&mut self) {
+        eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
+    }
+}
+
+/// A server someone else runs (`--nats-url`): nothing to watch here.
+struct ExternalServer;
+
+impl styr_service::supervise::Watch for ExternalServer {
+    async fn check(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn stopping(&mut self) {
+        eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
+    }
 }
 
 /// The service's request connection (user `styr-api`), on a server new
