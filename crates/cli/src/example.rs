@@ -125,7 +125,7 @@ fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         "id",
         "titel",
         "till",
-        "klart"
+        "slutdatum"
     )?;
     for u in styr_projections::docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         let status = match (&u.closed, u.status.last()) {

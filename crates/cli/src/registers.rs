@@ -30,7 +30,7 @@ pub(crate) fn print(kv: &dyn KvRead, k: &KommunId, register: Register) -> Result
 fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
     for u in styr_projections::docs::<UppdragDoc>(kv, k, DocKind::Uppdrag)? {
         outln!(
-            "{} {} (till {}, klart {})",
+            "{} {} (till {}, ska vara klart {})",
             u.id,
             u.title,
             u.to.join(", "),

@@ -451,16 +451,17 @@ fn print_plan(plan: &styr_projections::PlanView) -> Result<()> {
         let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
             format!("{} per {}", s.status.swedish(), s.as_of)
         });
-        outln!(
-            "  {:<10} {:<44} {}",
-            u.id,
-            u.title,
-            if u.closed.is_some() {
-                "avslutat".to_owned()
-            } else {
-                status
-            }
-        )?;
+        let state = if u.closed.is_some() {
+            "avslutat".to_owned()
+        } else if plan.overdue.contains(&u.id) {
+            format!(
+                "FÖRFALLET: skulle vara klart {}, inte avslutat av KF ({status})",
+                u.due
+            )
+        } else {
+            format!("{status}; ska vara klart {}", u.due)
+        };
+        outln!("  {:<10} {:<44} {state}", u.id, u.title)?;
     }
     Ok(())
 }

@@ -89,8 +89,12 @@ pub struct PlanView {
     /// KF goals in force for the year, with every recorded outcome.
     pub kf_goals: Vec<GoalDoc>,
     pub namnder: Vec<NamndView>,
-    /// Uppdrag open during the year (given by then, not closed before it).
+    /// Uppdrag of the year: given by then, and either due during or after
+    /// it or not closed by KF however late (kvarvarande).
     pub uppdrag: Vec<UppdragDoc>,
+    /// The uppdrag above whose deadline passed before the year began and
+    /// that KF has not closed: förfallna, shown until KF closes them.
+    pub overdue: Vec<String>,
     /// Investments with an amount budgeted for the year, with their follow-up.
     pub investments: Vec<InvestmentDoc>,
     /// The year's balanskravsutredningar, once reported.
@@ -133,11 +137,19 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             plans,
         });
     }
-    let uppdrag = docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
+    let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
+    let overdue_by_then =
+        |u: &UppdragDoc| u.closed.is_none() && year_begins.is_some_and(|b| u.due < b);
+    let uppdrag: Vec<UppdragDoc> = docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
         .into_iter()
         .filter(|u| {
-            u.given_year <= year && u.due >= NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(u.due)
+            u.given_year <= year && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
         })
+        .collect();
+    let overdue = uppdrag
+        .iter()
+        .filter(|u| overdue_by_then(u))
+        .map(|u| u.id.clone())
         .collect();
     let investments = docs::<InvestmentDoc>(kv, kommun, DocKind::Investment)?
         .into_iter()
@@ -155,6 +167,7 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             .collect(),
         namnder,
         uppdrag,
+        overdue,
     })
 }
 
@@ -305,6 +318,7 @@ impl Gap {
             "namndmal_without_valid_link" => "nämndmål utan giltigt KF-mål",
             "namnd_without_namndplan" => "nämnd utan nämndplan",
             "uppdrag_without_status" => "uppdrag utan återrapport",
+            "uppdrag_overdue" => "förfallet uppdrag",
             "deviation_without_action" => "avvikelse utan åtgärd",
             "control_without_result" => "kontrollmoment utan resultat",
             "tertial_report_missing" => "tertialrapport saknas",
@@ -326,7 +340,7 @@ pub fn gaps(
     let mut out = Vec::new();
     goal_gaps(kv, kommun, year, &mut out)?;
     namndplan_gaps(kv, kommun, year, &mut out)?;
-    uppdrag_gaps(kv, kommun, year, &mut out)?;
+    uppdrag_gaps(kv, kommun, year, today, &mut out)?;
     action_gaps(kv, kommun, today, &mut out)?;
     control_gaps(kv, kommun, year, today, &mut out)?;
     budget_gaps(kv, kommun, year, today, &mut out)?;
@@ -403,16 +417,37 @@ fn namndplan_gaps(
     Ok(())
 }
 
-/// Uppdrag in force that a nämnd it was given to has not reported on during the year.
+/// Uppdrag in force that a nämnd it was given to has not reported on
+/// during the year, and uppdrag past their deadline (by `today`, within the
+/// year) that KF has not closed.
 fn uppdrag_gaps(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     year: i32,
+    today: NaiveDate,
     out: &mut Vec<Gap>,
 ) -> R<()> {
+    let year_ends = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today);
     for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         if u.closed.is_some() || u.given_year > year {
             continue;
+        }
+        if u.due < today.min(year_ends) {
+            let last = u.status.last().map_or(String::new(), |s| {
+                format!(
+                    "; senast återrapporterat {} per {}",
+                    s.status.swedish(),
+                    s.as_of
+                )
+            });
+            out.push(Gap {
+                kind: "uppdrag_overdue",
+                entity: DocKind::Uppdrag.path(&u.id),
+                reason: format!(
+                    "skulle vara klart {} och är inte avslutat av fullmäktige{last}",
+                    u.due
+                ),
+            });
         }
         let reported_by: std::collections::BTreeSet<&str> = u
             .status

@@ -563,3 +563,50 @@ async fn an_outcome_is_its_own_document() {
     let h = history(p.view(), &k, "goal/kf-m2").unwrap();
     assert_eq!(h.last().unwrap().idempotency_key, "one-more");
 }
+
+/// An uppdrag past its deadline that KF has not closed is never lost: it
+/// stays in every later year's plan, named as förfallet, and `gaps` flags
+/// it once its deadline has passed; one KF closed is gone from later plans.
+#[tokio::test]
+async fn an_overdue_uppdrag_stays_in_later_plans_until_kf_closes_it() {
+    let app = spawn_app().await;
+    load(&app, None).await;
+    let k = vimmerby();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let ids =
+        |plan: &PlanView| -> Vec<String> { plan.uppdrag.iter().map(|u| u.id.clone()).collect() };
+
+    // Due 2026-12-31, reported klart, never closed by KF.
+    let plan_2027 = plan(p.view(), &k, 2027).unwrap();
+    assert!(ids(&plan_2027).contains(&"u-2026-01".to_owned()));
+    assert!(plan_2027.overdue.contains(&"u-2026-01".to_owned()));
+    let plan_2028 = plan(p.view(), &k, 2028).unwrap();
+    assert!(
+        plan_2028.overdue.contains(&"u-2026-01".to_owned()),
+        "and the year after"
+    );
+    // Due in 2027: in the plan, not overdue.
+    assert!(ids(&plan_2027).contains(&"u-2026-02".to_owned()));
+    assert!(!plan_2027.overdue.contains(&"u-2026-02".to_owned()));
+    // Closed by KF in the 2027 budget (due 2026-06-30): gone from 2027.
+    assert!(!ids(&plan_2027).contains(&"u-2026-05".to_owned()));
+    // In 2026 itself it was on time.
+    let plan_2026 = plan(p.view(), &k, 2026).unwrap();
+    assert!(plan_2026.overdue.is_empty());
+
+    let overdue_gaps = |year, today: &str| -> Vec<String> {
+        gaps(p.view(), &k, year, date(today))
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.kind == "uppdrag_overdue")
+            .map(|g| g.entity)
+            .collect()
+    };
+    assert!(overdue_gaps(2027, "2027-03-01").contains(&"uppdrag/u-2026-01".to_owned()));
+    assert!(
+        overdue_gaps(2026, "2026-12-31").is_empty(),
+        "not before its deadline has passed"
+    );
+    assert!(!overdue_gaps(2027, "2027-03-01").contains(&"uppdrag/u-2026-05".to_owned()));
+}
