@@ -269,7 +269,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let k = crate::kommun(kommun)?;
             let v = view(store, dir, &k, when).await?;
             let Some(c) = styr_projections::chain(v.kv(), &k, node)? else {
-                anyhow::bail!("noden {node:?} finns inte i {k}s styrkedja (prova goal/<id>, unit/<id>, uppdrag/<id>, activity/<plan>/<id>)");
+                anyhow::bail!("noden {node:?} finns inte i {k}s styrkedja (prova goal/<id>, unit/<id>, uppdrag/<id>, budget/<år>, activity/<plan>/<id>)");
             };
             if when.json {
                 return v.reply(&k, QueryResult::Chain(c));

@@ -216,13 +216,25 @@ fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
         };
         up.insert(path, parents);
     }
+    // An uppdrag sits below the budget decision that gave it (its label
+    // names the meeting and §), and that below the vision.
     for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
         let path = DocKind::Uppdrag.path(&u.id);
-        labels.insert(path.clone(), u.title);
+        let given = u.lifecycle.iter().find(|l| l.what == "given");
+        let label = match given {
+            Some(l) => format!("{} (givet {})", u.title, l.source.decided),
+            None => u.title,
+        };
+        labels.insert(path.clone(), label);
         for b in &u.to {
             up.entry(DocKind::Body.path(b)).or_default();
         }
-        up.insert(path, visions.clone());
+        let budget = DocKind::Budget.path(given.map_or(u.given_year, |l| l.budget_year));
+        labels
+            .entry(budget.clone())
+            .or_insert_with(|| format!("Budget {}", given.map_or(u.given_year, |l| l.budget_year)));
+        up.entry(budget.clone()).or_insert_with(|| visions.clone());
+        up.insert(path, vec![budget]);
     }
     for b in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
         labels.insert(DocKind::Body.path(&b.id), b.name);

@@ -610,3 +610,25 @@ async fn an_overdue_uppdrag_stays_in_later_plans_until_kf_closes_it() {
     );
     assert!(!overdue_gaps(2027, "2027-03-01").contains(&"uppdrag/u-2026-05".to_owned()));
 }
+
+/// The red thread above an uppdrag: the budget decision that gave it, named
+/// by meeting and §, then the vision.
+#[tokio::test]
+async fn an_uppdrag_sits_below_the_budget_decision_that_gave_it() {
+    let app = spawn_app().await;
+    load(&app, None).await;
+    let k = vimmerby();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let c = chain(p.view(), &k, "uppdrag/u-2026-03").unwrap().unwrap();
+    assert!(
+        c.node.label.ends_with("(givet KF 2025-06-16 § 87)"),
+        "{}",
+        c.node.label
+    );
+    let up: Vec<&str> = c.up.iter().map(|n| n.path.as_str()).collect();
+    assert_eq!(up.first(), Some(&"budget/2026"), "{up:?}");
+    assert!(up.contains(&"direction/vision-2030"), "{up:?}");
+    let budget = chain(p.view(), &k, "budget/2026").unwrap().unwrap();
+    assert!(budget.down.iter().any(|n| n.path == "uppdrag/u-2026-03"));
+}
