@@ -75,11 +75,13 @@ impl KommunState {
             }
             for (j, kg) in g.kf_goals.iter().enumerate() {
                 match self.goals.get(kg) {
+                    // The red thread (P3) is what the user broke: a goal
+                    // linked to nothing the kommun has decided.
                     None => {
                         return reject(
-                            Rule::Reference,
+                            Rule::P3,
                             format!("goals[{i}].kf_goals[{j}]"),
-                            format!("inget KF-mål {kg:?}"),
+                            format!("inget KF-mål {kg:?} att bryta ned"),
                         )
                     }
                     Some(k) if !k.in_force(*year) => {
@@ -319,9 +321,9 @@ impl KommunState {
                 }
                 None => {
                     return reject(
-                        Rule::Reference,
+                        Rule::P3,
                         format!("activities[{i}].namndmal[{j}]"),
-                        format!("inget nämndmål {m:?}"),
+                        format!("inget nämndmål {m:?} att bidra till"),
                     )
                 }
             }

@@ -425,7 +425,7 @@ fn namndplan_keeps_the_red_thread() {
     w.then_rejected(
         by("sn", "2025-11-20"),
         plan("sn", 2026, json!(["kf-9"])),
-        Rule::Reference,
+        Rule::P3,
         "goals[0].kf_goals[0]",
     );
     // kf-1 runs 2026–2027: not in force for 2028.
@@ -612,7 +612,7 @@ fn forvaltning_plans() {
             "bun-forv",
             json!([{"id": "a1", "title": "A", "namndmal": ["nope"]}]),
         ),
-        Rule::Reference,
+        Rule::P3,
         "activities[0].namndmal[0]",
     );
     w.then_rejected(
