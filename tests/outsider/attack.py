@@ -1,6 +1,6 @@
 """An outsider's first moves against a running `styr serve`, from Python.
 
-Run by `crates/cli/tests/cli.rs` (an_outsider_with_nats_py_cannot_break_in)
+Run by `crates/cli/tests/it/cli.rs` (an_outsider_with_nats_py_cannot_break_in)
 against a serve it starts; standalone:
 
     STYR_CREDENTIALS=.styr/credentials python3 tests/outsider/attack.py

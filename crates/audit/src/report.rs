@@ -283,7 +283,7 @@ impl RevisorReport {
             .iter()
             .filter_map(|r| r.atgardsplan.clone().map(|a| (r.body.clone(), a)))
             .collect();
-        let kommun_name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
+        let kommun_name = styr_projections::doc::<KommunDoc>(kv, kommun, KOMMUN_PATH)?
             .map_or_else(|| kommun.to_string(), |k| k.name);
         let namndmal = styr_projections::goals(kv, kommun)?
             .into_iter()
@@ -1156,13 +1156,8 @@ fn changes_of_year(
     kommun: &KommunId,
     year: i32,
 ) -> Result<Vec<Change>, ProjectionError> {
-    let prefix = format!("h/{}/", kommun.as_str());
     let mut all: BTreeMap<u64, (HistoryEntry, Vec<String>)> = BTreeMap::new();
-    for (key, value) in kv.scan(&prefix)? {
-        let entry: HistoryEntry = serde_json::from_slice(&value)?;
-        let entity = key[prefix.len()..]
-            .rsplit_once('/')
-            .map_or(String::new(), |(path, _)| path.to_owned());
+    for (entity, entry) in styr_projections::histories(kv, kommun)? {
         all.entry(entry.sequence)
             .or_insert_with(|| (entry, Vec::new()))
             .1

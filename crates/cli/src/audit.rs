@@ -1,5 +1,5 @@
-//! `styr verify | export | replay | checkpoint | key rotate`: what a revisor
-//! needs to trust the history.
+//! Helpers of the integrity verbs (`integrity.rs`): trust options, export
+//! files read and verified, verification results printed, the checkpointer.
 
 use std::path::Path;
 

@@ -36,7 +36,7 @@ pub async fn run(
     bar.finish_and_clear();
     let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
     let kv = p.view();
-    let name = styr_projections::doc::<KommunDoc>(kv, kommun, "kommun")?
+    let name = styr_projections::doc::<KommunDoc>(kv, kommun, KOMMUN_PATH)?
         .map_or_else(|| kommun.to_string(), |k| k.name);
     let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
     outln!(

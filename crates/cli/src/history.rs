@@ -1,4 +1,5 @@
-//! `styr history`.
+//! `styr history` and `styr follow`: a kommun's recorded events as a
+//! table or one JSON line each, to the end or live.
 
 use anyhow::{Context, Result};
 

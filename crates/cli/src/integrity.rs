@@ -1,4 +1,5 @@
-//! `styr integrity`.
+//! What a revisor needs to trust the history: `styr verify`, `export`,
+//! `restore`, `replay`, `checkpoint`, `key` and `rotate-key`.
 
 use anyhow::{Context, Result};
 

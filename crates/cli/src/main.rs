@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::StdoutError)
     }};
 }
 
@@ -24,9 +24,22 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($arg)*)
+        write!(std::io::stdout().lock(), $($arg)*).map_err($crate::StdoutError)
     }};
 }
+
+/// Writing to standard output failed: told apart from every other I/O
+/// error, so that only a closed stdout ends the program quietly.
+#[derive(Debug)]
+pub(crate) struct StdoutError(std::io::Error);
+
+impl std::fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "kunde inte skriva till standard ut: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
 
 // The shared context, and one module per verb (or verb family).
 mod context;
@@ -378,19 +391,37 @@ async fn main() -> std::process::ExitCode {
         // quietly (128 + SIGPIPE), as it does for other command-line tools.
         Err(e) if broken_pipe(&e) => std::process::ExitCode::from(141),
         Err(e) => {
-            eprintln!("fel: {e:#}");
+            eprintln!("fel: {}", described(&e));
             std::process::ExitCode::from(1)
         }
     }
 }
 
-/// Whether an error comes from writing to a closed pipe.
+/// Whether an error comes from writing to a closed stdout.
 fn broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .downcast_ref::<StdoutError>()
+            .is_some_and(|out| out.0.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// An error and its causes on one line, each cause once: a message that
+/// already ends with its cause's text (as the store's and the service's
+/// errors do, so that logs and API replies carry it) does not repeat it.
+fn described(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Exit codes scripts can rely on: 0 done, 1 error, 2 a decision rejected,
@@ -457,5 +488,45 @@ async fn run(cli: Cli) -> Result<Exit> {
             from,
             json,
         } => history::follow(&mut ctx, k, from, json).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{broken_pipe, described, StdoutError};
+
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "JetStream-åtgärden läsning misslyckades: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn pipe() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, "Broken pipe")
+    }
+
+    #[test]
+    fn a_cause_already_in_its_message_is_told_once() {
+        let e = anyhow::Error::new(Wrapped(pipe())).context("kunde inte läsa vimmerby");
+        assert_eq!(
+            described(&e),
+            "kunde inte läsa vimmerby: JetStream-åtgärden läsning misslyckades: Broken pipe"
+        );
+    }
+
+    #[test]
+    fn only_a_closed_stdout_ends_quietly() {
+        assert!(broken_pipe(&anyhow::Error::new(StdoutError(pipe()))));
+        // A broken pipe to the NATS server is an error like any other.
+        assert!(!broken_pipe(&anyhow::Error::new(Wrapped(pipe()))));
     }
 }

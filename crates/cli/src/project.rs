@@ -1,4 +1,5 @@
-//! `styr project`.
+//! `styr project` and `styr rebuild`: this node's projection of a kommun,
+//! brought up to date (and kept so) or built afresh.
 
 use anyhow::{Context, Result};
 

@@ -1,4 +1,4 @@
-//! `styr report`.
+//! `styr report`: the revisor's underlag for a year, in every format.
 
 use anyhow::{Context, Result};
 

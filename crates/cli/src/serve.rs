@@ -73,17 +73,28 @@ pub async fn run(
                 health,
                 write_errors_seen: 0,
                 data_dir: &cli.data_dir,
+                checkpointing: &checkpointing,
             };
             styr_service::supervise::run(client, api, &mut watch, Duration::from_millis(500)).await
         }
         None => {
-            let mut watch = ExternalServer;
+            let mut watch = ExternalServer {
+                checkpointing: &checkpointing,
+            };
             styr_service::supervise::run(client, api, &mut watch, Duration::from_secs(5)).await
         }
     };
+    // Stopped when stopping began; also when the service ended otherwise.
     checkpointing.abort();
     result?;
     Ok(())
+}
+
+/// What `serve` does when it begins to stop: no new checkpoint (one under
+/// way is abandoned before it is recorded, or recorded whole), then say so.
+fn stopping(checkpointing: &tokio::task::JoinHandle<()>) {
+    checkpointing.abort();
+    eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
 }
 
 /// The embedded nats-server as `serve` watches it: a server that has
@@ -95,6 +106,7 @@ struct EmbeddedServer<'a> {
     health: Arc<styr_service::api::Health>,
     write_errors_seen: u64,
     data_dir: &'a std::path::Path,
+    checkpointing: &'a tokio::task::JoinHandle<()>,
 }
 
 impl styr_service::supervise::Watch for EmbeddedServer<'_> {
@@ -134,20 +146,22 @@ impl styr_service::supervise::Watch for EmbeddedServer<'_> {
     }
 
     fn stopping(&mut self) {
-        eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
+        stopping(self.checkpointing);
     }
 }
 
 /// A server someone else runs (`--nats-url`): nothing to watch here.
-struct ExternalServer;
+struct ExternalServer<'a> {
+    checkpointing: &'a tokio::task::JoinHandle<()>,
+}
 
-impl styr_service::supervise::Watch for ExternalServer {
+impl styr_service::supervise::Watch for ExternalServer<'_> {
     async fn check(&mut self) -> Result<(), String> {
         Ok(())
     }
 
     fn stopping(&mut self) {
-        eprintln!("Avslutar: besvarar de förfrågningar som redan tagits emot");
+        stopping(self.checkpointing);
     }
 }
 
@@ -193,8 +207,6 @@ fn room_to_write(data_dir: &std::path::Path) -> bool {
     written
 }
 
-/// Signs a checkpoint for every kommun whose head moved. A failure is
-/// logged and tried again at the next tick; it never ends the service.
 /// Whether a nats-server of this version replaces a client's own
 /// `Nats-Request-Info` on a service import (fixed in 2.11.15 and 2.12.6).
 fn server_strips_request_info(version: &str) -> bool {
@@ -213,6 +225,8 @@ fn server_strips_request_info(version: &str) -> bool {
     }
 }
 
+/// Signs a checkpoint for every kommun whose head moved. A failure is
+/// logged and tried again at the next tick; it never ends the service.
 async fn checkpoints(
     store: &styr_store::EventStore,
     cp: &styr_audit::Checkpointer<'_>,

@@ -1,4 +1,4 @@
-//! `styr submit`.
+//! `styr submit`: decisions from a JSON or YAML file, one by one.
 
 use anyhow::{Context, Result};
 

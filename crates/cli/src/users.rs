@@ -1,4 +1,4 @@
-//! `styr users`.
+//! `styr users`: the embedded server's users.
 
 use anyhow::{Context, Result};
 

@@ -1,5 +1,5 @@
-//! `styr project | plan | chain | gaps | audit | register | rebuild`: the
-//! read models, live from the local projection or as of a past moment.
+//! `styr plan | chain | gaps | audit | register`: the read models, live
+//! from the local projection, as of a past moment, or from an export file.
 
 use crate::*;
 use anyhow::{Context, Result};

@@ -367,8 +367,6 @@ pub(crate) fn check_indicators(
     Ok(())
 }
 
-impl KommunState {}
-
 impl KommunState {
     /// The date the decision was taken (the effective date for system records).
     pub(crate) fn decided_on(p: &Provenance) -> NaiveDate {

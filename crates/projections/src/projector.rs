@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use styr_store::{ChainHash, ChainState, EventStore, KeyInForce, KommunId, Record};
 
+use crate::apply::{histories_prefix, view_key};
 use crate::kv::{KvRead, Overlay};
 use crate::{apply, apply_foreign, domain_event, ProjectionError, PROJECTION_VERSION};
 
@@ -70,7 +71,10 @@ fn checkpoint_key(kommun: &KommunId) -> String {
 /// is left out, so an in-memory as-of fold of the same events compares equal).
 pub fn digest(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> Result<String, ProjectionError> {
     let mut h = Sha256::new();
-    for prefix in [format!("v/{kommun}/"), format!("h/{kommun}/")] {
+    for prefix in [
+        view_key(kommun.as_str(), ""),
+        histories_prefix(kommun.as_str()),
+    ] {
         for (k, v) in kv.scan(&prefix)? {
             h.update((k.len() as u64).to_be_bytes());
             h.update(k.as_bytes());
@@ -377,7 +381,10 @@ impl Projector {
     /// Removes everything projected for the kommun.
     pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
         let mut batch = sled::Batch::default();
-        for prefix in [format!("v/{kommun}/"), format!("h/{kommun}/")] {
+        for prefix in [
+            view_key(kommun.as_str(), ""),
+            histories_prefix(kommun.as_str()),
+        ] {
             for key in self.tree.scan_prefix(prefix.as_bytes()).keys() {
                 batch.remove(key?);
             }

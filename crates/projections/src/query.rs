@@ -9,7 +9,7 @@ use serde::Serialize;
 use styr_domain::{BodyKind, DirectionKind, ReportKind};
 use styr_store::KommunId;
 
-use crate::apply::{history_prefix, view_key};
+use crate::apply::{histories_prefix, history_prefix, view_key};
 use crate::docs::*;
 use crate::kv::KvRead;
 use crate::ProjectionError;
@@ -67,6 +67,22 @@ pub fn history(kv: &(impl KvRead + ?Sized), kommun: &KommunId, path: &str) -> R<
     kv.scan(&history_prefix(kommun.as_str(), path))?
         .into_iter()
         .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
+        .collect()
+}
+
+/// Every audit-history line of the kommun with the entity it belongs to
+/// (`uppdrag/u-2026-01`, …), entity by entity, each in stream order; an
+/// event that touched several entities has a line in each.
+pub fn histories(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<(String, HistoryEntry)>> {
+    let prefix = &histories_prefix(kommun.as_str());
+    kv.scan(prefix)?
+        .into_iter()
+        .map(|(key, value)| {
+            let entity = key[prefix.len()..]
+                .rsplit_once('/')
+                .map_or(String::new(), |(path, _)| path.to_owned());
+            Ok((entity, serde_json::from_slice(&value)?))
+        })
         .collect()
 }
 

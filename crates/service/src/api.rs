@@ -368,7 +368,7 @@ impl ApiError {
             E::Store(S::TooLarge { .. }) => (413, "too_large"),
             E::Store(S::NotEmpty { .. }) => (409, "not_empty"),
             E::Store(S::Key { .. }) => (500, "signing_key"),
-            E::Store(S::Unresolved { .. }) => (504, "outcome_unknown"),
+            E::Store(S::Unresolved { .. }) | E::WriterLost => (504, "outcome_unknown"),
             E::Store(S::Connect { .. } | S::Nats { .. }) => (503, "unavailable"),
         };
         ApiError {

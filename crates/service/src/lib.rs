@@ -73,6 +73,10 @@ pub enum ServiceError {
     /// A fault inside the service itself; nothing was recorded.
     #[error("internt fel: {0}; inget registrerades")]
     Internal(&'static str),
+    /// The writer holding the submission stopped before answering: it may
+    /// or may not have been recorded.
+    #[error("skrivaren avbröts innan den svarade; om beslutet registrerades går inte att säga: slå upp idempotensnyckeln eller skicka in det igen (det registreras aldrig två gånger)")]
+    WriterLost,
 }
 
 /// A submission waiting for the kommun's writer.
@@ -310,7 +314,7 @@ impl Kommuner {
             tokio::select! {
                 biased;
                 result = &mut answer => {
-                    return result.unwrap_or_else(|_| Err(ServiceError::Internal("skrivaren släppte förfrågan")));
+                    return result.unwrap_or(Err(ServiceError::WriterLost));
                 }
                 mut decider = slot.decider.lock() => {
                     let group: Vec<Pending> = {

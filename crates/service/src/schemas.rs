@@ -12,7 +12,7 @@
 //! - `schemas/asyncapi.yaml`: the channels, for subscribers in any language.
 //!
 //! A test regenerates them and fails on any difference; update with
-//! `STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test schemas`.
+//! `STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test it schemas`.
 
 use std::collections::BTreeMap;
 

@@ -37,7 +37,12 @@ pub(crate) fn view_key(kommun: &str, path: &str) -> String {
 }
 
 pub(crate) fn history_prefix(kommun: &str, path: &str) -> String {
-    format!("h/{kommun}/{path}/")
+    format!("{}{path}/", histories_prefix(kommun))
+}
+
+/// Where every audit-history line of the kommun lies.
+pub(crate) fn histories_prefix(kommun: &str) -> String {
+    format!("h/{kommun}/")
 }
 
 fn read<T: DeserializeOwned>(kv: &impl KvRead, key: &str) -> Result<Option<T>, ProjectionError> {

@@ -47,7 +47,7 @@ fn committed_schemas_match_the_types() {
     }
     assert!(
         stale.is_empty(),
-        "schemas drifted from the types: {stale:?}\nupdate with: STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test schemas (it rewrites them and still fails once; run it again)"
+        "schemas drifted from the types: {stale:?}\nupdate with: STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test it schemas (it rewrites them and still fails once; run it again)"
     );
 }
 
