@@ -44,6 +44,7 @@ impl std::error::Error for StdoutError {}
 // The shared context, and one module per verb (or verb family).
 mod context;
 mod example;
+mod health;
 mod history;
 mod integrity;
 mod project;
@@ -310,6 +311,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hälsan, för skript och övervakning: per kommun om strömmen nås, hur
+    /// många repliker som är i fas, om gruppen har kvorum, hur långt den här
+    /// nodens projektion släpar och hur gammal senaste signerade
+    /// kontrollpunkten är. Slutkod 4 när en kommuns ström inte nås eller
+    /// saknar kvorum.
+    Health {
+        /// Kommunerna att se till (standard: alla på servern).
+        #[arg(value_name = "KOMMUN")]
+        kommuner: Vec<String>,
+        /// En JSON-rad per kommun i stället för en tabell.
+        #[arg(long)]
+        json: bool,
+    },
     /// Skriver en kommuns händelser allteftersom de registreras, efter dem
     /// som redan finns.
     Follow {
@@ -387,6 +401,7 @@ async fn main() -> std::process::ExitCode {
         Ok(Exit::Ok) => std::process::ExitCode::SUCCESS,
         Ok(Exit::Rejected) => std::process::ExitCode::from(2),
         Ok(Exit::Broken) => std::process::ExitCode::from(3),
+        Ok(Exit::Unhealthy) => std::process::ExitCode::from(4),
         // `styr history vimmerby | head`: a closed stdout ends the program
         // quietly (128 + SIGPIPE), as it does for other command-line tools.
         Err(e) if broken_pipe(&e) => std::process::ExitCode::from(141),
@@ -425,11 +440,13 @@ fn described(e: &anyhow::Error) -> String {
 }
 
 /// Exit codes scripts can rely on: 0 done, 1 error, 2 a decision rejected,
-/// 3 a history that does not verify.
+/// 3 a history that does not verify, 4 unhealthy (`styr health`).
 enum Exit {
     Ok,
     Rejected,
     Broken,
+    /// `styr health`: a kommun's stream cannot be reached or has lost quorum.
+    Unhealthy,
 }
 
 /// Hands the command to its verb's module, with a context that opens the
@@ -483,6 +500,7 @@ async fn run(cli: Cli) -> Result<Exit> {
             from,
             json,
         } => history::history(&mut ctx, k, from, json).await,
+        Command::Health { kommuner, json } => health::health(&mut ctx, kommuner, *json).await,
         Command::Follow {
             kommun: k,
             from,

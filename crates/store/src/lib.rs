@@ -26,8 +26,8 @@ pub use envelope::{
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{
-    connect_options, AppendOutcome, Commit, EventStore, StoreConfig, HEADER_EVENT_HASH,
-    HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
+    connect_options, AppendOutcome, Commit, EventStore, StoreConfig, StreamHealth,
+    HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
 pub use styr_provenance::{DecidedBy, Provenance};
 

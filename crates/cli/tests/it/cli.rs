@@ -1338,3 +1338,30 @@ fn the_embedded_server_listens_where_it_is_told() {
         assert!(url.trim().ends_with(&format!("@127.0.0.1:{port}")), "{url}");
     }
 }
+
+/// `styr health` for a probe: 0 with every kommun's stream in quorum and the
+/// projection's lag and last checkpoint shown; 4 for a kommun with no stream.
+#[tokio::test]
+async fn health_says_per_kommun_whether_its_stream_can_commit() {
+    let cli = Cli::start().await;
+    assert!(cli.run(&["example"]).status.success());
+    assert!(cli.run(&["checkpoint", "vimmerby"]).status.success());
+    assert!(cli.run(&["project", "vimmerby"]).status.success());
+    let out = cli.run(&["health"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let table = text(&out);
+    assert!(
+        table.contains("vimmerby") && table.contains("kvorum"),
+        "{table}"
+    );
+    let out = cli.run(&["health", "vimmerby", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(h["quorum"], true);
+    assert_eq!(h["replicas"], 1);
+    assert_eq!(h["projection_lag"], 0, "{h}");
+    assert!(h["last_checkpoint_age_seconds"].as_i64().unwrap() >= 0);
+    let out = cli.run(&["health", "vimerby"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("ingen ström"), "{}", text(&out));
+}

@@ -23,6 +23,7 @@ use crate::keys::KeyStore;
 use crate::{KommunId, StoreError};
 use log::KommunLog;
 
+pub use health::StreamHealth;
 pub use wire::{HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION};
 
 /// Room left in a message for headers when checking payload size.
@@ -81,6 +82,7 @@ pub enum AppendOutcome {
 }
 
 mod append;
+mod health;
 mod log;
 mod read;
 mod wire;
