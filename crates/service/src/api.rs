@@ -79,6 +79,10 @@ pub enum Query {
     Register {
         register: String,
     },
+    /// The kommun's health, for probes: stream reachable, quorum, this
+    /// node's projection lag (before this query catches it up), the last
+    /// signed checkpoint's age.
+    Health {},
 }
 
 /// A query, live or as of a past moment.
@@ -105,6 +109,7 @@ pub enum QueryResult {
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
     Register(RegisterDocs),
+    Health(Box<crate::health::KommunHealth>),
 }
 
 /// A register's documents, typed by register.
@@ -155,6 +160,7 @@ query_reply! {
     Chain "chain" styr_projections::ChainPath;
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
+    Health "health" Box<crate::health::KommunHealth>;
     Access "register:access" Vec<AccessDoc>;
     Intrusion "register:intrusion" Vec<styr_projections::IntrusionDoc>;
     Uppdrag "register:uppdrag" Vec<UppdragDoc>;
@@ -190,6 +196,11 @@ impl QueryReply {
                 result,
             },
             QueryResult::History(result) => QueryReply::History {
+                kommun,
+                sequence,
+                result,
+            },
+            QueryResult::Health(result) => QueryReply::Health {
                 kommun,
                 sequence,
                 result,
@@ -525,6 +536,16 @@ impl Api {
                 message: format!("kommunen {kommun} har ingen historik"),
             });
         }
+        // Health is read before anything catches the projection up: its
+        // lag is what a probe wants to see.
+        let health = match request.query {
+            Query::Health {} => Some(
+                crate::health::kommun_health(store, Some(&self.projector), &kommun)
+                    .await
+                    .map_err(|e| unavailable(&e))?,
+            ),
+            _ => None,
+        };
         let at = match (request.as_of, request.recorded_at) {
             (Some(d), _) => Some(AsOf::InForce(d)),
             (None, Some(t)) => Some(AsOf::Recorded(t)),
@@ -584,6 +605,9 @@ impl Api {
             Query::History { entity } => {
                 QueryResult::History(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
             }
+            Query::Health {} => QueryResult::Health(Box::new(
+                health.ok_or_else(|| unavailable(&"hälsan lästes inte"))?,
+            )),
             Query::Register { register } => match Register::from_name(&register) {
                 Some(register) => {
                     QueryResult::Register(RegisterDocs::load(kv, &kommun, register).map_err(r)?)

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod example;
+pub mod health;
 pub mod schemas;
 pub mod supervise;
 pub mod wording;

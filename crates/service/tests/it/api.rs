@@ -283,6 +283,14 @@ async fn commands_queries_and_malformed_input_over_nats() {
     )
     .await;
     assert_eq!(reg["result"].as_array().unwrap().len(), 4);
+    // A probe's question: the stream can commit, and the projection (caught
+    // up by the queries above) does not lag.
+    let (health, code) = query(&app, "vimmerby", json!({"query": {"kind": "health"}})).await;
+    assert_eq!(code, None, "{health}");
+    assert_eq!(health["query"], "health");
+    assert_eq!(health["result"]["quorum"], true, "{health}");
+    assert_eq!(health["result"]["replicas"], 1);
+    assert_eq!(health["result"]["projection_lag"], 0, "{health}");
     let (past, _) = query(
         &app,
         "vimmerby",
