@@ -86,6 +86,17 @@ pub(crate) struct Cli {
     /// adress efter en omstart.
     #[arg(long, env = "STYR_PORT", global = true, value_name = "PORT")]
     port: Option<u16>,
+    /// För `serve` mot en extern server: serverns övervakningsadress
+    /// (`http://värd:8222`, nats-serverns `http:`), där styr läser att
+    /// JetStream fsyncar varje skrivning innan den börjar (miljövariabel
+    /// STYR_MONITOR_URL).
+    #[arg(long, env = "STYR_MONITOR_URL", global = true, value_name = "URL")]
+    monitor_url: Option<String>,
+    /// För `serve` mot en extern server: kör även om servern inte visar att
+    /// den fsyncar varje skrivning (ett bekräftat beslut kan då gå förlorat
+    /// vid ett strömavbrott; miljövariabel STYR_ALLOW_UNSAFE_FSYNC).
+    #[arg(long, env = "STYR_ALLOW_UNSAFE_FSYNC", global = true)]
+    allow_unsafe_fsync: bool,
     /// Mappen där styr installerar den fastlåsta nats-servern första gången
     /// den behövs (miljövariabel STYR_TOOLS_DIR). Standard: `.tools` i
     /// källkatalogen binären byggdes från, annars

