@@ -637,8 +637,22 @@ async fn the_deploy_configuration_enforces_the_permission_model() {
             )
         })
         .collect();
-    // The operator's file parses as nats-server reads it.
+    // The operator's files parse as nats-server reads them: the single node
+    // and each node of the cluster.
     styr_natsrun::check_config(&deploy.join("single-node.conf"), &env).unwrap();
+    for n in 1..=3 {
+        let node = deploy.join(format!("cluster/node-{n}.conf"));
+        styr_natsrun::check_config(&node, &env).unwrap();
+        let text = std::fs::read_to_string(&node).unwrap();
+        assert!(
+            text.contains("sync_interval: always"),
+            "node {n} fsyncs every write"
+        );
+        assert!(
+            text.contains(&format!("server_name: \"styr-{n}\"")),
+            "node {n}"
+        );
+    }
 
     let dir = tempfile::tempdir().unwrap();
     // nats-server resolves an include beside the including file.
