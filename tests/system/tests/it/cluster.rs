@@ -1,0 +1,270 @@
+//! A three-node cluster with R3 kommun streams, the service writing through
+//! group commit while the stream's leader is killed with SIGKILL and later
+//! restarted, then the whole cluster killed and started again.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use styr_access::{Access, Role};
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_projections::Projector;
+use styr_service::{example, Kommuner, Outcome, Submission};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+struct Cluster {
+    nodes: Vec<NatsServer>,
+    access: Access,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Cluster {
+    /// Three nats-servers on loopback, each with its own client and route
+    /// port and data folder, routed to each other, with the permission model.
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let access = Access::load_or_create(&dir.path().join("access")).unwrap();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_list = routes
+            .iter()
+            .map(|p| format!("\"nats-route://127.0.0.1:{p}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let starts = (0..3).map(|i| {
+            let extra = format!(
+                "server_name: \"n{i}\"\ncluster {{\n  name: \"styr-test\"\n  listen: \"127.0.0.1:{}\"\n  routes: [{route_list}]\n}}\n{}",
+                routes[i],
+                access.server_config()
+            );
+            NatsServer::start(
+                ServerOptions::new(dir.path().join(format!("n{i}"))).with_config(extra),
+            )
+        });
+        let nodes = futures::future::join_all(starts)
+            .await
+            .into_iter()
+            .map(|n| n.expect("a cluster node starts"))
+            .collect();
+        Cluster { nodes, access, dir }
+    }
+
+    /// The service user's URL on node `i`.
+    fn url(&self, i: usize) -> String {
+        self.access
+            .with_role(Role::Service)
+            .expect("the service user")
+            .url("127.0.0.1", self.nodes[i].port())
+    }
+
+    async fn store(&self, i: usize) -> Arc<EventStore> {
+        let config = StoreConfig {
+            replicas: 3,
+            ..StoreConfig::default()
+        };
+        Arc::new(EventStore::connect(&self.url(i), config).await.unwrap())
+    }
+}
+
+/// Polls `what` until it holds, at most `limit`.
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Submits until the decision is answered (a lost acknowledgement during a
+/// leader change is an error; the same idempotency key is sent again).
+async fn submit_until_answered(kommuner: &Kommuner, k: &KommunId, s: &Submission) {
+    let start = Instant::now();
+    loop {
+        match kommuner.submit(k, s.clone()).await {
+            Ok(Outcome::Recorded(_) | Outcome::Duplicate(_)) => return,
+            Ok(Outcome::Rejected(r)) => panic!("{} rejected: {r}", s.idempotency_key),
+            Err(e) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(90),
+                    "{} never answered: {e}",
+                    s.idempotency_key
+                );
+            }
+        }
+    }
+}
+
+/// Every acknowledged key is in the stream exactly once, as one run of
+/// events; nothing else is there; the chain verifies.
+async fn assert_each_once_and_verified(store: &EventStore, k: &KommunId, acked: &[String]) {
+    // Just after a node died a read may time out while the group settles.
+    let start = Instant::now();
+    let events = loop {
+        match store.read(k, 1).await {
+            Ok(events) => break events,
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(60), "{e}"),
+        }
+    };
+    let mut runs: Vec<&str> = Vec::new();
+    for e in &events {
+        let key = e.envelope.idempotency_key.as_str();
+        if runs.last() != Some(&key) {
+            runs.push(key);
+        }
+    }
+    let distinct: BTreeSet<&str> = runs.iter().copied().collect();
+    assert_eq!(distinct.len(), runs.len(), "a decision recorded twice");
+    for key in acked {
+        assert!(
+            distinct.contains(key.as_str()),
+            "{key} acknowledged but lost"
+        );
+    }
+    let verified = loop {
+        match styr_audit::verify_stream(store, k, Default::default()).await {
+            Ok(verified) => break verified,
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(60), "{e}"),
+        }
+    };
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
+    let mut cluster = Cluster::start().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    // The cluster elects its JetStream meta leader; then the R3 stream.
+    let first = cluster.store(0).await;
+    eventually(
+        "an R3 stream can be created",
+        Duration::from_secs(60),
+        || async { first.ensure_stream(&k).await.is_ok() },
+    )
+    .await;
+    let start = Instant::now();
+    let leader = loop {
+        let health = first.stream_health(&k).await.ok().flatten();
+        if let Some(name) = health.and_then(|h| h.leader) {
+            break name;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no stream leader"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let leader: usize = leader[1..].parse().unwrap();
+    let (writer_node, other_node) = match leader {
+        0 => (1, 2),
+        1 => (0, 2),
+        _ => (0, 1),
+    };
+    let store = cluster.store(writer_node).await;
+    let kommuner = Arc::new(Kommuner::new(store.clone()));
+    let decisions = example::vimmerby().unwrap();
+    let (before, after) = decisions.split_at(60);
+    let mut acked = Vec::new();
+    for s in before {
+        submit_until_answered(&kommuner, &k, s).await;
+        acked.push(s.idempotency_key.clone());
+    }
+    let health = store.stream_health(&k).await.unwrap().unwrap();
+    assert_eq!((health.replicas, health.current), (3, 3), "{health:?}");
+
+    // The writer goes on submitting; the stream's leader is killed while it
+    // does (once its next decision is recorded).
+    let written = store.last_sequence(&k).await.unwrap();
+    let writer = {
+        let (kommuner, k, after) = (kommuner.clone(), k.clone(), after.to_vec());
+        tokio::spawn(async move {
+            for s in &after {
+                submit_until_answered(&kommuner, &k, s).await;
+            }
+            after
+                .into_iter()
+                .map(|s| s.idempotency_key)
+                .collect::<Vec<_>>()
+        })
+    };
+    eventually(
+        "the writer is under way",
+        Duration::from_secs(30),
+        || async { store.last_sequence(&k).await.unwrap_or(0) > written },
+    )
+    .await;
+    cluster.nodes[leader].kill();
+    acked.extend(writer.await.unwrap());
+    assert_each_once_and_verified(&store, &k, &acked).await;
+    let settled = Instant::now();
+    let health = loop {
+        match store.stream_health(&k).await {
+            Ok(Some(h)) => break h,
+            Ok(None) => panic!("the stream is gone"),
+            Err(e) => assert!(settled.elapsed() < Duration::from_secs(60), "{e}"),
+        }
+    };
+    assert!(health.has_quorum(), "two of three keep quorum: {health:?}");
+    assert_ne!(
+        health.leader.as_deref(),
+        Some(format!("n{leader}").as_str()),
+        "another node leads"
+    );
+
+    // The dead node comes back and catches up; projections read through two
+    // different nodes agree.
+    cluster.nodes[leader].restart().await.unwrap();
+    let last = store.last_sequence(&k).await.unwrap();
+    let back = cluster.store(leader).await;
+    eventually(
+        "the restarted node is current",
+        Duration::from_secs(60),
+        || async {
+            back.stream_health(&k)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|h| h.current == 3 && h.last_sequence == last)
+        },
+    )
+    .await;
+    let a = Projector::open(cluster.dir.path().join("proj-a")).unwrap();
+    let b = Projector::open(cluster.dir.path().join("proj-b")).unwrap();
+    a.catch_up(&store, &k).await.unwrap();
+    let through_other = cluster.store(other_node).await;
+    b.catch_up(&through_other, &k).await.unwrap();
+    assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
+
+    // The whole cluster killed at once and started again: nothing
+    // acknowledged is lost.
+    for node in &mut cluster.nodes {
+        node.kill();
+    }
+    let restarts = cluster.nodes.iter_mut().map(NatsServer::restart);
+    for r in futures::future::join_all(restarts).await {
+        r.unwrap();
+    }
+    eventually(
+        "the stream is back with quorum",
+        Duration::from_secs(60),
+        || async {
+            store
+                .stream_health(&k)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|h| h.has_quorum() && h.last_sequence == last)
+        },
+    )
+    .await;
+    assert_each_once_and_verified(&store, &k, &acked).await;
+}
