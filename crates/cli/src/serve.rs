@@ -35,7 +35,7 @@ pub async fn run(
     // An acknowledged decision must survive a power cut: a server that
     // does not fsync every write is refused unless the operator says so.
     if cli.nats_url.is_some() {
-        check_fsync(cli).await?;
+        check_fsync(cli, &backend.store.client().server_info().server_id).await?;
     }
     if let Some(s) = &backend._server {
         outln!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url())?;
@@ -159,7 +159,7 @@ impl styr_service::supervise::Watch for EmbeddedServer<'_> {
 /// monitoring endpoint's `/varz` says `jetstream.config.sync_always`
 /// (`jetstream { sync_interval: always }`). Refused otherwise, and when
 /// there is no endpoint to ask, unless `--allow-unsafe-fsync`.
-async fn check_fsync(cli: &Cli) -> Result<()> {
+async fn check_fsync(cli: &Cli, server_id: &str) -> Result<()> {
     if cli.allow_unsafe_fsync {
         tracing::warn!("--allow-unsafe-fsync: not checking that the server fsyncs every write");
         return Ok(());
@@ -173,7 +173,12 @@ async fn check_fsync(cli: &Cli) -> Result<()> {
     let body = tokio::task::spawn_blocking({
         let varz = varz.clone();
         move || -> Result<String, ureq::Error> {
-            ureq::get(&varz).call()?.body_mut().read_to_string()
+            // A monitor that accepts and never answers must not hold serve.
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(std::time::Duration::from_secs(10)))
+                .build()
+                .into();
+            agent.get(&varz).call()?.body_mut().read_to_string()
         }
     })
     .await
@@ -181,6 +186,13 @@ async fn check_fsync(cli: &Cli) -> Result<()> {
     .with_context(|| format!("kunde inte läsa {varz}"))?;
     let varz_json: serde_json::Value =
         serde_json::from_str(&body).with_context(|| format!("{varz} svarade inte med JSON"))?;
+    // The monitor must be the connected server's own, not another's.
+    if varz_json["server_id"].as_str() != Some(server_id) {
+        anyhow::bail!(
+            "{monitor} hör till en annan nats-server ({}) än den styr är ansluten till ({server_id}); ange den anslutna serverns övervakningsadress",
+            varz_json["server_id"].as_str().unwrap_or("okänd")
+        );
+    }
     if varz_json["jetstream"]["config"]["sync_always"].as_bool() == Some(true) {
         return Ok(());
     }

@@ -105,8 +105,9 @@ pub struct PlanView {
     /// KF goals in force for the year, with every recorded outcome.
     pub kf_goals: Vec<GoalDoc>,
     pub namnder: Vec<NamndView>,
-    /// Uppdrag of the year: given by then, and either due during or after
-    /// it or not closed by KF however late (kvarvarande).
+    /// Uppdrag of the year: given by then, not closed by KF in an earlier
+    /// year's budget, and either due during or after it or still open
+    /// however late (kvarvarande).
     pub uppdrag: Vec<UppdragDoc>,
     /// The uppdrag above whose deadline passed before the year began and
     /// that KF has not closed: förfallna, shown until KF closes them.
@@ -153,13 +154,25 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
             plans,
         });
     }
+    // As the year saw it: KF closes an uppdrag in a budget decision, for
+    // that budget's year; a later closure does not rewrite earlier years.
     let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
-    let overdue_by_then =
-        |u: &UppdragDoc| u.closed.is_none() && year_begins.is_some_and(|b| u.due < b);
+    let closed_in = |u: &UppdragDoc| {
+        u.lifecycle
+            .iter()
+            .filter(|l| l.what == "closed")
+            .map(|l| l.budget_year)
+            .min()
+    };
+    let overdue_by_then = |u: &UppdragDoc| {
+        closed_in(u).is_none_or(|closed| closed > year) && year_begins.is_some_and(|b| u.due < b)
+    };
     let uppdrag: Vec<UppdragDoc> = docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
         .into_iter()
         .filter(|u| {
-            u.given_year <= year && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
+            u.given_year <= year
+                && closed_in(u).is_none_or(|closed| closed >= year)
+                && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
         })
         .collect();
     let overdue = uppdrag

@@ -525,6 +525,21 @@ impl Api {
             message: e.to_string(),
         };
         let store = self.kommuner.store();
+        if matches!(request.query, Query::Health {}) {
+            // A probe's question is answered from what the stream and the
+            // projection say now: nothing is read or caught up first, so an
+            // unreachable stream or a lagging projection is the answer, not
+            // an error or a wait.
+            let health = crate::health::kommun_health(store, Some(&self.projector), &kommun)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let reply = QueryReply::new(
+                kommun.to_string(),
+                health.last_sequence,
+                QueryResult::Health(Box::new(health)),
+            );
+            return serde_json::to_value(reply).map_err(|e| ApiError::unwritable(&e));
+        }
         let last = store
             .last_sequence(&kommun)
             .await
@@ -536,16 +551,6 @@ impl Api {
                 message: format!("kommunen {kommun} har ingen historik"),
             });
         }
-        // Health is read before anything catches the projection up: its
-        // lag is what a probe wants to see.
-        let health = match request.query {
-            Query::Health {} => Some(
-                crate::health::kommun_health(store, Some(&self.projector), &kommun)
-                    .await
-                    .map_err(|e| unavailable(&e))?,
-            ),
-            _ => None,
-        };
         let at = match (request.as_of, request.recorded_at) {
             (Some(d), _) => Some(AsOf::InForce(d)),
             (None, Some(t)) => Some(AsOf::Recorded(t)),
@@ -605,9 +610,8 @@ impl Api {
             Query::History { entity } => {
                 QueryResult::History(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
             }
-            Query::Health {} => QueryResult::Health(Box::new(
-                health.ok_or_else(|| unavailable(&"hälsan lästes inte"))?,
-            )),
+            // Answered above, before anything reads the stream.
+            Query::Health {} => return Err(bad("invalid_query", "hälsan besvaras för sig")),
             Query::Register { register } => match Register::from_name(&register) {
                 Some(register) => {
                     QueryResult::Register(RegisterDocs::load(kv, &kommun, register).map_err(r)?)

@@ -101,7 +101,10 @@ pub async fn kommun_health(
     if let Some(p) = projector {
         if let Some(c) = p.checkpoint(kommun)? {
             h.projection_sequence = Some(c.sequence);
-            h.projection_lag = Some(h.last_sequence.saturating_sub(c.sequence));
+            // A lag needs the stream's end: none when it was not read.
+            h.projection_lag = h
+                .reachable
+                .then(|| h.last_sequence.saturating_sub(c.sequence));
         }
         let last = styr_projections::docs::<CheckpointDoc>(p.view(), kommun, DocKind::Checkpoint)?
             .into_iter()

@@ -35,10 +35,7 @@ impl StreamHealth {
             // A single server answers without a group: it is the leader.
             None => (Some(String::new()), 1, Vec::new()),
             Some(c) => {
-                let leader = c
-                    .leader
-                    .clone()
-                    .or_else(|| (replicas == 1).then(String::new));
+                let leader = c.leader.clone();
                 let current = usize::from(leader.is_some())
                     + c.replicas
                         .iter()
