@@ -201,7 +201,8 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
 }
 
 /// A node of the styrkedja: `direction/<id>`, `goal/<id>`,
-/// `activity/<plan>/<id>`, `uppdrag/<id>`, `body/<id>`, `unit/<id>`.
+/// `activity/<plan>/<id>`, `uppdrag/<id>`, `budget/<year>` (the budget that
+/// gave uppdrag), `body/<id>`, `unit/<id>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Node {
     pub path: String,
