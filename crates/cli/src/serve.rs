@@ -35,7 +35,11 @@ pub async fn run(
     // An acknowledged decision must survive a power cut: a server that
     // does not fsync every write is refused unless the operator says so.
     if cli.nats_url.is_some() {
-        check_fsync(cli, &backend.store.client().server_info().server_id).await?;
+        // The store's connection may still be completing its handshake: a
+        // flush waits for it, and then the server has said who it is.
+        let client = backend.store.client();
+        client.flush().await.context("kunde inte nå NATS-servern")?;
+        check_fsync(cli, &client.server_info().server_id).await?;
     }
     if let Some(s) = &backend._server {
         outln!("nats-server lyssnar på {} (avsluta med Ctrl-C)", s.url())?;
