@@ -200,27 +200,35 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
         "the leader did not move (the writer is on another node)"
     );
 
-    // The writer goes on submitting; the stream's leader is killed while it
-    // does (once its next decision is recorded).
-    let written = store.last_sequence(&k).await.unwrap();
+    // The writer goes on submitting — the rest of the example, then more
+    // indicator values — and the stream's leader is killed as soon as the
+    // writer's next decision is recorded, while it still has plenty to write.
+    let mut rest: Vec<Submission> = after.to_vec();
+    let outcome = decisions
+        .iter()
+        .find(|s| s.idempotency_key == "ks-forv-2026-09-01-behoriga")
+        .expect("the example records an indicator value")
+        .clone();
+    rest.extend((0..200).map(|i| Submission {
+        idempotency_key: format!("extra-outcome-{i}"),
+        ..outcome.clone()
+    }));
+    let (under_way, mut started) = tokio::sync::watch::channel(false);
     let writer = {
-        let (kommuner, k, after) = (kommuner.clone(), k.clone(), after.to_vec());
+        let (kommuner, k) = (kommuner.clone(), k.clone());
         tokio::spawn(async move {
-            for s in &after {
+            for (i, s) in rest.iter().enumerate() {
                 submit_until_answered(&kommuner, &k, s).await;
+                if i == 0 {
+                    let _ = under_way.send(true);
+                }
             }
-            after
-                .into_iter()
+            rest.into_iter()
                 .map(|s| s.idempotency_key)
                 .collect::<Vec<_>>()
         })
     };
-    eventually(
-        "the writer is under way",
-        Duration::from_secs(30),
-        || async { store.last_sequence(&k).await.unwrap_or(0) > written },
-    )
-    .await;
+    started.wait_for(|s| *s).await.unwrap();
     assert!(
         !writer.is_finished(),
         "the leader dies while the writer writes"
