@@ -5,7 +5,6 @@ use crate::*;
 
 impl KommunState {
     /// `correct_decision`: see [`Command::CorrectDecision`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_correct_decision(
         &self,
         provenance: &Provenance,

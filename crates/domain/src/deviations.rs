@@ -6,7 +6,6 @@ use crate::*;
 
 impl KommunState {
     /// `report_deviation`: see [`Command::ReportDeviation`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_report_deviation(&self, p: &Provenance, c: &ReportDeviation) -> Decided {
         let ReportDeviation {
             deviation,

@@ -6,7 +6,6 @@ use crate::*;
 
 impl KommunState {
     /// `adopt_direction`: see [`Command::AdoptDirection`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_adopt_direction(
         &self,
         provenance: &Provenance,
@@ -53,7 +52,6 @@ impl KommunState {
     }
 
     /// `adopt_styrdokument`: see [`Command::AdoptStyrdokument`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_adopt_styrdokument(
         &self,
         provenance: &Provenance,

@@ -10,7 +10,6 @@ use crate::decide::*;
 
 impl KommunState {
     /// `adopt_internal_control_plan`: see [`Command::AdoptInternalControlPlan`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_adopt_internal_control_plan(
         &self,
         p: &Provenance,
@@ -111,7 +110,6 @@ impl KommunState {
     }
 
     /// `report_control_result`: see [`Command::ReportControlResult`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_report_control_result(
         &self,
         p: &Provenance,
@@ -163,7 +161,6 @@ impl KommunState {
     }
 
     /// `record_finding_action`: see [`Command::RecordFindingAction`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_record_finding_action(
         &self,
         p: &Provenance,
@@ -215,7 +212,6 @@ impl KommunState {
     }
 
     /// `report_internal_control_tertial`: see [`Command::ReportInternalControlTertial`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_report_internal_control_tertial(
         &self,
         p: &Provenance,

@@ -6,7 +6,6 @@ use crate::*;
 
 impl KommunState {
     /// `register_kommun`: see [`Command::RegisterKommun`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_register_kommun(
         &self,
         provenance: &Provenance,
@@ -58,7 +57,6 @@ impl KommunState {
     }
 
     /// `establish_body`: see [`Command::EstablishBody`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_establish_body(
         &self,
         provenance: &Provenance,
@@ -115,7 +113,6 @@ impl KommunState {
     }
 
     /// `establish_unit`: see [`Command::EstablishUnit`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_establish_unit(
         &self,
         provenance: &Provenance,

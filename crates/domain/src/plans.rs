@@ -8,7 +8,6 @@ use crate::decide::*;
 
 impl KommunState {
     /// `adopt_namndplan`: see [`Command::AdoptNamndplan`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_adopt_namndplan(
         &self,
         provenance: &Provenance,
@@ -116,7 +115,6 @@ impl KommunState {
     }
 
     /// `adopt_detaljbudget`: see [`Command::AdoptDetaljbudget`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_adopt_detaljbudget(
         &self,
         provenance: &Provenance,
@@ -181,20 +179,7 @@ impl KommunState {
         })])
     }
 
-    pub(crate) fn decide_adopt_plan(&self, provenance: &Provenance, c: &AdoptPlan) -> Decided {
-        let AdoptPlan {
-            plan,
-            kind,
-            body,
-            unit,
-            year,
-            activities,
-        } = c;
-        self.decide_plan(provenance, plan, *kind, body, unit, *year, activities)
-    }
-
     /// `note_plan_reported`: see [`Command::NotePlanReported`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_note_plan_reported(
         &self,
         provenance: &Provenance,
@@ -226,17 +211,12 @@ impl KommunState {
         })])
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn decide_plan(
-        &self,
-        provenance: &Provenance,
-        plan: &str,
-        kind: PlanKind,
-        body: &str,
-        unit: &str,
-        year: i32,
-        activities: &[Activity],
-    ) -> Decided {
+    /// A verksamhets- or enhetsplan (a new version of one already adopted
+    /// replaces its commitments): its activities serve the nämnd's goals or
+    /// its open uppdrag (P3, P2) within what the detaljbudget leaves (P4).
+    pub(crate) fn decide_adopt_plan(&self, provenance: &Provenance, c: &AdoptPlan) -> Decided {
+        let (plan, body, unit) = (c.plan.as_str(), c.body.as_str(), c.unit.as_str());
+        let (kind, year, activities) = (c.kind, c.year, c.activities.as_slice());
         check_id("plan", plan)?;
         self.operating_body("body", body)?;
         self.unit_of("unit", unit, body)?;

@@ -10,7 +10,6 @@ use crate::decide::*;
 
 impl KommunState {
     /// `record_review`: see [`Command::RecordReview`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_record_review(&self, p: &Provenance, c: &RecordReview) -> Decided {
         let RecordReview {
             review,
@@ -99,7 +98,6 @@ impl KommunState {
     }
 
     /// `reply_to_review`: see [`Command::ReplyToReview`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_reply_to_review(&self, p: &Provenance, c: &ReplyToReview) -> Decided {
         let ReplyToReview {
             review,

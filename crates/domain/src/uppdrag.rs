@@ -8,7 +8,6 @@ use crate::decide::*;
 
 impl KommunState {
     /// `report_uppdrag_status`: see [`Command::ReportUppdragStatus`].
-    #[allow(clippy::ptr_arg, clippy::too_many_arguments)]
     pub(crate) fn decide_report_uppdrag_status(
         &self,
         provenance: &Provenance,

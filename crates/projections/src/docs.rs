@@ -519,21 +519,8 @@ impl Register {
 
     /// The name in the API (`register:<name>`).
     pub fn name(self) -> &'static str {
-        match self {
-            Register::Uppdrag => "uppdrag",
-            Register::Deviation => "deviation",
-            Register::Report => "report",
-            Register::InternalControl => "ic",
-            Register::Finding => "finding",
-            Register::Review => "review",
-            Register::Goal => "goal",
-            Register::Body => "body",
-            Register::Unit => "unit",
-            Register::Plan => "plan",
-            Register::Access => "access",
-            Register::Intrusion => "intrusion",
-            Register::Investment => "investment",
-        }
+        // The API names a register by the kind of document it lists.
+        self.kind().prefix()
     }
 
     /// The kind of document the register lists.

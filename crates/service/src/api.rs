@@ -399,6 +399,17 @@ impl ApiError {
     }
 }
 
+/// The register a query names, by its API name.
+fn named(register: &str) -> Result<Register, ApiError> {
+    Register::from_name(register).ok_or_else(|| {
+        let known: Vec<&str> = Register::ALL.iter().map(|r| r.name()).collect();
+        bad(
+            "invalid_query",
+            format!("registret {register:?} finns inte; ett av {known:?}"),
+        )
+    })
+}
+
 fn bad(kind: &'static str, message: impl Into<String>) -> ApiError {
     ApiError {
         code: 400,
@@ -510,6 +521,26 @@ impl Api {
         serde_json::to_value(reply).map_err(|e| ApiError::unwritable(&e))
     }
 
+    /// A probe's question, answered from what the stream and the projection
+    /// say now: nothing is read or caught up first, so an unreachable stream
+    /// or a lagging projection is the answer, not an error or a wait.
+    async fn health(&self, kommun: &KommunId) -> Result<Value, ApiError> {
+        let health =
+            crate::health::kommun_health(self.kommuner.store(), Some(&self.projector), kommun)
+                .await
+                .map_err(|e| ApiError {
+                    code: 503,
+                    kind: "unavailable",
+                    message: e.to_string(),
+                })?;
+        let reply = QueryReply::new(
+            kommun.to_string(),
+            health.last_sequence,
+            QueryResult::Health(Box::new(health)),
+        );
+        serde_json::to_value(reply).map_err(|e| ApiError::unwritable(&e))
+    }
+
     #[tracing::instrument(skip(self, payload))]
     async fn query(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
         let kommun = Self::kommun(subject)?;
@@ -526,19 +557,7 @@ impl Api {
         };
         let store = self.kommuner.store();
         if matches!(request.query, Query::Health {}) {
-            // A probe's question is answered from what the stream and the
-            // projection say now: nothing is read or caught up first, so an
-            // unreachable stream or a lagging projection is the answer, not
-            // an error or a wait.
-            let health = crate::health::kommun_health(store, Some(&self.projector), &kommun)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            let reply = QueryReply::new(
-                kommun.to_string(),
-                health.last_sequence,
-                QueryResult::Health(Box::new(health)),
-            );
-            return serde_json::to_value(reply).map_err(|e| ApiError::unwritable(&e));
+            return self.health(&kommun).await;
         }
         let last = store
             .last_sequence(&kommun)
@@ -612,18 +631,9 @@ impl Api {
             }
             // Answered above, before anything reads the stream.
             Query::Health {} => return Err(bad("invalid_query", "hälsan besvaras för sig")),
-            Query::Register { register } => match Register::from_name(&register) {
-                Some(register) => {
-                    QueryResult::Register(RegisterDocs::load(kv, &kommun, register).map_err(r)?)
-                }
-                None => {
-                    let known: Vec<&str> = Register::ALL.iter().map(|r| r.name()).collect();
-                    return Err(bad(
-                        "invalid_query",
-                        format!("registret {register:?} finns inte; ett av {known:?}"),
-                    ));
-                }
-            },
+            Query::Register { register } => QueryResult::Register(
+                RegisterDocs::load(kv, &kommun, named(&register)?).map_err(r)?,
+            ),
         };
         serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
             .map_err(|e| ApiError::unwritable(&e))
