@@ -130,6 +130,14 @@ pub struct Projector {
     /// Serialises batch application, so that concurrent catch-ups of one
     /// kommun never apply an event twice.
     apply_lock: std::sync::Mutex<()>,
+    /// One catch-up per kommun at a time: a burst of queries waits for the
+    /// one reading the stream instead of each reading it again.
+    catching_up: std::sync::Mutex<
+        std::collections::HashMap<KommunId, std::sync::Arc<tokio::sync::Mutex<()>>>,
+    >,
+    /// Kommuner whose checkpoint this process has checked against the
+    /// stream (it is the same history, not one restored or replaced).
+    verified: std::sync::Mutex<std::collections::HashSet<KommunId>>,
 }
 
 impl Projector {
@@ -196,6 +204,8 @@ impl Projector {
             path: path.to_path_buf(),
             flush_every: 512,
             apply_lock: std::sync::Mutex::new(()),
+            catching_up: Default::default(),
+            verified: Default::default(),
         })
     }
 
@@ -267,6 +277,48 @@ impl Projector {
         self.catch_up_with(store, kommun, |_| {}).await
     }
 
+    /// Catches up until the view holds at least `sequence` (a head just
+    /// read from the stream): a view already there, whose checkpoint this
+    /// process has once checked against the stream, is answered without
+    /// touching the stream, and concurrent callers for one kommun share one
+    /// catch-up. Returns the checkpoint sequence reached.
+    pub async fn catch_up_to(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        sequence: u64,
+    ) -> Result<u64, ProjectionError> {
+        let reached = || -> Result<Option<u64>, ProjectionError> {
+            if !self
+                .verified
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(kommun)
+            {
+                return Ok(None);
+            }
+            Ok(self
+                .checkpoint(kommun)?
+                .map(|c| c.sequence)
+                .filter(|&at| at >= sequence))
+        };
+        if let Some(at) = reached()? {
+            return Ok(at);
+        }
+        let lock = self
+            .catching_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kommun.clone())
+            .or_default()
+            .clone();
+        let _turn = lock.lock().await;
+        if let Some(at) = reached()? {
+            return Ok(at);
+        }
+        self.catch_up(store, kommun).await
+    }
+
     /// Like [`catch_up`](Self::catch_up), calling `progress` with each applied sequence.
     pub async fn catch_up_with(
         &self,
@@ -275,6 +327,10 @@ impl Projector {
         progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
         let state = self.verify_checkpoint(store, kommun).await?;
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(kommun.clone());
         let messages = store.raw_history(kommun, state.next).await?;
         self.apply_stream(kommun, state, messages, self.flush_every, progress)
             .await

@@ -9,14 +9,12 @@
 //!
 //! Malformed requests get a JSON `{"error": {code, kind, message}}` body and
 //! the standard `Nats-Service-Error` / `Nats-Service-Error-Code` headers;
-//! nothing is appended. Discovery (`$SRV.PING|INFO|STATS`) is the client
-//! library's.
+//! nothing is appended; they count as errors in `$SRV.STATS`. Discovery
+//! (`$SRV.PING|INFO|STATS`) is [`crate::micro`]'s.
 
 use std::sync::Arc;
 
-use async_nats::service::ServiceExt;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,7 +22,7 @@ use styr_projections::docs::*;
 use styr_projections::{AsOf, KvRead, Projector};
 use styr_store::KommunId;
 
-use crate::{Kommuner, Outcome, Submission};
+use crate::{micro, Kommuner, Outcome, Submission};
 
 pub const API_PREFIX: &str = "styrkedja.api";
 /// The largest request body accepted.
@@ -462,6 +460,27 @@ impl Api {
         Ok(payload)
     }
 
+    /// A submission as it arrived: the caller is named by exactly one
+    /// `Nats-Request-Info`, as the server writes it; a request that still
+    /// carries a second (a client's own, on a server too old to strip it)
+    /// names nobody.
+    async fn submit_message(&self, m: &async_nats::Message) -> Result<Value, ApiError> {
+        let infos: Vec<String> = m
+            .headers
+            .as_ref()
+            .map(|h| {
+                h.get_all(styr_access::REQUEST_INFO_HEADER)
+                    .map(|v| v.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let info = match infos.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        self.submit(&m.subject, info, &m.payload).await
+    }
+
     #[tracing::instrument(skip(self, payload, request_info))]
     async fn submit(
         &self,
@@ -586,7 +605,7 @@ impl Api {
             None => {
                 let reached = self
                     .projector
-                    .catch_up(store, &kommun)
+                    .catch_up_to(store, &kommun, last)
                     .await
                     .map_err(|e| unavailable(&e))?;
                 if let Some(min) = request.min_sequence {
@@ -640,10 +659,14 @@ impl Api {
     }
 }
 
-/// Replies to `request`. An answer larger than the server carries
-/// (`max_payload`) becomes an error reply that says so, never silence.
+/// Replies to `request` and counts the answer on its endpoint. An answer
+/// larger than the server carries (`max_payload`) becomes an error reply
+/// that says so, never silence.
 async fn answer(
-    request: async_nats::service::Request,
+    client: &async_nats::Client,
+    endpoint: &micro::Endpoint,
+    request: async_nats::Message,
+    started: std::time::Instant,
     result: Result<Value, ApiError>,
     max_payload: usize,
 ) {
@@ -661,33 +684,22 @@ async fn answer(
             Ok(v)
         }
     });
-    let (body, headers) = match result {
-        Ok(v) => (v, async_nats::HeaderMap::new()),
-        Err(e) => {
-            let mut h = async_nats::HeaderMap::new();
-            h.insert(async_nats::service::NATS_SERVICE_ERROR, e.message.as_str());
-            h.insert(
-                async_nats::service::NATS_SERVICE_ERROR_CODE,
-                e.code.to_string().as_str(),
-            );
-            // Built as a JSON value directly: an error reply cannot fail to
-            // be written (its shape is ErrorReply's, which the schema test
-            // holds).
-            (
-                serde_json::json!({
-                    "error": {"code": e.code, "kind": e.kind, "message": e.message}
-                }),
-                h,
-            )
-        }
+    let (body, error) = match &result {
+        Ok(v) => (v.to_string(), None),
+        // Built as a JSON value directly: an error reply cannot fail to be
+        // written (its shape is ErrorReply's, which the schema test holds).
+        Err(e) => (
+            serde_json::json!({
+                "error": {"code": e.code, "kind": e.kind, "message": e.message}
+            })
+            .to_string(),
+            Some((e.code, e.message.as_str())),
+        ),
     };
-    let bytes = body.to_string().into_bytes();
-    if let Err(e) = request
-        .respond_with_headers(Ok(bytes.into()), headers)
-        .await
-    {
+    if let Err(e) = micro::reply(client, &request, body.into_bytes(), error).await {
         tracing::warn!(error = %e, "could not reply");
     }
+    endpoint.record(started.elapsed(), error);
 }
 
 /// Starts the service on `client` — a connection in the service's request
@@ -701,88 +713,60 @@ pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), asyn
 /// How long a shutdown waits for requests already taken to be answered.
 pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Like [`serve`], until `shutdown` completes: then it takes no new request,
-/// answers every request it has already taken (waiting at most
-/// [`DRAIN_TIMEOUT`]), flushes the replies and returns.
+/// Like [`serve`], until `shutdown` completes: then it unsubscribes, takes
+/// the requests the server had already delivered, answers every request
+/// taken (waiting at most [`DRAIN_TIMEOUT`]), flushes the replies and
+/// returns.
 pub async fn serve_until(
     client: async_nats::Client,
     api: Arc<Api>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), async_nats::Error> {
-    let service = client
-        .service_builder()
-        .description("Styrkedja: a kommun's decisions, recorded and queried")
-        .start("styrkedja", env!("CARGO_PKG_VERSION"))
-        .await?;
-    let submit = service
-        .endpoint_builder()
-        .name("submit")
-        .add(format!("{API_PREFIX}.*.submit"))
-        .await?;
-    let query = service
-        .endpoint_builder()
-        .name("query")
-        .add(format!("{API_PREFIX}.*.query"))
-        .await?;
+    let (service, endpoints) = micro::Service::start(
+        &client,
+        "styrkedja",
+        env!("CARGO_PKG_VERSION"),
+        "Styrkedja: a kommun's decisions, recorded and queried",
+        &[
+            ("submit", format!("{API_PREFIX}.*.submit")),
+            ("query", format!("{API_PREFIX}.*.query")),
+        ],
+    )
+    .await?;
     let max_payload = client.server_info().max_payload;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     // Every request task holds a sender; when the last is dropped, every
     // request taken has been answered.
     let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
-    let a = api.clone();
-    let busy = in_flight.clone();
-    let submits = async move {
-        futures::pin_mut!(submit);
-        while let Some(req) = submit.next().await {
-            let a = a.clone();
-            let busy = busy.clone();
+    let mut loops = Vec::new();
+    for (endpoint, sub) in endpoints {
+        let (api, client, busy) = (api.clone(), client.clone(), in_flight.clone());
+        loops.push(tokio::spawn(micro::take(sub, stopping.clone(), move |m| {
+            let (api, client, busy, endpoint) =
+                (api.clone(), client.clone(), busy.clone(), endpoint.clone());
+            let started = std::time::Instant::now();
             tokio::spawn(async move {
                 let _busy = busy;
-                let subject = req.message.subject.to_string();
-                // Exactly one, as the server writes it: a request that still
-                // carries a second (a client's own, on a server too old to
-                // strip it) names nobody.
-                let infos: Vec<String> = req
-                    .message
-                    .headers
-                    .as_ref()
-                    .map(|h| {
-                        h.get_all(styr_access::REQUEST_INFO_HEADER)
-                            .map(|v| v.to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let info = match infos.as_slice() {
-                    [one] => Some(one.clone()),
-                    _ => None,
+                let result = match endpoint.name {
+                    "submit" => api.submit_message(&m).await,
+                    _ => api.query(&m.subject, &m.payload).await,
                 };
-                let result = a
-                    .submit(&subject, info.as_deref(), &req.message.payload)
-                    .await;
-                answer(req, result, max_payload).await;
+                answer(&client, &endpoint, m, started, result, max_payload).await;
             });
-        }
-    };
-    let busy = in_flight.clone();
-    let queries = async move {
-        futures::pin_mut!(query);
-        while let Some(req) = query.next().await {
-            let a = api.clone();
-            let busy = busy.clone();
-            tokio::spawn(async move {
-                let _busy = busy;
-                let subject = req.message.subject.to_string();
-                let result = a.query(&subject, &req.message.payload).await;
-                answer(req, result, max_payload).await;
-            });
-        }
-    };
+        })));
+    }
+    drop(in_flight);
+    let all = futures::future::join_all(loops.iter_mut());
     tokio::select! {
-        _ = async { tokio::join!(submits, queries) } => {}
+        _ = all => {}
         () = shutdown => tracing::info!("shutting down: answering the requests already taken"),
     }
-    // The endpoints are gone (dropped with the loops): nothing new arrives.
+    // Unsubscribe and take what the server had already delivered.
+    let _ = stop.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
     drop(service);
-    drop(in_flight);
     if tokio::time::timeout(DRAIN_TIMEOUT, drained.recv())
         .await
         .is_err()

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod example;
 pub mod health;
+pub mod micro;
 pub mod schemas;
 pub mod supervise;
 pub mod wording;

@@ -1425,3 +1425,61 @@ async fn serve_refuses_a_server_that_does_not_fsync_every_write() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("--monitor-url"), "{}", text(&out));
 }
+
+/// SIGTERM to `styr serve` in the middle of a burst of requests: every
+/// request is answered or refused at once (none waits for its time-out),
+/// serve exits 0, and its nats-server is gone with it.
+#[tokio::test]
+async fn sigterm_under_load_answers_everything_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut serving = serve(&data, "a");
+    let server = nats_pid(&data);
+    let url = std::fs::read_to_string(data.join("credentials/app.url")).unwrap();
+    let (address, options) = styr_store::connect_options(url.trim());
+    let client = options
+        .request_timeout(Some(std::time::Duration::from_secs(20)))
+        .connect(address)
+        .await
+        .unwrap();
+    let body = r#"{"query":{"kind":"plan","year":2026}}"#;
+    let requests: Vec<_> = (0..300)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .request("styrkedja.api.vimmerby.query", body.into())
+                    .await
+            })
+        })
+        .collect();
+    let first = client
+        .request("styrkedja.api.vimmerby.query", body.into())
+        .await
+        .unwrap();
+    assert!(!first.payload.is_empty());
+    let status = Command::new("/bin/kill")
+        .args(["-TERM", &serving.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut answered = 0;
+    for r in requests {
+        match r.await.unwrap() {
+            Ok(m) => {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+                answered += 1;
+            }
+            // After serve unsubscribed: at once.
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {}
+            Err(e) => panic!("a request was neither answered nor refused: {e}"),
+        }
+    }
+    assert!(answered > 0);
+    let exit = serving.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+    wait_until("serve's nats-server to end", || !alive(server));
+}

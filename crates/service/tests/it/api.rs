@@ -827,3 +827,145 @@ async fn an_answer_over_the_servers_limit_is_an_error_that_says_so() {
     assert_eq!(code, None, "{reply}");
     assert_eq!(reply["query"], "register:uppdrag");
 }
+
+/// An error reply keeps its JSON body and counts as an error in
+/// `$SRV.STATS`, per endpoint, with the last error's code and message.
+#[tokio::test]
+async fn error_replies_count_in_the_service_stats() {
+    let app = spawn_app().await;
+    let (reply, code) = call(
+        &app,
+        "styrkedja.api.vimmerby.submit".into(),
+        b"{ not json".to_vec(),
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("400"));
+    assert_eq!(reply["error"]["kind"], "invalid_submission", "{reply}");
+    let (reply, _) = query(
+        &app,
+        "nowhere",
+        json!({"query": {"kind": "plan", "year": 2026}}),
+    )
+    .await;
+    assert!(reply.get("error").is_some(), "{reply}");
+    let (reply, _) = query(&app, "nowhere", json!({"query": {"kind": "nonsense"}})).await;
+    assert!(reply.get("error").is_some(), "{reply}");
+
+    let stats = app
+        .client
+        .request("$SRV.STATS.styrkedja", "".into())
+        .await
+        .unwrap();
+    let stats: Value = serde_json::from_slice(&stats.payload).unwrap();
+    assert_eq!(stats["type"], "io.nats.micro.v1.stats_response", "{stats}");
+    let endpoint = |name: &str| {
+        stats["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {stats}"))
+            .clone()
+    };
+    let submit = endpoint("submit");
+    assert_eq!(submit["num_requests"], 1, "{submit}");
+    assert_eq!(submit["num_errors"], 1, "{submit}");
+    assert!(
+        submit["last_error"].as_str().unwrap().starts_with("400:"),
+        "{submit}"
+    );
+    let q = endpoint("query");
+    assert_eq!(q["num_requests"], 2, "{q}");
+    assert_eq!(q["num_errors"], 2, "{q}");
+    // The service answers discovery under its id too.
+    let id = stats["id"].as_str().unwrap();
+    let ping = app
+        .client
+        .request(format!("$SRV.PING.styrkedja.{id}"), "".into())
+        .await
+        .unwrap();
+    let ping: Value = serde_json::from_slice(&ping.payload).unwrap();
+    assert_eq!(ping["type"], "io.nats.micro.v1.ping_response", "{ping}");
+}
+
+/// A shutdown in the middle of a burst of requests: every request is
+/// answered, or refused at once as having no responder (it came after the
+/// service unsubscribed) — none waits for its time-out, and the service
+/// returns cleanly.
+#[tokio::test]
+async fn a_shutdown_answers_every_request_it_was_given() {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let kommuner = Kommuner::new(store.clone()).with_registrars(vec!["app".into()]);
+    let k = KommunId::new("vimmerby").unwrap();
+    for s in example::vimmerby().unwrap() {
+        kommuner.submit(&k, s).await.unwrap();
+    }
+    let api = Arc::new(Api {
+        kommuner: Arc::new(kommuner),
+        projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
+        health: Default::default(),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(api::serve_until(
+        nats.client_as("styr-api").await,
+        api,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let (address, options) = styr_store::connect_options(&nats.user_url("app"));
+    let client = options
+        .request_timeout(Some(std::time::Duration::from_secs(20)))
+        .connect(address)
+        .await
+        .unwrap();
+    let mut up = false;
+    for _ in 0..500 {
+        if client
+            .request("$SRV.PING.styrkedja", "".into())
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "the service never answered discovery");
+
+    let body = r#"{"query":{"kind":"plan","year":2026}}"#;
+    let requests: Vec<_> = (0..400)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .request("styrkedja.api.vimmerby.query", body.into())
+                    .await
+            })
+        })
+        .collect();
+    // Stop once the first answers are coming in: the rest are in flight.
+    let first = client
+        .request("styrkedja.api.vimmerby.query", body.into())
+        .await
+        .unwrap();
+    assert!(!first.payload.is_empty());
+    stop.send(()).unwrap();
+    let (mut answered, mut refused) = (0, 0);
+    for r in requests {
+        match r.await.unwrap() {
+            Ok(m) => {
+                let v: Value = serde_json::from_slice(&m.payload).unwrap();
+                assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+                answered += 1;
+            }
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+                refused += 1
+            }
+            Err(e) => panic!("a request was neither answered nor refused: {e}"),
+        }
+    }
+    assert_eq!(answered + refused, 400);
+    assert!(answered > 0, "{answered} answered, {refused} refused");
+    service.await.unwrap().unwrap();
+}
