@@ -57,6 +57,7 @@ mod views;
 // Helpers of the verbs: export files and verification output; Swedish
 // clap texts.
 mod audit;
+mod config;
 mod swedish;
 
 pub(crate) use context::{kommun, progress, require_kommun, Backend, Ctx};
@@ -74,6 +75,11 @@ pub(crate) struct Cli {
     /// användare i --data-dir.
     #[arg(long, env = "NATS_URL", global = true, value_name = "URL")]
     nats_url: Option<String>,
+    /// En inställningsfil i TOML med flaggornas namn som nycklar
+    /// (`nats-url = "…"`, `checkpoint-every = 600`); kommandoraden och
+    /// miljövariablerna går före filen (miljövariabel STYR_CONFIG).
+    #[arg(long, env = "STYR_CONFIG", global = true, value_name = "FIL")]
+    config: Option<PathBuf>,
     /// För `serve` mot en extern server: tjänstens anslutning för
     /// förfrågningar (`nats://styr-api:LÖSENORD@värd:4222`, kontot
     /// STYRKEDJA_API), så att varje förfrågan bär anroparens identitet
@@ -184,6 +190,11 @@ enum Command {
             value_name = "IDENTITET"
         )]
         registrars: Vec<String>,
+        /// Adress där mätvärden för Prometheus publiceras över HTTP
+        /// (`127.0.0.1:9464` ger http://127.0.0.1:9464/metrics); utan den
+        /// publiceras inga (miljövariabel STYR_METRICS_ADDR).
+        #[arg(long, env = "STYR_METRICS_ADDR", value_name = "ADRESS")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Uppdaterar den här nodens projektion av en kommun (och håller den
     /// uppdaterad med --follow).
@@ -400,8 +411,16 @@ async fn main() -> std::process::ExitCode {
     }
     // A usage error exits 64 (sysexits EX_USAGE), distinct from a rejected
     // decision (2); --help and --version exit 0.
-    let parsed = swedish::command(<Cli as clap::CommandFactory>::command())
-        .try_get_matches()
+    let command = swedish::command(<Cli as clap::CommandFactory>::command());
+    let argv = match config::args_with_config(&command, std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("fel: {message}");
+            return std::process::ExitCode::from(64);
+        }
+    };
+    let parsed = command
+        .try_get_matches_from(argv)
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
@@ -487,7 +506,8 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Serve {
             checkpoint_every,
             registrars,
-        } => serve::serve(&mut ctx, checkpoint_every, registrars).await,
+            metrics_addr,
+        } => serve::serve(&mut ctx, checkpoint_every, registrars, *metrics_addr).await,
         Command::Verify {
             kommun: k,
             file,

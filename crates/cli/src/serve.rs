@@ -22,6 +22,7 @@ pub async fn run(
     mut backend: Backend,
     checkpoint_every: u64,
     registrars: Vec<String>,
+    metrics: bool,
 ) -> Result<()> {
     // serve runs its own server or one named with --nats-url; it never
     // attaches to the server of another `styr` (which may end at any time).
@@ -49,13 +50,21 @@ pub async fn run(
         )?;
     }
     let health = Arc::new(styr_service::api::Health::default());
+    let projector = Arc::new(
+        styr_projections::Projector::open(cli.projections())
+            .with_context(|| format!("kunde inte öppna {}", cli.projections().display()))?,
+    );
     let api = Arc::new(styr_service::api::Api {
         kommuner: Arc::new(backend.kommuner().with_registrars(registrars)),
-        projector: Arc::new(
-            styr_projections::Projector::open(cli.projections())
-                .with_context(|| format!("kunde inte öppna {}", cli.projections().display()))?,
-        ),
+        projector: projector.clone(),
         health: health.clone(),
+    });
+    let lag = metrics.then(|| {
+        tokio::spawn(measure_lag(
+            backend.store.clone(),
+            projector,
+            Duration::from_secs(15),
+        ))
     });
     let client = connect_api(&backend).await?;
     outln!(
@@ -95,6 +104,9 @@ pub async fn run(
     };
     // Stopped when stopping began; also when the service ended otherwise.
     checkpointing.abort();
+    if let Some(lag) = lag {
+        lag.abort();
+    }
     result?;
     Ok(())
 }
@@ -320,12 +332,93 @@ pub(crate) async fn serve(
     ctx: &mut Ctx<'_>,
     checkpoint_every: &u64,
     registrars: &[String],
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> Result<Exit> {
     let cli = ctx.cli;
+    if let Some(addr) = metrics_addr {
+        install_metrics(addr)?;
+    }
     // serve keeps the connection (and the embedded server) until it stops.
     let backend = Backend::open(cli).await?;
-    run(cli, backend, *checkpoint_every, registrars.to_vec()).await?;
+    run(
+        cli,
+        backend,
+        *checkpoint_every,
+        registrars.to_vec(),
+        metrics_addr.is_some(),
+    )
+    .await?;
     Ok(Exit::Ok)
+}
+
+/// Publishes the service's metrics for Prometheus at `http://addr/metrics`:
+/// submissions by outcome, rejections by rule, group sizes, append and
+/// request latencies (histograms), and each kommun's projection lag.
+fn install_metrics(addr: std::net::SocketAddr) -> Result<()> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    const SECONDS: [f64; 12] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+    ];
+    const SIZES: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Full("styr_group_size".into()), &SIZES))
+        .context("ogiltiga histogramgränser")?
+        .install()
+        .with_context(|| format!("kunde inte publicera mätvärden på {addr}"))?;
+    metrics::describe_counter!(
+        "styr_submissions_total",
+        "Submissions answered, by outcome (recorded, duplicate, rejected, error)"
+    );
+    metrics::describe_counter!("styr_rejections_total", "Rejected submissions, by rule");
+    metrics::describe_histogram!("styr_group_size", "Decisions per group commit");
+    metrics::describe_histogram!(
+        "styr_append_seconds",
+        "Time to append one group to JetStream"
+    );
+    metrics::describe_histogram!(
+        "styr_request_seconds",
+        "Time from a request's arrival to its reply, by endpoint"
+    );
+    metrics::describe_counter!(
+        "styr_request_errors_total",
+        "Error replies, by endpoint and code"
+    );
+    metrics::describe_gauge!(
+        "styr_projection_lag_events",
+        "Events in a kommun's stream not yet in this node's projection"
+    );
+    Ok(())
+}
+
+/// Sets each kommun's projection lag (stream head minus the projection's
+/// checkpoint) for the metrics, every `every`.
+async fn measure_lag(
+    store: Arc<styr_store::EventStore>,
+    projector: Arc<styr_projections::Projector>,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Ok(kommuner) = store.kommuner().await else {
+            continue;
+        };
+        for k in kommuner {
+            let Ok(head) = store.last_sequence(&k).await else {
+                continue;
+            };
+            let at = projector
+                .checkpoint(&k)
+                .ok()
+                .flatten()
+                .map_or(0, |c| c.sequence);
+            #[allow(clippy::cast_precision_loss)] // a lag beyond 2^53 events is not a lag
+            metrics::gauge!("styr_projection_lag_events", "kommun" => k.to_string())
+                .set(head.saturating_sub(at) as f64);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -700,6 +700,12 @@ async fn answer(
         tracing::warn!(error = %e, "could not reply");
     }
     endpoint.record(started.elapsed(), error);
+    metrics::histogram!("styr_request_seconds", "endpoint" => endpoint.name)
+        .record(started.elapsed().as_secs_f64());
+    if let Some((code, _)) = error {
+        metrics::counter!("styr_request_errors_total", "endpoint" => endpoint.name, "code" => code.to_string())
+            .increment(1);
+    }
 }
 
 /// Starts the service on `client` — a connection in the service's request

@@ -299,6 +299,24 @@ impl Kommuner {
         kommun: &KommunId,
         submission: Submission,
     ) -> Result<Outcome, ServiceError> {
+        let result = self.submit_inner(kommun, submission).await;
+        metrics::counter!("styr_submissions_total", "outcome" => outcome_label(&result))
+            .increment(1);
+        if let Ok(Outcome::Rejected(r)) = &result {
+            let rule = serde_json::to_value(r.rule)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            metrics::counter!("styr_rejections_total", "rule" => rule).increment(1);
+        }
+        result
+    }
+
+    async fn submit_inner(
+        &self,
+        kommun: &KommunId,
+        submission: Submission,
+    ) -> Result<Outcome, ServiceError> {
         if let Err(r) = check_submission(&submission) {
             return Ok(Outcome::Rejected(r));
         }
@@ -543,11 +561,14 @@ impl Kommuner {
             .iter()
             .map(|(p, events)| to_decision(&p.submission, events))
             .collect();
-        let outcomes = match self
+        metrics::histogram!("styr_group_size").record(decisions.len() as f64);
+        let started = std::time::Instant::now();
+        let appended = self
             .store
             .append_group(kommun, decider.sequence, decisions)
-            .await
-        {
+            .await;
+        metrics::histogram!("styr_append_seconds").record(started.elapsed().as_secs_f64());
+        let outcomes = match appended {
             Ok(o) => o,
             Err(e) => {
                 fail(accepted.into_iter().map(|(p, _)| p), e);
@@ -711,6 +732,16 @@ impl Kommuner {
             )),
             _ => Outcome::Duplicate(commit),
         })
+    }
+}
+
+/// The outcome as the submission counter labels it.
+fn outcome_label(result: &Result<Outcome, ServiceError>) -> &'static str {
+    match result {
+        Ok(Outcome::Recorded(_)) => "recorded",
+        Ok(Outcome::Duplicate(_)) => "duplicate",
+        Ok(Outcome::Rejected(_)) => "rejected",
+        Err(_) => "error",
     }
 }
 

@@ -1483,3 +1483,122 @@ async fn sigterm_under_load_answers_everything_and_exits_zero() {
     assert_eq!(exit.code(), Some(0), "{exit:?}");
     wait_until("serve's nats-server to end", || !alive(server));
 }
+
+/// An operator's configuration file: every option by its flag's name, the
+/// command line and the environment before it; `serve` publishes metrics
+/// for Prometheus where the file says. A key no command knows is a usage
+/// error that names it.
+#[tokio::test]
+async fn serve_reads_its_config_file_and_publishes_metrics() {
+    let cli = Cli::start().await;
+    assert!(cli.run(&["example"]).status.success());
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = cli.file(
+        "styr.toml",
+        &format!(
+            "# styr serve on this node\napi-url = \"{}\"\nmonitor-url = \"{}\"\nprojections = \"{}\"\ncheckpoint-every = 3600\nmetrics-addr = \"127.0.0.1:{metrics_port}\"\nregistrar = [\"kansli\", \"app\"]\n",
+            cli.nats.user_url("styr-api"),
+            cli.nats.monitor_url(),
+            cli.nats.path("serve-proj").display(),
+        ),
+    );
+    let mut serve = Running(
+        Command::new(env!("CARGO_BIN_EXE_styr"))
+            .env("NATS_URL", cli.nats.url())
+            .env("STYR_DATA_DIR", cli.nats.path("styr"))
+            .env_remove("STYR_API_URL")
+            .env_remove("STYR_MONITOR_URL")
+            .env_remove("STYR_PROJECTIONS")
+            .args(["--config", &config, "serve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = cli.nats.client_as("app").await;
+    let mut up = false;
+    for _ in 0..10_000 {
+        if client
+            .request("$SRV.PING.styrkedja", "".into())
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "the service never answered");
+    // One rejected decision (app has no grant in vimmerby) and one query.
+    let rejected = client
+        .request(
+            "styrkedja.api.vimmerby.submit",
+            REPORT
+                .replace("sbn-2026-06-10-33", "m1")
+                .into_bytes()
+                .into(),
+        )
+        .await
+        .unwrap();
+    let rejected: serde_json::Value = serde_json::from_slice(&rejected.payload).unwrap();
+    assert_eq!(rejected["outcome"], "rejected", "{rejected}");
+    client
+        .request(
+            "styrkedja.api.vimmerby.query",
+            r#"{"query":{"kind":"plan","year":2026}}"#.into(),
+        )
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let mut metrics = String::new();
+    for _ in 0..500 {
+        metrics = ureq::get(&url)
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .unwrap_or_default();
+        if metrics.contains("styr_projection_lag_events{kommun=\"vimmerby\"}") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for expected in [
+        "styr_submissions_total{outcome=\"rejected\"} 1",
+        "styr_rejections_total{rule=\"P1\"} 1",
+        "styr_request_seconds_bucket{endpoint=\"query\",le=",
+        "styr_request_seconds_count{endpoint=\"submit\"} 1",
+        "styr_projection_lag_events{kommun=\"vimmerby\"}",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in\n{metrics}");
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+
+    // A mistyped key: a usage error naming it, nothing started.
+    let bad = cli.file("bad.toml", "nats-ulr = \"nats://x\"\n");
+    let out = cli.run(&["--config", &bad, "health"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(text(&out).contains("`nats-ulr`"), "{}", text(&out));
+    // The command line wins over the file: the file's kommun server is
+    // wrong, the flag's is right.
+    let wrong = cli.file("wrong.toml", "nats-url = \"nats://127.0.0.1:1\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env_remove("NATS_URL")
+        .env("STYR_DATA_DIR", cli.nats.path("styr"))
+        .args(["--config", &wrong, "--nats-url", &cli.nats.url(), "health"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // And the file is used where nothing else says: it names a server
+    // that is not there.
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env_remove("NATS_URL")
+        .env("STYR_DATA_DIR", cli.nats.path("styr"))
+        .args(["--config", &wrong, "health"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+}
