@@ -238,6 +238,12 @@ pub struct ServerOptions {
     /// port, as an operator's server would (the tests check what `styr`
     /// reads from it); off for the embedded server.
     pub monitor: bool,
+    /// The address the server listens on for clients (and monitoring):
+    /// loopback unless a test gives a node an address of its own.
+    pub host: String,
+    /// Run the server inside this named network namespace (`ip netns exec`),
+    /// for tests that cut the network between nodes.
+    pub netns: Option<String>,
 }
 
 impl ServerOptions {
@@ -249,6 +255,8 @@ impl ServerOptions {
             extra_config: None,
             env: Vec::new(),
             monitor: false,
+            host: "127.0.0.1".to_owned(),
+            netns: None,
         }
     }
 
@@ -337,7 +345,7 @@ impl NatsServer {
 
     /// The client URL, e.g. `nats://127.0.0.1:4222`.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        format!("nats://{}:{}", self.options.host, self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -347,7 +355,8 @@ impl NatsServer {
     /// The HTTP monitoring endpoint, e.g. `http://127.0.0.1:8222`, when the
     /// server serves one.
     pub fn monitor_url(&self) -> Option<String> {
-        self.monitor_port.map(|p| format!("http://127.0.0.1:{p}"))
+        self.monitor_port
+            .map(|p| format!("http://{}:{p}", self.options.host))
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -515,15 +524,16 @@ fn write_config(
     let sync = if options.sync_always { "always" } else { "2m" };
     let mut config = format!(
         "# written by styr-natsrun; rewritten on every start\n\
-             listen: \"127.0.0.1:{port}\"\n\
+             listen: \"{host}:{port}\"\n\
              max_payload: 1MB\n\
              pid_file: \"{}\"\n\
              jetstream {{\n  store_dir: \"{}\"\n  sync_interval: {sync}\n}}\n",
         pid_path.display(),
-        data_dir.join("jetstream").display()
+        data_dir.join("jetstream").display(),
+        host = options.host,
     );
     if options.monitor {
-        config.push_str("http: \"127.0.0.1:-1\"\n");
+        config.push_str(&format!("http: \"{}:-1\"\n", options.host));
     }
     if let Some(extra) = &options.extra_config {
         config.push_str(extra);
@@ -607,7 +617,16 @@ async fn spawn(
     wait_for_previous(&pid_path, &data_dir).await?;
     let config_path = write_config(options, &data_dir, &pid_path)?;
 
-    let mut command = Command::new(&binary);
+    let mut command = match &options.netns {
+        Some(ns) => {
+            // `ip netns exec` enters the namespace and executes the server
+            // in its own place: the process id is the server's.
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(&binary);
+            c
+        }
+        None => Command::new(&binary),
+    };
     command
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .arg("-c")

@@ -214,8 +214,9 @@ impl EventStore {
                 return Err(StoreError::Unresolved {
                     attempts: attempt,
                     detail: format!(
-                        "{}; then reading back failed: {e}",
-                        lost.unwrap_or_default()
+                        "{}; att läsa tillbaka vad strömmen håller misslyckades också: {e}",
+                        lost.filter(|l| !l.is_empty())
+                            .unwrap_or_else(|| "inget svar på publiceringen".to_owned())
                     ),
                 });
             }

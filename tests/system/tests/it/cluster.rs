@@ -15,10 +15,11 @@ use styr_projections::Projector;
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig};
 
-struct Cluster {
-    nodes: Vec<NatsServer>,
+pub(crate) struct Cluster {
+    pub(crate) nodes: Vec<NatsServer>,
     access: Access,
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
+    hosts: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -28,34 +29,63 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Where a node lives on the network.
+pub(crate) struct Place {
+    /// Its address (clients and routes).
+    pub(crate) host: String,
+    /// Its route port.
+    pub(crate) route_port: u16,
+    /// The network namespace it runs in, if not this process's.
+    pub(crate) netns: Option<String>,
+}
+
 impl Cluster {
     /// Three nats-servers on loopback, each with its own client and route
     /// port and data folder, routed to each other, with the permission model.
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
+        let places = (0..3)
+            .map(|_| Place {
+                host: "127.0.0.1".to_owned(),
+                route_port: free_port(),
+                netns: None,
+            })
+            .collect();
+        Self::start_at(places).await
+    }
+
+    /// Three nats-servers at `places`, routed to each other.
+    pub(crate) async fn start_at(places: Vec<Place>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let access = Access::load_or_create(&dir.path().join("access")).unwrap();
-        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let route_list = routes
+        let route_list = places
             .iter()
-            .map(|p| format!("\"nats-route://127.0.0.1:{p}\""))
+            .map(|p| format!("\"nats-route://{}:{}\"", p.host, p.route_port))
             .collect::<Vec<_>>()
             .join(", ");
-        let starts = (0..3).map(|i| {
+        let starts = places.iter().enumerate().map(|(i, place)| {
             let extra = format!(
-                "server_name: \"n{i}\"\ncluster {{\n  name: \"styr-test\"\n  listen: \"127.0.0.1:{}\"\n  routes: [{route_list}]\n}}\n{}",
-                routes[i],
+                "server_name: \"n{i}\"\ncluster {{\n  name: \"styr-test\"\n  listen: \"{}:{}\"\n  routes: [{route_list}]\n}}\n{}",
+                place.host,
+                place.route_port,
                 access.server_config()
             );
-            NatsServer::start(
-                ServerOptions::new(dir.path().join(format!("n{i}"))).with_config(extra),
-            )
+            let mut options =
+                ServerOptions::new(dir.path().join(format!("n{i}"))).with_config(extra);
+            options.host.clone_from(&place.host);
+            options.netns.clone_from(&place.netns);
+            NatsServer::start(options)
         });
         let nodes = futures::future::join_all(starts)
             .await
             .into_iter()
             .map(|n| n.expect("a cluster node starts"))
             .collect();
-        Cluster { nodes, access, dir }
+        Cluster {
+            nodes,
+            access,
+            dir,
+            hosts: places.into_iter().map(|p| p.host).collect(),
+        }
     }
 
     /// The service user's URL on node `i`.
@@ -63,12 +93,14 @@ impl Cluster {
         self.access
             .with_role(Role::Service)
             .expect("the service user")
-            .url("127.0.0.1", self.nodes[i].port())
+            .url(&self.hosts[i], self.nodes[i].port())
     }
 
-    async fn store(&self, i: usize) -> Arc<EventStore> {
+    pub(crate) async fn store(&self, i: usize) -> Arc<EventStore> {
+        // One service's signing keys, whichever node it writes through.
         let config = StoreConfig {
             replicas: 3,
+            keys: Some(self.dir.path().join("keys")),
             ..StoreConfig::default()
         };
         Arc::new(EventStore::connect(&self.url(i), config).await.unwrap())
@@ -76,7 +108,7 @@ impl Cluster {
 }
 
 /// Polls `what` until it holds, at most `limit`.
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -90,7 +122,7 @@ where
 
 /// Submits until the decision is answered (a lost acknowledgement during a
 /// leader change is an error; the same idempotency key is sent again).
-async fn submit_until_answered(kommuner: &Kommuner, k: &KommunId, s: &Submission) {
+pub(crate) async fn submit_until_answered(kommuner: &Kommuner, k: &KommunId, s: &Submission) {
     let start = Instant::now();
     loop {
         match kommuner.submit(k, s.clone()).await {
@@ -111,7 +143,11 @@ async fn submit_until_answered(kommuner: &Kommuner, k: &KommunId, s: &Submission
 
 /// Every acknowledged key is in the stream exactly once, as one run of
 /// events; nothing else is there; the chain verifies.
-async fn assert_each_once_and_verified(store: &EventStore, k: &KommunId, acked: &[String]) {
+pub(crate) async fn assert_each_once_and_verified(
+    store: &EventStore,
+    k: &KommunId,
+    acked: &[String],
+) {
     // Just after a node died a read may time out while the group settles.
     let start = Instant::now();
     let events = loop {

@@ -3,3 +3,4 @@
 //! once afterwards, the chain verifies, and projections on two nodes agree.
 
 mod cluster;
+mod partition;
