@@ -86,6 +86,10 @@ pub(crate) struct Cli {
     /// (miljövariabel STYR_API_URL).
     #[arg(long, env = "STYR_API_URL", global = true, value_name = "URL")]
     api_url: Option<String>,
+    /// Certifikatutfärdaren (PEM) att lita på när NATS-servern talar TLS
+    /// (`tls://värd:4222`); med den krävs TLS (miljövariabel STYR_TLS_CA).
+    #[arg(long, env = "STYR_TLS_CA", global = true, value_name = "FIL")]
+    tls_ca: Option<PathBuf>,
     /// Porten den inbyggda nats-servern lyssnar på (på 127.0.0.1); utan den
     /// väljer servern en ledig port vid varje start (miljövariabel
     /// STYR_PORT). Med en fast port hittar andra program servern på samma

@@ -66,7 +66,7 @@ pub async fn run(
             Duration::from_secs(15),
         ))
     });
-    let client = connect_api(&backend).await?;
+    let client = connect_api(&backend, cli.tls_ca.as_deref()).await?;
     outln!(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
@@ -234,12 +234,15 @@ impl styr_service::supervise::Watch for ExternalServer<'_> {
 
 /// The service's request connection (user `styr-api`), on a server new
 /// enough for the permission model.
-async fn connect_api(backend: &Backend) -> Result<async_nats::Client> {
+async fn connect_api(
+    backend: &Backend,
+    tls_ca: Option<&std::path::Path>,
+) -> Result<async_nats::Client> {
     let api_url = backend.api_url.clone().context(
         "serve behöver tjänstens anslutning för förfrågningar: sätt STYR_API_URL (eller --api-url) till nats://styr-api:LÖSENORD@värd:port",
     )?;
     let (address, options) = styr_store::connect_options(&api_url);
-    let client = options
+    let client = styr_store::with_tls_ca(options, tls_ca)
         .name("styrkedja-api")
         .connect(address)
         .await

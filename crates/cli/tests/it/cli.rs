@@ -1602,3 +1602,48 @@ async fn serve_reads_its_config_file_and_publishes_metrics() {
         .unwrap();
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// `styr` against a server that requires TLS, trusting the CA made by
+/// `deploy/tls/make-test-certs.sh`: without `--tls-ca` it cannot connect
+/// and says so; with it, the example loads and health reads the stream.
+#[tokio::test]
+async fn styr_speaks_tls_with_the_ca_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/tls/make-test-certs.sh");
+    let made = Command::new(script)
+        .arg(&certs)
+        .arg("styr-1")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let node = certs.join("styr-1");
+    let server = styr_natsrun::NatsServer::start(
+        styr_natsrun::ServerOptions::new(dir.path().join("nats")).with_config(format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  timeout: 2\n}}\n",
+            node.join("node.pem").display(),
+            node.join("node-key.pem").display()
+        )),
+    )
+    .await
+    .unwrap();
+    let url = format!("tls://localhost:{}", server.port());
+    let styr = |args: &[&str], ca: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_styr"));
+        c.env_remove("STYR_TLS_CA")
+            .env("NATS_URL", &url)
+            .env("STYR_DATA_DIR", dir.path().join("styr"));
+        if ca {
+            c.arg("--tls-ca").arg(certs.join("ca.pem"));
+        }
+        c.args(args).output().unwrap()
+    };
+    let out = styr(&["health"], false);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("kunde inte ansluta"), "{}", text(&out));
+    let out = styr(&["example"], true);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = styr(&["health", "vimmerby"], true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -40,6 +40,9 @@ pub struct StoreConfig {
     /// Where the kommuner's signing keys are kept; `None` keeps them in this
     /// process's memory only (tests and benchmarks).
     pub keys: Option<std::path::PathBuf>,
+    /// The certificate authority (PEM) to trust for a server that speaks
+    /// TLS; with it, the connection requires TLS.
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -48,6 +51,7 @@ impl Default for StoreConfig {
             replicas: 1,
             ack_timeout: Duration::from_secs(5),
             keys: None,
+            tls_ca: None,
         }
     }
 }
@@ -110,7 +114,7 @@ impl EventStore {
     pub async fn connect(url: &str, config: StoreConfig) -> Result<Self, StoreError> {
         let (address, options) = connect_options(url);
         let url = address.as_str();
-        let client = options
+        let client = with_tls_ca(options, config.tls_ca.as_deref())
             .name("styrkedja")
             .request_timeout(Some(config.ack_timeout))
             .retry_on_initial_connect()
@@ -351,6 +355,20 @@ pub fn connect_options(url: &str) -> (String, async_nats::ConnectOptions) {
             )
         }
         None => (url.to_owned(), async_nats::ConnectOptions::new()),
+    }
+}
+
+/// `options` trusting the certificate authority `ca` (PEM) and requiring
+/// TLS; unchanged without one.
+pub fn with_tls_ca(
+    options: async_nats::ConnectOptions,
+    ca: Option<&std::path::Path>,
+) -> async_nats::ConnectOptions {
+    match ca {
+        Some(ca) => options
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true),
+        None => options,
     }
 }
 
