@@ -6,4 +6,5 @@
 
 mod cluster;
 mod compose;
+mod guide;
 mod partition;
