@@ -1,3 +1,174 @@
-//! System tests of Styrkedja across crates and processes (in `tests/it`):
-//! a three-node nats-server cluster on loopback with R3 kommun streams,
-//! under the faults an operator meets. No code of its own.
+//! System tests of Styrkedja across crates and processes (in `tests/it`)
+//! and the cluster benchmark (`benches/cluster.rs`): the harness they share.
+//! A three-node nats-server cluster with the permission model, on loopback
+//! or in network namespaces, and the checks every fault test ends with.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use styr_access::{Access, Role};
+use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::{Kommuner, Outcome, Submission};
+use styr_store::{EventStore, KommunId, StoreConfig};
+
+pub struct Cluster {
+    pub nodes: Vec<NatsServer>,
+    access: Access,
+    pub dir: tempfile::TempDir,
+    hosts: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Where a node lives on the network.
+pub struct Place {
+    /// Its address (clients and routes).
+    pub host: String,
+    /// Its route port.
+    pub route_port: u16,
+    /// The network namespace it runs in, if not this process's.
+    pub netns: Option<String>,
+}
+
+impl Cluster {
+    /// Three nats-servers on loopback, each with its own client and route
+    /// port and data folder, routed to each other, with the permission model.
+    pub async fn start() -> Self {
+        let places = (0..3)
+            .map(|_| Place {
+                host: "127.0.0.1".to_owned(),
+                route_port: free_port(),
+                netns: None,
+            })
+            .collect();
+        Self::start_at(places).await
+    }
+
+    /// Three nats-servers at `places`, routed to each other.
+    pub async fn start_at(places: Vec<Place>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let access = Access::load_or_create(&dir.path().join("access")).unwrap();
+        let route_list = places
+            .iter()
+            .map(|p| format!("\"nats-route://{}:{}\"", p.host, p.route_port))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let starts = places.iter().enumerate().map(|(i, place)| {
+            let extra = format!(
+                "server_name: \"n{i}\"\ncluster {{\n  name: \"styr-test\"\n  listen: \"{}:{}\"\n  routes: [{route_list}]\n}}\n{}",
+                place.host,
+                place.route_port,
+                access.server_config()
+            );
+            let mut options =
+                ServerOptions::new(dir.path().join(format!("n{i}"))).with_config(extra);
+            options.host.clone_from(&place.host);
+            options.netns.clone_from(&place.netns);
+            NatsServer::start(options)
+        });
+        let nodes = futures::future::join_all(starts)
+            .await
+            .into_iter()
+            .map(|n| n.expect("a cluster node starts"))
+            .collect();
+        Cluster {
+            nodes,
+            access,
+            dir,
+            hosts: places.into_iter().map(|p| p.host).collect(),
+        }
+    }
+
+    /// The service user's URL on node `i`.
+    fn url(&self, i: usize) -> String {
+        self.access
+            .with_role(Role::Service)
+            .expect("the service user")
+            .url(&self.hosts[i], self.nodes[i].port())
+    }
+
+    pub async fn store(&self, i: usize) -> Arc<EventStore> {
+        // One service's signing keys, whichever node it writes through.
+        let config = StoreConfig {
+            replicas: 3,
+            keys: Some(self.dir.path().join("keys")),
+            ..StoreConfig::default()
+        };
+        Arc::new(EventStore::connect(&self.url(i), config).await.unwrap())
+    }
+}
+
+/// Polls `what` until it holds, at most `limit`.
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Submits until the decision is answered (a lost acknowledgement during a
+/// leader change is an error; the same idempotency key is sent again).
+pub async fn submit_until_answered(kommuner: &Kommuner, k: &KommunId, s: &Submission) {
+    let start = Instant::now();
+    loop {
+        match kommuner.submit(k, s.clone()).await {
+            Ok(Outcome::Recorded(_) | Outcome::Duplicate(_)) => return,
+            Ok(Outcome::Rejected(r)) => panic!("{} rejected: {r}", s.idempotency_key),
+            Err(e) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(90),
+                    "{} never answered: {e}",
+                    s.idempotency_key
+                );
+                // An election under way: ask again shortly.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Every acknowledged key is in the stream exactly once, as one run of
+/// events; nothing else is there; the chain verifies.
+pub async fn assert_each_once_and_verified(store: &EventStore, k: &KommunId, acked: &[String]) {
+    // Just after a node died a read may time out while the group settles.
+    let start = Instant::now();
+    let events = loop {
+        match store.read(k, 1).await {
+            Ok(events) => break events,
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(60), "{e}"),
+        }
+    };
+    let mut runs: Vec<&str> = Vec::new();
+    for e in &events {
+        let key = e.envelope.idempotency_key.as_str();
+        if runs.last() != Some(&key) {
+            runs.push(key);
+        }
+    }
+    let distinct: BTreeSet<&str> = runs.iter().copied().collect();
+    assert_eq!(distinct.len(), runs.len(), "a decision recorded twice");
+    for key in acked {
+        assert!(
+            distinct.contains(key.as_str()),
+            "{key} acknowledged but lost"
+        );
+    }
+    let verified = loop {
+        match styr_audit::verify_stream(store, k, Default::default()).await {
+            Ok(verified) => break verified,
+            Err(e) => assert!(start.elapsed() < Duration::from_secs(60), "{e}"),
+        }
+    };
+    assert!(verified.is_ok(), "{verified:?}");
+}

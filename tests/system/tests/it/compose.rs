@@ -16,7 +16,7 @@ use std::time::Duration;
 use styr_service::{example, Kommuner};
 use styr_store::{EventStore, KommunId, StoreConfig};
 
-use crate::cluster::eventually;
+use styr_system_tests::eventually;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

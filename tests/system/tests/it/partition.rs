@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::KommunId;
 
-use crate::cluster::{assert_each_once_and_verified, eventually, submit_until_answered};
-use crate::cluster::{Cluster, Place};
+use styr_system_tests::{assert_each_once_and_verified, eventually, submit_until_answered};
+use styr_system_tests::{Cluster, Place};
 
 const INSIDE: &str = "STYR_PARTITION_NETNS";
 const NAME: &str = "partition::a_partitioned_leader_acknowledges_nothing_it_cannot_keep";
