@@ -241,4 +241,25 @@ async fn a_wiped_minority_node_catches_up() {
     b.catch_up(&wiped, &k).await.unwrap();
     assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
     assert_each_once_and_verified(&wiped, &k, &acked).await;
+
+    // Two of three gone: the stream has lost its quorum, and its health —
+    // what `styr health` exits 4 on — says so.
+    for i in [leader, writer_node] {
+        cluster.nodes[i].kill();
+    }
+    let start = Instant::now();
+    loop {
+        let h = styr_service::health::kommun_health(&wiped, None, &k)
+            .await
+            .unwrap();
+        if !h.healthy() {
+            assert!(!h.quorum && !h.problem.is_empty(), "{h:?}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "still healthy with two of three gone: {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

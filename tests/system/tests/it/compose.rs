@@ -5,7 +5,9 @@
 //! names, ports and folders (the compose network's `styr-N.internal`
 //! becomes loopback). Over TLS, the service records into an R3 stream, an
 //! application user can neither write nor destroy, a revisor reads, and
-//! nobody gets in without credentials or without TLS.
+//! nobody gets in without credentials or without TLS. A history exported
+//! from another server is restored onto the cluster, verifies, and projects
+//! to the same kontrollsumma.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -279,4 +281,70 @@ async fn the_compose_cluster_runs_with_tls_and_the_permission_model() {
     ));
     let plain = tokio::time::timeout(Duration::from_secs(10), options.connect(address)).await;
     assert!(!matches!(plain, Ok(Ok(_))), "a client without TLS got in");
+
+    // Restore on this fresh cluster: a kommun's history exported from a
+    // single server goes in byte for byte, verifies, and projects to the
+    // same kontrollsumma.
+    let source_server = styr_natsrun::NatsServer::start(styr_natsrun::ServerOptions::new(
+        dir.path().join("source"),
+    ))
+    .await
+    .unwrap();
+    let source = EventStore::connect(&source_server.url(), StoreConfig::default())
+        .await
+        .unwrap();
+    let ostra = KommunId::new("ostra").unwrap();
+    let source_kommuner = Kommuner::new(Arc::new(source));
+    for s in example::vimmerby().unwrap() {
+        source_kommuner.submit(&ostra, s).await.unwrap();
+    }
+    let source = source_kommuner.store();
+    let exported = {
+        let stream = source.raw_history(&ostra, 1).await.unwrap();
+        futures::pin_mut!(stream);
+        let mut out = Vec::new();
+        while let Some(m) = futures::StreamExt::next(&mut stream).await {
+            out.push(m.unwrap());
+        }
+        out
+    };
+    let restored_to = store.restore(&ostra, &exported, |_| {}).await.unwrap();
+    assert_eq!(restored_to, exported.len() as u64);
+    let verified = styr_audit::verify_stream(&store, &ostra, Default::default())
+        .await
+        .unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_eq!(
+        store.stream_health(&ostra).await.unwrap().unwrap().replicas,
+        3
+    );
+    let before = styr_projections::Projector::open(dir.path().join("proj-source")).unwrap();
+    let after = styr_projections::Projector::open(dir.path().join("proj-restored")).unwrap();
+    before.catch_up(source, &ostra).await.unwrap();
+    after.catch_up(&store, &ostra).await.unwrap();
+    assert_eq!(
+        before.digest(&ostra).unwrap(),
+        after.digest(&ostra).unwrap()
+    );
+    // A second restore into the now non-empty stream is refused.
+    assert!(store.restore(&ostra, &exported, |_| {}).await.is_err());
+
+    // The single node's file is read as nats-server reads it, with the
+    // same certificates.
+    let single = std::fs::read_to_string(repo().join("deploy/nats/single-node.conf"))
+        .unwrap()
+        .replace(
+            "/etc/styrkedja/tls",
+            &certs.join(names[0]).display().to_string(),
+        );
+    assert!(single.contains("sync_interval: always"));
+    let single_path = dir.path().join("single/nats/single-node.conf");
+    std::fs::create_dir_all(single_path.parent().unwrap()).unwrap();
+    std::fs::copy(
+        repo().join("deploy/nats/accounts.conf"),
+        dir.path().join("single/nats/accounts.conf"),
+    )
+    .unwrap();
+    std::fs::write(&single_path, single).unwrap();
+    styr_natsrun::check_config(&single_path, &env).unwrap();
 }
