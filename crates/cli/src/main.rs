@@ -46,6 +46,7 @@ mod context;
 mod example;
 mod health;
 mod history;
+mod import;
 mod integrity;
 mod project;
 mod registers;
@@ -61,6 +62,35 @@ mod config;
 mod swedish;
 
 pub(crate) use context::{kommun, progress, require_kommun, Backend, Ctx};
+
+/// Källor för `styr import`.
+#[derive(Subcommand)]
+pub(crate) enum ImportSource {
+    /// Kolada-värden: filer med Koladas svar (API v3,
+    /// `/v3/data/kpi/{kpi}/municipality/{id}`) som de hämtades. Varje
+    /// nyckeltal blir utfall för de indikatorer som anger det (kolada_kpi);
+    /// oförändrade värden hoppas över, ett reviderat värde registreras
+    /// bredvid det gamla, och rader för en annan kommunkod avslås.
+    Kolada {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+        /// Koladas svar, en eller flera filer.
+        #[arg(value_name = "FIL", required = true)]
+        files: Vec<PathBuf>,
+        /// Tjänstepersonen som gör importen (beslutsfattaren i
+        /// revisionsspåret), t.ex. `Controller`.
+        #[arg(long = "tjansteperson", value_name = "TITEL")]
+        official: String,
+        /// Enheten tjänstepersonen handlar för, t.ex. `ks-forv`.
+        #[arg(long = "enhet", value_name = "ENHET")]
+        unit: String,
+        /// När värdena hämtades från Kolada (RFC 3339); standard: filernas
+        /// ändringstid.
+        #[arg(long = "hamtad", value_name = "TID")]
+        fetched: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
 
 #[derive(Parser)]
 #[command(
@@ -303,6 +333,12 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Importerar utfall från en källa som den kommer, som ett beslut i
+    /// kommunens historik.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
     /// Revisorns underlag för ett år: först verifieringen av historiken,
     /// sedan årets beslut (ändringslogg), måluppfyllelse med trafikljus,
     /// uppdrag, ekonomi mot ramar, budgeten, investeringar, balanskrav,
@@ -531,6 +567,28 @@ async fn run(cli: Cli) -> Result<Exit> {
         Command::Checkpoint { kommun: k } => integrity::checkpoint(&mut ctx, k).await,
         Command::Key { kommun: k } => integrity::key(&mut ctx, k).await,
         Command::Users { action } => users::users(&mut ctx, action).await,
+        Command::Import {
+            source:
+                ImportSource::Kolada {
+                    kommun: k,
+                    files,
+                    official,
+                    unit,
+                    fetched,
+                },
+        } => {
+            import::kolada(
+                &mut ctx,
+                import::KoladaArgs {
+                    kommun: k,
+                    files,
+                    official,
+                    unit,
+                    fetched: *fetched,
+                },
+            )
+            .await
+        }
         Command::RotateKey { kommun: k } => integrity::rotate_key(&mut ctx, k).await,
         Command::Report {
             kommun: k,

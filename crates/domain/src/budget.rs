@@ -935,6 +935,7 @@ impl KommunState {
         let KfGoalAdopted { goal, .. } = e.clone();
         for i in &goal.indicators {
             self.indicators.insert((goal.id.clone(), i.id.clone()));
+            self.note_kolada_kpi(&goal.id, i);
         }
         self.goals.insert(
             goal.id,

@@ -32,6 +32,7 @@ pub enum Command {
     NotePlanReported(NotePlanReported),
     RecordOutcome(RecordOutcome),
     ImportOutcomes(ImportOutcomes),
+    ImportKolada(ImportKolada),
     ReportDeviation(ReportDeviation),
     RecordDeviationAction(RecordDeviationAction),
     EscalateDeviation(EscalateDeviation),
@@ -303,6 +304,21 @@ pub struct ImportOutcomes {
     /// When the values were fetched from the source (caller's clock).
     pub fetched_at: chrono::DateTime<chrono::Utc>,
     pub rows: Vec<OutcomeRow>,
+}
+
+/// Kolada-import: values as Kolada's open API gives them
+/// (`/v3/data/kpi/{kpi}/municipality/{id}`), mapped onto the indicators that
+/// name their nyckeltal (`kolada_kpi`). Rows for another kommunkod, or for a
+/// nyckeltal no indicator names, are refused; a row whose value and status
+/// are what the last import recorded is left out; a revised value is
+/// recorded beside the old one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ImportKolada {
+    /// When the values were fetched from Kolada (caller's clock).
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    pub rows: Vec<KoladaRow>,
 }
 
 /// A unit's chef reports a deviation, without delay.

@@ -103,6 +103,7 @@ impl KommunState {
             Command::CorrectDecision(c) => self.decide_correct_decision(provenance, c),
             Command::RecordOutcome(c) => self.decide_record_outcome(provenance, c),
             Command::ImportOutcomes(c) => self.decide_import_outcomes(provenance, c),
+            Command::ImportKolada(c) => self.decide_import_kolada(provenance, c),
             Command::ReportDeviation(c) => self.decide_report_deviation(provenance, c),
             Command::RecordDeviationAction(c) => self.decide_record_deviation_action(provenance, c),
             Command::EscalateDeviation(c) => self.decide_escalate_deviation(provenance, c),

@@ -103,6 +103,7 @@ pub enum Event {
     PlanAdopted(PlanAdopted),
     PlanReportedToNamnd(PlanReportedToNamnd),
     OutcomesRecorded(OutcomesRecorded),
+    KoladaValuesImported(KoladaValuesImported),
     DeviationReported(DeviationReported),
     DeviationActionRecorded(DeviationActionRecorded),
     DeviationEscalated(DeviationEscalated),
@@ -397,6 +398,30 @@ pub struct OutcomesRecorded {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fetched_at: Option<chrono::DateTime<chrono::Utc>>,
     pub rows: Vec<OutcomeRow>,
+}
+
+/// Kolada-värden importerade: each row as Kolada gave it, with the
+/// indicators that name its nyckeltal. Never overwritten: a revised value is
+/// a new event beside the old one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct KoladaValuesImported {
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+    pub kommunkod: String,
+    pub rows: Vec<KoladaValue>,
+}
+
+/// One imported Kolada value and where it counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KoladaValue {
+    pub kpi: String,
+    pub period: i32,
+    pub gender: String,
+    pub status: String,
+    pub value: Option<f64>,
+    pub indicators: Vec<IndicatorRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -753,6 +778,7 @@ impl Event {
                 [one] => ("outcome", one.goal.clone()),
                 _ => ("outcome", "import".to_owned()),
             },
+            Event::KoladaValuesImported(_) => ("outcome", "kolada".to_owned()),
             Event::DeviationReported(DeviationReported { deviation, .. })
             | Event::DeviationActionRecorded(DeviationActionRecorded { deviation, .. })
             | Event::DeviationEscalated(DeviationEscalated { deviation, .. })

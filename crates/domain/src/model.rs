@@ -565,6 +565,34 @@ pub struct OutcomeRow {
     pub value: f64,
 }
 
+/// Ett Kolada-värde: one row of Kolada's API (one nyckeltal, kommun, year
+/// and gender), as the API spells its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KoladaRow {
+    /// Nyckeltalets id, e.g. `N01951`.
+    pub kpi: String,
+    /// The kommunkod, e.g. `0884`.
+    pub municipality: String,
+    /// The year.
+    pub period: i32,
+    /// `T` (totalt), `K` (kvinnor) or `M` (män).
+    pub gender: String,
+    /// Kolada's flag for a missing or preliminary value; empty when none.
+    #[serde(default)]
+    pub status: String,
+    /// The value; none when Kolada has none (then `status` says why).
+    pub value: Option<f64>,
+}
+
+/// An indicator a Kolada value belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorRef {
+    pub goal: String,
+    pub indicator: String,
+}
+
 /// Avvikelse: what a deviation deviates from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]

@@ -114,3 +114,137 @@ fn check_period(field: &str, period: &str) -> Result<i32, Rejection> {
         bad()
     }
 }
+
+impl KommunState {
+    pub(crate) fn decide_import_kolada(&self, p: &Provenance, c: &ImportKolada) -> Decided {
+        let ImportKolada { fetched_at, rows } = c;
+        if rows.is_empty() {
+            return reject(Rule::Input, "rows", "minst ett värde");
+        }
+        let kommunkod = self
+            .kommun
+            .as_ref()
+            .map(|k| k.kommunkod.clone())
+            .unwrap_or_default();
+        let ks = self.executive_board().map(str::to_owned);
+        let by_ks = ks.as_deref().is_some_and(|ks| {
+            self.authorize(p, Authority::Organisation(ks, Matter::FollowUp))
+                .is_ok()
+        });
+        let mut values = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in rows.iter().enumerate() {
+            let f = |n: &str| format!("rows[{i}].{n}");
+            if r.municipality != kommunkod {
+                return reject(
+                    Rule::Reference,
+                    f("municipality"),
+                    format!(
+                        "raden gäller kommunkod {:?}, men den här kommunens kommunkod är {kommunkod:?}: filen hör till en annan kommun",
+                        r.municipality
+                    ),
+                );
+            }
+            let Some(targets) = self.kolada_kpis.get(&r.kpi) else {
+                return reject(
+                    Rule::Reference,
+                    f("kpi"),
+                    format!(
+                        "ingen indikator har Kolada-nyckeltalet {:?} (kolada_kpi i ett mål eller nämndmål)",
+                        r.kpi
+                    ),
+                );
+            };
+            if !crate::YEARS.contains(&r.period) {
+                return reject(
+                    Rule::Input,
+                    f("period"),
+                    format!("{} är inget rimligt år", r.period),
+                );
+            }
+            if !matches!(r.gender.as_str(), "T" | "K" | "M") {
+                return reject(
+                    Rule::Input,
+                    f("gender"),
+                    format!(
+                        "{:?}: använd T (totalt), K (kvinnor) eller M (män)",
+                        r.gender
+                    ),
+                );
+            }
+            if r.value.is_some_and(|v| !v.is_finite()) {
+                return reject(Rule::Input, f("value"), "ska vara ett tal");
+            }
+            if !seen.insert((r.kpi.clone(), r.period, r.gender.clone())) {
+                return reject(
+                    Rule::Input,
+                    f("kpi"),
+                    format!(
+                        "{} {} {} finns två gånger i importen",
+                        r.kpi, r.period, r.gender
+                    ),
+                );
+            }
+            if !by_ks {
+                for t in targets {
+                    let owner = self.goal_owner(&t.goal).unwrap_or_default();
+                    self.authorize(p, Authority::Organisation(owner, Matter::FollowUp))?;
+                }
+            }
+            // What the last import said stands: only a new or revised value
+            // is recorded.
+            let last = self
+                .kolada_values
+                .get(&(r.kpi.clone(), r.period, r.gender.clone()));
+            if last == Some(&(r.value, r.status.clone())) {
+                continue;
+            }
+            values.push(KoladaValue {
+                kpi: r.kpi.clone(),
+                period: r.period,
+                gender: r.gender.clone(),
+                status: r.status.clone(),
+                value: r.value,
+                indicators: targets.iter().cloned().collect(),
+            });
+        }
+        if values.is_empty() {
+            return reject(
+                Rule::Input,
+                "rows",
+                "inget nytt: varje värde är detsamma som den senaste importen registrerade",
+            );
+        }
+        Ok(vec![Event::KoladaValuesImported(KoladaValuesImported {
+            fetched_at: *fetched_at,
+            kommunkod,
+            rows: values,
+        })])
+    }
+
+    pub(crate) fn evolve_kolada_values_imported(
+        &mut self,
+        _meta: &EventMeta,
+        e: &KoladaValuesImported,
+    ) {
+        for r in &e.rows {
+            self.kolada_values.insert(
+                (r.kpi.clone(), r.period, r.gender.clone()),
+                (r.value, r.status.clone()),
+            );
+        }
+    }
+
+    /// Remembers which nyckeltal `indicator` of `goal` is, for Kolada imports.
+    pub(crate) fn note_kolada_kpi(&mut self, goal: &str, indicator: &Indicator) {
+        if let Some(kpi) = &indicator.kolada_kpi {
+            self.kolada_kpis
+                .entry(kpi.clone())
+                .or_default()
+                .insert(IndicatorRef {
+                    goal: goal.to_owned(),
+                    indicator: indicator.id.clone(),
+                });
+        }
+    }
+}

@@ -391,6 +391,7 @@ impl KommunState {
         let NamndmalAdopted { body, year, goal } = e.clone();
         for i in &goal.indicators {
             self.indicators.insert((goal.id.clone(), i.id.clone()));
+            self.note_kolada_kpi(&goal.id, i);
         }
         self.namndmal.insert(
             goal.id,

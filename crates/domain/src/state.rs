@@ -42,6 +42,10 @@ pub struct KommunState {
     pub plans: BTreeMap<String, Plan>,
     /// (goal, indicator) of every KF goal and nämndmål.
     pub indicators: std::collections::BTreeSet<(String, String)>,
+    /// Kolada nyckeltal → the indicators that name it.
+    pub kolada_kpis: BTreeMap<String, std::collections::BTreeSet<IndicatorRef>>,
+    /// (kpi, year, gender) → the value and status Kolada last gave.
+    pub kolada_values: BTreeMap<(String, i32, String), (Option<f64>, String)>,
     pub deviations: BTreeMap<String, Deviation>,
     /// (body, year, kind) of every adopted follow-up report.
     pub reports: std::collections::BTreeSet<(String, i32, ReportKind)>,
@@ -248,6 +252,7 @@ impl KommunState {
             Event::UppdragStatusInReport(_) | Event::GoalAssessedInReport(_) => {}
             Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravReported(_) => {}
             Event::OutcomesRecorded(_) => {}
+            Event::KoladaValuesImported(e) => self.evolve_kolada_values_imported(meta, e),
             Event::DecisionCorrected(_)
             | Event::SigningKeyPublished(_)
             | Event::CheckpointSigned(_) => {}

@@ -232,6 +232,18 @@ pub struct OutcomeDoc {
     pub source: String,
     pub fetched_at: Option<DateTime<Utc>>,
     pub sequence: u64,
+    /// The Kolada nyckeltal the value was imported as, with Kolada's status
+    /// flag (empty when none), for values from a Kolada import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kolada: Option<KoladaOrigin>,
+}
+
+/// Where an imported Kolada value came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KoladaOrigin {
+    pub kpi: String,
+    pub kommunkod: String,
+    pub status: String,
 }
 
 /// A KF goal (`level = kf`) or a nämndmål (`level = namnd`).

@@ -81,7 +81,7 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("109 beslut registrerade"), "{t}");
+    assert!(t.contains("110 beslut registrerade"), "{t}");
     // The budget as fastställd, with the investment KS:s årsredovisning left out.
     assert!(
         t.contains("fastställd KF 2025-11-17 § 132") && t.contains("Skattesats 2026: 22:16"),
@@ -100,7 +100,7 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 109 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 110 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);
@@ -1646,4 +1646,115 @@ async fn styr_speaks_tls_with_the_ca_it_is_given() {
     assert!(out.status.success(), "{}", text(&out));
     let out = styr(&["health", "vimmerby"], true);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// Kolada's answer as it comes: the values land on the indicators that
+/// name their nyckeltal, with kpi, kommunkod and status; a re-import adds
+/// nothing; another kommun's file is refused with nothing appended; a
+/// revised value stands beside the old one, and `--recorded-at` before it
+/// shows only the old.
+#[tokio::test]
+async fn kolada_files_import_as_they_come() {
+    let cli = Cli::start().await;
+    assert!(cli.run(&["example"]).status.success());
+    let fixture = |name: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/kolada")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let import = |file: &str, extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "kolada",
+            "vimmerby",
+            file,
+            "--tjansteperson",
+            "Controller",
+            "--enhet",
+            "ks-forv",
+        ];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+    let head = |cli: &Cli| {
+        let out = cli.run(&["history", "vimmerby", "--json"]);
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let before = head(&cli);
+    let first = fixture("vimmerby-2025.json");
+    let out = import(&first, &["--hamtad", "2026-03-05T06:00:00Z"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("N00002"), "{}", text(&out));
+    assert!(
+        text(&out).contains("4 värden registrerade"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(head(&cli), before + 1);
+    let between = chrono::Utc::now().to_rfc3339();
+
+    // The same file again: nothing new.
+    let out = import(&first, &["--hamtad", "2026-03-05T06:00:00Z"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("inget nytt"), "{}", text(&out));
+    assert_eq!(head(&cli), before + 1);
+    // Another kommun's file: refused, naming the row, nothing appended.
+    let out = import(&fixture("gotene-2025.json"), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("rows[0].municipality") && text(&out).contains("1471"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(head(&cli), before + 1);
+    // A revised value: recorded beside the old one.
+    let out = import(
+        &fixture("vimmerby-2025-reviderad.json"),
+        &["--hamtad", "2026-06-10T06:00:00Z"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(head(&cli), before + 2);
+
+    let kolada_values = |extra: &[&str]| -> Vec<(f64, String)> {
+        let mut args = vec!["register", "vimmerby", "mal", "--json"];
+        args.extend_from_slice(extra);
+        let v = reply(&cli.run(&args));
+        let goal = v["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == "kf-m2")
+            .unwrap()
+            .clone();
+        goal["outcomes"]["behoriga-gy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o.get("kolada").is_some())
+            .map(|o| {
+                assert_eq!(o["kolada"]["kpi"], "N15428");
+                assert_eq!(o["kolada"]["kommunkod"], "0884");
+                (
+                    o["value"].as_f64().unwrap(),
+                    o["fetched_at"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The example's own import first, then these two.
+    let example = (84.6, "2026-09-15T06:00:00Z".to_owned());
+    assert_eq!(
+        kolada_values(&[]),
+        vec![
+            example.clone(),
+            (67.4, "2026-03-05T06:00:00Z".to_owned()),
+            (68.1, "2026-06-10T06:00:00Z".to_owned())
+        ]
+    );
+    assert_eq!(
+        kolada_values(&["--recorded-at", &between]),
+        vec![example, (67.4, "2026-03-05T06:00:00Z".to_owned())]
+    );
 }

@@ -5,8 +5,8 @@ use crate::common::*;
 use serde_json::json;
 use styr_domain::*;
 use styr_domain::{
-    DeviationReported, InternalControlPlanAdopted, InvestmentFollowedUp, OutcomesRecorded,
-    ReviewReplied,
+    DeviationReported, InternalControlPlanAdopted, InvestmentFollowedUp, KoladaValuesImported,
+    OutcomesRecorded, ReviewReplied,
 };
 
 /// The common kommun plus a KS förvaltning and an indicator on a nämndmål.
@@ -75,6 +75,98 @@ fn outcomes_one_at_a_time_and_as_an_import() {
         "rows",
     );
     w.then_rejected(by("ks", "2026-03-02"), import(json!([{"goal": "kf-1", "indicator": "i1", "period": "2025", "value": 1.0}, {"goal": "x", "indicator": "i1", "period": "2025", "value": 1.0}])), Rule::Reference, "rows[1].indicator");
+}
+
+#[test]
+fn kolada_values_land_on_the_indicators_that_name_them() {
+    let mut w = world();
+    let import = |rows: serde_json::Value| json!({"command": "import_kolada", "fetched_at": "2026-03-02T06:00:00Z", "rows": rows});
+    let row = |kpi: &str, kommun: &str, gender: &str, value: serde_json::Value| json!({"kpi": kpi, "municipality": kommun, "period": 2025, "gender": gender, "status": "", "value": value});
+    // Given an indicator with kolada_kpi N15428, when Kolada's rows for it
+    // are imported, then one event maps each row onto that indicator.
+    let events = w.then_ok(
+        official("ks-forv", "2026-03-02"),
+        import(json!([
+            row("N15428", "0884", "T", json!(67.4)),
+            row("N15428", "0884", "K", json!(71.2))
+        ])),
+    );
+    let [Event::KoladaValuesImported(KoladaValuesImported {
+        kommunkod, rows, ..
+    })] = events.as_slice()
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(kommunkod, "0884");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0].indicators,
+        vec![IndicatorRef {
+            goal: "kf-1".into(),
+            indicator: "i1".into()
+        }]
+    );
+    // The same values again: nothing new, refused as such.
+    w.then_rejected(
+        official("ks-forv", "2026-03-03"),
+        import(json!([row("N15428", "0884", "T", json!(67.4))])),
+        Rule::Input,
+        "rows",
+    );
+    // A revised value: recorded, and only it.
+    let events = w.then_ok(
+        official("ks-forv", "2026-06-10"),
+        import(json!([
+            row("N15428", "0884", "T", json!(68.1)),
+            row("N15428", "0884", "K", json!(71.2))
+        ])),
+    );
+    assert!(
+        matches!(&events[0], Event::KoladaValuesImported(e) if e.rows.len() == 1 && e.rows[0].value == Some(68.1))
+    );
+    // Another kommun's row, a nyckeltal no indicator names, a bad gender, a
+    // row twice, and someone without follow-up authority: refused.
+    w.then_rejected(
+        official("ks-forv", "2026-06-10"),
+        import(json!([row("N15428", "1471", "T", json!(1.0))])),
+        Rule::Reference,
+        "rows[0].municipality",
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-06-10"),
+        import(json!([row("N00002", "0884", "T", json!(1.0))])),
+        Rule::Reference,
+        "rows[0].kpi",
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-06-10"),
+        import(json!([row("N15428", "0884", "X", json!(1.0))])),
+        Rule::Input,
+        "rows[0].gender",
+    );
+    w.then_rejected(
+        official("ks-forv", "2026-06-10"),
+        import(json!([
+            row("N15428", "0884", "T", json!(1.0)),
+            row("N15428", "0884", "T", json!(2.0))
+        ])),
+        Rule::Input,
+        "rows[1].kpi",
+    );
+    w.then_rejected(
+        by("bun", "2026-06-10"),
+        import(json!([row("N15428", "0884", "T", json!(2.0))])),
+        Rule::P1,
+        "decided_by",
+    );
+    // A value Kolada does not have is recorded with its status.
+    let events = w.then_ok(
+        official("ks-forv", "2026-06-11"),
+        import(json!([{"kpi": "N15428", "municipality": "0884", "period": 2024, "gender": "T", "status": "Saknas", "value": null}])),
+    );
+    assert!(
+        matches!(&events[0], Event::KoladaValuesImported(e) if e.rows[0].value.is_none() && e.rows[0].status == "Saknas")
+    );
 }
 
 fn deviation(

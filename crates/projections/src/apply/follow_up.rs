@@ -33,10 +33,57 @@ pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
                 source: source.clone(),
                 fetched_at,
                 sequence: src.sequence,
+                kolada: None,
             },
         )?;
     }
 
+    Ok(())
+}
+
+/// Kolada's total (`T`) values become outcomes of every indicator that
+/// names their nyckeltal, each under its own key like any outcome; the
+/// values for women and men (`K`, `M`) and values Kolada does not have stay
+/// in the event only.
+pub(super) fn kolada_values_imported<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: KoladaValuesImported,
+) -> Result<(), ProjectionError> {
+    let KoladaValuesImported {
+        fetched_at,
+        kommunkod,
+        rows,
+    } = e;
+    for (i, row) in rows.into_iter().enumerate() {
+        let Some(value) = row.value.filter(|_| row.gender == "T") else {
+            continue;
+        };
+        for target in row.indicators {
+            cx.touch(DocKind::Goal.path(&target.goal));
+            let path = DocKind::Outcome.path(format_args!(
+                "{}/{}/{:020}-{i:06}",
+                target.goal, target.indicator, src.sequence
+            ));
+            cx.put_part(
+                &path,
+                &OutcomeDoc {
+                    goal: target.goal,
+                    indicator: target.indicator,
+                    period: row.period.to_string(),
+                    value,
+                    source: "Kolada".to_owned(),
+                    fetched_at: Some(fetched_at),
+                    sequence: src.sequence,
+                    kolada: Some(KoladaOrigin {
+                        kpi: row.kpi.clone(),
+                        kommunkod: kommunkod.clone(),
+                        status: row.status.clone(),
+                    }),
+                },
+            )?;
+        }
+    }
     Ok(())
 }
 

@@ -8,11 +8,11 @@ use styr_domain::{
     DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet,
     FindingActionRecorded, FindingClosed, FollowUpReportAdopted, GoalAssessedInReport,
     InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
-    InvestmentFollowedUp, KfGoalAdopted, KommunRegistered, NamndmalAdopted, NamndplanAdopted,
-    OutcomesRecorded, PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded, ReviewReplied,
-    RurPlanned, SigningKeyPublished, SkattesatsSet, StyrdokumentAdopted, StyrdokumentRepealed,
-    UnitEstablished, UppdragChanged, UppdragClosed, UppdragExtended, UppdragGiven,
-    UppdragStatusInReport, UppdragStatusReported,
+    InvestmentFollowedUp, KfGoalAdopted, KoladaValuesImported, KommunRegistered, NamndmalAdopted,
+    NamndplanAdopted, OutcomesRecorded, PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded,
+    ReviewReplied, RurPlanned, SigningKeyPublished, SkattesatsSet, StyrdokumentAdopted,
+    StyrdokumentRepealed, UnitEstablished, UppdragChanged, UppdragClosed, UppdragExtended,
+    UppdragGiven, UppdragStatusInReport, UppdragStatusReported,
 };
 
 use serde::de::DeserializeOwned;
@@ -279,6 +279,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         Event::PlanAdopted(e) => plans::plan_adopted(cx, src, e.clone()),
         Event::PlanReportedToNamnd(e) => plans::plan_reported_to_namnd(cx, src, e.clone()),
         Event::OutcomesRecorded(e) => follow_up::outcomes_recorded(cx, src, e.clone()),
+        Event::KoladaValuesImported(e) => follow_up::kolada_values_imported(cx, src, e.clone()),
         Event::DeviationReported(e) => follow_up::deviation_reported(cx, src, e.clone()),
         Event::DeviationActionRecorded(e) => {
             follow_up::deviation_action_recorded(cx, src, e.clone())

@@ -77,7 +77,7 @@ async fn read_models_of_the_example_kommun() {
     // Latest outcome: the revised Kolada value for 2025 lost to the 2026 value; both kept.
     let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
     let values = &kf_m2.outcomes["behoriga-gy"];
-    assert_eq!(values.len(), 3, "every fetched value is kept");
+    assert_eq!(values.len(), 4, "every fetched value is kept");
     assert_eq!(kf_m2.latest()["behoriga-gy"].period, "2026");
     assert!(plan.uppdrag.iter().any(|u| u.id == "u-2026-01"));
     // The 2027 plan comes from the 2027 budget, with the ändringsbudget's ram.
@@ -555,7 +555,7 @@ async fn an_outcome_is_its_own_document() {
     assert_eq!(goal_bytes(), before, "the goal document is not rewritten");
     let plan = plan(p.view(), &k, 2026).unwrap();
     let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
-    assert_eq!(kf_m2.outcomes["behoriga-gy"].len(), 4);
+    assert_eq!(kf_m2.outcomes["behoriga-gy"].len(), 5);
     assert!(kf_m2.outcomes["behoriga-gy"]
         .iter()
         .any(|o| o.period == "2026-T3" && o.value == 86.5));
