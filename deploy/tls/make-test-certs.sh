@@ -19,21 +19,26 @@ nodes=("$@")
 command -v openssl >/dev/null || { echo "openssl saknas: installera paketet openssl" >&2; exit 1; }
 mkdir -p "$out"
 umask 077
+# openssl's own messages only when it fails.
+ssl() { local log; log=$(openssl "$@" 2>&1) || { echo "openssl $1 misslyckades: $log" >&2; exit 1; }; }
 if [ ! -f "$out/ca.pem" ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
-    -subj "/CN=Styrkedja test CA" -keyout "$out/ca-key.pem" -out "$out/ca.pem" 2>/dev/null
+  ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+    -subj "/CN=Styrkedja test CA" -keyout "$out/ca-key.pem" -out "$out/ca.pem"
+elif [ ! -f "$out/ca-key.pem" ]; then
+  echo "$out/ca.pem finns men inte ca-key.pem: nya nodcertifikat kan inte signeras; ta bort $out eller lägg tillbaka nyckeln" >&2
+  exit 1
 fi
 for node in "${nodes[@]}"; do
   dir="$out/$node"
   mkdir -p "$dir"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -subj "/CN=$node" -keyout "$dir/node-key.pem" -out "$dir/node.csr" 2>/dev/null
+  ssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=$node" -keyout "$dir/node-key.pem" -out "$dir/node.csr"
   printf '%s\n' \
     "subjectAltName=DNS:$node,DNS:$node.internal,DNS:localhost,IP:127.0.0.1" \
     "extendedKeyUsage=serverAuth,clientAuth" \
-    "keyUsage=digitalSignature,keyEncipherment" > "$dir/ext.cnf"
-  openssl x509 -req -in "$dir/node.csr" -CA "$out/ca.pem" -CAkey "$out/ca-key.pem" \
-    -CAcreateserial -days 825 -extfile "$dir/ext.cnf" -out "$dir/node.pem" 2>/dev/null
+    "keyUsage=digitalSignature" > "$dir/ext.cnf"
+  ssl x509 -req -in "$dir/node.csr" -CA "$out/ca.pem" -CAkey "$out/ca-key.pem" \
+    -CAcreateserial -days 825 -extfile "$dir/ext.cnf" -out "$dir/node.pem"
   cp "$out/ca.pem" "$dir/ca.pem"
   rm -f "$dir/node.csr" "$dir/ext.cnf"
 done

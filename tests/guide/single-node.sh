@@ -15,11 +15,12 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 root=$(mktemp -d)
+roots=("$root")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$root"
+  rm -rf "${roots[@]}"
 }
 trap cleanup EXIT
 step() { echo "== $*"; }
@@ -82,6 +83,7 @@ STYR_API_URL=tls://styr-api:$STYR_PASSWORD_STYR_API@localhost:$client_port
 STYR_MONITOR_URL=http://127.0.0.1:$monitor_port
 STYR_TLS_CA=$root/etc/styrkedja/tls/ca.pem
 STYR_DATA_DIR=$root/var/lib/styrkedja/styr
+STYR_METRICS_ADDR=127.0.0.1:$(free_port)
 ENV
 chmod 600 "$root/etc/styrkedja/styr.env"
 # The guide's styr-op, as the current user instead of `sudo -u styr`.
@@ -91,6 +93,9 @@ serve_pid=$!
 pids+=($serve_pid)
 wait_for "$root/serve.log" "tjänsten styrkedja svarar"
 styr-op health
+# Section 8: the metrics endpoint answers (values appear as requests come).
+metrics_addr=$(grep '^STYR_METRICS_ADDR=' "$root/etc/styrkedja/styr.env" | cut -d= -f2)
+python3 -c "import urllib.request; urllib.request.urlopen('http://$metrics_addr/metrics', timeout=10).read()"
 
 step "4. The first kommun"
 styr-op --som kommunens-admin submit vimmerby "$repo/examples/vimmerby/kommun.json" >/dev/null
@@ -112,6 +117,7 @@ echo "styr serve stopped with exit 0"
 # A new server elsewhere: the same files on a fresh machine.
 old_root=$root
 root=$(mktemp -d)
+roots+=("$root")
 client_port=$(free_port); monitor_port=$(free_port)
 mkdir -p "$root/etc/styrkedja/nats" "$root/etc/styrkedja/tls" "$root/var/lib/styrkedja/nats" "$root/var/lib/styrkedja/styr"
 for f in single-node.conf accounts.conf; do relocate <"$repo/deploy/nats/$f" >"$root/etc/styrkedja/nats/$f"; done
@@ -129,4 +135,3 @@ styr-op verify vimmerby
 after=$(styr-op rebuild vimmerby | grep -o 'kontrollsumma [0-9a-f]*')
 [ "$before" = "$after" ] || { echo "rebuild differs after restore: $before vs $after"; exit 1; }
 echo "restored elsewhere: $after, as before"
-rm -rf "$old_root"

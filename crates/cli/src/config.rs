@@ -46,27 +46,27 @@ pub(crate) fn args_with_config(
             path.display()
         )
     })?;
-    let chosen = cmd
-        .clone()
-        .ignore_errors(true)
-        .try_get_matches_from(&argv)
-        .ok()
-        .and_then(|m| m.subcommand_name().map(str::to_owned));
-    let mut out = argv.clone();
+    // The command run, and the subcommands chosen under it (`import kolada`).
+    let mut chosen: Vec<clap::Command> = vec![cmd.clone()];
+    if let Ok(m) = cmd.clone().ignore_errors(true).try_get_matches_from(&argv) {
+        let mut m = &m;
+        while let Some((name, sub)) = m.subcommand() {
+            let Some(c) = chosen.last().and_then(|c| c.find_subcommand(name)).cloned() else {
+                break;
+            };
+            chosen.push(c);
+            m = sub;
+        }
+    }
+    let mut appended = Vec::new();
     for (key, value) in &table {
         let find = |c: &clap::Command| {
             c.get_arguments()
                 .find(|a| a.get_long() == Some(key.as_str()))
                 .cloned()
         };
-        let here = find(cmd).or_else(|| {
-            chosen
-                .as_deref()
-                .and_then(|s| cmd.find_subcommand(s))
-                .and_then(find)
-        });
-        let Some(arg) = here else {
-            if cmd.get_subcommands().any(|s| find(s).is_some()) {
+        let Some(arg) = chosen.iter().rev().find_map(find) else {
+            if known_anywhere(cmd, key) {
                 continue; // another command's option
             }
             return Err(format!(
@@ -81,10 +81,13 @@ pub(crate) fn args_with_config(
             ));
         }
         let flag = format!("--{key}");
+        let short = arg.get_short().map(|c| format!("-{c}"));
         let on_command_line = argv.iter().any(|a| {
             a == OsStr::new(&flag)
-                || a.to_str()
-                    .is_some_and(|a| a.starts_with(&format!("{flag}=")))
+                || a.to_str().is_some_and(|a| {
+                    a.starts_with(&format!("{flag}="))
+                        || short.as_deref().is_some_and(|s| a.starts_with(s))
+                })
         });
         let in_environment = arg
             .get_env()
@@ -93,9 +96,19 @@ pub(crate) fn args_with_config(
         if on_command_line || in_environment {
             continue;
         }
-        append(&mut out, &flag, key, value, &arg, &path)?;
+        append(&mut appended, &flag, key, value, &arg, &path)?;
     }
+    // Before a `--`, after which everything is a value.
+    let mut out = argv.clone();
+    let at = out.iter().position(|a| a == "--").unwrap_or(out.len());
+    out.splice(at..at, appended);
     Ok(out)
+}
+
+/// Whether any command, at any depth, has the option `--key`.
+fn known_anywhere(cmd: &clap::Command, key: &str) -> bool {
+    cmd.get_arguments().any(|a| a.get_long() == Some(key))
+        || cmd.get_subcommands().any(|s| known_anywhere(s, key))
 }
 
 fn append(

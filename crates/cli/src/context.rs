@@ -88,7 +88,9 @@ impl Backend {
         let config = StoreConfig {
             replicas: cli.replicas,
             keys: Some(cli.data_dir.join("keys")),
-            tls_ca: cli.tls_ca.clone(),
+            // The CA is for a server named with --nats-url; the embedded
+            // one speaks plain NATS on loopback.
+            tls_ca: cli.nats_url.as_ref().and(cli.tls_ca.clone()),
             ..StoreConfig::default()
         };
         let mut lock = None;
@@ -142,7 +144,7 @@ impl Backend {
         // Reach the server once before going on, so that an unreachable or
         // refusing server is an error naming it, not a later time-out.
         let (address, options) = styr_store::connect_options(&url);
-        let options = styr_store::with_tls_ca(options, cli.tls_ca.as_deref());
+        let options = styr_store::with_tls_ca(options, config.tls_ca.as_deref());
         let probe = tokio::time::timeout(
             std::time::Duration::from_secs(10),
             options.connect(address.clone()),

@@ -66,7 +66,8 @@ pub async fn run(
             Duration::from_secs(15),
         ))
     });
-    let client = connect_api(&backend, cli.tls_ca.as_deref()).await?;
+    let tls_ca = cli.nats_url.as_ref().and(cli.tls_ca.as_deref());
+    let client = connect_api(&backend, tls_ca).await?;
     outln!(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
@@ -372,25 +373,22 @@ fn install_metrics(addr: std::net::SocketAddr) -> Result<()> {
         .with_context(|| format!("kunde inte publicera mätvärden på {addr}"))?;
     metrics::describe_counter!(
         "styr_submissions_total",
-        "Submissions answered, by outcome (recorded, duplicate, rejected, error)"
+        "Besvarade inlämningar per utfall (recorded, duplicate, rejected, error)"
     );
-    metrics::describe_counter!("styr_rejections_total", "Rejected submissions, by rule");
-    metrics::describe_histogram!("styr_group_size", "Decisions per group commit");
+    metrics::describe_counter!("styr_rejections_total", "Avslagna inlämningar per regel");
+    metrics::describe_histogram!("styr_group_size", "Beslut per gruppskrivning");
     metrics::describe_histogram!(
         "styr_append_seconds",
-        "Time to append one group to JetStream"
+        "Tid att skriva en grupp till JetStream (sekunder)"
     );
     metrics::describe_histogram!(
         "styr_request_seconds",
-        "Time from a request's arrival to its reply, by endpoint"
+        "Tid från förfrågan till svar per ändpunkt (sekunder)"
     );
-    metrics::describe_counter!(
-        "styr_request_errors_total",
-        "Error replies, by endpoint and code"
-    );
+    metrics::describe_counter!("styr_request_errors_total", "Felsvar per ändpunkt och kod");
     metrics::describe_gauge!(
         "styr_projection_lag_events",
-        "Events in a kommun's stream not yet in this node's projection"
+        "Händelser i kommunens ström som ännu inte finns i nodens projektion"
     );
     Ok(())
 }

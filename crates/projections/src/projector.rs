@@ -277,11 +277,13 @@ impl Projector {
         self.catch_up_with(store, kommun, |_| {}).await
     }
 
-    /// Catches up until the view holds at least `sequence` (a head just
-    /// read from the stream): a view already there, whose checkpoint this
-    /// process has once checked against the stream, is answered without
-    /// touching the stream, and concurrent callers for one kommun share one
-    /// catch-up. Returns the checkpoint sequence reached.
+    /// Catches up until the view holds `sequence` (a head just read from
+    /// the stream): a view exactly there, whose checkpoint this process has
+    /// checked against the stream before, is answered without touching the
+    /// stream (a view ahead of the stream, or a failed check, goes the long
+    /// way, which refuses a history that is not the view's); concurrent
+    /// callers for one kommun share one catch-up. Returns the checkpoint
+    /// sequence reached.
     pub async fn catch_up_to(
         &self,
         store: &EventStore,
@@ -300,7 +302,7 @@ impl Projector {
             Ok(self
                 .checkpoint(kommun)?
                 .map(|c| c.sequence)
-                .filter(|&at| at >= sequence))
+                .filter(|&at| at == sequence))
         };
         if let Some(at) = reached()? {
             return Ok(at);
@@ -326,11 +328,16 @@ impl Projector {
         kommun: &KommunId,
         progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let state = self.verify_checkpoint(store, kommun).await?;
-        self.verified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(kommun.clone());
+        let checked = self.verify_checkpoint(store, kommun).await;
+        {
+            let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.is_ok() {
+                verified.insert(kommun.clone());
+            } else {
+                verified.remove(kommun);
+            }
+        }
+        let state = checked?;
         let messages = store.raw_history(kommun, state.next).await?;
         self.apply_stream(kommun, state, messages, self.flush_every, progress)
             .await

@@ -696,15 +696,17 @@ async fn answer(
             Some((e.code, e.message.as_str())),
         ),
     };
-    if let Err(e) = micro::reply(client, &request, body.into_bytes(), error).await {
-        tracing::warn!(error = %e, "could not reply");
-    }
+    // Counted before the reply leaves: whoever has the answer sees it in
+    // the stats.
     endpoint.record(started.elapsed(), error);
     metrics::histogram!("styr_request_seconds", "endpoint" => endpoint.name)
         .record(started.elapsed().as_secs_f64());
     if let Some((code, _)) = error {
         metrics::counter!("styr_request_errors_total", "endpoint" => endpoint.name, "code" => code.to_string())
             .increment(1);
+    }
+    if let Err(e) = micro::reply(client, &request, body.into_bytes(), error).await {
+        tracing::warn!(error = %e, "could not reply");
     }
 }
 
@@ -732,7 +734,7 @@ pub async fn serve_until(
         &client,
         "styrkedja",
         env!("CARGO_PKG_VERSION"),
-        "Styrkedja: a kommun's decisions, recorded and queried",
+        "Styrkedja: en kommuns beslut, registrerade och sökbara",
         &[
             ("submit", format!("{API_PREFIX}.*.submit")),
             ("query", format!("{API_PREFIX}.*.query")),
@@ -744,10 +746,10 @@ pub async fn serve_until(
     // Every request task holds a sender; when the last is dropped, every
     // request taken has been answered.
     let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
-    let mut loops = Vec::new();
+    let mut loops = tokio::task::JoinSet::new();
     for (endpoint, sub) in endpoints {
         let (api, client, busy) = (api.clone(), client.clone(), in_flight.clone());
-        loops.push(tokio::spawn(micro::take(sub, stopping.clone(), move |m| {
+        loops.spawn(micro::take(sub, stopping.clone(), move |m| {
             let (api, client, busy, endpoint) =
                 (api.clone(), client.clone(), busy.clone(), endpoint.clone());
             let started = std::time::Instant::now();
@@ -759,24 +761,25 @@ pub async fn serve_until(
                 };
                 answer(&client, &endpoint, m, started, result, max_payload).await;
             });
-        })));
+        }));
     }
     drop(in_flight);
-    let all = futures::future::join_all(loops.iter_mut());
+    let ended = async { while loops.join_next().await.is_some() {} };
     tokio::select! {
-        _ = all => {}
+        () = ended => {}
         () = shutdown => tracing::info!("shutting down: answering the requests already taken"),
     }
-    // Unsubscribe and take what the server had already delivered.
+    // Unsubscribe and take what the client had already received; all of it
+    // within the drain time (a connection that is reconnecting never ends
+    // its subscriptions by itself).
     let _ = stop.send(true);
-    for l in loops {
-        let _ = l.await;
-    }
+    let drained_in_time = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while loops.join_next().await.is_some() {}
+        let _ = drained.recv().await;
+    })
+    .await;
     drop(service);
-    if tokio::time::timeout(DRAIN_TIMEOUT, drained.recv())
-        .await
-        .is_err()
-    {
+    if drained_in_time.is_err() {
         tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway");
     }
     client.flush().await?;

@@ -5,8 +5,10 @@
 //! Kept here rather than taken from the client library for two reasons an
 //! operator sees: an error reply carries its JSON body *and* counts in
 //! `$SRV.STATS` (`num_errors`, `last_error`), and a shutdown drains the
-//! endpoint subscriptions, so every request the server delivered before the
-//! service unsubscribed is answered.
+//! endpoint subscriptions, so every request the client has received is
+//! answered. (A request still on its way from the server at the moment the
+//! unsubscription is sent can be lost with the subscription: its caller
+//! times out and resends, under the same idempotency key for a submit.)
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -201,8 +203,8 @@ fn discover(identity: &Identity, endpoints: &[Arc<Endpoint>], m: &Message) -> Op
 }
 
 /// Takes requests from `sub` and hands each to `handle` until `stop` says
-/// so; then unsubscribes and drains: the requests the server delivered
-/// before it saw the unsubscription are handed over too.
+/// so; then unsubscribes and drains: the requests the client has already
+/// received are handed over too.
 pub async fn take(
     mut sub: Subscriber,
     mut stop: tokio::sync::watch::Receiver<bool>,

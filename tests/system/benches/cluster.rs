@@ -15,7 +15,7 @@ use futures::StreamExt;
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig};
-use styr_system_tests::{eventually, submit_until_answered, Cluster};
+use styr_system_tests::{eventually, stream_leader, submit_until_answered, Cluster};
 
 fn report(i: usize) -> Submission {
     let body = if i.is_multiple_of(2) { "sn" } else { "bun" };
@@ -104,15 +104,7 @@ async fn leader_loss(cluster: &mut Cluster, kommun: &KommunId, offset: usize) ->
     for s in example::vimmerby().unwrap() {
         submit_until_answered(&k0, kommun, &s).await;
     }
-    let leader: usize = first
-        .stream_health(kommun)
-        .await
-        .unwrap()
-        .unwrap()
-        .leader
-        .unwrap()[1..]
-        .parse()
-        .unwrap();
+    let leader = stream_leader(&first, kommun).await;
     let writer = Kommuner::new(cluster.store((leader + 1) % 3).await);
     submit_until_answered(&writer, kommun, &report(offset)).await;
     cluster.nodes[leader].kill();

@@ -19,7 +19,8 @@ pub struct Cluster {
     hosts: Vec<String>,
 }
 
-fn free_port() -> u16 {
+/// A free loopback port (bound and released: the caller uses it at once).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -171,4 +172,21 @@ pub async fn assert_each_once_and_verified(store: &EventStore, k: &KommunId, ack
         }
     };
     assert!(verified.is_ok(), "{verified:?}");
+}
+
+/// The node (index) that leads `k`'s stream, waiting at most 30 s for
+/// one to be elected.
+pub async fn stream_leader(store: &EventStore, k: &KommunId) -> usize {
+    let start = Instant::now();
+    loop {
+        let health = store.stream_health(k).await.ok().flatten();
+        if let Some(name) = health.and_then(|h| h.leader).filter(|l| !l.is_empty()) {
+            return name[1..].parse().expect("nodes are named n0, n1, n2");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no stream leader within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1440,7 +1440,7 @@ async fn sigterm_under_load_answers_everything_and_exits_zero() {
     let url = std::fs::read_to_string(data.join("credentials/app.url")).unwrap();
     let (address, options) = styr_store::connect_options(url.trim());
     let client = options
-        .request_timeout(Some(std::time::Duration::from_secs(20)))
+        .request_timeout(Some(std::time::Duration::from_secs(5)))
         .connect(address)
         .await
         .unwrap();
@@ -1592,15 +1592,31 @@ async fn serve_reads_its_config_file_and_publishes_metrics() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The environment wins over the file too.
+    let out = Command::new(env!("CARGO_BIN_EXE_styr"))
+        .env("NATS_URL", cli.nats.url())
+        .env("STYR_DATA_DIR", cli.nats.path("styr"))
+        .args(["--config", &wrong, "health"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // And the file is used where nothing else says: it names a server
-    // that is not there.
+    // that is not there, and the error names it.
     let out = Command::new(env!("CARGO_BIN_EXE_styr"))
         .env_remove("NATS_URL")
         .env("STYR_DATA_DIR", cli.nats.path("styr"))
         .args(["--config", &wrong, "health"])
         .output()
         .unwrap();
-    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("127.0.0.1:1"), "{}", text(&out));
+    // A nested command's option (`import kolada --enhet`) is a known key.
+    let nested = cli.file(
+        "nested.toml",
+        "enhet = \"ks-forv\"\ntjansteperson = \"Controller\"\n",
+    );
+    let out = cli.run(&["--config", &nested, "health"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 /// `styr` against a server that requires TLS, trusting the CA made by

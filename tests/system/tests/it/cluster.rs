@@ -13,7 +13,7 @@ use styr_projections::Projector;
 use styr_service::{example, Kommuner, Submission};
 use styr_store::KommunId;
 use styr_system_tests::{
-    assert_each_once_and_verified, eventually, submit_until_answered, Cluster,
+    assert_each_once_and_verified, eventually, stream_leader, submit_until_answered, Cluster,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,19 +28,7 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
         || async { first.ensure_stream(&k).await.is_ok() },
     )
     .await;
-    let start = Instant::now();
-    let leader = loop {
-        let health = first.stream_health(&k).await.ok().flatten();
-        if let Some(name) = health.and_then(|h| h.leader) {
-            break name;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no stream leader"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let leader: usize = leader[1..].parse().unwrap();
+    let leader = stream_leader(&first, &k).await;
     let (writer_node, other_node) = match leader {
         0 => (1, 2),
         1 => (0, 2),
@@ -186,18 +174,7 @@ async fn a_wiped_minority_node_catches_up() {
         || async { first.ensure_stream(&k).await.is_ok() },
     )
     .await;
-    let leader = loop {
-        if let Some(name) = first
-            .stream_health(&k)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|h| h.leader)
-        {
-            break name[1..].parse::<usize>().unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let leader = stream_leader(&first, &k).await;
     let follower = (leader + 1) % 3;
     let writer_node = (leader + 2) % 3;
     let store = cluster.store(writer_node).await;

@@ -18,17 +18,10 @@ use std::time::Duration;
 use styr_service::{example, Kommuner};
 use styr_store::{EventStore, KommunId, StoreConfig};
 
-use styr_system_tests::eventually;
+use styr_system_tests::{eventually, free_port};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// nats-server processes, killed however the test ends.
@@ -167,10 +160,15 @@ async fn the_compose_cluster_runs_with_tls_and_the_permission_model() {
         assert!(text.contains("verify: true"), "routes verify each other");
         // The compose network's names and the standard ports, on loopback.
         for (j, (_, alias, _)) in nodes.iter().enumerate() {
-            text = text.replace(
-                &format!("{alias}:6222"),
-                &format!("localhost:{}", route_ports[j]),
-            );
+            text = text
+                .replace(
+                    &format!("{alias}:6222"),
+                    &format!("localhost:{}", route_ports[j]),
+                )
+                .replace(
+                    &format!("{alias}:4222"),
+                    &format!("localhost:{}", client_ports[j]),
+                );
         }
         let node_dir = dir.path().join(format!("node-{i}"));
         text = text

@@ -8,7 +8,9 @@
 fn the_operators_guide_works_as_written() {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/guide/single-node.sh");
-    let out = std::process::Command::new("bash")
+    // At most 25 minutes: the install may build styr from scratch.
+    let out = std::process::Command::new("timeout")
+        .args(["1500", "bash"])
         .arg(&script)
         .output()
         .unwrap();
