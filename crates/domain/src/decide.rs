@@ -254,14 +254,17 @@ impl KommunState {
         let who = match needed {
             Authority::Council => "kommunfullmäktige vid ett sammanträde".to_owned(),
             Authority::Body(b) => format!("{b:?} vid ett sammanträde"),
-            Authority::BodyOrDelegate(b, m) => {
-                format!("{b:?} vid ett sammanträde, eller en delegat enligt en punkt i dess delegationsordning som omfattar {m:?}")
-            }
+            Authority::BodyOrDelegate(b, m) => format!(
+                "{b:?} vid ett sammanträde, eller en delegat enligt en punkt i dess delegationsordning som omfattar {}",
+                m.swedish()
+            ),
             Authority::Forvaltning(b, u, m) => format!(
-                "{b:?}, en av dess delegater för {m:?}, eller en tjänsteperson vid enheten {u:?} eller en enhet ovanför den"
+                "{b:?}, en av dess delegater för {}, eller en tjänsteperson vid enheten {u:?} eller en enhet ovanför den",
+                m.swedish()
             ),
             Authority::Organisation(b, m) => format!(
-                "{b:?}, en av dess delegater för {m:?}, eller en tjänsteperson vid någon av dess enheter"
+                "{b:?}, en av dess delegater för {}, eller en tjänsteperson vid någon av dess enheter",
+                m.swedish()
             ),
         };
         reject(Rule::P1, field, format!("beslutet fattas av {who}"))

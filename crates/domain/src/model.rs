@@ -85,6 +85,20 @@ pub enum Matter {
     InternalControl,
 }
 
+impl Matter {
+    /// The matter as a delegationsordning names it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            Matter::Organisation => "organisation (inrätta enheter)",
+            Matter::Detaljbudget => "detaljbudget",
+            Matter::UppdragReport => "återrapportering av uppdrag",
+            Matter::Plan => "verksamhets- och enhetsplaner",
+            Matter::FollowUp => "uppföljning (utfall)",
+            Matter::InternalControl => "intern kontroll",
+        }
+    }
+}
+
 /// Styrande inriktning: the top of the red thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

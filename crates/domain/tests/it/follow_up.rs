@@ -159,6 +159,19 @@ fn kolada_values_land_on_the_indicators_that_name_them() {
         Rule::P1,
         "decided_by",
     );
+    // The P1 message names the matter in Swedish, not as code.
+    let refused = w
+        .state
+        .decide(
+            &by("bun", "2026-06-10"),
+            &serde_json::from_value(import(json!([row("N15428", "0884", "T", json!(2.0))])))
+                .unwrap(),
+        )
+        .unwrap_err();
+    assert!(
+        refused.message.contains("uppföljning (utfall)") && !refused.message.contains("FollowUp"),
+        "{refused}"
+    );
     // A value Kolada does not have is recorded with its status.
     let events = w.then_ok(
         official("ks-forv", "2026-06-11"),
