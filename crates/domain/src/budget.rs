@@ -191,7 +191,17 @@ impl KommunState {
                 )
             }
             BudgetChange::Complementary => {
-                if meeting.month() != 11 || meeting.year() % 4 != 2 || year != meeting.year() + 1 {
+                if !self.ordinary_election_in(meeting.year()) {
+                    return reject(
+                        Rule::Consistency,
+                        "change",
+                        format!(
+                            "det kompletterande beslutet fattas i november ett valår, och inget ordinarie val är registrerat {} (record_election)",
+                            meeting.year()
+                        ),
+                    );
+                }
+                if meeting.month() != 11 || year != meeting.year() + 1 {
                     return reject(
                         Rule::Consistency,
                         "change",

@@ -16,6 +16,7 @@ use crate::model::*;
 #[strum(serialize_all = "snake_case")]
 pub enum Command {
     RegisterKommun(RegisterKommun),
+    RecordElection(RecordElection),
     EstablishBody(EstablishBody),
     EstablishUnit(EstablishUnit),
     GrantDelegation(GrantDelegation),
@@ -48,6 +49,24 @@ pub enum Command {
     CorrectDecision(CorrectDecision),
     GrantAccess(GrantAccess),
     RevokeAccess(RevokeAccess),
+}
+
+/// Val till fullmäktige: KF records an election and the mandatperiod it
+/// begins. An ordinary election is held on the second Sunday of September
+/// and its mandatperiod runs from 15 October that year for four years; an
+/// extra val's fullmäktige serves from the date given until the ordinary
+/// period ends. The rules that depend on an election year (the
+/// complementary November decision, the budget's last day) read these
+/// records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordElection {
+    pub date: NaiveDate,
+    pub kind: ElectionKind,
+    /// For an extra val: when the newly elected fullmäktige's mandate begins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mandate_from: Option<NaiveDate>,
 }
 
 /// Register the kommun and its kommunfullmäktige (the first decision).

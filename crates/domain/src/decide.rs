@@ -85,6 +85,7 @@ impl KommunState {
         }
         match command {
             Command::RegisterKommun(c) => self.decide_register_kommun(provenance, c),
+            Command::RecordElection(c) => self.decide_record_election(provenance, c),
             Command::EstablishBody(c) => self.decide_establish_body(provenance, c),
             Command::EstablishUnit(c) => self.decide_establish_unit(provenance, c),
             Command::GrantDelegation(c) => self.decide_grant_delegation(provenance, c),

@@ -78,6 +78,7 @@ pub const EVENT_SCHEMA_VERSION: u32 = 1;
 #[serde(tag = "type", content = "data", deny_unknown_fields)]
 pub enum Event {
     KommunRegistered(KommunRegistered),
+    ElectionRecorded(ElectionRecorded),
     BodyEstablished(BodyEstablished),
     UnitEstablished(UnitEstablished),
     DelegationGranted(DelegationGranted),
@@ -400,6 +401,17 @@ pub struct OutcomesRecorded {
     pub rows: Vec<OutcomeRow>,
 }
 
+/// Val registrerat: an election and the mandatperiod it begins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ElectionRecorded {
+    pub date: NaiveDate,
+    pub kind: ElectionKind,
+    pub mandate_from: NaiveDate,
+    pub mandate_to: NaiveDate,
+}
+
 /// Kolada-värden importerade: each row as Kolada gave it, with the
 /// indicators that name its nyckeltal. Never overwritten: a revised value is
 /// a new event beside the old one.
@@ -719,6 +731,9 @@ impl Event {
     pub fn aggregate(&self) -> (&'static str, String) {
         match self {
             Event::KommunRegistered(_) => ("kommun", "kommun".into()),
+            Event::ElectionRecorded(ElectionRecorded { date, .. }) => {
+                ("election", date.to_string())
+            }
             Event::BodyEstablished(BodyEstablished { body, .. })
             | Event::DelegationGranted(DelegationGranted { body, .. }) => ("body", body.clone()),
             Event::UnitEstablished(UnitEstablished { unit, .. }) => ("unit", unit.clone()),

@@ -85,6 +85,24 @@ pub enum Matter {
     InternalControl,
 }
 
+/// Valtyp: an ordinary election to fullmäktige (the whole country, every
+/// four years) or an extra val.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ElectionKind {
+    Ordinary,
+    Extra,
+}
+
+impl ElectionKind {
+    pub fn swedish(self) -> &'static str {
+        match self {
+            ElectionKind::Ordinary => "ordinarie val",
+            ElectionKind::Extra => "extra val",
+        }
+    }
+}
+
 impl Matter {
     /// The matter as a delegationsordning names it.
     pub fn swedish(self) -> &'static str {

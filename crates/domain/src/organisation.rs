@@ -266,3 +266,102 @@ impl KommunState {
             .insert((body, point), Delegation { delegate, matters });
     }
 }
+
+impl KommunState {
+    /// `record_election`: see [`Command::RecordElection`].
+    pub(crate) fn decide_record_election(&self, p: &Provenance, c: &RecordElection) -> Decided {
+        use chrono::Datelike;
+        self.authorize(p, Authority::Council)?;
+        let RecordElection {
+            date,
+            kind,
+            mandate_from,
+        } = c.clone();
+        if self.elections.contains_key(&date) {
+            return reject(
+                Rule::P6,
+                "date",
+                format!("valet {date} är redan registrerat"),
+            );
+        }
+        let (from, to) = match kind {
+            ElectionKind::Ordinary => {
+                let second_sunday = date.month() == 9
+                    && date.weekday() == chrono::Weekday::Sun
+                    && (8..=14).contains(&date.day());
+                if !second_sunday {
+                    return reject(
+                        Rule::Input,
+                        "date",
+                        format!("{date}: ordinarie val hålls andra söndagen i september"),
+                    );
+                }
+                if mandate_from.is_some() {
+                    return reject(
+                        Rule::Input,
+                        "mandate_from",
+                        "ett ordinarie vals mandatperiod börjar den 15 oktober valåret; ange den bara för ett extra val",
+                    );
+                }
+                let y = date.year();
+                (ymd(y, 10, 15), ymd(y + 4, 10, 14))
+            }
+            ElectionKind::Extra => {
+                let Some(from) = mandate_from.filter(|f| *f >= date) else {
+                    return reject(
+                        Rule::Input,
+                        "mandate_from",
+                        "ett extra val behöver dagen då de nyvalda fullmäktiges mandat börjar, tidigast valdagen",
+                    );
+                };
+                // The extra val's fullmäktige serves out the ordinary period.
+                let Some(ordinary) = self
+                    .elections
+                    .values()
+                    .filter(|e| e.kind == ElectionKind::Ordinary && e.date < date)
+                    .next_back()
+                else {
+                    return reject(
+                        Rule::Reference,
+                        "date",
+                        "inget ordinarie val före det extra valet är registrerat: registrera det först",
+                    );
+                };
+                if from > ordinary.mandate_to {
+                    return reject(
+                        Rule::Consistency,
+                        "mandate_from",
+                        format!(
+                            "mandatperioden från valet {} slutar {}: ett extra val efter den hör inte till perioden",
+                            ordinary.date, ordinary.mandate_to
+                        ),
+                    );
+                }
+                (from, ordinary.mandate_to)
+            }
+        };
+        Ok(vec![Event::ElectionRecorded(ElectionRecorded {
+            date,
+            kind,
+            mandate_from: from,
+            mandate_to: to,
+        })])
+    }
+
+    pub(crate) fn evolve_election_recorded(&mut self, _meta: &EventMeta, e: &ElectionRecorded) {
+        self.elections.insert(e.date, e.clone());
+    }
+
+    /// Whether an ordinary election to fullmäktige was held in `year`.
+    pub fn ordinary_election_in(&self, year: i32) -> bool {
+        use chrono::Datelike;
+        self.elections
+            .values()
+            .any(|e| e.kind == ElectionKind::Ordinary && e.date.year() == year)
+    }
+}
+
+/// A date the calendar has (the callers' months and days always exist).
+fn ymd(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or(chrono::NaiveDate::MIN)
+}

@@ -55,6 +55,8 @@ pub struct KommunState {
     pub reviews: BTreeMap<String, Review>,
     /// Every recorded event: who decided it (for rättelse).
     pub decisions: HashMap<Uuid, DecidedBy>,
+    /// Elections to fullmäktige by date: kind and mandatperiod.
+    pub elections: BTreeMap<NaiveDate, crate::ElectionRecorded>,
     /// When the kommun was registered (no decision takes effect before).
     pub registered: Option<NaiveDate>,
     /// Identity → what it may record (grants in force).
@@ -206,6 +208,7 @@ impl KommunState {
             .insert(meta.event_id, meta.decided_by.clone());
         match event {
             Event::KommunRegistered(e) => self.evolve_kommun_registered(meta, e),
+            Event::ElectionRecorded(e) => self.evolve_election_recorded(meta, e),
             Event::BodyEstablished(e) => self.evolve_body_established(meta, e),
             Event::UnitEstablished(e) => self.evolve_unit_established(meta, e),
             Event::DelegationGranted(e) => self.evolve_delegation_granted(meta, e),

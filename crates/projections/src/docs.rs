@@ -36,6 +36,16 @@ pub struct KommunDoc {
     pub council: String,
 }
 
+/// Val: an election to fullmäktige and the mandatperiod it began.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ElectionDoc {
+    pub date: NaiveDate,
+    pub kind: ElectionKind,
+    pub mandate_from: NaiveDate,
+    pub mandate_to: NaiveDate,
+    pub source: Source,
+}
+
 /// Organ.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BodyDoc {
@@ -661,6 +671,8 @@ pub enum DocKind {
     Intrusion,
     Key,
     Checkpoint,
+    /// Val: an election to fullmäktige, by date.
+    Election,
     /// Not a document: which documents an event touched, by event id.
     EventIndex,
 }
@@ -691,6 +703,7 @@ impl DocKind {
             DocKind::Intrusion => "intrusion",
             DocKind::Key => "key",
             DocKind::Checkpoint => "checkpoint",
+            DocKind::Election => "election",
             DocKind::EventIndex => "event",
         }
     }

@@ -593,18 +593,40 @@ fn budget_gaps(
     out: &mut Vec<Gap>,
 ) -> R<()> {
     if let Some(b) = doc::<BudgetDoc>(kv, kommun, &DocKind::Budget.path(year))? {
+        // The last day: 30 November the year before, or 31 December when
+        // an ordinary election was held that year (as recorded).
         let before = year.saturating_sub(1);
-        let last_day = if before % 4 == 2 { (12, 31) } else { (11, 30) };
-        let passed =
-            NaiveDate::from_ymd_opt(before, last_day.0, last_day.1).is_some_and(|d| today > d);
-        if passed && b.established.is_none() {
-            out.push(Gap {
+        let election_year = docs::<ElectionDoc>(kv, kommun, DocKind::Election)?
+            .iter()
+            .any(|e| {
+                e.kind == styr_domain::ElectionKind::Ordinary
+                    && chrono::Datelike::year(&e.date) == before
+            });
+        let last_day = if election_year { (12, 31) } else { (11, 30) };
+        let deadline = NaiveDate::from_ymd_opt(before, last_day.0, last_day.1);
+        let passed = deadline.is_some_and(|d| today > d);
+        match (&b.established, deadline) {
+            (None, _) if passed => out.push(Gap {
                 kind: "budget_not_established",
                 entity: DocKind::Budget.path(year),
                 reason: format!(
                     "budgeten för {year} är inte fastställd: skattesats och plan för ekonomin saknas (KL 11 kap 8–9 §§)"
                 ),
-            });
+            }),
+            // Recorded as decided, and flagged: a legal finding, not a refusal.
+            (Some(e), Some(d)) if e.effective_date > d && e.effective_date <= today => {
+                out.push(Gap {
+                    kind: "budget_established_late",
+                    entity: DocKind::Budget.path(year),
+                    reason: format!(
+                        "budgeten för {year} fastställdes {} ({}), efter den {d} som kommunallagen anger{} (KL 11 kap 10–11 §§)",
+                        e.effective_date,
+                        e.decided,
+                        if election_year { " för ett valår" } else { "" }
+                    ),
+                });
+            }
+            _ => {}
         }
     }
     // Only reports adopted by `today` count.
@@ -662,4 +684,70 @@ pub fn reports(
         .into_iter()
         .filter(|r| kind.is_none_or(|k| r.kind == k))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::kv::MemKv;
+
+    fn source(date: &str) -> serde_json::Value {
+        json!({
+            "sequence": 1,
+            "event_id": "01900000-0000-7000-8000-000000000000",
+            "decided_by": {"kind": "body", "body": "kf", "meeting_date": date, "paragraph": "1"},
+            "decided": format!("KF {date} § 1"),
+            "effective_date": date,
+        })
+    }
+
+    /// A 2027 budget fastställd on `established`, and the elections given.
+    fn kommun(established: &str, elections: &[&str]) -> MemKv {
+        let mut kv = MemKv(Default::default());
+        let budget = json!({
+            "year": 2027, "plan_years": [2028, 2029], "source": source("2026-06-15"),
+            "ramar": {}, "changes": [], "established": source(established),
+        });
+        kv.0.insert(
+            "v/k/budget/2027".into(),
+            serde_json::to_vec(&budget).unwrap(),
+        );
+        for date in elections {
+            let e = json!({"date": date, "kind": "ordinary", "mandate_from": "2026-10-15",
+                "mandate_to": "2030-10-14", "source": source("2026-10-26")});
+            kv.0.insert(
+                format!("v/k/election/{date}"),
+                serde_json::to_vec(&e).unwrap(),
+            );
+        }
+        kv
+    }
+
+    fn kinds(kv: &MemKv) -> Vec<&'static str> {
+        let k = styr_store::KommunId::new("k").unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        super::gaps(kv, &k, 2027, today)
+            .unwrap()
+            .into_iter()
+            .map(|g| g.kind)
+            .filter(|k| k.starts_with("budget_"))
+            .collect()
+    }
+
+    #[test]
+    fn a_budget_established_after_the_last_day_is_a_finding() {
+        // 20 December: late in an ordinary year, in time after an election.
+        assert_eq!(
+            kinds(&kommun("2026-12-20", &[])),
+            ["budget_established_late"]
+        );
+        assert!(kinds(&kommun("2026-12-20", &["2026-09-13"])).is_empty());
+        assert!(kinds(&kommun("2026-11-16", &[])).is_empty());
+        // After New Year even in an election year.
+        assert_eq!(
+            kinds(&kommun("2027-01-10", &["2026-09-13"])),
+            ["budget_established_late"]
+        );
+    }
 }

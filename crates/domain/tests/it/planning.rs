@@ -392,6 +392,17 @@ fn amend_ramar() {
         Rule::Reference,
         "year",
     );
+    // Without a recorded election, 2026 is no election year.
+    w.then_rejected(
+        by("kf", "2026-11-16"),
+        amend(2027, "complementary"),
+        Rule::Consistency,
+        "change",
+    );
+    w.then_ok(
+        by("kf", "2026-10-26"),
+        json!({"command": "record_election", "date": "2026-09-13", "kind": "ordinary"}),
+    );
     w.then_ok(by("kf", "2026-11-16"), amend(2027, "complementary"));
     assert_eq!(w.state.ramar[&("bun".to_owned(), 2027)], 515000);
     w.then_rejected(
@@ -1240,4 +1251,62 @@ fn skattesats_is_written_in_kronor_and_öre() {
         assert!(bad.parse::<Skattesats>().is_err(), "{bad:?} parsed");
     }
     assert_eq!("22:16".parse::<Skattesats>().unwrap().in_ore(), 2216);
+}
+
+#[test]
+fn elections_and_mandatperioder_are_recorded() {
+    let mut w = kommun();
+    let election =
+        |date: &str, kind: &str| json!({"command": "record_election", "date": date, "kind": kind});
+    // An ordinary election is held on the second Sunday of September.
+    w.then_rejected(
+        by("kf", "2022-11-07"),
+        election("2022-09-18", "ordinary"),
+        Rule::Input,
+        "date",
+    );
+    w.then_rejected(
+        by("kf", "2022-11-07"),
+        election("2022-10-09", "ordinary"),
+        Rule::Input,
+        "date",
+    );
+    // Recorded by KF only.
+    w.then_rejected(
+        by("ks", "2022-11-07"),
+        election("2022-09-11", "ordinary"),
+        Rule::P1,
+        "decided_by",
+    );
+    // An extra val needs the ordinary one before it.
+    w.then_rejected(by("kf", "2024-05-13"), json!({"command": "record_election", "date": "2024-04-14", "kind": "extra", "mandate_from": "2024-05-01"}), Rule::Reference, "date");
+    let events = w.then_ok(by("kf", "2022-11-07"), election("2022-09-11", "ordinary"));
+    let [Event::ElectionRecorded(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (e.mandate_from.to_string(), e.mandate_to.to_string()),
+        ("2022-10-15".into(), "2026-10-14".into())
+    );
+    w.then_rejected(
+        by("kf", "2022-11-08"),
+        election("2022-09-11", "ordinary"),
+        Rule::P6,
+        "date",
+    );
+    // An extra val: its fullmäktige serves out the ordinary period.
+    w.then_rejected(
+        by("kf", "2024-05-13"),
+        election("2024-04-14", "extra"),
+        Rule::Input,
+        "mandate_from",
+    );
+    let events = w.then_ok(by("kf", "2024-05-13"), json!({"command": "record_election", "date": "2024-04-14", "kind": "extra", "mandate_from": "2024-05-01"}));
+    let [Event::ElectionRecorded(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(e.mandate_to.to_string(), "2026-10-14");
+    // An extra val is no election year for the budget's rules.
+    assert!(w.state.ordinary_election_in(2022));
+    assert!(!w.state.ordinary_election_in(2024));
 }

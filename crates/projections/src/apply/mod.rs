@@ -5,7 +5,7 @@ use styr_domain::{
     AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravReported, BodyEstablished,
     BudgetAdopted, BudgetEstablished, CheckpointSigned, ControlResultReported, DecisionCorrected,
     DelegationGranted, DetaljbudgetAdopted, DeviationActionRecorded, DeviationClosed,
-    DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet,
+    DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet, ElectionRecorded,
     FindingActionRecorded, FindingClosed, FollowUpReportAdopted, GoalAssessedInReport,
     InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
     InvestmentFollowedUp, KfGoalAdopted, KoladaValuesImported, KommunRegistered, NamndmalAdopted,
@@ -246,6 +246,7 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
     let src = cx.source.clone();
     match event {
         Event::KommunRegistered(e) => organisation::kommun_registered(cx, src, e.clone()),
+        Event::ElectionRecorded(e) => organisation::election_recorded(cx, src, e.clone()),
         Event::BodyEstablished(e) => organisation::body_established(cx, src, e.clone()),
         Event::UnitEstablished(e) => organisation::unit_established(cx, src, e.clone()),
         Event::DelegationGranted(e) => organisation::delegation_granted(cx, src, e.clone()),

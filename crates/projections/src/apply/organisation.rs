@@ -25,6 +25,29 @@ pub(super) fn kommun_registered<R: KvRead + ?Sized>(
     Ok(())
 }
 
+pub(super) fn election_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ElectionRecorded,
+) -> Result<(), ProjectionError> {
+    let ElectionRecorded {
+        date,
+        kind,
+        mandate_from,
+        mandate_to,
+    } = e;
+    cx.put(
+        &DocKind::Election.path(date),
+        &ElectionDoc {
+            date,
+            kind,
+            mandate_from,
+            mandate_to,
+            source: src,
+        },
+    )
+}
+
 pub(super) fn body_established<R: KvRead + ?Sized>(
     cx: &mut Ctx<'_, '_, R>,
     _src: Source,

@@ -363,13 +363,20 @@ async fn the_budget_as_it_stood_in_june_november_and_december() {
     assert_eq!(missing, ["investment/inv-ks-it"], "{gaps:?}");
     assert!(!gaps.iter().any(|g| g.kind == "budget_not_established"));
     // Before the November decision the 2027 budget is not yet late; after 31
-    // December of an election year it would be.
+    // December of an election year (KF recorded the September election on
+    // 26 October) it would be.
+    let october_kv = as_of(&app.store, &k, AsOf::InForce(date("2026-10-30")))
+        .await
+        .unwrap();
+    let late = gaps_of(&october_kv, &k, 2027, "2027-01-01");
+    assert!(late.contains(&"budget/2027".to_owned()), "{late:?}");
+    assert!(gaps_of(&october_kv, &k, 2027, "2026-12-31").is_empty());
+    // As in force in June, no election was recorded yet: the last day was
+    // then 30 November.
     let june_kv = as_of(&app.store, &k, AsOf::InForce(date("2026-06-30")))
         .await
         .unwrap();
-    let late = gaps_of(&june_kv, &k, 2027, "2027-01-01");
-    assert!(late.contains(&"budget/2027".to_owned()), "{late:?}");
-    assert!(gaps_of(&june_kv, &k, 2027, "2026-12-31").is_empty());
+    assert_eq!(gaps_of(&june_kv, &k, 2027, "2026-12-01"), ["budget/2027"]);
     // Outside an election year the last day is 30 November.
     let before_nov = as_of(&app.store, &k, AsOf::InForce(date("2025-10-01")))
         .await
