@@ -318,8 +318,7 @@ impl KommunState {
                 let Some(ordinary) = self
                     .elections
                     .values()
-                    .filter(|e| e.kind == ElectionKind::Ordinary && e.date < date)
-                    .next_back()
+                    .rfind(|e| e.kind == ElectionKind::Ordinary && e.date < date)
                 else {
                     return reject(
                         Rule::Reference,
