@@ -135,46 +135,7 @@ impl KommunState {
         let mut seen = std::collections::BTreeSet::new();
         for (i, r) in rows.iter().enumerate() {
             let f = |n: &str| format!("rows[{i}].{n}");
-            if r.municipality != kommunkod {
-                return reject(
-                    Rule::Reference,
-                    f("municipality"),
-                    format!(
-                        "raden gäller kommunkod {:?}, men den här kommunens kommunkod är {kommunkod:?}: filen hör till en annan kommun",
-                        r.municipality
-                    ),
-                );
-            }
-            let Some(targets) = self.kolada_kpis.get(&r.kpi) else {
-                return reject(
-                    Rule::Reference,
-                    f("kpi"),
-                    format!(
-                        "ingen indikator har Kolada-nyckeltalet {:?} (kolada_kpi i ett mål eller nämndmål)",
-                        r.kpi
-                    ),
-                );
-            };
-            if !crate::YEARS.contains(&r.period) {
-                return reject(
-                    Rule::Input,
-                    f("period"),
-                    format!("{} är inget rimligt år", r.period),
-                );
-            }
-            if !matches!(r.gender.as_str(), "T" | "K" | "M") {
-                return reject(
-                    Rule::Input,
-                    f("gender"),
-                    format!(
-                        "{:?}: använd T (totalt), K (kvinnor) eller M (män)",
-                        r.gender
-                    ),
-                );
-            }
-            if r.value.is_some_and(|v| !v.is_finite()) {
-                return reject(Rule::Input, f("value"), "ska vara ett tal");
-            }
+            let targets = self.kolada_targets(i, r, &kommunkod)?;
             if !seen.insert((r.kpi.clone(), r.period, r.gender.clone())) {
                 return reject(
                     Rule::Input,
@@ -220,6 +181,58 @@ impl KommunState {
             kommunkod,
             rows: values,
         })])
+    }
+
+    /// One Kolada row's own checks (its kommun, nyckeltal, year, gender and
+    /// value); the indicators its nyckeltal counts for.
+    fn kolada_targets(
+        &self,
+        i: usize,
+        r: &KoladaRow,
+        kommunkod: &str,
+    ) -> Result<&std::collections::BTreeSet<IndicatorRef>, Rejection> {
+        let f = |n: &str| format!("rows[{i}].{n}");
+        if r.municipality != kommunkod {
+            return reject(
+                Rule::Reference,
+                f("municipality"),
+                format!(
+                    "raden gäller kommunkod {:?}, men den här kommunens kommunkod är {kommunkod:?}: filen hör till en annan kommun",
+                    r.municipality
+                ),
+            );
+        }
+        let Some(targets) = self.kolada_kpis.get(&r.kpi) else {
+            return reject(
+                Rule::Reference,
+                f("kpi"),
+                format!(
+                    "ingen indikator har Kolada-nyckeltalet {:?} (kolada_kpi i ett mål eller nämndmål)",
+                    r.kpi
+                ),
+            );
+        };
+        if !crate::YEARS.contains(&r.period) {
+            return reject(
+                Rule::Input,
+                f("period"),
+                format!("{} är inget rimligt år", r.period),
+            );
+        }
+        if !matches!(r.gender.as_str(), "T" | "K" | "M") {
+            return reject(
+                Rule::Input,
+                f("gender"),
+                format!(
+                    "{:?}: använd T (totalt), K (kvinnor) eller M (män)",
+                    r.gender
+                ),
+            );
+        }
+        if r.value.is_some_and(|v| !v.is_finite()) {
+            return reject(Rule::Input, f("value"), "ska vara ett tal");
+        }
+        Ok(targets)
     }
 
     pub(crate) fn evolve_kolada_values_imported(
