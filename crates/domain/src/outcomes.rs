@@ -154,10 +154,7 @@ impl KommunState {
             }
             // What the last import said stands: only a new or revised value
             // is recorded.
-            let last = self
-                .kolada_values
-                .get(&(r.kpi.clone(), r.period, r.gender.clone()));
-            if last == Some(&(r.value, r.status.clone())) {
+            if self.kolada_unchanged(r) {
                 continue;
             }
             values.push(KoladaValue {
@@ -233,6 +230,14 @@ impl KommunState {
             return reject(Rule::Input, f("value"), "ska vara ett tal");
         }
         Ok(targets)
+    }
+
+    /// Whether Kolada's row says what the last import recorded (value and
+    /// status), so importing it again would add nothing.
+    pub fn kolada_unchanged(&self, r: &KoladaRow) -> bool {
+        self.kolada_values
+            .get(&(r.kpi.clone(), r.period, r.gender.clone()))
+            == Some(&(r.value, r.status.clone()))
     }
 
     pub(crate) fn evolve_kolada_values_imported(

@@ -118,3 +118,45 @@ impl TestNats {
         async_nats::jetstream::new(self.client().await)
     }
 }
+
+/// A burst of `n` plan queries for 2026 to vimmerby, sent while one more is
+/// answered: when this returns, the burst is in flight. Each handle ends
+/// with its reply or error ([`count_plan_answers`] reads them).
+pub async fn plan_query_burst(
+    client: &async_nats::Client,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<async_nats::Message, async_nats::RequestError>>> {
+    const SUBJECT: &str = "styrkedja.api.vimmerby.query";
+    const BODY: &str = r#"{"query":{"kind":"plan","year":2026}}"#;
+    let burst = (0..n)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.request(SUBJECT, BODY.into()).await })
+        })
+        .collect();
+    let first = client.request(SUBJECT, BODY.into()).await.unwrap();
+    assert!(!first.payload.is_empty());
+    burst
+}
+
+/// How many of a burst were answered with the plan and how many refused at
+/// once ("no responders"); anything else (a time-out) fails the test.
+pub async fn count_plan_answers(
+    burst: Vec<tokio::task::JoinHandle<Result<async_nats::Message, async_nats::RequestError>>>,
+) -> (usize, usize) {
+    let (mut answered, mut refused) = (0, 0);
+    for r in burst {
+        match r.await.unwrap() {
+            Ok(m) => {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+                answered += 1;
+            }
+            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
+                refused += 1;
+            }
+            Err(e) => panic!("a request was neither answered nor refused: {e}"),
+        }
+    }
+    (answered, refused)
+}

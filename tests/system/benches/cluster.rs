@@ -15,7 +15,7 @@ use futures::StreamExt;
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::{EventStore, KommunId, StoreConfig};
-use styr_system_tests::{eventually, stream_leader, submit_until_answered, Cluster};
+use styr_system_tests::{all_current, stream_leader, submit_until_answered, Cluster};
 
 fn report(i: usize) -> Submission {
     let body = if i.is_multiple_of(2) { "sn" } else { "bun" };
@@ -113,15 +113,7 @@ async fn leader_loss(cluster: &mut Cluster, kommun: &KommunId, offset: usize) ->
     let gap = killed.elapsed();
     cluster.nodes[leader].restart().await.unwrap();
     let last = first.last_sequence(kommun).await.unwrap();
-    eventually("the node is back", Duration::from_secs(60), || async {
-        first
-            .stream_health(kommun)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|h| h.current == 3 && h.last_sequence == last)
-    })
-    .await;
+    all_current(&first, kommun, Some(last), Duration::from_secs(60)).await;
     gap
 }
 
@@ -151,17 +143,7 @@ async fn main() {
             .unwrap(),
     );
     let mut cluster = Cluster::start().await;
-    let r3 = cluster.store(0).await;
-    eventually(
-        "the cluster takes an R3 stream",
-        Duration::from_secs(60),
-        || async {
-            r3.ensure_stream(&KommunId::new("warm").unwrap())
-                .await
-                .is_ok()
-        },
-    )
-    .await;
+    let r3 = cluster.r3_store(&KommunId::new("warm").unwrap()).await;
     println!(
         "nats-server {} sync_interval=always, loopback; {n} single-event decisions per scenario, {repeats} repeats (min–max)",
         styr_natsrun::NATS_SERVER_VERSION

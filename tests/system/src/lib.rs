@@ -190,3 +190,47 @@ pub async fn stream_leader(store: &EventStore, k: &KommunId) -> usize {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+impl Cluster {
+    /// The service's store on node 0, once the cluster takes an R3 stream
+    /// for `k` (the JetStream meta leader is elected first).
+    pub async fn r3_store(&self, k: &KommunId) -> Arc<EventStore> {
+        let store = self.store(0).await;
+        eventually(
+            "an R3 stream can be created",
+            Duration::from_secs(60),
+            || async { store.ensure_stream(k).await.is_ok() },
+        )
+        .await;
+        store
+    }
+}
+
+/// Waits (at most `limit`) until all three replicas of `k`'s stream are
+/// current, at sequence `last` when one is given.
+pub async fn all_current(store: &EventStore, k: &KommunId, last: Option<u64>, limit: Duration) {
+    eventually("all three replicas current", limit, || async {
+        store
+            .stream_health(k)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|h| h.current == 3 && last.is_none_or(|l| h.last_sequence == l))
+    })
+    .await;
+}
+
+/// Projections of `k` read through two connections (two nodes) give the
+/// same digest.
+pub async fn assert_same_projection(
+    dir: &std::path::Path,
+    a: &EventStore,
+    b: &EventStore,
+    k: &KommunId,
+) {
+    let pa = styr_projections::Projector::open(dir.join("proj-a")).unwrap();
+    let pb = styr_projections::Projector::open(dir.join("proj-b")).unwrap();
+    pa.catch_up(a, k).await.unwrap();
+    pb.catch_up(b, k).await.unwrap();
+    assert_eq!(pa.digest(k).unwrap(), pb.digest(k).unwrap());
+}

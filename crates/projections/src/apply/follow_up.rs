@@ -4,6 +4,12 @@
 
 use super::*;
 
+/// Where one indicator value lies: under its goal and indicator, by the
+/// event's sequence and the value's row in it.
+fn outcome_path(goal: &str, indicator: &str, sequence: u64, row: usize) -> String {
+    DocKind::Outcome.path(format_args!("{goal}/{indicator}/{sequence:020}-{row:06}"))
+}
+
 pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
     cx: &mut Ctx<'_, '_, R>,
     src: Source,
@@ -19,10 +25,7 @@ pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
     // quiet one. The goal's history notes the event.
     for (i, row) in rows.into_iter().enumerate() {
         cx.touch(DocKind::Goal.path(&row.goal));
-        let path = DocKind::Outcome.path(format_args!(
-            "{}/{}/{:020}-{i:06}",
-            row.goal, row.indicator, src.sequence
-        ));
+        let path = outcome_path(&row.goal, &row.indicator, src.sequence, i);
         cx.put_part(
             &path,
             &OutcomeDoc {
@@ -61,10 +64,7 @@ pub(super) fn kolada_values_imported<R: KvRead + ?Sized>(
         };
         for target in row.indicators {
             cx.touch(DocKind::Goal.path(&target.goal));
-            let path = DocKind::Outcome.path(format_args!(
-                "{}/{}/{:020}-{i:06}",
-                target.goal, target.indicator, src.sequence
-            ));
+            let path = outcome_path(&target.goal, &target.indicator, src.sequence, i);
             cx.put_part(
                 &path,
                 &OutcomeDoc {

@@ -917,38 +917,10 @@ async fn a_shutdown_answers_every_request_it_was_given() {
     }
     assert!(up, "the service never answered discovery");
 
-    let body = r#"{"query":{"kind":"plan","year":2026}}"#;
-    let requests: Vec<_> = (0..400)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .request("styrkedja.api.vimmerby.query", body.into())
-                    .await
-            })
-        })
-        .collect();
     // Stop once the first answers are coming in: the rest are in flight.
-    let first = client
-        .request("styrkedja.api.vimmerby.query", body.into())
-        .await
-        .unwrap();
-    assert!(!first.payload.is_empty());
+    let burst = styr_testkit::plan_query_burst(&client, 400).await;
     stop.send(()).unwrap();
-    let (mut answered, mut refused) = (0, 0);
-    for r in requests {
-        match r.await.unwrap() {
-            Ok(m) => {
-                let v: Value = serde_json::from_slice(&m.payload).unwrap();
-                assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
-                answered += 1;
-            }
-            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
-                refused += 1
-            }
-            Err(e) => panic!("a request was neither answered nor refused: {e}"),
-        }
-    }
+    let (answered, refused) = styr_testkit::count_plan_answers(burst).await;
     assert_eq!(answered + refused, 400);
     assert!(answered > 0, "{answered} answered, {refused} refused");
     service.await.unwrap().unwrap();

@@ -9,25 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use styr_natsrun::NatsServer;
-use styr_projections::Projector;
 use styr_service::{example, Kommuner, Submission};
 use styr_store::KommunId;
 use styr_system_tests::{
-    assert_each_once_and_verified, eventually, stream_leader, submit_until_answered, Cluster,
+    all_current, assert_each_once_and_verified, assert_same_projection, eventually, stream_leader,
+    submit_until_answered, Cluster,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
     let mut cluster = Cluster::start().await;
     let k = KommunId::new("vimmerby").unwrap();
-    // The cluster elects its JetStream meta leader; then the R3 stream.
-    let first = cluster.store(0).await;
-    eventually(
-        "an R3 stream can be created",
-        Duration::from_secs(60),
-        || async { first.ensure_stream(&k).await.is_ok() },
-    )
-    .await;
+    let first = cluster.r3_store(&k).await;
     let leader = stream_leader(&first, &k).await;
     let (writer_node, other_node) = match leader {
         0 => (1, 2),
@@ -43,15 +36,7 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
         submit_until_answered(&kommuner, &k, s).await;
         acked.push(s.idempotency_key.clone());
     }
-    eventually("three replicas in fas", Duration::from_secs(30), || async {
-        store
-            .stream_health(&k)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|h| (h.replicas, h.current) == (3, 3))
-    })
-    .await;
+    all_current(&store, &k, None, Duration::from_secs(30)).await;
     // Leadership may have moved meanwhile: the one to kill is the leader now.
     let leader_now = store.stream_health(&k).await.unwrap().unwrap().leader;
     assert_eq!(
@@ -116,24 +101,9 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
     cluster.nodes[leader].restart().await.unwrap();
     let last = store.last_sequence(&k).await.unwrap();
     let back = cluster.store(leader).await;
-    eventually(
-        "the restarted node is current",
-        Duration::from_secs(60),
-        || async {
-            back.stream_health(&k)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|h| h.current == 3 && h.last_sequence == last)
-        },
-    )
-    .await;
-    let a = Projector::open(cluster.dir.path().join("proj-a")).unwrap();
-    let b = Projector::open(cluster.dir.path().join("proj-b")).unwrap();
-    a.catch_up(&store, &k).await.unwrap();
+    all_current(&back, &k, Some(last), Duration::from_secs(60)).await;
     let through_other = cluster.store(other_node).await;
-    b.catch_up(&through_other, &k).await.unwrap();
-    assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
+    assert_same_projection(cluster.dir.path(), &store, &through_other, &k).await;
 
     // The whole cluster killed at once and started again: nothing
     // acknowledged is lost.
@@ -167,13 +137,7 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
 async fn a_wiped_minority_node_catches_up() {
     let mut cluster = Cluster::start().await;
     let k = KommunId::new("vimmerby").unwrap();
-    let first = cluster.store(0).await;
-    eventually(
-        "an R3 stream can be created",
-        Duration::from_secs(60),
-        || async { first.ensure_stream(&k).await.is_ok() },
-    )
-    .await;
+    let first = cluster.r3_store(&k).await;
     let leader = stream_leader(&first, &k).await;
     let follower = (leader + 1) % 3;
     let writer_node = (leader + 2) % 3;
@@ -196,27 +160,11 @@ async fn a_wiped_minority_node_catches_up() {
     cluster.nodes[follower].restart().await.unwrap();
     let last = store.last_sequence(&k).await.unwrap();
     let wiped = cluster.store(follower).await;
-    eventually(
-        "the wiped node holds the whole stream again",
-        Duration::from_secs(90),
-        || async {
-            wiped
-                .stream_health(&k)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|h| h.current == 3 && h.last_sequence == last)
-        },
-    )
-    .await;
+    all_current(&wiped, &k, Some(last), Duration::from_secs(90)).await;
     // The leader counts its replica current at the head (a lone replica
     // cannot be read by itself: it has no quorum). A projection read through
     // its connection equals one read through the writer's node.
-    let a = Projector::open(cluster.dir.path().join("proj-a")).unwrap();
-    let b = Projector::open(cluster.dir.path().join("proj-b")).unwrap();
-    a.catch_up(&store, &k).await.unwrap();
-    b.catch_up(&wiped, &k).await.unwrap();
-    assert_eq!(a.digest(&k).unwrap(), b.digest(&k).unwrap());
+    assert_same_projection(cluster.dir.path(), &store, &wiped, &k).await;
     assert_each_once_and_verified(&wiped, &k, &acked).await;
 
     // Two of three gone: the stream has lost its quorum, and its health —

@@ -18,7 +18,7 @@ use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::KommunId;
 
 use styr_system_tests::{
-    assert_each_once_and_verified, eventually, stream_leader, submit_until_answered,
+    all_current, assert_each_once_and_verified, stream_leader, submit_until_answered,
 };
 use styr_system_tests::{Cluster, Place};
 
@@ -191,13 +191,7 @@ async fn partitioned() {
         .collect();
     let cluster = Cluster::start_at(places).await;
     let k = KommunId::new("vimmerby").unwrap();
-    let first = cluster.store(0).await;
-    eventually(
-        "an R3 stream can be created",
-        Duration::from_secs(60),
-        || async { first.ensure_stream(&k).await.is_ok() },
-    )
-    .await;
+    let first = cluster.r3_store(&k).await;
     let decisions = example::vimmerby().unwrap();
     let template = decisions
         .iter()
@@ -269,18 +263,6 @@ async fn partitioned() {
     acked.sort();
     acked.dedup();
     let store = cluster.store(majority).await;
-    eventually(
-        "all three current again",
-        Duration::from_secs(60),
-        || async {
-            store
-                .stream_health(&k)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|h| h.current == 3)
-        },
-    )
-    .await;
+    all_current(&store, &k, None, Duration::from_secs(60)).await;
     assert_each_once_and_verified(&store, &k, &acked).await;
 }
