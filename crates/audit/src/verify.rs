@@ -10,7 +10,8 @@ use futures::StreamExt;
 use serde::Serialize;
 use styr_domain::Event;
 use styr_store::{
-    ChainHash, ChainState, EventStore, KeyPayload, KommunId, Record, StoreError, KEY_EVENT_TYPE,
+    ChainHash, ChainState, EventStore, KeyInForce, KeyPayload, KommunId, Record, StoreError,
+    KEY_EVENT_TYPE,
 };
 use uuid::Uuid;
 
@@ -100,12 +101,29 @@ impl Report {
     }
 }
 
-/// Feeds messages in stream order; classifies each (see
-/// [`styr_store::ChainState`]) and stops at the first break.
+/// How many messages the verifier classifies as one run (one signature
+/// check vouches for a run whose links hold: [`ChainState::classify_run`]).
+const RUN: usize = 1024;
+
+/// A message pushed and not yet checked.
+struct Pushed {
+    sequence: u64,
+    raw: bytes::Bytes,
+    claimed_hash: Option<String>,
+}
+
+/// Feeds messages in stream order; classifies them (see
+/// [`styr_store::ChainState`]) in runs and stops at the first break. A
+/// break is reported by the `push` that completes its run, or by `finish`;
+/// it is always the first one in stream order.
 pub struct Verifier {
     kommun: KommunId,
     options: Options,
     chain: ChainState,
+    pending: Vec<Pushed>,
+    /// The key in force at the event being checked (the chain's may be
+    /// ahead of it, at the end of the run).
+    key: Option<KeyInForce>,
     hashes: BTreeMap<u64, ChainHash>,
     keys: Vec<String>,
     checkpoints: Vec<(u64, u64, String, String)>,
@@ -118,6 +136,8 @@ impl Verifier {
             chain: ChainState::genesis(&kommun),
             kommun,
             options,
+            pending: Vec::with_capacity(RUN),
+            key: None,
             hashes: BTreeMap::new(),
             keys: Vec::new(),
             checkpoints: Vec::new(),
@@ -160,7 +180,7 @@ impl Verifier {
         Ok(())
     }
 
-    /// Checks the message stored at `sequence` with exactly these bytes.
+    /// Takes the message stored at `sequence` with exactly these bytes.
     /// `claimed_hash` is what the export (or header) says its hash is.
     pub fn push(
         &mut self,
@@ -168,25 +188,77 @@ impl Verifier {
         raw: &[u8],
         claimed_hash: Option<&str>,
     ) -> Result<(), Break> {
-        let hash = ChainHash::of_event(raw);
-        self.check_claimed(sequence, &hash, claimed_hash)?;
-        let expected = self.chain.next;
-        let record = self
+        self.push_bytes(
+            sequence,
+            bytes::Bytes::copy_from_slice(raw),
+            claimed_hash.map(str::to_owned),
+        )
+    }
+
+    /// [`push`](Self::push) without copying the bytes.
+    pub fn push_bytes(
+        &mut self,
+        sequence: u64,
+        raw: bytes::Bytes,
+        claimed_hash: Option<String>,
+    ) -> Result<(), Break> {
+        self.pending.push(Pushed {
+            sequence,
+            raw,
+            claimed_hash,
+        });
+        if self.pending.len() >= RUN {
+            self.check_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Classifies the pushed messages as one run and checks each in order.
+    fn check_pending(&mut self) -> Result<(), Break> {
+        let pushed = std::mem::take(&mut self.pending);
+        let first_expected = self.chain.next;
+        let records = self
             .chain
-            .classify(sequence, bytes::Bytes::copy_from_slice(raw))
-            .map_err(|_| {
-                Break::new(
-                    sequence,
-                    None,
-                    if sequence > expected {
-                        format!(
-                            "händelse {expected} saknas (nästa i följd var {expected}, nu kom {sequence})"
-                        )
-                    } else {
-                        format!("sekvensen går bakåt eller upprepas (väntade {expected})")
-                    },
-                )
-            })?;
+            .classify_run(pushed.iter().map(|p| (p.sequence, p.raw.clone())).collect());
+        for (i, (p, record)) in pushed.into_iter().zip(records).enumerate() {
+            // Every message before this one advanced the chain by one.
+            let expected = first_expected + i as u64;
+            self.check(p, record, expected)?;
+        }
+        Ok(())
+    }
+
+    /// Checks one classified message.
+    fn check(
+        &mut self,
+        pushed: Pushed,
+        record: Result<Record, StoreError>,
+        expected: u64,
+    ) -> Result<(), Break> {
+        let Pushed {
+            sequence,
+            raw,
+            claimed_hash,
+        } = pushed;
+        let hash = match &record {
+            Ok(Record::Event(e)) => e.hash,
+            Ok(Record::Foreign(f)) => f.hash,
+            Err(_) => ChainHash::of_event(&raw),
+        };
+        self.check_claimed(sequence, &hash, claimed_hash.as_deref())?;
+        let record = record.map_err(|_| {
+            Break::new(
+                sequence,
+                None,
+                if sequence > expected {
+                    format!(
+                        "händelse {expected} saknas (nästa i följd var {expected}, nu kom {sequence})"
+                    )
+                } else {
+                    format!("sekvensen går bakåt eller upprepas (väntade {expected})")
+                },
+            )
+        })?;
         let event = match record {
             Record::Foreign(f) => {
                 self.foreign.push(ForeignFinding {
@@ -226,6 +298,7 @@ impl Verifier {
                         }
                     }
                 }
+                self.key = Some(key_in_force(&key).map_err(brk)?);
                 self.keys.push(key.key_id);
             }
             "CheckpointSigned" => {
@@ -266,7 +339,7 @@ impl Verifier {
         if actual.to_hex() != head_hash {
             return Err(format!("kontrollpunkten säger att sekvens {covered} har hash {head_hash}, men den har {actual}"));
         }
-        let Some(current) = self.chain.key.as_ref().filter(|k| k.id == kid) else {
+        let Some(current) = self.key.as_ref().filter(|k| k.id == kid) else {
             return Err(format!("kontrollpunkten är signerad med {kid}, som inte är den gällande publicerade nyckeln"));
         };
         let sig = hex::decode(signature)
@@ -285,7 +358,8 @@ impl Verifier {
     }
 
     /// Ends verification; `expected_last` is where the history should end.
-    pub fn finish(self, expected_last: Option<u64>) -> Result<Report, Break> {
+    pub fn finish(mut self, expected_last: Option<u64>) -> Result<Report, Break> {
+        self.check_pending()?;
         let head = self.chain.next - 1;
         let with_foreign = |mut b: Break| {
             b.foreign.clone_from(&self.foreign);
@@ -367,21 +441,36 @@ pub async fn verify_stream_with(
 ) -> Result<Result<Report, Break>, StoreError> {
     let last = store.last_sequence(kommun).await?;
     let mut v = Verifier::new(kommun.clone(), options);
-    let records = store.history(kommun, ChainState::genesis(kommun)).await?;
-    futures::pin_mut!(records);
-    while let Some(r) = records.next().await {
-        let (sequence, raw) = match r {
-            Ok(Record::Event(e)) => (e.sequence, e.raw),
-            Ok(Record::Foreign(f)) => (f.sequence, f.raw),
+    // Raw: the verifier classifies, and only once.
+    let messages = store.raw_history(kommun, 1).await?;
+    futures::pin_mut!(messages);
+    while let Some(m) = messages.next().await {
+        let (sequence, raw) = match m {
+            Ok(m) => m,
             Err(StoreError::Corrupt { sequence, reason }) => {
                 return Ok(Err(Break::new(sequence, None, reason)))
             }
             Err(other) => return Err(other),
         };
-        if let Err(b) = v.push(sequence, &raw, None) {
+        if let Err(b) = v.push_bytes(sequence, raw, None) {
             return Ok(Err(b));
         }
         progress(sequence);
     }
     Ok(v.finish(Some(last)))
+}
+
+/// The key a chained `SigningKeyPublished` payload puts in force (its
+/// signature and endorsement were checked when it was classified).
+fn key_in_force(payload: &KeyPayload) -> Result<KeyInForce, String> {
+    let bytes: [u8; 32] = hex::decode(&payload.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("publicerad nyckel är inte 32 bytes hex")?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|e| format!("ogiltig nyckel: {e}"))?;
+    Ok(KeyInForce {
+        id: payload.key_id.clone(),
+        key,
+    })
 }

@@ -79,12 +79,11 @@ pub fn stored(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Reco
 fn classify(header: &ExportHeader, entries: &[ExportEntry]) -> Result<Vec<Record>> {
     let mut chain = ChainState::genesis(&header.kommun);
     entries
-        .iter()
-        .map(|e| {
-            chain
-                .classify(e.sequence, e.bytes().into())
-                .map_err(Into::into)
+        .chunks(1024)
+        .flat_map(|run| {
+            chain.classify_run(run.iter().map(|e| (e.sequence, e.bytes().into())).collect())
         })
+        .map(|r| r.map_err(Into::into))
         .collect()
 }
 

@@ -375,19 +375,31 @@ impl Projector {
         let mut pending = Vec::with_capacity(flush_every);
         let mut last = state.next - 1;
         while let Some(message) = messages.next().await {
-            let (sequence, raw) = message?;
-            pending.push(state.classify(sequence, raw)?);
+            pending.push(message?);
             if pending.len() >= flush_every {
-                last = self.apply_batch(kommun, &pending, &state)?;
-                pending.clear();
+                last = self.classify_and_apply(kommun, &mut state, std::mem::take(&mut pending))?;
                 progress(last);
             }
         }
         if !pending.is_empty() {
-            last = self.apply_batch(kommun, &pending, &state)?;
+            last = self.classify_and_apply(kommun, &mut state, pending)?;
             progress(last);
         }
         Ok((last, state))
+    }
+
+    /// Classifies raw messages as one run and applies them in one batch.
+    fn classify_and_apply(
+        &self,
+        kommun: &KommunId,
+        state: &mut ChainState,
+        messages: Vec<(u64, bytes::Bytes)>,
+    ) -> Result<u64, ProjectionError> {
+        let records = state
+            .classify_run(messages)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        self.apply_batch(kommun, &records, state)
     }
 
     /// Folds `records` and writes their documents and the new checkpoint

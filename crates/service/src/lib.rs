@@ -193,39 +193,59 @@ impl Kommuner {
         decider: &mut Decider,
     ) -> Result<(), ServiceError> {
         let messages = self.store.raw_history(kommun, decider.chain.next).await?;
-        futures::pin_mut!(messages);
-        while let Some(message) = messages.next().await {
-            let (sequence, raw) = message?;
-            // Classified into a copy, kept only once the event is folded:
+        let runs = messages.ready_chunks(512);
+        futures::pin_mut!(runs);
+        while let Some(run) = runs.next().await {
+            let run = run.into_iter().collect::<Result<Vec<_>, _>>()?;
+            // Classified into a copy, kept only once every event is folded:
             // an event that cannot be read stops here and is read again next
             // time, never skipped.
             let mut chain = decider.chain.clone();
-            let stored = match chain.classify(sequence, raw)? {
-                Record::Event(e) => e,
-                Record::Foreign(f) => {
-                    tracing::error!(kommun = %kommun, sequence, reason = %f.reason, "INTRÅNG: a message Styrkedja did not write is in the kommun's stream; skipped");
-                    decider.chain = chain;
-                    decider.sequence = sequence;
-                    continue;
+            let records = chain.classify_run(run.clone());
+            for (i, record) in records.into_iter().enumerate() {
+                if let Err(e) = Self::fold_one(kommun, decider, record?) {
+                    // Where the chain stood after the last event folded.
+                    let mut before = decider.chain.clone();
+                    before.classify_run(run[..i].to_vec());
+                    decider.chain = before;
+                    return Err(e);
                 }
-            };
-            let env = &stored.envelope;
-            let event = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
-                .map_err(|e| ServiceError::Unreadable {
-                    sequence: stored.sequence,
-                    detail: e.to_string(),
-                })?;
-            let _step = tracing::debug_span!("evolve", kommun = %kommun, seq = stored.sequence, event_type = %env.event_type).entered();
-            decider.state.evolve(
-                &EventMeta {
-                    event_id: env.event_id,
-                    decided_by: env.provenance.decided_by.clone(),
-                },
-                &event,
-            );
-            decider.sequence = stored.sequence;
+            }
             decider.chain = chain;
         }
+        Ok(())
+    }
+
+    /// Folds one classified message into the decider's state (a foreign one
+    /// is logged and skipped).
+    fn fold_one(
+        kommun: &KommunId,
+        decider: &mut Decider,
+        record: Record,
+    ) -> Result<(), ServiceError> {
+        let stored = match record {
+            Record::Event(e) => e,
+            Record::Foreign(f) => {
+                tracing::error!(kommun = %kommun, sequence = f.sequence, reason = %f.reason, "INTRÅNG: a message Styrkedja did not write is in the kommun's stream; skipped");
+                decider.sequence = f.sequence;
+                return Ok(());
+            }
+        };
+        let env = &stored.envelope;
+        let event = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
+            .map_err(|e| ServiceError::Unreadable {
+                sequence: stored.sequence,
+                detail: e.to_string(),
+            })?;
+        let _step = tracing::debug_span!("evolve", kommun = %kommun, seq = stored.sequence, event_type = %env.event_type).entered();
+        decider.state.evolve(
+            &EventMeta {
+                event_id: env.event_id,
+                decided_by: env.provenance.decided_by.clone(),
+            },
+            &event,
+        );
+        decider.sequence = stored.sequence;
         Ok(())
     }
 

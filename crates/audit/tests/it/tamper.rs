@@ -314,6 +314,99 @@ async fn every_tamper_case_is_detected_and_located() {
     assert!(b.sequence <= pinned.0, "{b}");
 }
 
+/// Classifies `entries` message by message and in runs of each size; the
+/// outcomes (records, or the error's text) are the same.
+fn assert_runs_classify_alike(entries: &[ExportEntry], what: &str) -> Vec<Record> {
+    let k = vimmerby();
+    let messages: Vec<(u64, bytes::Bytes)> = entries
+        .iter()
+        .map(|e| (e.sequence, e.bytes().into()))
+        .collect();
+    let mut one = ChainState::genesis(&k);
+    let exact: Vec<Result<Record, String>> = messages
+        .iter()
+        .map(|(s, raw)| one.classify(*s, raw.clone()).map_err(|e| e.to_string()))
+        .collect();
+    for size in [1, 2, 7, 64, messages.len()] {
+        let mut chain = ChainState::genesis(&k);
+        let runs: Vec<Result<Record, String>> = messages
+            .chunks(size)
+            .flat_map(|run| chain.classify_run(run.to_vec()))
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(runs, exact, "{what}: runs of {size}");
+        assert_eq!(chain, one, "{what}: chain after runs of {size}");
+    }
+    exact.into_iter().filter_map(Result::ok).collect()
+}
+
+#[tokio::test]
+async fn runs_classify_exactly_as_message_by_message() {
+    let w = world().await;
+    let mid = w.entries.len() / 2;
+    let foreign = |records: &[Record]| {
+        records
+            .iter()
+            .filter(|r| matches!(r, Record::Foreign(_)))
+            .count()
+    };
+    // The history as written: a key, checkpoints, a rotation.
+    let records = assert_runs_classify_alike(&w.entries, "as written");
+    assert_eq!(foreign(&records), 0);
+    assert_eq!(records.len(), w.entries.len());
+
+    // A payload forged mid-run, its hash recomputed: the events after it
+    // still chain to the original.
+    let mut t = w.entries.clone();
+    payload_mut(&mut t[mid], |p| *p = serde_json::json!({"forged": true}));
+    let records = assert_runs_classify_alike(&t, "forged payload");
+    assert!(foreign(&records) > 0);
+
+    // Rechained from the middle with the forger's key: every link holds,
+    // the signatures do not.
+    let mut t = w.entries.clone();
+    rechain(&mut t, mid, &forger());
+    let records = assert_runs_classify_alike(&t, "rechained");
+    assert_eq!(foreign(&records), t.len() - mid);
+
+    // A well-chained forgery at the end, and one followed by the real
+    // history again.
+    let mut t = w.entries.clone();
+    let mut extra = t[mid].clone();
+    extra.sequence = t.len() as u64 + 1;
+    t.push(extra);
+    let n = t.len();
+    rechain(&mut t, n - 1, &forger());
+    let records = assert_runs_classify_alike(&t, "forgery at the end");
+    assert_eq!(foreign(&records), 1);
+    let mut t = w.entries.clone();
+    let mut forged = t[mid].clone();
+    rechain(std::slice::from_mut(&mut forged), 0, &forger());
+    let mut env: Envelope = serde_json::from_str(&forged.event).unwrap();
+    env.prev_hash = ChainHash::of_event(t[mid - 1].event.as_bytes());
+    env.signature = None;
+    forged.event =
+        String::from_utf8(sign_envelope(serde_json::to_vec(&env).unwrap(), &forger())).unwrap();
+    t.insert(mid, forged);
+    for (i, e) in t.iter_mut().enumerate() {
+        e.sequence = i as u64 + 1;
+    }
+    let records = assert_runs_classify_alike(&t, "forgery inserted");
+    assert_eq!(foreign(&records), 1);
+
+    // Garbage, a dropped event, two swapped.
+    let mut t = w.entries.clone();
+    t[mid].event = "not json".into();
+    t[mid].event_hex = None;
+    assert_runs_classify_alike(&t, "garbage");
+    let mut t = w.entries.clone();
+    t.remove(mid);
+    assert_runs_classify_alike(&t, "dropped");
+    let mut t = w.entries.clone();
+    t.swap(mid, mid + 1);
+    assert_runs_classify_alike(&t, "swapped");
+}
+
 /// Every opened tag is closed in order (void elements aside).
 fn assert_well_formed(html: &str) {
     let mut stack: Vec<String> = Vec::new();

@@ -49,13 +49,23 @@ impl KommunLog {
         self.chain.next - 1
     }
 
-    /// Takes the next message of the stream into the index. A foreign
-    /// message is skipped (and logged by the chain); it never stops the log.
-    pub(super) fn absorb(&mut self, sequence: u64, raw: Bytes) -> Result<(), StoreError> {
-        let event = match self.chain.classify(sequence, raw)? {
+    /// Takes the next messages of the stream into the index, classified as
+    /// one run. A foreign message is skipped (and logged by the chain); it
+    /// never stops the log.
+    pub(super) fn absorb_run(&mut self, messages: Vec<(u64, Bytes)>) -> Result<(), StoreError> {
+        for record in self.chain.classify_run(messages) {
+            self.index(record?)?;
+        }
+        Ok(())
+    }
+
+    /// Notes a classified message's idempotency key.
+    fn index(&mut self, record: Record) -> Result<(), StoreError> {
+        let event = match record {
             Record::Event(e) => e,
             Record::Foreign(_) => return Ok(()),
         };
+        let sequence = event.sequence;
         let key = &event.envelope.idempotency_key;
         match self.commits.get_mut(key) {
             Some(c) if c.last_sequence + 1 == event.sequence => {

@@ -256,10 +256,10 @@ impl EventStore {
         }
         let stream = stream.clone();
         let messages = read::raw_messages(&stream, head + 1, Some(target)).await?;
-        futures::pin_mut!(messages);
-        while let Some(message) = messages.next().await {
-            let (sequence, raw) = message?;
-            log.absorb(sequence, raw)?;
+        let runs = messages.ready_chunks(read::RUN);
+        futures::pin_mut!(runs);
+        while let Some(run) = runs.next().await {
+            log.absorb_run(run.into_iter().collect::<Result<_, _>>()?)?;
         }
         if log.head() < target {
             return Err(StoreError::Corrupt {

@@ -120,15 +120,33 @@ impl EventStore {
     }
 }
 
-/// Classifies raw messages in order, starting from `state`.
+/// At most this many messages already received are classified as one run
+/// ([`ChainState::classify_run`]: one signature check per run).
+pub(super) const RUN: usize = 512;
+
+/// Classifies raw messages in order, starting from `state`, in runs of what
+/// has arrived (a live reader is never kept waiting for a run to fill).
 fn classified(
     raw: impl Stream<Item = Result<(u64, Bytes), StoreError>> + Send + 'static,
     state: ChainState,
 ) -> impl Stream<Item = Result<Record, StoreError>> + Send + 'static {
-    raw.scan(state, |state, item| {
-        let record = item.and_then(|(sequence, bytes)| state.classify(sequence, bytes));
-        futures::future::ready(Some(record))
-    })
+    raw.ready_chunks(RUN)
+        .scan(state, |state, items| {
+            let mut out = Vec::with_capacity(items.len());
+            let mut run = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Ok(message) => run.push(message),
+                    Err(e) => {
+                        out.extend(state.classify_run(std::mem::take(&mut run)));
+                        out.push(Err(e));
+                    }
+                }
+            }
+            out.extend(state.classify_run(run));
+            futures::future::ready(Some(futures::stream::iter(out)))
+        })
+        .flatten()
 }
 
 /// Raw messages (sequence, stored bytes) from `from` through an ordered
