@@ -363,43 +363,38 @@ impl Projector {
             .map(|(last, _)| last)
     }
 
+    /// Applies `messages` in batches of `flush_every`, on two cores: a task
+    /// of its own reads, classifies and decodes the next batch while this
+    /// one folds and writes the one before. Returns the last sequence
+    /// applied and where the chain stands.
     async fn apply_stream(
         &self,
         kommun: &KommunId,
-        mut state: ChainState,
-        messages: impl Stream<Item = Result<(u64, bytes::Bytes), styr_store::StoreError>>,
+        state: ChainState,
+        messages: impl Stream<Item = Result<(u64, bytes::Bytes), styr_store::StoreError>>
+            + Send
+            + 'static,
         flush_every: usize,
         mut progress: impl FnMut(u64),
     ) -> Result<(u64, ChainState), ProjectionError> {
-        futures::pin_mut!(messages);
-        let mut pending = Vec::with_capacity(flush_every);
         let mut last = state.next - 1;
-        while let Some(message) = messages.next().await {
-            pending.push(message?);
-            if pending.len() >= flush_every {
-                last = self.classify_and_apply(kommun, &mut state, std::mem::take(&mut pending))?;
-                progress(last);
-            }
-        }
-        if !pending.is_empty() {
-            last = self.classify_and_apply(kommun, &mut state, pending)?;
+        let mut after = state.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+        let reader = AbortOnDrop(tokio::spawn(read_batches(
+            kommun.clone(),
+            state,
+            messages,
+            flush_every,
+            tx,
+        )));
+        while let Some(batch) = rx.recv().await {
+            let (items, state) = batch?;
+            after = state;
+            last = self.apply_batch(kommun, &items, &after)?;
             progress(last);
         }
-        Ok((last, state))
-    }
-
-    /// Classifies raw messages as one run and applies them in one batch.
-    fn classify_and_apply(
-        &self,
-        kommun: &KommunId,
-        state: &mut ChainState,
-        messages: Vec<(u64, bytes::Bytes)>,
-    ) -> Result<u64, ProjectionError> {
-        let records = state
-            .classify_run(messages)
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        self.apply_batch(kommun, &records, state)
+        drop(reader);
+        Ok((last, after))
     }
 
     /// Folds `records` and writes their documents and the new checkpoint
@@ -409,13 +404,13 @@ impl Projector {
     fn apply_batch(
         &self,
         kommun: &KommunId,
-        records: &[Record],
+        records: &[Decoded],
         after: &ChainState,
     ) -> Result<u64, ProjectionError> {
         let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
         // Another catch-up may have applied some of these already: skip them.
         let done = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-        let records: Vec<&Record> = records.iter().filter(|r| r.sequence() > done).collect();
+        let records: Vec<&Decoded> = records.iter().filter(|r| r.sequence() > done).collect();
         let Some(last) = records.last().copied() else {
             return Ok(done);
         };
@@ -432,11 +427,8 @@ impl Projector {
         let mut overlay = Overlay::new(&self.tree);
         for record in records.iter().copied() {
             match record {
-                Record::Event(stored) => {
-                    let event = domain_event(stored)?;
-                    apply(&mut overlay, stored, &event)?;
-                }
-                Record::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
+                Decoded::Event(stored, event) => apply(&mut overlay, stored, event)?,
+                Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }
         }
         let mut batch = sled::Batch::default();
@@ -444,8 +436,8 @@ impl Projector {
             batch.insert(k.as_bytes(), v);
         }
         let last_hash = match last {
-            Record::Event(e) => e.hash,
-            Record::Foreign(f) => f.hash,
+            Decoded::Event(e, _) => e.hash,
+            Decoded::Foreign(f) => f.hash,
         };
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
@@ -487,6 +479,93 @@ impl Projector {
     ) -> Result<u64, ProjectionError> {
         self.clear(kommun)?;
         self.catch_up_with(store, kommun, progress).await
+    }
+}
+
+/// A classified message with its domain event decoded.
+#[allow(clippy::large_enum_variant)]
+enum Decoded {
+    Event(styr_store::StoredEvent, styr_domain::Event),
+    Foreign(styr_store::ForeignMessage),
+}
+
+impl Decoded {
+    fn sequence(&self) -> u64 {
+        match self {
+            Decoded::Event(e, _) => e.sequence,
+            Decoded::Foreign(f) => f.sequence,
+        }
+    }
+}
+
+/// A batch ready to apply, and the chain after it.
+type Batch = Result<(Vec<Decoded>, ChainState), ProjectionError>;
+
+/// Reads `messages`, classifies each `flush_every` of them as one run,
+/// decodes their events and sends each batch on; stops at the first error
+/// (sent on) or when the receiver is gone.
+async fn read_batches(
+    kommun: KommunId,
+    mut state: ChainState,
+    messages: impl Stream<Item = Result<(u64, bytes::Bytes), styr_store::StoreError>>,
+    flush_every: usize,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+) {
+    futures::pin_mut!(messages);
+    let mut pending = Vec::with_capacity(flush_every);
+    loop {
+        let next = messages.next().await;
+        let end = next.is_none();
+        match next {
+            Some(Ok(message)) => pending.push(message),
+            Some(Err(e)) => {
+                let _ = tx.send(Err(e.into())).await;
+                return;
+            }
+            None => {}
+        }
+        if pending.len() >= flush_every || (end && !pending.is_empty()) {
+            let run = std::mem::take(&mut pending);
+            let _span = tracing::debug_span!("classify", kommun = %kommun, messages = run.len())
+                .entered();
+            let batch = decode_run(&mut state, run).map(|items| (items, state.clone()));
+            let failed = batch.is_err();
+            drop(_span);
+            if tx.send(batch).await.is_err() || failed {
+                return;
+            }
+        }
+        if end {
+            return;
+        }
+    }
+}
+
+/// Classifies one run and decodes its events.
+fn decode_run(
+    state: &mut ChainState,
+    run: Vec<(u64, bytes::Bytes)>,
+) -> Result<Vec<Decoded>, ProjectionError> {
+    state
+        .classify_run(run)
+        .into_iter()
+        .map(|record| match record? {
+            Record::Event(stored) => {
+                let event = domain_event(&stored)?;
+                Ok(Decoded::Event(stored, event))
+            }
+            Record::Foreign(f) => Ok(Decoded::Foreign(f)),
+        })
+        .collect()
+}
+
+/// Ends a spawned task when dropped (a caller that stops following stops
+/// its reader too).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
