@@ -90,6 +90,7 @@ fn main() {
         acc ^= Sha256::digest(raw)[0];
     }
     let sha = n as f64 / start.elapsed().as_secs_f64();
+    styr_testkit::bench_figure("verify", "raw_sha256", sha, "events/s");
     println!("raw SHA-256 over the stored bytes      {sha:>10.0} events/s   1.00x   ({acc})");
 
     let start = Instant::now();
@@ -99,6 +100,7 @@ fn main() {
     }
     let report = v.finish(Some(n as u64 + 1)).unwrap();
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    styr_testkit::bench_figure("verify", "verify", rate, "events/s");
     println!(
         "styr verify (parse, hash, link, sig, P7) {rate:>8.0} events/s   {:.2}x   head {}",
         rate / sha,

@@ -210,7 +210,15 @@ fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn latency(name: &str, samples: Vec<Duration>) {
+fn latency(name: &str, figure: &str, samples: Vec<Duration>) {
+    for (p, label) in [(0.5, "p50"), (0.99, "p99")] {
+        styr_testkit::bench_figure(
+            "rebuild",
+            &format!("{figure}_{label}"),
+            pct(samples.clone(), p).as_secs_f64() * 1e3,
+            "ms",
+        );
+    }
     println!(
         "  {name:<34} p50 {:>9.3} ms   p99 {:>9.3} ms",
         pct(samples.clone(), 0.5).as_secs_f64() * 1e3,
@@ -285,6 +293,8 @@ async fn main() {
         }
     }
     let raw = n / start.elapsed().as_secs_f64();
+    styr_testkit::bench_figure("rebuild", "raw_replay", raw, "events/s");
+    styr_testkit::bench_figure("rebuild", "log_bytes", bytes as f64, "bytes");
     println!(
         "raw JetStream ordered replay             {raw:>10.0} events/s   1.00x   ({} MB)",
         bytes / 1_000_000
@@ -303,6 +313,7 @@ async fn main() {
         }
     }
     let r = n / start.elapsed().as_secs_f64();
+    styr_testkit::bench_figure("rebuild", "store_replay", r, "events/s");
     println!(
         "store replay (decode, SHA-256, signature) {r:>9.0} events/s   {:.2}x",
         r / raw
@@ -315,12 +326,14 @@ async fn main() {
         proj.rebuild(&store, k).await.unwrap();
     }
     let r = n / start.elapsed().as_secs_f64();
+    styr_testkit::bench_figure("rebuild", "projection_rebuild", r, "events/s");
     println!(
         "projection rebuild (sled, 512/batch)     {r:>10.0} events/s   {:.2}x",
         r / raw
     );
     let size: u64 = walk(&dir.path().join("proj"));
     println!("  sled folder after rebuild: {} MB", size / 1_000_000);
+    styr_testkit::bench_figure("rebuild", "sled_bytes", size as f64, "bytes");
 
     println!("query latency at this size ({} samples each):", 300);
     let kv = proj.view();
@@ -342,9 +355,15 @@ async fn main() {
         assert!(!h.is_empty());
         hist.push(t.elapsed());
     }
-    latency("plan (kommun, year)", plan);
-    latency("styrkedja path (KF goal up/down)", chain);
-    latency("entity history (one uppdrag)", hist);
+    latency("plan (kommun, year)", "plan", plan);
+    latency("styrkedja path (KF goal up/down)", "chain", chain);
+    latency("entity history (one uppdrag)", "history", hist);
+    // The plan answer of one kommun, for the PostgreSQL peer to store and
+    // read back by key (the same bytes).
+    if let Ok(out) = std::env::var("STYR_BENCH_PLAN_OUT") {
+        let answer = styr_projections::plan(kv, &ks[0], 2026).unwrap();
+        std::fs::write(out, serde_json::to_vec(&answer).unwrap()).unwrap();
+    }
     drop(server);
 }
 

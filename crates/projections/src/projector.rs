@@ -526,8 +526,8 @@ async fn read_batches(
         }
         if pending.len() >= flush_every || (end && !pending.is_empty()) {
             let run = std::mem::take(&mut pending);
-            let _span = tracing::debug_span!("classify", kommun = %kommun, messages = run.len())
-                .entered();
+            let _span =
+                tracing::debug_span!("classify", kommun = %kommun, messages = run.len()).entered();
             let batch = decode_run(&mut state, run).map(|items| (items, state.clone()));
             let failed = batch.is_err();
             drop(_span);

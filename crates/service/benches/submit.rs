@@ -101,6 +101,7 @@ async fn main() {
     println!("(the PostgreSQL bar from DESIGN.md: 5 000/s one writer, 14 000/s eight kommuner)");
 
     let raw1 = rate(n, raw(&js, &store, &KommunId::new("raw").unwrap(), n).await);
+    styr_testkit::bench_figure("submit", "raw_1_writer", raw1, "events/s");
     println!(
         "{:<58} {raw1:>8.0}/s   1.00x",
         "raw JetStream, 1 writer awaiting each ack"
@@ -111,6 +112,12 @@ async fn main() {
         load(&k, &kommun).await;
         let r = rate(n, submit(k.clone(), kommun, n, in_flight, offset).await);
         offset += n;
+        styr_testkit::bench_figure(
+            "submit",
+            &format!("submit_{in_flight}_in_flight"),
+            r,
+            "decisions/s",
+        );
         println!(
             "{:<58} {r:>8.0}/s   {:.2}x",
             format!("submit (decide + group commit), {in_flight} in flight, 1 kommun"),
@@ -137,6 +144,7 @@ async fn main() {
         t.await.unwrap();
     }
     let raw8 = rate(n, start.elapsed());
+    styr_testkit::bench_figure("submit", "raw_8_kommuner", raw8, "events/s");
     println!(
         "{:<58} {raw8:>8.0}/s   1.00x",
         "raw JetStream, 8 kommuner, 1 writer each"
@@ -153,6 +161,7 @@ async fn main() {
         t.await.unwrap();
     }
     let r = rate(n, start.elapsed());
+    styr_testkit::bench_figure("submit", "submit_8_kommuner_x16", r, "decisions/s");
     println!(
         "{:<58} {r:>8.0}/s   {:.2}x",
         "submit, 8 kommuner, 16 in flight each",

@@ -160,3 +160,22 @@ pub async fn count_plan_answers(
     }
     (answered, refused)
 }
+
+/// Records one benchmark figure for the benchmark report (`benches/run`):
+/// appends a JSON line `{bench, name, value, unit}` to the file named by
+/// `STYR_BENCH_JSON`, if set. Benchmarks print their figures as well.
+pub fn bench_figure(bench: &str, name: &str, value: f64, unit: &str) {
+    let Ok(path) = std::env::var("STYR_BENCH_JSON") else {
+        return;
+    };
+    let line = serde_json::json!({"bench": bench, "name": name, "value": value, "unit": unit});
+    use std::io::Write;
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        eprintln!("kunde inte skriva mätvärdet till {path}: {e}");
+    }
+}
