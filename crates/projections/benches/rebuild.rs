@@ -340,6 +340,7 @@ async fn main() {
     let mut plan = Vec::new();
     let mut chain = Vec::new();
     let mut hist = Vec::new();
+    let mut kept = Vec::new();
     for s in 0..300usize {
         let k = &ks[(s * 7919) % ks.len()];
         let t = Instant::now();
@@ -351,12 +352,18 @@ async fn main() {
             .unwrap();
         chain.push(t.elapsed());
         let t = Instant::now();
+        proj.chain(k, &format!("goal/g-{}", s % GOALS))
+            .unwrap()
+            .unwrap();
+        kept.push(t.elapsed());
+        let t = Instant::now();
         let h = styr_projections::history(kv, k, &format!("uppdrag/u-{}", s % UPPDRAG)).unwrap();
         assert!(!h.is_empty());
         hist.push(t.elapsed());
     }
     latency("plan (kommun, year)", "plan", plan);
     latency("styrkedja path (KF goal up/down)", "chain", chain);
+    latency("  the same from the kept graph", "chain_kept", kept);
     latency("entity history (one uppdrag)", "history", hist);
     // The plan answer of one kommun, for the PostgreSQL peer to store and
     // read back by key (the same bytes).

@@ -138,6 +138,17 @@ pub struct Projector {
     /// Kommuner whose checkpoint this process has checked against the
     /// stream (it is the same history, not one restored or replaced).
     verified: std::sync::Mutex<std::collections::HashSet<KommunId>>,
+    /// Per kommun: how many batches have written a document the
+    /// styrkedja graph is built from, and the graph built at such a count.
+    graphs: std::sync::Mutex<std::collections::HashMap<KommunId, GraphSlot>>,
+}
+
+/// A kommun's styrkedja graph as last built, and the generation of its
+/// documents: the graph serves while `built == changed`.
+#[derive(Default)]
+struct GraphSlot {
+    changed: u64,
+    built: Option<(u64, std::sync::Arc<crate::query::Graph>)>,
 }
 
 impl Projector {
@@ -206,6 +217,7 @@ impl Projector {
             apply_lock: std::sync::Mutex::new(()),
             catching_up: Default::default(),
             verified: Default::default(),
+            graphs: Default::default(),
         })
     }
 
@@ -233,6 +245,49 @@ impl Projector {
 
     pub fn digest(&self, kommun: &KommunId) -> Result<String, ProjectionError> {
         digest(&self.tree, kommun)
+    }
+
+    /// [`crate::chain`] over the live view, from a graph built once per
+    /// change of the documents it is made of (goals, uppdrag, bodies, units,
+    /// plans, vision) and kept in memory: outcomes, statuses of other kinds
+    /// and the like do not rebuild it.
+    pub fn chain(
+        &self,
+        kommun: &KommunId,
+        node: &str,
+    ) -> Result<Option<crate::ChainPath>, ProjectionError> {
+        let changed = {
+            let graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = graphs.get(kommun);
+            let changed = slot.map_or(0, |s| s.changed);
+            if let Some((built, graph)) = slot.and_then(|s| s.built.as_ref()) {
+                if *built == changed {
+                    return Ok(crate::query::chain_in(graph, node));
+                }
+            }
+            changed
+        };
+        // Built from what the view holds now, which is at least as new as
+        // `changed` (a batch counts its change only once it is written).
+        let graph = std::sync::Arc::new(crate::query::graph(&self.tree, kommun)?);
+        let path = crate::query::chain_in(&graph, node);
+        self.graphs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kommun.clone())
+            .or_default()
+            .built = Some((changed, graph));
+        Ok(path)
+    }
+
+    /// Counts a change of the documents the kommun's graph is built from.
+    fn graph_changed(&self, kommun: &KommunId) {
+        self.graphs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kommun.clone())
+            .or_default()
+            .changed += 1;
     }
 
     /// Checks the checkpoint against the stream: the message at its sequence
@@ -431,8 +486,16 @@ impl Projector {
                 Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }
         }
+        let writes = overlay.take();
+        let graph_prefixes: Vec<String> = crate::query::GRAPH_KINDS
+            .iter()
+            .map(|kind| view_key(kommun.as_str(), &kind.path("")))
+            .collect();
+        let graph_changed = writes
+            .keys()
+            .any(|k| graph_prefixes.iter().any(|p| k.starts_with(p.as_str())));
         let mut batch = sled::Batch::default();
-        for (k, v) in overlay.take() {
+        for (k, v) in writes {
             batch.insert(k.as_bytes(), v);
         }
         let last_hash = match last {
@@ -442,6 +505,9 @@ impl Projector {
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
         self.tree.apply_batch(batch)?;
+        if graph_changed {
+            self.graph_changed(kommun);
+        }
         Ok(last.sequence())
     }
 
@@ -458,6 +524,7 @@ impl Projector {
         }
         batch.remove(checkpoint_key(kommun).as_bytes());
         self.tree.apply_batch(batch)?;
+        self.graph_changed(kommun);
         Ok(())
     }
 

@@ -210,20 +210,79 @@ pub struct Node {
 }
 
 /// A node's place in the chain: the way up to KF and vision, and everything below.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ChainPath {
     pub node: Node,
     pub up: Vec<Node>,
     pub down: Vec<Node>,
 }
 
-struct Graph {
+pub(crate) struct Graph {
     /// child path → parent paths
     up: BTreeMap<String, Vec<String>>,
+    /// parent path → child paths (the same edges, built once)
+    down: BTreeMap<String, Vec<String>>,
     labels: BTreeMap<String, String>,
 }
 
-fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
+// What the graph reads of each document: serde skips the rest (an
+// uppdrag's statuses, a goal's indicators) without building it.
+
+#[derive(serde::Deserialize)]
+struct GoalNode {
+    id: String,
+    title: String,
+    level: String,
+    kf_goals: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct UppdragNode {
+    id: String,
+    title: String,
+    to: Vec<String>,
+    given_year: i32,
+    lifecycle: Vec<LifecycleNode>,
+}
+
+#[derive(serde::Deserialize)]
+struct LifecycleNode {
+    what: String,
+    budget_year: i32,
+    source: DecidedNode,
+}
+
+#[derive(serde::Deserialize)]
+struct DecidedNode {
+    decided: String,
+}
+
+#[derive(serde::Deserialize)]
+struct UnitNode {
+    id: String,
+    name: String,
+    namnd: String,
+    parent: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct BodyNode {
+    id: String,
+    name: String,
+}
+
+/// The kinds of document the styrkedja graph is built from: a projection
+/// batch that writes none of them leaves a built graph as it is.
+pub(crate) const GRAPH_KINDS: [DocKind; 6] = [
+    DocKind::Direction,
+    DocKind::Goal,
+    DocKind::Uppdrag,
+    DocKind::Body,
+    DocKind::Unit,
+    DocKind::Plan,
+];
+
+pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
     let mut up: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut labels = BTreeMap::new();
     let visions: Vec<String> = docs::<DirectionDoc>(kv, kommun, DocKind::Direction)?
@@ -236,7 +295,7 @@ fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
         .filter(|(_, k)| *k != DirectionKind::Vardegrund)
         .map(|(p, _)| p)
         .collect();
-    for g in docs::<GoalDoc>(kv, kommun, DocKind::Goal)? {
+    for g in docs::<GoalNode>(kv, kommun, DocKind::Goal)? {
         let path = DocKind::Goal.path(&g.id);
         labels.insert(path.clone(), g.title.clone());
         let parents = if g.level == "kf" {
@@ -248,12 +307,13 @@ fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
     }
     // An uppdrag sits below the budget decision that gave it (its label
     // names the meeting and §), and that below the vision.
-    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
+    let uppdrag = docs::<UppdragNode>(kv, kommun, DocKind::Uppdrag)?;
+    for u in &uppdrag {
         let path = DocKind::Uppdrag.path(&u.id);
         let given = u.lifecycle.iter().find(|l| l.what == "given");
         let label = match given {
             Some(l) => format!("{} (givet {})", u.title, l.source.decided),
-            None => u.title,
+            None => u.title.clone(),
         };
         labels.insert(path.clone(), label);
         for b in &u.to {
@@ -266,18 +326,18 @@ fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
         up.entry(budget.clone()).or_insert_with(|| visions.clone());
         up.insert(path, vec![budget]);
     }
-    for b in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
+    for b in docs::<BodyNode>(kv, kommun, DocKind::Body)? {
         labels.insert(DocKind::Body.path(&b.id), b.name);
     }
     // A nämnd sits below the uppdrag it was given.
-    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
+    for u in &uppdrag {
         for b in &u.to {
             up.entry(DocKind::Body.path(b))
                 .or_default()
                 .push(DocKind::Uppdrag.path(&u.id));
         }
     }
-    for u in docs::<UnitDoc>(kv, kommun, DocKind::Unit)? {
+    for u in docs::<UnitNode>(kv, kommun, DocKind::Unit)? {
         let path = DocKind::Unit.path(&u.id);
         labels.insert(path.clone(), u.name);
         let parent = u
@@ -297,7 +357,13 @@ fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
             up.insert(path, parents);
         }
     }
-    Ok(Graph { up, labels })
+    let mut down: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (child, parents) in &up {
+        for parent in parents {
+            down.entry(parent.clone()).or_default().push(child.clone());
+        }
+    }
+    Ok(Graph { up, down, labels })
 }
 
 impl Graph {
@@ -326,22 +392,21 @@ impl Graph {
 
 /// The path from `node` up to KF (and vision), and everything below it.
 pub fn chain(kv: &(impl KvRead + ?Sized), kommun: &KommunId, node: &str) -> R<Option<ChainPath>> {
-    let g = graph(kv, kommun)?;
+    Ok(chain_in(&graph(kv, kommun)?, node))
+}
+
+/// [`chain`] over a graph already built.
+pub(crate) fn chain_in(g: &Graph, node: &str) -> Option<ChainPath> {
     if !g.labels.contains_key(node) {
-        return Ok(None);
+        return None;
     }
     let up = g.walk(node, |p| g.up.get(p).cloned().unwrap_or_default());
-    let down = g.walk(node, |p| {
-        g.up.iter()
-            .filter(|(_, parents)| parents.iter().any(|x| x == p))
-            .map(|(c, _)| c.clone())
-            .collect()
-    });
-    Ok(Some(ChainPath {
+    let down = g.walk(node, |p| g.down.get(p).cloned().unwrap_or_default());
+    Some(ChainPath {
         node: g.node(node),
         up,
         down,
-    }))
+    })
 }
 
 /// Lucka: a visible gap in the red thread (P3).

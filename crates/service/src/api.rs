@@ -628,7 +628,11 @@ impl Api {
                 styr_projections::plan(kv, &kommun, year).map_err(r)?,
             )),
             Query::Chain { node } => {
-                match styr_projections::chain(kv, &kommun, &node).map_err(r)? {
+                let path = match at {
+                    Some(_) => styr_projections::chain(kv, &kommun, &node),
+                    None => self.projector.chain(&kommun, &node),
+                };
+                match path.map_err(r)? {
                     Some(c) => QueryResult::Chain(c),
                     None => {
                         return Err(ApiError {

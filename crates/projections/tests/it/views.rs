@@ -639,3 +639,58 @@ async fn an_uppdrag_sits_below_the_budget_decision_that_gave_it() {
     let budget = chain(p.view(), &k, "budget/2026").unwrap().unwrap();
     assert!(budget.down.iter().any(|n| n.path == "uppdrag/u-2026-03"));
 }
+
+/// The live chain comes from a graph kept between queries: it follows every
+/// change of the documents the red thread is made of, and equals the chain
+/// built afresh from the view.
+#[tokio::test]
+async fn the_kept_chain_graph_follows_every_change() {
+    let app = spawn_app().await;
+    let decisions = example::vimmerby();
+    let split = decisions.len() - 20;
+    let mut writer = load(&app, Some(split)).await;
+    let k = vimmerby();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let everything = |kv: &sled::Tree| {
+        let top = chain(kv, &k, "direction/vision-2030").unwrap().unwrap();
+        top.down.into_iter().map(|n| n.path).collect::<Vec<_>>()
+    };
+    let agree = |p: &Projector| {
+        let nodes = everything(p.view());
+        for node in nodes
+            .iter()
+            .chain(["direction/vision-2030".to_owned()].iter())
+        {
+            assert_eq!(
+                p.chain(&k, node).unwrap(),
+                chain(p.view(), &k, node).unwrap(),
+                "{node}"
+            );
+        }
+        nodes
+    };
+    let before = agree(&p);
+    // The rest of the year: a new budget's uppdrag, plans, reports.
+    for d in &decisions[split..] {
+        writer.record(d).await;
+    }
+    p.catch_up(&app.store, &k).await.unwrap();
+    let after = agree(&p);
+    assert_ne!(before, after, "the red thread changed");
+    // A value for an indicator changes no document of the graph.
+    let d: example::ExampleDecision = serde_json::from_value(serde_json::json!({
+        "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
+        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
+    }))
+    .unwrap();
+    writer.record(&d).await;
+    p.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(agree(&p), after);
+    // Cleared and rebuilt: the kept graph is not served from before.
+    p.clear(&k).unwrap();
+    assert_eq!(p.chain(&k, "direction/vision-2030").unwrap(), None);
+    p.catch_up(&app.store, &k).await.unwrap();
+    assert_eq!(agree(&p), after);
+}
