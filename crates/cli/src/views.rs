@@ -125,7 +125,7 @@ pub async fn projector(
 }
 
 enum Source {
-    Live(Projector),
+    Live(Box<Projector>),
     Past(MemKv),
 }
 
@@ -229,7 +229,7 @@ async fn view(
                 .await
                 .and_then(|_| p.digest(kommun))
             {
-                Ok(_) => Source::Live(p),
+                Ok(_) => Source::Live(Box::new(p)),
                 // Damage found while reading: the folder is a cache, so
                 // start it afresh from the stream.
                 Err(styr_projections::ProjectionError::Sled(e)) => {
@@ -240,7 +240,7 @@ async fn view(
                     p.catch_up(store, kommun)
                         .await
                         .context("kunde inte uppdatera projektionen")?;
-                    Source::Live(p)
+                    Source::Live(Box::new(p))
                 }
                 Err(e) => return Err(e).context("kunde inte uppdatera projektionen"),
             },
