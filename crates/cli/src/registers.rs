@@ -36,6 +36,9 @@ fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
             u.to.join(", "),
             u.due
         )?;
+        if !u.goals.is_empty() {
+            outln!("    tjänar KF-mål {}", u.goals.join(", "))?;
+        }
         for l in &u.lifecycle {
             let what = match l.what.as_str() {
                 "given" => "givet",

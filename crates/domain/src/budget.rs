@@ -579,6 +579,47 @@ impl KommunState {
         Ok(())
     }
 
+    /// P3: the goals an uppdrag serves are KF goals in force in the budget
+    /// year, adopted before or in the same decision (`adopted`), each once.
+    fn check_uppdrag_goals(
+        &self,
+        field: &str,
+        year: i32,
+        named: &[String],
+        adopted: &[GoalInput],
+    ) -> Result<(), Rejection> {
+        let mut seen = BTreeSet::new();
+        for (j, id) in named.iter().enumerate() {
+            let field = format!("{field}[{j}]");
+            if !seen.insert(id) {
+                return reject(
+                    Rule::Input,
+                    field,
+                    format!("KF-målet {id:?} står två gånger"),
+                );
+            }
+            let in_force = match (self.goals.get(id), adopted.iter().find(|g| g.id == *id)) {
+                (Some(g), _) => g.in_force(year),
+                (None, Some(g)) => (g.from_year..=g.to_year).contains(&year),
+                (None, None) => {
+                    return reject(
+                        Rule::P3,
+                        field,
+                        format!("inget KF-mål {id:?}: ett uppdrag kan bara tjäna KF:s mål"),
+                    )
+                }
+            };
+            if !in_force {
+                return reject(
+                    Rule::P3,
+                    field,
+                    format!("KF-målet {id:?} gäller inte {year}, budgetåret uppdraget ges"),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn budget_goals_and_uppdrag(
         &self,
         year: i32,
@@ -617,6 +658,7 @@ impl KommunState {
             if u.resources.is_some_and(|r| r < 0) {
                 return reject(Rule::Input, f("resources"), "får inte vara negativt");
             }
+            self.check_uppdrag_goals(&f("goals"), year, &u.goals, goals)?;
             events.push(Event::UppdragGiven(UppdragGiven {
                 budget_year: year,
                 uppdrag: GivenUppdrag::from(u),
@@ -983,6 +1025,7 @@ impl From<&UppdragInput> for GivenUppdrag {
             to: u.to.clone(),
             resources: u.resources,
             due: u.due,
+            goals: u.goals.clone(),
         }
     }
 }

@@ -566,6 +566,10 @@ pub struct UppdragInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Tkr>,
     pub due: NaiveDate,
+    /// The KF goals (övergripande mål) the uppdrag serves: in force in the
+    /// budget year, adopted before or in the same decision (P3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goals: Vec<String>,
 }
 
 /// A change KF makes to an uppdrag: the fields given replace the old ones.

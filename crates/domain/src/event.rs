@@ -44,6 +44,9 @@ pub struct GivenUppdrag {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Tkr>,
     pub due: NaiveDate,
+    /// The KF goals it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goals: Vec<String>,
 }
 
 /// Nämndmål as the nämnd adopts it.

@@ -116,6 +116,7 @@ fn base() -> Vec<Event> {
                 to: vec![BODIES[1 + u % 5].into()],
                 resources: Some(100),
                 due: d("2027-12-31"),
+                goals: vec![format!("g-{}", u % GOALS)],
             },
         }));
     }

@@ -321,6 +321,9 @@ pub struct UppdragDoc {
     pub resources: Option<Tkr>,
     pub due: NaiveDate,
     pub given_year: i32,
+    /// The KF goals it serves (as given).
+    #[serde(default)]
+    pub goals: Vec<String>,
     pub closed: Option<String>,
     pub lifecycle: Vec<LifecycleEntry>,
     pub status: Vec<StatusEntry>,

@@ -242,6 +242,8 @@ struct UppdragNode {
     title: String,
     to: Vec<String>,
     given_year: i32,
+    #[serde(default)]
+    goals: Vec<String>,
     lifecycle: Vec<LifecycleNode>,
 }
 
@@ -324,7 +326,10 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
             .entry(budget.clone())
             .or_insert_with(|| format!("Budget {}", given.map_or(u.given_year, |l| l.budget_year)));
         up.entry(budget.clone()).or_insert_with(|| visions.clone());
-        up.insert(path, vec![budget]);
+        // Below the decision that gave it and the KF goals it serves.
+        let mut parents = vec![budget];
+        parents.extend(u.goals.iter().map(|g| DocKind::Goal.path(g)));
+        up.insert(path, parents);
     }
     for b in docs::<BodyNode>(kv, kommun, DocKind::Body)? {
         labels.insert(DocKind::Body.path(&b.id), b.name);

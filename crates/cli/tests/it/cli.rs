@@ -231,6 +231,10 @@ async fn queries_live_and_as_of() {
         t.contains("goal/bun-m1") && t.contains("direction/vision-2030"),
         "{t}"
     );
+    // An uppdrag lies below the KF goal it serves, and says so.
+    assert!(t.contains("uppdrag/u-2026-03"), "{t}");
+    let t = text(&q(&["register", "vimmerby", "uppdrag"]));
+    assert!(t.contains("tjänar KF-mål kf-m2"), "{t}");
 
     let t = text(&q(&["register", "vimmerby", "avvikelser"]));
     assert!(

@@ -191,6 +191,51 @@ impl World {
 }
 
 /// A 2027 budget closing u-1 and extending u-2, with `extra` fields merged in.
+/// P3 above an uppdrag: the KF goals it serves are in force in the budget
+/// year, adopted before or in the same decision.
+#[test]
+fn an_uppdrag_serves_kf_goals_in_force() {
+    let mut w = kommun();
+    let kf = || by("kf", "2026-06-15");
+    let given = |goals: serde_json::Value| json!([{"id": "u-9", "title": "T", "description": "D", "to": ["bun"], "due": "2027-12-31", "goals": goals}]);
+    let later_goal = |from: i32| json!([{"id": "kf-2", "kind": "inriktningsmal", "title": "Fler i arbete", "from_year": from, "to_year": 2029}]);
+    w.then_rejected(
+        kf(),
+        budget_2027(json!({"uppdrag_given": given(json!(["kf-9"]))})),
+        Rule::P3,
+        "uppdrag_given[0].goals[0]",
+    );
+    w.then_rejected(
+        kf(),
+        budget_2027(json!({"uppdrag_given": given(json!(["kf-1", "kf-1"]))})),
+        Rule::Input,
+        "uppdrag_given[0].goals[1]",
+    );
+    // kf-2 adopted in the same decision, but only from 2028.
+    w.then_rejected(
+        kf(),
+        budget_2027(
+            json!({"goals": later_goal(2028), "uppdrag_given": given(json!(["kf-1", "kf-2"]))}),
+        ),
+        Rule::P3,
+        "uppdrag_given[0].goals[1]",
+    );
+    let events = w.then_ok(
+        kf(),
+        budget_2027(
+            json!({"goals": later_goal(2027), "uppdrag_given": given(json!(["kf-1", "kf-2"]))}),
+        ),
+    );
+    let given = events
+        .iter()
+        .find_map(|e| match e {
+            Event::UppdragGiven(g) => Some(&g.uppdrag),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(given.goals, ["kf-1", "kf-2"]);
+}
+
 fn budget_2027(extra: serde_json::Value) -> serde_json::Value {
     let mut b = json!({"command": "adopt_budget", "year": 2027,
         "ramar": [{"body": "bun", "year": 2027, "amount": 520000}],

@@ -51,6 +51,7 @@ pub(super) fn uppdrag_given<R: KvRead + ?Sized>(
             resources: uppdrag.resources,
             due: uppdrag.due,
             given_year: budget_year,
+            goals: uppdrag.goals,
             closed: None,
             lifecycle: vec![LifecycleEntry {
                 what: "given".into(),

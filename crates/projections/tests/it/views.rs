@@ -635,9 +635,18 @@ async fn an_uppdrag_sits_below_the_budget_decision_that_gave_it() {
     );
     let up: Vec<&str> = c.up.iter().map(|n| n.path.as_str()).collect();
     assert_eq!(up.first(), Some(&"budget/2026"), "{up:?}");
+    // … and below the KF goal it serves.
+    assert_eq!(up.get(1), Some(&"goal/kf-m2"), "{up:?}");
     assert!(up.contains(&"direction/vision-2030"), "{up:?}");
     let budget = chain(p.view(), &k, "budget/2026").unwrap().unwrap();
     assert!(budget.down.iter().any(|n| n.path == "uppdrag/u-2026-03"));
+    let goal = chain(p.view(), &k, "goal/kf-m2").unwrap().unwrap();
+    assert!(goal.down.iter().any(|n| n.path == "uppdrag/u-2026-03"));
+    let digital = chain(p.view(), &k, "uppdrag/u-2026-02").unwrap().unwrap();
+    assert!(
+        !digital.up.iter().any(|n| n.path.starts_with("goal/")),
+        "an uppdrag that names no goal has none above it"
+    );
 }
 
 /// The live chain comes from a graph kept between queries: it follows every
