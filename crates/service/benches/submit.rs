@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use async_nats::header::NATS_EXPECTED_LAST_SEQUENCE;
 use async_nats::jetstream;
+use styr_domain::{DecidedBy, Event, Provenance};
 use styr_natsrun::{NatsServer, ServerOptions};
 use styr_service::{example, Kommuner, Outcome, Submission};
-use styr_store::{EventStore, KommunId, StoreConfig};
+use styr_store::{AppendOutcome, Decision, EventStore, KommunId, StoreConfig};
 
 fn report(i: usize) -> Submission {
     let body = if i.is_multiple_of(2) { "sn" } else { "bun" };
@@ -87,8 +88,14 @@ async fn main() {
     let server = NatsServer::start(ServerOptions::new(dir.path().join("nats")))
         .await
         .unwrap();
+    // Keys in a folder, so that a second store (the restart below) signs
+    // with the kommun's key in force.
+    let config = StoreConfig {
+        keys: Some(dir.path().join("keys")),
+        ..StoreConfig::default()
+    };
     let store = Arc::new(
-        EventStore::connect(&server.url(), StoreConfig::default())
+        EventStore::connect(&server.url(), config.clone())
             .await
             .unwrap(),
     );
@@ -167,5 +174,73 @@ async fn main() {
         "submit, 8 kommuner, 16 in flight each",
         r / raw8
     );
+    restart(&server.url(), config, &k, offset + n).await;
     drop(server);
+}
+
+/// The first answer after a restart on a kommun with a long history: a new
+/// store and service (nothing in memory) decide one submission, which folds
+/// the whole history first; then a second one, warm.
+async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usize) {
+    let events: usize = std::env::var("STYR_BENCH_RESTART_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let kommun = KommunId::new("restart").unwrap();
+    load(k, &kommun).await;
+    let store = k.store();
+    let mut head = store.last_sequence(&kommun).await.unwrap();
+    let status = styr_projections::new_event(&Event::UppdragStatusReported(
+        styr_domain::UppdragStatusReported {
+            uppdrag: "u-2026-01".into(),
+            body: "bun".into(),
+            as_of: "2026-05-31".parse().unwrap(),
+            status: styr_domain::UppdragStatus::Ongoing,
+            reason: None,
+            comment: None,
+        },
+    ));
+    for (i, start) in (0..events).step_by(500).enumerate() {
+        let decision = Decision {
+            idempotency_key: format!("history-{i}"),
+            recorded_by: "bench".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            provenance: Provenance::new(
+                DecidedBy::Body {
+                    body: "bun".into(),
+                    meeting_date: "2026-06-10".parse().unwrap(),
+                    paragraph: "33".into(),
+                },
+                "2026-06-10".parse().unwrap(),
+            ),
+            events: vec![status.clone(); (events - start).min(500)],
+        };
+        match store.append(&kommun, head, decision).await.unwrap() {
+            AppendOutcome::Appended(c) => head = c.last_sequence,
+            other => panic!("{other:?}"),
+        }
+    }
+    let restarted = Arc::new(EventStore::connect(url, config).await.unwrap());
+    let fresh = Kommuner::new(restarted);
+    let start = Instant::now();
+    let first = fresh.submit(&kommun, report(offset)).await.unwrap();
+    let cold = start.elapsed();
+    assert!(matches!(first, Outcome::Recorded(_)), "{first:?}");
+    let start = Instant::now();
+    fresh.submit(&kommun, report(offset + 1)).await.unwrap();
+    let warm = start.elapsed();
+    styr_testkit::bench_figure("submit", "restart_history_events", head as f64, "events");
+    styr_testkit::bench_figure(
+        "submit",
+        "first_answer_after_restart",
+        cold.as_secs_f64() * 1e3,
+        "ms",
+    );
+    println!(
+        "{:<58} {:>8.1} ms (the next one {:.1} ms)",
+        format!("first decision after a restart, {head} events in the kommun"),
+        cold.as_secs_f64() * 1e3,
+        warm.as_secs_f64() * 1e3
+    );
 }
