@@ -436,6 +436,8 @@ impl Gap {
             "tertial_report_missing" => "tertialrapport saknas",
             "finding_without_action" => "brist utan åtgärd",
             "budget_not_established" => "budget inte fastställd",
+            "budget_established_late" => "budget fastställd för sent",
+            "budget_not_by_newly_elected" => "budget inte fastställd av nyvalda fullmäktige",
             "investment_without_follow_up" => "investering utan uppföljning",
             other => other,
         }
@@ -666,12 +668,13 @@ fn budget_gaps(
         // The last day: 30 November the year before, or 31 December when
         // an ordinary election was held that year (as recorded).
         let before = year.saturating_sub(1);
-        let election_year = docs::<ElectionDoc>(kv, kommun, DocKind::Election)?
-            .iter()
-            .any(|e| {
+        let election = docs::<ElectionDoc>(kv, kommun, DocKind::Election)?
+            .into_iter()
+            .find(|e| {
                 e.kind == styr_domain::ElectionKind::Ordinary
                     && chrono::Datelike::year(&e.date) == before
             });
+        let election_year = election.is_some();
         let last_day = if election_year { (12, 31) } else { (11, 30) };
         let deadline = NaiveDate::from_ymd_opt(before, last_day.0, last_day.1);
         let passed = deadline.is_some_and(|d| today > d);
@@ -697,6 +700,25 @@ fn budget_gaps(
                 });
             }
             _ => {}
+        }
+        // After an election the newly elected fullmäktige fastställer the
+        // budget (KL 11 kap 10 §): a fastställande at a meeting before its
+        // mandate began is recorded, and flagged.
+        if let (Some(e), Some(established)) = (&election, &b.established) {
+            let meeting = match &established.decided_by {
+                styr_domain::DecidedBy::Body { meeting_date, .. } => *meeting_date,
+                _ => established.effective_date,
+            };
+            if meeting < e.mandate_from && established.effective_date <= today {
+                out.push(Gap {
+                    kind: "budget_not_by_newly_elected",
+                    entity: DocKind::Budget.path(year),
+                    reason: format!(
+                        "budgeten för {year} fastställdes {meeting} ({}), före den {} då de fullmäktige som valdes {} tillträdde; efter ett val fastställer nyvalda fullmäktige budgeten (KL 11 kap 10 §)",
+                        established.decided, e.mandate_from, e.date
+                    ),
+                });
+            }
         }
     }
     // Only reports adopted by `today` count.
@@ -819,5 +841,18 @@ mod tests {
             kinds(&kommun("2027-01-10", &["2026-09-13"])),
             ["budget_established_late"]
         );
+    }
+
+    #[test]
+    fn after_an_election_the_newly_elected_adopt_the_budget() {
+        // The mandate began 15 October: a fastställande in early October
+        // was the outgoing fullmäktige's.
+        assert_eq!(
+            kinds(&kommun("2026-10-05", &["2026-09-13"])),
+            ["budget_not_by_newly_elected"]
+        );
+        assert!(kinds(&kommun("2026-10-26", &["2026-09-13"])).is_empty());
+        // Without an election that year the rule does not apply.
+        assert!(kinds(&kommun("2026-10-05", &[])).is_empty());
     }
 }
