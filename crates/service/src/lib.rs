@@ -201,9 +201,15 @@ impl Kommuner {
             // an event that cannot be read stops here and is read again next
             // time, never skipped.
             let mut chain = decider.chain.clone();
-            let records = chain.classify_run(run.clone());
+            let records = chain
+                .classify_run(run.clone())
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            // The store's idempotency index needs the same run: it takes
+            // it instead of reading the stream a second time.
+            self.store.take_classified(kommun, &records, &chain).await?;
             for (i, record) in records.into_iter().enumerate() {
-                if let Err(e) = Self::fold_one(kommun, decider, record?) {
+                if let Err(e) = Self::fold_one(kommun, decider, record) {
                     // Where the chain stood after the last event folded.
                     let mut before = decider.chain.clone();
                     before.classify_run(run[..i].to_vec());

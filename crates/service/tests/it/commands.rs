@@ -86,6 +86,20 @@ async fn the_example_kommun_loads_and_holds_together() {
         assert!(matches!(o, Outcome::Duplicate(_)), "{o:?}");
     }
     assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), seq);
+    // Its store took the history from the service's fold instead of reading
+    // it again; the next decision continues that chain: chained, not foreign.
+    let o = again
+        .submit(&kommun, status_report("after-restart", "bun", 3))
+        .await
+        .unwrap();
+    assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
+    let head = app
+        .shared_store()
+        .await
+        .chain_head(&kommun)
+        .await
+        .unwrap();
+    assert_eq!((head.next, head.chained), (seq + 2, seq + 1));
 }
 
 #[tokio::test]

@@ -54,17 +54,44 @@ impl KommunLog {
     /// never stops the log.
     pub(super) fn absorb_run(&mut self, messages: Vec<(u64, Bytes)>) -> Result<(), StoreError> {
         for record in self.chain.classify_run(messages) {
-            self.index(record?)?;
+            if let Record::Event(event) = record? {
+                self.index(&event)?;
+            }
         }
         Ok(())
     }
 
-    /// Notes a classified message's idempotency key.
-    fn index(&mut self, record: Record) -> Result<(), StoreError> {
-        let event = match record {
-            Record::Event(e) => e,
-            Record::Foreign(_) => return Ok(()),
+    /// Takes messages another reader of the stream has classified —
+    /// consecutive `records`, and `after`, where the chain stands after them
+    /// — if they continue the index exactly (classification is
+    /// deterministic, so that reader's chain equals this one at the same
+    /// sequence); otherwise leaves the index to read the stream itself.
+    /// Returns whether they were taken.
+    pub(super) fn take_classified(
+        &mut self,
+        records: &[Record],
+        after: &ChainState,
+    ) -> Result<bool, StoreError> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Ok(false);
         };
+        if first.sequence() != self.chain.next
+            || after.next != last.sequence() + 1
+            || after.kommun != self.kommun
+        {
+            return Ok(false);
+        }
+        for record in records {
+            if let Record::Event(event) = record {
+                self.index(event)?;
+            }
+        }
+        self.chain = after.clone();
+        Ok(true)
+    }
+
+    /// Notes a chained event's idempotency key.
+    fn index(&mut self, event: &crate::StoredEvent) -> Result<(), StoreError> {
         let sequence = event.sequence;
         let key = &event.envelope.idempotency_key;
         match self.commits.get_mut(key) {

@@ -18,7 +18,7 @@ use ed25519_dalek::SigningKey;
 use futures::StreamExt;
 use uuid::Uuid;
 
-use crate::chain::ChainState;
+use crate::chain::{ChainState, Record};
 use crate::keys::KeyStore;
 use crate::{KommunId, StoreError};
 use log::KommunLog;
@@ -271,6 +271,23 @@ impl EventStore {
             });
         }
         Ok(())
+    }
+
+    /// Takes a run of the kommun's stream that the caller has read and
+    /// classified (`records`, consecutive, and `after`: the chain after
+    /// them) into this store's index, so that it need not read them again —
+    /// if they continue where the index stands; otherwise nothing happens
+    /// and the index reads the stream itself when it needs to. A service
+    /// folding a kommun's history on first use hands each run on.
+    pub async fn take_classified(
+        &self,
+        kommun: &KommunId,
+        records: &[Record],
+        after: &ChainState,
+    ) -> Result<bool, StoreError> {
+        let log = self.log(kommun);
+        let mut log = log.lock().await;
+        log.take_classified(records, after)
     }
 
     /// Where this store last saw the kommun's chain (no reading: after an
