@@ -856,7 +856,14 @@ impl Event {
         if schema_version != EVENT_SCHEMA_VERSION {
             return Err(unknown(format!("schemaversion {schema_version} är okänd")));
         }
-        serde_json::from_value(serde_json::json!({ "type": event_type, "data": payload }))
-            .map_err(|e| unknown(e.to_string()))
+        // The tag first, then the fields borrowed from `payload`: serde
+        // then decodes the variant straight away, with no copy of the
+        // payload and no buffering of it while it looks for the tag.
+        use serde::Deserialize;
+        let tag = serde_json::Value::String(event_type.to_owned());
+        let entries = [("type", &tag), ("data", payload)];
+        let map =
+            serde::de::value::MapDeserializer::<_, serde_json::Error>::new(entries.into_iter());
+        Event::deserialize(map).map_err(|e| unknown(e.to_string()))
     }
 }

@@ -193,7 +193,7 @@ impl Kommuner {
         decider: &mut Decider,
     ) -> Result<(), ServiceError> {
         let messages = self.store.raw_history(kommun, decider.chain.next).await?;
-        let runs = messages.ready_chunks(512);
+        let runs = messages.chunks(512);
         futures::pin_mut!(runs);
         while let Some(run) = runs.next().await {
             let run = run.into_iter().collect::<Result<Vec<_>, _>>()?;

@@ -93,12 +93,7 @@ async fn the_example_kommun_loads_and_holds_together() {
         .await
         .unwrap();
     assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
-    let head = app
-        .shared_store()
-        .await
-        .chain_head(&kommun)
-        .await
-        .unwrap();
+    let head = app.shared_store().await.chain_head(&kommun).await.unwrap();
     assert_eq!((head.next, head.chained), (seq + 2, seq + 1));
 }
 

@@ -256,7 +256,7 @@ impl EventStore {
         }
         let stream = stream.clone();
         let messages = read::raw_messages(&stream, head + 1, Some(target)).await?;
-        let runs = messages.ready_chunks(read::RUN);
+        let runs = messages.chunks(read::RUN);
         futures::pin_mut!(runs);
         while let Some(run) = runs.next().await {
             log.absorb_run(run.into_iter().collect::<Result<_, _>>()?)?;
