@@ -438,6 +438,7 @@ impl Gap {
             "budget_not_established" => "budget inte fastställd",
             "budget_established_late" => "budget fastställd för sent",
             "budget_not_by_newly_elected" => "budget inte fastställd av nyvalda fullmäktige",
+            "review_unanswered" => "granskning utan yttrande",
             "investment_without_follow_up" => "investering utan uppföljning",
             other => other,
         }
@@ -458,8 +459,46 @@ pub fn gaps(
     action_gaps(kv, kommun, today, &mut out)?;
     control_gaps(kv, kommun, year, today, &mut out)?;
     budget_gaps(kv, kommun, year, today, &mut out)?;
+    review_gaps(kv, kommun, year, today, &mut out)?;
     out.sort();
     Ok(out)
+}
+
+/// A granskning of the year, or one whose replies were due in it, that a
+/// board it asked has not answered by the date the revisorer set, once
+/// that date has passed.
+fn review_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    today: NaiveDate,
+    out: &mut Vec<Gap>,
+) -> R<()> {
+    for r in docs::<ReviewDoc>(kv, kommun, DocKind::Review)? {
+        let of_the_year = r.year == year || chrono::Datelike::year(&r.reply_due) == year;
+        if !of_the_year || today <= r.reply_due {
+            continue;
+        }
+        for body in &r.bodies {
+            let answered = r
+                .replies
+                .get(body)
+                .is_some_and(|reply| reply.source.effective_date <= today);
+            if !answered {
+                out.push(Gap {
+                    kind: "review_unanswered",
+                    entity: DocKind::Review.path(&r.review),
+                    reason: format!(
+                        "{} har inte yttrat sig över granskningen \"{}\", som skulle besvaras senast {} (revisorernas begäran, KL 12 kap)",
+                        body.to_uppercase(),
+                        r.title,
+                        r.reply_due
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// KF goals in force that no nämnd broke down, and nämndmål with no KF goal in force.
@@ -841,6 +880,46 @@ mod tests {
             kinds(&kommun("2027-01-10", &["2026-09-13"])),
             ["budget_established_late"]
         );
+    }
+
+    #[test]
+    fn a_granskning_unanswered_past_its_date_is_a_gap() {
+        let mut kv = MemKv(Default::default());
+        let review = json!({
+            "review": "g-1", "title": "Intern kontroll", "year": 2026, "bodies": ["bun", "sn"],
+            "observations": [], "recommendations": [], "reply_due": "2026-11-30",
+            "replies": {"bun": {"reply": "Vi åtgärdar", "responses": [], "late": false,
+                                "source": source("2026-11-20")}},
+            "source": source("2026-09-01"),
+        });
+        kv.0.insert(
+            "v/k/review/g-1".into(),
+            serde_json::to_vec(&review).unwrap(),
+        );
+        // BUN answers this one on 10 December, late.
+        let mut late = review.clone();
+        late["review"] = json!("g-2");
+        late["bodies"] = json!(["bun"]);
+        late["replies"]["bun"]["source"] = source("2026-12-10");
+        kv.0.insert("v/k/review/g-2".into(), serde_json::to_vec(&late).unwrap());
+        let k = styr_store::KommunId::new("k").unwrap();
+        let unanswered = |today: &str| -> Vec<String> {
+            super::gaps(&kv, &k, 2026, today.parse().unwrap())
+                .unwrap()
+                .into_iter()
+                .filter(|g| g.kind == "review_unanswered")
+                .map(|g| g.reason)
+                .collect()
+        };
+        assert!(unanswered("2026-11-30").is_empty(), "not before the date");
+        // On 1 December: SN never answered g-1, BUN has not yet answered g-2.
+        let after = unanswered("2026-12-01");
+        assert_eq!(after.len(), 2, "{after:?}");
+        assert!(after.iter().any(|r| r.starts_with("SN ")), "{after:?}");
+        // Once BUN's late reply is in, only SN's stays open.
+        let later = unanswered("2026-12-11");
+        assert_eq!(later.len(), 1, "{later:?}");
+        assert!(later[0].starts_with("SN "), "{later:?}");
     }
 
     #[test]
