@@ -271,12 +271,16 @@ impl Projector {
         // `changed` (a batch counts its change only once it is written).
         let graph = std::sync::Arc::new(crate::query::graph(&self.tree, kommun)?);
         let path = crate::query::chain_in(&graph, node);
-        self.graphs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kommun.clone())
-            .or_default()
-            .built = Some((changed, graph));
+        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = graphs.entry(kommun.clone()).or_default();
+        // A slower build of an older state never replaces a newer one.
+        if slot
+            .built
+            .as_ref()
+            .is_none_or(|(built, _)| *built <= changed)
+        {
+            slot.built = Some((changed, graph));
+        }
         Ok(path)
     }
 

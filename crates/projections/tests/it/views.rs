@@ -40,6 +40,16 @@ async fn load(app: &App, n: Option<usize>) -> Writer {
     writer
 }
 
+/// One more indicator value for KF goal kf-m2 (2026-T3: 86.5).
+fn one_more_outcome() -> example::ExampleDecision {
+    serde_json::from_value(serde_json::json!({
+        "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
+        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
+    }))
+    .unwrap()
+}
+
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -551,12 +561,7 @@ async fn an_outcome_is_its_own_document() {
     p.catch_up(&app.store, &k).await.unwrap();
     let goal_bytes = || p.view().get("v/vimmerby/goal/kf-m2").unwrap().unwrap();
     let before = goal_bytes();
-    let d: example::ExampleDecision = serde_json::from_value(serde_json::json!({
-        "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
-        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
-    }))
-    .unwrap();
+    let d = one_more_outcome();
     writer.record(&d).await;
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(goal_bytes(), before, "the goal document is not rewritten");
@@ -688,12 +693,7 @@ async fn the_kept_chain_graph_follows_every_change() {
     let after = agree(&p);
     assert_ne!(before, after, "the red thread changed");
     // A value for an indicator changes no document of the graph.
-    let d: example::ExampleDecision = serde_json::from_value(serde_json::json!({
-        "idempotency_key": "one-more", "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
-        "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026-T3", "value": 86.5, "source": "Skolverket"}
-    }))
-    .unwrap();
+    let d = one_more_outcome();
     writer.record(&d).await;
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(agree(&p), after);
