@@ -34,7 +34,10 @@
 //! it chains over: changing, inserting or removing any of them changes the
 //! hash *n* signs. [`ChainState::classify_run`] uses this: it checks the
 //! links of a run of messages, the keys it publishes, and the signature of
-//! the run's last event only. Any anomaly — a message that does not decode
+//! the run's last event only — and, at a key rotation inside the run, of
+//! the last event before it under the key it replaces (an endorsement is not
+//! tied to a place in the chain, so a new key vouches only for what comes
+//! after it). Any anomaly — a message that does not decode
 //! or link, a key event that does not hold, a last signature that fails — and
 //! the run is classified again message by message, exactly as
 //! [`ChainState::classify`] does, so the outcome never differs: an event a
@@ -300,11 +303,16 @@ impl ChainState {
                 return None;
             }
             if envelope.event_type == KEY_EVENT_TYPE {
-                // Rare: checked in full, and its signature (by the key it
-                // publishes, endorsed by the one before) vouches for the
-                // events it chains over.
+                // Rare: checked in full.
                 let key = self.key_event(&envelope).ok()?;
                 signature_holds(raw, &key.key).ok()?;
+                // The events before it were signed by the key it replaces:
+                // the last of them is checked under that key, so a key
+                // endorsed once (its endorsement is not tied to a place in
+                // the chain) cannot vouch for events it never signed.
+                if let Some(i) = unchecked {
+                    signature_holds(&messages[i].1, &self.key.as_ref()?.key).ok()?;
+                }
                 self.key = Some(key);
                 unchecked = None;
             } else {

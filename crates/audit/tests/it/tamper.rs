@@ -8,7 +8,9 @@ use ed25519_dalek::{Signer, SigningKey};
 use styr_audit::*;
 use styr_projections::{digest, fold_records, Projector};
 use styr_service::{example, Kommuner};
-use styr_store::{sign_envelope, ChainHash, ChainState, Envelope, EventStore, KommunId, Record};
+use styr_store::{
+    key_id, sign_envelope, ChainHash, ChainState, Envelope, EventStore, KommunId, Record,
+};
 use styr_testkit::TestNats;
 
 struct World {
@@ -317,11 +319,16 @@ async fn every_tamper_case_is_detected_and_located() {
 /// Classifies `entries` message by message and in runs of each size; the
 /// outcomes (records, or the error's text) are the same.
 fn assert_runs_classify_alike(entries: &[ExportEntry], what: &str) -> Vec<Record> {
-    let k = vimmerby();
     let messages: Vec<(u64, bytes::Bytes)> = entries
         .iter()
         .map(|e| (e.sequence, e.bytes().into()))
         .collect();
+    assert_messages_classify_alike(&messages, what)
+}
+
+/// [`assert_runs_classify_alike`] over raw messages.
+fn assert_messages_classify_alike(messages: &[(u64, bytes::Bytes)], what: &str) -> Vec<Record> {
+    let k = vimmerby();
     let mut one = ChainState::genesis(&k);
     let exact: Vec<Result<Record, String>> = messages
         .iter()
@@ -405,6 +412,87 @@ async fn runs_classify_exactly_as_message_by_message() {
     let mut t = w.entries.clone();
     t.swap(mid, mid + 1);
     assert_runs_classify_alike(&t, "swapped");
+}
+
+/// A history of `n` events: the first key, events by it, a rotation to a
+/// second key endorsed by the first, events by the second. `sign(i)` is
+/// the key event i is signed with (the key events are signed by the key
+/// they publish, as the store does).
+fn rotated_history(sign: impl Fn(usize) -> SigningKey) -> Vec<(u64, bytes::Bytes)> {
+    let k = vimmerby();
+    let (k1, k2) = (
+        SigningKey::from_bytes(&[1u8; 32]),
+        SigningKey::from_bytes(&[2u8; 32]),
+    );
+    let (v1, v2) = (k1.verifying_key(), k2.verifying_key());
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut prev = ChainHash::genesis(&k);
+    let mut out = Vec::new();
+    for i in 0..10usize {
+        let (event_type, payload) = match i {
+            0 => (
+                styr_store::KEY_EVENT_TYPE,
+                serde_json::json!({"key_id": key_id(&v1), "public_key": hex::encode(v1.as_bytes())}),
+            ),
+            6 => (
+                styr_store::KEY_EVENT_TYPE,
+                serde_json::json!({"key_id": key_id(&v2), "public_key": hex::encode(v2.as_bytes()),
+                    "replaces": key_id(&v1), "endorsement": hex::encode(k1.sign(v2.as_bytes()).to_bytes())}),
+            ),
+            _ => ("Happened", serde_json::json!({"n": i})),
+        };
+        let env = Envelope {
+            event_id: uuid::Uuid::now_v7(),
+            kommun: k.clone(),
+            aggregate: styr_store::AggregateRef::new("thing", "a"),
+            event_type: event_type.into(),
+            schema_version: 1,
+            provenance: styr_store::Provenance::new(
+                styr_store::DecidedBy::System {
+                    component: "test".into(),
+                },
+                day,
+            ),
+            recorded_at: chrono::Utc::now(),
+            recorded_by: "test".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            idempotency_key: format!("k-{i}"),
+            prev_hash: prev,
+            payload,
+            signature: None,
+        };
+        let raw = sign_envelope(serde_json::to_vec(&env).unwrap(), &sign(i));
+        prev = ChainHash::of_event(&raw);
+        out.push((i as u64 + 1, raw.into()));
+    }
+    out
+}
+
+/// A key endorsed once is no licence for what came before it: holding the
+/// second key, a forger rewrites events the first key signed before the
+/// rotation (signing them with a key of his own), re-signs the rotation —
+/// its endorsement copied — and the events after it with the second key.
+/// Runs call it foreign exactly as message by message does.
+#[test]
+fn a_rotated_key_cannot_vouch_for_the_events_before_it() {
+    let key = |i: usize| SigningKey::from_bytes(&[if i < 6 { 1u8 } else { 2u8 }; 32]);
+    let genuine = rotated_history(key);
+    let records = assert_messages_classify_alike(&genuine, "genuine rotation");
+    assert!(records.iter().all(|r| matches!(r, Record::Event(_))));
+    let forged = rotated_history(|i| {
+        if (2..6).contains(&i) {
+            forger()
+        } else {
+            key(i)
+        }
+    });
+    let records = assert_messages_classify_alike(&forged, "rewritten before a rotation");
+    let foreign = records
+        .iter()
+        .filter(|r| matches!(r, Record::Foreign(_)))
+        .count();
+    assert_eq!(foreign, 8, "everything from the first rewritten event on");
 }
 
 /// Every opened tag is closed in order (void elements aside).
