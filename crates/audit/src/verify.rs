@@ -452,10 +452,14 @@ pub async fn verify_stream_with(
     while let Some(m) = messages.next().await {
         let (sequence, raw) = match m {
             Ok(m) => m,
-            Err(StoreError::Corrupt { sequence, reason }) => {
-                return Ok(Err(Break::new(sequence, None, reason)))
+            Err(e) => {
+                // What was read before the error is checked first: a break
+                // in it is the answer, not the error.
+                if let Err(b) = v.check_pending() {
+                    return Ok(Err(b));
+                }
+                return Err(e);
             }
-            Err(other) => return Err(other),
         };
         if let Err(b) = v.push_bytes(sequence, raw, None) {
             return Ok(Err(b));

@@ -439,7 +439,7 @@ impl Projector {
         let mut last = state.next - 1;
         let mut after = state.clone();
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-        let reader = AbortOnDrop(tokio::spawn(read_batches(
+        let reader = AbortOnDrop::new(tokio::spawn(read_batches(
             kommun.clone(),
             state,
             messages,
@@ -452,7 +452,16 @@ impl Projector {
             last = self.apply_batch(kommun, &items, &after)?;
             progress(last);
         }
-        drop(reader);
+        // The channel also closes when the reader dies: that is no end.
+        if let Err(e) = reader.join().await {
+            if e.is_panic() {
+                std::panic::resume_unwind(e.into_panic());
+            }
+            return Err(ProjectionError::Halted {
+                kommun: kommun.to_string(),
+                reason: format!("läsningen av strömmen avbröts: {e}"),
+            });
+        }
         Ok((last, after))
     }
 
@@ -508,9 +517,14 @@ impl Projector {
         };
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
-        self.tree.apply_batch(batch)?;
         if graph_changed {
-            self.graph_changed(kommun);
+            // The write and its count together: a query never finds the
+            // new checkpoint with the old graph still counted current.
+            let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+            self.tree.apply_batch(batch)?;
+            graphs.entry(kommun.clone()).or_default().changed += 1;
+        } else {
+            self.tree.apply_batch(batch)?;
         }
         Ok(last.sequence())
     }
@@ -632,11 +646,27 @@ fn decode_run(
 
 /// Ends a spawned task when dropped (a caller that stops following stops
 /// its reader too).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+struct AbortOnDrop<T>(Option<tokio::task::JoinHandle<T>>);
+
+impl<T> AbortOnDrop<T> {
+    fn new(task: tokio::task::JoinHandle<T>) -> Self {
+        AbortOnDrop(Some(task))
+    }
+
+    /// Waits for the task to end, with its outcome.
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        match self.0.take() {
+            Some(task) => task.await,
+            None => unreachable!("joined once"),
+        }
+    }
+}
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
     }
 }
 

@@ -53,11 +53,12 @@ impl KommunLog {
     /// one run. A foreign message is skipped (and logged by the chain); it
     /// never stops the log.
     pub(super) fn absorb_run(&mut self, messages: Vec<(u64, Bytes)>) -> Result<(), StoreError> {
-        for record in self.chain.classify_run(messages) {
-            if let Record::Event(event) = record? {
-                self.index(&event)?;
-            }
-        }
+        let mut chain = self.chain.clone();
+        let records = chain
+            .classify_run(messages)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        self.take_classified(&records, &chain)?;
         Ok(())
     }
 
@@ -81,43 +82,41 @@ impl KommunLog {
         {
             return Ok(false);
         }
+        // All or nothing: the run's commits are worked out aside and taken
+        // only if every one of them holds.
+        let mut taken: HashMap<&str, Commit> = HashMap::new();
         for record in records {
-            if let Record::Event(event) = record {
-                self.index(event)?;
-            }
+            let Record::Event(event) = record else {
+                continue;
+            };
+            let key = event.envelope.idempotency_key.as_str();
+            let known = taken.get(key).or_else(|| self.commits.get(key));
+            let commit = match known {
+                Some(c) if c.last_sequence + 1 == event.sequence => {
+                    let mut c = c.clone();
+                    c.last_sequence = event.sequence;
+                    c.event_ids.push(event.envelope.event_id);
+                    c
+                }
+                Some(_) => {
+                    return Err(StoreError::Corrupt {
+                        sequence: event.sequence,
+                        reason: format!("idempotency key {key:?} appears in two separate commits"),
+                    })
+                }
+                None => Commit {
+                    idempotency_key: key.to_owned(),
+                    first_sequence: event.sequence,
+                    last_sequence: event.sequence,
+                    event_ids: vec![event.envelope.event_id],
+                },
+            };
+            taken.insert(key, commit);
         }
+        self.commits
+            .extend(taken.into_iter().map(|(k, c)| (k.to_owned(), c)));
         self.chain = after.clone();
         Ok(true)
-    }
-
-    /// Notes a chained event's idempotency key.
-    fn index(&mut self, event: &crate::StoredEvent) -> Result<(), StoreError> {
-        let sequence = event.sequence;
-        let key = &event.envelope.idempotency_key;
-        match self.commits.get_mut(key) {
-            Some(c) if c.last_sequence + 1 == event.sequence => {
-                c.last_sequence = event.sequence;
-                c.event_ids.push(event.envelope.event_id);
-            }
-            Some(_) => {
-                return Err(StoreError::Corrupt {
-                    sequence,
-                    reason: format!("idempotency key {key:?} appears in two separate commits"),
-                })
-            }
-            None => {
-                self.commits.insert(
-                    key.clone(),
-                    Commit {
-                        idempotency_key: key.clone(),
-                        first_sequence: event.sequence,
-                        last_sequence: event.sequence,
-                        event_ids: vec![event.envelope.event_id],
-                    },
-                );
-            }
-        }
-        Ok(())
     }
 
     /// The decisions of a group that go in its batch, by index: those whose
