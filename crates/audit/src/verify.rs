@@ -303,7 +303,7 @@ impl Verifier {
                         }
                     }
                 }
-                self.key = Some(key_in_force(&key).map_err(brk)?);
+                self.key = Some(key.key().map_err(brk)?);
                 self.keys.push(key.key_id);
             }
             "CheckpointSigned" => {
@@ -467,19 +467,4 @@ pub async fn verify_stream_with(
         progress(sequence);
     }
     Ok(v.finish(Some(last)))
-}
-
-/// The key a chained `SigningKeyPublished` payload puts in force (its
-/// signature and endorsement were checked when it was classified).
-fn key_in_force(payload: &KeyPayload) -> Result<KeyInForce, String> {
-    let bytes: [u8; 32] = hex::decode(&payload.public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or("publicerad nyckel är inte 32 bytes hex")?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .map_err(|e| format!("ogiltig nyckel: {e}"))?;
-    Ok(KeyInForce {
-        id: payload.key_id.clone(),
-        key,
-    })
 }

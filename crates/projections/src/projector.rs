@@ -284,14 +284,23 @@ impl Projector {
         Ok(path)
     }
 
-    /// Counts a change of the documents the kommun's graph is built from.
-    fn graph_changed(&self, kommun: &KommunId) {
-        self.graphs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kommun.clone())
-            .or_default()
-            .changed += 1;
+    /// Writes a sled batch of the kommun's; one that changes documents the
+    /// kommun's graph is built from is written and counted under the
+    /// graphs' lock together, so a query never finds the new view with the
+    /// old graph still counted current.
+    fn write(
+        &self,
+        kommun: &KommunId,
+        batch: sled::Batch,
+        graph_changed: bool,
+    ) -> Result<(), ProjectionError> {
+        if !graph_changed {
+            return Ok(self.tree.apply_batch(batch)?);
+        }
+        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+        self.tree.apply_batch(batch)?;
+        graphs.entry(kommun.clone()).or_default().changed += 1;
+        Ok(())
     }
 
     /// Checks the checkpoint against the stream: the message at its sequence
@@ -517,15 +526,7 @@ impl Projector {
         };
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
-        if graph_changed {
-            // The write and its count together: a query never finds the
-            // new checkpoint with the old graph still counted current.
-            let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
-            self.tree.apply_batch(batch)?;
-            graphs.entry(kommun.clone()).or_default().changed += 1;
-        } else {
-            self.tree.apply_batch(batch)?;
-        }
+        self.write(kommun, batch, graph_changed)?;
         Ok(last.sequence())
     }
 
@@ -541,9 +542,7 @@ impl Projector {
             }
         }
         batch.remove(checkpoint_key(kommun).as_bytes());
-        self.tree.apply_batch(batch)?;
-        self.graph_changed(kommun);
-        Ok(())
+        self.write(kommun, batch, true)
     }
 
     /// Projects the kommun from scratch.

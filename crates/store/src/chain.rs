@@ -120,6 +120,25 @@ pub struct KeyPayload {
     pub endorsement: Option<String>,
 }
 
+impl KeyPayload {
+    /// The key it publishes: 32 bytes of hex, named by its own key id.
+    pub fn key(&self) -> Result<KeyInForce, String> {
+        let bytes: [u8; 32] = hex::decode(&self.public_key)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or("publicerad nyckel är inte 32 bytes hex")?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("ogiltig nyckel: {e}"))?;
+        let id = key_id(&key);
+        if id != self.key_id {
+            return Err(format!(
+                "nyckel-id {} stämmer inte med nyckeln",
+                self.key_id
+            ));
+        }
+        Ok(KeyInForce { id, key })
+    }
+}
+
 /// The key a kommun's history has in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInForce {
@@ -340,18 +359,8 @@ impl ChainState {
     fn key_event(&self, envelope: &Envelope) -> Result<KeyInForce, String> {
         let payload: KeyPayload = serde_json::from_value(envelope.payload.clone())
             .map_err(|e| format!("nyckelhändelsen går inte att läsa: {e}"))?;
-        let bytes: [u8; 32] = hex::decode(&payload.public_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or("publicerad nyckel är inte 32 bytes hex")?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| format!("ogiltig nyckel: {e}"))?;
-        let id = key_id(&key);
-        if id != payload.key_id {
-            return Err(format!(
-                "nyckel-id {} stämmer inte med nyckeln",
-                payload.key_id
-            ));
-        }
+        let KeyInForce { id, key } = payload.key()?;
+        let bytes = key.as_bytes();
         match (&payload.replaces, &self.key) {
             (None, None) => {}
             (Some(old), Some(current)) if *old == current.id => {
@@ -363,7 +372,7 @@ impl ChainState {
                     .ok_or("rotationen saknar den gamla nyckelns signatur")?;
                 current
                     .key
-                    .verify_strict(&bytes, &sig)
+                    .verify_strict(bytes, &sig)
                     .map_err(|_| format!("rotationen till {id} är inte signerad av {old}"))?;
             }
             (None, Some(current)) => {

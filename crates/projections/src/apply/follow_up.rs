@@ -4,10 +4,21 @@
 
 use super::*;
 
-/// Where one indicator value lies: under its goal and indicator, by the
-/// event's sequence and the value's row in it.
-fn outcome_path(goal: &str, indicator: &str, sequence: u64, row: usize) -> String {
-    DocKind::Outcome.path(format_args!("{goal}/{indicator}/{sequence:020}-{row:06}"))
+/// Writes one indicator value under its own key — its goal and indicator,
+/// the event's sequence and the value's row in it — and notes the event in
+/// the goal's history. No goal document is read or rewritten, so a busy
+/// indicator costs the same per value as a quiet one.
+fn put_outcome<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    row: usize,
+    doc: OutcomeDoc,
+) -> Result<(), ProjectionError> {
+    cx.touch(DocKind::Goal.path(&doc.goal));
+    let path = DocKind::Outcome.path(format_args!(
+        "{}/{}/{:020}-{row:06}",
+        doc.goal, doc.indicator, doc.sequence
+    ));
+    cx.put_part(&path, &doc)
 }
 
 pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
@@ -20,15 +31,11 @@ pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(
         fetched_at,
         rows,
     } = e;
-    // Each value under its own key: no goal document is read or
-    // rewritten, so a busy indicator costs the same per value as a
-    // quiet one. The goal's history notes the event.
     for (i, row) in rows.into_iter().enumerate() {
-        cx.touch(DocKind::Goal.path(&row.goal));
-        let path = outcome_path(&row.goal, &row.indicator, src.sequence, i);
-        cx.put_part(
-            &path,
-            &OutcomeDoc {
+        put_outcome(
+            cx,
+            i,
+            OutcomeDoc {
                 goal: row.goal,
                 indicator: row.indicator,
                 period: row.period,
@@ -63,11 +70,10 @@ pub(super) fn kolada_values_imported<R: KvRead + ?Sized>(
             continue;
         };
         for target in row.indicators {
-            cx.touch(DocKind::Goal.path(&target.goal));
-            let path = outcome_path(&target.goal, &target.indicator, src.sequence, i);
-            cx.put_part(
-                &path,
-                &OutcomeDoc {
+            put_outcome(
+                cx,
+                i,
+                OutcomeDoc {
                     goal: target.goal,
                     indicator: target.indicator,
                     period: row.period.to_string(),

@@ -58,8 +58,7 @@ impl KommunLog {
             .classify_run(messages)
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        self.take_classified(&records, &chain)?;
-        Ok(())
+        self.take_classified(&records, &chain)
     }
 
     /// Takes messages another reader of the stream has classified —
@@ -67,20 +66,19 @@ impl KommunLog {
     /// — if they continue the index exactly (classification is
     /// deterministic, so that reader's chain equals this one at the same
     /// sequence); otherwise leaves the index to read the stream itself.
-    /// Returns whether they were taken.
     pub(super) fn take_classified(
         &mut self,
         records: &[Record],
         after: &ChainState,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
-            return Ok(false);
+            return Ok(());
         };
         if first.sequence() != self.chain.next
             || after.next != last.sequence() + 1
             || after.kommun != self.kommun
         {
-            return Ok(false);
+            return Ok(());
         }
         // All or nothing: the run's commits are worked out aside and taken
         // only if every one of them holds.
@@ -116,7 +114,7 @@ impl KommunLog {
         self.commits
             .extend(taken.into_iter().map(|(k, c)| (k.to_owned(), c)));
         self.chain = after.clone();
-        Ok(true)
+        Ok(())
     }
 
     /// The decisions of a group that go in its batch, by index: those whose

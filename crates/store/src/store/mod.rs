@@ -284,7 +284,7 @@ impl EventStore {
         kommun: &KommunId,
         records: &[Record],
         after: &ChainState,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let log = self.log(kommun);
         let mut log = log.lock().await;
         log.take_classified(records, after)
