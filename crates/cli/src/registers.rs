@@ -24,6 +24,70 @@ pub(crate) fn print(kv: &dyn KvRead, k: &KommunId, register: Register) -> Result
         Register::Body => bodies(kv, k),
         Register::Unit => units(kv, k),
         Register::Plan => plans(kv, k),
+        Register::Process => processes(kv, k),
+    }
+}
+
+fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    for v in styr_projections::processes(kv, k)? {
+        let p = &v.process;
+        outln!(
+            "{} {} (ägare {}) [{}]",
+            p.id,
+            p.name,
+            p.owner.to_uppercase(),
+            p.source.decided
+        )?;
+        outln!("    syfte: {}", p.purpose)?;
+        let malgrupper: Vec<&str> = v.malgrupper.iter().map(|m| m.name.as_str()).collect();
+        outln!("    målgrupper: {}", malgrupper.join(", "))?;
+        if let Some(c) = &p.closed {
+            outln!(
+                "    avslutad: sista år {} — {} [{}]",
+                c.last_year,
+                c.reason,
+                c.source.decided
+            )?;
+        }
+        for g in &v.goals {
+            let level = if g.level == "kf" { "KF-mål" } else { "processmål" };
+            outln!(
+                "    {level} {} ({}–{}): {}{}",
+                g.id,
+                g.from_year,
+                g.to_year,
+                g.title,
+                agenda_tags(&g.agenda2030)
+            )?;
+        }
+        if !v.namndmal.is_empty() {
+            outln!("    nedbrutet i nämndmål: {}", v.namndmal.join(", "))?;
+        }
+        for c in &v.contributions {
+            outln!(
+                "    bidrag {} {} {} till {}: {}{} [{}]",
+                c.id,
+                c.body.to_uppercase(),
+                c.year,
+                c.goal,
+                c.title,
+                c.forbund_record
+                    .as_ref()
+                    .map(|r| format!(" (förbundets historik {} sekvens {})", r.stream, r.sequence))
+                    .unwrap_or_default(),
+                c.source.decided
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A goal's or indicator's Agenda 2030 tags, as ` [Agenda 2030: 4.1, 8]`.
+pub(crate) fn agenda_tags(tags: &[String]) -> String {
+    if tags.is_empty() {
+        String::new()
+    } else {
+        format!(" [Agenda 2030: {}]", tags.join(", "))
     }
 }
 
@@ -306,22 +370,38 @@ fn investments(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 
 fn goals(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
     for g in styr_projections::goals(kv, k)? {
-        let owner = g.body.as_deref().unwrap_or("kf").to_uppercase();
-        let level = if g.level == "kf" {
-            "KF-mål"
-        } else {
-            "nämndmål"
+        let (level, owner) = match g.level.as_str() {
+            "kf" => ("KF-mål", "KF".to_owned()),
+            "process" => (
+                "processmål",
+                format!("processen {}", g.process.as_deref().unwrap_or_default()),
+            ),
+            _ => (
+                "nämndmål",
+                g.body.as_deref().unwrap_or_default().to_uppercase(),
+            ),
         };
         outln!(
-            "{} {level} ({owner}, {}–{}): {}",
+            "{} {level} ({owner}, {}–{}): {}{}",
             g.id,
             g.from_year,
             g.to_year,
-            g.title
+            g.title,
+            agenda_tags(&g.agenda2030)
         )?;
+        if g.level == "kf" {
+            if let Some(p) = &g.process {
+                outln!("    hör även till processen {p}")?;
+            }
+        }
         for i in &g.indicators {
             let values = g.outcomes.get(&i.id).map_or(0, Vec::len);
-            outln!("    indikator {} {} ({values} utfall)", i.id, i.name)?;
+            outln!(
+                "    indikator {} {} ({values} utfall){}",
+                i.id,
+                i.name,
+                agenda_tags(&i.agenda2030)
+            )?;
         }
     }
     Ok(())
@@ -336,6 +416,17 @@ fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
             b.name,
             b.area
         )?;
+        if let Some(f) = &b.forbund {
+            outln!(
+                "         medlemmar {}; beslutar genom {}{}",
+                f.members.join(", "),
+                f.organ.swedish(),
+                f.stream
+                    .as_ref()
+                    .map(|s| format!("; egen historik: {s}"))
+                    .unwrap_or_default()
+            )?;
+        }
     }
     Ok(())
 }

@@ -71,6 +71,20 @@ pub enum Query {
         #[command(flatten)]
         when: When,
     },
+    /// Agenda 2030: vad som tjänar ett av de 17 globala målen — varje
+    /// KF-mål, nämndmål och processmål som anger målet eller något av dess
+    /// delmål, och varje sådan indikator, med utfall, över organ,
+    /// processer och år.
+    Agenda2030 {
+        /// Kommunens id.
+        #[arg(value_name = "KOMMUN")]
+        kommun: String,
+        /// Det globala målets nummer, 1–17.
+        #[arg(value_name = "MÅL", value_parser = clap::value_parser!(u8).range(1..=17))]
+        goal: u8,
+        #[command(flatten)]
+        when: When,
+    },
     /// Revisionsspåret för ett objekt (`uppdrag/u-2026-01`, `goal/kf-m1`,
     /// `namndplan/bun/2026`, `deviation/<id>`, `investment/<id>`,
     /// `report/bun/2026/delarsrapport` …).
@@ -157,6 +171,7 @@ impl Query {
             | Query::Chain { when, .. }
             | Query::Gaps { when, .. }
             | Query::Audit { when, .. }
+            | Query::Agenda2030 { when, .. }
             | Query::Register { when, .. } => when,
         }
     }
@@ -312,6 +327,16 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             }
             print_history(&k, entity, &h)?;
         }
+        Query::Agenda2030 { kommun, goal, when } => {
+            let k = crate::kommun(kommun)?;
+            let v = view(store, dir, &k, when).await?;
+            let a = styr_projections::agenda2030(v.kv(), &k, *goal)?
+                .with_context(|| format!("Agenda 2030 har mål 1–17, inte {goal}"))?;
+            if when.json {
+                return v.reply(&k, QueryResult::Agenda2030(Box::new(a)));
+            }
+            print_agenda2030(&a)?;
+        }
         Query::Register {
             kommun,
             register,
@@ -326,6 +351,70 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             crate::registers::print(v.kv(), &k, *register)?;
         }
     }
+    Ok(())
+}
+
+fn print_agenda2030(a: &styr_projections::Agenda2030View) -> Result<()> {
+    outln!(
+        "Agenda 2030 mål {} — {} (delmål {})",
+        a.goal,
+        a.name,
+        a.targets.join(", ")
+    )?;
+    if a.serving.is_empty() {
+        outln!("Inget mål och ingen indikator anger mål {} ännu.", a.goal)?;
+    }
+    for g in &a.serving {
+        let who = match g.level.as_str() {
+            "kf" => "KF-mål".to_owned(),
+            "process" => format!(
+                "processmål i {}",
+                g.process.as_deref().unwrap_or_default()
+            ),
+            _ => format!(
+                "nämndmål {}",
+                g.body.as_deref().unwrap_or_default().to_uppercase()
+            ),
+        };
+        outln!(
+            "  {} {} ({who}, {}–{}){}",
+            g.path,
+            g.title,
+            g.from_year,
+            g.to_year,
+            crate::registers::agenda_tags(&g.tags)
+        )?;
+        for i in &g.indicators {
+            let latest = i
+                .outcomes
+                .iter()
+                .max_by(|x, y| x.period.cmp(&y.period).then(x.sequence.cmp(&y.sequence)));
+            let kolada = i
+                .kolada_kpi
+                .iter()
+                .chain(&i.kolada_kpi_group)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            outln!(
+                "      {:<44} {}{}",
+                if kolada.is_empty() {
+                    i.name.clone()
+                } else {
+                    format!("{} ({kolada})", i.name)
+                },
+                latest.map_or("inget utfall".to_owned(), |o| format!(
+                    "utfall {} ({}, {}; {} värden)",
+                    o.value,
+                    o.period,
+                    o.source,
+                    i.outcomes.len()
+                )),
+                crate::registers::agenda_tags(&i.tags)
+            )?;
+        }
+    }
+    outln!("Listan: {}", a.list)?;
     Ok(())
 }
 
@@ -446,6 +535,7 @@ fn print_plan(plan: &styr_projections::PlanView) -> Result<()> {
     }
     print_investments(plan)?;
     print_balanskrav(plan)?;
+    print_processes(plan)?;
     outln!("\nUppdrag:")?;
     for u in &plan.uppdrag {
         let status = u.status.last().map_or("ingen återrapport".to_owned(), |s| {
@@ -462,6 +552,44 @@ fn print_plan(plan: &styr_projections::PlanView) -> Result<()> {
             format!("{status}; ska vara klart {}", u.due)
         };
         outln!("  {:<10} {:<44} {state}", u.id, u.title)?;
+    }
+    Ok(())
+}
+
+/// The processes running in the plan's year: their goals and who contributes.
+fn print_processes(plan: &styr_projections::PlanView) -> Result<()> {
+    if plan.processes.is_empty() {
+        return Ok(());
+    }
+    outln!("\nProcesser {}:", plan.year)?;
+    for v in &plan.processes {
+        let malgrupper: Vec<&str> = v.malgrupper.iter().map(|m| m.name.as_str()).collect();
+        outln!(
+            "  {} {} (ägare {}; för {})",
+            v.process.id,
+            v.process.name,
+            v.process.owner.to_uppercase(),
+            malgrupper.join(", ")
+        )?;
+        for g in &v.goals {
+            let by: Vec<String> = v
+                .contributions
+                .iter()
+                .filter(|c| c.goal == g.id)
+                .map(|c| c.body.to_uppercase())
+                .collect();
+            outln!(
+                "      {} {}{} — bidrar: {}",
+                g.id,
+                g.title,
+                crate::registers::agenda_tags(&g.agenda2030),
+                if by.is_empty() {
+                    "ingen ännu".to_owned()
+                } else {
+                    by.join(", ")
+                }
+            )?;
+        }
     }
     Ok(())
 }

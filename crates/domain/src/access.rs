@@ -202,6 +202,7 @@ mod tests {
                     name: id.into(),
                     area: id.into(),
                     parent_company: None,
+                    forbund: None,
                 },
             );
         }

@@ -571,6 +571,11 @@ impl KommunState {
                 );
             }
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
+            if let Some(p) = &g.process {
+                self.open_process(&f("process"), p, g.from_year)?;
+            }
+            self.check_malgrupper(&f("malgrupper"), &g.malgrupper)?;
+            crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
             events.push(Event::KfGoalAdopted(KfGoalAdopted {
                 budget_year: year,
                 goal: AdoptedGoal::from(g),
@@ -996,6 +1001,8 @@ impl KommunState {
                 title: goal.title,
                 from_year: goal.from_year,
                 to_year: goal.to_year,
+                process: goal.process,
+                of_process: false,
             },
         );
     }
@@ -1011,6 +1018,9 @@ impl From<&GoalInput> for AdoptedGoal {
             from_year: g.from_year,
             to_year: g.to_year,
             indicators: g.indicators.clone(),
+            process: g.process.clone(),
+            malgrupper: g.malgrupper.clone(),
+            agenda2030: g.agenda2030.clone(),
         }
     }
 }

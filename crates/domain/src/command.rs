@@ -46,6 +46,11 @@ pub enum Command {
     ReportInternalControlTertial(ReportInternalControlTertial),
     RecordReview(RecordReview),
     ReplyToReview(ReplyToReview),
+    DefineMalgrupp(DefineMalgrupp),
+    EstablishProcess(EstablishProcess),
+    AdoptProcessGoals(AdoptProcessGoals),
+    RecordContribution(RecordContribution),
+    CloseProcess(CloseProcess),
     CorrectDecision(CorrectDecision),
     GrantAccess(GrantAccess),
     RevokeAccess(RevokeAccess),
@@ -94,6 +99,95 @@ pub struct EstablishBody {
     /// For a bolag: its parent company.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_company: Option<String>,
+    /// For a kommunalförbund (required for one, refused for any other
+    /// body): its members, its organ and its own history's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<Forbund>,
+}
+
+/// Målgrupp: those the kommun is there for (invånare, företag, besökare),
+/// defined once by KF or KS and named by processes and goals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct DefineMalgrupp {
+    pub malgrupp: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Process: a flow of work that cuts across the organisation towards the
+/// kommun's målgrupper (e.g. "Etablering av företag"), established by KF or
+/// KS with the body that owns it. Its goals may be owned by the process
+/// instead of a body; nämnder, bolag and förbund contribute to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct EstablishProcess {
+    pub process: String,
+    pub name: String,
+    pub purpose: String,
+    /// The body that owns the process (processägare): KF, KS, a nämnd or a bolag.
+    pub owner: String,
+    /// The målgrupper it serves (defined before).
+    pub malgrupper: Vec<String>,
+}
+
+/// Processmål: goals owned by a process, adopted by KF or by the body that
+/// owns the process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptProcessGoals {
+    pub process: String,
+    pub goals: Vec<ProcessGoalInput>,
+}
+
+/// Bidrag: a body's contribution to a process goal — one of its own goals
+/// (a nämndmål of its nämndplan) or an activity it commits to — decided by
+/// the contributing body (P1). A kommunalförbund's contribution can name
+/// where the förbund recorded it in its own history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct RecordContribution {
+    pub contribution: String,
+    /// The contributing body: a nämnd, KS, a bolag or a kommunalförbund.
+    pub body: String,
+    /// The process goal (or KF goal belonging to a process) it serves.
+    pub goal: String,
+    pub year: i32,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The body's own nämndmål the contribution is, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namndmal: Option<String>,
+    /// For a kommunalförbund with its own history: where it recorded the
+    /// decision (sequence and chain hash in its stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund_record: Option<ForbundRecordInput>,
+}
+
+/// Where a förbund recorded a decision in its own history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForbundRecordInput {
+    pub sequence: u64,
+    /// The event's chain hash there, 64 hex digits.
+    pub hash: String,
+}
+
+/// KF or KS closes a process: it runs through `last_year`; no contribution
+/// or goal is recorded for it after that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct CloseProcess {
+    pub process: String,
+    pub last_year: i32,
+    pub reason: String,
 }
 
 /// A nämnd (or its delegat) establishes a unit in its förvaltning.
@@ -551,6 +645,31 @@ pub struct GoalInput {
     pub to_year: i32,
     #[serde(default)]
     pub indicators: Vec<Indicator>,
+    /// The process the goal also belongs to (beside KF), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// The målgrupper it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malgrupper: Vec<String>,
+    /// The Agenda 2030 goals or targets it serves (`"4"`, `"4.1"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
+}
+
+/// Processmål as its process's owner (or KF) adopts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessGoalInput {
+    pub id: String,
+    pub title: String,
+    pub from_year: i32,
+    pub to_year: i32,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malgrupper: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
 }
 
 /// Uppdrag as KF gives it.
@@ -598,6 +717,9 @@ pub struct NamndmalInput {
     pub kf_goals: Vec<String>,
     #[serde(default)]
     pub indicators: Vec<Indicator>,
+    /// The Agenda 2030 goals or targets it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
 }
 
 /// One line of a detaljbudget: a unit's share of the ram, in tkr.

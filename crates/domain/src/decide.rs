@@ -63,6 +63,11 @@ pub(crate) enum Authority<'a> {
     Forvaltning(&'a str, &'a str, Matter),
     /// As above, with an official of any unit of the body.
     Organisation(&'a str, Matter),
+    /// Kommunfullmäktige or kommunstyrelsen at a meeting, as the kommun's
+    /// own model puts it (processes and målgrupper).
+    CouncilOrBoard,
+    /// Kommunfullmäktige, or the named body, at a meeting.
+    CouncilOr(&'a str),
 }
 
 impl KommunState {
@@ -102,6 +107,11 @@ impl KommunState {
             Command::GrantAccess(c) => self.decide_grant_access(provenance, c),
             Command::RevokeAccess(c) => self.decide_revoke_access(provenance, c),
             Command::CorrectDecision(c) => self.decide_correct_decision(provenance, c),
+            Command::DefineMalgrupp(c) => self.decide_define_malgrupp(provenance, c),
+            Command::EstablishProcess(c) => self.decide_establish_process(provenance, c),
+            Command::AdoptProcessGoals(c) => self.decide_adopt_process_goals(provenance, c),
+            Command::RecordContribution(c) => self.decide_record_contribution(provenance, c),
+            Command::CloseProcess(c) => self.decide_close_process(provenance, c),
             Command::RecordOutcome(c) => self.decide_record_outcome(provenance, c),
             Command::ImportOutcomes(c) => self.decide_import_outcomes(provenance, c),
             Command::ImportKolada(c) => self.decide_import_kolada(provenance, c),
@@ -157,7 +167,7 @@ impl KommunState {
                 Rule::Reference,
                 field,
                 format!(
-                    "{body:?} är {}, inte en nämnd, KS eller ett bolag",
+                    "{body:?} är {}, inte en nämnd, KS, ett bolag eller ett kommunalförbund",
                     b.kind.swedish()
                 ),
             ),
@@ -248,6 +258,11 @@ impl KommunState {
                     || matches!(&p.decided_by, DecidedBy::Official { unit, .. }
                         if self.units.get(unit).is_some_and(|u| u.namnd == b))
             }
+            Authority::CouncilOrBoard => {
+                self.council().is_some_and(|c| by_body(c))
+                    || self.executive_board().is_some_and(by_body)
+            }
+            Authority::CouncilOr(b) => self.council().is_some_and(|c| by_body(c)) || by_body(b),
         };
         if ok {
             return Ok(());
@@ -267,6 +282,12 @@ impl KommunState {
                 "{b:?}, en av dess delegater för {}, eller en tjänsteperson vid någon av dess enheter",
                 m.swedish()
             ),
+            Authority::CouncilOrBoard => {
+                "kommunfullmäktige eller kommunstyrelsen vid ett sammanträde".to_owned()
+            }
+            Authority::CouncilOr(b) => {
+                format!("kommunfullmäktige eller processens ägare {b:?} vid ett sammanträde")
+            }
         };
         reject(Rule::P1, field, format!("beslutet fattas av {who}"))
     }
@@ -356,6 +377,23 @@ pub(crate) fn check_indicators(
                 );
             }
         }
+        if let Some(g) = &ind.kolada_kpi_group {
+            let ok = g.strip_prefix('G').and_then(|r| r.split_once("KPI")).is_some_and(
+                |(a, b)| {
+                    !a.is_empty()
+                        && !b.is_empty()
+                        && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+                },
+            );
+            if !ok {
+                return reject(
+                    Rule::Input,
+                    f("kolada_kpi_group"),
+                    format!("{g:?} är inget id för en Kolada-nyckeltalsgrupp, t.ex. G2KPI92539"),
+                );
+            }
+        }
+        crate::agenda2030::check_tags(&f("agenda2030"), &ind.agenda2030)?;
         if let Some(y) = ind
             .targets
             .iter()
@@ -390,9 +428,14 @@ impl KommunState {
         if let Some(m) = self.namndmal.get(goal) {
             return Some(&m.body);
         }
-        if self.goals.contains_key(goal) {
-            return self.executive_board();
+        match self.goals.get(goal) {
+            Some(g) if g.of_process => g
+                .process
+                .as_ref()
+                .and_then(|p| self.processes.get(p))
+                .map(|p| p.owner.as_str()),
+            Some(_) => self.executive_board(),
+            None => None,
         }
-        None
     }
 }

@@ -28,6 +28,31 @@ pub struct AdoptedGoal {
     pub to_year: i32,
     #[serde(default)]
     pub indicators: Vec<Indicator>,
+    /// The process the goal also belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malgrupper: Vec<String>,
+    /// The Agenda 2030 goals or targets it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
+}
+
+/// Processmål as adopted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "ProcessGoalInput")]
+pub struct AdoptedProcessGoal {
+    pub id: String,
+    pub title: String,
+    pub from_year: i32,
+    pub to_year: i32,
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malgrupper: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
 }
 
 /// Uppdrag as KF gives it.
@@ -61,6 +86,8 @@ pub struct AdoptedNamndmal {
     pub kf_goals: Vec<String>,
     #[serde(default)]
     pub indicators: Vec<Indicator>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
 }
 
 /// One line of a detaljbudget: a unit's share of the ram, in tkr.
@@ -125,6 +152,11 @@ pub enum Event {
     InternalControlTertialReported(InternalControlTertialReported),
     ReviewRecorded(ReviewRecorded),
     ReviewReplied(ReviewReplied),
+    MalgruppDefined(MalgruppDefined),
+    ProcessEstablished(ProcessEstablished),
+    ProcessGoalAdopted(ProcessGoalAdopted),
+    ContributionRecorded(ContributionRecorded),
+    ProcessClosed(ProcessClosed),
     DecisionCorrected(DecisionCorrected),
     AccessGranted(AccessGranted),
     AccessRevoked(AccessRevoked),
@@ -151,6 +183,8 @@ pub struct BodyEstablished {
     pub area: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<Forbund>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -276,6 +310,63 @@ pub struct RurPlanned {
     pub budget_year: i32,
     pub change: BudgetChange,
     pub disposition: RurDisposition,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct MalgruppDefined {
+    pub malgrupp: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ProcessEstablished {
+    pub process: String,
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub malgrupper: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ProcessGoalAdopted {
+    pub process: String,
+    pub goal: AdoptedProcessGoal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ContributionRecorded {
+    pub contribution: String,
+    pub body: String,
+    pub goal: String,
+    /// The process the goal belongs to.
+    pub process: String,
+    pub year: i32,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namndmal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund_record: Option<ForbundRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct ProcessClosed {
+    pub process: String,
+    pub last_year: i32,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -774,6 +865,17 @@ impl Event {
                 ("namndmal", goal.clone())
             }
             Event::KfGoalAdopted(KfGoalAdopted { goal, .. }) => ("goal", goal.id.clone()),
+            Event::MalgruppDefined(MalgruppDefined { malgrupp, .. }) => {
+                ("malgrupp", malgrupp.clone())
+            }
+            Event::ProcessEstablished(ProcessEstablished { process, .. })
+            | Event::ProcessClosed(ProcessClosed { process, .. }) => ("process", process.clone()),
+            Event::ProcessGoalAdopted(ProcessGoalAdopted { goal, .. }) => {
+                ("goal", goal.id.clone())
+            }
+            Event::ContributionRecorded(ContributionRecorded { contribution, .. }) => {
+                ("contribution", contribution.clone())
+            }
             Event::UppdragGiven(UppdragGiven { uppdrag, .. }) => ("uppdrag", uppdrag.id.clone()),
             Event::UppdragChanged(UppdragChanged { id, .. })
             | Event::UppdragExtended(UppdragExtended { id, .. })

@@ -15,6 +15,7 @@ mod state;
 // One module per area of the styrmodell: its commands' decide and its
 // events' evolve side by side.
 mod access;
+mod agenda2030;
 mod budget;
 mod correction;
 mod deviations;
@@ -23,6 +24,7 @@ mod internal_control;
 mod organisation;
 mod outcomes;
 mod plans;
+mod processes;
 mod reports;
 mod reviews;
 mod uppdrag;
@@ -31,6 +33,7 @@ mod input;
 mod model;
 mod rejection;
 
+pub use agenda2030::{global_goal_of, GlobalGoal, AGENDA2030_VERSION, GLOBAL_GOALS};
 pub use command::*;
 pub use event::*;
 pub use input::{check_plain_text, MAX_AMOUNT, YEARS};

@@ -22,6 +22,11 @@ pub enum BodyKind {
     ParentCompany,
     /// Revisorer: the auditors.
     Auditors,
+    /// Kommunalförbund: a body of its own with several member kommuner
+    /// (KL 9 kap), led by a förbundsfullmäktige or a direktion. Its
+    /// decisions that concern the kommun are recorded in the kommun's
+    /// history, decided by the förbund.
+    Kommunalforbund,
 }
 
 impl BodyKind {
@@ -34,6 +39,7 @@ impl BodyKind {
             BodyKind::Company => "ett bolag",
             BodyKind::ParentCompany => "ett moderbolag",
             BodyKind::Auditors => "revisorerna",
+            BodyKind::Kommunalforbund => "ett kommunalförbund",
         }
     }
 
@@ -46,8 +52,56 @@ impl BodyKind {
                 | BodyKind::Committee
                 | BodyKind::Company
                 | BodyKind::ParentCompany
+                | BodyKind::Kommunalforbund
         )
     }
+}
+
+/// Förbundets organ: the body a kommunalförbund decides through (KL 9 kap 3 §).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForbundOrgan {
+    /// Förbundsfullmäktige, with a förbundsstyrelse.
+    Forbundsfullmaktige,
+    /// Förbundsdirektion: one organ for both.
+    Direktion,
+}
+
+impl ForbundOrgan {
+    pub fn swedish(self) -> &'static str {
+        match self {
+            ForbundOrgan::Forbundsfullmaktige => "förbundsfullmäktige",
+            ForbundOrgan::Direktion => "förbundsdirektion",
+        }
+    }
+}
+
+/// Kommunalförbund as a member kommun records it: who the members are, the
+/// organ it decides through, and — when the förbund keeps its own history
+/// on the same platform — the id of that history (its stream), where its
+/// decisions are recorded once; a member refers to them by sequence and
+/// hash instead of copying them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Forbund {
+    /// The member kommuner's kommunkoder (the recording kommun among them).
+    pub members: Vec<String>,
+    pub organ: ForbundOrgan,
+    /// The förbund's own history on the platform (its id, as a kommun's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+}
+
+/// Förbundsbeslut: where a förbund's decision is recorded in the förbund's
+/// own history — the stream, the sequence and the event's chain hash
+/// (`styr verify` checks that the message there has that hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForbundRecord {
+    pub stream: String,
+    pub sequence: u64,
+    /// SHA-256 chain hash of the event at `sequence`, 64 hex digits.
+    pub hash: String,
 }
 
 /// Organisationsnivå: a unit's level in the förvaltning under a nämnd.
@@ -207,6 +261,13 @@ pub struct Indicator {
     /// Kolada KPI id, e.g. `N01951`, when the indicator is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kolada_kpi: Option<String>,
+    /// A Kolada KPI group id (nyckeltalsgrupp, e.g. one of Kolada's Agenda
+    /// 2030 groups, `G2KPI92539`) when the indicator follows a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kolada_kpi_group: Option<String>,
+    /// The Agenda 2030 goals or targets the indicator measures (`"4"`, `"4.1"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
     pub direction: Trend,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,

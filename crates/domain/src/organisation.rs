@@ -52,6 +52,7 @@ impl KommunState {
                 name: "Kommunfullmäktige".into(),
                 area: "Kommunens högsta beslutande organ".into(),
                 parent_company: None,
+                forbund: None,
             }),
         ])
     }
@@ -68,6 +69,7 @@ impl KommunState {
             name,
             area,
             parent_company,
+            forbund,
         } = c;
         self.authorize(provenance, Authority::Council)?;
         check_id("body", body)?;
@@ -103,13 +105,74 @@ impl KommunState {
             }
             _ => {}
         }
+        match (kind, forbund) {
+            (BodyKind::Kommunalforbund, Some(f)) => self.check_forbund(f)?,
+            (BodyKind::Kommunalforbund, None) => {
+                return reject(
+                    Rule::Input,
+                    "forbund",
+                    "ett kommunalförbund anger sina medlemmar och sitt organ (KL 9 kap 6 §: förbundsordningen)",
+                )
+            }
+            (_, Some(_)) => {
+                return reject(
+                    Rule::Input,
+                    "forbund",
+                    "bara ett kommunalförbund har medlemmar och förbundsorgan",
+                )
+            }
+            _ => {}
+        }
         Ok(vec![Event::BodyEstablished(BodyEstablished {
             body: body.clone(),
             kind: *kind,
             name: name.clone(),
             area: area.clone(),
             parent_company: parent_company.clone(),
+            forbund: forbund.clone(),
         })])
+    }
+
+    /// A förbund's members: kommunkoder, each once, at least two, the
+    /// recording kommun among them; its own history's id a valid id.
+    fn check_forbund(&self, f: &Forbund) -> Result<(), Rejection> {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, m) in f.members.iter().enumerate() {
+            if m.len() != 4 || !m.bytes().all(|b| b.is_ascii_digit()) {
+                return reject(
+                    Rule::Input,
+                    format!("forbund.members[{i}]"),
+                    "en medlem anges med sin kommunkod, fyra siffror, t.ex. 0884",
+                );
+            }
+            if !seen.insert(m.as_str()) {
+                return reject(
+                    Rule::Input,
+                    format!("forbund.members[{i}]"),
+                    "varje medlem en gång",
+                );
+            }
+        }
+        if f.members.len() < 2 {
+            return reject(
+                Rule::Consistency,
+                "forbund.members",
+                "ett kommunalförbund har minst två medlemmar (KL 9 kap 3 §)",
+            );
+        }
+        if let Some(own) = self.kommun.as_ref().map(|k| &k.kommunkod) {
+            if !f.members.contains(own) {
+                return reject(
+                    Rule::Consistency,
+                    "forbund.members",
+                    format!("kommunen ({own}) är själv medlem i förbund den registrerar"),
+                );
+            }
+        }
+        if let Some(stream) = &f.stream {
+            check_id("forbund.stream", stream)?;
+        }
+        Ok(())
     }
 
     /// `establish_unit`: see [`Command::EstablishUnit`].
@@ -219,6 +282,7 @@ impl KommunState {
             name,
             area,
             parent_company,
+            forbund,
         } = e.clone();
         self.bodies.insert(
             body,
@@ -227,6 +291,7 @@ impl KommunState {
                 name,
                 area,
                 parent_company,
+                forbund,
             },
         );
     }

@@ -97,6 +97,7 @@ impl KommunState {
                 }
             }
             check_indicators(&f("indicators"), &g.indicators, *year, *year)?;
+            crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
         }
         let mut events = vec![Event::NamndplanAdopted(NamndplanAdopted {
             body: body.clone(),
@@ -463,6 +464,7 @@ impl From<&NamndmalInput> for AdoptedNamndmal {
             perspective: g.perspective,
             kf_goals: g.kf_goals.clone(),
             indicators: g.indicators.clone(),
+            agenda2030: g.agenda2030.clone(),
         }
     }
 }

@@ -33,6 +33,11 @@ pub struct KommunState {
     /// (investment, year) of every investment outcome reported.
     pub investment_follow_ups: std::collections::BTreeSet<(String, i32)>,
     pub goals: BTreeMap<String, KfGoal>,
+    /// Målgrupp id → its name.
+    pub malgrupper: BTreeMap<String, String>,
+    pub processes: BTreeMap<String, Process>,
+    /// Contribution id → the process goal it serves.
+    pub contributions: BTreeMap<String, String>,
     pub uppdrag: BTreeMap<String, Uppdrag>,
     /// (body, year) → the nämndmål of its nämndplan.
     pub namndplaner: BTreeMap<(String, i32), Vec<String>>,
@@ -77,6 +82,8 @@ pub struct Body {
     pub name: String,
     pub area: String,
     pub parent_company: Option<String>,
+    /// For a kommunalförbund: its members, organ and own history.
+    pub forbund: Option<Forbund>,
 }
 
 /// Enhet: a unit in a nämnd's förvaltning.
@@ -114,6 +121,18 @@ pub struct KfGoal {
     pub title: String,
     pub from_year: i32,
     pub to_year: i32,
+    /// The process the goal belongs to: beside KF, or (a processmål) instead of it.
+    pub process: Option<String>,
+    /// A processmål: owned by its process, not by KF.
+    pub of_process: bool,
+}
+
+/// Process: a flow across the organisation towards the kommun's målgrupper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub owner: String,
+    /// The last year it runs, once KF or KS has closed it.
+    pub last_year: Option<i32>,
 }
 
 impl KfGoal {
@@ -251,6 +270,11 @@ impl KommunState {
             Event::ReviewReplied(e) => self.evolve_review_replied(meta, e),
             Event::AccessGranted(e) => self.evolve_access_granted(meta, e),
             Event::AccessRevoked(e) => self.evolve_access_revoked(meta, e),
+            Event::MalgruppDefined(e) => self.evolve_malgrupp_defined(meta, e),
+            Event::ProcessEstablished(e) => self.evolve_process_established(meta, e),
+            Event::ProcessGoalAdopted(e) => self.evolve_process_goal_adopted(meta, e),
+            Event::ContributionRecorded(e) => self.evolve_contribution_recorded(meta, e),
+            Event::ProcessClosed(e) => self.evolve_process_closed(meta, e),
             // The report in the same batch has already said it.
             Event::UppdragStatusInReport(_) | Event::GoalAssessedInReport(_) => {}
             Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravReported(_) => {}

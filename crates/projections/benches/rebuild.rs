@@ -47,6 +47,7 @@ fn base() -> Vec<Event> {
             name: b.to_uppercase(),
             area: "ansvar".into(),
             parent_company: None,
+            forbund: None,
         }));
         out.push(Event::UnitEstablished(UnitEstablished {
             unit: format!("{b}-forv"),
@@ -89,8 +90,13 @@ fn base() -> Vec<Event> {
                             year: 2026,
                             value: 60.0,
                         }],
+                        kolada_kpi_group: None,
+                        agenda2030: Vec::new(),
                     })
                     .collect(),
+                process: None,
+                malgrupper: Vec::new(),
+                agenda2030: Vec::new(),
             },
         }));
         let body = BODIES[1 + g % 5];
@@ -103,6 +109,7 @@ fn base() -> Vec<Event> {
                 perspective: Perspective::VerksamhetOchMedarbetare,
                 kf_goals: vec![format!("g-{g}")],
                 indicators: Vec::new(),
+                agenda2030: Vec::new(),
             },
         }));
     }

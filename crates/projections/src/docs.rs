@@ -56,6 +56,9 @@ pub struct BodyDoc {
     pub parent_company: Option<String>,
     /// Delegationsordning: point → (delegate, matters).
     pub delegations: BTreeMap<String, (String, Vec<Matter>)>,
+    /// For a kommunalförbund: its members, organ and own history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<Forbund>,
 }
 
 /// Enhet.
@@ -256,7 +259,8 @@ pub struct KoladaOrigin {
     pub status: String,
 }
 
-/// A KF goal (`level = kf`) or a nämndmål (`level = namnd`).
+/// A KF goal (`level = kf`), a nämndmål (`level = namnd`) or a processmål
+/// (`level = process`, owned by its process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GoalDoc {
     pub id: String,
@@ -273,6 +277,60 @@ pub struct GoalDoc {
     pub indicators: Vec<Indicator>,
     /// indicator → every recorded value, in recording order.
     pub outcomes: BTreeMap<String, Vec<OutcomeDoc>>,
+    pub source: Source,
+    /// The process the goal belongs to (a processmål's own; a KF goal's beside KF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// The målgrupper it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malgrupper: Vec<String>,
+    /// The Agenda 2030 goals and targets it serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agenda2030: Vec<String>,
+}
+
+/// Målgrupp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MalgruppDoc {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub source: Source,
+}
+
+/// Process: owner, målgrupper, and its closure once decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessDoc {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub owner: String,
+    pub malgrupper: Vec<String>,
+    pub source: Source,
+    /// The last year it runs and why it was closed, once it has been.
+    pub closed: Option<ProcessClosure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessClosure {
+    pub last_year: i32,
+    pub reason: String,
+    pub source: Source,
+}
+
+/// Bidrag: a body's contribution to a process goal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContributionDoc {
+    pub id: String,
+    pub body: String,
+    pub goal: String,
+    pub process: String,
+    pub year: i32,
+    pub title: String,
+    pub description: String,
+    pub namndmal: Option<String>,
+    /// For a kommunalförbund: where the decision lies in its own history.
+    pub forbund_record: Option<ForbundRecord>,
     pub source: Source,
 }
 
@@ -522,11 +580,13 @@ pub enum Register {
     Access,
     Intrusion,
     Investment,
+    /// Processes with their målgrupper, goals and contributions.
+    Process,
 }
 
 impl Register {
     /// Every register, in the order the CLI lists them.
-    pub const ALL: [Register; 13] = [
+    pub const ALL: [Register; 14] = [
         Register::Uppdrag,
         Register::Deviation,
         Register::Report,
@@ -540,6 +600,7 @@ impl Register {
         Register::Body,
         Register::Unit,
         Register::Plan,
+        Register::Process,
     ];
 
     /// The name in the API (`register:<name>`).
@@ -564,6 +625,7 @@ impl Register {
             Register::Access => DocKind::Access,
             Register::Intrusion => DocKind::Intrusion,
             Register::Investment => DocKind::Investment,
+            Register::Process => DocKind::Process,
         }
     }
 
@@ -583,6 +645,7 @@ impl Register {
             Register::Access => "behorigheter",
             Register::Intrusion => "intrang",
             Register::Investment => "investeringar",
+            Register::Process => "processer",
         }
     }
 
@@ -676,6 +739,10 @@ pub enum DocKind {
     Checkpoint,
     /// Val: an election to fullmäktige, by date.
     Election,
+    Malgrupp,
+    Process,
+    /// Bidrag to a process goal.
+    Contribution,
     /// Not a document: which documents an event touched, by event id.
     EventIndex,
 }
@@ -707,6 +774,9 @@ impl DocKind {
             DocKind::Key => "key",
             DocKind::Checkpoint => "checkpoint",
             DocKind::Election => "election",
+            DocKind::Malgrupp => "malgrupp",
+            DocKind::Process => "process",
+            DocKind::Contribution => "contribution",
             DocKind::EventIndex => "event",
         }
     }

@@ -116,6 +116,10 @@ pub struct PlanView {
     pub investments: Vec<InvestmentDoc>,
     /// The year's balanskravsutredningar, once reported.
     pub balanskrav: Option<BalanskravDoc>,
+    /// Processes running in the year, with their goals in force and the
+    /// year's contributions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<crate::ProcessView>,
 }
 
 pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
@@ -185,8 +189,10 @@ pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<Plan
         .filter(|i| i.budget_for(year).is_some())
         .collect();
     let balanskrav = doc(kv, kommun, &DocKind::Balanskrav.path(year))?;
+    let processes = crate::crosscut::processes_in(kv, kommun, &goals, Some(year))?;
     Ok(PlanView {
         year,
+        processes,
         investments,
         balanskrav,
         budget,
@@ -234,6 +240,24 @@ struct GoalNode {
     title: String,
     level: String,
     kf_goals: Vec<String>,
+    #[serde(default)]
+    process: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProcessNode {
+    id: String,
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ContributionNode {
+    id: String,
+    body: String,
+    goal: String,
+    year: i32,
+    title: String,
+    namndmal: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -275,13 +299,15 @@ struct BodyNode {
 
 /// The kinds of document the styrkedja graph is built from: a projection
 /// batch that writes none of them leaves a built graph as it is.
-pub(crate) const GRAPH_KINDS: [DocKind; 6] = [
+pub(crate) const GRAPH_KINDS: [DocKind; 8] = [
     DocKind::Direction,
     DocKind::Goal,
     DocKind::Uppdrag,
     DocKind::Body,
     DocKind::Unit,
     DocKind::Plan,
+    DocKind::Process,
+    DocKind::Contribution,
 ];
 
 pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> {
@@ -297,13 +323,21 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
         .filter(|(_, k)| *k != DirectionKind::Vardegrund)
         .map(|(p, _)| p)
         .collect();
+    // A process sits below the vision; its own goals below it, and a KF
+    // goal that belongs to one below both the vision and the process.
+    for p in docs::<ProcessNode>(kv, kommun, DocKind::Process)? {
+        let path = DocKind::Process.path(&p.id);
+        labels.insert(path.clone(), format!("{} (process)", p.name));
+        up.insert(path, visions.clone());
+    }
     for g in docs::<GoalNode>(kv, kommun, DocKind::Goal)? {
         let path = DocKind::Goal.path(&g.id);
         labels.insert(path.clone(), g.title.clone());
-        let parents = if g.level == "kf" {
-            visions.clone()
-        } else {
-            g.kf_goals.iter().map(|k| DocKind::Goal.path(k)).collect()
+        let process = g.process.iter().map(|p| DocKind::Process.path(p));
+        let parents = match g.level.as_str() {
+            "kf" => visions.iter().cloned().chain(process).collect(),
+            "process" => process.collect(),
+            _ => g.kf_goals.iter().map(|k| DocKind::Goal.path(k)).collect(),
         };
         up.insert(path, parents);
     }
@@ -333,6 +367,20 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
     }
     for b in docs::<BodyNode>(kv, kommun, DocKind::Body)? {
         labels.insert(DocKind::Body.path(&b.id), b.name);
+    }
+    // A contribution sits below the goal it serves, the nämndmål it is (if
+    // one) and the body that made it.
+    for c in docs::<ContributionNode>(kv, kommun, DocKind::Contribution)? {
+        let path = DocKind::Contribution.path(&c.id);
+        let by = labels
+            .get(&DocKind::Body.path(&c.body))
+            .cloned()
+            .unwrap_or_else(|| c.body.clone());
+        labels.insert(path.clone(), format!("{} (bidrag från {by} {})", c.title, c.year));
+        let mut parents = vec![DocKind::Goal.path(&c.goal)];
+        parents.extend(c.namndmal.iter().map(|m| DocKind::Goal.path(m)));
+        parents.push(DocKind::Body.path(&c.body));
+        up.insert(path, parents);
     }
     // A nämnd sits below the uppdrag it was given.
     for u in &uppdrag {
@@ -440,6 +488,8 @@ impl Gap {
             "budget_not_by_newly_elected" => "budget inte fastställd av nyvalda fullmäktige",
             "review_unanswered" => "granskning utan yttrande",
             "investment_without_follow_up" => "investering utan uppföljning",
+            "process_goal_without_contribution" => "processmål utan bidrag",
+            "contribution_to_closed_process" => "bidrag till avslutad process",
             other => other,
         }
     }
@@ -460,6 +510,7 @@ pub fn gaps(
     control_gaps(kv, kommun, year, today, &mut out)?;
     budget_gaps(kv, kommun, year, today, &mut out)?;
     review_gaps(kv, kommun, year, today, &mut out)?;
+    crate::crosscut::process_gaps(kv, kommun, year, &mut out)?;
     out.sort();
     Ok(out)
 }
@@ -514,9 +565,11 @@ fn goal_gaps(
         .filter(|g| g.level == "kf")
         .map(|g| (g.id.as_str(), g))
         .collect();
+    // A KF goal that belongs to a process is followed as a process goal
+    // (`process_gaps`): broken down by a nämndmål or served by a bidrag.
     for g in kf
         .values()
-        .filter(|g| (g.from_year..=g.to_year).contains(&year))
+        .filter(|g| (g.from_year..=g.to_year).contains(&year) && g.process.is_none())
     {
         if !goals
             .iter()

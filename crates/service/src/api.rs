@@ -72,10 +72,16 @@ pub enum Query {
         entity: String,
     },
     /// `uppdrag`, `deviation`, `report`, `ic`, `finding`, `review`, `goal`,
-    /// `body`, `unit`, `plan`, `access` (behörigheter), `intrusion`
-    /// (messages in the stream that Styrkedja did not write).
+    /// `body`, `unit`, `plan`, `investment`, `process` (processes with their
+    /// målgrupper, goals and contributions), `access` (behörigheter),
+    /// `intrusion` (messages in the stream that Styrkedja did not write).
     Register {
         register: String,
+    },
+    /// What serves Agenda 2030's goal `goal` (1–17): every goal and
+    /// indicator tagged with it or one of its targets, with outcomes.
+    Agenda2030 {
+        goal: u8,
     },
     /// The kommun's health, for probes: stream reachable, quorum, this
     /// node's projection lag (before this query catches it up), the last
@@ -108,6 +114,7 @@ pub enum QueryResult {
     History(Vec<HistoryEntry>),
     Register(RegisterDocs),
     Health(Box<crate::health::KommunHealth>),
+    Agenda2030(Box<styr_projections::Agenda2030View>),
 }
 
 /// A register's documents, typed by register.
@@ -126,6 +133,7 @@ pub enum RegisterDocs {
     Unit(Vec<UnitDoc>),
     Plan(Vec<PlanDoc>),
     Investment(Vec<InvestmentDoc>),
+    Process(Vec<styr_projections::ProcessView>),
 }
 
 /// Declares [`QueryReply`]: one variant per read model, tagged by `query`.
@@ -172,6 +180,8 @@ query_reply! {
     Unit "register:unit" Vec<UnitDoc>;
     PlanRegister "register:plan" Vec<PlanDoc>;
     Investment "register:investment" Vec<InvestmentDoc>;
+    ProcessRegister "register:process" Vec<styr_projections::ProcessView>;
+    Agenda2030 "agenda2030" Box<styr_projections::Agenda2030View>;
 }
 
 impl QueryReply {
@@ -269,6 +279,16 @@ impl QueryReply {
                     sequence,
                     result,
                 },
+                R::Process(result) => QueryReply::ProcessRegister {
+                    kommun,
+                    sequence,
+                    result,
+                },
+            },
+            QueryResult::Agenda2030(result) => QueryReply::Agenda2030 {
+                kommun,
+                sequence,
+                result,
             },
         }
     }
@@ -297,6 +317,7 @@ impl RegisterDocs {
             Register::Unit => RegisterDocs::Unit(d(kv, kommun, kind)?),
             Register::Plan => RegisterDocs::Plan(d(kv, kommun, kind)?),
             Register::Investment => RegisterDocs::Investment(d(kv, kommun, kind)?),
+            Register::Process => RegisterDocs::Process(styr_projections::processes(kv, kommun)?),
         })
     }
 }
@@ -657,6 +678,17 @@ impl Api {
             Query::Register { register } => QueryResult::Register(
                 RegisterDocs::load(kv, &kommun, named(&register)?).map_err(r)?,
             ),
+            Query::Agenda2030 { goal } => match styr_projections::agenda2030(kv, &kommun, goal)
+                .map_err(r)?
+            {
+                Some(v) => QueryResult::Agenda2030(Box::new(v)),
+                None => {
+                    return Err(bad(
+                        "invalid_query",
+                        format!("Agenda 2030 har mål 1–17, inte {goal}"),
+                    ))
+                }
+            },
         };
         serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
             .map_err(|e| ApiError::unwritable(&e))

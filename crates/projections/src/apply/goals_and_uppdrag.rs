@@ -1,4 +1,5 @@
-//! KF goals and uppdrag in the read models.
+//! KF goals, uppdrag, målgrupper, processes and their goals and
+//! contributions in the read models.
 //!
 //! One function per event, called from the dispatch in [`super::fold`].
 
@@ -11,6 +12,9 @@ pub(super) fn kf_goal_adopted<R: KvRead + ?Sized>(
 ) -> Result<(), ProjectionError> {
     let KfGoalAdopted { budget_year, goal } = e;
     cx.touch(DocKind::Budget.path(budget_year));
+    if let Some(p) = &goal.process {
+        cx.touch(DocKind::Process.path(p));
+    }
     cx.put(
         &DocKind::Goal.path(&goal.id),
         &GoalDoc {
@@ -26,9 +30,137 @@ pub(super) fn kf_goal_adopted<R: KvRead + ?Sized>(
             indicators: goal.indicators,
             outcomes: Default::default(),
             source: src,
+            process: goal.process,
+            malgrupper: goal.malgrupper,
+            agenda2030: goal.agenda2030,
         },
     )?;
     Ok(())
+}
+
+pub(super) fn malgrupp_defined<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: MalgruppDefined,
+) -> Result<(), ProjectionError> {
+    cx.put(
+        &DocKind::Malgrupp.path(&e.malgrupp),
+        &MalgruppDoc {
+            id: e.malgrupp,
+            name: e.name,
+            description: e.description,
+            source: src,
+        },
+    )
+}
+
+pub(super) fn process_established<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ProcessEstablished,
+) -> Result<(), ProjectionError> {
+    let ProcessEstablished {
+        process,
+        name,
+        purpose,
+        owner,
+        malgrupper,
+    } = e;
+    cx.put(
+        &DocKind::Process.path(&process),
+        &ProcessDoc {
+            id: process,
+            name,
+            purpose,
+            owner,
+            malgrupper,
+            source: src,
+            closed: None,
+        },
+    )
+}
+
+pub(super) fn process_goal_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ProcessGoalAdopted,
+) -> Result<(), ProjectionError> {
+    let ProcessGoalAdopted { process, goal } = e;
+    cx.touch(DocKind::Process.path(&process));
+    cx.put(
+        &DocKind::Goal.path(&goal.id),
+        &GoalDoc {
+            id: goal.id.clone(),
+            level: "process".into(),
+            title: goal.title,
+            body: None,
+            kind: None,
+            perspective: None,
+            from_year: goal.from_year,
+            to_year: goal.to_year,
+            kf_goals: Vec::new(),
+            indicators: goal.indicators,
+            outcomes: Default::default(),
+            source: src,
+            process: Some(process),
+            malgrupper: goal.malgrupper,
+            agenda2030: goal.agenda2030,
+        },
+    )
+}
+
+pub(super) fn contribution_recorded<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ContributionRecorded,
+) -> Result<(), ProjectionError> {
+    let ContributionRecorded {
+        contribution,
+        body,
+        goal,
+        process,
+        year,
+        title,
+        description,
+        namndmal,
+        forbund_record,
+    } = e;
+    cx.touch(DocKind::Goal.path(&goal));
+    cx.touch(DocKind::Body.path(&body));
+    cx.put(
+        &DocKind::Contribution.path(&contribution),
+        &ContributionDoc {
+            id: contribution,
+            body,
+            goal,
+            process,
+            year,
+            title,
+            description,
+            namndmal,
+            forbund_record,
+            source: src,
+        },
+    )
+}
+
+pub(super) fn process_closed<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: ProcessClosed,
+) -> Result<(), ProjectionError> {
+    let ProcessClosed {
+        process,
+        last_year,
+        reason,
+    } = e;
+    cx.update(&DocKind::Process.path(&process), |p: &mut ProcessDoc| {
+        p.closed = Some(ProcessClosure {
+            last_year,
+            reason,
+            source: src,
+        });
+    })
 }
 
 pub(super) fn uppdrag_given<R: KvRead + ?Sized>(

@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 use styr_domain::{
     AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravReported, BodyEstablished,
-    BudgetAdopted, BudgetEstablished, CheckpointSigned, ControlResultReported, DecisionCorrected,
+    BudgetAdopted, BudgetEstablished, CheckpointSigned, ContributionRecorded, MalgruppDefined,
+    ProcessClosed, ProcessEstablished, ProcessGoalAdopted, ControlResultReported, DecisionCorrected,
     DelegationGranted, DetaljbudgetAdopted, DeviationActionRecorded, DeviationClosed,
     DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet, ElectionRecorded,
     FindingActionRecorded, FindingClosed, FollowUpReportAdopted, GoalAssessedInReport,
@@ -267,6 +268,17 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         Event::InvestmentFollowedUp(e) => investments::investment_followed_up(cx, src, e.clone()),
         Event::BalanskravReported(e) => investments::balanskrav_reported(cx, src, e.clone()),
         Event::KfGoalAdopted(e) => goals_and_uppdrag::kf_goal_adopted(cx, src, e.clone()),
+        Event::MalgruppDefined(e) => goals_and_uppdrag::malgrupp_defined(cx, src, e.clone()),
+        Event::ProcessEstablished(e) => {
+            goals_and_uppdrag::process_established(cx, src, e.clone())
+        }
+        Event::ProcessGoalAdopted(e) => {
+            goals_and_uppdrag::process_goal_adopted(cx, src, e.clone())
+        }
+        Event::ContributionRecorded(e) => {
+            goals_and_uppdrag::contribution_recorded(cx, src, e.clone())
+        }
+        Event::ProcessClosed(e) => goals_and_uppdrag::process_closed(cx, src, e.clone()),
         Event::UppdragGiven(e) => goals_and_uppdrag::uppdrag_given(cx, src, e.clone()),
         Event::UppdragChanged(e) => goals_and_uppdrag::uppdrag_changed(cx, src, e.clone()),
         Event::UppdragExtended(e) => goals_and_uppdrag::uppdrag_extended(cx, src, e.clone()),

@@ -59,6 +59,7 @@ pub(super) fn body_established<R: KvRead + ?Sized>(
         name,
         area,
         parent_company,
+        forbund,
     } = e;
     cx.put(
         &DocKind::Body.path(&body),
@@ -69,6 +70,7 @@ pub(super) fn body_established<R: KvRead + ?Sized>(
             area,
             parent_company,
             delegations: Default::default(),
+            forbund,
         },
     )?;
     Ok(())

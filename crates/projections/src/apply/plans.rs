@@ -56,6 +56,9 @@ pub(super) fn namndmal_adopted<R: KvRead + ?Sized>(
             indicators: goal.indicators,
             outcomes,
             source: src,
+            process: None,
+            malgrupper: Vec::new(),
+            agenda2030: goal.agenda2030,
         },
     )?;
     Ok(())

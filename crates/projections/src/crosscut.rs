@@ -1,0 +1,253 @@
+//! Goals that cross the organisation: processes with their målgrupper,
+//! goals and contributions (bidrag), and what serves each Agenda 2030 goal.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use styr_domain::{global_goal_of, GlobalGoal, AGENDA2030_VERSION};
+use styr_store::KommunId;
+
+use crate::docs::*;
+use crate::kv::KvRead;
+use crate::query::{docs, goals, Gap};
+use crate::ProjectionError;
+
+type R<T> = Result<T, ProjectionError>;
+
+/// A process with everything that hangs on it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ProcessView {
+    pub process: ProcessDoc,
+    /// The målgrupper it serves, as defined.
+    pub malgrupper: Vec<MalgruppDoc>,
+    /// Its goals: processmål, and KF goals that belong to it, with outcomes.
+    pub goals: Vec<GoalDoc>,
+    /// Nämndmål that break its goals down (their ids), each a contribution
+    /// of its nämnd.
+    pub namndmal: Vec<String>,
+    /// Every recorded bidrag to its goals.
+    pub contributions: Vec<ContributionDoc>,
+}
+
+/// Every process with its målgrupper, goals and contributions.
+pub fn processes(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<ProcessView>> {
+    processes_in(kv, kommun, &goals(kv, kommun)?, None)
+}
+
+/// [`processes`] over the goals already read; for `year`, only processes
+/// running then, their goals in force and that year's contributions.
+pub(crate) fn processes_in(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    all_goals: &[GoalDoc],
+    year: Option<i32>,
+) -> R<Vec<ProcessView>> {
+    let in_year = |from: i32, to: i32| year.is_none_or(|y| (from..=to).contains(&y));
+    let malgrupper: Vec<MalgruppDoc> = docs(kv, kommun, DocKind::Malgrupp)?;
+    let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
+    let mut out = Vec::new();
+    for process in docs::<ProcessDoc>(kv, kommun, DocKind::Process)? {
+        let closed_before = |y: i32| process.closed.as_ref().is_some_and(|c| c.last_year < y);
+        if year.is_some_and(closed_before) {
+            continue;
+        }
+        let goals: Vec<GoalDoc> = all_goals
+            .iter()
+            .filter(|g| g.process.as_deref() == Some(&process.id) && in_year(g.from_year, g.to_year))
+            .cloned()
+            .collect();
+        let ids: BTreeSet<&str> = goals.iter().map(|g| g.id.as_str()).collect();
+        let namndmal = all_goals
+            .iter()
+            .filter(|m| {
+                m.level == "namnd"
+                    && in_year(m.from_year, m.to_year)
+                    && m.kf_goals.iter().any(|k| ids.contains(k.as_str()))
+            })
+            .map(|m| m.id.clone())
+            .collect();
+        out.push(ProcessView {
+            malgrupper: malgrupper
+                .iter()
+                .filter(|m| process.malgrupper.contains(&m.id))
+                .cloned()
+                .collect(),
+            contributions: contributions
+                .iter()
+                .filter(|c| c.process == process.id && in_year(c.year, c.year))
+                .cloned()
+                .collect(),
+            namndmal,
+            goals,
+            process,
+        });
+    }
+    Ok(out)
+}
+
+/// What serves one of Agenda 2030's goals: every goal (KF goal, nämndmål,
+/// processmål) tagged with it or one of its targets, and every indicator so
+/// tagged, with their outcomes, across bodies, processes and years.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Agenda2030View {
+    /// The global goal, 1–17.
+    pub goal: u8,
+    pub name: String,
+    /// Its targets, as on the shipped list.
+    pub targets: Vec<String>,
+    /// The list's version.
+    pub list: String,
+    pub serving: Vec<ServingGoal>,
+}
+
+/// A goal that serves the global goal, itself or through its indicators.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServingGoal {
+    /// `goal/<id>`.
+    pub path: String,
+    /// `kf`, `namnd` or `process`.
+    pub level: String,
+    pub title: String,
+    /// The nämnd of a nämndmål.
+    pub body: Option<String>,
+    pub process: Option<String>,
+    pub from_year: i32,
+    pub to_year: i32,
+    /// The goal's own tags that name the global goal (empty when only
+    /// indicators do).
+    pub tags: Vec<String>,
+    /// The indicators that measure it: every indicator of a tagged goal,
+    /// only the tagged ones of another.
+    pub indicators: Vec<ServingIndicator>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServingIndicator {
+    pub id: String,
+    pub name: String,
+    pub kolada_kpi: Option<String>,
+    pub kolada_kpi_group: Option<String>,
+    /// The indicator's own tags that name the global goal.
+    pub tags: Vec<String>,
+    /// Every recorded value, in recording order.
+    pub outcomes: Vec<OutcomeDoc>,
+}
+
+/// What serves Agenda 2030's goal `number` (`None` when 1–17 does not hold it).
+pub fn agenda2030(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    number: u8,
+) -> R<Option<Agenda2030View>> {
+    let Some(global) = GlobalGoal::get(number) else {
+        return Ok(None);
+    };
+    let of_goal = |tags: &[String]| -> Vec<String> {
+        tags.iter()
+            .filter(|t| global_goal_of(t) == Some(number))
+            .cloned()
+            .collect()
+    };
+    let mut serving = Vec::new();
+    for mut g in goals(kv, kommun)? {
+        let tags = of_goal(&g.agenda2030);
+        let indicators: Vec<ServingIndicator> = g
+            .indicators
+            .iter()
+            .filter_map(|i| {
+                let own = of_goal(&i.agenda2030);
+                (!tags.is_empty() || !own.is_empty()).then(|| ServingIndicator {
+                    id: i.id.clone(),
+                    name: i.name.clone(),
+                    kolada_kpi: i.kolada_kpi.clone(),
+                    kolada_kpi_group: i.kolada_kpi_group.clone(),
+                    tags: own,
+                    outcomes: g.outcomes.remove(&i.id).unwrap_or_default(),
+                })
+            })
+            .collect();
+        if tags.is_empty() && indicators.is_empty() {
+            continue;
+        }
+        serving.push(ServingGoal {
+            path: DocKind::Goal.path(&g.id),
+            level: g.level,
+            title: g.title,
+            body: g.body,
+            process: g.process,
+            from_year: g.from_year,
+            to_year: g.to_year,
+            tags,
+            indicators,
+        });
+    }
+    Ok(Some(Agenda2030View {
+        goal: number,
+        name: global.name.to_owned(),
+        targets: global.targets(),
+        list: AGENDA2030_VERSION.to_owned(),
+        serving,
+    }))
+}
+
+/// Process goals in force with nothing serving them in `year` (no bidrag,
+/// no nämndmål breaking them down), and bidrag for a year after their
+/// process's last.
+pub(crate) fn process_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    out: &mut Vec<Gap>,
+) -> R<()> {
+    let processes: Vec<ProcessDoc> = docs(kv, kommun, DocKind::Process)?;
+    let runs = |id: &str| {
+        processes
+            .iter()
+            .find(|p| p.id == id)
+            .is_some_and(|p| p.closed.as_ref().is_none_or(|c| c.last_year >= year))
+    };
+    let all: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
+    let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
+    for g in &all {
+        let Some(process) = &g.process else { continue };
+        if !(g.from_year..=g.to_year).contains(&year) || !runs(process) {
+            continue;
+        }
+        let served = contributions
+            .iter()
+            .any(|c| c.goal == g.id && c.year == year)
+            || all
+                .iter()
+                .any(|m| m.level == "namnd" && m.from_year == year && m.kf_goals.contains(&g.id));
+        if !served {
+            out.push(Gap {
+                kind: "process_goal_without_contribution",
+                entity: DocKind::Goal.path(&g.id),
+                reason: format!(
+                    "ingen nämnd, inget bolag och inget förbund bidrar till målet i processen {process:?} {year} (P3)"
+                ),
+            });
+        }
+    }
+    for c in contributions.iter().filter(|c| c.year == year) {
+        let closed = processes
+            .iter()
+            .find(|p| p.id == c.process)
+            .and_then(|p| p.closed.as_ref())
+            .filter(|cl| cl.last_year < year);
+        if let Some(cl) = closed {
+            out.push(Gap {
+                kind: "contribution_to_closed_process",
+                entity: DocKind::Contribution.path(&c.id),
+                reason: format!(
+                    "{} bidrar {year} till processen {:?}, som avslutades med {} som sista år ({})",
+                    c.body.to_uppercase(),
+                    c.process,
+                    cl.last_year,
+                    cl.source.decided
+                ),
+            });
+        }
+    }
+    Ok(())
+}
