@@ -51,6 +51,7 @@ pub async fn run(
     for g in &gaps {
         outln!("  ⚠ {:<26} {}", g.entity, g.reason)?;
     }
+    print_processes(kv, kommun)?;
     print_uppdrag(kv, kommun)?;
     print_follow_up(kv, kommun)?;
     outln!("\nRevisionsspår för uppdrag u-2026-01 (varje händelse som rört det, i ordning):")?;
@@ -68,7 +69,8 @@ pub async fn run(
     }
     outln!(
         "\nMer: `styr plan {kommun} {YEAR}`, `styr gaps {kommun} {YEAR}`, `styr chain {kommun} goal/kf-m2`, \
-         `styr audit {kommun} uppdrag/u-2026-05`, `styr plan {kommun} 2027 --as-of 2026-03-01`, `styr verify {kommun}`."
+         `styr audit {kommun} uppdrag/u-2026-05`, `styr plan {kommun} 2027 --as-of 2026-03-01`, \
+         `styr register {kommun} processer`, `styr agenda2030 {kommun} 4`, `styr chain {kommun} process/etablering`, `styr verify {kommun}`."
     )?;
     Ok(())
 }
@@ -113,6 +115,56 @@ fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
                     )?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Goals across the organisation: each process with who contributes in
+/// the year, and what serves Agenda 2030's goal 4.
+fn print_processes(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
+    outln!("\nProcesser {YEAR} (mål tvärs över organisationen):")?;
+    for v in styr_projections::processes(kv, kommun)? {
+        let malgrupper: Vec<&str> = v.malgrupper.iter().map(|m| m.name.as_str()).collect();
+        outln!(
+            "  {} (ägare {}, för {})",
+            v.process.name,
+            v.process.owner.to_uppercase(),
+            malgrupper.join(", ")
+        )?;
+        for g in v
+            .goals
+            .iter()
+            .filter(|g| (g.from_year..=g.to_year).contains(&YEAR))
+        {
+            outln!("    mål {}: {}", g.id, g.title)?;
+            for m in &v.namndmal {
+                if let Some(n) =
+                    styr_projections::doc::<GoalDoc>(kv, kommun, &DocKind::Goal.path(m))?
+                        .filter(|n| n.from_year == YEAR && n.kf_goals.contains(&g.id))
+                {
+                    let body = n.body.as_deref().unwrap_or_default().to_uppercase();
+                    outln!("      └ {body} nämndmål {}: {}", n.id, n.title)?;
+                }
+            }
+            for c in v
+                .contributions
+                .iter()
+                .filter(|c| c.goal == g.id && c.year == YEAR)
+            {
+                outln!(
+                    "      └ {} bidrag: {} ({})",
+                    c.body.to_uppercase(),
+                    c.title,
+                    c.source.decided
+                )?;
+            }
+        }
+    }
+    if let Some(a) = styr_projections::agenda2030(kv, kommun, 4)? {
+        outln!("\nAgenda 2030 mål {} ({}) tjänas av:", a.goal, a.name)?;
+        for g in &a.serving {
+            outln!("  {} {} [{}]", g.path, g.title, g.tags.join(", "))?;
         }
     }
     Ok(())

@@ -50,7 +50,11 @@ fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
             )?;
         }
         for g in &v.goals {
-            let level = if g.level == "kf" { "KF-mål" } else { "processmål" };
+            let level = if g.level == "kf" {
+                "KF-mål"
+            } else {
+                "processmål"
+            };
             outln!(
                 "    {level} {} ({}–{}): {}{}",
                 g.id,

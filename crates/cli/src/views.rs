@@ -367,10 +367,7 @@ fn print_agenda2030(a: &styr_projections::Agenda2030View) -> Result<()> {
     for g in &a.serving {
         let who = match g.level.as_str() {
             "kf" => "KF-mål".to_owned(),
-            "process" => format!(
-                "processmål i {}",
-                g.process.as_deref().unwrap_or_default()
-            ),
+            "process" => format!("processmål i {}", g.process.as_deref().unwrap_or_default()),
             _ => format!(
                 "nämndmål {}",
                 g.body.as_deref().unwrap_or_default().to_uppercase()

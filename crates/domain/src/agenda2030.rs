@@ -134,7 +134,9 @@ mod tests {
 
     #[test]
     fn tags_off_the_list_are_not_read_as_goals() {
-        for bad in ["0", "18", "4.8", "4.d", "17.a", "04", "4.01", "4.", ".1", "x", ""] {
+        for bad in [
+            "0", "18", "4.8", "4.d", "17.a", "04", "4.01", "4.", ".1", "x", "",
+        ] {
             assert_eq!(global_goal_of(bad), None, "{bad}");
         }
         assert_eq!(global_goal_of("4"), Some(4));

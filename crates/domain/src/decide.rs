@@ -378,13 +378,14 @@ pub(crate) fn check_indicators(
             }
         }
         if let Some(g) = &ind.kolada_kpi_group {
-            let ok = g.strip_prefix('G').and_then(|r| r.split_once("KPI")).is_some_and(
-                |(a, b)| {
+            let ok = g
+                .strip_prefix('G')
+                .and_then(|r| r.split_once("KPI"))
+                .is_some_and(|(a, b)| {
                     !a.is_empty()
                         && !b.is_empty()
                         && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
-                },
-            );
+                });
             if !ok {
                 return reject(
                     Rule::Input,

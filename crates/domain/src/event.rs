@@ -870,9 +870,7 @@ impl Event {
             }
             Event::ProcessEstablished(ProcessEstablished { process, .. })
             | Event::ProcessClosed(ProcessClosed { process, .. }) => ("process", process.clone()),
-            Event::ProcessGoalAdopted(ProcessGoalAdopted { goal, .. }) => {
-                ("goal", goal.id.clone())
-            }
+            Event::ProcessGoalAdopted(ProcessGoalAdopted { goal, .. }) => ("goal", goal.id.clone()),
             Event::ContributionRecorded(ContributionRecorded { contribution, .. }) => {
                 ("contribution", contribution.clone())
             }

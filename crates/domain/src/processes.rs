@@ -166,7 +166,11 @@ impl KommunState {
             );
         }
         let Some(g) = self.goals.get(goal) else {
-            return reject(Rule::P3, "goal", format!("inget mål {goal:?} att bidra till"));
+            return reject(
+                Rule::P3,
+                "goal",
+                format!("inget mål {goal:?} att bidra till"),
+            );
         };
         let Some(process) = &g.process else {
             return reject(
@@ -179,7 +183,10 @@ impl KommunState {
             return reject(
                 Rule::P3,
                 "year",
-                format!("målet {goal:?} gäller {}–{}, inte {year}", g.from_year, g.to_year),
+                format!(
+                    "målet {goal:?} gäller {}–{}, inte {year}",
+                    g.from_year, g.to_year
+                ),
             );
         }
         self.open_process("goal", process, *year)?;
@@ -190,10 +197,15 @@ impl KommunState {
                     return reject(
                         Rule::P3,
                         "namndmal",
-                        format!("nämndmålet {m:?} är {:?}s för {}, inte {body:?}s för {year}", n.body, n.year),
+                        format!(
+                            "nämndmålet {m:?} är {:?}s för {}, inte {body:?}s för {year}",
+                            n.body, n.year
+                        ),
                     )
                 }
-                None => return reject(Rule::Reference, "namndmal", format!("inget nämndmål {m:?}")),
+                None => {
+                    return reject(Rule::Reference, "namndmal", format!("inget nämndmål {m:?}"))
+                }
             }
         }
         let forbund_record = match forbund_record {
@@ -212,7 +224,11 @@ impl KommunState {
                     );
                 };
                 if r.sequence == 0 {
-                    return reject(Rule::Input, "forbund_record.sequence", "sekvenser börjar på 1");
+                    return reject(
+                        Rule::Input,
+                        "forbund_record.sequence",
+                        "sekvenser börjar på 1",
+                    );
                 }
                 if r.hash.len() != 64 || !r.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return reject(
@@ -242,7 +258,11 @@ impl KommunState {
     }
 
     /// `close_process`: see [`Command::CloseProcess`].
-    pub(crate) fn decide_close_process(&self, provenance: &Provenance, c: &CloseProcess) -> Decided {
+    pub(crate) fn decide_close_process(
+        &self,
+        provenance: &Provenance,
+        c: &CloseProcess,
+    ) -> Decided {
         let CloseProcess {
             process,
             last_year,
@@ -251,7 +271,11 @@ impl KommunState {
         self.authorize(provenance, Authority::CouncilOrBoard)?;
         check_text("reason", reason)?;
         let Some(p) = self.processes.get(process) else {
-            return reject(Rule::Reference, "process", format!("ingen process {process:?}"));
+            return reject(
+                Rule::Reference,
+                "process",
+                format!("ingen process {process:?}"),
+            );
         };
         if let Some(y) = p.last_year {
             return reject(
@@ -300,7 +324,11 @@ impl KommunState {
                 );
             }
             if !seen.insert(m.as_str()) {
-                return reject(Rule::Input, format!("{field}[{i}]"), "varje målgrupp en gång");
+                return reject(
+                    Rule::Input,
+                    format!("{field}[{i}]"),
+                    "varje målgrupp en gång",
+                );
             }
         }
         Ok(())
@@ -313,11 +341,7 @@ impl KommunState {
         self.malgrupper.insert(e.malgrupp.clone(), e.name.clone());
     }
 
-    pub(crate) fn evolve_process_established(
-        &mut self,
-        _meta: &EventMeta,
-        e: &ProcessEstablished,
-    ) {
+    pub(crate) fn evolve_process_established(&mut self, _meta: &EventMeta, e: &ProcessEstablished) {
         self.processes.insert(
             e.process.clone(),
             Process {

@@ -53,7 +53,9 @@ pub(crate) fn processes_in(
         }
         let goals: Vec<GoalDoc> = all_goals
             .iter()
-            .filter(|g| g.process.as_deref() == Some(&process.id) && in_year(g.from_year, g.to_year))
+            .filter(|g| {
+                g.process.as_deref() == Some(&process.id) && in_year(g.from_year, g.to_year)
+            })
             .cloned()
             .collect();
         let ids: BTreeSet<&str> = goals.iter().map(|g| g.id.as_str()).collect();

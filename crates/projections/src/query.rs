@@ -376,7 +376,10 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
             .get(&DocKind::Body.path(&c.body))
             .cloned()
             .unwrap_or_else(|| c.body.clone());
-        labels.insert(path.clone(), format!("{} (bidrag från {by} {})", c.title, c.year));
+        labels.insert(
+            path.clone(),
+            format!("{} (bidrag från {by} {})", c.title, c.year),
+        );
         let mut parents = vec![DocKind::Goal.path(&c.goal)];
         parents.extend(c.namndmal.iter().map(|m| DocKind::Goal.path(m)));
         parents.push(DocKind::Body.path(&c.body));

@@ -678,17 +678,17 @@ impl Api {
             Query::Register { register } => QueryResult::Register(
                 RegisterDocs::load(kv, &kommun, named(&register)?).map_err(r)?,
             ),
-            Query::Agenda2030 { goal } => match styr_projections::agenda2030(kv, &kommun, goal)
-                .map_err(r)?
-            {
-                Some(v) => QueryResult::Agenda2030(Box::new(v)),
-                None => {
-                    return Err(bad(
-                        "invalid_query",
-                        format!("Agenda 2030 har mål 1–17, inte {goal}"),
-                    ))
+            Query::Agenda2030 { goal } => {
+                match styr_projections::agenda2030(kv, &kommun, goal).map_err(r)? {
+                    Some(v) => QueryResult::Agenda2030(Box::new(v)),
+                    None => {
+                        return Err(bad(
+                            "invalid_query",
+                            format!("Agenda 2030 har mål 1–17, inte {goal}"),
+                        ))
+                    }
                 }
-            },
+            }
         };
         serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
             .map_err(|e| ApiError::unwritable(&e))

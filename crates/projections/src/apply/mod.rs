@@ -3,17 +3,17 @@
 use std::collections::BTreeSet;
 use styr_domain::{
     AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravReported, BodyEstablished,
-    BudgetAdopted, BudgetEstablished, CheckpointSigned, ContributionRecorded, MalgruppDefined,
-    ProcessClosed, ProcessEstablished, ProcessGoalAdopted, ControlResultReported, DecisionCorrected,
-    DelegationGranted, DetaljbudgetAdopted, DeviationActionRecorded, DeviationClosed,
-    DeviationEscalated, DeviationReported, DirectionAdopted, EconomicPlanSet, ElectionRecorded,
-    FindingActionRecorded, FindingClosed, FollowUpReportAdopted, GoalAssessedInReport,
-    InternalControlPlanAdopted, InternalControlTertialReported, InvestmentBudgeted,
-    InvestmentFollowedUp, KfGoalAdopted, KoladaValuesImported, KommunRegistered, NamndmalAdopted,
-    NamndplanAdopted, OutcomesRecorded, PlanAdopted, PlanReportedToNamnd, RamSet, ReviewRecorded,
-    ReviewReplied, RurPlanned, SigningKeyPublished, SkattesatsSet, StyrdokumentAdopted,
-    StyrdokumentRepealed, UnitEstablished, UppdragChanged, UppdragClosed, UppdragExtended,
-    UppdragGiven, UppdragStatusInReport, UppdragStatusReported,
+    BudgetAdopted, BudgetEstablished, CheckpointSigned, ContributionRecorded,
+    ControlResultReported, DecisionCorrected, DelegationGranted, DetaljbudgetAdopted,
+    DeviationActionRecorded, DeviationClosed, DeviationEscalated, DeviationReported,
+    DirectionAdopted, EconomicPlanSet, ElectionRecorded, FindingActionRecorded, FindingClosed,
+    FollowUpReportAdopted, GoalAssessedInReport, InternalControlPlanAdopted,
+    InternalControlTertialReported, InvestmentBudgeted, InvestmentFollowedUp, KfGoalAdopted,
+    KoladaValuesImported, KommunRegistered, MalgruppDefined, NamndmalAdopted, NamndplanAdopted,
+    OutcomesRecorded, PlanAdopted, PlanReportedToNamnd, ProcessClosed, ProcessEstablished,
+    ProcessGoalAdopted, RamSet, ReviewRecorded, ReviewReplied, RurPlanned, SigningKeyPublished,
+    SkattesatsSet, StyrdokumentAdopted, StyrdokumentRepealed, UnitEstablished, UppdragChanged,
+    UppdragClosed, UppdragExtended, UppdragGiven, UppdragStatusInReport, UppdragStatusReported,
 };
 
 use serde::de::DeserializeOwned;
@@ -269,12 +269,8 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         Event::BalanskravReported(e) => investments::balanskrav_reported(cx, src, e.clone()),
         Event::KfGoalAdopted(e) => goals_and_uppdrag::kf_goal_adopted(cx, src, e.clone()),
         Event::MalgruppDefined(e) => goals_and_uppdrag::malgrupp_defined(cx, src, e.clone()),
-        Event::ProcessEstablished(e) => {
-            goals_and_uppdrag::process_established(cx, src, e.clone())
-        }
-        Event::ProcessGoalAdopted(e) => {
-            goals_and_uppdrag::process_goal_adopted(cx, src, e.clone())
-        }
+        Event::ProcessEstablished(e) => goals_and_uppdrag::process_established(cx, src, e.clone()),
+        Event::ProcessGoalAdopted(e) => goals_and_uppdrag::process_goal_adopted(cx, src, e.clone()),
         Event::ContributionRecorded(e) => {
             goals_and_uppdrag::contribution_recorded(cx, src, e.clone())
         }
