@@ -87,6 +87,14 @@ impl World {
         events
     }
 
+    /// The command is accepted on a copy of the state (the world stays as it was).
+    pub fn clone_ok(&self, p: Provenance, c: serde_json::Value) -> Vec<Event> {
+        let c = cmd(c);
+        self.state
+            .decide(&p, &c)
+            .unwrap_or_else(|r| panic!("{} rejected: {r}", c.name()))
+    }
+
     /// The command is rejected under `rule`, naming a field that contains `field`,
     /// and the state is unchanged.
     pub fn then_rejected(&self, p: Provenance, c: serde_json::Value, rule: Rule, field: &str) {

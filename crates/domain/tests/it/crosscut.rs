@@ -1,0 +1,395 @@
+//! Goals that cross the organisation, given/when/then: målgrupper,
+//! processes and their goals, contributions from nämnder, bolag and
+//! kommunalförbund, and Agenda 2030 tags.
+
+use serde_json::json;
+use styr_domain::*;
+
+use crate::common::*;
+
+/// The starting kommun with a räddningstjänstförbund, two målgrupper and
+/// a process owned by KS with one process goal for 2026–2027.
+fn with_process() -> World {
+    let mut w = kommun();
+    w.then_ok(
+        by("kf", "2025-04-14"),
+        json!({"command": "establish_body", "body": "rtj", "kind": "kommunalforbund", "name": "Räddningstjänsten",
+               "area": "Räddningstjänst", "forbund": {"members": ["0884", "0860"], "organ": "direktion", "stream": "rtj-sydost"}}),
+    );
+    for (id, name) in [("invanare", "Invånare"), ("foretag", "Företag")] {
+        w.then_ok(
+            by("ks", "2025-05-12"),
+            json!({"command": "define_malgrupp", "malgrupp": id, "name": name}),
+        );
+    }
+    w.then_ok(
+        by("ks", "2025-05-12"),
+        json!({"command": "establish_process", "process": "etablering", "name": "Etablering av företag",
+               "purpose": "En väg in", "owner": "ks", "malgrupper": ["foretag"]}),
+    );
+    w.then_ok(
+        by("ks", "2025-12-08"),
+        json!({"command": "adopt_process_goals", "process": "etablering", "goals": [
+            {"id": "etab-1", "title": "Fler företag etablerar sig", "from_year": 2026, "to_year": 2027,
+             "malgrupper": ["foretag"], "agenda2030": ["8.3", "9"],
+             "indicators": [{"id": "nya", "name": "Nya företag", "direction": "increase", "agenda2030": ["8.3"],
+                             "kolada_kpi_group": "G2KPI92539"}]}]}),
+    );
+    w
+}
+
+fn contribution(body: &str, id: &str) -> serde_json::Value {
+    json!({"command": "record_contribution", "contribution": id, "body": body, "goal": "etab-1",
+           "year": 2026, "title": "Planlagd mark"})
+}
+
+#[test]
+fn a_process_is_established_by_kf_or_ks_for_defined_malgrupper() {
+    let w = with_process();
+    let process = |owner: &str, malgrupper: serde_json::Value| {
+        json!({"command": "establish_process", "process": "barn", "name": "Barns uppväxt",
+               "purpose": "En kedja", "owner": owner, "malgrupper": malgrupper})
+    };
+    // Given the kommun, when KF establishes one, then it is recorded.
+    let mut kf = with_process();
+    let events = kf.then_ok(by("kf", "2025-06-16"), process("bun", json!(["invanare"])));
+    assert!(matches!(&events[..], [Event::ProcessEstablished(p)] if p.owner == "bun"));
+    // A nämnd does not establish one (P1) …
+    w.then_rejected(
+        by("bun", "2025-06-16"),
+        process("bun", json!(["invanare"])),
+        Rule::P1,
+        "decided_by",
+    );
+    // … a målgrupp must be defined, and named once …
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        process("bun", json!(["besokare"])),
+        Rule::Reference,
+        "malgrupper[0]",
+    );
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        process("bun", json!(["invanare", "invanare"])),
+        Rule::Input,
+        "malgrupper[1]",
+    );
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        process("bun", json!([])),
+        Rule::Input,
+        "malgrupper",
+    );
+    // … the owner is a body that runs something, and the id is new (P6).
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        process("rev", json!(["invanare"])),
+        Rule::Reference,
+        "owner",
+    );
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        json!({"command": "establish_process", "process": "etablering", "name": "x", "purpose": "x", "owner": "ks", "malgrupper": ["foretag"]}),
+        Rule::P6,
+        "process",
+    );
+    w.then_rejected(
+        by("ks", "2025-06-16"),
+        json!({"command": "define_malgrupp", "malgrupp": "foretag", "name": "Företag"}),
+        Rule::P6,
+        "malgrupp",
+    );
+}
+
+#[test]
+fn process_goals_are_adopted_by_kf_or_the_process_owner() {
+    let w = with_process();
+    let goals = |id: &str, extra: serde_json::Value| {
+        let mut g = json!({"id": id, "title": "Mål", "from_year": 2026, "to_year": 2026});
+        for (k, v) in extra.as_object().unwrap() {
+            g[k] = v.clone();
+        }
+        json!({"command": "adopt_process_goals", "process": "etablering", "goals": [g]})
+    };
+    w.clone_ok(by("kf", "2025-12-15"), goals("etab-2", json!({})));
+    w.then_rejected(
+        by("bun", "2025-12-15"),
+        goals("etab-2", json!({})),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-1", json!({})),
+        Rule::P6,
+        "goals[0].id",
+    );
+    // A nämndmål's id is not reused either.
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("bun-m1", json!({})),
+        Rule::P6,
+        "goals[0].id",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-2", json!({"agenda2030": ["18"]})),
+        Rule::Input,
+        "goals[0].agenda2030[0]",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-2", json!({"agenda2030": ["4.8"]})),
+        Rule::Input,
+        "goals[0].agenda2030[0]",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-2", json!({"malgrupper": ["turister"]})),
+        Rule::Reference,
+        "goals[0].malgrupper[0]",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-2", json!({"indicators": [{"id": "x", "name": "x", "direction": "increase", "kolada_kpi_group": "N01951"}]})),
+        Rule::Input,
+        "goals[0].indicators[0].kolada_kpi_group",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        goals("etab-2", json!({"indicators": [{"id": "x", "name": "x", "direction": "increase", "agenda2030": ["4.1", "4.1"]}]})),
+        Rule::Input,
+        "goals[0].indicators[0].agenda2030[1]",
+    );
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        json!({"command": "adopt_process_goals", "process": "okand", "goals": []}),
+        Rule::Reference,
+        "process",
+    );
+}
+
+#[test]
+fn contributions_are_decided_by_the_contributing_body() {
+    let mut w = with_process();
+    // A nämnd, a bolag and the förbund each contribute, by their own decision.
+    w.then_ok(by("bun", "2026-01-20"), contribution("bun", "c-bun"));
+    w.then_ok(by("hem", "2026-02-10"), contribution("hem", "c-hem"));
+    let events = w.then_ok(by("rtj", "2026-03-05"), contribution("rtj", "c-rtj"));
+    assert!(matches!(&events[..], [Event::ContributionRecorded(c)] if c.process == "etablering"));
+    // P1: KS does not decide BUN's contribution.
+    w.then_rejected(
+        by("ks", "2026-01-20"),
+        contribution("bun", "c-2"),
+        Rule::P1,
+        "decided_by",
+    );
+    // The revisorer contribute nothing; ids are not reused.
+    w.then_rejected(
+        by("rev", "2026-01-20"),
+        contribution("rev", "c-2"),
+        Rule::Reference,
+        "body",
+    );
+    w.then_rejected(
+        by("bun", "2026-01-20"),
+        contribution("bun", "c-bun"),
+        Rule::P6,
+        "contribution",
+    );
+    // P3: the goal belongs to a process and is in force in the year.
+    let mut c = contribution("bun", "c-2");
+    c["goal"] = json!("kf-1");
+    w.then_rejected(by("bun", "2026-01-20"), c, Rule::P3, "goal");
+    let mut c = contribution("bun", "c-2");
+    c["year"] = json!(2028);
+    w.then_rejected(by("bun", "2026-01-20"), c, Rule::P3, "year");
+    // A contribution that is one of the body's nämndmål names its own.
+    let mut c = contribution("sn", "c-2");
+    c["namndmal"] = json!("bun-m1");
+    w.then_rejected(by("sn", "2026-01-20"), c, Rule::P3, "namndmal");
+    let mut c = contribution("bun", "c-2");
+    c["namndmal"] = json!("bun-m1");
+    w.then_ok(by("bun", "2026-01-20"), c);
+}
+
+#[test]
+fn a_forbund_refers_to_its_own_history_by_sequence_and_hash() {
+    let mut w = with_process();
+    let hash = "ab".repeat(32);
+    let mut c = contribution("rtj", "c-rtj");
+    c["forbund_record"] = json!({"sequence": 17, "hash": hash.to_uppercase()});
+    let events = w.then_ok(by("rtj", "2026-03-05"), c);
+    let Event::ContributionRecorded(recorded) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        recorded.forbund_record,
+        Some(ForbundRecord {
+            stream: "rtj-sydost".into(),
+            sequence: 17,
+            hash
+        })
+    );
+    // Only a förbund with a history of its own has somewhere to refer to.
+    let mut c = contribution("bun", "c-bun");
+    c["forbund_record"] = json!({"sequence": 17, "hash": "ab".repeat(32)});
+    w.then_rejected(
+        by("bun", "2026-03-05"),
+        c,
+        Rule::Reference,
+        "forbund_record",
+    );
+    let mut c = contribution("rtj", "c-rtj2");
+    c["forbund_record"] = json!({"sequence": 17, "hash": "abc"});
+    w.then_rejected(
+        by("rtj", "2026-03-05"),
+        c,
+        Rule::Input,
+        "forbund_record.hash",
+    );
+    let mut c = contribution("rtj", "c-rtj2");
+    c["forbund_record"] = json!({"sequence": 0, "hash": "ab".repeat(32)});
+    w.then_rejected(
+        by("rtj", "2026-03-05"),
+        c,
+        Rule::Input,
+        "forbund_record.sequence",
+    );
+}
+
+#[test]
+fn a_forbund_has_members_and_an_organ() {
+    let w = kommun();
+    let forbund = |f: serde_json::Value| json!({"command": "establish_body", "body": "rtj", "kind": "kommunalforbund", "name": "R", "area": "R", "forbund": f});
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        json!({"command": "establish_body", "body": "rtj", "kind": "kommunalforbund", "name": "R", "area": "R"}),
+        Rule::Input,
+        "forbund",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        json!({"command": "establish_body", "body": "x", "kind": "committee", "name": "R", "area": "R",
+               "forbund": {"members": ["0884", "0860"], "organ": "direktion"}}),
+        Rule::Input,
+        "forbund",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        forbund(json!({"members": ["0884"], "organ": "direktion"})),
+        Rule::Consistency,
+        "forbund.members",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        forbund(json!({"members": ["0860", "0882"], "organ": "direktion"})),
+        Rule::Consistency,
+        "forbund.members",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        forbund(json!({"members": ["0884", "884"], "organ": "direktion"})),
+        Rule::Input,
+        "forbund.members[1]",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        forbund(json!({"members": ["0884", "0884"], "organ": "direktion"})),
+        Rule::Input,
+        "forbund.members[1]",
+    );
+    w.then_rejected(
+        by("kf", "2025-04-14"),
+        forbund(json!({"members": ["0884", "0860"], "organ": "direktion", "stream": "a b"})),
+        Rule::Input,
+        "forbund.stream",
+    );
+    w.then_rejected(
+        by("ks", "2025-04-14"),
+        forbund(json!({"members": ["0884", "0860"], "organ": "direktion"})),
+        Rule::P1,
+        "decided_by",
+    );
+}
+
+#[test]
+fn a_closed_process_takes_no_more_goals_or_contributions() {
+    let mut w = with_process();
+    w.then_rejected(
+        by("bun", "2026-01-20"),
+        json!({"command": "close_process", "process": "etablering", "last_year": 2026, "reason": "Klar"}),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(
+        by("ks", "2026-01-20"),
+        json!({"command": "close_process", "process": "etablering", "last_year": 2026, "reason": "Går upp i en ny process"}),
+    );
+    w.then_rejected(
+        by("ks", "2026-02-20"),
+        json!({"command": "close_process", "process": "etablering", "last_year": 2026, "reason": "igen"}),
+        Rule::P6,
+        "process",
+    );
+    // 2026 still runs; 2027 does not.
+    w.then_ok(by("bun", "2026-02-20"), contribution("bun", "c-1"));
+    let mut c = contribution("bun", "c-2");
+    c["year"] = json!(2027);
+    w.then_rejected(by("bun", "2026-02-20"), c, Rule::P3, "goal");
+    w.then_rejected(
+        by("ks", "2026-02-20"),
+        json!({"command": "adopt_process_goals", "process": "etablering", "goals": [
+            {"id": "etab-9", "title": "Mål", "from_year": 2027, "to_year": 2027}]}),
+        Rule::P3,
+        "process",
+    );
+}
+
+#[test]
+fn kf_goals_and_namndmal_carry_processes_malgrupper_and_agenda_2030() {
+    let mut w = with_process();
+    let budget = |goal: serde_json::Value| {
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+               "goals": [goal]})
+    };
+    let goal = json!({"id": "kf-9", "kind": "inriktningsmal", "title": "Fler jobb", "from_year": 2027, "to_year": 2028,
+                      "process": "etablering", "malgrupper": ["foretag"], "agenda2030": ["8", "8.5"]});
+    w.then_rejected(by("kf", "2026-06-15"), budget(json!({"id": "kf-9", "kind": "inriktningsmal", "title": "x", "from_year": 2027, "to_year": 2027, "process": "okand"})), Rule::Reference, "goals[0].process");
+    w.then_rejected(by("kf", "2026-06-15"), budget(json!({"id": "kf-9", "kind": "inriktningsmal", "title": "x", "from_year": 2027, "to_year": 2027, "agenda2030": ["17.a"]})), Rule::Input, "goals[0].agenda2030[0]");
+    let events = w.then_ok(by("kf", "2026-06-15"), budget(goal));
+    assert!(events.iter().any(|e| matches!(e, Event::KfGoalAdopted(g)
+        if g.goal.process.as_deref() == Some("etablering") && g.goal.agenda2030 == ["8", "8.5"])));
+    // A KF goal in a process takes contributions like a process goal.
+    let mut c = contribution("rtj", "c-kf9");
+    c["goal"] = json!("kf-9");
+    c["year"] = json!(2027);
+    w.then_ok(by("rtj", "2027-01-10"), c);
+    // A nämndmål may break down a process goal, and carries its own tags.
+    w.then_ok(
+        by("sn", "2025-12-10"),
+        json!({"command": "adopt_namndplan", "body": "sn", "year": 2026, "grunduppdrag": "Omsorg",
+               "goals": [{"id": "sn-m1", "title": "Stöd till nya företagare", "perspective": "utveckling",
+                          "kf_goals": ["etab-1"], "agenda2030": ["8.3"]}]}),
+    );
+    w.then_rejected(
+        by("sn", "2025-12-10"),
+        json!({"command": "adopt_namndplan", "body": "sn", "year": 2026, "grunduppdrag": "Omsorg", "revises": true,
+               "goals": [{"id": "sn-m1", "title": "x", "perspective": "utveckling", "kf_goals": ["etab-1"], "agenda2030": ["0"]}]}),
+        Rule::Input,
+        "goals[0].agenda2030[0]",
+    );
+}
+
+#[test]
+fn the_agenda_2030_list_answers_goals_and_targets() {
+    assert_eq!(GLOBAL_GOALS.len(), 17);
+    assert_eq!(global_goal_of("4.1"), Some(4));
+    assert_eq!(global_goal_of("16.b"), Some(16));
+    assert_eq!(global_goal_of("16.c"), None);
+    assert_eq!(
+        GlobalGoal::get(13).unwrap().targets(),
+        ["13.1", "13.2", "13.3", "13.a", "13.b"]
+    );
+    assert!(GlobalGoal::get(0).is_none() && GlobalGoal::get(18).is_none());
+}
