@@ -3,5 +3,6 @@
 //! One test binary for the crate (its modules below), as in the
 //! codebases we model ours on: one link step, one place to look.
 
+mod crosscut;
 mod support;
 mod views;
