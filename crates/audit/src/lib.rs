@@ -19,7 +19,8 @@ pub use export::{
 pub use report::{grouped, Cell, Change, RevisorReport, Table, Tone};
 pub use styr_store::{key_id, KeyStore};
 pub use verify::{
-    verify_stream, verify_stream_with, Break, ForeignFinding, Options, Report, Trust, Verifier,
+    check_references, verify_stream, verify_stream_with, Break, ForbundReference, ForeignFinding,
+    Options, ReferenceOutcome, Report, Trust, Verifier,
 };
 
 #[derive(Debug, thiserror::Error)]

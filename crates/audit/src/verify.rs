@@ -81,6 +81,66 @@ pub struct Report {
     pub keys: Vec<String>,
     /// How the first key came to be trusted.
     pub trust: Trust,
+    /// Decisions of kommunalförbund the history refers to in the förbund's
+    /// own history (checked against it by [`check_references`]).
+    pub references: Vec<ForbundReference>,
+}
+
+/// Where a kommunalförbund's decision lies in its own history, as an event
+/// of this history states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForbundReference {
+    /// The event in this history that refers.
+    pub sequence: u64,
+    /// The förbund's history (its id on the platform).
+    pub stream: String,
+    pub referenced_sequence: u64,
+    pub hash: String,
+}
+
+/// What the förbund's history holds where a reference points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReferenceOutcome {
+    /// The message there has the hash the reference states.
+    Holds,
+    /// It has another hash: the referred decision is not the one recorded.
+    Differs { actual: String },
+    /// The förbund's history could not be read there (no such history or
+    /// sequence, no access).
+    Unreachable { reason: String },
+}
+
+/// Checks each reference against the förbund's history in `store`: the
+/// message at the referenced sequence must hash to the stated hash. (The
+/// förbund's own history is verified by verifying it, as any kommun's.)
+pub async fn check_references(
+    store: &EventStore,
+    references: &[ForbundReference],
+) -> Vec<(ForbundReference, ReferenceOutcome)> {
+    let mut out = Vec::new();
+    for r in references {
+        let outcome = match KommunId::new(r.stream.clone()) {
+            Err(e) => ReferenceOutcome::Unreachable {
+                reason: e.to_string(),
+            },
+            Ok(stream) => match store.raw_message(&stream, r.referenced_sequence).await {
+                Err(e) => ReferenceOutcome::Unreachable {
+                    reason: e.to_string(),
+                },
+                Ok(raw) => {
+                    let actual = ChainHash::of_event(&raw).to_hex();
+                    if actual == r.hash {
+                        ReferenceOutcome::Holds
+                    } else {
+                        ReferenceOutcome::Differs { actual }
+                    }
+                }
+            },
+        };
+        out.push((r.clone(), outcome));
+    }
+    out
 }
 
 /// How trust in the history's first key was established.
@@ -128,6 +188,7 @@ pub struct Verifier {
     keys: Vec<String>,
     checkpoints: Vec<(u64, u64, String, String)>,
     foreign: Vec<ForeignFinding>,
+    references: Vec<ForbundReference>,
 }
 
 impl Verifier {
@@ -142,6 +203,7 @@ impl Verifier {
             keys: Vec::new(),
             checkpoints: Vec::new(),
             foreign: Vec::new(),
+            references: Vec::new(),
         }
     }
 
@@ -322,6 +384,21 @@ impl Verifier {
                 self.checkpoints
                     .push((covered, sequence, kid, signed_at.to_rfc3339()));
             }
+            "ContributionRecorded" => {
+                let Ok(Event::ContributionRecorded(c)) =
+                    Event::from_payload(&env.event_type, env.schema_version, &env.payload)
+                else {
+                    return Err(brk("bidraget går inte att läsa".into()));
+                };
+                if let Some(r) = c.forbund_record {
+                    self.references.push(ForbundReference {
+                        sequence,
+                        stream: r.stream,
+                        referenced_sequence: r.sequence,
+                        hash: r.hash,
+                    });
+                }
+            }
             _ => {}
         }
         self.hashes.insert(sequence, hash);
@@ -423,6 +500,7 @@ impl Verifier {
             checkpoints: self.checkpoints,
             keys: self.keys,
             trust,
+            references: self.references,
         })
     }
 }

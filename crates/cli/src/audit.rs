@@ -123,6 +123,33 @@ pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> Result<bool
     }
 }
 
+/// Prints what each reference to a kommunalförbund's own history found;
+/// false when one points at another decision than the one recorded.
+pub fn print_references(
+    checked: &[(styr_audit::ForbundReference, styr_audit::ReferenceOutcome)],
+) -> Result<bool> {
+    use styr_audit::ReferenceOutcome as O;
+    let mut ok = true;
+    for (r, outcome) in checked {
+        let at = format!(
+            "sekvens {} hänvisar till {} sekvens {}",
+            r.sequence, r.stream, r.referenced_sequence
+        );
+        match outcome {
+            O::Holds => outln!("  ✓ {at}: förbundets beslut har den angivna hashen")?,
+            O::Differs { actual } => {
+                ok = false;
+                outln!(
+                    "  ✗ {at}: hashen där är {actual}, inte den angivna {} — hänvisningen pekar på ett annat beslut",
+                    r.hash
+                )?
+            }
+            O::Unreachable { reason } => outln!("  ? {at}: kunde inte kontrolleras ({reason})")?,
+        }
+    }
+    Ok(ok)
+}
+
 pub async fn export(
     store: &EventStore,
     kommun: &KommunId,

@@ -16,7 +16,17 @@ pub(crate) async fn verify(
     let ok = match file {
         Some(file) => {
             let (header, _, result) = audit::verify_file(file, options)?;
-            audit::print_result(header.kommun.as_str(), &result)?
+            let ok = audit::print_result(header.kommun.as_str(), &result)?;
+            if let Ok(r) = &result {
+                if !r.references.is_empty() {
+                    outln!(
+                        "  {} hänvisningar till kommunalförbunds egna historik; de kontrolleras mot servern med `styr verify {}`",
+                        r.references.len(),
+                        header.kommun
+                    )?;
+                }
+            }
+            ok
         }
         None => {
             let k = kommun(k.context("ange kommunen, eller --file")?)?;
@@ -28,7 +38,14 @@ pub(crate) async fn verify(
             })
             .await?;
             bar.finish_and_clear();
-            audit::print_result(k.as_str(), &result)?
+            let ok = audit::print_result(k.as_str(), &result)?;
+            match &result {
+                Ok(r) => {
+                    let checked = styr_audit::check_references(&backend.store, &r.references).await;
+                    audit::print_references(&checked)? && ok
+                }
+                Err(_) => ok,
+            }
         }
     };
     Ok(if ok { Exit::Ok } else { Exit::Broken })

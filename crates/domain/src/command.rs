@@ -84,6 +84,11 @@ pub struct RegisterKommun {
     pub kommunkod: String,
     /// The id the council (KF) gets, e.g. `kf`.
     pub council: String,
+    /// When the history is a kommunalförbund's own: its members and organ.
+    /// `kommunkod` is then the kommunkod of its säte (KL 9 kap 6 §), one
+    /// of the members, and `council` its förbundsfullmäktige or direktion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<ForbundCharter>,
 }
 
 /// KF establishes a body (KS, a nämnd, a bolag, the revisorer).

@@ -171,6 +171,9 @@ pub struct KommunRegistered {
     pub name: String,
     pub kommunkod: String,
     pub council: String,
+    /// A kommunalförbund's own history: its members and organ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<ForbundCharter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -92,6 +92,17 @@ pub struct Forbund {
     pub stream: Option<String>,
 }
 
+/// Förbundsordning in brief: a kommunalförbund registered on the platform
+/// with a history of its own — its members and the organ it decides
+/// through (its `council`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForbundCharter {
+    /// The member kommuner's kommunkoder.
+    pub members: Vec<String>,
+    pub organ: ForbundOrgan,
+}
+
 /// Förbundsbeslut: where a förbund's decision is recorded in the förbund's
 /// own history — the stream, the sequence and the event's chain hash
 /// (`styr verify` checks that the message there has that hash).

@@ -15,6 +15,7 @@ impl KommunState {
             name,
             kommunkod,
             council,
+            forbund,
         } = c;
         if self.kommun.is_some() {
             return reject(Rule::P6, "command", "kommunen är redan registrerad");
@@ -28,6 +29,9 @@ impl KommunState {
             );
         }
         check_id("council", council)?;
+        if let Some(f) = forbund {
+            check_members("forbund.members", &f.members, kommunkod)?;
+        }
         match &provenance.decided_by {
             DecidedBy::Body { body, .. } if body == council => {}
             _ => {
@@ -45,12 +49,21 @@ impl KommunState {
                 name: name.clone(),
                 kommunkod: kommunkod.clone(),
                 council: council.clone(),
+                forbund: forbund.clone(),
             }),
             Event::BodyEstablished(BodyEstablished {
                 body: council.clone(),
                 kind: BodyKind::Council,
-                name: "Kommunfullmäktige".into(),
-                area: "Kommunens högsta beslutande organ".into(),
+                name: match forbund.as_ref().map(|f| f.organ) {
+                    None => "Kommunfullmäktige".into(),
+                    Some(ForbundOrgan::Forbundsfullmaktige) => "Förbundsfullmäktige".into(),
+                    Some(ForbundOrgan::Direktion) => "Förbundsdirektionen".into(),
+                },
+                area: if forbund.is_some() {
+                    "Förbundets högsta beslutande organ".into()
+                } else {
+                    "Kommunens högsta beslutande organ".into()
+                },
                 parent_company: None,
                 forbund: None,
             }),
@@ -133,42 +146,11 @@ impl KommunState {
         })])
     }
 
-    /// A förbund's members: kommunkoder, each once, at least two, the
-    /// recording kommun among them; its own history's id a valid id.
+    /// A förbund a member records: its members hold (the recording kommun
+    /// among them); its own history's id a valid id.
     fn check_forbund(&self, f: &Forbund) -> Result<(), Rejection> {
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, m) in f.members.iter().enumerate() {
-            if m.len() != 4 || !m.bytes().all(|b| b.is_ascii_digit()) {
-                return reject(
-                    Rule::Input,
-                    format!("forbund.members[{i}]"),
-                    "en medlem anges med sin kommunkod, fyra siffror, t.ex. 0884",
-                );
-            }
-            if !seen.insert(m.as_str()) {
-                return reject(
-                    Rule::Input,
-                    format!("forbund.members[{i}]"),
-                    "varje medlem en gång",
-                );
-            }
-        }
-        if f.members.len() < 2 {
-            return reject(
-                Rule::Consistency,
-                "forbund.members",
-                "ett kommunalförbund har minst två medlemmar (KL 9 kap 3 §)",
-            );
-        }
-        if let Some(own) = self.kommun.as_ref().map(|k| &k.kommunkod) {
-            if !f.members.contains(own) {
-                return reject(
-                    Rule::Consistency,
-                    "forbund.members",
-                    format!("kommunen ({own}) är själv medlem i förbund den registrerar"),
-                );
-            }
-        }
+        let own = self.kommun.as_ref().map(|k| k.kommunkod.as_str());
+        check_members("forbund.members", &f.members, own.unwrap_or_default())?;
         if let Some(stream) = &f.stream {
             check_id("forbund.stream", stream)?;
         }
@@ -266,12 +248,14 @@ impl KommunState {
             name,
             kommunkod,
             council,
+            forbund,
         } = e.clone();
         self.registered = meta.decided_by.decision_date();
         self.kommun = Some(KommunInfo {
             name,
             kommunkod,
             council,
+            forbund,
         })
     }
 
@@ -428,4 +412,37 @@ impl KommunState {
 /// A date the calendar has (the callers' months and days always exist).
 fn ymd(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or(chrono::NaiveDate::MIN)
+}
+
+/// A kommunalförbund's members: kommunkoder, each once, at least two (KL 9
+/// kap 3 §), `own` (the recording kommun, or the förbund's säte) among them.
+fn check_members(field: &str, members: &[String], own: &str) -> Result<(), Rejection> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, m) in members.iter().enumerate() {
+        if m.len() != 4 || !m.bytes().all(|b| b.is_ascii_digit()) {
+            return reject(
+                Rule::Input,
+                format!("{field}[{i}]"),
+                "en medlem anges med sin kommunkod, fyra siffror, t.ex. 0884",
+            );
+        }
+        if !seen.insert(m.as_str()) {
+            return reject(Rule::Input, format!("{field}[{i}]"), "varje medlem en gång");
+        }
+    }
+    if members.len() < 2 {
+        return reject(
+            Rule::Consistency,
+            field,
+            "ett kommunalförbund har minst två medlemmar (KL 9 kap 3 §)",
+        );
+    }
+    if !members.iter().any(|m| m == own) {
+        return reject(
+            Rule::Consistency,
+            field,
+            format!("{own} är inte bland medlemmarna: kommunen som registrerar förbundet, eller förbundets säte, är medlem"),
+        );
+    }
+    Ok(())
 }

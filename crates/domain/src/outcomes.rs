@@ -121,6 +121,13 @@ impl KommunState {
         if rows.is_empty() {
             return reject(Rule::Input, "rows", "minst ett värde");
         }
+        if self.kommun.as_ref().is_some_and(|k| k.forbund.is_some()) {
+            return reject(
+                Rule::Reference,
+                "rows",
+                "ett kommunalförbund har inga egna Kolada-värden per kommunkod: registrera förbundets utfall med record_outcome",
+            );
+        }
         let kommunkod = self
             .kommun
             .as_ref()

@@ -73,6 +73,8 @@ pub struct KommunInfo {
     pub name: String,
     pub kommunkod: String,
     pub council: String,
+    /// Set when the history is a kommunalförbund's own.
+    pub forbund: Option<ForbundCharter>,
 }
 
 /// Organ: a body as established.

@@ -35,6 +35,7 @@ fn base() -> Vec<Event> {
         name: "Genererad kommun".into(),
         kommunkod: "0000".into(),
         council: "kf".into(),
+        forbund: None,
     })];
     for b in BODIES {
         out.push(Event::BodyEstablished(BodyEstablished {

@@ -32,8 +32,12 @@ pub struct Statement {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct KommunDoc {
     pub name: String,
+    /// For a kommunalförbund's own history: the kommunkod of its säte.
     pub kommunkod: String,
     pub council: String,
+    /// Set when the history is a kommunalförbund's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbund: Option<ForbundCharter>,
 }
 
 /// Val: an election to fullmäktige and the mandatperiod it began.

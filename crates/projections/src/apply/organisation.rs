@@ -13,6 +13,7 @@ pub(super) fn kommun_registered<R: KvRead + ?Sized>(
         name,
         kommunkod,
         council,
+        forbund,
     } = e;
     cx.put(
         KOMMUN_PATH,
@@ -20,6 +21,7 @@ pub(super) fn kommun_registered<R: KvRead + ?Sized>(
             name,
             kommunkod,
             council,
+            forbund,
         },
     )?;
     Ok(())
