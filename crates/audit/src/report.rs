@@ -249,6 +249,19 @@ pub struct RevisorReport {
     pub reviews: Vec<ReviewDoc>,
     /// Every event of the year's decisions, once, with the entities it touched.
     pub changes: Vec<Change>,
+    /// How måluppfyllelse is grouped, when the revisor asks for a grouping.
+    pub grouping: Option<GoalGrouping>,
+}
+
+/// Gruppering: how the måluppfyllelse table groups the year's goals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalGrouping {
+    /// By the process a goal belongs to (a nämndmål by the process of the
+    /// goal it breaks down).
+    Process,
+    /// By the Agenda 2030 goal a goal serves (a goal serving several shows
+    /// under each).
+    Agenda2030,
 }
 
 impl RevisorReport {
@@ -321,7 +334,14 @@ impl RevisorReport {
             namndmal,
             reviews,
             changes: changes_of_year(kv, kommun, year)?,
+            grouping: None,
         })
+    }
+
+    /// The same report with måluppfyllelse grouped.
+    pub fn grouped_by(mut self, grouping: Option<GoalGrouping>) -> Self {
+        self.grouping = grouping;
+        self
     }
 
     /// Every risk of the year's intern kontrollplaner, with its plan.
@@ -482,47 +502,129 @@ impl RevisorReport {
             .max_by_key(|(_, r)| r.kind)
     }
 
+    /// The year's goals: KF goals, processmål, nämndmål.
     fn goals(&self) -> impl Iterator<Item = &GoalDoc> {
-        self.plan.kf_goals.iter().chain(&self.namndmal)
+        let process_goals = self
+            .plan
+            .processes
+            .iter()
+            .flat_map(|p| &p.goals)
+            .filter(|g| g.level == "process");
+        self.plan
+            .kf_goals
+            .iter()
+            .chain(process_goals)
+            .chain(&self.namndmal)
+    }
+
+    /// The groups a goal shows under: its process (a nämndmål's through
+    /// the goals it breaks down), or the Agenda 2030 goals it serves.
+    fn groups_of(&self, g: &GoalDoc, grouping: GoalGrouping) -> Vec<String> {
+        let mut out: Vec<String> = match grouping {
+            GoalGrouping::Process => {
+                let name = |id: &str| {
+                    self.plan
+                        .processes
+                        .iter()
+                        .find(|p| p.process.id == id)
+                        .map_or(id.to_owned(), |p| p.process.name.clone())
+                };
+                let via = g.kf_goals.iter().filter_map(|k| {
+                    self.goals()
+                        .find(|x| x.id == *k)
+                        .and_then(|x| x.process.clone())
+                });
+                g.process
+                    .clone()
+                    .into_iter()
+                    .chain(via)
+                    .map(|p| name(&p))
+                    .collect()
+            }
+            GoalGrouping::Agenda2030 => g
+                .agenda2030
+                .iter()
+                .chain(g.indicators.iter().flat_map(|i| &i.agenda2030))
+                .filter_map(|t| styr_domain::global_goal_of(t))
+                .filter_map(styr_domain::GlobalGoal::get)
+                .map(|gg| format!("{:02} {}", gg.number, gg.name))
+                .collect(),
+        };
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            out.push(match grouping {
+                GoalGrouping::Process => "ingen process".to_owned(),
+                GoalGrouping::Agenda2030 => "inget Agenda 2030-mål".to_owned(),
+            });
+        }
+        out
     }
 
     fn goal_table(&self) -> Table {
+        let row = |g: &GoalDoc| {
+            let (light, by) = match self.assessment(&g.id) {
+                Some((a, r)) => (
+                    assessment_light(a),
+                    format!("{} {}", r.body.to_uppercase(), r.kind.swedish()),
+                ),
+                None => (Cell::Status("ej bedömd".into(), Tone::Muted), String::new()),
+            };
+            let (level, owner) = match g.level.as_str() {
+                "kf" => ("KF-mål", "KF".to_owned()),
+                "process" => ("processmål", g.process.clone().unwrap_or_default()),
+                _ => (
+                    "nämndmål",
+                    g.body.as_deref().unwrap_or_default().to_uppercase(),
+                ),
+            };
+            vec![
+                g.id.clone().into(),
+                level.into(),
+                owner.into(),
+                g.title.clone().into(),
+                light,
+                by.into(),
+            ]
+        };
+        let header = vec![
+            "mål",
+            "nivå",
+            "organ",
+            "titel",
+            "måluppfyllelse",
+            "bedömd_i",
+        ];
+        let Some(grouping) = self.grouping else {
+            return Table {
+                file: "maluppfyllelse.csv",
+                title: "Måluppfyllelse: KF-mål, processmål och nämndmål",
+                header,
+                rows: self.goals().map(row).collect(),
+            };
+        };
+        let mut rows: Vec<(String, usize, Vec<Cell>)> = Vec::new();
+        for (i, g) in self.goals().enumerate() {
+            for group in self.groups_of(g, grouping) {
+                let mut r = vec![Cell::Text(group.clone())];
+                r.extend(row(g));
+                rows.push((group, i, r));
+            }
+        }
+        // Groups in order, the unlinked last; goals in their usual order within.
+        rows.sort_by(|a, b| {
+            let unlinked = |s: &str| s.starts_with("ingen") || s.starts_with("inget");
+            (unlinked(&a.0), &a.0, a.1).cmp(&(unlinked(&b.0), &b.0, b.1))
+        });
+        let (title, first) = match grouping {
+            GoalGrouping::Process => ("Måluppfyllelse per process", "process"),
+            GoalGrouping::Agenda2030 => ("Måluppfyllelse per Agenda 2030-mål", "agenda_2030"),
+        };
         Table {
             file: "maluppfyllelse.csv",
-            title: "Måluppfyllelse: KF-mål och nämndmål",
-            header: vec![
-                "mål",
-                "nivå",
-                "organ",
-                "titel",
-                "måluppfyllelse",
-                "bedömd_i",
-            ],
-            rows: self
-                .goals()
-                .map(|g| {
-                    let (light, by) = match self.assessment(&g.id) {
-                        Some((a, r)) => (
-                            assessment_light(a),
-                            format!("{} {}", r.body.to_uppercase(), r.kind.swedish()),
-                        ),
-                        None => (Cell::Status("ej bedömd".into(), Tone::Muted), String::new()),
-                    };
-                    vec![
-                        g.id.clone().into(),
-                        if g.level == "kf" {
-                            "KF-mål"
-                        } else {
-                            "nämndmål"
-                        }
-                        .into(),
-                        g.body.as_deref().unwrap_or("kf").to_uppercase().into(),
-                        g.title.clone().into(),
-                        light,
-                        by.into(),
-                    ]
-                })
-                .collect(),
+            title,
+            header: std::iter::once(first).chain(header).collect(),
+            rows: rows.into_iter().map(|(_, _, r)| r).collect(),
         }
     }
 

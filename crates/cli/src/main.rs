@@ -362,6 +362,9 @@ enum Command {
         /// Gör rapporten ur en exportfil, offline.
         #[arg(long, value_name = "FIL")]
         file: Option<PathBuf>,
+        /// Gruppera måluppfyllelsen per process eller per Agenda 2030-mål.
+        #[arg(long, value_name = "GRUPPERING", value_parser = ["process", "agenda2030"])]
+        gruppera: Option<String>,
         #[command(flatten)]
         trust: audit::Trust,
     },
@@ -596,8 +599,17 @@ async fn run(cli: Cli) -> Result<Exit> {
             out,
             today,
             file,
+            gruppera,
             trust,
-        } => report::report(&mut ctx, k, year, out, today, file.as_deref(), trust).await,
+        } => {
+            let grouping = match gruppera.as_deref() {
+                Some("process") => Some(styr_audit::GoalGrouping::Process),
+                Some(_) => Some(styr_audit::GoalGrouping::Agenda2030),
+                None => None,
+            };
+            let file = file.as_deref();
+            report::report(&mut ctx, k, year, out, today, file, grouping, trust).await
+        }
         Command::History {
             kommun: k,
             from,

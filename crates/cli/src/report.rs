@@ -12,6 +12,7 @@ pub(crate) async fn report(
     out: &std::path::Path,
     today: &Option<chrono::NaiveDate>,
     file: Option<&std::path::Path>,
+    grouping: Option<styr_audit::GoalGrouping>,
     trust: &audit::Trust,
 ) -> Result<Exit> {
     let cli = ctx.cli;
@@ -40,6 +41,7 @@ pub(crate) async fn report(
             styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
         }
     };
+    let report = report.grouped_by(grouping);
     std::fs::create_dir_all(out).with_context(|| format!("kunde inte skapa {}", out.display()))?;
     let write = |name: &str, bytes: &[u8]| {
         let path = out.join(name);

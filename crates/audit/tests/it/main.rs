@@ -3,5 +3,5 @@
 //! One test binary for the crate (its modules below), as in the
 //! codebases we model ours on: one link step, one place to look.
 
-mod forbund;
+mod crosscut;
 mod tamper;

@@ -1,6 +1,8 @@
-//! A kommunalförbund on the same platform keeps its own history; a member
+//! Goals across the organisation, as a revisor meets them: a
+//! kommunalförbund on the same platform keeps its own history and a member
 //! refers to the förbund's decision by sequence and hash instead of copying
-//! it, and verifying the member checks each reference against the förbund.
+//! it (verifying the member checks each reference against the förbund);
+//! the report groups måluppfyllelse by process and by Agenda 2030 goal.
 
 use std::sync::Arc;
 
@@ -188,4 +190,79 @@ async fn a_forbunds_own_history_takes_no_kolada_import() {
         matches!(&out, Outcome::Rejected(r) if r.field == "rows"),
         "{out:?}"
     );
+}
+
+#[tokio::test]
+async fn the_revisor_report_groups_goals_by_process_and_by_agenda_2030_when_asked() {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let kommuner = Kommuner::new(store.clone());
+    let k = KommunId::new("vimmerby").unwrap();
+    for s in styr_service::example::vimmerby().unwrap() {
+        kommuner.submit(&k, s).await.unwrap();
+    }
+    let p = styr_projections::Projector::open(nats.path("proj")).unwrap();
+    p.catch_up(&store, &k).await.unwrap();
+    let today: chrono::NaiveDate = "2027-03-01".parse().unwrap();
+    let verification = verify_stream(&store, &k, Options::default()).await.unwrap();
+    let build = |grouping| {
+        let r = RevisorReport::build(p.view(), &k, 2026, today, verification.clone())
+            .unwrap()
+            .grouped_by(grouping);
+        let t = r
+            .tables()
+            .into_iter()
+            .find(|t| t.file == "maluppfyllelse.csv")
+            .unwrap();
+        let rows: Vec<(String, String)> = t
+            .rows
+            .iter()
+            .map(|r| (r[0].plain(), r[1].plain()))
+            .collect();
+        (t.header, rows)
+    };
+    // Ungrouped: every goal of the year once, the processmål among them.
+    let (header, plain) = build(None);
+    assert_eq!(header[0], "mål");
+    let ids: Vec<&str> = plain.iter().map(|(id, _)| id.as_str()).collect();
+    assert!(ids.contains(&"etab-m1") && ids.contains(&"kf-m2") && ids.contains(&"bun-m1"));
+    // By process: the KF goal of Barns uppväxt and the nämndmål that
+    // break it down under it; the processmål under Etablering.
+    let (header, by_process) = build(Some(GoalGrouping::Process));
+    assert_eq!(header[0], "process");
+    let under = |rows: &[(String, String)], group: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|(g, _)| g == group)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    assert_eq!(
+        under(&by_process, "Barns uppväxt"),
+        ["kf-m2", "bun-m1", "bun-m2", "kfn-m1"]
+    );
+    assert_eq!(under(&by_process, "Etablering av företag"), ["etab-m1"]);
+    assert!(under(&by_process, "ingen process").contains(&"kf-m1".to_owned()));
+    assert_eq!(by_process.last().unwrap().0, "ingen process");
+    // By Agenda 2030: a goal under each global goal it (or an indicator) serves.
+    let (header, by_goal) = build(Some(GoalGrouping::Agenda2030));
+    assert_eq!(header[0], "agenda_2030");
+    assert_eq!(
+        under(&by_goal, "04 God utbildning för alla"),
+        ["kf-m2", "bun-m1"]
+    );
+    assert_eq!(
+        under(
+            &by_goal,
+            "08 Anständiga arbetsvillkor och ekonomisk tillväxt"
+        ),
+        ["etab-m1"]
+    );
+    assert_eq!(
+        under(
+            &by_goal,
+            "09 Hållbar industri, innovationer och infrastruktur"
+        ),
+        ["etab-m1"]
+    );
+    assert!(under(&by_goal, "inget Agenda 2030-mål").contains(&"kf-f1".to_owned()));
 }
