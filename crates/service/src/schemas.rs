@@ -9,7 +9,9 @@
 //! - `schemas/api/submit-reply.json`, `schemas/api/query.json`,
 //!   `schemas/api/query-reply.json`, `schemas/api/error.json`: the service
 //!   (and `styr … --json`, which prints the query reply);
-//! - `schemas/asyncapi.yaml`: the channels, for subscribers in any language.
+//! - `schemas/asyncapi.yaml`: the channels, for subscribers in any language;
+//! - `schemas/agenda2030.json`: the Agenda 2030 goals and targets a tag may
+//!   name (data, not a schema).
 //!
 //! A test regenerates them and fails on any difference; update with
 //! `STYR_UPDATE_SCHEMAS=1 cargo test -p styr-service --test it schemas`.
@@ -137,6 +139,20 @@ pub fn generate() -> BTreeMap<String, String> {
             s,
         );
     }
+    // Not a schema: the Agenda 2030 list goals and indicators are tagged
+    // from, as data for integrators.
+    let list = json!({
+        "version": styr_domain::AGENDA2030_VERSION,
+        "goals": styr_domain::GLOBAL_GOALS.iter().map(|g| json!({
+            "goal": g.number.to_string(),
+            "name": g.name,
+            "targets": g.targets(),
+        })).collect::<Vec<_>>(),
+    });
+    files.insert(
+        "schemas/agenda2030.json".into(),
+        serde_json::to_string_pretty(&list).unwrap_or_default() + "\n",
+    );
     let mut yaml = String::from(
         "# Generated from the Rust types by styr-service (schemas::generate); do not edit.\n",
     );
