@@ -128,6 +128,15 @@ async def main():
     check(json.loads(r.data).get("rule") == "P1", "registering a kommun as 'app' is refused")
     check(await stream_state(service) == before, "nothing was appended")
 
+    # A contribution in a kommunalförbund's name from a user with no grant
+    # for it.
+    contribution = {"command": "record_contribution", "contribution": "py-bidrag", "body": "rtj",
+                    "goal": "etab-m1", "year": 2026, "title": "Bidrag"}
+    r = await app.request("styrkedja.api.vimmerby.submit",
+                          json.dumps(submission("py-forbund", body="rtj", command=contribution)).encode(), timeout=5)
+    check(json.loads(r.data).get("rule") == "P1", "a contribution in the förbund's name from 'app' is refused as P1")
+    check(await stream_state(service) == before, "nothing was appended")
+
     # Reading is allowed: a durable pull consumer gets every event.
     js = app.jetstream()
     sub = await js.pull_subscribe("styr.vimmerby.>", durable="py-outsider", stream="styr-vimmerby")
@@ -151,6 +160,19 @@ async def main():
         check(True, "the revisor cannot submit")
     r = await revisor.request("styrkedja.api.vimmerby.query", json.dumps({"query": {"kind": "plan", "year": 2026}}).encode(), timeout=5)
     check("result" in json.loads(r.data), "the revisor can query")
+    r = await revisor.request("styrkedja.api.vimmerby.query",
+                              json.dumps({"query": {"kind": "agenda2030", "goal": 4}}).encode(), timeout=5)
+    a = json.loads(r.data)
+    check(a.get("query") == "agenda2030" and any(g["path"] == "goal/kf-m2" for g in a["result"]["serving"]),
+          "what serves Agenda 2030 goal 4 is answered")
+    r = await revisor.request("styrkedja.api.vimmerby.query",
+                              json.dumps({"query": {"kind": "agenda2030", "goal": 18}}).encode(), timeout=5)
+    check("18" in r.data.decode() and "result" not in json.loads(r.data), "goal 18 is an error that says so")
+    r = await revisor.request("styrkedja.api.vimmerby.query",
+                              json.dumps({"query": {"kind": "register", "register": "process"}}).encode(), timeout=5)
+    procs = json.loads(r.data).get("result", [])
+    check(any(p["process"]["id"] == "etablering" and p["contributions"] for p in procs),
+          "the process register lists processes with their contributions")
 
     for nc in (app, revisor, service):
         await nc.close()

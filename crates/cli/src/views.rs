@@ -80,7 +80,7 @@ pub enum Query {
         #[arg(value_name = "KOMMUN")]
         kommun: String,
         /// Det globala målets nummer, 1–17.
-        #[arg(value_name = "MÅL", value_parser = clap::value_parser!(u8).range(1..=17))]
+        #[arg(value_name = "MÅL", value_parser = parse_global_goal)]
         goal: u8,
         #[command(flatten)]
         when: When,
@@ -122,6 +122,14 @@ fn parse_register(name: &str) -> Result<Register, String> {
         let known: Vec<&str> = Register::ALL.iter().map(|r| r.swedish()).collect();
         format!("okänt register; ett av {}", known.join(", "))
     })
+}
+
+/// Reads one of Agenda 2030's goals by its number, 1–17.
+fn parse_global_goal(s: &str) -> Result<u8, String> {
+    s.parse::<u8>()
+        .ok()
+        .filter(|n| styr_domain::GlobalGoal::get(*n).is_some())
+        .ok_or_else(|| format!("{s:?} är inget av Agenda 2030:s mål: ange ett nummer 1–17"))
 }
 
 /// Opens the node's projection and brings the kommun up to date.

@@ -118,7 +118,6 @@ pub struct PlanView {
     pub balanskrav: Option<BalanskravDoc>,
     /// Processes running in the year, with their goals in force and the
     /// year's contributions.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<crate::ProcessView>,
 }
 

@@ -236,6 +236,43 @@ async fn queries_live_and_as_of() {
     let t = text(&q(&["register", "vimmerby", "uppdrag"]));
     assert!(t.contains("tjänar KF-mål kf-m2"), "{t}");
 
+    // Goals across the organisation: processes, contributions, Agenda 2030.
+    let t = text(&q(&["register", "vimmerby", "processer"]));
+    assert!(
+        t.contains("Etablering av företag (ägare KS)")
+            && t.contains("bidrag rtj-barn-2026 RTJ 2026")
+            && t.contains("avslutad: sista år 2025"),
+        "{t}"
+    );
+    let t = text(&q(&["chain", "vimmerby", "process/etablering"]));
+    assert!(t.contains("contribution/vemab-etab-2026"), "{t}");
+    let t = text(&q(&["agenda2030", "vimmerby", "4"]));
+    assert!(
+        t.contains("God utbildning för alla")
+            && t.contains("goal/kf-m2")
+            && t.contains("goal/bun-m1"),
+        "{t}"
+    );
+    let a = reply(&q(&["agenda2030", "vimmerby", "8", "--json"]));
+    assert_eq!(a["query"], "agenda2030");
+    assert_eq!(a["result"]["serving"][0]["path"], "goal/etab-m1");
+    // Before the 2026 budget nothing served goal 4.
+    let t = text(&q(&[
+        "agenda2030",
+        "vimmerby",
+        "4",
+        "--as-of",
+        "2025-06-01",
+    ]));
+    assert!(t.contains("Inget mål och ingen indikator"), "{t}");
+    let out = q(&["agenda2030", "vimmerby", "18"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(
+        text(&out).contains("ange ett nummer 1–17"),
+        "{}",
+        text(&out)
+    );
+
     let t = text(&q(&["register", "vimmerby", "avvikelser"]));
     assert!(
         t.contains("dev-2026-01") && t.contains("åtgärdsplan ap-bun-2026-1"),
@@ -455,10 +492,21 @@ async fn checkpoint_export_verify_replay_and_report_as_a_revisor_would() {
         &file,
         "--today",
         "2027-03-01",
+        "--gruppera",
+        "agenda2030",
         "-o",
         &report_dir.display().to_string(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
+    let goals = std::fs::read_to_string(report_dir.join("maluppfyllelse.csv")).unwrap();
+    assert!(
+        goals.starts_with("\u{feff}agenda_2030;mål;") || goals.starts_with("agenda_2030;mål;"),
+        "{goals}"
+    );
+    assert!(
+        goals.contains("04 God utbildning för alla;kf-m2;"),
+        "{goals}"
+    );
     let html = std::fs::read_to_string(report_dir.join("rapport.html")).unwrap();
     assert!(html.contains("class=\"matrix\"") && html.contains("r-behorighet"));
     for f in [
