@@ -607,8 +607,15 @@ async fn run(cli: Cli) -> Result<Exit> {
                 Some(_) => Some(styr_audit::GoalGrouping::Agenda2030),
                 None => None,
             };
-            let file = file.as_deref();
-            report::report(&mut ctx, k, year, out, today, file, grouping, trust).await
+            let request = report::Request {
+                kommun: k,
+                year,
+                out,
+                today,
+                file: file.as_deref(),
+                grouping,
+            };
+            report::report(&mut ctx, request, trust).await
         }
         Command::History {
             kommun: k,

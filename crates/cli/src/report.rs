@@ -5,16 +5,30 @@ use anyhow::{Context, Result};
 use crate::context::Ctx;
 use crate::*;
 
+/// What `styr report` was asked for.
+pub(crate) struct Request<'a> {
+    pub kommun: &'a str,
+    pub year: &'a i32,
+    pub out: &'a std::path::Path,
+    pub today: &'a Option<chrono::NaiveDate>,
+    /// An export file to make the report from, offline.
+    pub file: Option<&'a std::path::Path>,
+    pub grouping: Option<styr_audit::GoalGrouping>,
+}
+
 pub(crate) async fn report(
     ctx: &mut Ctx<'_>,
-    k: &str,
-    year: &i32,
-    out: &std::path::Path,
-    today: &Option<chrono::NaiveDate>,
-    file: Option<&std::path::Path>,
-    grouping: Option<styr_audit::GoalGrouping>,
+    request: Request<'_>,
     trust: &audit::Trust,
 ) -> Result<Exit> {
+    let Request {
+        kommun: k,
+        year,
+        out,
+        today,
+        file,
+        grouping,
+    } = request;
     let cli = ctx.cli;
     let k = kommun(k)?;
     let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());

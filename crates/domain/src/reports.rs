@@ -260,9 +260,14 @@ impl KommunState {
         }
         for (i, g) in goals.iter().enumerate() {
             let f = |n: &str| format!("goals[{i}].{n}");
+            // A nämnd its nämndmål; KS every KF goal and processmål; a
+            // process's owner the processmål of its process.
             let ok = match self.namndmal.get(&g.goal) {
                 Some(m) => m.body == body && m.year == year,
-                None => is_ks && self.goals.get(&g.goal).is_some_and(|k| k.in_force(year)),
+                None => self.goals.get(&g.goal).is_some_and(|k| {
+                    k.in_force(year)
+                        && (is_ks || (k.of_process && self.goal_owner(&g.goal) == Some(body)))
+                }),
             };
             if !ok {
                 return reject(

@@ -809,16 +809,40 @@ pub async fn serve_until(
     // within the drain time (a connection that is reconnecting never ends
     // its subscriptions by itself).
     let _ = stop.send(true);
+    // A server that is gone takes no more replies and ends no subscription:
+    // then there is nothing left to wait for.
+    let connected = || client.connection_state() == async_nats::connection::State::Connected;
+    let server_lost = async {
+        while connected() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
     let drained_in_time = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        while loops.join_next().await.is_some() {}
-        let _ = drained.recv().await;
+        tokio::select! {
+            () = async {
+                while loops.join_next().await.is_some() {}
+                let _ = drained.recv().await;
+            } => true,
+            () = server_lost => false,
+        }
     })
     .await;
     drop(service);
-    if drained_in_time.is_err() {
-        tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway");
+    match drained_in_time {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the NATS server is gone; stopping without answering the rest"),
+        Err(_) => {
+            tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway")
+        }
     }
-    client.flush().await?;
+    // The replies written go out before returning, unless the server is
+    // gone (a client reconnecting never finishes a flush).
+    if connected() {
+        match tokio::time::timeout(DRAIN_TIMEOUT, client.flush()).await {
+            Ok(flushed) => flushed?,
+            Err(_) => tracing::warn!("replies not flushed within {DRAIN_TIMEOUT:?}"),
+        }
+    }
     Ok(())
 }
 

@@ -227,7 +227,8 @@ async fn the_revisor_report_groups_goals_by_process_and_by_agenda_2030_when_aske
     let ids: Vec<&str> = plain.iter().map(|(id, _)| id.as_str()).collect();
     assert!(ids.contains(&"etab-m1") && ids.contains(&"kf-m2") && ids.contains(&"bun-m1"));
     // By process: the KF goal of Barns uppväxt and the nämndmål that
-    // break it down under it; the processmål under Etablering.
+    // break it down under it (the räddningstjänstförbund's among them);
+    // the processmål under Etablering.
     let (header, by_process) = build(Some(GoalGrouping::Process));
     assert_eq!(header[0], "process");
     let under = |rows: &[(String, String)], group: &str| -> Vec<String> {
@@ -238,7 +239,7 @@ async fn the_revisor_report_groups_goals_by_process_and_by_agenda_2030_when_aske
     };
     assert_eq!(
         under(&by_process, "Barns uppväxt"),
-        ["kf-m2", "bun-m1", "bun-m2", "kfn-m1"]
+        ["kf-m2", "bun-m1", "bun-m2", "kfn-m1", "rtj-m1"]
     );
     assert_eq!(under(&by_process, "Etablering av företag"), ["etab-m1"]);
     assert!(under(&by_process, "ingen process").contains(&"kf-m1".to_owned()));

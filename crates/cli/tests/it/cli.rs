@@ -81,7 +81,7 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("124 beslut registrerade"), "{t}");
+    assert!(t.contains("126 beslut registrerade"), "{t}");
     // The budget as fastställd, with the investment KS:s årsredovisning left out.
     assert!(
         t.contains("fastställd KF 2025-11-17 § 132") && t.contains("Skattesats 2026: 22:16"),
@@ -100,7 +100,7 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 124 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 126 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);

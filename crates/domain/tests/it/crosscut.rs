@@ -393,3 +393,43 @@ fn the_agenda_2030_list_answers_goals_and_targets() {
     );
     assert!(GlobalGoal::get(0).is_none() && GlobalGoal::get(18).is_none());
 }
+
+#[test]
+fn a_processmal_is_followed_up_by_its_process_owner() {
+    let mut w = with_process();
+    w.then_ok(
+        by("ks", "2025-05-12"),
+        json!({"command": "establish_process", "process": "barn", "name": "Barns uppväxt",
+               "purpose": "En kedja", "owner": "bun", "malgrupper": ["invanare"]}),
+    );
+    w.then_ok(
+        by("bun", "2025-12-10"),
+        json!({"command": "adopt_process_goals", "process": "barn", "goals": [
+            {"id": "barn-1", "title": "Tidiga insatser", "from_year": 2026, "to_year": 2026,
+             "indicators": [{"id": "tidiga", "name": "Barn med tidiga insatser", "direction": "increase"}]}]}),
+    );
+    let report = |body: &str| {
+        json!({"command": "adopt_follow_up_report", "body": body, "year": 2026, "kind": "budgetuppfoljning",
+               "ramar": [{"body": body, "outcome": 1000, "forecast": 1000}],
+               "goals": [{"goal": "barn-1", "assessment": "partly", "comment": "På väg"}]})
+    };
+    // Another nämnd does not report on it; its owner and KS do.
+    w.then_rejected(
+        by("sn", "2026-05-10"),
+        report("sn"),
+        Rule::Reference,
+        "goals[0].goal",
+    );
+    w.clone_ok(by("ks", "2026-05-10"), report("ks"));
+    w.then_ok(by("bun", "2026-05-10"), report("bun"));
+    // Its indicator values are recorded by the owner's organisation.
+    let outcome = json!({"command": "record_outcome", "goal": "barn-1", "indicator": "tidiga",
+                         "period": "2026-T1", "value": 12.0, "source": "Elevhälsan"});
+    w.then_rejected(
+        official("sn-forv", "2026-05-11"),
+        outcome.clone(),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(official("bun-forv", "2026-05-11"), outcome);
+}

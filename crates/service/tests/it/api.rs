@@ -925,3 +925,45 @@ async fn a_shutdown_answers_every_request_it_was_given() {
     assert!(answered > 0, "{answered} answered, {refused} refused");
     service.await.unwrap().unwrap();
 }
+
+/// The server the service talks to dies, then the service is told to stop:
+/// it stops (it does not wait forever to drain subscriptions or flush
+/// replies through a connection that never comes back).
+#[tokio::test]
+async fn a_service_whose_server_died_still_stops_when_told() {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let api = Arc::new(Api {
+        kommuner: Arc::new(Kommuner::new(store)),
+        projector: Arc::new(Projector::open(nats.path("proj")).unwrap()),
+        health: Default::default(),
+    });
+    let client = nats.client_as("styr-api").await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(api::serve_until(client.clone(), api, async {
+        let _ = stopped.await;
+    }));
+    let probe = nats.client_as("app").await;
+    let mut up = false;
+    for _ in 0..500 {
+        if probe
+            .request("$SRV.PING.styrkedja", "".into())
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "the service never answered discovery");
+    drop(probe);
+    // The server stops (its folder removed with it).
+    drop(nats);
+    let _ = stop.send(());
+    // A hang guard, not a timing: without the fix the service never returns.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(300), service).await;
+    assert!(
+        ended.is_ok(),
+        "the service did not stop after its server died"
+    );
+}

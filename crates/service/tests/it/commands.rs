@@ -39,10 +39,16 @@ async fn the_example_kommun_loads_and_holds_together() {
         .filter(|b| b.kind == styr_domain::BodyKind::Committee)
         .collect();
     assert!((5..=7).contains(&operating.len()));
+    // KF's four goals for 2026, and the processmål for 2026–2027.
     assert_eq!(
-        state.goals.values().filter(|g| g.from_year == 2026).count(),
+        state
+            .goals
+            .values()
+            .filter(|g| g.from_year == 2026 && !g.of_process)
+            .count(),
         4
     );
+    assert_eq!(state.goals.values().filter(|g| g.of_process).count(), 1);
     assert!(state.uppdrag.len() >= 5);
     assert!(state
         .bodies
