@@ -169,7 +169,8 @@ async fn read_models_of_the_example_kommun() {
     let d1 = devs.iter().find(|d| d.id == "dev-2026-01").unwrap();
     assert_eq!(d1.atgardsplan.as_deref(), Some("ap-bun-2026-1"));
     assert!(d1.escalated.is_some() && d1.closed.is_some());
-    assert_eq!(reports(kv, &k, None).unwrap().len(), 18);
+    // Every body's three reports, and the räddningstjänstförbund's delårsrapport.
+    assert_eq!(reports(kv, &k, None).unwrap().len(), 19);
     assert_eq!(
         reports(kv, &k, Some(styr_domain::ReportKind::Budgetuppfoljning))
             .unwrap()
