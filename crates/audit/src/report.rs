@@ -572,7 +572,17 @@ impl RevisorReport {
             };
             let (level, owner) = match g.level.as_str() {
                 "kf" => ("KF-mål", "KF".to_owned()),
-                "process" => ("processmål", g.process.clone().unwrap_or_default()),
+                // A processmål answers through its process's owner.
+                "process" => {
+                    let process = g.process.as_deref().unwrap_or_default();
+                    let owner = self
+                        .plan
+                        .processes
+                        .iter()
+                        .find(|p| p.process.id == process)
+                        .map_or(String::new(), |p| p.process.owner.to_uppercase());
+                    ("processmål", format!("{owner} (process {process})"))
+                }
                 _ => (
                     "nämndmål",
                     g.body.as_deref().unwrap_or_default().to_uppercase(),

@@ -102,13 +102,21 @@ pub struct ForbundReference {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ReferenceOutcome {
-    /// The message there has the hash the reference states.
-    Holds,
+    /// The message there has the hash the reference states: this event,
+    /// decided so (the revisor reads what it decided there).
+    Holds { event_type: String, decided: String },
     /// It has another hash: the referred decision is not the one recorded.
     Differs { actual: String },
     /// The förbund's history could not be read there (no such history or
-    /// sequence, no access).
+    /// sequence, no access): the reference does not hold either.
     Unreachable { reason: String },
+}
+
+impl ReferenceOutcome {
+    /// The reference holds: the förbund's history has that event unchanged.
+    pub fn holds(&self) -> bool {
+        matches!(self, ReferenceOutcome::Holds { .. })
+    }
 }
 
 /// Checks each reference against the förbund's history in `store`: the
@@ -130,10 +138,18 @@ pub async fn check_references(
                 },
                 Ok(raw) => {
                     let actual = ChainHash::of_event(&raw).to_hex();
-                    if actual == r.hash {
-                        ReferenceOutcome::Holds
-                    } else {
+                    if actual != r.hash {
                         ReferenceOutcome::Differs { actual }
+                    } else {
+                        match styr_store::StoredEvent::decode(r.referenced_sequence, raw) {
+                            Ok(e) => ReferenceOutcome::Holds {
+                                event_type: e.envelope.event_type,
+                                decided: e.envelope.provenance.decided_by.to_string(),
+                            },
+                            Err(e) => ReferenceOutcome::Unreachable {
+                                reason: format!("meddelandet där går inte att läsa: {e}"),
+                            },
+                        }
                     }
                 }
             },

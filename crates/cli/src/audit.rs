@@ -124,7 +124,8 @@ pub fn print_result(kommun: &str, result: &Result<Report, Break>) -> Result<bool
 }
 
 /// Prints what each reference to a kommunalförbund's own history found;
-/// false when one points at another decision than the one recorded.
+/// false when one points at another decision than the one recorded, or at
+/// nothing that can be read.
 pub fn print_references(
     checked: &[(styr_audit::ForbundReference, styr_audit::ReferenceOutcome)],
 ) -> Result<bool> {
@@ -136,7 +137,12 @@ pub fn print_references(
             r.sequence, r.stream, r.referenced_sequence
         );
         match outcome {
-            O::Holds => outln!("  ✓ {at}: förbundets beslut har den angivna hashen")?,
+            O::Holds {
+                event_type,
+                decided,
+            } => outln!(
+                "  ✓ {at}: där står {event_type}, beslutat {decided}, med den angivna hashen"
+            )?,
             O::Differs { actual } => {
                 ok = false;
                 outln!(
@@ -144,7 +150,10 @@ pub fn print_references(
                     r.hash
                 )?
             }
-            O::Unreachable { reason } => outln!("  ? {at}: kunde inte kontrolleras ({reason})")?,
+            O::Unreachable { reason } => {
+                ok = false;
+                outln!("  ✗ {at}: kunde inte kontrolleras, så den håller inte ({reason})")?
+            }
         }
     }
     Ok(ok)

@@ -138,14 +138,17 @@ fn print_processes(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
             .filter(|g| (g.from_year..=g.to_year).contains(&YEAR))
         {
             outln!("    mål {}: {}", g.id, g.title)?;
-            for m in &v.namndmal {
-                if let Some(n) =
-                    styr_projections::doc::<GoalDoc>(kv, kommun, &DocKind::Goal.path(m))?
-                        .filter(|n| n.from_year == YEAR && n.kf_goals.contains(&g.id))
-                {
-                    let body = n.body.as_deref().unwrap_or_default().to_uppercase();
-                    outln!("      └ {body} nämndmål {}: {}", n.id, n.title)?;
-                }
+            for m in v
+                .namndmal
+                .iter()
+                .filter(|m| m.year == YEAR && m.goals.contains(&g.id))
+            {
+                outln!(
+                    "      └ {} nämndmål {}: {}",
+                    m.body.to_uppercase(),
+                    m.id,
+                    m.title
+                )?;
             }
             for c in v
                 .contributions

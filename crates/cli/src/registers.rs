@@ -43,7 +43,7 @@ fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
         outln!("    målgrupper: {}", malgrupper.join(", "))?;
         if let Some(c) = &p.closed {
             outln!(
-                "    avslutad: sista år {} — {} [{}]",
+                "    avslutad: sista året {} — {} [{}]",
                 c.last_year,
                 c.reason,
                 c.source.decided
@@ -64,8 +64,15 @@ fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
                 agenda_tags(&g.agenda2030)
             )?;
         }
-        if !v.namndmal.is_empty() {
-            outln!("    nedbrutet i nämndmål: {}", v.namndmal.join(", "))?;
+        for m in &v.namndmal {
+            outln!(
+                "    nämndmål {} {} {} bryter ned {}: {}",
+                m.id,
+                m.body.to_uppercase(),
+                m.year,
+                m.goals.join(", "),
+                m.title
+            )?;
         }
         for c in &v.contributions {
             outln!(

@@ -577,12 +577,20 @@ fn print_processes(plan: &styr_projections::PlanView) -> Result<()> {
             malgrupper.join(", ")
         )?;
         for g in &v.goals {
-            let by: Vec<String> = v
-                .contributions
+            let mut by: Vec<String> = v
+                .namndmal
                 .iter()
-                .filter(|c| c.goal == g.id)
-                .map(|c| c.body.to_uppercase())
+                .filter(|m| m.goals.contains(&g.id))
+                .map(|m| m.body.to_uppercase())
+                .chain(
+                    v.contributions
+                        .iter()
+                        .filter(|c| c.goal == g.id)
+                        .map(|c| c.body.to_uppercase()),
+                )
                 .collect();
+            by.sort();
+            by.dedup();
             outln!(
                 "      {} {}{} — bidrar: {}",
                 g.id,

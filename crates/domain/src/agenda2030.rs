@@ -71,9 +71,13 @@ impl GlobalGoal {
     fn has_target(&self, target: &str) -> bool {
         match target.as_bytes() {
             [l] if l.is_ascii_lowercase() => l - b'a' < self.lettered,
-            _ => target
-                .parse::<u8>()
-                .is_ok_and(|t| (1..=self.numbered).contains(&t) && !target.starts_with('0')),
+            _ => {
+                digits(target)
+                    && !target.starts_with('0')
+                    && target
+                        .parse::<u8>()
+                        .is_ok_and(|t| (1..=self.numbered).contains(&t))
+            }
         }
     }
 }
@@ -85,7 +89,7 @@ pub fn global_goal_of(tag: &str) -> Option<u8> {
         Some((g, t)) => (g, Some(t)),
         None => (tag, None),
     };
-    if goal.starts_with('0') {
+    if goal.starts_with('0') || !digits(goal) {
         return None;
     }
     let g = GlobalGoal::get(goal.parse().ok()?)?;
@@ -93,6 +97,11 @@ pub fn global_goal_of(tag: &str) -> Option<u8> {
         None => Some(g.number),
         Some(t) => g.has_target(t).then_some(g.number),
     }
+}
+
+/// One or more ASCII digits, nothing else (no sign, no space).
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks a list of Agenda 2030 tags: each a goal (`4`) or a target of it
@@ -135,7 +144,7 @@ mod tests {
     #[test]
     fn tags_off_the_list_are_not_read_as_goals() {
         for bad in [
-            "0", "18", "4.8", "4.d", "17.a", "04", "4.01", "4.", ".1", "x", "",
+            "0", "18", "4.8", "4.d", "17.a", "04", "4.01", "4.", ".1", "x", "", "+4", "4.+1", " 4",
         ] {
             assert_eq!(global_goal_of(bad), None, "{bad}");
         }

@@ -556,12 +556,8 @@ impl KommunState {
             let f = |n: &str| format!("goals[{i}].{n}");
             check_id(&f("id"), &g.id)?;
             check_text(&f("title"), &g.title)?;
-            if self.goals.contains_key(&g.id) || !seen.insert(g.id.as_str()) {
-                return reject(
-                    Rule::P6,
-                    f("id"),
-                    format!("KF-målet {:?} finns redan", g.id),
-                );
+            if self.goal_id_taken(&g.id) || !seen.insert(g.id.as_str()) {
+                return reject(Rule::P6, f("id"), format!("målet {:?} finns redan", g.id));
             }
             if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
                 return reject(
@@ -571,8 +567,9 @@ impl KommunState {
                 );
             }
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
+            // The process runs every year the goal is in force.
             if let Some(p) = &g.process {
-                self.open_process(&f("process"), p, g.from_year)?;
+                self.open_process(&f("process"), p, g.to_year)?;
             }
             self.check_malgrupper(&f("malgrupper"), &g.malgrupper)?;
             crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
@@ -620,6 +617,14 @@ impl KommunState {
                     field,
                     format!("KF-målet {id:?} gäller inte {year}, budgetåret uppdraget ges"),
                 );
+            }
+            let process = match (self.goals.get(id), adopted.iter().find(|g| g.id == *id)) {
+                (Some(g), _) => g.process.as_ref(),
+                (None, Some(g)) => g.process.as_ref(),
+                (None, None) => None,
+            };
+            if let Some(p) = process {
+                self.open_process(&field, p, year)?;
             }
         }
         Ok(())

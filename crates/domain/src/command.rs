@@ -85,7 +85,8 @@ pub struct RegisterKommun {
     /// The id the council (KF) gets, e.g. `kf`.
     pub council: String,
     /// When the history is a kommunalförbund's own: its members and organ.
-    /// `kommunkod` is then the kommunkod of its säte (KL 9 kap 6 §), one
+    /// `kommunkod` is then the kommunkod of its säte (as its
+    /// förbundsordning states it, KL 9 kap), one
     /// of the members, and `council` its förbundsfullmäktige or direktion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forbund: Option<ForbundCharter>,
@@ -133,7 +134,8 @@ pub struct EstablishProcess {
     pub process: String,
     pub name: String,
     pub purpose: String,
-    /// The body that owns the process (processägare): KF, KS, a nämnd or a bolag.
+    /// The body that owns the process (processägare): KF, KS, a nämnd or a
+    /// bolag (not a kommunalförbund: the kommun does not direct it).
     pub owner: String,
     /// The målgrupper it serves (defined before).
     pub malgrupper: Vec<String>,

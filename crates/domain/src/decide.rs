@@ -160,6 +160,29 @@ impl KommunState {
         }
     }
 
+    /// A goal id in use: KF goals, processmål and nämndmål share one
+    /// namespace (`goal/<id>`), so that no decision can take over another's goal.
+    pub(crate) fn goal_id_taken(&self, id: &str) -> bool {
+        self.goals.contains_key(id) || self.namndmal.contains_key(id)
+    }
+
+    /// `body` is one whose goals, reports and contributions the kommun
+    /// records: an operating body or a kommunalförbund.
+    pub(crate) fn participating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
+        match self.bodies.get(body) {
+            Some(b) if b.kind.takes_part() => Ok(()),
+            Some(b) => reject(
+                Rule::Reference,
+                field,
+                format!(
+                    "{body:?} är {}, inte en nämnd, KS, ett bolag eller ett kommunalförbund",
+                    b.kind.swedish()
+                ),
+            ),
+            None => reject(Rule::Reference, field, format!("inget organ {body:?}")),
+        }
+    }
+
     pub(crate) fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
         match self.bodies.get(body) {
             Some(b) if b.kind.is_operating() => Ok(()),
@@ -167,7 +190,7 @@ impl KommunState {
                 Rule::Reference,
                 field,
                 format!(
-                    "{body:?} är {}, inte en nämnd, KS, ett bolag eller ett kommunalförbund",
+                    "{body:?} är {}, inte en nämnd, KS eller ett bolag",
                     b.kind.swedish()
                 ),
             ),

@@ -52,12 +52,19 @@ impl BodyKind {
                 | BodyKind::Committee
                 | BodyKind::Company
                 | BodyKind::ParentCompany
-                | BodyKind::Kommunalforbund
         )
+    }
+
+    /// Bodies whose goals, reports and contributions the kommun records: the
+    /// operating ones, and a kommunalförbund (a legal person of its own,
+    /// which KF gives no ram, uppdrag or units, and the kommun's revisorer
+    /// do not review).
+    pub fn takes_part(self) -> bool {
+        self.is_operating() || self == BodyKind::Kommunalforbund
     }
 }
 
-/// Förbundets organ: the body a kommunalförbund decides through (KL 9 kap 3 §).
+/// Förbundets organ: the body a kommunalförbund decides through (KL 9 kap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ForbundOrgan {

@@ -124,7 +124,7 @@ impl KommunState {
                 return reject(
                     Rule::Input,
                     "forbund",
-                    "ett kommunalförbund anger sina medlemmar och sitt organ (KL 9 kap 6 §: förbundsordningen)",
+                    "ett kommunalförbund anger sina medlemmar och sitt organ, som i förbundsordningen (KL 9 kap)",
                 )
             }
             (_, Some(_)) => {
@@ -415,7 +415,7 @@ fn ymd(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
 }
 
 /// A kommunalförbund's members: kommunkoder, each once, at least two (KL 9
-/// kap 3 §), `own` (the recording kommun, or the förbund's säte) among them.
+/// kap), `own` (the recording kommun, or the förbund's säte) among them.
 fn check_members(field: &str, members: &[String], own: &str) -> Result<(), Rejection> {
     let mut seen = std::collections::BTreeSet::new();
     for (i, m) in members.iter().enumerate() {
@@ -434,7 +434,7 @@ fn check_members(field: &str, members: &[String], own: &str) -> Result<(), Rejec
         return reject(
             Rule::Consistency,
             field,
-            "ett kommunalförbund har minst två medlemmar (KL 9 kap 3 §)",
+            "ett kommunalförbund bildas av minst två medlemmar (KL 9 kap)",
         );
     }
     if !members.iter().any(|m| m == own) {

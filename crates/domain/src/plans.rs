@@ -20,7 +20,7 @@ impl KommunState {
             goals,
             revises,
         } = c;
-        self.operating_body("body", body)?;
+        self.participating_body("body", body)?;
         self.authorize(provenance, Authority::Body(body))?;
         check_text("grunduppdrag", grunduppdrag)?;
         if self.budget_covering(*year).is_none() {
@@ -58,7 +58,8 @@ impl KommunState {
                 .namndmal
                 .get(&g.id)
                 .is_some_and(|m| *revises && m.body == *body && m.year == *year);
-            if (self.namndmal.contains_key(&g.id) && !own) || !seen.insert(g.id.as_str()) {
+            let taken = self.namndmal.contains_key(&g.id) || self.goals.contains_key(&g.id);
+            if (taken && !own) || !seen.insert(g.id.as_str()) {
                 return reject(
                     Rule::P6,
                     f("id"),
@@ -93,7 +94,13 @@ impl KommunState {
                             ),
                         )
                     }
-                    Some(_) => {}
+                    // A processmål, or a KF goal of a process, is broken
+                    // down only while its process runs.
+                    Some(k) => {
+                        if let Some(p) = &k.process {
+                            self.open_process(&format!("goals[{i}].kf_goals[{j}]"), p, *year)?;
+                        }
+                    }
                 }
             }
             check_indicators(&f("indicators"), &g.indicators, *year, *year)?;

@@ -105,11 +105,21 @@ impl KommunState {
             let f = |n: &str| format!("goals[{i}].{n}");
             check_id(&f("id"), &g.id)?;
             check_text(&f("title"), &g.title)?;
-            if self.goals.contains_key(&g.id)
-                || self.namndmal.contains_key(&g.id)
-                || !seen.insert(g.id.as_str())
-            {
+            if self.goal_id_taken(&g.id) || !seen.insert(g.id.as_str()) {
                 return reject(Rule::P6, f("id"), format!("målet {:?} finns redan", g.id));
+            }
+            for (name, y) in [("from_year", g.from_year), ("to_year", g.to_year)] {
+                if !crate::YEARS.contains(&y) {
+                    return reject(
+                        Rule::Input,
+                        f(name),
+                        format!(
+                            "{y} ligger utanför åren {}–{}",
+                            crate::YEARS.start(),
+                            crate::YEARS.end()
+                        ),
+                    );
+                }
             }
             if g.to_year < g.from_year || g.to_year - g.from_year > 3 {
                 return reject(
@@ -118,7 +128,8 @@ impl KommunState {
                     "ett processmål gäller 1–4 år",
                 );
             }
-            self.open_process("process", process, g.from_year)?;
+            // The process runs every year the goal is in force.
+            self.open_process("process", process, g.to_year)?;
             check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
             self.check_malgrupper(&f("malgrupper"), &g.malgrupper)?;
             crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
@@ -154,7 +165,7 @@ impl KommunState {
             namndmal,
             forbund_record,
         } = c;
-        self.operating_body("body", body)?;
+        self.participating_body("body", body)?;
         self.authorize(provenance, Authority::BodyOrDelegate(body, Matter::Plan))?;
         check_id("contribution", contribution)?;
         check_text("title", title)?;
@@ -192,14 +203,23 @@ impl KommunState {
         self.open_process("goal", process, *year)?;
         if let Some(m) = namndmal {
             match self.namndmal.get(m) {
-                Some(n) if n.body == *body && n.year == *year => {}
+                Some(n) if n.body == *body && n.year == *year && n.kf_goals.contains(goal) => {}
+                Some(n) if n.body == *body && n.year == *year => {
+                    return reject(
+                        Rule::P3,
+                        "namndmal",
+                        format!("nämndmålet {m:?} bryter inte ned målet {goal:?}"),
+                    )
+                }
                 Some(n) => {
                     return reject(
                         Rule::P3,
                         "namndmal",
                         format!(
-                            "nämndmålet {m:?} är {:?}s för {}, inte {body:?}s för {year}",
-                            n.body, n.year
+                            "nämndmålet {m:?} hör till {} {}, inte till {} {year}",
+                            n.body.to_uppercase(),
+                            n.year,
+                            body.to_uppercase()
                         ),
                     )
                 }
@@ -281,7 +301,7 @@ impl KommunState {
             return reject(
                 Rule::P6,
                 "process",
-                format!("processen {process:?} är redan avslutad (sista år {y})"),
+                format!("processen {process:?} är redan avslutad (sista året {y})"),
             );
         }
         Ok(vec![Event::ProcessClosed(ProcessClosed {
@@ -306,7 +326,7 @@ impl KommunState {
             }) if year > *last => reject(
                 Rule::P3,
                 field,
-                format!("processen {process:?} är avslutad: dess sista år är {last}, inte {year}"),
+                format!("processen {process:?} är avslutad: dess sista år var {last}, inte {year}"),
             ),
             Some(_) => Ok(()),
         }

@@ -52,7 +52,7 @@ impl KommunState {
         year: i32,
         kind: ReportKind,
     ) -> Result<NaiveDate, Rejection> {
-        self.operating_body("body", body)?;
+        self.participating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
         let Some(through) = kind.through(year) else {
             return reject(Rule::Input, "year", "inget giltigt år");

@@ -22,11 +22,34 @@ pub struct ProcessView {
     pub malgrupper: Vec<MalgruppDoc>,
     /// Its goals: processmål, and KF goals that belong to it, with outcomes.
     pub goals: Vec<GoalDoc>,
-    /// Nämndmål that break its goals down (their ids), each a contribution
-    /// of its nämnd.
-    pub namndmal: Vec<String>,
+    /// Nämndmål that break its goals down, each a contribution of its nämnd.
+    pub namndmal: Vec<BrokenDown>,
     /// Every recorded bidrag to its goals.
     pub contributions: Vec<ContributionDoc>,
+}
+
+/// A nämndmål that breaks down goals of a process.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct BrokenDown {
+    pub id: String,
+    pub body: String,
+    pub year: i32,
+    pub title: String,
+    /// The process's goals it breaks down.
+    pub goals: Vec<String>,
+}
+
+/// The processes that run in `year` (not closed with an earlier last year).
+pub(crate) fn running_processes(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+) -> R<BTreeSet<String>> {
+    Ok(docs::<ProcessDoc>(kv, kommun, DocKind::Process)?
+        .into_iter()
+        .filter(|p| p.closed.as_ref().is_none_or(|c| c.last_year >= year))
+        .map(|p| p.id)
+        .collect())
 }
 
 /// Every process with its målgrupper, goals and contributions.
@@ -61,12 +84,22 @@ pub(crate) fn processes_in(
         let ids: BTreeSet<&str> = goals.iter().map(|g| g.id.as_str()).collect();
         let namndmal = all_goals
             .iter()
-            .filter(|m| {
-                m.level == "namnd"
-                    && in_year(m.from_year, m.to_year)
-                    && m.kf_goals.iter().any(|k| ids.contains(k.as_str()))
+            .filter(|m| m.level == "namnd" && in_year(m.from_year, m.to_year))
+            .filter_map(|m| {
+                let goals: Vec<String> = m
+                    .kf_goals
+                    .iter()
+                    .filter(|k| ids.contains(k.as_str()))
+                    .cloned()
+                    .collect();
+                (!goals.is_empty()).then(|| BrokenDown {
+                    id: m.id.clone(),
+                    body: m.body.clone().unwrap_or_default(),
+                    year: m.from_year,
+                    title: m.title.clone(),
+                    goals,
+                })
             })
-            .map(|m| m.id.clone())
             .collect();
         out.push(ProcessView {
             malgrupper: malgrupper

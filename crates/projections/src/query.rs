@@ -567,12 +567,13 @@ fn goal_gaps(
         .filter(|g| g.level == "kf")
         .map(|g| (g.id.as_str(), g))
         .collect();
-    // A KF goal that belongs to a process is followed as a process goal
-    // (`process_gaps`): broken down by a nämndmål or served by a bidrag.
-    for g in kf
-        .values()
-        .filter(|g| (g.from_year..=g.to_year).contains(&year) && g.process.is_none())
-    {
+    let running = crate::crosscut::running_processes(kv, kommun, year)?;
+    // A KF goal of a process that runs in the year is followed as a process
+    // goal (`process_gaps`): broken down by a nämndmål or served by a bidrag.
+    for g in kf.values().filter(|g| {
+        (g.from_year..=g.to_year).contains(&year)
+            && g.process.as_ref().is_none_or(|p| !running.contains(p))
+    }) {
         if !goals
             .iter()
             .any(|m| m.level == "namnd" && m.from_year == year && m.kf_goals.contains(&g.id))
@@ -588,9 +589,13 @@ fn goal_gaps(
         .iter()
         .filter(|m| m.level == "namnd" && m.from_year == year)
     {
+        // A nämndmål may break down a KF goal or a processmål.
         let valid = m.kf_goals.iter().any(|k| {
-            kf.get(k.as_str())
-                .is_some_and(|g| (g.from_year..=g.to_year).contains(&year))
+            goals.iter().any(|g| {
+                g.id == *k
+                    && (g.level == "kf" || g.level == "process")
+                    && (g.from_year..=g.to_year).contains(&year)
+            })
         });
         if !valid {
             out.push(Gap {

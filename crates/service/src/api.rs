@@ -757,6 +757,10 @@ pub async fn serve(client: async_nats::Client, api: Arc<Api>) -> Result<(), asyn
 /// How long a shutdown waits for requests already taken to be answered.
 pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long the connection must stay down, while stopping, before the
+/// server counts as gone.
+pub const SERVER_GONE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Like [`serve`], until `shutdown` completes: then it unsubscribes, takes
 /// the requests the server had already delivered, answers every request
 /// taken (waiting at most [`DRAIN_TIMEOUT`]), flushes the replies and
@@ -810,10 +814,18 @@ pub async fn serve_until(
     // its subscriptions by itself).
     let _ = stop.send(true);
     // A server that is gone takes no more replies and ends no subscription:
-    // then there is nothing left to wait for.
+    // then there is nothing left to wait for. Gone means disconnected for
+    // all of SERVER_GONE: a reconnect blip during the drain is waited out.
     let connected = || client.connection_state() == async_nats::connection::State::Connected;
     let server_lost = async {
-        while connected() {
+        let mut since: Option<std::time::Instant> = None;
+        loop {
+            match (connected(), since) {
+                (true, _) => since = None,
+                (false, None) => since = Some(std::time::Instant::now()),
+                (false, Some(t)) if t.elapsed() >= SERVER_GONE => break,
+                (false, Some(_)) => {}
+            }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     };
@@ -835,13 +847,16 @@ pub async fn serve_until(
             tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway")
         }
     }
-    // The replies written go out before returning, unless the server is
-    // gone (a client reconnecting never finishes a flush).
-    if connected() {
-        match tokio::time::timeout(DRAIN_TIMEOUT, client.flush()).await {
-            Ok(flushed) => flushed?,
-            Err(_) => tracing::warn!("replies not flushed within {DRAIN_TIMEOUT:?}"),
-        }
+    // The replies written go out before returning; a client reconnecting
+    // never finishes a flush, so it is given SERVER_GONE when the server was
+    // lost, and the drain time otherwise.
+    let flush_within = match drained_in_time {
+        Ok(false) => SERVER_GONE,
+        _ => DRAIN_TIMEOUT,
+    };
+    match tokio::time::timeout(flush_within, client.flush()).await {
+        Ok(flushed) => flushed?,
+        Err(_) => tracing::warn!("replies not flushed within {flush_within:?}"),
     }
     Ok(())
 }

@@ -208,9 +208,6 @@ fn contributions_are_decided_by_the_contributing_body() {
     let mut c = contribution("sn", "c-2");
     c["namndmal"] = json!("bun-m1");
     w.then_rejected(by("sn", "2026-01-20"), c, Rule::P3, "namndmal");
-    let mut c = contribution("bun", "c-2");
-    c["namndmal"] = json!("bun-m1");
-    w.then_ok(by("bun", "2026-01-20"), c);
 }
 
 #[test]
@@ -432,4 +429,149 @@ fn a_processmal_is_followed_up_by_its_process_owner() {
         "decided_by",
     );
     w.then_ok(official("bun-forv", "2026-05-11"), outcome);
+}
+
+#[test]
+fn goal_ids_are_one_namespace_whoever_adopts_them() {
+    let w = with_process();
+    // A nämnd cannot take over a processmål by adopting a nämndmål of its id …
+    w.then_rejected(
+        by("bun", "2025-12-10"),
+        json!({"command": "adopt_namndplan", "body": "bun", "year": 2026, "grunduppdrag": "x", "revises": true,
+               "goals": [{"id": "etab-1", "title": "x", "perspective": "utveckling", "kf_goals": ["kf-1"]}]}),
+        Rule::P6,
+        "goals[0].id",
+    );
+    // … nor KF a nämndmål's by adopting a KF goal of its id.
+    w.then_rejected(
+        by("kf", "2026-06-15"),
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+               "goals": [{"id": "bun-m1", "kind": "inriktningsmal", "title": "x", "from_year": 2027, "to_year": 2027}]}),
+        Rule::P6,
+        "goals[0].id",
+    );
+}
+
+#[test]
+fn nothing_serves_a_closed_process_after_its_last_year() {
+    let mut w = with_process();
+    w.then_ok(
+        by("ks", "2026-01-20"),
+        json!({"command": "close_process", "process": "etablering", "last_year": 2026, "reason": "Klar"}),
+    );
+    // A nämndmål for 2027 does not break down its processmål (in force 2026–2027).
+    w.then_ok(by("kf", "2026-06-15"), json!({"command": "adopt_budget", "year": 2027,
+        "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+        "goals": [{"id": "kf-27", "kind": "inriktningsmal", "title": "Mål 2027", "from_year": 2027, "to_year": 2027}]}));
+    w.then_rejected(
+        by("sn", "2026-11-20"),
+        json!({"command": "adopt_namndplan", "body": "sn", "year": 2027, "grunduppdrag": "x",
+               "goals": [{"id": "sn-27", "title": "x", "perspective": "utveckling", "kf_goals": ["etab-1"]}]}),
+        Rule::P3,
+        "goals[0].kf_goals[0]",
+    );
+}
+
+#[test]
+fn a_goal_of_a_process_lies_within_the_years_the_process_runs() {
+    let mut w = with_process();
+    w.then_ok(
+        by("ks", "2026-01-20"),
+        json!({"command": "close_process", "process": "etablering", "last_year": 2026, "reason": "Klar"}),
+    );
+    // A processmål to 2027 would outlive its process.
+    w.then_rejected(
+        by("ks", "2026-02-20"),
+        json!({"command": "adopt_process_goals", "process": "etablering", "goals": [
+            {"id": "etab-9", "title": "Mål", "from_year": 2026, "to_year": 2027}]}),
+        Rule::P3,
+        "process",
+    );
+    // So would a KF goal of it, and an uppdrag serving its goal in 2027.
+    w.then_rejected(
+        by("kf", "2026-06-15"),
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+               "goals": [{"id": "kf-9", "kind": "inriktningsmal", "title": "x", "from_year": 2027, "to_year": 2027, "process": "etablering"}]}),
+        Rule::P3,
+        "goals[0].process",
+    );
+    w.then_rejected(
+        by("kf", "2026-06-15"),
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+               "uppdrag_given": [{"id": "u-9", "title": "x", "description": "x", "to": ["bun"], "due": "2027-12-31", "goals": ["etab-1"]}]}),
+        Rule::P3,
+        "uppdrag_given[0].goals[0]",
+    );
+    // Years far outside the calendar are input errors, not arithmetic.
+    w.then_rejected(
+        by("ks", "2026-02-20"),
+        json!({"command": "adopt_process_goals", "process": "etablering", "goals": [
+            {"id": "etab-9", "title": "Mål", "from_year": i32::MIN, "to_year": i32::MAX}]}),
+        Rule::Input,
+        "goals[0].from_year",
+    );
+}
+
+#[test]
+fn a_forbund_is_not_directed_by_the_kommun() {
+    let w = with_process();
+    // KF gives a förbund no ram, no uppdrag and no units; it owns no process.
+    w.then_rejected(
+        by("kf", "2026-06-15"),
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "rtj", "year": 2027, "amount": 1}]}),
+        Rule::Reference,
+        "ramar[0].body",
+    );
+    w.then_rejected(
+        by("kf", "2026-06-15"),
+        json!({"command": "adopt_budget", "year": 2027, "ramar": [{"body": "bun", "year": 2027, "amount": 1}],
+               "uppdrag_given": [{"id": "u-9", "title": "x", "description": "x", "to": ["rtj"], "due": "2027-12-31"}]}),
+        Rule::Reference,
+        "uppdrag_given[0].to[0]",
+    );
+    w.then_rejected(
+        by("rtj", "2026-01-10"),
+        json!({"command": "establish_unit", "unit": "rtj-station", "name": "Station", "namnd": "rtj", "level": "forvaltning"}),
+        Rule::Reference,
+        "namnd",
+    );
+    w.then_rejected(
+        by("ks", "2026-01-10"),
+        json!({"command": "establish_process", "process": "trygghet", "name": "Trygghet", "purpose": "x",
+               "owner": "rtj", "malgrupper": ["invanare"]}),
+        Rule::Reference,
+        "owner",
+    );
+    // Its own decisions that concern the kommun are its own: not KS's, not KF's.
+    for body in ["ks", "kf"] {
+        w.then_rejected(
+            by(body, "2026-03-05"),
+            contribution("rtj", "c-rtj"),
+            Rule::P1,
+            "decided_by",
+        );
+    }
+    w.clone_ok(
+        by("rtj", "2025-12-04"),
+        json!({"command": "adopt_namndplan", "body": "rtj", "year": 2026, "grunduppdrag": "Räddningstjänst",
+               "goals": [{"id": "rtj-m1", "title": "Färre bränder", "perspective": "invanare_och_brukare", "kf_goals": ["kf-1"]}]}),
+    );
+}
+
+#[test]
+fn a_contribution_that_is_a_namndmal_breaks_the_goal_down() {
+    let mut w = with_process();
+    // bun-m1 breaks down kf-1, not etab-1.
+    let mut c = contribution("bun", "c-1");
+    c["namndmal"] = json!("bun-m1");
+    w.then_rejected(by("bun", "2026-01-20"), c, Rule::P3, "namndmal");
+    w.then_ok(
+        by("bun", "2025-12-10"),
+        json!({"command": "adopt_namndplan", "body": "bun", "year": 2026, "grunduppdrag": "x", "revises": true,
+               "goals": [{"id": "bun-m1", "title": "Fler elever når målen", "perspective": "invanare_och_brukare", "kf_goals": ["kf-1"]},
+                         {"id": "bun-m9", "title": "Entreprenörskap i skolan", "perspective": "utveckling", "kf_goals": ["etab-1"]}]}),
+    );
+    let mut c = contribution("bun", "c-1");
+    c["namndmal"] = json!("bun-m9");
+    w.then_ok(by("bun", "2026-01-20"), c);
 }

@@ -235,6 +235,25 @@ async fn gaps_name_process_goals_nobody_serves_and_contributions_to_closed_proce
     // A KF goal in a process is followed as one, not as unbroken-down.
     assert!(!of(&g27, "kf_goal_not_broken_down").contains("goal/kf-m2"));
 
+    // A nämndmål that breaks down a processmål alone has a valid link.
+    writer
+        .record(&decision(
+            "sbn-revision",
+            "sbn",
+            "2026-02-10",
+            serde_json::json!({"command": "adopt_namndplan", "body": "sbn", "year": 2026, "grunduppdrag": "Enligt reglemente",
+                "revises": true, "goals": [
+                    {"id": "sbn-m1", "title": "Attraktiva bostadsområden och offentliga miljöer", "perspective": "invanare_och_brukare", "kf_goals": ["kf-m1"]},
+                    {"id": "sbn-m2", "title": "Snabbare planbesked för företag", "perspective": "utveckling", "kf_goals": ["etab-m1"]}]}),
+        ))
+        .await;
+    p.catch_up(&store, &k).await.unwrap();
+    let g26 = gaps(p.view(), &k, 2026, date("2027-03-31")).unwrap();
+    assert!(
+        of(&g26, "namndmal_without_valid_link").is_empty(),
+        "{g26:?}"
+    );
+
     // KS closes the process with 2025 as its last year: the 2026
     // contributions now serve a closed process.
     writer
@@ -260,6 +279,26 @@ async fn gaps_name_process_goals_nobody_serves_and_contributions_to_closed_proce
     assert_eq!(
         of(&g27, "process_goal_without_contribution"),
         BTreeSet::from(["goal/kf-m2".to_owned()])
+    );
+    // A KF goal whose process has closed is followed as a KF goal again.
+    writer
+        .record(&decision(
+            "ks-barn-stanger",
+            "ks",
+            "2026-05-04",
+            serde_json::json!({"command": "close_process", "process": "barns-uppvaxt", "last_year": 2026,
+                               "reason": "Uppdraget går till socialnämnden"}),
+        ))
+        .await;
+    p.catch_up(&store, &k).await.unwrap();
+    let g27 = gaps(p.view(), &k, 2027, date("2027-03-31")).unwrap();
+    assert!(
+        of(&g27, "kf_goal_not_broken_down").contains("goal/kf-m2"),
+        "{g27:?}"
+    );
+    assert!(
+        of(&g27, "process_goal_without_contribution").is_empty(),
+        "{g27:?}"
     );
     // The plan for 2026 no longer lists the closed process.
     let plan = plan(p.view(), &k, 2026).unwrap();
