@@ -241,7 +241,7 @@ async fn queries_live_and_as_of() {
     assert!(
         t.contains("Etablering av företag (ägare KS)")
             && t.contains("bidrag rtj-barn-2026 RTJ 2026")
-            && t.contains("avslutad: sista år 2025"),
+            && t.contains("avslutad: sista året 2025"),
         "{t}"
     );
     let t = text(&q(&["chain", "vimmerby", "process/etablering"]));
