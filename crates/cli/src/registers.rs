@@ -25,7 +25,45 @@ pub(crate) fn print(kv: &dyn KvRead, k: &KommunId, register: Register) -> Result
         Register::Unit => units(kv, k),
         Register::Plan => plans(kv, k),
         Register::Process => processes(kv, k),
+        Register::Balanskrav => balanskrav(kv, k),
     }
+}
+
+fn balanskrav(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
+    let obligations = styr_projections::balanskrav_obligations(kv, k)?;
+    if obligations.is_empty() {
+        outln!("Inget negativt balanskravsresultat att återställa.")?;
+    }
+    for o in obligations {
+        outln!(
+            "{}: balanskravsresultat −{} tkr ({}); {} — {} tkr återstår, senast {} (KL 11 kap 12 §)",
+            o.year,
+            styr_audit::grouped(o.deficit),
+            o.reported.decided,
+            o.status.swedish(),
+            styr_audit::grouped(o.left()),
+            o.last_year
+        )?;
+        for r in &o.restored {
+            outln!(
+                "    återställt {}: {} tkr",
+                r.year,
+                styr_audit::grouped(r.amount)
+            )?;
+        }
+        for p in &o.planned {
+            outln!(
+                "    planerat {}: {} tkr [{}]",
+                p.year,
+                styr_audit::grouped(p.amount),
+                p.decided
+            )?;
+        }
+        if let Some(w) = &o.waived {
+            outln!("    avstår: {} [{}]", w.text, w.source.decided)?;
+        }
+    }
+    Ok(())
 }
 
 fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {

@@ -702,6 +702,33 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) -> Result<()> {
         }
         outln!("{t}")?;
     }
+    for f in &b.balanskrav {
+        let v = &f.value;
+        let mut parts = Vec::new();
+        if let Some(why) = &v.synnerliga_skal {
+            parts.push(format!("negativt resultat av synnerliga skäl: {why}"));
+        }
+        for r in &v.reglering {
+            parts.push(format!(
+                "{} tkr av underskottet {} återställs {}",
+                styr_audit::grouped(r.amount),
+                r.of_year,
+                r.year
+            ));
+        }
+        for a in &v.avstar {
+            parts.push(format!(
+                "underskottet {} återställs inte: {}",
+                a.of_year, a.reason
+            ));
+        }
+        outln!(
+            "Balanskrav: {} ({}, {})",
+            parts.join("; "),
+            f.change.swedish(),
+            f.source.decided
+        )?;
+    }
     for r in b.rur.values().filter(|r| r.value.year == year) {
         outln!(
             "Resultatutjämningsreserv {}: reservering {} tkr, disposition {} tkr enligt {} ({}, {})",

@@ -6,9 +6,9 @@
 use crate::state::*;
 use crate::*;
 use crate::{
-    BalanskravReported, BudgetAdopted, BudgetEstablished, EconomicPlanSet, InvestmentBudgeted,
-    InvestmentFollowedUp, KfGoalAdopted, RamSet, RurPlanned, SkattesatsSet, UppdragChanged,
-    UppdragClosed, UppdragExtended, UppdragGiven,
+    BalanskravBudgeted, BalanskravReported, BudgetAdopted, BudgetEstablished, EconomicPlanSet,
+    InvestmentBudgeted, InvestmentFollowedUp, KfGoalAdopted, RamSet, RurPlanned, SkattesatsSet,
+    UppdragChanged, UppdragClosed, UppdragExtended, UppdragGiven,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +28,7 @@ pub(crate) struct BudgetParts<'a> {
     pub economy: &'a [EconomicYear],
     pub investments: &'a [Investment],
     pub rur: &'a [RurDisposition],
+    pub balanskrav: Option<&'a BudgetBalanskrav>,
 }
 
 impl BudgetParts<'_> {
@@ -36,6 +37,7 @@ impl BudgetParts<'_> {
             && self.economy.is_empty()
             && self.investments.is_empty()
             && self.rur.is_empty()
+            && self.balanskrav.is_none()
     }
 }
 
@@ -306,6 +308,14 @@ impl KommunState {
                 years: parts.economy.to_vec(),
             }));
         }
+        self.check_budget_balanskrav(parts.economy, parts.balanskrav)?;
+        if let Some(b) = parts.balanskrav {
+            events.push(Event::BalanskravBudgeted(BalanskravBudgeted {
+                budget_year,
+                change,
+                balanskrav: b.clone(),
+            }));
+        }
         let mut seen = BTreeSet::new();
         for (i, inv) in parts.investments.iter().enumerate() {
             let f = |n: &str| format!("investments[{i}].{n}");
@@ -374,6 +384,108 @@ impl KommunState {
                 change,
                 disposition: r.clone(),
             }));
+        }
+        Ok(())
+    }
+
+    /// Balanskravet in a budget decision (KL 11 kap 5, 12–13 §§): a year of
+    /// the plan för ekonomin with a negative result needs synnerliga skäl or
+    /// a reglering that restores it within the three following years; a
+    /// reglering restores a negative result of this plan or one an
+    /// årsredovisning reported, within three years of it; KF avstår only
+    /// from restoring a reported one, and says why.
+    fn check_budget_balanskrav(
+        &self,
+        economy: &[EconomicYear],
+        balanskrav: Option<&BudgetBalanskrav>,
+    ) -> Result<(), Rejection> {
+        let negative: BTreeMap<i32, Tkr> = economy
+            .iter()
+            .filter(|y| y.resultat.resultat < 0)
+            .map(|y| (y.year, y.resultat.resultat.saturating_neg()))
+            .collect();
+        if let Some(b) = balanskrav {
+            if b.synnerliga_skal.is_none() && b.reglering.is_empty() && b.avstar.is_empty() {
+                return reject(
+                    Rule::Input,
+                    "balanskrav",
+                    "anger synnerliga skäl, en reglering eller ett avstående",
+                );
+            }
+            if let Some(why) = &b.synnerliga_skal {
+                check_text("balanskrav.synnerliga_skal", why)?;
+                if negative.is_empty() {
+                    return reject(
+                        Rule::Consistency,
+                        "balanskrav.synnerliga_skal",
+                        "synnerliga skäl anges för ett negativt resultat i beslutets plan för ekonomin, och den har inget",
+                    );
+                }
+            }
+            let mut seen = BTreeSet::new();
+            for (i, r) in b.reglering.iter().enumerate() {
+                let f = |n: &str| format!("balanskrav.reglering[{i}].{n}");
+                if r.amount <= 0 {
+                    return reject(Rule::Input, f("amount"), "återställer ett belopp över noll");
+                }
+                if !negative.contains_key(&r.of_year)
+                    && !self.balanskrav_deficits.contains_key(&r.of_year)
+                {
+                    return reject(
+                        Rule::Reference,
+                        f("of_year"),
+                        format!("{} har inget negativt resultat att återställa, varken i planen för ekonomin eller i en årsredovisning", r.of_year),
+                    );
+                }
+                if !(r.of_year + 1..=r.of_year + 3).contains(&r.year) {
+                    return reject(
+                        Rule::Law,
+                        f("year"),
+                        format!(
+                            "KL 11 kap 12 §: ett negativt resultat för {} återställs under de tre följande åren, {}–{}, inte {}",
+                            r.of_year,
+                            r.of_year + 1,
+                            r.of_year + 3,
+                            r.year
+                        ),
+                    );
+                }
+                if !seen.insert((r.of_year, r.year)) {
+                    return reject(Rule::Input, f("year"), "en rad per år och underskott");
+                }
+            }
+            let mut seen = BTreeSet::new();
+            for (i, a) in b.avstar.iter().enumerate() {
+                let f = |n: &str| format!("balanskrav.avstar[{i}].{n}");
+                if !self.balanskrav_deficits.contains_key(&a.of_year) {
+                    return reject(
+                        Rule::Reference,
+                        f("of_year"),
+                        format!("ingen årsredovisning har redovisat ett negativt balanskravsresultat för {}", a.of_year),
+                    );
+                }
+                check_text(&f("reason"), &a.reason)?;
+                if !seen.insert(a.of_year) {
+                    return reject(Rule::Input, f("of_year"), "ett avstående per år");
+                }
+            }
+        }
+        for (i, y) in economy.iter().enumerate() {
+            let Some(deficit) = negative.get(&y.year) else {
+                continue;
+            };
+            let planned = balanskrav.map_or(0, |b| b.planned_for(y.year));
+            let excused = balanskrav.is_some_and(|b| b.synnerliga_skal.is_some());
+            if planned < *deficit && !excused {
+                return reject(
+                    Rule::Law,
+                    format!("economy[{i}].resultat.resultat"),
+                    format!(
+                        "KL 11 kap 5 §: budgeten upprättas så att intäkterna överstiger kostnaderna; resultatet {} tkr för {} kräver synnerliga skäl (balanskrav.synnerliga_skal) eller en plan som återställer det inom tre år (balanskrav.reglering, nu {planned} tkr)",
+                        y.resultat.resultat, y.year
+                    ),
+                );
+            }
         }
         Ok(())
     }
@@ -898,6 +1010,7 @@ impl KommunState {
             economy,
             investments,
             rur,
+            balanskrav,
             goals,
             uppdrag_given,
             uppdrag_changed,
@@ -922,6 +1035,7 @@ impl KommunState {
                     economy,
                     investments,
                     rur,
+                    balanskrav: balanskrav.as_ref(),
                 },
             },
         )
@@ -936,6 +1050,7 @@ impl KommunState {
             economy,
             investments,
             rur,
+            balanskrav,
         } = c;
         self.decide_amendment(
             provenance,
@@ -947,6 +1062,7 @@ impl KommunState {
                 economy,
                 investments,
                 rur,
+                balanskrav: balanskrav.as_ref(),
             },
         )
     }
@@ -957,6 +1073,15 @@ impl KommunState {
     pub(crate) fn evolve_budget_adopted(&mut self, _meta: &EventMeta, e: &BudgetAdopted) {
         let BudgetAdopted { year, plan_years } = e.clone();
         self.budgets.insert(year, plan_years);
+    }
+
+    /// A negative balanskravsresultat after RUR in KS's årsredovisning is an
+    /// obligation to restore it (a delårsrapport's is a forecast).
+    pub(crate) fn evolve_balanskrav_reported(&mut self, _meta: &EventMeta, e: &BalanskravReported) {
+        if e.report == ReportKind::Arsredovisning && e.utredning.efter_rur < 0 {
+            self.balanskrav_deficits
+                .insert(e.year, e.utredning.efter_rur.saturating_neg());
+        }
     }
 
     pub(crate) fn evolve_ram_set(&mut self, _meta: &EventMeta, e: &RamSet) {

@@ -46,6 +46,7 @@ pub enum Command {
     ReportInternalControlTertial(ReportInternalControlTertial),
     RecordReview(RecordReview),
     ReplyToReview(ReplyToReview),
+    AdoptFollowUpCalendar(AdoptFollowUpCalendar),
     DefineMalgrupp(DefineMalgrupp),
     EstablishProcess(EstablishProcess),
     AdoptProcessGoals(AdoptProcessGoals),
@@ -109,6 +110,20 @@ pub struct EstablishBody {
     /// body): its members, its organ and its own history's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forbund: Option<Forbund>,
+}
+
+/// Uppföljningskalender: KF or KS decides which follow-up reports the
+/// kommun has from `from_year` on — the årsredovisning and at least one
+/// delårsrapport (KL 11 kap), a budgetuppföljning when it wants one — with
+/// each period's last day and the days to adopt it in. Until a kommun has
+/// decided one, Vimmerby's applies (budgetuppföljning through 30 April,
+/// delårsrapport through 31 August, årsredovisning).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct AdoptFollowUpCalendar {
+    pub from_year: i32,
+    pub reports: Vec<ReportPeriod>,
 }
 
 /// Målgrupp: those the kommun is there for (invånare, företag, besökare),
@@ -293,6 +308,10 @@ pub struct AdoptBudget {
     /// Reservation to and disposition from the resultatutjämningsreserv.
     #[serde(default)]
     pub rur: Vec<RurDisposition>,
+    /// Balanskravet: synnerliga skäl for a negative result, reglering of
+    /// negative results, avstående (KL 11 kap 5, 12–13 §§).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balanskrav: Option<BudgetBalanskrav>,
     #[serde(default)]
     pub goals: Vec<GoalInput>,
     #[serde(default)]
@@ -332,6 +351,10 @@ pub struct AmendBudget {
     /// RUR dispositions replacing those of the same year.
     #[serde(default)]
     pub rur: Vec<RurDisposition>,
+    /// Balanskravet as this decision states it: synnerliga skäl, reglering
+    /// of a negative result, avstående (kept beside earlier decisions').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balanskrav: Option<BudgetBalanskrav>,
 }
 
 /// A nämnd adopts its nämndplan: nämndmål linked to KF goals.

@@ -107,6 +107,9 @@ impl KommunState {
             Command::GrantAccess(c) => self.decide_grant_access(provenance, c),
             Command::RevokeAccess(c) => self.decide_revoke_access(provenance, c),
             Command::CorrectDecision(c) => self.decide_correct_decision(provenance, c),
+            Command::AdoptFollowUpCalendar(c) => {
+                self.decide_adopt_follow_up_calendar(provenance, c)
+            }
             Command::DefineMalgrupp(c) => self.decide_define_malgrupp(provenance, c),
             Command::EstablishProcess(c) => self.decide_establish_process(provenance, c),
             Command::AdoptProcessGoals(c) => self.decide_adopt_process_goals(provenance, c),

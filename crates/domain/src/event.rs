@@ -122,6 +122,7 @@ pub enum Event {
     EconomicPlanSet(EconomicPlanSet),
     InvestmentBudgeted(InvestmentBudgeted),
     RurPlanned(RurPlanned),
+    BalanskravBudgeted(BalanskravBudgeted),
     KfGoalAdopted(KfGoalAdopted),
     UppdragGiven(UppdragGiven),
     UppdragChanged(UppdragChanged),
@@ -152,6 +153,7 @@ pub enum Event {
     InternalControlTertialReported(InternalControlTertialReported),
     ReviewRecorded(ReviewRecorded),
     ReviewReplied(ReviewReplied),
+    FollowUpCalendarAdopted(FollowUpCalendarAdopted),
     MalgruppDefined(MalgruppDefined),
     ProcessEstablished(ProcessEstablished),
     ProcessGoalAdopted(ProcessGoalAdopted),
@@ -313,6 +315,14 @@ pub struct RurPlanned {
     pub budget_year: i32,
     pub change: BudgetChange,
     pub disposition: RurDisposition,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct FollowUpCalendarAdopted {
+    pub from_year: i32,
+    pub reports: Vec<ReportPeriod>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -645,6 +655,16 @@ pub struct GoalAssessedInReport {
 }
 
 /// The balanskravsutredning of a delårsrapport or årsredovisning.
+/// A budget decision's balanskrav: synnerliga skäl, reglering, avstående.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(inline)]
+pub struct BalanskravBudgeted {
+    pub budget_year: i32,
+    pub change: BudgetChange,
+    pub balanskrav: BudgetBalanskrav,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
@@ -843,7 +863,8 @@ impl Event {
             Event::RamSet(RamSet { budget_year, .. })
             | Event::SkattesatsSet(SkattesatsSet { budget_year, .. })
             | Event::EconomicPlanSet(EconomicPlanSet { budget_year, .. })
-            | Event::RurPlanned(RurPlanned { budget_year, .. }) => {
+            | Event::RurPlanned(RurPlanned { budget_year, .. })
+            | Event::BalanskravBudgeted(BalanskravBudgeted { budget_year, .. }) => {
                 ("budget", budget_year.to_string())
             }
             Event::BudgetEstablished(BudgetEstablished { year, .. })
@@ -868,6 +889,9 @@ impl Event {
                 ("namndmal", goal.clone())
             }
             Event::KfGoalAdopted(KfGoalAdopted { goal, .. }) => ("goal", goal.id.clone()),
+            Event::FollowUpCalendarAdopted(FollowUpCalendarAdopted { from_year, .. }) => {
+                ("calendar", from_year.to_string())
+            }
             Event::MalgruppDefined(MalgruppDefined { malgrupp, .. }) => {
                 ("malgrupp", malgrupp.clone())
             }

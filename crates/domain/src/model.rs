@@ -513,6 +513,54 @@ pub struct EconomicYear {
     pub finansiering: Finansieringsbudget,
 }
 
+/// Balanskravet i budgeten (KL 11 kap 5, 12–13 §§): the synnerliga skäl
+/// for a budgeted negative result, the plan that restores negative results
+/// (reglering), and the negative results KF decides, for synnerliga skäl,
+/// not to restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetBalanskrav {
+    /// Why the budget may show a negative result (KL 11 kap 5 §).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synnerliga_skal: Option<String>,
+    /// How negative results — this budget's own, or a balanskravsresultat
+    /// an årsredovisning reported — are restored, within three years.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reglering: Vec<Reglering>,
+    /// Negative balanskravsresultat not to be restored (KL 11 kap 13 §).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub avstar: Vec<AvstarReglering>,
+}
+
+impl BudgetBalanskrav {
+    /// What the budget plans to restore of the negative result of `of_year`.
+    pub fn planned_for(&self, of_year: i32) -> Tkr {
+        self.reglering
+            .iter()
+            .filter(|r| r.of_year == of_year)
+            .map(|r| r.amount)
+            .fold(0, Tkr::saturating_add)
+    }
+}
+
+/// Reglering: part of the negative result of `of_year` restored in `year`, in tkr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reglering {
+    pub of_year: i32,
+    pub year: i32,
+    pub amount: Tkr,
+}
+
+/// Avstående från reglering: KF decides, for synnerliga skäl, that the
+/// negative balanskravsresultat of `of_year` is not restored (KL 11 kap 13 §).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AvstarReglering {
+    pub of_year: i32,
+    pub reason: String,
+}
+
 /// An amount for one year, in tkr.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -765,6 +813,45 @@ pub enum DeviationSign {
     Positive,
 }
 
+/// Uppföljningskalender: one report of a kommun's follow-up calendar —
+/// which report, the last day of the period it covers (`MM-DD`), and how
+/// many days after that it is to be adopted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPeriod {
+    pub kind: ReportKind,
+    /// The period's last day in the year, `MM-DD` (e.g. `08-31`).
+    pub through: String,
+    /// Days after the period's end by which the report is adopted.
+    pub due_days: u16,
+}
+
+impl ReportPeriod {
+    /// (month, day) of `through`, when it is a day every year has.
+    pub fn month_day(&self) -> Option<(u32, u32)> {
+        let (m, d) = self.through.split_once('-')?;
+        let ok = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+        if !ok(m) || !ok(d) {
+            return None;
+        }
+        let (m, d) = (m.parse().ok()?, d.parse().ok()?);
+        // 2001 is not a leap year: 29 February is not a day every year has.
+        chrono::NaiveDate::from_ymd_opt(2001, m, d).map(|_| (m, d))
+    }
+
+    /// The period's last day in `year`.
+    pub fn through_in(&self, year: i32) -> Option<chrono::NaiveDate> {
+        let (m, d) = self.month_day()?;
+        chrono::NaiveDate::from_ymd_opt(year, m, d)
+    }
+
+    /// The last day to adopt the report for `year`.
+    pub fn due_in(&self, year: i32) -> Option<chrono::NaiveDate> {
+        self.through_in(year)?
+            .checked_add_days(chrono::Days::new(u64::from(self.due_days)))
+    }
+}
+
 /// Rapporttyp: the three written follow-up reports of the year.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -789,7 +876,8 @@ impl ReportKind {
         }
     }
 
-    /// The last day the report covers, in `year` (Vimmerby's calendar).
+    /// The last day the report covers, in `year`, in the calendar a kommun
+    /// has when it has decided none of its own (Vimmerby's).
     pub fn through(self, year: i32) -> Option<chrono::NaiveDate> {
         let (m, d) = match self {
             ReportKind::Budgetuppfoljning => (4, 30),

@@ -54,8 +54,15 @@ impl KommunState {
     ) -> Result<NaiveDate, Rejection> {
         self.participating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
-        let Some(through) = kind.through(year) else {
-            return reject(Rule::Input, "year", "inget giltigt år");
+        let Some(through) = self.report_through(kind, year)? else {
+            return reject(
+                Rule::Consistency,
+                "kind",
+                format!(
+                    "uppföljningskalendern för {year} har ingen {}",
+                    kind.swedish()
+                ),
+            );
         };
         if Self::decided_on(p) <= through {
             return reject(
@@ -378,5 +385,111 @@ impl KommunState {
             investment, year, ..
         } = e.clone();
         self.investment_follow_ups.insert((investment, year));
+    }
+}
+
+/// The follow-up calendar.
+impl KommunState {
+    /// The report's period end in `year` under the calendar in force then
+    /// (Vimmerby's until the kommun decides its own); `None` when that
+    /// calendar has no such report.
+    pub(crate) fn report_through(
+        &self,
+        kind: ReportKind,
+        year: i32,
+    ) -> Result<Option<NaiveDate>, Rejection> {
+        let Some((_, periods)) = self.calendars.range(..=year).next_back() else {
+            return match kind.through(year) {
+                Some(d) => Ok(Some(d)),
+                None => reject(Rule::Input, "year", "inget giltigt år"),
+            };
+        };
+        Ok(periods
+            .iter()
+            .find(|p| p.kind == kind)
+            .and_then(|p| p.through_in(year)))
+    }
+
+    /// `adopt_follow_up_calendar`: see [`Command::AdoptFollowUpCalendar`].
+    pub(crate) fn decide_adopt_follow_up_calendar(
+        &self,
+        provenance: &Provenance,
+        c: &AdoptFollowUpCalendar,
+    ) -> Decided {
+        let AdoptFollowUpCalendar { from_year, reports } = c;
+        self.authorize(provenance, Authority::CouncilOrBoard)?;
+        if !crate::YEARS.contains(from_year) {
+            return reject(Rule::Input, "from_year", "inget giltigt år");
+        }
+        // A calendar governs years to come: a year already under way keeps
+        // the calendar it began with.
+        let decided = Self::decided_on(provenance);
+        if *from_year <= chrono::Datelike::year(&decided) {
+            return reject(
+                Rule::Consistency,
+                "from_year",
+                format!(
+                    "en uppföljningskalender beslutas före året den börjar gälla, inte {decided}"
+                ),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut last: Option<(u32, u32)> = None;
+        for (i, r) in reports.iter().enumerate() {
+            let f = |n: &str| format!("reports[{i}].{n}");
+            let Some(md) = r.month_day() else {
+                return reject(
+                    Rule::Input,
+                    f("through"),
+                    format!(
+                        "{:?} är ingen dag varje år har: skriv MM-DD, t.ex. 08-31",
+                        r.through
+                    ),
+                );
+            };
+            if !seen.insert(r.kind) {
+                return reject(Rule::Input, f("kind"), "varje rapport en gång");
+            }
+            if last.is_some_and(|l| md <= l) {
+                return reject(
+                    Rule::Consistency,
+                    f("through"),
+                    "rapporterna står i årets ordning, var och en efter den förra",
+                );
+            }
+            last = Some(md);
+            if r.kind == ReportKind::Arsredovisning && md != (12, 31) {
+                return reject(
+                    Rule::Consistency,
+                    f("through"),
+                    "årsredovisningen omfattar hela året, till 12-31",
+                );
+            }
+            if r.due_days == 0 || r.due_days > 366 {
+                return reject(
+                    Rule::Input,
+                    f("due_days"),
+                    "1–366 dagar efter periodens slut",
+                );
+            }
+        }
+        for (kind, why) in [
+            (ReportKind::Arsredovisning, "en årsredovisning för varje år"),
+            (ReportKind::Delarsrapport, "minst en delårsrapport"),
+        ] {
+            if !seen.contains(&kind) {
+                return reject(
+                    Rule::Law,
+                    "reports",
+                    format!("KL 11 kap: kommunen upprättar {why}"),
+                );
+            }
+        }
+        Ok(vec![Event::FollowUpCalendarAdopted(
+            FollowUpCalendarAdopted {
+                from_year: *from_year,
+                reports: reports.clone(),
+            },
+        )])
     }
 }

@@ -26,6 +26,10 @@ pub struct KommunState {
     pub ramar: BTreeMap<(String, i32), Tkr>,
     /// Budget year → its skattesats, once fastställd.
     pub skattesatser: BTreeMap<i32, Skattesats>,
+    /// Year → the negative balanskravsresultat (after RUR, as a positive
+    /// amount) KS's årsredovisning reported for it: an obligation to restore
+    /// (KL 11 kap 12 §).
+    pub balanskrav_deficits: BTreeMap<i32, Tkr>,
     /// Budget years KF has fastställt.
     pub established: std::collections::BTreeSet<i32>,
     /// Investeringsprojekt by id, as last budgeted.
@@ -33,6 +37,8 @@ pub struct KommunState {
     /// (investment, year) of every investment outcome reported.
     pub investment_follow_ups: std::collections::BTreeSet<(String, i32)>,
     pub goals: BTreeMap<String, KfGoal>,
+    /// From year → the follow-up calendar decided for it and later years.
+    pub calendars: BTreeMap<i32, Vec<ReportPeriod>>,
     /// Målgrupp id → its name.
     pub malgrupper: BTreeMap<String, String>,
     pub processes: BTreeMap<String, Process>,
@@ -272,6 +278,9 @@ impl KommunState {
             Event::ReviewReplied(e) => self.evolve_review_replied(meta, e),
             Event::AccessGranted(e) => self.evolve_access_granted(meta, e),
             Event::AccessRevoked(e) => self.evolve_access_revoked(meta, e),
+            Event::FollowUpCalendarAdopted(e) => {
+                self.calendars.insert(e.from_year, e.reports.clone());
+            }
             Event::MalgruppDefined(e) => self.evolve_malgrupp_defined(meta, e),
             Event::ProcessEstablished(e) => self.evolve_process_established(meta, e),
             Event::ProcessGoalAdopted(e) => self.evolve_process_goal_adopted(meta, e),
@@ -279,7 +288,8 @@ impl KommunState {
             Event::ProcessClosed(e) => self.evolve_process_closed(meta, e),
             // The report in the same batch has already said it.
             Event::UppdragStatusInReport(_) | Event::GoalAssessedInReport(_) => {}
-            Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravReported(_) => {}
+            Event::BalanskravReported(e) => self.evolve_balanskrav_reported(meta, e),
+            Event::EconomicPlanSet(_) | Event::RurPlanned(_) | Event::BalanskravBudgeted(_) => {}
             Event::OutcomesRecorded(_) => {}
             Event::KoladaValuesImported(e) => self.evolve_kolada_values_imported(meta, e),
             Event::DecisionCorrected(_)

@@ -141,6 +141,10 @@ pub struct BudgetDoc {
     /// Every change to a part other than ramar, in order: what, by which step, decided where.
     #[serde(default)]
     pub part_changes: Vec<PartChange>,
+    /// Every balanskrav this budget's decisions stated, in order:
+    /// synnerliga skäl, reglering, avstående.
+    #[serde(default)]
+    pub balanskrav: Vec<Figure<BudgetBalanskrav>>,
 }
 
 impl BudgetDoc {
@@ -291,6 +295,14 @@ pub struct GoalDoc {
     /// The Agenda 2030 goals and targets it serves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agenda2030: Vec<String>,
+}
+
+/// Uppföljningskalender in force from a year on (`calendar/<from_year>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CalendarDoc {
+    pub from_year: i32,
+    pub reports: Vec<ReportPeriod>,
+    pub source: Source,
 }
 
 /// Målgrupp.
@@ -586,11 +598,13 @@ pub enum Register {
     Investment,
     /// Processes with their målgrupper, goals and contributions.
     Process,
+    /// Obligations to restore a negative balanskravsresultat.
+    Balanskrav,
 }
 
 impl Register {
     /// Every register, in the order the CLI lists them.
-    pub const ALL: [Register; 14] = [
+    pub const ALL: [Register; 15] = [
         Register::Uppdrag,
         Register::Deviation,
         Register::Report,
@@ -605,6 +619,7 @@ impl Register {
         Register::Unit,
         Register::Plan,
         Register::Process,
+        Register::Balanskrav,
     ];
 
     /// The name in the API (`register:<name>`).
@@ -630,6 +645,7 @@ impl Register {
             Register::Intrusion => DocKind::Intrusion,
             Register::Investment => DocKind::Investment,
             Register::Process => DocKind::Process,
+            Register::Balanskrav => DocKind::Balanskrav,
         }
     }
 
@@ -650,6 +666,7 @@ impl Register {
             Register::Intrusion => "intrang",
             Register::Investment => "investeringar",
             Register::Process => "processer",
+            Register::Balanskrav => "balanskrav",
         }
     }
 
@@ -700,8 +717,9 @@ mod tests {
             .collect();
         names.sort_unstable();
         names.dedup();
-        // `uppdrag` is both its API and its Swedish name; every other name is one register's.
-        assert_eq!(names.len(), 2 * Register::ALL.len() - 1);
+        // `uppdrag` and `balanskrav` are each both their API and their
+        // Swedish name; every other name is one register's.
+        assert_eq!(names.len(), 2 * Register::ALL.len() - 2);
         assert_eq!(
             Register::from_swedish("behörigheter"),
             Some(Register::Access)
@@ -743,6 +761,8 @@ pub enum DocKind {
     Checkpoint,
     /// Val: an election to fullmäktige, by date.
     Election,
+    /// Uppföljningskalender, by the year it applies from.
+    Calendar,
     Malgrupp,
     Process,
     /// Bidrag to a process goal.
@@ -778,6 +798,7 @@ impl DocKind {
             DocKind::Key => "key",
             DocKind::Checkpoint => "checkpoint",
             DocKind::Election => "election",
+            DocKind::Calendar => "calendar",
             DocKind::Malgrupp => "malgrupp",
             DocKind::Process => "process",
             DocKind::Contribution => "contribution",

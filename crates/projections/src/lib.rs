@@ -10,6 +10,7 @@
 
 mod apply;
 mod asof;
+mod balanskrav;
 mod crosscut;
 pub mod docs;
 mod kv;
@@ -19,6 +20,7 @@ mod record;
 
 pub use apply::{apply, apply_foreign, IntrusionDoc};
 pub use asof::{as_of, fold, fold_records, AsOf};
+pub use balanskrav::*;
 pub use crosscut::*;
 pub use kv::{KvRead, MemKv, Overlay};
 pub use projector::{digest, Checkpoint, Projector};
@@ -27,7 +29,7 @@ pub use record::new_event;
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 7;
+pub const PROJECTION_VERSION: u32 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

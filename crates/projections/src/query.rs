@@ -492,6 +492,8 @@ impl Gap {
             "investment_without_follow_up" => "investering utan uppföljning",
             "process_goal_without_contribution" => "processmål utan bidrag",
             "contribution_to_closed_process" => "bidrag till avslutad process",
+            "balanskrav_not_restored" => "underskott inte återställt",
+            "report_missing" => "uppföljningsrapport saknas",
             other => other,
         }
     }
@@ -513,8 +515,64 @@ pub fn gaps(
     budget_gaps(kv, kommun, year, today, &mut out)?;
     review_gaps(kv, kommun, year, today, &mut out)?;
     crate::crosscut::process_gaps(kv, kommun, year, &mut out)?;
+    crate::balanskrav::balanskrav_gaps(kv, kommun, year, &mut out)?;
+    report_gaps(kv, kommun, year, today, &mut out)?;
     out.sort();
     Ok(out)
+}
+
+/// The follow-up calendar the kommun decided for `year` (the latest from
+/// that year or before), if it has decided one.
+pub fn calendar_for(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+) -> R<Option<CalendarDoc>> {
+    Ok(docs::<CalendarDoc>(kv, kommun, DocKind::Calendar)?
+        .into_iter()
+        .filter(|c| c.from_year <= year)
+        .max_by_key(|c| c.from_year))
+}
+
+/// Under a calendar the kommun decided: each report KS and every nämnd
+/// has not adopted by its last day, once that day has passed.
+fn report_gaps(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    today: NaiveDate,
+    out: &mut Vec<Gap>,
+) -> R<()> {
+    let Some(calendar) = calendar_for(kv, kommun, year)? else {
+        return Ok(());
+    };
+    let bodies: Vec<BodyDoc> = docs(kv, kommun, DocKind::Body)?;
+    for b in bodies
+        .iter()
+        .filter(|b| matches!(b.kind, BodyKind::Committee | BodyKind::ExecutiveBoard))
+    {
+        for period in &calendar.reports {
+            let Some(due) = period.due_in(year) else {
+                continue;
+            };
+            let path = report_path(&b.id, year, period.kind);
+            if today <= due || kv.get(&view_key(kommun.as_str(), &path))?.is_some() {
+                continue;
+            }
+            out.push(Gap {
+                kind: "report_missing",
+                entity: path,
+                reason: format!(
+                    "{} har inte antagit sin {} för {year}, som skulle antas senast {due} enligt uppföljningskalendern från {} ({})",
+                    b.id.to_uppercase(),
+                    period.kind.swedish(),
+                    calendar.from_year,
+                    calendar.source.decided
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A granskning of the year, or one whose replies were due in it, that a

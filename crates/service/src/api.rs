@@ -73,7 +73,8 @@ pub enum Query {
     },
     /// `uppdrag`, `deviation`, `report`, `ic`, `finding`, `review`, `goal`,
     /// `body`, `unit`, `plan`, `investment`, `process` (processes with their
-    /// målgrupper, goals and contributions), `access` (behörigheter),
+    /// målgrupper, goals and contributions), `balanskrav` (obligations to
+    /// restore a negative balanskravsresultat), `access` (behörigheter),
     /// `intrusion` (messages in the stream that Styrkedja did not write).
     Register {
         register: String,
@@ -134,6 +135,7 @@ pub enum RegisterDocs {
     Plan(Vec<PlanDoc>),
     Investment(Vec<InvestmentDoc>),
     Process(Vec<styr_projections::ProcessView>),
+    Balanskrav(Vec<styr_projections::BalanskravObligation>),
 }
 
 /// Declares [`QueryReply`]: one variant per read model, tagged by `query`.
@@ -181,6 +183,7 @@ query_reply! {
     PlanRegister "register:plan" Vec<PlanDoc>;
     Investment "register:investment" Vec<InvestmentDoc>;
     ProcessRegister "register:process" Vec<styr_projections::ProcessView>;
+    BalanskravRegister "register:balanskrav" Vec<styr_projections::BalanskravObligation>;
     Agenda2030 "agenda2030" Box<styr_projections::Agenda2030View>;
 }
 
@@ -284,6 +287,11 @@ impl QueryReply {
                     sequence,
                     result,
                 },
+                R::Balanskrav(result) => QueryReply::BalanskravRegister {
+                    kommun,
+                    sequence,
+                    result,
+                },
             },
             QueryResult::Agenda2030(result) => QueryReply::Agenda2030 {
                 kommun,
@@ -318,6 +326,9 @@ impl RegisterDocs {
             Register::Plan => RegisterDocs::Plan(d(kv, kommun, kind)?),
             Register::Investment => RegisterDocs::Investment(d(kv, kommun, kind)?),
             Register::Process => RegisterDocs::Process(styr_projections::processes(kv, kommun)?),
+            Register::Balanskrav => {
+                RegisterDocs::Balanskrav(styr_projections::balanskrav_obligations(kv, kommun)?)
+            }
         })
     }
 }

@@ -81,7 +81,7 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["example"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("126 beslut registrerade"), "{t}");
+    assert!(t.contains("127 beslut registrerade"), "{t}");
     // The budget as fastställd, with the investment KS:s årsredovisning left out.
     assert!(
         t.contains("fastställd KF 2025-11-17 § 132") && t.contains("Skattesats 2026: 22:16"),
@@ -100,7 +100,7 @@ async fn example_then_submit_with_exit_codes() {
         "{t}"
     );
     // Loading again records nothing new.
-    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 126 fanns redan"));
+    assert!(text(&cli.run(&["example"])).contains("0 beslut registrerade, 127 fanns redan"));
 
     let ok = cli.file("report.json", REPORT);
     let out = cli.run(&["submit", "vimmerby", &ok]);
@@ -265,6 +265,15 @@ async fn queries_live_and_as_of() {
         "2025-06-01",
     ]));
     assert!(t.contains("Inget mål och ingen indikator"), "{t}");
+    // Balanskravet: the 2027 budget restores its planned deficit for 2029;
+    // no årsredovisning has reported a negative result.
+    let t = text(&q(&["plan", "vimmerby", "2027"]));
+    assert!(
+        t.contains("Balanskrav: 12\u{a0}000 tkr av underskottet 2029 återställs 2030"),
+        "{t}"
+    );
+    let t = text(&q(&["register", "vimmerby", "balanskrav"]));
+    assert!(t.contains("Inget negativt balanskravsresultat"), "{t}");
     let out = q(&["agenda2030", "vimmerby", "18"]);
     assert_eq!(out.status.code(), Some(64), "{}", text(&out));
     assert!(

@@ -829,3 +829,158 @@ fn reports_follow_up_investments_and_the_balanskrav() {
         .investment_follow_ups
         .contains(&("inv-it".to_owned(), 2026)));
 }
+
+#[test]
+fn a_negative_balanskravsresultat_must_be_restored_or_waived() {
+    let mut w = with_investments();
+    // KS's årsredovisning for 2026: −4 000 tkr after RUR.
+    let deficit =
+        json!({"arets_resultat": -4000, "balanskravsresultat": -4000, "efter_rur": -4000});
+    // A delårsrapport's is a forecast: no obligation yet.
+    w.then_ok(
+        by("ks", "2026-09-22"),
+        economy_report("ks", "delarsrapport", json!({"balanskrav": deficit})),
+    );
+    assert!(w.state.balanskrav_deficits.is_empty());
+    w.then_ok(
+        by("ks", "2027-02-23"),
+        economy_report("ks", "arsredovisning", json!({"balanskrav": deficit})),
+    );
+    assert_eq!(w.state.balanskrav_deficits[&2026], 4000);
+    // KF plans its reglering in the budget, or avstår for synnerliga skäl.
+    let amend = |balanskrav: serde_json::Value| json!({"command": "amend_budget", "year": 2027, "change": "amendment", "balanskrav": balanskrav});
+    w.clone_ok(
+        by("kf", "2027-03-20"),
+        amend(json!({"reglering": [{"of_year": 2026, "year": 2028, "amount": 4000}]})),
+    );
+    w.then_rejected(
+        by("kf", "2027-03-20"),
+        amend(json!({"reglering": [{"of_year": 2026, "year": 2030, "amount": 4000}]})),
+        Rule::Law,
+        "balanskrav.reglering[0].year",
+    );
+    w.then_rejected(
+        by("kf", "2027-03-20"),
+        amend(json!({"avstar": [{"of_year": 2026, "reason": " "}]})),
+        Rule::Input,
+        "balanskrav.avstar[0].reason",
+    );
+    w.clone_ok(
+        by("kf", "2027-03-20"),
+        amend(json!({"avstar": [{"of_year": 2026, "reason": "Realisationsförlust vid försäljning av en fastighet"}]})),
+    );
+    w.then_rejected(
+        by("ks", "2027-03-20"),
+        amend(json!({"avstar": [{"of_year": 2026, "reason": "x"}]})),
+        Rule::P1,
+        "decided_by",
+    );
+}
+
+/// A calendar with only the reports the law asks for: a delårsrapport
+/// through June and the årsredovisning.
+fn law_minimum() -> serde_json::Value {
+    json!({"command": "adopt_follow_up_calendar", "from_year": 2026, "reports": [
+        {"kind": "delarsrapport", "through": "06-30", "due_days": 60},
+        {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]})
+}
+
+#[test]
+fn the_follow_up_calendar_is_the_kommuns_own_decision() {
+    let mut w = world();
+    let calendar = |reports: serde_json::Value| json!({"command": "adopt_follow_up_calendar", "from_year": 2026, "reports": reports});
+    let dec = || by("ks", "2025-12-01");
+    w.then_rejected(
+        by("bun", "2025-12-01"),
+        law_minimum(),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("ks", "2026-01-10"),
+        law_minimum(),
+        Rule::Consistency,
+        "from_year",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(json!([{"kind": "arsredovisning", "through": "12-31", "due_days": 90}])),
+        Rule::Law,
+        "reports",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(json!([{"kind": "delarsrapport", "through": "08-31", "due_days": 60}])),
+        Rule::Law,
+        "reports",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "02-29", "due_days": 60},
+                        {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]),
+        ),
+        Rule::Input,
+        "reports[0].through",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "08-31", "due_days": 60},
+                        {"kind": "budgetuppfoljning", "through": "04-30", "due_days": 30},
+                        {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]),
+        ),
+        Rule::Consistency,
+        "reports[1].through",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "08-31", "due_days": 0},
+                        {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]),
+        ),
+        Rule::Input,
+        "reports[0].due_days",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "08-31", "due_days": 60},
+                        {"kind": "arsredovisning", "through": "11-30", "due_days": 90}]),
+        ),
+        Rule::Consistency,
+        "reports[1].through",
+    );
+    w.then_ok(dec(), law_minimum());
+    // No budgetuppföljning in 2026; the delårsrapport through June is
+    // adopted in July (Vimmerby's calendar would have refused it before September).
+    w.then_rejected(
+        by("bun", "2026-05-19"),
+        report("budgetuppfoljning", Some(500000), None),
+        Rule::Consistency,
+        "kind",
+    );
+    w.then_rejected(
+        by("bun", "2026-06-20"),
+        report("delarsrapport", Some(500000), None),
+        Rule::Consistency,
+        "kind",
+    );
+    w.then_ok(
+        by("bun", "2026-07-15"),
+        report("delarsrapport", Some(500000), None),
+    );
+    // A later decision changes it from 2027 on; 2026 keeps its own.
+    w.then_ok(
+        by("kf", "2026-11-16"),
+        json!({"command": "adopt_follow_up_calendar", "from_year": 2027, "reports": [
+            {"kind": "budgetuppfoljning", "through": "04-30", "due_days": 30},
+            {"kind": "delarsrapport", "through": "08-31", "due_days": 60},
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]}),
+    );
+    let mut r2027 = report("budgetuppfoljning", Some(500000), None);
+    r2027["year"] = json!(2027);
+    r2027["ramar"] = json!([]);
+    r2027["goals"] = json!([]);
+    w.then_ok(by("bun", "2027-05-10"), r2027);
+}

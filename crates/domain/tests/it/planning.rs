@@ -1355,3 +1355,89 @@ fn elections_and_mandatperioder_are_recorded() {
     assert!(w.state.ordinary_election_in(2022));
     assert!(!w.state.ordinary_election_in(2024));
 }
+
+/// The plan för ekonomin for `year` with a result of −5 000 tkr in its
+/// second year (the costs raised to match).
+fn economy_with_deficit(year: i32) -> serde_json::Value {
+    let mut e = economy(year);
+    e[1]["resultat"]["verksamhetens_nettokostnader"] = json!(1_349_000);
+    e[1]["resultat"]["resultat"] = json!(-5_000);
+    e
+}
+
+#[test]
+fn a_negative_budgeted_result_needs_synnerliga_skal_or_a_plan_to_restore_it() {
+    let w = kommun();
+    let nov = || by("kf", "2025-11-17");
+    let with = |balanskrav: serde_json::Value| {
+        let mut b = faststalld(2026, json!({"economy": economy_with_deficit(2026)}));
+        if !balanskrav.is_null() {
+            b["balanskrav"] = balanskrav;
+        }
+        b
+    };
+    // KL 11 kap 5 §: a negative result needs a reason or a plan.
+    w.then_rejected(
+        nov(),
+        with(json!(null)),
+        Rule::Law,
+        "economy[1].resultat.resultat",
+    );
+    let events = w.clone_ok(
+        nov(),
+        with(json!({"synnerliga_skal": "Engångskostnad för omställning av äldreomsorgen"})),
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.event_type() == "BalanskravBudgeted"));
+    // A plan that restores all of it within the three following years.
+    w.then_rejected(
+        nov(),
+        with(json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 3000}]})),
+        Rule::Law,
+        "economy[1].resultat.resultat",
+    );
+    w.clone_ok(
+        nov(),
+        with(
+            json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 3000},
+                                  {"of_year": 2027, "year": 2030, "amount": 2000}]}),
+        ),
+    );
+    // KL 11 kap 12 §: within three years, not a fourth.
+    w.then_rejected(
+        nov(),
+        with(json!({"reglering": [{"of_year": 2027, "year": 2031, "amount": 5000}]})),
+        Rule::Law,
+        "balanskrav.reglering[0].year",
+    );
+    // Only a negative result is restored; only a reported one is waived.
+    w.then_rejected(
+        nov(),
+        with(json!({"synnerliga_skal": "x", "reglering": [{"of_year": 2026, "year": 2027, "amount": 1}]})),
+        Rule::Reference,
+        "balanskrav.reglering[0].of_year",
+    );
+    w.then_rejected(
+        nov(),
+        with(json!({"synnerliga_skal": "x", "avstar": [{"of_year": 2025, "reason": "Pandemin"}]})),
+        Rule::Reference,
+        "balanskrav.avstar[0].of_year",
+    );
+    w.then_rejected(
+        nov(),
+        with(json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 0}]})),
+        Rule::Input,
+        "balanskrav.reglering[0].amount",
+    );
+    w.then_rejected(nov(), with(json!({})), Rule::Input, "balanskrav");
+    // Synnerliga skäl excuse a negative result, not a positive plan.
+    w.then_rejected(
+        nov(),
+        faststalld(2026, json!({"balanskrav": {"synnerliga_skal": "x"}})),
+        Rule::Consistency,
+        "balanskrav.synnerliga_skal",
+    );
+    // A budget without a negative year needs no balanskrav.
+    w.clone_ok(nov(), faststalld(2026, json!({})));
+}

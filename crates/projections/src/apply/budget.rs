@@ -1,4 +1,4 @@
-//! The budget in the read models: its steps, ramar, skattesats, plan för ekonomin and RUR.
+//! The budget in the read models: its steps, ramar, skattesats, plan för ekonomin, RUR and balanskrav.
 //!
 //! One function per event, called from the dispatch in [`super::fold`].
 
@@ -24,6 +24,7 @@ pub(super) fn budget_adopted<R: KvRead + ?Sized>(
             investments: Default::default(),
             rur: Default::default(),
             part_changes: Vec::new(),
+            balanskrav: Vec::new(),
         },
     )?;
     Ok(())
@@ -171,4 +172,46 @@ pub(super) fn ram_set<R: KvRead + ?Sized>(
         });
     })?;
     Ok(())
+}
+
+pub(super) fn balanskrav_budgeted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: BalanskravBudgeted,
+) -> Result<(), ProjectionError> {
+    let BalanskravBudgeted {
+        budget_year,
+        change,
+        balanskrav,
+    } = e;
+    let mut words = Vec::new();
+    if let Some(why) = &balanskrav.synnerliga_skal {
+        words.push(format!("synnerliga skäl: {why}"));
+    }
+    for r in &balanskrav.reglering {
+        words.push(format!(
+            "återställer {} tkr av {} under {}",
+            r.amount, r.of_year, r.year
+        ));
+    }
+    for a in &balanskrav.avstar {
+        words.push(format!(
+            "avstår från att återställa {}: {}",
+            a.of_year, a.reason
+        ));
+    }
+    set_budget_part(
+        cx,
+        budget_year,
+        ("balanskrav", budget_year.to_string(), words.join("; ")),
+        change,
+        src,
+        |b, source| {
+            b.balanskrav.push(Figure {
+                value: balanskrav,
+                change,
+                source,
+            });
+        },
+    )
 }

@@ -283,3 +283,19 @@ pub(super) fn goal_assessed_in_report<R: KvRead + ?Sized>(
     cx.touch(DocKind::Goal.path(&goal));
     Ok(())
 }
+
+pub(super) fn calendar_adopted<R: KvRead + ?Sized>(
+    cx: &mut Ctx<'_, '_, R>,
+    src: Source,
+    e: FollowUpCalendarAdopted,
+) -> Result<(), ProjectionError> {
+    let FollowUpCalendarAdopted { from_year, reports } = e;
+    cx.put(
+        &DocKind::Calendar.path(from_year),
+        &CalendarDoc {
+            from_year,
+            reports,
+            source: src,
+        },
+    )
+}

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 use styr_domain::{
-    AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravReported, BodyEstablished,
-    BudgetAdopted, BudgetEstablished, CheckpointSigned, ContributionRecorded,
+    AccessGranted, AccessRevoked, AtgardsplanAdopted, BalanskravBudgeted, BalanskravReported,
+    BodyEstablished, BudgetAdopted, BudgetEstablished, CheckpointSigned, ContributionRecorded,
     ControlResultReported, DecisionCorrected, DelegationGranted, DetaljbudgetAdopted,
     DeviationActionRecorded, DeviationClosed, DeviationEscalated, DeviationReported,
     DirectionAdopted, EconomicPlanSet, ElectionRecorded, FindingActionRecorded, FindingClosed,
@@ -264,10 +264,12 @@ fn fold<R: KvRead + ?Sized>(cx: &mut Ctx<'_, '_, R>, event: &Event) -> Result<()
         Event::EconomicPlanSet(e) => budget::economic_plan_set(cx, src, e.clone()),
         Event::RurPlanned(e) => budget::rur_planned(cx, src, e.clone()),
         Event::RamSet(e) => budget::ram_set(cx, src, e.clone()),
+        Event::BalanskravBudgeted(e) => budget::balanskrav_budgeted(cx, src, e.clone()),
         Event::InvestmentBudgeted(e) => investments::investment_budgeted(cx, src, e.clone()),
         Event::InvestmentFollowedUp(e) => investments::investment_followed_up(cx, src, e.clone()),
         Event::BalanskravReported(e) => investments::balanskrav_reported(cx, src, e.clone()),
         Event::KfGoalAdopted(e) => goals_and_uppdrag::kf_goal_adopted(cx, src, e.clone()),
+        Event::FollowUpCalendarAdopted(e) => follow_up::calendar_adopted(cx, src, e.clone()),
         Event::MalgruppDefined(e) => goals_and_uppdrag::malgrupp_defined(cx, src, e.clone()),
         Event::ProcessEstablished(e) => goals_and_uppdrag::process_established(cx, src, e.clone()),
         Event::ProcessGoalAdopted(e) => goals_and_uppdrag::process_goal_adopted(cx, src, e.clone()),

@@ -3,6 +3,8 @@
 //! One test binary for the crate (its modules below), as in the
 //! codebases we model ours on: one link step, one place to look.
 
+mod balanskrav;
+mod calendar;
 mod crosscut;
 mod support;
 mod views;

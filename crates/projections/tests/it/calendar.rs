@@ -1,0 +1,60 @@
+//! The follow-up calendar a kommun decides in the read models: `gaps`
+//! names every report not adopted by its last day under it.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use styr_projections::*;
+use styr_store::KommunId;
+use styr_testkit::example;
+use styr_testkit::TestNats;
+
+use crate::support::Writer;
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn reports_due_under_the_kommuns_calendar_are_gaps_once_late() {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let mut writer = Writer::new(store.clone(), k.clone());
+    for d in &example::vimmerby() {
+        writer.record(d).await;
+    }
+    // KS decides the law's minimum from 2027: a delårsrapport through June.
+    let calendar: example::ExampleDecision = serde_json::from_value(serde_json::json!({
+        "idempotency_key": "ks-kalender", "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "body", "body": "ks", "meeting_date": "2026-11-24", "paragraph": "9"}, "effective_date": "2026-11-24"},
+        "command": {"command": "adopt_follow_up_calendar", "from_year": 2027, "reports": [
+            {"kind": "delarsrapport", "through": "06-30", "due_days": 45},
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]}
+    }))
+    .unwrap();
+    writer.record(&calendar).await;
+    let p = Projector::open(nats.path("proj")).unwrap();
+    p.catch_up(&store, &k).await.unwrap();
+    let missing = |today: &str| -> BTreeSet<String> {
+        gaps(p.view(), &k, 2027, date(today))
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.kind == "report_missing")
+            .map(|g| g.entity)
+            .collect()
+    };
+    // Before 14 August nothing is late; after it every nämnd's and KS's
+    // delårsrapport is; the årsredovisning is not due until March.
+    assert!(missing("2027-08-14").is_empty());
+    let late = missing("2027-08-15");
+    assert_eq!(late.len(), 6, "{late:?}");
+    assert!(late.contains("report/bun/2027/delarsrapport"));
+    assert!(!late.iter().any(|g| g.contains("budgetuppfoljning")));
+    assert_eq!(
+        calendar_for(p.view(), &k, 2027).unwrap().unwrap().from_year,
+        2027
+    );
+    // 2026 had no calendar of the kommun's own: nothing is judged by one.
+    assert!(calendar_for(p.view(), &k, 2026).unwrap().is_none());
+}
