@@ -16,7 +16,8 @@ pub use checkpoint::{signed_text, Checkpointer};
 pub use export::{
     read_export, write_export, write_export_with, ExportEntry, ExportHeader, EXPORT_FORMAT,
 };
-pub use report::{grouped, Cell, Change, GoalGrouping, RevisorReport, Table, Tone};
+pub use report::{Cell, Change, GoalGrouping, RevisorReport, Table, Tone};
+pub use styr_domain::grouped;
 pub use styr_store::{key_id, KeyStore};
 pub use verify::{
     check_references, verify_stream, verify_stream_with, Break, ForbundReference, ForeignFinding,

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use styr_domain::{Assessment, ControlResult, ReportKind, ScoredRisk, Trend, UppdragStatus};
+use styr_domain::{
+    grouped, Assessment, ControlResult, ReportKind, ScoredRisk, Trend, UppdragStatus,
+};
 use styr_projections::docs::*;
 use styr_projections::{Gap, KvRead, PlanView, ProjectionError};
 use styr_store::KommunId;
@@ -95,23 +97,6 @@ fn amount(v: Option<i64>) -> Cell {
 fn decimal(f: f64) -> String {
     let s = format!("{f}");
     s.replace('.', ",")
-}
-
-/// `1 032 357`, with no-break spaces: an amount as Swedish tables write it.
-pub fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("−{out}")
-    } else {
-        out
-    }
 }
 
 /// `1 risk`, `3 risker`.

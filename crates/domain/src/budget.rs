@@ -418,7 +418,7 @@ impl KommunState {
                     return reject(
                         Rule::Consistency,
                         "balanskrav.synnerliga_skal",
-                        "synnerliga skäl anges för ett negativt resultat i beslutets plan för ekonomin, och den har inget",
+                        "beslutets plan för ekonomin har inget år med negativt resultat; synnerliga skäl behövs inte",
                     );
                 }
             }
@@ -426,7 +426,11 @@ impl KommunState {
             for (i, r) in b.reglering.iter().enumerate() {
                 let f = |n: &str| format!("balanskrav.reglering[{i}].{n}");
                 if r.amount <= 0 {
-                    return reject(Rule::Input, f("amount"), "återställer ett belopp över noll");
+                    return reject(
+                        Rule::Input,
+                        f("amount"),
+                        "beloppet som återställs ska vara större än noll",
+                    );
                 }
                 if !negative.contains_key(&r.of_year)
                     && !self.balanskrav_deficits.contains_key(&r.of_year)
@@ -452,6 +456,47 @@ impl KommunState {
                 }
                 if !seen.insert((r.of_year, r.year)) {
                     return reject(Rule::Input, f("year"), "en rad per år och underskott");
+                }
+            }
+            // What a reglering restores is there to restore: no more than
+            // the deficit, and, in a year of this plan, out of that year's
+            // own surplus (a negative year restores nothing; two deficits
+            // cannot both count one surplus).
+            let results: BTreeMap<i32, Tkr> = economy
+                .iter()
+                .map(|y| (y.year, y.resultat.resultat))
+                .collect();
+            let mut per_year: BTreeMap<i32, Tkr> = BTreeMap::new();
+            for (i, r) in b.reglering.iter().enumerate() {
+                let f = |n: &str| format!("balanskrav.reglering[{i}].{n}");
+                let in_year = per_year.entry(r.year).or_default();
+                *in_year = in_year.saturating_add(r.amount);
+                if let Some(result) = results.get(&r.year) {
+                    if *in_year > (*result).max(0) {
+                        return reject(
+                            Rule::Law,
+                            f("year"),
+                            format!(
+                                "KL 11 kap 12 §: planen för ekonomin har resultatet {result} tkr för {}, som inte räcker till att återställa {in_year} tkr",
+                                r.year
+                            ),
+                        );
+                    }
+                }
+                let deficit = negative
+                    .get(&r.of_year)
+                    .or_else(|| self.balanskrav_deficits.get(&r.of_year))
+                    .copied()
+                    .unwrap_or_default();
+                if b.planned_for(r.of_year) > deficit {
+                    return reject(
+                        Rule::Consistency,
+                        f("amount"),
+                        format!(
+                            "återställer mer än underskottet för {}, {deficit} tkr",
+                            r.of_year
+                        ),
+                    );
                 }
             }
             let mut seen = BTreeSet::new();

@@ -654,7 +654,6 @@ pub struct GoalAssessedInReport {
     pub assessment: GoalAssessment,
 }
 
-/// The balanskravsutredning of a delårsrapport or årsredovisning.
 /// A budget decision's balanskrav: synnerliga skäl, reglering, avstående.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -665,6 +664,7 @@ pub struct BalanskravBudgeted {
     pub balanskrav: BudgetBalanskrav,
 }
 
+/// The balanskravsutredning of a delårsrapport or årsredovisning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]

@@ -6,6 +6,23 @@ use serde::{Deserialize, Serialize};
 /// Amounts are whole thousands of kronor (tkr), as in Swedish budgets.
 pub type Tkr = i64;
 
+/// `1 032 357`, with no-break spaces: an amount as Swedish tables write it.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
 /// Organ: the kind of a decision-making body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -398,6 +398,9 @@ impl KommunState {
         kind: ReportKind,
         year: i32,
     ) -> Result<Option<NaiveDate>, Rejection> {
+        if !crate::YEARS.contains(&year) {
+            return reject(Rule::Input, "year", "inget giltigt år");
+        }
         let Some((_, periods)) = self.calendars.range(..=year).next_back() else {
             return match kind.through(year) {
                 Some(d) => Ok(Some(d)),
@@ -424,12 +427,25 @@ impl KommunState {
         // A calendar governs years to come: a year already under way keeps
         // the calendar it began with.
         let decided = Self::decided_on(provenance);
-        if *from_year <= chrono::Datelike::year(&decided) {
+        if *from_year <= chrono::Datelike::year(&decided)
+            || chrono::Datelike::year(&provenance.effective_date) >= *from_year
+        {
+            return reject(
+                Rule::Consistency,
+                "from_year",
+                format!("en uppföljningskalender beslutas och träder i kraft före året den börjar gälla, inte {decided}"),
+            );
+        }
+        // However a decision is dated: a year already reported on keeps
+        // the calendar its reports followed.
+        if let Some((body, y, kind)) = self.reports.iter().find(|(_, y, _)| y >= from_year) {
             return reject(
                 Rule::Consistency,
                 "from_year",
                 format!(
-                    "en uppföljningskalender beslutas före året den börjar gälla, inte {decided}"
+                    "{} har redan antagit sin {} för {y} efter den kalender som gäller",
+                    body.to_uppercase(),
+                    kind.swedish()
                 ),
             );
         }
@@ -470,6 +486,22 @@ impl KommunState {
                     Rule::Input,
                     f("due_days"),
                     "1–366 dagar efter periodens slut",
+                );
+            }
+            // A delårsrapport covers at least half and at most two thirds
+            // of the year; the årsredovisning is handed over by 15 April.
+            if r.kind == ReportKind::Delarsrapport && !((6, 30)..=(8, 31)).contains(&md) {
+                return reject(
+                    Rule::Law,
+                    f("through"),
+                    "LKBR 13 kap 1 §: en delårsrapport omfattar minst hälften och högst två tredjedelar av året, till 06-30–08-31",
+                );
+            }
+            if r.kind == ReportKind::Arsredovisning && r.due_days > 105 {
+                return reject(
+                    Rule::Law,
+                    f("due_days"),
+                    "KL 11 kap: årsredovisningen lämnas till fullmäktige och revisorerna senast den 15 april, 105 dagar efter årets slut",
                 );
             }
         }

@@ -109,9 +109,20 @@ pub fn balanskrav_obligations(
             continue;
         }
         let deficit = result.saturating_neg();
+        let waived = decided.iter().find_map(|f| {
+            f.value
+                .avstar
+                .iter()
+                .find(|a| a.of_year == year)
+                .map(|a| Statement {
+                    text: a.reason.clone(),
+                    source: f.source.clone(),
+                })
+        });
         let mut left = deficit;
         let mut restored = Vec::new();
-        for z in year + 1..=year + 3 {
+        // A waived deficit takes no surplus: that goes to the next one.
+        for z in (year + 1..=year + 3).filter(|_| waived.is_none()) {
             if let Some(s) = surplus.get_mut(&z) {
                 let take = (*s).min(left);
                 if take > 0 {
@@ -124,9 +135,13 @@ pub fn balanskrav_obligations(
                 }
             }
         }
+        // The plan as the latest decision that planned this deficit's
+        // reglering states it (an earlier plan is replaced, not added to).
         let planned = decided
             .iter()
-            .flat_map(|f| {
+            .rev()
+            .find(|f| f.value.reglering.iter().any(|r| r.of_year == year))
+            .map(|f| {
                 f.value
                     .reglering
                     .iter()
@@ -136,22 +151,13 @@ pub fn balanskrav_obligations(
                         amount: r.amount,
                         decided: f.source.decided.clone(),
                     })
+                    .collect()
             })
-            .collect();
-        let waived = decided.iter().find_map(|f| {
-            f.value
-                .avstar
-                .iter()
-                .find(|a| a.of_year == year)
-                .map(|a| Statement {
-                    text: a.reason.clone(),
-                    source: f.source.clone(),
-                })
-        });
-        let status = if left == 0 {
-            ObligationStatus::Restored
-        } else if waived.is_some() {
+            .unwrap_or_default();
+        let status = if waived.is_some() {
             ObligationStatus::Waived
+        } else if left == 0 {
+            ObligationStatus::Restored
         } else {
             ObligationStatus::Open
         };
@@ -194,10 +200,10 @@ pub(crate) fn balanskrav_gaps(
             kind: "balanskrav_not_restored",
             entity: DocKind::Balanskrav.path(o.year),
             reason: format!(
-                "balanskravsresultatet {} var −{} tkr; {} tkr återstår och {when} (KL 11 kap 12 §){plan}",
+                "balanskravsresultatet {} var {} tkr; {} tkr återstår och {when} (KL 11 kap 12 §){plan}",
                 o.year,
-                o.deficit,
-                o.left()
+                styr_domain::grouped(o.deficit.saturating_neg()),
+                styr_domain::grouped(o.left())
             ),
         });
     }

@@ -1500,8 +1500,10 @@ async fn sigterm_under_load_answers_everything_and_exits_zero() {
     let server = nats_pid(&data);
     let url = std::fs::read_to_string(data.join("credentials/app.url")).unwrap();
     let (address, options) = styr_store::connect_options(url.trim());
+    // A lost request would wait out this time-out and fail the count; a
+    // slow machine answering 300 plans in debug builds needs more than 5 s.
     let client = options
-        .request_timeout(Some(std::time::Duration::from_secs(5)))
+        .request_timeout(Some(std::time::Duration::from_secs(30)))
         .connect(address)
         .await
         .unwrap();

@@ -951,6 +951,30 @@ fn the_follow_up_calendar_is_the_kommuns_own_decision() {
         Rule::Consistency,
         "reports[1].through",
     );
+    // The law: a delårsrapport covers half to two thirds of the year
+    // (LKBR 13 kap 1 §); the årsredovisning is handed over by 15 April.
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "03-31", "due_days": 60},
+                        {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]),
+        ),
+        Rule::Law,
+        "reports[0].through",
+    );
+    w.then_rejected(
+        dec(),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "08-31", "due_days": 60},
+                        {"kind": "arsredovisning", "through": "12-31", "due_days": 120}]),
+        ),
+        Rule::Law,
+        "reports[1].due_days",
+    );
+    // In force before its first year, however it is dated.
+    let mut late = dec();
+    late.effective_date = date("2026-02-01");
+    w.then_rejected(late, law_minimum(), Rule::Consistency, "from_year");
     w.then_ok(dec(), law_minimum());
     // No budgetuppföljning in 2026; the delårsrapport through June is
     // adopted in July (Vimmerby's calendar would have refused it before September).
@@ -969,6 +993,16 @@ fn the_follow_up_calendar_is_the_kommuns_own_decision() {
     w.then_ok(
         by("bun", "2026-07-15"),
         report("delarsrapport", Some(500000), None),
+    );
+    // A calendar dated before 2026 but recorded now cannot change 2026:
+    // a report of it is in.
+    w.then_rejected(
+        by("ks", "2025-12-15"),
+        json!({"command": "adopt_follow_up_calendar", "from_year": 2026, "reports": [
+            {"kind": "delarsrapport", "through": "08-31", "due_days": 60},
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]}),
+        Rule::Consistency,
+        "from_year",
     );
     // A later decision changes it from 2027 on; 2026 keeps its own.
     w.then_ok(

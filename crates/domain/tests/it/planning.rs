@@ -1438,6 +1438,27 @@ fn a_negative_budgeted_result_needs_synnerliga_skal_or_a_plan_to_restore_it() {
         Rule::Consistency,
         "balanskrav.synnerliga_skal",
     );
+    // A reglering is paid out of a surplus: not out of a negative year of
+    // the plan, not more than that year's surplus, never more than the deficit.
+    let mut two = economy_with_deficit(2026);
+    two[2]["resultat"]["verksamhetens_nettokostnader"] = json!(1_347_000);
+    two[2]["resultat"]["resultat"] = json!(-3_000);
+    let mut b = faststalld(2026, json!({"economy": two}));
+    b["balanskrav"] = json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 5000},
+                                           {"of_year": 2028, "year": 2029, "amount": 3000}]});
+    w.then_rejected(nov(), b, Rule::Law, "balanskrav.reglering[0].year");
+    let mut small = economy_with_deficit(2026);
+    small[2]["resultat"]["verksamhetens_nettokostnader"] = json!(1_341_000);
+    small[2]["resultat"]["resultat"] = json!(3_000);
+    let mut b = faststalld(2026, json!({"economy": small}));
+    b["balanskrav"] = json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 5000}]});
+    w.then_rejected(nov(), b, Rule::Law, "balanskrav.reglering[0].year");
+    w.then_rejected(
+        nov(),
+        with(json!({"reglering": [{"of_year": 2027, "year": 2028, "amount": 9000}]})),
+        Rule::Consistency,
+        "balanskrav.reglering[0].amount",
+    );
     // A budget without a negative year needs no balanskrav.
     w.clone_ok(nov(), faststalld(2026, json!({})));
 }

@@ -900,7 +900,7 @@ async fn a_shutdown_answers_every_request_it_was_given() {
     ));
     let (address, options) = styr_store::connect_options(&nats.user_url("app"));
     let client = options
-        .request_timeout(Some(std::time::Duration::from_secs(5)))
+        .request_timeout(Some(std::time::Duration::from_secs(30)))
         .connect(address)
         .await
         .unwrap();
