@@ -10,24 +10,10 @@ use styr_store::{EventStore, KommunId};
 use styr_testkit::example;
 use styr_testkit::TestNats;
 
-use crate::support::Writer;
+use crate::support::{decision, Writer};
 
 fn vimmerby() -> KommunId {
     KommunId::new("vimmerby").unwrap()
-}
-
-fn decision(
-    key: &str,
-    body: &str,
-    on: &str,
-    command: serde_json::Value,
-) -> example::ExampleDecision {
-    serde_json::from_value(serde_json::json!({
-        "idempotency_key": key, "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": on, "paragraph": "1"}, "effective_date": on},
-        "command": command
-    }))
-    .unwrap()
 }
 
 /// KS's årsredovisning for `year` with this balanskravsresultat (no RUR).

@@ -9,7 +9,7 @@ use styr_store::KommunId;
 use styr_testkit::example;
 use styr_testkit::TestNats;
 
-use crate::support::Writer;
+use crate::support::{decision, Writer};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -25,14 +25,14 @@ async fn reports_due_under_the_kommuns_calendar_are_gaps_once_late() {
         writer.record(d).await;
     }
     // KS decides the law's minimum from 2027: a delårsrapport through June.
-    let calendar: example::ExampleDecision = serde_json::from_value(serde_json::json!({
-        "idempotency_key": "ks-kalender", "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "body", "body": "ks", "meeting_date": "2026-11-24", "paragraph": "9"}, "effective_date": "2026-11-24"},
-        "command": {"command": "adopt_follow_up_calendar", "from_year": 2027, "reports": [
+    let calendar = decision(
+        "ks-kalender",
+        "ks",
+        "2026-11-24",
+        serde_json::json!({"command": "adopt_follow_up_calendar", "from_year": 2027, "reports": [
             {"kind": "delarsrapport", "through": "06-30", "due_days": 45},
-            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]}
-    }))
-    .unwrap();
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]}),
+    );
     writer.record(&calendar).await;
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();

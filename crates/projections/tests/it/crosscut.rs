@@ -11,7 +11,7 @@ use styr_store::{EventStore, KommunId};
 use styr_testkit::example;
 use styr_testkit::TestNats;
 
-use crate::support::Writer;
+use crate::support::{decision, Writer};
 
 fn vimmerby() -> KommunId {
     KommunId::new("vimmerby").unwrap()
@@ -29,21 +29,6 @@ async fn loaded() -> (TestNats, Arc<EventStore>, Writer) {
         writer.record(d).await;
     }
     (nats, store, writer)
-}
-
-/// A decision by `body` at a meeting on `on`.
-fn decision(
-    key: &str,
-    body: &str,
-    on: &str,
-    command: serde_json::Value,
-) -> example::ExampleDecision {
-    serde_json::from_value(serde_json::json!({
-        "idempotency_key": key, "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": on, "paragraph": "1"}, "effective_date": on},
-        "command": command
-    }))
-    .unwrap()
 }
 
 fn paths(nodes: &[Node]) -> BTreeSet<&str> {

@@ -54,3 +54,14 @@ impl Writer {
         }
     }
 }
+
+/// A decision of `body` at its meeting on `on` (§ 1), recorded by the
+/// example's loader (the kommun's administrator).
+pub fn decision(key: &str, body: &str, on: &str, command: serde_json::Value) -> ExampleDecision {
+    serde_json::from_value(serde_json::json!({
+        "idempotency_key": key, "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": on, "paragraph": "1"}, "effective_date": on},
+        "command": command
+    }))
+    .unwrap()
+}

@@ -904,18 +904,7 @@ async fn a_shutdown_answers_every_request_it_was_given() {
         .connect(address)
         .await
         .unwrap();
-    let mut up = false;
-    for _ in 0..500 {
-        if client
-            .request("$SRV.PING.styrkedja", "".into())
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-    }
-    assert!(up, "the service never answered discovery");
+    answers_discovery(&client).await;
 
     // Stop once the first answers are coming in: the rest are in flight.
     let burst = styr_testkit::plan_query_burst(&client, 400).await;
@@ -944,18 +933,7 @@ async fn a_service_whose_server_died_still_stops_when_told() {
         let _ = stopped.await;
     }));
     let probe = nats.client_as("app").await;
-    let mut up = false;
-    for _ in 0..500 {
-        if probe
-            .request("$SRV.PING.styrkedja", "".into())
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-    }
-    assert!(up, "the service never answered discovery");
+    answers_discovery(&probe).await;
     drop(probe);
     // The server stops (its folder removed with it).
     drop(nats);
@@ -966,4 +944,19 @@ async fn a_service_whose_server_died_still_stops_when_told() {
         ended.is_ok(),
         "the service did not stop after its server died"
     );
+}
+
+/// Waits until the service answers discovery (it may still be starting: a
+/// request with no responder yet is retried, a bounded number of times).
+async fn answers_discovery(client: &async_nats::Client) {
+    for _ in 0..500 {
+        if client
+            .request("$SRV.PING.styrkedja", "".into())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    panic!("the service never answered discovery");
 }
