@@ -124,7 +124,15 @@ fn print_chain(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
 /// the year, and what serves Agenda 2030's goal 4.
 fn print_processes(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
     outln!("\nProcesser {YEAR} (mål tvärs över organisationen):")?;
-    for v in styr_projections::processes(kv, kommun)? {
+    for v in styr_projections::processes(kv, kommun)?
+        .into_iter()
+        .filter(|v| {
+            v.process
+                .closed
+                .as_ref()
+                .is_none_or(|c| c.last_year >= YEAR)
+        })
+    {
         let malgrupper: Vec<&str> = v.malgrupper.iter().map(|m| m.name.as_str()).collect();
         outln!(
             "  {} (ägare {}, för {})",
@@ -144,7 +152,7 @@ fn print_processes(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
                 .filter(|m| m.year == YEAR && m.goals.contains(&g.id))
             {
                 outln!(
-                    "      └ {} nämndmål {}: {}",
+                    "      └ {} mål {}: {}",
                     m.body.to_uppercase(),
                     m.id,
                     m.title

@@ -94,17 +94,16 @@ fn processes(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
                 "processmål"
             };
             outln!(
-                "    {level} {} ({}–{}): {}{}",
+                "    {level} {} ({}): {}{}",
                 g.id,
-                g.from_year,
-                g.to_year,
+                crate::views::years(g.from_year, g.to_year),
                 g.title,
                 agenda_tags(&g.agenda2030)
             )?;
         }
         for m in &v.namndmal {
             outln!(
-                "    nämndmål {} {} {} bryter ned {}: {}",
+                "    mål {} ({} {}) bryter ned {}: {}",
                 m.id,
                 m.body.to_uppercase(),
                 m.year,
@@ -431,10 +430,9 @@ fn goals(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
             ),
         };
         outln!(
-            "{} {level} ({owner}, {}–{}): {}{}",
+            "{} {level} ({owner}, {}): {}{}",
             g.id,
-            g.from_year,
-            g.to_year,
+            crate::views::years(g.from_year, g.to_year),
             g.title,
             agenda_tags(&g.agenda2030)
         )?;

@@ -124,6 +124,20 @@ fn parse_register(name: &str) -> Result<Register, String> {
     })
 }
 
+/// A goal's years as a person writes them: `2026`, or `2026–2029`.
+pub(crate) fn years(from: i32, to: i32) -> String {
+    if from == to {
+        from.to_string()
+    } else {
+        format!("{from}–{to}")
+    }
+}
+
+/// A decimal as Swedish text writes it: `84,3`, `−1,3`.
+pub(crate) fn decimal(v: f64) -> String {
+    v.to_string().replace('.', ",").replace('-', "−")
+}
+
 /// Reads one of Agenda 2030's goals by its number, 1–17.
 fn parse_global_goal(s: &str) -> Result<u8, String> {
     s.parse::<u8>()
@@ -319,7 +333,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
                 gaps.len()
             )?;
             for g in gaps {
-                outln!("  ⚠ {:<30} {:<26} {}", g.kind_sv(), g.entity, g.reason)?;
+                outln!("  ⚠ {:<30} {:<36} {}", g.kind_sv(), g.entity, g.reason)?;
             }
         }
         Query::Audit {
@@ -375,18 +389,20 @@ fn print_agenda2030(a: &styr_projections::Agenda2030View) -> Result<()> {
     for g in &a.serving {
         let who = match g.level.as_str() {
             "kf" => "KF-mål".to_owned(),
-            "process" => format!("processmål i {}", g.process.as_deref().unwrap_or_default()),
+            "process" => format!(
+                "processmål i processen {}",
+                g.process.as_deref().unwrap_or_default()
+            ),
             _ => format!(
                 "nämndmål {}",
                 g.body.as_deref().unwrap_or_default().to_uppercase()
             ),
         };
         outln!(
-            "  {} {} ({who}, {}–{}){}",
+            "  {} {} ({who}, {}){}",
             g.path,
             g.title,
-            g.from_year,
-            g.to_year,
+            years(g.from_year, g.to_year),
             crate::registers::agenda_tags(&g.tags)
         )?;
         for i in &g.indicators {
@@ -409,11 +425,14 @@ fn print_agenda2030(a: &styr_projections::Agenda2030View) -> Result<()> {
                     format!("{} ({kolada})", i.name)
                 },
                 latest.map_or("inget utfall".to_owned(), |o| format!(
-                    "utfall {} ({}, {}; {} värden)",
-                    o.value,
+                    "utfall {} ({}, {}; {})",
+                    decimal(o.value),
                     o.period,
                     o.source,
-                    i.outcomes.len()
+                    match i.outcomes.len() {
+                        1 => "1 värde".to_owned(),
+                        n => format!("{n} värden"),
+                    }
                 )),
                 crate::registers::agenda_tags(&i.tags)
             )?;
@@ -476,7 +495,7 @@ fn print_plan(plan: &styr_projections::PlanView) -> Result<()> {
     }
     outln!("\nKF-mål {}:", plan.year)?;
     for g in &plan.kf_goals {
-        outln!("  {} {} ({}–{})", g.id, g.title, g.from_year, g.to_year)?;
+        outln!("  {} {} ({})", g.id, g.title, years(g.from_year, g.to_year))?;
         let latest = g.latest();
         for i in &g.indicators {
             let target = i
@@ -686,7 +705,7 @@ fn print_budget_parts(b: &BudgetDoc, year: i32) -> Result<()> {
             let share = if revenue == 0 {
                 "–".to_owned()
             } else {
-                format!("{:.1}", r.resultat as f64 * 100.0 / revenue as f64).replace('.', ",")
+                decimal((r.resultat as f64 * 1000.0 / revenue as f64).round() / 10.0)
             };
             t.add_row(vec![
                 y.year.to_string(),

@@ -501,20 +501,22 @@ impl KommunState {
                 return reject(
                     Rule::Law,
                     f("due_days"),
-                    "KL 11 kap: årsredovisningen lämnas till fullmäktige och revisorerna senast den 15 april, 105 dagar efter årets slut",
+                    "KL 11 kap: årsredovisningen lämnas till fullmäktige och revisorerna senast den 15 april; högst 105 dagar efter årets slut",
                 );
             }
         }
         for (kind, why) in [
-            (ReportKind::Arsredovisning, "en årsredovisning för varje år"),
-            (ReportKind::Delarsrapport, "minst en delårsrapport"),
+            (
+                ReportKind::Arsredovisning,
+                "KL 11 kap: kommunen upprättar en årsredovisning för varje år",
+            ),
+            (
+                ReportKind::Delarsrapport,
+                "KL 11 kap 16 §: kommunen upprättar en delårsrapport",
+            ),
         ] {
             if !seen.contains(&kind) {
-                return reject(
-                    Rule::Law,
-                    "reports",
-                    format!("KL 11 kap: kommunen upprättar {why}"),
-                );
+                return reject(Rule::Law, "reports", why);
             }
         }
         Ok(vec![Event::FollowUpCalendarAdopted(

@@ -241,6 +241,12 @@ pub(crate) fn process_gaps(
             .find(|p| p.id == id)
             .is_some_and(|p| p.closed.as_ref().is_none_or(|c| c.last_year >= year))
     };
+    let name = |id: &str| {
+        processes
+            .iter()
+            .find(|p| p.id == id)
+            .map_or(id.to_owned(), |p| p.name.clone())
+    };
     let all: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
     let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
     for g in &all {
@@ -259,7 +265,8 @@ pub(crate) fn process_gaps(
                 kind: "process_goal_without_contribution",
                 entity: DocKind::Goal.path(&g.id),
                 reason: format!(
-                    "ingen nämnd, inget bolag och inget förbund bidrar till målet i processen {process:?} {year} (P3)"
+                    "varken KS, en nämnd, ett bolag eller ett förbund bidrar under {year} till målet i processen {} (P3)",
+                    name(process)
                 ),
             });
         }
@@ -275,9 +282,9 @@ pub(crate) fn process_gaps(
                 kind: "contribution_to_closed_process",
                 entity: DocKind::Contribution.path(&c.id),
                 reason: format!(
-                    "{} bidrar {year} till processen {:?}, som avslutades med {} som sista år ({})",
+                    "{} bidrar under {year} till processen {}, som avslutades med {} som sista år ({})",
                     c.body.to_uppercase(),
-                    c.process,
+                    name(&c.process),
                     cl.last_year,
                     cl.source.decided
                 ),

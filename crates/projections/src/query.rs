@@ -490,7 +490,7 @@ impl Gap {
             "budget_not_by_newly_elected" => "budget inte fastställd av nyvalda fullmäktige",
             "review_unanswered" => "granskning utan yttrande",
             "investment_without_follow_up" => "investering utan uppföljning",
-            "process_goal_without_contribution" => "processmål utan bidrag",
+            "process_goal_without_contribution" => "mål i process utan bidrag",
             "contribution_to_closed_process" => "bidrag till avslutad process",
             "balanskrav_not_restored" => "underskott inte återställt",
             "report_missing" => "uppföljningsrapport saknas",
