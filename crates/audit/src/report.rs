@@ -232,6 +232,8 @@ pub struct RevisorReport {
     /// Nämndmål of the year (KF goals are in `plan`).
     pub namndmal: Vec<GoalDoc>,
     pub reviews: Vec<ReviewDoc>,
+    /// Every negative balanskravsresultat to restore, and how it stands.
+    pub obligations: Vec<styr_projections::BalanskravObligation>,
     /// Every event of the year's decisions, once, with the entities it touched.
     pub changes: Vec<Change>,
     /// How måluppfyllelse is grouped, when the revisor asks for a grouping.
@@ -318,6 +320,7 @@ impl RevisorReport {
             uppdrag,
             namndmal,
             reviews,
+            obligations: styr_projections::balanskrav_obligations(kv, kommun)?,
             changes: changes_of_year(kv, kommun, year)?,
             grouping: None,
         })
@@ -399,6 +402,7 @@ impl RevisorReport {
             self.budget_table(),
             self.investment_table(),
             self.balanskrav_table(),
+            self.obligation_table(),
             self.deviation_table(),
             self.atgardsplan_table(),
             self.control_plan_table(),
@@ -915,6 +919,60 @@ impl RevisorReport {
                         },
                         u.riktlinjer.clone().map_or(Cell::Empty, Cell::Text),
                         e.source.decided.clone().into(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// The obligations to restore a negative balanskravsresultat (KL 11
+    /// kap 12–13 §§), whatever year they come from, as the year's end sees them.
+    fn obligation_table(&self) -> Table {
+        use styr_projections::ObligationStatus as S;
+        Table {
+            file: "aterstallande.csv",
+            title: "Negativa balanskravsresultat att återställa (tkr, KL 11 kap 12 §)",
+            header: vec![
+                "år",
+                "underskott",
+                "återställt",
+                "återstår",
+                "senast",
+                "status",
+                "planerat",
+                "avstående",
+                "redovisat",
+            ],
+            rows: self
+                .obligations
+                .iter()
+                .map(|o| {
+                    let planned = o
+                        .planned
+                        .iter()
+                        .map(|p| format!("{} {} ({})", p.year, grouped(p.amount), p.decided))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    vec![
+                        Cell::Text(o.year.to_string()),
+                        Cell::Amount(o.deficit),
+                        Cell::Amount(o.deficit.saturating_sub(o.left())),
+                        Cell::Amount(o.left()),
+                        Cell::Text(o.last_year.to_string()),
+                        Cell::Status(
+                            o.status.swedish().into(),
+                            match o.status {
+                                S::Restored => Tone::Good,
+                                S::Waived => Tone::Warn,
+                                S::Open if self.year > o.last_year => Tone::Bad,
+                                S::Open => Tone::Warn,
+                            },
+                        ),
+                        planned.into(),
+                        o.waived.as_ref().map_or(Cell::Empty, |w| {
+                            format!("{} ({})", w.text, w.source.decided).into()
+                        }),
+                        o.reported.decided.clone().into(),
                     ]
                 })
                 .collect(),

@@ -273,3 +273,42 @@ async fn the_revisor_report_groups_goals_by_process_and_by_agenda_2030_when_aske
     );
     assert!(under(&by_goal, "inget Agenda 2030-mål").contains(&"kf-f1".to_owned()));
 }
+
+#[tokio::test]
+async fn the_revisor_report_lists_negative_results_to_restore() {
+    let nats = TestNats::start().await;
+    let store = nats.shared_store().await;
+    let kommuner = Kommuner::new(store.clone());
+    let k = KommunId::new("vimmerby").unwrap();
+    for s in styr_service::example::vimmerby().unwrap() {
+        kommuner.submit(&k, s).await.unwrap();
+    }
+    // KS's årsredovisning for 2027: −6 000 tkr after RUR.
+    let mut s = submission(
+        "ks-ar-2027",
+        "ks",
+        "2028-02-22",
+        json!({"command": "adopt_follow_up_report", "body": "ks", "year": 2027, "kind": "arsredovisning",
+               "ramar": [], "balanskrav": {"arets_resultat": -6000, "balanskravsresultat": -6000, "efter_rur": -6000}}),
+    );
+    s.recorded_by = "exempel-laddning".into();
+    record(&kommuner, &k, s).await;
+    let p = styr_projections::Projector::open(nats.path("proj")).unwrap();
+    p.catch_up(&store, &k).await.unwrap();
+    let verification = verify_stream(&store, &k, Options::default()).await.unwrap();
+    let today: chrono::NaiveDate = "2028-12-31".parse().unwrap();
+    let r = RevisorReport::build(p.view(), &k, 2028, today, verification).unwrap();
+    let t = r
+        .tables()
+        .into_iter()
+        .find(|t| t.file == "aterstallande.csv")
+        .unwrap();
+    let row: Vec<String> = t.rows[0].iter().map(Cell::plain).collect();
+    assert_eq!(row[0], "2027");
+    assert_eq!(row[1], "6000");
+    assert_eq!(row[3], "6000");
+    assert_eq!(row[4], "2030");
+    assert_eq!(row[5], "öppet");
+    assert_eq!(t.rows[0][5].tone(), Some(Tone::Warn));
+    assert!(r.csv().unwrap().contains_key("aterstallande.csv"));
+}
