@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 
 use crate::command::{GoalInput, Ram, UppdragChange, UppdragInput};
-use crate::decide::{check_id, check_indicators, check_text, reject, Authority, Decided};
+use crate::decide::{check_id, check_text, reject, Authority, Decided};
 use crate::event::Event;
 use crate::model::*;
 use crate::rejection::{Rejection, Rule};
@@ -711,11 +711,7 @@ impl KommunState {
         let mut seen = BTreeSet::new();
         for (i, g) in goals.iter().enumerate() {
             let f = |n: &str| format!("goals[{i}].{n}");
-            check_id(&f("id"), &g.id)?;
-            check_text(&f("title"), &g.title)?;
-            if self.goal_id_taken(&g.id) || !seen.insert(g.id.as_str()) {
-                return reject(Rule::P6, f("id"), format!("målet {:?} finns redan", g.id));
-            }
+            self.check_new_goal(&f, &g.id, &g.title, &mut seen)?;
             if g.from_year < year || g.to_year < g.from_year || g.to_year - g.from_year > 3 {
                 return reject(
                     Rule::Consistency,
@@ -723,13 +719,17 @@ impl KommunState {
                     format!("ett KF-mål gäller 1–4 år från budgetåret {year}"),
                 );
             }
-            check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
             // The process runs every year the goal is in force.
             if let Some(p) = &g.process {
                 self.open_process(&f("process"), p, g.to_year)?;
             }
-            self.check_malgrupper(&f("malgrupper"), &g.malgrupper)?;
-            crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
+            self.check_goal_tags(
+                &f,
+                (g.from_year, g.to_year),
+                &g.indicators,
+                &g.malgrupper,
+                &g.agenda2030,
+            )?;
             events.push(Event::KfGoalAdopted(KfGoalAdopted {
                 budget_year: year,
                 goal: AdoptedGoal::from(g),

@@ -163,6 +163,38 @@ impl KommunState {
         }
     }
 
+    /// A new goal's id and title, its id not in use (P6) nor twice in the
+    /// decision (`seen`); `f` names a field of the goal.
+    pub(crate) fn check_new_goal<'a>(
+        &self,
+        f: &impl Fn(&str) -> String,
+        id: &'a str,
+        title: &str,
+        seen: &mut BTreeSet<&'a str>,
+    ) -> Result<(), Rejection> {
+        check_id(&f("id"), id)?;
+        check_text(&f("title"), title)?;
+        if self.goal_id_taken(id) || !seen.insert(id) {
+            return reject(Rule::P6, f("id"), format!("målet {id:?} finns redan"));
+        }
+        Ok(())
+    }
+
+    /// What a KF goal and a processmål both carry: indicators within the
+    /// goal's years, målgrupper defined, Agenda 2030 tags on the list.
+    pub(crate) fn check_goal_tags(
+        &self,
+        f: &impl Fn(&str) -> String,
+        (from, to): (i32, i32),
+        indicators: &[Indicator],
+        malgrupper: &[String],
+        agenda2030: &[String],
+    ) -> Result<(), Rejection> {
+        check_indicators(&f("indicators"), indicators, from, to)?;
+        self.check_malgrupper(&f("malgrupper"), malgrupper)?;
+        crate::agenda2030::check_tags(&f("agenda2030"), agenda2030)
+    }
+
     /// A goal id in use: KF goals, processmål and nämndmål share one
     /// namespace (`goal/<id>`), so that no decision can take over another's goal.
     pub(crate) fn goal_id_taken(&self, id: &str) -> bool {
@@ -172,30 +204,37 @@ impl KommunState {
     /// `body` is one whose goals, reports and contributions the kommun
     /// records: an operating body or a kommunalförbund.
     pub(crate) fn participating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
-        match self.bodies.get(body) {
-            Some(b) if b.kind.takes_part() => Ok(()),
-            Some(b) => reject(
-                Rule::Reference,
-                field,
-                format!(
-                    "{body:?} är {}, inte en nämnd, KS, ett bolag eller ett kommunalförbund",
-                    b.kind.swedish()
-                ),
-            ),
-            None => reject(Rule::Reference, field, format!("inget organ {body:?}")),
-        }
+        self.body_of_kind(
+            field,
+            body,
+            BodyKind::takes_part,
+            "en nämnd, KS, ett bolag eller ett kommunalförbund",
+        )
     }
 
+    /// `body` is one the kommun directs: KS, a nämnd or a bolag.
     pub(crate) fn operating_body(&self, field: &str, body: &str) -> Result<(), Rejection> {
+        self.body_of_kind(
+            field,
+            body,
+            BodyKind::is_operating,
+            "en nämnd, KS eller ett bolag",
+        )
+    }
+
+    fn body_of_kind(
+        &self,
+        field: &str,
+        body: &str,
+        fits: fn(BodyKind) -> bool,
+        wanted: &str,
+    ) -> Result<(), Rejection> {
         match self.bodies.get(body) {
-            Some(b) if b.kind.is_operating() => Ok(()),
+            Some(b) if fits(b.kind) => Ok(()),
             Some(b) => reject(
                 Rule::Reference,
                 field,
-                format!(
-                    "{body:?} är {}, inte en nämnd, KS eller ett bolag",
-                    b.kind.swedish()
-                ),
+                format!("{body:?} är {}, inte {wanted}", b.kind.swedish()),
             ),
             None => reject(Rule::Reference, field, format!("inget organ {body:?}")),
         }

@@ -58,8 +58,7 @@ impl KommunState {
                 .namndmal
                 .get(&g.id)
                 .is_some_and(|m| *revises && m.body == *body && m.year == *year);
-            let taken = self.namndmal.contains_key(&g.id) || self.goals.contains_key(&g.id);
-            if (taken && !own) || !seen.insert(g.id.as_str()) {
+            if (self.goal_id_taken(&g.id) && !own) || !seen.insert(g.id.as_str()) {
                 return reject(
                     Rule::P6,
                     f("id"),

@@ -103,11 +103,7 @@ impl KommunState {
         let mut events = Vec::new();
         for (i, g) in goals.iter().enumerate() {
             let f = |n: &str| format!("goals[{i}].{n}");
-            check_id(&f("id"), &g.id)?;
-            check_text(&f("title"), &g.title)?;
-            if self.goal_id_taken(&g.id) || !seen.insert(g.id.as_str()) {
-                return reject(Rule::P6, f("id"), format!("målet {:?} finns redan", g.id));
-            }
+            self.check_new_goal(&f, &g.id, &g.title, &mut seen)?;
             for (name, y) in [("from_year", g.from_year), ("to_year", g.to_year)] {
                 if !crate::YEARS.contains(&y) {
                     return reject(
@@ -130,9 +126,13 @@ impl KommunState {
             }
             // The process runs every year the goal is in force.
             self.open_process("process", process, g.to_year)?;
-            check_indicators(&f("indicators"), &g.indicators, g.from_year, g.to_year)?;
-            self.check_malgrupper(&f("malgrupper"), &g.malgrupper)?;
-            crate::agenda2030::check_tags(&f("agenda2030"), &g.agenda2030)?;
+            self.check_goal_tags(
+                &f,
+                (g.from_year, g.to_year),
+                &g.indicators,
+                &g.malgrupper,
+                &g.agenda2030,
+            )?;
             events.push(Event::ProcessGoalAdopted(ProcessGoalAdopted {
                 process: process.clone(),
                 goal: AdoptedProcessGoal {

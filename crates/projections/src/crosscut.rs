@@ -39,19 +39,6 @@ pub struct BrokenDown {
     pub goals: Vec<String>,
 }
 
-/// The processes that run in `year` (not closed with an earlier last year).
-pub(crate) fn running_processes(
-    kv: &(impl KvRead + ?Sized),
-    kommun: &KommunId,
-    year: i32,
-) -> R<BTreeSet<String>> {
-    Ok(docs::<ProcessDoc>(kv, kommun, DocKind::Process)?
-        .into_iter()
-        .filter(|p| p.closed.as_ref().is_none_or(|c| c.last_year >= year))
-        .map(|p| p.id)
-        .collect())
-}
-
 /// Every process with its målgrupper, goals and contributions.
 pub fn processes(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<ProcessView>> {
     processes_in(kv, kommun, &goals(kv, kommun)?, None)
@@ -70,8 +57,7 @@ pub(crate) fn processes_in(
     let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
     let mut out = Vec::new();
     for process in docs::<ProcessDoc>(kv, kommun, DocKind::Process)? {
-        let closed_before = |y: i32| process.closed.as_ref().is_some_and(|c| c.last_year < y);
-        if year.is_some_and(closed_before) {
+        if year.is_some_and(|y| !process.runs_in(y)) {
             continue;
         }
         let goals: Vec<GoalDoc> = all_goals
@@ -231,25 +217,19 @@ pub fn agenda2030(
 pub(crate) fn process_gaps(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
+    (all, processes): (&[GoalDoc], &[ProcessDoc]),
     year: i32,
     out: &mut Vec<Gap>,
 ) -> R<()> {
-    let processes: Vec<ProcessDoc> = docs(kv, kommun, DocKind::Process)?;
-    let runs = |id: &str| {
-        processes
-            .iter()
-            .find(|p| p.id == id)
-            .is_some_and(|p| p.closed.as_ref().is_none_or(|c| c.last_year >= year))
-    };
+    let runs = |id: &str| processes.iter().any(|p| p.id == id && p.runs_in(year));
     let name = |id: &str| {
         processes
             .iter()
             .find(|p| p.id == id)
             .map_or(id.to_owned(), |p| p.name.clone())
     };
-    let all: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
     let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
-    for g in &all {
+    for g in all {
         let Some(process) = &g.process else { continue };
         if !(g.from_year..=g.to_year).contains(&year) || !runs(process) {
             continue;

@@ -334,6 +334,13 @@ pub struct ProcessClosure {
     pub source: Source,
 }
 
+impl ProcessDoc {
+    /// The process runs in `year`: it has not been closed with an earlier last year.
+    pub fn runs_in(&self, year: i32) -> bool {
+        self.closed.as_ref().is_none_or(|c| c.last_year >= year)
+    }
+}
+
 /// Bidrag: a body's contribution to a process goal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContributionDoc {
@@ -351,6 +358,38 @@ pub struct ContributionDoc {
 }
 
 impl GoalDoc {
+    /// A goal as adopted, at `level`, for `years`; what only some levels
+    /// have (a nämnd, a kind, a perspective, the goals broken down, a
+    /// process, målgrupper) left empty for the caller to set. Outcomes
+    /// live under their own keys.
+    pub(crate) fn adopted(
+        id: String,
+        level: &str,
+        title: String,
+        (from_year, to_year): (i32, i32),
+        indicators: Vec<Indicator>,
+        agenda2030: Vec<String>,
+        source: Source,
+    ) -> Self {
+        GoalDoc {
+            id,
+            level: level.to_owned(),
+            title,
+            body: None,
+            kind: None,
+            perspective: None,
+            from_year,
+            to_year,
+            kf_goals: Vec::new(),
+            indicators,
+            outcomes: Default::default(),
+            source,
+            process: None,
+            malgrupper: Vec::new(),
+            agenda2030,
+        }
+    }
+
     /// The latest recorded value of each indicator for its latest period.
     pub fn latest(&self) -> BTreeMap<&str, &OutcomeDoc> {
         self.outcomes

@@ -507,14 +507,17 @@ pub fn gaps(
     today: NaiveDate,
 ) -> R<Vec<Gap>> {
     let mut out = Vec::new();
-    goal_gaps(kv, kommun, year, &mut out)?;
+    // The goals (without their outcomes) and processes two checks read.
+    let goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
+    let processes: Vec<ProcessDoc> = docs(kv, kommun, DocKind::Process)?;
+    goal_gaps(&goals, &processes, year, &mut out);
     namndplan_gaps(kv, kommun, year, &mut out)?;
     uppdrag_gaps(kv, kommun, year, today, &mut out)?;
     action_gaps(kv, kommun, today, &mut out)?;
     control_gaps(kv, kommun, year, today, &mut out)?;
     budget_gaps(kv, kommun, year, today, &mut out)?;
     review_gaps(kv, kommun, year, today, &mut out)?;
-    crate::crosscut::process_gaps(kv, kommun, year, &mut out)?;
+    crate::crosscut::process_gaps(kv, kommun, (&goals, &processes), year, &mut out)?;
     crate::balanskrav::balanskrav_gaps(kv, kommun, year, &mut out)?;
     report_gaps(kv, kommun, year, today, &mut out)?;
     out.sort();
@@ -613,24 +616,18 @@ fn review_gaps(
 }
 
 /// KF goals in force that no nämnd broke down, and nämndmål with no KF goal in force.
-fn goal_gaps(
-    kv: &(impl KvRead + ?Sized),
-    kommun: &KommunId,
-    year: i32,
-    out: &mut Vec<Gap>,
-) -> R<()> {
-    let goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
+fn goal_gaps(goals: &[GoalDoc], processes: &[ProcessDoc], year: i32, out: &mut Vec<Gap>) {
     let kf: BTreeMap<&str, &GoalDoc> = goals
         .iter()
         .filter(|g| g.level == "kf")
         .map(|g| (g.id.as_str(), g))
         .collect();
-    let running = crate::crosscut::running_processes(kv, kommun, year)?;
+    let running = |id: &str| processes.iter().any(|p| p.id == id && p.runs_in(year));
     // A KF goal of a process that runs in the year is followed as a process
     // goal (`process_gaps`): broken down by a nämndmål or served by a bidrag.
     for g in kf.values().filter(|g| {
         (g.from_year..=g.to_year).contains(&year)
-            && g.process.as_ref().is_none_or(|p| !running.contains(p))
+            && g.process.as_deref().is_none_or(|p| !running(p))
     }) {
         if !goals
             .iter()
@@ -663,7 +660,6 @@ fn goal_gaps(
             });
         }
     }
-    Ok(())
 }
 
 /// Nämnder without a nämndplan with goals for the year.

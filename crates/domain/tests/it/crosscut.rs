@@ -99,6 +99,13 @@ fn a_process_is_established_by_kf_or_ks_for_defined_malgrupper() {
         Rule::P6,
         "malgrupp",
     );
+    // Målgrupper are KF's or KS's to define, not a nämnd's (P1).
+    w.then_rejected(
+        by("bun", "2025-06-16"),
+        json!({"command": "define_malgrupp", "malgrupp": "elever", "name": "Elever"}),
+        Rule::P1,
+        "decided_by",
+    );
 }
 
 #[test]
@@ -177,13 +184,27 @@ fn contributions_are_decided_by_the_contributing_body() {
     w.then_ok(by("hem", "2026-02-10"), contribution("hem", "c-hem"));
     let events = w.then_ok(by("rtj", "2026-03-05"), contribution("rtj", "c-rtj"));
     assert!(matches!(&events[..], [Event::ContributionRecorded(c)] if c.process == "etablering"));
-    // P1: KS does not decide BUN's contribution.
+    // P1: KS does not decide BUN's contribution; a delegat of BUN does only
+    // under a point that covers plans.
     w.then_rejected(
         by("ks", "2026-01-20"),
         contribution("bun", "c-2"),
         Rule::P1,
         "decided_by",
     );
+    let chef = |point: &str| delegate("bun", point, "forvaltningschef", "2026-01-20");
+    w.then_rejected(
+        chef("2.1"),
+        contribution("bun", "c-2"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(
+        by("bun", "2026-01-15"),
+        json!({"command": "grant_delegation", "body": "bun", "point": "2.2",
+               "delegate": "forvaltningschef", "matters": ["plan"]}),
+    );
+    w.then_ok(chef("2.2"), contribution("bun", "c-delegat"));
     // The revisorer contribute nothing; ids are not reused.
     w.then_rejected(
         by("rev", "2026-01-20"),

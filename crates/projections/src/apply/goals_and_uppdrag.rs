@@ -18,21 +18,18 @@ pub(super) fn kf_goal_adopted<R: KvRead + ?Sized>(
     cx.put(
         &DocKind::Goal.path(&goal.id),
         &GoalDoc {
-            id: goal.id.clone(),
-            level: "kf".into(),
-            title: goal.title,
-            body: None,
             kind: Some(goal.kind),
-            perspective: None,
-            from_year: goal.from_year,
-            to_year: goal.to_year,
-            kf_goals: Vec::new(),
-            indicators: goal.indicators,
-            outcomes: Default::default(),
-            source: src,
             process: goal.process,
             malgrupper: goal.malgrupper,
-            agenda2030: goal.agenda2030,
+            ..GoalDoc::adopted(
+                goal.id,
+                "kf",
+                goal.title,
+                (goal.from_year, goal.to_year),
+                goal.indicators,
+                goal.agenda2030,
+                src,
+            )
         },
     )?;
     Ok(())
@@ -90,21 +87,17 @@ pub(super) fn process_goal_adopted<R: KvRead + ?Sized>(
     cx.put(
         &DocKind::Goal.path(&goal.id),
         &GoalDoc {
-            id: goal.id.clone(),
-            level: "process".into(),
-            title: goal.title,
-            body: None,
-            kind: None,
-            perspective: None,
-            from_year: goal.from_year,
-            to_year: goal.to_year,
-            kf_goals: Vec::new(),
-            indicators: goal.indicators,
-            outcomes: Default::default(),
-            source: src,
             process: Some(process),
             malgrupper: goal.malgrupper,
-            agenda2030: goal.agenda2030,
+            ..GoalDoc::adopted(
+                goal.id,
+                "process",
+                goal.title,
+                (goal.from_year, goal.to_year),
+                goal.indicators,
+                goal.agenda2030,
+                src,
+            )
         },
     )
 }

@@ -38,27 +38,23 @@ pub(super) fn namndmal_adopted<R: KvRead + ?Sized>(
     for kg in &goal.kf_goals {
         cx.touch(DocKind::Goal.path(kg));
     }
-    // A revised nämndmål keeps the outcomes recorded against it:
-    // they live under their own keys.
-    let outcomes = Default::default();
+    // A revised nämndmål keeps the outcomes recorded against it: they
+    // live under their own keys.
     cx.put(
         &DocKind::Goal.path(&goal.id),
         &GoalDoc {
-            id: goal.id.clone(),
-            level: "namnd".into(),
-            title: goal.title,
             body: Some(body),
-            kind: None,
             perspective: Some(goal.perspective),
-            from_year: year,
-            to_year: year,
             kf_goals: goal.kf_goals,
-            indicators: goal.indicators,
-            outcomes,
-            source: src,
-            process: None,
-            malgrupper: Vec::new(),
-            agenda2030: goal.agenda2030,
+            ..GoalDoc::adopted(
+                goal.id,
+                "namnd",
+                goal.title,
+                (year, year),
+                goal.indicators,
+                goal.agenda2030,
+                src,
+            )
         },
     )?;
     Ok(())
