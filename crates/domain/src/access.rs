@@ -22,9 +22,21 @@ impl KommunState {
     /// itself. The first `register_kommun` also grants its recorder the
     /// administrator role.
     pub fn decide_as(&self, identity: &str, provenance: &Provenance, command: &Command) -> Decided {
+        self.decide_as_with(identity, provenance, command, None)
+    }
+
+    /// As [`decide_as`](Self::decide_as), given the recorded decision a
+    /// rättelse corrects (see [`KommunState::decide_with`]).
+    pub fn decide_as_with(
+        &self,
+        identity: &str,
+        provenance: &Provenance,
+        command: &Command,
+        original: Option<&crate::Original>,
+    ) -> Decided {
         check_id("recorded_by", identity)?;
         if self.kommun.is_none() {
-            let mut events = self.decide(provenance, command)?;
+            let mut events = self.decide_with(provenance, command, original)?;
             if matches!(command, Command::RegisterKommun(_)) {
                 events.push(Event::AccessGranted(AccessGranted {
                     identity: identity.to_owned(),
@@ -34,7 +46,7 @@ impl KommunState {
             return Ok(events);
         }
         self.may_record(identity, provenance, command)?;
-        self.decide(provenance, command)
+        self.decide_with(provenance, command, original)
     }
 
     fn holds(&self, identity: &str, access: &Access) -> bool {

@@ -616,14 +616,23 @@ pub struct ReplyToReview {
     pub responses: Vec<RecommendationResponse>,
 }
 
-/// Rättelse: corrects a recorded decision by naming it (P6).
+/// Rättelse (förvaltningslagen (2017:900) 36 §): corrects an obvious
+/// error in a recorded decision by naming it and the fields that were wrong
+/// (P6). From its recording on, state, plans and registers read the
+/// corrected values; the decision itself stays in the history as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(inline)]
 pub struct CorrectDecision {
+    /// The event id of the decision corrected (the id its reply gave).
     pub corrects: Uuid,
+    /// Skrivfel, räknefel or liknande förbiseende.
+    pub ground: CorrectionGround,
     pub reason: String,
-    /// What is right, field by field.
+    /// What is right, field by field: a JSON Pointer into the corrected
+    /// event's data (`/goals/0/title`) → the right value. Texts and
+    /// measured or target values only; ids, years, references and amounts a
+    /// rule has checked are changed by a new decision, not a rättelse.
     pub corrections: BTreeMap<String, serde_json::Value>,
 }
 

@@ -78,6 +78,18 @@ impl KommunState {
     /// area (`organisation`, `budget`, `deviations`, …), which checks its
     /// rules and names the events.
     pub fn decide(&self, provenance: &Provenance, command: &Command) -> Decided {
+        self.decide_with(provenance, command, None)
+    }
+
+    /// As [`decide`](Self::decide), given the recorded decision a rättelse
+    /// corrects (`correct_decision` needs it; the caller reads it from the
+    /// kommun's history).
+    pub fn decide_with(
+        &self,
+        provenance: &Provenance,
+        command: &Command,
+        original: Option<&crate::Original>,
+    ) -> Decided {
         crate::input::check_provenance_input(provenance)?;
         crate::input::check_command_input(command)?;
         self.check_provenance(provenance)?;
@@ -106,7 +118,7 @@ impl KommunState {
             Command::NotePlanReported(c) => self.decide_note_plan_reported(provenance, c),
             Command::GrantAccess(c) => self.decide_grant_access(provenance, c),
             Command::RevokeAccess(c) => self.decide_revoke_access(provenance, c),
-            Command::CorrectDecision(c) => self.decide_correct_decision(provenance, c),
+            Command::CorrectDecision(c) => self.decide_correct_decision(provenance, c, original),
             Command::AdoptFollowUpCalendar(c) => {
                 self.decide_adopt_follow_up_calendar(provenance, c)
             }

@@ -756,7 +756,15 @@ pub struct ReviewReplied {
 pub struct DecisionCorrected {
     pub corrects: Uuid,
     pub reason: String,
+    /// JSON Pointer into the corrected event's data → the right value.
     pub corrections: BTreeMap<String, serde_json::Value>,
+    /// The ground (FL 36 §). A rättelse recorded before rättelser took
+    /// effect has none: it stays an annotation and changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground: Option<CorrectionGround>,
+    /// The values the corrections replace, pointer by pointer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replaced: BTreeMap<String, serde_json::Value>,
 }
 
 /// An identity may now record what `access` covers.

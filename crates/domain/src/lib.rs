@@ -35,6 +35,7 @@ mod rejection;
 
 pub use agenda2030::{global_goal_of, GlobalGoal, AGENDA2030_VERSION, GLOBAL_GOALS};
 pub use command::*;
+pub use correction::{Corrections, Original};
 pub use event::*;
 pub use input::{check_plain_text, MAX_AMOUNT, YEARS};
 pub use model::*;

@@ -1147,3 +1147,25 @@ impl std::fmt::Display for Access {
         }
     }
 }
+
+/// Rättelsegrund: what förvaltningslagen (2017:900) 36 § lets a decision
+/// be corrected for — an obvious error from a skrivfel, a räknefel or a
+/// similar förbiseende.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionGround {
+    Skrivfel,
+    Raknefel,
+    Forbiseende,
+}
+
+impl CorrectionGround {
+    /// How a person reads it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            CorrectionGround::Skrivfel => "skrivfel",
+            CorrectionGround::Raknefel => "räknefel",
+            CorrectionGround::Forbiseende => "liknande förbiseende",
+        }
+    }
+}

@@ -5,8 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use styr_store::{EventStore, KommunId, StoredEvent};
 
+use styr_domain::Corrections;
+
 use crate::kv::{MemKv, Overlay};
-use crate::{apply, domain_event, ProjectionError};
+use crate::{apply, domain_event, note_correction, read_event, ProjectionError};
 
 /// Which past to ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,14 +32,16 @@ impl AsOf {
     }
 }
 
-/// Folds events into an in-memory view.
+/// Folds events into an in-memory view (through every rättelse among them).
 pub fn fold<'e>(
     events: impl IntoIterator<Item = &'e StoredEvent>,
 ) -> Result<MemKv, ProjectionError> {
+    let events: Vec<&StoredEvent> = events.into_iter().collect();
+    let corrections = corrections_among(events.iter().copied())?;
     let base = MemKv::default();
     let mut overlay = Overlay::new(&base);
     for stored in events {
-        let event = domain_event(stored)?;
+        let event = read_event(stored, &corrections)?;
         apply(&mut overlay, stored, &event)?;
     }
     Ok(MemKv(overlay.take()))
@@ -49,12 +53,17 @@ pub fn fold_records<'e>(
     kommun: &KommunId,
     records: impl IntoIterator<Item = &'e styr_store::Record>,
 ) -> Result<MemKv, ProjectionError> {
+    let records: Vec<&styr_store::Record> = records.into_iter().collect();
+    let corrections = corrections_among(records.iter().filter_map(|r| match r {
+        styr_store::Record::Event(e) => Some(e),
+        styr_store::Record::Foreign(_) => None,
+    }))?;
     let base = MemKv::default();
     let mut overlay = Overlay::new(&base);
     for record in records {
         match record {
             styr_store::Record::Event(stored) => {
-                let event = domain_event(stored)?;
+                let event = read_event(stored, &corrections)?;
                 apply(&mut overlay, stored, &event)?;
             }
             styr_store::Record::Foreign(f) => {
@@ -65,13 +74,45 @@ pub fn fold_records<'e>(
     Ok(MemKv(overlay.take()))
 }
 
-/// The kommun's read models as of `at`, read from JetStream.
+/// The rättelser among `events` that take effect.
+fn corrections_among<'e>(
+    events: impl Iterator<Item = &'e StoredEvent>,
+) -> Result<Corrections, ProjectionError> {
+    let mut corrections = Corrections::default();
+    for stored in events.filter(|e| e.envelope.event_type == "DecisionCorrected") {
+        note_correction(&mut corrections, stored, &domain_event(stored)?);
+    }
+    Ok(corrections)
+}
+
+/// The kommun's read models as of `at`, read from JetStream: every event
+/// `at` includes, read through the rättelser it includes. A rättelse comes
+/// after what it corrects, so a history with one is read a second time
+/// with all of them known.
 #[tracing::instrument(skip(store), fields(kommun = %kommun))]
 pub async fn as_of(
     store: &EventStore,
     kommun: &KommunId,
     at: AsOf,
 ) -> Result<MemKv, ProjectionError> {
+    let mut corrections = Corrections::default();
+    loop {
+        let (kv, found) = as_of_pass(store, kommun, at, corrections.clone()).await?;
+        if found == corrections {
+            return Ok(kv);
+        }
+        corrections = found;
+    }
+}
+
+/// One read of the history through `corrections`; returns the view and
+/// the rättelser found on the way (those given and any new).
+async fn as_of_pass(
+    store: &EventStore,
+    kommun: &KommunId,
+    at: AsOf,
+    mut corrections: Corrections,
+) -> Result<(MemKv, Corrections), ProjectionError> {
     let records = store
         .history(kommun, styr_store::ChainState::genesis(kommun))
         .await?;
@@ -94,10 +135,18 @@ pub async fn as_of(
                 break;
             }
         }
-        if at.includes(&stored) {
-            let event = domain_event(&stored)?;
-            apply(&mut overlay, &stored, &event)?;
+        let included = at.includes(&stored);
+        // What was in force is read as it is known now: a rättelse
+        // decided later still says what the decision said.
+        let rattelse =
+            matches!(at, AsOf::InForce(_)) && stored.envelope.event_type == "DecisionCorrected";
+        if included || rattelse {
+            let event = read_event(&stored, &corrections)?;
+            note_correction(&mut corrections, &stored, &event);
+            if included {
+                apply(&mut overlay, &stored, &event)?;
+            }
         }
     }
-    Ok(MemKv(overlay.take()))
+    Ok((MemKv(overlay.take()), corrections))
 }

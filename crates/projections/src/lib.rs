@@ -54,15 +54,39 @@ pub enum ProjectionError {
     NotAProjection { path: String, marker: &'static str },
 }
 
-/// Decodes the domain event in a stored envelope.
+/// Decodes the domain event in a stored envelope, as recorded.
 pub fn domain_event(
     stored: &styr_store::StoredEvent,
 ) -> Result<styr_domain::Event, ProjectionError> {
+    read_event(stored, &styr_domain::Corrections::default())
+}
+
+/// Decodes the domain event in a stored envelope through the rättelser in
+/// `corrections` (the corrected values in place of the recorded ones).
+pub fn read_event(
+    stored: &styr_store::StoredEvent,
+    corrections: &styr_domain::Corrections,
+) -> Result<styr_domain::Event, ProjectionError> {
     let env = &stored.envelope;
-    styr_domain::Event::from_payload(&env.event_type, env.schema_version, &env.payload).map_err(
-        |e| ProjectionError::Unreadable {
+    let corrected = corrections.apply(env.event_id, &env.payload);
+    let payload = corrected.as_ref().unwrap_or(&env.payload);
+    styr_domain::Event::from_payload(&env.event_type, env.schema_version, payload).map_err(|e| {
+        ProjectionError::Unreadable {
             sequence: stored.sequence,
             detail: e.to_string(),
-        },
-    )
+        }
+    })
+}
+
+/// Notes `event` in `corrections` if it is a rättelse that takes effect and
+/// is new there: true when what was folded before it must be folded again.
+pub fn note_correction(
+    corrections: &mut styr_domain::Corrections,
+    stored: &styr_store::StoredEvent,
+    event: &styr_domain::Event,
+) -> bool {
+    match event {
+        styr_domain::Event::DecisionCorrected(c) => corrections.note(stored.envelope.event_id, c),
+        _ => false,
+    }
 }

@@ -10,7 +10,11 @@ use styr_store::{ChainHash, ChainState, EventStore, KeyInForce, KommunId, Record
 
 use crate::apply::{histories_prefix, view_key};
 use crate::kv::{KvRead, Overlay};
-use crate::{apply, apply_foreign, domain_event, ProjectionError, PROJECTION_VERSION};
+use styr_domain::Corrections;
+
+use crate::{
+    apply, apply_foreign, note_correction, read_event, ProjectionError, PROJECTION_VERSION,
+};
 
 const VERSION_KEY: &str = "meta/version";
 
@@ -65,6 +69,12 @@ impl Checkpoint {
 
 fn checkpoint_key(kommun: &KommunId) -> String {
     format!("c/{kommun}")
+}
+
+/// Where the kommun's rättelser that take effect are kept: every catch-up
+/// reads the history through them.
+fn corrections_key(kommun: &KommunId) -> String {
+    format!("r/{kommun}")
 }
 
 /// SHA-256 over a kommun's views and histories in key order (the checkpoint
@@ -375,18 +385,23 @@ impl Projector {
         if let Some(at) = reached()? {
             return Ok(at);
         }
-        let lock = self
-            .catching_up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kommun.clone())
-            .or_default()
-            .clone();
+        let lock = self.turn(kommun);
         let _turn = lock.lock().await;
         if let Some(at) = reached()? {
             return Ok(at);
         }
-        self.catch_up(store, kommun).await
+        self.catch_up_in_turn(store, kommun, |_| {}).await
+    }
+
+    /// The kommun's turn to catch up: one catch-up per kommun at a time in
+    /// this process (a rättelse clears the view while it reads again).
+    fn turn(&self, kommun: &KommunId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.catching_up
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kommun.clone())
+            .or_default()
+            .clone()
     }
 
     /// Like [`catch_up`](Self::catch_up), calling `progress` with each applied sequence.
@@ -396,20 +411,41 @@ impl Projector {
         kommun: &KommunId,
         progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let checked = self.verify_checkpoint(store, kommun).await;
-        {
-            let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-            if checked.is_ok() {
-                verified.insert(kommun.clone());
-            } else {
-                verified.remove(kommun);
+        let lock = self.turn(kommun);
+        let _turn = lock.lock().await;
+        self.catch_up_in_turn(store, kommun, progress).await
+    }
+
+    /// Catches up (the caller holds the kommun's turn). A new rättelse
+    /// among the events read clears the view and reads the history again
+    /// through it: what it corrects was folded as recorded.
+    async fn catch_up_in_turn(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
+        loop {
+            let checked = self.verify_checkpoint(store, kommun).await;
+            {
+                let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                if checked.is_ok() {
+                    verified.insert(kommun.clone());
+                } else {
+                    verified.remove(kommun);
+                }
             }
+            let state = checked?;
+            let messages = store.raw_history(kommun, state.next).await?;
+            let (last, _, refold) = self
+                .apply_stream(kommun, state, messages, self.flush_every, &mut progress)
+                .await?;
+            if !refold {
+                return Ok(last);
+            }
+            tracing::info!(kommun = %kommun, "a rättelse takes effect: projecting the history again");
+            self.clear_view(kommun, true)?;
         }
-        let state = checked?;
-        let messages = store.raw_history(kommun, state.next).await?;
-        self.apply_stream(kommun, state, messages, self.flush_every, progress)
-            .await
-            .map(|(last, _)| last)
     }
 
     /// Catches up, then applies each new event as it is recorded (one batch
@@ -420,21 +456,31 @@ impl Projector {
         kommun: &KommunId,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let state = self.verify_checkpoint(store, kommun).await?;
-        let messages = store.raw_history(kommun, state.next).await?;
-        let (_, state) = self
-            .apply_stream(kommun, state, messages, self.flush_every, &mut progress)
-            .await?;
-        let messages = store.raw_follow(kommun, state.next).await?;
-        self.apply_stream(kommun, state, messages, 1, progress)
-            .await
-            .map(|(last, _)| last)
+        loop {
+            let state = self.verify_checkpoint(store, kommun).await?;
+            let messages = store.raw_history(kommun, state.next).await?;
+            let (_, state, refold) = self
+                .apply_stream(kommun, state, messages, self.flush_every, &mut progress)
+                .await?;
+            if !refold {
+                let messages = store.raw_follow(kommun, state.next).await?;
+                let (last, _, refold) = self
+                    .apply_stream(kommun, state, messages, 1, &mut progress)
+                    .await?;
+                if !refold {
+                    return Ok(last);
+                }
+            }
+            tracing::info!(kommun = %kommun, "a rättelse takes effect: projecting the history again");
+            self.clear_view(kommun, true)?;
+        }
     }
 
     /// Applies `messages` in batches of `flush_every`, on two cores: a task
     /// of its own reads, classifies and decodes the next batch while this
     /// one folds and writes the one before. Returns the last sequence
-    /// applied and where the chain stands.
+    /// applied, where the chain stands, and whether it stopped at a new
+    /// rättelse (then the history must be read again through it).
     async fn apply_stream(
         &self,
         kommun: &KommunId,
@@ -444,22 +490,28 @@ impl Projector {
             + 'static,
         flush_every: usize,
         mut progress: impl FnMut(u64),
-    ) -> Result<(u64, ChainState), ProjectionError> {
+    ) -> Result<(u64, ChainState, bool), ProjectionError> {
         let mut last = state.next - 1;
         let mut after = state.clone();
+        let mut corrections = self.corrections(kommun)?;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2);
         let reader = AbortOnDrop::new(tokio::spawn(read_batches(
             kommun.clone(),
             state,
             messages,
             flush_every,
+            corrections.clone(),
             tx,
         )));
         while let Some(batch) = rx.recv().await {
             let (items, state) = batch?;
             after = state;
-            last = self.apply_batch(kommun, &items, &after)?;
+            let refold;
+            (last, refold) = self.apply_batch(kommun, &items, &after, &mut corrections)?;
             progress(last);
+            if refold {
+                return Ok((last, after, true));
+            }
         }
         // The channel also closes when the reader dies: that is no end.
         if let Err(e) = reader.join().await {
@@ -471,25 +523,28 @@ impl Projector {
                 reason: format!("läsningen av strömmen avbröts: {e}"),
             });
         }
-        Ok((last, after))
+        Ok((last, after, false))
     }
 
     /// Folds `records` and writes their documents and the new checkpoint
     /// (`after`: the chain as it stands after the last of them) in one sled
     /// batch: a crash leaves either all of it or none. A foreign message is
-    /// recorded as an intrusion, never folded.
+    /// recorded as an intrusion, never folded. A new rättelse among them is
+    /// noted in `corrections` and written with the batch; then the second
+    /// value is true.
     fn apply_batch(
         &self,
         kommun: &KommunId,
         records: &[Decoded],
         after: &ChainState,
-    ) -> Result<u64, ProjectionError> {
+        corrections: &mut Corrections,
+    ) -> Result<(u64, bool), ProjectionError> {
         let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
         // Another catch-up may have applied some of these already: skip them.
         let done = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
         let records: Vec<&Decoded> = records.iter().filter(|r| r.sequence() > done).collect();
         let Some(last) = records.last().copied() else {
-            return Ok(done);
+            return Ok((done, false));
         };
         if records[0].sequence() != done + 1 {
             return Err(ProjectionError::Halted {
@@ -502,9 +557,13 @@ impl Projector {
         }
         let _span = tracing::debug_span!("project", kommun = %kommun, first = records[0].sequence(), last = last.sequence()).entered();
         let mut overlay = Overlay::new(&self.tree);
+        let mut refold = false;
         for record in records.iter().copied() {
             match record {
-                Decoded::Event(stored, event) => apply(&mut overlay, stored, event)?,
+                Decoded::Event(stored, event) => {
+                    apply(&mut overlay, stored, event)?;
+                    refold |= note_correction(corrections, stored, event);
+                }
                 Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }
         }
@@ -526,13 +585,36 @@ impl Projector {
         };
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
+        if refold {
+            batch.insert(
+                corrections_key(kommun).as_bytes(),
+                serde_json::to_vec(&*corrections)?,
+            );
+        }
         self.write(kommun, batch, graph_changed)?;
-        Ok(last.sequence())
+        Ok((last.sequence(), refold))
+    }
+
+    /// The kommun's rättelser that take effect, as far as projected.
+    pub fn corrections(&self, kommun: &KommunId) -> Result<Corrections, ProjectionError> {
+        Ok(match self.tree.get(corrections_key(kommun))? {
+            Some(bytes) => serde_json::from_slice(&bytes)?,
+            None => Corrections::default(),
+        })
     }
 
     /// Removes everything projected for the kommun.
     pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
+        self.clear_view(kommun, false)
+    }
+
+    /// Removes the kommun's views, histories and checkpoint, and its
+    /// rättelser unless `keep_corrections`.
+    fn clear_view(&self, kommun: &KommunId, keep_corrections: bool) -> Result<(), ProjectionError> {
         let mut batch = sled::Batch::default();
+        if !keep_corrections {
+            batch.remove(corrections_key(kommun).as_bytes());
+        }
         for prefix in [
             view_key(kommun.as_str(), ""),
             histories_prefix(kommun.as_str()),
@@ -561,8 +643,10 @@ impl Projector {
         kommun: &KommunId,
         progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
+        let lock = self.turn(kommun);
+        let _turn = lock.lock().await;
         self.clear(kommun)?;
-        self.catch_up_with(store, kommun, progress).await
+        self.catch_up_in_turn(store, kommun, progress).await
     }
 }
 
@@ -593,6 +677,7 @@ async fn read_batches(
     mut state: ChainState,
     messages: impl Stream<Item = Result<(u64, bytes::Bytes), styr_store::StoreError>>,
     flush_every: usize,
+    corrections: Corrections,
     tx: tokio::sync::mpsc::Sender<Batch>,
 ) {
     futures::pin_mut!(messages);
@@ -612,7 +697,8 @@ async fn read_batches(
             let run = std::mem::take(&mut pending);
             let _span =
                 tracing::debug_span!("classify", kommun = %kommun, messages = run.len()).entered();
-            let batch = decode_run(&mut state, run).map(|items| (items, state.clone()));
+            let batch =
+                decode_run(&mut state, run, &corrections).map(|items| (items, state.clone()));
             let failed = batch.is_err();
             drop(_span);
             if tx.send(batch).await.is_err() || failed {
@@ -629,13 +715,14 @@ async fn read_batches(
 fn decode_run(
     state: &mut ChainState,
     run: Vec<(u64, bytes::Bytes)>,
+    corrections: &Corrections,
 ) -> Result<Vec<Decoded>, ProjectionError> {
     state
         .classify_run(run)
         .into_iter()
         .map(|record| match record? {
             Record::Event(stored) => {
-                let event = domain_event(&stored)?;
+                let event = read_event(&stored, corrections)?;
                 Ok(Decoded::Event(stored, event))
             }
             Record::Foreign(f) => Ok(Decoded::Foreign(f)),

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use styr_domain::{Command, Event, EventMeta, KommunState, Provenance, Rejection};
+use styr_domain::{
+    Command, Corrections, Event, EventMeta, KommunState, Original, Provenance, Rejection,
+};
 use styr_store::{
     AppendOutcome, ChainState, Commit, Decision, EventStore, KommunId, Record, StoreError,
 };
@@ -113,6 +115,33 @@ struct Decider {
     /// The stream has moved past `sequence` (seen by a rejection): catch up
     /// before deciding again.
     stale: bool,
+    /// Each recorded event's stream sequence (a rättelse reads the
+    /// decision it corrects from the stream).
+    sequences: HashMap<Uuid, u64>,
+    /// The rättelser that take effect: every event is folded through them.
+    corrections: Corrections,
+}
+
+impl Decider {
+    fn new(kommun: &KommunId) -> Self {
+        Decider {
+            state: KommunState::default(),
+            sequence: 0,
+            chain: ChainState::genesis(kommun),
+            stale: false,
+            sequences: HashMap::new(),
+            corrections: Corrections::default(),
+        }
+    }
+
+    /// Forgets what was folded, keeping the rättelser: the next use folds
+    /// the history again through them.
+    fn refold(&mut self) {
+        let kommun = self.chain.kommun.clone();
+        let corrections = std::mem::take(&mut self.corrections);
+        *self = Decider::new(&kommun);
+        self.corrections = corrections;
+    }
 }
 
 /// The command side for all kommuner this process serves.
@@ -172,12 +201,7 @@ impl Kommuner {
         map.entry(kommun.clone())
             .or_insert_with(|| {
                 Arc::new(Slot {
-                    decider: tokio::sync::Mutex::new(Decider {
-                        state: KommunState::default(),
-                        sequence: 0,
-                        chain: ChainState::genesis(kommun),
-                        stale: false,
-                    }),
+                    decider: tokio::sync::Mutex::new(Decider::new(kommun)),
                     queue: Default::default(),
                 })
             })
@@ -186,8 +210,25 @@ impl Kommuner {
 
     /// Folds the events after `decider.sequence` into the state. A foreign
     /// message (one Styrkedja did not write) is logged and skipped: it never
-    /// stops the kommun.
+    /// stops the kommun. A new rättelse among them means what it corrects
+    /// was folded as recorded: the history is folded again through it.
     async fn fold_missed(
+        &self,
+        kommun: &KommunId,
+        decider: &mut Decider,
+    ) -> Result<(), ServiceError> {
+        loop {
+            let known = decider.corrections.clone();
+            self.fold_missed_once(kommun, decider).await?;
+            if decider.corrections == known {
+                return Ok(());
+            }
+            tracing::info!(kommun = %kommun, "a rättelse takes effect: folding the history again");
+            decider.refold();
+        }
+    }
+
+    async fn fold_missed_once(
         &self,
         kommun: &KommunId,
         decider: &mut Decider,
@@ -238,11 +279,19 @@ impl Kommuner {
             }
         };
         let env = &stored.envelope;
-        let event = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
-            .map_err(|e| ServiceError::Unreadable {
-                sequence: stored.sequence,
-                detail: e.to_string(),
+        let corrected = decider.corrections.apply(env.event_id, &env.payload);
+        let payload = corrected.as_ref().unwrap_or(&env.payload);
+        let event =
+            Event::from_payload(&env.event_type, env.schema_version, payload).map_err(|e| {
+                ServiceError::Unreadable {
+                    sequence: stored.sequence,
+                    detail: e.to_string(),
+                }
             })?;
+        if let Event::DecisionCorrected(c) = &event {
+            decider.corrections.note(env.event_id, c);
+        }
+        decider.sequences.insert(env.event_id, stored.sequence);
         let _step = tracing::debug_span!("evolve", kommun = %kommun, seq = stored.sequence, event_type = %env.event_type).entered();
         decider.state.evolve(
             &EventMeta {
@@ -490,13 +539,28 @@ impl Kommuner {
         let mut scratch = (todo.len() > 1).then(|| decider.state.clone());
         let mut group = DecidedGroup::default();
         let mut total = 0;
+        // A rättelse ends its group: what comes after it is decided on the
+        // history folded again through it.
+        let mut corrected = false;
         for p in todo {
-            if !group.rest.is_empty() {
+            if !group.rest.is_empty() || corrected {
                 group.rest.push(p);
                 continue;
             }
+            let original = match &p.submission.command {
+                Command::CorrectDecision(c) => {
+                    match self.original(kommun, decider, c.corrects).await {
+                        Ok(original) => original,
+                        Err(e) => {
+                            let _ = p.reply.send(Err(e));
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
             let state = scratch.as_ref().unwrap_or(&decider.state);
-            let Some(decided) = decide_one(state, &p) else {
+            let Some(decided) = decide_one(state, &p, original.as_ref()) else {
                 let _ = p
                     .reply
                     .send(Err(ServiceError::Internal("när beslutet prövades")));
@@ -537,11 +601,40 @@ impl Kommuner {
                             );
                         }
                     }
+                    corrected = matches!(p.submission.command, Command::CorrectDecision(_));
                     group.accepted.push((p, events));
                 }
             }
         }
         group
+    }
+
+    /// The recorded decision `id` as the history reads it now (its
+    /// rättelser applied), read from the stream; `None` when this kommun
+    /// recorded no such event.
+    async fn original(
+        &self,
+        kommun: &KommunId,
+        decider: &Decider,
+        id: Uuid,
+    ) -> Result<Option<Original>, ServiceError> {
+        let Some(&sequence) = decider.sequences.get(&id) else {
+            return Ok(None);
+        };
+        let raw = self.store.raw_message(kommun, sequence).await?;
+        let stored = styr_store::StoredEvent::decode(sequence, raw)?;
+        let env = stored.envelope;
+        if env.event_id != id {
+            return Ok(None);
+        }
+        let payload = decider
+            .corrections
+            .apply(env.event_id, &env.payload)
+            .unwrap_or(env.payload);
+        Ok(Some(Original {
+            event_type: env.event_type,
+            payload,
+        }))
     }
 
     /// The answer to a rejected submission: a retry of something recorded
@@ -616,11 +709,18 @@ impl Kommuner {
         }
         let mut retry = Vec::new();
         let mut appended_any = false;
+        let mut corrected = false;
         for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
             match outcome {
                 AppendOutcome::Appended(commit) => {
                     appended_any = true;
-                    for (event, id) in events.iter().zip(&commit.event_ids) {
+                    for ((event, id), sequence) in
+                        events.iter().zip(&commit.event_ids).zip(commit.sequences())
+                    {
+                        decider.sequences.insert(*id, sequence);
+                        if let Event::DecisionCorrected(c) = event {
+                            corrected |= decider.corrections.note(*id, c);
+                        }
                         decider.state.evolve(
                             &EventMeta {
                                 event_id: *id,
@@ -648,15 +748,12 @@ impl Kommuner {
             // The store's log ends with what was just appended; go on
             // from there, or fold afresh if it has read further.
             let chain = self.store.known_chain(kommun).await;
-            if chain.next - 1 == decider.sequence {
+            if chain.next - 1 == decider.sequence && !corrected {
                 decider.chain = chain;
             } else {
-                *decider = Decider {
-                    state: KommunState::default(),
-                    sequence: 0,
-                    chain: ChainState::genesis(kommun),
-                    stale: false,
-                };
+                // A rättelse just recorded changes what the history says:
+                // fold it again through it.
+                decider.refold();
             }
         }
         if !appended_any || decider.sequence == 0 {
@@ -685,12 +782,17 @@ struct DecidedGroup {
 
 /// Decides one submission; a fault while deciding it (`None`) answers that
 /// submission and no other in the group.
-fn decide_one(state: &KommunState, p: &Pending) -> Option<Result<Vec<Event>, Rejection>> {
+fn decide_one(
+    state: &KommunState,
+    p: &Pending,
+    original: Option<&Original>,
+) -> Option<Result<Vec<Event>, Rejection>> {
     let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        state.decide_as(
+        state.decide_as_with(
             &p.submission.recorded_by,
             &p.submission.provenance,
             &p.submission.command,
+            original,
         )
     }));
     if decided.is_err() {

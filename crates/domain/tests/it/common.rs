@@ -55,6 +55,9 @@ pub struct World {
     pub state: KommunState,
     pub next_id: u128,
     pub ids: Vec<Uuid>,
+    /// Every event recorded, by id (a rättelse is decided against the
+    /// decision it corrects, as the service reads it from the stream).
+    pub recorded: std::collections::HashMap<Uuid, Event>,
 }
 
 impl World {
@@ -63,19 +66,37 @@ impl World {
             state: KommunState::default(),
             next_id: 1,
             ids: Vec::new(),
+            recorded: Default::default(),
         }
+    }
+
+    /// What a command is decided against besides the state: for a
+    /// rättelse, the decision it corrects.
+    pub fn original(&self, c: &Command) -> Option<Original> {
+        let Command::CorrectDecision(c) = c else {
+            return None;
+        };
+        let (event_type, payload) = self.recorded.get(&c.corrects)?.to_payload();
+        Some(Original {
+            event_type: event_type.to_owned(),
+            payload,
+        })
+    }
+
+    fn decide(&self, p: &Provenance, c: &Command) -> Result<Vec<Event>, Rejection> {
+        self.state.decide_with(p, c, self.original(c).as_ref())
     }
 
     pub fn then_ok(&mut self, p: Provenance, c: serde_json::Value) -> Vec<Event> {
         let c = cmd(c);
         let events = self
-            .state
             .decide(&p, &c)
             .unwrap_or_else(|r| panic!("{} rejected: {r}", c.name()));
         for e in &events {
             let id = Uuid::from_u128(self.next_id);
             self.next_id += 1;
             self.ids.push(id);
+            self.recorded.insert(id, e.clone());
             self.state.evolve(
                 &EventMeta {
                     event_id: id,
@@ -90,8 +111,7 @@ impl World {
     /// The command is accepted on a copy of the state (the world stays as it was).
     pub fn clone_ok(&self, p: Provenance, c: serde_json::Value) -> Vec<Event> {
         let c = cmd(c);
-        self.state
-            .decide(&p, &c)
+        self.decide(&p, &c)
             .unwrap_or_else(|r| panic!("{} rejected: {r}", c.name()))
     }
 
@@ -99,7 +119,7 @@ impl World {
     /// and the state is unchanged.
     pub fn then_rejected(&self, p: Provenance, c: serde_json::Value, rule: Rule, field: &str) {
         let c = cmd(c);
-        match self.state.decide(&p, &c) {
+        match self.decide(&p, &c) {
             Ok(events) => panic!("{} accepted, expected {rule}: {events:?}", c.name()),
             Err(r) => {
                 assert_eq!(r.rule, rule, "{r}");

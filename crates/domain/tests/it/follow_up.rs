@@ -1018,3 +1018,41 @@ fn the_follow_up_calendar_is_the_kommuns_own_decision() {
     r2027["goals"] = json!([]);
     w.then_ok(by("bun", "2027-05-10"), r2027);
 }
+
+#[test]
+fn a_measured_value_is_corrected_for_a_raknefel_its_indicator_is_not() {
+    let mut w = world();
+    w.then_ok(
+        by("ks", "2026-03-01"),
+        json!({"command": "record_outcome", "goal": "kf-1", "indicator": "i1", "period": "2025", "value": 842.0, "source": "Kolada"}),
+    );
+    let outcome = *w.ids.last().unwrap();
+    let fix = |corrections: serde_json::Value| {
+        json!({"command": "correct_decision", "corrects": outcome, "ground": "raknefel",
+            "reason": "Decimalkommat hamnade fel", "corrections": corrections})
+    };
+    w.then_rejected(
+        by("ks", "2026-03-02"),
+        fix(json!({"/rows/0/indicator": "i2"})),
+        Rule::P6,
+        "/rows/0/indicator",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-02"),
+        fix(json!({"/rows/0/period": "2024"})),
+        Rule::P6,
+        "/rows/0/period",
+    );
+    w.then_rejected(
+        by("ks", "2026-03-02"),
+        fix(json!({"/rows/0/value": "84,2"})),
+        Rule::Input,
+        "/rows/0/value",
+    );
+    let events = w.then_ok(by("ks", "2026-03-02"), fix(json!({"/rows/0/value": 84.2})));
+    let Event::DecisionCorrected(c) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.replaced["/rows/0/value"], json!(842.0));
+    assert_eq!(c.ground, Some(CorrectionGround::Raknefel));
+}

@@ -3,8 +3,8 @@
 use serde_json::json;
 use styr_domain::*;
 use styr_domain::{
-    BudgetAdopted, DecisionCorrected, EconomicPlanSet, PlanAdopted, RamSet, RurPlanned,
-    StyrdokumentAdopted, UppdragChanged,
+    BudgetAdopted, EconomicPlanSet, PlanAdopted, RamSet, RurPlanned, StyrdokumentAdopted,
+    UppdragChanged,
 };
 use uuid::Uuid;
 
@@ -186,6 +186,7 @@ impl World {
             state: w.state.clone(),
             next_id: w.next_id,
             ids: w.ids.clone(),
+            recorded: w.recorded.clone(),
         }
     }
 }
@@ -740,20 +741,111 @@ fn forvaltning_plans() {
 }
 
 #[test]
-fn correction_names_what_it_corrects() {
+fn a_rattelse_corrects_texts_and_measured_values_never_what_rules_checked() {
     let mut w = kommun();
-    let target = w.ids[w.ids.len() - 1]; // the detaljbudget
-    let fix = |id: Uuid| json!({"command": "correct_decision", "corrects": id, "reason": "Skrivfel i protokollet", "corrections": {"lines[0].amount": 100000}});
-    w.then_rejected(by("sn", "2025-12-01"), fix(target), Rule::P1, "decided_by");
+    let fix = |id: Uuid, corrections: serde_json::Value| {
+        json!({"command": "correct_decision", "corrects": id, "ground": "skrivfel",
+            "reason": "Skrivfel i protokollet", "corrections": corrections})
+    };
+    let detaljbudget = w.ids[w.ids.len() - 1];
+    let body = *w
+        .ids
+        .iter()
+        .find(|id| matches!(&w.recorded[*id], Event::BodyEstablished(b) if b.body == "bun"))
+        .unwrap();
+    let on = "2025-12-01";
+    let name = json!({"/name": "Barn- och utbildningsnämnden"});
+    // Who decided it corrects it (P1); the event must exist.
     w.then_rejected(
-        by("bun", "2025-12-01"),
-        fix(Uuid::from_u128(999_999)),
+        by("ks", on),
+        fix(body, name.clone()),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_rejected(
+        by("kf", on),
+        fix(Uuid::from_u128(999_999), name.clone()),
         Rule::Reference,
         "corrects",
     );
-    let events = w.then_ok(by("bun", "2025-12-01"), fix(target));
+    // A field is named by a JSON Pointer into the decision, and exists.
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"name": "x"})),
+        Rule::Input,
+        "corrections.name",
+    );
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/namn": "x"})),
+        Rule::Reference,
+        "corrections./namn",
+    );
+    // Ids, kinds and amounts a rule checked change by a new decision (P6).
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/body": "bun2"})),
+        Rule::P6,
+        "corrections./body",
+    );
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/kind": "auditors"})),
+        Rule::P6,
+        "corrections./kind",
+    );
+    w.then_rejected(
+        by("bun", on),
+        fix(detaljbudget, json!({"/lines/0/amount": 1})),
+        Rule::P6,
+        "corrections./lines/0/amount",
+    );
+    w.then_rejected(
+        by("bun", on),
+        fix(detaljbudget, json!({"/year": 2027})),
+        Rule::P6,
+        "/year",
+    );
+    // A text stays a text, not empty, and changes.
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/name": 7})),
+        Rule::Input,
+        "/name",
+    );
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/name": " "})),
+        Rule::Input,
+        "/name",
+    );
+    w.then_rejected(
+        by("kf", on),
+        fix(body, json!({"/name": "bun"})),
+        Rule::Input,
+        "/name",
+    );
+    let mut without_ground = fix(body, name.clone());
+    without_ground.as_object_mut().unwrap().remove("ground");
     assert!(
-        matches!(&events[0], Event::DecisionCorrected(DecisionCorrected { corrects, .. }) if *corrects == target)
+        serde_json::from_value::<Command>(without_ground).is_err(),
+        "a rättelse names its ground"
+    );
+
+    let events = w.then_ok(by("kf", on), fix(body, name));
+    let Event::DecisionCorrected(c) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.corrects, body);
+    assert_eq!(c.ground, Some(CorrectionGround::Skrivfel));
+    assert_eq!(c.replaced, [("/name".to_owned(), json!("bun"))].into());
+    // A rättelse is not itself corrected: the decision is.
+    let rattelse = *w.ids.last().unwrap();
+    w.then_rejected(
+        by("kf", on),
+        fix(rattelse, json!({"/reason": "annat"})),
+        Rule::P6,
+        "corrects",
     );
 }
 
