@@ -5,6 +5,7 @@
 
 mod balanskrav;
 mod calendar;
+mod correction;
 mod crosscut;
 mod support;
 mod views;

@@ -13,6 +13,9 @@ pub struct Writer {
     store: Arc<EventStore>,
     kommun: KommunId,
     state: KommunState,
+    /// Every event recorded, by id (a rättelse is decided against the
+    /// decision it corrects).
+    pub recorded: std::collections::HashMap<uuid::Uuid, styr_domain::Event>,
 }
 
 impl Writer {
@@ -21,14 +24,27 @@ impl Writer {
             store,
             kommun,
             state: KommunState::default(),
+            recorded: Default::default(),
         }
     }
 
     /// Records one decision, which the styrmodell must accept.
     pub async fn record(&mut self, d: &ExampleDecision) -> Commit {
+        // A rättelse is decided against what it corrects, as recorded (the
+        // tests correct each decision once).
+        let original = match &d.command {
+            styr_domain::Command::CorrectDecision(c) => self.recorded.get(&c.corrects).map(|e| {
+                let (event_type, payload) = e.to_payload();
+                styr_domain::Original {
+                    event_type: event_type.to_owned(),
+                    payload,
+                }
+            }),
+            _ => None,
+        };
         let events = self
             .state
-            .decide_as(&d.recorded_by, &d.provenance, &d.command)
+            .decide_as_with(&d.recorded_by, &d.provenance, &d.command, original.as_ref())
             .unwrap_or_else(|r| panic!("{} was rejected: {r}", d.idempotency_key));
         let decision = Decision {
             idempotency_key: d.idempotency_key.clone(),
@@ -47,6 +63,7 @@ impl Writer {
                         decided_by: d.provenance.decided_by.clone(),
                     };
                     self.state.evolve(&meta, event);
+                    self.recorded.insert(*id, event.clone());
                 }
                 commit
             }

@@ -112,7 +112,7 @@ async fn query(app: &App, kommun: &str, body: Value) -> (Value, Option<String>) 
 fn report(key: &str, body: &str, uppdrag: &str) -> Value {
     json!({"idempotency_key": key, "recorded_by": "test",
         "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-10", "paragraph": "33"}, "effective_date": "2026-06-10"},
-        "command": {"command": "report_uppdrag_status", "uppdrag": uppdrag, "body": body, "as_of": "2026-05-31", "status": "ongoing"}})
+        "command": {"command": "report_uppdrag_status", "uppdrag": uppdrag, "body": body, "as_of": "2026-05-31", "status": "ongoing", "comment": "Enligt plan"}})
 }
 
 #[tokio::test]
@@ -321,17 +321,21 @@ async fn commands_queries_and_malformed_input_over_nats() {
         seq
     );
 
-    // A rättelse names the event it corrects (its id from the reply); only
-    // the body that decided it may make it.
+    // A rättelse names the event it corrects (its id from the reply) and
+    // the fields that were wrong; only the body that decided it may make
+    // it, and a date is changed by a new decision, not a rättelse.
     let id = reply["event_ids"][0].clone();
-    let fix = |key: &str, body: &str| {
+    let fix = |key: &str, body: &str, corrections: Value| {
         json!({"idempotency_key": key, "recorded_by": "test",
             "provenance": {"decided_by": {"kind": "body", "body": body, "meeting_date": "2026-06-20", "paragraph": "40"}, "effective_date": "2026-06-20"},
-            "command": {"command": "correct_decision", "corrects": id, "reason": "Fel datum i protokollet", "corrections": {"as_of": "2026-05-30"}}})
+            "command": {"command": "correct_decision", "corrects": id, "ground": "skrivfel", "reason": "Fel i protokollet", "corrections": corrections}})
     };
-    let (r, _) = submit(&app, "vimmerby", &fix("fix-1", "kfn")).await;
+    let comment = json!({"/comment": "Enligt plan; klart i augusti"});
+    let (r, _) = submit(&app, "vimmerby", &fix("fix-1", "kfn", comment.clone())).await;
     assert_eq!(r["rule"], "P1", "{r}");
-    let (r, _) = submit(&app, "vimmerby", &fix("fix-2", "sbn")).await;
+    let (r, _) = submit(&app, "vimmerby", &fix("fix-2", "sbn", json!({"/as_of": "2026-05-30"}))).await;
+    assert_eq!((r["rule"].as_str(), r["field"].as_str()), (Some("P6"), Some("corrections./as_of")), "{r}");
+    let (r, _) = submit(&app, "vimmerby", &fix("fix-3", "sbn", comment)).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
     let (h, _) = query(&app, "vimmerby", json!({"query": {"kind": "history", "entity": "uppdrag/u-2026-04"}, "min_sequence": r["last_sequence"]})).await;
     let last = h["result"].as_array().unwrap().last().unwrap().clone();

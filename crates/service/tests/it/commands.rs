@@ -378,3 +378,72 @@ async fn bad_input_in_a_group_affects_only_its_own_answer() {
     }
     assert_eq!(recorded, 23);
 }
+
+/// A rättelse by KF of BodyEstablished `id`'s name.
+fn rename(key: &str, id: uuid::Uuid, name: &str) -> Submission {
+    serde_json::from_value(serde_json::json!({
+        "idempotency_key": key, "recorded_by": "exempel-laddning",
+        "provenance": {"decided_by": {"kind": "body", "body": "kf", "meeting_date": "2026-12-14", "paragraph": "160"}, "effective_date": "2026-12-14"},
+        "command": {"command": "correct_decision", "corrects": id, "ground": "skrivfel",
+            "reason": "Namnet stavades fel i protokollet", "corrections": {"/name": name}}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_rattelse_changes_what_deciding_reads_now_and_after_a_restart() {
+    let app = spawn_app().await;
+    let k = kommuner(&app).await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let events = k.store().read(&kommun, 1).await.unwrap();
+    let established = events
+        .iter()
+        .find(|e| {
+            e.envelope.event_type == "BodyEstablished" && e.envelope.payload["body"] == "bun"
+        })
+        .unwrap();
+    let id = established.envelope.event_id;
+    let recorded_name = established.envelope.payload["name"].as_str().unwrap().to_owned();
+
+    // A rättelse and a decision queued behind it: both land, the second
+    // decided on the history read through the rättelse.
+    let first = format!("{recorded_name} (rättad)");
+    let (fixed, report) = tokio::join!(
+        k.submit(&kommun, rename("rattelse-1", id, &first)),
+        k.submit(&kommun, status_report("efter-rattelse", "bun", 20)),
+    );
+    assert!(matches!(fixed.unwrap(), Outcome::Recorded(_)));
+    assert!(matches!(report.unwrap(), Outcome::Recorded(_)));
+    let (state, _) = k.state(&kommun).await.unwrap();
+    assert_eq!(state.bodies["bun"].name, first);
+
+    // A second rättelse is decided against the decision as corrected.
+    let second = "Barn- och utbildningsnämnden";
+    let Outcome::Recorded(commit) = k
+        .submit(&kommun, rename("rattelse-2", id, second))
+        .await
+        .unwrap()
+    else {
+        panic!("the second rättelse was not recorded")
+    };
+    let stored = k.store().read(&kommun, commit.first_sequence).await.unwrap();
+    assert_eq!(stored[0].envelope.payload["replaced"]["/name"], first.as_str());
+    // The same value again is no rättelse.
+    match k.submit(&kommun, rename("rattelse-3", id, second)).await.unwrap() {
+        Outcome::Rejected(r) => assert_eq!((r.rule, r.field.as_str()), (Rule::Input, "corrections./name")),
+        other => panic!("{other:?}"),
+    }
+
+    // A restarted service folds the history through both.
+    let restarted = kommuner(&app).await;
+    let (state, _) = restarted.state(&kommun).await.unwrap();
+    assert_eq!(state.bodies["bun"].name, second);
+    assert!(matches!(
+        restarted
+            .submit(&kommun, status_report("efter-omstart", "bun", 21))
+            .await
+            .unwrap(),
+        Outcome::Recorded(_)
+    ));
+}

@@ -1,0 +1,163 @@
+//! A rättelse takes effect: from its recording on, plans and histories read
+//! the corrected values; an as-of before it reads the original; a rebuild
+//! from scratch comes to the same view.
+
+use std::sync::Arc;
+
+use styr_projections::*;
+use styr_store::{EventStore, KommunId};
+use styr_testkit::example;
+use styr_testkit::TestNats;
+use uuid::Uuid;
+
+use crate::support::{decision, Writer};
+
+fn kf_m2(plan: &PlanView) -> &styr_projections::docs::GoalDoc {
+    plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap()
+}
+
+/// The value recorded for behoriga-gy in `period`.
+fn outcome(plan: &PlanView, period: &str) -> f64 {
+    kf_m2(plan).outcomes["behoriga-gy"]
+        .iter()
+        .rfind(|o| o.period == period)
+        .unwrap()
+        .value
+}
+
+#[tokio::test]
+async fn a_rattelse_takes_effect_from_its_recording_on() {
+    let nats = TestNats::start().await;
+    let store: Arc<EventStore> = nats.shared_store().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let mut writer = Writer::new(store.clone(), k.clone());
+    let mut outcome_id = None;
+    for d in &example::vimmerby() {
+        let commit = writer.record(d).await;
+        if d.idempotency_key == "ks-forv-2026-09-01-behoriga" {
+            outcome_id = Some(commit.event_ids[0]);
+        }
+    }
+    let outcome_id = outcome_id.unwrap();
+    // The KF decision that adopted kf-m2.
+    let (goal_id, title) = writer
+        .recorded
+        .iter()
+        .find_map(|(id, e)| match e {
+            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
+                Some((*id, g.goal.title.clone()))
+            }
+            _ => None,
+        })
+        .expect("the example adopts kf-m2");
+    let pointer = "/goal/title".to_owned();
+    let p = Projector::open(nats.path("proj")).unwrap();
+    p.catch_up(&store, &k).await.unwrap();
+    let before = plan(p.view(), &k, 2026).unwrap();
+    assert_eq!(kf_m2(&before).title, title);
+    assert_eq!(outcome(&before, "2026"), 84.3);
+    let last_before = store.last_sequence(&k).await.unwrap();
+
+    // KF corrects a skrivfel in the goal's title; the controller who
+    // recorded the outcome corrects a räknefel in its value.
+    let corrected = format!("{title} (rättad)");
+    let fix = |corrects: Uuid, ground: &str, corrections: serde_json::Value| {
+        serde_json::json!({"command": "correct_decision", "corrects": corrects, "ground": ground,
+            "reason": "Fel i protokollet", "corrections": corrections})
+    };
+    let title_fix = writer
+        .record(&decision(
+            "rattelse-titel",
+            "kf",
+            "2026-12-14",
+            fix(
+                goal_id,
+                "skrivfel",
+                serde_json::json!({pointer.clone(): corrected}),
+            ),
+        ))
+        .await;
+    let mut value_fix = example::vimmerby()
+        .into_iter()
+        .find(|d| d.idempotency_key == "ks-forv-2026-09-01-behoriga")
+        .unwrap();
+    value_fix.idempotency_key = "rattelse-varde".into();
+    value_fix.command = serde_json::from_value(fix(
+        outcome_id,
+        "raknefel",
+        serde_json::json!({"/rows/0/value": 85.1}),
+    ))
+    .unwrap();
+    writer.record(&value_fix).await;
+
+    // Live: the plan reads the corrected values.
+    p.catch_up(&store, &k).await.unwrap();
+    let after = plan(p.view(), &k, 2026).unwrap();
+    assert_eq!(kf_m2(&after).title, corrected);
+    assert_eq!(outcome(&after, "2026"), 85.1);
+    // The goal's audit trail holds the decision and its rättelse, with the
+    // rättelse's own provenance.
+    let trail = history(p.view(), &k, "goal/kf-m2").unwrap();
+    let original = trail.iter().find(|h| h.event_id == goal_id).unwrap();
+    let rattelse = trail
+        .iter()
+        .find(|h| h.event_type == "DecisionCorrected")
+        .unwrap();
+    assert_eq!(rattelse.corrects, Some(goal_id));
+    assert_eq!(rattelse.sequence, title_fix.first_sequence);
+    assert!(original.sequence < rattelse.sequence);
+    assert!(matches!(
+        &rattelse.provenance.decided_by,
+        styr_domain::DecidedBy::Body { body, meeting_date, .. }
+            if body == "kf" && meeting_date.to_string() == "2026-12-14"
+    ));
+
+    // Before the rättelse the history said what was recorded then.
+    let then = as_of(&store, &k, AsOf::Sequence(last_before)).await.unwrap();
+    let then_plan = plan(&then, &k, 2026).unwrap();
+    assert_eq!(kf_m2(&then_plan).title, title);
+    assert_eq!(outcome(&then_plan, "2026"), 84.3);
+    let recorded = as_of(
+        &store,
+        &k,
+        AsOf::Recorded(rattelse.recorded_at - chrono::Duration::microseconds(1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(kf_m2(&plan(&recorded, &k, 2026).unwrap()).title, title);
+    // What was in force on a date is read as it is known now.
+    let in_force = as_of(&store, &k, AsOf::InForce("2026-06-30".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(kf_m2(&plan(&in_force, &k, 2026).unwrap()).title, corrected);
+    let now = as_of(&store, &k, AsOf::Sequence(u64::MAX)).await.unwrap();
+    assert_eq!(digest(&now, &k).unwrap(), p.digest(&k).unwrap());
+
+    // A projection built from scratch, and one that saw the rättelse as it
+    // came one event at a time, come to the same view.
+    let fresh = Projector::open(nats.path("fresh")).unwrap();
+    fresh.rebuild(&store, &k).await.unwrap();
+    assert_eq!(fresh.digest(&k).unwrap(), p.digest(&k).unwrap());
+    let stepwise = Projector::open(nats.path("stepwise"))
+        .unwrap()
+        .with_flush_every(1);
+    stepwise.catch_up(&store, &k).await.unwrap();
+    assert_eq!(stepwise.digest(&k).unwrap(), p.digest(&k).unwrap());
+
+    // A second rättelse of the same decision applies over the first.
+    writer
+        .record(&decision(
+            "rattelse-titel-2",
+            "kf",
+            "2027-01-25",
+            fix(
+                goal_id,
+                "skrivfel",
+                serde_json::json!({pointer.clone(): "Alla elever ska nå behörighet"}),
+            ),
+        ))
+        .await;
+    p.catch_up(&store, &k).await.unwrap();
+    let latest = plan(p.view(), &k, 2026).unwrap();
+    assert_eq!(kf_m2(&latest).title, "Alla elever ska nå behörighet");
+}
