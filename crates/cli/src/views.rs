@@ -484,6 +484,19 @@ fn print_history(k: &KommunId, entity: &str, history: &[HistoryEntry]) -> Result
                 .map(|c| format!(" rättar {c}"))
                 .unwrap_or_default()
         )?;
+        if let Some(note) = &e.correction {
+            let ground = note
+                .ground
+                .map_or("utan verkan (äldre rättelse)", |g| g.swedish());
+            outln!(
+                "       rättelse, {ground} (förvaltningslagen 36 §): {}",
+                note.reason
+            )?;
+            for f in &note.fields {
+                let before = f.before.as_ref().map_or("–".to_owned(), |v| v.to_string());
+                outln!("         {}: {before} → {}", f.field, f.after)?;
+            }
+        }
     }
     Ok(())
 }

@@ -577,6 +577,26 @@ pub struct HistoryEntry {
     pub hash: String,
     /// For a rättelse: the event it corrects.
     pub corrects: Option<Uuid>,
+    /// For a rättelse: on what ground, why, and which fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<CorrectionNote>,
+}
+
+/// Rättelse: what a rättelse says in an audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CorrectionNote {
+    /// None for a rättelse recorded before rättelser took effect.
+    pub ground: Option<styr_domain::CorrectionGround>,
+    pub reason: String,
+    /// Each corrected field (JSON Pointer) with its value before and after.
+    pub fields: Vec<CorrectedField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CorrectedField {
+    pub field: String,
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
 }
 
 /// Behörigheter: what one identity may record, and every grant and

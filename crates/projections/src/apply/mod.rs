@@ -208,8 +208,28 @@ pub fn apply<R: KvRead + ?Sized>(
     };
     fold(&mut cx, event)?;
     let mut corrects = None;
-    if let Event::DecisionCorrected(DecisionCorrected { corrects: id, .. }) = event {
+    let mut correction = None;
+    if let Event::DecisionCorrected(DecisionCorrected {
+        corrects: id,
+        reason,
+        corrections,
+        ground,
+        replaced,
+    }) = event
+    {
         corrects = Some(*id);
+        correction = Some(crate::docs::CorrectionNote {
+            ground: *ground,
+            reason: reason.clone(),
+            fields: corrections
+                .iter()
+                .map(|(field, after)| crate::docs::CorrectedField {
+                    field: field.clone(),
+                    before: replaced.get(field).cloned(),
+                    after: after.clone(),
+                })
+                .collect(),
+        });
         let earlier: Vec<String> = cx.get(&DocKind::EventIndex.path(id))?.unwrap_or_default();
         for path in earlier {
             cx.touch(path);
@@ -226,6 +246,7 @@ pub fn apply<R: KvRead + ?Sized>(
         idempotency_key: env.idempotency_key.clone(),
         hash: stored.hash.to_hex(),
         corrects,
+        correction,
     };
     let bytes = serde_json::to_vec(&entry)?;
     for path in &touched {

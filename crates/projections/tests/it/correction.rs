@@ -104,6 +104,20 @@ async fn a_rattelse_takes_effect_from_its_recording_on() {
         .find(|h| h.event_type == "DecisionCorrected")
         .unwrap();
     assert_eq!(rattelse.corrects, Some(goal_id));
+    let note = rattelse.correction.as_ref().unwrap();
+    assert_eq!(note.ground, Some(styr_domain::CorrectionGround::Skrivfel));
+    assert_eq!(
+        (
+            &note.fields[0].field,
+            &note.fields[0].before,
+            &note.fields[0].after
+        ),
+        (
+            &pointer,
+            &Some(serde_json::json!(title)),
+            &serde_json::json!(corrected)
+        )
+    );
     assert_eq!(rattelse.sequence, title_fix.first_sequence);
     assert!(original.sequence < rattelse.sequence);
     assert!(matches!(
@@ -113,7 +127,9 @@ async fn a_rattelse_takes_effect_from_its_recording_on() {
     ));
 
     // Before the rättelse the history said what was recorded then.
-    let then = as_of(&store, &k, AsOf::Sequence(last_before)).await.unwrap();
+    let then = as_of(&store, &k, AsOf::Sequence(last_before))
+        .await
+        .unwrap();
     let then_plan = plan(&then, &k, 2026).unwrap();
     assert_eq!(kf_m2(&then_plan).title, title);
     assert_eq!(outcome(&then_plan, "2026"), 84.3);

@@ -333,8 +333,17 @@ async fn commands_queries_and_malformed_input_over_nats() {
     let comment = json!({"/comment": "Enligt plan; klart i augusti"});
     let (r, _) = submit(&app, "vimmerby", &fix("fix-1", "kfn", comment.clone())).await;
     assert_eq!(r["rule"], "P1", "{r}");
-    let (r, _) = submit(&app, "vimmerby", &fix("fix-2", "sbn", json!({"/as_of": "2026-05-30"}))).await;
-    assert_eq!((r["rule"].as_str(), r["field"].as_str()), (Some("P6"), Some("corrections./as_of")), "{r}");
+    let (r, _) = submit(
+        &app,
+        "vimmerby",
+        &fix("fix-2", "sbn", json!({"/as_of": "2026-05-30"})),
+    )
+    .await;
+    assert_eq!(
+        (r["rule"].as_str(), r["field"].as_str()),
+        (Some("P6"), Some("corrections./as_of")),
+        "{r}"
+    );
     let (r, _) = submit(&app, "vimmerby", &fix("fix-3", "sbn", comment)).await;
     assert_eq!(r["outcome"], "recorded", "{r}");
     let (h, _) = query(&app, "vimmerby", json!({"query": {"kind": "history", "entity": "uppdrag/u-2026-04"}, "min_sequence": r["last_sequence"]})).await;

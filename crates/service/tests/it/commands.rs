@@ -399,12 +399,13 @@ async fn a_rattelse_changes_what_deciding_reads_now_and_after_a_restart() {
     let events = k.store().read(&kommun, 1).await.unwrap();
     let established = events
         .iter()
-        .find(|e| {
-            e.envelope.event_type == "BodyEstablished" && e.envelope.payload["body"] == "bun"
-        })
+        .find(|e| e.envelope.event_type == "BodyEstablished" && e.envelope.payload["body"] == "bun")
         .unwrap();
     let id = established.envelope.event_id;
-    let recorded_name = established.envelope.payload["name"].as_str().unwrap().to_owned();
+    let recorded_name = established.envelope.payload["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // A rättelse and a decision queued behind it: both land, the second
     // decided on the history read through the rättelse.
@@ -427,11 +428,25 @@ async fn a_rattelse_changes_what_deciding_reads_now_and_after_a_restart() {
     else {
         panic!("the second rättelse was not recorded")
     };
-    let stored = k.store().read(&kommun, commit.first_sequence).await.unwrap();
-    assert_eq!(stored[0].envelope.payload["replaced"]["/name"], first.as_str());
+    let stored = k
+        .store()
+        .read(&kommun, commit.first_sequence)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].envelope.payload["replaced"]["/name"],
+        first.as_str()
+    );
     // The same value again is no rättelse.
-    match k.submit(&kommun, rename("rattelse-3", id, second)).await.unwrap() {
-        Outcome::Rejected(r) => assert_eq!((r.rule, r.field.as_str()), (Rule::Input, "corrections./name")),
+    match k
+        .submit(&kommun, rename("rattelse-3", id, second))
+        .await
+        .unwrap()
+    {
+        Outcome::Rejected(r) => assert_eq!(
+            (r.rule, r.field.as_str()),
+            (Rule::Input, "corrections./name")
+        ),
         other => panic!("{other:?}"),
     }
 
