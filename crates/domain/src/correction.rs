@@ -74,7 +74,9 @@ fn patch(payload: &mut Value, corrections: &BTreeMap<String, Value>) {
     }
 }
 
-/// Free-text fields: what a skrivfel may be corrected in.
+/// Free-text fields: what a skrivfel may be corrected in. Never a field
+/// a rule reads as an id, a reference or a choice (`action`, `risk`,
+/// `recommendation` and `response` are such, though they are strings).
 const TEXT_FIELDS: &[&str] = &[
     "title",
     "name",
@@ -85,15 +87,11 @@ const TEXT_FIELDS: &[&str] = &[
     "analysis",
     "purpose",
     "text",
-    "action",
     "what",
     "how",
     "reply",
-    "response",
-    "recommendation",
     "observations",
     "measures",
-    "risk",
     "area",
     "grunduppdrag",
     "synnerliga_skal",

@@ -393,8 +393,10 @@ impl Projector {
         self.catch_up_in_turn(store, kommun, |_| {}).await
     }
 
-    /// The kommun's turn to catch up: one catch-up per kommun at a time in
-    /// this process (a rättelse clears the view while it reads again).
+    /// The kommun's turn to catch up: one catch-up (and rebuild) per kommun
+    /// at a time in this process, since a rättelse clears the view and reads
+    /// again. `follow` does not take it: it is the CLI's, alone in its
+    /// process.
     fn turn(&self, kommun: &KommunId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
         self.catching_up
             .lock()
@@ -443,8 +445,8 @@ impl Projector {
             if !refold {
                 return Ok(last);
             }
+            // The batch that found it cleared the view.
             tracing::info!(kommun = %kommun, "a rättelse takes effect: projecting the history again");
-            self.clear_view(kommun, true)?;
         }
     }
 
@@ -471,8 +473,8 @@ impl Projector {
                     return Ok(last);
                 }
             }
+            // The batch that found it cleared the view.
             tracing::info!(kommun = %kommun, "a rättelse takes effect: projecting the history again");
-            self.clear_view(kommun, true)?;
         }
     }
 
@@ -567,6 +569,19 @@ impl Projector {
                 Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }
         }
+        if refold {
+            // What the rättelse corrects was projected as recorded: the
+            // rättelse is kept and the kommun's views go, in one batch, so
+            // a crash leaves either the old view or one to project afresh.
+            let mut batch = sled::Batch::default();
+            self.clear_into(&mut batch, kommun, true)?;
+            batch.insert(
+                corrections_key(kommun).as_bytes(),
+                serde_json::to_vec(&*corrections)?,
+            );
+            self.write(kommun, batch, true)?;
+            return Ok((last.sequence(), true));
+        }
         let writes = overlay.take();
         let graph_prefixes: Vec<String> = crate::query::GRAPH_KINDS
             .iter()
@@ -585,14 +600,8 @@ impl Projector {
         };
         let cp = Checkpoint::new(after, &last_hash);
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
-        if refold {
-            batch.insert(
-                corrections_key(kommun).as_bytes(),
-                serde_json::to_vec(&*corrections)?,
-            );
-        }
         self.write(kommun, batch, graph_changed)?;
-        Ok((last.sequence(), refold))
+        Ok((last.sequence(), false))
     }
 
     /// The kommun's rättelser that take effect, as far as projected.
@@ -605,13 +614,19 @@ impl Projector {
 
     /// Removes everything projected for the kommun.
     pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
-        self.clear_view(kommun, false)
+        let mut batch = sled::Batch::default();
+        self.clear_into(&mut batch, kommun, false)?;
+        self.write(kommun, batch, true)
     }
 
-    /// Removes the kommun's views, histories and checkpoint, and its
-    /// rättelser unless `keep_corrections`.
-    fn clear_view(&self, kommun: &KommunId, keep_corrections: bool) -> Result<(), ProjectionError> {
-        let mut batch = sled::Batch::default();
+    /// Adds to `batch` the removal of the kommun's views, histories and
+    /// checkpoint, and of its rättelser unless `keep_corrections`.
+    fn clear_into(
+        &self,
+        batch: &mut sled::Batch,
+        kommun: &KommunId,
+        keep_corrections: bool,
+    ) -> Result<(), ProjectionError> {
         if !keep_corrections {
             batch.remove(corrections_key(kommun).as_bytes());
         }
@@ -624,7 +639,7 @@ impl Projector {
             }
         }
         batch.remove(checkpoint_key(kommun).as_bytes());
-        self.write(kommun, batch, true)
+        Ok(())
     }
 
     /// Projects the kommun from scratch.

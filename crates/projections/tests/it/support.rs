@@ -16,6 +16,7 @@ pub struct Writer {
     /// Every event recorded, by id (a rättelse is decided against the
     /// decision it corrects).
     pub recorded: std::collections::HashMap<uuid::Uuid, styr_domain::Event>,
+    corrections: styr_domain::Corrections,
 }
 
 impl Writer {
@@ -25,16 +26,21 @@ impl Writer {
             kommun,
             state: KommunState::default(),
             recorded: Default::default(),
+            corrections: Default::default(),
         }
     }
 
     /// Records one decision, which the styrmodell must accept.
     pub async fn record(&mut self, d: &ExampleDecision) -> Commit {
-        // A rättelse is decided against what it corrects, as recorded (the
-        // tests correct each decision once).
+        // A rättelse is decided against what it corrects, read through
+        // the rättelser before it (as the service reads it).
         let original = match &d.command {
             styr_domain::Command::CorrectDecision(c) => self.recorded.get(&c.corrects).map(|e| {
                 let (event_type, payload) = e.to_payload();
+                let payload = self
+                    .corrections
+                    .apply(c.corrects, &payload)
+                    .unwrap_or(payload);
                 styr_domain::Original {
                     event_type: event_type.to_owned(),
                     payload,
@@ -64,6 +70,9 @@ impl Writer {
                     };
                     self.state.evolve(&meta, event);
                     self.recorded.insert(*id, event.clone());
+                    if let styr_domain::Event::DecisionCorrected(c) = event {
+                        self.corrections.note(*id, c);
+                    }
                 }
                 commit
             }
