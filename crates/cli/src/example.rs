@@ -283,10 +283,118 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-pub(crate) async fn example(ctx: &mut Ctx<'_>, k: &str) -> Result<Exit> {
+pub(crate) async fn example(ctx: &mut Ctx<'_>, exempel: &str, k: &str) -> Result<Exit> {
     let cli = ctx.cli;
     let k = kommun(k)?;
     let backend = ctx.backend().await?;
-    run(&backend.kommuner(), &k, &cli.som, &cli.projections()).await?;
+    if exempel == "gotene" {
+        run_gotene(&backend.kommuner(), &k, &cli.som, &cli.projections()).await?;
+    } else {
+        run(&backend.kommuner(), &k, &cli.som, &cli.projections()).await?;
+    }
     Ok(Exit::Ok)
+}
+
+/// Submits `submissions` as `identity`; returns (recorded, already there).
+async fn load(
+    kommuner: &Kommuner,
+    kommun: &KommunId,
+    identity: &str,
+    submissions: Vec<styr_service::Submission>,
+) -> Result<(usize, usize)> {
+    let (mut recorded, mut duplicate) = (0, 0);
+    let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
+    for s in submissions {
+        bar.inc(1);
+        let key = s.idempotency_key.clone();
+        match kommuner.submit_as(kommun, identity, s).await? {
+            Outcome::Recorded(_) => recorded += 1,
+            Outcome::Duplicate(_) => duplicate += 1,
+            Outcome::Rejected(r) => anyhow::bail!("exemplets beslut {key} avslogs: {r}"),
+        }
+    }
+    bar.finish_and_clear();
+    Ok((recorded, duplicate))
+}
+
+/// `styr example --exempel gotene`: one organisation, one förvaltning
+/// (KS's), whose sektorer and enheter answer to different nämnder.
+pub async fn run_gotene(
+    kommuner: &Kommuner,
+    kommun: &KommunId,
+    identity: &str,
+    projections: &std::path::Path,
+) -> Result<()> {
+    let submissions =
+        example::gotene().context("det inbyggda Götene-exemplet går inte att läsa")?;
+    let (recorded, duplicate) = load(kommuner, kommun, identity, submissions).await?;
+    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
+    let kv = p.view();
+    let name = styr_projections::doc::<KommunDoc>(kv, kommun, KOMMUN_PATH)?
+        .map_or_else(|| kommun.to_string(), |k| k.name);
+    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
+    outln!(
+        "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
+    )?;
+    print_chain(kv, kommun)?;
+    let units: Vec<UnitDoc> = styr_projections::docs(kv, kommun, DocKind::Unit)?;
+    outln!("\nEn organisation, en förvaltning: enheterna och de nämnder deras verksamhet svarar inför:")?;
+    print_unit_tree(&units, None, 1)?;
+    let shared: Vec<String> = units
+        .iter()
+        .filter(|u| u.responsible().len() > 1)
+        .map(|u| {
+            format!(
+                "{} ({})",
+                u.name,
+                u.responsible()
+                    .iter()
+                    .map(|b| b.to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    outln!("\nSvarar inför flera nämnder: {}", shared.join("; "))?;
+    let plan = styr_projections::plan(kv, kommun, YEAR)?;
+    outln!("\nNämndernas detaljbudgetar {YEAR} över de enheter som svarar inför dem:")?;
+    for n in &plan.namnder {
+        let Some(d) = n.plan.as_ref().filter(|p| !p.detaljbudget.is_empty()) else {
+            continue;
+        };
+        let lines: Vec<String> = d
+            .detaljbudget
+            .iter()
+            .map(|(unit, amount)| format!("{unit} {}", styr_domain::grouped(*amount)))
+            .collect();
+        outln!("  {:<4} {}", n.body.id.to_uppercase(), lines.join(", "))?;
+    }
+    outln!(
+        "\nMer: `styr register {kommun} enheter`, `styr chain {kommun} unit/elevhalsan`, `styr chain {kommun} body/bun`, `styr register {kommun} avvikelser`."
+    )?;
+    Ok(())
+}
+
+/// The units below `parent` (the förvaltning's top when `None`), indented.
+fn print_unit_tree(units: &[UnitDoc], parent: Option<&str>, depth: usize) -> Result<()> {
+    for u in units.iter().filter(|u| u.parent.as_deref() == parent) {
+        let serves: Vec<String> = u
+            .serves
+            .iter()
+            .map(|a| format!("{}: {}", a.namnd.to_uppercase(), a.verksamhet))
+            .collect();
+        outln!(
+            "{}{} ({}){}",
+            "  ".repeat(depth),
+            u.name,
+            u.level.swedish(),
+            if serves.is_empty() {
+                format!(" — {}", u.namnd.to_uppercase())
+            } else {
+                format!(" — svarar inför {}", serves.join("; "))
+            }
+        )?;
+        print_unit_tree(units, Some(&u.id), depth + 1)?;
+    }
+    Ok(())
 }

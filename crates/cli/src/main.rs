@@ -188,12 +188,17 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Läser in exempelkommunen (Vimmerby-lik) genom kommandovägen och visar
-    /// dess styrkedja, budget, luckor, uppdrag och ett revisionsspår.
+    /// Läser in en exempelkommun genom kommandovägen och visar dess
+    /// styrkedja: Vimmerby-lik (budget, luckor, uppdrag, processer och ett
+    /// revisionsspår) eller Götene-lik (en förvaltning vars sektorer och
+    /// enheter svarar inför olika nämnder).
     Example {
-        /// Kommun-id att läsa in den som (standard vimmerby).
-        #[arg(long, default_value = "vimmerby", value_name = "KOMMUN")]
-        kommun: String,
+        /// Vilket exempel (standard vimmerby).
+        #[arg(long, default_value = "vimmerby", value_name = "EXEMPEL", value_parser = ["vimmerby", "gotene"])]
+        exempel: String,
+        /// Kommun-id att läsa in det som (standard exemplets namn).
+        #[arg(long, value_name = "KOMMUN")]
+        kommun: Option<String>,
     },
     /// Lämnar in beslut från en JSON- eller YAML-fil (`.yaml`/`.yml`): ett
     /// ärende eller en lista av dem. Slutkod 2 när ett avslås (inget av det
@@ -537,7 +542,9 @@ enum Exit {
 async fn run(cli: Cli) -> Result<Exit> {
     let mut ctx = Ctx::new(&cli);
     match &cli.command {
-        Command::Example { kommun: k } => example::example(&mut ctx, k).await,
+        Command::Example { exempel, kommun: k } => {
+            example::example(&mut ctx, exempel, k.as_deref().unwrap_or(exempel)).await
+        }
         Command::Project {
             kommun: k,
             follow,

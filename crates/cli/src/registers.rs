@@ -185,9 +185,10 @@ fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 fn deviations(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
     for d in styr_projections::docs::<DeviationDoc>(kv, k, DocKind::Deviation)? {
         outln!(
-            "{} {}: {} avvikelse mot {}, noterad {} rapporterad {}: {}",
+            "{} {} ({}): {} avvikelse mot {}, noterad {} rapporterad {}: {}",
             d.id,
             d.unit,
+            d.body.to_uppercase(),
             d.sign.swedish(),
             d.from.swedish(),
             d.noticed,
@@ -481,12 +482,21 @@ fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 fn units(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
     for u in styr_projections::docs::<UnitDoc>(kv, k, DocKind::Unit)? {
         outln!(
-            "{:<20} {} ({}, under {})",
+            "{:<20} {} ({} {}, under {})",
             u.id,
             u.name,
             u.namnd.to_uppercase(),
+            u.level.swedish(),
             u.parent.as_deref().unwrap_or("nämnden")
         )?;
+        for a in &u.serves {
+            outln!(
+                "{:<20}   svarar inför {} för {}",
+                "",
+                a.namnd.to_uppercase(),
+                a.verksamhet
+            )?;
+        }
     }
     Ok(())
 }

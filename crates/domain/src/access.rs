@@ -101,6 +101,24 @@ impl KommunState {
                 ),
             };
         }
+        // An official acts for the nämnd whose förvaltning the unit is in,
+        // or one its verksamhet answers to: a grant for any of them will do.
+        if let DecidedBy::Official { unit, .. } = &provenance.decided_by {
+            if let Some(u) = self.units.get(unit) {
+                let mut bodies = u.responsible();
+                bodies.push(&u.namnd);
+                if bodies.iter().any(|b| {
+                    self.holds(
+                        identity,
+                        &Access::Body {
+                            body: (*b).to_owned(),
+                        },
+                    )
+                }) {
+                    return Ok(());
+                }
+            }
+        }
         match self.responsible_body(&provenance.decided_by) {
             Some(body) if self.holds(identity, &Access::Body { body: body.clone() }) => Ok(()),
             Some(body) => refuse(format!("beslut för {}", body.to_uppercase())),

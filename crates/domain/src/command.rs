@@ -219,10 +219,16 @@ pub struct CloseProcess {
 pub struct EstablishUnit {
     pub unit: String,
     pub name: String,
+    /// The nämnd whose förvaltning the unit is part of (organisation: who
+    /// employs and leads; it decides the unit).
     pub namnd: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub level: UnitLevel,
+    /// The nämnder its verksamhet answers to, each for a verksamhet
+    /// (responsibility); none: it answers to `namnd`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<Ansvar>,
 }
 
 /// A body adopts a point of its delegationsordning.

@@ -162,14 +162,17 @@ impl KommunState {
             .find(|b| (*b..=b + 2).contains(&year))
     }
 
-    /// `unit` exists and belongs to the nämnd `body`.
+    /// `unit` exists and its verksamhet answers to the nämnd `body`.
     pub(crate) fn unit_of(&self, field: &str, unit: &str, body: &str) -> Result<(), Rejection> {
         match self.units.get(unit) {
-            Some(u) if u.namnd == body => Ok(()),
+            Some(u) if u.serves(body) => Ok(()),
             Some(u) => reject(
                 Rule::Reference,
                 field,
-                format!("enheten {unit:?} hör till {:?}", u.namnd),
+                format!(
+                    "enheten {unit:?} svarar inte inför {body:?} (den svarar inför {})",
+                    u.responsible().join(", ")
+                ),
             ),
             None => reject(Rule::Reference, field, format!("ingen enhet {unit:?}")),
         }
@@ -327,13 +330,13 @@ impl KommunState {
                 by_body(b)
                     || by_delegate(b, m)
                     || matches!(&p.decided_by, DecidedBy::Official { unit: acting, .. }
-                        if self.units.get(acting).is_some_and(|u| u.namnd == b) && self.unit_within(unit, acting))
+                        if self.units.get(unit).is_some_and(|u| u.serves(b)) && self.unit_within(unit, acting))
             }
             Authority::Organisation(b, m) => {
                 by_body(b)
                     || by_delegate(b, m)
                     || matches!(&p.decided_by, DecidedBy::Official { unit, .. }
-                        if self.units.get(unit).is_some_and(|u| u.namnd == b))
+                        if self.leads_for(unit, b))
             }
             Authority::CouncilOrBoard => {
                 self.council().is_some_and(|c| by_body(c))
@@ -356,7 +359,7 @@ impl KommunState {
                 m.swedish()
             ),
             Authority::Organisation(b, m) => format!(
-                "{b:?}, en av dess delegater för {}, eller en tjänsteperson vid någon av dess enheter",
+                "{b:?}, en av dess delegater för {}, eller en tjänsteperson vid en enhet som svarar inför den eller en enhet ovanför en sådan",
                 m.swedish()
             ),
             Authority::CouncilOrBoard => {

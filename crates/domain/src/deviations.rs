@@ -5,6 +5,24 @@ use crate::state::*;
 use crate::*;
 
 impl KommunState {
+    /// The nämnd a deviation at unit `u` answers to: the one its `from`
+    /// names (a ram, a detaljbudget, a nämndmål) when the unit serves it,
+    /// otherwise the first nämnd the unit answers to.
+    fn deviation_body(&self, u: &Unit, from: &DeviationFrom) -> String {
+        let named = match from {
+            DeviationFrom::Ram { body, .. } | DeviationFrom::Detaljbudget { body, .. } => {
+                Some(body.clone())
+            }
+            DeviationFrom::Goal { goal } | DeviationFrom::Indicator { goal, .. } => {
+                self.namndmal.get(goal).map(|m| m.body.clone())
+            }
+            _ => None,
+        };
+        named
+            .filter(|b| u.serves(b))
+            .unwrap_or_else(|| u.responsible()[0].to_owned())
+    }
+
     /// `report_deviation`: see [`Command::ReportDeviation`].
     pub(crate) fn decide_report_deviation(&self, p: &Provenance, c: &ReportDeviation) -> Decided {
         let ReportDeviation {
@@ -22,7 +40,8 @@ impl KommunState {
         let Some(u) = self.units.get(unit) else {
             return reject(Rule::Reference, "unit", format!("ingen enhet {unit:?}"));
         };
-        self.authorize(p, Authority::Forvaltning(&u.namnd, unit, Matter::FollowUp))?;
+        let body = self.deviation_body(u, from);
+        self.authorize(p, Authority::Forvaltning(&body, unit, Matter::FollowUp))?;
         if self.deviations.contains_key(deviation) {
             return reject(
                 Rule::P6,
@@ -55,7 +74,7 @@ impl KommunState {
         Ok(vec![Event::DeviationReported(DeviationReported {
             deviation: deviation.clone(),
             unit: unit.clone(),
-            body: u.namnd.clone(),
+            body,
             from: from.clone(),
             sign: *sign,
             amount: *amount,

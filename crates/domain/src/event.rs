@@ -202,6 +202,9 @@ pub struct UnitEstablished {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     pub level: UnitLevel,
+    /// The nämnder it answers to; none: `namnd`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<Ansvar>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -139,16 +139,30 @@ pub struct ForbundRecord {
     pub hash: String,
 }
 
-/// Organisationsnivå: a unit's level in the förvaltning under a nämnd.
+/// Organisationsnivå: a unit's level in a förvaltning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitLevel {
-    /// Förvaltning or sektor.
+    /// Förvaltning (the kommunchef's level in a kommun with one förvaltning).
     Forvaltning,
+    /// Sektor: a part of a förvaltning under a sektorschef.
+    Sektor,
     /// Område (verksamhetsområde).
     Omrade,
     /// Ansvarsenhet: the unit with its own chef and budget line.
     Ansvarsenhet,
+}
+
+impl UnitLevel {
+    /// How a person reads it.
+    pub fn swedish(self) -> &'static str {
+        match self {
+            UnitLevel::Forvaltning => "förvaltning",
+            UnitLevel::Sektor => "sektor",
+            UnitLevel::Omrade => "område",
+            UnitLevel::Ansvarsenhet => "ansvarsenhet",
+        }
+    }
 }
 
 /// The deepest a unit tree under one nämnd may go (Götene's four levels).
@@ -1168,4 +1182,15 @@ impl CorrectionGround {
             CorrectionGround::Forbiseende => "liknande förbiseende",
         }
     }
+}
+
+/// Ansvar: a nämnd a unit's verksamhet answers to, for one verksamhet. A
+/// unit in one förvaltning (organisation: who employs and leads) may answer
+/// to several nämnder (responsibility), each for its own verksamhet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ansvar {
+    pub namnd: String,
+    /// What it answers to that nämnd for, e.g. "Förskola".
+    pub verksamhet: String,
 }

@@ -169,6 +169,7 @@ impl KommunState {
             namnd,
             parent,
             level,
+            serves,
         } = c;
         self.operating_body("namnd", namnd)?;
         self.authorize(
@@ -188,7 +189,10 @@ impl KommunState {
                 return reject(
                     Rule::Reference,
                     "parent",
-                    format!("enheten {p:?} hör till {:?}, inte {namnd:?}", pu.namnd),
+                    format!(
+                        "enheten {p:?} är en del av {:?}s förvaltning, inte {namnd:?}s; en enhet där som svarar inför {namnd:?} anges med namnd {:?} och serves [{{\"namnd\": {namnd:?}, \"verksamhet\": …}}]",
+                        pu.namnd, pu.namnd
+                    ),
                 );
             }
             if pu.depth >= MAX_UNIT_DEPTH {
@@ -199,12 +203,24 @@ impl KommunState {
                 );
             }
         }
+        for (i, a) in serves.iter().enumerate() {
+            self.operating_body(&format!("serves[{i}].namnd"), &a.namnd)?;
+            check_text(&format!("serves[{i}].verksamhet"), &a.verksamhet)?;
+            if serves[..i].contains(a) {
+                return reject(
+                    Rule::Input,
+                    format!("serves[{i}]"),
+                    "samma nämnd och verksamhet finns redan",
+                );
+            }
+        }
         Ok(vec![Event::UnitEstablished(UnitEstablished {
             unit: unit.clone(),
             name: name.clone(),
             namnd: namnd.clone(),
             parent: parent.clone(),
             level: *level,
+            serves: serves.clone(),
         })])
     }
 
@@ -287,6 +303,7 @@ impl KommunState {
             namnd,
             parent,
             level,
+            serves,
         } = e.clone();
         let depth = parent
             .as_ref()
@@ -300,6 +317,7 @@ impl KommunState {
                 parent,
                 level,
                 depth,
+                serves,
             },
         );
     }

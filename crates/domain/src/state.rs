@@ -94,15 +94,46 @@ pub struct Body {
     pub forbund: Option<Forbund>,
 }
 
-/// Enhet: a unit in a nämnd's förvaltning.
+/// Enhet: a unit in a förvaltning (organisation: `namnd`'s), answering
+/// to one or more nämnder for its verksamhet (responsibility: `serves`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub name: String,
+    /// The nämnd whose förvaltning it is part of.
     pub namnd: String,
     pub parent: Option<String>,
     pub level: UnitLevel,
     /// 1 for a unit directly under the nämnd.
     pub depth: usize,
+    /// The nämnder it answers to; empty: `namnd`.
+    pub serves: Vec<Ansvar>,
+}
+
+impl Unit {
+    /// Whether its verksamhet answers to `body` (P1, P4 and plans follow
+    /// this, not the organisation).
+    pub fn serves(&self, body: &str) -> bool {
+        if self.serves.is_empty() {
+            self.namnd == body
+        } else {
+            self.serves.iter().any(|a| a.namnd == body)
+        }
+    }
+
+    /// The nämnder it answers to, in the order decided.
+    pub fn responsible(&self) -> Vec<&str> {
+        if self.serves.is_empty() {
+            vec![self.namnd.as_str()]
+        } else {
+            let mut out: Vec<&str> = Vec::new();
+            for a in &self.serves {
+                if !out.contains(&a.namnd.as_str()) {
+                    out.push(&a.namnd);
+                }
+            }
+            out
+        }
+    }
 }
 
 /// Delegationspunkt.
@@ -299,6 +330,14 @@ impl KommunState {
     }
 
     /// Is `unit` the same as `ancestor` or below it?
+    /// Whether an official at `acting` leads verksamhet answering to
+    /// `body`: `acting` or a unit below it serves `body`.
+    pub fn leads_for(&self, acting: &str, body: &str) -> bool {
+        self.units
+            .iter()
+            .any(|(id, u)| u.serves(body) && self.unit_within(id, acting))
+    }
+
     pub fn unit_within(&self, unit: &str, ancestor: &str) -> bool {
         let mut cur = Some(unit.to_owned());
         while let Some(u) = cur {

@@ -56,6 +56,7 @@ fn base() -> Vec<Event> {
             namnd: b.into(),
             parent: None,
             level: UnitLevel::Forvaltning,
+            serves: Vec::new(),
         }));
     }
     out.push(Event::BudgetAdopted(BudgetAdopted {

@@ -70,9 +70,30 @@ pub struct BodyDoc {
 pub struct UnitDoc {
     pub id: String,
     pub name: String,
+    /// The nämnd whose förvaltning it is part of (organisation).
     pub namnd: String,
     pub parent: Option<String>,
     pub level: UnitLevel,
+    /// The nämnder its verksamhet answers to, each for a verksamhet
+    /// (responsibility); empty: `namnd`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<styr_domain::Ansvar>,
+}
+
+impl UnitDoc {
+    /// The nämnder it answers to.
+    pub fn responsible(&self) -> Vec<&str> {
+        if self.serves.is_empty() {
+            return vec![self.namnd.as_str()];
+        }
+        let mut out: Vec<&str> = Vec::new();
+        for a in &self.serves {
+            if !out.contains(&a.namnd.as_str()) {
+                out.push(&a.namnd);
+            }
+        }
+        out
+    }
 }
 
 /// Vision, värdegrund or strategisk plan.

@@ -288,6 +288,8 @@ struct UnitNode {
     name: String,
     namnd: String,
     parent: Option<String>,
+    #[serde(default)]
+    serves: Vec<styr_domain::Ansvar>,
 }
 
 #[derive(serde::Deserialize)]
@@ -392,13 +394,38 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
                 .push(DocKind::Uppdrag.path(&u.id));
         }
     }
-    for u in docs::<UnitNode>(kv, kommun, DocKind::Unit)? {
+    // A unit sits below its parent in the organisation (the nämnd whose
+    // förvaltning it is, at the top), and below each nämnd its verksamhet
+    // answers to that its parent does not.
+    let units: BTreeMap<String, UnitNode> = docs::<UnitNode>(kv, kommun, DocKind::Unit)?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let serves = |u: &UnitNode| -> Vec<String> {
+        if u.serves.is_empty() {
+            vec![u.namnd.clone()]
+        } else {
+            u.serves.iter().map(|a| a.namnd.clone()).collect()
+        }
+    };
+    for u in units.values() {
         let path = DocKind::Unit.path(&u.id);
-        labels.insert(path.clone(), u.name);
-        let parent = u
+        labels.insert(path.clone(), u.name.clone());
+        let mut parents = vec![u
             .parent
-            .map_or(DocKind::Body.path(&u.namnd), |p| DocKind::Unit.path(&p));
-        up.insert(path, vec![parent]);
+            .as_ref()
+            .map_or(DocKind::Body.path(&u.namnd), |p| DocKind::Unit.path(p))];
+        let above: Vec<String> = match u.parent.as_ref().and_then(|p| units.get(p)) {
+            Some(p) => serves(p),
+            None => vec![u.namnd.clone()],
+        };
+        for b in serves(u) {
+            let node = DocKind::Body.path(&b);
+            if !above.contains(&b) && !parents.contains(&node) {
+                parents.push(node);
+            }
+        }
+        up.insert(path, parents);
     }
     for p in docs::<PlanDoc>(kv, kommun, DocKind::Plan)? {
         for a in &p.activities {

@@ -10,3 +10,13 @@ pub const VIMMERBY_JSON: &str = include_str!("../../../examples/vimmerby/kommun.
 pub fn vimmerby() -> Result<Vec<Submission>, serde_json::Error> {
     serde_json::from_str(VIMMERBY_JSON)
 }
+
+/// The Götene-shaped example (`examples/gotene/kommun.json`): one
+/// organisation, one förvaltning under KS, whose sektorer and enheter
+/// answer to different nämnder.
+pub const GOTENE_JSON: &str = include_str!("../../../examples/gotene/kommun.json");
+
+/// Parses the Götene-shaped example's submissions.
+pub fn gotene() -> Result<Vec<Submission>, serde_json::Error> {
+    serde_json::from_str(GOTENE_JSON)
+}

@@ -24,3 +24,11 @@ pub struct ExampleDecision {
 pub fn vimmerby() -> Vec<ExampleDecision> {
     serde_json::from_str(VIMMERBY_JSON).expect("the example kommun parses")
 }
+
+/// The Götene-shaped example (one förvaltning serving several nämnder).
+pub const GOTENE_JSON: &str = include_str!("../../../examples/gotene/kommun.json");
+
+/// The Götene-shaped example's decisions.
+pub fn gotene() -> Vec<ExampleDecision> {
+    serde_json::from_str(GOTENE_JSON).expect("the Götene example parses")
+}

@@ -1811,3 +1811,40 @@ async fn kolada_files_import_as_they_come() {
         vec![example, (67.4, "2026-03-05T06:00:00Z".to_owned())]
     );
 }
+
+#[tokio::test]
+async fn the_gotene_example_has_one_forvaltning_serving_several_namnder() {
+    let cli = Cli::start().await;
+    let out = cli.run(&["example", "--exempel", "gotene"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("Götene kommun (gotene): 28 beslut registrerade"),
+        "{t}"
+    );
+    // The tree: KS's förvaltning, a sektor answering to BUN, a unit to two.
+    assert!(t.contains("Kommunförvaltningen (förvaltning) — KS"), "{t}");
+    assert!(
+        t.contains("Sektor barn och utbildning (sektor) — svarar inför BUN: Förskola, grundskola och gymnasium"),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "Svarar inför flera nämnder: Elevhälsan (BUN, SN); Sektor samhällsbyggnad (MBN, KS)"
+        ),
+        "{t}"
+    );
+    // Each nämnd's detaljbudget uses the units that answer to it, Elevhälsan in two.
+    assert!(t.contains("BUN  elevhalsan 28\u{a0}000"), "{t}");
+    assert!(t.contains("SN   elevhalsan 6\u{a0}000"), "{t}");
+    // The styrkedja runs from KF's goal to the enhetsplan the sektorschef adopted for BUN.
+    assert!(
+        t.contains("aktivitet sprakutveckling (ep-kallby-2026, forskola-kallby)"),
+        "{t}"
+    );
+    // The deviation at Elevhälsan against SN's detaljbudget is SN's.
+    let reg = text(&cli.run(&["register", "gotene", "avvikelser"]));
+    assert!(reg.contains("dev-2026-elevhalsan elevhalsan (SN)"), "{reg}");
+    let chain = text(&cli.run(&["chain", "gotene", "body/sn"]));
+    assert!(chain.contains("Elevhälsan"), "{chain}");
+}

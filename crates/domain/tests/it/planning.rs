@@ -1554,3 +1554,122 @@ fn a_negative_budgeted_result_needs_synnerliga_skal_or_a_plan_to_restore_it() {
     // A budget without a negative year needs no balanskrav.
     w.clone_ok(nov(), faststalld(2026, json!({})));
 }
+
+/// The Götene-shaped example: one förvaltning (KS's) whose sektorer and
+/// enheter answer to different nämnder.
+fn gotene() -> World {
+    #[derive(serde::Deserialize)]
+    struct Decision {
+        provenance: Provenance,
+        command: serde_json::Value,
+    }
+    let decisions: Vec<Decision> =
+        serde_json::from_str(include_str!("../../../../examples/gotene/kommun.json")).unwrap();
+    let mut w = World::new();
+    for d in decisions {
+        w.then_ok(d.provenance, d.command);
+    }
+    w
+}
+
+#[test]
+fn organisation_and_responsibility_are_two_things() {
+    let mut w = gotene();
+    let unit = |id: &str, parent: &str, serves: serde_json::Value| {
+        json!({"command": "establish_unit", "unit": id, "name": id, "namnd": "ks",
+            "parent": parent, "level": "ansvarsenhet", "serves": serves})
+    };
+    // KS decides its förvaltning's units, whoever they answer to.
+    w.then_rejected(
+        by("bun", "2026-02-01"),
+        unit(
+            "fritids",
+            "sektor-bou",
+            json!([{"namnd": "bun", "verksamhet": "Fritidshem"}]),
+        ),
+        Rule::P1,
+        "decided_by",
+    );
+    // The parent is in the same förvaltning; the message says how to write it.
+    let mut in_bun = unit("fritids", "sektor-bou", json!([]));
+    in_bun["namnd"] = json!("bun");
+    w.then_rejected(by("bun", "2026-02-01"), in_bun, Rule::Reference, "parent");
+    // Each nämnd answered to is an operating one, each (nämnd, verksamhet) once.
+    w.then_rejected(
+        by("ks", "2026-02-01"),
+        unit(
+            "fritids",
+            "sektor-bou",
+            json!([{"namnd": "rev", "verksamhet": "x"}]),
+        ),
+        Rule::Reference,
+        "serves[0].namnd",
+    );
+    w.then_rejected(
+        by("ks", "2026-02-01"),
+        unit(
+            "fritids",
+            "sektor-bou",
+            json!([{"namnd": "bun", "verksamhet": " "}]),
+        ),
+        Rule::Input,
+        "serves[0].verksamhet",
+    );
+    let twice = json!([{"namnd": "bun", "verksamhet": "Fritidshem"}, {"namnd": "bun", "verksamhet": "Fritidshem"}]);
+    w.then_rejected(
+        by("ks", "2026-02-01"),
+        unit("fritids", "sektor-bou", twice),
+        Rule::Input,
+        "serves[1]",
+    );
+    // A fifth level is one too many.
+    w.then_rejected(
+        by("ks", "2026-02-01"),
+        unit(
+            "grupp",
+            "forskola-kallby",
+            json!([{"namnd": "bun", "verksamhet": "Förskola"}]),
+        ),
+        Rule::Consistency,
+        "parent",
+    );
+    assert!(w.state.units["elevhalsan"].serves("sn") && w.state.units["elevhalsan"].serves("bun"));
+    assert!(!w.state.units["sektor-bou"].serves("ks"));
+
+    // P4 follows the responsibility: BUN's detaljbudget takes only units
+    // that answer to BUN.
+    w.then_rejected(
+        by("bun", "2026-02-01"),
+        json!({"command": "adopt_detaljbudget", "body": "bun", "year": 2027,
+            "lines": [{"unit": "hemtjansten", "amount": 1}]}),
+        Rule::Reference,
+        "lines[0].unit",
+    );
+    // P1 follows it too: the omsorg sektorschef leads no unit answering to
+    // BUN; the kommunchef leads them all.
+    let plan = |plan: &str| {
+        json!({"command": "adopt_plan", "plan": plan, "kind": "enhetsplan", "body": "bun",
+            "unit": "forskola-hallekis", "year": 2026, "activities": []})
+    };
+    w.then_rejected(
+        official("sektor-omsorg", "2026-02-01"),
+        plan("ep-1"),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(official("kommunforvaltningen", "2026-02-01"), plan("ep-1"));
+    // A deviation at a unit answering to two nämnder is the one its
+    // detaljbudget line names.
+    let deviation = |id: &str, body: &str| {
+        json!({"command": "report_deviation", "deviation": id, "unit": "elevhalsan",
+            "from": {"kind": "detaljbudget", "body": body, "year": 2026, "unit": "elevhalsan"},
+            "sign": "negative", "amount": -100, "analysis": "Fler ärenden", "noticed": "2026-04-01"})
+    };
+    for (id, body) in [("d-bun", "bun"), ("d-sn", "sn")] {
+        let events = w.then_ok(official("elevhalsan", "2026-04-02"), deviation(id, body));
+        assert!(
+            matches!(&events[0], Event::DeviationReported(d) if d.body == body),
+            "{events:?}"
+        );
+    }
+}

@@ -89,8 +89,12 @@ pub(super) fn unit_established<R: KvRead + ?Sized>(
         namnd,
         parent,
         level,
+        serves,
     } = e;
     cx.touch(DocKind::Body.path(&namnd));
+    for a in &serves {
+        cx.touch(DocKind::Body.path(&a.namnd));
+    }
     cx.put(
         &DocKind::Unit.path(&unit),
         &UnitDoc {
@@ -99,6 +103,7 @@ pub(super) fn unit_established<R: KvRead + ?Sized>(
             namnd,
             parent,
             level,
+            serves,
         },
     )?;
     Ok(())
