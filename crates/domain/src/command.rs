@@ -526,6 +526,11 @@ pub struct AdoptFollowUpReport {
     pub body: String,
     pub year: i32,
     pub kind: ReportKind,
+    /// Which of the year's reports of this kind (its period's last day,
+    /// `MM-DD`): needed when the calendar in force has several, e.g.
+    /// monthly budgetuppföljningar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub ramar: Vec<RamOutcome>,
     #[serde(default)]
     pub goals: Vec<GoalAssessment>,

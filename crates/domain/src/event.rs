@@ -597,6 +597,10 @@ pub struct FollowUpReportAdopted {
     pub body: String,
     pub year: i32,
     pub kind: ReportKind,
+    /// `MM-DD` when the calendar has several reports of this kind in the
+    /// year (the report is known by it); otherwise absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub through: NaiveDate,
     pub ramar: Vec<RamOutcome>,
     pub goals: Vec<GoalAssessment>,
@@ -610,6 +614,9 @@ pub struct AtgardsplanAdopted {
     pub body: String,
     pub year: i32,
     pub report: ReportKind,
+    /// The report's period, as in its `FollowUpReportAdopted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub plan: Atgardsplan,
 }
 
@@ -942,8 +949,18 @@ impl Event {
                 ("deviation", deviation.clone())
             }
             Event::FollowUpReportAdopted(FollowUpReportAdopted {
-                body, year, kind, ..
-            }) => ("report", format!("{body}-{year}-{}", kind.slug())),
+                body,
+                year,
+                kind,
+                period,
+                ..
+            }) => (
+                "report",
+                match period {
+                    Some(p) => format!("{body}-{year}-{}-{p}", kind.slug()),
+                    None => format!("{body}-{year}-{}", kind.slug()),
+                },
+            ),
             Event::AtgardsplanAdopted(AtgardsplanAdopted { plan, .. }) => {
                 ("atgardsplan", plan.id.clone())
             }

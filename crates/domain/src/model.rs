@@ -927,6 +927,15 @@ impl ReportKind {
         }
     }
 
+    /// The plural, as in "tre budgetuppföljningar".
+    pub fn swedish_plural(self) -> &'static str {
+        match self {
+            ReportKind::Budgetuppfoljning => "budgetuppföljningar",
+            ReportKind::Delarsrapport => "delårsrapporter",
+            ReportKind::Arsredovisning => "årsredovisningar",
+        }
+    }
+
     /// Does the report carry a full-year forecast?
     pub fn has_forecast(self) -> bool {
         self != ReportKind::Arsredovisning

@@ -20,6 +20,7 @@ impl KommunState {
             body,
             year,
             kind,
+            period,
             ramar,
             goals,
             uppdrag,
@@ -27,14 +28,14 @@ impl KommunState {
             investments,
             balanskrav,
         } = c;
-        let through = self.check_report_due(p, body, *year, *kind)?;
+        let (through, period) = self.check_report_due(p, body, *year, *kind, period.as_deref())?;
         let is_ks = self.executive_board() == Some(body.as_str());
         self.check_report_lines(body, is_ks, *year, *kind, ramar, goals, uppdrag)?;
         self.check_atgardsplan_given(body, *kind, atgardsplan.as_ref())?;
         if let Some(a) = atgardsplan {
             self.check_atgardsplan(body, a)?;
         }
-        let mut events = self.report_events(c, through);
+        let mut events = self.report_events(c, through, period);
         let economy = crate::budget::ReportedEconomy {
             investments,
             balanskrav: balanskrav.as_ref(),
@@ -44,25 +45,62 @@ impl KommunState {
     }
 
     /// The body may report, the period has ended, a budget covers the year
-    /// and the report is not adopted already; returns the period's end.
+    /// and the report is not adopted already; returns the period's end and,
+    /// when the calendar has several reports of the kind, its `MM-DD`.
     fn check_report_due(
         &self,
         p: &Provenance,
         body: &str,
         year: i32,
         kind: ReportKind,
-    ) -> Result<NaiveDate, Rejection> {
+        period: Option<&str>,
+    ) -> Result<(NaiveDate, Option<String>), Rejection> {
         self.participating_body("body", body)?;
         self.authorize(p, Authority::Body(body))?;
-        let Some(through) = self.report_through(kind, year)? else {
-            return reject(
-                Rule::Consistency,
-                "kind",
-                format!(
-                    "uppföljningskalendern för {year} har ingen {}",
-                    kind.swedish()
+        let periods = self.report_periods(kind, year)?;
+        let (through, named) = match (periods.as_slice(), period) {
+            ([], _) => {
+                return reject(
+                    Rule::Consistency,
+                    "kind",
+                    format!(
+                        "uppföljningskalendern för {year} har ingen {}",
+                        kind.swedish()
+                    ),
+                )
+            }
+            ([(d, _)], None) => (*d, None),
+            (several, None) => {
+                return reject(
+                    Rule::Input,
+                    "period",
+                    format!(
+                        "uppföljningskalendern för {year} har {} {}: ange vilken med period ({})",
+                        several.len(),
+                        kind.swedish_plural(),
+                        several
+                            .iter()
+                            .map(|(_, md)| md.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            }
+            (all, Some(want)) => match all.iter().find(|(_, md)| md == want) {
+                Some((d, md)) => (*d, (all.len() > 1).then(|| md.clone())),
+                None => return reject(
+                    Rule::Consistency,
+                    "period",
+                    format!(
+                        "uppföljningskalendern för {year} har ingen {} till och med {want} ({})",
+                        kind.swedish(),
+                        all.iter()
+                            .map(|(_, md)| md.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ),
-            );
+            },
         };
         if Self::decided_on(p) <= through {
             return reject(
@@ -81,17 +119,20 @@ impl KommunState {
                 format!("ingen antagen budget omfattar {year}"),
             );
         }
-        if self.reports.contains(&(body.to_owned(), year, kind)) {
+        if self
+            .reports
+            .contains(&(body.to_owned(), year, kind, named.clone()))
+        {
             return reject(
                 Rule::P6,
                 "kind",
                 format!(
-                    "{body:?} har redan antagit sin {} för {year}",
+                    "{body:?} har redan antagit sin {} till och med {through}",
                     kind.swedish()
                 ),
             );
         }
-        Ok(through)
+        Ok((through, named))
     }
 
     /// P5: a deviation beyond delegation that is still open needs the
@@ -176,12 +217,18 @@ impl KommunState {
 
     /// The report's events: the report itself, then each uppdrag and goal
     /// it speaks of on its own subject, then the åtgärdsplan.
-    fn report_events(&self, c: &AdoptFollowUpReport, through: NaiveDate) -> Vec<Event> {
+    fn report_events(
+        &self,
+        c: &AdoptFollowUpReport,
+        through: NaiveDate,
+        period: Option<String>,
+    ) -> Vec<Event> {
         let (body, year, kind) = (&c.body, c.year, c.kind);
         let mut events = vec![Event::FollowUpReportAdopted(FollowUpReportAdopted {
             body: body.clone(),
             year,
             kind,
+            period: period.clone(),
             through,
             ramar: c.ramar.clone(),
             goals: c.goals.clone(),
@@ -216,6 +263,7 @@ impl KommunState {
                 body: body.clone(),
                 year,
                 report: kind,
+                period,
                 plan: a.clone(),
             }));
         }
@@ -351,6 +399,7 @@ impl KommunState {
             body,
             year,
             kind,
+            period,
             through,
             uppdrag,
             ..
@@ -363,7 +412,7 @@ impl KommunState {
                 }
             }
         }
-        self.reports.insert((body, year, kind));
+        self.reports.insert((body, year, kind, period));
     }
 
     pub(crate) fn evolve_atgardsplan_adopted(&mut self, _meta: &EventMeta, e: &AtgardsplanAdopted) {
@@ -393,24 +442,25 @@ impl KommunState {
     /// The report's period end in `year` under the calendar in force then
     /// (Vimmerby's until the kommun decides its own); `None` when that
     /// calendar has no such report.
-    pub(crate) fn report_through(
+    pub(crate) fn report_periods(
         &self,
         kind: ReportKind,
         year: i32,
-    ) -> Result<Option<NaiveDate>, Rejection> {
+    ) -> Result<Vec<(NaiveDate, String)>, Rejection> {
         if !crate::YEARS.contains(&year) {
             return reject(Rule::Input, "year", "inget giltigt år");
         }
         let Some((_, periods)) = self.calendars.range(..=year).next_back() else {
             return match kind.through(year) {
-                Some(d) => Ok(Some(d)),
+                Some(d) => Ok(vec![(d, d.format("%m-%d").to_string())]),
                 None => reject(Rule::Input, "year", "inget giltigt år"),
             };
         };
         Ok(periods
             .iter()
-            .find(|p| p.kind == kind)
-            .and_then(|p| p.through_in(year)))
+            .filter(|p| p.kind == kind)
+            .filter_map(|p| Some((p.through_in(year)?, p.through.clone())))
+            .collect())
     }
 
     /// `adopt_follow_up_calendar`: see [`Command::AdoptFollowUpCalendar`].
@@ -438,7 +488,7 @@ impl KommunState {
         }
         // However a decision is dated: a year already reported on keeps
         // the calendar its reports followed.
-        if let Some((body, y, kind)) = self.reports.iter().find(|(_, y, _)| y >= from_year) {
+        if let Some((body, y, kind, _)) = self.reports.iter().find(|(_, y, _, _)| y >= from_year) {
             return reject(
                 Rule::Consistency,
                 "from_year",
@@ -463,8 +513,14 @@ impl KommunState {
                     ),
                 );
             };
-            if !seen.insert(r.kind) {
-                return reject(Rule::Input, f("kind"), "varje rapport en gång");
+            // Budgetuppföljningar as often as the kommun wants (monthly,
+            // tertial); one delårsrapport and one årsredovisning.
+            if !seen.insert(r.kind) && r.kind != ReportKind::Budgetuppfoljning {
+                return reject(
+                    Rule::Input,
+                    f("kind"),
+                    format!("en {} per år", r.kind.swedish()),
+                );
             }
             if last.is_some_and(|l| md <= l) {
                 return reject(

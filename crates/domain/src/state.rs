@@ -59,7 +59,9 @@ pub struct KommunState {
     pub kolada_values: BTreeMap<(String, i32, String), (Option<f64>, String)>,
     pub deviations: BTreeMap<String, Deviation>,
     /// (body, year, kind) of every adopted follow-up report.
-    pub reports: std::collections::BTreeSet<(String, i32, ReportKind)>,
+    /// (body, year, kind, period) of every adopted follow-up report; the
+    /// period (`MM-DD`) names one of several reports of a kind in a year.
+    pub reports: std::collections::BTreeSet<(String, i32, ReportKind, Option<String>)>,
     pub atgardsplaner: BTreeMap<String, (String, Vec<String>)>,
     pub control_plans: BTreeMap<String, ControlPlan>,
     pub findings: BTreeMap<String, Finding>,

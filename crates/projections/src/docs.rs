@@ -520,6 +520,9 @@ pub struct ReportDoc {
     pub body: String,
     pub year: i32,
     pub kind: ReportKind,
+    /// `MM-DD` when the calendar has several reports of the kind that year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub through: NaiveDate,
     pub ramar: Vec<RamOutcome>,
     pub goals: Vec<GoalAssessment>,
@@ -900,9 +903,18 @@ pub fn namndplan_path(body: &str, year: i32) -> String {
     DocKind::Namndplan.path(format_args!("{body}/{year}"))
 }
 
-/// A body's follow-up report: `report/<body>/<year>/<kind>`.
-pub fn report_path(body: &str, year: i32, kind: styr_domain::ReportKind) -> String {
-    DocKind::Report.path(format_args!("{body}/{year}/{}", kind.slug()))
+/// A body's follow-up report: `report/<body>/<year>/<kind>`, or
+/// `report/<body>/<year>/<kind>-<MM-DD>` for one of several of its kind.
+pub fn report_path(
+    body: &str,
+    year: i32,
+    kind: styr_domain::ReportKind,
+    period: Option<&str>,
+) -> String {
+    match period {
+        Some(p) => DocKind::Report.path(format_args!("{body}/{year}/{}-{p}", kind.slug())),
+        None => DocKind::Report.path(format_args!("{body}/{year}/{}", kind.slug())),
+    }
 }
 
 /// An activity of a plan: `activity/<plan>/<activity>`.

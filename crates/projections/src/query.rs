@@ -585,7 +585,18 @@ fn report_gaps(
             let Some(due) = period.due_in(year) else {
                 continue;
             };
-            let path = report_path(&b.id, year, period.kind);
+            let several = calendar
+                .reports
+                .iter()
+                .filter(|p| p.kind == period.kind)
+                .count()
+                > 1;
+            let path = report_path(
+                &b.id,
+                year,
+                period.kind,
+                several.then_some(period.through.as_str()),
+            );
             if today <= due || kv.get(&view_key(kommun.as_str(), &path))?.is_some() {
                 continue;
             }
@@ -593,9 +604,10 @@ fn report_gaps(
                 kind: "report_missing",
                 entity: path,
                 reason: format!(
-                    "{} har inte antagit sin {} för {year}, som skulle antas senast {due} enligt uppföljningskalendern från {} ({})",
+                    "{} har inte antagit sin {} till och med {}, som skulle antas senast {due} enligt uppföljningskalendern från {} ({})",
                     b.id.to_uppercase(),
                     period.kind.swedish(),
+                    period.through_in(year).map_or_else(|| period.through.clone(), |d| d.to_string()),
                     calendar.from_year,
                     calendar.source.decided
                 ),

@@ -1056,3 +1056,71 @@ fn a_measured_value_is_corrected_for_a_raknefel_its_indicator_is_not() {
     assert_eq!(c.replaced["/rows/0/value"], json!(842.0));
     assert_eq!(c.ground, Some(CorrectionGround::Raknefel));
 }
+
+#[test]
+fn monthly_budgetuppfoljningar_are_known_by_their_period() {
+    let mut w = world();
+    let calendar = |reports: serde_json::Value| json!({"command": "adopt_follow_up_calendar", "from_year": 2026, "reports": reports});
+    let month =
+        |through: &str| json!({"kind": "budgetuppfoljning", "through": through, "due_days": 20});
+    // One delårsrapport a year, however many budgetuppföljningar.
+    w.then_rejected(
+        by("ks", "2025-12-01"),
+        calendar(
+            json!([{"kind": "delarsrapport", "through": "06-30", "due_days": 45},
+            {"kind": "delarsrapport", "through": "08-31", "due_days": 45},
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}]),
+        ),
+        Rule::Input,
+        "reports[1].kind",
+    );
+    w.then_ok(
+        by("ks", "2025-12-01"),
+        calendar(json!([month("02-28"), month("03-31"), month("05-31"),
+            {"kind": "delarsrapport", "through": "08-31", "due_days": 45},
+            month("10-31"),
+            {"kind": "arsredovisning", "through": "12-31", "due_days": 90}])),
+    );
+    let april = |period: Option<&str>| {
+        let mut r = report("budgetuppfoljning", Some(500000), None);
+        if let Some(p) = period {
+            r["period"] = json!(p);
+        }
+        r
+    };
+    // Which of the four is named by its period's last day.
+    w.then_rejected(by("bun", "2026-04-10"), april(None), Rule::Input, "period");
+    w.then_rejected(
+        by("bun", "2026-04-10"),
+        april(Some("04-30")),
+        Rule::Consistency,
+        "period",
+    );
+    w.then_rejected(
+        by("bun", "2026-04-10"),
+        april(Some("05-31")),
+        Rule::Consistency,
+        "kind",
+    );
+    let events = w.then_ok(by("bun", "2026-04-10"), april(Some("03-31")));
+    let Event::FollowUpReportAdopted(r) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (r.period.as_deref(), r.through),
+        (Some("03-31"), date("2026-03-31"))
+    );
+    assert_eq!(events[0].aggregate().1, "bun-2026-budgetuppfoljning-03-31");
+    w.then_rejected(
+        by("bun", "2026-04-20"),
+        april(Some("03-31")),
+        Rule::P6,
+        "kind",
+    );
+    // An earlier month may still be adopted; the delårsrapport is the only one of its kind.
+    w.then_ok(by("bun", "2026-04-20"), april(Some("02-28")));
+    let mut delar = report("delarsrapport", Some(500000), None);
+    delar["uppdrag"] = json!([]);
+    let events = w.then_ok(by("bun", "2026-09-15"), delar);
+    assert!(matches!(&events[0], Event::FollowUpReportAdopted(r) if r.period.is_none()));
+}

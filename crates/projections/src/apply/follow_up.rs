@@ -202,6 +202,7 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
         body,
         year,
         kind,
+        period,
         through,
         ramar,
         goals,
@@ -225,11 +226,12 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
         )?;
     }
     cx.put(
-        &report_path(&body, year, kind),
+        &report_path(&body, year, kind, period.as_deref()),
         &ReportDoc {
             body: body.clone(),
             year,
             kind,
+            period,
             through,
             ramar,
             goals,
@@ -250,6 +252,7 @@ pub(super) fn atgardsplan_adopted<R: KvRead + ?Sized>(
         body,
         year,
         report,
+        period,
         plan,
     } = e;
     for d in &plan.deviations {
@@ -258,9 +261,10 @@ pub(super) fn atgardsplan_adopted<R: KvRead + ?Sized>(
             dev.atgardsplan = Some(id)
         })?;
     }
-    cx.update(&report_path(&body, year, report), |r: &mut ReportDoc| {
-        r.atgardsplan = Some(plan)
-    })?;
+    cx.update(
+        &report_path(&body, year, report, period.as_deref()),
+        |r: &mut ReportDoc| r.atgardsplan = Some(plan),
+    )?;
     Ok(())
 }
 
