@@ -101,22 +101,29 @@ impl KommunState {
                 ),
             };
         }
-        // An official acts for the nämnd whose förvaltning the unit is in,
-        // or one its verksamhet answers to: a grant for any of them will do.
+        // An official acts for the nämnder the unit answers to. Which of
+        // them a decision is for is the decision's own matter (P1 decides
+        // it), so a unit answering to several needs a grant for each.
         if let DecidedBy::Official { unit, .. } = &provenance.decided_by {
             if let Some(u) = self.units.get(unit) {
-                let mut bodies = u.responsible();
-                bodies.push(&u.namnd);
-                if bodies.iter().any(|b| {
-                    self.holds(
-                        identity,
-                        &Access::Body {
-                            body: (*b).to_owned(),
-                        },
-                    )
-                }) {
-                    return Ok(());
-                }
+                let missing: Vec<String> = u
+                    .responsible()
+                    .into_iter()
+                    .filter(|b| {
+                        !self.holds(
+                            identity,
+                            &Access::Body {
+                                body: (*b).to_owned(),
+                            },
+                        )
+                    })
+                    .map(str::to_uppercase)
+                    .collect();
+                return if missing.is_empty() {
+                    Ok(())
+                } else {
+                    refuse(format!("beslut för {}", missing.join(", ")))
+                };
             }
         }
         match self.responsible_body(&provenance.decided_by) {

@@ -6,20 +6,35 @@ use crate::*;
 
 impl KommunState {
     /// The nämnd a deviation at unit `u` answers to: the one its `from`
-    /// names (a ram, a detaljbudget, a nämndmål) when the unit serves it,
+    /// names (a ram, a detaljbudget, a nämndmål, an investment, an uppdrag
+    /// given to nämnder the unit answers to) when the unit answers to it,
     /// otherwise the first nämnd the unit answers to.
     fn deviation_body(&self, u: &Unit, from: &DeviationFrom) -> String {
-        let named = match from {
+        let named: Vec<String> = match from {
             DeviationFrom::Ram { body, .. } | DeviationFrom::Detaljbudget { body, .. } => {
-                Some(body.clone())
+                vec![body.clone()]
             }
-            DeviationFrom::Goal { goal } | DeviationFrom::Indicator { goal, .. } => {
-                self.namndmal.get(goal).map(|m| m.body.clone())
-            }
-            _ => None,
+            DeviationFrom::Goal { goal } | DeviationFrom::Indicator { goal, .. } => self
+                .namndmal
+                .get(goal)
+                .map(|m| m.body.clone())
+                .into_iter()
+                .collect(),
+            DeviationFrom::Investment { investment, .. } => self
+                .investments
+                .get(investment)
+                .map(|i| i.body.clone())
+                .into_iter()
+                .collect(),
+            DeviationFrom::Uppdrag { uppdrag } => self
+                .uppdrag
+                .get(uppdrag)
+                .map(|x| x.to.clone())
+                .unwrap_or_default(),
         };
         named
-            .filter(|b| u.serves(b))
+            .into_iter()
+            .find(|b| u.serves(b))
             .unwrap_or_else(|| u.responsible()[0].to_owned())
     }
 

@@ -165,7 +165,7 @@ impl UnitLevel {
     }
 }
 
-/// The deepest a unit tree under one nämnd may go (Götene's four levels).
+/// The deepest a förvaltning's unit tree may go (Götene's four levels).
 pub const MAX_UNIT_DEPTH: usize = 4;
 
 /// Ärendetyp: the kinds of decision a delegationsordning point can cover.

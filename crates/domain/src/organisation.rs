@@ -203,8 +203,22 @@ impl KommunState {
                 );
             }
         }
+        // Only KS's förvaltning (one organisation for the whole kommun) lets
+        // a unit answer to another nämnd; a facknämnd does not decide what
+        // another nämnd's verksamhet is.
+        let whole_kommun = self.executive_board() == Some(namnd.as_str());
         for (i, a) in serves.iter().enumerate() {
             self.operating_body(&format!("serves[{i}].namnd"), &a.namnd)?;
+            if a.namnd != *namnd && !whole_kommun {
+                return reject(
+                    Rule::P1,
+                    format!("serves[{i}].namnd"),
+                    format!(
+                        "en enhet i {namnd:?}s förvaltning svarar inför {namnd:?}; bara kommunstyrelsens förvaltning har enheter som svarar inför andra nämnder (här {:?})",
+                        a.namnd
+                    ),
+                );
+            }
             check_text(&format!("serves[{i}].verksamhet"), &a.verksamhet)?;
             if serves[..i].contains(a) {
                 return reject(

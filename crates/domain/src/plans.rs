@@ -158,7 +158,7 @@ impl KommunState {
                     "får inte vara negativt",
                 );
             }
-            let committed = self.committed(&l.unit, *year, None);
+            let committed = self.committed(body, &l.unit, *year, None);
             if l.amount < committed {
                 return reject(
                     Rule::P4,
@@ -268,6 +268,7 @@ impl KommunState {
                     format!("enheten {au:?} är varken {unit:?} eller en enhet under den"),
                 );
             }
+            self.unit_of(&f("unit"), au, body)?;
             if let Some(c) = a.cost {
                 if c < 0 {
                     return reject(Rule::Input, f("cost"), "får inte vara negativt");
@@ -372,7 +373,7 @@ impl KommunState {
                     format!("enheten {au:?} har ingen rad i detaljbudgeten för {year}"),
                 );
             };
-            let remaining = line - self.committed(au, year, Some(plan));
+            let remaining = line - self.committed(body, au, year, Some(plan));
             if total > remaining {
                 return reject(
                     Rule::P4,

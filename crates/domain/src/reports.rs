@@ -88,10 +88,11 @@ impl KommunState {
             }
             (all, Some(want)) => match all.iter().find(|(_, md)| md == want) {
                 Some((d, md)) => (*d, (all.len() > 1).then(|| md.clone())),
-                None => return reject(
-                    Rule::Consistency,
-                    "period",
-                    format!(
+                None => {
+                    return reject(
+                        Rule::Consistency,
+                        "period",
+                        format!(
                         "uppföljningskalendern för {year} har ingen {} till och med {want} ({})",
                         kind.swedish(),
                         all.iter()
@@ -99,7 +100,8 @@ impl KommunState {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                ),
+                    )
+                }
             },
         };
         if Self::decided_on(p) <= through {

@@ -331,14 +331,23 @@ impl KommunState {
         }
     }
 
-    /// Is `unit` the same as `ancestor` or below it?
-    /// Whether an official at `acting` leads verksamhet answering to
-    /// `body`: `acting` or a unit below it serves `body`.
+    /// Whether an official at `acting` acts for `body` in its follow-up:
+    /// `acting` answers to `body`, or heads a förvaltning (its top unit)
+    /// with a unit that does — a sektorschef does not act for every nämnd
+    /// one of the sektor's enheter also answers to.
     pub fn leads_for(&self, acting: &str, body: &str) -> bool {
-        self.units
-            .iter()
-            .any(|(id, u)| u.serves(body) && self.unit_within(id, acting))
+        let Some(a) = self.units.get(acting) else {
+            return false;
+        };
+        a.serves(body)
+            || (a.parent.is_none()
+                && self
+                    .units
+                    .iter()
+                    .any(|(id, u)| u.serves(body) && self.unit_within(id, acting)))
     }
+
+    /// Is `unit` the same as `ancestor` or below it?
 
     pub fn unit_within(&self, unit: &str, ancestor: &str) -> bool {
         let mut cur = Some(unit.to_owned());
@@ -351,12 +360,14 @@ impl KommunState {
         false
     }
 
-    /// What the activities of all current plans of `year` commit from `unit`'s
-    /// detaljbudget line, leaving out the plan `except` (being replaced).
-    pub fn committed(&self, unit: &str, year: i32, except: Option<&str>) -> Tkr {
+    /// What the activities of `body`'s current plans of `year` commit from
+    /// `unit`'s line in its detaljbudget, leaving out the plan `except`
+    /// (being replaced). A unit answering to two nämnder has a line in
+    /// each nämnd's detaljbudget, and each nämnd's plans take from its own.
+    pub fn committed(&self, body: &str, unit: &str, year: i32, except: Option<&str>) -> Tkr {
         self.plans
             .iter()
-            .filter(|(id, p)| p.year == year && Some(id.as_str()) != except)
+            .filter(|(id, p)| p.year == year && p.body == body && Some(id.as_str()) != except)
             .flat_map(|(_, p)| {
                 p.activities
                     .iter()

@@ -1672,4 +1672,113 @@ fn organisation_and_responsibility_are_two_things() {
             "{events:?}"
         );
     }
+
+    // Each nämnd's plans take from its own line: BUN's enhetsplan at
+    // Elevhälsan leaves SN's 6 000 tkr there whole.
+    let at_elevhalsan = |plan: &str, body: &str, goal: &str, cost: i64| {
+        json!({"command": "adopt_plan", "plan": plan, "kind": "enhetsplan", "body": body,
+            "unit": "elevhalsan", "year": 2026,
+            "activities": [{"id": "a", "title": "Samordnade insatser", "namndmal": [goal], "cost": cost}]})
+    };
+    w.then_ok(
+        official("elevhalsan", "2026-02-10"),
+        at_elevhalsan("ep-bun", "bun", "bun-m1", 20000),
+    );
+    w.then_ok(
+        official("elevhalsan", "2026-02-10"),
+        at_elevhalsan("ep-sn", "sn", "sn-m1", 6000),
+    );
+    w.then_rejected(
+        official("elevhalsan", "2026-02-10"),
+        at_elevhalsan("ep-sn-2", "sn", "sn-m1", 1),
+        Rule::P4,
+        "cost",
+    );
+    // An activity's unit answers to the plan's nämnd.
+    let mut stray = plan("ep-2");
+    stray["unit"] = json!("sektor-bou");
+    stray["activities"] = json!([{"id": "a", "title": "x", "namndmal": ["bun-m1"], "unit": "elevhalsan"},
+        {"id": "b", "title": "y", "namndmal": ["bun-m1"], "unit": "sektor-bou"}]);
+    w.then_ok(official("sektor-bou", "2026-02-11"), stray.clone());
+    w.then_ok(
+        by("ks", "2026-02-01"),
+        unit(
+            "skolhalsovard",
+            "elevhalsan",
+            json!([{"namnd": "bun", "verksamhet": "Skolhälsovård"}]),
+        ),
+    );
+    let mut sn_plan = plan("ep-3");
+    sn_plan["body"] = json!("sn");
+    sn_plan["unit"] = json!("elevhalsan");
+    sn_plan["activities"] =
+        json!([{"id": "a", "title": "x", "namndmal": ["sn-m1"], "unit": "skolhalsovard"}]);
+    w.then_rejected(
+        official("elevhalsan", "2026-02-11"),
+        sn_plan,
+        Rule::Reference,
+        "activities[0].unit",
+    );
+
+    // Follow-up for SN: an official at a unit answering to SN, or the
+    // kommunchef; not the sektorschef for barn och utbildning, though
+    // Elevhälsan below also answers to SN.
+    let outcome = json!({"command": "record_outcome", "goal": "sn-m1", "indicator": "tidiga-insatser",
+        "period": "2026-T1", "value": 64.0, "source": "Verksamhetssystemet"});
+    w.then_rejected(
+        official("sektor-bou", "2026-05-02"),
+        outcome.clone(),
+        Rule::P1,
+        "decided_by",
+    );
+    w.then_ok(official("sektor-omsorg", "2026-05-02"), outcome.clone());
+    w.then_ok(official("kommunforvaltningen", "2026-05-02"), outcome);
+
+    // Only KS's förvaltning has units answering to other nämnder.
+    w.then_ok(
+        by("bun", "2026-02-01"),
+        json!({"command": "establish_unit", "unit": "bun-kansli", "name": "BUN:s kansli", "namnd": "bun", "level": "forvaltning"}),
+    );
+    w.then_rejected(
+        by("bun", "2026-02-01"),
+        json!({"command": "establish_unit", "unit": "bun-sn", "name": "x", "namnd": "bun", "parent": "bun-kansli",
+            "level": "sektor", "serves": [{"namnd": "sn", "verksamhet": "Skolsocialt arbete"}]}),
+        Rule::P1,
+        "serves[0].namnd",
+    );
+
+    // A grant for BUN alone does not let an identity record as an official
+    // at a unit that also answers to SN.
+    let grant = |body: &str| {
+        cmd(
+            json!({"command": "grant_access", "identity": "rektor", "access": {"kind": "body", "body": body}}),
+        )
+    };
+    let p = by("ks", "2026-02-01");
+    for e in w.state.decide(&p, &grant("bun")).unwrap() {
+        w.state.evolve(
+            &EventMeta {
+                event_id: Uuid::from_u128(90_001),
+                decided_by: p.decided_by.clone(),
+            },
+            &e,
+        );
+    }
+    let report = cmd(deviation("d-3", "bun"));
+    let r = w
+        .state
+        .decide_as("rektor", &official("elevhalsan", "2026-04-03"), &report)
+        .unwrap_err();
+    assert_eq!(r.rule, Rule::P1, "{r}");
+    assert!(
+        r.message.contains("SN") && !r.message.contains("BUN"),
+        "{r}"
+    );
+    assert!(w
+        .state
+        .decide_as("rektor", &official("forskola-kallby", "2026-04-03"), &cmd(json!({
+            "command": "report_deviation", "deviation": "d-4", "unit": "forskola-kallby",
+            "from": {"kind": "detaljbudget", "body": "bun", "year": 2026, "unit": "forskola-kallby"},
+            "sign": "negative", "amount": -100, "analysis": "Vikarier", "noticed": "2026-04-01"})))
+        .is_ok());
 }
