@@ -348,7 +348,6 @@ impl KommunState {
     }
 
     /// Is `unit` the same as `ancestor` or below it?
-
     pub fn unit_within(&self, unit: &str, ancestor: &str) -> bool {
         let mut cur = Some(unit.to_owned());
         while let Some(u) = cur {
