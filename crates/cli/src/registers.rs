@@ -482,11 +482,11 @@ fn bodies(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
 fn units(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
     for u in styr_projections::docs::<UnitDoc>(kv, k, DocKind::Unit)? {
         outln!(
-            "{:<20} {} ({} {}, under {})",
+            "{:<20} {} ({} i {}:s förvaltning, under {})",
             u.id,
             u.name,
-            u.namnd.to_uppercase(),
             u.level.swedish(),
+            u.namnd.to_uppercase(),
             u.parent.as_deref().unwrap_or("nämnden")
         )?;
         for a in &u.serves {

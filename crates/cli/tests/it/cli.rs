@@ -1845,6 +1845,12 @@ async fn the_gotene_example_has_one_forvaltning_serving_several_namnder() {
     // The deviation at Elevhälsan against SN's detaljbudget is SN's.
     let reg = text(&cli.run(&["register", "gotene", "avvikelser"]));
     assert!(reg.contains("dev-2026-elevhalsan elevhalsan (SN)"), "{reg}");
+    let units = text(&cli.run(&["register", "gotene", "enheter"]));
+    assert!(
+        units.contains("Elevhälsan (ansvarsenhet i KS:s förvaltning, under sektor-bou)")
+            && units.contains("svarar inför SN för Skolsocialt arbete"),
+        "{units}"
+    );
     let chain = text(&cli.run(&["chain", "gotene", "body/sn"]));
     assert!(chain.contains("Elevhälsan"), "{chain}");
 }
