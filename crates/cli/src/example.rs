@@ -22,26 +22,8 @@ pub async fn run(
 ) -> Result<()> {
     let submissions =
         example::vimmerby().context("den inbyggda exempelkommunen går inte att läsa")?;
-    let (mut recorded, mut duplicate) = (0, 0);
-    let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
-    for s in submissions {
-        bar.inc(1);
-        let key = s.idempotency_key.clone();
-        match kommuner.submit_as(kommun, identity, s).await? {
-            Outcome::Recorded(_) => recorded += 1,
-            Outcome::Duplicate(_) => duplicate += 1,
-            Outcome::Rejected(r) => anyhow::bail!("exemplets beslut {key} avslogs: {r}"),
-        }
-    }
-    bar.finish_and_clear();
-    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
+    let p = load(kommuner, kommun, identity, projections, submissions).await?;
     let kv = p.view();
-    let name = styr_projections::doc::<KommunDoc>(kv, kommun, KOMMUN_PATH)?
-        .map_or_else(|| kommun.to_string(), |k| k.name);
-    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-    outln!(
-        "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
-    )?;
     print_chain(kv, kommun)?;
     outln!("\nBudget och ekonomi {YEAR}:")?;
     crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?)?;
@@ -295,13 +277,15 @@ pub(crate) async fn example(ctx: &mut Ctx<'_>, exempel: &str, k: &str) -> Result
     Ok(Exit::Ok)
 }
 
-/// Submits `submissions` as `identity`; returns (recorded, already there).
+/// Submits `submissions` as `identity`, brings this node's projection up
+/// to date and says what was recorded.
 async fn load(
     kommuner: &Kommuner,
     kommun: &KommunId,
     identity: &str,
+    projections: &std::path::Path,
     submissions: Vec<styr_service::Submission>,
-) -> Result<(usize, usize)> {
+) -> Result<styr_projections::Projector> {
     let (mut recorded, mut duplicate) = (0, 0);
     let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
     for s in submissions {
@@ -314,7 +298,14 @@ async fn load(
         }
     }
     bar.finish_and_clear();
-    Ok((recorded, duplicate))
+    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
+    let name = styr_projections::doc::<KommunDoc>(p.view(), kommun, KOMMUN_PATH)?
+        .map_or_else(|| kommun.to_string(), |k| k.name);
+    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
+    outln!(
+        "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
+    )?;
+    Ok(p)
 }
 
 /// `styr example --exempel gotene`: one organisation, one förvaltning
@@ -327,15 +318,8 @@ pub async fn run_gotene(
 ) -> Result<()> {
     let submissions =
         example::gotene().context("det inbyggda Götene-exemplet går inte att läsa")?;
-    let (recorded, duplicate) = load(kommuner, kommun, identity, submissions).await?;
-    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
+    let p = load(kommuner, kommun, identity, projections, submissions).await?;
     let kv = p.view();
-    let name = styr_projections::doc::<KommunDoc>(kv, kommun, KOMMUN_PATH)?
-        .map_or_else(|| kommun.to_string(), |k| k.name);
-    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
-    outln!(
-        "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
-    )?;
     print_chain(kv, kommun)?;
     let units: Vec<UnitDoc> = styr_projections::docs(kv, kommun, DocKind::Unit)?;
     outln!("\nEn organisation, en förvaltning: enheterna och de nämnder deras verksamhet svarar inför:")?;
