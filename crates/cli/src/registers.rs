@@ -402,8 +402,12 @@ fn investments(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
         }
         for f in &i.follow_ups {
             outln!(
-                "    uppföljd   {} {}: utfall {}{} [{}]",
+                "    uppföljd   {}{} {}: utfall {}{} [{}]",
                 f.report.swedish(),
+                f.period
+                    .as_ref()
+                    .map(|p| format!(" t.o.m. {p}"))
+                    .unwrap_or_default(),
                 f.year,
                 styr_audit::grouped(f.outcome),
                 f.forecast

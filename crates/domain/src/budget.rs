@@ -590,6 +590,8 @@ impl KommunState {
                 body: inv.body.clone(),
                 year,
                 report: kind,
+                // Set by the report, which knows its period.
+                period: None,
                 outcome: o.outcome,
                 forecast: o.forecast,
             }));

@@ -630,6 +630,9 @@ pub struct InvestmentFollowedUp {
     pub body: String,
     pub year: i32,
     pub report: ReportKind,
+    /// The report's period, as in its `FollowUpReportAdopted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub outcome: Tkr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<Tkr>,
@@ -661,6 +664,9 @@ pub struct GoalAssessedInReport {
     pub body: String,
     pub year: i32,
     pub report: ReportKind,
+    /// The report's period, as in its `FollowUpReportAdopted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub assessment: GoalAssessment,
 }
 

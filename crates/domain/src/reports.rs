@@ -31,16 +31,22 @@ impl KommunState {
         let (through, period) = self.check_report_due(p, body, *year, *kind, period.as_deref())?;
         let is_ks = self.executive_board() == Some(body.as_str());
         self.check_report_lines(body, is_ks, *year, *kind, ramar, goals, uppdrag)?;
-        self.check_atgardsplan_given(body, *kind, atgardsplan.as_ref())?;
+        self.check_atgardsplan_given(body, *kind, through, atgardsplan.as_ref())?;
         if let Some(a) = atgardsplan {
             self.check_atgardsplan(body, a)?;
         }
-        let mut events = self.report_events(c, through, period);
+        let mut events = self.report_events(c, through, period.clone());
         let economy = crate::budget::ReportedEconomy {
             investments,
             balanskrav: balanskrav.as_ref(),
         };
         self.report_economy(p, body, is_ks, *year, *kind, &economy, &mut events)?;
+        // An investment's follow-up names the report it is in, period too.
+        for e in &mut events {
+            if let Event::InvestmentFollowedUp(i) = e {
+                i.period.clone_from(&period);
+            }
+        }
         Ok(events)
     }
 
@@ -138,11 +144,14 @@ impl KommunState {
     }
 
     /// P5: a deviation beyond delegation that is still open needs the
-    /// nämnd's åtgärdsplan in its next report (the årsredovisning excepted).
+    /// nämnd's åtgärdsplan in its next report (the årsredovisning excepted)
+    /// — a report whose period ended before the deviation was reported
+    /// (an earlier month adopted late) does not answer for it.
     fn check_atgardsplan_given(
         &self,
         body: &str,
         kind: ReportKind,
+        through: NaiveDate,
         atgardsplan: Option<&Atgardsplan>,
     ) -> Result<(), Rejection> {
         if kind == ReportKind::Arsredovisning {
@@ -153,6 +162,7 @@ impl KommunState {
             .unwrap_or_default();
         let missing = self.deviations.iter().find(|(id, d)| {
             d.body == body
+                && d.reported <= through
                 && d.escalated
                 && !d.closed
                 && d.atgardsplan.is_none()
@@ -257,6 +267,7 @@ impl KommunState {
                 body: body.clone(),
                 year,
                 report: kind,
+                period: period.clone(),
                 assessment: g.clone(),
             })
         }));
@@ -441,9 +452,9 @@ impl KommunState {
 
 /// The follow-up calendar.
 impl KommunState {
-    /// The report's period end in `year` under the calendar in force then
-    /// (Vimmerby's until the kommun decides its own); `None` when that
-    /// calendar has no such report.
+    /// Each period end in `year` of a report of `kind` under the calendar in
+    /// force then (Vimmerby's until the kommun decides its own), with its
+    /// `MM-DD`; empty when that calendar has no such report.
     pub(crate) fn report_periods(
         &self,
         kind: ReportKind,

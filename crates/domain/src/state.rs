@@ -58,7 +58,6 @@ pub struct KommunState {
     /// (kpi, year, gender) → the value and status Kolada last gave.
     pub kolada_values: BTreeMap<(String, i32, String), (Option<f64>, String)>,
     pub deviations: BTreeMap<String, Deviation>,
-    /// (body, year, kind) of every adopted follow-up report.
     /// (body, year, kind, period) of every adopted follow-up report; the
     /// period (`MM-DD`) names one of several reports of a kind in a year.
     pub reports: std::collections::BTreeSet<(String, i32, ReportKind, Option<String>)>,

@@ -243,6 +243,9 @@ impl InvestmentDoc {
 pub struct InvestmentFollowUpDoc {
     pub year: i32,
     pub report: ReportKind,
+    /// The report's period (`MM-DD`) when it is one of several of its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
     pub outcome: Tkr,
     pub forecast: Option<Tkr>,
     pub source: Source,
@@ -460,7 +463,17 @@ pub struct UppdragDoc {
     pub goals: Vec<String>,
     pub closed: Option<String>,
     pub lifecycle: Vec<LifecycleEntry>,
+    /// In the order of the dates they speak of (`as_of`), then recorded:
+    /// the last is the latest status, whatever order reports came in.
     pub status: Vec<StatusEntry>,
+}
+
+impl UppdragDoc {
+    /// Adds a status where its `as_of` puts it (after any of the same date).
+    pub fn add_status(&mut self, entry: StatusEntry) {
+        let at = self.status.partition_point(|s| s.as_of <= entry.as_of);
+        self.status.insert(at, entry);
+    }
 }
 
 /// A nämnd's plan for a year, with its detaljbudget.

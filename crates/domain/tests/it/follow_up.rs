@@ -1088,6 +1088,16 @@ fn monthly_budgetuppfoljningar_are_known_by_their_period() {
         }
         r
     };
+    // A deviation beyond delegation, reported in April.
+    let line = json!({"kind": "ram", "body": "bun", "year": 2026});
+    w.then_ok(
+        official("bun-forv", "2026-04-05"),
+        deviation("d1", "bun-forv", line, Some(-4200)),
+    );
+    w.then_ok(
+        official("bun-forv", "2026-04-06"),
+        json!({"command": "escalate_deviation", "deviation": "d1", "reason": "Över delegation"}),
+    );
     // Which of the four is named by its period's last day.
     w.then_rejected(by("bun", "2026-04-10"), april(None), Rule::Input, "period");
     w.then_rejected(
@@ -1117,8 +1127,26 @@ fn monthly_budgetuppfoljningar_are_known_by_their_period() {
         Rule::P6,
         "kind",
     );
-    // An earlier month may still be adopted; the delårsrapport is the only one of its kind.
+    // An earlier month may still be adopted (March's and February's ended
+    // before the deviation was reported: P5 asks the next report, May's).
     w.then_ok(by("bun", "2026-04-20"), april(Some("02-28")));
+    w.then_rejected(
+        by("bun", "2026-06-10"),
+        april(Some("05-31")),
+        Rule::P5,
+        "atgardsplan",
+    );
+    let plan = json!({"id": "ap-1", "deviations": ["d1"], "measures": ["Anställningsstopp"], "effect": 3000, "follow_up_by": "2026-09-30"});
+    let mut may = april(Some("05-31"));
+    may["atgardsplan"] = plan;
+    let events = w.then_ok(by("bun", "2026-06-10"), may);
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::AtgardsplanAdopted(a) if a.period.as_deref() == Some("05-31"))
+        ),
+        "{events:?}"
+    );
+    // The delårsrapport is the only one of its kind.
     let mut delar = report("delarsrapport", Some(500000), None);
     delar["uppdrag"] = json!([]);
     let events = w.then_ok(by("bun", "2026-09-15"), delar);

@@ -222,7 +222,7 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
         };
         cx.update(
             &DocKind::Uppdrag.path(&line.uppdrag),
-            |u: &mut UppdragDoc| u.status.push(entry),
+            |u: &mut UppdragDoc| u.add_status(entry),
         )?;
     }
     cx.put(

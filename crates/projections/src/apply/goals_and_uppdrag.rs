@@ -292,7 +292,7 @@ pub(super) fn uppdrag_status_reported<R: KvRead + ?Sized>(
         ..
     } = e;
     cx.update(&DocKind::Uppdrag.path(&uppdrag), |u: &mut UppdragDoc| {
-        u.status.push(StatusEntry {
+        u.add_status(StatusEntry {
             as_of,
             body,
             status,

@@ -69,6 +69,7 @@ pub(super) fn investment_followed_up<R: KvRead + ?Sized>(
         investment,
         year,
         report,
+        period,
         outcome,
         forecast,
         ..
@@ -79,6 +80,7 @@ pub(super) fn investment_followed_up<R: KvRead + ?Sized>(
             d.follow_ups.push(InvestmentFollowUpDoc {
                 year,
                 report,
+                period,
                 outcome,
                 forecast,
                 source: src,
