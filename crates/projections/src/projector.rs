@@ -145,6 +145,11 @@ pub struct Projector {
     catching_up: std::sync::Mutex<
         std::collections::HashMap<KommunId, std::sync::Arc<tokio::sync::Mutex<()>>>,
     >,
+    /// Per kommun: readers of its view share it, a catch-up holds it alone
+    /// (a rättelse clears the view and projects it again meanwhile).
+    views: std::sync::Mutex<
+        std::collections::HashMap<KommunId, std::sync::Arc<tokio::sync::RwLock<()>>>,
+    >,
     /// Kommuner whose checkpoint this process has checked against the
     /// stream (it is the same history, not one restored or replaced).
     verified: std::sync::Mutex<std::collections::HashSet<KommunId>>,
@@ -226,6 +231,7 @@ impl Projector {
             flush_every: 512,
             apply_lock: std::sync::Mutex::new(()),
             catching_up: Default::default(),
+            views: Default::default(),
             verified: Default::default(),
             graphs: Default::default(),
         })
@@ -393,6 +399,22 @@ impl Projector {
         self.catch_up_in_turn(store, kommun, |_| {}).await
     }
 
+    /// Waits until no catch-up of the kommun is under way and keeps the next
+    /// one waiting while the guard lives: read the view under it, and a
+    /// rättelse's clearing and projecting again is never seen half done.
+    pub async fn reading(&self, kommun: &KommunId) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        self.view_lock(kommun).read_owned().await
+    }
+
+    fn view_lock(&self, kommun: &KommunId) -> std::sync::Arc<tokio::sync::RwLock<()>> {
+        self.views
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(kommun.clone())
+            .or_default()
+            .clone()
+    }
+
     /// The kommun's turn to catch up: one catch-up (and rebuild) per kommun
     /// at a time in this process, since a rättelse clears the view and reads
     /// again. `follow` does not take it: it is the CLI's, alone in its
@@ -427,6 +449,8 @@ impl Projector {
         kommun: &KommunId,
         mut progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
+        let view = self.view_lock(kommun);
+        let _writing = view.write().await;
         loop {
             let checked = self.verify_checkpoint(store, kommun).await;
             {

@@ -627,6 +627,7 @@ impl Api {
             _ => None,
         };
         let past;
+        let _reading;
         let kv: &dyn KvRead = match at {
             Some(at) => {
                 past = styr_projections::as_of(store, &kommun, at)
@@ -651,6 +652,9 @@ impl Api {
                         });
                     }
                 }
+                // Read under the view's lock: a catch-up that clears it for
+                // a rättelse is never seen half done.
+                _reading = self.projector.reading(&kommun).await;
                 self.projector.view()
             }
         };
