@@ -51,8 +51,22 @@ impl Corrections {
         true
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_event.is_empty()
+    /// Notes `event` (recorded as `id`) if it is a rättelse; see
+    /// [`note`](Self::note).
+    pub fn note_event(&mut self, id: Uuid, event: &Event) -> bool {
+        match event {
+            Event::DecisionCorrected(c) => self.note(id, c),
+            _ => false,
+        }
+    }
+
+    /// The event's data as the history reads it now: as recorded, or
+    /// through the rättelser that name it.
+    pub fn read<'a>(&self, event: Uuid, payload: &'a Value) -> std::borrow::Cow<'a, Value> {
+        match self.apply(event, payload) {
+            Some(corrected) => std::borrow::Cow::Owned(corrected),
+            None => std::borrow::Cow::Borrowed(payload),
+        }
     }
 
     /// The event's data as corrected, or `None` when no rättelse names it.

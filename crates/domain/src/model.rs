@@ -1203,3 +1203,18 @@ pub struct Ansvar {
     /// What it answers to that nämnd for, e.g. "Förskola".
     pub verksamhet: String,
 }
+
+/// The nämnder a unit of `own`'s förvaltning answers to, in the order
+/// decided, each once: `own` when `serves` is empty.
+pub fn answers_to<'a>(own: &'a str, serves: &'a [Ansvar]) -> Vec<&'a str> {
+    if serves.is_empty() {
+        return vec![own];
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for a in serves {
+        if !out.contains(&a.namnd.as_str()) {
+            out.push(&a.namnd);
+        }
+    }
+    out
+}

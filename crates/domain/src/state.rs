@@ -114,26 +114,12 @@ impl Unit {
     /// Whether its verksamhet answers to `body` (P1, P4 and plans follow
     /// this, not the organisation).
     pub fn serves(&self, body: &str) -> bool {
-        if self.serves.is_empty() {
-            self.namnd == body
-        } else {
-            self.serves.iter().any(|a| a.namnd == body)
-        }
+        self.responsible().contains(&body)
     }
 
     /// The nämnder it answers to, in the order decided.
     pub fn responsible(&self) -> Vec<&str> {
-        if self.serves.is_empty() {
-            vec![self.namnd.as_str()]
-        } else {
-            let mut out: Vec<&str> = Vec::new();
-            for a in &self.serves {
-                if !out.contains(&a.namnd.as_str()) {
-                    out.push(&a.namnd);
-                }
-            }
-            out
-        }
+        answers_to(&self.namnd, &self.serves)
     }
 }
 

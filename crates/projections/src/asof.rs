@@ -8,7 +8,7 @@ use styr_store::{EventStore, KommunId, StoredEvent};
 use styr_domain::Corrections;
 
 use crate::kv::{MemKv, Overlay};
-use crate::{apply, domain_event, note_correction, read_event, ProjectionError};
+use crate::{apply, domain_event, read_event, ProjectionError};
 
 /// Which past to ask about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +80,7 @@ fn corrections_among<'e>(
 ) -> Result<Corrections, ProjectionError> {
     let mut corrections = Corrections::default();
     for stored in events.filter(|e| e.envelope.event_type == "DecisionCorrected") {
-        note_correction(&mut corrections, stored, &domain_event(stored)?);
+        corrections.note_event(stored.envelope.event_id, &domain_event(stored)?);
     }
     Ok(corrections)
 }
@@ -142,7 +142,7 @@ async fn as_of_pass(
             matches!(at, AsOf::InForce(_)) && stored.envelope.event_type == "DecisionCorrected";
         if included || rattelse {
             let event = read_event(&stored, &corrections)?;
-            note_correction(&mut corrections, &stored, &event);
+            corrections.note_event(stored.envelope.event_id, &event);
             if included {
                 apply(&mut overlay, &stored, &event)?;
             }

@@ -83,16 +83,7 @@ pub struct UnitDoc {
 impl UnitDoc {
     /// The nämnder it answers to.
     pub fn responsible(&self) -> Vec<&str> {
-        if self.serves.is_empty() {
-            return vec![self.namnd.as_str()];
-        }
-        let mut out: Vec<&str> = Vec::new();
-        for a in &self.serves {
-            if !out.contains(&a.namnd.as_str()) {
-                out.push(&a.namnd);
-            }
-        }
-        out
+        styr_domain::answers_to(&self.namnd, &self.serves)
     }
 }
 

@@ -68,25 +68,11 @@ pub fn read_event(
     corrections: &styr_domain::Corrections,
 ) -> Result<styr_domain::Event, ProjectionError> {
     let env = &stored.envelope;
-    let corrected = corrections.apply(env.event_id, &env.payload);
-    let payload = corrected.as_ref().unwrap_or(&env.payload);
-    styr_domain::Event::from_payload(&env.event_type, env.schema_version, payload).map_err(|e| {
+    let payload = corrections.read(env.event_id, &env.payload);
+    styr_domain::Event::from_payload(&env.event_type, env.schema_version, &payload).map_err(|e| {
         ProjectionError::Unreadable {
             sequence: stored.sequence,
             detail: e.to_string(),
         }
     })
-}
-
-/// Notes `event` in `corrections` if it is a rättelse that takes effect and
-/// is new there: true when what was folded before it must be folded again.
-pub fn note_correction(
-    corrections: &mut styr_domain::Corrections,
-    stored: &styr_store::StoredEvent,
-    event: &styr_domain::Event,
-) -> bool {
-    match event {
-        styr_domain::Event::DecisionCorrected(c) => corrections.note(stored.envelope.event_id, c),
-        _ => false,
-    }
 }

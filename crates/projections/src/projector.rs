@@ -12,9 +12,7 @@ use crate::apply::{histories_prefix, view_key};
 use crate::kv::{KvRead, Overlay};
 use styr_domain::Corrections;
 
-use crate::{
-    apply, apply_foreign, note_correction, read_event, ProjectionError, PROJECTION_VERSION,
-};
+use crate::{apply, apply_foreign, read_event, ProjectionError, PROJECTION_VERSION};
 
 const VERSION_KEY: &str = "meta/version";
 
@@ -588,7 +586,7 @@ impl Projector {
             match record {
                 Decoded::Event(stored, event) => {
                     apply(&mut overlay, stored, event)?;
-                    refold |= note_correction(corrections, stored, event);
+                    refold |= corrections.note_event(stored.envelope.event_id, event);
                 }
                 Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }

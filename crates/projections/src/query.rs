@@ -401,13 +401,6 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
         .into_iter()
         .map(|u| (u.id.clone(), u))
         .collect();
-    let serves = |u: &UnitNode| -> Vec<String> {
-        if u.serves.is_empty() {
-            vec![u.namnd.clone()]
-        } else {
-            u.serves.iter().map(|a| a.namnd.clone()).collect()
-        }
-    };
     for u in units.values() {
         let path = DocKind::Unit.path(&u.id);
         labels.insert(path.clone(), u.name.clone());
@@ -415,12 +408,12 @@ pub(crate) fn graph(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Graph> 
             .parent
             .as_ref()
             .map_or(DocKind::Body.path(&u.namnd), |p| DocKind::Unit.path(p))];
-        let above: Vec<String> = match u.parent.as_ref().and_then(|p| units.get(p)) {
-            Some(p) => serves(p),
-            None => vec![u.namnd.clone()],
+        let above: Vec<&str> = match u.parent.as_ref().and_then(|p| units.get(p)) {
+            Some(p) => styr_domain::answers_to(&p.namnd, &p.serves),
+            None => vec![u.namnd.as_str()],
         };
-        for b in serves(u) {
-            let node = DocKind::Body.path(&b);
+        for b in styr_domain::answers_to(&u.namnd, &u.serves) {
+            let node = DocKind::Body.path(b);
             if !above.contains(&b) && !parents.contains(&node) {
                 parents.push(node);
             }

@@ -279,18 +279,15 @@ impl Kommuner {
             }
         };
         let env = &stored.envelope;
-        let corrected = decider.corrections.apply(env.event_id, &env.payload);
-        let payload = corrected.as_ref().unwrap_or(&env.payload);
+        let payload = decider.corrections.read(env.event_id, &env.payload);
         let event =
-            Event::from_payload(&env.event_type, env.schema_version, payload).map_err(|e| {
+            Event::from_payload(&env.event_type, env.schema_version, &payload).map_err(|e| {
                 ServiceError::Unreadable {
                     sequence: stored.sequence,
                     detail: e.to_string(),
                 }
             })?;
-        if let Event::DecisionCorrected(c) = &event {
-            decider.corrections.note(env.event_id, c);
-        }
+        decider.corrections.note_event(env.event_id, &event);
         decider.sequences.insert(env.event_id, stored.sequence);
         let _step = tracing::debug_span!("evolve", kommun = %kommun, seq = stored.sequence, event_type = %env.event_type).entered();
         decider.state.evolve(
@@ -718,9 +715,7 @@ impl Kommuner {
                         events.iter().zip(&commit.event_ids).zip(commit.sequences())
                     {
                         decider.sequences.insert(*id, sequence);
-                        if let Event::DecisionCorrected(c) = event {
-                            corrected |= decider.corrections.note(*id, c);
-                        }
+                        corrected |= decider.corrections.note_event(*id, event);
                         decider.state.evolve(
                             &EventMeta {
                                 event_id: *id,

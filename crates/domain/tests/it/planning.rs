@@ -1673,6 +1673,19 @@ fn organisation_and_responsibility_are_two_things() {
         );
     }
 
+    // An investment's deviation is the nämnd that carries it out, though
+    // Sektor samhällsbyggnad answers to MBN first.
+    let events = w.then_ok(
+        official("sektor-samhalle", "2026-05-04"),
+        json!({"command": "report_deviation", "deviation": "d-gator", "unit": "sektor-samhalle",
+            "from": {"kind": "investment", "investment": "inv-gator", "year": 2026},
+            "sign": "negative", "amount": -400, "analysis": "Dyrare asfalt", "noticed": "2026-05-02"}),
+    );
+    assert!(
+        matches!(&events[0], Event::DeviationReported(d) if d.body == "ks"),
+        "{events:?}"
+    );
+
     // Each nämnd's plans take from its own line: BUN's enhetsplan at
     // Elevhälsan leaves SN's 6 000 tkr there whole.
     let at_elevhalsan = |plan: &str, body: &str, goal: &str, cost: i64| {

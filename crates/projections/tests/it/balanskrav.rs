@@ -2,19 +2,12 @@
 //! models: opened by KS's årsredovisning, restored by later results,
 //! planned and waived by KF; `gaps` flags it while it is open.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use styr_projections::*;
-use styr_store::{EventStore, KommunId};
+use styr_store::KommunId;
 use styr_testkit::example;
-use styr_testkit::TestNats;
 
-use crate::support::{decision, Writer};
-
-fn vimmerby() -> KommunId {
-    KommunId::new("vimmerby").unwrap()
-}
+use crate::support::{decision, example_written};
 
 /// KS's årsredovisning for `year` with this balanskravsresultat (no RUR).
 fn arsredovisning(year: i32, on: &str, result: i64) -> example::ExampleDecision {
@@ -33,13 +26,8 @@ fn date(s: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn a_negative_balanskravsresultat_stays_open_until_restored_or_waived() {
-    let nats = TestNats::start().await;
-    let store: Arc<EventStore> = nats.shared_store().await;
-    let k = vimmerby();
-    let mut writer = Writer::new(store.clone(), k.clone());
-    for d in &example::vimmerby() {
-        writer.record(d).await;
-    }
+    let (nats, store, mut writer) = example_written().await;
+    let k = KommunId::new("vimmerby").unwrap();
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
     // The example's 2026 result was positive: nothing to restore.

@@ -6,10 +6,8 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use styr_projections::*;
 use styr_store::KommunId;
-use styr_testkit::example;
-use styr_testkit::TestNats;
 
-use crate::support::{decision, Writer};
+use crate::support::{decision, example_written};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -17,13 +15,8 @@ fn date(s: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn reports_due_under_the_kommuns_calendar_are_gaps_once_late() {
-    let nats = TestNats::start().await;
-    let store = nats.shared_store().await;
+    let (nats, store, mut writer) = example_written().await;
     let k = KommunId::new("vimmerby").unwrap();
-    let mut writer = Writer::new(store.clone(), k.clone());
-    for d in &example::vimmerby() {
-        writer.record(d).await;
-    }
     // KS decides the law's minimum from 2027: a delårsrapport through June.
     let calendar = decision(
         "ks-kalender",
@@ -61,13 +54,8 @@ async fn reports_due_under_the_kommuns_calendar_are_gaps_once_late() {
 
 #[tokio::test]
 async fn several_budgetuppfoljningar_a_year_are_each_a_report_of_their_own() {
-    let nats = TestNats::start().await;
-    let store = nats.shared_store().await;
+    let (nats, store, mut writer) = example_written().await;
     let k = KommunId::new("vimmerby").unwrap();
-    let mut writer = Writer::new(store.clone(), k.clone());
-    for d in &example::vimmerby() {
-        writer.record(d).await;
-    }
     let month = |through: &str| serde_json::json!({"kind": "budgetuppfoljning", "through": through, "due_days": 20});
     writer
         .record(&decision(

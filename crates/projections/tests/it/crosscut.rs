@@ -3,15 +3,12 @@
 //! (live and as of a date), and the process gaps.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use styr_projections::*;
-use styr_store::{EventStore, KommunId};
-use styr_testkit::example;
-use styr_testkit::TestNats;
+use styr_store::KommunId;
 
-use crate::support::{decision, Writer};
+use crate::support::{decision, example_written};
 
 fn vimmerby() -> KommunId {
     KommunId::new("vimmerby").unwrap()
@@ -21,23 +18,13 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-async fn loaded() -> (TestNats, Arc<EventStore>, Writer) {
-    let nats = TestNats::start().await;
-    let store = nats.shared_store().await;
-    let mut writer = Writer::new(store.clone(), vimmerby());
-    for d in &example::vimmerby() {
-        writer.record(d).await;
-    }
-    (nats, store, writer)
-}
-
 fn paths(nodes: &[Node]) -> BTreeSet<&str> {
     nodes.iter().map(|n| n.path.as_str()).collect()
 }
 
 #[tokio::test]
 async fn the_chain_runs_from_a_process_goal_to_every_contribution() {
-    let (nats, store, mut writer) = loaded().await;
+    let (nats, store, mut writer) = example_written().await;
     let k = vimmerby();
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
@@ -118,7 +105,7 @@ fn s(v: &[&str]) -> Vec<String> {
 
 #[tokio::test]
 async fn what_serves_an_agenda_2030_goal_live_and_as_of() {
-    let (nats, store, _) = loaded().await;
+    let (nats, store, _) = example_written().await;
     let k = vimmerby();
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
@@ -195,7 +182,7 @@ async fn what_serves_an_agenda_2030_goal_live_and_as_of() {
 
 #[tokio::test]
 async fn gaps_name_process_goals_nobody_serves_and_contributions_to_closed_processes() {
-    let (nats, store, mut writer) = loaded().await;
+    let (nats, store, mut writer) = example_written().await;
     let k = vimmerby();
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();

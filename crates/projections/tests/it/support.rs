@@ -91,3 +91,15 @@ pub fn decision(key: &str, body: &str, on: &str, command: serde_json::Value) -> 
     }))
     .unwrap()
 }
+
+/// A nats-server of its own with the example kommun (`vimmerby`) written
+/// into it, and the writer to go on with.
+pub async fn example_written() -> (styr_testkit::TestNats, Arc<EventStore>, Writer) {
+    let nats = styr_testkit::TestNats::start().await;
+    let store = nats.shared_store().await;
+    let mut writer = Writer::new(store.clone(), KommunId::new("vimmerby").unwrap());
+    for d in &styr_testkit::example::vimmerby() {
+        writer.record(d).await;
+    }
+    (nats, store, writer)
+}
