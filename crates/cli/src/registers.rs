@@ -447,7 +447,7 @@ fn goals(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
             }
         }
         for i in &g.indicators {
-            let values = g.outcomes.get(&i.id).map_or(0, Vec::len);
+            let values = g.outcome_counts.get(&i.id).copied().unwrap_or(0);
             outln!(
                 "    indikator {} {} ({values} utfall){}",
                 i.id,

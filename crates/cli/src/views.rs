@@ -429,7 +429,7 @@ fn print_agenda2030(a: &styr_projections::Agenda2030View) -> Result<()> {
                     decimal(o.value),
                     o.period,
                     o.source,
-                    match i.outcomes.len() {
+                    match i.outcome_count {
                         1 => "1 värde".to_owned(),
                         n => format!("{n} värden"),
                     }

@@ -244,6 +244,9 @@ pub struct ServerOptions {
     /// Run the server inside this named network namespace (`ip netns exec`),
     /// for tests that cut the network between nodes.
     pub netns: Option<String>,
+    /// The largest message the server carries, in bytes (1 MiB; a test
+    /// lowers it to see an answer that does not fit).
+    pub max_payload: u32,
 }
 
 impl ServerOptions {
@@ -257,6 +260,7 @@ impl ServerOptions {
             monitor: false,
             host: "127.0.0.1".to_owned(),
             netns: None,
+            max_payload: 1024 * 1024,
         }
     }
 
@@ -510,7 +514,7 @@ async fn wait_for_previous(pid_path: &Path, data_dir: &Path) -> Result<(), Error
 }
 
 /// Writes the server's configuration into the data folder, owner-only
-/// (it may hold passwords): loopback listener, 1 MB payloads, the pid file,
+/// (it may hold passwords): loopback listener, the largest payload, the pid file,
 /// JetStream with its sync interval, then the caller's extra configuration.
 fn write_config(
     options: &ServerOptions,
@@ -525,12 +529,13 @@ fn write_config(
     let mut config = format!(
         "# written by styr-natsrun; rewritten on every start\n\
              listen: \"{host}:{port}\"\n\
-             max_payload: 1MB\n\
+             max_payload: {max_payload}\n\
              pid_file: \"{}\"\n\
              jetstream {{\n  store_dir: \"{}\"\n  sync_interval: {sync}\n}}\n",
         pid_path.display(),
         data_dir.join("jetstream").display(),
         host = options.host,
+        max_payload = options.max_payload,
     );
     if options.monitor {
         config.push_str(&format!("http: \"{}:-1\"\n", options.host));

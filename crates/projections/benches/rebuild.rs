@@ -353,8 +353,11 @@ async fn main() {
     let mut kept = Vec::new();
     for s in 0..300usize {
         let k = &ks[(s * 7919) % ks.len()];
+        // The answer the service gives, as bytes: each indicator's latest
+        // values, written as JSON.
         let t = Instant::now();
-        styr_projections::plan(kv, k, 2026).unwrap();
+        let answer = styr_projections::plan_with(kv, k, 2026, LATEST).unwrap();
+        std::hint::black_box(serde_json::to_vec(&answer).unwrap());
         plan.push(t.elapsed());
         let t = Instant::now();
         styr_projections::chain(kv, k, &format!("goal/g-{}", s % GOALS))
@@ -378,11 +381,15 @@ async fn main() {
     // The plan answer of one kommun, for the PostgreSQL peer to store and
     // read back by key (the same bytes).
     if let Ok(out) = std::env::var("STYR_BENCH_PLAN_OUT") {
-        let answer = styr_projections::plan(kv, &ks[0], 2026).unwrap();
+        let answer = styr_projections::plan_with(kv, &ks[0], 2026, LATEST).unwrap();
         std::fs::write(out, serde_json::to_vec(&answer).unwrap()).unwrap();
     }
     drop(server);
 }
+
+/// What a plan answer over the network carries of each indicator.
+const LATEST: styr_projections::Outcomes =
+    styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
 
 fn walk(p: &std::path::Path) -> u64 {
     std::fs::read_dir(p)

@@ -9,7 +9,7 @@ use styr_store::KommunId;
 
 use crate::docs::*;
 use crate::kv::KvRead;
-use crate::query::{docs, goals, Gap};
+use crate::query::{docs, goals_with, Gap, Outcomes};
 use crate::ProjectionError;
 
 type R<T> = Result<T, ProjectionError>;
@@ -41,7 +41,16 @@ pub struct BrokenDown {
 
 /// Every process with its målgrupper, goals and contributions.
 pub fn processes(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<ProcessView>> {
-    processes_in(kv, kommun, &goals(kv, kommun)?, None)
+    processes_with(kv, kommun, Outcomes::Every)
+}
+
+/// [`processes`], their goals read with every value or only the latest.
+pub fn processes_with(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    outcomes: Outcomes,
+) -> R<Vec<ProcessView>> {
+    processes_in(kv, kommun, &goals_with(kv, kommun, outcomes)?, None)
 }
 
 /// [`processes`] over the goals already read; for `year`, only processes
@@ -150,8 +159,11 @@ pub struct ServingIndicator {
     pub kolada_kpi_group: Option<String>,
     /// The indicator's own tags that name the global goal.
     pub tags: Vec<String>,
-    /// Every recorded value, in recording order.
+    /// Its recorded values, in recording order: every value, or in a
+    /// service's answer the latest [`crate::OUTCOMES_KEPT`].
     pub outcomes: Vec<OutcomeDoc>,
+    /// How many values are recorded for it in all.
+    pub outcome_count: usize,
 }
 
 /// What serves Agenda 2030's goal `number` (`None` when 1–17 does not hold it).
@@ -159,6 +171,16 @@ pub fn agenda2030(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     number: u8,
+) -> R<Option<Agenda2030View>> {
+    agenda2030_with(kv, kommun, number, Outcomes::Every)
+}
+
+/// [`agenda2030`], its indicators read with every value or only the latest.
+pub fn agenda2030_with(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    number: u8,
+    outcomes: Outcomes,
 ) -> R<Option<Agenda2030View>> {
     let Some(global) = GlobalGoal::get(number) else {
         return Ok(None);
@@ -170,7 +192,7 @@ pub fn agenda2030(
             .collect()
     };
     let mut serving = Vec::new();
-    for mut g in goals(kv, kommun)? {
+    for mut g in goals_with(kv, kommun, outcomes)? {
         let tags = of_goal(&g.agenda2030);
         let indicators: Vec<ServingIndicator> = g
             .indicators
@@ -183,6 +205,7 @@ pub fn agenda2030(
                     kolada_kpi: i.kolada_kpi.clone(),
                     kolada_kpi_group: i.kolada_kpi_group.clone(),
                     tags: own,
+                    outcome_count: g.outcome_counts.get(&i.id).copied().unwrap_or(0),
                     outcomes: g.outcomes.remove(&i.id).unwrap_or_default(),
                 })
             })

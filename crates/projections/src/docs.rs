@@ -298,8 +298,14 @@ pub struct GoalDoc {
     /// For a nämndmål: the KF goals it breaks down.
     pub kf_goals: Vec<String>,
     pub indicators: Vec<Indicator>,
-    /// indicator → every recorded value, in recording order.
+    /// indicator → its recorded values, in recording order: every value, or
+    /// in a service's answer the latest [`crate::OUTCOMES_KEPT`] (the rest
+    /// page by page through the `outcomes` query).
     pub outcomes: BTreeMap<String, Vec<OutcomeDoc>>,
+    /// indicator → how many values are recorded for it in all (filled when
+    /// read with outcomes; stored documents leave it empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcome_counts: BTreeMap<String, usize>,
     pub source: Source,
     /// The process the goal belongs to (a processmål's own; a KF goal's beside KF).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,6 +404,7 @@ impl GoalDoc {
             kf_goals: Vec::new(),
             indicators,
             outcomes: Default::default(),
+            outcome_counts: Default::default(),
             source,
             process: None,
             malgrupper: Vec::new(),

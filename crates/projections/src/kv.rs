@@ -5,11 +5,39 @@ use std::collections::BTreeMap;
 
 use crate::ProjectionError;
 
+/// Key-value pairs in key order.
+pub type Pairs = Vec<(String, Vec<u8>)>;
+
 /// Reading a key-value view in key order.
 pub trait KvRead {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError>;
     /// Every pair whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError>;
+
+    /// At most `limit` pairs under `prefix` whose key, after the prefix,
+    /// sorts after `after` (from the first when `None`), in key order: one
+    /// page of a long list.
+    fn scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        Ok(self
+            .scan(prefix)?
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| &k[prefix.len()..] > a))
+            .take(limit)
+            .collect())
+    }
+
+    /// The last `n` pairs under `prefix`, in key order, and how many there
+    /// are in all.
+    fn scan_tail(&self, prefix: &str, n: usize) -> Result<(Pairs, usize), ProjectionError> {
+        let mut all = self.scan(prefix)?;
+        let total = all.len();
+        Ok((all.split_off(total.saturating_sub(n)), total))
+    }
 }
 
 /// A view held in memory: what an as-of question is answered from.
@@ -31,18 +59,55 @@ impl KvRead for MemKv {
     }
 }
 
+fn owned(r: sled::Result<(sled::IVec, sled::IVec)>) -> Result<(String, Vec<u8>), ProjectionError> {
+    let (k, v) = r?;
+    Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+}
+
 impl KvRead for sled::Tree {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         Ok(sled::Tree::get(self, key.as_bytes())?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
-        self.scan_prefix(prefix.as_bytes())
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+        self.scan_prefix(prefix.as_bytes()).map(owned).collect()
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        let from = match after {
+            // The first key after `prefix + after`: that key with a 0 byte appended.
+            Some(a) => format!("{prefix}{a}\0"),
+            None => prefix.to_owned(),
+        };
+        self.range(from.as_bytes()..)
+            .take_while(|r| {
+                r.as_ref()
+                    .map_or(true, |(k, _)| k.starts_with(prefix.as_bytes()))
             })
+            .take(limit)
+            .map(owned)
             .collect()
+    }
+
+    fn scan_tail(&self, prefix: &str, n: usize) -> Result<(Pairs, usize), ProjectionError> {
+        let mut tail = self
+            .scan_prefix(prefix.as_bytes())
+            .rev()
+            .take(n)
+            .map(owned)
+            .collect::<Result<Vec<_>, _>>()?;
+        tail.reverse();
+        let total = if tail.len() < n {
+            tail.len()
+        } else {
+            self.scan_prefix(prefix.as_bytes()).keys().count()
+        };
+        Ok((tail, total))
     }
 }
 
@@ -88,5 +153,54 @@ impl<R: KvRead + ?Sized> KvRead for Overlay<'_, R> {
             merged.insert(k.clone(), v.clone());
         }
         Ok(merged.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sled's own paging and tail agree with the plain reading over the
+    /// whole list, at every cursor and size, and never cross the prefix.
+    #[test]
+    fn pages_and_tails_read_the_same_from_sled_and_memory() {
+        let tree = sled::Config::new()
+            .temporary(true)
+            .open()
+            .unwrap()
+            .open_tree("t")
+            .unwrap();
+        let mut mem = MemKv::default();
+        let keys = [
+            "o/a/1", "o/a/10", "o/a/2", "o/a/2/x", "o/ab/1", "o/b", "o/a", "p/a/1",
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            tree.insert(k.as_bytes(), vec![i as u8]).unwrap();
+            mem.0.insert((*k).to_owned(), vec![i as u8]);
+        }
+        let prefix = "o/a/";
+        let whole = mem.scan(prefix).unwrap();
+        assert_eq!(whole.len(), 4);
+        for limit in 1..6 {
+            let mut after: Option<String> = None;
+            let mut read = Vec::new();
+            loop {
+                let page = tree.scan_page(prefix, after.as_deref(), limit).unwrap();
+                let plain = KvRead::scan_page(&mem, prefix, after.as_deref(), limit).unwrap();
+                assert_eq!(page, plain);
+                if page.is_empty() {
+                    break;
+                }
+                after = Some(page.last().unwrap().0[prefix.len()..].to_owned());
+                read.extend(page);
+            }
+            assert_eq!(read, whole, "limit {limit}");
+        }
+        for n in 0..6 {
+            let (tail, total) = tree.scan_tail(prefix, n).unwrap();
+            assert_eq!((tail.clone(), total), mem.scan_tail(prefix, n).unwrap());
+            assert_eq!(total, 4);
+            assert_eq!(tail, whole[4 - n.min(4)..]);
+        }
     }
 }

@@ -40,25 +40,173 @@ pub fn doc<T: DeserializeOwned>(
     }
 }
 
-/// Every KF goal and nämndmål with every value recorded for its
-/// indicators (the values live under their own keys, `outcome/…`).
+/// How many of an indicator's values a service's answer carries (the
+/// latest recorded); the rest page by page through the `outcomes` query.
+pub const OUTCOMES_KEPT: usize = 12;
+
+/// Which of an indicator's recorded values a goal is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcomes {
+    /// Every value (reports, the CLI's own reading).
+    Every,
+    /// The latest `n` recorded, with the count of all: what an answer over
+    /// the network carries, so it stays bounded however busy an indicator.
+    Latest(usize),
+}
+
+/// Where an indicator's values lie, one key per value in recording order.
+fn outcomes_prefix(kommun: &KommunId, goal: &str, indicator: &str) -> String {
+    view_key(
+        kommun.as_str(),
+        &DocKind::Outcome.path(format_args!("{goal}/{indicator}/")),
+    )
+}
+
+/// Every KF goal, nämndmål and processmål with the values recorded for its
+/// indicators (the values live under their own keys, `outcome/…`) and
+/// their counts.
 pub fn goals(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<GoalDoc>> {
+    goals_with(kv, kommun, Outcomes::Every)
+}
+
+/// [`goals`], with every value or only the latest of each indicator.
+pub fn goals_with(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    outcomes: Outcomes,
+) -> R<Vec<GoalDoc>> {
     let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
-    let mut by_goal: BTreeMap<String, BTreeMap<String, Vec<OutcomeDoc>>> = BTreeMap::new();
-    for o in docs::<OutcomeDoc>(kv, kommun, DocKind::Outcome)? {
-        by_goal
-            .entry(o.goal.clone())
-            .or_default()
-            .entry(o.indicator.clone())
-            .or_default()
-            .push(o);
-    }
-    for g in &mut goals {
-        if let Some(outcomes) = by_goal.remove(&g.id) {
-            g.outcomes = outcomes;
+    match outcomes {
+        Outcomes::Every => {
+            let mut by_goal: BTreeMap<String, BTreeMap<String, Vec<OutcomeDoc>>> = BTreeMap::new();
+            for o in docs::<OutcomeDoc>(kv, kommun, DocKind::Outcome)? {
+                by_goal
+                    .entry(o.goal.clone())
+                    .or_default()
+                    .entry(o.indicator.clone())
+                    .or_default()
+                    .push(o);
+            }
+            for g in &mut goals {
+                if let Some(outcomes) = by_goal.remove(&g.id) {
+                    g.outcome_counts = outcomes.iter().map(|(i, v)| (i.clone(), v.len())).collect();
+                    g.outcomes = outcomes;
+                }
+            }
         }
+        Outcomes::Latest(n) => with_latest_outcomes(kv, kommun, &mut goals, n)?,
     }
     Ok(goals)
+}
+
+/// Gives each goal the latest `n` recorded values of each of its
+/// indicators and the count of all (read from the end of each indicator's
+/// keys, so a busy indicator costs no more than a quiet one).
+pub fn with_latest_outcomes(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    goals: &mut [GoalDoc],
+    n: usize,
+) -> R<()> {
+    for g in goals {
+        for i in &g.indicators {
+            let (tail, total) = kv.scan_tail(&outcomes_prefix(kommun, &g.id, &i.id), n)?;
+            if total == 0 {
+                continue;
+            }
+            let values = tail
+                .into_iter()
+                .map(|(_, v)| serde_json::from_slice(&v))
+                .collect::<Result<Vec<OutcomeDoc>, _>>()?;
+            g.outcomes.insert(i.id.clone(), values);
+            g.outcome_counts.insert(i.id.clone(), total);
+        }
+    }
+    Ok(())
+}
+
+/// Where the next page begins: the last item's key after its list's
+/// prefix, when the page was full.
+fn next_after(page: &[(String, Vec<u8>)], prefix: &str, limit: usize) -> Option<String> {
+    (page.len() == limit && limit > 0)
+        .then(|| page.last().map(|(k, _)| k[prefix.len()..].to_owned()))
+        .flatten()
+}
+
+/// One page of a list: its items, and where the next page begins (`None`
+/// on the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+fn page_of<T: DeserializeOwned>(
+    kv: &(impl KvRead + ?Sized),
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> R<Page<T>> {
+    let raw = kv.scan_page(prefix, after, limit)?;
+    let next = next_after(&raw, prefix, limit);
+    let items = raw
+        .into_iter()
+        .map(|(_, v)| serde_json::from_slice(&v))
+        .collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// One page of a list read whole (one computed from several documents):
+/// the items whose `key` sorts after `after`, in key order.
+pub fn page_in_memory<T>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    after: Option<&str>,
+    limit: usize,
+) -> Page<T> {
+    items.sort_by_key(|item| key(item));
+    let mut items: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.is_none_or(|a| key(item).as_str() > a))
+        .collect();
+    let next = (items.len() > limit && limit > 0).then(|| key(&items[limit - 1]));
+    items.truncate(limit);
+    Page { items, next }
+}
+
+/// One page of an indicator's values, in recording order, after the
+/// cursor `after` (a previous page's `next`).
+pub fn outcomes_page(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    goal: &str,
+    indicator: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> R<Page<OutcomeDoc>> {
+    page_of(kv, &outcomes_prefix(kommun, goal, indicator), after, limit)
+}
+
+/// One page of an entity's revisionsspår, in stream order.
+pub fn history_page(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    path: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> R<Page<HistoryEntry>> {
+    page_of(kv, &history_prefix(kommun.as_str(), path), after, limit)
+}
+
+/// One page of the documents of one kind, in id order.
+pub fn docs_page<T: DeserializeOwned>(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    kind: DocKind,
+    after: Option<&str>,
+    limit: usize,
+) -> R<Page<T>> {
+    page_of(kv, &view_key(kommun.as_str(), &kind.path("")), after, limit)
 }
 
 /// Revisionsspår: every event that touched the entity at `path`, in order,
@@ -122,11 +270,21 @@ pub struct PlanView {
 }
 
 pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
+    plan_with(kv, kommun, year, Outcomes::Every)
+}
+
+/// [`plan`], its goals read with every value or only the latest.
+pub fn plan_with(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    outcomes: Outcomes,
+) -> R<PlanView> {
     let budget = docs::<BudgetDoc>(kv, kommun, DocKind::Budget)?
         .into_iter()
         .filter(|b| (b.year..=b.year + 2).contains(&year))
         .max_by_key(|b| b.year);
-    let goals: Vec<GoalDoc> = crate::goals(kv, kommun)?;
+    let goals: Vec<GoalDoc> = goals_with(kv, kommun, outcomes)?;
     let plans: Vec<PlanDoc> = docs(kv, kommun, DocKind::Plan)?;
     let mut namnder = Vec::new();
     for body in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {

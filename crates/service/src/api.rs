@@ -84,6 +84,13 @@ pub enum Query {
     Agenda2030 {
         goal: u8,
     },
+    /// Every value recorded for one indicator of a goal, in recording
+    /// order, page by page (a plan or goal answer carries only the latest
+    /// [`styr_projections::OUTCOMES_KEPT`]).
+    Outcomes {
+        goal: String,
+        indicator: String,
+    },
     /// The kommun's health, for probes: stream reachable, quorum, this
     /// node's projection lag (before this query catches it up), the last
     /// signed checkpoint's age.
@@ -104,7 +111,20 @@ pub struct QueryRequest {
     /// Read-your-writes: answer only once the projection has applied this sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_sequence: Option<u64>,
+    /// For a list (`history`, `outcomes`, `register`): the page after this
+    /// cursor, a previous answer's `next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// For a list: at most this many items (default [`DEFAULT_LIMIT`], at
+    /// most [`MAX_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
 }
+
+/// Items in one page of a list when the request names no `limit`.
+pub const DEFAULT_LIMIT: usize = 200;
+/// The most items a page of a list holds.
+pub const MAX_LIMIT: usize = 2000;
 
 /// The read model a query asked for.
 #[derive(Debug, Clone)]
@@ -113,6 +133,7 @@ pub enum QueryResult {
     Chain(styr_projections::ChainPath),
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
+    Outcomes(Vec<OutcomeDoc>),
     Register(RegisterDocs),
     Health(Box<crate::health::KommunHealth>),
     Agenda2030(Box<styr_projections::Agenda2030View>),
@@ -157,8 +178,22 @@ macro_rules! query_reply {
                     /// an export file: its last event).
                     sequence: u64,
                     result: $ty,
+                    /// For a list: the cursor of the next page (pass it as
+                    /// `after`); absent on the last page.
+                    #[serde(default, skip_serializing_if = "Option::is_none")]
+                    next: Option<String>,
                 },
             )*
+        }
+
+        impl QueryReply {
+            /// Where the next page of this answer's list begins.
+            pub fn with_next(mut self, cursor: Option<String>) -> Self {
+                match &mut self {
+                    $(QueryReply::$variant { next, .. } => *next = cursor,)*
+                }
+                self
+            }
         }
     };
 }
@@ -168,6 +203,7 @@ query_reply! {
     Chain "chain" styr_projections::ChainPath;
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
+    Outcomes "outcomes" Vec<OutcomeDoc>;
     Health "health" Box<crate::health::KommunHealth>;
     Access "register:access" Vec<AccessDoc>;
     Intrusion "register:intrusion" Vec<styr_projections::IntrusionDoc>;
@@ -195,108 +231,135 @@ impl QueryReply {
                 kommun,
                 sequence,
                 result,
+                next: None,
             },
             QueryResult::Chain(result) => QueryReply::Chain {
                 kommun,
                 sequence,
                 result,
+                next: None,
             },
             QueryResult::Gaps(result) => QueryReply::Gaps {
                 kommun,
                 sequence,
                 result,
+                next: None,
             },
             QueryResult::History(result) => QueryReply::History {
                 kommun,
                 sequence,
                 result,
+                next: None,
+            },
+            QueryResult::Outcomes(result) => QueryReply::Outcomes {
+                kommun,
+                sequence,
+                result,
+                next: None,
             },
             QueryResult::Health(result) => QueryReply::Health {
                 kommun,
                 sequence,
                 result,
+                next: None,
             },
             QueryResult::Register(docs) => match docs {
                 R::Access(result) => QueryReply::Access {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Intrusion(result) => QueryReply::Intrusion {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Uppdrag(result) => QueryReply::Uppdrag {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Deviation(result) => QueryReply::Deviation {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Report(result) => QueryReply::Report {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Ic(result) => QueryReply::Ic {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Finding(result) => QueryReply::Finding {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Review(result) => QueryReply::Review {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Goal(result) => QueryReply::Goal {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Body(result) => QueryReply::Body {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Unit(result) => QueryReply::Unit {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Plan(result) => QueryReply::PlanRegister {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Investment(result) => QueryReply::Investment {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Process(result) => QueryReply::ProcessRegister {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
                 R::Balanskrav(result) => QueryReply::BalanskravRegister {
                     kommun,
                     sequence,
                     result,
+                    next: None,
                 },
             },
             QueryResult::Agenda2030(result) => QueryReply::Agenda2030 {
                 kommun,
                 sequence,
                 result,
+                next: None,
             },
         }
     }
@@ -329,6 +392,72 @@ impl RegisterDocs {
             Register::Balanskrav => {
                 RegisterDocs::Balanskrav(styr_projections::balanskrav_obligations(kv, kommun)?)
             }
+        })
+    }
+}
+
+impl RegisterDocs {
+    /// One page of a register's documents, as an answer over the network
+    /// carries them: goals (also a process's) with only their latest values.
+    pub fn page(
+        kv: &(impl KvRead + ?Sized),
+        kommun: &KommunId,
+        register: Register,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Self, Option<String>), styr_projections::ProjectionError> {
+        use styr_projections::{docs_page as d, page_in_memory, Outcomes, Page, OUTCOMES_KEPT};
+        let kind = register.kind();
+        fn split<T>(
+            p: Page<T>,
+            f: impl FnOnce(Vec<T>) -> RegisterDocs,
+        ) -> (RegisterDocs, Option<String>) {
+            (f(p.items), p.next)
+        }
+        Ok(match register {
+            Register::Access => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Access),
+            Register::Intrusion => {
+                split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Intrusion)
+            }
+            Register::Uppdrag => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Uppdrag),
+            Register::Deviation => {
+                split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Deviation)
+            }
+            Register::Report => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Report),
+            Register::InternalControl => {
+                split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Ic)
+            }
+            Register::Finding => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Finding),
+            Register::Review => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Review),
+            Register::Goal => {
+                let mut page: Page<GoalDoc> = d(kv, kommun, kind, after, limit)?;
+                styr_projections::with_latest_outcomes(kv, kommun, &mut page.items, OUTCOMES_KEPT)?;
+                split(page, RegisterDocs::Goal)
+            }
+            Register::Body => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Body),
+            Register::Unit => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Unit),
+            Register::Plan => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Plan),
+            Register::Investment => {
+                split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Investment)
+            }
+            Register::Process => split(
+                page_in_memory(
+                    styr_projections::processes_with(kv, kommun, Outcomes::Latest(OUTCOMES_KEPT))?,
+                    |p| p.process.id.clone(),
+                    after,
+                    limit,
+                ),
+                RegisterDocs::Process,
+            ),
+            Register::Balanskrav => split(
+                page_in_memory(
+                    styr_projections::balanskrav_obligations(kv, kommun)?,
+                    |o| format!("{:06}", o.year),
+                    after,
+                    limit,
+                ),
+                RegisterDocs::Balanskrav,
+            ),
         })
     }
 }
@@ -659,9 +788,22 @@ impl Api {
             }
         };
         let r = |e: styr_projections::ProjectionError| unavailable(&e);
+        let limit = match request.limit {
+            None => DEFAULT_LIMIT,
+            Some(n @ 1..=MAX_LIMIT) => n,
+            Some(n) => {
+                return Err(bad(
+                    "invalid_query",
+                    format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
+                ))
+            }
+        };
+        let after = request.after.as_deref();
+        let mut next = None;
+        let latest = styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
         let result = match request.query {
             Query::Plan { year } => QueryResult::Plan(Box::new(
-                styr_projections::plan(kv, &kommun, year).map_err(r)?,
+                styr_projections::plan_with(kv, &kommun, year, latest).map_err(r)?,
             )),
             Query::Chain { node } => {
                 let path = match at {
@@ -686,15 +828,28 @@ impl Api {
                 QueryResult::Gaps(styr_projections::gaps(kv, &kommun, year, today).map_err(r)?)
             }
             Query::History { entity } => {
-                QueryResult::History(styr_projections::history(kv, &kommun, &entity).map_err(r)?)
+                let page = styr_projections::history_page(kv, &kommun, &entity, after, limit)
+                    .map_err(r)?;
+                next = page.next;
+                QueryResult::History(page.items)
+            }
+            Query::Outcomes { goal, indicator } => {
+                let page =
+                    styr_projections::outcomes_page(kv, &kommun, &goal, &indicator, after, limit)
+                        .map_err(r)?;
+                next = page.next;
+                QueryResult::Outcomes(page.items)
             }
             // Answered above, before anything reads the stream.
             Query::Health {} => return Err(bad("invalid_query", "hälsan besvaras för sig")),
-            Query::Register { register } => QueryResult::Register(
-                RegisterDocs::load(kv, &kommun, named(&register)?).map_err(r)?,
-            ),
+            Query::Register { register } => {
+                let (docs, cursor) =
+                    RegisterDocs::page(kv, &kommun, named(&register)?, after, limit).map_err(r)?;
+                next = cursor;
+                QueryResult::Register(docs)
+            }
             Query::Agenda2030 { goal } => {
-                match styr_projections::agenda2030(kv, &kommun, goal).map_err(r)? {
+                match styr_projections::agenda2030_with(kv, &kommun, goal, latest).map_err(r)? {
                     Some(v) => QueryResult::Agenda2030(Box::new(v)),
                     None => {
                         return Err(bad(
@@ -705,7 +860,7 @@ impl Api {
                 }
             }
         };
-        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result))
+        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result).with_next(next))
             .map_err(|e| ApiError::unwritable(&e))
     }
 }
@@ -728,7 +883,7 @@ async fn answer(
                 code: 413,
                 kind: "reply_too_large",
                 message: format!(
-                    "svaret är {size} byte, mer än serverns gräns på {max_payload}; fråga efter mindre (ett register, ett objekts historik) eller höj max_payload"
+                    "svaret är {size} byte, mer än serverns gräns på {max_payload}; fråga efter mindre (en mindre sida med limit, ett objekts historik) eller höj max_payload"
                 ),
             })
         } else {

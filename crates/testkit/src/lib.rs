@@ -29,6 +29,11 @@ impl TestNats {
     /// Starts the server (installing the pinned nats-server on first use).
     /// `RUST_LOG` turns on tracing output for the test.
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`TestNats::start`], the server's options adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerOptions)) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -39,17 +44,17 @@ impl TestNats {
         for name in ["bun-sekreterare", "ks-kansli", "ny-handlaggare"] {
             access.add(&access_dir, name, Role::App).expect("test user");
         }
-        let server = NatsServer::start(
-            ServerOptions {
-                // As an operator's server would: `styr serve` against it
-                // reads /varz to check that it fsyncs every write.
-                monitor: true,
-                ..ServerOptions::new(dir.path().join("nats"))
-            }
-            .with_config(access.server_config()),
-        )
-        .await
-        .expect("nats-server starts");
+        let mut options = ServerOptions {
+            // As an operator's server would: `styr serve` against it
+            // reads /varz to check that it fsyncs every write.
+            monitor: true,
+            ..ServerOptions::new(dir.path().join("nats"))
+        }
+        .with_config(access.server_config());
+        adjust(&mut options);
+        let server = NatsServer::start(options)
+            .await
+            .expect("nats-server starts");
         TestNats {
             server,
             dir,

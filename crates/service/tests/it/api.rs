@@ -16,7 +16,10 @@ struct App {
 }
 
 async fn spawn_app() -> App {
-    let nats = TestNats::start().await;
+    spawn_app_on(TestNats::start().await).await
+}
+
+async fn spawn_app_on(nats: TestNats) -> App {
     let store = nats.shared_store().await;
     let api = Arc::new(Api {
         kommuner: Arc::new(Kommuner::new(store.clone()).with_registrars(vec!["app".into()])),
@@ -776,53 +779,134 @@ async fn a_consumer_filtered_on_uppdrag_hears_every_status() {
     assert_eq!(heard, expected);
 }
 
-/// An answer larger than the server carries is an error reply that says
-/// so, never a client left waiting for its timeout.
+/// Every page of a list in turn, from the first: the items in order and
+/// how many pages it took.
+async fn every_page(app: &App, body: Value, limit: usize) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut request = body.clone();
+        request["limit"] = json!(limit);
+        if let Some(a) = &after {
+            request["after"] = json!(a);
+        }
+        let (reply, code) = query(app, "vimmerby", request).await;
+        assert_eq!(code, None, "{reply}");
+        let page = reply["result"].as_array().unwrap();
+        assert!(
+            page.len() <= limit,
+            "a page of {} over limit {limit}",
+            page.len()
+        );
+        items.extend(page.iter().cloned());
+        pages += 1;
+        match reply["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => return (items, pages),
+        }
+    }
+}
+
+/// Answers stay bounded however long a kommun's history: a plan carries
+/// each indicator's latest values with the count of all; lists come page by
+/// page, each item exactly once; and an answer larger than the server
+/// carries is an error reply that says so, never a client left waiting for
+/// its timeout.
 #[tokio::test]
-async fn an_answer_over_the_servers_limit_is_an_error_that_says_so() {
-    let app = spawn_app().await;
+async fn answers_are_bounded_and_lists_come_page_by_page() {
+    // A server carrying at most 256 KiB: what a busy kommun's answers would
+    // meet at 1 MiB, met with a small history.
+    let app = spawn_app_on(TestNats::start_with(|o| o.max_payload = 256 * 1024).await).await;
     let k = KommunId::new("vimmerby").unwrap();
     let kommuner = Kommuner::new(app.store.clone());
     for s in example::vimmerby().unwrap() {
         kommuner.submit(&k, s).await.unwrap();
     }
-    // A year of monthly values for one indicator, many times over: one
-    // import, well under the event size limit; the plan that lists them all
-    // is not.
-    let rows: Vec<Value> = (0..9000)
-        .map(|i| json!({"goal": "kf-m2", "indicator": "behoriga-gy", "period": format!("2026-{:02}", i % 12 + 1), "value": 80.0 + f64::from(i % 100) / 10.0}))
-        .collect();
-    let import: styr_service::Submission = serde_json::from_value(json!({
-        "idempotency_key": "stor-import", "recorded_by": "exempel-laddning",
-        "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
-        "command": {"command": "import_outcomes", "source": "Kolada", "fetched_at": "2026-10-01T06:00:00Z", "rows": rows}
-    }))
-    .unwrap();
-    assert!(matches!(
-        kommuner.submit(&k, import).await.unwrap(),
-        styr_service::Outcome::Recorded(_)
-    ));
+    // Ten imports of 300 monthly values for one indicator.
+    for batch in 0..10 {
+        let rows: Vec<Value> = (0..300)
+            .map(|i| json!({"goal": "kf-m2", "indicator": "behoriga-gy", "period": format!("2026-{:02}", i % 12 + 1), "value": f64::from(batch * 300 + i)}))
+            .collect();
+        let import: styr_service::Submission = serde_json::from_value(json!({
+            "idempotency_key": format!("import-{batch}"), "recorded_by": "exempel-laddning",
+            "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-10-01"}, "effective_date": "2026-10-01"},
+            "command": {"command": "import_outcomes", "source": "Kolada", "fetched_at": "2026-10-01T06:00:00Z", "rows": rows}
+        }))
+        .unwrap();
+        assert!(matches!(
+            kommuner.submit(&k, import).await.unwrap(),
+            styr_service::Outcome::Recorded(_)
+        ));
+    }
+
+    // The plan carries the latest values and says how many there are.
     let (reply, code) = query(
         &app,
         "vimmerby",
         json!({"query": {"kind": "plan", "year": 2026}}),
     )
     .await;
+    assert_eq!(code, None, "{reply}");
+    let goal = reply["result"]["kf_goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "kf-m2")
+        .unwrap();
+    let kept = goal["outcomes"]["behoriga-gy"].as_array().unwrap();
+    assert_eq!(kept.len(), styr_projections::OUTCOMES_KEPT);
+    let total = goal["outcome_counts"]["behoriga-gy"].as_u64().unwrap() as usize;
+    assert!(total >= 3000, "{total}");
+    assert_eq!(kept.last().unwrap()["value"], 2999.0);
+
+    // Every value, page by page: each exactly once, in recording order,
+    // ending with the plan's latest.
+    let outcomes =
+        json!({"query": {"kind": "outcomes", "goal": "kf-m2", "indicator": "behoriga-gy"}});
+    let (all, pages) = every_page(&app, outcomes.clone(), 700).await;
+    assert_eq!(all.len(), total);
+    assert!(pages >= 5, "{pages}");
+    let imported: Vec<f64> = all[total - 3000..]
+        .iter()
+        .map(|o| o["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(imported, (0..3000).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(&all[total - kept.len()..], &kept[..]);
+
+    // The same for an audit trail and a register: paged, they are the
+    // whole list once.
+    for list in [
+        json!({"query": {"kind": "history", "entity": "goal/kf-m2"}}),
+        json!({"query": {"kind": "register", "register": "uppdrag"}}),
+        json!({"query": {"kind": "register", "register": "unit"}}),
+    ] {
+        let (whole, one) = every_page(&app, list.clone(), 2000).await;
+        assert_eq!(one, 1, "{list}");
+        assert!(whole.len() > 3, "{list}");
+        let (paged, pages) = every_page(&app, list.clone(), 2).await;
+        assert_eq!(paged, whole, "{list}");
+        assert!(pages >= whole.len() / 2, "{list}");
+    }
+
+    // A page that does not fit is an error that says so.
+    let mut too_much = outcomes.clone();
+    too_much["limit"] = json!(2000);
+    let (reply, code) = query(&app, "vimmerby", too_much).await;
     assert_eq!(code.as_deref(), Some("413"), "{reply}");
     assert_eq!(reply["error"]["kind"], "reply_too_large");
     assert!(reply["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("max_payload"));
-    // A smaller question about the same kommun is answered.
-    let (reply, code) = query(
-        &app,
-        "vimmerby",
-        json!({"query": {"kind": "register", "register": "uppdrag"}}),
-    )
-    .await;
-    assert_eq!(code, None, "{reply}");
-    assert_eq!(reply["query"], "register:uppdrag");
+        .contains("limit"));
+    // A page of no items, or more than a page holds, is refused.
+    for limit in [0, 100_000] {
+        let mut bad = outcomes.clone();
+        bad["limit"] = json!(limit);
+        let (reply, code) = query(&app, "vimmerby", bad).await;
+        assert_eq!(code.as_deref(), Some("400"), "{reply}");
+        assert_eq!(reply["error"]["kind"], "invalid_query");
+    }
 }
 
 /// An error reply keeps its JSON body and counts as an error in
