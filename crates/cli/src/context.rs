@@ -41,6 +41,10 @@ pub(crate) struct Backend {
     pub(crate) _server: Option<NatsServer>,
     /// Held while this process runs the data folder's server.
     _lock: Option<std::fs::File>,
+    /// The decide state's snapshots (`<data-dir>/decide-snapshots`), when
+    /// this process could open them (another `styr` holding them folds the
+    /// history itself instead).
+    snapshots: Option<Arc<styr_service::snapshot::Snapshots>>,
 }
 
 /// Who holds a data folder.
@@ -161,16 +165,30 @@ impl Backend {
         let store = EventStore::connect(&url, config).await.with_context(|| {
             format!("kunde inte ansluta till NATS på {}", without_password(&url))
         })?;
+        let snapshots = match styr_service::snapshot::Snapshots::open(
+            &cli.data_dir.join("decide-snapshots"),
+        ) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                tracing::info!(error = %e, "no snapshots of the decide state: the history is folded from its start");
+                None
+            }
+        };
         Ok(Backend {
             store: Arc::new(store),
             api_url,
             _server: server,
             _lock: lock,
+            snapshots,
         })
     }
 
     pub(crate) fn kommuner(&self) -> Kommuner {
-        Kommuner::new(self.store.clone())
+        let kommuner = Kommuner::new(self.store.clone());
+        match &self.snapshots {
+            Some(s) => kommuner.with_snapshots(s.clone()),
+            None => kommuner,
+        }
     }
 }
 

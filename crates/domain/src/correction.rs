@@ -23,6 +23,8 @@ use crate::*;
 pub struct Original {
     pub event_type: String,
     pub payload: Value,
+    /// Who took the decision (a rättelse is made by them, P1).
+    pub decided_by: DecidedBy,
 }
 
 /// Rättelser in force: for each corrected event, its corrections in the
@@ -145,14 +147,14 @@ impl KommunState {
             reason,
             corrections,
         } = c;
-        let Some(decided_by) = self.decisions.get(corrects) else {
+        let Some(original) = original else {
             return reject(
                 Rule::Reference,
                 "corrects",
                 format!("ingen registrerad händelse {corrects}"),
             );
         };
-        if !same_decider(decided_by, &provenance.decided_by) {
+        if !same_decider(&original.decided_by, &provenance.decided_by) {
             return reject(
                 Rule::P1,
                 "provenance.decided_by",
@@ -163,13 +165,6 @@ impl KommunState {
         if corrections.is_empty() {
             return reject(Rule::Input, "corrections", "ange minst ett rättat fält");
         }
-        let Some(original) = original else {
-            return reject(
-                Rule::Reference,
-                "corrects",
-                format!("händelsen {corrects} kunde inte läsas ur historiken"),
-            );
-        };
         if matches!(
             original.event_type.as_str(),
             "DecisionCorrected" | "SigningKeyPublished" | "CheckpointSigned"

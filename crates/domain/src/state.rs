@@ -1,17 +1,15 @@
 //! The state a kommun's decisions build, as far as deciding needs it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use uuid::Uuid;
 
 use crate::event::{Event, EventMeta};
 use crate::model::*;
-use styr_provenance::DecidedBy;
 
 /// Kommunens beslutsläge: everything decided so far in one kommun, folded
 /// from its events. Deciding reads it; only [`KommunState::evolve`] writes it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KommunState {
     pub kommun: Option<KommunInfo>,
     pub bodies: BTreeMap<String, Body>,
@@ -65,8 +63,6 @@ pub struct KommunState {
     pub control_plans: BTreeMap<String, ControlPlan>,
     pub findings: BTreeMap<String, Finding>,
     pub reviews: BTreeMap<String, Review>,
-    /// Every recorded event: who decided it (for rättelse).
-    pub decisions: HashMap<Uuid, DecidedBy>,
     /// Elections to fullmäktige by date: kind and mandatperiod.
     pub elections: BTreeMap<NaiveDate, crate::ElectionRecorded>,
     /// When the kommun was registered (no decision takes effect before).
@@ -75,7 +71,7 @@ pub struct KommunState {
     pub access: BTreeMap<String, std::collections::BTreeSet<Access>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KommunInfo {
     pub name: String,
     pub kommunkod: String,
@@ -85,7 +81,7 @@ pub struct KommunInfo {
 }
 
 /// Organ: a body as established.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Body {
     pub kind: BodyKind,
     pub name: String,
@@ -97,7 +93,7 @@ pub struct Body {
 
 /// Enhet: a unit in a förvaltning (organisation: `namnd`'s), answering
 /// to one or more nämnder for its verksamhet (responsibility: `serves`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unit {
     pub name: String,
     /// The nämnd whose förvaltning it is part of.
@@ -124,13 +120,13 @@ impl Unit {
 }
 
 /// Delegationspunkt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Delegation {
     pub delegate: String,
     pub matters: Vec<Matter>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Styrdokument {
     pub kind: DocumentKind,
     pub owner: String,
@@ -141,7 +137,7 @@ pub struct Styrdokument {
 }
 
 /// Övergripande mål (KF).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KfGoal {
     pub kind: GoalKind,
     pub title: String,
@@ -154,7 +150,7 @@ pub struct KfGoal {
 }
 
 /// Process: a flow across the organisation towards the kommun's målgrupper.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Process {
     pub owner: String,
     /// The last year it runs, once KF or KS has closed it.
@@ -168,7 +164,7 @@ impl KfGoal {
 }
 
 /// Uppdrag: an assignment from KF to one or more nämnder.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Uppdrag {
     pub title: String,
     pub to: Vec<String>,
@@ -180,7 +176,7 @@ pub struct Uppdrag {
 }
 
 /// Nämndmål.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Namndmal {
     pub body: String,
     pub year: i32,
@@ -190,7 +186,7 @@ pub struct Namndmal {
 }
 
 /// Verksamhetsplan or enhetsplan, current version.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub kind: PlanKind,
     pub body: String,
@@ -203,7 +199,7 @@ pub struct Plan {
 }
 
 /// Avvikelse as far as deciding needs it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Deviation {
     pub unit: String,
     pub body: String,
@@ -216,7 +212,7 @@ pub struct Deviation {
 }
 
 /// Intern kontrollplan.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ControlPlan {
     pub body: String,
     pub year: i32,
@@ -227,7 +223,7 @@ pub struct ControlPlan {
 }
 
 /// Brist found by a control.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
     pub plan: String,
     pub control: String,
@@ -236,7 +232,7 @@ pub struct Finding {
 }
 
 /// Granskning by the revisorer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Review {
     pub bodies: Vec<String>,
     pub recommendations: Vec<String>,
@@ -249,8 +245,6 @@ impl KommunState {
     /// `evolve_<event>` in the module of its area; the events at the end
     /// leave nothing a later decision checks.
     pub fn evolve(&mut self, meta: &EventMeta, event: &Event) {
-        self.decisions
-            .insert(meta.event_id, meta.decided_by.clone());
         match event {
             Event::KommunRegistered(e) => self.evolve_kommun_registered(meta, e),
             Event::ElectionRecorded(e) => self.evolve_election_recorded(meta, e),

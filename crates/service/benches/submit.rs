@@ -10,6 +10,7 @@ use async_nats::header::NATS_EXPECTED_LAST_SEQUENCE;
 use async_nats::jetstream;
 use styr_domain::{DecidedBy, Event, Provenance};
 use styr_natsrun::{NatsServer, ServerOptions};
+use styr_service::snapshot::{Snapshots, SNAPSHOT_EVERY};
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::{AppendOutcome, Decision, EventStore, KommunId, StoreConfig};
 
@@ -200,28 +201,32 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
             comment: None,
         },
     ));
+    let history = |i: usize, n: usize| Decision {
+        idempotency_key: format!("history-{i}"),
+        recorded_by: "bench".into(),
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        provenance: Provenance::new(
+            DecidedBy::Body {
+                body: "bun".into(),
+                meeting_date: "2026-06-10".parse().unwrap(),
+                paragraph: "33".into(),
+            },
+            "2026-06-10".parse().unwrap(),
+        ),
+        events: vec![status.clone(); n],
+    };
     for (i, start) in (0..events).step_by(500).enumerate() {
-        let decision = Decision {
-            idempotency_key: format!("history-{i}"),
-            recorded_by: "bench".into(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            provenance: Provenance::new(
-                DecidedBy::Body {
-                    body: "bun".into(),
-                    meeting_date: "2026-06-10".parse().unwrap(),
-                    paragraph: "33".into(),
-                },
-                "2026-06-10".parse().unwrap(),
-            ),
-            events: vec![status.clone(); (events - start).min(500)],
-        };
-        match store.append(&kommun, head, decision).await.unwrap() {
+        match store
+            .append(&kommun, head, history(i, (events - start).min(500)))
+            .await
+            .unwrap()
+        {
             AppendOutcome::Appended(c) => head = c.last_sequence,
             other => panic!("{other:?}"),
         }
     }
-    let restarted = Arc::new(EventStore::connect(url, config).await.unwrap());
+    let restarted = Arc::new(EventStore::connect(url, config.clone()).await.unwrap());
     let fresh = Kommuner::new(restarted);
     let start = Instant::now();
     let first = fresh.submit(&kommun, report(offset)).await.unwrap();
@@ -231,6 +236,55 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
     fresh.submit(&kommun, report(offset + 1)).await.unwrap();
     let warm = start.elapsed();
     styr_testkit::bench_figure("submit", "restart_history_events", head as f64, "events");
+    drop(fresh);
+
+    // The same with snapshots: one service folds the history and takes a
+    // snapshot, then nearly another snapshot interval of events is
+    // recorded behind its back (the worst a restart meets); a new process
+    // opens the snapshots folder, resumes and folds only those.
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("snapshots");
+    {
+        let snapshots = Arc::new(Snapshots::open(&path).unwrap());
+        let store = Arc::new(EventStore::connect(url, config.clone()).await.unwrap());
+        let taking = Kommuner::new(store).with_snapshots(snapshots);
+        taking.state(&kommun).await.unwrap();
+        assert!(taking.snapshot_at(&kommun).await > 0, "no snapshot taken");
+    }
+    let behind = (SNAPSHOT_EVERY as usize).saturating_sub(500);
+    let mut head = store.last_sequence(&kommun).await.unwrap();
+    for (i, start) in (0..behind).step_by(500).enumerate() {
+        match store
+            .append(
+                &kommun,
+                head,
+                history(1_000_000 + i, (behind - start).min(500)),
+            )
+            .await
+            .unwrap()
+        {
+            AppendOutcome::Appended(c) => head = c.last_sequence,
+            other => panic!("{other:?}"),
+        }
+    }
+    let start = Instant::now();
+    let snapshots = Arc::new(Snapshots::open(&path).unwrap());
+    let restarted = Arc::new(EventStore::connect(url, config).await.unwrap());
+    let fresh = Kommuner::new(restarted).with_snapshots(snapshots);
+    let first = fresh.submit(&kommun, report(offset + 2)).await.unwrap();
+    let resumed = start.elapsed();
+    assert!(matches!(first, Outcome::Recorded(_)), "{first:?}");
+    styr_testkit::bench_figure(
+        "submit",
+        "first_answer_after_restart_snapshot",
+        resumed.as_secs_f64() * 1e3,
+        "ms",
+    );
+    println!(
+        "{:<58} {:>8.1} ms ({behind} events after the snapshot)",
+        format!("  the same from a snapshot, {head} events in the kommun"),
+        resumed.as_secs_f64() * 1e3,
+    );
     styr_testkit::bench_figure(
         "submit",
         "first_answer_after_restart",

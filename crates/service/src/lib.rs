@@ -11,6 +11,7 @@ pub mod example;
 pub mod health;
 pub mod micro;
 pub mod schemas;
+pub mod snapshot;
 pub mod supervise;
 pub mod wording;
 
@@ -115,11 +116,17 @@ struct Decider {
     /// The stream has moved past `sequence` (seen by a rejection): catch up
     /// before deciding again.
     stale: bool,
-    /// Each recorded event's stream sequence (a rättelse reads the
-    /// decision it corrects from the stream).
+    /// The stream sequence of each event recorded since the last
+    /// snapshot (a rättelse reads the decision it corrects from the
+    /// stream; earlier ones are in the snapshot's folder).
     sequences: HashMap<Uuid, u64>,
     /// The rättelser that take effect: every event is folded through them.
     corrections: Corrections,
+    /// The sequence of the last snapshot written or loaded.
+    snapshot_at: u64,
+    /// Whether a snapshot was looked for (once per process: a fold again
+    /// through a new rättelse starts from the beginning).
+    snapshot_tried: bool,
 }
 
 impl Decider {
@@ -131,6 +138,8 @@ impl Decider {
             stale: false,
             sequences: HashMap::new(),
             corrections: Corrections::default(),
+            snapshot_at: 0,
+            snapshot_tried: false,
         }
     }
 
@@ -141,6 +150,7 @@ impl Decider {
         let corrections = std::mem::take(&mut self.corrections);
         *self = Decider::new(&kommun);
         self.corrections = corrections;
+        self.snapshot_tried = true;
     }
 }
 
@@ -149,6 +159,7 @@ pub struct Kommuner {
     store: Arc<EventStore>,
     slots: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
     registrars: Vec<String>,
+    snapshots: Option<Arc<snapshot::Snapshots>>,
 }
 
 /// What a submission must hold whatever its command: an idempotency key of
@@ -189,6 +200,104 @@ impl Kommuner {
             store,
             slots: Default::default(),
             registrars: Vec::new(),
+            snapshots: None,
+        }
+    }
+
+    /// Resumes each kommun from its snapshot in `snapshots` instead of
+    /// folding its whole history, and takes new ones as it goes (see
+    /// [`snapshot`]). The store looks up older idempotency keys there.
+    pub fn with_snapshots(mut self, snapshots: Arc<snapshot::Snapshots>) -> Self {
+        self.store.use_archive(snapshots.clone());
+        self.snapshots = Some(snapshots);
+        self
+    }
+
+    /// Starts the decider from the kommun's snapshot, if there is one the
+    /// stream still holds; otherwise drops whatever the folder holds for
+    /// the kommun, so that nothing of another history is trusted, and
+    /// leaves the decider to fold from the start.
+    #[tracing::instrument(skip_all, fields(kommun = %kommun))]
+    async fn resume(&self, kommun: &KommunId, decider: &mut Decider) -> Result<(), ServiceError> {
+        let Some(snapshots) = &self.snapshots else {
+            decider.snapshot_tried = true;
+            return Ok(());
+        };
+        let taken = match snapshots.load(kommun) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "the snapshot cannot be used; folding the history from its start");
+                None
+            }
+        };
+        let resumed = match taken {
+            Some(t) => {
+                let chain = ChainState::at(kommun, &t.chain)?;
+                if t.sequence == chain.next - 1 && self.store.holds(kommun, &chain).await? {
+                    self.store.resume(kommun, &chain).await?;
+                    decider.state = t.state;
+                    decider.sequence = t.sequence;
+                    decider.chain = chain;
+                    decider.corrections = t.corrections;
+                    decider.snapshot_at = t.sequence;
+                    tracing::info!(sequence = t.sequence, "resumed from the snapshot");
+                    true
+                } else {
+                    tracing::warn!(
+                        sequence = t.sequence,
+                        "the stream does not hold the snapshot's history; folding it from its start"
+                    );
+                    false
+                }
+            }
+            None => false,
+        };
+        if !resumed {
+            if let Err(e) = snapshots.clear(kommun) {
+                tracing::warn!(error = %e, "could not clear the kommun's snapshot");
+                // Nothing of it may be trusted: fold without snapshots.
+                decider.snapshot_tried = true;
+                return Ok(());
+            }
+        }
+        decider.snapshot_tried = true;
+        Ok(())
+    }
+
+    /// Writes a snapshot when enough has been folded or recorded since the
+    /// last one. A snapshot that cannot be written is logged: it is a cache.
+    #[tracing::instrument(skip_all, fields(kommun = %kommun, sequence = decider.sequence))]
+    async fn snapshot_if_due(&self, kommun: &KommunId, decider: &mut Decider) {
+        let Some(snapshots) = &self.snapshots else {
+            return;
+        };
+        let at = decider.sequence;
+        if at < decider.snapshot_at + snapshots.interval() || decider.chain.next != at + 1 {
+            return;
+        }
+        // Every key recorded through `at` must go with the snapshot: the
+        // store's index has to have read that far (it has, unless another
+        // reader moved it elsewhere; then the next chance is taken).
+        if self.store.known_chain(kommun).await.next <= at {
+            return;
+        }
+        let commits = self.store.commits_through(kommun, at).await;
+        let taken = snapshot::TakenRef {
+            format: snapshot::SNAPSHOT_FORMAT,
+            kommun: kommun.as_str(),
+            sequence: at,
+            chain: decider.chain.position(),
+            state: &decider.state,
+            corrections: &decider.corrections,
+        };
+        match snapshots.write(kommun, &taken, &commits) {
+            Ok(bytes) => {
+                tracing::info!(bytes, keys = commits.len(), "snapshot written");
+                self.store.archived(kommun, at).await;
+                decider.sequences.retain(|_, s| *s > at);
+                decider.snapshot_at = at;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not write the snapshot"),
         }
     }
 
@@ -217,10 +326,14 @@ impl Kommuner {
         kommun: &KommunId,
         decider: &mut Decider,
     ) -> Result<(), ServiceError> {
+        if !decider.snapshot_tried && decider.sequence == 0 {
+            self.resume(kommun, decider).await?;
+        }
         loop {
             let known = decider.corrections.clone();
             self.fold_missed_once(kommun, decider).await?;
             if decider.corrections == known {
+                self.snapshot_if_due(kommun, decider).await;
                 return Ok(());
             }
             tracing::info!(kommun = %kommun, "a rättelse takes effect: folding the history again");
@@ -307,6 +420,12 @@ impl Kommuner {
         let mut decider = slot.decider.lock().await;
         self.fold_missed(kommun, &mut decider).await?;
         Ok((decider.state.clone(), decider.sequence))
+    }
+
+    /// The sequence of the kommun's snapshot this process last loaded or
+    /// wrote (0: none).
+    pub async fn snapshot_at(&self, kommun: &KommunId) -> u64 {
+        self.slot(kommun).decider.lock().await.snapshot_at
     }
 
     /// Decides and records one submission for an authenticated `identity`:
@@ -615,8 +734,19 @@ impl Kommuner {
         decider: &Decider,
         id: Uuid,
     ) -> Result<Option<Original>, ServiceError> {
-        let Some(&sequence) = decider.sequences.get(&id) else {
-            return Ok(None);
+        let sequence = match (decider.sequences.get(&id), &self.snapshots) {
+            (Some(&s), _) => s,
+            (None, Some(snapshots)) => match snapshots.sequence_of(kommun, id) {
+                Ok(Some(s)) => s,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    return Err(ServiceError::Unreadable {
+                        sequence: 0,
+                        detail: e.to_string(),
+                    })
+                }
+            },
+            (None, None) => return Ok(None),
         };
         let raw = self.store.raw_message(kommun, sequence).await?;
         let stored = styr_store::StoredEvent::decode(sequence, raw)?;
@@ -631,6 +761,7 @@ impl Kommuner {
         Ok(Some(Original {
             event_type: env.event_type,
             payload,
+            decided_by: env.provenance.decided_by,
         }))
     }
 
@@ -756,6 +887,8 @@ impl Kommuner {
                 fail(retry, e);
                 return None;
             }
+        } else {
+            self.snapshot_if_due(kommun, decider).await;
         }
         Some(retry)
     }

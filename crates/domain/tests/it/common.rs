@@ -57,7 +57,7 @@ pub struct World {
     pub ids: Vec<Uuid>,
     /// Every event recorded, by id (a rättelse is decided against the
     /// decision it corrects, as the service reads it from the stream).
-    pub recorded: std::collections::HashMap<Uuid, Event>,
+    pub recorded: std::collections::HashMap<Uuid, (Event, DecidedBy)>,
 }
 
 impl World {
@@ -76,10 +76,12 @@ impl World {
         let Command::CorrectDecision(c) = c else {
             return None;
         };
-        let (event_type, payload) = self.recorded.get(&c.corrects)?.to_payload();
+        let (event, decided_by) = self.recorded.get(&c.corrects)?;
+        let (event_type, payload) = event.to_payload();
         Some(Original {
             event_type: event_type.to_owned(),
             payload,
+            decided_by: decided_by.clone(),
         })
     }
 
@@ -96,7 +98,7 @@ impl World {
             let id = Uuid::from_u128(self.next_id);
             self.next_id += 1;
             self.ids.push(id);
-            self.recorded.insert(id, e.clone());
+            self.recorded.insert(id, (e.clone(), p.decided_by.clone()));
             self.state.evolve(
                 &EventMeta {
                     event_id: id,

@@ -751,7 +751,7 @@ fn a_rattelse_corrects_texts_and_measured_values_never_what_rules_checked() {
     let body = *w
         .ids
         .iter()
-        .find(|id| matches!(&w.recorded[*id], Event::BodyEstablished(b) if b.body == "bun"))
+        .find(|id| matches!(&w.recorded[*id].0, Event::BodyEstablished(b) if b.body == "bun"))
         .unwrap();
     let on = "2025-12-01";
     let name = json!({"/name": "Barn- och utbildningsnämnden"});

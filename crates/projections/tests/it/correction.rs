@@ -43,7 +43,7 @@ async fn a_rattelse_takes_effect_from_its_recording_on() {
     let (goal_id, title) = writer
         .recorded
         .iter()
-        .find_map(|(id, e)| match e {
+        .find_map(|(id, (e, _))| match e {
             styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
                 Some((*id, g.goal.title.clone()))
             }

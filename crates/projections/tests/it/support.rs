@@ -15,7 +15,8 @@ pub struct Writer {
     state: KommunState,
     /// Every event recorded, by id (a rättelse is decided against the
     /// decision it corrects).
-    pub recorded: std::collections::HashMap<uuid::Uuid, styr_domain::Event>,
+    pub recorded:
+        std::collections::HashMap<uuid::Uuid, (styr_domain::Event, styr_domain::DecidedBy)>,
     corrections: styr_domain::Corrections,
 }
 
@@ -35,17 +36,20 @@ impl Writer {
         // A rättelse is decided against what it corrects, read through
         // the rättelser before it (as the service reads it).
         let original = match &d.command {
-            styr_domain::Command::CorrectDecision(c) => self.recorded.get(&c.corrects).map(|e| {
-                let (event_type, payload) = e.to_payload();
-                let payload = self
-                    .corrections
-                    .apply(c.corrects, &payload)
-                    .unwrap_or(payload);
-                styr_domain::Original {
-                    event_type: event_type.to_owned(),
-                    payload,
-                }
-            }),
+            styr_domain::Command::CorrectDecision(c) => {
+                self.recorded.get(&c.corrects).map(|(e, by)| {
+                    let (event_type, payload) = e.to_payload();
+                    let payload = self
+                        .corrections
+                        .apply(c.corrects, &payload)
+                        .unwrap_or(payload);
+                    styr_domain::Original {
+                        event_type: event_type.to_owned(),
+                        payload,
+                        decided_by: by.clone(),
+                    }
+                })
+            }
             _ => None,
         };
         let events = self
@@ -69,7 +73,8 @@ impl Writer {
                         decided_by: d.provenance.decided_by.clone(),
                     };
                     self.state.evolve(&meta, event);
-                    self.recorded.insert(*id, event.clone());
+                    self.recorded
+                        .insert(*id, (event.clone(), d.provenance.decided_by.clone()));
                     if let styr_domain::Event::DecisionCorrected(c) = event {
                         self.corrections.note(*id, c);
                     }

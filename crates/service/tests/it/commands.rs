@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use styr_domain::{Event, Rule};
+use styr_service::snapshot::Snapshots;
 use styr_service::{example, Kommuner, Outcome, Submission};
 use styr_store::KommunId;
 use styr_testkit::TestNats as App;
@@ -461,4 +462,139 @@ async fn a_rattelse_changes_what_deciding_reads_now_and_after_a_restart() {
             .unwrap(),
         Outcome::Recorded(_)
     ));
+}
+
+/// A service with a fresh store and its snapshots folder, as after a restart.
+async fn restarted_with(app: &App, snapshots: &Arc<Snapshots>) -> Kommuner {
+    Kommuner::new(app.shared_store().await).with_snapshots(snapshots.clone())
+}
+
+/// The state a restarted service without snapshots folds from the whole
+/// history: what every snapshot must lead to.
+async fn full_fold(app: &App, kommun: &KommunId) -> (styr_domain::KommunState, u64) {
+    kommuner(app).await.state(kommun).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_snapshot_and_the_events_after_it_decide_as_a_full_fold() {
+    let app = spawn_app().await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let db = sled::open(folder.path()).unwrap();
+    let tree = db.open_tree("decide").unwrap();
+    let snapshots = Arc::new(Snapshots::in_tree(tree.clone()).every(10));
+
+    // The example through a service taking snapshots, then more decisions
+    // by another writer that takes none: the last snapshot lies behind the
+    // stream's end.
+    let first = restarted_with(&app, &snapshots).await;
+    let Outcome::Recorded(registered) = load_example(&first, &kommun).await.remove(0) else {
+        panic!("the example's first decision was not recorded")
+    };
+    let taken = snapshots.load(&kommun).unwrap().expect("a snapshot");
+    let other = kommuner(&app).await;
+    for day in 1..=3 {
+        let key = format!("efter-{day}");
+        let out = other
+            .submit(&kommun, status_report(&key, "bun", day))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Recorded(_)), "{out:?}");
+    }
+    let (whole, last) = full_fold(&app, &kommun).await;
+    assert!(taken.sequence < last);
+    drop(first);
+
+    // Resumed from the snapshot and the events after it: the same state.
+    let resumed = restarted_with(&app, &snapshots).await;
+    assert_eq!(resumed.state(&kommun).await.unwrap(), (whole, last));
+    assert_eq!(resumed.snapshot_at(&kommun).await, taken.sequence);
+    // A key recorded before the snapshot (the store looks it up in the
+    // snapshots' folder) and one after it are duplicates, answered with
+    // where they were recorded.
+    let events = resumed.store().read(&kommun, 1).await.unwrap();
+    let first_key = example::vimmerby().unwrap().remove(0);
+    match resumed.submit(&kommun, first_key).await.unwrap() {
+        Outcome::Duplicate(c) => assert_eq!(c, registered),
+        other => panic!("{other:?}"),
+    }
+    match resumed
+        .submit(&kommun, status_report("efter-3", "bun", 3))
+        .await
+        .unwrap()
+    {
+        Outcome::Duplicate(c) => assert_eq!(c.last_sequence, last),
+        other => panic!("{other:?}"),
+    }
+    // A rättelse of a decision recorded before the snapshot finds it.
+    let established = events
+        .iter()
+        .find(|e| e.envelope.event_type == "BodyEstablished" && e.envelope.payload["body"] == "bun")
+        .unwrap();
+    assert!(established.sequence <= taken.sequence);
+    let name = "Barn- och utbildningsnämnden (rättad)";
+    let out = resumed
+        .submit(
+            &kommun,
+            rename("rattelse", established.envelope.event_id, name),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, Outcome::Recorded(_)), "{out:?}");
+    let (state, at) = resumed.state(&kommun).await.unwrap();
+    assert_eq!(state.bodies["bun"].name, name);
+    assert_eq!((state, at), full_fold(&app, &kommun).await);
+    drop(resumed);
+
+    // A damaged snapshot is noticed and the history folded from its start;
+    // the next snapshot replaces it.
+    let key = format!("s/{kommun}");
+    let mut damaged = tree.get(&key).unwrap().unwrap().to_vec();
+    let end = damaged.len() - 1;
+    damaged[end] ^= 0xff;
+    tree.insert(&key, damaged).unwrap();
+    assert!(snapshots.load(&kommun).is_err());
+    let after_damage = restarted_with(&app, &snapshots).await;
+    let whole = full_fold(&app, &kommun).await;
+    assert_eq!(after_damage.state(&kommun).await.unwrap(), whole);
+    // Folded from the start, so a new snapshot at the end.
+    assert_eq!(after_damage.snapshot_at(&kommun).await, whole.1);
+    assert_eq!(snapshots.load(&kommun).unwrap().unwrap().sequence, whole.1);
+    drop(after_damage);
+
+    // A snapshot of another history under the same kommun's name (another
+    // server, or a stream restored from elsewhere) is not the stream's: it
+    // is dropped with every key it vouched for.
+    let elsewhere = spawn_app().await;
+    let there = kommuner(&elsewhere).await;
+    load_example(&there, &kommun).await;
+    // Longer than this history, so only the chain's hash tells them apart.
+    for day in 10..20 {
+        let out = there
+            .submit(&kommun, status_report(&format!("dar-{day}"), "bun", day))
+            .await
+            .unwrap();
+        assert!(matches!(out, Outcome::Recorded(_)), "{out:?}");
+    }
+    assert!(
+        elsewhere
+            .store()
+            .await
+            .last_sequence(&kommun)
+            .await
+            .unwrap()
+            > snapshots.load(&kommun).unwrap().unwrap().sequence
+    );
+    let stale = restarted_with(&elsewhere, &snapshots).await;
+    let whole = full_fold(&elsewhere, &kommun).await;
+    assert_eq!(stale.state(&kommun).await.unwrap(), whole);
+    assert_eq!(stale.snapshot_at(&kommun).await, whole.1);
+    let out = stale
+        .submit(&kommun, status_report("efter-1", "bun", 1))
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, Outcome::Recorded(_)),
+        "a key of the other history was taken for this one's: {out:?}"
+    );
 }

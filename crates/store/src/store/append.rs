@@ -106,13 +106,13 @@ impl EventStore {
         }
         // Decisions whose key is recorded, or repeated in this group, are
         // answered from the log after the batch; the rest go in it.
-        let fresh = log.fresh(&decisions);
+        let fresh = log.fresh(&decisions)?;
         if fresh.is_empty() {
-            return Ok(log.answer(&decisions, expected, &[], &[], None));
+            return log.answer(&decisions, expected, &[], &[], None);
         }
         if expected != log.head() {
             self.read_into_index(&mut log, None).await?;
-            return Ok(log.answer(&decisions, expected, &[], &[], Some(log.head())));
+            return log.answer(&decisions, expected, &[], &[], Some(log.head()));
         }
         if log.stream.is_none() {
             log.stream = Some(self.ensure_stream(kommun).await?);
@@ -201,7 +201,7 @@ impl EventStore {
                     }
                     log.record_published(expected, last, published(&batch, decisions, fresh));
                     tracing::debug!(first = expected + 1, last, "appended");
-                    return Ok(log.answer(decisions, expected, fresh, &batch.ids, None));
+                    return log.answer(decisions, expected, fresh, &batch.ids, None);
                 }
                 Err(BatchError::Rejected(detail)) => {
                     return Err(StoreError::nats_said("atomic batch publish", detail))
@@ -220,15 +220,16 @@ impl EventStore {
                     ),
                 });
             }
-            let stored = fresh
-                .iter()
-                .any(|&i| log.commits.contains_key(&decisions[i].idempotency_key));
+            let mut stored = false;
+            for &i in fresh {
+                stored |= log.known(&decisions[i].idempotency_key)?.is_some();
+            }
             if stored {
                 tracing::info!(
                     attempt,
                     "an earlier attempt was stored; not appending again"
                 );
-                return Ok(log.answer(decisions, expected, fresh, &batch.ids, None));
+                return log.answer(decisions, expected, fresh, &batch.ids, None);
             }
             match lost {
                 Some(detail) if log.head() == expected => {
@@ -240,7 +241,7 @@ impl EventStore {
                     }
                     tracing::warn!(attempt, %detail, "acknowledgement lost and nothing stored; sending again");
                 }
-                _ => return Ok(log.answer(decisions, expected, &[], &[], Some(log.head()))),
+                _ => return log.answer(decisions, expected, &[], &[], Some(log.head())),
             }
         }
     }
@@ -437,8 +438,8 @@ impl EventStore {
         let log = self.log(kommun);
         let mut log = log.lock().await;
         self.read_into_index(&mut log, None).await?;
-        if let Some(c) = log.commits.get(&decision.idempotency_key) {
-            return Ok(AppendOutcome::Duplicate(c.clone()));
+        if let Some(c) = log.known(&decision.idempotency_key)? {
+            return Ok(AppendOutcome::Duplicate(c));
         }
         if log.head() != expected {
             return Ok(AppendOutcome::Conflict {
@@ -450,8 +451,8 @@ impl EventStore {
         let result = self.publish(expected, &prepared).await;
         // Whatever happened, the log learns it from the stream itself.
         self.read_into_index(&mut log, None).await?;
-        match (result, log.commits.get(&decision.idempotency_key)) {
-            (_, Some(c)) => Ok(AppendOutcome::Appended(c.clone())),
+        match (result, log.known(&decision.idempotency_key)?) {
+            (_, Some(c)) => Ok(AppendOutcome::Appended(c)),
             (Err(BatchError::Rejected(detail)), None) => {
                 Err(StoreError::nats_said("publishing a key", detail))
             }

@@ -19,7 +19,12 @@ pub(super) struct KommunLog {
     pub(super) kommun: KommunId,
     pub(super) stream: Option<stream::Stream>,
     pub(super) chain: ChainState,
+    /// The keys recorded in memory: all of them, or those after
+    /// `archived_through` when the log resumed from a snapshot.
     pub(super) commits: HashMap<String, Commit>,
+    /// Where keys recorded through `archived_through` are looked up.
+    pub(super) archive: Option<std::sync::Arc<dyn super::CommitArchive>>,
+    pub(super) archived_through: u64,
 }
 
 /// A batch as it was published: the commits it holds in order (the
@@ -41,6 +46,22 @@ impl KommunLog {
             stream: None,
             chain: ChainState::genesis(kommun),
             commits: HashMap::new(),
+            archive: None,
+            archived_through: 0,
+        }
+    }
+
+    /// The commit recorded under `key`: in memory, or in the archive as
+    /// far as it is vouched for.
+    pub(super) fn known(&self, key: &str) -> Result<Option<Commit>, StoreError> {
+        if let Some(c) = self.commits.get(key) {
+            return Ok(Some(c.clone()));
+        }
+        match &self.archive {
+            Some(archive) if self.archived_through > 0 => Ok(archive
+                .commit(&self.kommun, key)?
+                .filter(|c| c.last_sequence <= self.archived_through)),
+            _ => Ok(None),
         }
     }
 
@@ -88,10 +109,12 @@ impl KommunLog {
                 continue;
             };
             let key = event.envelope.idempotency_key.as_str();
-            let known = taken.get(key).or_else(|| self.commits.get(key));
+            let known = match taken.get(key) {
+                Some(c) => Some(c.clone()),
+                None => self.known(key)?,
+            };
             let commit = match known {
-                Some(c) if c.last_sequence + 1 == event.sequence => {
-                    let mut c = c.clone();
+                Some(mut c) if c.last_sequence + 1 == event.sequence => {
                     c.last_sequence = event.sequence;
                     c.event_ids.push(event.envelope.event_id);
                     c
@@ -120,14 +143,16 @@ impl KommunLog {
     /// The decisions of a group that go in its batch, by index: those whose
     /// key is not recorded yet, each key once (a repeat within the group is
     /// answered as a duplicate of its first).
-    pub(super) fn fresh(&self, decisions: &[Decision]) -> Vec<usize> {
+    pub(super) fn fresh(&self, decisions: &[Decision]) -> Result<Vec<usize>, StoreError> {
         let mut seen = HashSet::new();
-        (0..decisions.len())
-            .filter(|&i| {
-                let key = decisions[i].idempotency_key.as_str();
-                !self.commits.contains_key(key) && seen.insert(key)
-            })
-            .collect()
+        let mut fresh = Vec::new();
+        for (i, d) in decisions.iter().enumerate() {
+            let key = d.idempotency_key.as_str();
+            if self.known(key)?.is_none() && seen.insert(key) {
+                fresh.push(i);
+            }
+        }
+        Ok(fresh)
     }
 
     /// The answer to each decision of a group, in order. `batch` holds the
@@ -142,22 +167,20 @@ impl KommunLog {
         batch: &[usize],
         ids: &[Vec<Uuid>],
         conflict: Option<u64>,
-    ) -> Vec<AppendOutcome> {
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
         decisions
             .iter()
             .enumerate()
             .map(|(i, d)| {
                 let slot = batch.iter().position(|&b| b == i);
-                match (self.commits.get(&d.idempotency_key), slot) {
-                    (Some(c), Some(s)) if c.event_ids == ids[s] => {
-                        AppendOutcome::Appended(c.clone())
-                    }
-                    (Some(c), _) => AppendOutcome::Duplicate(c.clone()),
+                Ok(match (self.known(&d.idempotency_key)?, slot) {
+                    (Some(c), Some(s)) if c.event_ids == ids[s] => AppendOutcome::Appended(c),
+                    (Some(c), _) => AppendOutcome::Duplicate(c),
                     (None, _) => AppendOutcome::Conflict {
                         expected,
                         actual: conflict.unwrap_or_else(|| self.head()),
                     },
-                }
+                })
             })
             .collect()
     }
@@ -236,7 +259,7 @@ mod tests {
             },
         );
         let group = [decision("a"), decision("b"), decision("b"), decision("c")];
-        assert_eq!(log.fresh(&group), vec![1, 3]);
+        assert_eq!(log.fresh(&group).unwrap(), vec![1, 3]);
     }
 
     #[test]
@@ -281,7 +304,9 @@ mod tests {
             },
         );
         let group = [decision("old"), decision("new"), decision("lost")];
-        let answers = log.answer(&group, 1, &[1, 2], &[mine.clone(), ids(1)], None);
+        let answers = log
+            .answer(&group, 1, &[1, 2], &[mine.clone(), ids(1)], None)
+            .unwrap();
         assert!(matches!(&answers[0], AppendOutcome::Duplicate(c) if c.first_sequence == 1));
         assert!(matches!(&answers[1], AppendOutcome::Appended(c) if c.event_ids == mine));
         assert_eq!(
@@ -292,9 +317,11 @@ mod tests {
             }
         );
         // Recorded by someone else with other event ids: a duplicate, not ours.
-        let answers = log.answer(&group[1..2], 1, &[0], &[ids(1)], Some(5));
+        let answers = log
+            .answer(&group[1..2], 1, &[0], &[ids(1)], Some(5))
+            .unwrap();
         assert!(matches!(&answers[0], AppendOutcome::Duplicate(_)));
-        let answers = log.answer(&group[2..], 1, &[], &[], Some(5));
+        let answers = log.answer(&group[2..], 1, &[], &[], Some(5)).unwrap();
         assert_eq!(
             answers[0],
             AppendOutcome::Conflict {

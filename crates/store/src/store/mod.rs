@@ -57,7 +57,7 @@ impl Default for StoreConfig {
 }
 
 /// Where a decision landed: the sequences of its events in the kommun's stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Commit {
     pub idempotency_key: String,
     pub first_sequence: u64,
@@ -86,6 +86,8 @@ pub enum AppendOutcome {
 }
 
 mod append;
+mod archive;
+pub use archive::{ChainPosition, CommitArchive};
 mod health;
 mod log;
 mod read;
@@ -98,6 +100,8 @@ pub struct EventStore {
     config: StoreConfig,
     keys: KeyStore,
     logs: std::sync::Mutex<HashMap<KommunId, Arc<tokio::sync::Mutex<KommunLog>>>>,
+    /// Keys recorded before a snapshot (see [`EventStore::resume`]).
+    archive: std::sync::OnceLock<Arc<dyn CommitArchive>>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -141,6 +145,7 @@ impl EventStore {
             config,
             keys,
             logs: std::sync::Mutex::new(HashMap::new()),
+            archive: std::sync::OnceLock::new(),
         }
     }
 
@@ -315,7 +320,7 @@ impl EventStore {
         let log = self.log(kommun);
         let mut log = log.lock().await;
         self.read_into_index(&mut log, None).await?;
-        Ok(log.commits.get(idempotency_key).cloned())
+        log.known(idempotency_key)
     }
 
     /// The commits this store has seen recorded under these keys (no
@@ -327,9 +332,11 @@ impl EventStore {
     ) -> Vec<Option<Commit>> {
         let log = self.log(kommun);
         let log = log.lock().await;
+        // A key the archive cannot be asked about counts as unknown here:
+        // the append asks again, and fails then.
         idempotency_keys
             .iter()
-            .map(|k| log.commits.get(*k).cloned())
+            .map(|k| log.known(k).ok().flatten())
             .collect()
     }
 
