@@ -127,6 +127,9 @@ struct Decider {
     /// Whether a snapshot was looked for (once per process: a fold again
     /// through a new rättelse starts from the beginning).
     snapshot_tried: bool,
+    /// No snapshots are written for the kommun in this process (its folder
+    /// could not be cleared of what another history left).
+    snapshots_off: bool,
 }
 
 impl Decider {
@@ -140,6 +143,7 @@ impl Decider {
             corrections: Corrections::default(),
             snapshot_at: 0,
             snapshot_tried: false,
+            snapshots_off: false,
         }
     }
 
@@ -148,9 +152,11 @@ impl Decider {
     fn refold(&mut self) {
         let kommun = self.chain.kommun.clone();
         let corrections = std::mem::take(&mut self.corrections);
+        let snapshots_off = self.snapshots_off;
         *self = Decider::new(&kommun);
         self.corrections = corrections;
         self.snapshot_tried = true;
+        self.snapshots_off = snapshots_off;
     }
 }
 
@@ -208,8 +214,11 @@ impl Kommuner {
     /// folding its whole history, and takes new ones as it goes (see
     /// [`snapshot`]). The store looks up older idempotency keys there.
     pub fn with_snapshots(mut self, snapshots: Arc<snapshot::Snapshots>) -> Self {
-        self.store.use_archive(snapshots.clone());
-        self.snapshots = Some(snapshots);
+        if self.store.use_archive(snapshots.clone()) {
+            self.snapshots = Some(snapshots);
+        } else {
+            tracing::warn!("the store looks keys up in another snapshot folder; no snapshots");
+        }
         self
     }
 
@@ -230,11 +239,23 @@ impl Kommuner {
                 None
             }
         };
-        let resumed = match taken {
-            Some(t) => {
-                let chain = ChainState::at(kommun, &t.chain)?;
-                if t.sequence == chain.next - 1 && self.store.holds(kommun, &chain).await? {
-                    self.store.resume(kommun, &chain).await?;
+        decider.snapshot_tried = true;
+        let chain = taken
+            .as_ref()
+            .map(|t| ChainState::at(kommun, &t.chain))
+            .transpose()
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the snapshot's chain position is unreadable");
+                None
+            });
+        let resumed = match (taken, chain) {
+            (Some(t), Some(chain)) => {
+                // Written only where the chain's last event is the last
+                // message, which the stream's hash check then covers.
+                if t.sequence == chain.next - 1
+                    && chain.chained == t.sequence
+                    && self.store.resume(kommun, &chain).await?
+                {
                     decider.state = t.state;
                     decider.sequence = t.sequence;
                     decider.chain = chain;
@@ -250,17 +271,22 @@ impl Kommuner {
                     false
                 }
             }
-            None => false,
+            _ => false,
         };
-        if !resumed {
-            if let Err(e) = snapshots.clear(kommun) {
-                tracing::warn!(error = %e, "could not clear the kommun's snapshot");
-                // Nothing of it may be trusted: fold without snapshots.
-                decider.snapshot_tried = true;
-                return Ok(());
-            }
+        if resumed {
+            return Ok(());
         }
-        decider.snapshot_tried = true;
+        // The store already looks keys up in the folder (another service
+        // on it resumed from it): it is not emptied under that service.
+        if self.store.uses_archive(kommun).await {
+            tracing::warn!("the snapshot folder is in use for this kommun; no snapshots this time");
+            decider.snapshots_off = true;
+        } else if let Err(e) = snapshots.clear(kommun) {
+            // Left-overs of another history may remain: a snapshot written
+            // now would vouch for them. None is, in this process.
+            tracing::warn!(error = %e, "could not clear the kommun's snapshot; no snapshots this time");
+            decider.snapshots_off = true;
+        }
         Ok(())
     }
 
@@ -272,7 +298,14 @@ impl Kommuner {
             return;
         };
         let at = decider.sequence;
-        if at < decider.snapshot_at + snapshots.interval() || decider.chain.next != at + 1 {
+        // Taken only where the chain's last event is the stream's last
+        // message (not after a foreign one: the chain's hash would not
+        // cover the messages after it).
+        if decider.snapshots_off
+            || at < decider.snapshot_at + snapshots.interval()
+            || decider.chain.next != at + 1
+            || decider.chain.chained != at
+        {
             return;
         }
         // Every key recorded through `at` must go with the snapshot: the

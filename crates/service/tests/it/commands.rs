@@ -546,6 +546,41 @@ async fn a_snapshot_and_the_events_after_it_decide_as_a_full_fold() {
     assert_eq!((state, at), full_fold(&app, &kommun).await);
     drop(resumed);
 
+    // The rättelse folded the history again, and a snapshot was taken with
+    // the rättelse in force: a restart resumes from it.
+    let with_rattelse = snapshots.load(&kommun).unwrap().unwrap();
+    assert_eq!(with_rattelse.sequence, at);
+    let again = restarted_with(&app, &snapshots).await;
+    assert_eq!(
+        again.state(&kommun).await.unwrap(),
+        full_fold(&app, &kommun).await
+    );
+    assert_eq!(again.snapshot_at(&kommun).await, at);
+    assert_eq!(
+        again.state(&kommun).await.unwrap().0.bodies["bun"].name,
+        name
+    );
+    drop(again);
+
+    // The store asks the folder for keys recorded before the snapshot: one
+    // taken out of it is unknown to a restarted service.
+    let gone = format!("k/{kommun}/{}", registered.idempotency_key);
+    let kept = tree
+        .remove(&gone)
+        .unwrap()
+        .expect("the key is in the folder");
+    let forgetful = restarted_with(&app, &snapshots).await;
+    let first_key = example::vimmerby().unwrap().remove(0);
+    assert!(
+        !matches!(
+            forgetful.submit(&kommun, first_key).await.unwrap(),
+            Outcome::Duplicate(_)
+        ),
+        "the key was known without the folder"
+    );
+    drop(forgetful);
+    tree.insert(&gone, kept).unwrap();
+
     // A damaged snapshot is noticed and the history folded from its start;
     // the next snapshot replaces it.
     let key = format!("s/{kommun}");
@@ -557,10 +592,45 @@ async fn a_snapshot_and_the_events_after_it_decide_as_a_full_fold() {
     let after_damage = restarted_with(&app, &snapshots).await;
     let whole = full_fold(&app, &kommun).await;
     assert_eq!(after_damage.state(&kommun).await.unwrap(), whole);
-    // Folded from the start, so a new snapshot at the end.
+    // Folded from the start, so a new snapshot at the end, and keys from
+    // before it are known after the next restart.
     assert_eq!(after_damage.snapshot_at(&kommun).await, whole.1);
     assert_eq!(snapshots.load(&kommun).unwrap().unwrap().sequence, whole.1);
     drop(after_damage);
+    let after_rewrite = restarted_with(&app, &snapshots).await;
+    match after_rewrite
+        .submit(&kommun, status_report("efter-1", "bun", 1))
+        .await
+        .unwrap()
+    {
+        Outcome::Duplicate(_) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(after_rewrite.snapshot_at(&kommun).await, whole.1);
+    drop(after_rewrite);
+
+    // No snapshot is taken where the stream ends in a message Styrkedja
+    // did not write (the chain's hash would not cover it); the next
+    // decision ends the stream in the chain again, and one is.
+    let every_event = Arc::new(Snapshots::in_tree(db.open_tree("every").unwrap()).every(1));
+    app.js()
+        .await
+        .publish(format!("styr.{kommun}.intrang"), "inte ett kuvert".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let intruded = restarted_with(&app, &every_event).await;
+    let (_, at) = intruded.state(&kommun).await.unwrap();
+    assert_eq!(intruded.snapshot_at(&kommun).await, 0);
+    assert!(every_event.load(&kommun).unwrap().is_none());
+    let out = intruded
+        .submit(&kommun, status_report("efter-intrang", "bun", 4))
+        .await
+        .unwrap();
+    assert!(matches!(out, Outcome::Recorded(_)), "{out:?}");
+    assert_eq!(every_event.load(&kommun).unwrap().unwrap().sequence, at + 1);
+    drop(intruded);
 
     // A snapshot of another history under the same kommun's name (another
     // server, or a stream restored from elsewhere) is not the stream's: it

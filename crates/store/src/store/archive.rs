@@ -66,9 +66,20 @@ impl ChainState {
 }
 
 impl EventStore {
-    /// Looks up keys recorded before a snapshot in `archive` (set once).
-    pub fn use_archive(&self, archive: std::sync::Arc<dyn CommitArchive>) {
-        let _ = self.archive.set(archive);
+    /// Looks up keys recorded before a snapshot in `archive`. A store has
+    /// one archive: false (and nothing changes) if another is set already.
+    pub fn use_archive(&self, archive: std::sync::Arc<dyn CommitArchive>) -> bool {
+        let set = self.archive.get_or_init(|| archive.clone());
+        std::ptr::addr_eq(
+            std::sync::Arc::as_ptr(set),
+            std::sync::Arc::as_ptr(&archive),
+        )
+    }
+
+    /// Whether the kommun's index looks keys up in the archive (it resumed
+    /// from a snapshot, or gave keys over to one).
+    pub async fn uses_archive(&self, kommun: &KommunId) -> bool {
+        self.log(kommun).lock().await.archived_through > 0
     }
 
     /// Whether the kommun's stream holds the chain as `chain` has it: the
@@ -87,22 +98,25 @@ impl EventStore {
         Ok(ChainHash::of_event(&raw) == chain.head)
     }
 
-    /// Resumes the kommun's index at `chain`, with every key recorded up
-    /// to `chain`'s end in the archive, instead of reading the stream from
-    /// its start — if this store has read nothing of the kommun yet and
-    /// the stream [`holds`](Self::holds) that chain. True when resumed.
+    /// Whether the stream [`holds`](Self::holds) `chain`; if it does and
+    /// this store has read nothing of the kommun yet, its index resumes
+    /// there, with every key recorded up to `chain`'s end in the archive,
+    /// instead of reading the stream from its start (an index that has
+    /// read already holds every key itself). False without an archive.
     pub async fn resume(&self, kommun: &KommunId, chain: &ChainState) -> Result<bool, StoreError> {
-        if self.archive.get().is_none() {
+        let Some(archive) = self.archive.get() else {
             return Ok(false);
-        }
+        };
         let log = self.log(kommun);
         let mut log = log.lock().await;
-        if log.head() != 0 || !self.holds(kommun, chain).await? {
+        if !self.holds(kommun, chain).await? {
             return Ok(false);
         }
-        log.chain = chain.clone();
-        log.archived_through = chain.next - 1;
-        log.archive = self.archive.get().cloned();
+        if log.head() == 0 {
+            log.chain = chain.clone();
+            log.archived_through = chain.next - 1;
+            log.archive = Some(archive.clone());
+        }
         Ok(true)
     }
 
