@@ -289,7 +289,7 @@ impl RevisorReport {
             .into_iter()
             .filter(|g| g.level == "namnd" && (g.from_year..=g.to_year).contains(&year))
             .collect();
-        let uppdrag = styr_projections::docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
+        let uppdrag = styr_projections::uppdrag(kv, kommun)?
             .into_iter()
             .filter(|u| {
                 let closed_before = u

@@ -172,7 +172,7 @@ fn print_uppdrag(kv: &dyn KvRead, kommun: &KommunId) -> Result<()> {
         "till",
         "slutdatum"
     )?;
-    for u in styr_projections::docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
+    for u in styr_projections::uppdrag(kv, kommun)? {
         let status = match (&u.closed, u.status.last()) {
             (Some(_), _) => "avslutat".to_owned(),
             (None, Some(s)) => format!("{} per {}", s.status.swedish(), s.as_of),

@@ -140,7 +140,7 @@ pub(crate) fn agenda_tags(tags: &[String]) -> String {
 }
 
 fn uppdrag(kv: &dyn KvRead, k: &KommunId) -> Result<()> {
-    for u in styr_projections::docs::<UppdragDoc>(kv, k, DocKind::Uppdrag)? {
+    for u in styr_projections::uppdrag(kv, k)? {
         outln!(
             "{} {} (till {}, ska vara klart {})",
             u.id,

@@ -446,6 +446,10 @@ pub struct StatusEntry {
     pub source: Source,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Uppdrag with its lifecycle and every status report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UppdragDoc {
@@ -463,15 +467,15 @@ pub struct UppdragDoc {
     pub lifecycle: Vec<LifecycleEntry>,
     /// In the order of the dates they speak of (`as_of`), then recorded:
     /// the last is the latest status, whatever order reports came in.
+    /// Each lies under its own key (`uppdrag-status/…`); reading an uppdrag
+    /// through [`crate::uppdrag`] fills them in (stored, the list is empty);
+    /// a plan answered over the network carries the latest
+    /// [`crate::OUTCOMES_KEPT`].
+    #[serde(default)]
     pub status: Vec<StatusEntry>,
-}
-
-impl UppdragDoc {
-    /// Adds a status where its `as_of` puts it (after any of the same date).
-    pub fn add_status(&mut self, entry: StatusEntry) {
-        let at = self.status.partition_point(|s| s.as_of <= entry.as_of);
-        self.status.insert(at, entry);
-    }
+    /// How many statuses are recorded in all (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub status_count: usize,
 }
 
 /// A nämnd's plan for a year, with its detaljbudget.
@@ -841,6 +845,8 @@ pub enum DocKind {
     /// An indicator value, under its goal and indicator.
     Outcome,
     Uppdrag,
+    /// An uppdrag's status, under its uppdrag and the date it speaks of.
+    UppdragStatus,
     Namndplan,
     Plan,
     Activity,
@@ -879,6 +885,7 @@ impl DocKind {
             DocKind::Goal => "goal",
             DocKind::Outcome => "outcome",
             DocKind::Uppdrag => "uppdrag",
+            DocKind::UppdragStatus => "uppdrag-status",
             DocKind::Namndplan => "namndplan",
             DocKind::Plan => "plan",
             DocKind::Activity => "activity",

@@ -29,7 +29,7 @@ pub use record::new_event;
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 10;
+pub const PROJECTION_VERSION: u32 = 11;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

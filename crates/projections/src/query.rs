@@ -125,6 +125,74 @@ pub fn with_latest_outcomes(
     Ok(())
 }
 
+/// Every uppdrag with its statuses (each under its own key,
+/// `uppdrag-status/<uppdrag>/<as of>/…`, in date order, then recording
+/// order), in id order.
+pub fn uppdrag(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<UppdragDoc>> {
+    uppdrag_with(kv, kommun, Outcomes::Every)
+}
+
+/// [`uppdrag`] with every status, or only the latest `n` (by date).
+pub fn uppdrag_with(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    statuses: Outcomes,
+) -> R<Vec<UppdragDoc>> {
+    let mut all: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
+    match statuses {
+        Outcomes::Every => with_statuses(kv, kommun, &mut all)?,
+        Outcomes::Latest(n) => {
+            for u in &mut all {
+                let (tail, total) = kv.scan_tail(&statuses_prefix(kommun, &u.id), n)?;
+                u.status = tail
+                    .into_iter()
+                    .map(|(_, v)| serde_json::from_slice(&v))
+                    .collect::<Result<_, _>>()?;
+                u.status_count = total;
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// Where an uppdrag's statuses lie, in date order, then recording order.
+fn statuses_prefix(kommun: &KommunId, id: &str) -> String {
+    view_key(
+        kommun.as_str(),
+        &DocKind::UppdragStatus.path(format_args!("{id}/")),
+    )
+}
+
+/// One uppdrag by id, with its statuses.
+pub fn uppdrag_one(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    id: &str,
+) -> R<Option<UppdragDoc>> {
+    let Some(mut u) = doc::<UppdragDoc>(kv, kommun, &DocKind::Uppdrag.path(id))? else {
+        return Ok(None);
+    };
+    with_statuses(kv, kommun, std::slice::from_mut(&mut u))?;
+    Ok(Some(u))
+}
+
+/// Gives each uppdrag its statuses.
+pub fn with_statuses(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    uppdrag: &mut [UppdragDoc],
+) -> R<()> {
+    for u in uppdrag {
+        u.status = kv
+            .scan(&statuses_prefix(kommun, &u.id))?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v))
+            .collect::<Result<_, _>>()?;
+        u.status_count = u.status.len();
+    }
+    Ok(())
+}
+
 /// Where the next page begins: the last item's key after its list's
 /// prefix, when the page was full.
 fn next_after(page: &[(String, Vec<u8>)], prefix: &str, limit: usize) -> Option<String> {
@@ -328,7 +396,7 @@ pub fn plan_with(
     let overdue_by_then = |u: &UppdragDoc| {
         closed_in(u).is_none_or(|closed| closed > year) && year_begins.is_some_and(|b| u.due < b)
     };
-    let uppdrag: Vec<UppdragDoc> = docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)?
+    let uppdrag: Vec<UppdragDoc> = uppdrag_with(kv, kommun, outcomes)?
         .into_iter()
         .filter(|u| {
             u.given_year <= year
@@ -885,7 +953,7 @@ fn uppdrag_gaps(
     out: &mut Vec<Gap>,
 ) -> R<()> {
     let year_ends = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(today);
-    for u in docs::<UppdragDoc>(kv, kommun, DocKind::Uppdrag)? {
+    for u in uppdrag(kv, kommun)? {
         if u.closed.is_some() || u.given_year > year {
             continue;
         }

@@ -377,7 +377,7 @@ impl RegisterDocs {
         Ok(match register {
             Register::Access => RegisterDocs::Access(d(kv, kommun, kind)?),
             Register::Intrusion => RegisterDocs::Intrusion(d(kv, kommun, kind)?),
-            Register::Uppdrag => RegisterDocs::Uppdrag(d(kv, kommun, kind)?),
+            Register::Uppdrag => RegisterDocs::Uppdrag(styr_projections::uppdrag(kv, kommun)?),
             Register::Deviation => RegisterDocs::Deviation(d(kv, kommun, kind)?),
             Register::Report => RegisterDocs::Report(d(kv, kommun, kind)?),
             Register::InternalControl => RegisterDocs::Ic(d(kv, kommun, kind)?),
@@ -419,7 +419,11 @@ impl RegisterDocs {
             Register::Intrusion => {
                 split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Intrusion)
             }
-            Register::Uppdrag => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Uppdrag),
+            Register::Uppdrag => {
+                let mut page: Page<UppdragDoc> = d(kv, kommun, kind, after, limit)?;
+                styr_projections::with_statuses(kv, kommun, &mut page.items)?;
+                split(page, RegisterDocs::Uppdrag)
+            }
             Register::Deviation => {
                 split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Deviation)
             }

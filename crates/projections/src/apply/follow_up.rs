@@ -211,7 +211,7 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
     for g in &goals {
         cx.touch(DocKind::Goal.path(&g.goal));
     }
-    for line in &uppdrag {
+    for (row, line) in uppdrag.iter().enumerate() {
         let entry = StatusEntry {
             as_of: through,
             body: body.clone(),
@@ -220,10 +220,7 @@ pub(super) fn follow_up_report_adopted<R: KvRead + ?Sized>(
             via: kind.slug().to_owned(),
             source: src.clone(),
         };
-        cx.update(
-            &DocKind::Uppdrag.path(&line.uppdrag),
-            |u: &mut UppdragDoc| u.add_status(entry),
-        )?;
+        cx.put_status(&line.uppdrag, row, &entry)?;
     }
     cx.put(
         &report_path(&body, year, kind, period.as_deref()),

@@ -185,6 +185,7 @@ pub(super) fn uppdrag_given<R: KvRead + ?Sized>(
                 source: src,
             }],
             status: Vec::new(),
+            status_count: 0,
         },
     )?;
     Ok(())
@@ -291,15 +292,16 @@ pub(super) fn uppdrag_status_reported<R: KvRead + ?Sized>(
         reason,
         ..
     } = e;
-    cx.update(&DocKind::Uppdrag.path(&uppdrag), |u: &mut UppdragDoc| {
-        u.add_status(StatusEntry {
+    cx.put_status(
+        &uppdrag,
+        0,
+        &StatusEntry {
             as_of,
             body,
             status,
             reason,
             via: "status_report".into(),
             source: src,
-        })
-    })?;
-    Ok(())
+        },
+    )
 }

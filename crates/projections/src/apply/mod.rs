@@ -97,6 +97,31 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
     fn touch(&mut self, path: String) {
         self.touched.insert(path);
     }
+
+    /// Writes an uppdrag's status under its own key — the uppdrag, the
+    /// date it speaks of, the event's sequence and its row in the event,
+    /// so key order is date order, then recording order — and notes the
+    /// event in the uppdrag's history. The uppdrag's document is neither
+    /// read nor rewritten, so a long-running uppdrag costs the same per
+    /// status as a new one. A status of an uppdrag not projected is left
+    /// out (the domain never lets an event name one that does not exist).
+    fn put_status(
+        &mut self,
+        uppdrag: &str,
+        row: usize,
+        entry: &StatusEntry,
+    ) -> Result<(), ProjectionError> {
+        let doc = DocKind::Uppdrag.path(uppdrag);
+        if self.kv.get(&view_key(&self.kommun, &doc))?.is_none() {
+            return Ok(());
+        }
+        self.touch(doc);
+        let path = DocKind::UppdragStatus.path(format_args!(
+            "{uppdrag}/{}/{:020}-{row:06}",
+            entry.as_of, entry.source.sequence
+        ));
+        self.put_part(&path, entry)
+    }
 }
 
 /// Sets one part of the budget for `budget_year` (`set` gets the document

@@ -153,7 +153,7 @@ async fn read_models_of_the_example_kommun() {
         .any(|g| g.kind == "kf_goal_not_broken_down" && g.entity == "goal/kf-m4"));
 
     // Registers.
-    let uppdrag: Vec<UppdragDoc> = docs(kv, &k, DocKind::Uppdrag).unwrap();
+    let uppdrag: Vec<UppdragDoc> = styr_projections::uppdrag(kv, &k).unwrap();
     let u5 = uppdrag.iter().find(|u| u.id == "u-2026-05").unwrap();
     assert_eq!(
         u5.lifecycle
@@ -437,9 +437,7 @@ async fn as_of_by_record_time_and_by_decision_date() {
             "recorded by event {n}"
         );
         assert_eq!(
-            styr_projections::docs::<UppdragDoc>(&got, &k, DocKind::Uppdrag)
-                .unwrap()
-                .len(),
+            styr_projections::uppdrag(&got, &k).unwrap().len(),
             given,
             "uppdrag given by event {n}"
         );
@@ -456,7 +454,9 @@ async fn as_of_by_record_time_and_by_decision_date() {
     let march = as_of(&app.store, &k, AsOf::InForce(date("2026-03-01")))
         .await
         .unwrap();
-    let u1: UppdragDoc = doc(&march, &k, "uppdrag/u-2026-01").unwrap().unwrap();
+    let u1 = styr_projections::uppdrag_one(&march, &k, "u-2026-01")
+        .unwrap()
+        .unwrap();
     assert!(u1.status.is_empty(), "no status reported by March");
     assert!(
         plan(&march, &k, 2027).unwrap().budget.unwrap().year == 2026,
@@ -466,7 +466,9 @@ async fn as_of_by_record_time_and_by_decision_date() {
         .await
         .unwrap();
     assert_eq!(plan(&june, &k, 2027).unwrap().budget.unwrap().year, 2027);
-    let u1: UppdragDoc = doc(&june, &k, "uppdrag/u-2026-01").unwrap().unwrap();
+    let u1 = styr_projections::uppdrag_one(&june, &k, "u-2026-01")
+        .unwrap()
+        .unwrap();
     assert_eq!(
         u1.status.len(),
         4,

@@ -840,6 +840,19 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
         ));
     }
 
+    // Thirteen monthly statuses of one uppdrag, more than a plan carries.
+    for month in 1..=13u32 {
+        let (year, month) = (2026 + (month - 1) / 12, (month - 1) % 12 + 1);
+        let status: styr_service::Submission = serde_json::from_value(json!({
+            "idempotency_key": format!("status-{year}-{month}"), "recorded_by": "exempel-laddning",
+            "provenance": {"decided_by": {"kind": "body", "body": "ks", "meeting_date": "2027-02-10", "paragraph": month.to_string()}, "effective_date": "2027-02-10"},
+            "command": {"command": "report_uppdrag_status", "uppdrag": "u-2026-02", "body": "ks", "as_of": format!("{year}-{month:02}-01"), "status": "ongoing"}
+        }))
+        .unwrap();
+        let out = kommuner.submit(&k, status).await.unwrap();
+        assert!(matches!(out, styr_service::Outcome::Recorded(_)), "{out:?}");
+    }
+
     // The plan carries the latest values and says how many there are.
     let (reply, code) = query(
         &app,
@@ -859,6 +872,17 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
     let total = goal["outcome_counts"]["behoriga-gy"].as_u64().unwrap() as usize;
     assert!(total >= 3000, "{total}");
     assert_eq!(kept.last().unwrap()["value"], 2999.0);
+    // And each uppdrag's latest statuses, by date, with their count.
+    let u = reply["result"]["uppdrag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "u-2026-02")
+        .unwrap();
+    let statuses = u["status"].as_array().unwrap();
+    assert_eq!(statuses.len(), styr_projections::OUTCOMES_KEPT);
+    assert!(u["status_count"].as_u64().unwrap() >= 13);
+    assert_eq!(statuses.last().unwrap()["as_of"], "2027-01-01");
 
     // Every value, page by page: each exactly once, in recording order,
     // ending with the plan's latest.
