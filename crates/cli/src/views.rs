@@ -298,7 +298,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let v = view(store, dir, &k, when).await?;
             let plan = styr_projections::plan(v.kv(), &k, *year)?;
             if when.json {
-                return v.reply(&k, QueryResult::Plan(Box::new(plan)));
+                return v.reply(&k, QueryResult::Plan(std::sync::Arc::new(plan)));
             }
             print_plan(&plan)?;
         }

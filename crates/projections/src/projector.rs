@@ -162,6 +162,12 @@ pub struct Projector {
 struct GraphSlot {
     changed: u64,
     built: Option<(u64, std::sync::Arc<crate::query::Graph>)>,
+    /// Every batch written for the kommun, counted like `changed`: a plan
+    /// answer built at `written == n` serves while it is still `n`.
+    written: u64,
+    /// Plan answers (as a service answers them: latest values only) by
+    /// year, with the write generation they were built at.
+    plans: std::collections::HashMap<i32, (u64, std::sync::Arc<crate::PlanView>)>,
 }
 
 impl Projector {
@@ -308,13 +314,49 @@ impl Projector {
         batch: sled::Batch,
         graph_changed: bool,
     ) -> Result<(), ProjectionError> {
-        if !graph_changed {
-            return Ok(self.tree.apply_batch(batch)?);
-        }
         let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
         self.tree.apply_batch(batch)?;
-        graphs.entry(kommun.clone()).or_default().changed += 1;
+        let slot = graphs.entry(kommun.clone()).or_default();
+        slot.written += 1;
+        slot.plans.clear();
+        if graph_changed {
+            slot.changed += 1;
+        }
         Ok(())
+    }
+
+    /// The plan for `year` as a service answers it over the network (each
+    /// indicator's and uppdrag's latest values: [`crate::Outcomes::Latest`]),
+    /// built once per write of the kommun's view and kept until the next:
+    /// what a dashboard asks again and again costs one build per change.
+    pub fn plan(
+        &self,
+        kommun: &KommunId,
+        year: i32,
+    ) -> Result<std::sync::Arc<crate::PlanView>, ProjectionError> {
+        let written = {
+            let graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = graphs.get(kommun);
+            if let Some((at, plan)) = slot.and_then(|s| s.plans.get(&year)) {
+                if slot.is_some_and(|s| s.written == *at) {
+                    return Ok(plan.clone());
+                }
+            }
+            slot.map_or(0, |s| s.written)
+        };
+        let plan = std::sync::Arc::new(crate::plan_with(
+            &self.tree,
+            kommun,
+            year,
+            crate::Outcomes::Latest(crate::OUTCOMES_KEPT),
+        )?);
+        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = graphs.entry(kommun.clone()).or_default();
+        // Kept only if nothing was written while it was built.
+        if slot.written == written {
+            slot.plans.insert(year, (written, plan.clone()));
+        }
+        Ok(plan)
     }
 
     /// Checks the checkpoint against the stream: the message at its sequence

@@ -129,7 +129,7 @@ pub const MAX_LIMIT: usize = 2000;
 /// The read model a query asked for.
 #[derive(Debug, Clone)]
 pub enum QueryResult {
-    Plan(Box<styr_projections::PlanView>),
+    Plan(Arc<styr_projections::PlanView>),
     Chain(styr_projections::ChainPath),
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
@@ -199,7 +199,7 @@ macro_rules! query_reply {
 }
 
 query_reply! {
-    Plan "plan" Box<styr_projections::PlanView>;
+    Plan "plan" Arc<styr_projections::PlanView>;
     Chain "chain" styr_projections::ChainPath;
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
@@ -806,9 +806,13 @@ impl Api {
         let mut next = None;
         let latest = styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
         let result = match request.query {
-            Query::Plan { year } => QueryResult::Plan(Box::new(
-                styr_projections::plan_with(kv, &kommun, year, latest).map_err(r)?,
-            )),
+            Query::Plan { year } => QueryResult::Plan(match at {
+                Some(_) => {
+                    Arc::new(styr_projections::plan_with(kv, &kommun, year, latest).map_err(r)?)
+                }
+                // Built once per change of the view, and kept.
+                None => self.projector.plan(&kommun, year).map_err(r)?,
+            }),
             Query::Chain { node } => {
                 let path = match at {
                     Some(_) => styr_projections::chain(kv, &kommun, &node),

@@ -685,6 +685,21 @@ async fn the_kept_chain_graph_follows_every_change() {
                 "{node}"
             );
         }
+        // The kept plan answer is the one built from the view now, and it
+        // is kept: asked again with nothing written, the same answer.
+        let kept = p.plan(&k, 2026).unwrap();
+        let built = styr_projections::plan_with(
+            p.view(),
+            &k,
+            2026,
+            styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&*kept).unwrap(),
+            serde_json::to_value(&built).unwrap()
+        );
+        assert!(std::sync::Arc::ptr_eq(&kept, &p.plan(&k, 2026).unwrap()));
         nodes
     };
     let before = agree(&p);
@@ -695,11 +710,17 @@ async fn the_kept_chain_graph_follows_every_change() {
     p.catch_up(&app.store, &k).await.unwrap();
     let after = agree(&p);
     assert_ne!(before, after, "the red thread changed");
-    // A value for an indicator changes no document of the graph.
+    // A value for an indicator changes no document of the graph, but the
+    // plan that shows it.
+    let plan_before = p.plan(&k, 2026).unwrap();
     let d = one_more_outcome();
     writer.record(&d).await;
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(agree(&p), after);
+    assert_ne!(
+        serde_json::to_value(&*plan_before).unwrap(),
+        serde_json::to_value(&*p.plan(&k, 2026).unwrap()).unwrap()
+    );
     // Cleared and rebuilt: the kept graph is not served from before.
     p.clear(&k).unwrap();
     assert_eq!(p.chain(&k, "direction/vision-2030").unwrap(), None);
