@@ -847,6 +847,9 @@ pub enum DocKind {
     Uppdrag,
     /// An uppdrag's status, under its uppdrag and the date it speaks of.
     UppdragStatus,
+    /// How many items a list kept under keys of their own holds (an
+    /// indicator's values, an uppdrag's statuses), under the list's path.
+    Count,
     Namndplan,
     Plan,
     Activity,
@@ -886,6 +889,7 @@ impl DocKind {
             DocKind::Outcome => "outcome",
             DocKind::Uppdrag => "uppdrag",
             DocKind::UppdragStatus => "uppdrag-status",
+            DocKind::Count => "count",
             DocKind::Namndplan => "namndplan",
             DocKind::Plan => "plan",
             DocKind::Activity => "activity",

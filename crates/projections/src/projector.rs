@@ -158,6 +158,10 @@ pub struct Projector {
 
 /// A kommun's styrkedja graph as last built, and the generation of its
 /// documents: the graph serves while `built == changed`.
+/// Plan answers kept per kommun (the years a dashboard shows: this, the
+/// next two, the last).
+const PLANS_KEPT: usize = 4;
+
 #[derive(Default)]
 struct GraphSlot {
     changed: u64,
@@ -329,6 +333,8 @@ impl Projector {
     /// indicator's and uppdrag's latest values: [`crate::Outcomes::Latest`]),
     /// built once per write of the kommun's view and kept until the next:
     /// what a dashboard asks again and again costs one build per change.
+    /// The caller reads under [`Projector::reading`] (as the service does),
+    /// so that a rättelse's clearing of the view is never seen half done.
     pub fn plan(
         &self,
         kommun: &KommunId,
@@ -352,8 +358,12 @@ impl Projector {
         )?);
         let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
         let slot = graphs.entry(kommun.clone()).or_default();
-        // Kept only if nothing was written while it was built.
+        // Kept only if nothing was written while it was built; a few
+        // years per kommun (a client asking year after year keeps no more).
         if slot.written == written {
+            if slot.plans.len() >= PLANS_KEPT {
+                slot.plans.clear();
+            }
             slot.plans.insert(year, (written, plan.clone()));
         }
         Ok(plan)

@@ -99,9 +99,22 @@ pub fn goals_with(
     Ok(goals)
 }
 
+/// How many items the list at `list` holds (its count, kept beside it).
+fn count_of(kv: &(impl KvRead + ?Sized), kommun: &KommunId, list: &str) -> R<usize> {
+    Ok(doc::<usize>(kv, kommun, &DocKind::Count.path(list))?.unwrap_or(0))
+}
+
+/// The last `n` items under `prefix`, decoded.
+fn last<T: DeserializeOwned>(kv: &(impl KvRead + ?Sized), prefix: &str, n: usize) -> R<Vec<T>> {
+    kv.scan_last(prefix, n)?
+        .into_iter()
+        .map(|(_, v)| Ok(serde_json::from_slice(&v)?))
+        .collect()
+}
+
 /// Gives each goal the latest `n` recorded values of each of its
 /// indicators and the count of all (read from the end of each indicator's
-/// keys, so a busy indicator costs no more than a quiet one).
+/// keys and its count, so a busy indicator costs no more than a quiet one).
 pub fn with_latest_outcomes(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
@@ -110,19 +123,47 @@ pub fn with_latest_outcomes(
 ) -> R<()> {
     for g in goals {
         for i in &g.indicators {
-            let (tail, total) = kv.scan_tail(&outcomes_prefix(kommun, &g.id, &i.id), n)?;
+            let list = DocKind::Outcome.path(format_args!("{}/{}", g.id, i.id));
+            let total = count_of(kv, kommun, &list)?;
             if total == 0 {
                 continue;
             }
-            let values = tail
-                .into_iter()
-                .map(|(_, v)| serde_json::from_slice(&v))
-                .collect::<Result<Vec<OutcomeDoc>, _>>()?;
+            let values = last(kv, &outcomes_prefix(kommun, &g.id, &i.id), n)?;
             g.outcomes.insert(i.id.clone(), values);
             g.outcome_counts.insert(i.id.clone(), total);
         }
     }
     Ok(())
+}
+
+/// Gives each uppdrag its latest `n` statuses (by date) and the count of
+/// all.
+pub fn with_latest_statuses(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    uppdrag: &mut [UppdragDoc],
+    n: usize,
+) -> R<()> {
+    for u in uppdrag {
+        u.status_count = count_of(kv, kommun, &DocKind::UppdragStatus.path(&u.id))?;
+        u.status = if u.status_count == 0 {
+            Vec::new()
+        } else {
+            last(kv, &statuses_prefix(kommun, &u.id), n)?
+        };
+    }
+    Ok(())
+}
+
+/// One page of an uppdrag's statuses, in date order, then recording order.
+pub fn statuses_page(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    uppdrag: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> R<Page<StatusEntry>> {
+    page_of(kv, &statuses_prefix(kommun, uppdrag), after, limit)
 }
 
 /// Every uppdrag with its statuses (each under its own key,
@@ -141,16 +182,7 @@ pub fn uppdrag_with(
     let mut all: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
     match statuses {
         Outcomes::Every => with_statuses(kv, kommun, &mut all)?,
-        Outcomes::Latest(n) => {
-            for u in &mut all {
-                let (tail, total) = kv.scan_tail(&statuses_prefix(kommun, &u.id), n)?;
-                u.status = tail
-                    .into_iter()
-                    .map(|(_, v)| serde_json::from_slice(&v))
-                    .collect::<Result<_, _>>()?;
-                u.status_count = total;
-            }
-        }
+        Outcomes::Latest(n) => with_latest_statuses(kv, kommun, &mut all, n)?,
     }
     Ok(all)
 }
@@ -193,12 +225,15 @@ pub fn with_statuses(
     Ok(())
 }
 
-/// Where the next page begins: the last item's key after its list's
-/// prefix, when the page was full.
-fn next_after(page: &[(String, Vec<u8>)], prefix: &str, limit: usize) -> Option<String> {
-    (page.len() == limit && limit > 0)
-        .then(|| page.last().map(|(k, _)| k[prefix.len()..].to_owned()))
-        .flatten()
+/// Cuts a page read one item long to `limit` items; where the next page
+/// begins (the last kept item's key after its list's prefix) when there
+/// was that one more item, so the last page says it is the last.
+fn next_after(page: &mut Vec<(String, Vec<u8>)>, prefix: &str, limit: usize) -> Option<String> {
+    if page.len() <= limit || limit == 0 {
+        return None;
+    }
+    page.truncate(limit);
+    page.last().map(|(k, _)| k[prefix.len()..].to_owned())
 }
 
 /// One page of a list: its items, and where the next page begins (`None`
@@ -215,8 +250,8 @@ fn page_of<T: DeserializeOwned>(
     after: Option<&str>,
     limit: usize,
 ) -> R<Page<T>> {
-    let raw = kv.scan_page(prefix, after, limit)?;
-    let next = next_after(&raw, prefix, limit);
+    let mut raw = kv.scan_page(prefix, after, limit + 1)?;
+    let next = next_after(&mut raw, prefix, limit);
     let items = raw
         .into_iter()
         .map(|(_, v)| serde_json::from_slice(&v))

@@ -91,6 +91,12 @@ pub enum Query {
         goal: String,
         indicator: String,
     },
+    /// Every status reported for an uppdrag, in the order of the dates they
+    /// speak of, page by page (a plan or register answer carries only the
+    /// latest [`styr_projections::OUTCOMES_KEPT`]).
+    Statuses {
+        uppdrag: String,
+    },
     /// The kommun's health, for probes: stream reachable, quorum, this
     /// node's projection lag (before this query catches it up), the last
     /// signed checkpoint's age.
@@ -134,6 +140,7 @@ pub enum QueryResult {
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
     Outcomes(Vec<OutcomeDoc>),
+    Statuses(Vec<StatusEntry>),
     Register(RegisterDocs),
     Health(Box<crate::health::KommunHealth>),
     Agenda2030(Box<styr_projections::Agenda2030View>),
@@ -204,6 +211,7 @@ query_reply! {
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
     Outcomes "outcomes" Vec<OutcomeDoc>;
+    Statuses "statuses" Vec<StatusEntry>;
     Health "health" Box<crate::health::KommunHealth>;
     Access "register:access" Vec<AccessDoc>;
     Intrusion "register:intrusion" Vec<styr_projections::IntrusionDoc>;
@@ -252,6 +260,12 @@ impl QueryReply {
                 next: None,
             },
             QueryResult::Outcomes(result) => QueryReply::Outcomes {
+                kommun,
+                sequence,
+                result,
+                next: None,
+            },
+            QueryResult::Statuses(result) => QueryReply::Statuses {
                 kommun,
                 sequence,
                 result,
@@ -421,7 +435,7 @@ impl RegisterDocs {
             }
             Register::Uppdrag => {
                 let mut page: Page<UppdragDoc> = d(kv, kommun, kind, after, limit)?;
-                styr_projections::with_statuses(kv, kommun, &mut page.items)?;
+                styr_projections::with_latest_statuses(kv, kommun, &mut page.items, OUTCOMES_KEPT)?;
                 split(page, RegisterDocs::Uppdrag)
             }
             Register::Deviation => {
@@ -571,6 +585,15 @@ fn named(register: &str) -> Result<Register, ApiError> {
             format!("registret {register:?} finns inte; ett av {known:?}"),
         )
     })
+}
+
+/// An answer about something the kommun does not have.
+fn not_found(message: String) -> ApiError {
+    ApiError {
+        code: 404,
+        kind: "not_found",
+        message,
+    }
 }
 
 fn bad(kind: &'static str, message: impl Into<String>) -> ApiError {
@@ -739,6 +762,16 @@ impl Api {
             kind: "unavailable",
             message: e.to_string(),
         };
+        let limit = match request.limit {
+            None => DEFAULT_LIMIT,
+            Some(n @ 1..=MAX_LIMIT) => n,
+            Some(n) => {
+                return Err(bad(
+                    "invalid_query",
+                    format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
+                ))
+            }
+        };
         let store = self.kommuner.store();
         if matches!(request.query, Query::Health {}) {
             return self.health(&kommun).await;
@@ -792,16 +825,6 @@ impl Api {
             }
         };
         let r = |e: styr_projections::ProjectionError| unavailable(&e);
-        let limit = match request.limit {
-            None => DEFAULT_LIMIT,
-            Some(n @ 1..=MAX_LIMIT) => n,
-            Some(n) => {
-                return Err(bad(
-                    "invalid_query",
-                    format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
-                ))
-            }
-        };
         let after = request.after.as_deref();
         let mut next = None;
         let latest = styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
@@ -842,11 +865,36 @@ impl Api {
                 QueryResult::History(page.items)
             }
             Query::Outcomes { goal, indicator } => {
+                let known =
+                    styr_projections::doc::<GoalDoc>(kv, &kommun, &DocKind::Goal.path(&goal))
+                        .map_err(r)?
+                        .is_some_and(|g| g.indicators.iter().any(|i| i.id == indicator));
+                if !known {
+                    return Err(not_found(format!(
+                        "målet {goal:?} har ingen indikator {indicator:?}"
+                    )));
+                }
                 let page =
                     styr_projections::outcomes_page(kv, &kommun, &goal, &indicator, after, limit)
                         .map_err(r)?;
                 next = page.next;
                 QueryResult::Outcomes(page.items)
+            }
+            Query::Statuses { uppdrag } => {
+                if styr_projections::doc::<UppdragDoc>(
+                    kv,
+                    &kommun,
+                    &DocKind::Uppdrag.path(&uppdrag),
+                )
+                .map_err(r)?
+                .is_none()
+                {
+                    return Err(not_found(format!("uppdraget {uppdrag:?} finns inte")));
+                }
+                let page = styr_projections::statuses_page(kv, &kommun, &uppdrag, after, limit)
+                    .map_err(r)?;
+                next = page.next;
+                QueryResult::Statuses(page.items)
             }
             // Answered above, before anything reads the stream.
             Query::Health {} => return Err(bad("invalid_query", "hälsan besvaras för sig")),

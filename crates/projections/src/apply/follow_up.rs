@@ -18,7 +18,8 @@ fn put_outcome<R: KvRead + ?Sized>(
         "{}/{}/{:020}-{row:06}",
         doc.goal, doc.indicator, doc.sequence
     ));
-    cx.put_part(&path, &doc)
+    cx.put_part(&path, &doc)?;
+    cx.count_one(&DocKind::Outcome.path(format_args!("{}/{}", doc.goal, doc.indicator)))
 }
 
 pub(super) fn outcomes_recorded<R: KvRead + ?Sized>(

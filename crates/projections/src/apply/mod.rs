@@ -120,7 +120,16 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
             "{uppdrag}/{}/{:020}-{row:06}",
             entry.as_of, entry.source.sequence
         ));
-        self.put_part(&path, entry)
+        self.put_part(&path, entry)?;
+        self.count_one(&DocKind::UppdragStatus.path(uppdrag))
+    }
+
+    /// One more item in the list at `list` (its count, kept beside it, so
+    /// that reading the latest items never walks the whole list).
+    fn count_one(&mut self, list: &str) -> Result<(), ProjectionError> {
+        let path = DocKind::Count.path(list);
+        let n: u64 = self.get(&path)?.unwrap_or(0);
+        self.put_part(&path, &(n + 1))
     }
 }
 

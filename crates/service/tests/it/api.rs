@@ -879,10 +879,10 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
         .iter()
         .find(|u| u["id"] == "u-2026-02")
         .unwrap();
-    let statuses = u["status"].as_array().unwrap();
-    assert_eq!(statuses.len(), styr_projections::OUTCOMES_KEPT);
+    let statuses_kept = u["status"].as_array().unwrap().clone();
+    assert_eq!(statuses_kept.len(), styr_projections::OUTCOMES_KEPT);
     assert!(u["status_count"].as_u64().unwrap() >= 13);
-    assert_eq!(statuses.last().unwrap()["as_of"], "2027-01-01");
+    assert_eq!(statuses_kept.last().unwrap()["as_of"], "2027-01-01");
 
     // Every value, page by page: each exactly once, in recording order,
     // ending with the plan's latest.
@@ -897,6 +897,49 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
         .collect();
     assert_eq!(imported, (0..3000).map(f64::from).collect::<Vec<_>>());
     assert_eq!(&all[total - kept.len()..], &kept[..]);
+
+    // An uppdrag's statuses likewise, in the order of their dates; a
+    // register carries the latest with their count.
+    let (statuses, _) = every_page(
+        &app,
+        json!({"query": {"kind": "statuses", "uppdrag": "u-2026-02"}}),
+        5,
+    )
+    .await;
+    assert_eq!(statuses.len() as u64, u["status_count"].as_u64().unwrap());
+    let dates: Vec<&str> = statuses
+        .iter()
+        .map(|s| s["as_of"].as_str().unwrap())
+        .collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "{dates:?}");
+    assert_eq!(
+        &statuses[statuses.len() - statuses_kept.len()..],
+        &statuses_kept[..]
+    );
+    let (register, _) = every_page(
+        &app,
+        json!({"query": {"kind": "register", "register": "uppdrag"}}),
+        2000,
+    )
+    .await;
+    let in_register = register.iter().find(|u| u["id"] == "u-2026-02").unwrap();
+    assert_eq!(in_register["status"], u["status"]);
+    assert_eq!(in_register["status_count"], u["status_count"]);
+    // Asking for what the kommun does not have is a 404, not an empty page.
+    for (what, body) in [
+        (
+            "an indicator",
+            json!({"query": {"kind": "outcomes", "goal": "kf-m2", "indicator": "saknas"}}),
+        ),
+        (
+            "an uppdrag",
+            json!({"query": {"kind": "statuses", "uppdrag": "u-saknas"}}),
+        ),
+    ] {
+        let (reply, code) = query(&app, "vimmerby", body).await;
+        assert_eq!(code.as_deref(), Some("404"), "{what}: {reply}");
+        assert_eq!(reply["error"]["kind"], "not_found", "{what}");
+    }
 
     // The same for an audit trail and a register: paged, they are the
     // whole list once.
