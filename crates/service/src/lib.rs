@@ -122,7 +122,8 @@ struct Decider {
     sequences: HashMap<Uuid, u64>,
     /// The rättelser that take effect: every event is folded through them.
     corrections: Corrections,
-    /// The sequence of the last snapshot written or loaded.
+    /// The sequence of the last snapshot written or loaded (or tried: a
+    /// failed write waits an interval before the next try).
     snapshot_at: u64,
     /// Whether a snapshot was looked for (once per process: a fold again
     /// through a new rättelse starts from the beginning).
@@ -330,7 +331,11 @@ impl Kommuner {
                 decider.sequences.retain(|_, s| *s > at);
                 decider.snapshot_at = at;
             }
-            Err(e) => tracing::warn!(error = %e, "could not write the snapshot"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not write the snapshot; trying again an interval later");
+                // Not again at every commit: the interval starts over.
+                decider.snapshot_at = at;
+            }
         }
     }
 
