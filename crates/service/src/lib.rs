@@ -240,7 +240,6 @@ impl Kommuner {
                 None
             }
         };
-        decider.snapshot_tried = true;
         let chain = taken
             .as_ref()
             .map(|t| ChainState::at(kommun, &t.chain))
@@ -274,6 +273,9 @@ impl Kommuner {
             }
             _ => false,
         };
+        // Decided (an error reading the stream above leaves it to the next
+        // try, before anything of the folder is trusted or written).
+        decider.snapshot_tried = true;
         if resumed {
             return Ok(());
         }
