@@ -353,7 +353,8 @@ pub struct PlanView {
     pub year: i32,
     /// The budget whose years include `year` (the latest such).
     pub budget: Option<BudgetDoc>,
-    /// KF goals in force for the year, with every recorded outcome.
+    /// KF goals in force for the year, with their outcomes (every one, or
+    /// the latest of each indicator in an answer over the network).
     pub kf_goals: Vec<GoalDoc>,
     pub namnder: Vec<NamndView>,
     /// Uppdrag of the year: given by then, not closed by KF in an earlier
