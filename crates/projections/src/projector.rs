@@ -457,12 +457,7 @@ impl Projector {
     }
 
     fn view_lock(&self, kommun: &KommunId) -> std::sync::Arc<tokio::sync::RwLock<()>> {
-        self.views
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kommun.clone())
-            .or_default()
-            .clone()
+        per_kommun(&self.views, kommun)
     }
 
     /// The kommun's turn to catch up: one catch-up (and rebuild) per kommun
@@ -470,12 +465,7 @@ impl Projector {
     /// again. `follow` does not take it: it is the CLI's, alone in its
     /// process.
     fn turn(&self, kommun: &KommunId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-        self.catching_up
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(kommun.clone())
-            .or_default()
-            .clone()
+        per_kommun(&self.catching_up, kommun)
     }
 
     /// Like [`catch_up`](Self::catch_up), calling `progress` with each applied sequence.
@@ -753,6 +743,18 @@ impl Decoded {
             Decoded::Foreign(f) => f.sequence,
         }
     }
+}
+
+/// The kommun's entry of a per-kommun map of locks, made on first use.
+fn per_kommun<T: Default>(
+    map: &std::sync::Mutex<std::collections::HashMap<KommunId, std::sync::Arc<T>>>,
+    kommun: &KommunId,
+) -> std::sync::Arc<T> {
+    map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(kommun.clone())
+        .or_default()
+        .clone()
 }
 
 /// A batch ready to apply, and the chain after it.

@@ -44,7 +44,8 @@ pub fn doc<T: DeserializeOwned>(
 /// latest recorded); the rest page by page through the `outcomes` query.
 pub const OUTCOMES_KEPT: usize = 12;
 
-/// Which of an indicator's recorded values a goal is read with.
+/// Which items of a list kept under keys of its own a document is read
+/// with: an indicator's recorded values, an uppdrag's statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcomes {
     /// Every value (reports, the CLI's own reading).
@@ -115,7 +116,7 @@ fn last<T: DeserializeOwned>(kv: &(impl KvRead + ?Sized), prefix: &str, n: usize
 /// Gives each goal the latest `n` recorded values of each of its
 /// indicators and the count of all (read from the end of each indicator's
 /// keys and its count, so a busy indicator costs no more than a quiet one).
-pub fn with_latest_outcomes(
+fn with_latest_outcomes(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     goals: &mut [GoalDoc],
@@ -138,7 +139,7 @@ pub fn with_latest_outcomes(
 
 /// Gives each uppdrag its latest `n` statuses (by date) and the count of
 /// all.
-pub fn with_latest_statuses(
+fn with_latest_statuses(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     uppdrag: &mut [UppdragDoc],
@@ -209,7 +210,7 @@ pub fn uppdrag_one(
 }
 
 /// Gives each uppdrag its statuses.
-pub fn with_statuses(
+fn with_statuses(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     uppdrag: &mut [UppdragDoc],
@@ -250,7 +251,7 @@ fn page_of<T: DeserializeOwned>(
     after: Option<&str>,
     limit: usize,
 ) -> R<Page<T>> {
-    let mut raw = kv.scan_page(prefix, after, limit + 1)?;
+    let mut raw = kv.scan_page(prefix, after, limit.saturating_add(1))?;
     let next = next_after(&mut raw, prefix, limit);
     let items = raw
         .into_iter()

@@ -380,47 +380,29 @@ impl QueryReply {
 }
 
 impl RegisterDocs {
-    /// The documents of a register.
+    /// Every document of a register, goals with every value and uppdrag
+    /// with every status (what `styr register --json` prints).
     pub fn load(
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
         register: Register,
     ) -> Result<Self, styr_projections::ProjectionError> {
-        use styr_projections::docs as d;
-        let kind = register.kind();
-        Ok(match register {
-            Register::Access => RegisterDocs::Access(d(kv, kommun, kind)?),
-            Register::Intrusion => RegisterDocs::Intrusion(d(kv, kommun, kind)?),
-            Register::Uppdrag => RegisterDocs::Uppdrag(styr_projections::uppdrag(kv, kommun)?),
-            Register::Deviation => RegisterDocs::Deviation(d(kv, kommun, kind)?),
-            Register::Report => RegisterDocs::Report(d(kv, kommun, kind)?),
-            Register::InternalControl => RegisterDocs::Ic(d(kv, kommun, kind)?),
-            Register::Finding => RegisterDocs::Finding(d(kv, kommun, kind)?),
-            Register::Review => RegisterDocs::Review(d(kv, kommun, kind)?),
-            Register::Goal => RegisterDocs::Goal(styr_projections::goals(kv, kommun)?),
-            Register::Body => RegisterDocs::Body(d(kv, kommun, kind)?),
-            Register::Unit => RegisterDocs::Unit(d(kv, kommun, kind)?),
-            Register::Plan => RegisterDocs::Plan(d(kv, kommun, kind)?),
-            Register::Investment => RegisterDocs::Investment(d(kv, kommun, kind)?),
-            Register::Process => RegisterDocs::Process(styr_projections::processes(kv, kommun)?),
-            Register::Balanskrav => {
-                RegisterDocs::Balanskrav(styr_projections::balanskrav_obligations(kv, kommun)?)
-            }
-        })
+        let every = styr_projections::Outcomes::Every;
+        Ok(Self::page(kv, kommun, register, None, usize::MAX, every)?.0)
     }
-}
 
-impl RegisterDocs {
-    /// One page of a register's documents, as an answer over the network
-    /// carries them: goals (also a process's) with only their latest values.
+    /// One page of a register's documents, and where the next begins.
+    /// Goals (also a process's) carry `items` of their values, uppdrag of
+    /// their statuses: an answer over the network asks for the latest.
     pub fn page(
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
         register: Register,
         after: Option<&str>,
         limit: usize,
+        items: styr_projections::Outcomes,
     ) -> Result<(Self, Option<String>), styr_projections::ProjectionError> {
-        use styr_projections::{docs_page as d, page_in_memory, Outcomes, Page, OUTCOMES_KEPT};
+        use styr_projections::{docs_page as d, page_in_memory as mem, Page};
         let kind = register.kind();
         fn split<T>(
             p: Page<T>,
@@ -433,11 +415,15 @@ impl RegisterDocs {
             Register::Intrusion => {
                 split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Intrusion)
             }
-            Register::Uppdrag => {
-                let mut page: Page<UppdragDoc> = d(kv, kommun, kind, after, limit)?;
-                styr_projections::with_latest_statuses(kv, kommun, &mut page.items, OUTCOMES_KEPT)?;
-                split(page, RegisterDocs::Uppdrag)
-            }
+            Register::Uppdrag => split(
+                mem(
+                    styr_projections::uppdrag_with(kv, kommun, items)?,
+                    |u| u.id.clone(),
+                    after,
+                    limit,
+                ),
+                RegisterDocs::Uppdrag,
+            ),
             Register::Deviation => {
                 split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Deviation)
             }
@@ -447,11 +433,15 @@ impl RegisterDocs {
             }
             Register::Finding => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Finding),
             Register::Review => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Review),
-            Register::Goal => {
-                let mut page: Page<GoalDoc> = d(kv, kommun, kind, after, limit)?;
-                styr_projections::with_latest_outcomes(kv, kommun, &mut page.items, OUTCOMES_KEPT)?;
-                split(page, RegisterDocs::Goal)
-            }
+            Register::Goal => split(
+                mem(
+                    styr_projections::goals_with(kv, kommun, items)?,
+                    |g| g.id.clone(),
+                    after,
+                    limit,
+                ),
+                RegisterDocs::Goal,
+            ),
             Register::Body => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Body),
             Register::Unit => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Unit),
             Register::Plan => split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Plan),
@@ -459,8 +449,8 @@ impl RegisterDocs {
                 split(d(kv, kommun, kind, after, limit)?, RegisterDocs::Investment)
             }
             Register::Process => split(
-                page_in_memory(
-                    styr_projections::processes_with(kv, kommun, Outcomes::Latest(OUTCOMES_KEPT))?,
+                mem(
+                    styr_projections::processes_with(kv, kommun, items)?,
                     |p| p.process.id.clone(),
                     after,
                     limit,
@@ -468,7 +458,7 @@ impl RegisterDocs {
                 RegisterDocs::Process,
             ),
             Register::Balanskrav => split(
-                page_in_memory(
+                mem(
                     styr_projections::balanskrav_obligations(kv, kommun)?,
                     |o| format!("{:06}", o.year),
                     after,
@@ -735,11 +725,7 @@ impl Api {
         let health =
             crate::health::kommun_health(self.kommuner.store(), Some(&self.projector), kommun)
                 .await
-                .map_err(|e| ApiError {
-                    code: 503,
-                    kind: "unavailable",
-                    message: e.to_string(),
-                })?;
+                .map_err(unavailable)?;
         let reply = QueryReply::new(
             kommun.to_string(),
             health.last_sequence,
@@ -757,29 +743,12 @@ impl Api {
                 crate::wording::serde_message(&e.to_string()),
             )
         })?;
-        let unavailable = |e: &dyn std::fmt::Display| ApiError {
-            code: 503,
-            kind: "unavailable",
-            message: e.to_string(),
-        };
-        let limit = match request.limit {
-            None => DEFAULT_LIMIT,
-            Some(n @ 1..=MAX_LIMIT) => n,
-            Some(n) => {
-                return Err(bad(
-                    "invalid_query",
-                    format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
-                ))
-            }
-        };
+        let limit = page_limit(request.limit)?;
         let store = self.kommuner.store();
         if matches!(request.query, Query::Health {}) {
             return self.health(&kommun).await;
         }
-        let last = store
-            .last_sequence(&kommun)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let last = store.last_sequence(&kommun).await.map_err(unavailable)?;
         if last == 0 {
             return Err(ApiError {
                 code: 404,
@@ -798,7 +767,7 @@ impl Api {
             Some(at) => {
                 past = styr_projections::as_of(store, &kommun, at)
                     .await
-                    .map_err(|e| unavailable(&e))?;
+                    .map_err(unavailable)?;
                 &past
             }
             None => {
@@ -806,7 +775,7 @@ impl Api {
                     .projector
                     .catch_up_to(store, &kommun, last)
                     .await
-                    .map_err(|e| unavailable(&e))?;
+                    .map_err(unavailable)?;
                 if let Some(min) = request.min_sequence {
                     if reached < min {
                         return Err(ApiError {
@@ -824,49 +793,75 @@ impl Api {
                 self.projector.view()
             }
         };
-        let r = |e: styr_projections::ProjectionError| unavailable(&e);
-        let after = request.after.as_deref();
-        let mut next = None;
+        let view = View {
+            kv,
+            kommun: &kommun,
+            live: at.is_none(),
+            as_of: request.as_of,
+            after: request.after.as_deref(),
+            limit,
+        };
+        let (result, next) = self.read(&view, request.query)?;
+        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result).with_next(next))
+            .map_err(|e| ApiError::unwritable(&e))
+    }
+
+    /// Answers `query` from `view`: the read model and, for a list, where
+    /// its next page begins.
+    fn read(
+        &self,
+        view: &View<'_>,
+        query: Query,
+    ) -> Result<(QueryResult, Option<String>), ApiError> {
+        let View {
+            kv,
+            kommun,
+            live,
+            after,
+            limit,
+            ..
+        } = *view;
+        let r = unavailable;
         let latest = styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
-        let result = match request.query {
-            Query::Plan { year } => QueryResult::Plan(match at {
-                Some(_) => {
-                    Arc::new(styr_projections::plan_with(kv, &kommun, year, latest).map_err(r)?)
-                }
+        let whole = |result| Ok((result, None));
+        match query {
+            Query::Plan { year } => whole(QueryResult::Plan(if live {
                 // Built once per change of the view, and kept.
-                None => self.projector.plan(&kommun, year).map_err(r)?,
-            }),
+                self.projector.plan(kommun, year).map_err(r)?
+            } else {
+                Arc::new(styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?)
+            })),
             Query::Chain { node } => {
-                let path = match at {
-                    Some(_) => styr_projections::chain(kv, &kommun, &node),
-                    None => self.projector.chain(&kommun, &node),
+                let path = if live {
+                    self.projector.chain(kommun, &node)
+                } else {
+                    styr_projections::chain(kv, kommun, &node)
                 };
                 match path.map_err(r)? {
-                    Some(c) => QueryResult::Chain(c),
-                    None => {
-                        return Err(ApiError {
-                            code: 404,
-                            kind: "unknown_node",
-                            message: format!("noden {node:?} finns inte"),
-                        })
-                    }
+                    Some(c) => whole(QueryResult::Chain(c)),
+                    None => Err(ApiError {
+                        code: 404,
+                        kind: "unknown_node",
+                        message: format!("noden {node:?} finns inte"),
+                    }),
                 }
             }
             Query::Gaps { year, today } => {
                 let today = today
-                    .or(request.as_of)
+                    .or(view.as_of)
                     .unwrap_or_else(|| Utc::now().date_naive());
-                QueryResult::Gaps(styr_projections::gaps(kv, &kommun, year, today).map_err(r)?)
+                whole(QueryResult::Gaps(
+                    styr_projections::gaps(kv, kommun, year, today).map_err(r)?,
+                ))
             }
             Query::History { entity } => {
-                let page = styr_projections::history_page(kv, &kommun, &entity, after, limit)
-                    .map_err(r)?;
-                next = page.next;
-                QueryResult::History(page.items)
+                let page =
+                    styr_projections::history_page(kv, kommun, &entity, after, limit).map_err(r)?;
+                Ok((QueryResult::History(page.items), page.next))
             }
             Query::Outcomes { goal, indicator } => {
                 let known =
-                    styr_projections::doc::<GoalDoc>(kv, &kommun, &DocKind::Goal.path(&goal))
+                    styr_projections::doc::<GoalDoc>(kv, kommun, &DocKind::Goal.path(&goal))
                         .map_err(r)?
                         .is_some_and(|g| g.indicators.iter().any(|i| i.id == indicator));
                 if !known {
@@ -875,49 +870,75 @@ impl Api {
                     )));
                 }
                 let page =
-                    styr_projections::outcomes_page(kv, &kommun, &goal, &indicator, after, limit)
+                    styr_projections::outcomes_page(kv, kommun, &goal, &indicator, after, limit)
                         .map_err(r)?;
-                next = page.next;
-                QueryResult::Outcomes(page.items)
+                Ok((QueryResult::Outcomes(page.items), page.next))
             }
             Query::Statuses { uppdrag } => {
-                if styr_projections::doc::<UppdragDoc>(
-                    kv,
-                    &kommun,
-                    &DocKind::Uppdrag.path(&uppdrag),
-                )
-                .map_err(r)?
-                .is_none()
+                let path = DocKind::Uppdrag.path(&uppdrag);
+                if styr_projections::doc::<UppdragDoc>(kv, kommun, &path)
+                    .map_err(r)?
+                    .is_none()
                 {
                     return Err(not_found(format!("uppdraget {uppdrag:?} finns inte")));
                 }
-                let page = styr_projections::statuses_page(kv, &kommun, &uppdrag, after, limit)
+                let page = styr_projections::statuses_page(kv, kommun, &uppdrag, after, limit)
                     .map_err(r)?;
-                next = page.next;
-                QueryResult::Statuses(page.items)
+                Ok((QueryResult::Statuses(page.items), page.next))
             }
-            // Answered above, before anything reads the stream.
-            Query::Health {} => return Err(bad("invalid_query", "hälsan besvaras för sig")),
+            // Answered before anything reads the stream.
+            Query::Health {} => Err(bad("invalid_query", "hälsan besvaras för sig")),
             Query::Register { register } => {
-                let (docs, cursor) =
-                    RegisterDocs::page(kv, &kommun, named(&register)?, after, limit).map_err(r)?;
-                next = cursor;
-                QueryResult::Register(docs)
+                let (docs, next) =
+                    RegisterDocs::page(kv, kommun, named(&register)?, after, limit, latest)
+                        .map_err(r)?;
+                Ok((QueryResult::Register(docs), next))
             }
             Query::Agenda2030 { goal } => {
-                match styr_projections::agenda2030_with(kv, &kommun, goal, latest).map_err(r)? {
-                    Some(v) => QueryResult::Agenda2030(Box::new(v)),
-                    None => {
-                        return Err(bad(
-                            "invalid_query",
-                            format!("Agenda 2030 har mål 1–17, inte {goal}"),
-                        ))
-                    }
+                match styr_projections::agenda2030_with(kv, kommun, goal, latest).map_err(r)? {
+                    Some(v) => whole(QueryResult::Agenda2030(Box::new(v))),
+                    None => Err(bad(
+                        "invalid_query",
+                        format!("Agenda 2030 har mål 1–17, inte {goal}"),
+                    )),
                 }
             }
-        };
-        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result).with_next(next))
-            .map_err(|e| ApiError::unwritable(&e))
+        }
+    }
+}
+
+/// What a query is answered from: the live view or a past one, and the
+/// page a list answer is cut to.
+struct View<'a> {
+    kv: &'a dyn KvRead,
+    kommun: &'a KommunId,
+    /// The live view (then the kept plan and graph serve), not an as-of fold.
+    live: bool,
+    /// The date an as-of question names (the default `today` of gaps).
+    as_of: Option<NaiveDate>,
+    after: Option<&'a str>,
+    limit: usize,
+}
+
+/// The page size a request asks for: [`DEFAULT_LIMIT`] when it names none,
+/// refused outside 1–[`MAX_LIMIT`].
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n @ 1..=MAX_LIMIT) => Ok(n),
+        Some(n) => Err(bad(
+            "invalid_query",
+            format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// The stream or the projection could not answer now.
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError {
+        code: 503,
+        kind: "unavailable",
+        message: e.to_string(),
     }
 }
 
