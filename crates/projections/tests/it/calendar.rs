@@ -29,14 +29,7 @@ async fn reports_due_under_the_kommuns_calendar_are_gaps_once_late() {
     writer.record(&calendar).await;
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
-    let missing = |today: &str| -> BTreeSet<String> {
-        gaps(p.view(), &k, 2027, date(today))
-            .unwrap()
-            .into_iter()
-            .filter(|g| g.kind == "report_missing")
-            .map(|g| g.entity)
-            .collect()
-    };
+    let missing = |today: &str| missing_reports(&p, &k, today);
     // Before 14 August nothing is late; after it every nämnd's and KS's
     // delårsrapport is; the årsredovisning is not due until March.
     assert!(missing("2027-08-14").is_empty());
@@ -71,11 +64,9 @@ async fn several_budgetuppfoljningar_a_year_are_each_a_report_of_their_own() {
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
     let missing = |today: &str| -> BTreeSet<String> {
-        gaps(p.view(), &k, 2027, date(today))
-            .unwrap()
+        missing_reports(&p, &k, today)
             .into_iter()
-            .filter(|g| g.kind == "report_missing" && g.entity.contains("/bun/"))
-            .map(|g| g.entity)
+            .filter(|e| e.contains("/bun/"))
             .collect()
     };
     let march = "report/bun/2027/budgetuppfoljning-03-31";
@@ -103,4 +94,14 @@ async fn several_budgetuppfoljningar_a_year_are_each_a_report_of_their_own() {
         (Some("03-31"), date("2027-03-31"))
     );
     assert_eq!(history(p.view(), &k, march).unwrap().len(), 1);
+}
+
+/// The reports of 2027 the gaps call missing on `today`.
+fn missing_reports(p: &Projector, k: &KommunId, today: &str) -> BTreeSet<String> {
+    gaps(p.view(), k, 2027, date(today))
+        .unwrap()
+        .into_iter()
+        .filter(|g| g.kind == "report_missing")
+        .map(|g| g.entity)
+        .collect()
 }
