@@ -26,9 +26,9 @@ pub use envelope::{
 pub use error::StoreError;
 pub use ids::KommunId;
 pub use store::{
-    connect_options, with_tls_ca, AppendOutcome, ChainPosition, Commit, CommitArchive, EventStore,
-    StoreConfig, StreamHealth, HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE,
-    HEADER_SCHEMA_VERSION,
+    connect_options, with_tls_ca, AppendOutcome, Begun, ChainEnd, ChainPosition, Commit,
+    CommitArchive, EventStore, InFlight, Settled, Staged, StoreConfig, StreamHealth,
+    HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
 };
 pub use styr_provenance::{DecidedBy, Provenance};
 

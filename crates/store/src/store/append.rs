@@ -31,8 +31,91 @@ struct Batch {
     /// The store's own decision publishing a kommun's first key, with its
     /// event ids.
     key: Option<(Decision, Vec<Uuid>, KeyInForce)>,
+    /// The key every event of the batch is signed with (in force after it).
+    signed_with: KeyInForce,
     /// Hash of the batch's last event.
     head: ChainHash,
+}
+
+/// A group's batch on its way (pipelined group commit): sent and
+/// committing, its acknowledgement not yet read. [`EventStore::settle`]
+/// reads it and answers the group.
+pub struct InFlight {
+    kommun: KommunId,
+    expected: u64,
+    decisions: Vec<Decision>,
+    fresh: Vec<usize>,
+    batch: Batch,
+    ack: wire::Ack,
+}
+
+impl InFlight {
+    /// The sequence the stream ends at once this batch is stored.
+    pub fn last_sequence(&self) -> u64 {
+        self.expected + self.batch.prepared.len() as u64
+    }
+
+    /// The idempotency keys going in the batch.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.fresh
+            .iter()
+            .map(|&i| self.decisions[i].idempotency_key.as_str())
+    }
+}
+
+/// A group's batch sent after an [`InFlight`] one, chained to its end, but
+/// left open: the server stores none of it until it is committed, which
+/// [`EventStore::settle`] does only once its predecessor is recorded whole,
+/// and drops it otherwise. A stream's sequence alone cannot tell that the
+/// predecessor is what the stream ends with (another writer can reach the
+/// same sequence), so nothing chained to an unconfirmed batch is committed.
+pub struct Staged {
+    expected: u64,
+    decisions: Vec<Decision>,
+    fresh: Vec<usize>,
+    batch: Batch,
+    batch_id: String,
+}
+
+/// What [`EventStore::begin_group`] did with a group.
+pub enum Begun {
+    /// Nothing to send: every decision is answered (duplicates, or a
+    /// conflict the store could already see).
+    Answered(Vec<AppendOutcome>),
+    /// Sent and committing.
+    Sent(InFlight),
+}
+
+/// A settled batch: each decision's outcome, where the chain ends, and the
+/// staged successor's fate.
+pub struct Settled {
+    pub outcomes: Vec<AppendOutcome>,
+    /// Where the chain ends after the batch, when the acknowledgement said
+    /// this batch was stored as sent.
+    pub end: Option<ChainEnd>,
+    /// The staged successor, committing now; `None` when there was none or
+    /// it was dropped (its predecessor was not recorded whole): decide its
+    /// decisions again.
+    pub next: Option<InFlight>,
+}
+
+/// Where a kommun's chain ends after a batch this store published.
+#[derive(Debug, Clone)]
+pub struct ChainEnd {
+    pub last: u64,
+    pub head: ChainHash,
+    /// The key in force after the batch.
+    pub key: KeyInForce,
+}
+
+impl ChainEnd {
+    /// Moves `chain` (standing where the batch began) to the batch's end.
+    pub fn advance(&self, chain: &mut crate::chain::ChainState) {
+        chain.next = self.last + 1;
+        chain.chained = self.last;
+        chain.head = self.head;
+        chain.key = Some(self.key.clone());
+    }
 }
 
 impl EventStore {
@@ -88,17 +171,24 @@ impl EventStore {
         expected: u64,
         decisions: Vec<Decision>,
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        for d in &decisions {
-            d.check()?;
+        match self.begin_group(kommun, expected, decisions).await? {
+            Begun::Answered(outcomes) => Ok(outcomes),
+            Begun::Sent(sent) => Ok(self.settle(sent, None).await?.outcomes),
         }
-        let total: usize = decisions.iter().map(|d| d.events.len()).sum();
-        if total > MAX_EVENTS_PER_DECISION {
-            return Err(StoreError::InvalidField {
-                field: "events",
-                value: total.to_string(),
-                rule: "a group commit records at most 1000 events (one atomic batch)",
-            });
-        }
+    }
+
+    /// The first half of [`EventStore::append_group`]: checks the group,
+    /// prepares its batch after the kommun's log and sends it, without
+    /// waiting for the acknowledgement — so that the next group can be
+    /// decided and staged after it ([`EventStore::stage_after`]) while the
+    /// server stores this one. [`EventStore::settle`] answers it.
+    pub async fn begin_group(
+        &self,
+        kommun: &KommunId,
+        expected: u64,
+        decisions: Vec<Decision>,
+    ) -> Result<Begun, StoreError> {
+        check_group(&decisions)?;
         let log = self.log(kommun);
         let mut log = log.lock().await;
         if log.stream.is_none() || expected > log.head() {
@@ -108,32 +198,179 @@ impl EventStore {
         // answered from the log after the batch; the rest go in it.
         let fresh = log.fresh(&decisions)?;
         if fresh.is_empty() {
-            return log.answer(&decisions, expected, &[], &[], None);
+            return Ok(Begun::Answered(log.answer(
+                &decisions,
+                expected,
+                &[],
+                &[],
+                None,
+            )?));
         }
         if expected != log.head() {
             self.read_into_index(&mut log, None).await?;
-            return log.answer(&decisions, expected, &[], &[], Some(log.head()));
+            let head = log.head();
+            return Ok(Begun::Answered(log.answer(
+                &decisions,
+                expected,
+                &[],
+                &[],
+                Some(head),
+            )?));
         }
         if log.stream.is_none() {
             log.stream = Some(self.ensure_stream(kommun).await?);
         }
-        let batch = self.prepare_batch(&log, &decisions, &fresh)?;
-        self.commit(&mut log, expected, &decisions, &fresh, batch)
-            .await
+        let batch = self.prepare_batch(
+            kommun,
+            log.chain.head,
+            log.chain.key.as_ref(),
+            &decisions,
+            &fresh,
+        )?;
+        let ack = match wire::send_batch(
+            &self.client,
+            self.config.ack_timeout,
+            expected,
+            &batch.prepared,
+        )
+        .await
+        {
+            Ok(ack) => ack,
+            // Not all of it reached the connection: settled as a lost
+            // acknowledgement (read back, sent again).
+            Err(e) => tokio::spawn(async move { Err(e) }),
+        };
+        Ok(Begun::Sent(InFlight {
+            kommun: kommun.clone(),
+            expected,
+            decisions,
+            fresh,
+            batch,
+            ack,
+        }))
     }
 
-    /// Signs and chains the fresh decisions of a group after the log's
-    /// head, with the key the history has in force; a kommun without one
-    /// gets its first key published at the start of the batch.
+    /// Prepares the next group after `prev` — chained to its last event,
+    /// expecting its last sequence, signed with its key — and sends it as an
+    /// open batch, before `prev` is acknowledged. `None` when the group
+    /// cannot go that way: a key in it is recorded already or goes in `prev`,
+    /// or repeats within it (decide it after `prev` is settled instead).
+    pub async fn stage_after(
+        &self,
+        prev: &InFlight,
+        decisions: Vec<Decision>,
+    ) -> Result<Option<Staged>, StoreError> {
+        check_group(&decisions)?;
+        let kommun = &prev.kommun;
+        let fresh = {
+            let log = self.log(kommun);
+            let log = log.lock().await;
+            log.fresh(&decisions)?
+        };
+        let in_prev: std::collections::HashSet<&str> = prev.keys().collect();
+        if decisions.is_empty()
+            || fresh.len() != decisions.len()
+            || decisions
+                .iter()
+                .any(|d| in_prev.contains(d.idempotency_key.as_str()))
+        {
+            return Ok(None);
+        }
+        let batch = self.prepare_batch(
+            kommun,
+            prev.batch.head,
+            Some(&prev.batch.signed_with),
+            &decisions,
+            &fresh,
+        )?;
+        let expected = prev.last_sequence();
+        let batch_id = wire::send_open(&self.client, expected, &batch.prepared)
+            .await
+            .map_err(|e| StoreError::nats_said("staging a batch", format!("{e:?}")))?;
+        Ok(Some(Staged {
+            expected,
+            decisions,
+            fresh,
+            batch,
+            batch_id,
+        }))
+    }
+
+    /// Reads a sent batch's acknowledgement and answers its group (a lost
+    /// one resolved from what the stream holds, as [`EventStore::append_group`]
+    /// does). A staged successor is committed if — and only if — every
+    /// decision of this batch was recorded as sent; otherwise it is dropped,
+    /// storing nothing, and its decisions are to be decided again.
+    pub async fn settle(
+        &self,
+        mut sent: InFlight,
+        next: Option<Staged>,
+    ) -> Result<Settled, StoreError> {
+        let span = tracing::info_span!("settle", kommun = %sent.kommun, expected = sent.expected);
+        let settled = self.settle_one(&mut sent).instrument(span).await;
+        let whole = matches!(&settled, Ok(s) if s.end.is_some()
+            && s.outcomes.iter().all(|o| matches!(o, AppendOutcome::Appended(_))));
+        let Some(staged) = next else {
+            return settled;
+        };
+        let subject = staged
+            .batch
+            .prepared
+            .last()
+            .map(|p| p.subject.clone())
+            .unwrap_or_default();
+        let n = staged.batch.prepared.len();
+        if !whole {
+            wire::drop_open(&self.client, &subject, &staged.batch_id, n).await;
+            return settled;
+        }
+        let ack = wire::commit_open(
+            &self.client,
+            self.config.ack_timeout,
+            &subject,
+            &staged.batch_id,
+            n,
+        );
+        settled.map(|mut s| {
+            s.next = Some(InFlight {
+                kommun: sent.kommun.clone(),
+                expected: staged.expected,
+                decisions: staged.decisions,
+                fresh: staged.fresh,
+                batch: staged.batch,
+                ack,
+            });
+            s
+        })
+    }
+
+    async fn settle_one(&self, sent: &mut InFlight) -> Result<Settled, StoreError> {
+        let first = (&mut sent.ack)
+            .await
+            .unwrap_or_else(|e| Err(BatchError::Lost(e.to_string())));
+        let log = self.log(&sent.kommun);
+        let mut log = log.lock().await;
+        let (outcomes, end) = self.resolve(&mut log, sent, first).await?;
+        Ok(Settled {
+            outcomes,
+            end,
+            next: None,
+        })
+    }
+
+    /// Signs and chains the fresh decisions of a group after `head`, with
+    /// `key` (the key in force there); a kommun without one gets its first
+    /// key published at the start of the batch.
     fn prepare_batch(
         &self,
-        log: &KommunLog,
+        kommun: &KommunId,
+        head: ChainHash,
+        key: Option<&KeyInForce>,
         decisions: &[Decision],
         fresh: &[usize],
     ) -> Result<Batch, StoreError> {
-        let kommun = &log.kommun;
-        let (signer, key) = match &log.chain.key {
-            Some(k) => (self.signing_key(kommun, &k.id)?, None),
+        let (signer, signed_with, key) = match key {
+            Some(k) => (self.signing_key(kommun, &k.id)?, k.clone(), None),
             None => {
                 let key = self.keys.create(kommun)?;
                 let decision = key_decision(&key, None);
@@ -141,11 +378,11 @@ impl EventStore {
                     id: key_id(&key.verifying_key()),
                     key: key.verifying_key(),
                 };
-                (key, Some((decision, in_force)))
+                (key, in_force.clone(), Some((decision, in_force)))
             }
         };
         let mut prepared = Vec::new();
-        let mut head = log.chain.head;
+        let mut head = head;
         let mut sign = |decision: &Decision| -> Result<Vec<Uuid>, StoreError> {
             let p = self.prepare(kommun, head, decision, &signer)?;
             head = p.last().map_or(head, |e| e.hash);
@@ -168,27 +405,31 @@ impl EventStore {
             prepared,
             ids,
             key,
+            signed_with,
             head,
         })
     }
 
-    /// Publishes a prepared batch expecting the log's head and answers every
-    /// decision of the group. A lost acknowledgement is resolved by reading
-    /// the stream: stored (by this or an earlier attempt) is an answer; not
-    /// stored and the head unmoved is sent again, up to [`MAX_ATTEMPTS`];
-    /// a moved head is a conflict for every decision not recorded.
-    async fn commit(
+    /// Resolves a sent batch from its first acknowledgement and answers
+    /// every decision of the group. A lost acknowledgement is resolved by
+    /// reading the stream: stored (by this or an earlier attempt) is an
+    /// answer; not stored and the head unmoved is sent again, up to
+    /// [`MAX_ATTEMPTS`]; a moved head is a conflict for every decision not
+    /// recorded. The chain's end comes with the answer when the batch was
+    /// acknowledged as sent.
+    async fn resolve(
         &self,
         log: &mut KommunLog,
-        expected: u64,
-        decisions: &[Decision],
-        fresh: &[usize],
-        batch: Batch,
-    ) -> Result<Vec<AppendOutcome>, StoreError> {
+        sent: &InFlight,
+        first: Result<u64, BatchError>,
+    ) -> Result<(Vec<AppendOutcome>, Option<ChainEnd>), StoreError> {
+        let (expected, decisions, fresh, batch) =
+            (sent.expected, &sent.decisions, &sent.fresh, &sent.batch);
         let mut attempt = 0;
+        let mut result = first;
         loop {
             attempt += 1;
-            let lost = match self.publish(expected, &batch.prepared).await {
+            let lost = match result {
                 Ok(last) => {
                     let n = batch.prepared.len() as u64;
                     if last != expected + n {
@@ -199,9 +440,16 @@ impl EventStore {
                             ),
                         });
                     }
-                    log.record_published(expected, last, published(&batch, decisions, fresh));
+                    self.index_published(log, expected, last, published(batch, decisions, fresh))
+                        .await?;
                     tracing::debug!(first = expected + 1, last, "appended");
-                    return log.answer(decisions, expected, fresh, &batch.ids, None);
+                    let end = ChainEnd {
+                        last,
+                        head: batch.head,
+                        key: batch.signed_with.clone(),
+                    };
+                    let outcomes = log.answer(decisions, expected, fresh, &batch.ids, None)?;
+                    return Ok((outcomes, Some(end)));
                 }
                 Err(BatchError::Rejected(detail)) => {
                     return Err(StoreError::nats_said("atomic batch publish", detail))
@@ -229,7 +477,8 @@ impl EventStore {
                     attempt,
                     "an earlier attempt was stored; not appending again"
                 );
-                return log.answer(decisions, expected, fresh, &batch.ids, None);
+                let outcomes = log.answer(decisions, expected, fresh, &batch.ids, None)?;
+                return Ok((outcomes, None));
             }
             match lost {
                 Some(detail) if log.head() == expected => {
@@ -241,9 +490,33 @@ impl EventStore {
                     }
                     tracing::warn!(attempt, %detail, "acknowledgement lost and nothing stored; sending again");
                 }
-                _ => return log.answer(decisions, expected, &[], &[], Some(log.head())),
+                _ => {
+                    let head = log.head();
+                    let outcomes = log.answer(decisions, expected, &[], &[], Some(head))?;
+                    return Ok((outcomes, None));
+                }
             }
+            result = self.publish(expected, &batch.prepared).await;
         }
+    }
+
+    /// Takes an acknowledged batch into the log's index: from what was sent
+    /// when the index ends where the batch began, by reading the stream
+    /// when the index is elsewhere short of it (nothing when a reader has
+    /// already taken it in).
+    async fn index_published(
+        &self,
+        log: &mut KommunLog,
+        expected: u64,
+        last: u64,
+        batch: Published<'_>,
+    ) -> Result<(), StoreError> {
+        if log.head() == expected {
+            log.record_published(expected, last, batch);
+        } else if log.head() < last {
+            self.read_into_index(log, Some(last)).await?;
+        }
+        Ok(())
     }
 
     /// Publishes one atomic batch with this store's connection and timeout.
@@ -466,6 +739,23 @@ impl EventStore {
             }),
         }
     }
+}
+
+/// What every group must hold before anything is sent: each decision
+/// valid, at most [`MAX_EVENTS_PER_DECISION`] events in all.
+fn check_group(decisions: &[Decision]) -> Result<(), StoreError> {
+    for d in decisions {
+        d.check()?;
+    }
+    let total: usize = decisions.iter().map(|d| d.events.len()).sum();
+    if total > MAX_EVENTS_PER_DECISION {
+        return Err(StoreError::InvalidField {
+            field: "events",
+            value: total.to_string(),
+            rule: "a group commit records at most 1000 events (one atomic batch)",
+        });
+    }
+    Ok(())
 }
 
 /// The decision that publishes `key`: a kommun's first key, or a rotation

@@ -86,6 +86,7 @@ pub enum AppendOutcome {
 }
 
 mod append;
+pub use append::{Begun, ChainEnd, InFlight, Settled, Staged};
 mod archive;
 pub use archive::{ChainPosition, CommitArchive};
 mod health;

@@ -47,21 +47,38 @@ pub(super) enum BatchError {
     Rejected(String),
 }
 
+/// How a batch on the wire ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// Its last message commits it.
+    Commit,
+    /// Left open: an end-of-batch marker commits it later (pipelined group
+    /// commit), or a gap drops it.
+    Open,
+}
+
 /// The headers of message `i` of a batch of `n`: its ids, type, version and
-/// hash; the batch headers when `n > 1` (a single event is atomic by itself,
-/// and a plain publish is one fsync cheaper on the server); the expected
-/// last sequence on the first.
-fn headers(event: &Prepared, i: usize, n: usize, batch_id: &str, expected: u64) -> HeaderMap {
+/// hash; the batch headers when `n > 1` or the batch is left open (a single
+/// committed event is atomic by itself, and a plain publish is one fsync
+/// cheaper on the server); the expected last sequence on the first.
+fn headers(
+    event: &Prepared,
+    i: usize,
+    n: usize,
+    batch_id: &str,
+    expected: u64,
+    ending: Ending,
+) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(NATS_MESSAGE_ID, event.event_id.to_string());
     headers.insert(HEADER_EVENT_ID, event.event_id.to_string());
     headers.insert(HEADER_EVENT_TYPE, event.event_type.as_str());
     headers.insert(HEADER_SCHEMA_VERSION, event.schema_version.to_string());
     headers.insert(HEADER_EVENT_HASH, event.hash.to_hex());
-    if n > 1 {
+    if n > 1 || ending == Ending::Open {
         headers.insert(NATS_BATCH_ID, batch_id);
         headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string());
-        if i + 1 == n {
+        if i + 1 == n && ending == Ending::Commit {
             headers.insert(NATS_BATCH_COMMIT, "1");
         }
     }
@@ -70,6 +87,10 @@ fn headers(event: &Prepared, i: usize, n: usize, batch_id: &str, expected: u64) 
     }
     headers
 }
+
+/// The acknowledgement of a commit, read in a task of its own so that the
+/// commit is on its way while the caller goes on.
+pub(super) type Ack = tokio::task::JoinHandle<Result<u64, BatchError>>;
 
 /// Publishes the events as one atomic batch expecting the stream to end at
 /// `expected`, and waits up to `ack_timeout` for the commit's
@@ -80,33 +101,139 @@ pub(super) async fn publish_batch(
     expected: u64,
     events: &[Prepared],
 ) -> Result<u64, BatchError> {
+    match send_batch(client, ack_timeout, expected, events).await {
+        Ok(ack) => ack
+            .await
+            .unwrap_or_else(|e| Err(BatchError::Lost(e.to_string()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends the events as one atomic batch expecting the stream to end at
+/// `expected`: every message but the last is on the connection when this
+/// returns, the last (the commit) goes out in the task whose answer is the
+/// acknowledgement.
+pub(super) async fn send_batch(
+    client: &async_nats::Client,
+    ack_timeout: Duration,
+    expected: u64,
+    events: &[Prepared],
+) -> Result<Ack, BatchError> {
     let Some((last, rest)) = events.split_last() else {
         return Err(BatchError::Rejected("empty batch".to_owned()));
     };
-    let batch_id = Uuid::now_v7().simple().to_string();
+    let batch_id = new_batch_id();
     let n = events.len();
     for (i, event) in rest.iter().enumerate() {
         client
             .publish_with_headers(
                 event.subject.clone(),
-                headers(event, i, n, &batch_id, expected),
+                headers(event, i, n, &batch_id, expected, Ending::Commit),
                 event.bytes.clone(),
             )
             .await
             .map_err(|e| BatchError::Lost(e.to_string()))?;
     }
-    let reply = tokio::time::timeout(
+    let commit = headers(last, n - 1, n, &batch_id, expected, Ending::Commit);
+    Ok(request(
+        client,
         ack_timeout,
-        client.request_with_headers(
-            last.subject.clone(),
-            headers(last, n - 1, n, &batch_id, expected),
-            last.bytes.clone(),
-        ),
+        last.subject.clone(),
+        commit,
+        last.bytes.clone(),
+    ))
+}
+
+/// Sends the events as an open batch expecting the stream to end at
+/// `expected`; nothing is stored until [`commit_open`] commits it. Returns
+/// the batch's id.
+pub(super) async fn send_open(
+    client: &async_nats::Client,
+    expected: u64,
+    events: &[Prepared],
+) -> Result<String, BatchError> {
+    let batch_id = new_batch_id();
+    let n = events.len();
+    for (i, event) in events.iter().enumerate() {
+        client
+            .publish_with_headers(
+                event.subject.clone(),
+                headers(event, i, n, &batch_id, expected, Ending::Open),
+                event.bytes.clone(),
+            )
+            .await
+            .map_err(|e| BatchError::Lost(e.to_string()))?;
+    }
+    Ok(batch_id)
+}
+
+/// Commits an open batch of `n` messages with an end-of-batch marker (a
+/// message the server does not store); the server checks the batch's
+/// expectation only now.
+pub(super) fn commit_open(
+    client: &async_nats::Client,
+    ack_timeout: Duration,
+    subject: &str,
+    batch_id: &str,
+    n: usize,
+) -> Ack {
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_BATCH_ID, batch_id);
+    headers.insert(NATS_BATCH_SEQUENCE, (n + 1).to_string());
+    headers.insert(NATS_BATCH_COMMIT, "eob");
+    request(
+        client,
+        ack_timeout,
+        subject.to_owned(),
+        headers,
+        Bytes::new(),
     )
-    .await
-    .map_err(|_| BatchError::Lost("no acknowledgement in time".to_owned()))?
-    .map_err(|e| BatchError::Lost(e.to_string()))?;
-    parse_ack(&reply.payload)
+}
+
+/// Drops an open batch of `n` messages: a message that leaves a gap in its
+/// sequence makes the server discard the whole batch, storing nothing.
+pub(super) async fn drop_open(
+    client: &async_nats::Client,
+    subject: &str,
+    batch_id: &str,
+    n: usize,
+) {
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_BATCH_ID, batch_id);
+    headers.insert(NATS_BATCH_SEQUENCE, (n + 2).to_string());
+    if let Err(e) = client
+        .publish_with_headers(subject.to_owned(), headers, Bytes::new())
+        .await
+    {
+        // The server drops an open batch on its own after its idle timeout.
+        tracing::warn!(error = %e, "could not drop an open batch; the server drops it when it times out");
+    }
+}
+
+fn new_batch_id() -> String {
+    Uuid::now_v7().simple().to_string()
+}
+
+/// Sends one request in a task of its own and reads its answer as an
+/// acknowledgement, waiting at most `ack_timeout`.
+fn request(
+    client: &async_nats::Client,
+    ack_timeout: Duration,
+    subject: String,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Ack {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let reply = tokio::time::timeout(
+            ack_timeout,
+            client.request_with_headers(subject, headers, payload),
+        )
+        .await
+        .map_err(|_| BatchError::Lost("no acknowledgement in time".to_owned()))?
+        .map_err(|e| BatchError::Lost(e.to_string()))?;
+        parse_ack(&reply.payload)
+    })
 }
 
 /// Splits messages into batches of at most `max_messages` and about
@@ -218,8 +345,8 @@ mod tests {
     #[test]
     fn batch_headers_open_expect_and_commit() {
         let events: Vec<Prepared> = (0..3).map(|_| prepared(1)).collect();
-        let first = headers(&events[0], 0, 3, "b1", 7);
-        let last = headers(&events[2], 2, 3, "b1", 7);
+        let first = headers(&events[0], 0, 3, "b1", 7, Ending::Commit);
+        let last = headers(&events[2], 2, 3, "b1", 7, Ending::Commit);
         let get = |h: &HeaderMap, k: async_nats::header::HeaderName| {
             h.get(k).map(|v| v.as_str().to_owned())
         };
@@ -229,9 +356,16 @@ mod tests {
         assert_eq!(get(&last, NATS_EXPECTED_LAST_SEQUENCE), None);
         assert_eq!(get(&last, NATS_BATCH_SEQUENCE), Some("3".into()));
         assert_eq!(get(&last, NATS_BATCH_COMMIT), Some("1".into()));
-        let single = headers(&events[0], 0, 1, "b2", 0);
+        let single = headers(&events[0], 0, 1, "b2", 0, Ending::Commit);
         assert_eq!(get(&single, NATS_BATCH_ID), None);
         assert_eq!(get(&single, NATS_EXPECTED_LAST_SEQUENCE), Some("0".into()));
+        // An open batch, even of one, is a batch, and nothing in it commits.
+        let open = headers(&events[0], 0, 1, "b3", 9, Ending::Open);
+        assert_eq!(get(&open, NATS_BATCH_ID), Some("b3".into()));
+        assert_eq!(get(&open, NATS_BATCH_COMMIT), None);
+        assert_eq!(get(&open, NATS_EXPECTED_LAST_SEQUENCE), Some("9".into()));
+        let last_open = headers(&events[2], 2, 3, "b4", 9, Ending::Open);
+        assert_eq!(get(&last_open, NATS_BATCH_COMMIT), None);
     }
 
     #[test]

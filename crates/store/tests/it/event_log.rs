@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use crate::common::{assert_chain, decision, kommun, TestNats};
 use futures::StreamExt;
-use styr_store::{AppendOutcome, ChainState, EventStore, StoreError, HEADER_EVENT_TYPE};
+use styr_store::{
+    AppendOutcome, Begun, ChainState, EventStore, InFlight, StoreError, HEADER_EVENT_TYPE,
+};
 
 fn appended(outcome: AppendOutcome) -> styr_store::Commit {
     match outcome {
@@ -460,6 +462,118 @@ mod concurrency {
             })?;
         }
     }
+}
+
+fn sent(begun: Begun) -> InFlight {
+    match begun {
+        Begun::Sent(s) => s,
+        Begun::Answered(o) => panic!("expected a batch on its way, got {o:?}"),
+    }
+}
+
+fn sequences(outcomes: &[AppendOutcome]) -> Vec<std::ops::RangeInclusive<u64>> {
+    outcomes
+        .iter()
+        .map(|o| appended(o.clone()).sequences())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_staged_batch_commits_after_its_predecessor_and_never_without_it() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("eksjo");
+
+    // From the kommun's first batch: the staged one is chained to its end
+    // and signed with the key it publishes (sequence 1).
+    let first = sent(
+        store
+            .begin_group(&k, 0, vec![decision("a", 2)])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first.last_sequence(), 3);
+    let staged = store
+        .stage_after(&first, vec![decision("b", 1), decision("c", 3)])
+        .await
+        .unwrap()
+        .expect("staged");
+    let settled = store.settle(first, Some(staged)).await.unwrap();
+    assert_eq!(sequences(&settled.outcomes), vec![2..=3]);
+    assert_eq!(settled.end.as_ref().map(|e| e.last), Some(3));
+    let second = store
+        .settle(settled.next.expect("committed"), None)
+        .await
+        .unwrap();
+    assert_eq!(sequences(&second.outcomes), vec![4..=4, 5..=7]);
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 7);
+    assert_chain(&k, &events);
+
+    // A key recorded, or going in the batch before, is not staged.
+    let third = sent(
+        store
+            .begin_group(&k, 7, vec![decision("d", 1)])
+            .await
+            .unwrap(),
+    );
+    for key in ["d", "a"] {
+        let again = store.stage_after(&third, vec![decision(key, 1)]).await;
+        assert!(again.unwrap().is_none(), "{key} staged twice");
+    }
+    let settled = store.settle(third, None).await.unwrap();
+    assert_eq!(sequences(&settled.outcomes), vec![8..=8]);
+
+    // Another writer moves the stream on by one event: the next batch
+    // fails its expectation, and the stream now ends at the very sequence
+    // the batch staged after it expects. Committing that one would chain it
+    // to an event the stream does not hold; it is dropped instead.
+    let other = nats.store().await;
+    appended(other.append(&k, 8, decision("other", 1)).await.unwrap());
+    let stale = sent(
+        store
+            .begin_group(&k, 8, vec![decision("e", 1)])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(stale.last_sequence(), 9);
+    let staged = store
+        .stage_after(&stale, vec![decision("f", 2)])
+        .await
+        .unwrap()
+        .expect("staged");
+    let settled = store.settle(stale, Some(staged)).await.unwrap();
+    assert_eq!(
+        settled.outcomes,
+        vec![AppendOutcome::Conflict {
+            expected: 8,
+            actual: 9
+        }]
+    );
+    assert!(settled.end.is_none() && settled.next.is_none());
+    assert_eq!(store.last_sequence(&k).await.unwrap(), 9);
+    // Decided again after the other writer's event, both land once.
+    let outcomes = store
+        .append_group(&k, 9, vec![decision("e", 1), decision("f", 2)])
+        .await
+        .unwrap();
+    assert_eq!(sequences(&outcomes), vec![10..=10, 11..=12]);
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 12);
+    assert_chain(&k, &events);
+    let mut keys: Vec<&str> = events
+        .iter()
+        .map(|e| e.envelope.idempotency_key.as_str())
+        .collect();
+    keys.dedup();
+    assert_eq!(
+        keys,
+        ["key-", "a", "b", "c", "d", "other", "e", "f"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| if i == 0 { keys[0] } else { k })
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
