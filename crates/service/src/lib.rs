@@ -10,6 +10,7 @@ pub mod api;
 pub mod example;
 pub mod health;
 pub mod micro;
+mod pipeline;
 pub mod schemas;
 pub mod snapshot;
 pub mod supervise;
@@ -24,9 +25,7 @@ use serde::{Deserialize, Serialize};
 use styr_domain::{
     Command, Corrections, Event, EventMeta, KommunState, Original, Provenance, Rejection,
 };
-use styr_store::{
-    AppendOutcome, ChainState, Commit, Decision, EventStore, KommunId, Record, StoreError,
-};
+use styr_store::{ChainState, Commit, Decision, EventStore, KommunId, Record, StoreError};
 use uuid::Uuid;
 
 /// Ärende som lämnas in: a command with its provenance and the caller's
@@ -167,6 +166,9 @@ pub struct Kommuner {
     slots: std::sync::Mutex<HashMap<KommunId, Arc<Slot>>>,
     registrars: Vec<String>,
     snapshots: Option<Arc<snapshot::Snapshots>>,
+    /// Groups committed after another group of their kommun while it was
+    /// on its way (pipelined group commit).
+    pipelined: std::sync::atomic::AtomicU64,
 }
 
 /// What a submission must hold whatever its command: an idempotency key of
@@ -208,7 +210,14 @@ impl Kommuner {
             slots: Default::default(),
             registrars: Vec::new(),
             snapshots: None,
+            pipelined: Default::default(),
         }
+    }
+
+    /// How many groups this process committed after another group of the
+    /// same kommun while that one was still on its way (pipelined).
+    pub fn pipelined_groups(&self) -> u64 {
+        self.pipelined.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resumes each kommun from its snapshot in `snapshots` instead of
@@ -606,11 +615,13 @@ impl Kommuner {
             }
         }
         for _ in 0..MAX_ATTEMPTS {
-            todo = self.not_yet_recorded(kommun, slot, todo).await;
+            todo = self
+                .not_yet_recorded(kommun, slot, todo, &Default::default())
+                .await;
             if todo.is_empty() {
                 return;
             }
-            let group = self.decide_group(kommun, decider, todo).await;
+            let mut group = self.decide_group(kommun, decider, todo, None).await;
             if !group.stale.is_empty() {
                 decider.stale = true;
                 self.requeue(kommun, slot, group.stale);
@@ -628,8 +639,18 @@ impl Kommuner {
                 }
                 return;
             }
+            let after = group.after.take();
             match self
-                .record_group(kommun, slot, decider, group.accepted, group.deferred)
+                .record_group(
+                    kommun,
+                    slot,
+                    decider,
+                    pipeline::Group {
+                        accepted: group.accepted,
+                        deferred: group.deferred,
+                    },
+                    after,
+                )
                 .await
             {
                 Some(retry) if !retry.is_empty() => todo = retry,
@@ -647,13 +668,15 @@ impl Kommuner {
     /// Answers the members whose key is recorded (what this process knows,
     /// no round trip: a key another writer recorded unseen makes the append
     /// conflict, and the retry sees it) and sends a key repeated in the
-    /// group back to wait for the first one's outcome; neither may shape
-    /// what the others are decided against. Returns the rest.
+    /// group, or `on_its_way` in a batch not yet acknowledged, back to wait
+    /// for the first one's outcome; neither may shape what the others are
+    /// decided against. Returns the rest.
     async fn not_yet_recorded(
         &self,
         kommun: &KommunId,
         slot: &Slot,
         mut todo: Vec<Pending>,
+        on_its_way: &std::collections::HashSet<String>,
     ) -> Vec<Pending> {
         let keys: Vec<&str> = todo
             .iter()
@@ -669,7 +692,9 @@ impl Kommuner {
                     .duplicate(kommun, &p.submission.recorded_by, commit)
                     .await;
                 let _ = p.reply.send(out);
-            } else if !seen.insert(p.submission.idempotency_key.clone()) {
+            } else if on_its_way.contains(&p.submission.idempotency_key)
+                || !seen.insert(p.submission.idempotency_key.clone())
+            {
                 held.push(p);
             } else {
                 fresh.push(p);
@@ -685,14 +710,23 @@ impl Kommuner {
     }
 
     /// Decides each member in order: a lone submission against the state
-    /// itself, a group against a copy that each accepted member advances.
+    /// itself, a group against a copy that each accepted member advances
+    /// (kept in [`DecidedGroup::after`]) — or, with `speculative`, against
+    /// that state (the one after groups still on their way), advancing it;
+    /// every rejection then waits for the group to be recorded.
     async fn decide_group(
         &self,
         kommun: &KommunId,
         decider: &Decider,
         todo: Vec<Pending>,
+        speculative: Option<&mut KommunState>,
     ) -> DecidedGroup {
-        let mut scratch = (todo.len() > 1).then(|| decider.state.clone());
+        let ahead = speculative.is_some();
+        let mut own = (!ahead && todo.len() > 1).then(|| decider.state.clone());
+        let mut scratch = match speculative {
+            Some(s) => Some(s),
+            None => own.as_mut(),
+        };
         let mut group = DecidedGroup::default();
         let mut total = 0;
         // A rättelse ends its group: what comes after it is decided on the
@@ -715,7 +749,7 @@ impl Kommuner {
                 }
                 _ => None,
             };
-            let state = scratch.as_ref().unwrap_or(&decider.state);
+            let state = scratch.as_deref().unwrap_or(&decider.state);
             let Some(decided) = decide_one(state, &p, original.as_ref()) else {
                 let _ = p
                     .reply
@@ -724,7 +758,8 @@ impl Kommuner {
             };
             match decided {
                 Err(rejection) => {
-                    let Some(out) = self.rejected(kommun, decider, &p, rejection).await else {
+                    let Some(out) = self.rejected(kommun, decider, &p, rejection, ahead).await
+                    else {
                         // Decided on a state the stream has moved past.
                         group.stale.push(p);
                         continue;
@@ -732,7 +767,7 @@ impl Kommuner {
                     // A rejection decided after an accepted member may
                     // depend on it: its answer waits until that member is
                     // recorded.
-                    if group.accepted.is_empty() {
+                    if group.accepted.is_empty() && !ahead {
                         let _ = p.reply.send(out);
                     } else {
                         group.deferred.push((p, out));
@@ -746,22 +781,16 @@ impl Kommuner {
                 }
                 Ok(events) => {
                     total += events.len();
-                    if let Some(st) = scratch.as_mut() {
-                        for e in &events {
-                            st.evolve(
-                                &EventMeta {
-                                    event_id: Uuid::nil(),
-                                    decided_by: p.submission.provenance.decided_by.clone(),
-                                },
-                                e,
-                            );
-                        }
+                    if let Some(st) = scratch.as_deref_mut() {
+                        evolve_decided(st, &p, &events);
                     }
                     corrected = matches!(p.submission.command, Command::CorrectDecision(_));
                     group.accepted.push((p, events));
                 }
             }
         }
+        drop(scratch);
+        group.after = own;
         group
     }
 
@@ -815,6 +844,7 @@ impl Kommuner {
         decider: &Decider,
         p: &Pending,
         rejection: Rejection,
+        speculative: bool,
     ) -> Option<Result<Outcome, ServiceError>> {
         match self
             .store
@@ -822,115 +852,20 @@ impl Kommuner {
             .await
         {
             Ok(Some(c)) => Some(self.duplicate(kommun, &p.submission.recorded_by, c).await),
-            Ok(None) if self.store.known_chain(kommun).await.next - 1 > decider.sequence => None,
+            // Decided after groups on their way, the stream is expected to
+            // be ahead of the state; the rejection waits for them instead.
+            Ok(None)
+                if !speculative
+                    && self.store.known_chain(kommun).await.next - 1 > decider.sequence =>
+            {
+                None
+            }
             Ok(None) => {
                 tracing::info!(%rejection, key = %p.submission.idempotency_key, "rejected");
                 Some(Ok(Outcome::Rejected(rejection)))
             }
             Err(e) => Some(Err(e.into())),
         }
-    }
-
-    /// Appends the accepted members as one batch and answers them; the
-    /// deferred rejections are answered once what they were decided after
-    /// is recorded, and decided again otherwise. Returns the members to
-    /// decide again (a conflict with another writer), or `None` when the
-    /// group ended in an error every member was told.
-    async fn record_group(
-        &self,
-        kommun: &KommunId,
-        slot: &Slot,
-        decider: &mut Decider,
-        accepted: Vec<(Pending, Vec<Event>)>,
-        deferred: Vec<(Pending, Result<Outcome, ServiceError>)>,
-    ) -> Option<Vec<Pending>> {
-        let decisions: Vec<Decision> = accepted
-            .iter()
-            .map(|(p, events)| to_decision(&p.submission, events))
-            .collect();
-        metrics::histogram!("styr_group_size").record(decisions.len() as f64);
-        let started = std::time::Instant::now();
-        let appended = self
-            .store
-            .append_group(kommun, decider.sequence, decisions)
-            .await;
-        metrics::histogram!("styr_append_seconds").record(started.elapsed().as_secs_f64());
-        let outcomes = match appended {
-            Ok(o) => o,
-            Err(e) => {
-                fail(accepted.into_iter().map(|(p, _)| p), e);
-                self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
-                return None;
-            }
-        };
-        let all_recorded = outcomes
-            .iter()
-            .all(|o| matches!(o, AppendOutcome::Appended(_)));
-        if all_recorded {
-            for (p, out) in deferred {
-                let _ = p.reply.send(out);
-            }
-        } else {
-            // Something they were decided after was not recorded: decide
-            // them again.
-            self.requeue(kommun, slot, deferred.into_iter().map(|(p, _)| p).collect());
-        }
-        let mut retry = Vec::new();
-        let mut appended_any = false;
-        let mut corrected = false;
-        for ((p, events), outcome) in accepted.into_iter().zip(outcomes) {
-            match outcome {
-                AppendOutcome::Appended(commit) => {
-                    appended_any = true;
-                    for ((event, id), sequence) in
-                        events.iter().zip(&commit.event_ids).zip(commit.sequences())
-                    {
-                        decider.sequences.insert(*id, sequence);
-                        corrected |= decider.corrections.note_event(*id, event);
-                        decider.state.evolve(
-                            &EventMeta {
-                                event_id: *id,
-                                decided_by: p.submission.provenance.decided_by.clone(),
-                            },
-                            event,
-                        );
-                    }
-                    decider.sequence = decider.sequence.max(commit.last_sequence);
-                    let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
-                }
-                AppendOutcome::Duplicate(commit) => {
-                    let out = self
-                        .duplicate(kommun, &p.submission.recorded_by, commit)
-                        .await;
-                    let _ = p.reply.send(out);
-                }
-                AppendOutcome::Conflict { actual, .. } => {
-                    tracing::debug!(actual, "conflict: reading what was missed, deciding again");
-                    retry.push(p);
-                }
-            }
-        }
-        if appended_any {
-            // The store's log ends with what was just appended; go on
-            // from there, or fold afresh if it has read further.
-            let chain = self.store.known_chain(kommun).await;
-            if chain.next - 1 == decider.sequence && !corrected {
-                decider.chain = chain;
-            } else {
-                // A rättelse just recorded changes what the history says:
-                // fold it again through it.
-                decider.refold();
-            }
-        }
-        if !appended_any || decider.sequence == 0 {
-            if let Err(e) = self.fold_missed(kommun, decider).await {
-                fail(retry, e);
-                return None;
-            }
-        } else {
-            self.snapshot_if_due(kommun, decider).await;
-        }
-        Some(retry)
     }
 }
 
@@ -946,6 +881,23 @@ struct DecidedGroup {
     /// Rejections decided after an accepted member, answered once it is
     /// recorded.
     deferred: Vec<(Pending, Result<Outcome, ServiceError>)>,
+    /// The state after the accepted members, when the group was decided on
+    /// a copy of its own.
+    after: Option<KommunState>,
+}
+
+/// Advances a state by a decided member's events, as deciding the next
+/// member of its group sees them (the events' ids are not known yet).
+fn evolve_decided(state: &mut KommunState, p: &Pending, events: &[Event]) {
+    for e in events {
+        state.evolve(
+            &EventMeta {
+                event_id: Uuid::nil(),
+                decided_by: p.submission.provenance.decided_by.clone(),
+            },
+            e,
+        );
+    }
 }
 
 /// Decides one submission; a fault while deciding it (`None`) answers that
