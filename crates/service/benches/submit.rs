@@ -102,6 +102,9 @@ async fn main() {
     );
     let js = jetstream::new(store.client().clone());
     let k = Arc::new(Kommuner::new(store.clone()));
+    // The same service with each group acknowledged before the next is
+    // decided: what pipelining gains, in the same run.
+    let unpipelined = Arc::new(Kommuner::new(store.clone()).with_pipeline(false));
     println!(
         "nats-server {} sync_interval=always; {n} single-event decisions per scenario",
         styr_natsrun::NATS_SERVER_VERSION
@@ -115,22 +118,34 @@ async fn main() {
         "raw JetStream, 1 writer awaiting each ack"
     );
     let mut offset = 0;
-    for in_flight in [1, 8, 64] {
-        let kommun = KommunId::new(format!("k{in_flight}")).unwrap();
-        load(&k, &kommun).await;
-        let r = rate(n, submit(k.clone(), kommun, n, in_flight, offset).await);
-        offset += n;
-        styr_testkit::bench_figure(
-            "submit",
-            &format!("submit_{in_flight}_in_flight"),
-            r,
-            "decisions/s",
-        );
-        println!(
-            "{:<58} {r:>8.0}/s   {:.2}x",
-            format!("submit (decide + group commit), {in_flight} in flight, 1 kommun"),
-            r / raw1
-        );
+    for in_flight in [1, 8, 64, 256] {
+        for (service, pipelined) in [(&k, true), (&unpipelined, false)] {
+            let kommun =
+                KommunId::new(format!("k{in_flight}{}", if pipelined { "" } else { "s" })).unwrap();
+            load(service, &kommun).await;
+            let r = rate(
+                n,
+                submit(service.clone(), kommun, n, in_flight, offset).await,
+            );
+            offset += n;
+            let (name, label) = if pipelined {
+                (
+                    format!("submit_{in_flight}_in_flight"),
+                    "pipelined group commit",
+                )
+            } else {
+                (
+                    format!("submit_{in_flight}_in_flight_unpipelined"),
+                    "group commit, one batch at a time",
+                )
+            };
+            styr_testkit::bench_figure("submit", &name, r, "decisions/s");
+            println!(
+                "{:<58} {r:>8.0}/s   {:.2}x",
+                format!("submit ({label}), {in_flight} in flight, 1 kommun"),
+                r / raw1
+            );
+        }
     }
 
     // Eight kommuner at once.
@@ -157,24 +172,38 @@ async fn main() {
         "{:<58} {raw8:>8.0}/s   1.00x",
         "raw JetStream, 8 kommuner, 1 writer each"
     );
-    for kommun in &ks {
-        load(&k, kommun).await;
+    for (service, pipelined) in [(&k, true), (&unpipelined, false)] {
+        let ks: Vec<KommunId> = ks
+            .iter()
+            .map(|kommun| {
+                KommunId::new(format!("{kommun}{}", if pipelined { "" } else { "s" })).unwrap()
+            })
+            .collect();
+        for kommun in &ks {
+            load(service, kommun).await;
+        }
+        let start = Instant::now();
+        let tasks: Vec<_> = ks
+            .iter()
+            .map(|kommun| tokio::spawn(submit(service.clone(), kommun.clone(), n / 8, 16, offset)))
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        offset += n;
+        let r = rate(n, start.elapsed());
+        let (name, label) = if pipelined {
+            ("submit_8_kommuner_x16", "pipelined")
+        } else {
+            ("submit_8_kommuner_x16_unpipelined", "one batch at a time")
+        };
+        styr_testkit::bench_figure("submit", name, r, "decisions/s");
+        println!(
+            "{:<58} {r:>8.0}/s   {:.2}x",
+            format!("submit, 8 kommuner, 16 in flight each ({label})"),
+            r / raw8
+        );
     }
-    let start = Instant::now();
-    let tasks: Vec<_> = ks
-        .iter()
-        .map(|kommun| tokio::spawn(submit(k.clone(), kommun.clone(), n / 8, 16, offset)))
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let r = rate(n, start.elapsed());
-    styr_testkit::bench_figure("submit", "submit_8_kommuner_x16", r, "decisions/s");
-    println!(
-        "{:<58} {r:>8.0}/s   {:.2}x",
-        "submit, 8 kommuner, 16 in flight each",
-        r / raw8
-    );
     restart(&server.url(), config, &k, offset + n).await;
     drop(server);
 }

@@ -169,6 +169,9 @@ pub struct Kommuner {
     /// Groups committed after another group of their kommun while it was
     /// on its way (pipelined group commit).
     pipelined: std::sync::atomic::AtomicU64,
+    /// Whether a group is decided and staged while the one before it is
+    /// stored (on unless turned off: benchmarks compare both).
+    pipeline: bool,
 }
 
 /// What a submission must hold whatever its command: an idempotency key of
@@ -211,7 +214,15 @@ impl Kommuner {
             registrars: Vec::new(),
             snapshots: None,
             pipelined: Default::default(),
+            pipeline: true,
         }
+    }
+
+    /// Turns pipelined group commit on or off (on by default): off, each
+    /// group's batch is acknowledged before the next group is decided.
+    pub fn with_pipeline(mut self, on: bool) -> Self {
+        self.pipeline = on;
+        self
     }
 
     /// How many groups this process committed after another group of the

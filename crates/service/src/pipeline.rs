@@ -17,6 +17,13 @@ use crate::{
     MAX_GROUP,
 };
 
+/// A group is staged behind one on its way only when at least this many
+/// submissions wait: the server commits one batch after the other, each
+/// with its own fsync, so a few submissions are better left to gather into
+/// the next group than sent as a small batch of their own (measured: a
+/// pipeline of small batches was slower than one batch at a time).
+const PIPELINE_FROM: usize = 16;
+
 /// A group's members going into one batch: the accepted ones with their
 /// events, and the rejections decided after one of them (answered once the
 /// batch is recorded).
@@ -91,7 +98,7 @@ impl Kommuner {
         let mut ahead = after;
         let mut group = group;
         loop {
-            let next = if group.may_be_followed() {
+            let next = if self.pipeline && group.may_be_followed() {
                 self.stage_next(kommun, slot, decider, &mut ahead, &group, &sent)
                     .await
             } else {
@@ -157,6 +164,9 @@ impl Kommuner {
         // stream, which does not hold the groups on their way yet.
         let todo: Vec<Pending> = {
             let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.len() < PIPELINE_FROM {
+                return None;
+            }
             let n = q
                 .iter()
                 .take(MAX_GROUP)

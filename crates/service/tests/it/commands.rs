@@ -213,17 +213,18 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
             out
         })
     };
-    // 64 callers, each submitting in turn: valid reports, reports by a
-    // body the uppdrag is not given to (P1), and keys sent twice at once.
+    // More callers than one group takes, each submitting in turn: valid
+    // reports, reports by a body the uppdrag is not given to (P1), and keys
+    // sent twice at once.
     let mut callers = Vec::new();
-    for c in 0..64u32 {
+    for c in 0..160u32 {
         let (a, kommun) = (a.clone(), kommun.clone());
         callers.push(tokio::spawn(async move {
             let mut out = Vec::new();
-            for round in 0..8u32 {
+            for round in 0..4u32 {
                 let (key, body) = match (c, round) {
-                    (0..8, 3) => (format!("bad-{c}-{round}"), "kfn"),
-                    (8..16, 5) => (format!("twice-{}", c / 2), "bun"),
+                    (0..8, 1) => (format!("bad-{c}-{round}"), "kfn"),
+                    (8..16, 2) => (format!("twice-{}", c / 2), "bun"),
                     _ => (format!("ok-{c}-{round}"), "bun"),
                 };
                 let s = status_report(&key, body, 1 + (c + round) % 28);
@@ -246,7 +247,7 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
             }
         }
     }
-    assert_eq!(recorded, 64 * 8 - 8 - 8);
+    assert_eq!(recorded, 160 * 4 - 8 - 8);
     assert_eq!(twice.len(), 4);
     for (key, outcomes) in &twice {
         let firsts = outcomes
@@ -265,7 +266,7 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
     assert!(a.pipelined_groups() > 0, "no group was pipelined");
 
     let events = a.store().read(&kommun, 1).await.unwrap();
-    let recorded_now = (64 * 8 - 8 - 8) + 4 + 25;
+    let recorded_now = (160 * 4 - 8 - 8) + 4 + 25;
     assert_eq!(events.len() as u64, before + recorded_now as u64);
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.sequence, i as u64 + 1, "a gap");
