@@ -9,8 +9,13 @@
 //! - `k/<kommun>/<idempotency key>` — every commit recorded through that
 //!   sequence (the store looks them up here instead of keeping them all in
 //!   memory, [`styr_store::CommitArchive`]);
-//! - `e/<kommun>/<event id>` — the sequence of every event recorded through
-//!   it (a rättelse reads the decision it corrects from there).
+//! - `e/<kommun>/<sequence>` — the sequence of every event recorded through
+//!   it, in chunks of up to [`EVENTS_PER_CHUNK`] (keyed by the chunk's last
+//!   sequence; the value is the chunk's lowest and highest event id, then
+//!   its (id, sequence) pairs sorted by id): a rättelse reads the decision
+//!   it corrects from there. One entry per event made the folder, and
+//!   opening it, grow with the history (200 000 events: 59 MB, half a
+//!   second to open).
 //!
 //! A snapshot and the keys and events it vouches for are written in one
 //! sled batch. It is used only if the stream still holds the chain it was
@@ -30,7 +35,13 @@ use uuid::Uuid;
 
 /// Bumped whenever what a snapshot holds changes shape (a new field in the
 /// state): an older snapshot is then dropped and the history folded again.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
+
+/// At most this many events' sequences in one `e/` entry.
+pub const EVENTS_PER_CHUNK: usize = 4096;
+
+/// Bytes of one (event id, sequence) pair in an `e/` chunk.
+const PAIR: usize = 24;
 
 /// A snapshot is taken once this many events were folded or recorded
 /// since the last one: a restart folds at most about this many.
@@ -95,10 +106,39 @@ fn events_prefix(kommun: &KommunId) -> String {
     format!("e/{kommun}/")
 }
 
-fn event_key(kommun: &KommunId, id: Uuid) -> Vec<u8> {
-    let mut key = events_prefix(kommun).into_bytes();
-    key.extend_from_slice(id.as_bytes());
-    key
+fn chunk_key(kommun: &KommunId, last: u64) -> Vec<u8> {
+    format!("{}{last:020}", events_prefix(kommun)).into_bytes()
+}
+
+/// An `e/` chunk's value: its lowest and highest id, then the pairs by id.
+fn chunk_value(mut pairs: Vec<(Uuid, u64)>) -> Vec<u8> {
+    pairs.sort_unstable();
+    let (Some(low), Some(high)) = (pairs.first(), pairs.last()) else {
+        return Vec::new();
+    };
+    let mut value = Vec::with_capacity(32 + pairs.len() * PAIR);
+    value.extend_from_slice(low.0.as_bytes());
+    value.extend_from_slice(high.0.as_bytes());
+    for (id, sequence) in &pairs {
+        value.extend_from_slice(id.as_bytes());
+        value.extend_from_slice(&sequence.to_be_bytes());
+    }
+    value
+}
+
+/// The sequence of `id` in an `e/` chunk, if it holds it.
+fn in_chunk(value: &[u8], id: Uuid) -> Option<u64> {
+    let (bounds, pairs) = value.split_at_checked(32)?;
+    let id = *id.as_bytes();
+    if id[..] < bounds[..16] || id[..] > bounds[16..] || !pairs.len().is_multiple_of(PAIR) {
+        return None;
+    }
+    let pairs: Vec<&[u8]> = pairs.chunks_exact(PAIR).collect();
+    let at = pairs
+        .binary_search_by(|p| p[..16].cmp(&id[..]))
+        .ok()?;
+    let sequence: [u8; 8] = pairs[at][16..].try_into().ok()?;
+    Some(u64::from_be_bytes(sequence))
 }
 
 impl Snapshots {
@@ -171,13 +211,18 @@ impl Snapshots {
         let mut value = Sha256::digest(&body).to_vec();
         value.extend_from_slice(&body);
         let mut batch = sled::Batch::default();
+        let mut events: Vec<(Uuid, u64)> = Vec::new();
         for c in commits {
             batch.insert(
                 format!("{}{}", keys_prefix(kommun), c.idempotency_key).into_bytes(),
                 rmp_serde::to_vec(c)?,
             );
-            for (id, sequence) in c.event_ids.iter().zip(c.sequences()) {
-                batch.insert(event_key(kommun, *id), sequence.to_be_bytes().to_vec());
+            events.extend(c.event_ids.iter().copied().zip(c.sequences()));
+        }
+        events.sort_unstable_by_key(|&(_, sequence)| sequence);
+        for chunk in events.chunks(EVENTS_PER_CHUNK) {
+            if let Some(&(_, last)) = chunk.last() {
+                batch.insert(chunk_key(kommun, last), chunk_value(chunk.to_vec()));
             }
         }
         let size = value.len();
@@ -199,12 +244,34 @@ impl Snapshots {
         Ok(())
     }
 
-    /// The sequence of an event recorded through the kommun's snapshot.
+    /// The sequence of an event recorded through the kommun's snapshot
+    /// (reads the chunks whose id range holds it: a rättelse is rare).
     pub fn sequence_of(&self, kommun: &KommunId, id: Uuid) -> Result<Option<u64>, SnapshotError> {
-        Ok(self.tree.get(event_key(kommun, id))?.and_then(|v| {
-            let bytes: [u8; 8] = v.as_ref().try_into().ok()?;
-            Some(u64::from_be_bytes(bytes))
-        }))
+        for entry in self.tree.scan_prefix(events_prefix(kommun).as_bytes()) {
+            let (_, value) = entry?;
+            if let Some(sequence) = in_chunk(&value, id) {
+                return Ok(Some(sequence));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_finds_each_of_its_events_and_no_other() {
+        let pairs: Vec<(Uuid, u64)> = (0..100u64).map(|s| (Uuid::now_v7(), s + 1)).collect();
+        let value = chunk_value(pairs.iter().rev().copied().collect());
+        for (id, sequence) in &pairs {
+            assert_eq!(in_chunk(&value, *id), Some(*sequence));
+        }
+        assert_eq!(in_chunk(&value, Uuid::now_v7()), None);
+        assert_eq!(in_chunk(&value, Uuid::nil()), None);
+        assert_eq!(in_chunk(&value[..40], pairs[0].0), None);
+        assert_eq!(in_chunk(&[], pairs[0].0), None);
     }
 }
 
