@@ -24,6 +24,12 @@ use crate::{
 /// pipeline of small batches was slower than one batch at a time).
 const PIPELINE_FROM: usize = 16;
 
+/// At most this many groups in one run of the pipeline: the caller whose
+/// task runs the writer is answered with the first group but returns only
+/// when the run ends, so a run under steady load must end (the next
+/// waiting caller then takes the writer).
+const MAX_RUN: usize = 8;
+
 /// A group's members going into one batch: the accepted ones with their
 /// events, and the rejections decided after one of them (answered once the
 /// batch is recorded).
@@ -97,8 +103,10 @@ impl Kommuner {
         // after them (one copy per run of the pipeline, not per group).
         let mut ahead = after;
         let mut group = group;
+        let mut run = 0;
         loop {
-            let next = if self.pipeline && group.may_be_followed() {
+            run += 1;
+            let next = if self.pipeline && run < MAX_RUN && group.may_be_followed() {
                 self.stage_next(kommun, slot, decider, &mut ahead, &group, &sent)
                     .await
             } else {

@@ -134,9 +134,7 @@ fn in_chunk(value: &[u8], id: Uuid) -> Option<u64> {
         return None;
     }
     let pairs: Vec<&[u8]> = pairs.chunks_exact(PAIR).collect();
-    let at = pairs
-        .binary_search_by(|p| p[..16].cmp(&id[..]))
-        .ok()?;
+    let at = pairs.binary_search_by(|p| p[..16].cmp(&id[..])).ok()?;
     let sequence: [u8; 8] = pairs[at][16..].try_into().ok()?;
     Some(u64::from_be_bytes(sequence))
 }

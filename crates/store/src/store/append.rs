@@ -47,6 +47,10 @@ pub struct InFlight {
     fresh: Vec<usize>,
     batch: Batch,
     ack: wire::Ack,
+    /// Committed from an open batch: the server may have discarded it
+    /// before the commit came (its idle timeout, or a new leader), and
+    /// then refuses the commit with nothing stored.
+    from_open: bool,
 }
 
 impl InFlight {
@@ -75,6 +79,13 @@ pub struct Staged {
     fresh: Vec<usize>,
     batch: Batch,
     batch_id: String,
+}
+
+impl Staged {
+    /// The id the server holds the open batch under.
+    pub fn batch_id(&self) -> &str {
+        &self.batch_id
+    }
 }
 
 /// What [`EventStore::begin_group`] did with a group.
@@ -247,6 +258,7 @@ impl EventStore {
             fresh,
             batch,
             ack,
+            from_open: false,
         }))
     }
 
@@ -339,6 +351,7 @@ impl EventStore {
                 fresh: staged.fresh,
                 batch: staged.batch,
                 ack,
+                from_open: true,
             });
             s
         })
@@ -450,6 +463,13 @@ impl EventStore {
                     };
                     let outcomes = log.answer(decisions, expected, fresh, &batch.ids, None)?;
                     return Ok((outcomes, Some(end)));
+                }
+                // An open batch the server no longer held: nothing stored;
+                // sent again whole below if the stream still ends where it
+                // expects (its predecessor is recorded).
+                Err(BatchError::Rejected(detail)) if sent.from_open && attempt == 1 => {
+                    tracing::warn!(%detail, "the staged batch's commit was refused; sending it again whole");
+                    Some(detail)
                 }
                 Err(BatchError::Rejected(detail)) => {
                     return Err(StoreError::nats_said("atomic batch publish", detail))

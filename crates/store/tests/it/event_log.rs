@@ -576,6 +576,48 @@ async fn a_staged_batch_commits_after_its_predecessor_and_never_without_it() {
     );
 }
 
+/// The server keeps an open batch only so long (its idle timeout; in a
+/// cluster, the leader that took it): a staged batch it no longer holds
+/// has its commit refused with nothing stored, and is sent again whole.
+#[tokio::test]
+async fn a_staged_batch_the_server_let_go_of_is_sent_again_whole() {
+    let nats = TestNats::start().await;
+    let store = nats.store().await;
+    let k = kommun("ydre");
+    appended(store.append(&k, 0, decision("a", 1)).await.unwrap());
+    let first = sent(
+        store
+            .begin_group(&k, 2, vec![decision("b", 1)])
+            .await
+            .unwrap(),
+    );
+    let staged = store
+        .stage_after(&first, vec![decision("c", 2)])
+        .await
+        .unwrap()
+        .expect("staged");
+    // The server drops the open batch: a message leaving a gap in it.
+    let mut gap = async_nats::HeaderMap::new();
+    gap.insert("Nats-Batch-Id", staged.batch_id());
+    gap.insert("Nats-Batch-Sequence", "9");
+    let client = nats.client().await;
+    client
+        .publish_with_headers("styr.ydre.goal.goal-0", gap, bytes::Bytes::new())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    let settled = store.settle(first, Some(staged)).await.unwrap();
+    assert_eq!(sequences(&settled.outcomes), vec![3..=3]);
+    let second = store
+        .settle(settled.next.expect("committed"), None)
+        .await
+        .unwrap();
+    assert_eq!(sequences(&second.outcomes), vec![4..=5]);
+    let events = store.read(&k, 1).await.unwrap();
+    assert_eq!(events.len(), 5);
+    assert_chain(&k, &events);
+}
+
 #[tokio::test]
 async fn a_group_commit_records_many_decisions_in_one_batch() {
     let nats = TestNats::start().await;
