@@ -230,8 +230,10 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
             comment: None,
         },
     ));
-    let history = |i: usize, n: usize| Decision {
-        idempotency_key: format!("history-{i}"),
+    // One event per decision, as a kommun's history mostly is (status
+    // reports, outcomes): one idempotency key per event.
+    let decision = |key: String| Decision {
+        idempotency_key: key,
         recorded_by: "bench".into(),
         correlation_id: uuid::Uuid::now_v7(),
         causation_id: None,
@@ -243,16 +245,23 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
             },
             "2026-06-10".parse().unwrap(),
         ),
-        events: vec![status.clone(); n],
+        events: vec![status.clone()],
+    };
+    let history = |i: usize, n: usize| -> Vec<Decision> {
+        (0..n)
+            .map(|j| decision(format!("history-{i}-{j}")))
+            .collect()
     };
     for (i, start) in (0..events).step_by(500).enumerate() {
-        match store
-            .append(&kommun, head, history(i, (events - start).min(500)))
+        for o in store
+            .append_group(&kommun, head, history(i, (events - start).min(500)))
             .await
             .unwrap()
         {
-            AppendOutcome::Appended(c) => head = c.last_sequence,
-            other => panic!("{other:?}"),
+            match o {
+                AppendOutcome::Appended(c) => head = c.last_sequence,
+                other => panic!("{other:?}"),
+            }
         }
     }
     let restarted = Arc::new(EventStore::connect(url, config.clone()).await.unwrap());
@@ -283,8 +292,8 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
     let behind = (SNAPSHOT_EVERY as usize).saturating_sub(500);
     let mut head = store.last_sequence(&kommun).await.unwrap();
     for (i, start) in (0..behind).step_by(500).enumerate() {
-        match store
-            .append(
+        for o in store
+            .append_group(
                 &kommun,
                 head,
                 history(1_000_000 + i, (behind - start).min(500)),
@@ -292,8 +301,10 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
             .await
             .unwrap()
         {
-            AppendOutcome::Appended(c) => head = c.last_sequence,
-            other => panic!("{other:?}"),
+            match o {
+                AppendOutcome::Appended(c) => head = c.last_sequence,
+                other => panic!("{other:?}"),
+            }
         }
     }
     let start = Instant::now();
