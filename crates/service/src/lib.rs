@@ -800,7 +800,6 @@ impl Kommuner {
                 }
             }
         }
-        drop(scratch);
         group.after = own;
         group
     }

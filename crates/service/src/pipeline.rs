@@ -88,7 +88,7 @@ impl Kommuner {
             .begin_group(kommun, decider.sequence, decisions)
             .await
         {
-            Ok(Begun::Sent(sent)) => sent,
+            Ok(Begun::Sent(sent)) => *sent,
             Ok(Begun::Answered(outcomes)) => {
                 return self
                     .settle_group(kommun, slot, decider, group, outcomes, None)

@@ -6,9 +6,14 @@
 //! - `s/<kommun>` — the state folded through a sequence, where the chain
 //!   stood there and the rättelser in force: a SHA-256 of the rest, then
 //!   the rest as MessagePack;
-//! - `k/<kommun>/<idempotency key>` — every commit recorded through that
-//!   sequence (the store looks them up here instead of keeping them all in
-//!   memory, [`styr_store::CommitArchive`]);
+//! - `r/<kommun>/<sequence>-<part>` — every commit recorded through that
+//!   sequence, in runs of up to [`KEYS_PER_RUN`] sorted by idempotency key
+//!   (the store looks them up here instead of keeping them all in memory,
+//!   [`styr_store::CommitArchive`]), and beside each run
+//!   `f/<kommun>/<sequence>-<part>`, a filter of its keys (about 3 bytes a
+//!   key, kept in memory once read) that tells a key not in the run without
+//!   reading it but about once in 100 000. One sled entry per key made
+//!   opening the folder replay one entry per decision ever recorded.
 //! - `e/<kommun>/<sequence>` — the sequence of every event recorded through
 //!   it, in chunks of up to [`EVENTS_PER_CHUNK`] (keyed by the chunk's last
 //!   sequence; the value is the chunk's lowest and highest event id, then
@@ -35,7 +40,15 @@ use uuid::Uuid;
 
 /// Bumped whenever what a snapshot holds changes shape (a new field in the
 /// state): an older snapshot is then dropped and the history folded again.
-pub const SNAPSHOT_FORMAT: u32 = 2;
+pub const SNAPSHOT_FORMAT: u32 = 3;
+
+/// At most this many commits in one `r/` run.
+pub const KEYS_PER_RUN: usize = 4096;
+
+/// Bits of a run's filter per key, and probes per key: a key not in the
+/// run passes the filter with a chance of about 0.6185^24 ≈ 1e-5.
+const FILTER_BITS_PER_KEY: usize = 24;
+const FILTER_PROBES: u64 = 16;
 
 /// At most this many events' sequences in one `e/` entry.
 pub const EVENTS_PER_CHUNK: usize = 4096;
@@ -88,18 +101,140 @@ pub struct TakenRef<'a> {
 }
 
 /// The service's snapshots (see the module documentation).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Snapshots {
     tree: sled::Tree,
     every: u64,
+    /// Per kommun, once read: each run's sled key and its filter.
+    runs: std::sync::Mutex<std::collections::HashMap<String, Vec<Run>>>,
+}
+
+/// A run of archived commits: where it is, and the filter of its keys.
+#[derive(Debug)]
+struct Run {
+    key: Vec<u8>,
+    filter: Filter,
+}
+
+/// A Bloom filter over a run's idempotency keys: `FILTER_PROBES` bits per
+/// key, chosen by double hashing from the key's SHA-256.
+#[derive(Debug)]
+struct Filter(Vec<u8>);
+
+/// The two hashes a key's probes are made from.
+fn probes_of(key: &str) -> (u64, u64) {
+    let h = Sha256::digest(key.as_bytes());
+    let word = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap_or_default());
+    (word(0), word(8) | 1)
+}
+
+impl Filter {
+    fn with_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> Self {
+        let mut filter = Filter(vec![
+            0;
+            (keys.len().max(1) * FILTER_BITS_PER_KEY).div_ceil(8)
+        ]);
+        for key in keys {
+            for bit in filter.bits(probes_of(key)) {
+                filter.0[bit / 8] |= 1 << (bit % 8);
+            }
+        }
+        filter
+    }
+
+    fn bits(&self, (h1, h2): (u64, u64)) -> impl Iterator<Item = usize> {
+        let m = (self.0.len() * 8) as u64;
+        (0..FILTER_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % m.max(1)) as usize)
+    }
+
+    fn may_hold(&self, probes: (u64, u64)) -> bool {
+        !self.0.is_empty()
+            && self
+                .bits(probes)
+                .all(|bit| self.0[bit / 8] & (1 << (bit % 8)) != 0)
+    }
+}
+
+/// A run's value: the number of commits, each one's offset, then each as
+/// key length (u32), key, commit length (u32), commit (MessagePack), in key
+/// order — so a lookup decodes only the commits its binary search visits.
+fn run_value(commits: &[&Commit]) -> Result<Vec<u8>, SnapshotError> {
+    let mut entries = Vec::new();
+    let mut offsets = Vec::with_capacity(commits.len());
+    for c in commits {
+        offsets.push(entries.len() as u32);
+        let body = rmp_serde::to_vec(c)?;
+        entries.extend_from_slice(&(c.idempotency_key.len() as u32).to_le_bytes());
+        entries.extend_from_slice(c.idempotency_key.as_bytes());
+        entries.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        entries.extend_from_slice(&body);
+    }
+    let mut value = Vec::with_capacity(4 + offsets.len() * 4 + entries.len());
+    value.extend_from_slice(&(commits.len() as u32).to_le_bytes());
+    for o in offsets {
+        value.extend_from_slice(&o.to_le_bytes());
+    }
+    value.extend_from_slice(&entries);
+    Ok(value)
+}
+
+/// The commit recorded under `key` in a run's value; `Err` when the value
+/// does not read as a run.
+fn in_run(value: &[u8], key: &str) -> Result<Option<Commit>, String> {
+    let bad = || "en nyckelserie går inte att läsa".to_owned();
+    let u32_at = |at: usize| -> Result<usize, String> {
+        let b: [u8; 4] = value
+            .get(at..at + 4)
+            .ok_or_else(bad)?
+            .try_into()
+            .map_err(|_| bad())?;
+        Ok(u32::from_le_bytes(b) as usize)
+    };
+    let count = u32_at(0)?;
+    let entries = 4 + count * 4;
+    let entry = |i: usize| -> Result<(&[u8], usize), String> {
+        let at = entries + u32_at(4 + i * 4)?;
+        let len = u32_at(at)?;
+        Ok((
+            value.get(at + 4..at + 4 + len).ok_or_else(bad)?,
+            at + 4 + len,
+        ))
+    };
+    let (mut low, mut high) = (0, count);
+    while low < high {
+        let mid = (low + high) / 2;
+        let (k, body_at) = entry(mid)?;
+        match k.cmp(key.as_bytes()) {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => {
+                let len = u32_at(body_at)?;
+                let body = value.get(body_at + 4..body_at + 4 + len).ok_or_else(bad)?;
+                return rmp_serde::from_slice(body)
+                    .map(Some)
+                    .map_err(|e| e.to_string());
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn state_key(kommun: &KommunId) -> String {
     format!("s/{kommun}")
 }
 
+/// Where a kommun's commits were kept one per key, before runs (format 2):
+/// still cleared.
 fn keys_prefix(kommun: &KommunId) -> String {
     format!("k/{kommun}/")
+}
+
+fn runs_prefix(kommun: &KommunId) -> String {
+    format!("r/{kommun}/")
+}
+
+fn filters_prefix(kommun: &KommunId) -> String {
+    format!("f/{kommun}/")
 }
 
 fn events_prefix(kommun: &KommunId) -> String {
@@ -154,6 +289,7 @@ impl Snapshots {
         Snapshots {
             tree,
             every: SNAPSHOT_EVERY,
+            runs: Default::default(),
         }
     }
 
@@ -210,11 +346,18 @@ impl Snapshots {
         value.extend_from_slice(&body);
         let mut batch = sled::Batch::default();
         let mut events: Vec<(Uuid, u64)> = Vec::new();
+        let mut sorted: Vec<&Commit> = commits.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+        let mut runs = Vec::new();
+        for (part, run) in sorted.chunks(KEYS_PER_RUN).enumerate() {
+            let name = format!("{}/{:020}-{part:05}", kommun, taken.sequence);
+            let filter = Filter::with_keys(run.iter().map(|c| c.idempotency_key.as_str()));
+            let key = format!("r/{name}").into_bytes();
+            batch.insert(key.clone(), run_value(run)?);
+            batch.insert(format!("f/{name}").into_bytes(), filter.0.clone());
+            runs.push(Run { key, filter });
+        }
         for c in commits {
-            batch.insert(
-                format!("{}{}", keys_prefix(kommun), c.idempotency_key).into_bytes(),
-                rmp_serde::to_vec(c)?,
-            );
             events.extend(c.event_ids.iter().copied().zip(c.sequences()));
         }
         events.sort_unstable_by_key(|&(_, sequence)| sequence);
@@ -225,7 +368,13 @@ impl Snapshots {
         }
         let size = value.len();
         batch.insert(state_key(kommun).into_bytes(), value);
+        // Under the lock of the filters read, so that they and the folder
+        // never differ.
+        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         self.tree.apply_batch(batch)?;
+        if let Some(known) = read.get_mut(kommun.as_str()) {
+            known.extend(runs);
+        }
         Ok(size)
     }
 
@@ -233,13 +382,53 @@ impl Snapshots {
     pub fn clear(&self, kommun: &KommunId) -> Result<(), SnapshotError> {
         let mut batch = sled::Batch::default();
         batch.remove(state_key(kommun).into_bytes());
-        for prefix in [keys_prefix(kommun), events_prefix(kommun)] {
+        for prefix in [
+            keys_prefix(kommun),
+            runs_prefix(kommun),
+            filters_prefix(kommun),
+            events_prefix(kommun),
+        ] {
             for key in self.tree.scan_prefix(prefix.as_bytes()).keys() {
                 batch.remove(key?);
             }
         }
+        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        read.remove(kommun.as_str());
         self.tree.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// The commit recorded under `key` in the kommun's runs: only runs
+    /// whose filter may hold it are read (their filters are read from the
+    /// folder on first use).
+    fn archived_commit(&self, kommun: &KommunId, key: &str) -> Result<Option<Commit>, String> {
+        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        if !read.contains_key(kommun.as_str()) {
+            let mut runs = Vec::new();
+            for entry in self.tree.scan_prefix(filters_prefix(kommun).as_bytes()) {
+                let (name, bits) = entry.map_err(|e| e.to_string())?;
+                let mut key = b"r".to_vec();
+                key.extend_from_slice(&name[1..]);
+                runs.push(Run {
+                    key,
+                    filter: Filter(bits.to_vec()),
+                });
+            }
+            read.insert(kommun.as_str().to_owned(), runs);
+        }
+        let probes = probes_of(key);
+        for run in read.get(kommun.as_str()).into_iter().flatten() {
+            if !run.filter.may_hold(probes) {
+                continue;
+            }
+            let Some(value) = self.tree.get(&run.key).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            if let Some(commit) = in_run(&value, key)? {
+                return Ok(Some(commit));
+            }
+        }
+        Ok(None)
     }
 
     /// The sequence of an event recorded through the kommun's snapshot
@@ -255,9 +444,53 @@ impl Snapshots {
     }
 }
 
+impl CommitArchive for Snapshots {
+    fn commit(&self, kommun: &KommunId, key: &str) -> Result<Option<Commit>, StoreError> {
+        let unreadable = |detail: String| StoreError::Corrupt {
+            sequence: 0,
+            reason: format!("idempotensnyckeln {key:?} i ögonblicksbilderna: {detail}"),
+        };
+        self.archived_commit(kommun, key).map_err(unreadable)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn commit(key: &str, at: u64) -> Commit {
+        Commit {
+            idempotency_key: key.to_owned(),
+            first_sequence: at,
+            last_sequence: at,
+            event_ids: vec![Uuid::now_v7()],
+        }
+    }
+
+    #[test]
+    fn a_run_finds_each_of_its_commits_and_no_other() {
+        let mut commits: Vec<Commit> = (0..500u64)
+            .map(|i| commit(&format!("nyckel-{i}"), i + 1))
+            .collect();
+        commits.sort_by(|a, b| a.idempotency_key.cmp(&b.idempotency_key));
+        let refs: Vec<&Commit> = commits.iter().collect();
+        let value = run_value(&refs).unwrap();
+        let filter = Filter::with_keys(commits.iter().map(|c| c.idempotency_key.as_str()));
+        for c in &commits {
+            assert_eq!(in_run(&value, &c.idempotency_key), Ok(Some(c.clone())));
+            assert!(filter.may_hold(probes_of(&c.idempotency_key)));
+        }
+        for absent in ["", "nyckel-", "nyckel-500", "zzz", "a"] {
+            assert_eq!(in_run(&value, absent), Ok(None));
+        }
+        // Of keys not in the run, the filter lets almost none through.
+        let passed = (0..100_000)
+            .filter(|i| filter.may_hold(probes_of(&format!("annan-{i}"))))
+            .count();
+        assert!(passed < 20, "{passed} of 100 000 passed");
+        assert!(in_run(&value[..value.len() / 2], "nyckel-499").is_err());
+        assert_eq!(in_run(&run_value(&[]).unwrap(), "nyckel-1"), Ok(None));
+    }
 
     #[test]
     fn a_chunk_finds_each_of_its_events_and_no_other() {
@@ -270,24 +503,5 @@ mod tests {
         assert_eq!(in_chunk(&value, Uuid::nil()), None);
         assert_eq!(in_chunk(&value[..40], pairs[0].0), None);
         assert_eq!(in_chunk(&[], pairs[0].0), None);
-    }
-}
-
-impl CommitArchive for Snapshots {
-    fn commit(&self, kommun: &KommunId, key: &str) -> Result<Option<Commit>, StoreError> {
-        let unreadable = |detail: String| StoreError::Corrupt {
-            sequence: 0,
-            reason: format!("idempotensnyckeln {key:?} i ögonblicksbilderna: {detail}"),
-        };
-        match self
-            .tree
-            .get(format!("{}{key}", keys_prefix(kommun)))
-            .map_err(|e| unreadable(e.to_string()))?
-        {
-            Some(v) => rmp_serde::from_slice(&v)
-                .map(Some)
-                .map_err(|e| unreadable(e.to_string())),
-            None => Ok(None),
-        }
     }
 }

@@ -94,7 +94,7 @@ pub enum Begun {
     /// conflict the store could already see).
     Answered(Vec<AppendOutcome>),
     /// Sent and committing.
-    Sent(InFlight),
+    Sent(Box<InFlight>),
 }
 
 /// A settled batch: each decision's outcome, where the chain ends, and the
@@ -184,7 +184,7 @@ impl EventStore {
     ) -> Result<Vec<AppendOutcome>, StoreError> {
         match self.begin_group(kommun, expected, decisions).await? {
             Begun::Answered(outcomes) => Ok(outcomes),
-            Begun::Sent(sent) => Ok(self.settle(sent, None).await?.outcomes),
+            Begun::Sent(sent) => Ok(self.settle(*sent, None).await?.outcomes),
         }
     }
 
@@ -251,7 +251,7 @@ impl EventStore {
             // acknowledgement (read back, sent again).
             Err(e) => tokio::spawn(async move { Err(e) }),
         };
-        Ok(Begun::Sent(InFlight {
+        Ok(Begun::Sent(Box::new(InFlight {
             kommun: kommun.clone(),
             expected,
             decisions,
@@ -259,7 +259,7 @@ impl EventStore {
             batch,
             ack,
             from_open: false,
-        }))
+        })))
     }
 
     /// Prepares the next group after `prev` — chained to its last event,

@@ -466,7 +466,7 @@ mod concurrency {
 
 fn sent(begun: Begun) -> InFlight {
     match begun {
-        Begun::Sent(s) => s,
+        Begun::Sent(s) => *s,
         Begun::Answered(o) => panic!("expected a batch on its way, got {o:?}"),
     }
 }
