@@ -453,15 +453,24 @@ impl EventStore {
                             ),
                         });
                     }
-                    self.index_published(log, expected, last, published(batch, decisions, fresh))
-                        .await?;
                     tracing::debug!(first = expected + 1, last, "appended");
                     let end = ChainEnd {
                         last,
                         head: batch.head,
                         key: batch.signed_with.clone(),
                     };
-                    let outcomes = log.answer(decisions, expected, fresh, &batch.ids, None)?;
+                    let indexed = self
+                        .index_published(log, expected, last, published(batch, decisions, fresh))
+                        .await;
+                    let outcomes = match indexed {
+                        Ok(()) => log.answer(decisions, expected, fresh, &batch.ids, None)?,
+                        // Stored, as the acknowledgement says; the index
+                        // catches up at its next read.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "acknowledged, but the index could not read it back; answering from what was sent");
+                            answer_sent(log, decisions, expected, fresh, batch)?
+                        }
+                    };
                     return Ok((outcomes, Some(end)));
                 }
                 // An open batch the server no longer held: nothing stored;
@@ -761,6 +770,52 @@ impl EventStore {
     }
 }
 
+/// The answers to a group whose batch was acknowledged, from what was sent
+/// (the index could not read it back): the fresh decisions at their places
+/// after `expected`, the others duplicates of what the index knows or of
+/// their key's first place in the batch.
+fn answer_sent(
+    log: &KommunLog,
+    decisions: &[Decision],
+    expected: u64,
+    fresh: &[usize],
+    batch: &Batch,
+) -> Result<Vec<AppendOutcome>, StoreError> {
+    let mut next = expected + 1 + batch.key.as_ref().map_or(0, |(_, ids, _)| ids.len() as u64);
+    let mut sent = std::collections::HashMap::new();
+    for (slot, &i) in fresh.iter().enumerate() {
+        let ids = &batch.ids[slot];
+        let commit = crate::Commit {
+            idempotency_key: decisions[i].idempotency_key.clone(),
+            first_sequence: next,
+            last_sequence: next + ids.len() as u64 - 1,
+            event_ids: ids.clone(),
+        };
+        next += ids.len() as u64;
+        sent.insert(i, commit);
+    }
+    decisions
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if let Some(c) = sent.get(&i) {
+                return Ok(AppendOutcome::Appended(c.clone()));
+            }
+            let first = sent
+                .values()
+                .find(|c| c.idempotency_key == d.idempotency_key)
+                .cloned();
+            Ok(match first.or(log.known(&d.idempotency_key)?) {
+                Some(c) => AppendOutcome::Duplicate(c),
+                None => AppendOutcome::Conflict {
+                    expected,
+                    actual: log.head(),
+                },
+            })
+        })
+        .collect()
+}
+
 /// What every group must hold before anything is sent: each decision
 /// valid, at most [`MAX_EVENTS_PER_DECISION`] events in all.
 fn check_group(decisions: &[Decision]) -> Result<(), StoreError> {
@@ -824,5 +879,83 @@ fn published<'a>(batch: &'a Batch, decisions: &'a [Decision], fresh: &[usize]) -
         commits,
         head: batch.head,
         new_key: batch.key.as_ref().map(|(_, _, k)| k.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(key: &str, events: usize) -> Decision {
+        Decision {
+            idempotency_key: key.into(),
+            recorded_by: "test".into(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            provenance: Provenance::new(
+                DecidedBy::System {
+                    component: "test".into(),
+                },
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            ),
+            events: (0..events)
+                .map(|i| NewEvent {
+                    aggregate: AggregateRef::new("thing", format!("t{i}")),
+                    event_type: "Happened".into(),
+                    schema_version: 1,
+                    payload: serde_json::json!({}),
+                })
+                .collect(),
+        }
+    }
+
+    /// Answering from what was sent (the index could not read the batch
+    /// back) gives what the index gives once it has it: the first batch of
+    /// a kommun (its key first), a key recorded before, a key repeated.
+    #[test]
+    fn answers_from_what_was_sent_equal_the_indexs() {
+        let kommun = KommunId::new("testkommun").expect("a valid id");
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        let in_force = KeyInForce {
+            id: key_id(&signer.verifying_key()),
+            key: signer.verifying_key(),
+        };
+        let key = key_decision(&signer, None);
+        let mut log = KommunLog::new(&kommun);
+        let earlier = vec![Uuid::now_v7()];
+        log.record_published(
+            0,
+            1,
+            super::super::log::Published {
+                commits: vec![("old", &earlier)],
+                head: ChainHash([1; 32]),
+                new_key: None,
+            },
+        );
+        let decisions = vec![
+            decision("a", 2),
+            decision("old", 1),
+            decision("b", 1),
+            decision("a", 2),
+        ];
+        let fresh = log.fresh(&decisions).expect("fresh");
+        assert_eq!(fresh, vec![0, 2]);
+        let batch = Batch {
+            prepared: Vec::new(),
+            ids: vec![vec![Uuid::now_v7(), Uuid::now_v7()], vec![Uuid::now_v7()]],
+            key: Some((key, vec![Uuid::now_v7()], in_force.clone())),
+            signed_with: in_force,
+            head: ChainHash([2; 32]),
+        };
+        let sent = answer_sent(&log, &decisions, 1, &fresh, &batch).expect("answers");
+        log.record_published(1, 5, published(&batch, &decisions, &fresh));
+        let indexed = log
+            .answer(&decisions, 1, &fresh, &batch.ids, None)
+            .expect("answers");
+        assert_eq!(sent, indexed);
+        assert!(matches!(&sent[0], AppendOutcome::Appended(c) if c.sequences() == (3..=4)));
+        assert!(matches!(&sent[1], AppendOutcome::Duplicate(c) if c.first_sequence == 1));
+        assert!(matches!(&sent[2], AppendOutcome::Appended(c) if c.sequences() == (5..=5)));
+        assert!(matches!(&sent[3], AppendOutcome::Duplicate(c) if c.sequences() == (3..=4)));
     }
 }
