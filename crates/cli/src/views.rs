@@ -182,7 +182,13 @@ impl View {
 
     /// Prints the reply document the service sends for the same question.
     fn reply(&self, kommun: &KommunId, result: QueryResult) -> Result<()> {
-        json(&QueryReply::new(kommun.to_string(), self.sequence, result))
+        // Through a value, so that an answer kept as written JSON (the
+        // plan) is indented like the rest.
+        json(&serde_json::to_value(QueryReply::new(
+            kommun.to_string(),
+            self.sequence,
+            result,
+        ))?)
     }
 }
 
@@ -298,6 +304,7 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let v = view(store, dir, &k, when).await?;
             let plan = styr_projections::plan(v.kv(), &k, *year)?;
             if when.json {
+                let plan = styr_projections::KeptPlan::new(plan)?;
                 return v.reply(&k, QueryResult::Plan(std::sync::Arc::new(plan)));
             }
             print_plan(&plan)?;

@@ -171,7 +171,7 @@ struct GraphSlot {
     written: u64,
     /// Plan answers (as a service answers them: latest values only) by
     /// year, with the write generation they were built at.
-    plans: std::collections::HashMap<i32, (u64, std::sync::Arc<crate::PlanView>)>,
+    plans: std::collections::HashMap<i32, (u64, std::sync::Arc<crate::KeptPlan>)>,
 }
 
 impl Projector {
@@ -339,7 +339,7 @@ impl Projector {
         &self,
         kommun: &KommunId,
         year: i32,
-    ) -> Result<std::sync::Arc<crate::PlanView>, ProjectionError> {
+    ) -> Result<std::sync::Arc<crate::KeptPlan>, ProjectionError> {
         let written = {
             let graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
             let slot = graphs.get(kommun);
@@ -350,12 +350,13 @@ impl Projector {
             }
             slot.map_or(0, |s| s.written)
         };
-        let plan = std::sync::Arc::new(crate::plan_with(
+        let view = crate::plan_with(
             &self.tree,
             kommun,
             year,
             crate::Outcomes::Latest(crate::OUTCOMES_KEPT),
-        )?);
+        )?;
+        let plan = std::sync::Arc::new(crate::KeptPlan::new(view)?);
         let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
         let slot = graphs.entry(kommun.clone()).or_default();
         // Kept only if nothing was written while it was built; a few

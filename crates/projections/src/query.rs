@@ -348,6 +348,54 @@ pub struct NamndView {
     pub plans: Vec<PlanDoc>,
 }
 
+/// A live plan answer kept between writes (`Projector::plan`): the view,
+/// and the JSON it is answered with, written once when it was built — a
+/// plan of a large kommun is about a megabyte of JSON, and writing it again
+/// for every question cost more than finding it.
+#[derive(Debug)]
+pub struct KeptPlan {
+    pub view: PlanView,
+    json: Box<serde_json::value::RawValue>,
+}
+
+impl KeptPlan {
+    pub fn new(view: PlanView) -> Result<Self, serde_json::Error> {
+        let json = serde_json::value::to_raw_value(&view)?;
+        Ok(KeptPlan { view, json })
+    }
+
+    /// The answer as JSON.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+}
+
+/// Written as the JSON kept, which is the view's.
+impl Serialize for KeptPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+/// The view's schema: the JSON is the view's.
+impl schemars::JsonSchema for KeptPlan {
+    fn inline_schema() -> bool {
+        <PlanView as schemars::JsonSchema>::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <PlanView as schemars::JsonSchema>::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        <PlanView as schemars::JsonSchema>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <PlanView as schemars::JsonSchema>::json_schema(generator)
+    }
+}
+
 /// Gällande planer: the budget and everything below it for one year.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlanView {

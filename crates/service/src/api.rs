@@ -135,7 +135,7 @@ pub const MAX_LIMIT: usize = 2000;
 /// The read model a query asked for.
 #[derive(Debug, Clone)]
 pub enum QueryResult {
-    Plan(Arc<styr_projections::PlanView>),
+    Plan(Arc<styr_projections::KeptPlan>),
     Chain(styr_projections::ChainPath),
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
@@ -206,7 +206,7 @@ macro_rules! query_reply {
 }
 
 query_reply! {
-    Plan "plan" Arc<styr_projections::PlanView>;
+    Plan "plan" Arc<styr_projections::KeptPlan>;
     Chain "chain" styr_projections::ChainPath;
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
@@ -829,7 +829,8 @@ impl Api {
                 // Built once per change of the view, and kept.
                 self.projector.plan(kommun, year).map_err(r)?
             } else {
-                Arc::new(styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?)
+                let view = styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?;
+                Arc::new(styr_projections::KeptPlan::new(view).map_err(unavailable)?)
             })),
             Query::Chain { node } => {
                 let path = if live {

@@ -198,6 +198,10 @@ async fn queries_live_and_as_of() {
     let out = q(&["plan", "vimmerby", "2026", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let plan = reply(&out);
+    assert!(
+        text(&out).contains("\"kf_goals\": [\n"),
+        "the plan is indented like the rest of the answer"
+    );
     assert_eq!(plan["query"], "plan");
     assert_eq!(plan["kommun"], "vimmerby");
     assert!(plan["sequence"].as_u64().unwrap() > 100);
