@@ -53,7 +53,7 @@ COMPARISONS = [
     ("sled folder / event log (bytes)", ("rebuild", "sled_bytes"),
      ("rebuild", "log_bytes"), "the event log's bytes", 1.5, False),
 ]
-ALONE = [("first decision after a restart, from a snapshot with 4 500 events after it (ms)",
+ALONE = [("first decision after a restart, from a snapshot with 1 500 events after it (ms)",
           ("submit", "first_answer_after_restart_snapshot"), 200.0),
          ("first decision after a restart, whole history folded (no snapshot) (ms)",
           ("submit", "first_answer_after_restart"), None),

@@ -58,7 +58,7 @@ const PAIR: usize = 24;
 
 /// A snapshot is taken once this many events were folded or recorded
 /// since the last one: a restart folds at most about this many.
-pub const SNAPSHOT_EVERY: u64 = 5_000;
+pub const SNAPSHOT_EVERY: u64 = 2_000;
 
 /// Why a snapshot could not be used or kept.
 #[derive(Debug, thiserror::Error)]
