@@ -130,6 +130,54 @@ async fn the_leader_killed_mid_write_loses_nothing_acknowledged() {
     assert_each_once_and_verified(&store, &k, &acked).await;
 }
 
+/// Pipelined group commit on a replicated stream: with more callers than
+/// one group takes, groups are staged as open batches behind the one being
+/// replicated and committed by their end-of-batch marker; every decision
+/// lands once and the history verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_groups_commit_on_a_replicated_stream() {
+    let cluster = Cluster::start().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let store = cluster.r3_store(&k).await;
+    let kommuner = Arc::new(Kommuner::new(store.clone()));
+    let decisions = example::vimmerby().unwrap();
+    let mut acked = Vec::new();
+    for s in &decisions {
+        submit_until_answered(&kommuner, &k, s).await;
+        acked.push(s.idempotency_key.clone());
+    }
+    let outcome = decisions
+        .iter()
+        .find(|s| s.idempotency_key == "ks-forv-2026-09-01-behoriga")
+        .expect("the example records an indicator value")
+        .clone();
+    let callers: Vec<_> = (0..160)
+        .map(|c| {
+            let (kommuner, k, outcome) = (kommuner.clone(), k.clone(), outcome.clone());
+            tokio::spawn(async move {
+                let mut keys = Vec::new();
+                for round in 0..3 {
+                    let s = Submission {
+                        idempotency_key: format!("pipelined-{c}-{round}"),
+                        ..outcome.clone()
+                    };
+                    submit_until_answered(&kommuner, &k, &s).await;
+                    keys.push(s.idempotency_key);
+                }
+                keys
+            })
+        })
+        .collect();
+    for caller in callers {
+        acked.extend(caller.await.unwrap());
+    }
+    assert!(
+        kommuner.pipelined_groups() > 0,
+        "no group was committed behind another"
+    );
+    assert_each_once_and_verified(&store, &k, &acked).await;
+}
+
 /// A follower loses its disk: killed, its JetStream folder wiped, started
 /// again after the others wrote on. It catches up to the same stream, and a
 /// projection read through it equals one read through the writer's node.
