@@ -12,6 +12,10 @@ use styr_audit::{Options, Verifier};
 use styr_domain::{DecidedBy, Event, OutcomeRow, Provenance};
 use styr_store::{AggregateRef, ChainHash, Envelope, KommunId};
 
+/// The allocator the `styr` binary runs with, so that what is measured is what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let n: usize = std::env::var("STYR_BENCH_EVENTS")
         .ok()

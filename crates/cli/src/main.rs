@@ -441,6 +441,10 @@ enum UsersAction {
     },
 }
 
+/// The allocator the `styr` binary runs with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Logs on stderr: STYR_LOG sets the level (default warn),

@@ -236,6 +236,10 @@ fn latency(name: &str, figure: &str, samples: Vec<Duration>) {
     );
 }
 
+/// The allocator the `styr` binary runs with, so that what is measured is what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let env = |k: &str, d: usize| {

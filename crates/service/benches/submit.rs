@@ -79,6 +79,10 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// The allocator the `styr` binary runs with, so that what is measured is what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("STYR_BENCH_N")

@@ -92,6 +92,10 @@ fn line(name: &str, n: usize, d: Duration, base: Option<f64>) -> f64 {
     r
 }
 
+/// The allocator the `styr` binary runs with, so that what is measured is what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("STYR_BENCH_N")

@@ -123,6 +123,10 @@ fn range(xs: &[f64]) -> String {
     format!("{lo:.0}–{hi:.0}")
 }
 
+/// The allocator the `styr` binary runs with, so that what is measured is what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let env = |name: &str, default: usize| {
