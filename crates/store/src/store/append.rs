@@ -102,7 +102,8 @@ pub enum Begun {
 pub struct Settled {
     pub outcomes: Vec<AppendOutcome>,
     /// Where the chain ends after the batch, when the acknowledgement said
-    /// this batch was stored as sent.
+    /// this batch was stored as sent and the index has taken it in (only
+    /// then does a staged successor commit).
     pub end: Option<ChainEnd>,
     /// The staged successor, committing now; `None` when there was none or
     /// it was dropped (its predecessor was not recorded whole): decide its
@@ -462,16 +463,22 @@ impl EventStore {
                     let indexed = self
                         .index_published(log, expected, last, published(batch, decisions, fresh))
                         .await;
-                    let outcomes = match indexed {
-                        Ok(()) => log.answer(decisions, expected, fresh, &batch.ids, None)?,
+                    return match indexed {
+                        Ok(()) => Ok((
+                            log.answer(decisions, expected, fresh, &batch.ids, None)?,
+                            Some(end),
+                        )),
+                        Err(e @ StoreError::Corrupt { .. }) => Err(e),
                         // Stored, as the acknowledgement says; the index
-                        // catches up at its next read.
+                        // catches up at its next read. Not counted as
+                        // recorded whole: nothing is committed behind it
+                        // (its keys are not in the index yet, so a batch
+                        // behind it could take one of them again).
                         Err(e) => {
                             tracing::warn!(error = %e, "acknowledged, but the index could not read it back; answering from what was sent");
-                            answer_sent(log, decisions, expected, fresh, batch)?
+                            Ok((answer_sent(log, decisions, expected, fresh, batch)?, None))
                         }
                     };
-                    return Ok((outcomes, Some(end)));
                 }
                 // An open batch the server no longer held: nothing stored;
                 // sent again whole below if the stream still ends where it
@@ -805,7 +812,11 @@ fn answer_sent(
                 .values()
                 .find(|c| c.idempotency_key == d.idempotency_key)
                 .cloned();
-            Ok(match first.or(log.known(&d.idempotency_key)?) {
+            let known = match first {
+                Some(c) => Some(c),
+                None => log.known(&d.idempotency_key)?,
+            };
+            Ok(match known {
                 Some(c) => AppendOutcome::Duplicate(c),
                 None => AppendOutcome::Conflict {
                     expected,
