@@ -182,13 +182,7 @@ impl View {
 
     /// Prints the reply document the service sends for the same question.
     fn reply(&self, kommun: &KommunId, result: QueryResult) -> Result<()> {
-        // Through a value, so that an answer kept as written JSON (the
-        // plan) is indented like the rest.
-        json(&serde_json::to_value(QueryReply::new(
-            kommun.to_string(),
-            self.sequence,
-            result,
-        ))?)
+        json(&QueryReply::new(kommun.to_string(), self.sequence, result))
     }
 }
 
@@ -304,8 +298,8 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
             let v = view(store, dir, &k, when).await?;
             let plan = styr_projections::plan(v.kv(), &k, *year)?;
             if when.json {
-                let plan = styr_projections::KeptPlan::new(plan)?;
-                return v.reply(&k, QueryResult::Plan(std::sync::Arc::new(plan)));
+                let plan = styr_projections::PlanAnswer::Built(Box::new(plan));
+                return v.reply(&k, QueryResult::Plan(plan));
             }
             print_plan(&plan)?;
         }

@@ -356,7 +356,7 @@ impl Projector {
             year,
             crate::Outcomes::Latest(crate::OUTCOMES_KEPT),
         )?;
-        let plan = std::sync::Arc::new(crate::KeptPlan::new(view)?);
+        let plan = std::sync::Arc::new(crate::KeptPlan::new(&view)?);
         let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
         let slot = graphs.entry(kommun.clone()).or_default();
         // Kept only if nothing was written while it was built; a few

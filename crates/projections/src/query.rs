@@ -348,20 +348,20 @@ pub struct NamndView {
     pub plans: Vec<PlanDoc>,
 }
 
-/// A live plan answer kept between writes (`Projector::plan`): the view,
-/// and the JSON it is answered with, written once when it was built — a
-/// plan of a large kommun is about a megabyte of JSON, and writing it again
-/// for every question cost more than finding it.
+/// A live plan answer kept between writes (`Projector::plan`): the JSON it
+/// is answered with, written once when it was built — a plan of a large
+/// kommun is about a megabyte of JSON, and writing it again for every
+/// question cost more than finding it.
 #[derive(Debug)]
 pub struct KeptPlan {
-    pub view: PlanView,
     json: Box<serde_json::value::RawValue>,
 }
 
 impl KeptPlan {
-    pub fn new(view: PlanView) -> Result<Self, serde_json::Error> {
-        let json = serde_json::value::to_raw_value(&view)?;
-        Ok(KeptPlan { view, json })
+    pub fn new(view: &PlanView) -> Result<Self, serde_json::Error> {
+        Ok(KeptPlan {
+            json: serde_json::value::to_raw_value(view)?,
+        })
     }
 
     /// The answer as JSON.
@@ -370,15 +370,27 @@ impl KeptPlan {
     }
 }
 
-/// Written as the JSON kept, which is the view's.
-impl Serialize for KeptPlan {
+/// A plan as a query answers it: kept as written JSON (the live plan), or
+/// built for this answer (as of a date, the CLI) and written with it. Only
+/// JSON writes a kept plan as itself: it is a `RawValue`, which any other
+/// serializer would write as a map around a string.
+#[derive(Debug, Clone)]
+pub enum PlanAnswer {
+    Kept(std::sync::Arc<KeptPlan>),
+    Built(Box<PlanView>),
+}
+
+impl Serialize for PlanAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
+        match self {
+            PlanAnswer::Kept(kept) => kept.json.serialize(serializer),
+            PlanAnswer::Built(view) => view.serialize(serializer),
+        }
     }
 }
 
-/// The view's schema: the JSON is the view's.
-impl schemars::JsonSchema for KeptPlan {
+/// The view's schema: either way the JSON is the view's.
+impl schemars::JsonSchema for PlanAnswer {
     fn inline_schema() -> bool {
         <PlanView as schemars::JsonSchema>::inline_schema()
     }

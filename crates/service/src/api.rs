@@ -135,7 +135,7 @@ pub const MAX_LIMIT: usize = 2000;
 /// The read model a query asked for.
 #[derive(Debug, Clone)]
 pub enum QueryResult {
-    Plan(Arc<styr_projections::KeptPlan>),
+    Plan(styr_projections::PlanAnswer),
     Chain(styr_projections::ChainPath),
     Gaps(Vec<styr_projections::Gap>),
     History(Vec<HistoryEntry>),
@@ -206,7 +206,7 @@ macro_rules! query_reply {
 }
 
 query_reply! {
-    Plan "plan" Arc<styr_projections::KeptPlan>;
+    Plan "plan" styr_projections::PlanAnswer;
     Chain "chain" styr_projections::ChainPath;
     Gaps "gaps" Vec<styr_projections::Gap>;
     History "history" Vec<HistoryEntry>;
@@ -735,7 +735,9 @@ impl Api {
     }
 
     #[tracing::instrument(skip(self, payload))]
-    async fn query(&self, subject: &str, payload: &[u8]) -> Result<Value, ApiError> {
+    /// Answers a query with the reply's JSON (written once: a kept plan is
+    /// copied into it as it is).
+    async fn query(&self, subject: &str, payload: &[u8]) -> Result<String, ApiError> {
         let kommun = Self::kommun(subject)?;
         let request: QueryRequest = serde_json::from_slice(Self::body(payload)?).map_err(|e| {
             bad(
@@ -746,7 +748,7 @@ impl Api {
         let limit = page_limit(request.limit)?;
         let store = self.kommuner.store();
         if matches!(request.query, Query::Health {}) {
-            return self.health(&kommun).await;
+            return self.health(&kommun).await.map(|v| v.to_string());
         }
         let last = store.last_sequence(&kommun).await.map_err(unavailable)?;
         if last == 0 {
@@ -802,7 +804,7 @@ impl Api {
             limit,
         };
         let (result, next) = self.read(&view, request.query)?;
-        serde_json::to_value(QueryReply::new(kommun.to_string(), last, result).with_next(next))
+        serde_json::to_string(&QueryReply::new(kommun.to_string(), last, result).with_next(next))
             .map_err(|e| ApiError::unwritable(&e))
     }
 
@@ -826,11 +828,12 @@ impl Api {
         let whole = |result| Ok((result, None));
         match query {
             Query::Plan { year } => whole(QueryResult::Plan(if live {
-                // Built once per change of the view, and kept.
-                self.projector.plan(kommun, year).map_err(r)?
+                // Built once per change of the view, and kept as JSON.
+                styr_projections::PlanAnswer::Kept(self.projector.plan(kommun, year).map_err(r)?)
             } else {
-                let view = styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?;
-                Arc::new(styr_projections::KeptPlan::new(view).map_err(unavailable)?)
+                styr_projections::PlanAnswer::Built(Box::new(
+                    styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?,
+                ))
             })),
             Query::Chain { node } => {
                 let path = if live {
@@ -951,11 +954,11 @@ async fn answer(
     endpoint: &micro::Endpoint,
     request: async_nats::Message,
     started: std::time::Instant,
-    result: Result<Value, ApiError>,
+    result: Result<String, ApiError>,
     max_payload: usize,
 ) {
     let result = result.and_then(|v| {
-        let size = v.to_string().len();
+        let size = v.len();
         if size > max_payload {
             Err(ApiError {
                 code: 413,
@@ -969,7 +972,7 @@ async fn answer(
         }
     });
     let (body, error) = match &result {
-        Ok(v) => (v.to_string(), None),
+        Ok(v) => (v.clone(), None),
         // Built as a JSON value directly: an error reply cannot fail to be
         // written (its shape is ErrorReply's, which the schema test holds).
         Err(e) => (
@@ -1044,7 +1047,7 @@ pub async fn serve_until(
             tokio::spawn(async move {
                 let _busy = busy;
                 let result = match endpoint.name {
-                    "submit" => api.submit_message(&m).await,
+                    "submit" => api.submit_message(&m).await.map(|v| v.to_string()),
                     _ => api.query(&m.subject, &m.payload).await,
                 };
                 answer(&client, &endpoint, m, started, result, max_payload).await;
