@@ -31,6 +31,7 @@
 //! It is a cache: deleting the folder costs one full fold.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -40,7 +41,7 @@ use uuid::Uuid;
 
 /// Bumped whenever what a snapshot holds changes shape (a new field in the
 /// state): an older snapshot is then dropped and the history folded again.
-pub const SNAPSHOT_FORMAT: u32 = 3;
+pub const SNAPSHOT_FORMAT: u32 = 4;
 
 /// At most this many commits in one `r/` run.
 pub const KEYS_PER_RUN: usize = 4096;
@@ -106,7 +107,7 @@ pub struct Snapshots {
     tree: sled::Tree,
     every: u64,
     /// Per kommun, once read: each run's sled key and its filter.
-    runs: std::sync::Mutex<std::collections::HashMap<String, Vec<Run>>>,
+    runs: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<Arc<Run>>>>>,
 }
 
 /// A run of archived commits: where it is, and the filter of its keys.
@@ -155,6 +156,31 @@ impl Filter {
     }
 }
 
+/// A value with its SHA-256 in front: a run, a filter or a chunk that was
+/// damaged is told from one that says "not here".
+fn seal(body: &[u8]) -> Vec<u8> {
+    let mut value = Sha256::digest(body).to_vec();
+    value.extend_from_slice(body);
+    value
+}
+
+/// The body of a sealed value, if it is as written.
+fn unseal<'a>(value: &'a [u8], what: &str) -> Result<&'a [u8], String> {
+    match value.split_at_checked(32) {
+        Some((sum, body)) if Sha256::digest(body).as_slice() == sum => Ok(body),
+        _ => Err(format!(
+            "{what} i ögonblicksbilderna är skadad (kontrollsumman stämmer inte)"
+        )),
+    }
+}
+
+/// A length or offset of a run as written: at most `u32::MAX`.
+fn len32(n: usize) -> Result<[u8; 4], SnapshotError> {
+    u32::try_from(n)
+        .map(u32::to_le_bytes)
+        .map_err(|_| SnapshotError::Decode(format!("en nyckelserie blev för stor ({n} byte)")))
+}
+
 /// A run's value: the number of commits, each one's offset, then each as
 /// key length (u32), key, commit length (u32), commit (MessagePack), in key
 /// order — so a lookup decodes only the commits its binary search visits.
@@ -162,17 +188,17 @@ fn run_value(commits: &[&Commit]) -> Result<Vec<u8>, SnapshotError> {
     let mut entries = Vec::new();
     let mut offsets = Vec::with_capacity(commits.len());
     for c in commits {
-        offsets.push(entries.len() as u32);
+        offsets.push(len32(entries.len())?);
         let body = rmp_serde::to_vec(c)?;
-        entries.extend_from_slice(&(c.idempotency_key.len() as u32).to_le_bytes());
+        entries.extend_from_slice(&len32(c.idempotency_key.len())?);
         entries.extend_from_slice(c.idempotency_key.as_bytes());
-        entries.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        entries.extend_from_slice(&len32(body.len())?);
         entries.extend_from_slice(&body);
     }
     let mut value = Vec::with_capacity(4 + offsets.len() * 4 + entries.len());
-    value.extend_from_slice(&(commits.len() as u32).to_le_bytes());
+    value.extend_from_slice(&len32(commits.len())?);
     for o in offsets {
-        value.extend_from_slice(&o.to_le_bytes());
+        value.extend_from_slice(&o);
     }
     value.extend_from_slice(&entries);
     Ok(value)
@@ -261,17 +287,24 @@ fn chunk_value(mut pairs: Vec<(Uuid, u64)>) -> Vec<u8> {
     value
 }
 
-/// The sequence of `id` in an `e/` chunk, if it holds it.
-fn in_chunk(value: &[u8], id: Uuid) -> Option<u64> {
-    let (bounds, pairs) = value.split_at_checked(32)?;
+/// The sequence of `id` in an `e/` chunk, if it holds it; `Err` when the
+/// value does not read as a chunk.
+fn in_chunk(value: &[u8], id: Uuid) -> Result<Option<u64>, String> {
+    let bad = || "en händelseförteckning går inte att läsa".to_owned();
+    let (bounds, pairs) = value.split_at_checked(32).ok_or_else(bad)?;
+    if !pairs.len().is_multiple_of(PAIR) {
+        return Err(bad());
+    }
     let id = *id.as_bytes();
-    if id[..] < bounds[..16] || id[..] > bounds[16..] || !pairs.len().is_multiple_of(PAIR) {
-        return None;
+    if id[..] < bounds[..16] || id[..] > bounds[16..] {
+        return Ok(None);
     }
     let pairs: Vec<&[u8]> = pairs.chunks_exact(PAIR).collect();
-    let at = pairs.binary_search_by(|p| p[..16].cmp(&id[..])).ok()?;
-    let sequence: [u8; 8] = pairs[at][16..].try_into().ok()?;
-    Some(u64::from_be_bytes(sequence))
+    let Ok(at) = pairs.binary_search_by(|p| p[..16].cmp(&id[..])) else {
+        return Ok(None);
+    };
+    let sequence: [u8; 8] = pairs[at][16..].try_into().map_err(|_| bad())?;
+    Ok(Some(u64::from_be_bytes(sequence)))
 }
 
 impl Snapshots {
@@ -353,9 +386,9 @@ impl Snapshots {
             let name = format!("{}/{:020}-{part:05}", kommun, taken.sequence);
             let filter = Filter::with_keys(run.iter().map(|c| c.idempotency_key.as_str()));
             let key = format!("r/{name}").into_bytes();
-            batch.insert(key.clone(), run_value(run)?);
-            batch.insert(format!("f/{name}").into_bytes(), filter.0.clone());
-            runs.push(Run { key, filter });
+            batch.insert(key.clone(), seal(&run_value(run)?));
+            batch.insert(format!("f/{name}").into_bytes(), seal(&filter.0));
+            runs.push(Arc::new(Run { key, filter }));
         }
         for c in commits {
             events.extend(c.event_ids.iter().copied().zip(c.sequences()));
@@ -363,7 +396,7 @@ impl Snapshots {
         events.sort_unstable_by_key(|&(_, sequence)| sequence);
         for chunk in events.chunks(EVENTS_PER_CHUNK) {
             if let Some(&(_, last)) = chunk.last() {
-                batch.insert(chunk_key(kommun, last), chunk_value(chunk.to_vec()));
+                batch.insert(chunk_key(kommun, last), seal(&chunk_value(chunk.to_vec())));
             }
         }
         let size = value.len();
@@ -373,13 +406,18 @@ impl Snapshots {
         let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         self.tree.apply_batch(batch)?;
         if let Some(known) = read.get_mut(kommun.as_str()) {
-            known.extend(runs);
+            let mut more = known.as_ref().clone();
+            more.extend(runs);
+            *known = Arc::new(more);
         }
         Ok(size)
     }
 
     /// Drops the kommun's snapshot and everything it vouched for.
     pub fn clear(&self, kommun: &KommunId) -> Result<(), SnapshotError> {
+        // Held from the scan to the write: a snapshot written meanwhile is
+        // either cleared too or written after.
+        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = sled::Batch::default();
         batch.remove(state_key(kommun).into_bytes());
         for prefix in [
@@ -392,7 +430,6 @@ impl Snapshots {
                 batch.remove(key?);
             }
         }
-        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         read.remove(kommun.as_str());
         self.tree.apply_batch(batch)?;
         Ok(())
@@ -400,43 +437,62 @@ impl Snapshots {
 
     /// The commit recorded under `key` in the kommun's runs: only runs
     /// whose filter may hold it are read (their filters are read from the
-    /// folder on first use).
+    /// folder on first use, and looked through without holding the lock).
+    /// A filter without its run, or a run or filter that is not as written,
+    /// is an error, never "not recorded": the store has forgotten these
+    /// keys and would record a retry again.
     fn archived_commit(&self, kommun: &KommunId, key: &str) -> Result<Option<Commit>, String> {
-        let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        if !read.contains_key(kommun.as_str()) {
-            let mut runs = Vec::new();
-            for entry in self.tree.scan_prefix(filters_prefix(kommun).as_bytes()) {
-                let (name, bits) = entry.map_err(|e| e.to_string())?;
-                let mut key = b"r".to_vec();
-                key.extend_from_slice(&name[1..]);
-                runs.push(Run {
-                    key,
-                    filter: Filter(bits.to_vec()),
-                });
+        let runs = {
+            let mut read = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+            match read.get(kommun.as_str()) {
+                Some(runs) => runs.clone(),
+                None => {
+                    let runs = Arc::new(self.read_filters(kommun)?);
+                    read.insert(kommun.as_str().to_owned(), runs.clone());
+                    runs
+                }
             }
-            read.insert(kommun.as_str().to_owned(), runs);
-        }
+        };
         let probes = probes_of(key);
-        for run in read.get(kommun.as_str()).into_iter().flatten() {
-            if !run.filter.may_hold(probes) {
-                continue;
-            }
-            let Some(value) = self.tree.get(&run.key).map_err(|e| e.to_string())? else {
-                continue;
-            };
-            if let Some(commit) = in_run(&value, key)? {
+        for run in runs.iter().filter(|r| r.filter.may_hold(probes)) {
+            let value = self
+                .tree
+                .get(&run.key)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "en nyckelserie saknas i ögonblicksbilderna".to_owned())?;
+            if let Some(commit) = in_run(unseal(&value, "en nyckelserie")?, key)? {
                 return Ok(Some(commit));
             }
         }
         Ok(None)
     }
 
-    /// The sequence of an event recorded through the kommun's snapshot
-    /// (reads the chunks whose id range holds it: a rättelse is rare).
+    /// The filters of the kommun's runs, as written.
+    fn read_filters(&self, kommun: &KommunId) -> Result<Vec<Arc<Run>>, String> {
+        let mut runs = Vec::new();
+        for entry in self.tree.scan_prefix(filters_prefix(kommun).as_bytes()) {
+            let (name, value) = entry.map_err(|e| e.to_string())?;
+            let bits = unseal(&value, "ett nyckelfilter")?;
+            if bits.is_empty() {
+                return Err("ett nyckelfilter i ögonblicksbilderna är tomt".to_owned());
+            }
+            let mut key = b"r".to_vec();
+            key.extend_from_slice(&name[1..]);
+            runs.push(Arc::new(Run {
+                key,
+                filter: Filter(bits.to_vec()),
+            }));
+        }
+        Ok(runs)
+    }
+
+    /// The sequence of an event recorded through the kommun's snapshot. It
+    /// reads the chunks one by one until one holds it (a rättelse is rare).
     pub fn sequence_of(&self, kommun: &KommunId, id: Uuid) -> Result<Option<u64>, SnapshotError> {
         for entry in self.tree.scan_prefix(events_prefix(kommun).as_bytes()) {
             let (_, value) = entry?;
-            if let Some(sequence) = in_chunk(&value, id) {
+            let chunk = unseal(&value, "en händelseförteckning").map_err(SnapshotError::Decode)?;
+            if let Some(sequence) = in_chunk(chunk, id).map_err(SnapshotError::Decode)? {
                 return Ok(Some(sequence));
             }
         }
@@ -497,11 +553,17 @@ mod tests {
         let pairs: Vec<(Uuid, u64)> = (0..100u64).map(|s| (Uuid::now_v7(), s + 1)).collect();
         let value = chunk_value(pairs.iter().rev().copied().collect());
         for (id, sequence) in &pairs {
-            assert_eq!(in_chunk(&value, *id), Some(*sequence));
+            assert_eq!(in_chunk(&value, *id), Ok(Some(*sequence)));
         }
-        assert_eq!(in_chunk(&value, Uuid::now_v7()), None);
-        assert_eq!(in_chunk(&value, Uuid::nil()), None);
-        assert_eq!(in_chunk(&value[..40], pairs[0].0), None);
-        assert_eq!(in_chunk(&[], pairs[0].0), None);
+        assert_eq!(in_chunk(&value, Uuid::now_v7()), Ok(None));
+        assert_eq!(in_chunk(&value, Uuid::nil()), Ok(None));
+        assert!(in_chunk(&value[..40], pairs[0].0).is_err());
+        assert!(in_chunk(&[], pairs[0].0).is_err());
+        // Sealed: a flipped byte is told from "not here".
+        let mut sealed = seal(&value);
+        assert_eq!(unseal(&sealed, "x"), Ok(&value[..]));
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(unseal(&sealed, "x").is_err());
     }
 }

@@ -661,19 +661,39 @@ async fn a_snapshot_and_the_events_after_it_decide_as_a_full_fold() {
     );
     drop(again);
 
-    // The store asks the folder for keys recorded before the snapshot:
-    // with the runs of keys taken out of it, one is unknown to a restarted
-    // service.
-    let runs: Vec<(sled::IVec, sled::IVec)> = tree
-        .scan_prefix(format!("r/{kommun}/"))
-        .map(Result::unwrap)
-        .collect();
-    assert!(!runs.is_empty(), "no runs of keys in the folder");
-    for (key, _) in &runs {
-        tree.remove(key).unwrap();
-    }
-    let forgetful = restarted_with(&app, &snapshots).await;
+    // The store asks the folder for keys recorded before the snapshot. A
+    // run of keys gone while its filter is there is damage, and an error —
+    // never "not recorded", which would let a retry be recorded twice.
+    let taken_out = |prefix: &str| -> Vec<(sled::IVec, sled::IVec)> {
+        let entries: Vec<_> = tree
+            .scan_prefix(format!("{prefix}/{kommun}/"))
+            .map(Result::unwrap)
+            .collect();
+        assert!(!entries.is_empty(), "nothing under {prefix}/ in the folder");
+        for (key, _) in &entries {
+            tree.remove(key).unwrap();
+        }
+        entries
+    };
+    let fresh_folder = || Arc::new(Snapshots::in_tree(tree.clone()).every(10));
     let first_key = example::vimmerby().unwrap().remove(0);
+    let head = app
+        .shared_store()
+        .await
+        .last_sequence(&kommun)
+        .await
+        .unwrap();
+    let runs = taken_out("r");
+    let damaged = restarted_with(&app, &fresh_folder()).await;
+    assert!(
+        damaged.submit(&kommun, first_key.clone()).await.is_err(),
+        "a filter without its run answered"
+    );
+    drop(damaged);
+    // Runs and filters both gone: the key is unknown to a restarted
+    // service (so the store did ask the folder).
+    let filters = taken_out("f");
+    let forgetful = restarted_with(&app, &fresh_folder()).await;
     assert!(
         !matches!(
             forgetful.submit(&kommun, first_key).await.unwrap(),
@@ -682,7 +702,15 @@ async fn a_snapshot_and_the_events_after_it_decide_as_a_full_fold() {
         "the key was known without the folder"
     );
     drop(forgetful);
-    for (key, value) in runs {
+    assert_eq!(
+        app.shared_store()
+            .await
+            .last_sequence(&kommun)
+            .await
+            .unwrap(),
+        head
+    );
+    for (key, value) in runs.into_iter().chain(filters) {
         tree.insert(key, value).unwrap();
     }
 
