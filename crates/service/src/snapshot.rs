@@ -317,7 +317,9 @@ impl Snapshots {
         Ok(Self::in_tree(db.open_tree("decide")?))
     }
 
-    /// Snapshots kept in `tree` of a database the caller opened.
+    /// Snapshots kept in `tree` of a database the caller opened. One
+    /// handle per tree in a process: each keeps the filters it has read,
+    /// and only its own writes reach them.
     pub fn in_tree(tree: sled::Tree) -> Self {
         Snapshots {
             tree,
