@@ -98,6 +98,19 @@ struct Slot {
     queue: std::sync::Mutex<std::collections::VecDeque<Pending>>,
 }
 
+impl Slot {
+    /// Puts submissions back at the head of the queue, in their order.
+    fn to_queue_head(&self, pending: Vec<Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        for p in pending.into_iter().rev() {
+            q.push_front(p);
+        }
+    }
+}
+
 /// At most this many times a submission is sent back to be decided again.
 const MAX_REQUEUES: u32 = 8;
 
@@ -637,13 +650,8 @@ impl Kommuner {
                 decider.stale = true;
                 self.requeue(kommun, slot, group.stale);
             }
-            if !group.rest.is_empty() {
-                // What did not fit goes back to the head of the queue.
-                let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-                for p in group.rest.into_iter().rev() {
-                    q.push_front(p);
-                }
-            }
+            // What did not fit goes back to the head of the queue.
+            slot.to_queue_head(group.rest);
             if group.accepted.is_empty() {
                 for (p, out) in group.deferred {
                     let _ = p.reply.send(out);
@@ -711,12 +719,7 @@ impl Kommuner {
                 fresh.push(p);
             }
         }
-        if !held.is_empty() {
-            let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-            for p in held.into_iter().rev() {
-                q.push_front(p);
-            }
-        }
+        slot.to_queue_head(held);
         fresh
     }
 

@@ -123,7 +123,7 @@ impl Kommuner {
                 Err(e) => {
                     self.failed(kommun, slot, group, e);
                     if let Some(next) = next {
-                        self.decide_later(slot, next);
+                        decide_later(slot, next);
                     }
                     return None;
                 }
@@ -146,7 +146,7 @@ impl Kommuner {
                 (_, next) => {
                     if let Some(next) = next {
                         // Dropped: decided again against what is recorded.
-                        self.decide_later(slot, next);
+                        decide_later(slot, next);
                     }
                     return retry;
                 }
@@ -198,13 +198,13 @@ impl Kommuner {
             state
         });
         let decided = self.decide_group(kommun, decider, todo, Some(state)).await;
-        self.to_queue_head(slot, decided.rest);
+        slot.to_queue_head(decided.rest);
         let group = Group {
             accepted: decided.accepted,
             deferred: decided.deferred,
         };
         if group.accepted.is_empty() {
-            self.decide_later(slot, group);
+            decide_later(slot, group);
             return None;
         }
         let staged = match self.store.stage_after(sent, group.decisions()).await {
@@ -220,7 +220,7 @@ impl Kommuner {
             None => {
                 // The state now runs ahead of anything on its way.
                 *ahead = None;
-                self.decide_later(slot, group);
+                decide_later(slot, group);
                 None
             }
         }
@@ -346,21 +346,11 @@ impl Kommuner {
             group.deferred.into_iter().map(|(p, _)| p).collect(),
         );
     }
+}
 
-    /// A group decided ahead that was not sent, or dropped: back to the
-    /// head of the queue, decided again (not counted as a requeue: nothing
-    /// about it was wrong).
-    fn decide_later(&self, slot: &Slot, group: Group) {
-        self.to_queue_head(slot, group.members().collect());
-    }
-
-    fn to_queue_head(&self, slot: &Slot, pending: Vec<Pending>) {
-        if pending.is_empty() {
-            return;
-        }
-        let mut q = slot.queue.lock().unwrap_or_else(|p| p.into_inner());
-        for p in pending.into_iter().rev() {
-            q.push_front(p);
-        }
-    }
+/// A group decided ahead that was not sent, or dropped: back to the head of
+/// the queue, decided again (not counted as a requeue: nothing about it was
+/// wrong).
+fn decide_later(slot: &Slot, group: Group) {
+    slot.to_queue_head(group.members().collect());
 }

@@ -455,6 +455,9 @@ impl Snapshots {
                 }
             }
         };
+        if runs.is_empty() {
+            return Ok(None);
+        }
         let probes = probes_of(key);
         for run in runs.iter().filter(|r| r.filter.may_hold(probes)) {
             let value = self

@@ -188,6 +188,16 @@ async fn two_processes_deciding_at_once_both_land_once() {
     assert_eq!(sa.uppdrag, sb.uppdrag);
 }
 
+/// How many of the answers to one key recorded it, and how many were told
+/// it was recorded before.
+fn recorded_and_again(outcomes: &[Outcome]) -> (usize, usize) {
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    (
+        count(|o| matches!(o, Outcome::Recorded(_))),
+        count(|o| matches!(o, Outcome::Duplicate(_))),
+    )
+}
+
 /// Many callers on one kommun keep its writer's pipeline full (each group
 /// decided and sent while the one before it is stored), while a second
 /// process records on the same kommun: some pipelined groups then fail
@@ -250,15 +260,7 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
     assert_eq!(recorded, 160 * 4 - 8 - 8);
     assert_eq!(twice.len(), 4);
     for (key, outcomes) in &twice {
-        let firsts = outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::Recorded(_)))
-            .count();
-        let again = outcomes
-            .iter()
-            .filter(|o| matches!(o, Outcome::Duplicate(_)))
-            .count();
-        assert_eq!((firsts, again), (1, 1), "{key}: {outcomes:?}");
+        assert_eq!(recorded_and_again(outcomes), (1, 1), "{key}: {outcomes:?}");
     }
     for o in other.await.unwrap() {
         assert!(matches!(o, Outcome::Recorded(_)), "{o:?}");
@@ -325,15 +327,7 @@ async fn concurrent_submissions_share_commits_and_each_gets_its_own_answer() {
         }
     }
     assert_eq!(recorded, 30);
-    let recorded_once = same_key
-        .iter()
-        .filter(|o| matches!(o, Outcome::Recorded(_)))
-        .count();
-    let duplicate = same_key
-        .iter()
-        .filter(|o| matches!(o, Outcome::Duplicate(_)))
-        .count();
-    assert_eq!((recorded_once, duplicate), (1, 1), "{same_key:?}");
+    assert_eq!(recorded_and_again(&same_key), (1, 1), "{same_key:?}");
     let events = k.store().read(&kommun, before + 1).await.unwrap();
     assert_eq!(events.len(), 31);
     let keys: std::collections::BTreeSet<_> = events

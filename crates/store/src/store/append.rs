@@ -895,30 +895,8 @@ fn published<'a>(batch: &'a Batch, decisions: &'a [Decision], fresh: &[usize]) -
 
 #[cfg(test)]
 mod tests {
+    use super::super::log::tests::decision;
     use super::*;
-
-    fn decision(key: &str, events: usize) -> Decision {
-        Decision {
-            idempotency_key: key.into(),
-            recorded_by: "test".into(),
-            correlation_id: Uuid::now_v7(),
-            causation_id: None,
-            provenance: Provenance::new(
-                DecidedBy::System {
-                    component: "test".into(),
-                },
-                chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
-            ),
-            events: (0..events)
-                .map(|i| NewEvent {
-                    aggregate: AggregateRef::new("thing", format!("t{i}")),
-                    event_type: "Happened".into(),
-                    schema_version: 1,
-                    payload: serde_json::json!({}),
-                })
-                .collect(),
-        }
-    }
 
     /// Answering from what was sent (the index could not read the batch
     /// back) gives what the index gives once it has it: the first batch of

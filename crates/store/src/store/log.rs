@@ -212,11 +212,12 @@ impl KommunLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::store) mod tests {
     use super::*;
     use crate::{AggregateRef, DecidedBy, NewEvent, Provenance};
 
-    fn decision(key: &str) -> Decision {
+    /// A decision of `events` events under `key` (the store's unit tests').
+    pub(in crate::store) fn decision(key: &str, events: usize) -> Decision {
         Decision {
             idempotency_key: key.into(),
             recorded_by: "test".into(),
@@ -228,12 +229,14 @@ mod tests {
                 },
                 chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
             ),
-            events: vec![NewEvent {
-                aggregate: AggregateRef::new("thing", "a"),
-                event_type: "Happened".into(),
-                schema_version: 1,
-                payload: serde_json::json!({}),
-            }],
+            events: (0..events)
+                .map(|i| NewEvent {
+                    aggregate: AggregateRef::new("thing", format!("t{i}")),
+                    event_type: "Happened".into(),
+                    schema_version: 1,
+                    payload: serde_json::json!({}),
+                })
+                .collect(),
         }
     }
 
@@ -258,7 +261,12 @@ mod tests {
                 new_key: None,
             },
         );
-        let group = [decision("a"), decision("b"), decision("b"), decision("c")];
+        let group = [
+            decision("a", 1),
+            decision("b", 1),
+            decision("b", 1),
+            decision("c", 1),
+        ];
         assert_eq!(log.fresh(&group).unwrap(), vec![1, 3]);
     }
 
@@ -303,7 +311,7 @@ mod tests {
                 new_key: None,
             },
         );
-        let group = [decision("old"), decision("new"), decision("lost")];
+        let group = [decision("old", 1), decision("new", 1), decision("lost", 1)];
         let answers = log
             .answer(&group, 1, &[1, 2], &[mine.clone(), ids(1)], None)
             .unwrap();
