@@ -2,16 +2,16 @@
 //! gap-free, provenance present, keys and signed checkpoints checked; the
 //! first break is reported with its sequence, event id and what is wrong.
 
-use std::collections::BTreeMap;
 use styr_domain::CheckpointSigned;
 
+use bytes::Bytes;
 use ed25519_dalek::Signature;
 use futures::StreamExt;
 use serde::Serialize;
 use styr_domain::Event;
 use styr_store::{
-    ChainHash, ChainState, EventStore, KeyInForce, KeyPayload, KommunId, Record, StoreError,
-    KEY_EVENT_TYPE,
+    ChainHash, ChainState, Envelope, EnvelopeHead, EventStore, KeyInForce, KeyPayload, KommunId,
+    Record, RunCheck, StoreError, KEY_EVENT_TYPE,
 };
 use uuid::Uuid;
 
@@ -178,14 +178,64 @@ impl Report {
 }
 
 /// How many messages the verifier classifies as one run (one signature
-/// check vouches for a run whose links hold: [`ChainState::classify_run`]).
+/// check vouches for a run whose links hold: [`ChainState::check_run`]).
 const RUN: usize = 1024;
 
-/// A message pushed and not yet checked.
-struct Pushed {
-    sequence: u64,
-    raw: bytes::Bytes,
-    claimed_hash: Option<String>,
+/// What the verifier checks of a chained event that needs no chain: read
+/// where the event is decoded (on either thread), from its head or from a
+/// full envelope.
+struct Checked {
+    event_id: Uuid,
+    /// The P7 rule it breaks, if any.
+    p7: Option<String>,
+    /// A key, a checkpoint or a contribution: its payload is read too.
+    payload: bool,
+}
+
+impl Checked {
+    fn of(
+        event_id: Uuid,
+        provenance: &styr_store::Provenance,
+        recorded_by: &str,
+        idempotency_key: &str,
+        event_type: &str,
+    ) -> Self {
+        let p7 = match provenance.check() {
+            Err((field, rule)) => Some(format!("{field}: {rule}")),
+            Ok(()) if recorded_by.trim().is_empty() || idempotency_key.trim().is_empty() => {
+                Some("recorded_by och idempotency_key måste finnas (P7)".into())
+            }
+            Ok(()) => None,
+        };
+        Checked {
+            event_id,
+            p7,
+            payload: matches!(
+                event_type,
+                KEY_EVENT_TYPE | "CheckpointSigned" | "ContributionRecorded"
+            ),
+        }
+    }
+
+    fn of_head(e: &EnvelopeHead<'_>) -> Self {
+        Checked::of(
+            e.event_id,
+            &e.provenance,
+            e.recorded_by,
+            e.idempotency_key,
+            e.event_type,
+        )
+    }
+
+    fn of_envelope(e: &Envelope) -> Self {
+        Checked::of(
+            e.event_id,
+            &e.provenance,
+            &e.recorded_by,
+            &e.idempotency_key,
+            &e.event_type,
+        )
+    }
 }
 
 /// Feeds messages in stream order; classifies them (see
@@ -196,13 +246,19 @@ pub struct Verifier {
     kommun: KommunId,
     options: Options,
     chain: ChainState,
-    pending: Vec<Pushed>,
+    /// Messages pushed and not yet checked, with the hash an export claims
+    /// for each.
+    pending: Vec<(u64, Bytes)>,
+    claimed: Vec<Option<String>>,
     /// The key in force at the event being checked (the chain's may be
     /// ahead of it, at the end of the run).
     key: Option<KeyInForce>,
-    hashes: BTreeMap<u64, ChainHash>,
+    /// The hash of every message checked, by sequence - 1 (a foreign
+    /// message's too; see `foreign`).
+    hashes: Vec<ChainHash>,
     keys: Vec<String>,
     checkpoints: Vec<(u64, u64, String, String)>,
+    /// In stream order.
     foreign: Vec<ForeignFinding>,
     references: Vec<ForbundReference>,
 }
@@ -214,8 +270,9 @@ impl Verifier {
             kommun,
             options,
             pending: Vec::with_capacity(RUN),
+            claimed: Vec::with_capacity(RUN),
             key: None,
-            hashes: BTreeMap::new(),
+            hashes: Vec::new(),
             keys: Vec::new(),
             checkpoints: Vec::new(),
             foreign: Vec::new(),
@@ -268,7 +325,7 @@ impl Verifier {
     ) -> Result<(), Break> {
         self.push_bytes(
             sequence,
-            bytes::Bytes::copy_from_slice(raw),
+            Bytes::copy_from_slice(raw),
             claimed_hash.map(str::to_owned),
         )
     }
@@ -277,14 +334,11 @@ impl Verifier {
     pub fn push_bytes(
         &mut self,
         sequence: u64,
-        raw: bytes::Bytes,
+        raw: Bytes,
         claimed_hash: Option<String>,
     ) -> Result<(), Break> {
-        self.pending.push(Pushed {
-            sequence,
-            raw,
-            claimed_hash,
-        });
+        self.pending.push((sequence, raw));
+        self.claimed.push(claimed_hash);
         if self.pending.len() >= RUN {
             self.check_pending()?;
         }
@@ -293,20 +347,35 @@ impl Verifier {
 
     /// Classifies the pushed messages as one run and checks each in order.
     fn check_pending(&mut self) -> Result<(), Break> {
-        let pushed = std::mem::take(&mut self.pending);
+        let run = std::mem::take(&mut self.pending);
+        let claimed = std::mem::take(&mut self.claimed);
         let first_expected = self.chain.next;
-        let run = pushed.iter().map(|p| (p.sequence, p.raw.clone())).collect();
         // Quietly: the verifier reports foreign messages itself (a finding
         // each, in order), not as a log line for each, as an intrusion into
         // a live stream is logged.
-        let records =
+        let checked =
             tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-                self.chain.classify_run(run)
+                self.chain.check_run(&run, Checked::of_head)
             });
-        for (i, (p, record)) in pushed.into_iter().zip(records).enumerate() {
-            // Every message before this one advanced the chain by one.
-            let expected = first_expected + i as u64;
-            self.check(p, record, expected)?;
+        match checked {
+            // The whole run is chained: only the heads were read.
+            RunCheck::Chained(checked) => {
+                for (((sequence, raw), claimed), (event, hash)) in
+                    run.iter().zip(claimed).zip(checked)
+                {
+                    self.check_claimed(*sequence, &hash, claimed.as_deref())?;
+                    self.check_event(*sequence, hash, event, raw)?;
+                }
+            }
+            RunCheck::PerMessage(records) => {
+                for (i, (((sequence, raw), claimed), record)) in
+                    run.into_iter().zip(claimed).zip(records).enumerate()
+                {
+                    // Every message before this one advanced the chain by one.
+                    let expected = first_expected + i as u64;
+                    self.check(sequence, raw, claimed, record, expected)?;
+                }
+            }
         }
         Ok(())
     }
@@ -314,15 +383,12 @@ impl Verifier {
     /// Checks one classified message.
     fn check(
         &mut self,
-        pushed: Pushed,
+        sequence: u64,
+        raw: Bytes,
+        claimed_hash: Option<String>,
         record: Result<Record, StoreError>,
         expected: u64,
     ) -> Result<(), Break> {
-        let Pushed {
-            sequence,
-            raw,
-            claimed_hash,
-        } = pushed;
         let hash = match &record {
             Ok(Record::Event(e)) => e.hash,
             Ok(Record::Foreign(f)) => f.hash,
@@ -342,46 +408,63 @@ impl Verifier {
                 },
             )
         })?;
-        let event = match record {
+        match record {
             Record::Foreign(f) => {
                 self.foreign.push(ForeignFinding {
                     sequence,
                     event_id: f.event_id,
                     reason: f.reason,
                 });
-                return Ok(());
+                self.hashes.push(hash);
+                Ok(())
             }
-            Record::Event(e) => e,
-        };
-        let env = &event.envelope;
-        let id = Some(env.event_id);
-        let brk = |problem: String| Break::new(sequence, id, problem);
-        if let Err((field, rule)) = env.provenance.check() {
-            return Err(brk(format!("{field}: {rule}")));
+            Record::Event(e) => {
+                self.check_event(sequence, hash, Checked::of_envelope(&e.envelope), &raw)
+            }
         }
-        if env.recorded_by.trim().is_empty() || env.idempotency_key.trim().is_empty() {
-            return Err(brk(
-                "recorded_by och idempotency_key måste finnas (P7)".into()
-            ));
+    }
+
+    /// Checks one chained event: provenance (P7), and what a key, a
+    /// checkpoint or a reference to a förbund's history states.
+    fn check_event(
+        &mut self,
+        sequence: u64,
+        hash: ChainHash,
+        event: Checked,
+        raw: &[u8],
+    ) -> Result<(), Break> {
+        let brk = |problem: String| Break::new(sequence, Some(event.event_id), problem);
+        if let Some(problem) = event.p7 {
+            return Err(brk(problem));
         }
-        // Only keys and checkpoints need their payload read.
+        // Only keys, checkpoints and contributions need their payload read
+        // (rare: the whole envelope is decoded for them).
+        if event.payload {
+            let env: Envelope = serde_json::from_slice(raw).map_err(|e| brk(e.to_string()))?;
+            self.check_payload(sequence, &env).map_err(brk)?;
+        }
+        self.hashes.push(hash);
+        Ok(())
+    }
+
+    fn check_payload(&mut self, sequence: u64, env: &Envelope) -> Result<(), String> {
         match env.event_type.as_str() {
             KEY_EVENT_TYPE => {
                 let key: KeyPayload =
-                    serde_json::from_value(env.payload.clone()).map_err(|e| brk(e.to_string()))?;
+                    serde_json::from_value(env.payload.clone()).map_err(|e| e.to_string())?;
                 if key.replaces.is_none() {
                     if let Some(trusted) = &self.options.trusted_key {
                         if !trusted.eq_ignore_ascii_case(&key.public_key)
                             && !trusted.eq_ignore_ascii_case(&key.key_id)
                         {
-                            return Err(brk(format!(
+                            return Err(format!(
                                 "första nyckeln {} är inte den betrodda nyckeln {trusted}",
                                 key.key_id
-                            )));
+                            ));
                         }
                     }
                 }
-                self.key = Some(key.key().map_err(brk)?);
+                self.key = Some(key.key()?);
                 self.keys.push(key.key_id);
             }
             "CheckpointSigned" => {
@@ -393,10 +476,9 @@ impl Verifier {
                     signature,
                 })) = Event::from_payload(&env.event_type, env.schema_version, &env.payload)
                 else {
-                    return Err(brk("kontrollpunkten går inte att läsa".into()));
+                    return Err("kontrollpunkten går inte att läsa".into());
                 };
-                self.checkpoint(covered, &head_hash, signed_at, &kid, &signature)
-                    .map_err(brk)?;
+                self.checkpoint(covered, &head_hash, signed_at, &kid, &signature)?;
                 self.checkpoints
                     .push((covered, sequence, kid, signed_at.to_rfc3339()));
             }
@@ -404,7 +486,7 @@ impl Verifier {
                 let Ok(Event::ContributionRecorded(c)) =
                     Event::from_payload(&env.event_type, env.schema_version, &env.payload)
                 else {
-                    return Err(brk("bidraget går inte att läsa".into()));
+                    return Err("bidraget går inte att läsa".into());
                 };
                 if let Some(r) = c.forbund_record {
                     self.references.push(ForbundReference {
@@ -417,7 +499,6 @@ impl Verifier {
             }
             _ => {}
         }
-        self.hashes.insert(sequence, hash);
         Ok(())
     }
 
@@ -429,7 +510,15 @@ impl Verifier {
         kid: &str,
         signature: &str,
     ) -> Result<(), String> {
-        let Some(actual) = self.hashes.get(&covered) else {
+        let actual = covered
+            .checked_sub(1)
+            .and_then(|i| self.hashes.get(i as usize))
+            .filter(|_| {
+                self.foreign
+                    .binary_search_by_key(&covered, |f| f.sequence)
+                    .is_err()
+            });
+        let Some(actual) = actual else {
             return Err(format!(
                 "kontrollpunkten gäller sekvens {covered}, som inte finns före den"
             ));

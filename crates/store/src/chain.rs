@@ -49,7 +49,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::{ChainHash, Envelope, KommunId, StoreError, StoredEvent};
+use crate::{ChainHash, Envelope, KommunId, Provenance, StoreError, StoredEvent};
 
 const SIGNATURE_TAG: &[u8] = b"styrkedja/event-sig/v1\n";
 const SIGNATURE_FIELD: &[u8] = b",\"signature\":\"";
@@ -297,8 +297,22 @@ impl ChainState {
     /// documentation). A sequence out of order is an error at that message.
     pub fn classify_run(&mut self, messages: Vec<(u64, Bytes)>) -> Vec<Result<Record, StoreError>> {
         let start = self.clone();
-        if let Some(records) = self.run_vouched_for(&messages) {
-            return records.into_iter().map(Ok).collect();
+        let decoded = decode_run(&messages, |raw| {
+            serde_json::from_slice::<Envelope>(raw).ok()
+        });
+        if let Some(linked) = self.link_run(&messages, decoded) {
+            return linked
+                .into_iter()
+                .zip(messages)
+                .map(|((envelope, hash), (sequence, raw))| {
+                    Ok(Record::Event(StoredEvent {
+                        sequence,
+                        envelope,
+                        hash,
+                        raw,
+                    }))
+                })
+                .collect();
         }
         *self = start;
         messages
@@ -307,23 +321,65 @@ impl ChainState {
             .collect()
     }
 
-    /// The run as events, if every message links and the last signature
-    /// holds; `None` (with `self` in an unspecified state) at any doubt.
-    fn run_vouched_for(&mut self, messages: &[(u64, Bytes)]) -> Option<Vec<Record>> {
-        let mut records = Vec::with_capacity(messages.len());
+    /// Checks a run as [`classify_run`](Self::classify_run) does, reading
+    /// only the envelope fields a check needs ([`EnvelopeHead`], borrowed
+    /// from the messages) and keeping of each what `read` takes from it
+    /// (`read` runs where the message is decoded, on either thread). A
+    /// head is only ever read where the full envelope decodes too.
+    pub fn check_run<'a, T: Send>(
+        &mut self,
+        messages: &'a [(u64, Bytes)],
+        read: impl Fn(&EnvelopeHead<'a>) -> T + Sync,
+    ) -> RunCheck<T> {
+        let start = self.clone();
+        let kommun = &self.kommun;
+        let decoded = decode_run(messages, |raw| {
+            EnvelopeHead::decode(raw, kommun).map(|head| Read {
+                prev_hash: head.prev_hash,
+                key_event: head.event_type == KEY_EVENT_TYPE,
+                value: read(&head),
+            })
+        });
+        if let Some(linked) = self.link_run(messages, decoded) {
+            return RunCheck::Chained(
+                linked
+                    .into_iter()
+                    .map(|(r, hash)| (r.value, hash))
+                    .collect(),
+            );
+        }
+        *self = start;
+        RunCheck::PerMessage(
+            messages
+                .iter()
+                .map(|(sequence, raw)| self.classify(*sequence, raw.clone()))
+                .collect(),
+        )
+    }
+
+    /// The run's decoded envelopes with their hashes, if every message
+    /// decodes and links and the last signature holds; `None` (with `self`
+    /// in an unspecified state) at any doubt.
+    fn link_run<E: Linked>(
+        &mut self,
+        messages: &[(u64, Bytes)],
+        decoded: Vec<(Option<E>, ChainHash)>,
+    ) -> Option<Vec<(E, ChainHash)>> {
+        let mut linked = Vec::with_capacity(messages.len());
         // The last event not yet vouched for by a signature checked.
         let mut unchecked: Option<usize> = None;
-        for ((sequence, raw), (envelope, hash)) in messages.iter().zip(decode_run(messages)) {
+        for ((sequence, raw), (envelope, hash)) in messages.iter().zip(decoded) {
             if *sequence != self.next {
                 return None;
             }
             let envelope = envelope?;
-            if envelope.kommun != self.kommun || envelope.prev_hash != self.head {
+            if !envelope.of_kommun(&self.kommun) || envelope.prev_hash() != self.head {
                 return None;
             }
-            if envelope.event_type == KEY_EVENT_TYPE {
+            if envelope.key_event() {
                 // Rare: checked in full.
-                let key = self.key_event(&envelope).ok()?;
+                let full: Envelope = serde_json::from_slice(raw).ok()?;
+                let key = self.key_event(&full).ok()?;
                 signature_holds(raw, &key.key).ok()?;
                 // The events before it were signed by the key it replaces:
                 // the last of them is checked under that key, so a key
@@ -336,22 +392,17 @@ impl ChainState {
                 unchecked = None;
             } else {
                 self.key.as_ref()?;
-                unchecked = Some(records.len());
+                unchecked = Some(linked.len());
             }
             self.next += 1;
             self.chained = *sequence;
             self.head = hash;
-            records.push(Record::Event(StoredEvent {
-                sequence: *sequence,
-                envelope,
-                hash,
-                raw: raw.clone(),
-            }));
+            linked.push((envelope, hash));
         }
         if let Some(i) = unchecked {
             signature_holds(&messages[i].1, &self.key.as_ref()?.key).ok()?;
         }
-        Some(records)
+        Some(linked)
     }
 
     /// The key a `SigningKeyPublished` envelope introduces, if it may.
@@ -390,26 +441,175 @@ impl ChainState {
     }
 }
 
+/// A run checked by [`ChainState::check_run`].
+pub enum RunCheck<T> {
+    /// Every message is chained: what was read of each, and its hash.
+    Chained(Vec<(T, ChainHash)>),
+    /// Not all of them: the run classified message by message, with full
+    /// envelopes.
+    PerMessage(Vec<Result<Record, StoreError>>),
+}
+
+/// What linking a run reads of a decoded envelope.
+trait Linked {
+    fn of_kommun(&self, kommun: &KommunId) -> bool;
+    fn prev_hash(&self) -> ChainHash;
+    fn key_event(&self) -> bool;
+}
+
+impl Linked for Envelope {
+    fn of_kommun(&self, kommun: &KommunId) -> bool {
+        self.kommun == *kommun
+    }
+    fn prev_hash(&self) -> ChainHash {
+        self.prev_hash
+    }
+    fn key_event(&self) -> bool {
+        self.event_type == KEY_EVENT_TYPE
+    }
+}
+
+/// What [`ChainState::check_run`] keeps of a head: what linking needs, and
+/// what its caller read.
+struct Read<T> {
+    prev_hash: ChainHash,
+    key_event: bool,
+    value: T,
+}
+
+impl<T> Linked for Read<T> {
+    /// Only the kommun's own heads are read ([`EnvelopeHead::decode`]).
+    fn of_kommun(&self, _: &KommunId) -> bool {
+        true
+    }
+    fn prev_hash(&self) -> ChainHash {
+        self.prev_hash
+    }
+    fn key_event(&self) -> bool {
+        self.key_event
+    }
+}
+
+/// The fields of a stored [`Envelope`] that a chain check and a verifier
+/// read, borrowed from the stored bytes. The payload is checked to be JSON
+/// exactly as the envelope's `payload` accepts it, and not kept.
+///
+/// It accepts no message the full envelope refuses: every field has the
+/// envelope's name and type (strings are borrowed, so a string with an
+/// escape is refused here and the caller falls back to the full envelope),
+/// unknown fields are refused, and the kommun must be the one asked for (a
+/// valid id).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeHead<'a> {
+    pub event_id: uuid::Uuid,
+    pub kommun: &'a str,
+    #[serde(borrow)]
+    pub aggregate: AggregateHead<'a>,
+    pub event_type: &'a str,
+    pub schema_version: u32,
+    pub provenance: Provenance,
+    #[serde(deserialize_with = "crate::envelope::timestamp")]
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    pub recorded_by: &'a str,
+    pub correlation_id: uuid::Uuid,
+    #[serde(default)]
+    pub causation_id: Option<uuid::Uuid>,
+    pub idempotency_key: &'a str,
+    pub prev_hash: ChainHash,
+    #[serde(rename = "payload")]
+    _payload: AnyJson,
+    #[serde(default, borrow)]
+    pub signature: Option<&'a str>,
+}
+
+impl<'a> EnvelopeHead<'a> {
+    /// The head of stored bytes of `kommun`'s; `None` where it cannot be
+    /// read this way (the full envelope may still decode, or not) or is
+    /// another kommun's.
+    pub fn decode(raw: &'a [u8], kommun: &KommunId) -> Option<Self> {
+        serde_json::from_slice(raw)
+            .ok()
+            .filter(|head: &EnvelopeHead| head.kommun == kommun.as_str())
+    }
+}
+
+/// [`AggregateRef`](crate::AggregateRef), borrowed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateHead<'a> {
+    pub kind: &'a str,
+    pub id: &'a str,
+}
+
+/// Any JSON value, read and not kept: accepts exactly what
+/// `serde_json::Value` accepts (same parser calls, numbers included).
+#[derive(Debug)]
+struct AnyJson;
+
+impl<'de> Deserialize<'de> for AnyJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyJson)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AnyJson {
+    type Value = AnyJson;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_unit<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyJson, A::Error> {
+        while seq.next_element::<AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
+        while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+}
+
 /// Runs at least this long are decoded and hashed on two threads.
 const PARALLEL_RUN: usize = 128;
 
-/// Each message of a run decoded as an envelope (`None`: it does not
-/// decode) with the hash of its bytes — the work that needs no chain, so a
-/// long run is split in two halves done side by side; the chain is then
-/// checked over the results in order.
-fn decode_run(messages: &[(u64, Bytes)]) -> Vec<(Option<Envelope>, ChainHash)> {
-    let decode = |part: &[(u64, Bytes)]| -> Vec<(Option<Envelope>, ChainHash)> {
+/// Each message of a run decoded (`None`: it does not decode) with the hash
+/// of its bytes — the work that needs no chain, so a long run is split in
+/// two halves done side by side; the chain is then checked over the results
+/// in order.
+fn decode_run<'a, E: Send>(
+    messages: &'a [(u64, Bytes)],
+    decode: impl Fn(&'a [u8]) -> Option<E> + Sync,
+) -> Vec<(Option<E>, ChainHash)> {
+    let part = |part: &'a [(u64, Bytes)]| -> Vec<(Option<E>, ChainHash)> {
         part.iter()
-            .map(|(_, raw)| (serde_json::from_slice(raw).ok(), ChainHash::of_event(raw)))
+            .map(|(_, raw)| (decode(raw), ChainHash::of_event(raw)))
             .collect()
     };
     if messages.len() < PARALLEL_RUN {
-        return decode(messages);
+        return part(messages);
     }
     let (first, second) = messages.split_at(messages.len() / 2);
     std::thread::scope(|s| {
-        let later = s.spawn(|| decode(second));
-        let mut decoded = decode(first);
+        let later = s.spawn(|| part(second));
+        let mut decoded = part(first);
         match later.join() {
             Ok(rest) => decoded.extend(rest),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -441,5 +641,122 @@ mod tests {
         assert_ne!(upper.as_bytes(), &signed[..]);
         assert!(signature_holds(upper.as_bytes(), &key.verifying_key()).is_err());
         assert!(signature_holds(br#"{"a":1}"#, &key.verifying_key()).is_err());
+    }
+
+    fn stored_envelope() -> Vec<u8> {
+        let kommun = KommunId::new("bench").unwrap();
+        let envelope = Envelope {
+            event_id: uuid::Uuid::now_v7(),
+            kommun: kommun.clone(),
+            aggregate: crate::AggregateRef::new("goal", "g-1"),
+            event_type: "GoalAdopted".into(),
+            schema_version: 1,
+            provenance: Provenance::new(
+                crate::DecidedBy::System {
+                    component: "test".into(),
+                },
+                chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            ),
+            recorded_at: chrono::Utc::now(),
+            recorded_by: "test".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            idempotency_key: "k-1".into(),
+            prev_hash: ChainHash::genesis(&kommun),
+            payload: serde_json::json!({"a": [1, 2.5, "x", null, true, {"b": {}}]}),
+            signature: None,
+        };
+        sign_envelope(
+            serde_json::to_vec(&envelope).unwrap(),
+            &SigningKey::from_bytes(&[7; 32]),
+        )
+    }
+
+    #[test]
+    fn a_head_is_read_only_where_the_whole_envelope_is() {
+        let stored = String::from_utf8(stored_envelope()).unwrap();
+        let full: Envelope = serde_json::from_str(&stored).unwrap();
+        let kommun = KommunId::new("bench").unwrap();
+        let head = EnvelopeHead::decode(stored.as_bytes(), &kommun).unwrap();
+        assert_eq!(head.event_id, full.event_id);
+        assert_eq!(head.recorded_at, full.recorded_at);
+        assert_eq!(head.prev_hash, full.prev_hash);
+        assert_eq!(head.provenance, full.provenance);
+        let field = |name: &str, value: &str| -> String {
+            let mut v: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&stored).unwrap();
+            v.remove(name);
+            let mut text = serde_json::to_string(&v).unwrap();
+            text.pop();
+            format!("{text},\"{name}\":{value}}}")
+        };
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let mut cases = vec![
+            field("payload", "1e400"),
+            field("payload", "-1e400"),
+            field("payload", "123456789012345678901234567890"),
+            field("payload", &deep),
+            field("payload", r#""\u00e5""#),
+            field("payload", r#""\ud800""#),
+            field("payload", r#"{"a":1,"a":2}"#),
+            field("kommun", r#""b\u0065nch""#),
+            field("kommun", r#""Bench""#),
+            field("kommun", "null"),
+            field("extra", "1"),
+            field("recorded_by", "null"),
+            field("signature", "null"),
+            field("causation_id", "null"),
+            field("causation_id", r#""nej""#),
+            field("schema_version", "-1"),
+            field("schema_version", "1.0"),
+            field("event_id", r#""01a21d7d109f71cb8a1740ab6d97cb11""#),
+            field("event_id", r#""{01a21d7d-109f-71cb-8a17-40ab6d97cb11}""#),
+            field("prev_hash", &format!("\"{}\"", "A".repeat(64))),
+            field("prev_hash", &format!("\"{}\"", "a".repeat(63))),
+            field("aggregate", r#"{"kind":"goal","id":"g-1","x":1}"#),
+            field("aggregate", r#"{"kind":"goal"}"#),
+            field(
+                "provenance",
+                r#"{"decided_by":{"kind":"system","component":"t","body":null},"effective_date":"2026-01-01"}"#,
+            ),
+            stored.replacen("{", "[", 1),
+            format!("{stored} "),
+            stored.replace("GoalAdopted", "Goal\\u0041dopted"),
+        ];
+        for time in [
+            "2026-11-27 14:51:05Z",
+            "2026-11-27t14:51:05z",
+            "2026-11-27T14:51:05+00:00",
+            "2026-11-27T14:51:05-00:00",
+            "2026-11-27T14:51:05+0100",
+            "2026-11-27T23:59:60Z",
+            "2026-12-31T23:59:60.5Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-27T14:51Z",
+            "2026-11-27T14:51:05.123456789012Z",
+            "2026-11-27T14:51:05",
+            "+12026-11-27T14:51:05Z",
+            " 2026-11-27T14:51:05Z",
+        ] {
+            cases.push(field("recorded_at", &format!("\"{time}\"")));
+            // The timestamp reader takes what chrono's `DateTime<Utc>` takes.
+            let ours = <chrono::DateTime<chrono::Utc> as crate::envelope::Text>::read(time);
+            let chrono = time.parse::<chrono::DateTime<chrono::Utc>>();
+            assert_eq!(ours.ok(), chrono.ok(), "{time}");
+        }
+        let mut accepted = 0;
+        for case in &cases {
+            let full = serde_json::from_str::<Envelope>(case);
+            if let Some(head) = EnvelopeHead::decode(case.as_bytes(), &kommun) {
+                accepted += 1;
+                let full = full.unwrap_or_else(|e| {
+                    panic!("the head took what the envelope refuses ({e}): {case}")
+                });
+                assert_eq!(head.recorded_at, full.recorded_at, "{case}");
+                assert_eq!(head.event_id, full.event_id, "{case}");
+            }
+        }
+        // Some of them are envelopes, and the head reads those.
+        assert!(accepted >= 5, "{accepted}");
     }
 }

@@ -15,8 +15,8 @@ mod keys;
 mod store;
 
 pub use chain::{
-    key_id, sign_envelope, ChainState, ForeignMessage, KeyInForce, KeyPayload, Record,
-    KEY_EVENT_TYPE,
+    key_id, sign_envelope, AggregateHead, ChainState, EnvelopeHead, ForeignMessage, KeyInForce,
+    KeyPayload, Record, RunCheck, KEY_EVENT_TYPE,
 };
 pub use keys::{write_secret, KeyStore};
 
