@@ -135,9 +135,11 @@ pub struct Projector {
     tree: sled::Tree,
     path: PathBuf,
     flush_every: usize,
-    /// Serialises batch application, so that concurrent catch-ups of one
-    /// kommun never apply an event twice.
-    apply_lock: std::sync::Mutex<()>,
+    /// Per kommun: serialises batch application, so that concurrent
+    /// catch-ups of one kommun never apply an event twice (kommuner apply
+    /// side by side: their keys never overlap).
+    applying:
+        std::sync::Mutex<std::collections::HashMap<KommunId, std::sync::Arc<std::sync::Mutex<()>>>>,
     /// One catch-up per kommun at a time: a burst of queries waits for the
     /// one reading the stream instead of each reading it again.
     catching_up: std::sync::Mutex<
@@ -153,7 +155,11 @@ pub struct Projector {
     verified: std::sync::Mutex<std::collections::HashSet<KommunId>>,
     /// Per kommun: how many batches have written a document the
     /// styrkedja graph is built from, and the graph built at such a count.
-    graphs: std::sync::Mutex<std::collections::HashMap<KommunId, GraphSlot>>,
+    /// Each kommun's slot has a lock of its own, held while its batches are
+    /// written, so kommuner write side by side.
+    graphs: std::sync::Mutex<
+        std::collections::HashMap<KommunId, std::sync::Arc<std::sync::Mutex<GraphSlot>>>,
+    >,
 }
 
 /// A kommun's styrkedja graph as last built, and the generation of its
@@ -237,7 +243,7 @@ impl Projector {
             tree,
             path: path.to_path_buf(),
             flush_every: 512,
-            apply_lock: std::sync::Mutex::new(()),
+            applying: Default::default(),
             catching_up: Default::default(),
             views: Default::default(),
             verified: Default::default(),
@@ -280,23 +286,21 @@ impl Projector {
         kommun: &KommunId,
         node: &str,
     ) -> Result<Option<crate::ChainPath>, ProjectionError> {
+        let slot = per_kommun(&self.graphs, kommun);
         let changed = {
-            let graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = graphs.get(kommun);
-            let changed = slot.map_or(0, |s| s.changed);
-            if let Some((built, graph)) = slot.and_then(|s| s.built.as_ref()) {
-                if *built == changed {
+            let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((built, graph)) = &slot.built {
+                if *built == slot.changed {
                     return Ok(crate::query::chain_in(graph, node));
                 }
             }
-            changed
+            slot.changed
         };
         // Built from what the view holds now, which is at least as new as
         // `changed` (a batch counts its change only once it is written).
         let graph = std::sync::Arc::new(crate::query::graph(&self.tree, kommun)?);
         let path = crate::query::chain_in(&graph, node);
-        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = graphs.entry(kommun.clone()).or_default();
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         // A slower build of an older state never replaces a newer one.
         if slot
             .built
@@ -310,17 +314,17 @@ impl Projector {
 
     /// Writes a sled batch of the kommun's; one that changes documents the
     /// kommun's graph is built from is written and counted under the
-    /// graphs' lock together, so a query never finds the new view with the
-    /// old graph still counted current.
+    /// kommun's graph lock together, so a query never finds the new view
+    /// with the old graph still counted current.
     fn write(
         &self,
         kommun: &KommunId,
         batch: sled::Batch,
         graph_changed: bool,
     ) -> Result<(), ProjectionError> {
-        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = per_kommun(&self.graphs, kommun);
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         self.tree.apply_batch(batch)?;
-        let slot = graphs.entry(kommun.clone()).or_default();
         slot.written += 1;
         slot.plans.clear();
         if graph_changed {
@@ -340,15 +344,15 @@ impl Projector {
         kommun: &KommunId,
         year: i32,
     ) -> Result<std::sync::Arc<crate::KeptPlan>, ProjectionError> {
+        let slot = per_kommun(&self.graphs, kommun);
         let written = {
-            let graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
-            let slot = graphs.get(kommun);
-            if let Some((at, plan)) = slot.and_then(|s| s.plans.get(&year)) {
-                if slot.is_some_and(|s| s.written == *at) {
+            let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, plan)) = slot.plans.get(&year) {
+                if slot.written == *at {
                     return Ok(plan.clone());
                 }
             }
-            slot.map_or(0, |s| s.written)
+            slot.written
         };
         let view = crate::plan_with(
             &self.tree,
@@ -357,8 +361,7 @@ impl Projector {
             crate::Outcomes::Latest(crate::OUTCOMES_KEPT),
         )?;
         let plan = std::sync::Arc::new(crate::KeptPlan::new(&view)?);
-        let mut graphs = self.graphs.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = graphs.entry(kommun.clone()).or_default();
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         // Kept only if nothing was written while it was built; a few
         // years per kommun (a client asking year after year keeps no more).
         if slot.written == written {
@@ -606,7 +609,8 @@ impl Projector {
         after: &ChainState,
         corrections: &mut Corrections,
     ) -> Result<(u64, bool), ProjectionError> {
-        let _guard = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let applying = per_kommun(&self.applying, kommun);
+        let _guard = applying.lock().unwrap_or_else(|p| p.into_inner());
         // Another catch-up may have applied some of these already: skip them.
         let done = self.checkpoint(kommun)?.map_or(0, |c| c.sequence);
         let records: Vec<&Decoded> = records.iter().filter(|r| r.sequence() > done).collect();
