@@ -40,5 +40,5 @@ pub use event::*;
 pub use input::{check_plain_text, MAX_AMOUNT, YEARS};
 pub use model::*;
 pub use rejection::{Rejection, Rule};
-pub use state::KommunState;
+pub use state::{KommunState, Shared};
 pub use styr_provenance::{DecidedBy, Provenance};

@@ -9,66 +9,126 @@ use crate::model::*;
 
 /// Kommunens beslutsläge: everything decided so far in one kommun, folded
 /// from its events. Deciding reads it; only [`KommunState::evolve`] writes it.
+///
+/// Each collection is [`Shared`]: a clone (a group decided ahead of the
+/// state, on a copy of its own) shares them all, and copies only what the
+/// group then changes.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KommunState {
     pub kommun: Option<KommunInfo>,
-    pub bodies: BTreeMap<String, Body>,
-    pub units: BTreeMap<String, Unit>,
+    pub bodies: Shared<BTreeMap<String, Body>>,
+    pub units: Shared<BTreeMap<String, Unit>>,
     /// (body, point) → delegation.
-    pub delegations: BTreeMap<(String, String), Delegation>,
-    pub directions: BTreeMap<String, DirectionKind>,
-    pub documents: BTreeMap<String, Styrdokument>,
+    pub delegations: Shared<BTreeMap<(String, String), Delegation>>,
+    pub directions: Shared<BTreeMap<String, DirectionKind>>,
+    pub documents: Shared<BTreeMap<String, Styrdokument>>,
     /// Budget year → its two plan years.
-    pub budgets: BTreeMap<i32, [i32; 2]>,
+    pub budgets: Shared<BTreeMap<i32, [i32; 2]>>,
     /// (body, year) → ram in tkr, as last set.
-    pub ramar: BTreeMap<(String, i32), Tkr>,
+    pub ramar: Shared<BTreeMap<(String, i32), Tkr>>,
     /// Budget year → its skattesats, once fastställd.
-    pub skattesatser: BTreeMap<i32, Skattesats>,
+    pub skattesatser: Shared<BTreeMap<i32, Skattesats>>,
     /// Year → the negative balanskravsresultat (after RUR, as a positive
     /// amount) KS's årsredovisning reported for it: an obligation to restore
     /// (KL 11 kap 12 §).
-    pub balanskrav_deficits: BTreeMap<i32, Tkr>,
+    pub balanskrav_deficits: Shared<BTreeMap<i32, Tkr>>,
     /// Budget years KF has fastställt.
-    pub established: std::collections::BTreeSet<i32>,
+    pub established: Shared<std::collections::BTreeSet<i32>>,
     /// Investeringsprojekt by id, as last budgeted.
-    pub investments: BTreeMap<String, Investment>,
+    pub investments: Shared<BTreeMap<String, Investment>>,
     /// (investment, year) of every investment outcome reported.
-    pub investment_follow_ups: std::collections::BTreeSet<(String, i32)>,
-    pub goals: BTreeMap<String, KfGoal>,
+    pub investment_follow_ups: Shared<std::collections::BTreeSet<(String, i32)>>,
+    pub goals: Shared<BTreeMap<String, KfGoal>>,
     /// From year → the follow-up calendar decided for it and later years.
-    pub calendars: BTreeMap<i32, Vec<ReportPeriod>>,
+    pub calendars: Shared<BTreeMap<i32, Vec<ReportPeriod>>>,
     /// Målgrupp id → its name.
-    pub malgrupper: BTreeMap<String, String>,
-    pub processes: BTreeMap<String, Process>,
+    pub malgrupper: Shared<BTreeMap<String, String>>,
+    pub processes: Shared<BTreeMap<String, Process>>,
     /// Contribution id → the process goal it serves.
-    pub contributions: BTreeMap<String, String>,
-    pub uppdrag: BTreeMap<String, Uppdrag>,
+    pub contributions: Shared<BTreeMap<String, String>>,
+    pub uppdrag: Shared<BTreeMap<String, Uppdrag>>,
     /// (body, year) → the nämndmål of its nämndplan.
-    pub namndplaner: BTreeMap<(String, i32), Vec<String>>,
-    pub namndmal: BTreeMap<String, Namndmal>,
+    pub namndplaner: Shared<BTreeMap<(String, i32), Vec<String>>>,
+    pub namndmal: Shared<BTreeMap<String, Namndmal>>,
     /// (body, year) → unit → amount.
-    pub detaljbudgetar: BTreeMap<(String, i32), BTreeMap<String, Tkr>>,
-    pub plans: BTreeMap<String, Plan>,
+    pub detaljbudgetar: Shared<BTreeMap<(String, i32), BTreeMap<String, Tkr>>>,
+    pub plans: Shared<BTreeMap<String, Plan>>,
     /// (goal, indicator) of every KF goal and nämndmål.
-    pub indicators: std::collections::BTreeSet<(String, String)>,
+    pub indicators: Shared<std::collections::BTreeSet<(String, String)>>,
     /// Kolada nyckeltal → the indicators that name it.
-    pub kolada_kpis: BTreeMap<String, std::collections::BTreeSet<IndicatorRef>>,
+    pub kolada_kpis: Shared<BTreeMap<String, std::collections::BTreeSet<IndicatorRef>>>,
     /// (kpi, year, gender) → the value and status Kolada last gave.
-    pub kolada_values: BTreeMap<(String, i32, String), (Option<f64>, String)>,
-    pub deviations: BTreeMap<String, Deviation>,
+    pub kolada_values: Shared<KoladaValues>,
+    pub deviations: Shared<BTreeMap<String, Deviation>>,
     /// (body, year, kind, period) of every adopted follow-up report; the
     /// period (`MM-DD`) names one of several reports of a kind in a year.
-    pub reports: std::collections::BTreeSet<(String, i32, ReportKind, Option<String>)>,
-    pub atgardsplaner: BTreeMap<String, (String, Vec<String>)>,
-    pub control_plans: BTreeMap<String, ControlPlan>,
-    pub findings: BTreeMap<String, Finding>,
-    pub reviews: BTreeMap<String, Review>,
+    pub reports: Shared<AdoptedReports>,
+    pub atgardsplaner: Shared<BTreeMap<String, (String, Vec<String>)>>,
+    pub control_plans: Shared<BTreeMap<String, ControlPlan>>,
+    pub findings: Shared<BTreeMap<String, Finding>>,
+    pub reviews: Shared<BTreeMap<String, Review>>,
     /// Elections to fullmäktige by date: kind and mandatperiod.
-    pub elections: BTreeMap<NaiveDate, crate::ElectionRecorded>,
+    pub elections: Shared<BTreeMap<NaiveDate, crate::ElectionRecorded>>,
     /// When the kommun was registered (no decision takes effect before).
     pub registered: Option<NaiveDate>,
     /// Identity → what it may record (grants in force).
-    pub access: BTreeMap<String, std::collections::BTreeSet<Access>>,
+    pub access: Shared<BTreeMap<String, std::collections::BTreeSet<Access>>>,
+}
+
+/// (kpi, year, gender) → the value and status Kolada last gave.
+pub type KoladaValues = BTreeMap<(String, i32, String), (Option<f64>, String)>;
+
+/// (body, year, kind, period) of every adopted follow-up report.
+pub type AdoptedReports = std::collections::BTreeSet<(String, i32, ReportKind, Option<String>)>;
+
+/// A collection shared between clones of the state until one of them
+/// changes it (then that one gets a copy of its own: `Arc::make_mut`).
+/// Reads and writes go through it as through the collection itself.
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Shared<T>(std::sync::Arc<T>);
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> std::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T> Shared<T> {
+    /// Whether the two are one collection (not yet copied apart).
+    pub fn is_shared_with(&self, other: &Shared<T>) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> From<T> for Shared<T> {
+    fn from(value: T) -> Self {
+        Shared(std::sync::Arc::new(value))
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T>
+where
+    &'a T: IntoIterator,
+{
+    type Item = <&'a T as IntoIterator>::Item;
+    type IntoIter = <&'a T as IntoIterator>::IntoIter;
+    fn into_iter(self) -> Self::IntoIter {
+        (&*self.0).into_iter()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

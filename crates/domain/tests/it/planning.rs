@@ -1795,3 +1795,37 @@ fn organisation_and_responsibility_are_two_things() {
             "sign": "negative", "amount": -100, "analysis": "Vikarier", "noticed": "2026-04-01"})))
         .is_ok());
 }
+
+/// A group is decided on a copy of the state: the copy shares every
+/// collection, and a decision folded into it copies only what it changes;
+/// the state it came from stays as it was.
+#[test]
+fn a_copy_of_the_state_shares_what_it_does_not_change() {
+    let w = kommun();
+    let mut copy = w.state.clone();
+    assert_eq!(copy, w.state);
+    assert!(copy.units.is_shared_with(&w.state.units));
+    assert!(copy.bodies.is_shared_with(&w.state.bodies));
+    let events = w.clone_ok(
+        by("bun", "2025-12-01"),
+        json!({"command": "establish_unit", "unit": "bun-vast", "name": "Väst", "namnd": "bun", "parent": "bun-skola", "level": "ansvarsenhet"}),
+    );
+    for e in &events {
+        copy.evolve(
+            &EventMeta {
+                event_id: Uuid::from_u128(999),
+                decided_by: by("bun", "2025-12-01").decided_by,
+            },
+            e,
+        );
+    }
+    assert!(copy.units.contains_key("bun-vast"));
+    assert!(!w.state.units.contains_key("bun-vast"));
+    assert!(!copy.units.is_shared_with(&w.state.units));
+    assert!(copy.bodies.is_shared_with(&w.state.bodies));
+    assert!(copy.goals.is_shared_with(&w.state.goals));
+    // Serialised as the collection itself (a snapshot's form is unchanged).
+    let json = serde_json::to_value(&w.state.units).unwrap();
+    assert_eq!(json, serde_json::to_value(&*w.state.units).unwrap());
+    assert!(json["bun-sodra"].is_object(), "{json}");
+}
