@@ -221,8 +221,8 @@ impl Checked {
         Checked::of(
             e.event_id,
             &e.provenance,
-            e.recorded_by,
-            e.idempotency_key,
+            &e.recorded_by,
+            &e.idempotency_key,
             e.event_type,
         )
     }

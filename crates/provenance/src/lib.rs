@@ -92,9 +92,9 @@ fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     Day::deserialize(d).map(|day| day.0)
 }
 
-/// The tag of [`DecidedBy`].
+/// The tag of [`DecidedBy`]: a string, as the derive reads a tag.
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", variant_identifier)]
 enum Kind {
     Body,
     Delegate,
@@ -431,6 +431,7 @@ mod tests {
             r#"{"kind":"mayor","component":"x"}"#,
             r#"{"kind":null,"component":"x"}"#,
             r#"{"kind":"System","component":"x"}"#,
+            r#"{"kind":{"system":null},"component":"x"}"#,
             r#"{}"#,
             r#"null"#,
             r#""system""#,
@@ -466,6 +467,8 @@ mod tests {
                 "{text}"
             );
         }
+        // Only the object form is read (the derive also took a list).
+        assert!(serde_json::from_str::<DecidedBy>(r#"["system","x"]"#).is_err());
         // Every kind written is read back.
         for case in &cases[..5] {
             let read: DecidedBy = serde_json::from_str(case).unwrap();

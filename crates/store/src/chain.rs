@@ -511,11 +511,13 @@ pub struct EnvelopeHead<'a> {
     pub provenance: Provenance,
     #[serde(deserialize_with = "crate::envelope::timestamp")]
     pub recorded_at: chrono::DateTime<chrono::Utc>,
-    pub recorded_by: &'a str,
+    #[serde(borrow)]
+    pub recorded_by: std::borrow::Cow<'a, str>,
     pub correlation_id: uuid::Uuid,
     #[serde(default)]
     pub causation_id: Option<uuid::Uuid>,
-    pub idempotency_key: &'a str,
+    #[serde(borrow)]
+    pub idempotency_key: std::borrow::Cow<'a, str>,
     pub prev_hash: ChainHash,
     #[serde(rename = "payload")]
     _payload: AnyJson,
@@ -582,8 +584,47 @@ impl<'de> serde::de::Visitor<'de> for AnyJson {
         Ok(AnyJson)
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
+        // `Value` (serde_json's `raw_value` feature is on) reads an object
+        // whose first key is its raw-value token as a raw value, and refuses
+        // most such objects: refused here, so the full envelope decides.
+        match map.next_key::<FirstKey>()? {
+            None => return Ok(AnyJson),
+            Some(FirstKey::RawValueToken) => {
+                return Err(serde::de::Error::custom("serde_json's raw-value token"))
+            }
+            Some(FirstKey::Other) => map.next_value::<AnyJson>()?,
+        };
         while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
         Ok(AnyJson)
+    }
+}
+
+/// The first key of an object, as `serde_json::Value` tells it apart.
+enum FirstKey {
+    RawValueToken,
+    Other,
+}
+
+/// The key `serde_json` (with `raw_value`) reserves for a raw value.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl<'de> Deserialize<'de> for FirstKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Key;
+        impl serde::de::Visitor<'_> for Key {
+            type Value = FirstKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FirstKey, E> {
+                Ok(if v == RAW_VALUE_TOKEN {
+                    FirstKey::RawValueToken
+                } else {
+                    FirstKey::Other
+                })
+            }
+        }
+        d.deserialize_str(Key)
     }
 }
 
@@ -699,6 +740,16 @@ mod tests {
             field("payload", r#""\u00e5""#),
             field("payload", r#""\ud800""#),
             field("payload", r#"{"a":1,"a":2}"#),
+            field("payload", r#"{"$serde_json::private::RawValue":1}"#),
+            field(
+                "payload",
+                r#"{"$serde_json::private::RawValue":"not json"}"#,
+            ),
+            field("payload", r#"{"$serde_json::private::RawValue":"1","b":2}"#),
+            field("payload", r#"{"a":[{"$serde_json::private::RawValue":0}]}"#),
+            field("payload", r#"{"\u0024serde_json::private::RawValue":0}"#),
+            field("payload", r#"{"b":1,"$serde_json::private::RawValue":0}"#),
+            field("idempotency_key", r#""k-\"1\"""#),
             field("kommun", r#""b\u0065nch""#),
             field("kommun", r#""Bench""#),
             field("kommun", "null"),

@@ -124,43 +124,62 @@ impl TestNats {
     }
 }
 
-/// A burst of `n` plan queries for 2026 to vimmerby, sent while one more is
-/// answered: when this returns, the burst is in flight. Each handle ends
-/// with its reply or error ([`count_plan_answers`] reads them).
-pub async fn plan_query_burst(
-    client: &async_nats::Client,
+/// A burst of plan queries in flight, each with a reply subject of its own
+/// (read with [`count_plan_answers`]).
+pub struct PlanBurst {
+    replies: async_nats::Subscriber,
     n: usize,
-) -> Vec<tokio::task::JoinHandle<Result<async_nats::Message, async_nats::RequestError>>> {
+}
+
+/// A burst of `n` plan queries for 2026 to vimmerby: when this returns,
+/// every one of them has reached the server (published, then flushed) and
+/// one more has been answered.
+pub async fn plan_query_burst(client: &async_nats::Client, n: usize) -> PlanBurst {
     const SUBJECT: &str = "styrkedja.api.vimmerby.query";
     const BODY: &str = r#"{"query":{"kind":"plan","year":2026}}"#;
-    let burst = (0..n)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { client.request(SUBJECT, BODY.into()).await })
-        })
-        .collect();
+    let inbox = client.new_inbox();
+    let replies = client.subscribe(format!("{inbox}.*")).await.unwrap();
+    for i in 0..n {
+        client
+            .publish_with_reply(SUBJECT, format!("{inbox}.{i}"), BODY.into())
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
     let first = client.request(SUBJECT, BODY.into()).await.unwrap();
     assert!(!first.payload.is_empty());
-    burst
+    PlanBurst { replies, n }
 }
 
 /// How many of a burst were answered with the plan and how many refused at
-/// once ("no responders"); anything else (a time-out) fails the test.
-pub async fn count_plan_answers(
-    burst: Vec<tokio::task::JoinHandle<Result<async_nats::Message, async_nats::RequestError>>>,
-) -> (usize, usize) {
+/// once ("no responders"); a request with neither within a minute, or
+/// answered twice, fails the test.
+pub async fn count_plan_answers(burst: PlanBurst) -> (usize, usize) {
+    use futures::StreamExt;
+    let PlanBurst { mut replies, n } = burst;
     let (mut answered, mut refused) = (0, 0);
-    for r in burst {
-        match r.await.unwrap() {
-            Ok(m) => {
-                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-                assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
-                answered += 1;
-            }
-            Err(e) if e.kind() == async_nats::client::RequestErrorKind::NoResponders => {
-                refused += 1;
-            }
-            Err(e) => panic!("a request was neither answered nor refused: {e}"),
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < n {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(60), replies.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} of {n} requests neither answered nor refused",
+                    n - seen.len()
+                )
+            })
+            .expect("the reply subscription ended");
+        assert!(
+            seen.insert(m.subject.to_string()),
+            "two replies to {}",
+            m.subject
+        );
+        if m.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
+            refused += 1;
+        } else {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            assert_eq!(v["result"]["budget"]["year"], 2026, "{v}");
+            answered += 1;
         }
     }
     (answered, refused)
