@@ -378,8 +378,7 @@ impl ChainState {
             }
             if envelope.key_event() {
                 // Rare: checked in full.
-                let full: Envelope = serde_json::from_slice(raw).ok()?;
-                let key = self.key_event(&full).ok()?;
+                let key = self.key_event(&*envelope.full(raw)?).ok()?;
                 signature_holds(raw, &key.key).ok()?;
                 // The events before it were signed by the key it replaces:
                 // the last of them is checked under that key, so a key
@@ -455,6 +454,8 @@ trait Linked {
     fn of_kommun(&self, kommun: &KommunId) -> bool;
     fn prev_hash(&self) -> ChainHash;
     fn key_event(&self) -> bool;
+    /// The whole envelope (a key event is checked in full).
+    fn full(&self, raw: &[u8]) -> Option<std::borrow::Cow<'_, Envelope>>;
 }
 
 impl Linked for Envelope {
@@ -466,6 +467,9 @@ impl Linked for Envelope {
     }
     fn key_event(&self) -> bool {
         self.event_type == KEY_EVENT_TYPE
+    }
+    fn full(&self, _: &[u8]) -> Option<std::borrow::Cow<'_, Envelope>> {
+        Some(std::borrow::Cow::Borrowed(self))
     }
 }
 
@@ -487,6 +491,12 @@ impl<T> Linked for Read<T> {
     }
     fn key_event(&self) -> bool {
         self.key_event
+    }
+    /// Only a head was read: the envelope is decoded now.
+    fn full(&self, raw: &[u8]) -> Option<std::borrow::Cow<'_, Envelope>> {
+        serde_json::from_slice(raw)
+            .ok()
+            .map(std::borrow::Cow::Owned)
     }
 }
 

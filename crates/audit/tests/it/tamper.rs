@@ -9,7 +9,7 @@ use styr_audit::*;
 use styr_projections::{digest, fold_records, Projector};
 use styr_service::{example, Kommuner};
 use styr_store::{
-    key_id, sign_envelope, ChainHash, ChainState, Envelope, EventStore, KommunId, Record,
+    key_id, sign_envelope, ChainHash, ChainState, DecidedBy, Envelope, EventStore, KommunId, Record,
 };
 use styr_testkit::TestNats;
 
@@ -294,6 +294,34 @@ async fn every_tamper_case_is_detected_and_located() {
     assert!(
         tofu.is_ok(),
         "a self-consistent forgery passes trust-on-first-use: {tofu:?}"
+    );
+
+    // P7 in a history that otherwise holds (signed with its own first key):
+    // an event without who recorded it, or whose decider is blank, breaks
+    // verification there, naming what is missing.
+    let blanked = |change: &dyn Fn(&mut Envelope)| {
+        let mut p7 = t.clone();
+        let mut env: Envelope = serde_json::from_str(&p7[mid].event).unwrap();
+        change(&mut env);
+        p7[mid].event = serde_json::to_string(&env).unwrap();
+        rechain(&mut p7, mid, &forged_key);
+        let b = at(verify(&p7, forged_last, Options::default()));
+        assert_eq!(b.sequence, p7[mid].sequence, "{b}");
+        b.problem
+    };
+    let problem = blanked(&|env| env.recorded_by = " ".into());
+    assert!(
+        problem.contains("recorded_by") && problem.contains("P7"),
+        "{problem}"
+    );
+    let problem = blanked(&|env| {
+        env.provenance.decided_by = DecidedBy::System {
+            component: String::new(),
+        }
+    });
+    assert!(
+        problem.contains("provenance.decided_by.component") && problem.contains("P7"),
+        "{problem}"
     );
     let b = at(verify(
         &t,
