@@ -68,6 +68,12 @@ pub async fn run(
     });
     let tls_ca = cli.nats_url.as_ref().and(cli.tls_ca.as_deref());
     let client = connect_api(&backend, tls_ca).await?;
+    // Said only once the server has the service's subscriptions: a request
+    // sent after this line finds a responder.
+    let started = styr_service::api::start(client, api)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("kunde inte starta tjänsten")?;
     outln!(
         "tjänsten styrkedja svarar på {0}.<kommun>.submit och {0}.<kommun>.query",
         styr_service::api::API_PREFIX
@@ -94,13 +100,13 @@ pub async fn run(
                 data_dir: &cli.data_dir,
                 checkpointing: &checkpointing,
             };
-            styr_service::supervise::run(client, api, &mut watch, Duration::from_millis(500)).await
+            styr_service::supervise::run(started, &mut watch, Duration::from_millis(500)).await
         }
         None => {
             let mut watch = ExternalServer {
                 checkpointing: &checkpointing,
             };
-            styr_service::supervise::run(client, api, &mut watch, Duration::from_secs(5)).await
+            styr_service::supervise::run(started, &mut watch, Duration::from_secs(5)).await
         }
     };
     // Stopped when stopping began; also when the service ended otherwise.

@@ -1024,6 +1024,25 @@ pub async fn serve_until(
     api: Arc<Api>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), async_nats::Error> {
+    start(client, api).await?.serve_until(shutdown).await
+}
+
+/// The service subscribed and known to its server, not yet taking requests
+/// (they wait in the subscriptions): what [`start`] returns.
+pub struct Started {
+    client: async_nats::Client,
+    api: Arc<Api>,
+    service: micro::Service,
+    endpoints: Vec<(Arc<micro::Endpoint>, async_nats::Subscriber)>,
+}
+
+/// Subscribes the service's endpoints and waits until its server has
+/// them (a flush): from then on a request finds a responder, so a caller
+/// may say that the service answers.
+pub async fn start(
+    client: async_nats::Client,
+    api: Arc<Api>,
+) -> Result<Started, async_nats::Error> {
     let (service, endpoints) = micro::Service::start(
         &client,
         "styrkedja",
@@ -1035,84 +1054,108 @@ pub async fn serve_until(
         ],
     )
     .await?;
-    let max_payload = client.server_info().max_payload;
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    // Every request task holds a sender; when the last is dropped, every
-    // request taken has been answered.
-    let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
-    let mut loops = tokio::task::JoinSet::new();
-    for (endpoint, sub) in endpoints {
-        let (api, client, busy) = (api.clone(), client.clone(), in_flight.clone());
-        loops.spawn(micro::take(sub, stopping.clone(), move |m| {
-            let (api, client, busy, endpoint) =
-                (api.clone(), client.clone(), busy.clone(), endpoint.clone());
-            let started = std::time::Instant::now();
-            tokio::spawn(async move {
-                let _busy = busy;
-                let result = match endpoint.name {
-                    "submit" => api.submit_message(&m).await.map(|v| v.to_string()),
-                    _ => api.query(&m.subject, &m.payload).await,
-                };
-                answer(&client, &endpoint, m, started, result, max_payload).await;
-            });
-        }));
-    }
-    drop(in_flight);
-    let ended = async { while loops.join_next().await.is_some() {} };
-    tokio::select! {
-        () = ended => {}
-        () = shutdown => tracing::info!("shutting down: answering the requests already taken"),
-    }
-    // Unsubscribe and take what the client had already received; all of it
-    // within the drain time (a connection that is reconnecting never ends
-    // its subscriptions by itself).
-    let _ = stop.send(true);
-    // A server that is gone takes no more replies and ends no subscription:
-    // then there is nothing left to wait for. Gone means disconnected for
-    // all of SERVER_GONE: a reconnect blip during the drain is waited out.
-    let connected = || client.connection_state() == async_nats::connection::State::Connected;
-    let server_lost = async {
-        let mut since: Option<std::time::Instant> = None;
-        loop {
-            match (connected(), since) {
-                (true, _) => since = None,
-                (false, None) => since = Some(std::time::Instant::now()),
-                (false, Some(t)) if t.elapsed() >= SERVER_GONE => break,
-                (false, Some(_)) => {}
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    };
-    let drained_in_time = tokio::time::timeout(DRAIN_TIMEOUT, async {
-        tokio::select! {
-            () = async {
-                while loops.join_next().await.is_some() {}
-                let _ = drained.recv().await;
-            } => true,
-            () = server_lost => false,
-        }
+    client.flush().await?;
+    Ok(Started {
+        client,
+        api,
+        service,
+        endpoints,
     })
-    .await;
-    drop(service);
-    match drained_in_time {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("the NATS server is gone; stopping without answering the rest"),
-        Err(_) => {
-            tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway")
+}
+
+impl Started {
+    /// Answers requests until `shutdown` completes; then as [`serve_until`].
+    pub async fn serve_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), async_nats::Error> {
+        let Started {
+            client,
+            api,
+            service,
+            endpoints,
+        } = self;
+        let max_payload = client.server_info().max_payload;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        // Every request task holds a sender; when the last is dropped, every
+        // request taken has been answered.
+        let (in_flight, mut drained) = tokio::sync::mpsc::channel::<()>(1);
+        let mut loops = tokio::task::JoinSet::new();
+        for (endpoint, sub) in endpoints {
+            let (api, client, busy) = (api.clone(), client.clone(), in_flight.clone());
+            loops.spawn(micro::take(sub, stopping.clone(), move |m| {
+                let (api, client, busy, endpoint) =
+                    (api.clone(), client.clone(), busy.clone(), endpoint.clone());
+                let started = std::time::Instant::now();
+                tokio::spawn(async move {
+                    let _busy = busy;
+                    let result = match endpoint.name {
+                        "submit" => api.submit_message(&m).await.map(|v| v.to_string()),
+                        _ => api.query(&m.subject, &m.payload).await,
+                    };
+                    answer(&client, &endpoint, m, started, result, max_payload).await;
+                });
+            }));
         }
+        drop(in_flight);
+        let ended = async { while loops.join_next().await.is_some() {} };
+        tokio::select! {
+            () = ended => {}
+            () = shutdown => tracing::info!("shutting down: answering the requests already taken"),
+        }
+        // Unsubscribe and take what the client had already received; all of it
+        // within the drain time (a connection that is reconnecting never ends
+        // its subscriptions by itself).
+        let _ = stop.send(true);
+        // A server that is gone takes no more replies and ends no subscription:
+        // then there is nothing left to wait for. Gone means disconnected for
+        // all of SERVER_GONE: a reconnect blip during the drain is waited out.
+        let connected = || client.connection_state() == async_nats::connection::State::Connected;
+        let server_lost = async {
+            let mut since: Option<std::time::Instant> = None;
+            loop {
+                match (connected(), since) {
+                    (true, _) => since = None,
+                    (false, None) => since = Some(std::time::Instant::now()),
+                    (false, Some(t)) if t.elapsed() >= SERVER_GONE => break,
+                    (false, Some(_)) => {}
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        };
+        let drained_in_time = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            tokio::select! {
+                () = async {
+                    while loops.join_next().await.is_some() {}
+                    let _ = drained.recv().await;
+                } => true,
+                () = server_lost => false,
+            }
+        })
+        .await;
+        drop(service);
+        match drained_in_time {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the NATS server is gone; stopping without answering the rest")
+            }
+            Err(_) => {
+                tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway")
+            }
+        }
+        // The replies written go out before returning; a client reconnecting
+        // never finishes a flush, so it is given SERVER_GONE when the server was
+        // lost, and the drain time otherwise.
+        let flush_within = match drained_in_time {
+            Ok(false) => SERVER_GONE,
+            _ => DRAIN_TIMEOUT,
+        };
+        match tokio::time::timeout(flush_within, client.flush()).await {
+            Ok(flushed) => flushed?,
+            Err(_) => tracing::warn!("replies not flushed within {flush_within:?}"),
+        }
+        Ok(())
     }
-    // The replies written go out before returning; a client reconnecting
-    // never finishes a flush, so it is given SERVER_GONE when the server was
-    // lost, and the drain time otherwise.
-    let flush_within = match drained_in_time {
-        Ok(false) => SERVER_GONE,
-        _ => DRAIN_TIMEOUT,
-    };
-    match tokio::time::timeout(flush_within, client.flush()).await {
-        Ok(flushed) => flushed?,
-        Err(_) => tracing::warn!("replies not flushed within {flush_within:?}"),
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 //! request already taken, and return.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{self, Api};
+use crate::api;
 
 /// What the supervised service keeps an eye on between requests (for
 /// `styr serve`, its embedded nats-server: still running, disk not full).
@@ -31,13 +30,12 @@ pub enum SuperviseError {
     Watch(String),
 }
 
-/// Runs the API on `client` until SIGTERM or SIGINT, looking through
-/// `watch` every `every`; then drains (no new request is taken, every one
-/// already taken is answered) and returns `Ok`. A failed look, or a service
-/// that ends by itself, returns the error at once.
+/// Runs the started API (see [`api::start`]) until SIGTERM or SIGINT,
+/// looking through `watch` every `every`; then drains (no new request is
+/// taken, every one already taken is answered) and returns `Ok`. A failed
+/// look, or a service that ends by itself, returns the error at once.
 pub async fn run<W: Watch>(
-    client: async_nats::Client,
-    api: Arc<Api>,
+    started: api::Started,
     watch: &mut W,
     every: Duration,
 ) -> Result<(), SuperviseError> {
@@ -48,7 +46,7 @@ pub async fn run<W: Watch>(
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = api::serve_until(client, api, shutdown).await {
+        if let Err(e) = started.serve_until(shutdown).await {
             tracing::error!(error = %e, "the NATS service stopped");
         }
     });
