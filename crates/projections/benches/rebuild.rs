@@ -336,8 +336,11 @@ async fn main() {
     // Projection rebuild into a fresh sled.
     let proj = Projector::open(dir.path().join("proj")).unwrap();
     let start = Instant::now();
+    let mut each = Vec::new();
     for k in &ks {
+        let t = Instant::now();
         proj.rebuild(&store, k).await.unwrap();
+        each.push(t.elapsed().as_secs_f64());
     }
     let r = n / start.elapsed().as_secs_f64();
     styr_testkit::bench_figure("rebuild", "projection_rebuild", r, "events/s");
@@ -345,40 +348,54 @@ async fn main() {
         "projection rebuild (sled, 512/batch)     {r:>10.0} events/s   {:.2}x",
         r / raw
     );
+    // Whether the rate holds as the folder fills: the first tenth of the
+    // kommuner rebuilt into an empty folder, the last tenth into a full one.
+    let tenth = (ks.len() / 10).max(1);
+    let rate = |secs: &[f64]| (secs.len() * per) as f64 / secs.iter().sum::<f64>();
+    println!(
+        "  first / last tenth of the kommuner     {:>10.0} / {:.0} events/s",
+        rate(&each[..tenth]),
+        rate(&each[each.len() - tenth..])
+    );
     let size: u64 = walk(&dir.path().join("proj"));
     println!("  sled folder after rebuild: {} MB", size / 1_000_000);
     styr_testkit::bench_figure("rebuild", "sled_bytes", size as f64, "bytes");
 
-    // The same into another fresh folder, two kommuner at a time (as a
-    // serving node catches up kommuner asked about at once).
-    let parallel = std::sync::Arc::new(Projector::open(dir.path().join("proj-2")).unwrap());
-    let start = Instant::now();
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let (parallel, store, ks, next) =
-                (parallel.clone(), store.clone(), ks.clone(), next.clone());
-            tokio::spawn(async move {
-                while let Some(k) = ks.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                {
-                    parallel.rebuild(&store, k).await.unwrap();
-                }
+    // STYR_BENCH_PARALLEL=0 leaves this out (a 10 M run would need the
+    // disk twice).
+    if env("STYR_BENCH_PARALLEL", 1) != 0 {
+        // The same into another fresh folder, two kommuner at a time (as a
+        // serving node catches up kommuner asked about at once).
+        let parallel = std::sync::Arc::new(Projector::open(dir.path().join("proj-2")).unwrap());
+        let start = Instant::now();
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let (parallel, store, ks, next) =
+                    (parallel.clone(), store.clone(), ks.clone(), next.clone());
+                tokio::spawn(async move {
+                    while let Some(k) =
+                        ks.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        parallel.rebuild(&store, k).await.unwrap();
+                    }
+                })
             })
-        })
-        .collect();
-    for w in workers {
-        w.await.unwrap();
+            .collect();
+        for w in workers {
+            w.await.unwrap();
+        }
+        let r = n / start.elapsed().as_secs_f64();
+        styr_testkit::bench_figure("rebuild", "projection_rebuild_2_at_a_time", r, "events/s");
+        println!(
+            "  the same, 2 kommuner at a time         {r:>10.0} events/s   {:.2}x",
+            r / raw
+        );
+        for k in &ks {
+            assert_eq!(parallel.digest(k).unwrap(), proj.digest(k).unwrap(), "{k}");
+        }
+        drop(parallel);
     }
-    let r = n / start.elapsed().as_secs_f64();
-    styr_testkit::bench_figure("rebuild", "projection_rebuild_2_at_a_time", r, "events/s");
-    println!(
-        "  the same, 2 kommuner at a time         {r:>10.0} events/s   {:.2}x",
-        r / raw
-    );
-    for k in &ks {
-        assert_eq!(parallel.digest(k).unwrap(), proj.digest(k).unwrap(), "{k}");
-    }
-    drop(parallel);
 
     println!("query latency at this size ({} samples each):", 300);
     let kv = proj.view();
