@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use styr_projections::docs::*;
-use styr_projections::{AsOf, KvRead, MemKv, Projector};
+use styr_projections::{AsOf, KvRead, MemKv, Past, Projector};
 use styr_service::api::{QueryReply, QueryResult, RegisterDocs};
 use styr_store::{EventStore, KommunId};
 
@@ -162,7 +162,10 @@ pub async fn projector(
 
 enum Source {
     Live(Box<Projector>),
-    Past(MemKv),
+    /// A past view; read from the projection's versions when it is open.
+    Past(Past, Option<Box<Projector>>),
+    /// Folded from a history file.
+    File(MemKv),
 }
 
 /// A read model to answer from, and the kommun's last sequence it was
@@ -176,7 +179,8 @@ impl View {
     fn kv(&self) -> &dyn KvRead {
         match &self.source {
             Source::Live(p) => p.view(),
-            Source::Past(m) => m,
+            Source::Past(past, _) => past,
+            Source::File(m) => m,
         }
     }
 
@@ -239,49 +243,59 @@ async fn view(
             _ => true,
         });
         return Ok(View {
-            source: Source::Past(styr_projections::fold_records(kommun, kept)?),
+            source: Source::File(styr_projections::fold_records(kommun, kept)?),
             sequence,
         });
     }
     let store = store.context("en fråga mot den levande historiken behöver NATS")?;
     crate::require_kommun(store, kommun).await?;
     let sequence = store.last_sequence(kommun).await?;
-    let source = match at {
-        Some(at) => Source::Past(styr_projections::as_of(store, kommun, at).await?),
-        None => match Projector::open(dir) {
-            // `styr serve` has this node's projection open: answer from the
-            // stream itself, folded in memory (slower, the same answer).
-            Err(styr_projections::ProjectionError::InUse { .. }) => Source::Past(
-                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
-            ),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("kunde inte öppna projektionen i {}", dir.display()))
+    let live = match Projector::open(dir) {
+        // `styr serve` has this node's projection open: answer from the
+        // stream itself, folded in memory (slower, the same answer).
+        Err(styr_projections::ProjectionError::InUse { .. }) => None,
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("kunde inte öppna projektionen i {}", dir.display()))
+        }
+        // Caught up and read through once (the digest reads every view
+        // and history of the kommun), so damage shows here, not halfway
+        // through an answer.
+        Ok(p) => match p
+            .catch_up(store, kommun)
+            .await
+            .and_then(|_| p.digest(kommun))
+        {
+            Ok(_) => Some(p),
+            // Damage found while reading: the folder is a cache, so
+            // start it afresh from the stream.
+            Err(styr_projections::ProjectionError::Sled(e)) => {
+                tracing::warn!(error = %e, "projection damaged; rebuilding it");
+                drop(p);
+                Projector::discard(dir)?;
+                let p = Projector::open(dir)?;
+                p.catch_up(store, kommun)
+                    .await
+                    .context("kunde inte uppdatera projektionen")?;
+                Some(p)
             }
-            // Caught up and read through once (the digest reads every view
-            // and history of the kommun), so damage shows here, not halfway
-            // through an answer.
-            Ok(p) => match p
-                .catch_up(store, kommun)
-                .await
-                .and_then(|_| p.digest(kommun))
-            {
-                Ok(_) => Source::Live(Box::new(p)),
-                // Damage found while reading: the folder is a cache, so
-                // start it afresh from the stream.
-                Err(styr_projections::ProjectionError::Sled(e)) => {
-                    tracing::warn!(error = %e, "projection damaged; rebuilding it");
-                    drop(p);
-                    Projector::discard(dir)?;
-                    let p = Projector::open(dir)?;
-                    p.catch_up(store, kommun)
-                        .await
-                        .context("kunde inte uppdatera projektionen")?;
-                    Source::Live(Box::new(p))
-                }
-                Err(e) => return Err(e).context("kunde inte uppdatera projektionen"),
-            },
+            Err(e) => return Err(e).context("kunde inte uppdatera projektionen"),
         },
+    };
+    let source = match (at, live) {
+        (Some(at), Some(p)) => {
+            let past = p.as_of(store, kommun, at).await?;
+            Source::Past(past, Some(Box::new(p)))
+        }
+        (Some(at), None) => Source::Past(
+            Past::Folded(styr_projections::as_of(store, kommun, at).await?),
+            None,
+        ),
+        (None, Some(p)) => Source::Live(Box::new(p)),
+        (None, None) => Source::Past(
+            Past::Folded(styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?),
+            None,
+        ),
     };
     Ok(View { source, sequence })
 }

@@ -870,8 +870,6 @@ pub enum DocKind {
     Process,
     /// Bidrag to a process goal.
     Contribution,
-    /// Not a document: which documents an event touched, by event id.
-    EventIndex,
 }
 
 impl DocKind {
@@ -907,7 +905,6 @@ impl DocKind {
             DocKind::Malgrupp => "malgrupp",
             DocKind::Process => "process",
             DocKind::Contribution => "contribution",
-            DocKind::EventIndex => "event",
         }
     }
 

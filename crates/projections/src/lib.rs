@@ -17,6 +17,7 @@ mod kv;
 mod projector;
 mod query;
 mod record;
+mod versions;
 
 pub use apply::{apply, apply_foreign, IntrusionDoc};
 pub use asof::{as_of, fold, fold_records, AsOf};
@@ -26,10 +27,11 @@ pub use kv::{KvRead, MemKv, Overlay};
 pub use projector::{digest, Checkpoint, Projector};
 pub use query::*;
 pub use record::new_event;
+pub use versions::{Past, VersionedView};
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 11;
+pub const PROJECTION_VERSION: u32 = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -10,6 +10,7 @@ use styr_store::{ChainHash, ChainState, EventStore, KeyInForce, KommunId, Record
 
 use crate::apply::{histories_prefix, view_key};
 use crate::kv::{KvRead, Overlay};
+use crate::versions;
 use styr_domain::Corrections;
 
 use crate::{apply, apply_foreign, read_event, ProjectionError, PROJECTION_VERSION};
@@ -44,7 +45,7 @@ impl Checkpoint {
         }
     }
 
-    fn chain_state(&self, kommun: &KommunId) -> Option<ChainState> {
+    pub(crate) fn chain_state(&self, kommun: &KommunId) -> Option<ChainState> {
         let key = match &self.key {
             Some((id, public)) => {
                 let bytes: [u8; 32] = hex::decode(public).ok()?.try_into().ok()?;
@@ -135,6 +136,8 @@ pub struct Projector {
     tree: sled::Tree,
     path: PathBuf,
     flush_every: usize,
+    /// Events per segment of the kept versions (see `versions`).
+    segment_events: u64,
     /// Per kommun: serialises batch application, so that concurrent
     /// catch-ups of one kommun never apply an event twice (kommuner apply
     /// side by side: their keys never overlap).
@@ -243,6 +246,7 @@ impl Projector {
             tree,
             path: path.to_path_buf(),
             flush_every: 512,
+            segment_events: versions::SEGMENT_EVENTS,
             applying: Default::default(),
             catching_up: Default::default(),
             views: Default::default(),
@@ -254,6 +258,14 @@ impl Projector {
     /// Applies at most this many events between two sled batches.
     pub fn with_flush_every(mut self, n: usize) -> Self {
         self.flush_every = n.max(1);
+        self
+    }
+
+    /// Closes a segment of the kept versions once it holds this many
+    /// events (a past view folds at most about one segment on top of
+    /// them); for tests and tuning.
+    pub fn with_segment_events(mut self, n: u64) -> Self {
+        self.segment_events = n.max(1);
         self
     }
 
@@ -660,7 +672,20 @@ impl Projector {
             .keys()
             .any(|k| graph_prefixes.iter().any(|p| k.starts_with(p.as_str())));
         let mut batch = sled::Batch::default();
+        // What each write replaces is kept (past views read it back); a
+        // list item new in this batch says so by its key.
+        let first = records[0].sequence();
         for (k, v) in writes {
+            let new_item = versions::named_sequence(&k).is_some_and(|n| n >= first);
+            if versions::versioned(&k) && !new_item {
+                let old = self.tree.get(k.as_bytes())?;
+                if old.as_deref() != Some(&v[..]) {
+                    batch.insert(
+                        versions::version_key(&k, first),
+                        versions::encode(old.as_deref()),
+                    );
+                }
+            }
             batch.insert(k.as_bytes(), v);
         }
         let last_hash = match last {
@@ -668,6 +693,27 @@ impl Projector {
             Decoded::Foreign(f) => f.hash,
         };
         let cp = Checkpoint::new(after, &last_hash);
+        let open_key = versions::open_segment_key(kommun);
+        let mut segment: versions::Segment = match self.tree.get(&open_key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)?,
+            None => Default::default(),
+        };
+        for record in &records {
+            match record {
+                Decoded::Event(stored, _) => segment.add_event(stored),
+                Decoded::Foreign(f) => segment.add_foreign(f.sequence),
+            }
+        }
+        segment.at = Some(cp.clone());
+        if segment.events >= self.segment_events {
+            batch.insert(
+                versions::segment_key(kommun, segment.end).as_bytes(),
+                serde_json::to_vec(&segment)?,
+            );
+            batch.remove(open_key.as_bytes());
+        } else {
+            batch.insert(open_key.as_bytes(), serde_json::to_vec(&segment)?);
+        }
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
         self.write(kommun, batch, graph_changed)?;
         Ok((last.sequence(), false))
@@ -699,14 +745,21 @@ impl Projector {
         if !keep_corrections {
             batch.remove(corrections_key(kommun).as_bytes());
         }
+        let views = view_key(kommun.as_str(), "");
+        let histories = histories_prefix(kommun.as_str());
         for prefix in [
-            view_key(kommun.as_str(), ""),
-            histories_prefix(kommun.as_str()),
+            views.as_bytes().to_vec(),
+            histories.as_bytes().to_vec(),
+            versions::versions_prefix(&views),
+            versions::versions_prefix(&histories),
+            versions::segments_prefix(kommun).into_bytes(),
+            crate::apply::event_indexes_prefix(kommun.as_str()).into_bytes(),
         ] {
-            for key in self.tree.scan_prefix(prefix.as_bytes()).keys() {
+            for key in self.tree.scan_prefix(prefix).keys() {
                 batch.remove(key?);
             }
         }
+        batch.remove(versions::open_segment_key(kommun).as_bytes());
         batch.remove(checkpoint_key(kommun).as_bytes());
         Ok(())
     }

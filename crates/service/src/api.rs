@@ -767,7 +767,15 @@ impl Api {
         let _reading;
         let kv: &dyn KvRead = match at {
             Some(at) => {
-                past = styr_projections::as_of(store, &kommun, at)
+                // Caught up first: the past is read from the projection's
+                // versions, with only what it has not reached folded on top.
+                self.projector
+                    .catch_up_to(store, &kommun, last)
+                    .await
+                    .map_err(unavailable)?;
+                past = self
+                    .projector
+                    .as_of(store, &kommun, at)
                     .await
                     .map_err(unavailable)?;
                 &past

@@ -41,6 +41,16 @@ pub(crate) fn history_prefix(kommun: &str, path: &str) -> String {
     format!("{}{path}/", histories_prefix(kommun))
 }
 
+/// Which documents an event touched, by event id: the fold's own index
+/// (a rättelse notes itself in the history of each), not a view.
+pub(crate) fn event_index_key(kommun: &str, event_id: impl std::fmt::Display) -> String {
+    format!("{}{event_id}", event_indexes_prefix(kommun))
+}
+
+pub(crate) fn event_indexes_prefix(kommun: &str) -> String {
+    format!("e/{kommun}/")
+}
+
 /// Where every audit-history line of the kommun lies.
 pub(crate) fn histories_prefix(kommun: &str) -> String {
     format!("h/{kommun}/")
@@ -264,7 +274,8 @@ pub fn apply<R: KvRead + ?Sized>(
                 })
                 .collect(),
         });
-        let earlier: Vec<String> = cx.get(&DocKind::EventIndex.path(id))?.unwrap_or_default();
+        let earlier: Vec<String> =
+            read(&*cx.kv, &event_index_key(&cx.kommun, id))?.unwrap_or_default();
         for path in earlier {
             cx.touch(path);
         }
@@ -290,7 +301,7 @@ pub fn apply<R: KvRead + ?Sized>(
         );
     }
     kv.put(
-        view_key(&kommun, &DocKind::EventIndex.path(env.event_id)),
+        event_index_key(&kommun, env.event_id),
         serde_json::to_vec(&touched)?,
     );
     Ok(())

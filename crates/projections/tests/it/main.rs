@@ -7,5 +7,6 @@ mod balanskrav;
 mod calendar;
 mod correction;
 mod crosscut;
+mod past;
 mod support;
 mod views;

@@ -165,6 +165,10 @@ pub(super) async fn raw_messages(
         })
         .await
         .map_err(|e| StoreError::nats("creating an ordered consumer", e))?;
+    let consumer_gone = DeleteOnDrop {
+        stream: stream.clone(),
+        name: consumer.cached_info().name.clone(),
+    };
     let messages = consumer
         .messages()
         .await
@@ -185,8 +189,8 @@ pub(super) async fn raw_messages(
     // holding its caller, and the kommun's writer, for ever.
     let stall = until.map(|_| READ_STALL);
     Ok(futures::stream::unfold(
-        (Box::pin(messages), false),
-        move |(mut messages, done)| async move {
+        (Box::pin(messages), false, consumer_gone),
+        move |(mut messages, done, consumer_gone)| async move {
             if done {
                 return None;
             }
@@ -201,9 +205,31 @@ pub(super) async fn raw_messages(
                 None => messages.next().await,
             };
             let failed = matches!(next, Some(Err(_)));
-            next.map(|item| (item, (messages, failed)))
+            next.map(|item| (item, (messages, failed, consumer_gone)))
         },
     ))
+}
+
+/// Deletes a read's consumer when the read ends or is dropped. The server
+/// would remove it after seconds of inactivity, but it keeps at most 1 000
+/// consumers per stream meanwhile: a burst of reads (as-of questions, say)
+/// would be refused.
+struct DeleteOnDrop {
+    stream: stream::Stream,
+    name: String,
+}
+
+impl Drop for DeleteOnDrop {
+    fn drop(&mut self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (stream, name) = (self.stream.clone(), std::mem::take(&mut self.name));
+            runtime.spawn(async move {
+                if let Err(e) = stream.delete_consumer(&name).await {
+                    tracing::debug!(error = %e, consumer = %name, "a read's consumer was not deleted; the server removes it when idle");
+                }
+            });
+        }
+    }
 }
 
 /// How long a bounded read waits for its next message.

@@ -1,0 +1,147 @@
+//! Past views read from the projection's kept versions: the same as the
+//! in-memory fold of the history, at every moment a question can name —
+//! with the projection behind the stream, after more decisions, and around
+//! rättelser (where the versions cannot tell, the fold answers).
+
+use chrono::Duration;
+use styr_projections::*;
+use styr_store::{EventStore, KommunId, StoredEvent};
+
+use crate::support::{decision, example_written};
+
+/// Every sequence (and one past the end), every record time and the
+/// moment before it, every effective date and the day before it.
+fn moments(events: &[StoredEvent]) -> Vec<AsOf> {
+    let mut out: Vec<AsOf> = (0..=events.len() as u64 + 1).map(AsOf::Sequence).collect();
+    for e in events {
+        let (t, d) = (e.envelope.recorded_at, e.envelope.provenance.effective_date);
+        out.extend([
+            AsOf::Recorded(t),
+            AsOf::Recorded(t - Duration::microseconds(1)),
+            AsOf::InForce(d),
+            AsOf::InForce(d - Duration::days(1)),
+        ]);
+    }
+    out.dedup();
+    out
+}
+
+/// Asks `p` each question and compares the answer with the fold; returns
+/// how many were read from the versions.
+async fn same_as_the_fold(
+    p: &Projector,
+    store: &EventStore,
+    k: &KommunId,
+    ats: &[AsOf],
+) -> usize {
+    let mut versioned = 0;
+    for &at in ats {
+        let past = p.as_of(store, k, at).await.unwrap();
+        let fold = as_of(store, k, at).await.unwrap();
+        assert_eq!(
+            digest(&past, k).unwrap(),
+            digest(&fold, k).unwrap(),
+            "{at:?} (from the versions: {})",
+            past.is_versioned()
+        );
+        versioned += usize::from(past.is_versioned());
+    }
+    versioned
+}
+
+#[tokio::test]
+async fn a_past_view_from_the_versions_is_the_fold() {
+    let (nats, store, mut writer) = example_written().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    // Small batches and segments: many versions and many segments.
+    let p = Projector::open(nats.path("p"))
+        .unwrap()
+        .with_flush_every(3)
+        .with_segment_events(5);
+    p.catch_up(&store, &k).await.unwrap();
+    let events = store.read(&k, 1).await.unwrap();
+    let ats = moments(&events);
+    let versioned = same_as_the_fold(&p, &store, &k, &ats).await;
+    // Every question about a sequence is, and most others are (a
+    // backdated decision puts a date's events far apart).
+    assert!(
+        versioned * 10 >= ats.len() * 9,
+        "{versioned} of {} from the versions",
+        ats.len()
+    );
+
+    // More decisions the projection has not seen: folded on top.
+    writer
+        .record(&decision(
+            "efter-1",
+            "kf",
+            "2027-02-01",
+            serde_json::json!({"command": "establish_body", "body": "vn", "kind": "committee",
+                "name": "Valnämnden", "area": "val"}),
+        ))
+        .await;
+    let events = store.read(&k, 1).await.unwrap();
+    let ats = moments(&events);
+    let behind = same_as_the_fold(&p, &store, &k, &ats).await;
+    assert!(behind * 10 >= ats.len() * 9, "{behind} of {}", ats.len());
+
+    // Projected as one batch into a fresh folder: one segment, so an
+    // early moment folds from the start (within the limit): the same.
+    let whole = Projector::open(nats.path("whole")).unwrap();
+    whole.catch_up(&store, &k).await.unwrap();
+    same_as_the_fold(&whole, &store, &k, &ats[..40]).await;
+}
+
+#[tokio::test]
+async fn a_past_view_around_rattelser_is_the_fold() {
+    let (nats, store, mut writer) = example_written().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let goal = writer
+        .recorded
+        .iter()
+        .find(|(_, (e, _))| matches!(e, styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2"))
+        .map(|(id, _)| *id)
+        .unwrap();
+    let p = Projector::open(nats.path("p"))
+        .unwrap()
+        .with_flush_every(4)
+        .with_segment_events(6);
+    p.catch_up(&store, &k).await.unwrap();
+    let before = store.last_sequence(&k).await.unwrap();
+    for (n, title) in ["Alla elever ska nå gymnasiebehörighet", "Alla elever når behörighet"]
+        .iter()
+        .enumerate()
+    {
+        writer
+            .record(&decision(
+                &format!("rattelse-{n}"),
+                "kf",
+                "2026-12-14",
+                serde_json::json!({"command": "correct_decision", "corrects": goal, "ground": "skrivfel",
+                    "reason": "Skrivfel i målets titel",
+                    "corrections": {"/goal/title": title}}),
+            ))
+            .await;
+        // One moment the projection has not reached (a rättelse on top:
+        // folded whole), then projected.
+        let events = store.read(&k, 1).await.unwrap();
+        same_as_the_fold(&p, &store, &k, &moments(&events)[..3]).await;
+        p.catch_up(&store, &k).await.unwrap();
+    }
+    let events = store.read(&k, 1).await.unwrap();
+    let ats = moments(&events);
+    let versioned = same_as_the_fold(&p, &store, &k, &ats).await;
+    // Sequences after the last rättelse are read from the versions.
+    let last = store.last_sequence(&k).await.unwrap();
+    assert!(last > before);
+    for n in [last, last + 1] {
+        assert!(p.as_of(&store, &k, AsOf::Sequence(n)).await.unwrap().is_versioned());
+    }
+    assert!(versioned > 0);
+    // Before the rättelser, by sequence: what was recorded then (folded).
+    let then = p.as_of(&store, &k, AsOf::Sequence(before)).await.unwrap();
+    assert!(!then.is_versioned());
+    let plan = plan(&then, &k, 2026).unwrap();
+    let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
+    assert_ne!(kf_m2.title, "Alla elever når behörighet");
+}
