@@ -162,8 +162,12 @@ pub async fn projector(
 
 enum Source {
     Live(Box<Projector>),
-    /// A past view; read from the projection's versions when it is open.
-    Past(Past, Option<Box<Projector>>),
+    /// A past view; read from the projection's versions when it is open
+    /// (kept open while the view is read).
+    Past {
+        past: Past,
+        _projector: Option<Box<Projector>>,
+    },
     /// Folded from a history file.
     File(MemKv),
 }
@@ -179,7 +183,7 @@ impl View {
     fn kv(&self) -> &dyn KvRead {
         match &self.source {
             Source::Live(p) => p.view(),
-            Source::Past(past, _) => past,
+            Source::Past { past, .. } => past,
             Source::File(m) => m,
         }
     }
@@ -285,17 +289,22 @@ async fn view(
     let source = match (at, live) {
         (Some(at), Some(p)) => {
             let past = p.as_of(store, kommun, at).await?;
-            Source::Past(past, Some(Box::new(p)))
+            Source::Past {
+                past,
+                _projector: Some(Box::new(p)),
+            }
         }
-        (Some(at), None) => Source::Past(
-            Past::Folded(styr_projections::as_of(store, kommun, at).await?),
-            None,
-        ),
+        (Some(at), None) => Source::Past {
+            past: Past::Folded(styr_projections::as_of(store, kommun, at).await?),
+            _projector: None,
+        },
         (None, Some(p)) => Source::Live(Box::new(p)),
-        (None, None) => Source::Past(
-            Past::Folded(styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?),
-            None,
-        ),
+        (None, None) => Source::Past {
+            past: Past::Folded(
+                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
+            ),
+            _projector: None,
+        },
     };
     Ok(View { source, sequence })
 }

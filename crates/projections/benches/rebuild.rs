@@ -204,7 +204,8 @@ async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
                     meeting_date: d("2025-06-16"),
                     paragraph: "1".into(),
                 },
-                d("2026-01-01"),
+                // A day per decision: an as-of date falls between two.
+                d("2026-01-01") + chrono::Duration::days(n as i64),
             ),
             events: chunk.iter().map(styr_projections::new_event).collect(),
         };
@@ -442,6 +443,60 @@ async fn main() {
     latency("styrkedja path (KF goal up/down)", "chain", chain);
     latency("  the same from the kept graph", "chain_kept", kept);
     latency("entity history (one uppdrag)", "history", hist);
+    // As-of: the plan as it stood at a moment — a sequence, a record time,
+    // a decision date — read from the kept versions with the rest of a
+    // segment folded on top; beside it, a few whole folds (what every
+    // as-of question cost before).
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let (mut past, mut folded, mut from_versions) = (Vec::new(), Vec::new(), 0);
+    for s in 0..150usize {
+        let k = &ks[next(ks.len() as u64) as usize];
+        let sequence = 1 + next(per as u64);
+        let at = match s % 3 {
+            0 => styr_projections::AsOf::Sequence(sequence),
+            1 => {
+                let bytes = store.raw_message(k, sequence).await.unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                styr_projections::AsOf::Recorded(
+                    v["recorded_at"].as_str().unwrap().parse().unwrap(),
+                )
+            }
+            _ => styr_projections::AsOf::InForce(
+                d("2026-01-01") + chrono::Duration::days((sequence / 500) as i64),
+            ),
+        };
+        let t = Instant::now();
+        let view = proj.as_of(&store, k, at).await.unwrap();
+        let answer = styr_projections::plan_with(&view, k, 2026, LATEST).unwrap();
+        std::hint::black_box(serde_json::to_vec(&answer).unwrap());
+        past.push(t.elapsed());
+        from_versions += usize::from(view.is_versioned());
+        drop(view);
+        if s % 30 == 0 {
+            let t = Instant::now();
+            let view = styr_projections::as_of(&store, k, at).await.unwrap();
+            let whole = styr_projections::plan_with(&view, k, 2026, LATEST).unwrap();
+            folded.push(t.elapsed());
+            assert_eq!(
+                serde_json::to_vec(&whole).unwrap(),
+                serde_json::to_vec(&answer).unwrap(),
+                "{at:?}"
+            );
+        }
+    }
+    println!("  ({from_versions} of 150 as-of answers from the kept versions)");
+    latency("plan as-of (sequence, time, date)", "plan_as_of", past);
+    latency(
+        "  the same, whole history folded",
+        "plan_as_of_folded",
+        folded,
+    );
     // The plan answer of one kommun, for the PostgreSQL peer to store and
     // read back by key (the same bytes).
     if let Ok(out) = std::env::var("STYR_BENCH_PLAN_OUT") {

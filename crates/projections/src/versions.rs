@@ -264,7 +264,8 @@ impl KvRead for Past {
     fn scan(&self, prefix: &str) -> Result<Pairs, ProjectionError> {
         match self {
             Past::Versioned { base, writes, .. } => {
-                let mut merged: BTreeMap<String, Vec<u8>> = base.scan(prefix)?.into_iter().collect();
+                let mut merged: BTreeMap<String, Vec<u8>> =
+                    base.scan(prefix)?.into_iter().collect();
                 for (k, v) in writes
                     .range(prefix.to_owned()..)
                     .take_while(|(k, _)| k.starts_with(prefix))

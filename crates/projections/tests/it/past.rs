@@ -35,12 +35,7 @@ fn moments(events: &[StoredEvent]) -> Vec<AsOf> {
 
 /// Asks `p` each question and compares the answer with the fold; returns
 /// how many were read from the versions.
-async fn same_as_the_fold(
-    p: &Projector,
-    store: &EventStore,
-    k: &KommunId,
-    ats: &[AsOf],
-) -> usize {
+async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: &[AsOf]) -> usize {
     let mut versioned = 0;
     for (i, &at) in ats.iter().enumerate() {
         let past = p.as_of(store, k, at).await.unwrap();
@@ -119,7 +114,9 @@ async fn a_past_view_around_rattelser_is_the_fold() {
     let goal = writer
         .recorded
         .iter()
-        .find(|(_, (e, _))| matches!(e, styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2"))
+        .find(
+            |(_, (e, _))| matches!(e, styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2"),
+        )
         .map(|(id, _)| *id)
         .unwrap();
     let p = Projector::open(nats.path("p"))
@@ -128,9 +125,12 @@ async fn a_past_view_around_rattelser_is_the_fold() {
         .with_segment_events(6);
     p.catch_up(&store, &k).await.unwrap();
     let before = store.last_sequence(&k).await.unwrap();
-    for (n, title) in ["Alla elever ska nå gymnasiebehörighet", "Alla elever når behörighet"]
-        .iter()
-        .enumerate()
+    for (n, title) in [
+        "Alla elever ska nå gymnasiebehörighet",
+        "Alla elever når behörighet",
+    ]
+    .iter()
+    .enumerate()
     {
         writer
             .record(&decision(
@@ -155,7 +155,11 @@ async fn a_past_view_around_rattelser_is_the_fold() {
     let last = store.last_sequence(&k).await.unwrap();
     assert!(last > before);
     for n in [last, last + 1] {
-        assert!(p.as_of(&store, &k, AsOf::Sequence(n)).await.unwrap().is_versioned());
+        assert!(p
+            .as_of(&store, &k, AsOf::Sequence(n))
+            .await
+            .unwrap()
+            .is_versioned());
     }
     assert!(versioned > 0);
     // Before the rättelser, by sequence: what was recorded then (folded).
