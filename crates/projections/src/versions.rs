@@ -327,7 +327,7 @@ impl Projector {
         at: AsOf,
     ) -> Result<Past, ProjectionError> {
         let reading = self.reading(kommun).await;
-        if let Some((base, writes)) = self.from_versions(store, kommun, at).await? {
+        if let Some((base, writes)) = self.read_versions(store, kommun, at).await? {
             return Ok(Past::Versioned {
                 base,
                 writes,
@@ -338,7 +338,7 @@ impl Projector {
         Ok(Past::Folded(crate::as_of(store, kommun, at).await?))
     }
 
-    async fn from_versions(
+    async fn read_versions(
         &self,
         store: &EventStore,
         kommun: &KommunId,
