@@ -254,7 +254,47 @@ async fn view(
     let store = store.context("en fråga mot den levande historiken behöver NATS")?;
     crate::require_kommun(store, kommun).await?;
     let sequence = store.last_sequence(kommun).await?;
-    let live = match Projector::open(dir) {
+    let live = projection(store, dir, kommun).await;
+    // A question about the past does not need the projection: if it does
+    // not open or catch up, the history is folded instead.
+    let live = match (at, live) {
+        (Some(_), Err(e)) => {
+            tracing::warn!(error = %format!("{e:#}"), "the projection is not usable; folding the history");
+            None
+        }
+        (_, live) => live?,
+    };
+    let source = match (at, live) {
+        (Some(at), Some(p)) => {
+            let past = p.as_of(store, kommun, at).await?;
+            Source::Past {
+                past,
+                _projector: Some(Box::new(p)),
+            }
+        }
+        (Some(at), None) => Source::Past {
+            past: Past::Folded(styr_projections::as_of(store, kommun, at).await?),
+            _projector: None,
+        },
+        (None, Some(p)) => Source::Live(Box::new(p)),
+        (None, None) => Source::Past {
+            past: Past::Folded(
+                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
+            ),
+            _projector: None,
+        },
+    };
+    Ok(View { source, sequence })
+}
+
+/// This node's projection of `kommun`, caught up and read through once;
+/// `None` when `styr serve` has it open.
+async fn projection(
+    store: &EventStore,
+    dir: &std::path::Path,
+    kommun: &KommunId,
+) -> Result<Option<Projector>> {
+    Ok(match Projector::open(dir) {
         // `styr serve` has this node's projection open: answer from the
         // stream itself, folded in memory (slower, the same answer).
         Err(styr_projections::ProjectionError::InUse { .. }) => None,
@@ -285,28 +325,7 @@ async fn view(
             }
             Err(e) => return Err(e).context("kunde inte uppdatera projektionen"),
         },
-    };
-    let source = match (at, live) {
-        (Some(at), Some(p)) => {
-            let past = p.as_of(store, kommun, at).await?;
-            Source::Past {
-                past,
-                _projector: Some(Box::new(p)),
-            }
-        }
-        (Some(at), None) => Source::Past {
-            past: Past::Folded(styr_projections::as_of(store, kommun, at).await?),
-            _projector: None,
-        },
-        (None, Some(p)) => Source::Live(Box::new(p)),
-        (None, None) => Source::Past {
-            past: Past::Folded(
-                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
-            ),
-            _projector: None,
-        },
-    };
-    Ok(View { source, sequence })
+    })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<()> {

@@ -769,15 +769,19 @@ impl Api {
             Some(at) => {
                 // Caught up first: the past is read from the projection's
                 // versions, with only what it has not reached folded on top.
-                self.projector
-                    .catch_up_to(store, &kommun, last)
-                    .await
-                    .map_err(unavailable)?;
-                past = self
-                    .projector
-                    .as_of(store, &kommun, at)
-                    .await
-                    .map_err(unavailable)?;
+                // A projection that cannot catch up (halted on a history
+                // that is not its own) leaves the question to the fold of
+                // the stream, as before there were versions.
+                past = match self.projector.catch_up_to(store, &kommun, last).await {
+                    Ok(_) => self.projector.as_of(store, &kommun, at).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, kommun = %kommun, "the projection did not catch up; folding the history for an as-of question");
+                        styr_projections::as_of(store, &kommun, at)
+                            .await
+                            .map(styr_projections::Past::Folded)
+                    }
+                }
+                .map_err(unavailable)?;
                 &past
             }
             None => {
