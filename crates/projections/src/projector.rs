@@ -76,6 +76,12 @@ fn corrections_key(kommun: &KommunId) -> String {
     format!("r/{kommun}")
 }
 
+/// The sequence of the latest rättelse noted in `r/<kommun>`: views at
+/// a checkpoint before it are being re-projected through it.
+fn rattelse_key(kommun: &KommunId) -> String {
+    format!("rs/{kommun}")
+}
+
 /// SHA-256 over a kommun's views and histories in key order (the checkpoint
 /// is left out, so an in-memory as-of fold of the same events compares equal).
 pub fn digest(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> Result<String, ProjectionError> {
@@ -641,11 +647,15 @@ impl Projector {
         let _span = tracing::debug_span!("project", kommun = %kommun, first = records[0].sequence(), last = last.sequence()).entered();
         let mut overlay = Overlay::new(&self.tree);
         let mut refold = false;
+        let mut rattelse_at = 0;
         for record in records.iter().copied() {
             match record {
                 Decoded::Event(stored, event) => {
                     apply(&mut overlay, stored, event)?;
-                    refold |= corrections.note_event(stored.envelope.event_id, event);
+                    if corrections.note_event(stored.envelope.event_id, event) {
+                        refold = true;
+                        rattelse_at = stored.sequence;
+                    }
                 }
                 Decoded::Foreign(foreign) => apply_foreign(&mut overlay, kommun, foreign)?,
             }
@@ -659,6 +669,10 @@ impl Projector {
             batch.insert(
                 corrections_key(kommun).as_bytes(),
                 serde_json::to_vec(&*corrections)?,
+            );
+            batch.insert(
+                rattelse_key(kommun).as_bytes(),
+                rattelse_at.to_string().as_bytes(),
             );
             self.write(kommun, batch, true)?;
             return Ok((last.sequence(), true));
@@ -727,6 +741,17 @@ impl Projector {
         })
     }
 
+    /// Where the latest rättelse noted for the kommun lies (none: `None`).
+    pub(crate) fn rattelse_noted_at(
+        &self,
+        kommun: &KommunId,
+    ) -> Result<Option<u64>, ProjectionError> {
+        Ok(self
+            .tree
+            .get(rattelse_key(kommun))?
+            .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+    }
+
     /// Removes everything projected for the kommun.
     pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
         let mut batch = sled::Batch::default();
@@ -744,6 +769,7 @@ impl Projector {
     ) -> Result<(), ProjectionError> {
         if !keep_corrections {
             batch.remove(corrections_key(kommun).as_bytes());
+            batch.remove(rattelse_key(kommun).as_bytes());
         }
         let views = view_key(kommun.as_str(), "");
         let histories = histories_prefix(kommun.as_str());

@@ -99,11 +99,25 @@ fn decode(v: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The sequence a list item's key names as its own (its last segment
-/// begins with 20 digits): it cannot have existed before that sequence.
-/// A checkpoint's document names the sequence it covers, which is earlier
-/// than the event that wrote it: still never later.
+/// The sequence a list item's key names as its own: a history line, an
+/// outcome, an uppdrag status, an intrusion (each keyed by the event or
+/// message that wrote it) and a checkpoint document (keyed by the earlier
+/// sequence it covers) cannot have existed before it. Only these kinds —
+/// their last segment is ours, never an id someone chose.
 pub(crate) fn named_sequence(key: &str) -> Option<u64> {
+    let mut parts = key.splitn(4, '/');
+    let (root, _kommun, kind) = (parts.next()?, parts.next()?, parts.next()?);
+    let list_item = match root {
+        "h" => true,
+        "v" => matches!(
+            kind,
+            "outcome" | "uppdrag-status" | "intrusion" | "checkpoint"
+        ),
+        _ => false,
+    };
+    if !list_item {
+        return None;
+    }
     let last = key.rsplit('/').next()?;
     let digits = last.get(..20)?;
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -194,12 +208,15 @@ impl KvRead for VersionedView {
         if named_sequence(key).is_some_and(|n| n > self.at) {
             return Ok(None);
         }
+        // The live value first: a batch written between the two reads
+        // leaves, among the versions, the value it replaced.
+        let live = sled::Tree::get(&self.tree, key.as_bytes())?.map(|v| v.to_vec());
         let from = version_key(key, self.at.saturating_add(1));
         let to = version_key(key, u64::MAX);
         if let Some(entry) = self.tree.range(from..=to).next() {
             return Ok(decode(&entry?.1));
         }
-        Ok(sled::Tree::get(&self.tree, key.as_bytes())?.map(|v| v.to_vec()))
+        Ok(live)
     }
 
     fn scan(&self, prefix: &str) -> Result<Pairs, ProjectionError> {
@@ -327,12 +344,19 @@ impl Projector {
         at: AsOf,
     ) -> Result<Past, ProjectionError> {
         let reading = self.reading(kommun).await;
-        if let Some((base, writes)) = self.read_versions(store, kommun, at).await? {
-            return Ok(Past::Versioned {
-                base,
-                writes,
-                _reading: reading,
-            });
+        match self.read_versions(store, kommun, at).await {
+            Ok(Some((base, writes))) => {
+                return Ok(Past::Versioned {
+                    base,
+                    writes,
+                    _reading: reading,
+                })
+            }
+            Ok(None) => {}
+            // The versions are a cache like the rest: the fold answers.
+            Err(e) => {
+                tracing::warn!(error = %e, kommun = %kommun, "a past view could not be read from the versions; folding the history")
+            }
         }
         drop(reading);
         Ok(Past::Folded(crate::as_of(store, kommun, at).await?))
@@ -365,6 +389,15 @@ impl Projector {
             end = s.end;
         }
         if end != cp.sequence {
+            return Ok(None);
+        }
+        // A rättelse noted by a re-projection that has not got past it yet
+        // (it was interrupted): the views are read through it, and a
+        // question by sequence or time before it must not be.
+        if self
+            .rattelse_noted_at(kommun)?
+            .is_some_and(|r| r > cp.sequence)
+        {
             return Ok(None);
         }
         let whole = segments
@@ -488,5 +521,15 @@ mod tests {
         assert_eq!(named_sequence("v/k/goal/00000000000000000042x"), None);
         assert_eq!(named_sequence("v/k/goal/0000000000000000004"), None);
         assert_eq!(named_sequence("v/k/00000000000000000042/goal"), None);
+        // An id someone chose may be all digits: never read as a sequence.
+        assert_eq!(named_sequence("v/k/goal/00000000000000099999"), None);
+        assert_eq!(
+            named_sequence("v/k/count/outcome/g/10000000000000000000-x"),
+            None
+        );
+        assert_eq!(
+            named_sequence("v/k/intrusion/00000000000000000007"),
+            Some(7)
+        );
     }
 }
