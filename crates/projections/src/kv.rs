@@ -131,23 +131,40 @@ impl<'a, R: KvRead + ?Sized> Overlay<'a, R> {
 
 impl<R: KvRead + ?Sized> KvRead for Overlay<'_, R> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
-        match self.writes.get(key) {
-            Some(v) => Ok(Some(v.clone())),
-            None => self.base.get(key),
-        }
+        get_through(self.base, &self.writes, key)
     }
 
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
-        let mut merged: BTreeMap<String, Vec<u8>> = self.base.scan(prefix)?.into_iter().collect();
-        for (k, v) in self
-            .writes
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-        {
-            merged.insert(k.clone(), v.clone());
-        }
-        Ok(merged.into_iter().collect())
+        scan_through(self.base, &self.writes, prefix)
     }
+}
+
+/// `key` from pending `writes`, else from `base`.
+pub(crate) fn get_through(
+    base: &(impl KvRead + ?Sized),
+    writes: &BTreeMap<String, Vec<u8>>,
+    key: &str,
+) -> Result<Option<Vec<u8>>, ProjectionError> {
+    match writes.get(key) {
+        Some(v) => Ok(Some(v.clone())),
+        None => base.get(key),
+    }
+}
+
+/// Every pair under `prefix` of `base` with pending `writes` over it.
+pub(crate) fn scan_through(
+    base: &(impl KvRead + ?Sized),
+    writes: &BTreeMap<String, Vec<u8>>,
+    prefix: &str,
+) -> Result<Pairs, ProjectionError> {
+    let mut merged: BTreeMap<String, Vec<u8>> = base.scan(prefix)?.into_iter().collect();
+    for (k, v) in writes
+        .range(prefix.to_owned()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+    {
+        merged.insert(k.clone(), v.clone());
+    }
+    Ok(merged.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use styr_store::KommunId;
 use futures::StreamExt;
 use styr_store::{ChainState, EventStore, Record};
 
-use crate::kv::{KvRead, Overlay, Pairs};
+use crate::kv::{get_through, scan_through, KvRead, Overlay, Pairs};
 use crate::projector::Checkpoint;
 use crate::{apply, apply_foreign, read_event, AsOf, ProjectionError, Projector};
 
@@ -270,27 +270,14 @@ impl Past {
 impl KvRead for Past {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         match self {
-            Past::Versioned { base, writes, .. } => match writes.get(key) {
-                Some(v) => Ok(Some(v.clone())),
-                None => base.get(key),
-            },
+            Past::Versioned { base, writes, .. } => get_through(base, writes, key),
             Past::Folded(kv) => kv.get(key),
         }
     }
 
     fn scan(&self, prefix: &str) -> Result<Pairs, ProjectionError> {
         match self {
-            Past::Versioned { base, writes, .. } => {
-                let mut merged: BTreeMap<String, Vec<u8>> =
-                    base.scan(prefix)?.into_iter().collect();
-                for (k, v) in writes
-                    .range(prefix.to_owned()..)
-                    .take_while(|(k, _)| k.starts_with(prefix))
-                {
-                    merged.insert(k.clone(), v.clone());
-                }
-                Ok(merged.into_iter().collect())
-            }
+            Past::Versioned { base, writes, .. } => scan_through(base, writes, prefix),
             Past::Folded(kv) => kv.scan(prefix),
         }
     }
