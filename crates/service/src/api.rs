@@ -1029,8 +1029,8 @@ pub const SERVER_GONE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Like [`serve`], until `shutdown` completes: then it unsubscribes, takes
 /// the requests the server had already delivered, answers every request
-/// taken (waiting at most [`DRAIN_TIMEOUT`]), flushes the replies and
-/// returns.
+/// taken (waiting at most [`DRAIN_TIMEOUT`]), waits until the server has
+/// read the replies ([`micro::server_has_read`]) and returns.
 pub async fn serve_until(
     client: async_nats::Client,
     api: Arc<Api>,
@@ -1049,7 +1049,7 @@ pub struct Started {
 }
 
 /// Subscribes the service's endpoints and waits until its server has
-/// them (a flush): from then on a request finds a responder, so a caller
+/// them ([`micro::server_has_read`]): from then on a request finds a responder, so a caller
 /// may say that the service answers.
 pub async fn start(
     client: async_nats::Client,
@@ -1066,7 +1066,7 @@ pub async fn start(
         ],
     )
     .await?;
-    client.flush().await?;
+    micro::server_has_read(&client).await?;
     Ok(Started {
         client,
         api,
@@ -1155,16 +1155,18 @@ impl Started {
                 tracing::warn!("requests still unanswered after {DRAIN_TIMEOUT:?}; stopping anyway")
             }
         }
-        // The replies written go out before returning; a client reconnecting
-        // never finishes a flush, so it is given SERVER_GONE when the server was
-        // lost, and the drain time otherwise.
+        // The replies written reach the server, and it has routed them to
+        // their callers, before returning: whoever stops the server next
+        // (serve stops its embedded one) loses none of them. A client
+        // reconnecting never gets there, so it is given SERVER_GONE when the
+        // server was lost, and the drain time otherwise.
         let flush_within = match drained_in_time {
             Ok(false) => SERVER_GONE,
             _ => DRAIN_TIMEOUT,
         };
-        match tokio::time::timeout(flush_within, client.flush()).await {
-            Ok(flushed) => flushed?,
-            Err(_) => tracing::warn!("replies not flushed within {flush_within:?}"),
+        match tokio::time::timeout(flush_within, micro::server_has_read(&client)).await {
+            Ok(read) => read?,
+            Err(_) => tracing::warn!("replies not read by the server within {flush_within:?}"),
         }
         Ok(())
     }

@@ -228,6 +228,23 @@ pub async fn take(
     }
 }
 
+/// Returns once the server has read and routed everything `client` sent
+/// before the call. A flush in async-nats 0.51 only writes to the socket
+/// (no PING/PONG), so after it the server may still hold unread
+/// subscriptions or replies — and a server stopped then drops them. A
+/// message to the client's own new inbox comes back only after the server
+/// has processed every message the connection sent before it.
+pub async fn server_has_read(client: &Client) -> Result<(), async_nats::Error> {
+    let inbox = client.new_inbox();
+    let mut echo = client.subscribe(inbox.clone()).await?;
+    client.publish(inbox, Default::default()).await?;
+    client.flush().await?;
+    match echo.next().await {
+        Some(_) => Ok(()),
+        None => Err("the connection closed before the server answered".into()),
+    }
+}
+
 /// Replies to `request` with `body`; an error reply (`error` = code and
 /// message) carries the standard `Nats-Service-Error` headers beside its
 /// body.
