@@ -368,6 +368,36 @@ async fn main() {
     let size: u64 = walk(&dir.path().join("proj"));
     println!("  sled folder after rebuild: {} MB", size / 1_000_000);
     styr_testkit::bench_figure("rebuild", "sled_bytes", size as f64, "bytes");
+    // What the folder holds, by the key's first segment (views `v/`,
+    // history lines `h/`, kept versions `x/`, the event index `e/`, …):
+    // where sled's per-entry cost goes.
+    let mut kinds: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for entry in proj.view().iter() {
+        let (k, v) = entry.unwrap();
+        let text = String::from_utf8_lossy(&k);
+        let parts: Vec<&str> = text.split('/').collect();
+        let kind = match parts.as_slice() {
+            ["x", _, "v" | "h", _, kind, ..] => format!("x/{}/{kind}", parts[2]),
+            ["x", "v" | "h", _, kind, ..] => format!("x/{}/{kind}", parts[1]),
+            ["v" | "h", _, kind, ..] => format!("{}/{kind}", parts[0]),
+            [first, ..] => first.to_string(),
+            [] => String::new(),
+        };
+        let e = kinds.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += (k.len() + v.len()) as u64;
+    }
+    let line: Vec<String> = kinds
+        .iter()
+        .map(|(kind, (n, b))| {
+            format!(
+                "{kind} {:.2}/event {} MB",
+                *n as f64 / total as f64,
+                b / 1_000_000
+            )
+        })
+        .collect();
+    println!("  entries per kind:\n    {}", line.join("\n    "));
 
     // STYR_BENCH_PARALLEL=0 leaves this out (a 10 M run would need the
     // disk twice).
