@@ -62,6 +62,11 @@ impl Corrections {
         }
     }
 
+    /// Whether a rättelse that takes effect names `event`.
+    pub fn names(&self, event: Uuid) -> bool {
+        self.by_event.contains_key(&event)
+    }
+
     /// The event's data as the history reads it now: as recorded, or
     /// through the rättelser that name it.
     pub fn read<'a>(&self, event: Uuid, payload: &'a Value) -> std::borrow::Cow<'a, Value> {
@@ -299,11 +304,15 @@ mod tests {
             Some(serde_json::json!({"title": "C", "id": "x"}))
         );
         assert_eq!(c.apply(Uuid::from_u128(2), &data), None);
+        assert!(c.names(id) && !c.names(Uuid::from_u128(2)));
         let mut annotation = first.clone();
         annotation.ground = None;
         assert!(
             !c.note(Uuid::from_u128(12), &annotation),
             "no ground: no effect"
         );
+        let mut annotated = Corrections::default();
+        annotated.note(Uuid::from_u128(12), &annotation);
+        assert!(!annotated.names(id), "an annotation corrects nothing");
     }
 }

@@ -42,7 +42,7 @@ pub fn fold<'e>(
     let mut overlay = Overlay::new(&base);
     for stored in events {
         let event = read_event(stored, &corrections)?;
-        apply(&mut overlay, stored, &event)?;
+        apply(&mut overlay, stored, &event, &corrections)?;
     }
     Ok(MemKv(overlay.take()))
 }
@@ -64,7 +64,7 @@ pub fn fold_records<'e>(
         match record {
             styr_store::Record::Event(stored) => {
                 let event = read_event(stored, &corrections)?;
-                apply(&mut overlay, stored, &event)?;
+                apply(&mut overlay, stored, &event, &corrections)?;
             }
             styr_store::Record::Foreign(f) => {
                 crate::apply_foreign(&mut overlay, kommun, f)?;
@@ -144,7 +144,7 @@ async fn as_of_pass(
             let event = read_event(&stored, &corrections)?;
             corrections.note_event(stored.envelope.event_id, &event);
             if included {
-                apply(&mut overlay, &stored, &event)?;
+                apply(&mut overlay, &stored, &event, &corrections)?;
             }
         }
     }

@@ -654,7 +654,7 @@ impl Projector {
         for record in records.iter().copied() {
             match record {
                 Decoded::Event(stored, event) => {
-                    apply(&mut overlay, stored, event)?;
+                    apply(&mut overlay, stored, event, corrections)?;
                     if corrections.note_event(stored.envelope.event_id, event) {
                         refold = true;
                         rattelse_at = stored.sequence;

@@ -466,7 +466,7 @@ impl Projector {
                         }
                         if at.includes(&e) {
                             let event = read_event(&e, &corrections)?;
-                            apply(&mut overlay, &e, &event)?;
+                            apply(&mut overlay, &e, &event, &corrections)?;
                         }
                     }
                     Record::Foreign(f) => apply_foreign(&mut overlay, kommun, &f)?,

@@ -42,7 +42,10 @@ pub(crate) fn history_prefix(kommun: &str, path: &str) -> String {
 }
 
 /// Which documents an event touched, by event id: the fold's own index
-/// (a rättelse notes itself in the history of each), not a view.
+/// (a rättelse notes itself in the history of each), not a view. Kept only
+/// for the events a rättelse that takes effect names: the fold that first
+/// meets such a rättelse folds again with it known (the live projection,
+/// an as-of fold), so the record is there when the rättelse is applied.
 pub(crate) fn event_index_key(kommun: &str, event_id: impl std::fmt::Display) -> String {
     format!("{}{event_id}", event_indexes_prefix(kommun))
 }
@@ -229,11 +232,13 @@ pub fn apply_foreign<R: KvRead + ?Sized>(
 }
 
 /// Applies one stored event: its documents, the history of every entity it
-/// touched, and the record of what it touched (for a later rättelse).
+/// touched, and — when one of `corrections` names it — the record of what
+/// it touched, for the rättelse's own history lines.
 pub fn apply<R: KvRead + ?Sized>(
     kv: &mut Overlay<'_, R>,
     stored: &StoredEvent,
     event: &Event,
+    corrections: &Corrections,
 ) -> Result<(), ProjectionError> {
     let env = &stored.envelope;
     let kommun = env.kommun.to_string();
@@ -274,9 +279,7 @@ pub fn apply<R: KvRead + ?Sized>(
                 })
                 .collect(),
         });
-        let earlier: Vec<String> =
-            read(&*cx.kv, &event_index_key(&cx.kommun, id))?.unwrap_or_default();
-        for path in earlier {
+        for path in touched_by(&*cx.kv, &cx.kommun, *id, ground.is_none())? {
             cx.touch(path);
         }
     }
@@ -300,11 +303,48 @@ pub fn apply<R: KvRead + ?Sized>(
             bytes.clone(),
         );
     }
-    kv.put(
-        event_index_key(&kommun, env.event_id),
-        serde_json::to_vec(&touched)?,
-    );
+    if corrections.names(env.event_id) {
+        kv.put(
+            event_index_key(&kommun, env.event_id),
+            serde_json::to_vec(&touched)?,
+        );
+    }
     Ok(())
+}
+
+/// What the event `id` touched, for a rättelse of it: its record in the
+/// event index. A rättelse with a ground found before its event's record
+/// was kept is folded again with it known, so none is needed then. An
+/// annotation (a rättelse recorded without a ground, before rättelser took
+/// effect) changes nothing and folds nothing again: its event's entities
+/// are those whose history holds the event, read from the kommun's history
+/// lines (rare: only histories from before rättelser took effect have one).
+fn touched_by(
+    kv: &impl KvRead,
+    kommun: &str,
+    id: uuid::Uuid,
+    annotation: bool,
+) -> Result<Vec<String>, ProjectionError> {
+    if let Some(paths) = read(kv, &event_index_key(kommun, id))? {
+        return Ok(paths);
+    }
+    if !annotation {
+        return Ok(Vec::new());
+    }
+    let prefix = histories_prefix(kommun);
+    let needle = format!("\"event_id\":\"{id}\"");
+    let mut paths = Vec::new();
+    for (key, line) in kv.scan(&prefix)? {
+        if !line.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            continue;
+        }
+        // `h/<kommun>/<path>/<sequence, 20 digits>`
+        let rest = &key[prefix.len()..];
+        if let Some(path) = rest.len().checked_sub(21).map(|end| &rest[..end]) {
+            paths.push(path.to_owned());
+        }
+    }
+    Ok(paths)
 }
 
 /// One event into its documents, handed to the fold of the event in its

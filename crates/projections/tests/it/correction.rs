@@ -191,4 +191,103 @@ async fn a_rattelse_takes_effect_from_its_recording_on() {
     assert_eq!(fresh.digest(&k).unwrap(), p.digest(&k).unwrap());
     let now = as_of(&store, &k, AsOf::Sequence(u64::MAX)).await.unwrap();
     assert_eq!(digest(&now, &k).unwrap(), p.digest(&k).unwrap());
+    // What an event touched is kept only for the two events a rättelse
+    // names, in every projection that came to this view.
+    for projection in [&p, &fresh, &stepwise] {
+        assert_eq!(indexed(projection, &k), [goal_id, outcome_id].into());
+    }
+}
+
+/// The events whose record of what they touched the projection keeps.
+fn indexed(p: &Projector, k: &KommunId) -> std::collections::BTreeSet<Uuid> {
+    p.view()
+        .scan_prefix(format!("e/{k}/"))
+        .map(|e| {
+            let key = e.unwrap().0;
+            let id = std::str::from_utf8(&key)
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap();
+            id.parse().unwrap()
+        })
+        .collect()
+}
+
+/// A rättelse recorded without a ground (as before rättelser took effect)
+/// is an annotation: the decision stands as recorded, and the annotation's
+/// line still joins the history of what the decision touched — read from
+/// the history lines, as no record of what an event touched is kept for an
+/// event that no rättelse with effect names.
+#[tokio::test]
+async fn an_annotation_joins_the_history_of_what_its_decision_touched() {
+    let nats = TestNats::start().await;
+    let store: Arc<EventStore> = nats.shared_store().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let mut writer = Writer::new(store.clone(), k.clone());
+    let decisions = example::vimmerby();
+    for d in &decisions {
+        writer.record(d).await;
+    }
+    let (goal_id, title) = writer
+        .recorded
+        .iter()
+        .find_map(|(id, (e, _))| match e {
+            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
+                Some((*id, g.goal.title.clone()))
+            }
+            _ => None,
+        })
+        .expect("the example adopts kf-m2");
+    let p = Projector::open(nats.path("proj")).unwrap();
+    p.catch_up(&store, &k).await.unwrap();
+    // Appended as an older version recorded it (the styrmodell now
+    // demands a ground).
+    let annotation = styr_domain::Event::DecisionCorrected(styr_domain::DecisionCorrected {
+        corrects: goal_id,
+        reason: "Anteckning i protokollet".into(),
+        corrections: [("/goal/title".to_owned(), serde_json::json!("Annan titel"))].into(),
+        ground: None,
+        replaced: Default::default(),
+    });
+    let last = decisions.last().unwrap();
+    let expected = store.last_sequence(&k).await.unwrap();
+    let outcome = store
+        .append(
+            &k,
+            expected,
+            styr_store::Decision {
+                idempotency_key: "anteckning".into(),
+                recorded_by: last.recorded_by.clone(),
+                correlation_id: Uuid::now_v7(),
+                causation_id: None,
+                provenance: last.provenance.clone(),
+                events: vec![new_event(&annotation)],
+            },
+        )
+        .await
+        .unwrap();
+    let styr_store::AppendOutcome::Appended(commit) = outcome else {
+        panic!("not appended: {outcome:?}");
+    };
+    p.catch_up(&store, &k).await.unwrap();
+    assert_eq!(kf_m2(&plan(p.view(), &k, 2026).unwrap()).title, title);
+    let trail = history(p.view(), &k, "goal/kf-m2").unwrap();
+    let line = trail
+        .iter()
+        .find(|h| h.event_type == "DecisionCorrected")
+        .expect("the annotation's line in the goal's history");
+    assert_eq!(
+        (line.sequence, line.corrects),
+        (commit.first_sequence, Some(goal_id))
+    );
+    assert!(indexed(&p, &k).is_empty());
+    // Folded from scratch, one event at a time, and as of now: the same.
+    let stepwise = Projector::open(nats.path("stepwise"))
+        .unwrap()
+        .with_flush_every(1);
+    stepwise.catch_up(&store, &k).await.unwrap();
+    assert_eq!(stepwise.digest(&k).unwrap(), p.digest(&k).unwrap());
+    let now = as_of(&store, &k, AsOf::Sequence(u64::MAX)).await.unwrap();
+    assert_eq!(digest(&now, &k).unwrap(), p.digest(&k).unwrap());
 }

@@ -540,7 +540,7 @@ fn a_fold_in_random_group_sizes_equals_the_one_shot_fold() {
                 let mut overlay = Overlay::new(&base);
                 for stored in group {
                     let event = domain_event(stored).unwrap();
-                    apply(&mut overlay, stored, &event).unwrap();
+                    apply(&mut overlay, stored, &event, &Default::default()).unwrap();
                 }
                 let writes = overlay.take();
                 base.0.extend(writes);
