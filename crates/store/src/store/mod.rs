@@ -225,8 +225,10 @@ impl EventStore {
 
     /// The sequence of the kommun's last event; 0 when it has none.
     pub async fn last_sequence(&self, kommun: &KommunId) -> Result<u64, StoreError> {
+        // The stream was just looked up: its info is fresh (one request,
+        // not a second to refresh it).
         match self.existing_stream(kommun).await? {
-            Some(mut s) => last_seq(&mut s).await,
+            Some(s) => Ok(s.cached_info().state.last_sequence),
             None => Ok(0),
         }
     }

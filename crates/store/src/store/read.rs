@@ -7,7 +7,7 @@ use async_nats::jetstream::{consumer, stream};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use super::{last_seq, EventStore};
+use super::EventStore;
 use crate::chain::{ChainState, Record};
 use crate::{KommunId, StoreError, StoredEvent};
 
@@ -36,8 +36,9 @@ impl EventStore {
     {
         let stream = self.existing_stream(kommun).await?;
         let (stream, last) = match stream {
-            Some(mut s) => {
-                let last = last_seq(&mut s).await?;
+            Some(s) => {
+                // Just looked up: its info is fresh.
+                let last = s.cached_info().state.last_sequence;
                 (Some(s), last)
             }
             None => (None, 0),
