@@ -1049,7 +1049,7 @@ pub struct Started {
 }
 
 /// Subscribes the service's endpoints and waits until its server has
-/// them ([`micro::server_has_read`]): from then on a request finds a responder, so a caller
+/// them ([`micro::server_has_read`]; an error after [`DRAIN_TIMEOUT`]): from then on a request finds a responder, so a caller
 /// may say that the service answers.
 pub async fn start(
     client: async_nats::Client,
@@ -1066,7 +1066,11 @@ pub async fn start(
         ],
     )
     .await?;
-    micro::server_has_read(&client).await?;
+    tokio::time::timeout(DRAIN_TIMEOUT, micro::server_has_read(&client))
+        .await
+        .map_err(|_| {
+            format!("the NATS server did not confirm the service's subscriptions within {DRAIN_TIMEOUT:?}")
+        })??;
     Ok(Started {
         client,
         api,

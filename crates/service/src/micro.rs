@@ -233,15 +233,21 @@ pub async fn take(
 /// (no PING/PONG), so after it the server may still hold unread
 /// subscriptions or replies — and a server stopped then drops them. A
 /// message to the client's own new inbox comes back only after the server
-/// has processed every message the connection sent before it.
+/// has processed every message the connection sent before it. A reconnect
+/// meanwhile loses what the old connection had not delivered (the echo
+/// too: it is sent again every second until one comes back); callers bound
+/// the wait.
 pub async fn server_has_read(client: &Client) -> Result<(), async_nats::Error> {
     let inbox = client.new_inbox();
     let mut echo = client.subscribe(inbox.clone()).await?;
-    client.publish(inbox, Default::default()).await?;
-    client.flush().await?;
-    match echo.next().await {
-        Some(_) => Ok(()),
-        None => Err("the connection closed before the server answered".into()),
+    loop {
+        client.publish(inbox.clone(), Default::default()).await?;
+        client.flush().await?;
+        match tokio::time::timeout(Duration::from_secs(1), echo.next()).await {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => return Err("the connection closed before the server answered".into()),
+            Err(_) => continue,
+        }
     }
 }
 
