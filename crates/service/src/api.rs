@@ -1069,7 +1069,10 @@ pub async fn start(
     tokio::time::timeout(DRAIN_TIMEOUT, micro::server_has_read(&client))
         .await
         .map_err(|_| {
-            format!("the NATS server did not confirm the service's subscriptions within {DRAIN_TIMEOUT:?}")
+            format!(
+                "NATS-servern bekräftade inte tjänstens prenumerationer inom {} s",
+                DRAIN_TIMEOUT.as_secs()
+            )
         })??;
     Ok(Started {
         client,

@@ -245,7 +245,7 @@ pub async fn server_has_read(client: &Client) -> Result<(), async_nats::Error> {
         client.flush().await?;
         match tokio::time::timeout(Duration::from_secs(1), echo.next()).await {
             Ok(Some(_)) => return Ok(()),
-            Ok(None) => return Err("the connection closed before the server answered".into()),
+            Ok(None) => return Err("anslutningen till NATS stängdes innan servern svarade".into()),
             Err(_) => continue,
         }
     }
