@@ -25,6 +25,20 @@ fn outcome(plan: &PlanView, period: &str) -> f64 {
         .value
 }
 
+/// The KF decision that adopted kf-m2: its event id and the goal's title.
+fn kf_m2_adoption(writer: &Writer) -> (Uuid, String) {
+    writer
+        .recorded
+        .iter()
+        .find_map(|(id, (e, _))| match e {
+            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
+                Some((*id, g.goal.title.clone()))
+            }
+            _ => None,
+        })
+        .expect("the example adopts kf-m2")
+}
+
 #[tokio::test]
 async fn a_rattelse_takes_effect_from_its_recording_on() {
     let nats = TestNats::start().await;
@@ -39,17 +53,7 @@ async fn a_rattelse_takes_effect_from_its_recording_on() {
         }
     }
     let outcome_id = outcome_id.unwrap();
-    // The KF decision that adopted kf-m2.
-    let (goal_id, title) = writer
-        .recorded
-        .iter()
-        .find_map(|(id, (e, _))| match e {
-            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
-                Some((*id, g.goal.title.clone()))
-            }
-            _ => None,
-        })
-        .expect("the example adopts kf-m2");
+    let (goal_id, title) = kf_m2_adoption(&writer);
     let pointer = "/goal/title".to_owned();
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
@@ -229,16 +233,7 @@ async fn an_annotation_joins_the_history_of_what_its_decision_touched() {
     for d in &decisions {
         writer.record(d).await;
     }
-    let (goal_id, title) = writer
-        .recorded
-        .iter()
-        .find_map(|(id, (e, _))| match e {
-            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
-                Some((*id, g.goal.title.clone()))
-            }
-            _ => None,
-        })
-        .expect("the example adopts kf-m2");
+    let (goal_id, title) = kf_m2_adoption(&writer);
     let p = Projector::open(nats.path("proj")).unwrap();
     p.catch_up(&store, &k).await.unwrap();
     // Appended as an older version recorded it (the styrmodell now
