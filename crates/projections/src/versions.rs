@@ -219,6 +219,26 @@ impl KvRead for VersionedView {
         Ok(live)
     }
 
+    /// The last `n` keys as they stood, without reading the whole list
+    /// and its versions: a fold only writes keys (a rättelse's clearing
+    /// removes the versions with the views), so every key the view held
+    /// at `at` is still there, and the live keys read backwards, each as
+    /// it stood ([`get`](KvRead::get): absent if it came later), give them.
+    fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
+        let mut tail = Vec::with_capacity(n);
+        for entry in self.tree.scan_prefix(prefix.as_bytes()).keys().rev() {
+            if tail.len() == n {
+                break;
+            }
+            let key = String::from_utf8_lossy(&entry?).into_owned();
+            if let Some(value) = KvRead::get(self, &key)? {
+                tail.push((key, value));
+            }
+        }
+        tail.reverse();
+        Ok(tail)
+    }
+
     fn scan(&self, prefix: &str) -> Result<Pairs, ProjectionError> {
         let mut merged: BTreeMap<String, Vec<u8>> = KvRead::scan(&self.tree, prefix)?
             .into_iter()
@@ -279,6 +299,27 @@ impl KvRead for Past {
         match self {
             Past::Versioned { base, writes, .. } => scan_through(base, writes, prefix),
             Past::Folded(kv) => kv.scan(prefix),
+        }
+    }
+
+    /// A key among the last `n` of the merged view that comes from the
+    /// base is among the base's last `n`: those and the pending writes
+    /// under the prefix hold the answer.
+    fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
+        match self {
+            Past::Versioned { base, writes, .. } => {
+                let mut merged: BTreeMap<String, Vec<u8>> =
+                    base.scan_last(prefix, n)?.into_iter().collect();
+                for (k, v) in writes
+                    .range(prefix.to_owned()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                {
+                    merged.insert(k.clone(), v.clone());
+                }
+                let mut all: Pairs = merged.into_iter().collect();
+                Ok(all.split_off(all.len().saturating_sub(n)))
+            }
+            Past::Folded(kv) => kv.scan_last(prefix, n),
         }
     }
 }

@@ -46,6 +46,28 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
             "{at:?} (from the versions: {})",
             past.is_versioned()
         );
+        // The tail of a list (the plan reads the latest outcomes and
+        // statuses so), and the plan itself.
+        for prefix in [
+            format!("v/{k}/outcome/"),
+            format!("v/{k}/uppdrag-status/"),
+            format!("h/{k}/goal/"),
+            format!("h/{k}/"),
+        ] {
+            for n in [1, 3, 12] {
+                assert_eq!(
+                    past.scan_last(&prefix, n).unwrap(),
+                    fold.scan_last(&prefix, n).unwrap(),
+                    "{at:?}: last {n} of {prefix}"
+                );
+            }
+        }
+        let planned = |kv: &dyn KvRead| {
+            plan(kv, k, 2026)
+                .ok()
+                .map(|p| serde_json::to_string(&p).unwrap())
+        };
+        assert_eq!(planned(&past), planned(&fold), "{at:?}: the plan");
         // Read key by key too, for every key the projection holds now
         // (the digest reads by prefix).
         if i % 7 == 0 {
