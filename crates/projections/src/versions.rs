@@ -224,6 +224,8 @@ impl KvRead for VersionedView {
     /// removes the versions with the views), so every key the view held
     /// at `at` is still there, and the live keys read backwards, each as
     /// it stood ([`get`](KvRead::get): absent if it came later), give them.
+    /// For the views' and histories' prefixes (`v/`, `h/`) that queries
+    /// read; the versions' own keys are not text.
     fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
         let mut tail = Vec::with_capacity(n);
         for entry in self.tree.scan_prefix(prefix.as_bytes()).keys().rev() {
