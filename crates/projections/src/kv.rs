@@ -137,6 +137,10 @@ impl<R: KvRead + ?Sized> KvRead for Overlay<'_, R> {
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         scan_through(self.base, &self.writes, prefix)
     }
+
+    fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
+        scan_last_through(self.base, &self.writes, prefix, n)
+    }
 }
 
 /// `key` from pending `writes`, else from `base`.
@@ -157,14 +161,42 @@ pub(crate) fn scan_through(
     writes: &BTreeMap<String, Vec<u8>>,
     prefix: &str,
 ) -> Result<Pairs, ProjectionError> {
-    let mut merged: BTreeMap<String, Vec<u8>> = base.scan(prefix)?.into_iter().collect();
+    Ok(merged_with(base.scan(prefix)?, writes, prefix)
+        .into_iter()
+        .collect())
+}
+
+/// The last `n` pairs under `prefix` of `base` with pending `writes` over
+/// it. Writes only add or replace keys, so a key of `base` among the
+/// merged last `n` is among `base`'s own last `n`: those and the writes
+/// under the prefix hold the answer, never the whole list.
+pub(crate) fn scan_last_through(
+    base: &(impl KvRead + ?Sized),
+    writes: &BTreeMap<String, Vec<u8>>,
+    prefix: &str,
+    n: usize,
+) -> Result<Pairs, ProjectionError> {
+    let mut all: Pairs = merged_with(base.scan_last(prefix, n)?, writes, prefix)
+        .into_iter()
+        .collect();
+    Ok(all.split_off(all.len().saturating_sub(n)))
+}
+
+/// `pairs` read from a base, with the pending `writes` under `prefix` over
+/// them.
+fn merged_with(
+    pairs: Pairs,
+    writes: &BTreeMap<String, Vec<u8>>,
+    prefix: &str,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut merged: BTreeMap<String, Vec<u8>> = pairs.into_iter().collect();
     for (k, v) in writes
         .range(prefix.to_owned()..)
         .take_while(|(k, _)| k.starts_with(prefix))
     {
         merged.insert(k.clone(), v.clone());
     }
-    Ok(merged.into_iter().collect())
+    merged
 }
 
 #[cfg(test)]
@@ -211,6 +243,22 @@ mod tests {
             let tail = tree.scan_last(prefix, n).unwrap();
             assert_eq!(tail, mem.scan_last(prefix, n).unwrap());
             assert_eq!(tail, whole[4 - n.min(4)..]);
+        }
+        // Pending writes over the tree — a key added at the end, one in
+        // the middle, one replaced, one beside the prefix: the tail read
+        // through them is the tail of the whole merged list.
+        let mut overlay = Overlay::new(&tree);
+        for (k, v) in [("o/a/3", 9u8), ("o/a/11", 8), ("o/a/10", 7), ("o/ab/2", 6)] {
+            overlay.put(k.to_owned(), vec![v]);
+        }
+        let merged = overlay.scan(prefix).unwrap();
+        assert_eq!(merged.len(), 6);
+        for n in 0..8 {
+            assert_eq!(
+                overlay.scan_last(prefix, n).unwrap(),
+                merged[6 - n.min(6)..],
+                "last {n}"
+            );
         }
     }
 }

@@ -27,7 +27,7 @@ use styr_store::KommunId;
 use futures::StreamExt;
 use styr_store::{ChainState, EventStore, Record};
 
-use crate::kv::{get_through, scan_through, KvRead, Overlay, Pairs};
+use crate::kv::{get_through, scan_last_through, scan_through, KvRead, Overlay, Pairs};
 use crate::projector::Checkpoint;
 use crate::{apply, apply_foreign, read_event, AsOf, ProjectionError, Projector};
 
@@ -304,23 +304,9 @@ impl KvRead for Past {
         }
     }
 
-    /// A key among the last `n` of the merged view that comes from the
-    /// base is among the base's last `n`: those and the pending writes
-    /// under the prefix hold the answer.
     fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
         match self {
-            Past::Versioned { base, writes, .. } => {
-                let mut merged: BTreeMap<String, Vec<u8>> =
-                    base.scan_last(prefix, n)?.into_iter().collect();
-                for (k, v) in writes
-                    .range(prefix.to_owned()..)
-                    .take_while(|(k, _)| k.starts_with(prefix))
-                {
-                    merged.insert(k.clone(), v.clone());
-                }
-                let mut all: Pairs = merged.into_iter().collect();
-                Ok(all.split_off(all.len().saturating_sub(n)))
-            }
+            Past::Versioned { base, writes, .. } => scan_last_through(base, writes, prefix, n),
             Past::Folded(kv) => kv.scan_last(prefix, n),
         }
     }
