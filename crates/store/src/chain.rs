@@ -49,7 +49,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::{ChainHash, Envelope, KommunId, Provenance, StoreError, StoredEvent};
+use crate::envelope::Text;
+use crate::{canonical, ChainHash, Envelope, KommunId, Provenance, StoreError, StoredEvent};
 
 const SIGNATURE_TAG: &[u8] = b"styrkedja/event-sig/v1\n";
 const SIGNATURE_FIELD: &[u8] = b",\"signature\":\"";
@@ -540,9 +541,52 @@ impl<'a> EnvelopeHead<'a> {
     /// read this way (the full envelope may still decode, or not) or is
     /// another kommun's.
     pub fn decode(raw: &'a [u8], kommun: &KommunId) -> Option<Self> {
-        serde_json::from_slice(raw)
-            .ok()
-            .filter(|head: &EnvelopeHead| head.kommun == kommun.as_str())
+        // Checked as UTF-8 once, not string by string: bytes that are not
+        // UTF-8 can only stand in a string, where `from_slice` refuses them
+        // too, so the same messages decode.
+        let text = std::str::from_utf8(raw).ok()?;
+        match Self::decode_canonical(text) {
+            Some(head) => Some(head),
+            None => Self::decode_general(text),
+        }
+        .filter(|head| head.kommun == kommun.as_str())
+    }
+
+    /// The head of an envelope in exactly the form the store writes
+    /// (see the `canonical` module); `None` for any other text, which may
+    /// still decode the general way. Public for the fuzz target, which
+    /// holds it to [`decode_general`](Self::decode_general).
+    #[doc(hidden)]
+    pub fn decode_canonical(text: &'a str) -> Option<Self> {
+        let p = canonical::scan(text)?;
+        Some(EnvelopeHead {
+            event_id: p.event_id.parse().ok()?,
+            kommun: p.kommun,
+            aggregate: AggregateHead {
+                kind: p.kind,
+                id: p.id,
+            },
+            event_type: p.event_type,
+            schema_version: p.schema_version,
+            provenance: serde_json::from_str(p.provenance).ok()?,
+            recorded_at: <chrono::DateTime<chrono::Utc> as Text>::read(p.recorded_at).ok()?,
+            recorded_by: std::borrow::Cow::Borrowed(p.recorded_by),
+            correlation_id: p.correlation_id.parse().ok()?,
+            causation_id: match p.causation_id {
+                Some(id) => Some(id.parse().ok()?),
+                None => None,
+            },
+            idempotency_key: std::borrow::Cow::Borrowed(p.idempotency_key),
+            prev_hash: p.prev_hash.parse().ok()?,
+            _payload: AnyJson,
+            signature: p.signature,
+        })
+    }
+
+    /// The head read by `serde_json`, whatever the form.
+    #[doc(hidden)]
+    pub fn decode_general(text: &'a str) -> Option<Self> {
+        serde_json::from_str(text).ok()
     }
 }
 
@@ -819,5 +863,155 @@ mod tests {
         }
         // Some of them are envelopes, and the head reads those.
         assert!(accepted >= 5, "{accepted}");
+    }
+
+    /// The canonical reading of `text`, held to the general one: where it
+    /// reads a head, the general reader reads the same head, and where that
+    /// head is the kommun's (as `decode` asks), the whole envelope decodes.
+    /// Whether it read one.
+    fn canonical_agrees(text: &str) -> bool {
+        let Some(canonical) = EnvelopeHead::decode_canonical(text) else {
+            return false;
+        };
+        let general = EnvelopeHead::decode_general(text)
+            .unwrap_or_else(|| panic!("canonical took what the general reader refuses: {text}"));
+        assert_eq!(format!("{canonical:?}"), format!("{general:?}"), "{text}");
+        let kommun = KommunId::new("bench").unwrap();
+        if EnvelopeHead::decode(text.as_bytes(), &kommun).is_none() {
+            assert_ne!(canonical.kommun, "bench", "{text}");
+            return true;
+        }
+        if let Err(e) = serde_json::from_str::<Envelope>(text) {
+            panic!("canonical took what the envelope refuses ({e}): {text}");
+        }
+        true
+    }
+
+    #[test]
+    fn the_stores_own_form_is_read_without_the_general_parser_and_the_same() {
+        let stored = String::from_utf8(stored_envelope()).unwrap();
+        assert!(canonical_agrees(&stored), "the store's form is canonical");
+        let fields: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(&stored).unwrap();
+        // The stored text with one field's value replaced in place (the
+        // fields stay in the store's order).
+        let with = |name: &str, value: &str| -> String {
+            let mut text = String::from("{");
+            for field in [
+                "event_id",
+                "kommun",
+                "aggregate",
+                "event_type",
+                "schema_version",
+                "provenance",
+                "recorded_at",
+                "recorded_by",
+                "correlation_id",
+                "causation_id",
+                "idempotency_key",
+                "prev_hash",
+                "payload",
+                "signature",
+            ] {
+                let original = fields.get(field).map(|v| v.get().to_owned());
+                let Some(v) = (if field == name {
+                    Some(value.to_owned())
+                } else {
+                    original
+                }) else {
+                    continue;
+                };
+                if text.len() > 1 {
+                    text.push(',');
+                }
+                text.push_str(&format!("\"{field}\":{v}"));
+            }
+            text.push('}');
+            text
+        };
+        assert_eq!(with("kommun", "\"bench\""), stored);
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let read = [
+            ("payload", r#"{"a":1,"a":2}"#.to_owned()),
+            ("payload", "123456789012345678901234567890".into()),
+            ("payload", "-0.000001".into()),
+            ("payload", deep(60)),
+            ("payload", r#""åäö ✓""#.into()),
+            (
+                "causation_id",
+                r#""01a21d7d-109f-71cb-8a17-40ab6d97cb11""#.into(),
+            ),
+            (
+                "event_id",
+                r#""01A21D7D-109F-71CB-8A17-40AB6D97CB11""#.into(),
+            ),
+            ("schema_version", "4294967295".into()),
+            // Every form the uuid reader takes.
+            (
+                "event_id",
+                r#""{01a21d7d-109f-71cb-8a17-40ab6d97cb11}""#.into(),
+            ),
+            ("event_id", r#""01a21d7d109f71cb8a1740ab6d97cb11""#.into()),
+            // Every form the time reader takes.
+            ("recorded_at", r#""2026-11-27 14:51:05Z""#.into()),
+            ("recorded_at", r#""2026-11-27T14:51:05+01:00""#.into()),
+        ];
+        for (name, value) in &read {
+            let text = with(name, value);
+            assert!(canonical_agrees(&text), "{text}");
+        }
+        let left = [
+            ("payload", "1e400".to_owned()),
+            ("payload", "1e5".into()),
+            ("payload", deep(200)),
+            ("payload", r#""\u00e5""#.into()),
+            ("payload", r#""\ud800""#.into()),
+            ("payload", r#"{"$serde_json::private::RawValue":"1"}"#.into()),
+            ("payload", r#"{"a":[{"$serde_json::private::RawValue":0}]}"#.into()),
+            ("payload", "{\"a\":\n1}".into()),
+            ("idempotency_key", r#""k-\"1\"""#.into()),
+            ("kommun", r#""b\u0065nch""#.into()),
+            ("kommun", "null".into()),
+            ("signature", "null".into()),
+            ("causation_id", "null".into()),
+            ("schema_version", "4294967296".into()),
+            ("schema_version", "01".into()),
+            ("prev_hash", format!("\"{}\"", "a".repeat(63))),
+            ("aggregate", r#"{"kind":"goal","id":"g-1","x":1}"#.into()),
+            (
+                "provenance",
+                r#"{"decided_by":{"kind":"system","component":"t","body":null},"effective_date":"2026-01-01"}"#
+                    .into(),
+            ),
+        ];
+        for (name, value) in &left {
+            let text = with(name, value);
+            // Whatever the general reader says of these, the canonical one
+            // leaves them to it (an escape, an exponent, too deep, or not an
+            // envelope at all).
+            assert!(
+                EnvelopeHead::decode_canonical(&text).is_none(),
+                "{name}: {value}"
+            );
+        }
+        // Every byte of the stored text changed, dropped, or preceded by
+        // another: wherever the canonical reader still reads a head, it is
+        // the general reader's.
+        let mut read = 0;
+        let bytes = stored.as_bytes();
+        for i in 0..bytes.len() {
+            for b in b"\"\\{}[],:0-.e a\n".iter().copied() {
+                for mutant in [
+                    [&bytes[..i], &[b], &bytes[i + 1..]].concat(),
+                    [&bytes[..i], &[b], &bytes[i..]].concat(),
+                    [&bytes[..i], &bytes[i + 1..]].concat(),
+                ] {
+                    if let Ok(text) = std::str::from_utf8(&mutant) {
+                        read += usize::from(canonical_agrees(text));
+                    }
+                }
+            }
+        }
+        assert!(read > 100, "{read}");
     }
 }

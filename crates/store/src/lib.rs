@@ -7,6 +7,7 @@
 //! and reading (history, one aggregate, live follow). It knows nothing of the
 //! styrmodell: payloads are opaque JSON to it. It never edits or deletes.
 
+mod canonical;
 mod chain;
 mod envelope;
 mod error;
