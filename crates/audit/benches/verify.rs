@@ -22,14 +22,21 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let kommun = KommunId::new("bench").unwrap();
-    let provenance = Provenance::new(
-        DecidedBy::Body {
-            body: "kf".into(),
-            meeting_date: NaiveDate::from_ymd_opt(2025, 6, 16).unwrap(),
-            paragraph: "87".into(),
-        },
-        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-    );
+    // Decisions of three events each: each its own paragraph, effective
+    // date and idempotency key (the events of one decision share them).
+    const PER_DECISION: usize = 3;
+    let provenance = |i: usize| {
+        let decision = i / PER_DECISION;
+        Provenance::new(
+            DecidedBy::Body {
+                body: "kf".into(),
+                meeting_date: NaiveDate::from_ymd_opt(2025, 6, 16).unwrap(),
+                paragraph: decision.to_string(),
+            },
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                + chrono::Duration::days((decision % 3650) as i64),
+        )
+    };
     let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
     let public = key.verifying_key();
     let kid = styr_store::key_id(&public);
@@ -39,12 +46,12 @@ fn main() {
         aggregate,
         event_type: event_type.into(),
         schema_version: 1,
-        provenance: provenance.clone(),
+        provenance: provenance(i),
         recorded_at: Utc::now(),
         recorded_by: "bench".into(),
         correlation_id: uuid::Uuid::now_v7(),
         causation_id: None,
-        idempotency_key: format!("k-{i}"),
+        idempotency_key: format!("k-{}", i / PER_DECISION),
         prev_hash: prev,
         payload,
         signature: None,

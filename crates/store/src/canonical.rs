@@ -119,6 +119,31 @@ fn plain(text: &str) -> bool {
         .fold(false, |unsure, b| unsure | (b < 0x20) | (b == b'\\'))
 }
 
+/// Where the first `"` in `bytes` is. Eight bytes at a time: most strings
+/// here are too short for a vectorised search's set-up to pay, and the long
+/// ones (hashes, the signature) too long for a byte at a time.
+fn find_quote(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        // A byte of `x` is zero where the word has a quote; the lowest high
+        // bit set below is at the first such byte (a borrow only ever marks
+        // bytes above a zero one).
+        let x = word ^ QUOTES;
+        let found = x.wrapping_sub(ONES) & !x & HIGH;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    rest.iter().position(|&b| b == b'"').map(|i| at + i)
+}
+
 struct Cursor<'a> {
     text: &'a str,
     at: usize,
@@ -148,7 +173,7 @@ impl<'a> Cursor<'a> {
     /// A string (without escapes: [`scan`] refused them); its content.
     fn string(&mut self) -> Option<&'a str> {
         self.expect("\"")?;
-        let len = memchr::memchr(b'"', self.rest())?;
+        let len = find_quote(self.rest())?;
         let s = &self.text[self.at..self.at + len];
         self.at += len + 1;
         Some(s)
@@ -265,6 +290,25 @@ mod tests {
         let mut c = Cursor { text: p, at: 0 };
         c.value(1)?;
         (c.at == p.len()).then_some(())
+    }
+
+    #[test]
+    fn a_quote_is_found_wherever_it_is() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                // Bytes next to a quote's value, and above it, in the word.
+                bytes.iter_mut().skip(at).for_each(|b| *b = b'#');
+                if at < len {
+                    bytes[at] = b'"';
+                    bytes[len - 1] = b'"';
+                }
+                let expected = bytes.iter().position(|&b| b == b'"');
+                assert_eq!(find_quote(&bytes), expected, "{len} {at}");
+            }
+        }
+        assert_eq!(find_quote("ä\"".as_bytes()), Some(2));
+        assert_eq!(find_quote(&[0xa2, 0x22]), Some(1));
     }
 
     #[test]

@@ -568,7 +568,7 @@ impl<'a> EnvelopeHead<'a> {
             },
             event_type: p.event_type,
             schema_version: p.schema_version,
-            provenance: serde_json::from_str(p.provenance).ok()?,
+            provenance: read_provenance(p.provenance)?,
             recorded_at: <chrono::DateTime<chrono::Utc> as Text>::read(p.recorded_at).ok()?,
             recorded_by: std::borrow::Cow::Borrowed(p.recorded_by),
             correlation_id: p.correlation_id.parse().ok()?,
@@ -588,6 +588,26 @@ impl<'a> EnvelopeHead<'a> {
     pub fn decode_general(text: &'a str) -> Option<Self> {
         serde_json::from_str(text).ok()
     }
+}
+
+/// A provenance in the store's form. The events of one decision share one
+/// provenance and follow each other in the stream, so the last one read on
+/// this thread is kept and compared first.
+fn read_provenance(text: &str) -> Option<Provenance> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, Provenance)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with_borrow_mut(|last| {
+        if let Some((seen, provenance)) = last.as_ref() {
+            if seen == text {
+                return Some(provenance.clone());
+            }
+        }
+        let provenance: Provenance = serde_json::from_str(text).ok()?;
+        *last = Some((text.to_owned(), provenance.clone()));
+        Some(provenance)
+    })
 }
 
 /// [`AggregateRef`](crate::AggregateRef), borrowed.
