@@ -31,8 +31,8 @@ pub(crate) struct Parts<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// Deeper payloads are read the general way (`serde_json` stops at 128
-/// levels, the envelope included).
+/// Deeper payloads are read the general way (`serde_json` refuses the
+/// 128th nested level, the envelope's own included).
 const MAX_DEPTH: usize = 64;
 
 /// Numbers longer than this, or with an exponent, are read the general way
@@ -307,8 +307,18 @@ mod tests {
                 assert_eq!(find_quote(&bytes), expected, "{len} {at}");
             }
         }
+        // Bytes with the high bit set, in the eight-byte words too: one
+        // whose XOR with `"` leaves the high bit must not pass for a quote.
         assert_eq!(find_quote("ä\"".as_bytes()), Some(2));
         assert_eq!(find_quote(&[0xa2, 0x22]), Some(1));
+        assert_eq!(find_quote("åäöab\"".as_bytes()), Some(8));
+        assert_eq!(find_quote("åäöåäöåäö\"".as_bytes()), Some(18));
+        for high in 0x80..=0xffu8 {
+            let mut bytes = vec![high; 20];
+            assert_eq!(find_quote(&bytes), None, "{high:#x}");
+            bytes[11] = b'"';
+            assert_eq!(find_quote(&bytes), Some(11), "{high:#x}");
+        }
     }
 
     #[test]
@@ -318,6 +328,8 @@ mod tests {
             "[]",
             r#"{"a":[1,-2,0.5,-0.25,0,true,false,null,"x"],"b":{"c":{}}}"#,
             "12345678901234567890123456789",
+            // At the length limit.
+            "-1234567890123456789.0123456789012345678",
             r#""å ä ö""#,
         ] {
             assert!(payload(ok).is_some(), "{ok}");
@@ -343,7 +355,8 @@ mod tests {
             "tru",
             "nul",
             r#"{"$serde_json::private::RawValue":"1"}"#,
-            "1234567890123456789012345678901234567890123",
+            // One over the length limit.
+            "-1234567890123456789.01234567890123456789",
             "{\"a\":1",
         ] {
             assert!(payload(unsure).is_none(), "{unsure}");
