@@ -5,10 +5,12 @@
 //! reading them this way costs a fraction of `serde_json`.
 //!
 //! [`scan`] only ever says yes to text that `serde_json` reads as an
-//! [`Envelope`](crate::Envelope) with the same field values; anything it is
-//! unsure of (an escape, whitespace, a field out of order, an exponent, deep
-//! nesting) is a `None`, and the caller reads the message the general way.
-//! The fuzz target `envelope` holds it to that.
+//! [`Envelope`](crate::Envelope) with the same field values — but for the
+//! kommun id, which it does not check: `EnvelopeHead::decode` compares it
+//! with the valid one asked for. Anything it is unsure of (an escape,
+//! whitespace, a field out of order, an exponent, deep nesting) is a `None`,
+//! and the caller reads the message the general way. The fuzz target
+//! `envelope` holds it to that.
 
 /// The fields of an envelope in the store's form, as text; the payload has
 /// been checked and is not kept.
@@ -297,7 +299,7 @@ mod tests {
         for len in 0..40 {
             for at in 0..=len {
                 let mut bytes: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
-                // Bytes next to a quote's value, and above it, in the word.
+                // Other bytes before the quote, `#` (one below it) after.
                 bytes.iter_mut().skip(at).for_each(|b| *b = b'#');
                 if at < len {
                     bytes[at] = b'"';

@@ -914,8 +914,8 @@ mod tests {
 
     /// The canonical reading of `text`, held to the general one: where it
     /// reads a head, the general reader reads the same head, and where that
-    /// head is the kommun's (as `decode` asks), the whole envelope decodes.
-    /// Whether it read one.
+    /// head is the kommun's (as `decode` asks), the whole envelope decodes
+    /// with the same value in every field of the head. Whether it read one.
     fn canonical_agrees(text: &str) -> bool {
         let Some(canonical) = EnvelopeHead::decode_canonical(text) else {
             return false;
