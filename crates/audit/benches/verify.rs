@@ -111,8 +111,8 @@ fn main() {
     // Each round measures both side by side (the machine's noise moves
     // them together); STYR_BENCH_ROUNDS to change how many. The report
     // takes one round per process, as `styr verify` runs: later rounds in
-    // the same process run faster (0.37x in the first, 0.49-0.57x after it,
-    // at 200 000 events; not explained yet).
+    // the same process run faster (they reuse memory the first one touched
+    // for the first time, which is dear on a virtual machine).
     let rounds: usize = std::env::var("STYR_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
