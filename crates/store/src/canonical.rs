@@ -183,11 +183,7 @@ impl<'a> Cursor<'a> {
 
     /// `0` or digits not starting with `0`, as a `u32`.
     fn unsigned(&mut self) -> Option<u32> {
-        let len = self
-            .rest()
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let len = self.digits();
         let digits = &self.text[self.at..self.at + len];
         if len == 0 || (len > 1 && digits.starts_with('0')) {
             return None;
@@ -209,39 +205,8 @@ impl<'a> Cursor<'a> {
     fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(drop),
-            b'{' => {
-                if depth > MAX_DEPTH {
-                    return None;
-                }
-                self.at += 1;
-                if self.eat("}") {
-                    return Some(());
-                }
-                loop {
-                    self.key()?;
-                    self.value(depth + 1)?;
-                    if self.eat("}") {
-                        return Some(());
-                    }
-                    self.expect(",")?;
-                }
-            }
-            b'[' => {
-                if depth > MAX_DEPTH {
-                    return None;
-                }
-                self.at += 1;
-                if self.eat("]") {
-                    return Some(());
-                }
-                loop {
-                    self.value(depth + 1)?;
-                    if self.eat("]") {
-                        return Some(());
-                    }
-                    self.expect(",")?;
-                }
-            }
+            b'{' => self.container(depth, "}", true),
+            b'[' => self.container(depth, "]", false),
             b't' => self.expect("true"),
             b'f' => self.expect("false"),
             b'n' => self.expect("null"),
@@ -249,25 +214,47 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// An object (`keyed`) or an array from its opening bracket to `close`,
+    /// its values at `depth + 1`.
+    fn container(&mut self, depth: usize, close: &str, keyed: bool) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.at += 1;
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            if keyed {
+                self.key()?;
+            }
+            self.value(depth + 1)?;
+            if self.eat(close) {
+                return Some(());
+            }
+            self.expect(",")?;
+        }
+    }
+
+    /// How many ASCII digits follow (not consumed).
+    fn digits(&self) -> usize {
+        self.rest()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    }
+
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, at most [`MAX_NUMBER`] long.
     fn number(&mut self) -> Option<()> {
         let from = self.at;
         self.eat("-");
-        let int = self
-            .rest()
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let int = self.digits();
         if int == 0 || (int > 1 && self.rest()[0] == b'0') {
             return None;
         }
         self.at += int;
         if self.eat(".") {
-            let frac = self
-                .rest()
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
+            let frac = self.digits();
             if frac == 0 {
                 return None;
             }
