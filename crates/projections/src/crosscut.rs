@@ -1,6 +1,7 @@
 //! Goals that cross the organisation: processes with their målgrupper,
 //! goals and contributions (bidrag), and what serves each Agenda 2030 goal.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
@@ -14,14 +15,16 @@ use crate::ProjectionError;
 
 type R<T> = Result<T, ProjectionError>;
 
-/// A process with everything that hangs on it.
+/// A process with everything that hangs on it. `G` is how its goals are
+/// held: as documents, or (in a kept plan) as [`crate::Part`]s written once.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ProcessView {
+#[schemars(rename = "ProcessView")]
+pub struct ProcessView<G = GoalDoc> {
     pub process: ProcessDoc,
     /// The målgrupper it serves, as defined.
     pub malgrupper: Vec<MalgruppDoc>,
     /// Its goals: processmål, and KF goals that belong to it, with outcomes.
-    pub goals: Vec<GoalDoc>,
+    pub goals: Vec<G>,
     /// Nämndmål that break its goals down, each a contribution of its nämnd.
     pub namndmal: Vec<BrokenDown>,
     /// Every recorded bidrag to its goals.
@@ -55,12 +58,12 @@ pub fn processes_with(
 
 /// [`processes`] over the goals already read; for `year`, only processes
 /// running then, their goals in force and that year's contributions.
-pub(crate) fn processes_in(
+pub(crate) fn processes_in<G: Borrow<GoalDoc> + Clone>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
-    all_goals: &[GoalDoc],
+    all_goals: &[G],
     year: Option<i32>,
-) -> R<Vec<ProcessView>> {
+) -> R<Vec<ProcessView<G>>> {
     let in_year = |from: i32, to: i32| year.is_none_or(|y| (from..=to).contains(&y));
     let malgrupper: Vec<MalgruppDoc> = docs(kv, kommun, DocKind::Malgrupp)?;
     let contributions: Vec<ContributionDoc> = docs(kv, kommun, DocKind::Contribution)?;
@@ -69,16 +72,18 @@ pub(crate) fn processes_in(
         if year.is_some_and(|y| !process.runs_in(y)) {
             continue;
         }
-        let goals: Vec<GoalDoc> = all_goals
+        let goals: Vec<G> = all_goals
             .iter()
             .filter(|g| {
+                let g: &GoalDoc = (*g).borrow();
                 g.process.as_deref() == Some(&process.id) && in_year(g.from_year, g.to_year)
             })
             .cloned()
             .collect();
-        let ids: BTreeSet<&str> = goals.iter().map(|g| g.id.as_str()).collect();
+        let ids: BTreeSet<&str> = goals.iter().map(|g| g.borrow().id.as_str()).collect();
         let namndmal = all_goals
             .iter()
+            .map(|m| m.borrow())
             .filter(|m| m.level == "namnd" && in_year(m.from_year, m.to_year))
             .filter_map(|m| {
                 let goals: Vec<String> = m

@@ -187,6 +187,22 @@ struct GraphSlot {
     /// Plan answers (as a service answers them: latest values only) by
     /// year, with the write generation they were built at.
     plans: std::collections::HashMap<i32, (u64, std::sync::Arc<crate::KeptPlan>)>,
+    /// The goals and uppdrag the kept plans are assembled from, as of the
+    /// write generation the last plan was built at, with what has been
+    /// touched since: the next plan reads only those again.
+    parts: crate::parts::PlanParts,
+}
+
+/// What a batch wrote, as far as what is kept between writes goes.
+enum Wrote {
+    /// The kommun's view cleared (a rättelse, a rebuild): everything.
+    Everything,
+    /// Documents and values: whether any the styrkedja graph is built from,
+    /// and which goals and uppdrag.
+    Views {
+        graph: bool,
+        parts: crate::parts::Touched,
+    },
 }
 
 impl Projector {
@@ -330,23 +346,30 @@ impl Projector {
         Ok(path)
     }
 
-    /// Writes a sled batch of the kommun's; one that changes documents the
-    /// kommun's graph is built from is written and counted under the
-    /// kommun's graph lock together, so a query never finds the new view
-    /// with the old graph still counted current.
+    /// Writes a sled batch of the kommun's; what is kept between writes
+    /// (the graph, plans and their parts) is marked stale under the
+    /// kommun's graph lock in the same step, so a query never finds the new
+    /// view with the old kept still counted current.
     fn write(
         &self,
         kommun: &KommunId,
         batch: sled::Batch,
-        graph_changed: bool,
+        wrote: Wrote,
     ) -> Result<(), ProjectionError> {
         let slot = per_kommun(&self.graphs, kommun);
         let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         self.tree.apply_batch(batch)?;
         slot.written += 1;
         slot.plans.clear();
-        if graph_changed {
-            slot.changed += 1;
+        match wrote {
+            Wrote::Everything => {
+                slot.changed += 1;
+                slot.parts.drop_all();
+            }
+            Wrote::Views { graph, parts } => {
+                slot.changed += u64::from(graph);
+                slot.parts.touched(&parts);
+            }
         }
         Ok(())
     }
@@ -355,6 +378,9 @@ impl Projector {
     /// indicator's and uppdrag's latest values: [`crate::Outcomes::Latest`]),
     /// built once per write of the kommun's view and kept until the next:
     /// what a dashboard asks again and again costs one build per change.
+    /// A build after a write reads again only the goals and uppdrag the
+    /// writes since the last build touched; the others' JSON is kept
+    /// ([`crate::Part`]).
     /// The caller reads under [`Projector::reading`] (as the service does),
     /// so that a rättelse's clearing of the view is never seen half done.
     pub fn plan(
@@ -363,21 +389,17 @@ impl Projector {
         year: i32,
     ) -> Result<std::sync::Arc<crate::KeptPlan>, ProjectionError> {
         let slot = per_kommun(&self.graphs, kommun);
-        let written = {
+        let (written, mut parts) = {
             let slot = slot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((at, plan)) = slot.plans.get(&year) {
                 if slot.written == *at {
                     return Ok(plan.clone());
                 }
             }
-            slot.written
+            (slot.written, slot.parts.clone())
         };
-        let view = crate::plan_with(
-            &self.tree,
-            kommun,
-            year,
-            crate::Outcomes::Latest(crate::OUTCOMES_KEPT),
-        )?;
+        let (goals, uppdrag) = parts.refresh(&self.tree, kommun, crate::OUTCOMES_KEPT)?;
+        let view = crate::query::plan_of(&self.tree, kommun, year, goals, uppdrag)?;
         let plan = std::sync::Arc::new(crate::KeptPlan::new(&view)?);
         let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         // Kept only if nothing was written while it was built; a few
@@ -387,6 +409,7 @@ impl Projector {
                 slot.plans.clear();
             }
             slot.plans.insert(year, (written, plan.clone()));
+            slot.parts = parts;
         }
         Ok(plan)
     }
@@ -674,7 +697,7 @@ impl Projector {
                 rattelse_key(kommun).as_bytes(),
                 rattelse_at.to_string().as_bytes(),
             );
-            self.write(kommun, batch, true)?;
+            self.write(kommun, batch, Wrote::Everything)?;
             return Ok((last.sequence(), true));
         }
         let writes = overlay.take();
@@ -685,6 +708,13 @@ impl Projector {
         let graph_changed = writes
             .keys()
             .any(|k| graph_prefixes.iter().any(|p| k.starts_with(p.as_str())));
+        let views = view_key(kommun.as_str(), "");
+        let mut parts = crate::parts::Touched::default();
+        for k in writes.keys() {
+            if let Some(path) = k.strip_prefix(views.as_str()) {
+                parts.note(path);
+            }
+        }
         let mut batch = sled::Batch::default();
         // What each write replaces is kept (past views read it back); a
         // list item new in this batch says so by its key.
@@ -729,7 +759,14 @@ impl Projector {
             batch.insert(open_key.as_bytes(), serde_json::to_vec(&segment)?);
         }
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);
-        self.write(kommun, batch, graph_changed)?;
+        self.write(
+            kommun,
+            batch,
+            Wrote::Views {
+                graph: graph_changed,
+                parts,
+            },
+        )?;
         Ok((last.sequence(), false))
     }
 
@@ -756,7 +793,7 @@ impl Projector {
     pub fn clear(&self, kommun: &KommunId) -> Result<(), ProjectionError> {
         let mut batch = sled::Batch::default();
         self.clear_into(&mut batch, kommun, false)?;
-        self.write(kommun, batch, true)
+        self.write(kommun, batch, Wrote::Everything)
     }
 
     /// Adds to `batch` the removal of the kommun's views, histories and

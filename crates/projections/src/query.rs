@@ -1,6 +1,7 @@
 //! Questions the read models answer, over any [`KvRead`] (live sled or an
 //! as-of fold in memory).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
@@ -116,7 +117,7 @@ fn last<T: DeserializeOwned>(kv: &(impl KvRead + ?Sized), prefix: &str, n: usize
 /// Gives each goal the latest `n` recorded values of each of its
 /// indicators and the count of all (read from the end of each indicator's
 /// keys and its count, so a busy indicator costs no more than a quiet one).
-fn with_latest_outcomes(
+pub(crate) fn with_latest_outcomes(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     goals: &mut [GoalDoc],
@@ -139,7 +140,7 @@ fn with_latest_outcomes(
 
 /// Gives each uppdrag its latest `n` statuses (by date) and the count of
 /// all.
-fn with_latest_statuses(
+pub(crate) fn with_latest_statuses(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     uppdrag: &mut [UppdragDoc],
@@ -338,13 +339,16 @@ pub fn histories(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<(Strin
         .collect()
 }
 
-/// A nämnd's (or KS's, or a bolag's) part of the plan for a year.
+/// A nämnd's (or KS's, or a bolag's) part of the plan for a year. `G` is
+/// how its goals are held: as documents, or (in a kept plan) as
+/// [`crate::Part`]s written once.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct NamndView {
+#[schemars(rename = "NamndView")]
+pub struct NamndView<G = GoalDoc> {
     pub body: BodyDoc,
     pub ram: Option<i64>,
     pub plan: Option<NamndplanDoc>,
-    pub goals: Vec<GoalDoc>,
+    pub goals: Vec<G>,
     pub plans: Vec<PlanDoc>,
 }
 
@@ -358,7 +362,9 @@ pub struct KeptPlan {
 }
 
 impl KeptPlan {
-    pub fn new(view: &PlanView) -> Result<Self, serde_json::Error> {
+    pub fn new<G: Serialize, U: Serialize>(
+        view: &PlanView<G, U>,
+    ) -> Result<Self, serde_json::Error> {
         Ok(KeptPlan {
             json: serde_json::value::to_raw_value(view)?,
         })
@@ -408,20 +414,24 @@ impl schemars::JsonSchema for PlanAnswer {
     }
 }
 
-/// Gällande planer: the budget and everything below it for one year.
+/// Gällande planer: the budget and everything below it for one year. `G`
+/// and `U` are how goals and uppdrag are held: as documents, or (in a plan
+/// kept between writes, [`crate::Projector::plan`]) as [`crate::Part`]s
+/// written once and kept until a write touches them; the JSON is the same.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct PlanView {
+#[schemars(rename = "PlanView")]
+pub struct PlanView<G = GoalDoc, U = UppdragDoc> {
     pub year: i32,
     /// The budget whose years include `year` (the latest such).
     pub budget: Option<BudgetDoc>,
     /// KF goals in force for the year, with their outcomes (every one, or
     /// the latest of each indicator in an answer over the network).
-    pub kf_goals: Vec<GoalDoc>,
-    pub namnder: Vec<NamndView>,
+    pub kf_goals: Vec<G>,
+    pub namnder: Vec<NamndView<G>>,
     /// Uppdrag of the year: given by then, not closed by KF in an earlier
     /// year's budget, and either due during or after it or still open
     /// however late (kvarvarande).
-    pub uppdrag: Vec<UppdragDoc>,
+    pub uppdrag: Vec<U>,
     /// The uppdrag above whose deadline passed before the year began and
     /// that KF has not closed: förfallna, shown until KF closes them.
     pub overdue: Vec<String>,
@@ -431,7 +441,7 @@ pub struct PlanView {
     pub balanskrav: Option<BalanskravDoc>,
     /// Processes running in the year, with their goals in force and the
     /// year's contributions.
-    pub processes: Vec<crate::ProcessView>,
+    pub processes: Vec<crate::ProcessView<G>>,
 }
 
 pub fn plan(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanView> {
@@ -445,11 +455,29 @@ pub fn plan_with(
     year: i32,
     outcomes: Outcomes,
 ) -> R<PlanView> {
+    let goals = goals_with(kv, kommun, outcomes)?;
+    let uppdrag = uppdrag_with(kv, kommun, outcomes)?;
+    plan_of(kv, kommun, year, goals, uppdrag)
+}
+
+/// The plan for `year` around every goal and uppdrag of the kommun, read
+/// with their values already (as documents, or as parts kept between
+/// writes); the rest is read here.
+pub(crate) fn plan_of<G, U>(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    year: i32,
+    goals: Vec<G>,
+    uppdrag: Vec<U>,
+) -> R<PlanView<G, U>>
+where
+    G: Borrow<GoalDoc> + Clone,
+    U: Borrow<UppdragDoc>,
+{
     let budget = docs::<BudgetDoc>(kv, kommun, DocKind::Budget)?
         .into_iter()
         .filter(|b| (b.year..=b.year + 2).contains(&year))
         .max_by_key(|b| b.year);
-    let goals: Vec<GoalDoc> = goals_with(kv, kommun, outcomes)?;
     let plans: Vec<PlanDoc> = docs(kv, kommun, DocKind::Plan)?;
     let mut namnder = Vec::new();
     for body in docs::<BodyDoc>(kv, kommun, DocKind::Body)? {
@@ -464,7 +492,10 @@ pub fn plan_with(
         let plan: Option<NamndplanDoc> = doc(kv, kommun, &namndplan_path(&body.id, year))?;
         let goals = goals
             .iter()
-            .filter(|g| g.body.as_deref() == Some(&body.id) && g.from_year == year)
+            .filter(|g| {
+                let g: &GoalDoc = (*g).borrow();
+                g.body.as_deref() == Some(&body.id) && g.from_year == year
+            })
             .cloned()
             .collect();
         let plans = plans
@@ -493,9 +524,10 @@ pub fn plan_with(
     let overdue_by_then = |u: &UppdragDoc| {
         closed_in(u).is_none_or(|closed| closed > year) && year_begins.is_some_and(|b| u.due < b)
     };
-    let uppdrag: Vec<UppdragDoc> = uppdrag_with(kv, kommun, outcomes)?
+    let uppdrag: Vec<U> = uppdrag
         .into_iter()
         .filter(|u| {
+            let u: &UppdragDoc = u.borrow();
             u.given_year <= year
                 && closed_in(u).is_none_or(|closed| closed >= year)
                 && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
@@ -503,6 +535,7 @@ pub fn plan_with(
         .collect();
     let overdue = uppdrag
         .iter()
+        .map(|u| u.borrow())
         .filter(|u| overdue_by_then(u))
         .map(|u| u.id.clone())
         .collect();
@@ -520,7 +553,10 @@ pub fn plan_with(
         budget,
         kf_goals: goals
             .into_iter()
-            .filter(|g| g.level == "kf" && (g.from_year..=g.to_year).contains(&year))
+            .filter(|g| {
+                let g: &GoalDoc = g.borrow();
+                g.level == "kf" && (g.from_year..=g.to_year).contains(&year)
+            })
             .collect(),
         namnder,
         uppdrag,

@@ -657,6 +657,68 @@ async fn an_uppdrag_sits_below_the_budget_decision_that_gave_it() {
     );
 }
 
+/// The kept plan is assembled from goals and uppdrag read once and kept
+/// until a write touches them: after every decision of the example kommun
+/// (new goals, uppdrag, values, statuses, closures), after several unasked
+/// writes, and after a rättelse, it is byte for byte the plan built afresh
+/// from the view.
+#[tokio::test]
+async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
+    let app = spawn_app().await;
+    let k = vimmerby();
+    let mut writer = Writer::new(app.store.clone(), k.clone());
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    let same = |p: &Projector, year: i32, step: &str| {
+        let kept = p.plan(&k, year).unwrap();
+        let built = plan_with(p.view(), &k, year, Outcomes::Latest(OUTCOMES_KEPT)).unwrap();
+        assert_eq!(
+            kept.json(),
+            serde_json::to_string(&built).unwrap(),
+            "{year} after {step}"
+        );
+    };
+    for (n, d) in example::vimmerby().iter().enumerate() {
+        writer.record(d).await;
+        p.catch_up(&app.store, &k).await.unwrap();
+        same(&p, 2026, &d.idempotency_key);
+        // Another year asked only now and then: several writes between.
+        if n % 5 == 4 {
+            same(&p, 2027, &d.idempotency_key);
+        }
+    }
+    writer.record(&one_more_outcome()).await;
+    p.catch_up(&app.store, &k).await.unwrap();
+    same(&p, 2026, "one more value");
+    same(&p, 2027, "one more value");
+    // A rättelse of a goal's title clears the view and projects it again.
+    let goal_id = writer
+        .recorded
+        .iter()
+        .find_map(|(id, (e, _))| match e {
+            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => Some(*id),
+            _ => None,
+        })
+        .expect("the example adopts kf-m2");
+    assert!(!p.plan(&k, 2026).unwrap().json().contains("Rättad titel"));
+    writer
+        .record(&crate::support::decision(
+            "rattelse-titel",
+            "kf",
+            "2026-12-14",
+            serde_json::json!({"command": "correct_decision", "corrects": goal_id,
+                "ground": "skrivfel", "reason": "Fel i protokollet",
+                "corrections": {"/goal/title": "Rättad titel"}}),
+        ))
+        .await;
+    p.catch_up(&app.store, &k).await.unwrap();
+    same(&p, 2026, "a rättelse");
+    assert!(p.plan(&k, 2026).unwrap().json().contains("Rättad titel"));
+    // Cleared: nothing kept is served from before.
+    p.clear(&k).unwrap();
+    same(&p, 2026, "the view cleared");
+    assert!(!p.plan(&k, 2026).unwrap().json().contains("kf-m2"));
+}
+
 /// The live chain comes from a graph kept between queries: it follows every
 /// change of the documents the red thread is made of, and equals the chain
 /// built afresh from the view.
