@@ -460,7 +460,7 @@ async fn main() {
         // since the last question: kept.
         let t = Instant::now();
         let answer = proj.plan(k, 2026).unwrap();
-        std::hint::black_box(answer.json().as_bytes().to_vec());
+        std::hint::black_box(answer.to_json().unwrap());
         plan_kept.push(t.elapsed());
         let t = Instant::now();
         styr_projections::chain(kv, k, &format!("goal/g-{}", s % GOALS))
@@ -477,11 +477,49 @@ async fn main() {
         assert!(!h.is_empty());
         hist.push(t.elapsed());
     }
-    latency("plan (kommun, year), built per call", "plan", plan);
+    // The first question after a write: one decision (an indicator value
+    // or an uppdrag status) recorded and projected, then the plan asked —
+    // built from the parts the write left as they were and those it
+    // touched, read again.
+    let mut after_write = Vec::new();
+    for s in 0..300usize {
+        let k = &ks[(s * 7919) % ks.len()];
+        let head = store.last_sequence(k).await.unwrap();
+        let decision = Decision {
+            idempotency_key: format!("after-write-{s}"),
+            recorded_by: "bench".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            provenance: Provenance::new(
+                DecidedBy::Body {
+                    body: "kf".into(),
+                    meeting_date: d("2025-06-16"),
+                    paragraph: "1".into(),
+                },
+                first_day(),
+            ),
+            events: vec![styr_projections::new_event(&filler(s * 4 + s % 2))],
+        };
+        match store.append(k, head, decision).await.unwrap() {
+            AppendOutcome::Appended(_) => {}
+            other => panic!("{other:?}"),
+        }
+        proj.catch_up(&store, k).await.unwrap();
+        let t = Instant::now();
+        let answer = proj.plan(k, 2026).unwrap();
+        std::hint::black_box(answer.to_json().unwrap());
+        after_write.push(t.elapsed());
+    }
+    latency("plan (kommun, year), built whole", "plan", plan);
     latency(
         "  the same, kept between writes (live)",
         "plan_kept",
         plan_kept,
+    );
+    latency(
+        "  the same, first question after a write",
+        "plan_after_write",
+        after_write,
     );
     latency("styrkedja path (KF goal up/down)", "chain", chain);
     latency("  the same from the kept graph", "chain_kept", kept);

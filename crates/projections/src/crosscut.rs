@@ -15,8 +15,9 @@ use crate::ProjectionError;
 
 type R<T> = Result<T, ProjectionError>;
 
-/// A process with everything that hangs on it. `G` is how its goals are
-/// held: as documents, or (in a kept plan) as [`crate::Part`]s written once.
+/// A process with everything that hangs on it.
+// `G` is how its goals are held: as documents, or (in a kept plan) as
+// `Part`s written once (this comment stays out of the published schema).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(rename = "ProcessView")]
 pub struct ProcessView<G = GoalDoc> {

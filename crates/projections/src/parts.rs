@@ -34,6 +34,13 @@ impl<T: Serialize> Part<T> {
     }
 }
 
+impl<T> Part<T> {
+    /// The JSON written.
+    pub fn json(&self) -> &str {
+        self.0.json.get()
+    }
+}
+
 impl<T> Clone for Part<T> {
     fn clone(&self) -> Self {
         Part(self.0.clone())

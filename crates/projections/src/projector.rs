@@ -400,7 +400,7 @@ impl Projector {
         };
         let (goals, uppdrag) = parts.refresh(&self.tree, kommun, crate::OUTCOMES_KEPT)?;
         let view = crate::query::plan_of(&self.tree, kommun, year, goals, uppdrag)?;
-        let plan = std::sync::Arc::new(crate::KeptPlan::new(&view)?);
+        let plan = std::sync::Arc::new(crate::KeptPlan::new(view));
         let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
         // Kept only if nothing was written while it was built; a few
         // years per kommun (a client asking year after year keeps no more).

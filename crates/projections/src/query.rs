@@ -339,9 +339,9 @@ pub fn histories(kv: &(impl KvRead + ?Sized), kommun: &KommunId) -> R<Vec<(Strin
         .collect()
 }
 
-/// A nämnd's (or KS's, or a bolag's) part of the plan for a year. `G` is
-/// how its goals are held: as documents, or (in a kept plan) as
-/// [`crate::Part`]s written once.
+/// A nämnd's (or KS's, or a bolag's) part of the plan for a year.
+// `G` is how its goals are held: as documents, or (in a kept plan) as
+// `Part`s written once (this comment stays out of the published schema).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(rename = "NamndView")]
 pub struct NamndView<G = GoalDoc> {
@@ -352,34 +352,51 @@ pub struct NamndView<G = GoalDoc> {
     pub plans: Vec<PlanDoc>,
 }
 
-/// A live plan answer kept between writes (`Projector::plan`): the JSON it
-/// is answered with, written once when it was built — a plan of a large
-/// kommun is about a megabyte of JSON, and writing it again for every
-/// question cost more than finding it.
+/// A live plan answer kept between writes (`Projector::plan`): the plan
+/// with its goals and uppdrag as [`crate::Part`]s, whose JSON was written
+/// when they were read — a plan of a large kommun is about a megabyte of
+/// JSON, nearly all of it theirs, so writing the answer is mostly copying.
 #[derive(Debug)]
 pub struct KeptPlan {
-    json: Box<serde_json::value::RawValue>,
+    view: PlanView<crate::Part<GoalDoc>, crate::Part<UppdragDoc>>,
+    /// About how long its JSON is (the parts' and a margin for the rest).
+    size: usize,
 }
 
 impl KeptPlan {
-    pub fn new<G: Serialize, U: Serialize>(
-        view: &PlanView<G, U>,
-    ) -> Result<Self, serde_json::Error> {
-        Ok(KeptPlan {
-            json: serde_json::value::to_raw_value(view)?,
-        })
+    pub(crate) fn new(view: PlanView<crate::Part<GoalDoc>, crate::Part<UppdragDoc>>) -> Self {
+        let goals = |goals: &[crate::Part<GoalDoc>]| -> usize {
+            goals.iter().map(|g| g.json().len() + 1).sum()
+        };
+        let size = goals(&view.kf_goals)
+            + view.namnder.iter().map(|n| goals(&n.goals)).sum::<usize>()
+            + view
+                .processes
+                .iter()
+                .map(|p| goals(&p.goals))
+                .sum::<usize>()
+            + view
+                .uppdrag
+                .iter()
+                .map(|u| u.json().len() + 1)
+                .sum::<usize>()
+            + (64 << 10);
+        KeptPlan { view, size }
     }
 
     /// The answer as JSON.
-    pub fn json(&self) -> &str {
-        self.json.get()
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let mut out = Vec::with_capacity(self.size);
+        serde_json::to_writer(&mut out, &self.view)?;
+        // serde_json writes UTF-8 only; the error is there for the types.
+        String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
     }
 }
 
-/// A plan as a query answers it: kept as written JSON (the live plan), or
-/// built for this answer (as of a date, the CLI) and written with it. Only
-/// JSON writes a kept plan as itself: it is a `RawValue`, which any other
-/// serializer would write as a map around a string.
+/// A plan as a query answers it: kept between writes (the live plan), or
+/// built for this answer (as of a date, the CLI). Only JSON writes a kept
+/// plan as itself: its parts are `RawValue`s, which any other serializer
+/// would write as maps around strings.
 #[derive(Debug, Clone)]
 pub enum PlanAnswer {
     Kept(std::sync::Arc<KeptPlan>),
@@ -389,7 +406,7 @@ pub enum PlanAnswer {
 impl Serialize for PlanAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            PlanAnswer::Kept(kept) => kept.json.serialize(serializer),
+            PlanAnswer::Kept(kept) => kept.view.serialize(serializer),
             PlanAnswer::Built(view) => view.serialize(serializer),
         }
     }
@@ -414,10 +431,11 @@ impl schemars::JsonSchema for PlanAnswer {
     }
 }
 
-/// Gällande planer: the budget and everything below it for one year. `G`
-/// and `U` are how goals and uppdrag are held: as documents, or (in a plan
-/// kept between writes, [`crate::Projector::plan`]) as [`crate::Part`]s
-/// written once and kept until a write touches them; the JSON is the same.
+/// Gällande planer: the budget and everything below it for one year.
+// `G` and `U` are how goals and uppdrag are held: as documents, or (in a
+// plan kept between writes, `Projector::plan`) as `Part`s written once and
+// kept until a write touches them; the JSON is the same (this comment stays
+// out of the published schema).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(rename = "PlanView")]
 pub struct PlanView<G = GoalDoc, U = UppdragDoc> {

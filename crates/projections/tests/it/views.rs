@@ -672,7 +672,7 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
         let kept = p.plan(&k, year).unwrap();
         let built = plan_with(p.view(), &k, year, Outcomes::Latest(OUTCOMES_KEPT)).unwrap();
         assert_eq!(
-            kept.json(),
+            kept.to_json().unwrap(),
             serde_json::to_string(&built).unwrap(),
             "{year} after {step}"
         );
@@ -699,7 +699,12 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
             _ => None,
         })
         .expect("the example adopts kf-m2");
-    assert!(!p.plan(&k, 2026).unwrap().json().contains("Rättad titel"));
+    assert!(!p
+        .plan(&k, 2026)
+        .unwrap()
+        .to_json()
+        .unwrap()
+        .contains("Rättad titel"));
     writer
         .record(&crate::support::decision(
             "rattelse-titel",
@@ -712,11 +717,21 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
         .await;
     p.catch_up(&app.store, &k).await.unwrap();
     same(&p, 2026, "a rättelse");
-    assert!(p.plan(&k, 2026).unwrap().json().contains("Rättad titel"));
+    assert!(p
+        .plan(&k, 2026)
+        .unwrap()
+        .to_json()
+        .unwrap()
+        .contains("Rättad titel"));
     // Cleared: nothing kept is served from before.
     p.clear(&k).unwrap();
     same(&p, 2026, "the view cleared");
-    assert!(!p.plan(&k, 2026).unwrap().json().contains("kf-m2"));
+    assert!(!p
+        .plan(&k, 2026)
+        .unwrap()
+        .to_json()
+        .unwrap()
+        .contains("kf-m2"));
 }
 
 /// The live chain comes from a graph kept between queries: it follows every
@@ -758,7 +773,7 @@ async fn the_kept_chain_graph_follows_every_change() {
         )
         .unwrap();
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(kept.json()).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&kept.to_json().unwrap()).unwrap(),
             serde_json::to_value(&built).unwrap()
         );
         assert!(std::sync::Arc::ptr_eq(&kept, &p.plan(&k, 2026).unwrap()));
@@ -779,7 +794,10 @@ async fn the_kept_chain_graph_follows_every_change() {
     writer.record(&d).await;
     p.catch_up(&app.store, &k).await.unwrap();
     assert_eq!(agree(&p), after);
-    assert_ne!(plan_before.json(), p.plan(&k, 2026).unwrap().json());
+    assert_ne!(
+        plan_before.to_json().unwrap(),
+        p.plan(&k, 2026).unwrap().to_json().unwrap()
+    );
     // Cleared and rebuilt: the kept graph is not served from before.
     p.clear(&k).unwrap();
     assert_eq!(p.chain(&k, "direction/vision-2030").unwrap(), None);
