@@ -227,7 +227,40 @@ impl KvRead for VersionedView {
     /// For the views' and histories' prefixes (`v/`, `h/`) that queries
     /// read; the versions' own keys are not text.
     fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
+        // A list whose items are keyed by the sequences that wrote them
+        // (outcomes, statuses, history lines) and that no batch ever
+        // rewrote — it has no versions at all — stood at `at` as its live
+        // items up to `at` do: one read from the end. The versions are read
+        // after the items, so a batch written between leaves what it
+        // replaced among them, and the long way below is taken.
         let mut tail = Vec::with_capacity(n);
+        let mut items_only = true;
+        for entry in self.tree.scan_prefix(prefix.as_bytes()).rev() {
+            if tail.len() == n {
+                break;
+            }
+            let (key, value) = entry?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            match named_sequence(&key) {
+                Some(written) if written > self.at => {}
+                Some(_) => tail.push((key, value.to_vec())),
+                None => {
+                    items_only = false;
+                    break;
+                }
+            }
+        }
+        if items_only
+            && self
+                .tree
+                .scan_prefix(versions_prefix(prefix))
+                .next()
+                .is_none()
+        {
+            tail.reverse();
+            return Ok(tail);
+        }
+        tail.clear();
         for entry in self.tree.scan_prefix(prefix.as_bytes()).keys().rev() {
             if tail.len() == n {
                 break;
