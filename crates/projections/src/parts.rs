@@ -65,6 +65,9 @@ impl<T> Serialize for Part<T> {
     }
 }
 
+/// Every goal and every uppdrag of a kommun, as parts, in id order.
+pub(crate) type GoalsAndUppdrag = (Vec<Part<GoalDoc>>, Vec<Part<UppdragDoc>>);
+
 /// Which goals and uppdrag a batch wrote to: their documents, their values
 /// or statuses, or the counts kept beside those.
 #[derive(Debug, Default)]
@@ -143,7 +146,7 @@ impl PlanParts {
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
         n: usize,
-    ) -> Result<(Vec<Part<GoalDoc>>, Vec<Part<UppdragDoc>>), ProjectionError> {
+    ) -> Result<GoalsAndUppdrag, ProjectionError> {
         let read = match &mut self.read {
             Some(read) => {
                 read.slashed |= read.stale_goals.iter().any(|id| id.contains('/'))
