@@ -187,9 +187,9 @@ struct GraphSlot {
     /// Plan answers (as a service answers them: latest values only) by
     /// year, with the write generation they were built at.
     plans: std::collections::HashMap<i32, (u64, std::sync::Arc<crate::KeptPlan>)>,
-    /// The goals and uppdrag the kept plans are assembled from, as of the
-    /// write generation the last plan was built at, with what has been
-    /// touched since: the next plan reads only those again.
+    /// The goals and uppdrag the kept plans are assembled from, as the
+    /// last plan that was kept read them, with what has been touched
+    /// since: the next plan reads only those again.
     parts: crate::parts::PlanParts,
 }
 

@@ -51,9 +51,14 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
         // counts beside them (rewritten by every item) and the documents
         // (rewritten when they change) — and the plan itself, with every
         // outcome and with the latest only (as the service answers).
+        // Checkpoint documents are keyed by the earlier sequence they
+        // cover, so they appear after the sequence their key names: their
+        // "absent" versions send the tail the long way.
         for prefix in [
             format!("v/{k}/outcome/"),
             format!("v/{k}/uppdrag-status/"),
+            format!("v/{k}/checkpoint/"),
+            format!("v/{k}/intrusion/"),
             format!("v/{k}/count/"),
             format!("v/{k}/"),
             format!("h/{k}/goal/"),
@@ -97,6 +102,35 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
 async fn a_past_view_from_the_versions_is_the_fold() {
     let (nats, store, mut writer) = example_written().await;
     let k = KommunId::new("vimmerby").unwrap();
+    // Checkpoints signed along the way, each naming a sequence a few
+    // before the one that records it: a document that appears after the
+    // sequence its key names (the projection records checkpoints; their
+    // signatures are the verifier's to check).
+    for i in 0..3 {
+        let head = store.last_sequence(&k).await.unwrap();
+        let event = styr_domain::Event::CheckpointSigned(styr_domain::CheckpointSigned {
+            sequence: head - 5,
+            head_hash: "ab".repeat(32),
+            signed_at: chrono::Utc::now(),
+            key_id: "nyckel-1".into(),
+            signature: "cd".repeat(64),
+        });
+        let decision = styr_store::Decision {
+            idempotency_key: format!("kontrollpunkt-{i}"),
+            recorded_by: "styrkedja".into(),
+            correlation_id: uuid::Uuid::now_v7(),
+            causation_id: None,
+            provenance: styr_store::Provenance::new(
+                styr_store::DecidedBy::System {
+                    component: "checkpoint".into(),
+                },
+                chrono::Utc::now().date_naive(),
+            ),
+            events: vec![new_event(&event)],
+        };
+        let appended = store.append(&k, head, decision).await.unwrap();
+        assert!(matches!(appended, styr_store::AppendOutcome::Appended(_)));
+    }
     // Small batches and segments: many versions and many segments.
     let p = Projector::open(nats.path("p"))
         .unwrap()
