@@ -403,6 +403,17 @@ pub enum PlanAnswer {
     Built(Box<PlanView>),
 }
 
+impl PlanAnswer {
+    /// About how long the answer's JSON is, where that is known without
+    /// writing it (a kept plan); 0 otherwise.
+    pub fn json_len_hint(&self) -> usize {
+        match self {
+            PlanAnswer::Kept(kept) => kept.size,
+            PlanAnswer::Built(_) => 0,
+        }
+    }
+}
+
 impl Serialize for PlanAnswer {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {

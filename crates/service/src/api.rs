@@ -557,7 +557,7 @@ impl ApiError {
     }
 
     /// A reply that could not be written as JSON (a fault of ours).
-    fn unwritable(e: &serde_json::Error) -> Self {
+    fn unwritable(e: &dyn std::fmt::Display) -> Self {
         ApiError {
             code: 500,
             kind: "internal",
@@ -816,8 +816,19 @@ impl Api {
             limit,
         };
         let (result, next) = self.read(&view, request.query)?;
-        serde_json::to_string(&QueryReply::new(kommun.to_string(), last, result).with_next(next))
-            .map_err(|e| ApiError::unwritable(&e))
+        // A kept plan knows about how long its JSON is: written into room
+        // enough, a megabyte is not copied at every doubling of a buffer.
+        let room = match &result {
+            QueryResult::Plan(plan) => plan.json_len_hint(),
+            _ => 0,
+        };
+        let mut out = Vec::with_capacity(room + 512);
+        serde_json::to_writer(
+            &mut out,
+            &QueryReply::new(kommun.to_string(), last, result).with_next(next),
+        )
+        .map_err(|e| ApiError::unwritable(&e))?;
+        String::from_utf8(out).map_err(|e| ApiError::unwritable(&e))
     }
 
     /// Answers `query` from `view`: the read model and, for a list, where
@@ -840,7 +851,8 @@ impl Api {
         let whole = |result| Ok((result, None));
         match query {
             Query::Plan { year } => whole(QueryResult::Plan(if live {
-                // Built once per change of the view, and kept as JSON.
+                // Kept between writes; after one, built from the parts
+                // the write left as they were and those it touched.
                 styr_projections::PlanAnswer::Kept(self.projector.plan(kommun, year).map_err(r)?)
             } else {
                 styr_projections::PlanAnswer::Built(Box::new(
