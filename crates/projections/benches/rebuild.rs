@@ -453,7 +453,7 @@ async fn main() {
         // The answer the service gives, as bytes: each indicator's latest
         // values, written as JSON.
         let t = Instant::now();
-        let answer = styr_projections::plan_with(kv, k, 2026, LATEST).unwrap();
+        let answer = styr_projections::plan_answer(kv, k, 2026).unwrap();
         std::hint::black_box(serde_json::to_vec(&answer).unwrap());
         plan.push(t.elapsed());
         // The same as the live service answers it when no write came
@@ -556,7 +556,7 @@ async fn main() {
         let t = Instant::now();
         let view = proj.as_of(&store, k, at).await.unwrap();
         views.push(t.elapsed());
-        let answer = styr_projections::plan_with(&view, k, 2026, LATEST).unwrap();
+        let answer = styr_projections::plan_answer(&view, k, 2026).unwrap();
         std::hint::black_box(serde_json::to_vec(&answer).unwrap());
         past.push(t.elapsed());
         from_versions += usize::from(view.is_versioned());
@@ -564,7 +564,7 @@ async fn main() {
         if s % 30 == 0 {
             let t = Instant::now();
             let view = styr_projections::as_of(&store, k, at).await.unwrap();
-            let whole = styr_projections::plan_with(&view, k, 2026, LATEST).unwrap();
+            let whole = styr_projections::plan_answer(&view, k, 2026).unwrap();
             folded.push(t.elapsed());
             assert_eq!(
                 serde_json::to_vec(&whole).unwrap(),
@@ -584,15 +584,11 @@ async fn main() {
     // The plan answer of one kommun, for the PostgreSQL peer to store and
     // read back by key (the same bytes).
     if let Ok(out) = std::env::var("STYR_BENCH_PLAN_OUT") {
-        let answer = styr_projections::plan_with(kv, &ks[0], 2026, LATEST).unwrap();
+        let answer = styr_projections::plan_answer(kv, &ks[0], 2026).unwrap();
         std::fs::write(out, serde_json::to_vec(&answer).unwrap()).unwrap();
     }
     drop(server);
 }
-
-/// What a plan answer over the network carries of each indicator.
-const LATEST: styr_projections::Outcomes =
-    styr_projections::Outcomes::Latest(styr_projections::OUTCOMES_KEPT);
 
 fn walk(p: &std::path::Path) -> u64 {
     std::fs::read_dir(p)

@@ -59,7 +59,7 @@ pub fn processes_with(
 
 /// [`processes`] over the goals already read; for `year`, only processes
 /// running then, their goals in force and that year's contributions.
-pub(crate) fn processes_in<G: Borrow<GoalDoc> + Clone>(
+pub(crate) fn processes_in<O, G: Borrow<GoalDoc<O>> + Clone>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     all_goals: &[G],
@@ -76,7 +76,7 @@ pub(crate) fn processes_in<G: Borrow<GoalDoc> + Clone>(
         let goals: Vec<G> = all_goals
             .iter()
             .filter(|g| {
-                let g: &GoalDoc = (*g).borrow();
+                let g: &GoalDoc<O> = (*g).borrow();
                 g.process.as_deref() == Some(&process.id) && in_year(g.from_year, g.to_year)
             })
             .cloned()

@@ -285,7 +285,11 @@ pub struct KoladaOrigin {
 /// A KF goal (`level = kf`), a nämndmål (`level = namnd`) or a processmål
 /// (`level = process`, owned by its process).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct GoalDoc {
+#[schemars(rename = "GoalDoc")]
+// `O` is how its values are held: read into `OutcomeDoc`s, or as stored
+// (`Stored`) in an answer that only passes them on (this comment stays out
+// of the published schema).
+pub struct GoalDoc<O = OutcomeDoc> {
     pub id: String,
     pub level: String,
     pub title: String,
@@ -301,7 +305,7 @@ pub struct GoalDoc {
     /// indicator → its recorded values, in recording order: every value, or
     /// in a service's answer the latest [`crate::OUTCOMES_KEPT`] (the rest
     /// page by page through the `outcomes` query).
-    pub outcomes: BTreeMap<String, Vec<OutcomeDoc>>,
+    pub outcomes: BTreeMap<String, Vec<O>>,
     /// indicator → how many values are recorded for it in all (filled when
     /// read with outcomes; stored documents leave it empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -446,13 +450,90 @@ pub struct StatusEntry {
     pub source: Source,
 }
 
+/// A list item (an indicator's value, an uppdrag's status) as it was
+/// stored: its JSON, checked as JSON when read and written back as it is,
+/// for answers that pass items on without looking into them. The stored
+/// JSON is the item's type written by `serde_json` (a change of that type
+/// bumps the projection version, which rebuilds every item), so it is the
+/// JSON the type would write.
+pub struct Stored<T> {
+    json: Box<serde_json::value::RawValue>,
+    of: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Stored<T> {
+    /// The item's JSON.
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+}
+
+impl<T> Clone for Stored<T> {
+    fn clone(&self) -> Self {
+        Stored {
+            json: self.json.clone(),
+            of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Stored<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+impl<T> PartialEq for Stored<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl<T> Serialize for Stored<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Stored<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Stored {
+            json: Box::<serde_json::value::RawValue>::deserialize(d)?,
+            of: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Stored<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
 /// Uppdrag with its lifecycle and every status report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct UppdragDoc {
+#[schemars(rename = "UppdragDoc")]
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+// `S` is how its statuses are held: read into `StatusEntry`s, or as stored
+// (`Stored`) in an answer that only passes them on (this comment stays out
+// of the published schema).
+pub struct UppdragDoc<S = StatusEntry> {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -472,7 +553,8 @@ pub struct UppdragDoc {
     /// a plan answered over the network carries the latest
     /// [`crate::OUTCOMES_KEPT`].
     #[serde(default)]
-    pub status: Vec<StatusEntry>,
+    #[schemars(extend("default" = []))]
+    pub status: Vec<S>,
     /// How many statuses are recorded in all (absent: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub status_count: usize,

@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use styr_store::KommunId;
 
-use crate::docs::{DocKind, GoalDoc, UppdragDoc};
+use crate::docs::DocKind;
 use crate::kv::KvRead;
 use crate::query::{
-    doc, goals_with, uppdrag_with, with_latest_outcomes, with_latest_statuses, Outcomes,
+    doc, goals_answered, uppdrag_answered, with_latest_outcomes, with_latest_statuses, GoalAnswer,
+    UppdragAnswer,
 };
 use crate::ProjectionError;
 
@@ -66,7 +67,7 @@ impl<T> Serialize for Part<T> {
 }
 
 /// Every goal and every uppdrag of a kommun, as parts, in id order.
-pub(crate) type GoalsAndUppdrag = (Vec<Part<GoalDoc>>, Vec<Part<UppdragDoc>>);
+pub(crate) type GoalsAndUppdrag = (Vec<Part<GoalAnswer>>, Vec<Part<UppdragAnswer>>);
 
 /// Which goals and uppdrag a batch wrote to: their documents, their values
 /// or statuses, or the counts kept beside those.
@@ -109,8 +110,8 @@ pub(crate) struct PlanParts {
 #[derive(Clone)]
 struct Read {
     /// By id, in id order (the order the documents are kept in).
-    goals: BTreeMap<String, Part<GoalDoc>>,
-    uppdrag: BTreeMap<String, Part<UppdragDoc>>,
+    goals: BTreeMap<String, Part<GoalAnswer>>,
+    uppdrag: BTreeMap<String, Part<UppdragAnswer>>,
     /// Touched since they were read: read again before the next answer.
     stale_goals: BTreeSet<String>,
     stale_uppdrag: BTreeSet<String>,
@@ -152,7 +153,7 @@ impl PlanParts {
                 read.slashed |= read.stale_goals.iter().any(|id| id.contains('/'))
                     || read.stale_uppdrag.iter().any(|id| id.contains('/'));
                 for id in std::mem::take(&mut read.stale_goals) {
-                    match doc::<GoalDoc>(kv, kommun, &DocKind::Goal.path(&id))? {
+                    match doc::<GoalAnswer>(kv, kommun, &DocKind::Goal.path(&id))? {
                         Some(mut goal) => {
                             with_latest_outcomes(kv, kommun, std::slice::from_mut(&mut goal), n)?;
                             read.goals.insert(id, Part::new(goal)?);
@@ -163,7 +164,7 @@ impl PlanParts {
                     }
                 }
                 for id in std::mem::take(&mut read.stale_uppdrag) {
-                    match doc::<UppdragDoc>(kv, kommun, &DocKind::Uppdrag.path(&id))? {
+                    match doc::<UppdragAnswer>(kv, kommun, &DocKind::Uppdrag.path(&id))? {
                         Some(mut u) => {
                             with_latest_statuses(kv, kommun, std::slice::from_mut(&mut u), n)?;
                             read.uppdrag.insert(id, Part::new(u)?);
@@ -176,8 +177,8 @@ impl PlanParts {
                 read
             }
             None => {
-                let goals = goals_with(kv, kommun, Outcomes::Latest(n))?;
-                let uppdrag = uppdrag_with(kv, kommun, Outcomes::Latest(n))?;
+                let goals = goals_answered(kv, kommun, n)?;
+                let uppdrag = uppdrag_answered(kv, kommun, n)?;
                 let slashed = goals.iter().any(|g| g.id.contains('/'))
                     || uppdrag.iter().any(|u| u.id.contains('/'));
                 self.read.insert(Read {

@@ -117,10 +117,10 @@ fn last<T: DeserializeOwned>(kv: &(impl KvRead + ?Sized), prefix: &str, n: usize
 /// Gives each goal the latest `n` recorded values of each of its
 /// indicators and the count of all (read from the end of each indicator's
 /// keys and its count, so a busy indicator costs no more than a quiet one).
-pub(crate) fn with_latest_outcomes(
+pub(crate) fn with_latest_outcomes<O: DeserializeOwned>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
-    goals: &mut [GoalDoc],
+    goals: &mut [GoalDoc<O>],
     n: usize,
 ) -> R<()> {
     for g in goals {
@@ -140,10 +140,10 @@ pub(crate) fn with_latest_outcomes(
 
 /// Gives each uppdrag its latest `n` statuses (by date) and the count of
 /// all.
-pub(crate) fn with_latest_statuses(
+pub(crate) fn with_latest_statuses<S: DeserializeOwned>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
-    uppdrag: &mut [UppdragDoc],
+    uppdrag: &mut [UppdragDoc<S>],
     n: usize,
 ) -> R<()> {
     for u in uppdrag {
@@ -358,14 +358,14 @@ pub struct NamndView<G = GoalDoc> {
 /// JSON, nearly all of it theirs, so writing the answer is mostly copying.
 #[derive(Debug)]
 pub struct KeptPlan {
-    view: PlanView<crate::Part<GoalDoc>, crate::Part<UppdragDoc>>,
+    view: PlanView<crate::Part<GoalAnswer>, crate::Part<UppdragAnswer>>,
     /// About how long its JSON is (the parts' and a margin for the rest).
     size: usize,
 }
 
 impl KeptPlan {
-    pub(crate) fn new(view: PlanView<crate::Part<GoalDoc>, crate::Part<UppdragDoc>>) -> Self {
-        let goals = |goals: &[crate::Part<GoalDoc>]| -> usize {
+    pub(crate) fn new(view: PlanView<crate::Part<GoalAnswer>, crate::Part<UppdragAnswer>>) -> Self {
+        let goals = |goals: &[crate::Part<GoalAnswer>]| -> usize {
             goals.iter().map(|g| g.json().len() + 1).sum()
         };
         let size = goals(&view.kf_goals)
@@ -401,6 +401,9 @@ impl KeptPlan {
 pub enum PlanAnswer {
     Kept(std::sync::Arc<KeptPlan>),
     Built(Box<PlanView>),
+    /// Built for this answer with the latest values as stored
+    /// ([`plan_answer`]).
+    Answered(Box<PlanAnswerView>),
 }
 
 impl PlanAnswer {
@@ -409,7 +412,7 @@ impl PlanAnswer {
     pub fn json_len_hint(&self) -> usize {
         match self {
             PlanAnswer::Kept(kept) => kept.size,
-            PlanAnswer::Built(_) => 0,
+            PlanAnswer::Built(_) | PlanAnswer::Answered(_) => 0,
         }
     }
 }
@@ -419,6 +422,7 @@ impl Serialize for PlanAnswer {
         match self {
             PlanAnswer::Kept(kept) => kept.view.serialize(serializer),
             PlanAnswer::Built(view) => view.serialize(serializer),
+            PlanAnswer::Answered(view) => view.serialize(serializer),
         }
     }
 }
@@ -489,10 +493,53 @@ pub fn plan_with(
     plan_of(kv, kommun, year, goals, uppdrag)
 }
 
+/// A goal as an answer over the network carries it: each indicator's
+/// latest [`OUTCOMES_KEPT`] values as stored.
+pub type GoalAnswer = GoalDoc<Stored<OutcomeDoc>>;
+
+/// An uppdrag as an answer over the network carries it: its latest
+/// [`OUTCOMES_KEPT`] statuses as stored.
+pub type UppdragAnswer = UppdragDoc<Stored<StatusEntry>>;
+
+/// The plan as an answer over the network carries it.
+pub type PlanAnswerView = PlanView<GoalAnswer, UppdragAnswer>;
+
+/// Every goal with each indicator's latest `n` values as stored.
+pub(crate) fn goals_answered(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    n: usize,
+) -> R<Vec<GoalAnswer>> {
+    let mut goals = docs(kv, kommun, DocKind::Goal)?;
+    with_latest_outcomes(kv, kommun, &mut goals, n)?;
+    Ok(goals)
+}
+
+/// Every uppdrag with its latest `n` statuses as stored.
+pub(crate) fn uppdrag_answered(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    n: usize,
+) -> R<Vec<UppdragAnswer>> {
+    let mut uppdrag = docs(kv, kommun, DocKind::Uppdrag)?;
+    with_latest_statuses(kv, kommun, &mut uppdrag, n)?;
+    Ok(uppdrag)
+}
+
+/// The plan for `year` as a service answers it (the same JSON as
+/// [`plan_with`] and [`Outcomes::Latest`]`(`[`OUTCOMES_KEPT`]`)`): the
+/// latest values and statuses passed on as stored, not read into their
+/// types and written again.
+pub fn plan_answer(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanAnswerView> {
+    let goals = goals_answered(kv, kommun, OUTCOMES_KEPT)?;
+    let uppdrag = uppdrag_answered(kv, kommun, OUTCOMES_KEPT)?;
+    plan_of(kv, kommun, year, goals, uppdrag)
+}
+
 /// The plan for `year` around every goal and uppdrag of the kommun, read
 /// with their values already (as documents, or as parts kept between
 /// writes); the rest is read here.
-pub(crate) fn plan_of<G, U>(
+pub(crate) fn plan_of<G, U, O, S>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     year: i32,
@@ -500,8 +547,8 @@ pub(crate) fn plan_of<G, U>(
     uppdrag: Vec<U>,
 ) -> R<PlanView<G, U>>
 where
-    G: Borrow<GoalDoc> + Clone,
-    U: Borrow<UppdragDoc>,
+    G: Borrow<GoalDoc<O>> + Clone,
+    U: Borrow<UppdragDoc<S>>,
 {
     let budget = docs::<BudgetDoc>(kv, kommun, DocKind::Budget)?
         .into_iter()
@@ -522,7 +569,7 @@ where
         let goals = goals
             .iter()
             .filter(|g| {
-                let g: &GoalDoc = (*g).borrow();
+                let g: &GoalDoc<O> = (*g).borrow();
                 g.body.as_deref() == Some(&body.id) && g.from_year == year
             })
             .cloned()
@@ -543,20 +590,20 @@ where
     // As the year saw it: KF closes an uppdrag in a budget decision, for
     // that budget's year; a later closure does not rewrite earlier years.
     let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
-    let closed_in = |u: &UppdragDoc| {
+    let closed_in = |u: &UppdragDoc<S>| {
         u.lifecycle
             .iter()
             .filter(|l| l.what == "closed")
             .map(|l| l.budget_year)
             .min()
     };
-    let overdue_by_then = |u: &UppdragDoc| {
+    let overdue_by_then = |u: &UppdragDoc<S>| {
         closed_in(u).is_none_or(|closed| closed > year) && year_begins.is_some_and(|b| u.due < b)
     };
     let uppdrag: Vec<U> = uppdrag
         .into_iter()
         .filter(|u| {
-            let u: &UppdragDoc = u.borrow();
+            let u: &UppdragDoc<S> = u.borrow();
             u.given_year <= year
                 && closed_in(u).is_none_or(|closed| closed >= year)
                 && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
@@ -583,7 +630,7 @@ where
         kf_goals: goals
             .into_iter()
             .filter(|g| {
-                let g: &GoalDoc = g.borrow();
+                let g: &GoalDoc<O> = g.borrow();
                 g.level == "kf" && (g.from_year..=g.to_year).contains(&year)
             })
             .collect(),

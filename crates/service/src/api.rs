@@ -855,8 +855,8 @@ impl Api {
                 // the write left as they were and those it touched.
                 styr_projections::PlanAnswer::Kept(self.projector.plan(kommun, year).map_err(r)?)
             } else {
-                styr_projections::PlanAnswer::Built(Box::new(
-                    styr_projections::plan_with(kv, kommun, year, latest).map_err(r)?,
+                styr_projections::PlanAnswer::Answered(Box::new(
+                    styr_projections::plan_answer(kv, kommun, year).map_err(r)?,
                 ))
             })),
             Query::Chain { node } => {

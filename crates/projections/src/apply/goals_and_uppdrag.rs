@@ -184,7 +184,7 @@ pub(super) fn uppdrag_given<R: KvRead + ?Sized>(
                 detail: format!("till {}", uppdrag.to.join(", ")),
                 source: src,
             }],
-            status: Vec::new(),
+            status: Vec::<StatusEntry>::new(),
             status_count: 0,
         },
     )?;

@@ -80,6 +80,21 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
             };
             assert_eq!(planned(&past), planned(&fold), "{at:?}: the plan");
         }
+        // As a service answers it, the latest values passed on as stored:
+        // the same JSON as read into their types and written again.
+        let answered = |kv: &dyn KvRead| {
+            plan_answer(kv, k, 2026)
+                .map(|p| serde_json::to_string(&p).unwrap())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(answered(&past), answered(&fold), "{at:?}: the answer");
+        assert_eq!(
+            answered(&past),
+            plan_with(&past, k, 2026, Outcomes::Latest(OUTCOMES_KEPT))
+                .map(|p| serde_json::to_string(&p).unwrap())
+                .map_err(|e| e.to_string()),
+            "{at:?}: the answer as stored and as read"
+        );
         // Read key by key too, for every key the projection holds now
         // (the digest reads by prefix).
         if i % 7 == 0 {
