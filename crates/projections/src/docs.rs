@@ -455,7 +455,9 @@ pub struct StatusEntry {
 /// for answers that pass items on without looking into them. The stored
 /// JSON is the item's type written by `serde_json` (a change of that type
 /// bumps the projection version, which rebuilds every item), so it is the
-/// JSON the type would write.
+/// JSON the type would write — floats included, since the workspace reads
+/// them with serde_json's `float_roundtrip`. Only its JSON syntax is checked
+/// when read, and only `serde_json` writes it as itself.
 pub struct Stored<T> {
     json: Box<serde_json::value::RawValue>,
     of: std::marker::PhantomData<fn() -> T>,
@@ -878,6 +880,51 @@ impl Register {
 #[cfg(test)]
 mod tests {
     use super::Register;
+
+    /// An item passed on as stored is the JSON its type writes back after
+    /// reading it: floats of 16–17 digits and extreme exponents (serde_json
+    /// reads them exactly only with `float_roundtrip`, which the workspace
+    /// turns on), strings with quotes, backslashes and control characters.
+    #[test]
+    fn a_stored_item_is_written_as_its_type_writes_it_back() {
+        let values = [
+            15.384615384615385,
+            0.1 + 0.2,
+            1e-7,
+            123_456_789.123_456_79,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -0.0,
+            2.0f64.powi(60) / 3.0,
+        ];
+        let texts = ["Skolverket", "a\"b\\c\n\u{1}/ö", ""];
+        for (i, value) in values.into_iter().enumerate() {
+            let doc = super::OutcomeDoc {
+                goal: "g".into(),
+                indicator: "i".into(),
+                period: "2026".into(),
+                value,
+                source: texts[i % texts.len()].into(),
+                fetched_at: None,
+                sequence: i as u64,
+                kolada: (i % 2 == 0).then(|| super::KoladaOrigin {
+                    kpi: "N15428".into(),
+                    kommunkod: "0884".into(),
+                    status: texts[(i + 1) % texts.len()].into(),
+                }),
+            };
+            let stored = serde_json::to_vec(&doc).unwrap();
+            let typed: super::OutcomeDoc = serde_json::from_slice(&stored).unwrap();
+            let passed: super::Stored<super::OutcomeDoc> = serde_json::from_slice(&stored).unwrap();
+            assert_eq!(
+                serde_json::to_string(&passed).unwrap(),
+                serde_json::to_string(&typed).unwrap(),
+                "{value:e}"
+            );
+            assert_eq!(typed.value.to_bits(), value.to_bits(), "{value:e}");
+        }
+    }
 
     #[test]
     fn every_register_is_found_by_each_of_its_names_and_by_no_other() {
