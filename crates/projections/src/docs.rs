@@ -881,6 +881,30 @@ impl Register {
 mod tests {
     use super::Register;
 
+    /// Items are passed on as stored, so a change of their JSON must
+    /// rebuild every stored one: the item types' schemas are pinned beside
+    /// the projection version. When this fails, bump `PROJECTION_VERSION`
+    /// if the JSON an item writes changed (a field added, renamed, of
+    /// another type), then pin the new version and digest.
+    #[test]
+    fn the_stored_items_shape_is_pinned_to_the_projection_version() {
+        use sha2::Digest;
+        let schemas = serde_json::to_vec(&[
+            schemars::schema_for!(super::OutcomeDoc),
+            schemars::schema_for!(super::StatusEntry),
+        ])
+        .unwrap();
+        let digest = hex::encode(sha2::Sha256::digest(&schemas));
+        assert_eq!(
+            (crate::PROJECTION_VERSION, digest.as_str()),
+            (
+                13,
+                "af2c7fa9353f125351afea17cc6132a65cb5bbadfd197037075905df0c653ffe"
+            ),
+            "the stored items' JSON shape changed: see this test's comment"
+        );
+    }
+
     /// An item passed on as stored is the JSON its type writes back after
     /// reading it: floats of 16–17 digits and extreme exponents (serde_json
     /// reads them exactly only with `float_roundtrip`, which the workspace
