@@ -190,6 +190,26 @@ fn filler(i: usize) -> Event {
     }
 }
 
+/// A KF decision of `events` (the bench's every decision) taking effect on
+/// `effective`.
+fn kf_decision(key: String, effective: NaiveDate, events: &[Event]) -> Decision {
+    Decision {
+        idempotency_key: key,
+        recorded_by: "bench".into(),
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        provenance: Provenance::new(
+            DecidedBy::Body {
+                body: "kf".into(),
+                meeting_date: d("2025-06-16"),
+                paragraph: "1".into(),
+            },
+            effective,
+        ),
+        events: events.iter().map(styr_projections::new_event).collect(),
+    }
+}
+
 async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
     let mut events = base();
     let mut i = 0;
@@ -199,23 +219,10 @@ async fn generate(store: &EventStore, kommun: &KommunId, total: usize) {
     }
     let mut head = 0;
     for (n, chunk) in events.chunks(500).enumerate() {
-        let decision = Decision {
-            idempotency_key: format!("gen-{n}"),
-            recorded_by: "bench".into(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            provenance: Provenance::new(
-                DecidedBy::Body {
-                    body: "kf".into(),
-                    meeting_date: d("2025-06-16"),
-                    paragraph: "1".into(),
-                },
-                // A day per decision from the day the stream began (its
-                // signing key's): an as-of date falls between two.
-                first_day() + chrono::Duration::days(n as i64),
-            ),
-            events: chunk.iter().map(styr_projections::new_event).collect(),
-        };
+        // A day per decision from the day the stream began (its signing
+        // key's): an as-of date falls between two.
+        let effective = first_day() + chrono::Duration::days(n as i64);
+        let decision = kf_decision(format!("gen-{n}"), effective, chunk);
         match store.append(kommun, head, decision).await.unwrap() {
             AppendOutcome::Appended(c) => head = c.last_sequence,
             other => panic!("{other:?}"),
@@ -485,21 +492,11 @@ async fn main() {
     for s in 0..300usize {
         let k = &ks[(s * 7919) % ks.len()];
         let head = store.last_sequence(k).await.unwrap();
-        let decision = Decision {
-            idempotency_key: format!("after-write-{s}"),
-            recorded_by: "bench".into(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            provenance: Provenance::new(
-                DecidedBy::Body {
-                    body: "kf".into(),
-                    meeting_date: d("2025-06-16"),
-                    paragraph: "1".into(),
-                },
-                first_day(),
-            ),
-            events: vec![styr_projections::new_event(&filler(s * 4 + s % 2))],
-        };
+        let decision = kf_decision(
+            format!("after-write-{s}"),
+            first_day(),
+            &[filler(s * 4 + s % 2)],
+        );
         match store.append(k, head, decision).await.unwrap() {
             AppendOutcome::Appended(_) => {}
             other => panic!("{other:?}"),

@@ -152,28 +152,19 @@ impl PlanParts {
             Some(read) => {
                 read.slashed |= read.stale_goals.iter().any(|id| id.contains('/'))
                     || read.stale_uppdrag.iter().any(|id| id.contains('/'));
-                for id in std::mem::take(&mut read.stale_goals) {
-                    match doc::<GoalAnswer>(kv, kommun, &DocKind::Goal.path(&id))? {
-                        Some(mut goal) => {
-                            with_latest_outcomes(kv, kommun, std::slice::from_mut(&mut goal), n)?;
-                            read.goals.insert(id, Part::new(goal)?);
-                        }
-                        None => {
-                            read.goals.remove(&id);
-                        }
-                    }
-                }
-                for id in std::mem::take(&mut read.stale_uppdrag) {
-                    match doc::<UppdragAnswer>(kv, kommun, &DocKind::Uppdrag.path(&id))? {
-                        Some(mut u) => {
-                            with_latest_statuses(kv, kommun, std::slice::from_mut(&mut u), n)?;
-                            read.uppdrag.insert(id, Part::new(u)?);
-                        }
-                        None => {
-                            read.uppdrag.remove(&id);
-                        }
-                    }
-                }
+                let stale = std::mem::take(&mut read.stale_goals);
+                reread(kv, kommun, DocKind::Goal, stale, &mut read.goals, |g| {
+                    with_latest_outcomes(kv, kommun, std::slice::from_mut(g), n)
+                })?;
+                let stale = std::mem::take(&mut read.stale_uppdrag);
+                reread(
+                    kv,
+                    kommun,
+                    DocKind::Uppdrag,
+                    stale,
+                    &mut read.uppdrag,
+                    |u| with_latest_statuses(kv, kommun, std::slice::from_mut(u), n),
+                )?;
                 read
             }
             None => {
@@ -195,6 +186,30 @@ impl PlanParts {
             read.uppdrag.values().cloned().collect(),
         ))
     }
+}
+
+/// Reads the documents of `kind` with the ids in `stale` again, each with
+/// its latest items (`with_items`), into `kept`; one no longer there leaves.
+fn reread<T: serde::de::DeserializeOwned + Serialize>(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    kind: DocKind,
+    stale: BTreeSet<String>,
+    kept: &mut BTreeMap<String, Part<T>>,
+    mut with_items: impl FnMut(&mut T) -> Result<(), ProjectionError>,
+) -> Result<(), ProjectionError> {
+    for id in stale {
+        match doc::<T>(kv, kommun, &kind.path(&id))? {
+            Some(mut d) => {
+                with_items(&mut d)?;
+                kept.insert(id, Part::new(d)?);
+            }
+            None => {
+                kept.remove(&id);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parts<T: Serialize>(

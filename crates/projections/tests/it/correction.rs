@@ -10,7 +10,7 @@ use styr_testkit::example;
 use styr_testkit::TestNats;
 use uuid::Uuid;
 
-use crate::support::{decision, Writer};
+use crate::support::{decision, kf_m2_adoption, Writer};
 
 fn kf_m2(plan: &PlanView) -> &styr_projections::docs::GoalDoc {
     plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap()
@@ -23,20 +23,6 @@ fn outcome(plan: &PlanView, period: &str) -> f64 {
         .rfind(|o| o.period == period)
         .unwrap()
         .value
-}
-
-/// The KF decision that adopted kf-m2: its event id and the goal's title.
-fn kf_m2_adoption(writer: &Writer) -> (Uuid, String) {
-    writer
-        .recorded
-        .iter()
-        .find_map(|(id, (e, _))| match e {
-            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
-                Some((*id, g.goal.title.clone()))
-            }
-            _ => None,
-        })
-        .expect("the example adopts kf-m2")
 }
 
 #[tokio::test]

@@ -108,3 +108,17 @@ pub async fn example_written() -> (styr_testkit::TestNats, Arc<EventStore>, Writ
     }
     (nats, store, writer)
 }
+
+/// The KF decision that adopted kf-m2: its event id and the goal's title.
+pub fn kf_m2_adoption(writer: &Writer) -> (uuid::Uuid, String) {
+    writer
+        .recorded
+        .iter()
+        .find_map(|(id, (e, _))| match e {
+            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => {
+                Some((*id, g.goal.title.clone()))
+            }
+            _ => None,
+        })
+        .expect("the example adopts kf-m2")
+}

@@ -699,20 +699,9 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
     same(&p, 2026, "one more value");
     same(&p, 2027, "one more value");
     // A rättelse of a goal's title clears the view and projects it again.
-    let goal_id = writer
-        .recorded
-        .iter()
-        .find_map(|(id, (e, _))| match e {
-            styr_domain::Event::KfGoalAdopted(g) if g.goal.id == "kf-m2" => Some(*id),
-            _ => None,
-        })
-        .expect("the example adopts kf-m2");
-    assert!(!p
-        .plan(&k, 2026)
-        .unwrap()
-        .to_json()
-        .unwrap()
-        .contains("Rättad titel"));
+    let (goal_id, _) = crate::support::kf_m2_adoption(&writer);
+    let plan_2026 = |p: &Projector| p.plan(&k, 2026).unwrap().to_json().unwrap();
+    assert!(!plan_2026(&p).contains("Rättad titel"));
     writer
         .record(&crate::support::decision(
             "rattelse-titel",
@@ -725,21 +714,11 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
         .await;
     p.catch_up(&app.store, &k).await.unwrap();
     same(&p, 2026, "a rättelse");
-    assert!(p
-        .plan(&k, 2026)
-        .unwrap()
-        .to_json()
-        .unwrap()
-        .contains("Rättad titel"));
+    assert!(plan_2026(&p).contains("Rättad titel"));
     // Cleared: nothing kept is served from before.
     p.clear(&k).unwrap();
     same(&p, 2026, "the view cleared");
-    assert!(!p
-        .plan(&k, 2026)
-        .unwrap()
-        .to_json()
-        .unwrap()
-        .contains("kf-m2"));
+    assert!(!plan_2026(&p).contains("kf-m2"));
 }
 
 /// The live chain comes from a graph kept between queries: it follows every
