@@ -450,6 +450,34 @@ pub struct StatusEntry {
     pub source: Source,
 }
 
+/// A list's count (`count/<list>`), kept beside its items so that the
+/// latest of them are read without walking the list. For a list kept in
+/// date order (an uppdrag's statuses) it holds the latest date among its
+/// items too: a past view reads the list's tail from that date back,
+/// past the items recorded later (JSON: a number, or `[count, date]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ListCount {
+    Plain(u64),
+    Dated(u64, NaiveDate),
+}
+
+impl ListCount {
+    pub fn items(&self) -> u64 {
+        match *self {
+            ListCount::Plain(n) | ListCount::Dated(n, _) => n,
+        }
+    }
+
+    /// The latest date among the items of a list kept in date order.
+    pub fn latest(&self) -> Option<NaiveDate> {
+        match *self {
+            ListCount::Plain(_) => None,
+            ListCount::Dated(_, date) => Some(date),
+        }
+    }
+}
+
 /// A list item (an indicator's value, an uppdrag's status) as it was
 /// stored: its JSON, checked as JSON when read and written back as it is,
 /// for answers that pass items on without looking into them. The stored
@@ -898,7 +926,7 @@ mod tests {
         assert_eq!(
             (crate::PROJECTION_VERSION, digest.as_str()),
             (
-                13,
+                14,
                 "af2c7fa9353f125351afea17cc6132a65cb5bbadfd197037075905df0c653ffe"
             ),
             "the stored items' JSON shape changed: see this test's comment"

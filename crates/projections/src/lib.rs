@@ -33,7 +33,7 @@ pub use versions::{Past, VersionedView};
 
 /// Bumped whenever a document shape or the fold changes: a projector that
 /// finds another version in its sled rebuilds from JetStream.
-pub const PROJECTION_VERSION: u32 = 13;
+pub const PROJECTION_VERSION: u32 = 14;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -191,6 +191,9 @@ struct GraphSlot {
     /// last plan that was kept read them, with what has been touched
     /// since: the next plan reads only those again.
     parts: crate::parts::PlanParts,
+    /// The kommun's closed segments of kept versions as far as read: a
+    /// batch only ever adds segments after them, a clearing drops them.
+    segments: Option<std::sync::Arc<Vec<versions::Segment>>>,
 }
 
 /// What a batch wrote, as far as what is kept between writes goes.
@@ -365,6 +368,7 @@ impl Projector {
             Wrote::Everything => {
                 slot.changed += 1;
                 slot.parts.drop_all();
+                slot.segments = None;
             }
             Wrote::Views { graph, parts } => {
                 slot.changed += u64::from(graph);
@@ -372,6 +376,32 @@ impl Projector {
             }
         }
         Ok(())
+    }
+
+    /// The kommun's closed segments of kept versions, in order: those read
+    /// before and, read now, those closed since (under the kommun's write
+    /// lock, so a clearing is never half seen). A question about the past
+    /// costs no decoding of the whole list, which grows with the history.
+    pub(crate) fn closed_segments(
+        &self,
+        kommun: &KommunId,
+    ) -> Result<std::sync::Arc<Vec<versions::Segment>>, ProjectionError> {
+        let slot = per_kommun(&self.graphs, kommun);
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        let cached = slot.segments.get_or_insert_with(Default::default);
+        let prefix = versions::segments_prefix(kommun);
+        let from = match cached.last() {
+            Some(s) => versions::segment_key(kommun, s.end.saturating_add(1)),
+            None => prefix.clone(),
+        };
+        for entry in self.tree.range(from.as_bytes()..) {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            std::sync::Arc::make_mut(cached).push(serde_json::from_slice(&value)?);
+        }
+        Ok(cached.clone())
     }
 
     /// The plan for `year` as a service answers it over the network (each

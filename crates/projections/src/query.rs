@@ -103,7 +103,7 @@ pub fn goals_with(
 
 /// How many items the list at `list` holds (its count, kept beside it).
 fn count_of(kv: &(impl KvRead + ?Sized), kommun: &KommunId, list: &str) -> R<usize> {
-    Ok(doc::<usize>(kv, kommun, &DocKind::Count.path(list))?.unwrap_or(0))
+    Ok(doc::<ListCount>(kv, kommun, &DocKind::Count.path(list))?.map_or(0, |c| c.items() as usize))
 }
 
 /// The last `n` items under `prefix`, decoded.

@@ -200,6 +200,51 @@ pub struct VersionedView {
     pub(crate) at: u64,
 }
 
+impl VersionedView {
+    /// Where, under `prefix`, the items the view held end at the latest
+    /// (exclusive), so that reading a list's tail as it stood does not
+    /// walk past every item recorded since: for an indicator's values
+    /// (keyed by the sequence that wrote them, first) the key of the next
+    /// sequence; for an uppdrag's statuses (in date order) after the
+    /// latest date among the items it held, which its count keeps
+    /// ([`ListCount`]; items recorded later with earlier dates are skipped
+    /// on the way, one by one). `None`: the whole prefix.
+    ///
+    /// [`ListCount`]: crate::docs::ListCount
+    fn tail_bound(&self, prefix: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
+        let mut parts = prefix.splitn(4, '/');
+        let (Some("v"), Some(kommun), Some(kind), Some(rest)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let Some(list) = rest.strip_suffix('/') else {
+            return Ok(None);
+        };
+        match (kind, list.matches('/').count()) {
+            ("outcome", 1) => Ok(Some(
+                format!("{prefix}{:020}", self.at.saturating_add(1)).into_bytes(),
+            )),
+            ("uppdrag-status", 0) => {
+                let count = format!("v/{kommun}/count/uppdrag-status/{list}");
+                let Some(bytes) = KvRead::get(self, &count)? else {
+                    // No status yet: nothing under the prefix then.
+                    return Ok(Some(prefix.as_bytes().to_vec()));
+                };
+                Ok(match serde_json::from_slice(&bytes)? {
+                    crate::docs::ListCount::Dated(_, latest) => {
+                        let mut end = format!("{prefix}{latest}/").into_bytes();
+                        end.push(0xff);
+                        Some(end)
+                    }
+                    crate::docs::ListCount::Plain(_) => None,
+                })
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 impl KvRead for VersionedView {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         if !versioned(key) {
@@ -227,6 +272,11 @@ impl KvRead for VersionedView {
     /// For the views' and histories' prefixes (`v/`, `h/`) that queries
     /// read; the versions' own keys are not text.
     fn scan_last(&self, prefix: &str, n: usize) -> Result<Pairs, ProjectionError> {
+        let items = |tree: &sled::Tree| match self.tail_bound(prefix) {
+            Ok(Some(end)) => Ok(tree.range(prefix.as_bytes().to_vec()..end)),
+            Ok(None) => Ok(tree.scan_prefix(prefix.as_bytes())),
+            Err(e) => Err(e),
+        };
         // A list whose items are keyed by the sequences that wrote them
         // (outcomes, statuses, history lines) and that no batch ever
         // rewrote — it has no versions at all — stood at `at` as its live
@@ -235,7 +285,7 @@ impl KvRead for VersionedView {
         // replaced among them, and the long way below is taken.
         let mut tail = Vec::with_capacity(n);
         let mut items_only = true;
-        for entry in self.tree.scan_prefix(prefix.as_bytes()).rev() {
+        for entry in items(&self.tree)?.rev() {
             if tail.len() == n {
                 break;
             }
@@ -261,7 +311,7 @@ impl KvRead for VersionedView {
             return Ok(tail);
         }
         tail.clear();
-        for entry in self.tree.scan_prefix(prefix.as_bytes()).keys().rev() {
+        for entry in items(&self.tree)?.keys().rev() {
             if tail.len() == n {
                 break;
             }
@@ -421,13 +471,12 @@ impl Projector {
             return Ok(None);
         };
         let tree = self.view();
-        let mut segments: Vec<Segment> = Vec::new();
-        for entry in tree.scan_prefix(segments_prefix(kommun)) {
-            segments.push(serde_json::from_slice(&entry?.1)?);
-        }
-        if let Some(open) = tree.get(open_segment_key(kommun))? {
-            segments.push(serde_json::from_slice(&open)?);
-        }
+        let closed = self.closed_segments(kommun)?;
+        let open: Option<Segment> = match tree.get(open_segment_key(kommun))? {
+            Some(bytes) => Some(serde_json::from_slice(&bytes)?),
+            None => None,
+        };
+        let segments: Vec<&Segment> = closed.iter().chain(open.as_ref()).collect();
         // Segments that do not cover the projection end to end (one
         // projected before they were kept) say nothing.
         let mut end = 0;

@@ -134,7 +134,13 @@ impl<R: KvRead + ?Sized> Ctx<'_, '_, R> {
             entry.as_of, entry.source.sequence
         ));
         self.put_part(&path, entry)?;
-        self.count_one(&DocKind::UppdragStatus.path(uppdrag))
+        let count = DocKind::Count.path(DocKind::UppdragStatus.path(uppdrag));
+        let before: Option<ListCount> = self.get(&count)?;
+        let latest = before
+            .and_then(|c| c.latest())
+            .map_or(entry.as_of, |d| d.max(entry.as_of));
+        let items = before.map_or(0, |c| c.items());
+        self.put_part(&count, &ListCount::Dated(items + 1, latest))
     }
 
     /// One more item in the list at `list` (its count, kept beside it, so

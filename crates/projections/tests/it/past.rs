@@ -54,7 +54,18 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
         // Checkpoint documents are keyed by the earlier sequence they
         // cover, so they appear after the sequence their key names: their
         // "absent" versions send the tail the long way.
-        for prefix in [
+        // And each list by itself (each indicator's values, each
+        // uppdrag's statuses), as the plan reads them: read from where its
+        // items as they stood end, not past every later one.
+        let mut lists = std::collections::BTreeSet::new();
+        for (kind, depth) in [("outcome", 2), ("uppdrag-status", 1)] {
+            let root = format!("v/{k}/{kind}/");
+            for (key, _) in p.view().scan(&root).unwrap() {
+                let rest: Vec<&str> = key[root.len()..].split('/').collect();
+                lists.insert(format!("{root}{}/", rest[..depth].join("/")));
+            }
+        }
+        for prefix in lists.into_iter().chain([
             format!("v/{k}/outcome/"),
             format!("v/{k}/uppdrag-status/"),
             format!("v/{k}/checkpoint/"),
@@ -63,7 +74,7 @@ async fn same_as_the_fold(p: &Projector, store: &EventStore, k: &KommunId, ats: 
             format!("v/{k}/"),
             format!("h/{k}/goal/"),
             format!("h/{k}/"),
-        ] {
+        ]) {
             for n in [1, 3, 12] {
                 assert_eq!(
                     past.scan_last(&prefix, n).unwrap(),
@@ -185,10 +196,46 @@ async fn a_past_view_from_the_versions_is_the_fold() {
                 "name": "Valnämnden", "area": "val"}),
         ))
         .await;
+    // Statuses of one uppdrag: a later date, then one recorded after it
+    // for an earlier date than any (the list is in date order: a past
+    // view reads it from its latest date then, past the later item).
+    for (key, as_of) in [("status-sent", "2026-08-31"), ("status-bakat", "2026-03-31")] {
+        writer
+            .record(&decision(
+                key,
+                "bun",
+                "2026-09-15",
+                serde_json::json!({"command": "report_uppdrag_status", "uppdrag": "u-2026-01",
+                    "body": "bun", "as_of": as_of, "status": "ongoing"}),
+            ))
+            .await;
+        p.catch_up(&store, &k).await.unwrap();
+    }
     let events = store.read(&k, 1).await.unwrap();
     let ats = moments(&events);
     let behind = same_as_the_fold(&p, &store, &k, &ats).await;
     assert!(behind * 10 >= ats.len() * 9, "{behind} of {}", ats.len());
+
+    // Projected an event a batch, each its own segment, and asked at
+    // every event that recorded values and each of the last: each
+    // question starts from a view ending with such an event, or between
+    // the two statuses, or after them.
+    let fine = Projector::open(nats.path("fine"))
+        .unwrap()
+        .with_flush_every(1)
+        .with_segment_events(1);
+    fine.catch_up(&store, &k).await.unwrap();
+    let end = events.len() as u64;
+    let last_ones: Vec<AsOf> = events
+        .iter()
+        .filter(|e| e.envelope.event_type == "OutcomesRecorded")
+        .map(|e| e.sequence)
+        .chain(end - 12..=end + 1)
+        .map(AsOf::Sequence)
+        .collect();
+    assert!(last_ones.len() > 14, "the example records values");
+    let versioned = same_as_the_fold(&fine, &store, &k, &last_ones).await;
+    assert!(versioned * 10 >= last_ones.len() * 9, "{versioned} of {}", last_ones.len());
 
     // Projected as one batch into a fresh folder: one segment, so an
     // early moment folds from the start (within the limit): the same.
