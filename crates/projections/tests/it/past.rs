@@ -199,18 +199,30 @@ async fn a_past_view_from_the_versions_is_the_fold() {
     // Statuses of one uppdrag: a later date, then one recorded after it
     // for an earlier date than any (the list is in date order: a past
     // view reads it from its latest date then, past the later item).
-    for (key, as_of) in [("status-sent", "2026-08-31"), ("status-bakat", "2026-03-31")] {
+    // Enough of them to close a segment since the questions above: the
+    // segments kept in memory are read on from the last one.
+    for (key, uppdrag, as_of) in [
+        ("status-sent", "u-2026-01", "2026-08-31"),
+        ("status-bakat", "u-2026-01", "2026-03-31"),
+        ("status-3", "u-2026-03", "2026-08-31"),
+        ("status-4", "u-2026-03", "2026-06-30"),
+        ("status-5", "u-2026-03", "2026-07-31"),
+    ] {
         writer
             .record(&decision(
                 key,
                 "bun",
                 "2026-09-15",
-                serde_json::json!({"command": "report_uppdrag_status", "uppdrag": "u-2026-01",
+                serde_json::json!({"command": "report_uppdrag_status", "uppdrag": uppdrag,
                     "body": "bun", "as_of": as_of, "status": "ongoing"}),
             ))
             .await;
         p.catch_up(&store, &k).await.unwrap();
     }
+    let projected = p.checkpoint(&k).unwrap().unwrap().sequence;
+    let now = p.as_of(&store, &k, AsOf::Sequence(projected)).await.unwrap();
+    assert!(now.is_versioned(), "the segments closed since are read");
+    drop(now);
     let events = store.read(&k, 1).await.unwrap();
     let ats = moments(&events);
     let behind = same_as_the_fold(&p, &store, &k, &ats).await;
