@@ -60,6 +60,14 @@ COMPARISONS = [
      "the same from the whole history folded, p99", None, False),
     ("sled folder / event log (bytes)", ("rebuild", "sled_bytes"),
      ("rebuild", "log_bytes"), "the event log's bytes", 1.5, False),
+    ("sled folder, one kommun projected an event a batch (as live) / its log (bytes)",
+     ("rebuild", "live_sled_bytes"), ("rebuild", "live_log_bytes"), "the kommun's share of the log",
+     1.5, False),
+    ("one kommun, long history: projection rebuild (events/s)",
+     ("one_kommun", "projection_rebuild"), ("one_kommun", "raw_replay"),
+     "raw JetStream ordered replay", 0.5, True),
+    ("one kommun, long history: sled folder / event log (bytes)", ("one_kommun", "sled_bytes"),
+     ("one_kommun", "log_bytes"), "the event log's bytes", 1.5, False),
 ]
 ALONE = [("first decision after a restart, from a snapshot with 1 500 events after it (ms)",
           ("submit", "first_answer_after_restart_snapshot"), 200.0),
@@ -73,7 +81,17 @@ ALONE = [("first decision after a restart, from a snapshot with 1 500 events aft
          ("plan as-of p99, past view and plan (ms)", ("rebuild", "plan_as_of_p99"), 20.0),
          ("styrkedja path p99, live (kept graph) (ms)", ("rebuild", "chain_kept_p99"), 2.0),
          ("styrkedja path p99, graph built per call (ms)", ("rebuild", "chain_p99"), 2.0),
-         ("entity history p99 (ms)", ("rebuild", "history_p99"), 2.0)]
+         ("entity history p99, first page (ms)", ("rebuild", "history_p99"), 2.0),
+         ("one kommun, long history: past view p99 (ms)", ("one_kommun", "past_view_p99"), 20.0),
+         ("one kommun, long history: plan as-of p99, past view and plan (ms)",
+          ("one_kommun", "plan_as_of_p99"), 20.0),
+         ("one kommun, long history: plan query p99, first question after a write (ms)",
+          ("one_kommun", "plan_after_write_p99"), 2.0),
+         ("one kommun, long history: plan query p99, built whole (ms)", ("one_kommun", "plan_p99"), 2.0),
+         ("one kommun, long history: styrkedja path p99, live (ms)", ("one_kommun", "chain_kept_p99"), 2.0),
+         ("one kommun, long history: entity history p99, first page (ms)",
+          ("one_kommun", "history_p99"), 2.0),
+]
 
 
 def load(paths):

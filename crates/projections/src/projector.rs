@@ -746,14 +746,29 @@ impl Projector {
             }
         }
         let mut batch = sled::Batch::default();
+        let open_key = versions::open_segment_key(kommun);
+        let mut segment: versions::Segment = match self.tree.get(&open_key)? {
+            Some(bytes) => serde_json::from_slice(&bytes)?,
+            None => Default::default(),
+        };
         // What each write replaces is kept (past views read it back); a
-        // list item new in this batch says so by its key.
+        // list item new in this batch says so by its key. Past views start
+        // only where a segment ends, so a key keeps one version per
+        // segment: the value it had when the segment began, written by the
+        // first batch in it that replaces the key.
         let first = records[0].sequence();
+        let segment_began = (segment.events > 0).then_some(segment.first);
         for (k, v) in writes {
             let new_item = versions::named_sequence(&k).is_some_and(|n| n >= first);
             if versions::versioned(&k) && !new_item {
                 let old = self.tree.get(k.as_bytes())?;
-                if old.as_deref() != Some(&v[..]) {
+                let kept = |began: u64| {
+                    let versions =
+                        versions::version_key(&k, began)..=versions::version_key(&k, u64::MAX);
+                    self.tree.range(versions).next().transpose()
+                };
+                let replaced = old.as_deref() != Some(&v[..]);
+                if replaced && segment_began.map_or(Ok(None), kept)?.is_none() {
                     batch.insert(
                         versions::version_key(&k, first),
                         versions::encode(old.as_deref()),
@@ -767,11 +782,6 @@ impl Projector {
             Decoded::Foreign(f) => f.hash,
         };
         let cp = Checkpoint::new(after, &last_hash);
-        let open_key = versions::open_segment_key(kommun);
-        let mut segment: versions::Segment = match self.tree.get(&open_key)? {
-            Some(bytes) => serde_json::from_slice(&bytes)?,
-            None => Default::default(),
-        };
         for record in &records {
             match record {
                 Decoded::Event(stored, _) => segment.add_event(stored),

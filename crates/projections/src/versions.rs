@@ -1,12 +1,14 @@
-//! Past views without folding the history: every value a batch replaces is
-//! kept beside the live one, with where it was replaced, so the view as it
-//! stood after any batch can be read back; a few events folded on top give
-//! the view at any moment a question names (see [`Projector::as_of`]).
+//! Past views without folding the history: the value a key had when a
+//! segment began is kept beside the live one, with where the segment first
+//! replaced it, so the view as it stood at the end of any segment can be
+//! read back; a few events folded on top give the view at any moment a
+//! question names (see [`Projector::as_of`]).
 //!
 //! Layout, in the projection's one sled tree:
 //! - `x/` + the live key (0 bytes escaped as 0 1) + 0 0 + the first
 //!   sequence of the batch that replaced the value (8 bytes, big-endian):
-//!   the value before it, or "absent" (one byte 0; a value is 1 + bytes).
+//!   the value before it, or "absent" (one byte 0; a value is 1 + bytes);
+//!   only the first batch of a segment that replaces a key keeps one.
 //!   A list item whose key ends in the sequence that created it (outcomes,
 //!   statuses, history lines, intrusions) gets no "absent" entry: its key
 //!   says when it appeared.

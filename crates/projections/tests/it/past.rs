@@ -157,10 +157,12 @@ async fn a_past_view_from_the_versions_is_the_fold() {
         let appended = store.append(&k, head, decision).await.unwrap();
         assert!(matches!(appended, styr_store::AppendOutcome::Appended(_)));
     }
-    // Small batches and segments: many versions and many segments.
+    // Small batches and segments: many versions and many segments, each
+    // segment several batches (a key replaced in two of them keeps the
+    // version from the first only).
     let p = Projector::open(nats.path("p"))
         .unwrap()
-        .with_flush_every(3)
+        .with_flush_every(2)
         .with_segment_events(5);
     p.catch_up(&store, &k).await.unwrap();
     let events = store.read(&k, 1).await.unwrap();
