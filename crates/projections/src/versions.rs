@@ -397,6 +397,12 @@ impl KvRead for Past {
     }
 }
 
+/// How many events between two stretches a past view reads through rather
+/// than reading the second apart: a read of its own costs a consumer's
+/// creation and the wait for its first message, about 1–2 ms, as much as
+/// reading some 200 events (measured on the 2-core machine).
+const READ_THROUGH: u64 = 256;
+
 /// How many events a past view folds on top of the projection at most;
 /// beyond that the history is folded whole.
 const TAIL_LIMIT: u64 = 4096;
@@ -527,7 +533,9 @@ impl Projector {
             if fit(at, s) != Fit::None {
                 count += s.events;
                 match stretches.last_mut() {
-                    Some((_, end)) if *end + 1 == s.first => *end = s.end,
+                    // Read on through a short gap (segments wholly outside
+                    // the question: their events are read and left out).
+                    Some((_, end)) if *end + 1 + READ_THROUGH >= s.first => *end = s.end,
                     _ => {
                         let Some(state) = before.clone() else {
                             return Ok(None);
@@ -543,10 +551,15 @@ impl Projector {
         }
         // And what the projection has not reached yet.
         if !matches!(at, AsOf::Sequence(n) if n <= cp.sequence) {
-            let Some(state) = cp.chain_state(kommun) else {
-                return Ok(None);
-            };
-            stretches.push((state, u64::MAX));
+            match stretches.last_mut() {
+                Some((_, end)) if *end + READ_THROUGH >= cp.sequence => *end = u64::MAX,
+                _ => {
+                    let Some(state) = cp.chain_state(kommun) else {
+                        return Ok(None);
+                    };
+                    stretches.push((state, u64::MAX));
+                }
+            }
         }
         let corrections = self.corrections(kommun)?;
         let view = VersionedView {
@@ -555,7 +568,13 @@ impl Projector {
         };
         let mut overlay = Overlay::new(&view);
         for (state, end) in stretches {
-            let records = store.history(kommun, state).await?;
+            // A stretch the projection has read ends where it knows; the
+            // one it has not reached goes to the stream's end.
+            let records = match (end, at) {
+                (u64::MAX, _) => store.history(kommun, state).await?.boxed(),
+                (end, AsOf::Sequence(n)) => store.history_between(kommun, state, end.min(n)).await?.boxed(),
+                (end, _) => store.history_between(kommun, state, end).await?.boxed(),
+            };
             futures::pin_mut!(records);
             while let Some(record) = records.next().await {
                 let record = record?;
