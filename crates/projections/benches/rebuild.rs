@@ -461,7 +461,12 @@ async fn main() {
             w.await.unwrap();
         }
         let r = n / start.elapsed().as_secs_f64();
-        styr_testkit::bench_figure(&bench_name(), "projection_rebuild_2_at_a_time", r, "events/s");
+        styr_testkit::bench_figure(
+            &bench_name(),
+            "projection_rebuild_2_at_a_time",
+            r,
+            "events/s",
+        );
         println!(
             "  the same, 2 kommuner at a time         {r:>10.0} events/s   {:.2}x",
             r / raw
@@ -511,14 +516,9 @@ async fn main() {
         kept.push(t.elapsed());
         let t = Instant::now();
         // The first page, as the service answers (its default page size).
-        let h = styr_projections::history_page(
-            kv,
-            k,
-            &format!("uppdrag/u-{}", s % UPPDRAG),
-            None,
-            200,
-        )
-        .unwrap();
+        let h =
+            styr_projections::history_page(kv, k, &format!("uppdrag/u-{}", s % UPPDRAG), None, 200)
+                .unwrap();
         std::hint::black_box(serde_json::to_vec(&h.items).unwrap());
         assert!(!h.items.is_empty());
         hist.push(t.elapsed());
@@ -559,7 +559,11 @@ async fn main() {
     );
     latency("styrkedja path (KF goal up/down)", "chain", chain);
     latency("  the same from the kept graph", "chain_kept", kept);
-    latency("entity history (one uppdrag, first page of 200)", "history", hist);
+    latency(
+        "entity history (one uppdrag, first page of 200)",
+        "history",
+        hist,
+    );
     // As-of: the plan as it stood at a moment — a sequence, a record time,
     // a decision date — read from the kept versions with the rest of a
     // segment folded on top; beside it, a few whole folds (what every
@@ -616,7 +620,11 @@ async fn main() {
     println!("  ({from_versions} of 150 as-of answers from the kept versions)");
     latency("past view (sequence, time, date)", "past_view", views);
     for (kind, samples) in ["sequence", "time", "date"].iter().zip(by_kind) {
-        latency(&format!("  by {kind}"), &format!("past_view_{kind}"), samples);
+        latency(
+            &format!("  by {kind}"),
+            &format!("past_view_{kind}"),
+            samples,
+        );
     }
     latency("plan as-of (sequence, time, date)", "plan_as_of", past);
     latency(

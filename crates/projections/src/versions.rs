@@ -572,7 +572,10 @@ impl Projector {
             // one it has not reached goes to the stream's end.
             let records = match (end, at) {
                 (u64::MAX, _) => store.history(kommun, state).await?.boxed(),
-                (end, AsOf::Sequence(n)) => store.history_between(kommun, state, end.min(n)).await?.boxed(),
+                (end, AsOf::Sequence(n)) => store
+                    .history_between(kommun, state, end.min(n))
+                    .await?
+                    .boxed(),
                 (end, _) => store.history_between(kommun, state, end).await?.boxed(),
             };
             futures::pin_mut!(records);

@@ -222,7 +222,10 @@ async fn a_past_view_from_the_versions_is_the_fold() {
         p.catch_up(&store, &k).await.unwrap();
     }
     let projected = p.checkpoint(&k).unwrap().unwrap().sequence;
-    let now = p.as_of(&store, &k, AsOf::Sequence(projected)).await.unwrap();
+    let now = p
+        .as_of(&store, &k, AsOf::Sequence(projected))
+        .await
+        .unwrap();
     assert!(now.is_versioned(), "the segments closed since are read");
     drop(now);
     let events = store.read(&k, 1).await.unwrap();
@@ -249,7 +252,11 @@ async fn a_past_view_from_the_versions_is_the_fold() {
         .collect();
     assert!(last_ones.len() > 14, "the example records values");
     let versioned = same_as_the_fold(&fine, &store, &k, &last_ones).await;
-    assert!(versioned * 10 >= last_ones.len() * 9, "{versioned} of {}", last_ones.len());
+    assert!(
+        versioned * 10 >= last_ones.len() * 9,
+        "{versioned} of {}",
+        last_ones.len()
+    );
 
     // Projected as one batch into a fresh folder: one segment, so an
     // early moment folds from the start (within the limit): the same.

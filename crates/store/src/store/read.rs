@@ -45,7 +45,9 @@ impl EventStore {
                 .get_stream_no_info(kommun.stream_name())
                 .await
                 .map_err(|e| StoreError::nats("looking up the kommun stream", e))?;
-            raw_messages(&stream, start, Some(until)).await?.left_stream()
+            raw_messages(&stream, start, Some(until))
+                .await?
+                .left_stream()
         };
         Ok(classified(raw, from))
     }
