@@ -789,7 +789,10 @@ impl Projector {
             }
         }
         segment.at = Some(cp.clone());
-        if segment.events >= self.segment_events {
+        // A segment closes when it is full, and with a rättelse: only a
+        // closed segment's end is a past view's base, and a question after
+        // a rättelse can start from none before it.
+        if segment.events >= self.segment_events || segment.rattelse {
             batch.insert(
                 versions::segment_key(kommun, segment.end).as_bytes(),
                 serde_json::to_vec(&segment)?,

@@ -234,12 +234,16 @@ impl VersionedView {
                     return Ok(Some(prefix.as_bytes().to_vec()));
                 };
                 Ok(match serde_json::from_slice(&bytes)? {
-                    crate::docs::ListCount::Dated(_, latest) => {
+                    // Keys sort as text: a year of other than four digits
+                    // (`+10000-…`) would not sort as its date.
+                    crate::docs::ListCount::Dated(_, latest)
+                        if (0..=9999).contains(&chrono::Datelike::year(&latest)) =>
+                    {
                         let mut end = format!("{prefix}{latest}/").into_bytes();
                         end.push(0xff);
                         Some(end)
                     }
-                    crate::docs::ListCount::Plain(_) => None,
+                    _ => None,
                 })
             }
             _ => Ok(None),
@@ -506,10 +510,10 @@ impl Projector {
         {
             return Ok(None);
         }
-        let whole = segments
-            .iter()
-            .take_while(|s| fit(at, s) == Fit::All)
-            .count();
+        // Only a closed segment's end is a base: a key keeps one version
+        // per segment, so the view at the open segment's end could not be
+        // told from a batch written into it while the view is read.
+        let whole = closed.iter().take_while(|s| fit(at, s) == Fit::All).count();
         let base = segments[..whole].last().map_or(0, |s| s.end);
         // The views were projected through every rättelse: a reading that
         // takes in only those recorded by then cannot start from them if a
@@ -529,13 +533,20 @@ impl Projector {
             None => Some(ChainState::genesis(kommun)),
         };
         let mut count = 0;
+        // Whether the segments since the last stretch hold a rättelse: a
+        // gap is read through only without one (reading it would send
+        // the question to the fold).
+        let mut gap_rattelse = false;
         for s in later {
-            if fit(at, s) != Fit::None {
+            if fit(at, s) == Fit::None {
+                gap_rattelse |= s.rattelse;
+            } else {
                 count += s.events;
+                let through = !std::mem::take(&mut gap_rattelse);
                 match stretches.last_mut() {
                     // Read on through a short gap (segments wholly outside
                     // the question: their events are read and left out).
-                    Some((_, end)) if *end + 1 + READ_THROUGH >= s.first => *end = s.end,
+                    Some((_, end)) if through && *end + 1 + READ_THROUGH >= s.first => *end = s.end,
                     _ => {
                         let Some(state) = before.clone() else {
                             return Ok(None);
@@ -552,7 +563,9 @@ impl Projector {
         // And what the projection has not reached yet.
         if !matches!(at, AsOf::Sequence(n) if n <= cp.sequence) {
             match stretches.last_mut() {
-                Some((_, end)) if *end + READ_THROUGH >= cp.sequence => *end = u64::MAX,
+                Some((_, end)) if !gap_rattelse && *end + READ_THROUGH >= cp.sequence => {
+                    *end = u64::MAX
+                }
                 _ => {
                     let Some(state) = cp.chain_state(kommun) else {
                         return Ok(None);
