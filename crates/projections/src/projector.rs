@@ -144,6 +144,8 @@ pub struct Projector {
     flush_every: usize,
     /// Events per segment of the kept versions (see `versions`).
     segment_events: u64,
+    /// How many events between two stretches a past view reads through.
+    pub(crate) read_through: u64,
     /// Per kommun: serialises batch application, so that concurrent
     /// catch-ups of one kommun never apply an event twice (kommuner apply
     /// side by side: their keys never overlap).
@@ -272,6 +274,7 @@ impl Projector {
             path: path.to_path_buf(),
             flush_every: 512,
             segment_events: versions::SEGMENT_EVENTS,
+            read_through: versions::READ_THROUGH,
             applying: Default::default(),
             catching_up: Default::default(),
             views: Default::default(),
@@ -291,6 +294,14 @@ impl Projector {
     /// them); for tests and tuning.
     pub fn with_segment_events(mut self, n: u64) -> Self {
         self.segment_events = n.max(1);
+        self
+    }
+
+    /// Reads through at most this many events between two stretches a
+    /// past view folds, rather than reading the second apart; for tests
+    /// and tuning.
+    pub fn with_read_through(mut self, n: u64) -> Self {
+        self.read_through = n;
         self
     }
 

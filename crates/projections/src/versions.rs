@@ -405,7 +405,7 @@ impl KvRead for Past {
 /// than reading the second apart: a read of its own costs a consumer's
 /// creation and the wait for its first message, about 1–2 ms, as much as
 /// reading some 200 events (measured on the 2-core machine).
-const READ_THROUGH: u64 = 256;
+pub(crate) const READ_THROUGH: u64 = 256;
 
 /// How many events a past view folds on top of the projection at most;
 /// beyond that the history is folded whole.
@@ -546,7 +546,9 @@ impl Projector {
                 match stretches.last_mut() {
                     // Read on through a short gap (segments wholly outside
                     // the question: their events are read and left out).
-                    Some((_, end)) if through && *end + 1 + READ_THROUGH >= s.first => *end = s.end,
+                    Some((_, end)) if through && *end + 1 + self.read_through >= s.first => {
+                        *end = s.end
+                    }
                     _ => {
                         let Some(state) = before.clone() else {
                             return Ok(None);
@@ -563,7 +565,7 @@ impl Projector {
         // And what the projection has not reached yet.
         if !matches!(at, AsOf::Sequence(n) if n <= cp.sequence) {
             match stretches.last_mut() {
-                Some((_, end)) if !gap_rattelse && *end + READ_THROUGH >= cp.sequence => {
+                Some((_, end)) if !gap_rattelse && *end + self.read_through >= cp.sequence => {
                     *end = u64::MAX
                 }
                 _ => {

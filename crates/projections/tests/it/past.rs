@@ -258,6 +258,27 @@ async fn a_past_view_from_the_versions_is_the_fold() {
         last_ones.len()
     );
 
+    // Every stretch read apart (none read through), each from the chain
+    // state its segment kept: the date questions, whose backdated
+    // decisions put their events in segments far apart.
+    let apart = Projector::open(nats.path("apart"))
+        .unwrap()
+        .with_flush_every(2)
+        .with_segment_events(5)
+        .with_read_through(0);
+    apart.catch_up(&store, &k).await.unwrap();
+    let dates: Vec<AsOf> = ats
+        .iter()
+        .copied()
+        .filter(|at| matches!(at, AsOf::InForce(_)))
+        .collect();
+    let versioned = same_as_the_fold(&apart, &store, &k, &dates).await;
+    assert!(
+        versioned * 10 >= dates.len() * 9,
+        "{versioned} of {}",
+        dates.len()
+    );
+
     // Projected as one batch into a fresh folder: one segment, so an
     // early moment folds from the start (within the limit): the same.
     let whole = Projector::open(nats.path("whole")).unwrap();
