@@ -390,8 +390,9 @@ impl Projector {
     }
 
     /// The kommun's closed segments of kept versions, in order: those read
-    /// before and, read now, those closed since (under the kommun's write
-    /// lock, so a clearing is never half seen). A question about the past
+    /// before and, read now, those closed since (under the lock the
+    /// kommun's batches are written under, so a clearing is never half
+    /// seen). A question about the past
     /// costs no decoding of the whole list, which grows with the history.
     pub(crate) fn closed_segments(
         &self,
