@@ -223,31 +223,35 @@ impl VersionedView {
         let Some(list) = rest.strip_suffix('/') else {
             return Ok(None);
         };
-        match (kind, list.matches('/').count()) {
-            ("outcome", 1) => Ok(Some(
-                format!("{prefix}{:020}", self.at.saturating_add(1)).into_bytes(),
-            )),
-            ("uppdrag-status", 0) => {
-                let count = format!("v/{kommun}/count/uppdrag-status/{list}");
-                let Some(bytes) = KvRead::get(self, &count)? else {
-                    // No status yet: nothing under the prefix then.
-                    return Ok(Some(prefix.as_bytes().to_vec()));
-                };
-                Ok(match serde_json::from_slice(&bytes)? {
-                    // Keys sort as text: a year of other than four digits
-                    // (`+10000-…`) would not sort as its date.
-                    crate::docs::ListCount::Dated(_, latest)
-                        if (0..=9999).contains(&chrono::Datelike::year(&latest)) =>
-                    {
-                        let mut end = format!("{prefix}{latest}/").into_bytes();
-                        end.push(0xff);
-                        Some(end)
-                    }
-                    _ => None,
-                })
-            }
-            _ => Ok(None),
+        use crate::docs::{DocKind, ListCount};
+        let depth = list.matches('/').count();
+        if kind == DocKind::Outcome.prefix() && depth == 1 {
+            let next = format!("{prefix}{:020}", self.at.saturating_add(1));
+            return Ok(Some(next.into_bytes()));
         }
+        if kind != DocKind::UppdragStatus.prefix() || depth != 0 {
+            return Ok(None);
+        }
+        let count = crate::apply::view_key(
+            kommun,
+            &DocKind::Count.path(DocKind::UppdragStatus.path(list)),
+        );
+        let Some(bytes) = KvRead::get(self, &count)? else {
+            // No status yet: nothing under the prefix then.
+            return Ok(Some(prefix.as_bytes().to_vec()));
+        };
+        Ok(match serde_json::from_slice(&bytes)? {
+            // Keys sort as text: a year of other than four digits
+            // (`+10000-…`) would not sort as its date.
+            ListCount::Dated(_, latest)
+                if (0..=9999).contains(&chrono::Datelike::year(&latest)) =>
+            {
+                let mut end = format!("{prefix}{latest}/").into_bytes();
+                end.push(0xff);
+                Some(end)
+            }
+            _ => None,
+        })
     }
 }
 
@@ -479,12 +483,37 @@ impl Projector {
         kommun: &KommunId,
         at: AsOf,
     ) -> Result<Option<(VersionedView, BTreeMap<String, Vec<u8>>)>, ProjectionError> {
+        let Some(reading) = self.plan_reading(kommun, at)? else {
+            return Ok(None);
+        };
+        let view = VersionedView {
+            tree: self.view().clone(),
+            at: reading.base,
+        };
+        let mut overlay = Overlay::new(&view);
+        if !self
+            .fold_stretches(store, kommun, at, reading, &mut overlay)
+            .await?
+        {
+            return Ok(None);
+        }
+        let writes = overlay.take();
+        Ok(Some((view, writes)))
+    }
+
+    /// Which kept view a question starts from and which stretches of the
+    /// stream it folds on top; `None` where the versions cannot tell (the
+    /// fold answers).
+    fn plan_reading(
+        &self,
+        kommun: &KommunId,
+        at: AsOf,
+    ) -> Result<Option<Reading>, ProjectionError> {
         let Some(cp) = self.checkpoint(kommun)? else {
             return Ok(None);
         };
-        let tree = self.view();
         let closed = self.closed_segments(kommun)?;
-        let open: Option<Segment> = match tree.get(open_segment_key(kommun))? {
+        let open: Option<Segment> = match self.view().get(open_segment_key(kommun))? {
             Some(bytes) => Some(serde_json::from_slice(&bytes)?),
             None => None,
         };
@@ -576,13 +605,28 @@ impl Projector {
                 }
             }
         }
+        Ok(Some(Reading {
+            projected: cp.sequence,
+            base,
+            stretches,
+            folded: count,
+        }))
+    }
+
+    /// Folds the reading's stretches onto `overlay`, each event the
+    /// question takes in; false where the versions cannot answer after all
+    /// (a rättelse read, more than [`TAIL_LIMIT`] events).
+    async fn fold_stretches(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        at: AsOf,
+        reading: Reading,
+        overlay: &mut Overlay<'_, VersionedView>,
+    ) -> Result<bool, ProjectionError> {
         let corrections = self.corrections(kommun)?;
-        let view = VersionedView {
-            tree: tree.clone(),
-            at: base,
-        };
-        let mut overlay = Overlay::new(&view);
-        for (state, end) in stretches {
+        let mut count = reading.folded;
+        for (state, end) in reading.stretches {
             // A stretch the projection has read ends where it knows; the
             // one it has not reached goes to the stream's end.
             let records = match (end, at) {
@@ -603,29 +647,40 @@ impl Projector {
                 if sequence > end || matches!(at, AsOf::Sequence(n) if sequence > n) {
                     break;
                 }
-                if sequence > cp.sequence {
+                if sequence > reading.projected {
                     count += 1;
                     if count > TAIL_LIMIT {
-                        return Ok(None);
+                        return Ok(false);
                     }
                 }
                 match record {
                     Record::Event(e) => {
                         if e.envelope.event_type == "DecisionCorrected" {
-                            return Ok(None);
+                            return Ok(false);
                         }
                         if at.includes(&e) {
                             let event = read_event(&e, &corrections)?;
-                            apply(&mut overlay, &e, &event, &corrections)?;
+                            apply(overlay, &e, &event, &corrections)?;
                         }
                     }
-                    Record::Foreign(f) => apply_foreign(&mut overlay, kommun, &f)?,
+                    Record::Foreign(f) => apply_foreign(overlay, kommun, &f)?,
                 }
             }
         }
-        let writes = overlay.take();
-        Ok(Some((view, writes)))
+        Ok(true)
     }
+}
+
+/// What a past view reads: the kept view after `base` (a closed segment's
+/// end), and the stretches of the stream folded on top, each from the
+/// chain state before it to its end (`u64::MAX`: the stream's end).
+struct Reading {
+    /// How far the projection has read (its checkpoint).
+    projected: u64,
+    base: u64,
+    stretches: Vec<(ChainState, u64)>,
+    /// Events of the later segments the question takes in.
+    folded: u64,
 }
 
 #[cfg(test)]

@@ -674,6 +674,13 @@ async fn an_event_up_to_the_servers_limit_is_accepted_from_the_first_append() {
     appended(store.append(&k, 0, d).await.unwrap());
 }
 
+/// Every record of a read, each one read well.
+async fn records(
+    read: impl futures::Stream<Item = Result<styr_store::Record, StoreError>>,
+) -> Vec<styr_store::Record> {
+    read.map(|r| r.unwrap()).collect().await
+}
+
 #[tokio::test]
 async fn a_known_stretch_reads_as_the_history_does() {
     let nats = TestNats::start().await;
@@ -681,30 +688,14 @@ async fn a_known_stretch_reads_as_the_history_does() {
     let k = kommun("vimmerby");
     appended(store.append(&k, 0, decision("a", 3)).await.unwrap());
     appended(store.append(&k, 4, decision("b", 3)).await.unwrap());
-    let collect = |records: Vec<Result<styr_store::Record, StoreError>>| {
-        records.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>()
-    };
-    let whole = collect(
-        store
-            .history(&k, ChainState::genesis(&k))
-            .await
-            .unwrap()
-            .collect()
-            .await,
-    );
+    let genesis = ChainState::genesis(&k);
+    let whole = records(store.history(&k, genesis.clone()).await.unwrap()).await;
     assert_eq!(whole.len(), 7);
     // From the beginning to a sequence in the middle: ends there.
-    let first = collect(
-        store
-            .history_between(&k, ChainState::genesis(&k), 4)
-            .await
-            .unwrap()
-            .collect()
-            .await,
-    );
+    let first = records(store.history_between(&k, genesis.clone(), 4).await.unwrap()).await;
     assert_eq!(first, whole[..4]);
-    // From where a reader stood after it, to the end and past it.
-    let mut state = ChainState::genesis(&k);
+    // From where a reader stood after it, to the end.
+    let mut state = genesis;
     let raw: Vec<_> = store
         .raw_history(&k, 1)
         .await
@@ -716,23 +707,9 @@ async fn a_known_stretch_reads_as_the_history_does() {
         let (sequence, bytes) = message.unwrap();
         state.classify(sequence, bytes).unwrap();
     }
-    let rest = collect(
-        store
-            .history_between(&k, state.clone(), 7)
-            .await
-            .unwrap()
-            .collect()
-            .await,
-    );
+    let rest = records(store.history_between(&k, state.clone(), 7).await.unwrap()).await;
     assert_eq!(rest, whole[4..]);
     // A stretch that ends before it begins is empty, without a read.
-    let none = collect(
-        store
-            .history_between(&k, state, 4)
-            .await
-            .unwrap()
-            .collect()
-            .await,
-    );
+    let none = records(store.history_between(&k, state, 4).await.unwrap()).await;
     assert!(none.is_empty());
 }
