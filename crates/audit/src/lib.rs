@@ -7,6 +7,7 @@
 //! projections, and it re-hashes every event itself.
 
 mod checkpoint;
+mod decoders;
 mod export;
 mod render;
 mod report;

@@ -16,6 +16,7 @@ use styr_store::{
 use uuid::Uuid;
 
 use crate::checkpoint::signed_text;
+use crate::decoders::{Decoders, Run};
 
 /// A message in the stream that is not part of the kommun's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -179,7 +180,7 @@ impl Report {
 
 /// How many messages the verifier classifies as one run (one signature
 /// check vouches for a run whose links hold: [`ChainState::check_run`]).
-const RUN: usize = 1024;
+const RUN: usize = 4096;
 
 /// What the verifier checks of a chained event that needs no chain: read
 /// where the event is decoded (on either thread), from its head or from a
@@ -269,17 +270,19 @@ impl Hashes {
 }
 
 /// Feeds messages in stream order; classifies them (see
-/// [`styr_store::ChainState`]) in runs and stops at the first break. A
-/// break is reported by the `push` that completes its run, or by `finish`;
-/// it is always the first one in stream order.
+/// [`styr_store::ChainState`]) in runs and stops at the first break. Runs
+/// are decoded on worker threads while the runs before them are linked
+/// here, so a break is reported by a later `push`, or by `finish`; it is
+/// always the first one in stream order.
 pub struct Verifier {
     kommun: KommunId,
     options: Options,
     chain: ChainState,
-    /// Messages pushed and not yet checked, with the hash an export claims
-    /// for each.
+    /// Messages pushed and not yet handed to the decoders, with the hash an
+    /// export claims for each.
     pending: Vec<(u64, Bytes)>,
     claimed: Vec<Option<String>>,
+    decoders: Decoders<Checked>,
     /// The key in force at the event being checked (the chain's may be
     /// ahead of it, at the end of the run).
     key: Option<KeyInForce>,
@@ -297,6 +300,7 @@ impl Verifier {
     pub fn new(kommun: KommunId, options: Options) -> Self {
         Verifier {
             chain: ChainState::genesis(&kommun),
+            decoders: Decoders::new(kommun.clone(), Checked::of_head),
             kommun,
             options,
             pending: Vec::with_capacity(RUN),
@@ -370,22 +374,49 @@ impl Verifier {
         self.pending.push((sequence, raw));
         self.claimed.push(claimed_hash);
         if self.pending.len() >= RUN {
-            self.check_pending()?;
+            let run = Run {
+                messages: std::mem::replace(&mut self.pending, Vec::with_capacity(RUN)),
+                claimed: std::mem::replace(&mut self.claimed, Vec::with_capacity(RUN)),
+            };
+            if let Some((run, heads)) = self.decoders.submit(run) {
+                self.check_run(run, |chain, messages| chain.link_heads(messages, heads))?;
+            }
         }
         Ok(())
     }
 
-    /// Classifies the pushed messages as one run and checks each in order.
+    /// Checks every message pushed: the runs under way in order, then what
+    /// is left (decoded on this thread).
     fn check_pending(&mut self) -> Result<(), Break> {
-        let run = std::mem::take(&mut self.pending);
-        let claimed = std::mem::take(&mut self.claimed);
+        while let Some((run, heads)) = self.decoders.next_decoded() {
+            self.check_run(run, |chain, messages| chain.link_heads(messages, heads))?;
+        }
+        let rest = Run {
+            messages: std::mem::take(&mut self.pending),
+            claimed: std::mem::take(&mut self.claimed),
+        };
+        self.check_run(rest, |chain, messages| {
+            chain.check_run(messages, Checked::of_head)
+        })
+    }
+
+    /// Links a run (`link` classifies it, advancing the chain) and checks
+    /// each of its messages in order.
+    fn check_run(
+        &mut self,
+        Run {
+            messages: run,
+            claimed,
+        }: Run,
+        link: impl FnOnce(&mut ChainState, &[(u64, Bytes)]) -> RunCheck<Checked>,
+    ) -> Result<(), Break> {
         let first_expected = self.chain.next;
         // Quietly: the verifier reports foreign messages itself (a finding
         // each, in order), not as a log line for each, as an intrusion into
         // a live stream is logged.
         let checked =
             tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-                self.chain.check_run(&run, Checked::of_head)
+                link(&mut self.chain, &run)
             });
         match checked {
             // The whole run is chained: only the heads were read.

@@ -298,9 +298,11 @@ impl ChainState {
     /// documentation). A sequence out of order is an error at that message.
     pub fn classify_run(&mut self, messages: Vec<(u64, Bytes)>) -> Vec<Result<Record, StoreError>> {
         let start = self.clone();
-        let decoded = decode_run(&messages, |raw| {
-            serde_json::from_slice::<Envelope>(raw).ok()
-        });
+        let decoded = decode_run(
+            &messages,
+            |raw| serde_json::from_slice::<Envelope>(raw).ok(),
+            true,
+        );
         if let Some(linked) = self.link_run(&messages, decoded) {
             return linked
                 .into_iter()
@@ -332,22 +334,49 @@ impl ChainState {
         messages: &'a [(u64, Bytes)],
         read: impl Fn(&EnvelopeHead<'a>) -> T + Sync,
     ) -> RunCheck<T> {
-        let start = self.clone();
-        let kommun = &self.kommun;
-        let decoded = decode_run(messages, |raw| {
+        let heads = decode_run(messages, Self::head_reader(&self.kommun, read), true);
+        self.link_heads(messages, Heads(heads))
+    }
+
+    /// The part of [`check_run`](Self::check_run) that needs no chain: each
+    /// message's head read and its bytes hashed, on this thread alone (a
+    /// caller may decode the next run on another thread while it links
+    /// this one with [`link_heads`](Self::link_heads)).
+    pub fn decode_heads<'a, T: Send>(
+        kommun: &KommunId,
+        messages: &'a [(u64, Bytes)],
+        read: impl Fn(&EnvelopeHead<'a>) -> T + Sync,
+    ) -> Heads<T> {
+        Heads(decode_run(messages, Self::head_reader(kommun, read), false))
+    }
+
+    fn head_reader<'a, 'k, T>(
+        kommun: &'k KommunId,
+        read: impl Fn(&EnvelopeHead<'a>) -> T + Sync + 'k,
+    ) -> impl Fn(&'a [u8]) -> Option<Read<T>> + Sync + 'k {
+        move |raw| {
             EnvelopeHead::decode(raw, kommun).map(|head| Read {
                 prev_hash: head.prev_hash,
                 key_event: head.event_type == KEY_EVENT_TYPE,
                 value: read(&head),
             })
-        });
-        if let Some(linked) = self.link_run(messages, decoded) {
-            return RunCheck::Chained(
-                linked
-                    .into_iter()
-                    .map(|(r, hash)| (r.value, hash))
-                    .collect(),
-            );
+        }
+    }
+
+    /// Links a run whose heads [`decode_heads`](Self::decode_heads) read
+    /// from exactly these messages, and advances: the outcome of
+    /// [`check_run`](Self::check_run).
+    pub fn link_heads<T>(&mut self, messages: &[(u64, Bytes)], heads: Heads<T>) -> RunCheck<T> {
+        let start = self.clone();
+        if heads.0.len() == messages.len() {
+            if let Some(linked) = self.link_run(messages, heads.0) {
+                return RunCheck::Chained(
+                    linked
+                        .into_iter()
+                        .map(|(r, hash)| (r.value, hash))
+                        .collect(),
+                );
+            }
         }
         *self = start;
         RunCheck::PerMessage(
@@ -449,6 +478,11 @@ pub enum RunCheck<T> {
     /// envelopes.
     PerMessage(Vec<Result<Record, StoreError>>),
 }
+
+/// The heads of a run of messages with the hashes of their bytes, read
+/// apart from the chain ([`ChainState::decode_heads`]); what the caller's
+/// `read` took of each is linked by [`ChainState::link_heads`].
+pub struct Heads<T>(Vec<(Option<Read<T>>, ChainHash)>);
 
 /// What linking a run reads of a decoded envelope.
 trait Linked {
@@ -734,18 +768,19 @@ const PARALLEL_RUN: usize = 128;
 
 /// Each message of a run decoded (`None`: it does not decode) with the hash
 /// of its bytes — the work that needs no chain, so a long run is split in
-/// two halves done side by side; the chain is then checked over the results
-/// in order.
+/// two halves done side by side (when `parallel`); the chain is then checked
+/// over the results in order.
 fn decode_run<'a, E: Send>(
     messages: &'a [(u64, Bytes)],
     decode: impl Fn(&'a [u8]) -> Option<E> + Sync,
+    parallel: bool,
 ) -> Vec<(Option<E>, ChainHash)> {
     let part = |part: &'a [(u64, Bytes)]| -> Vec<(Option<E>, ChainHash)> {
         part.iter()
             .map(|(_, raw)| (decode(raw), ChainHash::of_event(raw)))
             .collect()
     };
-    if messages.len() < PARALLEL_RUN {
+    if !parallel || messages.len() < PARALLEL_RUN {
         return part(messages);
     }
     let (first, second) = messages.split_at(messages.len() / 2);

@@ -16,8 +16,8 @@ mod keys;
 mod store;
 
 pub use chain::{
-    key_id, sign_envelope, AggregateHead, ChainState, EnvelopeHead, ForeignMessage, KeyInForce,
-    KeyPayload, Record, RunCheck, KEY_EVENT_TYPE,
+    key_id, sign_envelope, AggregateHead, ChainState, EnvelopeHead, ForeignMessage, Heads,
+    KeyInForce, KeyPayload, Record, RunCheck, KEY_EVENT_TYPE,
 };
 pub use keys::{write_secret, KeyStore};
 

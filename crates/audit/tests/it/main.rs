@@ -4,4 +4,5 @@
 //! codebases we model ours on: one link step, one place to look.
 
 mod crosscut;
+mod long;
 mod tamper;
