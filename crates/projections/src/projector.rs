@@ -574,10 +574,21 @@ impl Projector {
         &self,
         store: &EventStore,
         kommun: &KommunId,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
         let view = self.view_lock(kommun);
         let _writing = view.write().await;
+        self.catch_up_writing(store, kommun, progress).await
+    }
+
+    /// Catches up (the caller holds the kommun's turn and its views' lock
+    /// for writing).
+    async fn catch_up_writing(
+        &self,
+        store: &EventStore,
+        kommun: &KommunId,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, ProjectionError> {
         loop {
             let checked = self.verify_checkpoint(store, kommun).await;
             {
@@ -900,8 +911,12 @@ impl Projector {
     ) -> Result<u64, ProjectionError> {
         let lock = self.turn(kommun);
         let _turn = lock.lock().await;
+        // Cleared under the views' lock: a question being answered sees
+        // them as they were, one asked from now on the rebuilt ones.
+        let view = self.view_lock(kommun);
+        let _writing = view.write().await;
         self.clear(kommun)?;
-        self.catch_up_in_turn(store, kommun, progress).await
+        self.catch_up_writing(store, kommun, progress).await
     }
 }
 

@@ -236,6 +236,38 @@ async fn incremental_rebuild_as_of_and_two_nodes_agree() {
     assert_eq!(a.digest(&k).unwrap(), before);
 }
 
+/// A rebuild clears a kommun's views under the lock its questions are
+/// answered under: a question being answered sees the views as they were,
+/// never emptied, and the rebuild waits for it.
+#[tokio::test]
+async fn a_rebuild_waits_for_the_questions_being_answered() {
+    use futures::FutureExt;
+    let app = spawn_app().await;
+    let k = vimmerby();
+    load(&app, None).await;
+    let p = std::sync::Arc::new(Projector::open(app.nats.path("p")).unwrap());
+    p.catch_up(&app.store, &k).await.unwrap();
+    let before = p.digest(&k).unwrap();
+    let answering = p.reading(&k).await;
+    let rebuild = tokio::spawn({
+        let (p, store, k) = (p.clone(), app.store.clone(), k.clone());
+        async move { p.rebuild(&store, &k).await }
+    });
+    // Until the rebuild waits for the views: a question asked from then on
+    // queues behind it.
+    while p.reading(&k).now_or_never().is_some() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        p.digest(&k).unwrap(),
+        before,
+        "the views were cleared while a question was being answered"
+    );
+    drop(answering);
+    rebuild.await.unwrap().unwrap();
+    assert_eq!(p.digest(&k).unwrap(), before);
+}
+
 /// The deciding paragraph of `body`'s 2027 ram, and the ram.
 fn ram_2027(plan: &PlanView, body: &str) -> (String, Option<i64>) {
     let b = plan.budget.as_ref().unwrap();
