@@ -136,13 +136,11 @@ impl<T: Send + 'static> Decoders<T> {
 
 impl<T> Drop for Decoders<T> {
     fn drop(&mut self) {
-        for Worker { to, from, thread } in self.workers.drain(..) {
-            // Closing both channels stops the worker at its next run.
-            drop(to);
-            drop(from);
-            if let Some(thread) = thread {
-                let _ = thread.join();
-            }
+        // Closing both channels stops each worker at its next run: all of
+        // them first, then each is waited for.
+        let threads: Vec<_> = self.workers.drain(..).filter_map(|w| w.thread).collect();
+        for thread in threads {
+            let _ = thread.join();
         }
     }
 }

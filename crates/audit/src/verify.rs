@@ -272,8 +272,9 @@ impl Hashes {
 /// Feeds messages in stream order; classifies them (see
 /// [`styr_store::ChainState`]) in runs and stops at the first break. Runs
 /// are decoded on worker threads while the runs before them are linked
-/// here, so a break is reported by a later `push`, or by `finish`; it is
-/// always the first one in stream order.
+/// here, so a break is reported by the `push` that completes its run or a
+/// later one, or by `finish`; it is always the first one in stream order.
+/// Up to two runs per worker are held at once (4 096 messages each).
 pub struct Verifier {
     kommun: KommunId,
     options: Options,
@@ -681,7 +682,8 @@ pub async fn verify_stream(
     verify_stream_with(store, kommun, options, |_| {}).await
 }
 
-/// [`verify_stream`], telling `progress` the sequence of every message checked.
+/// [`verify_stream`], telling `progress` the sequence of every message read
+/// (checked a few runs later: the decoders work ahead).
 pub async fn verify_stream_with(
     store: &EventStore,
     kommun: &KommunId,

@@ -9,10 +9,11 @@ use ed25519_dalek::SigningKey;
 use styr_audit::{Break, Options, Report, Verifier};
 use styr_store::{key_id, sign_envelope, ChainHash, Envelope, KommunId};
 
-/// Several times what the verifier has under way at once (runs of 4 096
-/// messages, two per worker, a worker per core up to four), and not a
-/// whole number of runs.
-const EVENTS: usize = 9 * 4096 + 77;
+/// More than what the verifier has under way at once (runs of 4 096
+/// messages, two per worker, a worker per core up to four: eight runs)
+/// beyond the run of the earliest break below, and not a whole number of
+/// runs.
+const EVENTS: usize = 12 * 4096 + 77;
 
 fn kommun() -> KommunId {
     KommunId::new("langa").unwrap()

@@ -354,3 +354,66 @@ async fn a_past_view_around_rattelser_is_the_fold() {
     let kf_m2 = plan.kf_goals.iter().find(|g| g.id == "kf-m2").unwrap();
     assert_ne!(kf_m2.title, "Alla elever når behörighet");
 }
+
+/// Past views asked while the projection is being written: `follow` (the
+/// CLI's, which takes no lock) projects each decision as it comes, in
+/// segments of a few events, while statuses are recorded for the same
+/// uppdrag one after another and questions about earlier moments are asked
+/// of the same folder on another thread. Every answer is the fold: a past
+/// view reads each key live first and then its versions, so a batch
+/// written between the two reads leaves the value it replaced among them.
+/// (How the threads interleave is the scheduler's: this fails when a
+/// concurrent write shows through, not on every ordering there could be.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_view_asked_while_the_projection_is_written_is_the_fold() {
+    let (nats, store, mut writer) = example_written().await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let p = std::sync::Arc::new(
+        Projector::open(nats.path("p"))
+            .unwrap()
+            .with_flush_every(1)
+            .with_segment_events(3),
+    );
+    p.catch_up(&store, &k).await.unwrap();
+    let events = store.read(&k, 1).await.unwrap();
+    // The latest moments recorded, whose keys the statuses replace.
+    let last = events.len() as u64;
+    let ats: Vec<AsOf> = (last - 5..=last).map(AsOf::Sequence).collect();
+    // Moments past: what the fold says of them does not change.
+    let mut folds = Vec::new();
+    for at in ats {
+        let fold = as_of(&store, &k, at).await.unwrap();
+        folds.push((at, digest(&fold, &k).unwrap()));
+    }
+    let following = tokio::spawn({
+        let (p, store, k) = (p.clone(), store.clone(), k.clone());
+        async move { p.follow(&store, &k, |_| {}).await }
+    });
+    let recording = tokio::spawn(async move {
+        for i in 0..60u32 {
+            writer
+                .record(&decision(
+                    &format!("medan-{i}"),
+                    "bun",
+                    "2026-09-15",
+                    serde_json::json!({"command": "report_uppdrag_status", "uppdrag": "u-2026-01",
+                        "body": "bun", "as_of": format!("2026-08-{:02}", 1 + i % 28),
+                        "status": "ongoing"}),
+                ))
+                .await;
+        }
+    });
+    let mut rounds = 0;
+    while !recording.is_finished() {
+        for (at, fold) in &folds {
+            let past = p.as_of(&store, &k, *at).await.unwrap();
+            assert_eq!(&digest(&past, &k).unwrap(), fold, "{at:?}");
+        }
+        rounds += 1;
+    }
+    recording.await.unwrap();
+    assert!(rounds >= 2, "{rounds} rounds of questions while recording");
+    // Still following: it ends only with the stream, or when dropped.
+    assert!(!following.is_finished());
+    following.abort();
+}
