@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use ed25519_dalek::SigningKey;
 use styr_audit::{Break, Options, Report, Verifier};
-use styr_store::{key_id, sign_envelope, ChainHash, Envelope, KommunId};
+use styr_store::{key_id, ChainHash, KommunId};
+
+use crate::tamper::signed_event;
 
 /// More than what the verifier has under way at once (runs of 4 096
 /// messages, two per worker, a worker per core up to four: eight runs)
@@ -26,7 +28,6 @@ fn history() -> &'static [(u64, Bytes)] {
         let k = kommun();
         let key = SigningKey::from_bytes(&[5u8; 32]);
         let public = key.verifying_key();
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         let mut prev = ChainHash::genesis(&k);
         (0..EVENTS)
             .map(|i| {
@@ -38,28 +39,8 @@ fn history() -> &'static [(u64, Bytes)] {
                 } else {
                     ("Happened", serde_json::json!({"n": i, "text": "åäö"}))
                 };
-                let env = Envelope {
-                    event_id: uuid::Uuid::now_v7(),
-                    kommun: k.clone(),
-                    aggregate: styr_store::AggregateRef::new("thing", format!("t-{}", i % 7)),
-                    event_type: event_type.into(),
-                    schema_version: 1,
-                    provenance: styr_store::Provenance::new(
-                        styr_store::DecidedBy::System {
-                            component: "test".into(),
-                        },
-                        day,
-                    ),
-                    recorded_at: chrono::Utc::now(),
-                    recorded_by: "test".into(),
-                    correlation_id: uuid::Uuid::now_v7(),
-                    causation_id: None,
-                    idempotency_key: format!("k-{i}"),
-                    prev_hash: prev,
-                    payload,
-                    signature: None,
-                };
-                let raw = sign_envelope(serde_json::to_vec(&env).unwrap(), &key);
+                let id = format!("t-{}", i % 7);
+                let raw = signed_event(&k, i, &id, (event_type, payload), prev, &key);
                 prev = ChainHash::of_event(&raw);
                 (i as u64 + 1, Bytes::from(raw))
             })

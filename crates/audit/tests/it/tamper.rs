@@ -442,6 +442,40 @@ async fn runs_classify_exactly_as_message_by_message() {
     assert_runs_classify_alike(&t, "swapped");
 }
 
+/// Event `i` of a test history of `k`'s, of aggregate `thing/<id>`, after
+/// `prev`, signed with `key`: its stored bytes.
+pub(crate) fn signed_event(
+    k: &KommunId,
+    i: usize,
+    id: &str,
+    (event_type, payload): (&str, serde_json::Value),
+    prev: ChainHash,
+    key: &SigningKey,
+) -> Vec<u8> {
+    let env = Envelope {
+        event_id: uuid::Uuid::now_v7(),
+        kommun: k.clone(),
+        aggregate: styr_store::AggregateRef::new("thing", id),
+        event_type: event_type.into(),
+        schema_version: 1,
+        provenance: styr_store::Provenance::new(
+            styr_store::DecidedBy::System {
+                component: "test".into(),
+            },
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        ),
+        recorded_at: chrono::Utc::now(),
+        recorded_by: "test".into(),
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key: format!("k-{i}"),
+        prev_hash: prev,
+        payload,
+        signature: None,
+    };
+    sign_envelope(serde_json::to_vec(&env).unwrap(), key)
+}
+
 /// A history of `n` events: the first key, events by it, a rotation to a
 /// second key endorsed by the first, events by the second. `sign(i)` is
 /// the key event i is signed with (the key events are signed by the key
@@ -453,7 +487,6 @@ fn rotated_history(sign: impl Fn(usize) -> SigningKey) -> Vec<(u64, bytes::Bytes
         SigningKey::from_bytes(&[2u8; 32]),
     );
     let (v1, v2) = (k1.verifying_key(), k2.verifying_key());
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let mut prev = ChainHash::genesis(&k);
     let mut out = Vec::new();
     for i in 0..10usize {
@@ -469,28 +502,7 @@ fn rotated_history(sign: impl Fn(usize) -> SigningKey) -> Vec<(u64, bytes::Bytes
             ),
             _ => ("Happened", serde_json::json!({"n": i})),
         };
-        let env = Envelope {
-            event_id: uuid::Uuid::now_v7(),
-            kommun: k.clone(),
-            aggregate: styr_store::AggregateRef::new("thing", "a"),
-            event_type: event_type.into(),
-            schema_version: 1,
-            provenance: styr_store::Provenance::new(
-                styr_store::DecidedBy::System {
-                    component: "test".into(),
-                },
-                day,
-            ),
-            recorded_at: chrono::Utc::now(),
-            recorded_by: "test".into(),
-            correlation_id: uuid::Uuid::now_v7(),
-            causation_id: None,
-            idempotency_key: format!("k-{i}"),
-            prev_hash: prev,
-            payload,
-            signature: None,
-        };
-        let raw = sign_envelope(serde_json::to_vec(&env).unwrap(), &sign(i));
+        let raw = signed_event(&k, i, "a", (event_type, payload), prev, &sign(i));
         prev = ChainHash::of_event(&raw);
         out.push((i as u64 + 1, raw.into()));
     }
