@@ -12,6 +12,9 @@
 //! and the caller reads the message the general way. The fuzz target
 //! `envelope` holds it to that.
 
+use chrono::NaiveDate;
+use styr_provenance::{DecidedBy, Provenance};
+
 /// The fields of an envelope in the store's form, as text; the payload has
 /// been checked and is not kept.
 pub(crate) struct Parts<'a> {
@@ -42,6 +45,13 @@ const MAX_DEPTH: usize = 64;
 /// an exponent are far inside it).
 const MAX_NUMBER: usize = 40;
 
+/// How long the store writes an id (a hyphenated UUID), a hash and a
+/// signature (hex): [`Cursor::string_of`] checks such a string where it
+/// should end before it searches.
+const UUID: usize = 36;
+const HASH: usize = 64;
+const SIGNATURE: usize = 128;
+
 /// The key `serde_json` (with `raw_value`) reserves for a raw value.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
@@ -57,7 +67,7 @@ pub(crate) fn scan(text: &str) -> Option<Parts<'_>> {
     }
     let mut c = Cursor { text, at: 0 };
     c.expect("{\"event_id\":")?;
-    let event_id = c.string()?;
+    let event_id = c.string_of(UUID)?;
     c.expect(",\"kommun\":")?;
     let kommun = c.string()?;
     c.expect(",\"aggregate\":{\"kind\":")?;
@@ -78,20 +88,20 @@ pub(crate) fn scan(text: &str) -> Option<Parts<'_>> {
     c.expect(",\"recorded_by\":")?;
     let recorded_by = c.string()?;
     c.expect(",\"correlation_id\":")?;
-    let correlation_id = c.string()?;
+    let correlation_id = c.string_of(UUID)?;
     let causation_id = if c.eat(",\"causation_id\":") {
-        Some(c.string()?)
+        Some(c.string_of(UUID)?)
     } else {
         None
     };
     c.expect(",\"idempotency_key\":")?;
     let idempotency_key = c.string()?;
     c.expect(",\"prev_hash\":")?;
-    let prev_hash = c.string()?;
+    let prev_hash = c.string_of(HASH)?;
     c.expect(",\"payload\":")?;
     c.value(1)?;
     let signature = if c.eat(",\"signature\":") {
-        Some(c.string()?)
+        Some(c.string_of(SIGNATURE)?)
     } else {
         None
     };
@@ -112,6 +122,66 @@ pub(crate) fn scan(text: &str) -> Option<Parts<'_>> {
         prev_hash,
         signature,
     })
+}
+
+/// A provenance in the store's form (the fields in their declared order,
+/// `kind` first, no optional field given as `null`, dates as
+/// `YYYY-MM-DD`): the value `serde_json` reads from the same text. The
+/// text is a part [`scan`] returned (no escape, no whitespace); anything
+/// else is a `None`, and the caller reads it the general way.
+pub(crate) fn provenance(text: &str) -> Option<Provenance> {
+    let mut c = Cursor { text, at: 0 };
+    c.expect("{\"decided_by\":{\"kind\":")?;
+    let decided_by = match c.string()? {
+        "body" => DecidedBy::Body {
+            body: c.field(",\"body\":")?.into(),
+            meeting_date: day(c.field(",\"meeting_date\":")?)?,
+            paragraph: c.field(",\"paragraph\":")?.into(),
+        },
+        "delegate" => DecidedBy::Delegate {
+            delegate: c.field(",\"delegate\":")?.into(),
+            on_behalf_of: c.field(",\"on_behalf_of\":")?.into(),
+            delegation_point: c.field(",\"delegation_point\":")?.into(),
+            decision_date: day(c.field(",\"decision_date\":")?)?,
+        },
+        "official" => DecidedBy::Official {
+            official: c.field(",\"official\":")?.into(),
+            unit: c.field(",\"unit\":")?.into(),
+            decision_date: day(c.field(",\"decision_date\":")?)?,
+        },
+        "system" => DecidedBy::System {
+            component: c.field(",\"component\":")?.into(),
+        },
+        _ => return None,
+    };
+    c.expect("}")?;
+    let effective_date = day(c.field(",\"effective_date\":")?)?;
+    let case_number = c.optional(",\"case_number\":")?.map(String::from);
+    let protocol_approved = c.optional_day(",\"protocol_approved\":")?;
+    let announced = c.optional_day(",\"announced\":")?;
+    c.expect("}")?;
+    (c.at == text.len()).then_some(Provenance {
+        decided_by,
+        effective_date,
+        case_number,
+        protocol_approved,
+        announced,
+    })
+}
+
+/// A date written `YYYY-MM-DD` with a four-digit year, as both the
+/// provenance's own reader and chrono's read it; anything else is a `None`.
+fn day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)
 }
 
 /// No control character and no backslash in `text`.
@@ -160,6 +230,9 @@ impl<'a> Cursor<'a> {
         self.rest().first().copied()
     }
 
+    // Inlined so that each literal's length is known where it is compared
+    // (a comparison of known short length is a few loads, not a `memcmp`).
+    #[inline(always)]
     fn eat(&mut self, s: &str) -> bool {
         let found = self.rest().starts_with(s.as_bytes());
         if found {
@@ -168,6 +241,7 @@ impl<'a> Cursor<'a> {
         found
     }
 
+    #[inline(always)]
     fn expect(&mut self, s: &str) -> Option<()> {
         self.eat(s).then_some(())
     }
@@ -179,6 +253,53 @@ impl<'a> Cursor<'a> {
         let s = &self.text[self.at..self.at + len];
         self.at += len + 1;
         Some(s)
+    }
+
+    /// The literal `name` (a key with its comma and colon), then a string.
+    #[inline(always)]
+    fn field(&mut self, name: &str) -> Option<&'a str> {
+        self.expect(name)?;
+        self.string()
+    }
+
+    /// A field that may be left out: `Some(None)` where it is, `None` where
+    /// it is there and not a string.
+    #[inline(always)]
+    fn optional(&mut self, name: &str) -> Option<Option<&'a str>> {
+        if self.eat(name) {
+            self.string().map(Some)
+        } else {
+            Some(None)
+        }
+    }
+
+    /// A date that may be left out, as [`optional`](Self::optional).
+    fn optional_day(&mut self, name: &str) -> Option<Option<NaiveDate>> {
+        match self.optional(name)? {
+            Some(text) => day(text).map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// A string expected to be `len` bytes long: where it is (a quote
+    /// `len` bytes on and none before it, checked in one pass with no
+    /// early exit), read without searching for its end; otherwise read as
+    /// any string. The same string either way.
+    #[inline(always)]
+    fn string_of(&mut self, len: usize) -> Option<&'a str> {
+        let rest = self.rest();
+        if rest.len() > len + 1
+            && rest[0] == b'"'
+            && rest[len + 1] == b'"'
+            && !rest[1..=len]
+                .iter()
+                .fold(false, |quote, &b| quote | (b == b'"'))
+        {
+            let s = self.text.get(self.at + 1..self.at + 1 + len)?;
+            self.at += len + 2;
+            return Some(s);
+        }
+        self.string()
     }
 
     /// `0` or digits not starting with `0`, as a `u32`.
@@ -307,6 +428,93 @@ mod tests {
             assert_eq!(find_quote(&bytes), None, "{high:#x}");
             bytes[11] = b'"';
             assert_eq!(find_quote(&bytes), Some(11), "{high:#x}");
+        }
+    }
+
+    #[test]
+    fn a_string_of_known_length_ends_at_its_first_quote() {
+        fn read(text: &str, len: usize) -> Option<(&str, usize)> {
+            let mut c = Cursor { text, at: 0 };
+            c.string_of(len).map(|s| (s, c.at))
+        }
+        let id = "0192f3a4-0000-7000-8000-000000000001";
+        assert_eq!(read(&format!("\"{id}\","), UUID), Some((id, 38)));
+        // A quote inside the length: the string ends there, as it does for
+        // any reader (the quote 36 bytes on is another string's).
+        let short = format!("\"ab\",\"{}\"", "c".repeat(31));
+        assert_eq!(short.as_bytes()[UUID + 1], b'"');
+        assert_eq!(read(&short, UUID), Some(("ab", 4)));
+        // Longer or shorter than expected: searched for.
+        assert_eq!(
+            read(&format!("\"{id}x\""), UUID),
+            Some((&*format!("{id}x"), 39))
+        );
+        assert_eq!(read("\"abc\"", UUID), Some(("abc", 5)));
+        assert_eq!(read(&format!("\"{id}"), UUID), None);
+    }
+
+    #[test]
+    fn a_provenance_in_the_stores_form_reads_as_serde_reads_it() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let kinds = [
+            DecidedBy::Body {
+                body: "kf".into(),
+                meeting_date: day(2025, 6, 16),
+                paragraph: "§ 87 a".into(),
+            },
+            DecidedBy::Delegate {
+                delegate: "ekonomichef".into(),
+                on_behalf_of: "ks".into(),
+                delegation_point: "3.2".into(),
+                decision_date: day(2026, 3, 1),
+            },
+            DecidedBy::Official {
+                official: "rektor".into(),
+                unit: "skola-1".into(),
+                decision_date: day(999, 12, 31),
+            },
+            DecidedBy::System {
+                component: "checkpoint".into(),
+            },
+        ];
+        for decided_by in kinds {
+            let mut p = Provenance::new(decided_by, day(2026, 1, 1));
+            for step in 0..4 {
+                match step {
+                    1 => p.case_number = Some("KS 2025/118".into()),
+                    2 => p.protocol_approved = Some(day(2025, 6, 20)),
+                    3 => p.announced = Some(day(2025, 6, 23)),
+                    _ => {}
+                }
+                let text = serde_json::to_string(&p).unwrap();
+                assert_eq!(provenance(&text).as_ref(), Some(&p), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_provenance_in_another_form_is_left_to_serde() {
+        let body = r#"{"kind":"body","body":"kf","meeting_date":"2025-06-16","paragraph":"1"}"#;
+        for unsure in [
+            // Optional fields given as null, out of order, unknown, doubled.
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-01-01","case_number":null}}"#),
+            format!(r#"{{"effective_date":"2026-01-01","decided_by":{body}}}"#),
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-01-01","x":1}}"#),
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-01-01","announced":"2026-01-01","announced":"2026-01-02"}}"#),
+            // Dates chrono might read otherwise, or refuses.
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-1-01"}}"#),
+            format!(r#"{{"decided_by":{body},"effective_date":"+2026-01-01"}}"#),
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-02-30"}}"#),
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-01-01","announced":"20260101"}}"#),
+            // The tag: another case, after the fields, another kind's field.
+            r#"{"decided_by":{"kind":"Body","body":"kf","meeting_date":"2025-06-16","paragraph":"1"},"effective_date":"2026-01-01"}"#.into(),
+            r#"{"decided_by":{"body":"kf","kind":"body","meeting_date":"2025-06-16","paragraph":"1"},"effective_date":"2026-01-01"}"#.into(),
+            r#"{"decided_by":{"kind":"system","component":"c","unit":"u"},"effective_date":"2026-01-01"}"#.into(),
+            r#"{"decided_by":{"kind":"body","body":"kf","meeting_date":"2025-06-16"},"effective_date":"2026-01-01"}"#.into(),
+            format!(r#"{{"decided_by":{body},"effective_date":"2026-01-01"}} "#),
+            format!(r#"{{"decided_by":{body}}}"#),
+        ] {
+            assert!(provenance(&unsure).is_none(), "{unsure}");
         }
     }
 

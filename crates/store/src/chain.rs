@@ -553,7 +553,9 @@ pub struct EnvelopeHead<'a> {
     pub aggregate: AggregateHead<'a>,
     pub event_type: &'a str,
     pub schema_version: u32,
-    pub provenance: Provenance,
+    /// Shared with the heads before it that had the same provenance (the
+    /// events of one decision follow each other).
+    pub provenance: std::sync::Arc<Provenance>,
     #[serde(deserialize_with = "crate::envelope::timestamp")]
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     #[serde(borrow)]
@@ -637,7 +639,7 @@ impl<'a> EnvelopeHead<'a> {
             ("aggregate.id", self.aggregate.id == e.aggregate.id),
             ("event_type", self.event_type == e.event_type),
             ("schema_version", self.schema_version == e.schema_version),
-            ("provenance", self.provenance == e.provenance),
+            ("provenance", *self.provenance == e.provenance),
             ("recorded_at", self.recorded_at == e.recorded_at),
             ("recorded_by", self.recorded_by == e.recorded_by),
             ("correlation_id", self.correlation_id == e.correlation_id),
@@ -653,10 +655,11 @@ impl<'a> EnvelopeHead<'a> {
 
 /// A provenance in the store's form. The events of one decision share one
 /// provenance and follow each other in the stream, so the last one read on
-/// this thread is kept and compared first.
-fn read_provenance(text: &str) -> Option<Provenance> {
+/// this thread is kept and compared first (and handed out again, not
+/// copied); a new one is read by the canonical reader where it can be.
+fn read_provenance(text: &str) -> Option<std::sync::Arc<Provenance>> {
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(String, Provenance)>> =
+        static LAST: std::cell::RefCell<Option<(String, std::sync::Arc<Provenance>)>> =
             const { std::cell::RefCell::new(None) };
     }
     LAST.with_borrow_mut(|last| {
@@ -665,7 +668,11 @@ fn read_provenance(text: &str) -> Option<Provenance> {
                 return Some(provenance.clone());
             }
         }
-        let provenance: Provenance = serde_json::from_str(text).ok()?;
+        let provenance = match canonical::provenance(text) {
+            Some(provenance) => provenance,
+            None => serde_json::from_str(text).ok()?,
+        };
+        let provenance = std::sync::Arc::new(provenance);
         *last = Some((text.to_owned(), provenance.clone()));
         Some(provenance)
     })
@@ -858,7 +865,7 @@ mod tests {
         assert_eq!(head.event_id, full.event_id);
         assert_eq!(head.recorded_at, full.recorded_at);
         assert_eq!(head.prev_hash, full.prev_hash);
-        assert_eq!(head.provenance, full.provenance);
+        assert_eq!(*head.provenance, full.provenance);
         let field = |name: &str, value: &str| -> String {
             let mut v: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&stored).unwrap();
