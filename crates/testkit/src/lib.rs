@@ -17,6 +17,34 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::Connec
     options.connect(address).await
 }
 
+/// A free loopback port for a server to listen on, below the kernel's
+/// ephemeral range: a port taken from that range (`bind` to port 0) is
+/// free only until the next outgoing connection of any process is given
+/// it, which happened between a test's choice and its server's start.
+/// Below the range nothing is handed out by the kernel; each port is
+/// chosen once per process (a counter, from a start that differs between
+/// processes) and checked to be bindable.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 10_000;
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&first| first > LOW + 1_000)
+        .unwrap_or(32_768);
+    let span = high - LOW;
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (start + n) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range ({LOW}-{high})")
+}
+
 pub struct TestNats {
     pub server: NatsServer,
     // Declared after the server so the folder outlives the process using it.

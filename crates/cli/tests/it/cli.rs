@@ -1383,11 +1383,7 @@ fn logs_are_json_when_asked_and_plain_otherwise() {
 fn the_embedded_server_listens_where_it_is_told() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = styr_testkit::free_port();
     for _ in 0..2 {
         let out = embedded(&data)
             .env("STYR_PORT", port.to_string())
@@ -1533,11 +1529,7 @@ async fn sigterm_under_load_answers_everything_and_exits_zero() {
 async fn serve_reads_its_config_file_and_publishes_metrics() {
     let cli = Cli::start().await;
     assert!(cli.run(&["example"]).status.success());
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let metrics_port = styr_testkit::free_port();
     let config = cli.file(
         "styr.toml",
         &format!(
