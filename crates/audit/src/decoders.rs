@@ -144,3 +144,119 @@ impl<T> Drop for Decoders<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use styr_store::{AggregateRef, ChainHash, DecidedBy, Envelope, Provenance};
+
+    fn kommun() -> KommunId {
+        KommunId::new("vimmerby").unwrap()
+    }
+
+    /// A run of `n` messages from `from`, each an envelope whose
+    /// idempotency key is `k-<sequence>` (`boom` at `boom`).
+    fn run(from: u64, n: u64, boom: Option<u64>) -> Run {
+        let messages = (from..from + n)
+            .map(|sequence| {
+                let key = match boom {
+                    Some(b) if b == sequence => "boom".to_owned(),
+                    _ => format!("k-{sequence}"),
+                };
+                let envelope = Envelope {
+                    event_id: uuid::Uuid::now_v7(),
+                    kommun: kommun(),
+                    aggregate: AggregateRef::new("goal", "g-1"),
+                    event_type: "GoalAdopted".into(),
+                    schema_version: 1,
+                    provenance: Provenance::new(
+                        DecidedBy::System {
+                            component: "test".into(),
+                        },
+                        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                    ),
+                    recorded_at: chrono::Utc::now(),
+                    recorded_by: "test".into(),
+                    correlation_id: uuid::Uuid::now_v7(),
+                    causation_id: None,
+                    idempotency_key: key,
+                    prev_hash: ChainHash::genesis(&kommun()),
+                    payload: serde_json::json!({}),
+                    signature: None,
+                };
+                (
+                    sequence,
+                    Bytes::from(serde_json::to_vec(&envelope).unwrap()),
+                )
+            })
+            .collect();
+        Run {
+            messages,
+            claimed: vec![None; n as usize],
+        }
+    }
+
+    fn key_or_panic(head: &EnvelopeHead<'_>) -> String {
+        assert_ne!(head.idempotency_key, "boom", "a worker met the bad message");
+        head.idempotency_key.to_string()
+    }
+
+    /// Every head of a decoded run, as the sequences its keys name.
+    fn sequences(heads: &Heads<String>) -> Vec<u64> {
+        heads
+            .values()
+            .map(|key| {
+                let key = key.expect("an envelope decodes");
+                key.trim_start_matches("k-").parse().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_come_back_in_the_order_they_were_handed_over() {
+        let mut decoders = Decoders::new(kommun(), key_or_panic);
+        let mut back = Vec::new();
+        // More runs than the workers hold at once, of differing lengths.
+        let mut from = 1;
+        for n in [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 1, 5] {
+            if let Some((run, heads)) = decoders.submit(run(from, n, None)) {
+                back.push((run, heads));
+            }
+            from += n;
+        }
+        while let Some(decoded) = decoders.next_decoded() {
+            back.push(decoded);
+        }
+        let mut expected = 1;
+        for (run, heads) in &back {
+            let got = sequences(heads);
+            let sent: Vec<u64> = run.messages.iter().map(|(s, _)| *s).collect();
+            assert_eq!(got, sent, "heads belong to their own messages");
+            assert_eq!(sent.first(), Some(&expected), "runs in order");
+            expected += sent.len() as u64;
+        }
+        assert_eq!(expected, from, "every run came back");
+    }
+
+    #[test]
+    fn a_panic_on_a_worker_is_a_panic_of_the_caller() {
+        let mut decoders = Decoders::new(kommun(), key_or_panic);
+        let mut back = Vec::new();
+        back.extend(decoders.submit(run(1, 4, None)));
+        let handed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            back.extend(decoders.submit(run(5, 4, Some(7))));
+            while let Some(decoded) = decoders.next_decoded() {
+                back.push(decoded);
+            }
+        }));
+        let panic = handed.expect_err("the worker's panic reaches the caller");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains("a worker met the bad message"),
+            "{message}"
+        );
+        // The run before it came back whole, first.
+        let got: Vec<Vec<u64>> = back.iter().map(|(_, heads)| sequences(heads)).collect();
+        assert_eq!(got, [vec![1, 2, 3, 4]]);
+    }
+}

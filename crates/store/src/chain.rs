@@ -484,6 +484,17 @@ pub enum RunCheck<T> {
 /// `read` took of each is linked by [`ChainState::link_heads`].
 pub struct Heads<T>(Vec<(Option<Read<T>>, ChainHash)>);
 
+impl<T> Heads<T> {
+    /// What `read` took of each message, in the run's order; `None` for a
+    /// message whose head could not be read (for tests).
+    #[doc(hidden)]
+    pub fn values(&self) -> impl Iterator<Item = Option<&T>> {
+        self.0
+            .iter()
+            .map(|(read, _)| read.as_ref().map(|r| &r.value))
+    }
+}
+
 /// What linking a run reads of a decoded envelope.
 trait Linked {
     fn of_kommun(&self, kommun: &KommunId) -> bool;
