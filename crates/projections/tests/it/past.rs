@@ -389,7 +389,13 @@ async fn a_past_view_asked_while_the_projection_is_written_is_the_fold() {
         let (p, store, k) = (p.clone(), store.clone(), k.clone());
         async move { p.follow(&store, &k, |_| {}).await }
     });
+    // The recording starts as the first question is asked, so the two
+    // overlap whatever the machine's load; questions go on for at least
+    // three rounds, while `follow` may still be projecting what was
+    // recorded last.
+    let (go, started) = tokio::sync::oneshot::channel::<()>();
     let recording = tokio::spawn(async move {
+        started.await.unwrap();
         for i in 0..60u32 {
             writer
                 .record(&decision(
@@ -403,16 +409,19 @@ async fn a_past_view_asked_while_the_projection_is_written_is_the_fold() {
                 .await;
         }
     });
+    let mut go = Some(go);
     let mut rounds = 0;
-    while !recording.is_finished() {
+    while rounds < 3 || !recording.is_finished() {
         for (at, fold) in &folds {
+            if let Some(go) = go.take() {
+                go.send(()).unwrap();
+            }
             let past = p.as_of(&store, &k, *at).await.unwrap();
             assert_eq!(&digest(&past, &k).unwrap(), fold, "{at:?}");
         }
         rounds += 1;
     }
     recording.await.unwrap();
-    assert!(rounds >= 2, "{rounds} rounds of questions while recording");
     // Still following: it ends only with the stream, or when dropped.
     assert!(!following.is_finished());
     following.abort();
