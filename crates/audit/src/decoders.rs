@@ -148,7 +148,7 @@ impl<T> Drop for Decoders<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use styr_store::{AggregateRef, ChainHash, DecidedBy, Envelope, Provenance};
+    use styr_store::ChainHash;
 
     fn kommun() -> KommunId {
         KommunId::new("vimmerby").unwrap()
@@ -163,27 +163,13 @@ mod tests {
                     Some(b) if b == sequence => "boom".to_owned(),
                     _ => format!("k-{sequence}"),
                 };
-                let envelope = Envelope {
-                    event_id: uuid::Uuid::now_v7(),
-                    kommun: kommun(),
-                    aggregate: AggregateRef::new("goal", "g-1"),
-                    event_type: "GoalAdopted".into(),
-                    schema_version: 1,
-                    provenance: Provenance::new(
-                        DecidedBy::System {
-                            component: "test".into(),
-                        },
-                        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-                    ),
-                    recorded_at: chrono::Utc::now(),
-                    recorded_by: "test".into(),
-                    correlation_id: uuid::Uuid::now_v7(),
-                    causation_id: None,
-                    idempotency_key: key,
-                    prev_hash: ChainHash::genesis(&kommun()),
-                    payload: serde_json::json!({}),
-                    signature: None,
-                };
+                let envelope = styr_testkit::envelope(
+                    &kommun(),
+                    "g-1",
+                    ("GoalAdopted", serde_json::json!({})),
+                    key,
+                    ChainHash::genesis(&kommun()),
+                );
                 (
                     sequence,
                     Bytes::from(serde_json::to_vec(&envelope).unwrap()),

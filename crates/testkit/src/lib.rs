@@ -45,6 +45,39 @@ pub fn free_port() -> u16 {
     panic!("no free loopback port below the ephemeral range ({LOW}-{high})")
 }
 
+/// An envelope of `kommun`'s as the store writes one, for tests that make
+/// stored bytes by hand: aggregate `thing/<id>`, a system provenance in
+/// force from 2026-01-01, fresh ids, recorded now, not signed.
+pub fn envelope(
+    kommun: &styr_store::KommunId,
+    id: &str,
+    (event_type, payload): (&str, serde_json::Value),
+    idempotency_key: String,
+    prev_hash: styr_store::ChainHash,
+) -> styr_store::Envelope {
+    styr_store::Envelope {
+        event_id: uuid::Uuid::now_v7(),
+        kommun: kommun.clone(),
+        aggregate: styr_store::AggregateRef::new("thing", id),
+        event_type: event_type.into(),
+        schema_version: 1,
+        provenance: styr_store::Provenance::new(
+            styr_store::DecidedBy::System {
+                component: "test".into(),
+            },
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        ),
+        recorded_at: chrono::Utc::now(),
+        recorded_by: "test".into(),
+        correlation_id: uuid::Uuid::now_v7(),
+        causation_id: None,
+        idempotency_key,
+        prev_hash,
+        payload,
+        signature: None,
+    }
+}
+
 pub struct TestNats {
     pub server: NatsServer,
     // Declared after the server so the folder outlives the process using it.

@@ -452,27 +452,7 @@ pub(crate) fn signed_event(
     prev: ChainHash,
     key: &SigningKey,
 ) -> Vec<u8> {
-    let env = Envelope {
-        event_id: uuid::Uuid::now_v7(),
-        kommun: k.clone(),
-        aggregate: styr_store::AggregateRef::new("thing", id),
-        event_type: event_type.into(),
-        schema_version: 1,
-        provenance: styr_store::Provenance::new(
-            styr_store::DecidedBy::System {
-                component: "test".into(),
-            },
-            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        ),
-        recorded_at: chrono::Utc::now(),
-        recorded_by: "test".into(),
-        correlation_id: uuid::Uuid::now_v7(),
-        causation_id: None,
-        idempotency_key: format!("k-{i}"),
-        prev_hash: prev,
-        payload,
-        signature: None,
-    };
+    let env = styr_testkit::envelope(k, id, (event_type, payload), format!("k-{i}"), prev);
     sign_envelope(serde_json::to_vec(&env).unwrap(), key)
 }
 
