@@ -72,20 +72,25 @@ impl<'de> Deserialize<'de> for Day {
 }
 
 fn read_day(text: &str) -> Result<NaiveDate, chrono::ParseError> {
+    match written_day(text) {
+        Some(day) => Ok(day),
+        None => text.parse(),
+    }
+}
+
+/// A date in the form it is written, `YYYY-MM-DD` with a four-digit year
+/// (as chrono reads it too); any other text, or no such day, is `None`.
+pub fn written_day(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
     let digits = |r: std::ops::Range<usize>| {
         b[r].iter().try_fold(0u32, |n, c| {
             c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
         })
     };
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
-            if let Some(day) = NaiveDate::from_ymd_opt(y as i32, m, d) {
-                return Ok(day);
-            }
-        }
-    }
-    text.parse()
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
 fn day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {

@@ -13,7 +13,7 @@
 //! `envelope` holds it to that.
 
 use chrono::NaiveDate;
-use styr_provenance::{DecidedBy, Provenance};
+use styr_provenance::{written_day as day, DecidedBy, Provenance};
 
 /// The fields of an envelope in the store's form, as text; the payload has
 /// been checked and is not kept.
@@ -167,21 +167,6 @@ pub(crate) fn provenance(text: &str) -> Option<Provenance> {
         protocol_approved,
         announced,
     })
-}
-
-/// A date written `YYYY-MM-DD` with a four-digit year, as both the
-/// provenance's own reader and chrono's read it; anything else is a `None`.
-fn day(text: &str) -> Option<NaiveDate> {
-    let b = text.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let number = |from: usize, to: usize| {
-        b[from..to].iter().try_fold(0u32, |n, c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    NaiveDate::from_ymd_opt(number(0, 4)? as i32, number(5, 7)?, number(8, 10)?)
 }
 
 /// No control character and no backslash in `text`.

@@ -409,13 +409,10 @@ async fn a_past_view_asked_while_the_projection_is_written_is_the_fold() {
                 .await;
         }
     });
-    let mut go = Some(go);
+    go.send(()).unwrap();
     let mut rounds = 0;
     while rounds < 3 || !recording.is_finished() {
         for (at, fold) in &folds {
-            if let Some(go) = go.take() {
-                go.send(()).unwrap();
-            }
             let past = p.as_of(&store, &k, *at).await.unwrap();
             assert_eq!(&digest(&past, &k).unwrap(), fold, "{at:?}");
         }
