@@ -1,8 +1,9 @@
 //! The parts a kept plan is assembled from: every goal of a kommun with the
-//! latest values of its indicators, every uppdrag with its latest statuses,
-//! each read and written as JSON once and kept until a write touches it. A
-//! plan asked for after a write reads again only what the write touched;
-//! the rest of the answer is copied from JSON already written.
+//! latest values of its indicators, every uppdrag with its latest statuses
+//! (read only once a plan's year takes the uppdrag in), each read and
+//! written as JSON once and kept until a write touches it. A plan asked for
+//! after a write reads again only what the write touched; the rest of the
+//! answer is copied from JSON already written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use styr_store::KommunId;
 use crate::docs::DocKind;
 use crate::kv::KvRead;
 use crate::query::{
-    doc, goals_answered, uppdrag_answered, with_latest_outcomes, with_latest_statuses, GoalAnswer,
+    doc, docs, goals_answered, in_plan_of, with_latest_outcomes, with_latest_statuses, GoalAnswer,
     UppdragAnswer,
 };
 use crate::ProjectionError;
@@ -111,13 +112,41 @@ pub(crate) struct PlanParts {
 struct Read {
     /// By id, in id order (the order the documents are kept in).
     goals: BTreeMap<String, Part<GoalAnswer>>,
-    uppdrag: BTreeMap<String, Part<UppdragAnswer>>,
+    uppdrag: BTreeMap<String, KeptUppdrag>,
     /// Touched since they were read: read again before the next answer.
     stale_goals: BTreeSet<String>,
     stale_uppdrag: BTreeSet<String>,
     /// An id with a `/` in it (the domain never gives one): a value's key
     /// would not say whose it is, so any touch reads everything again.
     slashed: bool,
+}
+
+/// An uppdrag as kept between plans: with its latest statuses, written as
+/// JSON, once a plan's year has taken it in; until then its document alone
+/// (an uppdrag closed years ago is in no plan asked for, and its statuses
+/// are never read).
+#[derive(Clone)]
+enum KeptUppdrag {
+    Whole(Part<UppdragAnswer>),
+    Bare(Arc<UppdragAnswer>),
+}
+
+impl KeptUppdrag {
+    /// The uppdrag as read: whole when `year`'s plan takes it in.
+    fn read(
+        kv: &(impl KvRead + ?Sized),
+        kommun: &KommunId,
+        mut uppdrag: UppdragAnswer,
+        year: i32,
+        n: usize,
+    ) -> Result<Self, ProjectionError> {
+        Ok(if in_plan_of(&uppdrag, year) {
+            with_latest_statuses(kv, kommun, std::slice::from_mut(&mut uppdrag), n)?;
+            KeptUppdrag::Whole(Part::new(uppdrag)?)
+        } else {
+            KeptUppdrag::Bare(Arc::new(uppdrag))
+        })
+    }
 }
 
 impl PlanParts {
@@ -140,22 +169,32 @@ impl PlanParts {
     }
 
     /// Reads what is not read yet or was touched since, with the latest `n`
-    /// values of each indicator and uppdrag; returns every goal and uppdrag,
-    /// in id order.
+    /// values of each indicator and uppdrag (an uppdrag's only once `year`'s
+    /// plan takes it in: [`KeptUppdrag`]); returns every goal and the
+    /// uppdrag of `year`'s plan, in id order.
     pub(crate) fn refresh(
         &mut self,
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
         n: usize,
+        year: i32,
     ) -> Result<GoalsAndUppdrag, ProjectionError> {
         let read = match &mut self.read {
             Some(read) => {
                 read.slashed |= read.stale_goals.iter().any(|id| id.contains('/'))
                     || read.stale_uppdrag.iter().any(|id| id.contains('/'));
                 let stale = std::mem::take(&mut read.stale_goals);
-                reread(kv, kommun, DocKind::Goal, stale, &mut read.goals, |g| {
-                    with_latest_outcomes(kv, kommun, std::slice::from_mut(g), n)
-                })?;
+                reread(
+                    kv,
+                    kommun,
+                    DocKind::Goal,
+                    stale,
+                    &mut read.goals,
+                    |mut g| {
+                        with_latest_outcomes(kv, kommun, std::slice::from_mut(&mut g), n)?;
+                        Ok(Part::new(g)?)
+                    },
+                )?;
                 let stale = std::mem::take(&mut read.stale_uppdrag);
                 reread(
                     kv,
@@ -163,46 +202,65 @@ impl PlanParts {
                     DocKind::Uppdrag,
                     stale,
                     &mut read.uppdrag,
-                    |u| with_latest_statuses(kv, kommun, std::slice::from_mut(u), n),
+                    |u| KeptUppdrag::read(kv, kommun, u, year, n),
                 )?;
                 read
             }
             None => {
                 let goals = goals_answered(kv, kommun, n)?;
-                let uppdrag = uppdrag_answered(kv, kommun, n)?;
+                let uppdrag: Vec<UppdragAnswer> = docs(kv, kommun, DocKind::Uppdrag)?;
                 let slashed = goals.iter().any(|g| g.id.contains('/'))
                     || uppdrag.iter().any(|u| u.id.contains('/'));
+                let uppdrag = uppdrag
+                    .into_iter()
+                    .map(|u| Ok((u.id.clone(), KeptUppdrag::read(kv, kommun, u, year, n)?)))
+                    .collect::<Result<_, ProjectionError>>()?;
                 self.read.insert(Read {
                     goals: parts(goals, |g| g.id.clone())?,
-                    uppdrag: parts(uppdrag, |u| u.id.clone())?,
+                    uppdrag,
                     stale_goals: BTreeSet::new(),
                     stale_uppdrag: BTreeSet::new(),
                     slashed,
                 })
             }
         };
+        // Those kept bare that this year's plan takes in are read whole now.
+        for kept in read.uppdrag.values_mut() {
+            if let KeptUppdrag::Bare(u) = kept {
+                if in_plan_of(u, year) {
+                    let u = Arc::unwrap_or_clone(u.clone());
+                    *kept = KeptUppdrag::read(kv, kommun, u, year, n)?;
+                }
+            }
+        }
         Ok((
             read.goals.values().cloned().collect(),
-            read.uppdrag.values().cloned().collect(),
+            read.uppdrag
+                .values()
+                .filter_map(|kept| match kept {
+                    KeptUppdrag::Whole(part) => Some(part.clone()),
+                    KeptUppdrag::Bare(_) => None,
+                })
+                .collect(),
         ))
     }
 }
 
-/// Reads the documents of `kind` with the ids in `stale` again, each with
-/// its latest items (`with_items`), into `kept`; one no longer there leaves.
-fn reread<T: serde::de::DeserializeOwned + Serialize>(
+/// Reads the documents of `kind` with the ids in `stale` again into
+/// `kept`, each kept as `keep` makes it (with its latest items); one no
+/// longer there leaves.
+fn reread<T: serde::de::DeserializeOwned, K>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
     kind: DocKind,
     stale: BTreeSet<String>,
-    kept: &mut BTreeMap<String, Part<T>>,
-    mut with_items: impl FnMut(&mut T) -> Result<(), ProjectionError>,
+    kept: &mut BTreeMap<String, K>,
+    mut keep: impl FnMut(T) -> Result<K, ProjectionError>,
 ) -> Result<(), ProjectionError> {
     for id in stale {
         match doc::<T>(kv, kommun, &kind.path(&id))? {
-            Some(mut d) => {
-                with_items(&mut d)?;
-                kept.insert(id, Part::new(d)?);
+            Some(d) => {
+                kept.insert(id, keep(d)?);
             }
             None => {
                 kept.remove(&id);

@@ -440,7 +440,7 @@ impl Projector {
             }
             (slot.written, slot.parts.clone())
         };
-        let (goals, uppdrag) = parts.refresh(&self.tree, kommun, crate::OUTCOMES_KEPT)?;
+        let (goals, uppdrag) = parts.refresh(&self.tree, kommun, crate::OUTCOMES_KEPT, year)?;
         let view = crate::query::plan_of(&self.tree, kommun, year, goals, uppdrag)?;
         let plan = std::sync::Arc::new(crate::KeptPlan::new(view));
         let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());

@@ -489,7 +489,12 @@ pub fn plan_with(
     outcomes: Outcomes,
 ) -> R<PlanView> {
     let goals = goals_with(kv, kommun, outcomes)?;
-    let uppdrag = uppdrag_with(kv, kommun, outcomes)?;
+    let mut uppdrag: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
+    uppdrag.retain(|u| in_plan_of(u, year));
+    match outcomes {
+        Outcomes::Every => with_statuses(kv, kommun, &mut uppdrag)?,
+        Outcomes::Latest(n) => with_latest_statuses(kv, kommun, &mut uppdrag, n)?,
+    }
     plan_of(kv, kommun, year, goals, uppdrag)
 }
 
@@ -515,25 +520,46 @@ pub(crate) fn goals_answered(
     Ok(goals)
 }
 
-/// Every uppdrag with its latest `n` statuses as stored.
-pub(crate) fn uppdrag_answered(
-    kv: &(impl KvRead + ?Sized),
-    kommun: &KommunId,
-    n: usize,
-) -> R<Vec<UppdragAnswer>> {
-    let mut uppdrag = docs(kv, kommun, DocKind::Uppdrag)?;
-    with_latest_statuses(kv, kommun, &mut uppdrag, n)?;
-    Ok(uppdrag)
-}
-
 /// The plan for `year` as a service answers it (the same JSON as
 /// [`plan_with`] and [`Outcomes::Latest`]`(`[`OUTCOMES_KEPT`]`)`): the
 /// latest values and statuses passed on as stored, not read into their
 /// types and written again.
 pub fn plan_answer(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanAnswerView> {
     let goals = goals_answered(kv, kommun, OUTCOMES_KEPT)?;
-    let uppdrag = uppdrag_answered(kv, kommun, OUTCOMES_KEPT)?;
+    let mut uppdrag: Vec<UppdragAnswer> = docs(kv, kommun, DocKind::Uppdrag)?;
+    uppdrag.retain(|u| in_plan_of(u, year));
+    with_latest_statuses(kv, kommun, &mut uppdrag, OUTCOMES_KEPT)?;
     plan_of(kv, kommun, year, goals, uppdrag)
+}
+
+/// Whether an uppdrag belongs in the plan for `year`, as the year saw it:
+/// given by then, not closed in an earlier year's budget (KF closes an
+/// uppdrag in a budget decision, for that budget's year; a later closure
+/// does not rewrite earlier years), and due in the year or later, or
+/// overdue by then. It reads the uppdrag's document alone, so a plan built
+/// whole reads statuses only for its year's uppdrag, not for every uppdrag
+/// the kommun ever gave.
+pub(crate) fn in_plan_of<S>(u: &UppdragDoc<S>, year: i32) -> bool {
+    let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
+    u.given_year <= year
+        && closed_in(u).is_none_or(|closed| closed >= year)
+        && (year_begins.is_some_and(|b| u.due >= b) || overdue_by(u, year))
+}
+
+/// The budget year of the decision that closed the uppdrag, if any did.
+fn closed_in<S>(u: &UppdragDoc<S>) -> Option<i32> {
+    u.lifecycle
+        .iter()
+        .filter(|l| l.what == "closed")
+        .map(|l| l.budget_year)
+        .min()
+}
+
+/// Whether the uppdrag was overdue when `year` began: due before then and
+/// not closed in that year's budget or an earlier one.
+fn overdue_by<S>(u: &UppdragDoc<S>, year: i32) -> bool {
+    closed_in(u).is_none_or(|closed| closed > year)
+        && NaiveDate::from_ymd_opt(year, 1, 1).is_some_and(|b| u.due < b)
 }
 
 /// The plan for `year` around every goal and uppdrag of the kommun, read
@@ -587,32 +613,14 @@ where
             plans,
         });
     }
-    // As the year saw it: KF closes an uppdrag in a budget decision, for
-    // that budget's year; a later closure does not rewrite earlier years.
-    let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
-    let closed_in = |u: &UppdragDoc<S>| {
-        u.lifecycle
-            .iter()
-            .filter(|l| l.what == "closed")
-            .map(|l| l.budget_year)
-            .min()
-    };
-    let overdue_by_then = |u: &UppdragDoc<S>| {
-        closed_in(u).is_none_or(|closed| closed > year) && year_begins.is_some_and(|b| u.due < b)
-    };
     let uppdrag: Vec<U> = uppdrag
         .into_iter()
-        .filter(|u| {
-            let u: &UppdragDoc<S> = u.borrow();
-            u.given_year <= year
-                && closed_in(u).is_none_or(|closed| closed >= year)
-                && (year_begins.is_some_and(|b| u.due >= b) || overdue_by_then(u))
-        })
+        .filter(|u| in_plan_of(u.borrow(), year))
         .collect();
     let overdue = uppdrag
         .iter()
         .map(|u| u.borrow())
-        .filter(|u| overdue_by_then(u))
+        .filter(|u| overdue_by(u, year))
         .map(|u| u.id.clone())
         .collect();
     let investments = docs::<InvestmentDoc>(kv, kommun, DocKind::Investment)?

@@ -720,6 +720,10 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
         // Not asked after every decision: the parts are shared by every
         // year, so what several batches touched waits for the next plan.
         if n % 3 == 2 {
+            // A year none of the example's uppdrag belongs to first: its
+            // plan keeps them without their statuses, which the next
+            // year's plan must then read.
+            same(&p, 2025, &d.idempotency_key);
             same(&p, 2026, &d.idempotency_key);
         }
         if n % 7 == 6 {
@@ -751,6 +755,84 @@ async fn the_kept_plan_is_the_plan_built_afresh_after_every_decision() {
     p.clear(&k).unwrap();
     same(&p, 2026, "the view cleared");
     assert!(!plan_2026(&p).contains("kf-m2"));
+}
+
+/// Every read a query makes, by key or prefix.
+struct Recording<'a> {
+    kv: &'a sled::Tree,
+    read: std::sync::Mutex<Vec<String>>,
+}
+
+impl Recording<'_> {
+    fn note(&self, what: &str) {
+        self.read.lock().unwrap().push(what.to_owned());
+    }
+}
+
+impl KvRead for Recording<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
+        self.note(key);
+        KvRead::get(self.kv, key)
+    }
+
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        self.note(prefix);
+        KvRead::scan(self.kv, prefix)
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        self.note(prefix);
+        KvRead::scan_page(self.kv, prefix, after, limit)
+    }
+
+    fn scan_last(&self, prefix: &str, n: usize) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        self.note(prefix);
+        KvRead::scan_last(self.kv, prefix, n)
+    }
+}
+
+/// A plan built whole reads the statuses of its own year's uppdrag only,
+/// not of every uppdrag the kommun ever gave (over ten years, most of them
+/// closed long ago).
+#[tokio::test]
+async fn a_plan_reads_the_statuses_of_its_own_years_uppdrag_only() {
+    let app = spawn_app().await;
+    load(&app, None).await;
+    let k = vimmerby();
+    let p = Projector::open(app.nats.path("proj")).unwrap();
+    p.catch_up(&app.store, &k).await.unwrap();
+    let statuses = |year: i32| {
+        let recording = Recording {
+            kv: p.view(),
+            read: Default::default(),
+        };
+        let answered = plan_answer(&recording, &k, year).unwrap();
+        let built = plan_with(&recording, &k, year, Outcomes::Every).unwrap();
+        assert_eq!(answered.uppdrag.len(), built.uppdrag.len());
+        let read = recording.read.into_inner().unwrap();
+        let ids: std::collections::BTreeSet<String> = read
+            .iter()
+            .filter_map(|key| {
+                let (_, rest) = key.split_once("/uppdrag-status/")?;
+                Some(rest.split('/').next()?.to_owned())
+            })
+            .collect();
+        (answered.uppdrag.len(), ids)
+    };
+    // The example gives its uppdrag in the budget for 2026: none is in
+    // 2025's plan, and none of their statuses is read for it.
+    let (in_2025, read_2025) = statuses(2025);
+    assert_eq!(in_2025, 0);
+    assert!(read_2025.is_empty(), "{read_2025:?}");
+    // 2026's plan reads each of its uppdrag's statuses (and the count).
+    let (in_2026, read_2026) = statuses(2026);
+    assert!(in_2026 > 0);
+    assert_eq!(read_2026.len(), in_2026, "{read_2026:?}");
 }
 
 /// The live chain comes from a graph kept between queries: it follows every
