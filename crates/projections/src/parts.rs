@@ -1,7 +1,8 @@
 //! The parts a kept plan is assembled from: every goal of a kommun with the
 //! latest values of its indicators, every uppdrag with its latest statuses
-//! (read only once a plan's year takes the uppdrag in), each read and
-//! written as JSON once and kept until a write touches it. A plan asked for
+//! (the values and statuses read only once a plan's year takes the goal or
+//! uppdrag in), each read and written as JSON once and kept until a write
+//! touches it. A plan asked for
 //! after a write reads again only what the write touched; the rest of the
 //! answer is copied from JSON already written.
 
@@ -15,7 +16,7 @@ use styr_store::KommunId;
 use crate::docs::DocKind;
 use crate::kv::KvRead;
 use crate::query::{
-    doc, docs, goals_answered, in_plan_of, with_latest_outcomes, with_latest_statuses, GoalAnswer,
+    doc, docs, goal_in_plan_of, in_plan_of, with_latest_outcomes, with_latest_statuses, GoalAnswer,
     UppdragAnswer,
 };
 use crate::ProjectionError;
@@ -111,8 +112,8 @@ pub(crate) struct PlanParts {
 #[derive(Clone)]
 struct Read {
     /// By id, in id order (the order the documents are kept in).
-    goals: BTreeMap<String, Part<GoalAnswer>>,
-    uppdrag: BTreeMap<String, KeptUppdrag>,
+    goals: BTreeMap<String, Kept<GoalAnswer>>,
+    uppdrag: BTreeMap<String, Kept<UppdragAnswer>>,
     /// Touched since they were read: read again before the next answer.
     stale_goals: BTreeSet<String>,
     stale_uppdrag: BTreeSet<String>,
@@ -121,31 +122,115 @@ struct Read {
     slashed: bool,
 }
 
-/// An uppdrag as kept between plans: with its latest statuses, written as
-/// JSON, once a plan's year has taken it in; until then its document alone
-/// (an uppdrag closed years ago is in no plan asked for, and its statuses
-/// are never read).
-#[derive(Clone)]
-enum KeptUppdrag {
-    Whole(Part<UppdragAnswer>),
-    Bare(Arc<UppdragAnswer>),
+/// A goal or uppdrag as kept between plans: with its latest values or
+/// statuses, written as JSON, once the year of a plan asked for takes it
+/// in; until then its document alone (a goal of an earlier mandate period,
+/// an uppdrag closed years ago, is in no plan asked for, and its items are
+/// never read).
+enum Kept<T> {
+    Whole(Part<T>),
+    Bare(Arc<T>),
 }
 
-impl KeptUppdrag {
-    /// The uppdrag as read: whole when `year`'s plan takes it in.
-    fn read(
+impl<T> Clone for Kept<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Kept::Whole(part) => Kept::Whole(part.clone()),
+            Kept::Bare(doc) => Kept::Bare(doc.clone()),
+        }
+    }
+}
+
+/// How a kind of document is kept: whether a year's plan takes one in, and
+/// how its latest items are read.
+trait Keep: Serialize + Clone + Sized {
+    fn in_plan(&self, year: i32) -> bool;
+    fn with_items(
+        &mut self,
         kv: &(impl KvRead + ?Sized),
         kommun: &KommunId,
-        mut uppdrag: UppdragAnswer,
-        year: i32,
         n: usize,
-    ) -> Result<Self, ProjectionError> {
-        Ok(if in_plan_of(&uppdrag, year) {
-            with_latest_statuses(kv, kommun, std::slice::from_mut(&mut uppdrag), n)?;
-            KeptUppdrag::Whole(Part::new(uppdrag)?)
+    ) -> Result<(), ProjectionError>;
+}
+
+impl Keep for GoalAnswer {
+    fn in_plan(&self, year: i32) -> bool {
+        goal_in_plan_of(self, year)
+    }
+    fn with_items(
+        &mut self,
+        kv: &(impl KvRead + ?Sized),
+        kommun: &KommunId,
+        n: usize,
+    ) -> Result<(), ProjectionError> {
+        with_latest_outcomes(kv, kommun, std::slice::from_mut(self), n)
+    }
+}
+
+impl Keep for UppdragAnswer {
+    fn in_plan(&self, year: i32) -> bool {
+        in_plan_of(self, year)
+    }
+    fn with_items(
+        &mut self,
+        kv: &(impl KvRead + ?Sized),
+        kommun: &KommunId,
+        n: usize,
+    ) -> Result<(), ProjectionError> {
+        with_latest_statuses(kv, kommun, std::slice::from_mut(self), n)
+    }
+}
+
+/// Reads what a year's plan needs of the kept documents.
+struct Reading<'a, K: ?Sized> {
+    kv: &'a K,
+    kommun: &'a KommunId,
+    n: usize,
+    year: i32,
+}
+
+impl<K: KvRead + ?Sized> Reading<'_, K> {
+    /// A document as read: whole when the year's plan takes it in.
+    fn keep<T: Keep>(&self, mut doc: T) -> Result<Kept<T>, ProjectionError> {
+        Ok(if doc.in_plan(self.year) {
+            doc.with_items(self.kv, self.kommun, self.n)?;
+            Kept::Whole(Part::new(doc)?)
         } else {
-            KeptUppdrag::Bare(Arc::new(uppdrag))
+            Kept::Bare(Arc::new(doc))
         })
+    }
+
+    /// Every document of a kind, kept.
+    fn keep_all<T: Keep>(
+        &self,
+        docs: Vec<T>,
+        id: impl Fn(&T) -> String,
+    ) -> Result<BTreeMap<String, Kept<T>>, ProjectionError> {
+        docs.into_iter()
+            .map(|d| Ok((id(&d), self.keep(d)?)))
+            .collect()
+    }
+
+    /// Reads whole those kept bare that the year's plan takes in, and
+    /// returns every one kept whole.
+    fn whole<T: Keep>(
+        &self,
+        kept: &mut BTreeMap<String, Kept<T>>,
+    ) -> Result<Vec<Part<T>>, ProjectionError> {
+        for k in kept.values_mut() {
+            if let Kept::Bare(doc) = k {
+                if doc.in_plan(self.year) {
+                    *k = self.keep(Arc::unwrap_or_clone(doc.clone()))?;
+                }
+            }
+        }
+        Ok(kept
+            .values()
+            .filter_map(|k| match k {
+                Kept::Whole(part) => Some(part.clone()),
+                Kept::Bare(_) => None,
+            })
+            .collect())
     }
 }
 
@@ -169,9 +254,10 @@ impl PlanParts {
     }
 
     /// Reads what is not read yet or was touched since, with the latest `n`
-    /// values of each indicator and uppdrag (an uppdrag's only once `year`'s
-    /// plan takes it in: [`KeptUppdrag`]); returns every goal and the
-    /// uppdrag of `year`'s plan, in id order.
+    /// values of each indicator and statuses of each uppdrag (read only once
+    /// `year`'s plan takes the goal or uppdrag in: [`Kept`]); returns the
+    /// goals and uppdrag kept whole — `year`'s plan's among them — in id
+    /// order.
     pub(crate) fn refresh(
         &mut self,
         kv: &(impl KvRead + ?Sized),
@@ -179,88 +265,55 @@ impl PlanParts {
         n: usize,
         year: i32,
     ) -> Result<GoalsAndUppdrag, ProjectionError> {
+        let reading = Reading {
+            kv,
+            kommun,
+            n,
+            year,
+        };
         let read = match &mut self.read {
             Some(read) => {
                 read.slashed |= read.stale_goals.iter().any(|id| id.contains('/'))
                     || read.stale_uppdrag.iter().any(|id| id.contains('/'));
                 let stale = std::mem::take(&mut read.stale_goals);
-                reread(
-                    kv,
-                    kommun,
-                    DocKind::Goal,
-                    stale,
-                    &mut read.goals,
-                    |mut g| {
-                        with_latest_outcomes(kv, kommun, std::slice::from_mut(&mut g), n)?;
-                        Ok(Part::new(g)?)
-                    },
-                )?;
+                reread(&reading, DocKind::Goal, stale, &mut read.goals)?;
                 let stale = std::mem::take(&mut read.stale_uppdrag);
-                reread(
-                    kv,
-                    kommun,
-                    DocKind::Uppdrag,
-                    stale,
-                    &mut read.uppdrag,
-                    |u| KeptUppdrag::read(kv, kommun, u, year, n),
-                )?;
+                reread(&reading, DocKind::Uppdrag, stale, &mut read.uppdrag)?;
                 read
             }
             None => {
-                let goals = goals_answered(kv, kommun, n)?;
+                let goals: Vec<GoalAnswer> = docs(kv, kommun, DocKind::Goal)?;
                 let uppdrag: Vec<UppdragAnswer> = docs(kv, kommun, DocKind::Uppdrag)?;
                 let slashed = goals.iter().any(|g| g.id.contains('/'))
                     || uppdrag.iter().any(|u| u.id.contains('/'));
-                let uppdrag = uppdrag
-                    .into_iter()
-                    .map(|u| Ok((u.id.clone(), KeptUppdrag::read(kv, kommun, u, year, n)?)))
-                    .collect::<Result<_, ProjectionError>>()?;
                 self.read.insert(Read {
-                    goals: parts(goals, |g| g.id.clone())?,
-                    uppdrag,
+                    goals: reading.keep_all(goals, |g| g.id.clone())?,
+                    uppdrag: reading.keep_all(uppdrag, |u| u.id.clone())?,
                     stale_goals: BTreeSet::new(),
                     stale_uppdrag: BTreeSet::new(),
                     slashed,
                 })
             }
         };
-        // Those kept bare that this year's plan takes in are read whole now.
-        for kept in read.uppdrag.values_mut() {
-            if let KeptUppdrag::Bare(u) = kept {
-                if in_plan_of(u, year) {
-                    let u = Arc::unwrap_or_clone(u.clone());
-                    *kept = KeptUppdrag::read(kv, kommun, u, year, n)?;
-                }
-            }
-        }
         Ok((
-            read.goals.values().cloned().collect(),
-            read.uppdrag
-                .values()
-                .filter_map(|kept| match kept {
-                    KeptUppdrag::Whole(part) => Some(part.clone()),
-                    KeptUppdrag::Bare(_) => None,
-                })
-                .collect(),
+            reading.whole(&mut read.goals)?,
+            reading.whole(&mut read.uppdrag)?,
         ))
     }
 }
 
 /// Reads the documents of `kind` with the ids in `stale` again into
-/// `kept`, each kept as `keep` makes it (with its latest items); one no
-/// longer there leaves.
-fn reread<T: serde::de::DeserializeOwned, K>(
-    kv: &(impl KvRead + ?Sized),
-    kommun: &KommunId,
+/// `kept`, as the year's plan needs them; one no longer there leaves.
+fn reread<T: Keep + serde::de::DeserializeOwned>(
+    reading: &Reading<'_, impl KvRead + ?Sized>,
     kind: DocKind,
     stale: BTreeSet<String>,
-    kept: &mut BTreeMap<String, K>,
-    mut keep: impl FnMut(T) -> Result<K, ProjectionError>,
+    kept: &mut BTreeMap<String, Kept<T>>,
 ) -> Result<(), ProjectionError> {
     for id in stale {
-        match doc::<T>(kv, kommun, &kind.path(&id))? {
+        match doc::<T>(reading.kv, reading.kommun, &kind.path(&id))? {
             Some(d) => {
-                kept.insert(id, keep(d)?);
+                kept.insert(id, reading.keep(d)?);
             }
             None => {
                 kept.remove(&id);
@@ -268,15 +321,6 @@ fn reread<T: serde::de::DeserializeOwned, K>(
         }
     }
     Ok(())
-}
-
-fn parts<T: Serialize>(
-    docs: Vec<T>,
-    id: impl Fn(&T) -> String,
-) -> Result<BTreeMap<String, Part<T>>, serde_json::Error> {
-    docs.into_iter()
-        .map(|d| Ok((id(&d), Part::new(d)?)))
-        .collect()
 }
 
 #[cfg(test)]

@@ -91,14 +91,43 @@ pub fn goals_with(
             }
             for g in &mut goals {
                 if let Some(outcomes) = by_goal.remove(&g.id) {
-                    g.outcome_counts = outcomes.iter().map(|(i, v)| (i.clone(), v.len())).collect();
-                    g.outcomes = outcomes;
+                    set_outcomes(g, outcomes);
                 }
             }
         }
         Outcomes::Latest(n) => with_latest_outcomes(kv, kommun, &mut goals, n)?,
     }
     Ok(goals)
+}
+
+/// Gives each goal every value recorded for it, by indicator, and their
+/// counts: the goals' own keys read (`outcome/<goal>/…`), not every value
+/// of the kommun as [`goals_with`] reads them for all goals at once.
+fn with_every_outcome(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    goals: &mut [GoalDoc],
+) -> R<()> {
+    for g in goals {
+        let prefix = view_key(
+            kommun.as_str(),
+            &DocKind::Outcome.path(format_args!("{}/", g.id)),
+        );
+        let mut outcomes: BTreeMap<String, Vec<OutcomeDoc>> = BTreeMap::new();
+        for (_, v) in kv.scan(&prefix)? {
+            let o: OutcomeDoc = serde_json::from_slice(&v)?;
+            outcomes.entry(o.indicator.clone()).or_default().push(o);
+        }
+        if !outcomes.is_empty() {
+            set_outcomes(g, outcomes);
+        }
+    }
+    Ok(())
+}
+
+fn set_outcomes(g: &mut GoalDoc, outcomes: BTreeMap<String, Vec<OutcomeDoc>>) {
+    g.outcome_counts = outcomes.iter().map(|(i, v)| (i.clone(), v.len())).collect();
+    g.outcomes = outcomes;
 }
 
 /// How many items the list at `list` holds (its count, kept beside it).
@@ -488,12 +517,19 @@ pub fn plan_with(
     year: i32,
     outcomes: Outcomes,
 ) -> R<PlanView> {
-    let goals = goals_with(kv, kommun, outcomes)?;
+    let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
+    goals.retain(|g| goal_in_plan_of(g, year));
     let mut uppdrag: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
     uppdrag.retain(|u| in_plan_of(u, year));
     match outcomes {
-        Outcomes::Every => with_statuses(kv, kommun, &mut uppdrag)?,
-        Outcomes::Latest(n) => with_latest_statuses(kv, kommun, &mut uppdrag, n)?,
+        Outcomes::Every => {
+            with_every_outcome(kv, kommun, &mut goals)?;
+            with_statuses(kv, kommun, &mut uppdrag)?;
+        }
+        Outcomes::Latest(n) => {
+            with_latest_outcomes(kv, kommun, &mut goals, n)?;
+            with_latest_statuses(kv, kommun, &mut uppdrag, n)?;
+        }
     }
     plan_of(kv, kommun, year, goals, uppdrag)
 }
@@ -509,27 +545,27 @@ pub type UppdragAnswer = UppdragDoc<Stored<StatusEntry>>;
 /// The plan as an answer over the network carries it.
 pub type PlanAnswerView = PlanView<GoalAnswer, UppdragAnswer>;
 
-/// Every goal with each indicator's latest `n` values as stored.
-pub(crate) fn goals_answered(
-    kv: &(impl KvRead + ?Sized),
-    kommun: &KommunId,
-    n: usize,
-) -> R<Vec<GoalAnswer>> {
-    let mut goals = docs(kv, kommun, DocKind::Goal)?;
-    with_latest_outcomes(kv, kommun, &mut goals, n)?;
-    Ok(goals)
-}
-
 /// The plan for `year` as a service answers it (the same JSON as
 /// [`plan_with`] and [`Outcomes::Latest`]`(`[`OUTCOMES_KEPT`]`)`): the
 /// latest values and statuses passed on as stored, not read into their
 /// types and written again.
 pub fn plan_answer(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) -> R<PlanAnswerView> {
-    let goals = goals_answered(kv, kommun, OUTCOMES_KEPT)?;
+    let mut goals: Vec<GoalAnswer> = docs(kv, kommun, DocKind::Goal)?;
+    goals.retain(|g| goal_in_plan_of(g, year));
+    with_latest_outcomes(kv, kommun, &mut goals, OUTCOMES_KEPT)?;
     let mut uppdrag: Vec<UppdragAnswer> = docs(kv, kommun, DocKind::Uppdrag)?;
     uppdrag.retain(|u| in_plan_of(u, year));
     with_latest_statuses(kv, kommun, &mut uppdrag, OUTCOMES_KEPT)?;
     plan_of(kv, kommun, year, goals, uppdrag)
+}
+
+/// Whether a goal is in the plan for `year`: in force in the year (a KF
+/// goal, a process's goal, a nämndmål broken down from one) or a nämnd's
+/// goal set for it — every way [`plan_of`] takes goals in. It reads the
+/// goal's document alone, so a plan reads the values of its year's goals
+/// only, not of every goal of earlier mandate periods.
+pub(crate) fn goal_in_plan_of<O>(g: &GoalDoc<O>, year: i32) -> bool {
+    (g.from_year..=g.to_year).contains(&year) || g.from_year == year
 }
 
 /// Whether an uppdrag belongs in the plan for `year`, as the year saw it:
@@ -538,7 +574,7 @@ pub fn plan_answer(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) ->
 /// does not rewrite earlier years), and due in the year or later, or
 /// overdue by then. It reads the uppdrag's document alone, so a plan built
 /// whole reads statuses only for its year's uppdrag, not for every uppdrag
-/// the kommun ever gave.
+/// the kommun ever gave. [`plan_of`] takes in exactly these.
 pub(crate) fn in_plan_of<S>(u: &UppdragDoc<S>, year: i32) -> bool {
     let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
     u.given_year <= year

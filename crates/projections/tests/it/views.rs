@@ -796,17 +796,19 @@ impl KvRead for Recording<'_> {
     }
 }
 
-/// A plan built whole reads the statuses of its own year's uppdrag only,
-/// not of every uppdrag the kommun ever gave (over ten years, most of them
-/// closed long ago).
+/// A plan built whole reads the values and statuses of its own year's goals
+/// and uppdrag only, not of every goal and uppdrag the kommun ever had
+/// (over ten years, most of them from earlier mandate periods or closed).
 #[tokio::test]
-async fn a_plan_reads_the_statuses_of_its_own_years_uppdrag_only() {
+async fn a_plan_reads_the_items_of_its_own_years_goals_and_uppdrag_only() {
     let app = spawn_app().await;
     load(&app, None).await;
     let k = vimmerby();
     let p = Projector::open(app.nats.path("proj")).unwrap();
     p.catch_up(&app.store, &k).await.unwrap();
-    let statuses = |year: i32| {
+    // The ids whose items (under `<kind>/<id>/…`, or the count beside
+    // them) a plan for `year` read.
+    let read_for = |year: i32| {
         let recording = Recording {
             kv: p.view(),
             read: Default::default(),
@@ -815,24 +817,44 @@ async fn a_plan_reads_the_statuses_of_its_own_years_uppdrag_only() {
         let built = plan_with(&recording, &k, year, Outcomes::Every).unwrap();
         assert_eq!(answered.uppdrag.len(), built.uppdrag.len());
         let read = recording.read.into_inner().unwrap();
-        let ids: std::collections::BTreeSet<String> = read
-            .iter()
-            .filter_map(|key| {
-                let (_, rest) = key.split_once("/uppdrag-status/")?;
-                Some(rest.split('/').next()?.to_owned())
-            })
-            .collect();
-        (answered.uppdrag.len(), ids)
+        let ids = |kind: &str| -> std::collections::BTreeSet<String> {
+            read.iter()
+                .filter_map(|key| {
+                    let (_, rest) = key.split_once(&format!("/{kind}/"))?;
+                    Some(rest.split('/').next()?.to_owned())
+                })
+                .collect()
+        };
+        (built, ids("uppdrag-status"), ids("outcome"))
     };
-    // The example gives its uppdrag in the budget for 2026: none is in
-    // 2025's plan, and none of their statuses is read for it.
-    let (in_2025, read_2025) = statuses(2025);
-    assert_eq!(in_2025, 0);
-    assert!(read_2025.is_empty(), "{read_2025:?}");
-    // 2026's plan reads each of its uppdrag's statuses (and the count).
-    let (in_2026, read_2026) = statuses(2026);
-    assert!(in_2026 > 0);
-    assert_eq!(read_2026.len(), in_2026, "{read_2026:?}");
+    // The example's uppdrag are given and its goals set from 2026: none is
+    // in 2025's plan, and none of their items is read for it.
+    let (plan, statuses, values) = read_for(2025);
+    assert!(plan.uppdrag.is_empty() && plan.kf_goals.is_empty());
+    assert!(statuses.is_empty(), "{statuses:?}");
+    assert!(values.is_empty(), "{values:?}");
+    // 2026's plan reads each of its uppdrag's statuses, and the values of
+    // the goals in force then, each as every value read at once gives it.
+    let (plan, statuses, values) = read_for(2026);
+    assert!(!plan.uppdrag.is_empty());
+    let in_plan: std::collections::BTreeSet<String> =
+        plan.uppdrag.iter().map(|u| u.id.clone()).collect();
+    assert_eq!(statuses, in_plan);
+    let every = goals(p.view(), &k).unwrap();
+    let in_force: std::collections::BTreeSet<String> = every
+        .iter()
+        .filter(|g| (g.from_year..=g.to_year).contains(&2026) || g.from_year == 2026)
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!plan.kf_goals.is_empty());
+    assert_eq!(values, in_force);
+    for g in &plan.kf_goals {
+        let whole = every.iter().find(|e| e.id == g.id).unwrap();
+        assert_eq!(
+            serde_json::to_value(g).unwrap(),
+            serde_json::to_value(whole).unwrap()
+        );
+    }
 }
 
 /// The live chain comes from a graph kept between queries: it follows every
