@@ -2,9 +2,9 @@
 //! latest values of its indicators, every uppdrag with its latest statuses
 //! (the values and statuses read only once a plan's year takes the goal or
 //! uppdrag in), each read and written as JSON once and kept until a write
-//! touches it. A plan asked for
-//! after a write reads again only what the write touched; the rest of the
-//! answer is copied from JSON already written.
+//! touches it. A plan asked for after a write reads again only what the
+//! write touched; the rest of the answer is copied from JSON already
+//! written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use styr_store::KommunId;
 use crate::docs::DocKind;
 use crate::kv::KvRead;
 use crate::query::{
-    doc, docs, goal_in_plan_of, in_plan_of, with_latest_outcomes, with_latest_statuses, GoalAnswer,
-    UppdragAnswer,
+    doc, docs, goal_in_plan_of, uppdrag_in_plan_of, with_latest_outcomes, with_latest_statuses,
+    GoalAnswer, UppdragAnswer,
 };
 use crate::ProjectionError;
 
@@ -144,7 +144,9 @@ impl<T> Clone for Kept<T> {
 /// How a kind of document is kept: whether a year's plan takes one in, and
 /// how its latest items are read.
 trait Keep: Serialize + Clone + Sized {
+    /// Whether `year`'s plan takes it in.
     fn in_plan(&self, year: i32) -> bool;
+    /// Reads its latest `n` values or statuses into it.
     fn with_items(
         &mut self,
         kv: &(impl KvRead + ?Sized),
@@ -169,7 +171,7 @@ impl Keep for GoalAnswer {
 
 impl Keep for UppdragAnswer {
     fn in_plan(&self, year: i32) -> bool {
-        in_plan_of(self, year)
+        uppdrag_in_plan_of(self, year)
     }
     fn with_items(
         &mut self,

@@ -520,7 +520,7 @@ pub fn plan_with(
     let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
     goals.retain(|g| goal_in_plan_of(g, year));
     let mut uppdrag: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
-    uppdrag.retain(|u| in_plan_of(u, year));
+    uppdrag.retain(|u| uppdrag_in_plan_of(u, year));
     match outcomes {
         Outcomes::Every => {
             with_every_outcome(kv, kommun, &mut goals)?;
@@ -554,7 +554,7 @@ pub fn plan_answer(kv: &(impl KvRead + ?Sized), kommun: &KommunId, year: i32) ->
     goals.retain(|g| goal_in_plan_of(g, year));
     with_latest_outcomes(kv, kommun, &mut goals, OUTCOMES_KEPT)?;
     let mut uppdrag: Vec<UppdragAnswer> = docs(kv, kommun, DocKind::Uppdrag)?;
-    uppdrag.retain(|u| in_plan_of(u, year));
+    uppdrag.retain(|u| uppdrag_in_plan_of(u, year));
     with_latest_statuses(kv, kommun, &mut uppdrag, OUTCOMES_KEPT)?;
     plan_of(kv, kommun, year, goals, uppdrag)
 }
@@ -575,7 +575,7 @@ pub(crate) fn goal_in_plan_of<O>(g: &GoalDoc<O>, year: i32) -> bool {
 /// overdue by then. It reads the uppdrag's document alone, so a plan built
 /// whole reads statuses only for its year's uppdrag, not for every uppdrag
 /// the kommun ever gave. [`plan_of`] takes in exactly these.
-pub(crate) fn in_plan_of<S>(u: &UppdragDoc<S>, year: i32) -> bool {
+pub(crate) fn uppdrag_in_plan_of<S>(u: &UppdragDoc<S>, year: i32) -> bool {
     let year_begins = NaiveDate::from_ymd_opt(year, 1, 1);
     u.given_year <= year
         && closed_in(u).is_none_or(|closed| closed >= year)
@@ -651,7 +651,7 @@ where
     }
     let uppdrag: Vec<U> = uppdrag
         .into_iter()
-        .filter(|u| in_plan_of(u.borrow(), year))
+        .filter(|u| uppdrag_in_plan_of(u.borrow(), year))
         .collect();
     let overdue = uppdrag
         .iter()
