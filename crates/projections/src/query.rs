@@ -77,32 +77,29 @@ pub fn goals_with(
     kommun: &KommunId,
     outcomes: Outcomes,
 ) -> R<Vec<GoalDoc>> {
+    goals_where(kv, kommun, outcomes, |_| true)
+}
+
+/// The goals `keep` keeps, their values read as [`goals_with`] reads them
+/// (only theirs).
+fn goals_where(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    outcomes: Outcomes,
+    keep: impl Fn(&GoalDoc) -> bool,
+) -> R<Vec<GoalDoc>> {
     let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
+    goals.retain(keep);
     match outcomes {
-        Outcomes::Every => {
-            let mut by_goal: BTreeMap<String, BTreeMap<String, Vec<OutcomeDoc>>> = BTreeMap::new();
-            for o in docs::<OutcomeDoc>(kv, kommun, DocKind::Outcome)? {
-                by_goal
-                    .entry(o.goal.clone())
-                    .or_default()
-                    .entry(o.indicator.clone())
-                    .or_default()
-                    .push(o);
-            }
-            for g in &mut goals {
-                if let Some(outcomes) = by_goal.remove(&g.id) {
-                    set_outcomes(g, outcomes);
-                }
-            }
-        }
+        Outcomes::Every => with_every_outcome(kv, kommun, &mut goals)?,
         Outcomes::Latest(n) => with_latest_outcomes(kv, kommun, &mut goals, n)?,
     }
     Ok(goals)
 }
 
 /// Gives each goal every value recorded for it, by indicator, and their
-/// counts: the goals' own keys read (`outcome/<goal>/…`), not every value
-/// of the kommun as [`goals_with`] reads them for all goals at once.
+/// counts, read from the goal's own keys (`outcome/<goal>/…`): a plan
+/// reads the values of its year's goals only.
 fn with_every_outcome(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
@@ -119,15 +116,11 @@ fn with_every_outcome(
             outcomes.entry(o.indicator.clone()).or_default().push(o);
         }
         if !outcomes.is_empty() {
-            set_outcomes(g, outcomes);
+            g.outcome_counts = outcomes.iter().map(|(i, v)| (i.clone(), v.len())).collect();
+            g.outcomes = outcomes;
         }
     }
     Ok(())
-}
-
-fn set_outcomes(g: &mut GoalDoc, outcomes: BTreeMap<String, Vec<OutcomeDoc>>) {
-    g.outcome_counts = outcomes.iter().map(|(i, v)| (i.clone(), v.len())).collect();
-    g.outcomes = outcomes;
 }
 
 /// How many items the list at `list` holds (its count, kept beside it).
@@ -210,12 +203,24 @@ pub fn uppdrag_with(
     kommun: &KommunId,
     statuses: Outcomes,
 ) -> R<Vec<UppdragDoc>> {
-    let mut all: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
+    uppdrag_where(kv, kommun, statuses, |_| true)
+}
+
+/// The uppdrag `keep` keeps, their statuses read as [`uppdrag_with`] reads
+/// them (only theirs).
+fn uppdrag_where(
+    kv: &(impl KvRead + ?Sized),
+    kommun: &KommunId,
+    statuses: Outcomes,
+    keep: impl Fn(&UppdragDoc) -> bool,
+) -> R<Vec<UppdragDoc>> {
+    let mut uppdrag: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
+    uppdrag.retain(keep);
     match statuses {
-        Outcomes::Every => with_statuses(kv, kommun, &mut all)?,
-        Outcomes::Latest(n) => with_latest_statuses(kv, kommun, &mut all, n)?,
+        Outcomes::Every => with_statuses(kv, kommun, &mut uppdrag)?,
+        Outcomes::Latest(n) => with_latest_statuses(kv, kommun, &mut uppdrag, n)?,
     }
-    Ok(all)
+    Ok(uppdrag)
 }
 
 /// Where an uppdrag's statuses lie, in date order, then recording order.
@@ -517,20 +522,8 @@ pub fn plan_with(
     year: i32,
     outcomes: Outcomes,
 ) -> R<PlanView> {
-    let mut goals: Vec<GoalDoc> = docs(kv, kommun, DocKind::Goal)?;
-    goals.retain(|g| goal_in_plan_of(g, year));
-    let mut uppdrag: Vec<UppdragDoc> = docs(kv, kommun, DocKind::Uppdrag)?;
-    uppdrag.retain(|u| uppdrag_in_plan_of(u, year));
-    match outcomes {
-        Outcomes::Every => {
-            with_every_outcome(kv, kommun, &mut goals)?;
-            with_statuses(kv, kommun, &mut uppdrag)?;
-        }
-        Outcomes::Latest(n) => {
-            with_latest_outcomes(kv, kommun, &mut goals, n)?;
-            with_latest_statuses(kv, kommun, &mut uppdrag, n)?;
-        }
-    }
+    let goals = goals_where(kv, kommun, outcomes, |g| goal_in_plan_of(g, year))?;
+    let uppdrag = uppdrag_where(kv, kommun, outcomes, |u| uppdrag_in_plan_of(u, year))?;
     plan_of(kv, kommun, year, goals, uppdrag)
 }
 
@@ -598,9 +591,10 @@ fn overdue_by<S>(u: &UppdragDoc<S>, year: i32) -> bool {
         && NaiveDate::from_ymd_opt(year, 1, 1).is_some_and(|b| u.due < b)
 }
 
-/// The plan for `year` around every goal and uppdrag of the kommun, read
-/// with their values already (as documents, or as parts kept between
-/// writes); the rest is read here.
+/// The plan for `year` around the kommun's goals and uppdrag — `year`'s at
+/// least: a plan built whole passes only those, a kept plan every part it
+/// holds whole —, read with their values already (as documents, or as
+/// parts kept between writes); the rest is read here.
 pub(crate) fn plan_of<G, U, O, S>(
     kv: &(impl KvRead + ?Sized),
     kommun: &KommunId,
