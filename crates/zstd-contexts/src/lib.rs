@@ -1,43 +1,45 @@
 //! sled's compression, with one zstd context per thread instead of one per
 //! call.
 //!
-//! sled 0.34 compresses every page fragment it writes (`use_compression`)
-//! through `zstd::block::compress`, reads them back through
-//! `zstd::stream::decode_all`, and its page-table snapshots through
-//! `zstd::block::decompress`. The zstd crate makes a fresh context for each of
-//! those calls; making one runs `cpuid`, which on a virtual machine is a trap
-//! to the hypervisor: a third of a projection rebuild went there. This crate
-//! stands in for the zstd crate (the workspace patches `zstd` with it, so
-//! only sled sees it) with the three functions sled calls, over
-//! [`zstd_safe`], keeping each thread's contexts for its life.
+//! sled 0.34 (`use_compression`) compresses every message it writes to its
+//! log — page fragments, blobs, its page-table snapshots — through
+//! `zstd::block::compress`, and reads them back through
+//! `zstd::stream::decode_all` (snapshots through `zstd::block::decompress`).
+//! The zstd crate makes a fresh context for each of those calls; making one
+//! runs `cpuid`, which on a virtual machine is a trap to the hypervisor: a
+//! third of a projection rebuild went there. This crate stands in for the
+//! zstd crate (the workspace patches `zstd` with it, so only sled sees it)
+//! with the three functions sled calls, over [`zstd_safe`], keeping each
+//! thread's contexts for its life.
 //!
-//! It also leaves small fragments as they are: a fragment under
-//! [`SMALLEST_COMPRESSED`] bytes (an inserted key and value) shrinks by under
-//! a third and costs about as much to compress (~7 µs here) as a node of
-//! several kilobytes, which shrinks four- to fivefold.
-//! So every buffer this crate writes starts with one byte saying which it
-//! is, [`STORED`] or [`COMPRESSED`] (a zstd frame follows); the bytes are
-//! read only by this crate, in a projection folder that is a cache.
+//! It also leaves small messages uncompressed: one under
+//! [`SMALLEST_COMPRESSED`] bytes (an inserted key and value) shrinks by
+//! under a third and costs about as much to compress (~7 µs here) as a node
+//! of several kilobytes, which shrinks four- to fivefold. It is written as
+//! a zstd frame holding one raw block — what zstd itself writes for bytes
+//! it cannot shrink —, so everything this crate writes is plain zstd and
+//! reads back with the zstd crate too (and this crate reads what the zstd
+//! crate wrote): dropping the patch costs speed, not the folder.
 
 use std::cell::RefCell;
 use std::io;
 
-/// The first byte of a fragment kept as it is.
-pub const STORED: u8 = 0;
-/// The first byte of a fragment compressed as one zstd frame.
-pub const COMPRESSED: u8 = 1;
-/// Fragments shorter than this are stored as they are.
+/// Messages shorter than this are stored in a raw block.
 pub const SMALLEST_COMPRESSED: usize = 1024;
+
+/// The largest message written or read (a frame header naming more is
+/// damage, not a reason to reserve that much).
+pub const LARGEST: usize = 1 << 30;
+
+/// A thread's scratch buffer above this is let go after use (a large blob
+/// or snapshot would otherwise keep its room for the thread's life).
+const SCRATCH_KEPT: usize = 256 << 10;
 
 thread_local! {
     static COMPRESSOR: RefCell<Compressor> = RefCell::new(Compressor::new());
     static DECOMPRESSOR: RefCell<zstd_safe::DCtx<'static>> =
         RefCell::new(zstd_safe::create_dctx());
 }
-
-/// The largest fragment a frame may say it holds (a header naming more is
-/// damage, not a reason to reserve that much).
-const LARGEST_FRAGMENT: usize = 1 << 30;
 
 /// Runs `f` with this thread's context in `kept`, or with a fresh one when
 /// the thread's is out of reach (its thread-local storage already torn
@@ -69,9 +71,9 @@ fn with_decompressor<T>(f: impl FnOnce(&mut zstd_safe::DCtx<'static>) -> T) -> T
 
 struct Compressor {
     context: zstd_safe::CCtx<'static>,
-    /// Room for the largest frame so far: written into, then copied out at
-    /// its length (a fresh buffer of zstd's bound each call would touch
-    /// fresh pages for nodes of several kilobytes).
+    /// Room for a frame: written into, then copied out at its length (a
+    /// fresh buffer of zstd's bound each call would touch fresh pages for
+    /// nodes of several kilobytes).
     scratch: Vec<u8>,
 }
 
@@ -95,76 +97,102 @@ fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
 }
 
+/// `data` (under 64 KiB) as one zstd frame of one raw block, as RFC 8878
+/// lays it out: the magic number; a frame header descriptor saying "single
+/// segment" with a content size of one byte (or of two, counted from 256);
+/// the content size; a block header (last block, type raw, its size, three
+/// bytes little-endian); the bytes.
+fn raw_frame(data: &[u8]) -> Vec<u8> {
+    let len = data.len();
+    assert!(len < (1 << 16), "a raw frame here holds under 64 KiB");
+    let mut out = Vec::with_capacity(len + 10);
+    out.extend_from_slice(&zstd_safe::MAGICNUMBER.to_le_bytes());
+    if len < 256 {
+        out.extend_from_slice(&[0b0010_0000, len as u8]);
+    } else {
+        out.push(0b0110_0000);
+        out.extend_from_slice(&((len - 256) as u16).to_le_bytes());
+    }
+    let block = 1 | ((len as u32) << 3);
+    out.extend_from_slice(&block.to_le_bytes()[..3]);
+    out.extend_from_slice(data);
+    out
+}
+
 pub mod block {
     use super::*;
 
-    /// `data` tagged, and compressed at `level` when it is long enough.
+    /// `data` as one zstd frame: compressed at `level` when it is long
+    /// enough, a raw block when not.
     pub fn compress(data: &[u8], level: i32) -> io::Result<Vec<u8>> {
         if data.len() < SMALLEST_COMPRESSED {
-            let mut out = Vec::with_capacity(data.len() + 1);
-            out.push(STORED);
-            out.extend_from_slice(data);
-            return Ok(out);
+            return Ok(raw_frame(data));
+        }
+        if data.len() > LARGEST {
+            return Err(invalid("message larger than 1 GiB"));
         }
         with_compressor(|c| {
             c.scratch.clear();
             c.scratch.reserve(zstd_safe::compress_bound(data.len()));
-            c.context
+            let written = c
+                .context
                 .compress(&mut c.scratch, data, level)
-                .map_err(zstd_error)?;
-            let mut out = Vec::with_capacity(c.scratch.len() + 1);
-            out.push(COMPRESSED);
-            out.extend_from_slice(&c.scratch);
-            Ok(out)
+                .map_err(zstd_error)
+                .map(|_| c.scratch.clone());
+            if c.scratch.capacity() > SCRATCH_KEPT {
+                c.scratch = Vec::new();
+            }
+            written
         })
     }
 
-    /// What [`compress`] was given, if it is at most `capacity` bytes.
+    /// What the frames in `data` hold, if it is at most `capacity` bytes.
     pub fn decompress(data: &[u8], capacity: usize) -> io::Result<Vec<u8>> {
-        let out = super::decompress(data)?;
-        if out.len() > capacity {
-            return Err(invalid("decompressed data over the capacity given"));
-        }
-        Ok(out)
+        super::decompress(data, capacity.min(LARGEST))
     }
 }
 
 pub mod stream {
     use super::*;
 
-    /// What [`block::compress`](super::block::compress) was given, read
-    /// whole from `source`.
+    /// What the frames read whole from `source` hold.
     pub fn decode_all<R: io::Read>(mut source: R) -> io::Result<Vec<u8>> {
         let mut input = Vec::new();
         source.read_to_end(&mut input)?;
-        super::decompress(&input)
+        super::decompress(&input, LARGEST)
     }
 }
 
-fn decompress(data: &[u8]) -> io::Result<Vec<u8>> {
-    match data.split_first() {
-        Some((&STORED, rest)) => Ok(rest.to_vec()),
-        Some((&COMPRESSED, frame)) => {
-            let size = zstd_safe::get_frame_content_size(frame);
-            if size >= zstd_safe::CONTENTSIZE_ERROR {
-                return Err(invalid("zstd frame without its content size"));
-            }
-            // A damaged header could name any size; no fragment sled
-            // writes comes near this.
-            let size = usize::try_from(size)
-                .ok()
-                .filter(|&n| n <= LARGEST_FRAGMENT)
-                .ok_or_else(|| invalid("zstd frame larger than any fragment"))?;
-            let mut out = Vec::with_capacity(size);
-            with_decompressor(|d| d.decompress(&mut out, frame)).map_err(zstd_error)?;
-            if out.len() != size {
-                return Err(invalid("zstd frame shorter than its content size"));
-            }
-            Ok(out)
+/// The frames in `data`, one after another, decompressed; their sizes are
+/// checked against `limit` before anything is reserved.
+fn decompress(mut data: &[u8], limit: usize) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let size = zstd_safe::get_frame_content_size(data);
+        if size >= zstd_safe::CONTENTSIZE_ERROR {
+            return Err(invalid("not a zstd frame with its content size"));
         }
-        Some(_) => Err(invalid("unknown fragment tag")),
-        None => Err(invalid("empty fragment")),
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&n| n <= limit - out.len())
+            .ok_or_else(|| invalid("zstd frame larger than the room given"))?;
+        let frame = zstd_safe::find_frame_compressed_size(data).map_err(zstd_error)?;
+        let frame = data
+            .get(..frame)
+            .ok_or_else(|| invalid("zstd frame cut short"))?;
+        let mut part = Vec::with_capacity(size);
+        with_decompressor(|d| d.decompress(&mut part, frame)).map_err(zstd_error)?;
+        if part.len() != size {
+            return Err(invalid("zstd frame shorter than its content size"));
+        }
+        if out.is_empty() {
+            out = part;
+        } else {
+            out.extend_from_slice(&part);
+        }
+        data = &data[frame.len()..];
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -177,12 +205,20 @@ mod tests {
         line.iter().copied().cycle().take(len).collect()
     }
 
+    /// zstd's own one-shot decompression, no context of ours.
+    fn plain_zstd(frame: &[u8], len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len);
+        zstd_safe::decompress(&mut out, frame).unwrap();
+        out
+    }
+
     #[test]
-    fn every_size_reads_back_as_written() {
+    fn every_size_reads_back_here_and_with_zstd_itself() {
         for len in [
             0,
             1,
-            100,
+            255,
+            256,
             SMALLEST_COMPRESSED - 1,
             SMALLEST_COMPRESSED,
             5000,
@@ -192,27 +228,43 @@ mod tests {
             let packed = block::compress(&data, 1).unwrap();
             assert_eq!(stream::decode_all(&packed[..]).unwrap(), data, "{len}");
             assert_eq!(block::decompress(&packed, len).unwrap(), data, "{len}");
+            assert_eq!(plain_zstd(&packed, len), data, "{len}");
+            // And what zstd writes itself (a folder written before the
+            // patch, or by the zstd crate) reads here.
+            let mut theirs = Vec::with_capacity(zstd_safe::compress_bound(len));
+            zstd_safe::compress(&mut theirs, &data, 3).unwrap();
+            assert_eq!(stream::decode_all(&theirs[..]).unwrap(), data, "{len}");
         }
     }
 
     #[test]
-    fn small_fragments_are_stored_and_large_ones_shrink() {
-        let small = block::compress(&sample(SMALLEST_COMPRESSED - 1), 1).unwrap();
-        assert_eq!(small[0], STORED);
-        assert_eq!(small.len(), SMALLEST_COMPRESSED);
+    fn small_messages_are_raw_frames_and_large_ones_shrink() {
+        for (len, frame) in [(0, 9), (255, 9), (256, 10), (SMALLEST_COMPRESSED - 1, 10)] {
+            let small = block::compress(&sample(len), 1).unwrap();
+            assert_eq!(small.len(), len + frame, "{len}");
+            assert_eq!(small[..4], zstd_safe::MAGICNUMBER.to_le_bytes());
+            assert_eq!(&small[frame..], &sample(len)[..], "{len}");
+        }
         let large = block::compress(&sample(8000), 1).unwrap();
-        assert_eq!(large[0], COMPRESSED);
         assert!(large.len() < 1000, "{}", large.len());
     }
 
     #[test]
-    fn damaged_fragments_are_errors_not_panics() {
+    fn frames_one_after_another_read_as_one() {
+        let (a, b) = (sample(300), sample(7000));
+        let mut both = block::compress(&a, 1).unwrap();
+        both.extend(block::compress(&b, 1).unwrap());
+        assert_eq!(stream::decode_all(&both[..]).unwrap(), [a, b].concat());
+    }
+
+    #[test]
+    fn damaged_messages_are_errors_not_panics() {
         let packed = block::compress(&sample(5000), 1).unwrap();
         for bad in [
-            &[][..],
             &[7, 1, 2, 3][..],
             &packed[..packed.len() / 2],
-            &[COMPRESSED, 0x28, 0xb5, 0x2f][..],
+            &packed[..4],
+            &block::compress(&sample(300), 1).unwrap()[..200],
         ] {
             assert!(stream::decode_all(bad).is_err(), "{bad:?}");
         }
@@ -229,24 +281,25 @@ mod tests {
     fn a_header_naming_a_huge_size_is_an_error_not_an_allocation() {
         // Magic, a descriptor saying "single segment, 8-byte content
         // size", then 2^40.
-        let mut frame = vec![COMPRESSED, 0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        let mut frame = zstd_safe::MAGICNUMBER.to_le_bytes().to_vec();
+        frame.push(0xe0);
         frame.extend_from_slice(&(1u64 << 40).to_le_bytes());
         frame.extend_from_slice(&[0; 8]);
         let e = stream::decode_all(&frame[..]).unwrap_err();
-        assert!(e.to_string().contains("larger than any fragment"), "{e}");
+        assert!(e.to_string().contains("larger than the room given"), "{e}");
     }
 
     #[test]
     fn a_context_in_use_is_not_borrowed_twice() {
         let data = sample(4000);
         let inner = with_compressor(|_| block::compress(&data, 1).unwrap());
-        assert_eq!(inner[0], COMPRESSED);
+        assert!(inner.len() < data.len());
         let back = with_decompressor(|_| stream::decode_all(&inner[..]).unwrap());
         assert_eq!(back, data);
     }
 
     #[test]
-    fn threads_keep_contexts_of_their_own() {
+    fn threads_compress_side_by_side() {
         let handles: Vec<_> = (0..4)
             .map(|i| {
                 std::thread::spawn(move || {
