@@ -26,6 +26,8 @@ use std::io;
 
 /// Messages shorter than this are stored in a raw block.
 pub const SMALLEST_COMPRESSED: usize = 1024;
+// A raw frame's header here counts its size in at most two bytes.
+const _: () = assert!(SMALLEST_COMPRESSED <= 1 << 16);
 
 /// The largest message written or read (a frame header naming more is
 /// damage, not a reason to reserve that much).
@@ -97,14 +99,13 @@ fn invalid(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
 }
 
-/// `data` (under 64 KiB) as one zstd frame of one raw block, as RFC 8878
+/// `data` (under [`SMALLEST_COMPRESSED`]) as one zstd frame of one raw block, as RFC 8878
 /// lays it out: the magic number; a frame header descriptor saying "single
 /// segment" with a content size of one byte (or of two, counted from 256);
 /// the content size; a block header (last block, type raw, its size, three
 /// bytes little-endian); the bytes.
 fn raw_frame(data: &[u8]) -> Vec<u8> {
     let len = data.len();
-    assert!(len < (1 << 16), "a raw frame here holds under 64 KiB");
     let mut out = Vec::with_capacity(len + 10);
     out.extend_from_slice(&zstd_safe::MAGICNUMBER.to_le_bytes());
     if len < 256 {
