@@ -244,8 +244,8 @@ enum Command {
         /// Fortsätt och följ nya händelser.
         #[arg(long)]
         follow: bool,
-        /// Händelser per sled-batch (standard 512).
-        #[arg(long, default_value_t = 512, value_name = "ANTAL")]
+        /// Händelser per sled-batch.
+        #[arg(long, default_value_t = styr_projections::FLUSH_EVENTS, value_name = "ANTAL")]
         flush_every: usize,
     },
     /// Bygger om en kommuns projektion från JetStream och skriver dess

@@ -367,7 +367,8 @@ async fn main() {
     let r = n / start.elapsed().as_secs_f64();
     styr_testkit::bench_figure(&bench_name(), "projection_rebuild", r, "events/s");
     println!(
-        "projection rebuild (sled, 512/batch)     {r:>10.0} events/s   {:.2}x",
+        "projection rebuild (sled, {}/batch)     {r:>10.0} events/s   {:.2}x",
+        styr_projections::FLUSH_EVENTS,
         r / raw
     );
     // Whether the rate holds as the folder fills: the first tenth of the
@@ -413,7 +414,7 @@ async fn main() {
         .collect();
     println!("  entries per kind:\n    {}", line.join("\n    "));
 
-    // A live projection writes a batch per decision or so, not 512 events
+    // A live projection writes a batch per decision or so, not 256 events
     // at a time: one kommun projected an event a batch, its folder beside
     // its share of the log (left out for long histories: it takes long).
     if per <= 50_000 {

@@ -26,7 +26,7 @@ pub use balanskrav::*;
 pub use crosscut::*;
 pub use kv::{KvRead, MemKv, Overlay};
 pub use parts::Part;
-pub use projector::{digest, Checkpoint, Projector};
+pub use projector::{digest, Checkpoint, Projector, FLUSH_EVENTS};
 pub use query::*;
 pub use record::new_event;
 pub use versions::{Past, VersionedView};

@@ -136,6 +136,13 @@ fn is_lock_error(e: &sled::Error) -> bool {
         || e.to_string().contains("could not acquire lock")
 }
 
+/// How many events a rebuild or catch-up applies between two sled batches
+/// by default. A batch also ends a segment of the kept versions once the
+/// segment holds 256 events (`SEGMENT_EVENTS`), so this bounds what a past
+/// view folds on top of them: 256 gave past views a p99 a third lower than
+/// 512 at the same rebuild rate (128: no lower again, the rebuild slower).
+pub const FLUSH_EVENTS: usize = 256;
+
 /// One node's projection of any number of kommuner.
 pub struct Projector {
     _db: sled::Db,
@@ -271,7 +278,7 @@ impl Projector {
             _db: db,
             tree,
             path: path.to_path_buf(),
-            flush_every: 512,
+            flush_every: FLUSH_EVENTS,
             segment_events: versions::SEGMENT_EVENTS,
             read_through: versions::READ_THROUGH,
             applying: Default::default(),
