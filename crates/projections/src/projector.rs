@@ -140,7 +140,8 @@ fn is_lock_error(e: &sled::Error) -> bool {
 /// by default. A batch also ends a segment of the kept versions once the
 /// segment holds 256 events (`SEGMENT_EVENTS`), so this bounds what a past
 /// view folds on top of them: 256 gave past views a p99 a third lower than
-/// 512 at the same rebuild rate (128: no lower again, the rebuild slower).
+/// 512, the rebuild's rate within noise (128: no lower again, the rebuild
+/// slower).
 pub const FLUSH_EVENTS: usize = 256;
 
 /// One node's projection of any number of kommuner.
