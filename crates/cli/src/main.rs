@@ -244,7 +244,7 @@ enum Command {
         /// Fortsätt och följ nya händelser.
         #[arg(long)]
         follow: bool,
-        /// Händelser per sled-batch.
+        /// Händelser per sled-batch (standard 256).
         #[arg(long, default_value_t = styr_projections::FLUSH_EVENTS, value_name = "ANTAL")]
         flush_every: usize,
     },
@@ -679,5 +679,19 @@ mod tests {
         assert!(broken_pipe(&anyhow::Error::new(StdoutError(pipe()))));
         // A broken pipe to the NATS server is an error like any other.
         assert!(!broken_pipe(&anyhow::Error::new(Wrapped(pipe()))));
+    }
+
+    #[test]
+    fn the_flush_help_names_the_default_it_gets() {
+        let command = <super::Cli as clap::CommandFactory>::command();
+        let project = command.find_subcommand("project").unwrap();
+        let flush = project
+            .get_arguments()
+            .find(|a| a.get_id() == "flush_every")
+            .unwrap();
+        let help = flush.get_help().unwrap().to_string();
+        let default = styr_projections::FLUSH_EVENTS.to_string();
+        assert!(help.contains(&format!("(standard {default})")), "{help}");
+        assert_eq!(flush.get_default_values(), [default.as_str()]);
     }
 }

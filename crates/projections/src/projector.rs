@@ -141,7 +141,7 @@ fn is_lock_error(e: &sled::Error) -> bool {
 /// segment holds 256 events (`SEGMENT_EVENTS`), so this bounds what a past
 /// view folds on top of them: 256 gave past views a p99 a third lower than
 /// 512, the rebuild's rate within noise (128: no lower again, the rebuild
-/// slower).
+/// slower). The CLI's `project --flush-every` help names the figure.
 pub const FLUSH_EVENTS: usize = 256;
 
 /// One node's projection of any number of kommuner.
