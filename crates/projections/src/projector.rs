@@ -818,17 +818,22 @@ impl Projector {
                 Decoded::Foreign(f) => segment.add_foreign(f.sequence),
             }
         }
-        segment.at = Some(cp.clone());
         // A segment closes when it is full, and with a rättelse: only a
         // closed segment's end is a past view's base, and a question after
         // a rättelse can start from none before it.
         if segment.events >= self.segment_events || segment.rattelse {
+            segment.at = Some(cp.clone());
             batch.insert(
                 versions::segment_key(kommun, segment.end).as_bytes(),
                 serde_json::to_vec(&segment)?,
             );
             batch.remove(open_key.as_bytes());
         } else {
+            // The open segment ends where the checkpoint written beside it
+            // stands, so it is kept without a copy of it: a live projection
+            // rewrites it with every batch, and the copy was a third of
+            // what such a batch wrote besides the views.
+            segment.at = None;
             batch.insert(open_key.as_bytes(), serde_json::to_vec(&segment)?);
         }
         batch.insert(checkpoint_key(kommun).as_bytes(), serde_json::to_vec(&cp)?);

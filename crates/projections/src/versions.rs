@@ -16,7 +16,7 @@
 //!   ending with a batch: its range, where the chain stood at its end, the
 //!   range of its effective dates and recording times, and whether it holds
 //!   a rättelse or a foreign message. `mo/<kommun>`: the segment still
-//!   open.
+//!   open (without where the chain stood: the checkpoint says).
 //!
 //! [`Projector::as_of`]: crate::Projector::as_of
 
@@ -143,7 +143,9 @@ pub(crate) struct Segment {
     pub first: u64,
     pub end: u64,
     pub events: u64,
-    /// Where the chain stood after `end`.
+    /// Where the chain stood after `end`; a closed segment's only (a
+    /// question reads on from there). The open segment ends where the
+    /// kommun's checkpoint stands and keeps none.
     pub at: Option<Checkpoint>,
     pub effective: Option<(NaiveDate, NaiveDate)>,
     pub recorded: Option<(DateTime<Utc>, DateTime<Utc>)>,
