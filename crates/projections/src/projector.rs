@@ -137,12 +137,13 @@ fn is_lock_error(e: &sled::Error) -> bool {
 }
 
 /// How many events a rebuild or catch-up applies between two sled batches
-/// by default. A batch also ends a segment of the kept versions once the
-/// segment holds 256 events (`SEGMENT_EVENTS`), so this bounds what a past
-/// view folds on top of them: 256 gave past views a p99 a third lower than
-/// 512, the rebuild's rate within noise (128: no lower again, the rebuild
-/// slower). The CLI's `project --flush-every` help names the figure.
-pub const FLUSH_EVENTS: usize = 256;
+/// by default: one segment of the kept versions (a segment closes at the
+/// end of the batch that fills it), so that a past view folds at most that
+/// many events on top of them. 256 gave past views a p99 a third lower
+/// than 512, the rebuild's rate within noise (128: no lower again, the
+/// rebuild slower). The CLI's `project --flush-every` help names the
+/// figure.
+pub const FLUSH_EVENTS: usize = versions::SEGMENT_EVENTS as usize;
 
 /// One node's projection of any number of kommuner.
 pub struct Projector {
@@ -831,8 +832,8 @@ impl Projector {
         } else {
             // The open segment ends where the checkpoint written beside it
             // stands, so it is kept without a copy of it: a live projection
-            // rewrites it with every batch, and the copy was a third of
-            // what such a batch wrote besides the views.
+            // rewrites it with every batch, and the copy was about a third
+            // of the JSON such a batch wrote besides the views.
             segment.at = None;
             batch.insert(open_key.as_bytes(), serde_json::to_vec(&segment)?);
         }
