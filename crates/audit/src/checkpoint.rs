@@ -48,6 +48,7 @@ pub struct Checkpointer<'a> {
 fn system_decision(key: String, events: Vec<Event>) -> Decision {
     let today = Utc::now().date_naive();
     Decision {
+        submission_digest: None,
         idempotency_key: key,
         recorded_by: "styrkedja".into(),
         correlation_id: uuid::Uuid::now_v7(),

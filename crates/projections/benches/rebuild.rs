@@ -194,6 +194,7 @@ fn filler(i: usize) -> Event {
 /// `effective`.
 fn kf_decision(key: String, effective: NaiveDate, events: &[Event]) -> Decision {
     Decision {
+        submission_digest: None,
         idempotency_key: key,
         recorded_by: "bench".into(),
         correlation_id: uuid::Uuid::now_v7(),

@@ -237,6 +237,7 @@ async fn restart(url: &str, config: StoreConfig, k: &Arc<Kommuner>, offset: usiz
     // One event per decision, as a kommun's history mostly is (status
     // reports, outcomes): one idempotency key per event.
     let decision = |key: String| Decision {
+        submission_digest: None,
         idempotency_key: key,
         recorded_by: "bench".into(),
         correlation_id: uuid::Uuid::now_v7(),

@@ -707,9 +707,7 @@ impl Kommuner {
         let mut fresh = Vec::new();
         for (p, known) in todo.drain(..).zip(known) {
             if let Some(commit) = known {
-                let out = self
-                    .duplicate(kommun, &p.submission.recorded_by, commit)
-                    .await;
+                let out = self.duplicate(kommun, &p.submission, commit).await;
                 let _ = p.reply.send(out);
             } else if on_its_way.contains(&p.submission.idempotency_key)
                 || !seen.insert(p.submission.idempotency_key.clone())
@@ -864,7 +862,7 @@ impl Kommuner {
             .lookup(kommun, &p.submission.idempotency_key)
             .await
         {
-            Ok(Some(c)) => Some(self.duplicate(kommun, &p.submission.recorded_by, c).await),
+            Ok(Some(c)) => Some(self.duplicate(kommun, &p.submission, c).await),
             // Decided after groups on their way, the stream is expected to
             // be ahead of the state; the rejection waits for them instead.
             Ok(None)
@@ -961,20 +959,22 @@ impl Kommuner {
         }
     }
 
-    /// A key recorded before is a duplicate only for whoever recorded it: an
-    /// idempotency key is the recorder's, and another identity's decision
-    /// under the same key is refused rather than silently dropped.
+    /// A key recorded before is a duplicate only for whoever recorded it,
+    /// and only for the same submission: an idempotency key is the
+    /// recorder's, and another identity's decision under the same key — or
+    /// the recorder's own with other content (a corrected file sent again)
+    /// — is refused rather than silently dropped.
     async fn duplicate(
         &self,
         kommun: &KommunId,
-        identity: &str,
+        submission: &Submission,
         commit: Commit,
     ) -> Result<Outcome, ServiceError> {
         // Who recorded it must be known: "duplicate" to the wrong caller
         // would tell them a decision of theirs is recorded when it is not.
-        let raw = self
+        let (raw, recorded_digest) = self
             .store
-            .raw_message(kommun, commit.first_sequence)
+            .raw_message_and_digest(kommun, commit.first_sequence)
             .await?;
         let owner = serde_json::from_slice::<styr_store::Envelope>(&raw)
             .map(|e| e.recorded_by)
@@ -982,13 +982,25 @@ impl Kommuner {
                 sequence: commit.first_sequence,
                 detail: e.to_string(),
             })?;
+        // A decision recorded before digests were kept (or restored from
+        // an export, which keeps no headers) is taken to be the same.
+        let other_content = recorded_digest.is_some_and(|d| d != submission_digest(submission));
         Ok(match owner {
-            owner if owner != identity => Outcome::Rejected(Rejection::new(
+            owner if owner != submission.recorded_by => Outcome::Rejected(Rejection::new(
                 styr_domain::Rule::P6,
                 "idempotency_key",
                 format!(
                     "nyckeln {:?} används redan av ett annat beslut (registrerat av {owner}); välj en egen nyckel",
                     commit.idempotency_key
+                ),
+            )),
+            _ if other_content => Outcome::Rejected(Rejection::new(
+                styr_domain::Rule::P6,
+                "idempotency_key",
+                format!(
+                    "nyckeln {:?} användes redan för ett beslut med annat innehåll (sekvens {}–{}), som står kvar oförändrat; \
+                     ett nytt beslut behöver en ny nyckel, och ett fel i det registrerade rättas med en rättelse",
+                    commit.idempotency_key, commit.first_sequence, commit.last_sequence
                 ),
             )),
             _ => Outcome::Duplicate(commit),
@@ -1006,8 +1018,23 @@ fn outcome_label(result: &Result<Outcome, ServiceError>) -> &'static str {
     }
 }
 
+/// What a submission asks to be recorded — its command and provenance,
+/// not who sends it or its trace ids — digested: the same for a retry,
+/// another for any change. Keys are written in sorted order (a
+/// `serde_json::Value`'s map is ordered by key), so the digest does not
+/// depend on how the submission was written.
+fn submission_digest(submission: &Submission) -> String {
+    use sha2::Digest;
+    let content = serde_json::json!({
+        "provenance": submission.provenance,
+        "command": submission.command,
+    });
+    format!("{:x}", sha2::Sha256::digest(content.to_string().as_bytes()))
+}
+
 fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
     Decision {
+        submission_digest: Some(submission_digest(submission)),
         idempotency_key: submission.idempotency_key.clone(),
         recorded_by: submission.recorded_by.clone(),
         correlation_id: submission.correlation_id.unwrap_or_else(Uuid::now_v7),

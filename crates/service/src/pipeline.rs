@@ -281,9 +281,7 @@ impl Kommuner {
                     let _ = p.reply.send(Ok(Outcome::Recorded(commit)));
                 }
                 AppendOutcome::Duplicate(commit) => {
-                    let out = self
-                        .duplicate(kommun, &p.submission.recorded_by, commit)
-                        .await;
+                    let out = self.duplicate(kommun, &p.submission, commit).await;
                     let _ = p.reply.send(out);
                 }
                 AppendOutcome::Conflict { actual, .. } => {

@@ -282,7 +282,8 @@ fn asyncapi<'a>(event_types: impl Iterator<Item = &'a String>) -> Value {
                         "Styr-Event-Id": {"type": "string", "description": "The event id (UUIDv7)"},
                         "Styr-Event-Type": {"type": "string", "description": "The event type, e.g. UppdragClosed"},
                         "Styr-Schema-Version": {"type": "string", "description": "The payload's schema version"},
-                        "Styr-Event-Hash": {"type": "string", "description": "SHA-256 of the stored payload (verifiers recompute it)"}
+                        "Styr-Event-Hash": {"type": "string", "description": "SHA-256 of the stored payload (verifiers recompute it)"},
+                        "Styr-Submission-Digest": {"type": "string", "description": "On a decision's first event only: SHA-256 of the submission's provenance and command, which tells a retry under the same idempotency key from other content (not covered by the hash chain)"}
                     }
                 }
             }

@@ -20,6 +20,7 @@ use styr_store::{
 
 fn decision(i: usize, events: usize) -> Decision {
     Decision {
+        submission_digest: None,
         idempotency_key: format!("bench-{i}"),
         recorded_by: "bench".into(),
         correlation_id: uuid::Uuid::now_v7(),

@@ -269,6 +269,14 @@ pub struct Decision {
     pub causation_id: Option<Uuid>,
     pub provenance: Provenance,
     pub events: Vec<NewEvent>,
+    /// What the decision was decided from (its command and provenance as
+    /// the caller submitted them), digested by whoever decided it: carried
+    /// in the header [`HEADER_SUBMISSION_DIGEST`] of the decision's first
+    /// message, so that a later submission under the same key can be told
+    /// apart from a retry of this one. `None` writes no header.
+    ///
+    /// [`HEADER_SUBMISSION_DIGEST`]: crate::HEADER_SUBMISSION_DIGEST
+    pub submission_digest: Option<String>,
 }
 
 /// At most this many events in one decision (the JetStream batch limit).

@@ -30,6 +30,7 @@ pub use store::{
     connect_options, with_tls_ca, AppendOutcome, Begun, ChainEnd, ChainPosition, Commit,
     CommitArchive, EventStore, InFlight, Settled, Staged, StoreConfig, StreamHealth,
     HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
+    HEADER_SUBMISSION_DIGEST,
 };
 pub use styr_provenance::{DecidedBy, Provenance};
 

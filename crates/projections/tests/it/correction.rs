@@ -238,6 +238,7 @@ async fn an_annotation_joins_the_history_of_what_its_decision_touched() {
             &k,
             expected,
             styr_store::Decision {
+                submission_digest: None,
                 idempotency_key: "anteckning".into(),
                 recorded_by: last.recorded_by.clone(),
                 correlation_id: Uuid::now_v7(),

@@ -142,6 +142,7 @@ async fn a_past_view_from_the_versions_is_the_fold() {
             signature: "cd".repeat(64),
         });
         let decision = styr_store::Decision {
+            submission_digest: None,
             idempotency_key: format!("kontrollpunkt-{i}"),
             recorded_by: "styrkedja".into(),
             correlation_id: uuid::Uuid::now_v7(),

@@ -57,6 +57,7 @@ impl Writer {
             .decide_as_with(&d.recorded_by, &d.provenance, &d.command, original.as_ref())
             .unwrap_or_else(|r| panic!("{} was rejected: {r}", d.idempotency_key));
         let decision = Decision {
+            submission_digest: None,
             idempotency_key: d.idempotency_key.clone(),
             recorded_by: d.recorded_by.clone(),
             correlation_id: uuid::Uuid::now_v7(),

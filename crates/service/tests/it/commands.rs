@@ -126,6 +126,69 @@ async fn a_rejected_command_appends_nothing() {
     assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), before);
 }
 
+/// `submission` with its paragraph changed: the same command, other content.
+fn with_paragraph(submission: &Submission, paragraph: &str) -> Submission {
+    let mut v = serde_json::to_value(submission).unwrap();
+    v["provenance"]["decided_by"]["paragraph"] = paragraph.into();
+    serde_json::from_value(v).unwrap()
+}
+
+/// A key is a retry only of the submission it was first used for: the
+/// recorder's own decision with other content under it (a corrected file
+/// sent again) is refused, P6, naming what stands, and records nothing —
+/// also in a process that starts afresh and reads the key from the
+/// stream. A history restored from an export keeps no digests: there a
+/// key is taken to be a retry, as before digests were kept.
+#[tokio::test]
+async fn a_key_reused_with_other_content_is_refused_not_called_a_retry() {
+    let app = spawn_app().await;
+    let k = kommuner(&app).await;
+    let kommun = KommunId::new("vimmerby").unwrap();
+    load_example(&k, &kommun).await;
+    let first = status_report("bun-status-3", "bun", 3);
+    let Outcome::Recorded(commit) = k.submit(&kommun, first.clone()).await.unwrap() else {
+        panic!("not recorded")
+    };
+    let head = k.store().last_sequence(&kommun).await.unwrap();
+    let changed = with_paragraph(&first, "33");
+    for k in [&k, &kommuner(&app).await] {
+        match k.submit(&kommun, changed.clone()).await.unwrap() {
+            Outcome::Rejected(r) => {
+                assert_eq!((r.rule, r.field.as_str()), (Rule::P6, "idempotency_key"));
+                let stands = format!("sekvens {}–{}", commit.first_sequence, commit.last_sequence);
+                assert!(r.message.contains(&stands), "{r}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            k.submit(&kommun, first.clone()).await.unwrap(),
+            Outcome::Duplicate(c) if c == commit
+        ));
+    }
+    assert_eq!(k.store().last_sequence(&kommun).await.unwrap(), head);
+
+    // Restored from an export: the same bytes, no headers.
+    let elsewhere = spawn_app().await;
+    let messages: Vec<_> = k
+        .store()
+        .read(&kommun, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.sequence, e.raw))
+        .collect();
+    let restored = kommuner(&elsewhere).await;
+    restored
+        .store()
+        .restore(&kommun, &messages, |_| {})
+        .await
+        .unwrap();
+    assert!(matches!(
+        restored.submit(&kommun, changed).await.unwrap(),
+        Outcome::Duplicate(c) if c.sequences() == commit.sequences()
+    ));
+}
+
 fn status_report(key: &str, body: &str, day: u32) -> Submission {
     serde_json::from_value(serde_json::json!({
         "idempotency_key": key, "recorded_by": "exempel-laddning",
@@ -225,7 +288,7 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
     };
     // More callers than one group takes, each submitting in turn: valid
     // reports, reports by a body the uppdrag is not given to (P1), and keys
-    // sent twice at once.
+    // sent twice at once (the same submission: a retry).
     let mut callers = Vec::new();
     for c in 0..160u32 {
         let (a, kommun) = (a.clone(), kommun.clone());
@@ -237,7 +300,12 @@ async fn pipelined_groups_beside_another_writer_land_once_with_the_right_answers
                     (8..16, 2) => (format!("twice-{}", c / 2), "bun"),
                     _ => (format!("ok-{c}-{round}"), "bun"),
                 };
-                let s = status_report(&key, body, 1 + (c + round) % 28);
+                let day = if key.starts_with("twice-") {
+                    c / 2
+                } else {
+                    c + round
+                };
+                let s = status_report(&key, body, 1 + day % 28);
                 out.push((key, a.submit(&kommun, s).await.unwrap()));
             }
             out
@@ -297,44 +365,56 @@ async fn concurrent_submissions_share_commits_and_each_gets_its_own_answer() {
     load_example(&k, &kommun).await;
     let before = k.store().last_sequence(&kommun).await.unwrap();
     let mut tasks = Vec::new();
-    for i in 0..40u32 {
-        // 30 valid reports, 8 by a body the uppdrag is not given to (P1), and
-        // the same key twice.
+    for i in 0..42u32 {
+        // 30 valid reports, 8 by a body the uppdrag is not given to (P1),
+        // the same submission twice, and two under one key that differ.
         let (key, body) = match i {
             0..30 => (
                 format!("ok-{i}"),
                 if i.is_multiple_of(2) { "sn" } else { "bun" },
             ),
             30..38 => (format!("bad-{i}"), "kfn"),
-            _ => ("same-key".to_owned(), "sn"),
+            38..40 => ("same-key".to_owned(), "sn"),
+            _ => ("reused-key".to_owned(), "sn"),
         };
         let k = k.clone();
         let kommun = kommun.clone();
         tasks.push(tokio::spawn(async move {
-            let s = status_report(&key, body, 1 + i % 28);
+            let day = if key == "same-key" { 38 } else { i };
+            let s = status_report(&key, body, 1 + day % 28);
             (key, k.submit(&kommun, s).await.unwrap())
         }));
     }
     let mut recorded = 0;
     let mut same_key = Vec::new();
+    let mut reused_key = Vec::new();
     for t in tasks {
         let (key, outcome) = t.await.unwrap();
         match (&outcome, key.as_str()) {
             (Outcome::Recorded(_), k) if k.starts_with("ok-") => recorded += 1,
             (Outcome::Rejected(r), k) if k.starts_with("bad-") => assert_eq!(r.rule, Rule::P1),
             (_, "same-key") => same_key.push(outcome),
+            (_, "reused-key") => reused_key.push(outcome),
             other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(recorded, 30);
     assert_eq!(recorded_and_again(&same_key), (1, 1), "{same_key:?}");
+    // Whichever came first stands; the other is refused, not a retry.
+    assert_eq!(recorded_and_again(&reused_key), (1, 0), "{reused_key:?}");
+    assert!(
+        reused_key
+            .iter()
+            .any(|o| matches!(o, Outcome::Rejected(r) if r.rule == Rule::P6)),
+        "{reused_key:?}"
+    );
     let events = k.store().read(&kommun, before + 1).await.unwrap();
-    assert_eq!(events.len(), 31);
+    assert_eq!(events.len(), 32);
     let keys: std::collections::BTreeSet<_> = events
         .iter()
         .map(|e| e.envelope.idempotency_key.clone())
         .collect();
-    assert_eq!(keys.len(), 31);
+    assert_eq!(keys.len(), 32);
 }
 
 /// Inputs once accepted (or answered "unavailable", or panicking): each is

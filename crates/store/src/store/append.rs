@@ -612,6 +612,11 @@ impl EventStore {
                 schema_version: envelope.schema_version,
                 hash,
                 bytes: Bytes::from(bytes),
+                submission_digest: if index == 0 {
+                    decision.submission_digest.clone()
+                } else {
+                    None
+                },
             });
         }
         Ok(out)
@@ -682,6 +687,8 @@ impl EventStore {
                     schema_version,
                     hash: ChainHash::of_event(raw),
                     bytes: raw.clone(),
+                    // An export keeps the stored bytes, not the headers.
+                    submission_digest: None,
                 }
             })
             .collect();
@@ -858,6 +865,7 @@ fn key_decision(key: &SigningKey, old: Option<&SigningKey>) -> Decision {
         payload["endorsement"] = hex::encode(old.sign(public.as_bytes()).to_bytes()).into();
     }
     Decision {
+        submission_digest: None,
         idempotency_key: format!("key-{kid}"),
         recorded_by: "styrkedja".into(),
         correlation_id: Uuid::now_v7(),

@@ -24,7 +24,10 @@ use crate::{KommunId, StoreError};
 use log::KommunLog;
 
 pub use health::StreamHealth;
-pub use wire::{HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION};
+pub use wire::{
+    HEADER_EVENT_HASH, HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_SCHEMA_VERSION,
+    HEADER_SUBMISSION_DIGEST,
+};
 
 /// Room left in a message for headers when checking payload size.
 const HEADER_ALLOWANCE: usize = 1024;

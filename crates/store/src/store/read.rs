@@ -134,6 +134,31 @@ impl EventStore {
 
     /// The stored bytes of one message, read from the stream's leader.
     pub async fn raw_message(&self, kommun: &KommunId, sequence: u64) -> Result<Bytes, StoreError> {
+        Ok(self.stored_message(kommun, sequence).await?.payload)
+    }
+
+    /// The stored bytes of one message and, on a decision's first message,
+    /// the digest of the submission it was decided from
+    /// ([`crate::HEADER_SUBMISSION_DIGEST`]; absent on messages written
+    /// before it existed, restored from an export, or not Styrkedja's).
+    pub async fn raw_message_and_digest(
+        &self,
+        kommun: &KommunId,
+        sequence: u64,
+    ) -> Result<(Bytes, Option<String>), StoreError> {
+        let message = self.stored_message(kommun, sequence).await?;
+        let digest = message
+            .headers
+            .get(super::wire::HEADER_SUBMISSION_DIGEST)
+            .map(|v| v.as_str().to_owned());
+        Ok((message.payload, digest))
+    }
+
+    async fn stored_message(
+        &self,
+        kommun: &KommunId,
+        sequence: u64,
+    ) -> Result<async_nats::jetstream::message::StreamMessage, StoreError> {
         let Some(stream) = self.existing_stream(kommun).await? else {
             return Err(StoreError::nats_said(
                 "reading a message",
@@ -144,7 +169,7 @@ impl EventStore {
             .get_raw_message(sequence)
             .await
             .map_err(|e| StoreError::nats("reading a message", e))?;
-        Ok(message.payload)
+        Ok(message)
     }
 }
 

@@ -22,6 +22,12 @@ pub const HEADER_SCHEMA_VERSION: &str = "Styr-Schema-Version";
 pub const HEADER_EVENT_ID: &str = "Styr-Event-Id";
 /// Header carrying the event's chain hash (a convenience; verifiers recompute it).
 pub const HEADER_EVENT_HASH: &str = "Styr-Event-Hash";
+/// Header on a decision's first message: a digest of the submission it was
+/// decided from ([`crate::Decision::submission_digest`]), so that a retry
+/// under the same idempotency key is told from another decision reusing
+/// it. Not covered by the hash chain: it decides only how a repeated key
+/// is answered.
+pub const HEADER_SUBMISSION_DIGEST: &str = "Styr-Submission-Digest";
 
 /// JetStream's error code for a failed expected-last-sequence check.
 const ERR_WRONG_LAST_SEQUENCE: u64 = 10071;
@@ -34,6 +40,8 @@ pub(super) struct Prepared {
     pub(super) schema_version: u32,
     pub(super) hash: ChainHash,
     pub(super) bytes: Bytes,
+    /// On a decision's first event, the digest of its submission.
+    pub(super) submission_digest: Option<String>,
 }
 
 /// Why a batch did not come back acknowledged.
@@ -75,6 +83,9 @@ fn headers(
     headers.insert(HEADER_EVENT_TYPE, event.event_type.as_str());
     headers.insert(HEADER_SCHEMA_VERSION, event.schema_version.to_string());
     headers.insert(HEADER_EVENT_HASH, event.hash.to_hex());
+    if let Some(digest) = &event.submission_digest {
+        headers.insert(HEADER_SUBMISSION_DIGEST, digest.as_str());
+    }
     if n > 1 || ending == Ending::Open {
         headers.insert(NATS_BATCH_ID, batch_id);
         headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string());
@@ -339,6 +350,7 @@ mod tests {
             schema_version: 1,
             hash: ChainHash([0; 32]),
             bytes: Bytes::from(vec![b'x'; size]),
+            submission_digest: None,
         }
     }
 

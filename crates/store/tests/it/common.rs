@@ -28,6 +28,7 @@ pub fn provenance() -> Provenance {
 /// A decision of `n` events on aggregates `goal-0..n`, under `key`.
 pub fn decision(key: &str, n: usize) -> Decision {
     Decision {
+        submission_digest: None,
         idempotency_key: key.to_owned(),
         recorded_by: "test".into(),
         correlation_id: Uuid::now_v7(),
