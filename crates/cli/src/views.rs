@@ -338,12 +338,14 @@ pub async fn run(store: Option<&EventStore>, dir: &std::path::Path, query: &Quer
         Query::Plan { kommun, year, when } => {
             let k = crate::kommun(kommun)?;
             let v = view(store, dir, &k, when).await?;
-            let plan = styr_projections::plan(v.kv(), &k, *year)?;
             if when.json {
-                let plan = styr_projections::PlanAnswer::Built(Box::new(plan));
+                // The service's answer: each indicator's and uppdrag's
+                // latest values, with their counts.
+                let plan = styr_projections::plan_answer(v.kv(), &k, *year)?;
+                let plan = styr_projections::PlanAnswer::Answered(Box::new(plan));
                 return v.reply(&k, QueryResult::Plan(plan));
             }
-            print_plan(&plan)?;
+            print_plan(&styr_projections::plan(v.kv(), &k, *year)?)?;
         }
         Query::Chain { kommun, node, when } => {
             let k = crate::kommun(kommun)?;

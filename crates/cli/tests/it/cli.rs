@@ -208,6 +208,33 @@ async fn queries_live_and_as_of() {
     let plan = &plan["result"];
     assert_eq!(plan["budget"]["year"], 2026);
     assert_eq!(plan["kf_goals"].as_array().unwrap().len(), 4);
+    // As the service answers it: an indicator's latest 12 values and
+    // the count of all (here 14 more recorded on top of the example's).
+    let outcomes: Vec<serde_json::Value> = (1..=14)
+        .map(|i| {
+            serde_json::json!({
+                "idempotency_key": format!("behoriga-{i}"), "recorded_by": "exempel-laddning",
+                "provenance": {"decided_by": {"kind": "official", "official": "Controller", "unit": "ks-forv", "decision_date": "2026-09-02"}, "effective_date": "2026-09-02"},
+                "command": {"command": "record_outcome", "goal": "kf-m2", "indicator": "behoriga-gy", "period": "2026", "value": 80 + i, "source": "test"}
+            })
+        })
+        .collect();
+    let file = cli.nats.path("outcomes.json");
+    std::fs::write(&file, serde_json::to_vec(&outcomes).unwrap()).unwrap();
+    let out = cli.run(&["submit", "vimmerby", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let plan = reply(&q(&["plan", "vimmerby", "2026", "--json"]));
+    let goal = plan["result"]["kf_goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "kf-m2")
+        .unwrap();
+    assert_eq!(
+        goal["outcomes"]["behoriga-gy"].as_array().unwrap().len(),
+        12
+    );
+    assert!(goal["outcome_counts"]["behoriga-gy"].as_u64().unwrap() >= 14);
     let t = text(&q(&["plan", "vimmerby", "2026"]));
     assert!(
         t.contains("Barn- och utbildningsnämnden") && t.contains("498600"),
