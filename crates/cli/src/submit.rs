@@ -12,6 +12,16 @@ pub(crate) async fn submit(ctx: &mut Ctx<'_>, k: &str, file: &std::path::Path) -
     let submissions = read_submissions(file)?;
     let backend = ctx.backend().await?;
     let kommuner = backend.kommuner();
+    // Only a register_kommun starts a history: any other first decision
+    // to a kommun with none is a mistyped name, said as such (the domain
+    // would refuse it too, without knowing the name).
+    let registers = matches!(
+        submissions.first().map(|s| &s.command),
+        Some(styr_domain::Command::RegisterKommun(_))
+    );
+    if !registers {
+        crate::context::require_kommun(kommuner.store(), &k).await?;
+    }
     let bar = progress(submissions.len() as u64, "registrerar");
     for (i, s) in submissions.into_iter().enumerate() {
         bar.inc(1);

@@ -998,13 +998,23 @@ impl Kommuner {
                 styr_domain::Rule::P6,
                 "idempotency_key",
                 format!(
-                    "nyckeln {:?} användes redan för ett beslut med annat innehåll (sekvens {}–{}), som står kvar oförändrat; \
+                    "nyckeln {:?} användes redan för ett beslut med annat innehåll ({}), som står kvar oförändrat; \
                      ett nytt beslut behöver en ny nyckel, och ett fel i det registrerade rättas med en rättelse",
-                    commit.idempotency_key, commit.first_sequence, commit.last_sequence
+                    commit.idempotency_key,
+                    sequences_sv(&commit)
                 ),
             )),
             _ => Outcome::Duplicate(commit),
         })
+    }
+}
+
+/// Where a commit stands, in words: "sekvens 7" or "sekvens 7–9".
+fn sequences_sv(commit: &Commit) -> String {
+    if commit.first_sequence == commit.last_sequence {
+        format!("sekvens {}", commit.first_sequence)
+    } else {
+        format!("sekvens {}–{}", commit.first_sequence, commit.last_sequence)
     }
 }
 

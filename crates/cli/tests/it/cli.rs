@@ -116,6 +116,30 @@ async fn example_then_submit_with_exit_codes() {
     let out = cli.run(&["submit", "vimmerby", &ok]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out).contains("fanns redan"));
+    // The same key with other content: refused (P6), the first stands.
+    let changed = cli.file(
+        "changed.json",
+        &REPORT.replacen("not_started", "ongoing", 1),
+    );
+    let out = cli.run(&["submit", "vimmerby", &changed]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("annat innehåll") && text(&out).contains("[P6"),
+        "{}",
+        text(&out)
+    );
+    // A mistyped kommun: named, with the kommuner there are (exit 1), and
+    // no stream made for it.
+    let out = cli.run(&["submit", "vimerby", &ok]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("kommunen vimerby finns inte här")
+            && text(&out).contains("kända kommuner: vimmerby"),
+        "{}",
+        text(&out)
+    );
+    let out = cli.run(&["health", "vimerby"]);
+    assert!(text(&out).contains("ingen ström"), "{}", text(&out));
 
     // The same kind of decision as YAML.
     let yaml = cli.file(
