@@ -22,8 +22,8 @@ pub async fn run(
 ) -> Result<()> {
     let submissions =
         example::vimmerby().context("den inbyggda exempelkommunen går inte att läsa")?;
-    let p = load(kommuner, kommun, identity, projections, submissions).await?;
-    let kv = p.view();
+    let v = load(kommuner, kommun, identity, projections, submissions).await?;
+    let kv = v.kv();
     print_chain(kv, kommun)?;
     outln!("\nBudget och ekonomi {YEAR}:")?;
     crate::views::print_economy(&styr_projections::plan(kv, kommun, YEAR)?)?;
@@ -285,7 +285,7 @@ async fn load(
     identity: &str,
     projections: &std::path::Path,
     submissions: Vec<styr_service::Submission>,
-) -> Result<styr_projections::Projector> {
+) -> Result<crate::views::View> {
     let (mut recorded, mut duplicate) = (0, 0);
     let bar = crate::progress(submissions.len() as u64, "läser in exempelkommunen");
     for s in submissions {
@@ -298,14 +298,14 @@ async fn load(
         }
     }
     bar.finish_and_clear();
-    let p = crate::views::projector(kommuner.store(), projections, kommun).await?;
-    let name = styr_projections::doc::<KommunDoc>(p.view(), kommun, KOMMUN_PATH)?
+    let v = crate::views::now(kommuner.store(), projections, kommun).await?;
+    let name = styr_projections::doc::<KommunDoc>(v.kv(), kommun, KOMMUN_PATH)?
         .map_or_else(|| kommun.to_string(), |k| k.name);
-    let seq = p.checkpoint(kommun)?.map_or(0, |c| c.sequence);
+    let seq = v.sequence;
     outln!(
         "Exempelkommunen {name} ({kommun}): {recorded} beslut registrerade, {duplicate} fanns redan; historiken har {seq} händelser.\n"
     )?;
-    Ok(p)
+    Ok(v)
 }
 
 /// `styr example --exempel gotene`: one organisation, one förvaltning
@@ -318,8 +318,8 @@ pub async fn run_gotene(
 ) -> Result<()> {
     let submissions =
         example::gotene().context("det inbyggda Götene-exemplet går inte att läsa")?;
-    let p = load(kommuner, kommun, identity, projections, submissions).await?;
-    let kv = p.view();
+    let v = load(kommuner, kommun, identity, projections, submissions).await?;
+    let kv = v.kv();
     print_chain(kv, kommun)?;
     let units: Vec<UnitDoc> = styr_projections::docs(kv, kommun, DocKind::Unit)?;
     outln!("\nEn organisation, en förvaltning: enheterna och de nämnder deras verksamhet svarar inför:")?;

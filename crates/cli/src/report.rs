@@ -51,8 +51,8 @@ pub(crate) async fn report(
             require_kommun(&backend.store, &k).await?;
             let verification =
                 styr_audit::verify_stream(&backend.store, &k, trust.options()?).await?;
-            let p = views::projector(&backend.store, &cli.projections(), &k).await?;
-            styr_audit::RevisorReport::build(p.view(), &k, *year, today, verification)?
+            let v = views::now(&backend.store, &cli.projections(), &k).await?;
+            styr_audit::RevisorReport::build(v.kv(), &k, *year, today, verification)?
         }
     };
     let report = report.grouped_by(grouping);

@@ -146,18 +146,25 @@ fn parse_global_goal(s: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("{s:?} är inget av Agenda 2030:s mål: ange ett nummer 1–17"))
 }
 
-/// Opens the node's projection and brings the kommun up to date.
-pub async fn projector(
+/// The kommun as it stands now: this node's projection brought up to
+/// date, or — while `styr serve` has the projection open — the stream
+/// folded in memory (slower, the same answer).
+pub(crate) async fn now(
     store: &EventStore,
     dir: &std::path::Path,
     kommun: &KommunId,
-) -> Result<Projector> {
-    let p = Projector::open(dir)
-        .with_context(|| format!("kunde inte öppna projektionen i {}", dir.display()))?;
-    p.catch_up(store, kommun)
-        .await
-        .context("kunde inte uppdatera projektionen")?;
-    Ok(p)
+) -> Result<View> {
+    let sequence = store.last_sequence(kommun).await?;
+    let source = match projection(store, dir, kommun).await? {
+        Some(p) => Source::Live(Box::new(p)),
+        None => Source::Past {
+            past: Past::Folded(
+                styr_projections::as_of(store, kommun, AsOf::Sequence(sequence)).await?,
+            ),
+            _projector: None,
+        },
+    };
+    Ok(View { source, sequence })
 }
 
 enum Source {
@@ -174,13 +181,14 @@ enum Source {
 
 /// A read model to answer from, and the kommun's last sequence it was
 /// answered at (the `sequence` of a `--json` reply).
-struct View {
+pub(crate) struct View {
     source: Source,
-    sequence: u64,
+    /// The stream's last sequence when the view was taken.
+    pub(crate) sequence: u64,
 }
 
 impl View {
-    fn kv(&self) -> &dyn KvRead {
+    pub(crate) fn kv(&self) -> &dyn KvRead {
         match &self.source {
             Source::Live(p) => p.view(),
             Source::Past { past, .. } => past,

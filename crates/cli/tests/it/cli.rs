@@ -955,6 +955,34 @@ async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
     assert_ne!(server_a, server_b);
     let out = submit(&data, "d2");
     assert!(text(&out).contains("registrerat"), "{}", text(&out));
+    // `example` and `report` beside it, on the projection it holds:
+    // answered from the stream, folded in memory.
+    let beside = |args: &[&str]| {
+        embedded(&data)
+            .arg("--projections")
+            .arg(data.join("projections-b"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = beside(&["example"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 beslut registrerade, 127 fanns redan")
+            && text(&out).contains("UppdragGiven"),
+        "{}",
+        text(&out)
+    );
+    let report = data.join("rapport");
+    let out = beside(&[
+        "report",
+        "vimmerby",
+        "2026",
+        "-o",
+        &report.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(report.join("rapport.html").is_file());
     // A second serve on the folder refuses (it never starts a second server,
     // nor hangs on to B's), naming the lock.
     let out = embedded(&data).arg("serve").output().unwrap();
