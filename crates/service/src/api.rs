@@ -117,19 +117,22 @@ pub struct QueryRequest {
     /// Read-your-writes: answer only once the projection has applied this sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_sequence: Option<u64>,
-    /// For a list (`history`, `outcomes`, `register`): the page after this
-    /// cursor, a previous answer's `next`.
+    /// For a list (`history`, `outcomes`, `statuses`, `register`): the page
+    /// after this cursor, a previous answer's `next`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
-    /// For a list: at most this many items (default [`DEFAULT_LIMIT`], at
-    /// most [`MAX_LIMIT`]).
+    /// For a list: at most this many items (default 200, at most 2000;
+    /// fewer when that many would not fit in one reply, and `next` leads
+    /// on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
 }
 
-/// Items in one page of a list when the request names no `limit`.
+/// Items in one page of a list when the request names no `limit` (the
+/// figure is also written in [`QueryRequest::limit`]'s doc, which the
+/// schema carries).
 pub const DEFAULT_LIMIT: usize = 200;
-/// The most items a page of a list holds.
+/// The most items a page of a list holds (likewise).
 pub const MAX_LIMIT: usize = 2000;
 
 /// The read model a query asked for.
@@ -736,8 +739,16 @@ impl Api {
 
     #[tracing::instrument(skip(self, payload))]
     /// Answers a query with the reply's JSON (written once: a kept plan is
-    /// copied into it as it is).
-    async fn query(&self, subject: &str, payload: &[u8]) -> Result<String, ApiError> {
+    /// copied into it as it is), at most `max_reply` bytes: a page of a
+    /// list that would be longer is answered shorter (its `next` leads on),
+    /// anything else that would be is an error reply saying where the
+    /// parts are.
+    async fn query(
+        &self,
+        subject: &str,
+        payload: &[u8],
+        max_reply: usize,
+    ) -> Result<String, ApiError> {
         let kommun = Self::kommun(subject)?;
         let request: QueryRequest = serde_json::from_slice(Self::body(payload)?).map_err(|e| {
             bad(
@@ -807,28 +818,41 @@ impl Api {
                 self.projector.view()
             }
         };
-        let view = View {
-            kv,
-            kommun: &kommun,
-            live: at.is_none(),
-            as_of: request.as_of,
-            after: request.after.as_deref(),
-            limit,
-        };
-        let (result, next) = self.read(&view, request.query)?;
-        // A kept plan knows about how long its JSON is: written into room
-        // enough, a megabyte is not copied at every doubling of a buffer.
-        let room = match &result {
-            QueryResult::Plan(plan) => plan.json_len_hint(),
-            _ => 0,
-        };
-        let mut out = Vec::with_capacity(room + 512);
-        serde_json::to_writer(
-            &mut out,
-            &QueryReply::new(kommun.to_string(), last, result).with_next(next),
-        )
-        .map_err(|e| ApiError::unwritable(&e))?;
-        String::from_utf8(out).map_err(|e| ApiError::unwritable(&e))
+        let mut limit = limit;
+        loop {
+            let view = View {
+                kv,
+                kommun: &kommun,
+                live: at.is_none(),
+                as_of: request.as_of,
+                after: request.after.as_deref(),
+                limit,
+            };
+            let (result, next) = self.read(&view, request.query.clone())?;
+            // A kept plan knows about how long its JSON is: written into room
+            // enough, a megabyte is not copied at every doubling of a buffer.
+            let room = match &result {
+                QueryResult::Plan(plan) => plan.json_len_hint(),
+                _ => 0,
+            };
+            let mut out = Vec::with_capacity(room + 512);
+            serde_json::to_writer(
+                &mut out,
+                &QueryReply::new(kommun.to_string(), last, result).with_next(next),
+            )
+            .map_err(|e| ApiError::unwritable(&e))?;
+            let size = out.len();
+            if size <= max_reply {
+                return String::from_utf8(out).map_err(|e| ApiError::unwritable(&e));
+            }
+            if !is_list(&request.query) || limit == 1 {
+                return Err(too_large(&request.query, size, max_reply));
+            }
+            // A shorter page, sized from this one's bytes per item with a
+            // tenth to spare (items differ in length); `next` leads on.
+            let fits = (limit as u128 * max_reply as u128 * 9 / 10 / size as u128) as usize;
+            limit = fits.clamp(1, limit - 1);
+        }
     }
 
     /// Answers `query` from `view`: the read model and, for a list, where
@@ -958,6 +982,37 @@ fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
             "invalid_query",
             format!("limit är {n}; en sida rymmer 1–{MAX_LIMIT}"),
         )),
+    }
+}
+
+/// Whether `query` asks for a list, answered a page at a time.
+fn is_list(query: &Query) -> bool {
+    matches!(
+        query,
+        Query::History { .. }
+            | Query::Register { .. }
+            | Query::Outcomes { .. }
+            | Query::Statuses { .. }
+    )
+}
+
+/// An answer longer than the server carries, with where its parts are.
+fn too_large(query: &Query, size: usize, max_reply: usize) -> ApiError {
+    let parts = match query {
+        Query::Plan { .. } => {
+            "läs planens delar sida för sida: register goal, register uppdrag, outcomes och statuses"
+        }
+        Query::Agenda2030 { .. } => "läs målen sida för sida med register goal",
+        Query::Chain { .. } => "fråga om en nod längre ned i kedjan",
+        // A list's single item: there is nothing smaller to ask for.
+        _ => "ett enda objekt är så stort",
+    };
+    ApiError {
+        code: 413,
+        kind: "reply_too_large",
+        message: format!(
+            "svaret är {size} byte, mer än serverns gräns på {max_reply}; {parts}, eller höj serverns max_payload"
+        ),
     }
 }
 
@@ -1122,7 +1177,7 @@ impl Started {
                     let _busy = busy;
                     let result = match endpoint.name {
                         "submit" => api.submit_message(&m).await.map(|v| v.to_string()),
-                        _ => api.query(&m.subject, &m.payload).await,
+                        _ => api.query(&m.subject, &m.payload, max_payload).await,
                     };
                     answer(&client, &endpoint, m, started, result, max_payload).await;
                 });

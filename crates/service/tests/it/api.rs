@@ -956,16 +956,18 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
         assert!(pages >= whole.len() / 2, "{list}");
     }
 
-    // A page that does not fit is an error that says so.
+    // A page that would not fit comes shorter, and `next` leads on: every
+    // value still exactly once.
     let mut too_much = outcomes.clone();
     too_much["limit"] = json!(2000);
     let (reply, code) = query(&app, "vimmerby", too_much).await;
-    assert_eq!(code.as_deref(), Some("413"), "{reply}");
-    assert_eq!(reply["error"]["kind"], "reply_too_large");
-    assert!(reply["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("limit"));
+    assert_eq!(code, None, "{reply}");
+    let page = reply["result"].as_array().unwrap().len();
+    assert!((1..2000).contains(&page), "{page}");
+    assert!(reply["next"].is_string());
+    assert!(reply.to_string().len() <= 256 * 1024);
+    let (asked_big, _) = every_page(&app, outcomes.clone(), 2000).await;
+    assert_eq!(asked_big, all);
     // A page of no items, or more than a page holds, is refused.
     for limit in [0, 100_000] {
         let mut bad = outcomes.clone();
@@ -974,6 +976,41 @@ async fn answers_are_bounded_and_lists_come_page_by_page() {
         assert_eq!(code.as_deref(), Some("400"), "{reply}");
         assert_eq!(reply["error"]["kind"], "invalid_query");
     }
+}
+
+/// On a server carrying little (here 12 KiB), a plan that does not fit is
+/// an error reply naming where its parts are, and a register's page comes
+/// as long as fits, each item once over the pages.
+#[tokio::test]
+async fn a_reply_over_the_servers_limit_pages_shorter_or_names_the_parts() {
+    let max = 12 * 1024;
+    let app = spawn_app_on(TestNats::start_with(|o| o.max_payload = max).await).await;
+    let k = KommunId::new("vimmerby").unwrap();
+    let kommuner = Kommuner::new(app.store.clone());
+    for s in example::vimmerby().unwrap() {
+        kommuner.submit(&k, s).await.unwrap();
+    }
+    let (reply, code) = query(
+        &app,
+        "vimmerby",
+        json!({"query": {"kind": "plan", "year": 2026}}),
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("413"), "{reply}");
+    assert_eq!(reply["error"]["kind"], "reply_too_large");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("register uppdrag") && message.contains("max_payload"),
+        "{message}"
+    );
+    let register = json!({"query": {"kind": "register", "register": "uppdrag"}});
+    let (reply, code) = query(&app, "vimmerby", register.clone()).await;
+    assert_eq!(code, None, "{reply}");
+    assert!(reply.to_string().len() <= max as usize);
+    let (whole, pages) = every_page(&app, register.clone(), 200).await;
+    assert!(pages > 1, "{pages}");
+    let (small, _) = every_page(&app, register, 1).await;
+    assert_eq!(whole, small);
 }
 
 /// An error reply keeps its JSON body and counts as an error in
