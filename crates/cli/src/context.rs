@@ -51,9 +51,19 @@ pub(crate) struct Backend {
 enum DataDir {
     /// This process: it may start the folder's nats-server.
     Ours(std::fs::File),
-    /// Another `styr` process, whose server this one attaches to.
-    Held(String),
+    /// Another `styr` process, whose server this one attaches to once it
+    /// is ready.
+    Held { pid: String, ready: bool },
 }
+
+/// The line the process holding `styr.lock` adds below its process id once
+/// its nats-server runs and the users' URLs are written for it: before
+/// that, a `styr` attaching would find no URL, or one of a server gone.
+const READY: &str = "ready";
+
+/// How long a `styr` waits for the process holding the data folder to
+/// have its nats-server ready.
+const ATTACH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Locks `<data-dir>/styr.lock` (and writes this process id into it), or
 /// says which process holds it. One data folder, one nats-server: a second
@@ -73,13 +83,17 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
         Ok(()) => {
             file.set_len(0)?;
             file.rewind()?;
-            write!(file, "{}", std::process::id())?;
+            writeln!(file, "{}", std::process::id())?;
             Ok(DataDir::Ours(file))
         }
         Err(std::fs::TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            Ok(DataDir::Held(pid.trim().to_owned()))
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let mut lines = text.lines().map(str::trim);
+            Ok(DataDir::Held {
+                pid: lines.next().unwrap_or_default().to_owned(),
+                ready: lines.any(|l| l == READY),
+            })
         }
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("kunde inte låsa {}", path.display()))
@@ -87,8 +101,64 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
     }
 }
 
+/// Whether a `styr` may attach to the server of another holding the data
+/// folder: every command may, `serve` may not (the other may end at any
+/// time), and is told so before anything else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attach {
+    Allowed,
+    Refused,
+}
+
+/// Locks the data folder, or waits (at most [`ATTACH_WAIT`]) until the
+/// process holding it has its server ready: `None` when this process
+/// holds the lock now, else the holder's process id.
+async fn lock_or_wait(
+    cli: &Cli,
+    attach: Attach,
+) -> Result<(Option<std::fs::File>, Option<String>)> {
+    let waited = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match lock_data_dir(&cli.data_dir)? {
+            DataDir::Ours(file) => return Ok((Some(file), None)),
+            DataDir::Held { .. } if attach == Attach::Refused => anyhow::bail!(
+                "datamappen {} används redan av en annan styr-process (se {}); stoppa den först, eller kör serve mot en server med --nats-url",
+                cli.data_dir.display(),
+                cli.data_dir.join("styr.lock").display()
+            ),
+            DataDir::Held { pid, ready: true } => return Ok((None, Some(pid))),
+            DataDir::Held { pid, ready: false } => {
+                if waited.elapsed() > ATTACH_WAIT {
+                    anyhow::bail!(
+                        "datamappen {} används av styr med process-id {pid}, vars nats-server inte blev klar inom {} s",
+                        cli.data_dir.display(),
+                        ATTACH_WAIT.as_secs()
+                    );
+                }
+                if !told {
+                    eprintln!(
+                        "Datamappen {} används av styr med process-id {pid}, som startar sin nats-server: väntar på den",
+                        cli.data_dir.display()
+                    );
+                    told = true;
+                }
+                // The holder is starting its server (or ending: then the
+                // lock is free at the next look).
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 impl Backend {
     pub(crate) async fn open(cli: &Cli) -> Result<Self> {
+        Self::open_as(cli, Attach::Allowed).await
+    }
+
+    /// Opens the store as [`open`](Self::open) does; with
+    /// [`Attach::Refused`], a data folder another `styr` holds is an error.
+    pub(crate) async fn open_as(cli: &Cli, attach: Attach) -> Result<Self> {
         let config = StoreConfig {
             replicas: cli.replicas,
             keys: Some(cli.data_dir.join("keys")),
@@ -101,13 +171,8 @@ impl Backend {
         let (url, api_url, server) = match &cli.nats_url {
             Some(url) => (url.clone(), cli.api_url.clone(), None),
             None => {
-                let held = match lock_data_dir(&cli.data_dir)? {
-                    DataDir::Ours(file) => {
-                        lock = Some(file);
-                        None
-                    }
-                    DataDir::Held(pid) => Some(pid),
-                };
+                let held;
+                (lock, held) = lock_or_wait(cli, attach).await?;
                 if let Some(pid) = held {
                     // Attach to the server the other process runs.
                     let read = |user: &str| {
@@ -131,6 +196,13 @@ impl Backend {
                     (url, Some(api), None)
                 } else {
                     let (server, access) = start_embedded(cli).await?;
+                    if let Some(file) = lock.as_mut() {
+                        use std::io::Write;
+                        // Others on the folder may attach from now on.
+                        writeln!(file, "{READY}")
+                            .and_then(|()| file.flush())
+                            .context("kunde inte skriva i styr.lock")?;
+                    }
                     let user = |role| {
                         access
                             .with_role(role)

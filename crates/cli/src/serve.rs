@@ -349,7 +349,7 @@ pub(crate) async fn serve(
         install_metrics(addr)?;
     }
     // serve keeps the connection (and the embedded server) until it stops.
-    let backend = Backend::open(cli).await?;
+    let backend = Backend::open_as(cli, crate::context::Attach::Refused).await?;
     run(
         cli,
         backend,

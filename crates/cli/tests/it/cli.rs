@@ -1005,6 +1005,48 @@ async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
     assert_each_once_and_verified(&data, &["d1", "d2"]);
 }
 
+/// A `styr` started while another is still starting the folder's server
+/// waits for it rather than reading its users' URLs before they are
+/// written (here those of a server gone: the folder's last run), and takes
+/// the folder itself if the other ends first.
+#[tokio::test]
+async fn a_styr_waits_until_the_folders_server_is_ready() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = embedded(&data).arg("example").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    // Another `styr` holds the folder and has not said its server is ready.
+    let mut held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(data.join("styr.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    held.set_len(0).unwrap();
+    writeln!(held, "4242").unwrap();
+    let mut plan = embedded(&data)
+        .args(["plan", "vimmerby", "2026"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(plan.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("väntar") {
+        assert_ne!(stderr.read_line(&mut said).unwrap(), 0, "{said}");
+    }
+    assert!(said.contains("process-id 4242"), "{said}");
+    // The other ends: the waiting one takes the folder and answers.
+    drop(held);
+    let out = plan.wait_with_output().unwrap();
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("KF-mål 2026"),
+        "{said}"
+    );
+}
+
 /// Every acknowledged key is in vimmerby's history exactly once, and the
 /// history verifies.
 fn assert_each_once_and_verified(data: &std::path::Path, acknowledged: &[&str]) {
