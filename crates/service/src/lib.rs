@@ -14,7 +14,7 @@ mod pipeline;
 pub mod schemas;
 pub mod snapshot;
 pub mod supervise;
-pub mod wording;
+pub use styr_store::wording;
 
 use std::collections::HashMap;
 use std::sync::Arc;

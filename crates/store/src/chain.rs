@@ -241,7 +241,10 @@ impl ChainState {
         };
         let envelope: Envelope = match serde_json::from_slice(&raw) {
             Ok(e) => e,
-            Err(e) => return foreign(format!("inte ett Styrkedja-kuvert: {e}"), None),
+            Err(e) => {
+                let why = crate::wording::serde_message(&e.to_string());
+                return foreign(format!("inte ett Styrkedja-kuvert: {why}"), None);
+            }
         };
         let id = Some(envelope.event_id);
         if envelope.kommun != self.kommun {
@@ -816,6 +819,21 @@ fn decode_run<'a, E: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_foreign_message_says_why_in_swedish() {
+        let k = KommunId::new("vimmerby").unwrap();
+        let mut state = ChainState::genesis(&k);
+        let raw = Bytes::from_static(br#"{"forged": true}"#);
+        let Ok(Record::Foreign(f)) = state.classify(1, raw) else {
+            panic!("not foreign")
+        };
+        assert!(
+            f.reason.starts_with("inte ett Styrkedja-kuvert: okänt fält `forged`; tillåtna:"),
+            "{}",
+            f.reason
+        );
+    }
 
     #[test]
     fn a_signature_covers_the_unsigned_bytes() {

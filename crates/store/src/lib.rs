@@ -14,6 +14,7 @@ mod error;
 mod ids;
 mod keys;
 mod store;
+pub mod wording;
 
 pub use chain::{
     key_id, sign_envelope, AggregateHead, ChainState, EnvelopeHead, ForeignMessage, Heads,

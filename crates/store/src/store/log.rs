@@ -219,6 +219,7 @@ pub(in crate::store) mod tests {
     /// A decision of `events` events under `key` (the store's unit tests').
     pub(in crate::store) fn decision(key: &str, events: usize) -> Decision {
         Decision {
+            submission_digest: None,
             idempotency_key: key.into(),
             recorded_by: "test".into(),
             correlation_id: Uuid::now_v7(),
