@@ -970,6 +970,7 @@ impl Gap {
     pub fn kind_sv(&self) -> &'static str {
         match self.kind {
             "kf_goal_not_broken_down" => "KF-mål inte nedbrutet",
+            "kf_goal_without_indicator" => "KF-mål utan indikator",
             "namndmal_without_valid_link" => "nämndmål utan giltigt KF-mål",
             "namnd_without_namndplan" => "nämnd utan nämndplan",
             "uppdrag_without_status" => "uppdrag utan återrapport",
@@ -1127,6 +1128,20 @@ fn goal_gaps(goals: &[GoalDoc], processes: &[ProcessDoc], year: i32, out: &mut V
         .filter(|g| g.level == "kf")
         .map(|g| (g.id.as_str(), g))
         .collect();
+    // A goal in force that names no indicator cannot be followed up: the
+    // kommun cannot say whether it was reached.
+    for g in kf
+        .values()
+        .filter(|g| (g.from_year..=g.to_year).contains(&year) && g.indicators.is_empty())
+    {
+        out.push(Gap {
+            kind: "kf_goal_without_indicator",
+            entity: DocKind::Goal.path(&g.id),
+            reason: format!(
+                "KF-målet har ingen indikator: det går inte att följa upp om det nås {year}"
+            ),
+        });
+    }
     let running = |id: &str| processes.iter().any(|p| p.id == id && p.runs_in(year));
     // A KF goal of a process that runs in the year is followed as a process
     // goal (`process_gaps`): broken down by a nämndmål or served by a bidrag.
@@ -1552,5 +1567,39 @@ mod tests {
         assert!(kinds(&kommun("2026-10-26", &["2026-09-13"])).is_empty());
         // Without an election that year the rule does not apply.
         assert!(kinds(&kommun("2026-10-05", &[])).is_empty());
+    }
+
+    /// A KF goal in force that names no indicator is a gap of its own; one
+    /// with an indicator, or not in force that year, is not.
+    #[test]
+    fn a_kf_goal_without_indicator_cannot_be_followed_up() {
+        let goal = |id: &str, to_year: i32, indicators: serde_json::Value| {
+            serde_json::from_value::<super::GoalDoc>(json!({
+                "id": id, "level": "kf", "title": id, "body": null, "kind": null,
+                "perspective": null, "from_year": 2026, "to_year": to_year,
+                "kf_goals": [], "indicators": indicators, "outcomes": {},
+                "source": source("2025-11-17"),
+            }))
+            .unwrap()
+        };
+        let goals = [
+            goal("utan", 2027, json!([])),
+            goal(
+                "med",
+                2027,
+                json!([{"id": "i", "name": "I", "direction": "increase"}]),
+            ),
+            goal("slut", 2026, json!([])),
+        ];
+        let without = |year| {
+            let mut out = Vec::new();
+            super::goal_gaps(&goals, &[], year, &mut out);
+            out.into_iter()
+                .filter(|g| g.kind == "kf_goal_without_indicator")
+                .map(|g| g.entity)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(without(2026), ["goal/slut", "goal/utan"]);
+        assert_eq!(without(2027), ["goal/utan"]);
     }
 }

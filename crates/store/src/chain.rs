@@ -829,7 +829,8 @@ mod tests {
             panic!("not foreign")
         };
         assert!(
-            f.reason.starts_with("inte ett Styrkedja-kuvert: okänt fält `forged`; tillåtna:"),
+            f.reason
+                .starts_with("inte ett Styrkedja-kuvert: okänt fält `forged`; tillåtna:"),
             "{}",
             f.reason
         );

@@ -131,6 +131,7 @@ async fn read_models_of_the_example_kommun() {
     );
     assert!(!gaps.iter().any(|g| g.kind == "finding_without_action"));
     assert!(!gaps.iter().any(|g| g.kind == "kf_goal_not_broken_down"));
+    assert!(!gaps.iter().any(|g| g.kind == "kf_goal_without_indicator"));
     // BUN reported no tertial of its intern kontroll (KS reported each).
     assert!(gaps.iter().any(|g| g.kind == "tertial_report_missing"
         && g.entity == "ic/ik-bun-2026"
