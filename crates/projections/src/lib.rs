@@ -6,7 +6,7 @@
 //! key-value surface ([`KvRead`]); the live projection flushes its writes and
 //! its checkpoint in one sled batch, the as-of projection keeps them in
 //! memory ([`MemKv`]), and every query runs over either. Only this crate
-//! writes sled; it never writes JetStream.
+//! writes the projection folder; it never writes JetStream.
 
 mod apply;
 mod asof;

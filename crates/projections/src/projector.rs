@@ -156,8 +156,9 @@ pub struct Projector {
     /// How many events between two stretches a past view reads through.
     pub(crate) read_through: u64,
     /// Per kommun: serialises batch application, so that concurrent
-    /// catch-ups of one kommun never apply an event twice (kommuner apply
-    /// side by side: their keys never overlap).
+    /// catch-ups of one kommun never apply an event twice (kommuner fold
+    /// side by side: their keys never overlap; sled itself writes every
+    /// batch under one process-wide lock).
     applying:
         std::sync::Mutex<std::collections::HashMap<KommunId, std::sync::Arc<std::sync::Mutex<()>>>>,
     /// One catch-up per kommun at a time: a burst of queries waits for the
@@ -176,18 +177,19 @@ pub struct Projector {
     /// Per kommun: how many batches have written a document the
     /// styrkedja graph is built from, and the graph built at such a count.
     /// Each kommun's slot has a lock of its own, held while its batches are
-    /// written, so kommuner write side by side.
+    /// written, so no kommun waits on another's slot (sled's own batch
+    /// lock is still one for the process).
     graphs: std::sync::Mutex<
         std::collections::HashMap<KommunId, std::sync::Arc<std::sync::Mutex<GraphSlot>>>,
     >,
 }
 
-/// A kommun's styrkedja graph as last built, and the generation of its
-/// documents: the graph serves while `built == changed`.
 /// Plan answers kept per kommun (the years a dashboard shows: this, the
 /// next two, the last).
 const PLANS_KEPT: usize = 4;
 
+/// A kommun's styrkedja graph as last built, and the generation of its
+/// documents: the graph serves while `built == changed`.
 #[derive(Default)]
 struct GraphSlot {
     changed: u64,

@@ -12,8 +12,9 @@
 //!   A list item whose key ends in the sequence that created it (outcomes,
 //!   statuses, history lines, intrusions) gets no "absent" entry: its key
 //!   says when it appeared.
-//! - `m/<kommun>/<end>`: a segment of at least [`SEGMENT_EVENTS`] events,
-//!   ending with a batch: its range, where the chain stood at its end, the
+//! - `m/<kommun>/<end>`: a segment of at least [`SEGMENT_EVENTS`] events
+//!   (fewer when a batch holding a rättelse closes it early), ending with
+//!   a batch: its range, where the chain stood at its end, the
 //!   range of its effective dates and recording times, and whether it holds
 //!   a rättelse or a foreign message. `mo/<kommun>`: the segment still
 //!   open (without where the chain stood: the checkpoint says).

@@ -3,8 +3,9 @@
 //! command against it, and appends the events with the sequence it decided
 //! against; on a conflict it reads what it missed and decides again.
 //!
-//! It does not touch NATS itself (the store does) and holds no rules (the
-//! domain does).
+//! It never touches the event streams itself (the store does), though it
+//! answers its own request subjects over NATS (`api`), and holds no rules
+//! (the domain does).
 
 pub mod api;
 pub mod example;

@@ -1,6 +1,7 @@
 //! Test support for every crate's integration tests: a real nats-server with
 //! JetStream on a free port, in its own temporary folder, stopped and removed
-//! when the value is dropped. Not used outside tests.
+//! when the value is dropped; and the benches' figure lines
+//! (`bench_figure`). Not used outside tests and benches.
 
 pub mod example;
 
