@@ -1033,14 +1033,38 @@ fn outcome_label(result: &Result<Outcome, ServiceError>) -> &'static str {
 /// not who sends it or its trace ids — digested: the same for a retry,
 /// another for any change. Keys are written in sorted order (a
 /// `serde_json::Value`'s map is ordered by key), so the digest does not
-/// depend on how the submission was written.
+/// depend on how the submission was written; fields left empty (`null`,
+/// `[]`, `{}`) are left out, so that a field a later version adds with an
+/// empty default leaves a retry's digest as it was.
 fn submission_digest(submission: &Submission) -> String {
     use sha2::Digest;
-    let content = serde_json::json!({
+    let mut content = serde_json::json!({
         "provenance": submission.provenance,
         "command": submission.command,
     });
+    without_empty(&mut content);
     format!("{:x}", sha2::Sha256::digest(content.to_string().as_bytes()))
+}
+
+/// Removes every `null`, `[]` and `{}` member of the objects in `value`,
+/// inner ones first (an object left empty by that goes too).
+fn without_empty(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(members) => {
+            for v in members.values_mut() {
+                without_empty(v);
+            }
+            members.retain(|_, v| match v {
+                Value::Null => false,
+                Value::Array(a) => !a.is_empty(),
+                Value::Object(o) => !o.is_empty(),
+                _ => true,
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_empty),
+        _ => {}
+    }
 }
 
 fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
@@ -1052,5 +1076,23 @@ fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
         causation_id: submission.causation_id,
         provenance: submission.provenance.clone(),
         events: events.iter().map(styr_projections::new_event).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn empty_fields_do_not_count_in_a_submissions_digest() {
+        let mut v = json!({
+            "a": 1, "b": null, "c": [], "d": {}, "e": {"f": null, "g": [{"h": []}]},
+            "i": [null, {}], "j": false, "k": 0, "l": ""
+        });
+        super::without_empty(&mut v);
+        assert_eq!(
+            v,
+            json!({"a": 1, "e": {"g": [{}]}, "i": [null, {}], "j": false, "k": 0, "l": ""})
+        );
     }
 }
