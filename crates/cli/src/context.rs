@@ -69,7 +69,7 @@ const ATTACH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// says which process holds it. One data folder, one nats-server: a second
 /// server on the same JetStream store would lose acknowledged decisions.
 fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
-    use std::io::{Read, Seek, Write};
+    use std::io::Read;
     std::fs::create_dir_all(dir).with_context(|| format!("kunde inte skapa {}", dir.display()))?;
     let path = dir.join("styr.lock");
     let mut file = std::fs::OpenOptions::new()
@@ -81,24 +81,40 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
         .with_context(|| format!("kunde inte öppna {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => {
-            file.set_len(0)?;
-            file.rewind()?;
-            writeln!(file, "{}", std::process::id())?;
+            not_ready(&mut file)?;
             Ok(DataDir::Ours(file))
         }
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
-            let mut lines = text.lines().map(str::trim);
-            Ok(DataDir::Held {
-                pid: lines.next().unwrap_or_default().to_owned(),
-                ready: lines.any(|l| l == READY),
-            })
+            let (pid, ready) = holder(&text);
+            Ok(DataDir::Held { pid, ready })
         }
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("kunde inte låsa {}", path.display()))
         }
     }
+}
+
+/// What the lock file says of the process holding it: its id, and whether
+/// its server is ready to attach to. A `styr` from before the `ready` line
+/// wrote its process id alone, without a line end, once its server ran;
+/// this one writes the id and its line end at once ([`not_ready`]).
+fn holder(text: &str) -> (String, bool) {
+    let mut lines = text.lines().map(str::trim);
+    let pid = lines.next().unwrap_or_default().to_owned();
+    let older = !text.contains('\n') && !pid.is_empty();
+    let ready = older || lines.any(|l| l == READY);
+    (pid, ready)
+}
+
+/// Writes this process's id alone into the lock file, in one write: not
+/// (or no longer) ready for others to attach.
+fn not_ready(file: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
 }
 
 /// Whether a `styr` may attach to the server of another holding the data
@@ -116,8 +132,8 @@ pub(crate) enum Attach {
 async fn lock_or_wait(
     cli: &Cli,
     attach: Attach,
+    waited: std::time::Instant,
 ) -> Result<(Option<std::fs::File>, Option<String>)> {
-    let waited = std::time::Instant::now();
     let mut told = false;
     loop {
         match lock_data_dir(&cli.data_dir)? {
@@ -131,7 +147,7 @@ async fn lock_or_wait(
             DataDir::Held { pid, ready: false } => {
                 if waited.elapsed() > ATTACH_WAIT {
                     anyhow::bail!(
-                        "datamappen {} används av styr med process-id {pid}, vars nats-server inte blev klar inom {} s",
+                        "datamappen {} används av styr med process-id {pid}, vars nats-server inte blev klar inom {} s (startar den fortfarande: kör kommandot igen)",
                         cli.data_dir.display(),
                         ATTACH_WAIT.as_secs()
                     );
@@ -147,6 +163,56 @@ async fn lock_or_wait(
                 // lock is free at the next look).
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+        }
+    }
+}
+
+/// The service's and the API's URLs of the server the process `pid`
+/// holding the data folder runs, once that server answers.
+async fn attached(cli: &Cli, pid: &str) -> Result<(String, String)> {
+    let read = |user: &str| {
+        let path = cli.data_dir.join("credentials").join(format!("{user}.url"));
+        std::fs::read_to_string(&path)
+            .map(|t| t.trim().to_owned())
+            .with_context(|| {
+                format!(
+                    "datamappen {} används av styr med process-id {pid}, och {} går inte att läsa",
+                    cli.data_dir.display(),
+                    path.display()
+                )
+            })
+    };
+    let url = read(styr_access::SERVICE_USER)?;
+    let api = read(styr_access::API_USER)?;
+    let (address, options) = styr_store::connect_options(&url);
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        options.connect(address),
+    )
+    .await
+    {
+        Ok(Ok(client)) => drop(client),
+        Ok(Err(e)) => anyhow::bail!(
+            "datamappen {} används av styr med process-id {pid}, men dess nats-server på {} svarar inte: {e}",
+            cli.data_dir.display(),
+            without_password(&url)
+        ),
+        Err(_) => anyhow::bail!(
+            "datamappen {} används av styr med process-id {pid}, men dess nats-server på {} svarade inte inom 2 s",
+            cli.data_dir.display(),
+            without_password(&url)
+        ),
+    }
+    Ok((url, api))
+}
+
+/// Before the server stops (a struct's fields drop after its `drop`): a
+/// `styr` looking at the folder from now on waits instead of attaching to a
+/// server on its way out.
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(file) = self._lock.as_mut() {
+            let _ = not_ready(file);
         }
     }
 }
@@ -171,28 +237,31 @@ impl Backend {
         let (url, api_url, server) = match &cli.nats_url {
             Some(url) => (url.clone(), cli.api_url.clone(), None),
             None => {
-                let held;
-                (lock, held) = lock_or_wait(cli, attach).await?;
-                if let Some(pid) = held {
-                    // Attach to the server the other process runs.
-                    let read = |user: &str| {
-                        let path = cli.data_dir.join("credentials").join(format!("{user}.url"));
-                        std::fs::read_to_string(&path)
-                            .map(|t| t.trim().to_owned())
-                            .with_context(|| {
-                                format!(
-                                    "datamappen {} används av styr med process-id {pid}, och {} går inte att läsa",
-                                    cli.data_dir.display(),
-                                    path.display()
-                                )
-                            })
+                let waited = std::time::Instant::now();
+                let attached = loop {
+                    let held;
+                    (lock, held) = lock_or_wait(cli, attach, waited).await?;
+                    let Some(pid) = held else {
+                        break None;
                     };
+                    match attached(cli, &pid).await {
+                        Ok((url, api)) => break Some((url, api, pid)),
+                        // Said ready, yet no server answers at the URLs
+                        // written for it: the holder is stopping it (or
+                        // took the folder a moment ago over a previous
+                        // run's lines). Look again.
+                        Err(e) if waited.elapsed() > ATTACH_WAIT => return Err(e),
+                        Err(e) => {
+                            tracing::debug!(error = %format!("{e:#}"), "the folder's server did not answer; looking again");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    }
+                };
+                if let Some((url, api, pid)) = attached {
                     eprintln!(
                         "Datamappen {} används av styr med process-id {pid}: ansluter till dess nats-server",
                         cli.data_dir.display()
                     );
-                    let url = read(styr_access::SERVICE_USER)?;
-                    let api = read(styr_access::API_USER)?;
                     (url, Some(api), None)
                 } else {
                     let (server, access) = start_embedded(cli).await?;
@@ -350,4 +419,17 @@ pub(crate) async fn require_kommun(store: &EventStore, k: &KommunId) -> Result<(
 
 pub(crate) fn kommun(id: &str) -> Result<KommunId> {
     KommunId::new(id).with_context(|| format!("kommun {id:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_file_says_whether_its_holder_is_ready() {
+        let said = |text: &str| super::holder(text);
+        assert_eq!(said(""), (String::new(), false));
+        assert_eq!(said("4242\n"), ("4242".into(), false));
+        assert_eq!(said("4242\nready\n"), ("4242".into(), true));
+        // A holder from before the `ready` line: its id alone.
+        assert_eq!(said("4242"), ("4242".into(), true));
+    }
 }

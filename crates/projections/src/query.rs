@@ -1138,7 +1138,7 @@ fn goal_gaps(goals: &[GoalDoc], processes: &[ProcessDoc], year: i32, out: &mut V
             kind: "kf_goal_without_indicator",
             entity: DocKind::Goal.path(&g.id),
             reason: format!(
-                "KF-målet har ingen indikator: det går inte att följa upp om det nås {year}"
+                "KF-målet har ingen indikator: det går inte att följa upp om målet nås {year}"
             ),
         });
     }

@@ -1004,14 +1004,15 @@ fn too_large(query: &Query, size: usize, max_reply: usize) -> ApiError {
         }
         Query::Agenda2030 { .. } => "läs målen sida för sida med register goal",
         Query::Chain { .. } => "fråga om en nod längre ned i kedjan",
+        Query::Gaps { .. } => "luckorna delas inte i sidor",
         // A list's single item: there is nothing smaller to ask for.
-        _ => "ett enda objekt är så stort",
+        _ => "ett enda objekt i listan är större än gränsen",
     };
     ApiError {
         code: 413,
         kind: "reply_too_large",
         message: format!(
-            "svaret är {size} byte, mer än serverns gräns på {max_reply}; {parts}, eller höj serverns max_payload"
+            "svaret är {size} byte, mer än serverns gräns på {max_reply}: {parts}; eller höj serverns max_payload"
         ),
     }
 }

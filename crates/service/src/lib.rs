@@ -983,9 +983,7 @@ impl Kommuner {
                 sequence: commit.first_sequence,
                 detail: e.to_string(),
             })?;
-        // A decision recorded before digests were kept (or restored from
-        // an export, which keeps no headers) is taken to be the same.
-        let other_content = recorded_digest.is_some_and(|d| d != submission_digest(submission));
+        let other_content = other_content(recorded_digest.as_deref(), submission);
         Ok(match owner {
             owner if owner != submission.recorded_by => Outcome::Rejected(Rejection::new(
                 styr_domain::Rule::P6,
@@ -999,8 +997,8 @@ impl Kommuner {
                 styr_domain::Rule::P6,
                 "idempotency_key",
                 format!(
-                    "nyckeln {:?} användes redan för ett beslut med annat innehåll ({}), som står kvar oförändrat; \
-                     ett nytt beslut behöver en ny nyckel, och ett fel i det registrerade rättas med en rättelse",
+                    "nyckeln {:?} användes redan för ett annat beslut ({}), med annat innehåll än detta; det står kvar oförändrat. \
+                     Ett nytt beslut behöver en ny nyckel, och ett fel i det registrerade rättas med en rättelse",
                     commit.idempotency_key,
                     sequences_sv(&commit)
                 ),
@@ -1029,6 +1027,32 @@ fn outcome_label(result: &Result<Outcome, ServiceError>) -> &'static str {
     }
 }
 
+/// The form of the submission digests this version writes, before the hex
+/// (`v1:<hex>`): a digest of another form is not compared. Whoever changes
+/// how a command serializes for content already recorded — a field added
+/// with a default that is not empty (`false`, `0`, `""`), a field or value
+/// renamed — moves this on, or retries of decisions recorded before would
+/// be refused as other content.
+const DIGEST_FORM: &str = "v1:";
+
+/// Whether `submission` differs from the decision whose first message
+/// carries `recorded` (its [`HEADER_SUBMISSION_DIGEST`]). A decision
+/// recorded before digests were kept (or restored from an export, which
+/// keeps no headers), or digested in another form, is taken to be the
+/// same.
+///
+/// [`HEADER_SUBMISSION_DIGEST`]: styr_store::HEADER_SUBMISSION_DIGEST
+fn other_content(recorded: Option<&str>, submission: &Submission) -> bool {
+    recorded
+        .and_then(|d| d.strip_prefix(DIGEST_FORM))
+        .is_some_and(|d| d != digest_of(submission))
+}
+
+/// The header value for `submission`: [`DIGEST_FORM`] and its digest.
+fn submission_digest(submission: &Submission) -> String {
+    format!("{DIGEST_FORM}{}", digest_of(submission))
+}
+
 /// What a submission asks to be recorded — its command and provenance,
 /// not who sends it or its trace ids — digested: the same for a retry,
 /// another for any change. Keys are written in sorted order (a
@@ -1036,7 +1060,7 @@ fn outcome_label(result: &Result<Outcome, ServiceError>) -> &'static str {
 /// depend on how the submission was written; fields left empty (`null`,
 /// `[]`, `{}`) are left out, so that a field a later version adds with an
 /// empty default leaves a retry's digest as it was.
-fn submission_digest(submission: &Submission) -> String {
+fn digest_of(submission: &Submission) -> String {
     use sha2::Digest;
     let mut content = serde_json::json!({
         "provenance": submission.provenance,
@@ -1082,6 +1106,19 @@ fn to_decision(submission: &Submission, events: &[Event]) -> Decision {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn only_a_digest_of_this_form_that_differs_is_other_content() {
+        let s = &crate::example::vimmerby().unwrap()[0];
+        let ours = super::submission_digest(s);
+        assert!(ours.starts_with(super::DIGEST_FORM));
+        assert!(!super::other_content(Some(&ours), s));
+        assert!(super::other_content(Some("v1:00"), s));
+        // Unknown: recorded before digests, or in another form.
+        assert!(!super::other_content(None, s));
+        assert!(!super::other_content(Some("v2:00"), s));
+        assert!(!super::other_content(Some(&ours[3..]), s));
+    }
 
     #[test]
     fn empty_fields_do_not_count_in_a_submissions_digest() {

@@ -1010,12 +1010,15 @@ async fn one_data_folder_one_server_and_nothing_acknowledged_is_lost() {
 /// written (here those of a server gone: the folder's last run), and takes
 /// the folder itself if the other ends first.
 #[tokio::test]
-async fn a_styr_waits_until_the_folders_server_is_ready() {
+async fn a_styr_waits_for_the_folders_holder_and_takes_the_folder_when_it_ends() {
     use std::io::{BufRead, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = embedded(&data).arg("example").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    // A `styr` that ended no longer says its server is ready.
+    let lock = std::fs::read_to_string(data.join("styr.lock")).unwrap();
+    assert!(!lock.contains("ready"), "{lock}");
     // Another `styr` holds the folder and has not said its server is ready.
     let mut held = std::fs::OpenOptions::new()
         .write(true)
