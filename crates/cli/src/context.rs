@@ -97,9 +97,10 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<DataDir> {
 }
 
 /// What the lock file says of the process holding it: its id, and whether
-/// its server is ready to attach to. A `styr` from before the `ready` line
-/// wrote its process id alone, without a line end, once its server ran;
-/// this one writes the id and its line end at once ([`not_ready`]).
+/// to try its server. A `styr` from before the `ready` line wrote its
+/// process id alone, without a line end (this one writes the id and its
+/// line end at once, [`not_ready`]), and never says when its server runs:
+/// its server is tried, and attached to once it answers.
 fn holder(text: &str) -> (String, bool) {
     let mut lines = text.lines().map(str::trim);
     let pid = lines.next().unwrap_or_default().to_owned();
