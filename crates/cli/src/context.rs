@@ -127,44 +127,66 @@ pub(crate) enum Attach {
     Refused,
 }
 
-/// Locks the data folder, or waits (at most [`ATTACH_WAIT`]) until the
-/// process holding it has its server ready: `None` when this process
-/// holds the lock now, else the holder's process id.
-async fn lock_or_wait(
-    cli: &Cli,
-    attach: Attach,
-    waited: std::time::Instant,
-) -> Result<(Option<std::fs::File>, Option<String>)> {
+/// The data folder as this process finds it: its own to run the server
+/// in, or another `styr`'s whose server it attaches to.
+enum Folder {
+    Ours(std::fs::File),
+    Attached {
+        url: String,
+        api: String,
+        pid: String,
+    },
+}
+
+/// Locks the data folder, or attaches to the server of the process
+/// holding it once that process says the server is ready and it answers —
+/// waiting at most [`ATTACH_WAIT`] for both, and taking the folder if the
+/// holder ends meanwhile.
+async fn take_or_attach(cli: &Cli, attach: Attach) -> Result<Folder> {
+    let waited = std::time::Instant::now();
     let mut told = false;
     loop {
-        match lock_data_dir(&cli.data_dir)? {
-            DataDir::Ours(file) => return Ok((Some(file), None)),
+        let (pid, ready) = match lock_data_dir(&cli.data_dir)? {
+            DataDir::Ours(file) => return Ok(Folder::Ours(file)),
             DataDir::Held { .. } if attach == Attach::Refused => anyhow::bail!(
                 "datamappen {} används redan av en annan styr-process (se {}); stoppa den först, eller kör serve mot en server med --nats-url",
                 cli.data_dir.display(),
                 cli.data_dir.join("styr.lock").display()
             ),
-            DataDir::Held { pid, ready: true } => return Ok((None, Some(pid))),
-            DataDir::Held { pid, ready: false } => {
-                if waited.elapsed() > ATTACH_WAIT {
-                    anyhow::bail!(
-                        "datamappen {} används av styr med process-id {pid}, vars nats-server inte blev klar inom {} s (startar den fortfarande: kör kommandot igen)",
-                        cli.data_dir.display(),
-                        ATTACH_WAIT.as_secs()
-                    );
-                }
-                if !told {
-                    eprintln!(
-                        "Datamappen {} används av styr med process-id {pid}, som startar sin nats-server: väntar på den",
-                        cli.data_dir.display()
-                    );
-                    told = true;
-                }
-                // The holder is starting its server (or ending: then the
-                // lock is free at the next look).
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            DataDir::Held { pid, ready } => (pid, ready),
+        };
+        let tried = if ready {
+            Some(attached(cli, &pid).await)
+        } else {
+            None
+        };
+        let late = waited.elapsed() > ATTACH_WAIT;
+        match tried {
+            Some(Ok((url, api))) => return Ok(Folder::Attached { url, api, pid }),
+            Some(Err(e)) if late => return Err(e),
+            None if late => anyhow::bail!(
+                "datamappen {} används av styr med process-id {pid}, vars nats-server inte blev klar inom {} s (startar den fortfarande: kör kommandot igen)",
+                cli.data_dir.display(),
+                ATTACH_WAIT.as_secs()
+            ),
+            // Said ready, yet no server answers at the URLs written for it:
+            // the holder is stopping it (or took the folder a moment ago
+            // over a previous run's lines). Look again.
+            Some(Err(e)) => {
+                tracing::debug!(error = %format!("{e:#}"), "the folder's server did not answer; looking again");
             }
+            None if !told => {
+                eprintln!(
+                    "Datamappen {} används av styr med process-id {pid}, som startar sin nats-server: väntar på den",
+                    cli.data_dir.display()
+                );
+                told = true;
+            }
+            // The holder is starting its server (or ending: then the lock
+            // is free at the next look).
+            None => {}
         }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -237,36 +259,18 @@ impl Backend {
         let mut lock = None;
         let (url, api_url, server) = match &cli.nats_url {
             Some(url) => (url.clone(), cli.api_url.clone(), None),
-            None => {
-                let waited = std::time::Instant::now();
-                let attached = loop {
-                    let held;
-                    (lock, held) = lock_or_wait(cli, attach, waited).await?;
-                    let Some(pid) = held else {
-                        break None;
-                    };
-                    match attached(cli, &pid).await {
-                        Ok((url, api)) => break Some((url, api, pid)),
-                        // Said ready, yet no server answers at the URLs
-                        // written for it: the holder is stopping it (or
-                        // took the folder a moment ago over a previous
-                        // run's lines). Look again.
-                        Err(e) if waited.elapsed() > ATTACH_WAIT => return Err(e),
-                        Err(e) => {
-                            tracing::debug!(error = %format!("{e:#}"), "the folder's server did not answer; looking again");
-                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        }
-                    }
-                };
-                if let Some((url, api, pid)) = attached {
+            None => match take_or_attach(cli, attach).await? {
+                Folder::Attached { url, api, pid } => {
                     eprintln!(
                         "Datamappen {} används av styr med process-id {pid}: ansluter till dess nats-server",
                         cli.data_dir.display()
                     );
                     (url, Some(api), None)
-                } else {
+                }
+                Folder::Ours(file) => {
+                    let file = lock.insert(file);
                     let (server, access) = start_embedded(cli).await?;
-                    if let Some(file) = lock.as_mut() {
+                    {
                         use std::io::Write;
                         // Others on the folder may attach from now on.
                         writeln!(file, "{READY}")
@@ -285,7 +289,7 @@ impl Backend {
                         Some(server),
                     )
                 }
-            }
+            },
         };
         // Reach the server once before going on, so that an unreachable or
         // refusing server is an error naming it, not a later time-out.

@@ -1028,7 +1028,8 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
 
 /// Replies to `request` and counts the answer on its endpoint. An answer
 /// larger than the server carries (`max_payload`) becomes an error reply
-/// that says so, never silence.
+/// that says so, never silence (a query bounds its own reply first and
+/// says where its parts are, `Api::query`; this catches the rest).
 async fn answer(
     client: &async_nats::Client,
     endpoint: &micro::Endpoint,
@@ -1044,7 +1045,7 @@ async fn answer(
                 code: 413,
                 kind: "reply_too_large",
                 message: format!(
-                    "svaret är {size} byte, mer än serverns gräns på {max_payload}; fråga efter mindre (en mindre sida med limit, ett objekts historik) eller höj max_payload"
+                    "svaret är {size} byte, mer än serverns gräns på {max_payload}; höj serverns max_payload"
                 ),
             })
         } else {
